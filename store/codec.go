@@ -1,0 +1,87 @@
+package store
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// snapshotJSON is the stored form of a JourneySnapshot in the event log. It
+// has its own JSON names so renaming a Go field never breaks the rebuild of
+// projections from old events.
+type snapshotJSON struct {
+	JourneyID    uuid.UUID `json:"journey_id"`
+	IntakeID     uuid.UUID `json:"intake_id"`
+	PersonID     uuid.UUID `json:"person_id"`
+	CoachID      uuid.UUID `json:"coach_id,omitzero"`
+	State        string    `json:"state"`
+	Phase        string    `json:"phase,omitempty"`
+	NextDueItem  string    `json:"next_due_item,omitempty"`
+	NextDueAt    time.Time `json:"next_due_at,omitzero"`
+	OverdueCount int       `json:"overdue_count,omitempty"`
+	Outcome      string    `json:"outcome,omitempty"`
+}
+
+// EncodeSnapshot is the JSON the backends store in an event's snapshot
+// column. A nil snapshot encodes as nil (SQL NULL).
+func EncodeSnapshot(s *JourneySnapshot) ([]byte, error) {
+	if s == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(snapshotJSON{
+		JourneyID:    s.JourneyID,
+		IntakeID:     s.IntakeID,
+		PersonID:     s.PersonID,
+		CoachID:      s.CoachID,
+		State:        s.State,
+		Phase:        s.Phase,
+		NextDueItem:  s.NextDueItem,
+		NextDueAt:    StoredTime(s.NextDueAt),
+		OverdueCount: s.OverdueCount,
+		Outcome:      s.Outcome,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("encoding snapshot of journey %s: %w", s.JourneyID, err)
+	}
+	return b, nil
+}
+
+// DecodeSnapshot reverses EncodeSnapshot. Empty input (SQL NULL) gives nil.
+func DecodeSnapshot(b []byte) (*JourneySnapshot, error) {
+	if len(b) == 0 {
+		return nil, nil
+	}
+	var j snapshotJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return nil, fmt.Errorf("decoding stored journey snapshot: %w", err)
+	}
+	return &JourneySnapshot{
+		JourneyID:    j.JourneyID,
+		IntakeID:     j.IntakeID,
+		PersonID:     j.PersonID,
+		CoachID:      j.CoachID,
+		State:        j.State,
+		Phase:        j.Phase,
+		NextDueItem:  j.NextDueItem,
+		NextDueAt:    StoredTime(j.NextDueAt),
+		OverdueCount: j.OverdueCount,
+		Outcome:      j.Outcome,
+	}, nil
+}
+
+// CompactData normalises event data read back from a database, so that both
+// backends return compact JSON whatever the column type did to whitespace.
+// Empty input gives nil.
+func CompactData(b []byte) (json.RawMessage, error) {
+	if len(b) == 0 {
+		return nil, nil
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, b); err != nil {
+		return nil, fmt.Errorf("stored event data is not valid JSON: %w", err)
+	}
+	return json.RawMessage(buf.Bytes()), nil
+}

@@ -1,0 +1,123 @@
+package pgstore
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// TestDatabaseURLEnv names the environment variable that points tests at a
+// PostgreSQL server; DefaultTestDatabaseURL is used when it is unset.
+const (
+	TestDatabaseURLEnv     = "INFUSE_TEST_DATABASE_URL"
+	DefaultTestDatabaseURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+)
+
+// TestDatabaseURL is the server tests use: $INFUSE_TEST_DATABASE_URL, or
+// DefaultTestDatabaseURL.
+func TestDatabaseURL() string {
+	if u := os.Getenv(TestDatabaseURLEnv); u != "" {
+		return u
+	}
+	return DefaultTestDatabaseURL
+}
+
+// OpenTest opens a Store in a schema of its own, created for this test on the
+// server at TestDatabaseURL and dropped when the test ends, so parallel tests,
+// parallel packages and reruns never see each other's rows.
+//
+// If the server cannot be reached the test fails, saying how to start it:
+// the PostgreSQL suite must never be skipped silently.
+func OpenTest(t testing.TB) *Store {
+	t.Helper()
+	base := TestDatabaseURL()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	admin, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatalf("PostgreSQL for tests is not reachable at %s: %v\n"+
+			"Start the local server with:\n"+
+			"    pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start\n"+
+			"or set %s to the URL of a server where you may create schemas.",
+			redact(base), err, TestDatabaseURLEnv)
+	}
+	defer admin.Close(context.Background())
+
+	schema := "t_" + randomHex(8)
+	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatalf("creating test schema %s on %s: %v", schema, redact(base), err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, base)
+		if err != nil {
+			t.Errorf("dropping test schema %s: %v", schema, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+schema+" CASCADE"); err != nil {
+			t.Errorf("dropping test schema %s: %v", schema, err)
+		}
+	})
+
+	u, err := WithSearchPath(base, schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(ctx, u)
+	if err != nil {
+		t.Fatalf("opening store in test schema %s: %v", schema, err)
+	}
+	t.Cleanup(s.Close) // runs before the schema is dropped
+	return s
+}
+
+// WithSearchPath returns databaseURL (URL or key=value form) with its
+// search_path set to schema, which is where Open then keeps the store.
+func WithSearchPath(databaseURL, schema string) (string, error) {
+	if strings.HasPrefix(databaseURL, "postgres://") || strings.HasPrefix(databaseURL, "postgresql://") {
+		u, err := url.Parse(databaseURL)
+		if err != nil {
+			return "", fmt.Errorf("parsing database URL: %w", err)
+		}
+		q := u.Query()
+		q.Set("search_path", schema)
+		u.RawQuery = q.Encode()
+		return u.String(), nil
+	}
+	return strings.TrimSpace(databaseURL) + " search_path=" + schema, nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// redact hides a password in a database URL for error messages.
+var passwordParam = regexp.MustCompile(`password=('(?:[^'\\]|\\.)*'|\S+)`)
+
+func redact(databaseURL string) string {
+	if !strings.Contains(databaseURL, "://") {
+		return passwordParam.ReplaceAllString(databaseURL, "password=xxxxx")
+	}
+	u, err := url.Parse(databaseURL)
+	if err != nil || u.User == nil {
+		return databaseURL
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}

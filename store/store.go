@@ -1,0 +1,202 @@
+// Package store keeps the business record of Infuse Journeys: people (the only
+// place personal data lives, so it can be erased and exported), intakes, the
+// append-only domain event log, the projections built from it for dashboards,
+// and the outbox of messages waiting to be delivered.
+//
+// Temporal histories are immutable and expire after namespace retention, so
+// anything people must be able to read, correct, erase or report on lives here.
+// One interface, two backends: store/pgstore (PostgreSQL through pgx, for
+// production) and store/sqlitestore (pure-Go SQLite, the embedded default).
+// Both must pass the shared conformance suite in store/storetest.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// ErrNotFound is returned when a looked-up row does not exist.
+var ErrNotFound = errors.New("not found")
+
+// Role is what a person does in the programme.
+type Role string
+
+const (
+	RoleParticipant Role = "participant"
+	RoleCoach       Role = "coach"
+	RoleCoordinator Role = "coordinator"
+)
+
+// Language is a person's recorded correspondence preference. LanguageUnknown
+// means "send bilingual, Welsh first" (Welsh Language Standards).
+type Language string
+
+const (
+	LanguageWelsh   Language = "cy"
+	LanguageEnglish Language = "en"
+	LanguageUnknown Language = ""
+)
+
+// Person is a participant, coach or coordinator. All personal data in the
+// system is on this struct (and in Note); everything else refers to people by ID.
+type Person struct {
+	ID             uuid.UUID
+	Role           Role
+	GivenName      string
+	FamilyName     string
+	EmailAddress   string
+	LocalAuthority string // one of the ten Cardiff Capital Region authorities
+	Theme          string // "decarbonisation" or "communities"; empty for staff
+	Language       Language
+	CreatedAt      time.Time
+}
+
+// IntakeStatus is where an intake is in its life.
+type IntakeStatus string
+
+const (
+	IntakeDraft    IntakeStatus = "draft"    // created, window not yet open
+	IntakeOpen     IntakeStatus = "open"     // accepting applications
+	IntakeClosed   IntakeStatus = "closed"   // window closed, decisions under way
+	IntakeStarted  IntakeStatus = "started"  // programme running
+	IntakeFinished IntakeStatus = "finished" // every journey has ended
+)
+
+// Intake is one cohort of the programme.
+type Intake struct {
+	ID               uuid.UUID
+	Name             string // e.g. "Cohort 1"; not personal data
+	ProgrammeID      string
+	ProgrammeVersion int
+	OpensAt          time.Time
+	ClosesAt         time.Time
+	StartsOn         time.Time // the first day of the lab months (a date, midnight Europe/London)
+	Capacity         int
+	CoordinatorID    uuid.UUID
+	Status           IntakeStatus
+	CreatedAt        time.Time
+}
+
+// JourneySnapshot is the state of one journey as its workflow last reported
+// it. Each journey event carries one; the journey projection is the snapshot
+// of the latest event, so the projection can always be rebuilt from the log.
+type JourneySnapshot struct {
+	JourneyID    uuid.UUID
+	IntakeID     uuid.UUID
+	PersonID     uuid.UUID
+	CoachID      uuid.UUID // uuid.Nil until a coach is assigned
+	State        string    // e.g. "submitted", "offered", "lab", "experimentation", "completed"
+	Phase        string    // programme phase key, empty before the programme starts
+	NextDueItem  string    // schedule item ID, empty when nothing is due
+	NextDueAt    time.Time // zero when nothing is due
+	OverdueCount int
+	Outcome      string // set when the journey has ended: "completed", "not_completed", "withdrawn", ...
+}
+
+// Event is one entry in the append-only domain event log.
+type Event struct {
+	// Key makes appending idempotent: appending a second event with the same key
+	// does nothing. Activities derive it from workflow IDs and a sequence number,
+	// so a retried activity never records a fact twice.
+	Key        string
+	Seq        int64 // assigned by the store on append; ordering across the whole log
+	IntakeID   uuid.UUID
+	JourneyID  uuid.UUID // uuid.Nil for intake-level events
+	Type       string    // e.g. "application.submitted", "checkpoint.completed"
+	OccurredAt time.Time
+	Data       json.RawMessage // IDs and codes only; never personal data
+	// Snapshot, when set, replaces the journey's projection row.
+	Snapshot *JourneySnapshot
+	// IntakeStatus, when set, updates the intake's status.
+	IntakeStatus IntakeStatus
+	RecordedAt   time.Time // set by the store
+}
+
+// MessageStatus is where a message is on its way out.
+type MessageStatus string
+
+const (
+	MessageQueued MessageStatus = "queued"
+	MessageSent   MessageStatus = "sent"
+	MessageFailed MessageStatus = "failed"
+)
+
+// Message is a reminder or notice waiting in the outbox. It names its
+// recipient by ID; the text is rendered from a template at send time, from
+// the store, so nothing personal is ever copied into Temporal.
+type Message struct {
+	Key         string // idempotency key: journey + reminder
+	IntakeID    uuid.UUID
+	JourneyID   uuid.UUID
+	RecipientID uuid.UUID
+	Role        Role   // what the recipient is to this journey
+	Template    string // template key from the programme data
+	ItemID      string // schedule item the message is about, if any
+	Channel     string // "email"
+	SendAt      time.Time
+	Status      MessageStatus
+	CreatedAt   time.Time
+}
+
+// Note is free text written by a person (coaching notes, withdrawal reasons,
+// plans). It is personal data, so workflows carry only its ID.
+type Note struct {
+	ID        uuid.UUID
+	AuthorID  uuid.UUID
+	JourneyID uuid.UUID
+	Body      string
+	CreatedAt time.Time
+}
+
+// OutboxFilter narrows ListMessages. Zero values mean "any".
+type OutboxFilter struct {
+	IntakeID    uuid.UUID
+	JourneyID   uuid.UUID
+	RecipientID uuid.UUID
+	Status      MessageStatus
+	Limit       int
+}
+
+// Store is what the rest of the system needs from the business record.
+// Every write is idempotent or all-or-nothing, so activities may retry freely.
+type Store interface {
+	// CreatePeople adds people in one transaction: all of them or none.
+	// A person whose ID already exists with the same contents is left as is.
+	CreatePeople(ctx context.Context, people []Person) error
+	GetPerson(ctx context.Context, id uuid.UUID) (Person, error)
+	// FindPersonByEmail looks a person up by e-mail address, case-insensitively.
+	FindPersonByEmail(ctx context.Context, email string) (Person, error)
+	ListPeople(ctx context.Context, role Role) ([]Person, error)
+
+	CreateIntake(ctx context.Context, in Intake) error
+	GetIntake(ctx context.Context, id uuid.UUID) (Intake, error)
+	ListIntakes(ctx context.Context) ([]Intake, error)
+
+	// Record appends ev to the event log, applies its snapshot and intake
+	// status to the projections, and queues msgs, all in one transaction.
+	// If an event with ev.Key was already recorded it does nothing and
+	// returns false: that is how retried activities stay exactly-once.
+	Record(ctx context.Context, ev Event, msgs ...Message) (bool, error)
+	// Events lists a journey's events in the order they were recorded.
+	JourneyEvents(ctx context.Context, journeyID uuid.UUID) ([]Event, error)
+	// IntakeEvents lists every event of an intake (intake and journey level) in order.
+	IntakeEvents(ctx context.Context, intakeID uuid.UUID) ([]Event, error)
+
+	GetJourney(ctx context.Context, journeyID uuid.UUID) (JourneySnapshot, error)
+	ListJourneys(ctx context.Context, intakeID uuid.UUID) ([]JourneySnapshot, error)
+	// IntakeCounts gives the number of journeys of an intake in each state.
+	IntakeCounts(ctx context.Context, intakeID uuid.UUID) (map[string]int, error)
+	// RebuildProjections recomputes every journey row and intake status from the event log.
+	RebuildProjections(ctx context.Context) error
+
+	ListMessages(ctx context.Context, f OutboxFilter) ([]Message, error)
+
+	SaveNote(ctx context.Context, n Note) error
+	GetNote(ctx context.Context, id uuid.UUID) (Note, error)
+
+	Close()
+}

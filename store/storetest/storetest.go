@@ -1,0 +1,1158 @@
+// Package storetest is the conformance suite every store.Store backend must
+// pass. It pins down what the rest of the system relies on — all-or-nothing
+// batches, exactly-once recording under retries and concurrency, projections
+// that can be rebuilt from the log, UTC times — so that PostgreSQL and SQLite
+// behave the same and a third backend knows what "done" means.
+//
+// A backend's own _test.go calls Run:
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) store.Store { return OpenTest(t) })
+//	}
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/infuse-cymru/journeys/store"
+)
+
+// ProjectionWiper is implemented, in a backend's _test.go files, by stores
+// whose projections the suite can wipe. Run requires it: it is how the suite
+// proves RebuildProjections works from the event log alone. WipeProjections
+// must delete every journey row and set every intake's status to "draft".
+type ProjectionWiper interface {
+	WipeProjections(ctx context.Context) error
+}
+
+// Run runs the conformance suite. open must return a new, empty store that
+// is closed when the test ends; it is called once per subtest, and subtests
+// run in parallel.
+func Run(t *testing.T, open func(t *testing.T) store.Store) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s store.Store)
+	}{
+		{"PeopleRoundTrip", testPeopleRoundTrip},
+		{"PeopleValidation", testPeopleValidation},
+		{"PeopleAllOrNothing", testPeopleAllOrNothing},
+		{"PeopleIdempotent", testPeopleIdempotent},
+		{"FindPersonByEmail", testFindPersonByEmail},
+		{"NotFound", testNotFound},
+		{"Intakes", testIntakes},
+		{"Record", testRecord},
+		{"RecordSameKey", testRecordSameKey},
+		{"RecordSameKeyConcurrent", testRecordSameKeyConcurrent},
+		{"RecordConcurrentWriters", testRecordConcurrentWriters},
+		{"RecordValidation", testRecordValidation},
+		{"MessageKeyNotQueuedTwice", testMessageKeyNotQueuedTwice},
+		{"EventsOrdered", testEventsOrdered},
+		{"Projections", testProjections},
+		{"StaleSnapshotIgnored", testStaleSnapshotIgnored},
+		{"RebuildProjections", testRebuildProjections},
+		{"ListMessagesFilters", testListMessagesFilters},
+		{"Notes", testNotes},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.fn(t, open(t))
+		})
+	}
+}
+
+// ---- helpers -----------------------------------------------------------------
+
+// bst is British Summer Time, so tests hand the store non-UTC times.
+var bst = time.FixedZone("BST", 60*60)
+
+// base is a fixed instant with sub-microsecond digits, to check truncation.
+var base = time.Date(2021, 10, 1, 9, 30, 15, 123456789, bst)
+
+func ctxFor(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// sameTime fails unless got is in UTC and equals want to the microsecond.
+func sameTime(t *testing.T, what string, got, want time.Time) {
+	t.Helper()
+	if want.IsZero() {
+		if !got.IsZero() {
+			t.Errorf("%s = %v, want the zero time", what, got)
+		}
+		return
+	}
+	if got.Location() != time.UTC {
+		t.Errorf("%s = %v is in %v, want UTC", what, got, got.Location())
+	}
+	if w := want.Truncate(time.Microsecond); !got.Truncate(time.Microsecond).Equal(w) {
+		t.Errorf("%s = %v, want %v", what, got, w.UTC())
+	}
+}
+
+func recentTime(t *testing.T, what string, got time.Time, since time.Time) {
+	t.Helper()
+	if got.Location() != time.UTC {
+		t.Errorf("%s = %v is in %v, want UTC", what, got, got.Location())
+	}
+	if got.Before(since.Add(-time.Second)) || got.After(time.Now().Add(time.Second)) {
+		t.Errorf("%s = %v, want about now (%v)", what, got, since)
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustNotFound(t *testing.T, what string, err error) {
+	t.Helper()
+	if !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("%s: got error %v, want store.ErrNotFound", what, err)
+	}
+}
+
+func errContains(t *testing.T, what string, err error, parts ...string) {
+	t.Helper()
+	if err == nil {
+		t.Errorf("%s: no error, want one mentioning %q", what, parts)
+		return
+	}
+	for _, p := range parts {
+		if !strings.Contains(err.Error(), p) {
+			t.Errorf("%s: error %q does not mention %q", what, err, p)
+		}
+	}
+}
+
+var personN int
+var personMu sync.Mutex
+
+func newPerson(role store.Role) store.Person {
+	personMu.Lock()
+	personN++
+	n := personN
+	personMu.Unlock()
+	return store.Person{
+		ID:             uuid.New(),
+		Role:           role,
+		GivenName:      "Siân",
+		FamilyName:     fmt.Sprintf("Llywelyn-%d", n),
+		EmailAddress:   fmt.Sprintf("sian.llywelyn%d@Caerphilly.gov.uk", n),
+		LocalAuthority: "Caerphilly",
+		Theme:          "decarbonisation",
+		Language:       store.LanguageWelsh,
+		CreatedAt:      base.Add(time.Duration(n) * time.Second),
+	}
+}
+
+func samePerson(t *testing.T, got, want store.Person) {
+	t.Helper()
+	sameTime(t, "person CreatedAt", got.CreatedAt, want.CreatedAt)
+	got.CreatedAt, want.CreatedAt = time.Time{}, time.Time{}
+	if got != want {
+		t.Errorf("person = %+v\nwant       %+v", got, want)
+	}
+}
+
+func newIntake(t *testing.T, s store.Store) store.Intake {
+	t.Helper()
+	in := store.Intake{
+		ID:               uuid.New(),
+		Name:             "Cohort 1",
+		ProgrammeID:      "infuse",
+		ProgrammeVersion: 1,
+		OpensAt:          time.Date(2021, 8, 1, 9, 0, 0, 0, bst),
+		ClosesAt:         time.Date(2021, 9, 13, 23, 59, 59, 999999999, bst),
+		StartsOn:         time.Date(2021, 10, 1, 0, 0, 0, 0, bst),
+		Capacity:         20,
+		CoordinatorID:    uuid.New(),
+		Status:           store.IntakeOpen,
+	}
+	must(t, s.CreateIntake(ctxFor(t), in))
+	return in
+}
+
+func snapshot(in store.Intake, journey, person uuid.UUID, state string) *store.JourneySnapshot {
+	return &store.JourneySnapshot{
+		JourneyID: journey,
+		IntakeID:  in.ID,
+		PersonID:  person,
+		State:     state,
+	}
+}
+
+func journeyEvent(in store.Intake, journey uuid.UUID, key, typ string, snap *store.JourneySnapshot) store.Event {
+	return store.Event{
+		Key:        key,
+		IntakeID:   in.ID,
+		JourneyID:  journey,
+		Type:       typ,
+		OccurredAt: base,
+		Data:       json.RawMessage(`{"item": "adaption-1", "n": 1}`),
+		Snapshot:   snap,
+	}
+}
+
+func message(in store.Intake, journey uuid.UUID, key string, sendAt time.Time) store.Message {
+	return store.Message{
+		Key:         key,
+		IntakeID:    in.ID,
+		JourneyID:   journey,
+		RecipientID: uuid.New(),
+		Role:        store.RoleParticipant,
+		Template:    "session.reminder.7d",
+		ItemID:      "adaption-1",
+		Channel:     "email",
+		SendAt:      sendAt,
+	}
+}
+
+func sameSnapshot(t *testing.T, what string, got, want store.JourneySnapshot) {
+	t.Helper()
+	sameTime(t, what+" NextDueAt", got.NextDueAt, want.NextDueAt)
+	got.NextDueAt, want.NextDueAt = time.Time{}, time.Time{}
+	if got != want {
+		t.Errorf("%s = %+v\nwant %+v", what, got, want)
+	}
+}
+
+// ---- people ----------------------------------------------------------------
+
+func testPeopleRoundTrip(t *testing.T, s store.Store) {
+	ctx := ctxFor(t)
+	a, b, c := newPerson(store.RoleParticipant), newPerson(store.RoleCoach), newPerson(store.RoleParticipant)
+	b.Language, b.Theme = store.LanguageUnknown, ""
+	c.Language = store.LanguageEnglish
+	c.CreatedAt = time.Time{} // the store sets it
+	before := time.Now()
+	must(t, s.CreatePeople(ctx, []store.Person{a, b, c}))
+	must(t, s.CreatePeople(ctx, nil)) // an empty batch is fine
+
+	for _, want := range []store.Person{a, b} {
+		got, err := s.GetPerson(ctx, want.ID)
+		must(t, err)
+		samePerson(t, got, want)
+	}
+	gotC, err := s.GetPerson(ctx, c.ID)
+	must(t, err)
+	recentTime(t, "defaulted CreatedAt", gotC.CreatedAt, before)
+	c.CreatedAt = gotC.CreatedAt
+	samePerson(t, gotC, c)
+
+	parts, err := s.ListPeople(ctx, store.RoleParticipant)
+	must(t, err)
+	if len(parts) != 2 || parts[0].ID != a.ID || parts[1].ID != c.ID {
+		t.Errorf("ListPeople(participant) = %v, want %s then %s (by creation)", ids(parts), a.ID, c.ID)
+	}
+	coaches, err := s.ListPeople(ctx, store.RoleCoach)
+	must(t, err)
+	if len(coaches) != 1 || coaches[0].ID != b.ID {
+		t.Errorf("ListPeople(coach) = %v, want [%s]", ids(coaches), b.ID)
+	}
+	everyone, err := s.ListPeople(ctx, "")
+	must(t, err)
+	if len(everyone) != 3 {
+		t.Errorf("ListPeople(\"\") = %v, want all three", ids(everyone))
+	}
+	none, err := s.ListPeople(ctx, store.RoleCoordinator)
+	must(t, err)
+	if len(none) != 0 {
+		t.Errorf("ListPeople(coordinator) = %v, want none", ids(none))
+	}
+}
+
+func ids(people []store.Person) []uuid.UUID {
+	var out []uuid.UUID
+	for _, p := range people {
+		out = append(out, p.ID)
+	}
+	return out
+}
+
+func testPeopleValidation(t *testing.T, s store.Store) {
+	ctx := ctxFor(t)
+	for _, tc := range []struct {
+		name   string
+		mutate func(*store.Person)
+		says   string
+	}{
+		{"no ID", func(p *store.Person) { p.ID = uuid.Nil }, "ID"},
+		{"bad role", func(p *store.Person) { p.Role = "mentor" }, "role"},
+		{"no e-mail", func(p *store.Person) { p.EmailAddress = "" }, "e-mail"},
+		{"bad e-mail", func(p *store.Person) { p.EmailAddress = "not an address" }, "e-mail"},
+		{"display name", func(p *store.Person) { p.EmailAddress = "Siân <sian@example.org>" }, "e-mail"},
+		{"bad language", func(p *store.Person) { p.Language = "fr" }, "language"},
+	} {
+		ok := newPerson(store.RoleParticipant)
+		bad := newPerson(store.RoleParticipant)
+		tc.mutate(&bad)
+		err := s.CreatePeople(ctx, []store.Person{ok, bad})
+		errContains(t, tc.name, err, "person 1", bad.ID.String(), tc.says)
+		if !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("%s: error %v is not store.ErrInvalid", tc.name, err)
+		}
+		_, err = s.GetPerson(ctx, ok.ID)
+		mustNotFound(t, tc.name+": valid person of a rejected batch", err)
+	}
+}
+
+func testPeopleAllOrNothing(t *testing.T, s store.Store) {
+	ctx := ctxFor(t)
+	existing := newPerson(store.RoleCoordinator)
+	must(t, s.CreatePeople(ctx, []store.Person{existing}))
+
+	// Two people of one batch share an address (differing only in case).
+	a, b := newPerson(store.RoleParticipant), newPerson(store.RoleParticipant)
+	b.EmailAddress = strings.ToUpper(a.EmailAddress)
+	err := s.CreatePeople(ctx, []store.Person{a, b})
+	errContains(t, "duplicate e-mail in batch", err, "person 1", b.ID.String(), "e-mail")
+
+	// Same ID twice in a batch.
+	c := newPerson(store.RoleParticipant)
+	c2 := c
+	c2.EmailAddress = "other." + c.EmailAddress
+	err = s.CreatePeople(ctx, []store.Person{c, c2})
+	errContains(t, "duplicate ID in batch", err, "person 1", c.ID.String())
+
+	// A stored ID with different details: only the database can tell.
+	d := newPerson(store.RoleParticipant)
+	changed := existing
+	changed.FamilyName = "Someone-Else"
+	err = s.CreatePeople(ctx, []store.Person{d, changed})
+	errContains(t, "existing ID, different details", err, "person 1", existing.ID.String())
+	if !errors.Is(err, store.ErrConflict) {
+		t.Errorf("existing ID, different details: error %v is not store.ErrConflict", err)
+	}
+
+	// A stored e-mail address under a new ID, differing only in case.
+	e, f := newPerson(store.RoleParticipant), newPerson(store.RoleParticipant)
+	f.EmailAddress = strings.ToUpper(existing.EmailAddress)
+	err = s.CreatePeople(ctx, []store.Person{e, f})
+	errContains(t, "existing e-mail", err, "person 1", f.ID.String(), "e-mail")
+	if !errors.Is(err, store.ErrConflict) {
+		t.Errorf("existing e-mail: error %v is not store.ErrConflict", err)
+	}
+
+	for _, p := range []store.Person{a, b, c, d, e, f} {
+		_, err := s.GetPerson(ctx, p.ID)
+		mustNotFound(t, "person of a rejected batch", err)
+	}
+	got, err := s.GetPerson(ctx, existing.ID)
+	must(t, err)
+	samePerson(t, got, existing)
+	all, err := s.ListPeople(ctx, "")
+	must(t, err)
+	if len(all) != 1 {
+		t.Errorf("after rejected batches there are %d people, want 1", len(all))
+	}
+}
+
+func testPeopleIdempotent(t *testing.T, s store.Store) {
+	ctx := ctxFor(t)
+	a, b := newPerson(store.RoleParticipant), newPerson(store.RoleCoach)
+	must(t, s.CreatePeople(ctx, []store.Person{a}))
+	// A retried batch that also carries a new person: a is left as is, b added.
+	again := a
+	again.CreatedAt = time.Time{}
+	must(t, s.CreatePeople(ctx, []store.Person{again, b}))
+	got, err := s.GetPerson(ctx, a.ID)
+	must(t, err)
+	samePerson(t, got, a)
+	_, err = s.GetPerson(ctx, b.ID)
+	must(t, err)
+	all, err := s.ListPeople(ctx, "")
+	must(t, err)
+	if len(all) != 2 {
+		t.Errorf("ListPeople = %v, want 2 people", ids(all))
+	}
+}
+
+func testFindPersonByEmail(t *testing.T, s store.Store) {
+	ctx := ctxFor(t)
+	p := newPerson(store.RoleParticipant)
+	p.EmailAddress = "Dafydd.ap.Gwilym@Newport.gov.uk"
+	must(t, s.CreatePeople(ctx, []store.Person{p}))
+	for _, q := range []string{p.EmailAddress, "dafydd.ap.gwilym@newport.gov.uk", "DAFYDD.AP.GWILYM@NEWPORT.GOV.UK", " dafydd.ap.gwilym@newport.gov.uk "} {
+		got, err := s.FindPersonByEmail(ctx, q)
+		if err != nil {
+			t.Errorf("FindPersonByEmail(%q): %v", q, err)
+			continue
+		}
+		samePerson(t, got, p) // the address comes back as entered
+	}
+	_, err := s.FindPersonByEmail(ctx, "nobody@example.org")
+	mustNotFound(t, "FindPersonByEmail(unknown)", err)
+}
+
+func testNotFound(t *testing.T, s store.Store) {
+	ctx := ctxFor(t)
+	id := uuid.New()
+	_, err := s.GetPerson(ctx, id)
+	mustNotFound(t, "GetPerson", err)
+	_, err = s.GetIntake(ctx, id)
+	mustNotFound(t, "GetIntake", err)
+	_, err = s.GetJourney(ctx, id)
+	mustNotFound(t, "GetJourney", err)
+	_, err = s.GetNote(ctx, id)
+	mustNotFound(t, "GetNote", err)
+
+	evs, err := s.JourneyEvents(ctx, id)
+	must(t, err)
+	if len(evs) != 0 {
+		t.Errorf("JourneyEvents(unknown) = %d events", len(evs))
+	}
+	js, err := s.ListJourneys(ctx, id)
+	must(t, err)
+	if len(js) != 0 {
+		t.Errorf("ListJourneys(unknown) = %d journeys", len(js))
+	}
+	counts, err := s.IntakeCounts(ctx, id)
+	must(t, err)
+	if len(counts) != 0 {
+		t.Errorf("IntakeCounts(unknown) = %v", counts)
+	}
+}
+
+// ---- intakes ---------------------------------------------------------------
+
+func testIntakes(t *testing.T, s store.Store) {
+	ctx := ctxFor(t)
+	first := newIntake(t, s)
+	second := store.Intake{ // minimal: no dates yet, status defaults to draft
+		ID:   uuid.New(),
+		Name: "Cohort 2",
+	}
+	before := time.Now()
+	must(t, s.CreateIntake(ctx, second))
+
+	got, err := s.GetIntake(ctx, first.ID)
+	must(t, err)
+	sameIntake(t, got, first)
+	recentTime(t, "intake CreatedAt", got.CreatedAt, before.Add(-time.Minute))
+
+	got2, err := s.GetIntake(ctx, second.ID)
+	must(t, err)
+	if got2.Status != store.IntakeDraft {
+		t.Errorf("intake created without status has status %q, want %q", got2.Status, store.IntakeDraft)
+	}
+	if !got2.OpensAt.IsZero() || !got2.StartsOn.IsZero() || got2.CoordinatorID != uuid.Nil {
+		t.Errorf("minimal intake came back with dates or coordinator: %+v", got2)
+	}
+
+	// Creating the same intake again is a no-op; with other details, a conflict.
+	must(t, s.CreateIntake(ctx, first))
+	changed := first
+	changed.Capacity = 25
+	err = s.CreateIntake(ctx, changed)
+	if !errors.Is(err, store.ErrConflict) {
+		t.Errorf("CreateIntake with changed details: got %v, want store.ErrConflict", err)
+	}
+	err = s.CreateIntake(ctx, store.Intake{ID: uuid.New()})
+	if !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("CreateIntake without a name: got %v, want store.ErrInvalid", err)
+	}
+
+	list, err := s.ListIntakes(ctx)
+	must(t, err)
+	if len(list) != 2 || list[0].ID != first.ID || list[1].ID != second.ID {
+		t.Fatalf("ListIntakes = %+v, want %s then %s", list, first.ID, second.ID)
+	}
+	sameIntake(t, list[0], first)
+}
+
+func sameIntake(t *testing.T, got, want store.Intake) {
+	t.Helper()
+	sameTime(t, "OpensAt", got.OpensAt, want.OpensAt)
+	sameTime(t, "ClosesAt", got.ClosesAt, want.ClosesAt)
+	sameTime(t, "StartsOn", got.StartsOn, want.StartsOn)
+	if !want.CreatedAt.IsZero() {
+		sameTime(t, "CreatedAt", got.CreatedAt, want.CreatedAt)
+	}
+	got.OpensAt, got.ClosesAt, got.StartsOn, got.CreatedAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	want.OpensAt, want.ClosesAt, want.StartsOn, want.CreatedAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	if got != want {
+		t.Errorf("intake = %+v\nwant     %+v", got, want)
+	}
+}
+
+// ---- events ----------------------------------------------------------------
+
+func testRecord(t *testing.T, s store.Store) {
+	ctx := ctxFor(t)
+	in := newIntake(t, s)
+	journey, person, coach := uuid.New(), uuid.New(), uuid.New()
+	snap := snapshot(in, journey, person, "lab")
+	snap.CoachID = coach
+	snap.Phase = "lab-1"
+	snap.NextDueItem = "adaption-2"
+	snap.NextDueAt = base.Add(7 * 24 * time.Hour)
+	snap.OverdueCount = 1
+	ev := journeyEvent(in, journey, "journey/"+journey.String()+"/1", "session.attended", snap)
+	ev.IntakeStatus = store.IntakeStarted
+	m1 := message(in, journey, "journey/"+journey.String()+"/reminder/adaption-2/7d", base.Add(24*time.Hour))
+	m2 := message(in, uuid.Nil, "journey/"+journey.String()+"/reminder/adaption-2/1d", base.Add(6*24*time.Hour))
+	m2.Channel, m2.IntakeID = "", uuid.Nil // defaulted from the event
+	before := time.Now()
+
+	ok, err := s.Record(ctx, ev, m2, m1)
+	must(t, err)
+	if !ok {
+		t.Fatal("Record of a new event returned false")
+	}
+
+	evs, err := s.JourneyEvents(ctx, journey)
+	must(t, err)
+	if len(evs) != 1 {
+		t.Fatalf("JourneyEvents = %d events, want 1", len(evs))
+	}
+	got := evs[0]
+	if got.Seq <= 0 {
+		t.Errorf("event Seq = %d, want > 0", got.Seq)
+	}
+	if got.Key != ev.Key || got.IntakeID != in.ID || got.JourneyID != journey || got.Type != ev.Type ||
+		got.IntakeStatus != store.IntakeStarted {
+		t.Errorf("event = %+v\nwant like %+v", got, ev)
+	}
+	if want := []byte(`{"item":"adaption-1","n":1}`); !bytes.Equal(got.Data, want) {
+		t.Errorf("event Data = %s, want %s (compacted)", got.Data, want)
+	}
+	sameTime(t, "OccurredAt", got.OccurredAt, ev.OccurredAt)
+	recentTime(t, "RecordedAt", got.RecordedAt, before)
+	if got.Snapshot == nil {
+		t.Fatal("event Snapshot is nil")
+	}
+	sameSnapshot(t, "event Snapshot", *got.Snapshot, *snap)
+
+	j, err := s.GetJourney(ctx, journey)
+	must(t, err)
+	sameSnapshot(t, "journey projection", j, *snap)
+
+	gotIn, err := s.GetIntake(ctx, in.ID)
+	must(t, err)
+	if gotIn.Status != store.IntakeStarted {
+		t.Errorf("intake status = %q, want %q", gotIn.Status, store.IntakeStarted)
+	}
+
+	msgs, err := s.ListMessages(ctx, store.OutboxFilter{JourneyID: journey})
+	must(t, err)
+	if len(msgs) != 2 {
+		t.Fatalf("ListMessages = %d messages, want 2", len(msgs))
+	}
+	// Ordered by SendAt: m1 first.
+	gm1, gm2 := msgs[0], msgs[1]
+	if gm1.Key != m1.Key || gm2.Key != m2.Key {
+		t.Fatalf("messages in order %q, %q; want %q, %q (by SendAt)", gm1.Key, gm2.Key, m1.Key, m2.Key)
+	}
+	sameTime(t, "message SendAt", gm1.SendAt, m1.SendAt)
+	recentTime(t, "message CreatedAt", gm1.CreatedAt, before)
+	want := m1
+	want.Status = store.MessageQueued
+	want.SendAt, want.CreatedAt = gm1.SendAt, gm1.CreatedAt
+	if gm1 != want {
+		t.Errorf("message = %+v\nwant      %+v", gm1, want)
+	}
+	if gm2.Channel != "email" || gm2.IntakeID != in.ID || gm2.JourneyID != journey || gm2.Status != store.MessageQueued {
+		t.Errorf("defaults not applied to message: %+v", gm2)
+	}
+
+	// An intake-level event: no journey, no snapshot, no data.
+	ok, err = s.Record(ctx, store.Event{Key: "intake/" + in.ID.String() + "/closed", IntakeID: in.ID,
+		Type: "intake.closed", IntakeStatus: store.IntakeClosed})
+	must(t, err)
+	if !ok {
+		t.Error("Record of an intake-level event returned false")
+	}
+	ievs, err := s.IntakeEvents(ctx, in.ID)
+	must(t, err)
+	if len(ievs) != 2 || ievs[1].JourneyID != uuid.Nil || ievs[1].Snapshot != nil || ievs[1].Data != nil {
+		t.Errorf("IntakeEvents = %+v, want the journey event then an intake-level one", ievs)
+	}
+	recentTime(t, "defaulted OccurredAt", ievs[1].OccurredAt, before)
+	gotIn, err = s.GetIntake(ctx, in.ID)
+	must(t, err)
+	if gotIn.Status != store.IntakeClosed {
+		t.Errorf("intake status = %q, want %q", gotIn.Status, store.IntakeClosed)
+	}
+}
+
+func testRecordSameKey(t *testing.T, s store.Store) {
+	ctx := ctxFor(t)
+	in := newIntake(t, s)
+	journey, person := uuid.New(), uuid.New()
+	ev := journeyEvent(in, journey, "journey/"+journey.String()+"/offer", "offer.made", snapshot(in, journey, person, "offered"))
+	m := message(in, journey, "journey/"+journey.String()+"/offer/notice", base)
+
+	ok, err := s.Record(ctx, ev, m)
+	must(t, err)
+	if !ok {
+		t.Fatal("first Record returned false")
+	}
+	// The retry after a lost acknowledgement; even if the activity now
+	// computes something different, the first recording stands.
+	retry := ev
+	retry.Snapshot = snapshot(in, journey, person, "withdrawn")
+	retry.IntakeStatus = store.IntakeFinished
+	m2 := m
+	m2.Key = m.Key + "/other"
+	ok, err = s.Record(ctx, retry, m, m2)
+	must(t, err)
+	if ok {
+		t.Error("Record with a used key returned true")
+	}
+
+	evs, err := s.JourneyEvents(ctx, journey)
+	must(t, err)
+	if len(evs) != 1 {
+		t.Errorf("JourneyEvents = %d events, want exactly 1", len(evs))
+	}
+	msgs, err := s.ListMessages(ctx, store.OutboxFilter{JourneyID: journey})
+	must(t, err)
+	if len(msgs) != 1 || msgs[0].Key != m.Key {
+		t.Errorf("outbox = %+v, want exactly the first message", msgs)
+	}
+	j, err := s.GetJourney(ctx, journey)
+	must(t, err)
+	if j.State != "offered" {
+		t.Errorf("journey state = %q, want %q (the retry must not apply)", j.State, "offered")
+	}
+	gotIn, err := s.GetIntake(ctx, in.ID)
+	must(t, err)
+	if gotIn.Status != in.Status {
+		t.Errorf("intake status = %q, want %q (the retry must not apply)", gotIn.Status, in.Status)
+	}
+}
+
+func testRecordSameKeyConcurrent(t *testing.T, s store.Store) {
+	ctx := ctxFor(t)
+	in := newIntake(t, s)
+	journey, person := uuid.New(), uuid.New()
+	ev := journeyEvent(in, journey, "journey/"+journey.String()+"/checkpoint/3", "checkpoint.completed",
+		snapshot(in, journey, person, "experimentation"))
+	m := message(in, journey, "journey/"+journey.String()+"/checkpoint/3/thanks", base)
+
+	const n = 12
+	var wg sync.WaitGroup
+	results := make([]bool, n)
+	errs := make([]error, n)
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			results[i], errs[i] = s.Record(ctx, ev, m)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	recorded := 0
+	for i := range n {
+		if errs[i] != nil {
+			t.Errorf("Record #%d: %v", i, errs[i])
+		}
+		if results[i] {
+			recorded++
+		}
+	}
+	if recorded != 1 {
+		t.Errorf("%d of %d concurrent Records with one key returned true, want exactly 1", recorded, n)
+	}
+	evs, err := s.JourneyEvents(ctx, journey)
+	must(t, err)
+	if len(evs) != 1 {
+		t.Errorf("JourneyEvents = %d events, want exactly 1", len(evs))
+	}
+	msgs, err := s.ListMessages(ctx, store.OutboxFilter{JourneyID: journey})
+	must(t, err)
+	if len(msgs) != 1 {
+		t.Errorf("outbox has %d messages, want exactly 1", len(msgs))
+	}
+}
+
+// testRecordConcurrentWriters is many activities recording at once, as a
+// worker does: none may fail (SQLite must not report SQLITE_BUSY).
+func testRecordConcurrentWriters(t *testing.T, s store.Store) {
+	ctx := ctxFor(t)
+	in := newIntake(t, s)
+	const journeys, eventsEach = 8, 10
+	var wg sync.WaitGroup
+	errs := make(chan error, journeys*eventsEach*2)
+	ids := make([]uuid.UUID, journeys)
+	for j := range journeys {
+		ids[j] = uuid.New()
+		wg.Add(1)
+		go func(journey uuid.UUID) {
+			defer wg.Done()
+			person := uuid.New()
+			for k := range eventsEach {
+				key := fmt.Sprintf("journey/%s/%d", journey, k)
+				snap := snapshot(in, journey, person, fmt.Sprintf("step-%d", k))
+				ev := journeyEvent(in, journey, key, "step", snap)
+				if ok, err := s.Record(ctx, ev, message(in, journey, key+"/msg", base)); err != nil || !ok {
+					errs <- fmt.Errorf("Record %s = %v, %v", key, ok, err)
+				}
+				// Reads interleave with the writes.
+				if _, err := s.GetJourney(ctx, journey); err != nil {
+					errs <- fmt.Errorf("GetJourney during writes: %w", err)
+				}
+			}
+		}(ids[j])
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	for _, journey := range ids {
+		evs, err := s.JourneyEvents(ctx, journey)
+		must(t, err)
+		if len(evs) != eventsEach {
+			t.Errorf("journey %s has %d events, want %d", journey, len(evs), eventsEach)
+		}
+		j, err := s.GetJourney(ctx, journey)
+		must(t, err)
+		if want := fmt.Sprintf("step-%d", eventsEach-1); j.State != want {
+			t.Errorf("journey %s state = %q, want %q (its latest event)", journey, j.State, want)
+		}
+	}
+	counts, err := s.IntakeCounts(ctx, in.ID)
+	must(t, err)
+	if want := (map[string]int{fmt.Sprintf("step-%d", eventsEach-1): journeys}); !maps.Equal(counts, want) {
+		t.Errorf("IntakeCounts = %v, want %v", counts, want)
+	}
+	msgs, err := s.ListMessages(ctx, store.OutboxFilter{IntakeID: in.ID})
+	must(t, err)
+	if len(msgs) != journeys*eventsEach {
+		t.Errorf("outbox has %d messages, want %d", len(msgs), journeys*eventsEach)
+	}
+}
+
+func testRecordValidation(t *testing.T, s store.Store) {
+	ctx := ctxFor(t)
+	in := newIntake(t, s)
+	journey := uuid.New()
+	good := func() store.Event {
+		return journeyEvent(in, journey, "k-"+uuid.NewString(), "t", snapshot(in, journey, uuid.New(), "lab"))
+	}
+	for _, tc := range []struct {
+		name   string
+		mutate func(*store.Event)
+		msg    *store.Message
+	}{
+		{"no key", func(e *store.Event) { e.Key = "" }, nil},
+		{"no intake", func(e *store.Event) { e.IntakeID = uuid.Nil }, nil},
+		{"no type", func(e *store.Event) { e.Type = "" }, nil},
+		{"bad data", func(e *store.Event) { e.Data = json.RawMessage(`{"a":`) }, nil},
+		{"bad intake status", func(e *store.Event) { e.IntakeStatus = "paused" }, nil},
+		{"snapshot of another journey", func(e *store.Event) { e.Snapshot.JourneyID = uuid.New() }, nil},
+		{"snapshot without journey", func(e *store.Event) { e.JourneyID = uuid.Nil }, nil},
+		{"message without recipient", func(*store.Event) {}, &store.Message{Key: "m-" + uuid.NewString(), Template: "x"}},
+	} {
+		ev := good()
+		tc.mutate(&ev)
+		var msgs []store.Message
+		if tc.msg != nil {
+			msgs = append(msgs, *tc.msg)
+		}
+		ok, err := s.Record(ctx, ev, msgs...)
+		if ok || !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("%s: Record = %v, %v; want false, store.ErrInvalid", tc.name, ok, err)
+		}
+	}
+	// An event for an intake the store does not know is refused.
+	other := store.Intake{ID: uuid.New()}
+	ok, err := s.Record(ctx, journeyEvent(other, journey, "unknown-intake", "t", nil))
+	if ok || err == nil {
+		t.Errorf("Record for an unknown intake = %v, %v; want an error", ok, err)
+	}
+	evs, err := s.IntakeEvents(ctx, in.ID)
+	must(t, err)
+	if len(evs) != 0 {
+		t.Errorf("rejected events were recorded: %+v", evs)
+	}
+	msgs, err := s.ListMessages(ctx, store.OutboxFilter{})
+	must(t, err)
+	if len(msgs) != 0 {
+		t.Errorf("messages of rejected events were queued: %+v", msgs)
+	}
+}
+
+func testMessageKeyNotQueuedTwice(t *testing.T, s store.Store) {
+	ctx := ctxFor(t)
+	in := newIntake(t, s)
+	journey := uuid.New()
+	m := message(in, journey, "journey/"+journey.String()+"/reminder/data-1/1d", base)
+	ok, err := s.Record(ctx, journeyEvent(in, journey, "e1", "reminder.planned", nil), m)
+	must(t, err)
+	if !ok {
+		t.Fatal("Record e1 returned false")
+	}
+	// A different event (a reschedule, say) queues the same reminder again.
+	later := m
+	later.SendAt = base.Add(time.Hour)
+	ok, err = s.Record(ctx, journeyEvent(in, journey, "e2", "session.rescheduled", nil), later, later)
+	must(t, err)
+	if !ok {
+		t.Fatal("Record e2 returned false")
+	}
+	msgs, err := s.ListMessages(ctx, store.OutboxFilter{})
+	must(t, err)
+	if len(msgs) != 1 {
+		t.Fatalf("outbox has %d messages, want 1", len(msgs))
+	}
+	sameTime(t, "SendAt", msgs[0].SendAt, m.SendAt) // the first one stands
+	evs, err := s.JourneyEvents(ctx, journey)
+	must(t, err)
+	if len(evs) != 2 {
+		t.Errorf("JourneyEvents = %d, want 2 (both events are recorded)", len(evs))
+	}
+}
+
+func testEventsOrdered(t *testing.T, s store.Store) {
+	ctx := ctxFor(t)
+	in := newIntake(t, s)
+	other := newIntake(t, s)
+	j1, j2 := uuid.New(), uuid.New()
+	var keys []string
+	record := func(in store.Intake, journey uuid.UUID, key string) {
+		t.Helper()
+		ev := journeyEvent(in, journey, key, "t", nil)
+		// OccurredAt goes backwards: order is the order of recording.
+		ev.OccurredAt = base.Add(-time.Duration(len(keys)) * time.Minute)
+		ok, err := s.Record(ctx, ev)
+		must(t, err)
+		if !ok {
+			t.Fatalf("Record %s returned false", key)
+		}
+		keys = append(keys, key)
+	}
+	record(in, j1, "a")
+	record(in, j2, "b")
+	record(in, uuid.Nil, "c")
+	record(other, uuid.New(), "x")
+	record(in, j1, "d")
+	record(in, j2, "e")
+	record(in, j1, "f")
+
+	check := func(what string, evs []store.Event, err error, want ...string) {
+		t.Helper()
+		must(t, err)
+		var got []string
+		for i, e := range evs {
+			got = append(got, e.Key)
+			if i > 0 && e.Seq <= evs[i-1].Seq {
+				t.Errorf("%s: Seq not increasing: %d after %d", what, e.Seq, evs[i-1].Seq)
+			}
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s = %v, want %v", what, got, want)
+		}
+	}
+	evs, err := s.JourneyEvents(ctx, j1)
+	check("JourneyEvents(j1)", evs, err, "a", "d", "f")
+	evs, err = s.JourneyEvents(ctx, j2)
+	check("JourneyEvents(j2)", evs, err, "b", "e")
+	evs, err = s.IntakeEvents(ctx, in.ID)
+	check("IntakeEvents", evs, err, "a", "b", "c", "d", "e", "f")
+}
+
+// ---- projections -------------------------------------------------------------
+
+func testProjections(t *testing.T, s store.Store) {
+	ctx := ctxFor(t)
+	in := newIntake(t, s)
+	other := newIntake(t, s)
+	states := []string{"lab", "lab", "offered", "withdrawn", "lab"}
+	var want []store.JourneySnapshot
+	for i, state := range states {
+		journey := uuid.New()
+		snap := snapshot(in, journey, uuid.New(), "submitted")
+		_, err := s.Record(ctx, journeyEvent(in, journey, fmt.Sprintf("%s/1", journey), "application.submitted", snap))
+		must(t, err)
+		snap = snapshot(in, journey, snap.PersonID, state)
+		if state == "withdrawn" {
+			snap.Outcome = "withdrawn"
+		} else {
+			snap.NextDueItem = fmt.Sprintf("item-%d", i)
+			snap.NextDueAt = base.Add(time.Duration(i) * time.Hour)
+		}
+		_, err = s.Record(ctx, journeyEvent(in, journey, fmt.Sprintf("%s/2", journey), "moved", snap))
+		must(t, err)
+		want = append(want, *snap)
+	}
+	oj := uuid.New()
+	_, err := s.Record(ctx, journeyEvent(other, oj, "other", "application.submitted", snapshot(other, oj, uuid.New(), "submitted")))
+	must(t, err)
+
+	list, err := s.ListJourneys(ctx, in.ID)
+	must(t, err)
+	if len(list) != len(want) {
+		t.Fatalf("ListJourneys = %d journeys, want %d", len(list), len(want))
+	}
+	byID := map[uuid.UUID]store.JourneySnapshot{}
+	for i, j := range list {
+		if i > 0 && bytes.Compare(list[i-1].JourneyID[:], j.JourneyID[:]) >= 0 {
+			t.Errorf("ListJourneys not ordered by journey ID")
+		}
+		byID[j.JourneyID] = j
+	}
+	for _, w := range want {
+		sameSnapshot(t, "ListJourneys entry", byID[w.JourneyID], w)
+		g, err := s.GetJourney(ctx, w.JourneyID)
+		must(t, err)
+		sameSnapshot(t, "GetJourney", g, w)
+	}
+	counts, err := s.IntakeCounts(ctx, in.ID)
+	must(t, err)
+	if w := map[string]int{"lab": 3, "offered": 1, "withdrawn": 1}; !maps.Equal(counts, w) {
+		t.Errorf("IntakeCounts = %v, want %v", counts, w)
+	}
+	counts, err = s.IntakeCounts(ctx, other.ID)
+	must(t, err)
+	if w := map[string]int{"submitted": 1}; !maps.Equal(counts, w) {
+		t.Errorf("IntakeCounts(other) = %v, want %v", counts, w)
+	}
+	// An event without a snapshot leaves the projection alone.
+	_, err = s.Record(ctx, journeyEvent(in, want[0].JourneyID, "no-snapshot", "note.added", nil))
+	must(t, err)
+	g, err := s.GetJourney(ctx, want[0].JourneyID)
+	must(t, err)
+	sameSnapshot(t, "journey after an event without snapshot", g, want[0])
+}
+
+// testStaleSnapshotIgnored: a projection row only moves forward in the log.
+func testStaleSnapshotIgnored(t *testing.T, s store.Store) {
+	ctx := ctxFor(t)
+	in := newIntake(t, s)
+	journey, person := uuid.New(), uuid.New()
+	_, err := s.Record(ctx, journeyEvent(in, journey, "1", "t", snapshot(in, journey, person, "lab")))
+	must(t, err)
+	_, err = s.Record(ctx, journeyEvent(in, journey, "2", "t", snapshot(in, journey, person, "experimentation")))
+	must(t, err)
+	// A retry of event 1 arrives late: nothing changes.
+	ok, err := s.Record(ctx, journeyEvent(in, journey, "1", "t", snapshot(in, journey, person, "lab")))
+	must(t, err)
+	if ok {
+		t.Error("late retry was recorded")
+	}
+	j, err := s.GetJourney(ctx, journey)
+	must(t, err)
+	if j.State != "experimentation" {
+		t.Errorf("state = %q, want %q", j.State, "experimentation")
+	}
+}
+
+func testRebuildProjections(t *testing.T, s store.Store) {
+	ctx := ctxFor(t)
+	wiper, ok := s.(ProjectionWiper)
+	if !ok {
+		t.Fatalf("%T does not implement storetest.ProjectionWiper; add WipeProjections in the backend's _test.go", s)
+	}
+	in := newIntake(t, s)
+	quiet := newIntake(t, s) // no status events: keeps its created status
+	_, err := s.Record(ctx, store.Event{Key: "started", IntakeID: in.ID, Type: "intake.started", IntakeStatus: store.IntakeStarted})
+	must(t, err)
+	for i := range 4 {
+		journey, person, coach := uuid.New(), uuid.New(), uuid.New()
+		for k, state := range []string{"submitted", "offered", "lab", "experimentation"}[:i+1] {
+			snap := snapshot(in, journey, person, state)
+			if k > 0 {
+				snap.CoachID = coach
+				snap.Phase = fmt.Sprintf("phase-%d", k)
+				snap.NextDueItem = fmt.Sprintf("item-%d", k)
+				snap.NextDueAt = base.Add(time.Duration(k) * 24 * time.Hour)
+				snap.OverdueCount = k
+			}
+			_, err := s.Record(ctx, journeyEvent(in, journey, fmt.Sprintf("%s/%d", journey, k), "moved", snap))
+			must(t, err)
+			// Events without snapshots must not hide the latest snapshot.
+			_, err = s.Record(ctx, journeyEvent(in, journey, fmt.Sprintf("%s/%d/note", journey, k), "note", nil))
+			must(t, err)
+		}
+	}
+	type projection struct {
+		journeys     []store.JourneySnapshot
+		counts       map[string]int
+		status       store.IntakeStatus
+		quietStatus  store.IntakeStatus
+		journeyByGet map[uuid.UUID]store.JourneySnapshot
+	}
+	read := func() projection {
+		t.Helper()
+		var p projection
+		var err error
+		p.journeys, err = s.ListJourneys(ctx, in.ID)
+		must(t, err)
+		p.counts, err = s.IntakeCounts(ctx, in.ID)
+		must(t, err)
+		got, err := s.GetIntake(ctx, in.ID)
+		must(t, err)
+		p.status = got.Status
+		got, err = s.GetIntake(ctx, quiet.ID)
+		must(t, err)
+		p.quietStatus = got.Status
+		p.journeyByGet = map[uuid.UUID]store.JourneySnapshot{}
+		for _, j := range p.journeys {
+			g, err := s.GetJourney(ctx, j.JourneyID)
+			must(t, err)
+			p.journeyByGet[j.JourneyID] = g
+		}
+		return p
+	}
+	before := read()
+	if len(before.journeys) != 4 || before.status != store.IntakeStarted || before.quietStatus != store.IntakeOpen {
+		t.Fatalf("unexpected projection before rebuild: %+v", before)
+	}
+
+	must(t, wiper.WipeProjections(ctx))
+	wiped, err := s.ListJourneys(ctx, in.ID)
+	must(t, err)
+	if len(wiped) != 0 {
+		t.Fatalf("WipeProjections left %d journeys", len(wiped))
+	}
+	must(t, s.RebuildProjections(ctx))
+	after := read()
+	if !reflect.DeepEqual(before, after) {
+		t.Errorf("projection after rebuild differs:\nbefore %+v\nafter  %+v", before, after)
+	}
+	// Rebuilding again changes nothing; recording afterwards still works.
+	must(t, s.RebuildProjections(ctx))
+	if again := read(); !reflect.DeepEqual(before, again) {
+		t.Errorf("second rebuild changed the projection")
+	}
+	j := before.journeys[0]
+	next := j
+	next.State = "completed"
+	next.Outcome = "completed"
+	ok, err = s.Record(ctx, journeyEvent(in, j.JourneyID, "after-rebuild", "completed", &next))
+	must(t, err)
+	if !ok {
+		t.Fatal("Record after rebuild returned false")
+	}
+	g, err := s.GetJourney(ctx, j.JourneyID)
+	must(t, err)
+	sameSnapshot(t, "journey after rebuild and a new event", g, next)
+}
+
+// ---- outbox ----------------------------------------------------------------
+
+func testListMessagesFilters(t *testing.T, s store.Store) {
+	ctx := ctxFor(t)
+	in1, in2 := newIntake(t, s), newIntake(t, s)
+	j1, j2, j3 := uuid.New(), uuid.New(), uuid.New()
+	coach := uuid.New()
+	mk := func(in store.Intake, journey uuid.UUID, key string, hours int, recipient uuid.UUID) store.Message {
+		m := message(in, journey, key, base.Add(time.Duration(hours)*time.Hour))
+		if recipient != uuid.Nil {
+			m.RecipientID, m.Role = recipient, store.RoleCoach
+		}
+		return m
+	}
+	m := []store.Message{
+		mk(in1, j1, "m0", 5, uuid.Nil),
+		mk(in1, j1, "m1", 1, coach),
+		mk(in1, j2, "m2", 3, coach),
+		mk(in2, j3, "m3", 2, uuid.Nil),
+		mk(in2, j3, "m4", 4, coach),
+	}
+	_, err := s.Record(ctx, journeyEvent(in1, j1, "e1", "t", nil), m[0], m[1])
+	must(t, err)
+	_, err = s.Record(ctx, journeyEvent(in1, j2, "e2", "t", nil), m[2])
+	must(t, err)
+	_, err = s.Record(ctx, journeyEvent(in2, j3, "e3", "t", nil), m[3], m[4])
+	must(t, err)
+	// An intake-level message (to the coordinator, about no journey).
+	coord := store.Message{Key: "m5", RecipientID: in1.CoordinatorID, Role: store.RoleCoordinator,
+		Template: "intake.closed", SendAt: base.Add(6 * time.Hour)}
+	_, err = s.Record(ctx, store.Event{Key: "e4", IntakeID: in1.ID, Type: "intake.closed"}, coord)
+	must(t, err)
+
+	for _, tc := range []struct {
+		name string
+		f    store.OutboxFilter
+		want []string
+	}{
+		{"all", store.OutboxFilter{}, []string{"m1", "m3", "m2", "m4", "m0", "m5"}},
+		{"limit", store.OutboxFilter{Limit: 2}, []string{"m1", "m3"}},
+		{"intake", store.OutboxFilter{IntakeID: in1.ID}, []string{"m1", "m2", "m0", "m5"}},
+		{"journey", store.OutboxFilter{JourneyID: j1}, []string{"m1", "m0"}},
+		{"recipient", store.OutboxFilter{RecipientID: coach}, []string{"m1", "m2", "m4"}},
+		{"intake and recipient", store.OutboxFilter{IntakeID: in2.ID, RecipientID: coach}, []string{"m4"}},
+		{"queued", store.OutboxFilter{Status: store.MessageQueued, Limit: 3}, []string{"m1", "m3", "m2"}},
+		{"sent", store.OutboxFilter{Status: store.MessageSent}, nil},
+		{"no match", store.OutboxFilter{JourneyID: uuid.New()}, nil},
+	} {
+		got, err := s.ListMessages(ctx, tc.f)
+		must(t, err)
+		var keys []string
+		for _, m := range got {
+			keys = append(keys, m.Key)
+		}
+		if !reflect.DeepEqual(keys, tc.want) {
+			t.Errorf("ListMessages(%s) = %v, want %v", tc.name, keys, tc.want)
+		}
+	}
+	got, err := s.ListMessages(ctx, store.OutboxFilter{IntakeID: in1.ID})
+	must(t, err)
+	last := got[len(got)-1]
+	if last.Key != "m5" || last.JourneyID != uuid.Nil || last.IntakeID != in1.ID || last.Role != store.RoleCoordinator {
+		t.Errorf("intake-level message = %+v", last)
+	}
+}
+
+// ---- notes -----------------------------------------------------------------
+
+func testNotes(t *testing.T, s store.Store) {
+	ctx := ctxFor(t)
+	n := store.Note{
+		ID:        uuid.New(),
+		AuthorID:  uuid.New(),
+		JourneyID: uuid.New(),
+		Body:      "Cynllun arbrawf: lleihau teithio staff.\nExperiment plan: cut staff travel. ✓",
+		CreatedAt: base,
+	}
+	must(t, s.SaveNote(ctx, n))
+	got, err := s.GetNote(ctx, n.ID)
+	must(t, err)
+	sameTime(t, "note CreatedAt", got.CreatedAt, n.CreatedAt)
+	got.CreatedAt, n.CreatedAt = time.Time{}, time.Time{}
+	if got != n {
+		t.Errorf("note = %+v\nwant   %+v", got, n)
+	}
+	must(t, s.SaveNote(ctx, n)) // a retry is fine
+	changed := n
+	changed.Body = "something else"
+	if err := s.SaveNote(ctx, changed); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("SaveNote with changed body: %v, want store.ErrConflict", err)
+	}
+	if err := s.SaveNote(ctx, store.Note{ID: uuid.New(), AuthorID: uuid.New()}); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("SaveNote with no body: %v, want store.ErrInvalid", err)
+	}
+
+	intakeNote := store.Note{ID: uuid.New(), AuthorID: uuid.New(), Body: "no journey"}
+	before := time.Now()
+	must(t, s.SaveNote(ctx, intakeNote))
+	got, err = s.GetNote(ctx, intakeNote.ID)
+	must(t, err)
+	if got.JourneyID != uuid.Nil || got.Body != intakeNote.Body {
+		t.Errorf("note without journey = %+v", got)
+	}
+	recentTime(t, "defaulted note CreatedAt", got.CreatedAt, before)
+}

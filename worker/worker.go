@@ -1,0 +1,43 @@
+// Package worker runs the Infuse workflows and activities against a
+// Temporal cluster. The same registration serves the production `infuse
+// worker` process, the all-in-one `infuse dev` mode and the tests, so what
+// is tested is what runs.
+package worker
+
+import (
+	"context"
+	"fmt"
+
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"github.com/infuse-cymru/journeys/activities"
+	"github.com/infuse-cymru/journeys/internal/temporalx"
+	"github.com/infuse-cymru/journeys/workflows"
+)
+
+// Register adds every workflow and activity of Infuse Journeys to r.
+func Register(r sdkworker.Registry, a *activities.Activities) {
+	r.RegisterWorkflow(workflows.IntakeWorkflow)
+	r.RegisterWorkflow(workflows.JourneyWorkflow)
+	r.RegisterActivity(a)
+}
+
+// New creates a worker on the Infuse task queue with everything registered.
+func New(c client.Client, a *activities.Activities) sdkworker.Worker {
+	w := sdkworker.New(c, temporalx.TaskQueue, sdkworker.Options{})
+	Register(w, a)
+	return w
+}
+
+// Run runs a worker until ctx is cancelled, then stops it gracefully:
+// running activities get to finish before the process exits.
+func Run(ctx context.Context, c client.Client, a *activities.Activities) error {
+	w := New(c, a)
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("starting the worker on task queue %q: %w", temporalx.TaskQueue, err)
+	}
+	<-ctx.Done()
+	w.Stop()
+	return nil
+}

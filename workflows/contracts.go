@@ -1,0 +1,217 @@
+package workflows
+
+import (
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Workflow IDs are derived from UUIDs only, so nothing personal is ever
+// visible in Temporal. One journey per participant per intake.
+func JourneyWorkflowID(journeyID uuid.UUID) string { return "journey/" + journeyID.String() }
+
+// IntakeWorkflowID is the workflow ID of an intake.
+func IntakeWorkflowID(intakeID uuid.UUID) string { return "intake/" + intakeID.String() }
+
+// Names of the messages workflows accept. Updates are used where the caller
+// needs an answer or a rejection (validators reject without writing history);
+// signals carry facts between workflows.
+const (
+	// Journey updates.
+	UpdateRespondToOffer     = "respond-to-offer"
+	UpdateAssignCoach        = "assign-coach"
+	UpdateRecordAttendance   = "record-attendance"
+	UpdateCompleteCheckpoint = "complete-checkpoint"
+	UpdateSubmitTask         = "submit-task"
+	UpdateWithdraw           = "withdraw"
+	UpdateDefer              = "defer"
+	UpdatePause              = "pause"
+	UpdateResume             = "resume"
+
+	// Journey signals, sent by the intake.
+	SignalDecision     = "decision"
+	SignalReview       = "review-started"
+	SignalStart        = "programme-start"
+	SignalNotSelected  = "not-selected"
+	SignalSessionMoved = "session-moved"
+
+	// Journey queries.
+	QueryState    = "state"
+	QueryUpcoming = "upcoming"
+	QueryTimeline = "timeline"
+
+	// Intake updates.
+	UpdateSubmitApplication = "submit-application"
+	UpdateDecide            = "decide"
+	UpdateStartIntake       = "start-intake"
+	UpdateRescheduleSession = "reschedule-session"
+
+	// Intake signals, sent by journeys.
+	SignalJourneyStatus = "journey-status"
+	SignalDeferralIn    = "deferral-in"
+
+	// Intake queries.
+	QueryIntakeCounts = "counts"
+	QueryIntakeState  = "intake-state"
+)
+
+// Status is where a journey is. The terminal ones end the workflow.
+type Status string
+
+const (
+	StatusSubmitted     Status = "submitted"
+	StatusUnderReview   Status = "under_review"
+	StatusOffered       Status = "offered"
+	StatusAccepted      Status = "accepted"
+	StatusWaitlisted    Status = "waitlisted"
+	StatusAwaitingStart Status = "awaiting_start"
+	StatusInLabs        Status = "in_labs"
+	StatusExperimenting Status = "experimenting"
+	StatusPaused        Status = "paused"
+
+	StatusDeclined     Status = "declined"
+	StatusOfferLapsed  Status = "offer_lapsed"
+	StatusRejected     Status = "rejected"
+	StatusNotSelected  Status = "not_selected"
+	StatusWithdrawn    Status = "withdrawn"
+	StatusDeferred     Status = "deferred"
+	StatusCompleted    Status = "completed"
+	StatusNotCompleted Status = "not_completed"
+)
+
+// Terminal reports whether a journey in this status has ended.
+func (s Status) Terminal() bool {
+	switch s {
+	case StatusDeclined, StatusOfferLapsed, StatusRejected, StatusNotSelected,
+		StatusWithdrawn, StatusDeferred, StatusCompleted, StatusNotCompleted:
+		return true
+	}
+	return false
+}
+
+// Decision is a coordinator's decision on an application.
+type Decision string
+
+const (
+	DecisionOffer    Decision = "offer"
+	DecisionWaitlist Decision = "waitlist"
+	DecisionReject   Decision = "reject"
+)
+
+// RAG is a coach's red/amber/green view of a participant at a checkpoint.
+type RAG string
+
+const (
+	RAGRed   RAG = "red"
+	RAGAmber RAG = "amber"
+	RAGGreen RAG = "green"
+)
+
+// RespondToOfferRequest is the participant's answer to an offer.
+type RespondToOfferRequest struct {
+	Accept bool
+}
+
+// AssignCoachRequest gives a journey its coach.
+type AssignCoachRequest struct {
+	CoachID uuid.UUID
+}
+
+// AttendanceRequest records whether the participant attended a lab session.
+type AttendanceRequest struct {
+	SessionID string
+	Attended  bool
+}
+
+// CompleteCheckpointRequest is a coach completing a coaching checkpoint. The
+// notes themselves are in the store; NoteID refers to them.
+type CompleteCheckpointRequest struct {
+	CheckpointID string
+	CoachID      uuid.UUID
+	NoteID       uuid.UUID
+	Status       RAG
+	// RequestID makes the update idempotent: the same request twice completes once.
+	RequestID string
+}
+
+// SubmitTaskRequest is a participant handing in the plan or the reflection.
+type SubmitTaskRequest struct {
+	TaskID    string // "plan" or "reflection"
+	NoteID    uuid.UUID
+	RequestID string
+}
+
+// WithdrawRequest ends a journey early. Reason is a code; any free text is a note in the store.
+type WithdrawRequest struct {
+	Reason string
+	NoteID uuid.UUID
+}
+
+// Withdrawal reason codes. Free text goes in a note, never in the workflow.
+var WithdrawReasons = []string{"job-change", "workload", "health", "personal", "other"}
+
+// DeferRequest moves a journey to a later intake, carrying its progress.
+type DeferRequest struct {
+	TargetIntakeID uuid.UUID
+}
+
+// DecisionSignal carries a coordinator's decision from the intake to a journey.
+type DecisionSignal struct {
+	Decision Decision
+}
+
+// StartSignal tells an accepted journey that its intake has started.
+type StartSignal struct {
+	StartsOn     time.Time
+	SessionMoves map[string]time.Time
+}
+
+// SessionMovedSignal tells a journey that a lab session was rescheduled.
+type SessionMovedSignal struct {
+	SessionID string
+	StartsAt  time.Time
+}
+
+// JourneyStatusSignal tells the intake that a journey changed status.
+type JourneyStatusSignal struct {
+	JourneyID uuid.UUID
+	Status    Status
+}
+
+// Progress is what a deferred participant carries to a later intake.
+type Progress struct {
+	Attendance map[string]bool // session ID -> attended
+	Tasks      map[string]Task // task ID -> completion
+}
+
+// DeferralInSignal asks a later intake to take in a deferred participant.
+type DeferralInSignal struct {
+	FromJourneyID uuid.UUID
+	NewJourneyID  uuid.UUID
+	PersonID      uuid.UUID
+	CoachID       uuid.UUID
+	Progress      Progress
+}
+
+// SubmitApplicationRequest is a person applying to an open intake. JourneyID
+// is chosen by the caller so a retried request does not apply twice.
+type SubmitApplicationRequest struct {
+	JourneyID uuid.UUID
+	PersonID  uuid.UUID
+	CoachID   uuid.UUID // optional
+}
+
+// DecideRequest is a coordinator's decision on one application.
+type DecideRequest struct {
+	JourneyID uuid.UUID
+	Decision  Decision
+}
+
+// StartIntakeRequest triggers the start of the programme for every accepted participant.
+type StartIntakeRequest struct{}
+
+// RescheduleSessionRequest moves one lab session for the whole intake.
+type RescheduleSessionRequest struct {
+	SessionID string
+	StartsAt  time.Time
+}

@@ -1,0 +1,281 @@
+package workflows_test
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/infuse-cymru/journeys/activities"
+	"github.com/infuse-cymru/journeys/programme"
+	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/store/sqlitestore"
+	"github.com/infuse-cymru/journeys/worker"
+	"github.com/infuse-cymru/journeys/workflows"
+)
+
+// london is where every programme time is meant.
+var london = mustLocation("Europe/London")
+
+func mustLocation(name string) *time.Location {
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		panic(err)
+	}
+	return loc
+}
+
+// harness runs one intake and its journeys in the SDK's test environment,
+// with time skipping, the real activities and a real (SQLite) store. The
+// intake is the root workflow and journeys are its children, exactly as in
+// production. Tests script what people do with at(), at workflow times.
+type harness struct {
+	t        *testing.T
+	suite    testsuite.WorkflowTestSuite
+	env      *testsuite.TestWorkflowEnvironment
+	store    store.Store
+	intake   workflows.Intake
+	began    time.Time
+	schedule programme.Schedule
+	coach    uuid.UUID
+}
+
+// Cohort 1's dates: applications closed 13 September 2021, the cohort
+// commenced 1 October 2021, and UK clocks went back on 31 October 2021.
+func newHarness(t *testing.T, capacity int) *harness {
+	t.Helper()
+	h := &harness{t: t, store: sqlitestore.OpenTest(t), coach: uuid.New()}
+	h.suite.SetLogger(quietLogger)
+	h.env = h.suite.NewTestWorkflowEnvironment()
+	h.env.SetTestTimeout(time.Minute)
+	h.began = time.Date(2021, 8, 2, 9, 0, 0, 0, london)
+	h.env.SetStartTime(h.began)
+	h.intake = workflows.Intake{
+		IntakeID:         uuid.New(),
+		CoordinatorID:    uuid.New(),
+		ProgrammeID:      "infuse",
+		ProgrammeVersion: 1,
+		OpensAt:          time.Date(2021, 8, 16, 9, 0, 0, 0, london),
+		ClosesAt:         time.Date(2021, 9, 13, 17, 0, 0, 0, london),
+		StartsOn:         time.Date(2021, 10, 1, 0, 0, 0, 0, london),
+		Capacity:         capacity,
+	}
+	err := h.store.CreateIntake(context.Background(), store.Intake{
+		ID: h.intake.IntakeID, Name: "Cohort 1", ProgrammeID: "infuse", ProgrammeVersion: 1,
+		OpensAt: h.intake.OpensAt, ClosesAt: h.intake.ClosesAt, StartsOn: h.intake.StartsOn,
+		Capacity: capacity, CoordinatorID: h.intake.CoordinatorID, Status: store.IntakeDraft,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	worker.Register(h.env, activities.New(h.store))
+	h.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: workflows.IntakeWorkflowID(h.intake.IntakeID)})
+	p, err := programme.Lookup("infuse", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.schedule, err = p.Schedule(programme.ScheduleInput{StartsOn: h.intake.StartsOn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// at runs fn when the workflow clock reaches when.
+func (h *harness) at(when time.Time, fn func()) {
+	h.t.Helper()
+	d := when.Sub(h.began)
+	if d <= 0 {
+		h.t.Fatalf("scripted step at %s is before the test starts", when)
+	}
+	h.env.RegisterDelayedCallback(fn, d)
+}
+
+// run executes the intake to its end and fails the test if it errs.
+func (h *harness) run() store.IntakeStatus {
+	h.t.Helper()
+	h.env.ExecuteWorkflow(workflows.IntakeWorkflow, h.intake)
+	if !h.env.IsWorkflowCompleted() {
+		h.t.Fatal("intake workflow did not complete")
+	}
+	if err := h.env.GetWorkflowError(); err != nil {
+		h.t.Fatalf("intake workflow failed: %v", err)
+	}
+	var st store.IntakeStatus
+	if err := h.env.GetWorkflowResult(&st); err != nil {
+		h.t.Fatal(err)
+	}
+	return st
+}
+
+// result is what an update came back with, filled in when it completes.
+type result struct {
+	done     bool
+	rejected error
+	err      error
+	value    any
+}
+
+// update sends an update to the intake (journey == uuid.Nil) or a journey.
+func (h *harness) update(journey uuid.UUID, name string, args ...any) *result {
+	r := &result{}
+	cb := &testsuite.TestUpdateCallback{
+		OnReject:   func(err error) { r.done, r.rejected = true, err },
+		OnAccept:   func() {},
+		OnComplete: func(v any, err error) { r.done, r.value, r.err = true, v, err },
+	}
+	id := uuid.NewString()
+	if journey == uuid.Nil {
+		h.env.UpdateWorkflow(name, id, cb, args...)
+		return r
+	}
+	if err := h.env.UpdateWorkflowByID(workflows.JourneyWorkflowID(journey), name, id, cb, args...); err != nil {
+		r.done, r.err = true, err
+	}
+	return r
+}
+
+// apply submits an application for a new person and returns its journey ID.
+func (h *harness) apply(when time.Time) uuid.UUID {
+	id := uuid.New()
+	h.at(when, func() {
+		h.mustAccept(h.update(uuid.Nil, workflows.UpdateSubmitApplication,
+			workflows.SubmitApplicationRequest{JourneyID: id, PersonID: uuid.New(), CoachID: h.coach}), "submit")
+	})
+	return id
+}
+
+func (h *harness) mustAccept(r *result, what string) {
+	h.t.Helper()
+	if r.rejected != nil {
+		h.t.Errorf("%s rejected: %v", what, r.rejected)
+	}
+	if r.err != nil {
+		h.t.Errorf("%s failed: %v", what, r.err)
+	}
+}
+
+// events lists the event types recorded for a journey, in order.
+func (h *harness) events(journey uuid.UUID) []string {
+	h.t.Helper()
+	evs, err := h.store.JourneyEvents(context.Background(), journey)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	var types []string
+	for _, e := range evs {
+		types = append(types, e.Type)
+	}
+	return types
+}
+
+// messages lists the messages queued for a journey.
+func (h *harness) messages(journey uuid.UUID) []store.Message {
+	h.t.Helper()
+	msgs, err := h.store.ListMessages(context.Background(), store.OutboxFilter{JourneyID: journey})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return msgs
+}
+
+func (h *harness) journey(id uuid.UUID) store.JourneySnapshot {
+	h.t.Helper()
+	j, err := h.store.GetJourney(context.Background(), id)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return j
+}
+
+// items of a kind from the planned schedule, in order.
+func (h *harness) items(kind programme.ItemKind) []programme.Item {
+	var out []programme.Item
+	for _, it := range h.schedule.Items {
+		if it.Kind == kind {
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
+func (h *harness) item(id string) programme.Item {
+	for _, it := range h.schedule.Items {
+		if it.ID == id {
+			return it
+		}
+	}
+	h.t.Fatalf("no item %s in the schedule", id)
+	return programme.Item{}
+}
+
+// attendAll records attendance (present) for every session after it ends.
+func (h *harness) attend(journey uuid.UUID, present func(i int) bool) {
+	for i, s := range h.items(programme.KindSession) {
+		i, s := i, s
+		h.at(s.DueAt.Add(time.Hour), func() {
+			h.mustAccept(h.update(journey, workflows.UpdateRecordAttendance,
+				workflows.AttendanceRequest{SessionID: s.ID, Attended: present(i)}), "attendance "+s.ID)
+		})
+	}
+}
+
+// completeCheckpoints has the coach complete each checkpoint the day before
+// it is due, after the coach's reminder has gone out.
+func (h *harness) completeCheckpoints(journey uuid.UUID, which func(i int) bool) {
+	for i, c := range h.items(programme.KindCheckpoint) {
+		if !which(i) {
+			continue
+		}
+		c := c
+		h.at(c.DueAt.Add(-24*time.Hour), func() {
+			h.mustAccept(h.update(journey, workflows.UpdateCompleteCheckpoint, workflows.CompleteCheckpointRequest{
+				CheckpointID: c.ID, CoachID: h.coach, NoteID: uuid.New(), Status: workflows.RAGGreen, RequestID: c.ID,
+			}), "checkpoint "+c.ID)
+		})
+	}
+}
+
+// submitTask hands a task in the day before it is due.
+func (h *harness) submitTask(journey uuid.UUID, task string) {
+	it := h.item(task)
+	h.at(it.DueAt.Add(-24*time.Hour), func() {
+		h.mustAccept(h.update(journey, workflows.UpdateSubmitTask,
+			workflows.SubmitTaskRequest{TaskID: task, NoteID: uuid.New(), RequestID: task}), "submit "+task)
+	})
+}
+
+func count(types []string, want string) int {
+	n := 0
+	for _, t := range types {
+		if t == want {
+			n++
+		}
+	}
+	return n
+}
+
+func templates(msgs []store.Message) map[string]int {
+	m := map[string]int{}
+	for _, msg := range msgs {
+		m[msg.Template]++
+	}
+	return m
+}
+
+// quietLogger keeps the SDK's debug chatter out of test output; warnings
+// and errors still show.
+var quietLogger = log.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: testLogLevel})))
+
+var testLogLevel = func() slog.Level {
+	if os.Getenv("INFUSE_TEST_DEBUG") != "" {
+		return slog.LevelDebug
+	}
+	return slog.LevelWarn
+}()

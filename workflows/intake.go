@@ -1,0 +1,524 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/infuse-cymru/journeys/activities"
+	"github.com/infuse-cymru/journeys/internal/temporalx"
+	"github.com/infuse-cymru/journeys/programme"
+	"github.com/infuse-cymru/journeys/store"
+)
+
+// Intake is the whole state of one intake (cohort) and the workflow's input.
+type Intake struct {
+	IntakeID         uuid.UUID
+	CoordinatorID    uuid.UUID
+	ProgrammeID      string
+	ProgrammeVersion int
+	OpensAt          time.Time
+	ClosesAt         time.Time
+	StartsOn         time.Time
+	Capacity         int
+
+	Status store.IntakeStatus
+	Seq    int64
+	// Order lists journeys in the order they arrived; maps are never
+	// iterated for anything that touches history, so replay is stable.
+	Order      []uuid.UUID
+	Applicants map[uuid.UUID]*Applicant
+	// Waitlist is first come, first offered.
+	Waitlist     []uuid.UUID
+	SessionMoves map[string]time.Time
+	Schedule     *programme.Schedule
+}
+
+// Applicant is the intake's view of one journey.
+type Applicant struct {
+	PersonID uuid.UUID
+	Status   Status
+}
+
+// IntakeView answers the intake-state query.
+type IntakeView struct {
+	IntakeID     uuid.UUID
+	Status       store.IntakeStatus
+	Capacity     int
+	PlacesTaken  int
+	Counts       map[Status]int
+	Waitlist     []uuid.UUID
+	SessionMoves map[string]time.Time
+}
+
+type intake struct {
+	Intake
+	changed bool
+	busy    int
+	signals []workflow.ReceiveChannel
+}
+
+func (in *intake) addSignal(ch workflow.ReceiveChannel) { in.signals = append(in.signals, ch) }
+func (in *intake) handling(delta int) {
+	in.busy += delta
+	in.changed = true
+}
+
+// IntakeWorkflow runs one intake: the application window, decisions and
+// the waitlist, the start of the programme, and rescheduled sessions.
+// Each applicant's journey is a child workflow that outlives this run.
+func IntakeWorkflow(ctx workflow.Context, state Intake) (store.IntakeStatus, error) {
+	in := &intake{Intake: state}
+	if in.Applicants == nil {
+		in.Applicants = map[uuid.UUID]*Applicant{}
+	}
+	if in.SessionMoves == nil {
+		in.SessionMoves = map[string]time.Time{}
+	}
+	ctx = withActivityOptions(ctx)
+	if err := in.setup(ctx); err != nil {
+		return "", err
+	}
+	return in.run(ctx)
+}
+
+func (in *intake) setup(ctx workflow.Context) error {
+	if err := workflow.SetQueryHandler(ctx, QueryIntakeCounts, func() (map[Status]int, error) { return in.counts(), nil }); err != nil {
+		return err
+	}
+	if err := workflow.SetQueryHandler(ctx, QueryIntakeState, func() (IntakeView, error) { return in.view(), nil }); err != nil {
+		return err
+	}
+	updates := []struct {
+		name      string
+		handler   any
+		validator any
+	}{
+		{UpdateSubmitApplication, in.submit, in.validateSubmit},
+		{UpdateDecide, in.decide, in.validateDecide},
+		{UpdateStartIntake, in.start, in.validateStart},
+		{UpdateRescheduleSession, in.reschedule, in.validateReschedule},
+	}
+	for _, u := range updates {
+		if err := workflow.SetUpdateHandlerWithOptions(ctx, u.name, u.handler, workflow.UpdateHandlerOptions{Validator: u.validator}); err != nil {
+			return err
+		}
+	}
+	listen(ctx, in, SignalJourneyStatus, in.onJourneyStatus)
+	listen(ctx, in, SignalDeferralIn, in.onDeferralIn)
+	return nil
+}
+
+func (in *intake) run(ctx workflow.Context) (store.IntakeStatus, error) {
+	if in.Status == "" {
+		in.Status = store.IntakeDraft
+		if err := in.record(ctx, "intake.scheduled", nil); err != nil {
+			return "", err
+		}
+	}
+	for in.Status != store.IntakeFinished {
+		if err := in.advance(ctx); err != nil {
+			return "", err
+		}
+		if in.Status == store.IntakeFinished {
+			break
+		}
+		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+			in.settle(ctx)
+			return "", workflow.NewContinueAsNewError(ctx, IntakeWorkflow, in.Intake)
+		}
+		in.sleep(ctx)
+	}
+	in.settle(ctx)
+	return in.Status, nil
+}
+
+// advance opens and closes the window on time, and finishes the intake
+// once every journey has ended.
+func (in *intake) advance(ctx workflow.Context) error {
+	now := workflow.Now(ctx)
+	if in.Status == store.IntakeDraft && !now.Before(in.OpensAt) {
+		in.Status = store.IntakeOpen
+		if err := in.record(ctx, "intake.opened", nil); err != nil {
+			return err
+		}
+	}
+	if in.Status == store.IntakeOpen && !now.Before(in.ClosesAt) {
+		in.Status = store.IntakeClosed
+		if err := in.record(ctx, "intake.closed", nil); err != nil {
+			return err
+		}
+		in.tell(ctx, SignalReview, struct{}{}, StatusSubmitted)
+	}
+	if in.Status == store.IntakeStarted && in.allEnded() {
+		in.Status = store.IntakeFinished
+		return in.record(ctx, "intake.finished", nil)
+	}
+	return nil
+}
+
+func (in *intake) sleep(ctx workflow.Context) {
+	in.changed = false
+	var wake time.Time
+	switch in.Status {
+	case store.IntakeDraft:
+		wake = in.OpensAt
+	case store.IntakeOpen:
+		wake = in.ClosesAt
+	}
+	d := wake.Sub(workflow.Now(ctx))
+	if wake.IsZero() || d <= 0 {
+		_ = workflow.Await(ctx, func() bool { return in.changed })
+		return
+	}
+	_, _ = workflow.AwaitWithTimeout(ctx, d, func() bool { return in.changed })
+}
+
+func (in *intake) settle(ctx workflow.Context) {
+	_ = workflow.Await(ctx, func() bool {
+		pending := 0
+		for _, ch := range in.signals {
+			pending += ch.Len()
+		}
+		return workflow.AllHandlersFinished(ctx) && in.busy == 0 && pending == 0
+	})
+}
+
+func (in *intake) allEnded() bool {
+	for _, id := range in.Order {
+		if !in.Applicants[id].Status.Terminal() {
+			return false
+		}
+	}
+	return true
+}
+
+// --- submissions ---
+
+func (in *intake) validateSubmit(ctx workflow.Context, r SubmitApplicationRequest) error {
+	if r.JourneyID == uuid.Nil || r.PersonID == uuid.Nil {
+		return errors.New("an application needs a journey ID and a person ID")
+	}
+	if a, ok := in.Applicants[r.JourneyID]; ok && a.PersonID == r.PersonID {
+		return nil // the same request again
+	}
+	if in.Status != store.IntakeOpen {
+		return in.windowError(workflow.Now(ctx))
+	}
+	for _, id := range in.Order {
+		if in.Applicants[id].PersonID == r.PersonID {
+			return fmt.Errorf("this person has already applied to this intake (journey %s)", id)
+		}
+	}
+	return nil
+}
+
+func (in *intake) windowError(now time.Time) error {
+	switch in.Status {
+	case store.IntakeDraft:
+		return fmt.Errorf("applications are not open yet: the window opens %s", in.OpensAt.UTC().Format(time.RFC3339))
+	case store.IntakeOpen:
+		return nil
+	}
+	return fmt.Errorf("applications closed %s", in.ClosesAt.UTC().Format(time.RFC3339))
+}
+
+// submit starts the applicant's journey as a child workflow. Journeys are
+// abandoned, not cancelled, when an intake run ends: they outlive it.
+func (in *intake) submit(ctx workflow.Context, r SubmitApplicationRequest) (uuid.UUID, error) {
+	if _, ok := in.Applicants[r.JourneyID]; ok {
+		return r.JourneyID, nil
+	}
+	in.Applicants[r.JourneyID] = &Applicant{PersonID: r.PersonID, Status: StatusSubmitted}
+	in.Order = append(in.Order, r.JourneyID)
+	err := in.startJourney(ctx, Journey{
+		JourneyID: r.JourneyID, PersonID: r.PersonID, CoachID: r.CoachID,
+	})
+	if err != nil {
+		return uuid.Nil, err
+	}
+	return r.JourneyID, in.record(ctx, "application.received", map[string]any{"journey": r.JourneyID})
+}
+
+func (in *intake) startJourney(ctx workflow.Context, j Journey) error {
+	j.IntakeID, j.CoordinatorID = in.IntakeID, in.CoordinatorID
+	j.ProgrammeID, j.ProgrammeVersion = in.ProgrammeID, in.ProgrammeVersion
+	sa := []temporal.SearchAttributeUpdate{
+		temporalx.IntakeIDKey.ValueSet(in.IntakeID.String()),
+		temporalx.PhaseKey.ValueSet(string(StatusSubmitted)),
+	}
+	if j.CoachID != uuid.Nil {
+		sa = append(sa, temporalx.CoachIDKey.ValueSet(j.CoachID.String()))
+	}
+	if j.Status != "" {
+		sa[1] = temporalx.PhaseKey.ValueSet(string(j.Status))
+	}
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		WorkflowID:            JourneyWorkflowID(j.JourneyID),
+		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		TypedSearchAttributes: temporal.NewSearchAttributes(sa...),
+	})
+	return workflow.ExecuteChildWorkflow(cctx, JourneyWorkflow, j).GetChildWorkflowExecution().Get(ctx, nil)
+}
+
+// --- decisions and the waitlist ---
+
+func (in *intake) validateDecide(ctx workflow.Context, r DecideRequest) error {
+	a, ok := in.Applicants[r.JourneyID]
+	if !ok {
+		return fmt.Errorf("no application %s in this intake", r.JourneyID)
+	}
+	if in.Status == store.IntakeStarted || in.Status == store.IntakeFinished {
+		return errors.New("the intake has started: decisions are closed")
+	}
+	undecided := []Status{StatusSubmitted, StatusUnderReview}
+	switch r.Decision {
+	case DecisionOffer:
+		if !slices.Contains(append(undecided, StatusWaitlisted), a.Status) {
+			return fmt.Errorf("cannot offer a place: the application is %s", a.Status)
+		}
+		if in.placesTaken() >= in.Capacity {
+			return fmt.Errorf("the intake is full (%d places offered or taken): waitlist this application instead", in.Capacity)
+		}
+	case DecisionWaitlist:
+		if !slices.Contains(undecided, a.Status) {
+			return fmt.Errorf("cannot waitlist: the application is %s", a.Status)
+		}
+	case DecisionReject:
+		if !slices.Contains(append(undecided, StatusWaitlisted), a.Status) {
+			return fmt.Errorf("cannot reject: the application is %s", a.Status)
+		}
+	default:
+		return fmt.Errorf("decision %q is not one of offer, waitlist, reject", r.Decision)
+	}
+	return nil
+}
+
+func (in *intake) decide(ctx workflow.Context, r DecideRequest) (Status, error) {
+	a := in.Applicants[r.JourneyID]
+	next := map[Decision]Status{DecisionOffer: StatusOffered, DecisionWaitlist: StatusWaitlisted, DecisionReject: StatusRejected}[r.Decision]
+	if a.Status == next {
+		return next, nil
+	}
+	// The intake updates its own view at once, so two quick offers cannot
+	// both take the last place; the journey confirms by signal later.
+	a.Status = next
+	in.Waitlist = slices.DeleteFunc(in.Waitlist, func(id uuid.UUID) bool { return id == r.JourneyID })
+	if next == StatusWaitlisted {
+		in.Waitlist = append(in.Waitlist, r.JourneyID)
+	}
+	if err := in.signalJourney(ctx, r.JourneyID, SignalDecision, DecisionSignal{Decision: r.Decision}); err != nil {
+		return "", err
+	}
+	return next, in.record(ctx, "application.decided", map[string]any{"journey": r.JourneyID, "decision": r.Decision})
+}
+
+func (in *intake) onJourneyStatus(ctx workflow.Context, s JourneyStatusSignal) error {
+	a, ok := in.Applicants[s.JourneyID]
+	if !ok {
+		return fmt.Errorf("status from unknown journey %s", s.JourneyID)
+	}
+	a.Status = s.Status
+	if s.Status == StatusDeclined || s.Status == StatusOfferLapsed {
+		return in.promoteFromWaitlist(ctx)
+	}
+	return nil
+}
+
+// promoteFromWaitlist offers freed places to the longest-waiting applicants.
+func (in *intake) promoteFromWaitlist(ctx workflow.Context) error {
+	for in.Status != store.IntakeStarted && in.placesTaken() < in.Capacity && len(in.Waitlist) > 0 {
+		next := in.Waitlist[0]
+		in.Waitlist = in.Waitlist[1:]
+		if in.Applicants[next].Status != StatusWaitlisted {
+			continue
+		}
+		in.Applicants[next].Status = StatusOffered
+		if err := in.signalJourney(ctx, next, SignalDecision, DecisionSignal{Decision: DecisionOffer}); err != nil {
+			return err
+		}
+		if err := in.record(ctx, "waitlist.promoted", map[string]any{"journey": next}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (in *intake) placesTaken() int {
+	n := 0
+	for _, id := range in.Order {
+		switch in.Applicants[id].Status {
+		case StatusOffered, StatusAccepted, StatusAwaitingStart, StatusInLabs, StatusExperimenting, StatusPaused:
+			n++
+		}
+	}
+	return n
+}
+
+// --- starting the programme ---
+
+func (in *intake) validateStart(ctx workflow.Context, _ StartIntakeRequest) error {
+	if in.Status == store.IntakeStarted || in.Status == store.IntakeFinished {
+		return errors.New("the intake has already started")
+	}
+	if in.Status == store.IntakeDraft {
+		return errors.New("the intake cannot start before its application window has opened")
+	}
+	if in.count(StatusAccepted) == 0 {
+		return errors.New("nobody has accepted an offer yet: make offers and wait for acceptances before starting")
+	}
+	return nil
+}
+
+// start begins the programme for every accepted applicant and closes the
+// applications of everyone else.
+func (in *intake) start(ctx workflow.Context, _ StartIntakeRequest) (map[Status]int, error) {
+	if in.Status == store.IntakeStarted {
+		return in.counts(), nil
+	}
+	var s programme.Schedule
+	err := runActivity(ctx, acts.PlanSchedule, activities.PlanScheduleInput{
+		ProgrammeID: in.ProgrammeID, ProgrammeVersion: in.ProgrammeVersion,
+		Input: programme.ScheduleInput{StartsOn: in.StartsOn, SessionMoves: in.SessionMoves},
+	}, &s)
+	if err != nil {
+		return nil, err
+	}
+	in.Schedule = &s
+	in.Status = store.IntakeStarted
+	in.Waitlist = nil
+	in.tell(ctx, SignalStart, StartSignal{StartsOn: in.StartsOn, SessionMoves: in.SessionMoves}, StatusAccepted)
+	in.tell(ctx, SignalNotSelected, struct{}{}, StatusSubmitted, StatusUnderReview, StatusWaitlisted, StatusOffered)
+	return in.counts(), in.record(ctx, "intake.started", map[string]any{"starts_on": in.StartsOn})
+}
+
+// --- rescheduling ---
+
+func (in *intake) validateReschedule(ctx workflow.Context, r RescheduleSessionRequest) error {
+	if in.Schedule == nil {
+		return errors.New("sessions can be rescheduled once the intake has started")
+	}
+	var session *programme.Item
+	for i, it := range in.Schedule.Items {
+		if it.ID == r.SessionID && it.Kind == programme.KindSession {
+			session = &in.Schedule.Items[i]
+		}
+	}
+	if session == nil {
+		return fmt.Errorf("no lab session %q in this intake; sessions are named like \"adaption-lab/1\"", r.SessionID)
+	}
+	now := workflow.Now(ctx)
+	if !session.OpensAt.After(now) {
+		return fmt.Errorf("session %s has already started", r.SessionID)
+	}
+	if !r.StartsAt.After(now) {
+		return errors.New("the new time must be in the future")
+	}
+	return nil
+}
+
+func (in *intake) reschedule(ctx workflow.Context, r RescheduleSessionRequest) error {
+	in.SessionMoves[r.SessionID] = r.StartsAt
+	var s programme.Schedule
+	err := runActivity(ctx, acts.PlanSchedule, activities.PlanScheduleInput{
+		ProgrammeID: in.ProgrammeID, ProgrammeVersion: in.ProgrammeVersion,
+		Input: programme.ScheduleInput{StartsOn: in.StartsOn, SessionMoves: in.SessionMoves},
+	}, &s)
+	if err != nil {
+		delete(in.SessionMoves, r.SessionID)
+		return err
+	}
+	in.Schedule = &s
+	in.tell(ctx, SignalSessionMoved, SessionMovedSignal{SessionID: r.SessionID, StartsAt: r.StartsAt},
+		StatusAwaitingStart, StatusInLabs, StatusExperimenting, StatusPaused)
+	return in.record(ctx, "session.rescheduled", map[string]any{"item": r.SessionID, "starts_at": r.StartsAt})
+}
+
+// --- deferrals ---
+
+func (in *intake) onDeferralIn(ctx workflow.Context, d DeferralInSignal) error {
+	if _, ok := in.Applicants[d.NewJourneyID]; ok {
+		return nil
+	}
+	if in.Status == store.IntakeFinished {
+		return fmt.Errorf("deferral of journey %s into a finished intake", d.FromJourneyID)
+	}
+	in.Applicants[d.NewJourneyID] = &Applicant{PersonID: d.PersonID, Status: StatusAccepted}
+	in.Order = append(in.Order, d.NewJourneyID)
+	progress := d.Progress
+	err := in.startJourney(ctx, Journey{
+		JourneyID: d.NewJourneyID, PersonID: d.PersonID, CoachID: d.CoachID,
+		Status: StatusAccepted, Carried: &progress,
+	})
+	if err != nil {
+		return err
+	}
+	if err := in.record(ctx, "deferral.received", map[string]any{"journey": d.NewJourneyID, "from_journey": d.FromJourneyID}); err != nil {
+		return err
+	}
+	if in.Status == store.IntakeStarted {
+		return in.signalJourney(ctx, d.NewJourneyID, SignalStart, StartSignal{StartsOn: in.StartsOn, SessionMoves: in.SessionMoves})
+	}
+	return nil
+}
+
+// --- helpers ---
+
+// tell signals every journey currently in one of the statuses.
+func (in *intake) tell(ctx workflow.Context, signal string, payload any, statuses ...Status) {
+	for _, id := range in.Order {
+		if slices.Contains(statuses, in.Applicants[id].Status) {
+			if err := in.signalJourney(ctx, id, signal, payload); err != nil {
+				workflow.GetLogger(ctx).Warn("journey not signalled", "JourneyID", id, "Signal", signal, "Error", err)
+			}
+		}
+	}
+}
+
+func (in *intake) signalJourney(ctx workflow.Context, journeyID uuid.UUID, signal string, payload any) error {
+	return workflow.SignalExternalWorkflow(ctx, JourneyWorkflowID(journeyID), "", signal, payload).Get(ctx, nil)
+}
+
+func (in *intake) record(ctx workflow.Context, eventType string, data any) error {
+	in.Seq++
+	return recordEvent(ctx, store.Event{
+		Key:          fmt.Sprintf("intake/%s/%d", in.IntakeID, in.Seq),
+		IntakeID:     in.IntakeID,
+		Type:         eventType,
+		OccurredAt:   workflow.Now(ctx),
+		Data:         eventData(data),
+		IntakeStatus: in.Status,
+	})
+}
+
+func (in *intake) count(s Status) int {
+	n := 0
+	for _, id := range in.Order {
+		if in.Applicants[id].Status == s {
+			n++
+		}
+	}
+	return n
+}
+
+func (in *intake) counts() map[Status]int {
+	c := map[Status]int{}
+	for _, id := range in.Order {
+		c[in.Applicants[id].Status]++
+	}
+	return c
+}
+
+func (in *intake) view() IntakeView {
+	return IntakeView{
+		IntakeID: in.IntakeID, Status: in.Status, Capacity: in.Capacity, PlacesTaken: in.placesTaken(),
+		Counts: in.counts(), Waitlist: in.Waitlist, SessionMoves: in.SessionMoves,
+	}
+}

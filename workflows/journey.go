@@ -1,0 +1,505 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/infuse-cymru/journeys/activities"
+	"github.com/infuse-cymru/journeys/programme"
+	"github.com/infuse-cymru/journeys/store"
+)
+
+// Journey is the whole state of one participant's journey through one
+// intake. It is also the workflow's input, so continue-as-new carries it to
+// the next run unchanged. It holds UUIDs, codes and times only.
+type Journey struct {
+	JourneyID        uuid.UUID
+	IntakeID         uuid.UUID
+	PersonID         uuid.UUID
+	CoachID          uuid.UUID
+	CoordinatorID    uuid.UUID
+	ProgrammeID      string
+	ProgrammeVersion int
+
+	Status Status
+	// Notified is the last status the intake was told about.
+	Notified Status
+	// Seq counts recorded events; event keys are built from it, so they are
+	// stable across retries and unique across runs.
+	Seq int64
+
+	Offer *programme.OfferPlan
+
+	StartsOn     time.Time
+	SessionMoves map[string]time.Time
+	// Shift is the total time the journey has been paused since it was scheduled.
+	Shift    time.Duration
+	Schedule *programme.Schedule
+	Phase    string
+
+	PausedFrom Status
+	PausedAt   time.Time
+
+	// Fired holds the keys of reminders already handled (see firedKey).
+	Fired      map[string]bool
+	Attendance map[string]bool
+	Tasks      map[string]Task
+	// Carried is progress brought from an earlier intake by a deferral.
+	Carried *Progress
+
+	Outcome  *Outcome
+	Timeline []TimelineEntry
+}
+
+// Task is a completed plan, checkpoint or reflection.
+type Task struct {
+	CompletedAt time.Time
+	By          uuid.UUID
+	NoteID      uuid.UUID
+	RAG         RAG
+	RequestID   string
+}
+
+// Outcome is the completion assessment at the end of month six.
+type Outcome struct {
+	Completed         bool
+	AttendancePercent int
+	Checkpoints       int
+	Reflection        bool
+	// Unmet lists the completion criteria that were not met, as codes
+	// ("lab-attendance", "checkpoints", "reflection").
+	Unmet []string
+}
+
+// TimelineEntry is one line of the journey's timeline query.
+type TimelineEntry struct {
+	At     time.Time
+	Event  string
+	ItemID string `json:",omitempty"`
+	Status Status
+}
+
+// journey is the running workflow: the state plus what only lives for one run.
+type journey struct {
+	Journey
+	// changed wakes the main loop after a handler altered the state.
+	changed bool
+	// busy counts signals being handled, so continue-as-new waits for them.
+	busy    int
+	signals []workflow.ReceiveChannel
+}
+
+var acts *activities.Activities
+
+// JourneyWorkflow carries one participant from application to completion.
+// It starts as an application (Seq 0); later runs continue from the state.
+func JourneyWorkflow(ctx workflow.Context, in Journey) (Status, error) {
+	j := &journey{Journey: in}
+	j.initMaps()
+	if err := j.setup(ctx); err != nil {
+		return "", err
+	}
+	return j.run(ctx)
+}
+
+func (j *journey) initMaps() {
+	if j.Fired == nil {
+		j.Fired = map[string]bool{}
+	}
+	if j.Attendance == nil {
+		j.Attendance = map[string]bool{}
+	}
+	if j.Tasks == nil {
+		j.Tasks = map[string]Task{}
+	}
+	if j.SessionMoves == nil {
+		j.SessionMoves = map[string]time.Time{}
+	}
+}
+
+func (j *journey) run(ctx workflow.Context) (Status, error) {
+	ctx = withActivityOptions(ctx)
+	if j.Seq == 0 {
+		if err := j.begin(ctx); err != nil {
+			return "", err
+		}
+	}
+	for !j.Status.Terminal() {
+		phaseChanged, err := j.advance(ctx)
+		if err != nil {
+			return "", err
+		}
+		if j.Status.Terminal() {
+			break
+		}
+		if phaseChanged || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+			return "", j.continueAsNew(ctx)
+		}
+		j.sleep(ctx)
+	}
+	j.settle(ctx)
+	return j.Status, nil
+}
+
+// begin records the application, or the arrival of a deferred participant.
+func (j *journey) begin(ctx workflow.Context) error {
+	if j.Status == "" {
+		j.Status = StatusSubmitted
+		return j.record(ctx, "application.submitted", "", nil)
+	}
+	// A deferral arrives already accepted, carrying progress.
+	return j.record(ctx, "deferral.joined", "", nil)
+}
+
+// sleep waits until the next scheduled moment or until a handler changes the state.
+func (j *journey) sleep(ctx workflow.Context) {
+	j.changed = false
+	wake := j.nextWake(workflow.Now(ctx))
+	if wake.IsZero() {
+		_ = workflow.Await(ctx, func() bool { return j.changed })
+		return
+	}
+	d := wake.Sub(workflow.Now(ctx))
+	if d <= 0 {
+		return
+	}
+	_, _ = workflow.AwaitWithTimeout(ctx, d, func() bool { return j.changed })
+}
+
+// settle lets in-flight handlers finish before the run closes, so no
+// accepted update or received signal is lost.
+func (j *journey) settle(ctx workflow.Context) {
+	_ = workflow.Await(ctx, func() bool {
+		return workflow.AllHandlersFinished(ctx) && j.busy == 0 && j.pendingSignals() == 0
+	})
+}
+
+func (j *journey) continueAsNew(ctx workflow.Context) error {
+	j.settle(ctx)
+	return workflow.NewContinueAsNewError(ctx, JourneyWorkflow, j.Journey)
+}
+
+func (j *journey) pendingSignals() int {
+	n := 0
+	for _, ch := range j.signals {
+		n += ch.Len()
+	}
+	return n
+}
+
+// advance does everything that is due at the current workflow time. It
+// reports whether the journey entered a new phase (a continue-as-new point).
+func (j *journey) advance(ctx workflow.Context) (bool, error) {
+	now := workflow.Now(ctx)
+	switch j.Status {
+	case StatusOffered:
+		return false, j.advanceOffer(ctx, now)
+	case StatusAwaitingStart, StatusInLabs, StatusExperimenting:
+		return j.advanceProgramme(ctx, now)
+	}
+	return false, nil
+}
+
+func (j *journey) advanceOffer(ctx workflow.Context, now time.Time) error {
+	if j.Offer == nil {
+		return nil
+	}
+	if !now.Before(j.Offer.LapsesAt) {
+		j.Status = StatusOfferLapsed
+		if err := j.record(ctx, "offer.lapsed", "", nil); err != nil {
+			return err
+		}
+		return nil
+	}
+	msgs, keys := j.dueReminders(now, "offer", j.Offer.Reminders, func() bool { return false })
+	if len(msgs) == 0 {
+		return nil
+	}
+	return j.record(ctx, "reminders.queued", "offer", map[string]any{"reminders": keys}, msgs...)
+}
+
+func (j *journey) advanceProgramme(ctx workflow.Context, now time.Time) (bool, error) {
+	if err := j.queueDueReminders(ctx, now); err != nil {
+		return false, err
+	}
+	if err := j.markOverdue(ctx, now); err != nil {
+		return false, err
+	}
+	if !now.Before(j.Schedule.EndsAt) {
+		return false, j.assess(ctx)
+	}
+	phase := phaseAt(j.Schedule, now)
+	if phase == j.Phase {
+		return false, nil
+	}
+	j.Phase = phase
+	j.Status = j.statusForPhase(phase)
+	j.upsertStage(ctx)
+	return true, j.record(ctx, "phase.started", "", map[string]any{"phase": phase})
+}
+
+// queueDueReminders queues every reminder whose time has come, in one event.
+func (j *journey) queueDueReminders(ctx workflow.Context, now time.Time) error {
+	var msgs []store.Message
+	var keys []string
+	for _, it := range j.Schedule.Items {
+		m, k := j.dueReminders(now, it.ID, it.Reminders, func() bool { return j.itemDone(it) })
+		msgs, keys = append(msgs, m...), append(keys, k...)
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	return j.record(ctx, "reminders.queued", "", map[string]any{"reminders": keys}, msgs...)
+}
+
+// dueReminders returns the messages for the reminders of one item that are
+// due and not yet handled, and marks them handled. An overdue reminder for
+// an item that is already done is marked handled without a message.
+func (j *journey) dueReminders(now time.Time, itemID string, rs []programme.Reminder, done func() bool) ([]store.Message, []string) {
+	var msgs []store.Message
+	var keys []string
+	for _, r := range rs {
+		if r.Trigger == programme.Absent || r.At.After(now) || j.Fired[firedKey(r)] {
+			continue
+		}
+		j.Fired[firedKey(r)] = true
+		if done() {
+			continue
+		}
+		msgs = append(msgs, j.reminderMessage(r, itemID, now))
+		keys = append(keys, r.Key)
+	}
+	return msgs, keys
+}
+
+// markOverdue records, once per due time, each task that passed its due time open.
+func (j *journey) markOverdue(ctx workflow.Context, now time.Time) error {
+	for _, it := range j.Schedule.Items {
+		if it.Kind == programme.KindSession || it.DueAt.After(now) || j.itemDone(it) {
+			continue
+		}
+		key := it.ID + "/overdue@" + it.DueAt.UTC().Format(time.RFC3339)
+		if j.Fired[key] {
+			continue
+		}
+		j.Fired[key] = true
+		if err := j.record(ctx, "task.overdue", it.ID, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// assess decides completion at the end of the programme.
+func (j *journey) assess(ctx workflow.Context) error {
+	o := assessCompletion(j.Schedule, j.Attendance, j.Tasks)
+	j.Outcome = &o
+	template := "completion"
+	j.Status = StatusCompleted
+	if !o.Completed {
+		j.Status = StatusNotCompleted
+		template = "non-completion"
+	}
+	j.upsertStage(ctx)
+	now := workflow.Now(ctx)
+	msg := j.noticeMessage(template, now)
+	if err := j.record(ctx, "journey."+string(j.Status), "", o, msg); err != nil {
+		return err
+	}
+	return nil
+}
+
+// assessCompletion applies the programme's completion criteria.
+func assessCompletion(s *programme.Schedule, attendance map[string]bool, tasks map[string]Task) Outcome {
+	var sessions, attended, checkpoints int
+	reflection := false
+	for _, it := range s.Items {
+		switch it.Kind {
+		case programme.KindSession:
+			sessions++
+			if attendance[it.ID] {
+				attended++
+			}
+		case programme.KindCheckpoint:
+			if _, ok := tasks[it.ID]; ok {
+				checkpoints++
+			}
+		case programme.KindReflection:
+			_, reflection = tasks[it.ID]
+		}
+	}
+	o := Outcome{Checkpoints: checkpoints, Reflection: reflection}
+	if sessions > 0 {
+		o.AttendancePercent = attended * 100 / sessions
+	}
+	c := s.Completion
+	if sessions > 0 && attended*100 < c.MinLabAttendancePercent*sessions {
+		o.Unmet = append(o.Unmet, "lab-attendance")
+	}
+	if checkpoints < c.MinCheckpoints {
+		o.Unmet = append(o.Unmet, "checkpoints")
+	}
+	if c.ReflectionRequired && !reflection {
+		o.Unmet = append(o.Unmet, "reflection")
+	}
+	o.Completed = len(o.Unmet) == 0
+	return o
+}
+
+// nextWake is the next moment something is due: a reminder, an offer
+// lapsing, a task falling overdue, a phase starting, or the assessment.
+func (j *journey) nextWake(now time.Time) time.Time {
+	var next time.Time
+	consider := func(t time.Time) {
+		if t.After(now) && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	considerReminders := func(rs []programme.Reminder) {
+		for _, r := range rs {
+			if r.Trigger != programme.Absent && !j.Fired[firedKey(r)] {
+				consider(r.At)
+			}
+		}
+	}
+	switch j.Status {
+	case StatusOffered:
+		if j.Offer != nil {
+			consider(j.Offer.LapsesAt)
+			considerReminders(j.Offer.Reminders)
+		}
+	case StatusAwaitingStart, StatusInLabs, StatusExperimenting:
+		for _, it := range j.Schedule.Items {
+			considerReminders(it.Reminders)
+			if it.Kind != programme.KindSession {
+				consider(it.DueAt)
+			}
+		}
+		for _, p := range j.Schedule.Phases {
+			consider(p.Start)
+		}
+		consider(j.Schedule.EndsAt)
+		if !j.Schedule.EndsAt.After(now) {
+			return now
+		}
+	}
+	return next
+}
+
+// phaseAt is the key of the phase in force at t ("" before the first).
+func phaseAt(s *programme.Schedule, t time.Time) string {
+	phase := ""
+	for _, p := range s.Phases {
+		if !t.Before(p.Start) {
+			phase = p.Key
+		}
+	}
+	return phase
+}
+
+// statusForPhase says whether a phase is taught (it has sessions) or practised.
+func (j *journey) statusForPhase(phase string) Status {
+	if phase == "" {
+		return StatusAwaitingStart
+	}
+	for _, it := range j.Schedule.Items {
+		if it.Phase == phase && it.Kind == programme.KindSession {
+			return StatusInLabs
+		}
+	}
+	return StatusExperimenting
+}
+
+func (j *journey) itemDone(it programme.Item) bool {
+	if it.Kind == programme.KindSession {
+		return j.Attendance[it.ID]
+	}
+	_, ok := j.Tasks[it.ID]
+	return ok
+}
+
+func (j *journey) item(id string) (programme.Item, bool) {
+	if j.Schedule == nil {
+		return programme.Item{}, false
+	}
+	for _, it := range j.Schedule.Items {
+		if it.ID == id {
+			return it, true
+		}
+	}
+	return programme.Item{}, false
+}
+
+// firedKey identifies a reminder at its time: if a reschedule or a pause
+// moves it, it is a new reminder and fires again.
+func firedKey(r programme.Reminder) string {
+	return r.Key + "@" + r.At.UTC().Format(time.RFC3339)
+}
+
+// schedule plans the programme for this journey and applies carried progress.
+func (j *journey) schedule(ctx workflow.Context) error {
+	var s programme.Schedule
+	err := runActivity(ctx, acts.PlanSchedule, activities.PlanScheduleInput{
+		ProgrammeID:      j.ProgrammeID,
+		ProgrammeVersion: j.ProgrammeVersion,
+		Input: programme.ScheduleInput{
+			StartsOn:     j.StartsOn,
+			SessionMoves: j.SessionMoves,
+			Shift:        j.Shift,
+		},
+	}, &s)
+	if err != nil {
+		return err
+	}
+	j.Schedule = mergeSchedule(j.Schedule, &s, workflow.Now(ctx))
+	return nil
+}
+
+// mergeSchedule keeps what already happened as it was and takes the new
+// plan for everything still ahead.
+func mergeSchedule(old, next *programme.Schedule, cutoff time.Time) *programme.Schedule {
+	if old == nil {
+		return next
+	}
+	past := map[string]programme.Item{}
+	for _, it := range old.Items {
+		if !it.DueAt.After(cutoff) {
+			past[it.ID] = it
+		}
+	}
+	for i, it := range next.Items {
+		if p, ok := past[it.ID]; ok {
+			next.Items[i] = p
+		}
+	}
+	for i, p := range next.Phases {
+		for _, op := range old.Phases {
+			if op.Key == p.Key && !op.Start.After(cutoff) {
+				next.Phases[i].Start = op.Start
+			}
+		}
+	}
+	return next
+}
+
+func (j *journey) applyCarried() {
+	if j.Carried == nil {
+		return
+	}
+	for _, it := range j.Schedule.Items {
+		if j.Carried.Attendance[it.ID] {
+			j.Attendance[it.ID] = true
+		}
+		if t, ok := j.Carried.Tasks[it.ID]; ok {
+			j.Tasks[it.ID] = t
+		}
+	}
+}
+
+var errNoSchedule = errors.New("the programme has not started for this journey yet")
+
+func describe(s Status) string { return fmt.Sprintf("the journey is %s", s) }

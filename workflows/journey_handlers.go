@@ -1,0 +1,451 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/infuse-cymru/journeys/activities"
+	"github.com/infuse-cymru/journeys/internal/temporalx"
+	"github.com/infuse-cymru/journeys/programme"
+	"github.com/infuse-cymru/journeys/store"
+)
+
+// setup registers the journey's queries, updates and signal listeners.
+// Validators reject bad requests before anything is written to history.
+func (j *journey) setup(ctx workflow.Context) error {
+	ctx = withActivityOptions(ctx)
+	queries := map[string]any{
+		QueryState:    func() (JourneyView, error) { return j.view(workflow.Now(ctx)), nil },
+		QueryUpcoming: func() ([]Upcoming, error) { return j.upcoming(workflow.Now(ctx), 10), nil },
+		QueryTimeline: func() ([]TimelineEntry, error) { return j.Timeline, nil },
+	}
+	for name, h := range queries {
+		if err := workflow.SetQueryHandler(ctx, name, h); err != nil {
+			return err
+		}
+	}
+	updates := []struct {
+		name      string
+		handler   any
+		validator any
+	}{
+		{UpdateRespondToOffer, j.respondToOffer, j.validateRespondToOffer},
+		{UpdateAssignCoach, j.assignCoach, j.validateAssignCoach},
+		{UpdateRecordAttendance, j.recordAttendance, j.validateAttendance},
+		{UpdateCompleteCheckpoint, j.completeCheckpoint, j.validateCheckpoint},
+		{UpdateSubmitTask, j.submitTask, j.validateSubmitTask},
+		{UpdateWithdraw, j.withdraw, j.validateWithdraw},
+		{UpdateDefer, j.deferTo, j.validateDefer},
+		{UpdatePause, j.pause, j.validatePause},
+		{UpdateResume, j.resume, j.validateResume},
+	}
+	for _, u := range updates {
+		err := workflow.SetUpdateHandlerWithOptions(ctx, u.name, u.handler,
+			workflow.UpdateHandlerOptions{Validator: u.validator})
+		if err != nil {
+			return err
+		}
+	}
+	listen(ctx, j, SignalDecision, j.onDecision)
+	listen(ctx, j, SignalReview, func(ctx workflow.Context, _ struct{}) error { return j.onReview(ctx) })
+	listen(ctx, j, SignalStart, j.onStart)
+	listen(ctx, j, SignalNotSelected, func(ctx workflow.Context, _ struct{}) error { return j.onNotSelected(ctx) })
+	listen(ctx, j, SignalSessionMoved, j.onSessionMoved)
+	return nil
+}
+
+// signalTarget is a workflow that handles signals in listener coroutines.
+type signalTarget interface {
+	addSignal(workflow.ReceiveChannel)
+	handling(delta int)
+}
+
+func (j *journey) addSignal(ch workflow.ReceiveChannel) { j.signals = append(j.signals, ch) }
+func (j *journey) handling(delta int) {
+	j.busy += delta
+	j.changed = true
+}
+
+// listen handles one signal type in its own coroutine, one at a time, in
+// arrival order. A failing handler is logged: a signal cannot be refused.
+func listen[T any](ctx workflow.Context, w signalTarget, name string, handle func(workflow.Context, T) error) {
+	ch := workflow.GetSignalChannel(ctx, name)
+	w.addSignal(ch)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			var payload T
+			ch.Receive(ctx, &payload)
+			w.handling(1)
+			if err := handle(ctx, payload); err != nil {
+				workflow.GetLogger(ctx).Error("signal not handled", "Signal", name, "Error", err)
+			}
+			w.handling(-1)
+		}
+	})
+}
+
+// --- signals from the intake ---
+
+func (j *journey) onDecision(ctx workflow.Context, s DecisionSignal) error {
+	switch {
+	case s.Decision == DecisionOffer && j.in(StatusSubmitted, StatusUnderReview, StatusWaitlisted):
+		return j.makeOffer(ctx)
+	case s.Decision == DecisionWaitlist && j.in(StatusSubmitted, StatusUnderReview):
+		j.Status = StatusWaitlisted
+		return j.record(ctx, "application.waitlisted", "", nil)
+	case s.Decision == DecisionReject && j.in(StatusSubmitted, StatusUnderReview, StatusWaitlisted):
+		j.Status = StatusRejected
+		return j.record(ctx, "application.rejected", "", nil, j.noticeMessage("application-unsuccessful", workflow.Now(ctx)))
+	}
+	return fmt.Errorf("decision %q ignored: %s", s.Decision, describe(j.Status))
+}
+
+func (j *journey) makeOffer(ctx workflow.Context) error {
+	now := workflow.Now(ctx)
+	var plan programme.OfferPlan
+	err := runActivity(ctx, acts.PlanOffer, activities.PlanOfferInput{
+		ProgrammeID: j.ProgrammeID, ProgrammeVersion: j.ProgrammeVersion, OfferedAt: now,
+	}, &plan)
+	if err != nil {
+		return err
+	}
+	j.Offer = &plan
+	j.Status = StatusOffered
+	j.upsertStage(ctx)
+	return j.record(ctx, "offer.made", "", map[string]any{"lapses_at": plan.LapsesAt}, j.noticeMessage("offer", now))
+}
+
+func (j *journey) onReview(ctx workflow.Context) error {
+	if j.Status != StatusSubmitted {
+		return nil
+	}
+	j.Status = StatusUnderReview
+	return j.record(ctx, "application.under_review", "", nil)
+}
+
+func (j *journey) onNotSelected(ctx workflow.Context) error {
+	if !j.in(StatusSubmitted, StatusUnderReview, StatusWaitlisted, StatusOffered) {
+		return nil
+	}
+	j.Status = StatusNotSelected
+	j.upsertStage(ctx)
+	return j.record(ctx, "application.not_selected", "", nil, j.noticeMessage("application-unsuccessful", workflow.Now(ctx)))
+}
+
+func (j *journey) onStart(ctx workflow.Context, s StartSignal) error {
+	if j.Status != StatusAccepted {
+		return fmt.Errorf("start ignored: %s", describe(j.Status))
+	}
+	j.StartsOn = s.StartsOn
+	for id, t := range s.SessionMoves {
+		j.SessionMoves[id] = t
+	}
+	if err := j.schedule(ctx); err != nil {
+		return err
+	}
+	j.applyCarried()
+	j.Status = StatusAwaitingStart
+	j.upsertStage(ctx)
+	return j.record(ctx, "programme.scheduled", "", map[string]any{"starts_on": s.StartsOn},
+		j.noticeMessage("intake-started", workflow.Now(ctx)))
+}
+
+func (j *journey) onSessionMoved(ctx workflow.Context, s SessionMovedSignal) error {
+	if j.Schedule == nil || j.Status.Terminal() {
+		return nil
+	}
+	j.SessionMoves[s.SessionID] = s.StartsAt
+	if err := j.schedule(ctx); err != nil {
+		return err
+	}
+	return j.record(ctx, "session.rescheduled", s.SessionID, map[string]any{"starts_at": s.StartsAt})
+}
+
+// --- updates ---
+
+func (j *journey) validateRespondToOffer(ctx workflow.Context, r RespondToOfferRequest) error {
+	if j.Status != StatusOffered {
+		return fmt.Errorf("there is no open offer to answer: %s", describe(j.Status))
+	}
+	return nil
+}
+
+func (j *journey) respondToOffer(ctx workflow.Context, r RespondToOfferRequest) (Status, error) {
+	if j.Status != StatusOffered {
+		return j.Status, nil // a retried answer after the first one landed
+	}
+	event := "offer.declined"
+	j.Status = StatusDeclined
+	if r.Accept {
+		event, j.Status = "offer.accepted", StatusAccepted
+	}
+	j.upsertStage(ctx)
+	if err := j.record(ctx, event, "", nil); err != nil {
+		return "", err
+	}
+	return j.Status, nil
+}
+
+func (j *journey) validateAssignCoach(ctx workflow.Context, r AssignCoachRequest) error {
+	if r.CoachID == uuid.Nil {
+		return errors.New("a coach ID is required")
+	}
+	if j.Status.Terminal() {
+		return fmt.Errorf("cannot assign a coach: %s", describe(j.Status))
+	}
+	return nil
+}
+
+func (j *journey) assignCoach(ctx workflow.Context, r AssignCoachRequest) error {
+	if j.CoachID == r.CoachID {
+		return nil
+	}
+	j.CoachID = r.CoachID
+	upsert(ctx, temporalx.CoachIDKey.ValueSet(r.CoachID.String()))
+	return j.record(ctx, "coach.assigned", "", map[string]any{"coach": r.CoachID})
+}
+
+func (j *journey) validateAttendance(ctx workflow.Context, r AttendanceRequest) error {
+	if !j.in(StatusAwaitingStart, StatusInLabs, StatusExperimenting, StatusPaused) {
+		return fmt.Errorf("attendance can only be recorded once the programme has started: %s", describe(j.Status))
+	}
+	it, ok := j.item(r.SessionID)
+	if !ok || it.Kind != programme.KindSession {
+		return fmt.Errorf("no lab session %q in this journey; sessions are named like %q", r.SessionID, j.exampleSession())
+	}
+	if now := workflow.Now(ctx); now.Before(it.OpensAt) {
+		return fmt.Errorf("session %s has not started yet (it starts %s)", r.SessionID, it.OpensAt.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+func (j *journey) recordAttendance(ctx workflow.Context, r AttendanceRequest) error {
+	prev, known := j.Attendance[r.SessionID]
+	if known && prev == r.Attended {
+		return nil // the same fact again changes nothing
+	}
+	j.Attendance[r.SessionID] = r.Attended
+	if r.Attended {
+		return j.record(ctx, "attendance.present", r.SessionID, nil)
+	}
+	it, _ := j.item(r.SessionID)
+	now := workflow.Now(ctx)
+	var msgs = j.absenceMessages(it, now)
+	return j.record(ctx, "attendance.absent", r.SessionID, nil, msgs...)
+}
+
+func (j *journey) validateCheckpoint(ctx workflow.Context, r CompleteCheckpointRequest) error {
+	it, ok := j.item(r.CheckpointID)
+	if !ok || it.Kind != programme.KindCheckpoint {
+		return fmt.Errorf("no coaching checkpoint %q in this journey", r.CheckpointID)
+	}
+	if done, ok := j.Tasks[r.CheckpointID]; ok {
+		if r.RequestID != "" && done.RequestID == r.RequestID {
+			return nil // the same request again: answered from the first completion
+		}
+		return fmt.Errorf("checkpoint %s is closed: it was completed at %s", r.CheckpointID, done.CompletedAt.UTC().Format(time.RFC3339))
+	}
+	if r.CoachID != j.CoachID || j.CoachID == uuid.Nil {
+		return errors.New("only the participant's assigned coach can complete this checkpoint")
+	}
+	if err := j.validateTaskWindow(ctx, it); err != nil {
+		return err
+	}
+	if r.NoteID == uuid.Nil {
+		return errors.New("notes are required to complete a checkpoint")
+	}
+	if !slices.Contains([]RAG{RAGRed, RAGAmber, RAGGreen}, r.Status) {
+		return fmt.Errorf("status %q is not one of red, amber, green", r.Status)
+	}
+	return nil
+}
+
+func (j *journey) completeCheckpoint(ctx workflow.Context, r CompleteCheckpointRequest) (Task, error) {
+	if done, ok := j.Tasks[r.CheckpointID]; ok {
+		return done, nil
+	}
+	t := Task{CompletedAt: workflow.Now(ctx), By: r.CoachID, NoteID: r.NoteID, RAG: r.Status, RequestID: r.RequestID}
+	j.Tasks[r.CheckpointID] = t
+	err := j.record(ctx, "checkpoint.completed", r.CheckpointID, map[string]any{"note": r.NoteID, "status": r.Status, "coach": r.CoachID})
+	return t, err
+}
+
+func (j *journey) validateSubmitTask(ctx workflow.Context, r SubmitTaskRequest) error {
+	it, ok := j.item(r.TaskID)
+	if !ok || (it.Kind != programme.KindPlan && it.Kind != programme.KindReflection) {
+		return fmt.Errorf("no task %q to hand in; tasks are %q and %q", r.TaskID, "plan", "reflection")
+	}
+	if done, ok := j.Tasks[r.TaskID]; ok {
+		if r.RequestID != "" && done.RequestID == r.RequestID {
+			return nil
+		}
+		return fmt.Errorf("%s was already handed in at %s", r.TaskID, done.CompletedAt.UTC().Format(time.RFC3339))
+	}
+	if err := j.validateTaskWindow(ctx, it); err != nil {
+		return err
+	}
+	if r.NoteID == uuid.Nil {
+		return fmt.Errorf("the %s itself is required", r.TaskID)
+	}
+	return nil
+}
+
+func (j *journey) submitTask(ctx workflow.Context, r SubmitTaskRequest) (Task, error) {
+	if done, ok := j.Tasks[r.TaskID]; ok {
+		return done, nil
+	}
+	t := Task{CompletedAt: workflow.Now(ctx), By: j.PersonID, NoteID: r.NoteID, RequestID: r.RequestID}
+	j.Tasks[r.TaskID] = t
+	err := j.record(ctx, r.TaskID+".submitted", r.TaskID, map[string]any{"note": r.NoteID})
+	return t, err
+}
+
+// validateTaskWindow checks that a task is open: after it opens and before
+// the journey is assessed.
+func (j *journey) validateTaskWindow(ctx workflow.Context, it programme.Item) error {
+	if j.Status.Terminal() {
+		return fmt.Errorf("%s is closed: %s", it.ID, describe(j.Status))
+	}
+	if j.Status == StatusPaused {
+		return fmt.Errorf("%s cannot be completed while the journey is paused", it.ID)
+	}
+	if now := workflow.Now(ctx); now.Before(it.OpensAt) {
+		return fmt.Errorf("%s is not open yet: it opens %s", it.ID, it.OpensAt.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+func (j *journey) validateWithdraw(ctx workflow.Context, r WithdrawRequest) error {
+	if j.Status.Terminal() {
+		return fmt.Errorf("cannot withdraw: %s", describe(j.Status))
+	}
+	if !slices.Contains(WithdrawReasons, r.Reason) {
+		return fmt.Errorf("reason %q is not one of %v", r.Reason, WithdrawReasons)
+	}
+	return nil
+}
+
+func (j *journey) withdraw(ctx workflow.Context, r WithdrawRequest) error {
+	if j.Status.Terminal() {
+		return nil
+	}
+	j.Status = StatusWithdrawn
+	j.upsertStage(ctx)
+	if err := j.record(ctx, "journey.withdrawn", "", map[string]any{"reason": r.Reason, "note": r.NoteID}); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (j *journey) validateDefer(ctx workflow.Context, r DeferRequest) error {
+	if j.Status.Terminal() {
+		return fmt.Errorf("cannot defer: %s", describe(j.Status))
+	}
+	if r.TargetIntakeID == uuid.Nil || r.TargetIntakeID == j.IntakeID {
+		return errors.New("deferral needs a later intake, different from this one")
+	}
+	if !j.in(StatusAccepted, StatusAwaitingStart, StatusInLabs, StatusExperimenting, StatusPaused) {
+		return fmt.Errorf("only a participant who accepted a place can defer: %s", describe(j.Status))
+	}
+	return nil
+}
+
+// deferTo hands the participant and their progress to a later intake and
+// ends this journey. The later intake starts a new journey for them.
+func (j *journey) deferTo(ctx workflow.Context, r DeferRequest) (uuid.UUID, error) {
+	var newID uuid.UUID
+	if err := workflow.SideEffect(ctx, func(workflow.Context) any { return uuid.New() }).Get(&newID); err != nil {
+		return uuid.Nil, err
+	}
+	in := DeferralInSignal{
+		FromJourneyID: j.JourneyID, NewJourneyID: newID, PersonID: j.PersonID, CoachID: j.CoachID,
+		Progress: Progress{Attendance: j.Attendance, Tasks: j.Tasks},
+	}
+	if err := workflow.SignalExternalWorkflow(ctx, IntakeWorkflowID(r.TargetIntakeID), "", SignalDeferralIn, in).Get(ctx, nil); err != nil {
+		return uuid.Nil, fmt.Errorf("intake %s did not take the deferral (is it running?): %w", r.TargetIntakeID, err)
+	}
+	j.Status = StatusDeferred
+	j.upsertStage(ctx)
+	if err := j.record(ctx, "journey.deferred", "", map[string]any{"to_intake": r.TargetIntakeID, "to_journey": newID}); err != nil {
+		return uuid.Nil, err
+	}
+	return newID, nil
+}
+
+func (j *journey) validatePause(ctx workflow.Context) error {
+	if j.Status == StatusPaused {
+		return errors.New("the journey is already paused")
+	}
+	if !j.in(StatusAwaitingStart, StatusInLabs, StatusExperimenting) {
+		return fmt.Errorf("only a journey whose programme is scheduled can be paused: %s", describe(j.Status))
+	}
+	return nil
+}
+
+func (j *journey) pause(ctx workflow.Context) error {
+	if j.Status == StatusPaused {
+		return nil
+	}
+	j.PausedFrom, j.PausedAt, j.Status = j.Status, workflow.Now(ctx), StatusPaused
+	j.upsertStage(ctx)
+	return j.record(ctx, "journey.paused", "", nil)
+}
+
+func (j *journey) validateResume(ctx workflow.Context) error {
+	if j.Status != StatusPaused {
+		return fmt.Errorf("only a paused journey can be resumed: %s", describe(j.Status))
+	}
+	return nil
+}
+
+// resume shifts everything still ahead by the length of the pause.
+func (j *journey) resume(ctx workflow.Context) error {
+	if j.Status != StatusPaused {
+		return nil
+	}
+	paused := workflow.Now(ctx).Sub(j.PausedAt)
+	j.Shift += paused
+	cutoff := j.PausedAt
+	j.Status = j.PausedFrom
+	var s programme.Schedule
+	err := runActivity(ctx, acts.PlanSchedule, activities.PlanScheduleInput{
+		ProgrammeID: j.ProgrammeID, ProgrammeVersion: j.ProgrammeVersion,
+		Input: programme.ScheduleInput{StartsOn: j.StartsOn, SessionMoves: j.SessionMoves, Shift: j.Shift},
+	}, &s)
+	if err != nil {
+		return err
+	}
+	j.Schedule = mergeSchedule(j.Schedule, &s, cutoff)
+	j.upsertStage(ctx)
+	return j.record(ctx, "journey.resumed", "", map[string]any{"paused_for": paused.String()})
+}
+
+func (j *journey) in(statuses ...Status) bool { return slices.Contains(statuses, j.Status) }
+
+func (j *journey) exampleSession() string {
+	if j.Schedule != nil {
+		for _, it := range j.Schedule.Items {
+			if it.Kind == programme.KindSession {
+				return it.ID
+			}
+		}
+	}
+	return "adaption-lab/1"
+}
+
+// absenceMessages are the follow-ups the programme sends after an absence.
+func (j *journey) absenceMessages(it programme.Item, now time.Time) []store.Message {
+	var msgs []store.Message
+	for _, r := range it.Reminders {
+		if r.Trigger == programme.Absent {
+			r.At = now
+			msgs = append(msgs, j.reminderMessage(r, it.ID, now))
+		}
+	}
+	return msgs
+}

@@ -1,0 +1,333 @@
+package workflows_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/infuse-cymru/journeys/programme"
+	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/workflows"
+)
+
+func day(y int, m time.Month, d, hour int) time.Time {
+	return time.Date(y, m, d, hour, 0, 0, 0, london)
+}
+
+// offerAndAccept scripts an offer after the window closes and its acceptance.
+func (h *harness) offerAndAccept(j uuid.UUID) {
+	h.at(day(2021, 9, 14, 10), func() {
+		h.mustAccept(h.update(uuid.Nil, workflows.UpdateDecide, workflows.DecideRequest{JourneyID: j, Decision: workflows.DecisionOffer}), "offer")
+	})
+	h.at(day(2021, 9, 15, 10), func() {
+		h.mustAccept(h.update(j, workflows.UpdateRespondToOffer, workflows.RespondToOfferRequest{Accept: true}), "accept")
+	})
+}
+
+func (h *harness) startIntake() *result {
+	var r *result
+	h.at(day(2021, 9, 27, 10), func() { r = h.update(uuid.Nil, workflows.UpdateStartIntake, workflows.StartIntakeRequest{}) })
+	return r
+}
+
+// A participant who does everything completes; every reminder the
+// programme plans is queued once, and nothing is escalated.
+func TestHappyPathCompletesWithEveryReminderQueuedOnce(t *testing.T) {
+	h := newHarness(t, 20)
+	j := h.apply(day(2021, 8, 20, 11))
+	h.offerAndAccept(j)
+	var start *result
+	h.at(day(2021, 9, 27, 10), func() { start = h.update(uuid.Nil, workflows.UpdateStartIntake, workflows.StartIntakeRequest{}) })
+	h.attend(j, func(int) bool { return true })
+	h.submitTask(j, "plan")
+	h.completeCheckpoints(j, func(int) bool { return true })
+	h.submitTask(j, "reflection")
+
+	if got := h.run(); got != store.IntakeFinished {
+		t.Fatalf("intake ended %s, want finished", got)
+	}
+	h.mustAccept(start, "start")
+
+	snap := h.journey(j)
+	if snap.State != string(workflows.StatusCompleted) || snap.Outcome != string(workflows.StatusCompleted) {
+		t.Errorf("journey state %q outcome %q, want completed", snap.State, snap.Outcome)
+	}
+	types := h.events(j)
+	for _, want := range []string{"application.submitted", "application.under_review", "offer.made", "offer.accepted",
+		"programme.scheduled", "plan.submitted", "reflection.submitted", "journey.completed"} {
+		if count(types, want) != 1 {
+			t.Errorf("event %s recorded %d times, want once; events: %v", want, count(types, want), types)
+		}
+	}
+	if n := count(types, "attendance.present"); n != 12 {
+		t.Errorf("attendance recorded %d times, want 12", n)
+	}
+	if n := count(types, "checkpoint.completed"); n != 6 {
+		t.Errorf("checkpoints completed %d, want 6", n)
+	}
+	if n := count(types, "phase.started"); n != 4 {
+		t.Errorf("phases started %d, want 4 (three labs and experimentation)", n)
+	}
+	got := templates(h.messages(j))
+	want := map[string]int{
+		"offer": 1, "intake-started": 1,
+		"session-reminder-week": 12, "session-reminder-day": 12,
+		"plan-reminder": 1, "checkpoint-reminder": 6, "reflection-reminder": 2, "completion": 1,
+	}
+	for tmpl, n := range want {
+		if got[tmpl] != n {
+			t.Errorf("%d %q messages queued, want %d (all: %v)", got[tmpl], tmpl, n, got)
+		}
+	}
+	for _, tmpl := range []string{"checkpoint-overdue-coach", "checkpoint-overdue-coordinator", "session-absence"} {
+		if got[tmpl] != 0 {
+			t.Errorf("%d %q messages queued for a participant who did everything", got[tmpl], tmpl)
+		}
+	}
+}
+
+// Session reminders are at 09:00 London time on both sides of the clock
+// change of 31 October 2021: 08:00 UTC in BST, 09:00 UTC in GMT.
+func TestRemindersKeepLocalTimeAcrossClockChange(t *testing.T) {
+	h := newHarness(t, 20)
+	j := h.apply(day(2021, 8, 20, 11))
+	h.offerAndAccept(j)
+	h.startIntake()
+	h.at(day(2021, 11, 10, 12), func() {
+		h.mustAccept(h.update(j, workflows.UpdateWithdraw, workflows.WithdrawRequest{Reason: "workload"}), "withdraw")
+	})
+	h.run()
+
+	var before, after int
+	for _, m := range h.messages(j) {
+		if m.Template != "session-reminder-day" {
+			continue
+		}
+		local := m.SendAt.In(london)
+		if local.Hour() != 9 || local.Minute() != 0 {
+			t.Errorf("day-before reminder for %s sent at %s local, want 09:00", m.ItemID, local)
+		}
+		switch {
+		case m.SendAt.Before(day(2021, 10, 31, 0)):
+			before++
+			if m.SendAt.UTC().Hour() != 8 {
+				t.Errorf("BST reminder at %s UTC, want 08:00 UTC", m.SendAt.UTC())
+			}
+		default:
+			after++
+			if m.SendAt.UTC().Hour() != 9 {
+				t.Errorf("GMT reminder at %s UTC, want 09:00 UTC", m.SendAt.UTC())
+			}
+		}
+	}
+	if before == 0 || after == 0 {
+		t.Fatalf("want reminders on both sides of the clock change, got %d before and %d after", before, after)
+	}
+}
+
+// With one place: a declined offer goes to the first waitlisted applicant;
+// when that offer lapses, the next one is offered.
+func TestDeclinedAndLapsedOffersPromoteTheWaitlist(t *testing.T) {
+	h := newHarness(t, 1)
+	a, b, c := h.apply(day(2021, 8, 20, 11)), h.apply(day(2021, 8, 21, 11)), h.apply(day(2021, 8, 22, 11))
+	decide := func(j uuid.UUID, d workflows.Decision) func() {
+		return func() {
+			h.mustAccept(h.update(uuid.Nil, workflows.UpdateDecide, workflows.DecideRequest{JourneyID: j, Decision: d}), string(d))
+		}
+	}
+	h.at(day(2021, 9, 14, 10), decide(a, workflows.DecisionOffer))
+	var full *result
+	h.at(day(2021, 9, 14, 11), func() {
+		full = h.update(uuid.Nil, workflows.UpdateDecide, workflows.DecideRequest{JourneyID: b, Decision: workflows.DecisionOffer})
+	})
+	h.at(day(2021, 9, 14, 12), decide(b, workflows.DecisionWaitlist))
+	h.at(day(2021, 9, 14, 13), decide(c, workflows.DecisionWaitlist))
+	var early *result
+	h.at(day(2021, 9, 15, 9), func() { early = h.update(uuid.Nil, workflows.UpdateStartIntake, workflows.StartIntakeRequest{}) })
+	h.at(day(2021, 9, 15, 10), func() {
+		h.mustAccept(h.update(a, workflows.UpdateRespondToOffer, workflows.RespondToOfferRequest{Accept: false}), "decline")
+	})
+	// b never answers: the offer lapses after seven days and c is offered.
+	h.at(day(2021, 9, 27, 10), func() {
+		h.mustAccept(h.update(c, workflows.UpdateRespondToOffer, workflows.RespondToOfferRequest{Accept: true}), "c accepts")
+	})
+	h.at(day(2021, 9, 28, 9), func() {
+		h.mustAccept(h.update(uuid.Nil, workflows.UpdateStartIntake, workflows.StartIntakeRequest{}), "start")
+	})
+	var again *result
+	h.at(day(2021, 9, 28, 10), func() { again = h.update(uuid.Nil, workflows.UpdateStartIntake, workflows.StartIntakeRequest{}) })
+	h.at(day(2021, 9, 29, 10), func() {
+		h.mustAccept(h.update(c, workflows.UpdateWithdraw, workflows.WithdrawRequest{Reason: "job-change"}), "c withdraws")
+	})
+	h.run()
+
+	if full == nil || full.rejected == nil || !strings.Contains(full.rejected.Error(), "full") {
+		t.Errorf("a second offer for the only place was not rejected as full: %+v", full)
+	}
+	if early == nil || early.rejected == nil || !strings.Contains(early.rejected.Error(), "nobody has accepted") {
+		t.Errorf("starting with no acceptances was not rejected: %+v", early)
+	}
+	if again == nil || again.rejected == nil || !strings.Contains(again.rejected.Error(), "already started") {
+		t.Errorf("starting twice was not rejected: %+v", again)
+	}
+	for j, want := range map[uuid.UUID]workflows.Status{a: workflows.StatusDeclined, b: workflows.StatusOfferLapsed, c: workflows.StatusWithdrawn} {
+		if got := h.journey(j).State; got != string(want) {
+			t.Errorf("journey ended %s, want %s", got, want)
+		}
+	}
+	if n := count(h.events(b), "offer.made"); n != 1 {
+		t.Errorf("b offered %d times, want once (promoted from the waitlist)", n)
+	}
+	if n := count(h.events(c), "offer.made"); n != 1 {
+		t.Errorf("c offered %d times, want once (promoted after b's offer lapsed)", n)
+	}
+	if got := templates(h.messages(b))["offer-reminder"]; got != 1 {
+		t.Errorf("b got %d offer reminders before the offer lapsed, want 1", got)
+	}
+}
+
+// An overdue checkpoint reminds the coach, then escalates to the coach
+// again and to the coordinator; the projection counts it overdue.
+func TestOverdueCheckpointEscalatesToCoachThenCoordinator(t *testing.T) {
+	h := newHarness(t, 20)
+	j := h.apply(day(2021, 8, 20, 11))
+	h.offerAndAccept(j)
+	h.startIntake()
+	h.attend(j, func(int) bool { return true })
+	h.submitTask(j, "plan")
+	// Checkpoint 1 is never completed; the rest are.
+	h.completeCheckpoints(j, func(i int) bool { return i > 0 })
+	first := h.items(programme.KindCheckpoint)[0]
+	var overdue store.JourneySnapshot
+	h.at(first.DueAt.Add(8*24*time.Hour), func() { overdue = h.journey(j) })
+	h.submitTask(j, "reflection")
+	h.run()
+
+	if overdue.OverdueCount != 1 {
+		t.Errorf("projection shows %d overdue items a week after checkpoint 1 was due, want 1", overdue.OverdueCount)
+	}
+	var toCoach, toCoordinator []store.Message
+	for _, m := range h.messages(j) {
+		if m.ItemID != first.ID {
+			continue
+		}
+		switch m.Template {
+		case "checkpoint-overdue-coach":
+			toCoach = append(toCoach, m)
+		case "checkpoint-overdue-coordinator":
+			toCoordinator = append(toCoordinator, m)
+		}
+	}
+	if len(toCoach) != 1 || toCoach[0].RecipientID != h.coach {
+		t.Errorf("overdue reminders to the coach: %+v, want one to the coach", toCoach)
+	}
+	if len(toCoordinator) != 1 || toCoordinator[0].RecipientID != h.intake.CoordinatorID {
+		t.Errorf("escalations to the coordinator: %+v, want one to the coordinator", toCoordinator)
+	}
+	if len(toCoach) == 1 && len(toCoordinator) == 1 && !toCoach[0].SendAt.Before(toCoordinator[0].SendAt) {
+		t.Errorf("coordinator escalated (%s) before the coach was chased (%s)", toCoordinator[0].SendAt, toCoach[0].SendAt)
+	}
+	if n := count(h.events(j), "task.overdue"); n != 1 {
+		t.Errorf("task.overdue recorded %d times, want 1", n)
+	}
+	// Five of six checkpoints is still enough to complete.
+	if got := h.journey(j).State; got != string(workflows.StatusCompleted) {
+		t.Errorf("journey ended %s, want completed with 5 of 6 checkpoints", got)
+	}
+}
+
+// The coach's update is validated before anything is written: wrong coach,
+// not open yet, missing notes; the same request twice completes once.
+func TestCheckpointValidationRejectsAndRepeatsAreIdempotent(t *testing.T) {
+	h := newHarness(t, 20)
+	j := h.apply(day(2021, 8, 20, 11))
+	h.offerAndAccept(j)
+	h.startIntake()
+	cp := h.items(programme.KindCheckpoint)[1]
+	req := func(mut func(*workflows.CompleteCheckpointRequest)) workflows.CompleteCheckpointRequest {
+		r := workflows.CompleteCheckpointRequest{CheckpointID: cp.ID, CoachID: h.coach, NoteID: uuid.New(), Status: workflows.RAGAmber, RequestID: "req-1"}
+		mut(&r)
+		return r
+	}
+	results := map[string]*result{}
+	h.at(cp.OpensAt.Add(-24*time.Hour), func() {
+		results["not open"] = h.update(j, workflows.UpdateCompleteCheckpoint, req(func(*workflows.CompleteCheckpointRequest) {}))
+	})
+	h.at(cp.OpensAt.Add(time.Hour), func() {
+		results["wrong coach"] = h.update(j, workflows.UpdateCompleteCheckpoint, req(func(r *workflows.CompleteCheckpointRequest) { r.CoachID = uuid.New() }))
+		results["no notes"] = h.update(j, workflows.UpdateCompleteCheckpoint, req(func(r *workflows.CompleteCheckpointRequest) { r.NoteID = uuid.Nil }))
+		results["bad status"] = h.update(j, workflows.UpdateCompleteCheckpoint, req(func(r *workflows.CompleteCheckpointRequest) { r.Status = "purple" }))
+		results["unknown"] = h.update(j, workflows.UpdateCompleteCheckpoint, req(func(r *workflows.CompleteCheckpointRequest) { r.CheckpointID = "checkpoint/99" }))
+	})
+	h.at(cp.OpensAt.Add(2*time.Hour), func() {
+		results["first"] = h.update(j, workflows.UpdateCompleteCheckpoint, req(func(*workflows.CompleteCheckpointRequest) {}))
+	})
+	h.at(cp.OpensAt.Add(3*time.Hour), func() {
+		results["repeat"] = h.update(j, workflows.UpdateCompleteCheckpoint, req(func(*workflows.CompleteCheckpointRequest) {}))
+		results["another"] = h.update(j, workflows.UpdateCompleteCheckpoint, req(func(r *workflows.CompleteCheckpointRequest) { r.RequestID = "req-2" }))
+	})
+	h.at(cp.OpensAt.Add(4*time.Hour), func() {
+		h.mustAccept(h.update(j, workflows.UpdateWithdraw, workflows.WithdrawRequest{Reason: "other"}), "withdraw")
+	})
+	h.run()
+
+	for name, want := range map[string]string{
+		"not open": "not open yet", "wrong coach": "assigned coach", "no notes": "notes are required",
+		"bad status": "red, amber, green", "unknown": "no coaching checkpoint", "another": "closed",
+	} {
+		r := results[name]
+		if r == nil || r.rejected == nil || !strings.Contains(r.rejected.Error(), want) {
+			t.Errorf("%s: got %+v, want rejection mentioning %q", name, r, want)
+		}
+	}
+	for _, name := range []string{"first", "repeat"} {
+		if r := results[name]; r == nil || r.rejected != nil || r.err != nil {
+			t.Errorf("%s completion: %+v, want success", name, r)
+		}
+	}
+	if n := count(h.events(j), "checkpoint.completed"); n != 1 {
+		t.Errorf("checkpoint completed %d times, want exactly once", n)
+	}
+}
+
+// Pausing shifts everything still ahead by the length of the pause;
+// low attendance means the journey ends not completed, with the reason.
+func TestPauseShiftsDueDatesAndLowAttendanceDoesNotComplete(t *testing.T) {
+	h := newHarness(t, 20)
+	j := h.apply(day(2021, 8, 20, 11))
+	h.offerAndAccept(j)
+	h.startIntake()
+	pauseAt, resumeAt := day(2021, 10, 20, 12), day(2021, 11, 3, 12) // two weeks
+	h.at(pauseAt, func() { h.mustAccept(h.update(j, workflows.UpdatePause), "pause") })
+	var paused *result
+	h.at(pauseAt.Add(time.Hour), func() { paused = h.update(j, workflows.UpdatePause) })
+	h.at(resumeAt, func() { h.mustAccept(h.update(j, workflows.UpdateResume), "resume") })
+	var before, after store.JourneySnapshot
+	h.at(pauseAt.Add(-time.Hour), func() { before = h.journey(j) })
+	h.at(resumeAt.Add(time.Hour), func() { after = h.journey(j) })
+	h.run()
+
+	if paused == nil || paused.rejected == nil {
+		t.Errorf("pausing a paused journey was not rejected: %+v", paused)
+	}
+	if before.NextDueAt.IsZero() || after.NextDueAt.IsZero() {
+		t.Fatalf("no next due item before (%+v) or after (%+v) the pause", before, after)
+	}
+	if before.NextDueItem != after.NextDueItem {
+		t.Errorf("next item changed from %s to %s across the pause", before.NextDueItem, after.NextDueItem)
+	}
+	shift := after.NextDueAt.Sub(before.NextDueAt)
+	if shift < 13*24*time.Hour || shift > 17*24*time.Hour {
+		t.Errorf("next item moved by %s across a two-week pause, want about two weeks (working days may add a little)", shift)
+	}
+	snap := h.journey(j)
+	if snap.State != string(workflows.StatusNotCompleted) {
+		t.Fatalf("journey ended %s, want not_completed (nothing attended)", snap.State)
+	}
+	evs := h.events(j)
+	if count(evs, "journey.paused") != 1 || count(evs, "journey.resumed") != 1 {
+		t.Errorf("pause/resume events: %v", evs)
+	}
+}

@@ -1,0 +1,217 @@
+package workflows
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/infuse-cymru/journeys/activities"
+	"github.com/infuse-cymru/journeys/internal/temporalx"
+	"github.com/infuse-cymru/journeys/programme"
+	"github.com/infuse-cymru/journeys/store"
+)
+
+// withActivityOptions gives activities a short timeout and unbounded
+// retries with backoff: the store being down for a while must delay a
+// journey, never fail it.
+func withActivityOptions(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    5 * time.Minute,
+		},
+	})
+}
+
+// recordEvent appends a domain event through the Record activity. The key
+// is derived from the workflow's own sequence, so retries are harmless.
+func recordEvent(ctx workflow.Context, ev store.Event, msgs ...store.Message) error {
+	return runActivity(ctx, acts.Record, activities.RecordInput{Event: ev, Messages: msgs}, nil)
+}
+
+// runActivity runs an activity with the house options and waits for it.
+// Handlers get their own context from the SDK, so options are applied here
+// rather than once at the top of the workflow.
+func runActivity(ctx workflow.Context, activity, input, result any) error {
+	return workflow.ExecuteActivity(withActivityOptions(ctx), activity, input).Get(ctx, result)
+}
+
+// eventData encodes an event's payload. Payloads hold IDs and codes only.
+func eventData(data any) json.RawMessage {
+	if data == nil {
+		return nil
+	}
+	raw, err := json.Marshal(data)
+	if err != nil {
+		// Payloads are plain maps and structs of our own; failing here is a bug.
+		panic(fmt.Sprintf("encoding event data: %v", err))
+	}
+	return raw
+}
+
+// record appends a journey event with the journey's current snapshot.
+func (j *journey) record(ctx workflow.Context, eventType, itemID string, data any, msgs ...store.Message) error {
+	j.Seq++
+	// Every state change is recorded, so this is where the main loop learns
+	// that an update or signal may have changed what is due next.
+	j.changed = true
+	now := workflow.Now(ctx)
+	snap := j.snapshot(now)
+	j.Timeline = append(j.Timeline, TimelineEntry{At: now, Event: eventType, ItemID: itemID, Status: j.Status})
+	err := recordEvent(ctx, store.Event{
+		Key:        fmt.Sprintf("journey/%s/%d", j.JourneyID, j.Seq),
+		IntakeID:   j.IntakeID,
+		JourneyID:  j.JourneyID,
+		Type:       eventType,
+		OccurredAt: now,
+		Data:       eventData(withItem(data, itemID)),
+		Snapshot:   &snap,
+	}, msgs...)
+	if err == nil && j.Status != j.Notified {
+		j.Notified = j.Status
+		j.notifyIntake(ctx)
+	}
+	return err
+}
+
+func withItem(data any, itemID string) any {
+	if itemID == "" {
+		return data
+	}
+	if data == nil {
+		return map[string]any{"item": itemID}
+	}
+	if m, ok := data.(map[string]any); ok {
+		m["item"] = itemID
+	}
+	return data
+}
+
+// snapshot is the journey as the dashboards see it.
+func (j *journey) snapshot(now time.Time) store.JourneySnapshot {
+	s := store.JourneySnapshot{
+		JourneyID: j.JourneyID,
+		IntakeID:  j.IntakeID,
+		PersonID:  j.PersonID,
+		CoachID:   j.CoachID,
+		State:     string(j.Status),
+		Phase:     j.Phase,
+	}
+	if j.Status.Terminal() {
+		s.Outcome = string(j.Status)
+		return s
+	}
+	if j.Schedule == nil {
+		return s
+	}
+	for _, it := range j.Schedule.Items {
+		if j.itemDone(it) {
+			continue
+		}
+		at := it.DueAt
+		if it.Kind == programme.KindSession {
+			at = it.OpensAt
+		}
+		if !at.After(now) {
+			if it.Kind != programme.KindSession {
+				s.OverdueCount++
+			}
+			continue
+		}
+		if s.NextDueAt.IsZero() || at.Before(s.NextDueAt) {
+			s.NextDueAt, s.NextDueItem = at, it.ID
+		}
+	}
+	return s
+}
+
+// recipient resolves a role to a person. A coach reminder for a journey
+// without a coach goes to the coordinator, so it is never silently dropped.
+func (j *journey) recipient(role programme.Role) (uuid.UUID, store.Role) {
+	switch role {
+	case programme.Participant:
+		return j.PersonID, store.RoleParticipant
+	case programme.Coach:
+		if j.CoachID != uuid.Nil {
+			return j.CoachID, store.RoleCoach
+		}
+	}
+	return j.CoordinatorID, store.RoleCoordinator
+}
+
+// reminderMessage is the outbox entry for a reminder. Its key is the
+// journey, the reminder and its time: a retried activity finds it taken.
+func (j *journey) reminderMessage(r programme.Reminder, itemID string, sendAt time.Time) store.Message {
+	to, role := j.recipient(r.Recipient)
+	return store.Message{
+		Key:         fmt.Sprintf("journey/%s/%s", j.JourneyID, firedKey(r)),
+		IntakeID:    j.IntakeID,
+		JourneyID:   j.JourneyID,
+		RecipientID: to,
+		Role:        role,
+		Template:    r.Template,
+		ItemID:      itemID,
+		Channel:     channelOrEmail(r.Channel),
+		SendAt:      sendAt,
+		Status:      store.MessageQueued,
+	}
+}
+
+// noticeMessage is a one-off message to the participant about the journey
+// itself (offer, start, completion).
+func (j *journey) noticeMessage(template string, sendAt time.Time) store.Message {
+	return store.Message{
+		Key:         fmt.Sprintf("journey/%s/%s@%s", j.JourneyID, template, sendAt.UTC().Format(time.RFC3339)),
+		IntakeID:    j.IntakeID,
+		JourneyID:   j.JourneyID,
+		RecipientID: j.PersonID,
+		Role:        store.RoleParticipant,
+		Template:    template,
+		Channel:     "email",
+		SendAt:      sendAt,
+		Status:      store.MessageQueued,
+	}
+}
+
+func channelOrEmail(c string) string {
+	if c == "" {
+		return "email"
+	}
+	return c
+}
+
+// notifyIntake tells the intake about a status change, so it can keep its
+// counts and promote from the waitlist. An intake that has already closed
+// has nothing to do with it, so a failure is logged, not fatal.
+func (j *journey) notifyIntake(ctx workflow.Context) {
+	err := workflow.SignalExternalWorkflow(ctx, IntakeWorkflowID(j.IntakeID), "", SignalJourneyStatus,
+		JourneyStatusSignal{JourneyID: j.JourneyID, Status: j.Status}).Get(ctx, nil)
+	if err != nil {
+		workflow.GetLogger(ctx).Warn("intake not told of journey status", "IntakeID", j.IntakeID, "Status", j.Status, "Error", err)
+	}
+}
+
+// stage is what operators filter journeys by: the phase once the
+// programme runs, the status before and after.
+func (j *journey) stage() string {
+	if j.Phase != "" && !j.Status.Terminal() && j.Status != StatusPaused {
+		return j.Phase
+	}
+	return string(j.Status)
+}
+
+func (j *journey) upsertStage(ctx workflow.Context) {
+	upsert(ctx, temporalx.PhaseKey.ValueSet(j.stage()))
+}
+
+func upsert(ctx workflow.Context, updates ...temporal.SearchAttributeUpdate) {
+	if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
+		workflow.GetLogger(ctx).Warn("search attributes not updated", "Error", err)
+	}
+}
