@@ -1,0 +1,361 @@
+// Package starter is what coordinators, coaches and participants do to the
+// system, as plain Go calls: create an intake, import people, apply, decide,
+// start, reschedule, record attendance, complete checkpoints, and read a
+// journey or an intake back. The `infuse` command line, the dev-mode demo and
+// the end-to-end tests all go through it, so every path drives the workflows
+// the same way. Personal data (names, addresses, notes) is written to the
+// store here and only IDs are handed to Temporal.
+package starter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/infuse-cymru/journeys/internal/temporalx"
+	"github.com/infuse-cymru/journeys/programme"
+	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/workflows"
+)
+
+// Errors callers can tell apart (errors.Is). The command line maps them to exit codes.
+var (
+	// ErrInvalid: the request itself is wrong; fix it and try again.
+	ErrInvalid = errors.New("invalid request")
+	// ErrRejected: the request is well formed but the journey or intake
+	// refused it in its current state (the message says why).
+	ErrRejected = errors.New("rejected")
+	// ErrNotFound: no such person, intake or journey.
+	ErrNotFound = errors.New("not found")
+)
+
+// Service carries out coordinator, coach and participant actions.
+type Service struct {
+	Temporal client.Client
+	Store    store.Store
+	// Now is the clock for validating dates given by people; tests may set it.
+	Now func() time.Time
+}
+
+// New returns a Service using the wall clock.
+func New(c client.Client, s store.Store) *Service {
+	return &Service{Temporal: c, Store: s, Now: time.Now}
+}
+
+func invalidf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+}
+
+// IntakeSpec is what a coordinator gives to open an intake.
+type IntakeSpec struct {
+	Name          string
+	CoordinatorID uuid.UUID
+	OpensAt       time.Time
+	ClosesAt      time.Time
+	StartsOn      time.Time
+	Capacity      int
+	// ProgrammeVersion 0 means the newest version of the Infuse programme.
+	ProgrammeVersion int
+}
+
+// CreateIntake records the intake and starts its workflow, which opens and
+// closes the application window on time.
+func (s *Service) CreateIntake(ctx context.Context, spec IntakeSpec) (store.Intake, error) {
+	p, err := s.programme(spec.ProgrammeVersion)
+	if err != nil {
+		return store.Intake{}, err
+	}
+	if err := s.checkIntakeSpec(ctx, spec); err != nil {
+		return store.Intake{}, err
+	}
+	in := store.Intake{
+		ID: uuid.New(), Name: strings.TrimSpace(spec.Name), ProgrammeID: p.ID, ProgrammeVersion: p.Version,
+		OpensAt: spec.OpensAt, ClosesAt: spec.ClosesAt, StartsOn: spec.StartsOn, Capacity: spec.Capacity,
+		CoordinatorID: spec.CoordinatorID, Status: store.IntakeDraft,
+	}
+	if err := s.Store.CreateIntake(ctx, in); err != nil {
+		return store.Intake{}, storeError(err)
+	}
+	_, err = s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                    workflows.IntakeWorkflowID(in.ID),
+		TaskQueue:             temporalx.TaskQueue,
+		TypedSearchAttributes: temporal.NewSearchAttributes(temporalx.IntakeIDKey.ValueSet(in.ID.String())),
+	}, workflows.IntakeWorkflow, workflows.Intake{
+		IntakeID: in.ID, CoordinatorID: in.CoordinatorID, ProgrammeID: in.ProgrammeID,
+		ProgrammeVersion: in.ProgrammeVersion, OpensAt: in.OpensAt, ClosesAt: in.ClosesAt,
+		StartsOn: in.StartsOn, Capacity: in.Capacity,
+	})
+	if err != nil {
+		return store.Intake{}, fmt.Errorf("intake %s is recorded but its workflow did not start (run the command again once Temporal is reachable): %w", in.ID, err)
+	}
+	return in, nil
+}
+
+func (s *Service) programme(version int) (*programme.Programme, error) {
+	if version == 0 {
+		return programme.Latest(programme.DefaultID)
+	}
+	p, err := programme.Lookup(programme.DefaultID, version)
+	if err != nil {
+		return nil, invalidf("%v", err)
+	}
+	return p, nil
+}
+
+func (s *Service) checkIntakeSpec(ctx context.Context, spec IntakeSpec) error {
+	var problems []string
+	if strings.TrimSpace(spec.Name) == "" {
+		problems = append(problems, "a name is required (e.g. \"Cohort 2\")")
+	}
+	if spec.Capacity < 1 {
+		problems = append(problems, "capacity must be at least 1")
+	}
+	if spec.OpensAt.IsZero() || spec.ClosesAt.IsZero() || spec.StartsOn.IsZero() {
+		problems = append(problems, "opening, closing and start dates are all required")
+	} else {
+		if !spec.ClosesAt.After(spec.OpensAt) {
+			problems = append(problems, "the window must close after it opens")
+		}
+		if spec.StartsOn.Before(spec.ClosesAt.Truncate(24 * time.Hour)) {
+			problems = append(problems, "the programme must start on or after the day applications close")
+		}
+	}
+	if len(problems) > 0 {
+		return invalidf("%s", strings.Join(problems, "; "))
+	}
+	return s.checkPerson(ctx, spec.CoordinatorID, store.RoleCoordinator)
+}
+
+// checkPerson makes sure id names a person with the given role.
+func (s *Service) checkPerson(ctx context.Context, id uuid.UUID, role store.Role) error {
+	if id == uuid.Nil {
+		return invalidf("a %s is required", role)
+	}
+	p, err := s.Store.GetPerson(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("%w: no person %s (import people first)", ErrNotFound, id)
+	}
+	if err != nil {
+		return err
+	}
+	if p.Role != role {
+		return invalidf("person %s is a %s, not a %s", id, p.Role, role)
+	}
+	return nil
+}
+
+// Apply submits a participant's application to an open intake. The
+// returned journey ID names the participant's journey from then on.
+func (s *Service) Apply(ctx context.Context, intakeID, personID, coachID uuid.UUID) (uuid.UUID, error) {
+	if err := s.checkPerson(ctx, personID, store.RoleParticipant); err != nil {
+		return uuid.Nil, err
+	}
+	if coachID != uuid.Nil {
+		if err := s.checkPerson(ctx, coachID, store.RoleCoach); err != nil {
+			return uuid.Nil, err
+		}
+	}
+	var journeyID uuid.UUID
+	err := s.updateIntake(ctx, intakeID, workflows.UpdateSubmitApplication,
+		workflows.SubmitApplicationRequest{JourneyID: uuid.New(), PersonID: personID, CoachID: coachID}, &journeyID)
+	return journeyID, err
+}
+
+// Decide records a coordinator's decision on an application.
+func (s *Service) Decide(ctx context.Context, intakeID, journeyID uuid.UUID, d workflows.Decision) (workflows.Status, error) {
+	var st workflows.Status
+	err := s.updateIntake(ctx, intakeID, workflows.UpdateDecide, workflows.DecideRequest{JourneyID: journeyID, Decision: d}, &st)
+	return st, err
+}
+
+// StartIntake starts the programme for everyone who accepted.
+func (s *Service) StartIntake(ctx context.Context, intakeID uuid.UUID) (map[workflows.Status]int, error) {
+	var counts map[workflows.Status]int
+	err := s.updateIntake(ctx, intakeID, workflows.UpdateStartIntake, workflows.StartIntakeRequest{}, &counts)
+	return counts, err
+}
+
+// RescheduleSession moves one lab session for the whole intake; every
+// affected journey moves its reminders.
+func (s *Service) RescheduleSession(ctx context.Context, intakeID uuid.UUID, sessionID string, startsAt time.Time) error {
+	if !startsAt.After(s.Now()) {
+		return invalidf("the new time %s is not in the future", startsAt.Format(time.RFC3339))
+	}
+	return s.updateIntake(ctx, intakeID, workflows.UpdateRescheduleSession,
+		workflows.RescheduleSessionRequest{SessionID: sessionID, StartsAt: startsAt}, nil)
+}
+
+// RespondToOffer is the participant accepting or declining their offer.
+func (s *Service) RespondToOffer(ctx context.Context, journeyID uuid.UUID, accept bool) (workflows.Status, error) {
+	var st workflows.Status
+	err := s.updateJourney(ctx, journeyID, "", workflows.UpdateRespondToOffer, workflows.RespondToOfferRequest{Accept: accept}, &st)
+	return st, err
+}
+
+// AssignCoach gives a journey its coach.
+func (s *Service) AssignCoach(ctx context.Context, journeyID, coachID uuid.UUID) error {
+	if err := s.checkPerson(ctx, coachID, store.RoleCoach); err != nil {
+		return err
+	}
+	return s.updateJourney(ctx, journeyID, "", workflows.UpdateAssignCoach, workflows.AssignCoachRequest{CoachID: coachID}, nil)
+}
+
+// RecordAttendance records whether the participant attended a lab session.
+func (s *Service) RecordAttendance(ctx context.Context, journeyID uuid.UUID, sessionID string, attended bool) error {
+	return s.updateJourney(ctx, journeyID, "", workflows.UpdateRecordAttendance,
+		workflows.AttendanceRequest{SessionID: sessionID, Attended: attended}, nil)
+}
+
+// Withdraw ends a journey. The free-text note, if any, stays in the store.
+func (s *Service) Withdraw(ctx context.Context, journeyID, authorID uuid.UUID, reason, note string) error {
+	noteID, err := s.saveNote(ctx, journeyID, authorID, note, false)
+	if err != nil {
+		return err
+	}
+	return s.updateJourney(ctx, journeyID, "", workflows.UpdateWithdraw, workflows.WithdrawRequest{Reason: reason, NoteID: noteID}, nil)
+}
+
+// Defer moves a participant, with their progress, to a later intake.
+func (s *Service) Defer(ctx context.Context, journeyID, targetIntakeID uuid.UUID) (uuid.UUID, error) {
+	target, err := s.Store.GetIntake(ctx, targetIntakeID)
+	if errors.Is(err, store.ErrNotFound) {
+		return uuid.Nil, fmt.Errorf("%w: no intake %s to defer to", ErrNotFound, targetIntakeID)
+	}
+	if err != nil {
+		return uuid.Nil, err
+	}
+	if target.Status == store.IntakeFinished {
+		return uuid.Nil, fmt.Errorf("%w: intake %s has finished; defer to a later one", ErrRejected, target.ID)
+	}
+	var newJourney uuid.UUID
+	err = s.updateJourney(ctx, journeyID, "", workflows.UpdateDefer, workflows.DeferRequest{TargetIntakeID: targetIntakeID}, &newJourney)
+	return newJourney, err
+}
+
+// Pause stops a journey's clock; Resume restarts it, shifting what is ahead.
+func (s *Service) Pause(ctx context.Context, journeyID uuid.UUID) error {
+	return s.updateJourney(ctx, journeyID, "", workflows.UpdatePause, nil, nil)
+}
+
+// Resume restarts a paused journey; due dates move by the length of the pause.
+func (s *Service) Resume(ctx context.Context, journeyID uuid.UUID) error {
+	return s.updateJourney(ctx, journeyID, "", workflows.UpdateResume, nil, nil)
+}
+
+// Checkpoint is a coach's completion of a coaching checkpoint.
+type Checkpoint struct {
+	JourneyID    uuid.UUID
+	CheckpointID string
+	CoachID      uuid.UUID
+	Notes        string
+	Status       workflows.RAG
+	// RequestID makes a retry safe: the same ID completes the checkpoint once.
+	RequestID string
+}
+
+// CompleteCheckpoint stores the coach's notes and completes the checkpoint.
+// The journey checks that this is the assigned coach and the checkpoint is open.
+func (s *Service) CompleteCheckpoint(ctx context.Context, c Checkpoint) (workflows.Task, error) {
+	if c.RequestID == "" {
+		c.RequestID = uuid.NewString()
+	}
+	noteID, err := s.saveNote(ctx, c.JourneyID, c.CoachID, c.Notes, true)
+	if err != nil {
+		return workflows.Task{}, err
+	}
+	var t workflows.Task
+	err = s.updateJourney(ctx, c.JourneyID, c.RequestID, workflows.UpdateCompleteCheckpoint, workflows.CompleteCheckpointRequest{
+		CheckpointID: c.CheckpointID, CoachID: c.CoachID, NoteID: noteID, Status: c.Status, RequestID: c.RequestID,
+	}, &t)
+	return t, err
+}
+
+// SubmitTask is the participant handing in their plan or reflection.
+func (s *Service) SubmitTask(ctx context.Context, journeyID, personID uuid.UUID, taskID, text, requestID string) (workflows.Task, error) {
+	if requestID == "" {
+		requestID = uuid.NewString()
+	}
+	noteID, err := s.saveNote(ctx, journeyID, personID, text, true)
+	if err != nil {
+		return workflows.Task{}, err
+	}
+	var t workflows.Task
+	err = s.updateJourney(ctx, journeyID, requestID, workflows.UpdateSubmitTask,
+		workflows.SubmitTaskRequest{TaskID: taskID, NoteID: noteID, RequestID: requestID}, &t)
+	return t, err
+}
+
+// saveNote keeps free text in the store and returns its ID for the workflow.
+func (s *Service) saveNote(ctx context.Context, journeyID, authorID uuid.UUID, body string, required bool) (uuid.UUID, error) {
+	body = strings.TrimSpace(body)
+	if body == "" {
+		if required {
+			return uuid.Nil, invalidf("notes are required")
+		}
+		return uuid.Nil, nil
+	}
+	n := store.Note{ID: uuid.New(), AuthorID: authorID, JourneyID: journeyID, Body: body}
+	if err := s.Store.SaveNote(ctx, n); err != nil {
+		return uuid.Nil, storeError(err)
+	}
+	return n.ID, nil
+}
+
+func (s *Service) updateIntake(ctx context.Context, intakeID uuid.UUID, name string, arg, result any) error {
+	return s.update(ctx, workflows.IntakeWorkflowID(intakeID), "", name, arg, result)
+}
+
+func (s *Service) updateJourney(ctx context.Context, journeyID uuid.UUID, updateID, name string, arg, result any) error {
+	return s.update(ctx, workflows.JourneyWorkflowID(journeyID), updateID, name, arg, result)
+}
+
+// update sends an update and waits for its result. A validator's rejection
+// or a handler's error comes back as ErrRejected with the workflow's reason.
+func (s *Service) update(ctx context.Context, workflowID, updateID, name string, arg, result any) error {
+	var args []any
+	if arg != nil {
+		args = []any{arg}
+	}
+	h, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: workflowID, UpdateID: updateID, UpdateName: name, Args: args,
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err == nil {
+		err = h.Get(ctx, result)
+	}
+	return workflowError(workflowID, err)
+}
+
+func workflowError(workflowID string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		return fmt.Errorf("%w: %s is not running (check the ID; ended journeys take no more actions)", ErrNotFound, workflowID)
+	}
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		return fmt.Errorf("%w: %s", ErrRejected, appErr.Message())
+	}
+	return err
+}
+
+func storeError(err error) error {
+	switch {
+	case errors.Is(err, store.ErrInvalid):
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	case errors.Is(err, store.ErrConflict):
+		return fmt.Errorf("%w: %v", ErrRejected, err)
+	case errors.Is(err, store.ErrNotFound):
+		return fmt.Errorf("%w: %v", ErrNotFound, err)
+	}
+	return err
+}
