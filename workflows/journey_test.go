@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/stretchr/testify/mock"
 
 	"github.com/infuse-cymru/journeys/programme"
 	"github.com/infuse-cymru/journeys/store"
@@ -329,5 +330,125 @@ func TestPauseShiftsDueDatesAndLowAttendanceDoesNotComplete(t *testing.T) {
 	evs := h.events(j)
 	if count(evs, "journey.paused") != 1 || count(evs, "journey.resumed") != 1 {
 		t.Errorf("pause/resume events: %v", evs)
+	}
+}
+
+// Deferring hands the participant and their attendance to a later intake
+// and ends this journey.
+func TestDeferCarriesProgressToTheLaterIntake(t *testing.T) {
+	h := newHarness(t, 20)
+	j := h.apply(day(2021, 8, 20, 11))
+	h.offerAndAccept(j)
+	h.startIntake()
+	sessions := h.items(programme.KindSession)
+	h.attend(j, func(i int) bool { return i < 4 })
+	later := uuid.New()
+	var carried workflows.DeferralInSignal
+	h.env.OnSignalExternalWorkflow(mock.Anything, workflows.IntakeWorkflowID(later), "", workflows.SignalDeferralIn, mock.Anything).
+		Return(func(_, _, _, _ string, arg any) error {
+			carried = arg.(workflows.DeferralInSignal)
+			return nil
+		})
+	var deferred *result
+	h.at(sessions[3].DueAt.Add(2*time.Hour), func() {
+		deferred = h.update(j, workflows.UpdateDefer, workflows.DeferRequest{TargetIntakeID: later})
+	})
+	h.run()
+
+	h.mustAccept(deferred, "defer")
+	if got := h.journey(j).State; got != string(workflows.StatusDeferred) {
+		t.Fatalf("journey ended %s, want deferred", got)
+	}
+	if carried.FromJourneyID != j || carried.NewJourneyID == uuid.Nil || carried.CoachID != h.coach {
+		t.Errorf("deferral signal %+v does not name this journey, a new journey and the coach", carried)
+	}
+	attended := 0
+	for _, s := range sessions {
+		if carried.Progress.Attendance[s.ID] {
+			attended++
+		}
+	}
+	if attended != 4 {
+		t.Errorf("deferral carried %d attended sessions, want the 4 attended before deferring", attended)
+	}
+	if n := count(h.events(j), "journey.deferred"); n != 1 {
+		t.Errorf("journey.deferred recorded %d times, want once", n)
+	}
+}
+
+// An absence queues one follow-up; recording the same absence again does not.
+func TestAbsenceQueuesOneFollowUp(t *testing.T) {
+	h := newHarness(t, 20)
+	j := h.apply(day(2021, 8, 20, 11))
+	h.offerAndAccept(j)
+	h.startIntake()
+	s := h.items(programme.KindSession)[1]
+	absent := workflows.AttendanceRequest{SessionID: s.ID, Attended: false}
+	h.at(s.DueAt.Add(time.Hour), func() { h.mustAccept(h.update(j, workflows.UpdateRecordAttendance, absent), "absent") })
+	h.at(s.DueAt.Add(2*time.Hour), func() { h.mustAccept(h.update(j, workflows.UpdateRecordAttendance, absent), "absent again") })
+	var future *result
+	h.at(s.DueAt.Add(2*time.Hour), func() {
+		future = h.update(j, workflows.UpdateRecordAttendance, workflows.AttendanceRequest{SessionID: h.items(programme.KindSession)[5].ID, Attended: true})
+	})
+	h.at(s.DueAt.Add(3*time.Hour), func() {
+		h.mustAccept(h.update(j, workflows.UpdateWithdraw, workflows.WithdrawRequest{Reason: "health"}), "withdraw")
+	})
+	h.run()
+
+	if got := templates(h.messages(j))["session-absence"]; got != 1 {
+		t.Errorf("%d absence follow-ups queued, want 1", got)
+	}
+	if future == nil || future.rejected == nil || !strings.Contains(future.rejected.Error(), "has not started") {
+		t.Errorf("attendance for a future session was not rejected: %+v", future)
+	}
+}
+
+// Rescheduling a session moves its reminders in every journey: the new
+// time is reminded, the old one never is.
+func TestRescheduledSessionMovesItsReminders(t *testing.T) {
+	h := newHarness(t, 20)
+	a, b := h.apply(day(2021, 8, 20, 11)), h.apply(day(2021, 8, 21, 11))
+	h.offerAndAccept(a)
+	h.offerAndAccept(b)
+	h.startIntake()
+	moved := h.items(programme.KindSession)[6] // procurement lab, session 3
+	to := moved.OpensAt.Add(48 * time.Hour)
+	h.at(day(2021, 10, 5, 12), func() {
+		h.mustAccept(h.update(uuid.Nil, workflows.UpdateRescheduleSession,
+			workflows.RescheduleSessionRequest{SessionID: moved.ID, StartsAt: to}), "reschedule")
+	})
+	var unknown *result
+	h.at(day(2021, 10, 5, 13), func() {
+		unknown = h.update(uuid.Nil, workflows.UpdateRescheduleSession,
+			workflows.RescheduleSessionRequest{SessionID: "no-such-lab/9", StartsAt: to})
+	})
+	for _, j := range []uuid.UUID{a, b} {
+		j := j
+		h.at(to.Add(24*time.Hour), func() {
+			h.mustAccept(h.update(j, workflows.UpdateWithdraw, workflows.WithdrawRequest{Reason: "other"}), "withdraw")
+		})
+	}
+	h.run()
+
+	if unknown == nil || unknown.rejected == nil {
+		t.Errorf("rescheduling an unknown session was not rejected: %+v", unknown)
+	}
+	for _, j := range []uuid.UUID{a, b} {
+		var dayBefore []time.Time
+		for _, m := range h.messages(j) {
+			if m.ItemID == moved.ID && m.Template == "session-reminder-day" {
+				dayBefore = append(dayBefore, m.SendAt)
+			}
+		}
+		if len(dayBefore) != 1 {
+			t.Fatalf("%d day-before reminders for the moved session, want exactly 1 (for the new time)", len(dayBefore))
+		}
+		if !dayBefore[0].After(moved.OpensAt.Add(-24*time.Hour)) || !dayBefore[0].Before(to) {
+			t.Errorf("day-before reminder at %s, want between the old day-before (%s) and the new start (%s)",
+				dayBefore[0], moved.OpensAt.Add(-24*time.Hour), to)
+		}
+		if n := count(h.events(j), "session.rescheduled"); n != 1 {
+			t.Errorf("session.rescheduled recorded %d times in a journey, want 1", n)
+		}
 	}
 }
