@@ -1,0 +1,315 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/server/temporaltest"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/infuse-cymru/journeys/activities"
+	"github.com/infuse-cymru/journeys/internal/logging"
+	"github.com/infuse-cymru/journeys/internal/temporalx"
+	"github.com/infuse-cymru/journeys/store/sqlitestore"
+	"github.com/infuse-cymru/journeys/worker"
+)
+
+// world is a real in-process Temporal server with the real worker, and a
+// SQLite store file, which the commands reach the way they reach `infuse
+// dev`: through TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE and --database.
+type world struct {
+	t        *testing.T
+	database string
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts a Temporal server")
+	}
+	isolateEnv(t)
+	ts := temporaltest.NewServer(temporaltest.WithT(t), temporaltest.WithBaseClientOptions(client.Options{
+		Logger: logging.NewTemporalLogger(zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))),
+	}))
+	c := ts.GetDefaultClient()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := temporalx.RegisterSearchAttributes(ctx, c, ts.GetDefaultNamespace()); err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(t.TempDir(), "infuse.db")
+	st, err := sqlitestore.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	w := worker.New(c, activities.New(st))
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	t.Setenv("TEMPORAL_ADDRESS", ts.GetFrontendHostPort())
+	t.Setenv("TEMPORAL_NAMESPACE", ts.GetDefaultNamespace())
+	return &world{t: t, database: db}
+}
+
+// isolateEnv keeps the developer's own Temporal and Infuse settings out.
+func isolateEnv(t *testing.T) {
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "TEMPORAL_") || strings.HasPrefix(k, "INFUSE_") {
+			t.Setenv(k, "")
+			os.Unsetenv(k)
+		}
+	}
+	t.Setenv("TEMPORAL_CONFIG_FILE", filepath.Join(t.TempDir(), "absent.toml"))
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// infuse runs one command line against the world.
+func (w *world) infuse(args ...string) result {
+	w.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var out, errb bytes.Buffer
+	code := run(ctx, append([]string{"--database", w.database, "--timeout", "20s"}, args...), strings.NewReader(""), &out, &errb)
+	return result{code: code, stdout: out.String(), stderr: errb.String()}
+}
+
+// must runs a command that has to succeed.
+func (w *world) must(args ...string) string {
+	w.t.Helper()
+	r := w.infuse(args...)
+	if r.code != 0 {
+		w.t.Fatalf("infuse %s: exit %d: %s", strings.Join(args, " "), r.code, r.stderr)
+	}
+	return r.stdout
+}
+
+// expect runs a command that has to fail with code, mentioning every fragment on stderr.
+func (w *world) expect(code int, fragments []string, args ...string) {
+	w.t.Helper()
+	r := w.infuse(args...)
+	if r.code != code {
+		w.t.Errorf("infuse %s: exit %d, want %d; stderr: %s", strings.Join(args, " "), r.code, code, r.stderr)
+	}
+	for _, f := range fragments {
+		if !strings.Contains(r.stderr, f) {
+			w.t.Errorf("infuse %s: stderr %q does not mention %q", strings.Join(args, " "), r.stderr, f)
+		}
+	}
+}
+
+// eventually retries a command until its output contains every fragment:
+// workflows record what they did a moment after answering.
+func (w *world) eventually(fragments []string, args ...string) string {
+	w.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		out := w.must(args...)
+		missing := ""
+		for _, f := range fragments {
+			if !strings.Contains(out, f) {
+				missing = f
+			}
+		}
+		if missing == "" {
+			return out
+		}
+		if time.Now().After(deadline) {
+			w.t.Fatalf("infuse %s never mentioned %q; last output:\n%s", strings.Join(args, " "), missing, out)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func (w *world) writeFile(name, content string) string {
+	w.t.Helper()
+	path := filepath.Join(w.t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		w.t.Fatal(err)
+	}
+	return path
+}
+
+// jsonField runs a --json command and returns one field of its result.
+func (w *world) jsonField(field string, args ...string) string {
+	w.t.Helper()
+	var m map[string]any
+	out := w.must(append([]string{"--json"}, args...)...)
+	if err := json.Unmarshal([]byte(out), &m); err != nil {
+		w.t.Fatalf("infuse %s: not JSON: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	s, _ := m[field].(string)
+	if s == "" {
+		w.t.Fatalf("infuse %s: no %q in %s", strings.Join(args, " "), field, out)
+	}
+	return s
+}
+
+const people = `role,given_name,family_name,email,local_authority,theme,language
+coordinator,Megan,Howells,megan@example.org,Monmouthshire,,en
+coach,Elin,Rowlands,elin@example.org,,,cy
+participant,Carys,Pritchard,carys@example.org,Blaenau Gwent,decarbonisation,cy
+participant,Tom,Ashworth,tom@example.org,vale of glamorgan,communities,
+`
+
+const badPeople = `role,given_name,family_name,email,local_authority,theme,language
+participant,Good,Row,good@example.org,Cardiff,communities,en
+participant,Sam,Davies,sam@example.org,Swansea,communities,en
+participant,Ann,Jones,ann@example.org,Newport,health,xx
+`
+
+func TestCommands(t *testing.T) {
+	w := newWorld(t)
+	rfc := func(d time.Duration) string { return time.Now().Add(d).Format(time.RFC3339) }
+
+	// A bad file: every bad line reported, nothing imported, exit 2.
+	w.expect(exitInvalid, []string{"line 3", "Swansea", "line 4", `theme "health"`, `language "xx"`, "nothing was imported"},
+		"people", "import", w.writeFile("bad.csv", badPeople))
+	if out := w.must("people", "list"); strings.Contains(out, "good@example.org") {
+		t.Errorf("a line of the bad file was imported:\n%s", out)
+	}
+
+	good := w.writeFile("people.csv", people)
+	if out := w.must("people", "import", good); !strings.Contains(out, "4 created, 0 unchanged") {
+		t.Errorf("import: %s", out)
+	}
+	if out := w.must("people", "import", good); !strings.Contains(out, "0 created, 4 unchanged") {
+		t.Errorf("re-import: %s", out)
+	}
+	if out := w.must("people", "list", "--role", "participant"); !strings.Contains(out, "Vale of Glamorgan") || strings.Contains(out, "Megan") {
+		t.Errorf("people list --role participant:\n%s", out)
+	}
+
+	// Bad dates are bad usage.
+	w.expect(exitInvalid, []string{"--opens", "2026-13-01", "is not a date"},
+		"intake", "create", "--name", "Cohort 9", "--opens", "2026-13-01", "--closes", "2027-01-01",
+		"--starts", "2027-02-01", "--coordinator", "megan@example.org")
+	w.expect(exitInvalid, []string{"close after it opens"},
+		"intake", "create", "--name", "Cohort 9", "--opens", "2027-01-01", "--closes", "2026-12-01",
+		"--starts", "2027-02-01", "--coordinator", "megan@example.org")
+	w.expect(exitNotFound, []string{"nobody@example.org"},
+		"intake", "create", "--name", "Cohort 9", "--opens", "2027-01-01", "--closes", "2027-02-01",
+		"--starts", "2027-03-01", "--coordinator", "nobody@example.org")
+
+	open := w.jsonField("ID", "intake", "create", "--name", "Cohort 1", "--capacity", "2",
+		"--opens", rfc(-time.Hour), "--closes", rfc(48*time.Hour), "--starts", time.Now().AddDate(0, 0, 4).Format("2006-01-02"),
+		"--coordinator", "megan@example.org")
+	closed := w.jsonField("ID", "intake", "create", "--name", "Cohort 0",
+		"--opens", rfc(-72*time.Hour), "--closes", rfc(-time.Hour), "--starts", time.Now().Format("2006-01-02"),
+		"--coordinator", "megan@example.org")
+	w.eventually([]string{"Cohort 1", "open", "Cohort 0", "closed"}, "intake", "list")
+
+	// Applying: to an unknown intake (4), a closed one (3), an open one (0).
+	w.expect(exitNotFound, []string{"not running"}, "apply", "--intake", "0b7e6f0e-5a4b-4c3d-9e2f-1a2b3c4d5e6f", "--person", "carys@example.org")
+	w.expect(exitRejected, []string{"applications closed"}, "apply", "--intake", closed, "--person", "carys@example.org")
+	w.expect(exitInvalid, []string{"not a participant"}, "apply", "--intake", open, "--person", "megan@example.org")
+	w.expect(exitInvalid, []string{"--intake", "is not an ID"}, "apply", "--intake", "cohort-1", "--person", "carys@example.org")
+	journey := w.jsonField("journey", "apply", "--intake", open, "--person", "carys@example.org", "--coach", "elin@example.org")
+	w.must("apply", "--intake", open, "--person", "tom@example.org")
+	w.expect(exitRejected, []string{"already applied"}, "apply", "--intake", open, "--person", "carys@example.org")
+
+	dash := w.eventually([]string{"Carys Pritchard", "Tom Ashworth", "Blaenau Gwent", "Elin Rowlands", "submitted"},
+		"intake", "dashboard", open)
+	if !strings.Contains(dash, "By theme: communities 1, decarbonisation 1") {
+		t.Errorf("dashboard totals:\n%s", dash)
+	}
+
+	// Starting with nobody accepted is refused by the intake.
+	w.expect(exitRejected, []string{"nobody has accepted"}, "intake", "start", open)
+	w.expect(exitInvalid, []string{"not one of"}, "decide", "--journey", journey, "maybe")
+	w.must("decide", "--journey", journey, "offer")
+	w.eventually([]string{"offer.made"}, "journey", "show", journey)
+	w.must("offer", "accept", journey)
+	show := w.eventually([]string{"Carys Pritchard", "Cohort 1", "Elin Rowlands", "application.submitted", "offer.accepted"},
+		"journey", "show", journey)
+	t.Logf("journey show:\n%s", show)
+	w.expect(exitRejected, []string{"no open offer"}, "offer", "decline", journey)
+	w.expect(exitInvalid, []string{"--reason"}, "journey", "withdraw", journey, "--reason", "bored", "--by", "megan@example.org")
+	w.expect(exitNotFound, []string{"no journey"}, "journey", "show", "0b7e6f0e-5a4b-4c3d-9e2f-1a2b3c4d5e6f")
+}
+
+func TestTemporalUnreachable(t *testing.T) {
+	isolateEnv(t)
+	db := filepath.Join(t.TempDir(), "infuse.db")
+	st, err := sqlitestore.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TEMPORAL_ADDRESS", l.Addr().String())
+	l.Close()
+	w := &world{t: t, database: db}
+	w.expect(exitFailed, []string{"cannot reach Temporal", "infuse dev"}, "intake", "start", "0b7e6f0e-5a4b-4c3d-9e2f-1a2b3c4d5e6f")
+	// What needs only the store still works.
+	if r := w.infuse("intake", "list"); r.code != 0 {
+		t.Errorf("intake list without Temporal: %d %s", r.code, r.stderr)
+	}
+	w.database = filepath.Join(t.TempDir(), "missing.db")
+	w.expect(exitFailed, []string{"no database at", "infuse dev"}, "intake", "list")
+}
+
+func TestUsage(t *testing.T) {
+	isolateEnv(t)
+	w := &world{t: t, database: filepath.Join(t.TempDir(), "unused.db")}
+	for _, args := range [][]string{
+		{"bogus"},
+		{"intake", "bogus"},
+		{"intake", "start"},
+		{"people", "list", "--colour"},
+		{"offer", "maybe", "0b7e6f0e-5a4b-4c3d-9e2f-1a2b3c4d5e6f"},
+		{"attendance", "0b7e6f0e-5a4b-4c3d-9e2f-1a2b3c4d5e6f", "adaption-lab/1", "late"},
+	} {
+		if r := w.infuse(args...); r.code != exitInvalid || !strings.HasPrefix(r.stderr, "infuse: ") {
+			t.Errorf("infuse %s: exit %d, stderr %q; want exit 2 and one message", strings.Join(args, " "), r.code, r.stderr)
+		}
+	}
+	if r := w.infuse("--help"); r.code != 0 || !strings.Contains(r.stdout, "Exit codes:") {
+		t.Errorf("--help: %d, exit codes not documented:\n%s", r.code, r.stdout)
+	}
+}
+
+func TestParseTime(t *testing.T) {
+	for in, want := range map[string]string{
+		"2021-10-01":                "2021-10-01T00:00:00+01:00",
+		"2021-11-01T10:00":          "2021-11-01T10:00:00Z", // after the clocks went back
+		"2021-09-13 17:00":          "2021-09-13T17:00:00+01:00",
+		"2021-09-13T17:00:00+02:00": "2021-09-13T17:00:00+02:00",
+	} {
+		got, err := parseTime("--at", in)
+		if err != nil || !got.Equal(mustTime(t, want)) {
+			t.Errorf("parseTime(%q) = %v, %v; want %s", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "13/09/2021", "2021-02-30"} {
+		if _, err := parseTime("--at", bad); exitCode(&failure{err}) != exitInvalid {
+			t.Errorf("parseTime(%q) = %v, want invalid", bad, err)
+		}
+	}
+}
+
+func mustTime(t *testing.T, s string) time.Time {
+	t.Helper()
+	v, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}

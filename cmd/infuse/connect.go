@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/google/uuid"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.uber.org/zap"
+
+	"github.com/infuse-cymru/journeys/internal/logging"
+	"github.com/infuse-cymru/journeys/internal/temporalx"
+	"github.com/infuse-cymru/journeys/starter"
+	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/store/pgstore"
+	"github.com/infuse-cymru/journeys/store/sqlitestore"
+)
+
+// openStore opens the store named by databaseURL: a postgres:// URL, or
+// else a SQLite file. Only processes that own the store (dev, worker) may
+// create a SQLite file; for the others a missing file means they are
+// pointed at the wrong place, which an empty new database would hide.
+func openStore(ctx context.Context, databaseURL string, create bool) (store.Store, error) {
+	if isPostgres(databaseURL) {
+		s, err := pgstore.Open(ctx, databaseURL)
+		if err != nil {
+			return nil, fmt.Errorf("cannot open the database %s (is PostgreSQL running? check --database or %s): %w",
+				redact(databaseURL), envDatabase, err)
+		}
+		return s, nil
+	}
+	if !create {
+		if _, err := os.Stat(databaseURL); errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("there is no database at %s: is `infuse dev` running in this directory? "+
+				"(otherwise pass --database or set %s)", databaseURL, envDatabase)
+		}
+	}
+	s, err := sqlitestore.Open(ctx, databaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("cannot open the database %s: %w", databaseURL, err)
+	}
+	return s, nil
+}
+
+func isPostgres(databaseURL string) bool {
+	return strings.HasPrefix(databaseURL, "postgres://") || strings.HasPrefix(databaseURL, "postgresql://")
+}
+
+// redact hides the password of a database URL, for messages.
+func redact(databaseURL string) string {
+	u, err := url.Parse(databaseURL)
+	if err != nil {
+		return "(unparseable URL)"
+	}
+	return u.Redacted()
+}
+
+// dialTemporal connects to Temporal with opts, logging through zap.
+func dialTemporal(ctx context.Context, opts client.Options, log *zap.Logger) (client.Client, error) {
+	opts.Logger = logging.NewTemporalLogger(log.Named("temporal-sdk"))
+	c, err := client.DialContext(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("cannot reach Temporal at %s (namespace %q): is `infuse dev` running? "+
+			"(otherwise set TEMPORAL_ADDRESS and the other TEMPORAL_* variables): %w", opts.HostPort, opts.Namespace, err)
+	}
+	return c, nil
+}
+
+// temporalFromEnv connects to the Temporal that the environment names
+// (TEMPORAL_ADDRESS etc., default the dev server's 127.0.0.1:7233).
+func (c *cli) temporalFromEnv(ctx context.Context) (client.Client, string, error) {
+	opts, err := temporalx.ClientOptionsFromEnv()
+	if err != nil {
+		return nil, "", err
+	}
+	tc, err := dialTemporal(ctx, opts, c.logger())
+	if err != nil {
+		return nil, "", err
+	}
+	c.onClose(tc.Close)
+	return tc, opts.Namespace, nil
+}
+
+// store opens the store named by --database for this command.
+func (c *cli) store(ctx context.Context, create bool) (store.Store, error) {
+	s, err := openStore(ctx, c.database, create)
+	if err != nil {
+		return nil, err
+	}
+	c.onClose(s.Close)
+	return s, nil
+}
+
+// service connects what a coordinator command needs. Commands that only
+// read or write the store (people, lists, dashboards) pass withTemporal
+// false, so they work while Temporal is down.
+func (c *cli) service(ctx context.Context, withTemporal bool) (*starter.Service, error) {
+	s, err := c.store(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	svc := starter.New(nil, s)
+	if withTemporal {
+		if svc.Temporal, _, err = c.temporalFromEnv(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return svc, nil
+}
+
+// person resolves a person given by ID or e-mail address.
+func person(ctx context.Context, svc *starter.Service, flag, ref string) (uuid.UUID, error) {
+	if strings.TrimSpace(ref) == "" {
+		return uuid.Nil, usage("%s is required: a person's ID or e-mail address", flag)
+	}
+	p, err := svc.FindPerson(ctx, ref)
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("%s: %w", flag, err)
+	}
+	return p.ID, nil
+}
+
+// optionalPerson is person, but an empty ref is no one.
+func optionalPerson(ctx context.Context, svc *starter.Service, flag, ref string) (uuid.UUID, error) {
+	if strings.TrimSpace(ref) == "" {
+		return uuid.Nil, nil
+	}
+	return person(ctx, svc, flag, ref)
+}
+
+// parseID reads an intake or journey ID.
+func parseID(what, s string) (uuid.UUID, error) {
+	id, err := uuid.Parse(strings.TrimSpace(s))
+	if err != nil || id == uuid.Nil {
+		return uuid.Nil, usage("%s %q is not an ID (IDs look like 0b7e6f0e-5a4b-4c3d-9e2f-1a2b3c4d5e6f)", what, s)
+	}
+	return id, nil
+}
+
+// isTimeout reports whether err is a deadline running out, locally or at the server.
+func isTimeout(err error) bool {
+	var de *serviceerror.DeadlineExceeded
+	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &de)
+}

@@ -1,0 +1,207 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/infuse-cymru/journeys/starter"
+	"github.com/infuse-cymru/journeys/workflows"
+)
+
+func (c *cli) intakeCommand() *cobra.Command {
+	return group("intake", "Open, start and watch intakes (cohorts)",
+		c.intakeCreateCommand(), c.intakeListCommand(), c.intakeStartCommand(),
+		c.intakeDashboardCommand(), c.intakeRescheduleCommand())
+}
+
+func (c *cli) intakeCreateCommand() *cobra.Command {
+	var name, opens, closes, starts, coordinator string
+	var capacity int
+	cmd := &cobra.Command{
+		Use:   "create --name NAME --opens DATE --closes DATE --starts DATE --coordinator PERSON",
+		Short: "Create an intake; its application window opens and closes on time by itself",
+		Args:  args(cobra.NoArgs),
+		RunE: c.action(func(ctx context.Context, _ []string) error {
+			spec := starter.IntakeSpec{Name: name, Capacity: capacity}
+			var err error
+			if spec.OpensAt, err = parseTime("--opens", opens); err != nil {
+				return err
+			}
+			if spec.ClosesAt, err = parseTime("--closes", closes); err != nil {
+				return err
+			}
+			if spec.StartsOn, err = parseTime("--starts", starts); err != nil {
+				return err
+			}
+			svc, err := c.service(ctx, true)
+			if err != nil {
+				return err
+			}
+			if spec.CoordinatorID, err = person(ctx, svc, "--coordinator", coordinator); err != nil {
+				return err
+			}
+			in, err := svc.CreateIntake(ctx, spec)
+			if err != nil {
+				return err
+			}
+			return c.emit(in, func(w io.Writer) {
+				fmt.Fprintf(w, "Created intake %s: %s\nApplications open %s and close %s; the programme starts %s.\n",
+					in.Name, in.ID, when(in.OpensAt), when(in.ClosesAt), day(in.StartsOn))
+			})
+		}),
+	}
+	f := cmd.Flags()
+	f.StringVar(&name, "name", "", `the intake's name, e.g. "Cohort 2"`)
+	f.StringVar(&opens, "opens", "", "when the application window opens")
+	f.StringVar(&closes, "closes", "", "when the application window closes")
+	f.StringVar(&starts, "starts", "", "the first day of the programme")
+	f.IntVar(&capacity, "capacity", 20, "the number of places")
+	f.StringVar(&coordinator, "coordinator", "", "the coordinator in charge (ID or e-mail address)")
+	return cmd
+}
+
+func (c *cli) intakeListCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "List intakes, soonest start first",
+		Args:  args(cobra.NoArgs),
+		RunE: c.action(func(ctx context.Context, _ []string) error {
+			svc, err := c.service(ctx, false)
+			if err != nil {
+				return err
+			}
+			intakes, err := svc.ListIntakes(ctx)
+			if err != nil {
+				return err
+			}
+			return c.emit(intakes, func(w io.Writer) {
+				rows := make([][]string, len(intakes))
+				for i, in := range intakes {
+					rows[i] = []string{in.ID.String(), in.Name, string(in.Status), when(in.OpensAt), when(in.ClosesAt),
+						day(in.StartsOn), strconv.Itoa(in.Capacity), strconv.Itoa(in.Applications)}
+				}
+				table(w, []string{"ID", "NAME", "STATUS", "OPENS", "CLOSES", "STARTS", "PLACES", "APPLICATIONS"}, rows)
+			})
+		}),
+	}
+}
+
+func (c *cli) intakeStartCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "start INTAKE",
+		Short: "Start the programme for everyone who accepted; close everyone else's application",
+		Args:  args(cobra.ExactArgs(1)),
+		RunE: c.action(func(ctx context.Context, a []string) error {
+			id, err := parseID("intake", a[0])
+			if err != nil {
+				return err
+			}
+			svc, err := c.service(ctx, true)
+			if err != nil {
+				return err
+			}
+			got, err := svc.StartIntake(ctx, id)
+			if err != nil {
+				return err
+			}
+			return c.emit(got, func(w io.Writer) {
+				fmt.Fprintf(w, "Started intake %s: %s.\n", id, statusCounts(got))
+			})
+		}),
+	}
+}
+
+func statusCounts(m map[workflows.Status]int) string {
+	s := make(map[string]int, len(m))
+	for k, v := range m {
+		s[string(k)] = v
+	}
+	return counts(s)
+}
+
+func (c *cli) intakeDashboardCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "dashboard INTAKE",
+		Short: "Show an intake's participants, where each one is and the totals",
+		Args:  args(cobra.ExactArgs(1)),
+		RunE: c.action(func(ctx context.Context, a []string) error {
+			id, err := parseID("intake", a[0])
+			if err != nil {
+				return err
+			}
+			svc, err := c.service(ctx, false)
+			if err != nil {
+				return err
+			}
+			d, err := svc.IntakeDashboard(ctx, id)
+			if err != nil {
+				return err
+			}
+			return c.emit(d, func(w io.Writer) { printDashboard(w, d) })
+		}),
+	}
+}
+
+func printDashboard(w io.Writer, d starter.IntakeDashboard) {
+	in := d.Intake
+	fmt.Fprintf(w, "%s (%s): %s\n", in.Name, in.ID, in.Status)
+	fmt.Fprintf(w, "Applications %s to %s; starts %s; %d places; coordinator %s\n\n",
+		when(in.OpensAt), when(in.ClosesAt), day(in.StartsOn), in.Capacity, orDash(d.Coordinator.Name))
+	rows := make([][]string, len(d.Rows))
+	for i, r := range d.Rows {
+		next := "-"
+		if r.NextDueItem != "" {
+			next = r.NextDueItem + " " + when(r.NextDueAt)
+		}
+		rows[i] = []string{r.Name, orDash(r.LocalAuthority), orDash(r.Theme), orDash(r.CoachName), r.State,
+			next, strconv.Itoa(r.OverdueCount), r.JourneyID.String()}
+	}
+	table(w, []string{"PARTICIPANT", "LOCAL AUTHORITY", "THEME", "COACH", "STATE", "NEXT DUE", "OVERDUE", "JOURNEY"}, rows)
+	fmt.Fprintf(w, "\n%d applications. By state: %s\n", len(d.Rows), counts(d.Counts))
+	fmt.Fprintf(w, "By local authority: %s\n", counts(d.ByLocalAuthority))
+	fmt.Fprintf(w, "By theme: %s\n", counts(d.ByTheme))
+}
+
+func (c *cli) intakeRescheduleCommand() *cobra.Command {
+	var to string
+	cmd := &cobra.Command{
+		Use:   "reschedule INTAKE SESSION --to TIME",
+		Short: `Move a lab session (e.g. "adaption-lab/2") for the whole intake; reminders follow`,
+		Args:  args(cobra.ExactArgs(2)),
+		RunE: c.action(func(ctx context.Context, a []string) error {
+			id, err := parseID("intake", a[0])
+			if err != nil {
+				return err
+			}
+			at, err := parseTime("--to", to)
+			if err != nil {
+				return err
+			}
+			svc, err := c.service(ctx, true)
+			if err != nil {
+				return err
+			}
+			if err := svc.RescheduleSession(ctx, id, a[1], at); err != nil {
+				return err
+			}
+			return c.emit(map[string]any{"intake": id, "session": a[1], "starts_at": at}, func(w io.Writer) {
+				fmt.Fprintf(w, "Session %s of intake %s now starts %s.\n", a[1], id, when(at))
+			})
+		}),
+	}
+	cmd.Flags().StringVar(&to, "to", "", "the session's new start time")
+	return cmd
+}
+
+// oneOf checks a positional word against the allowed ones.
+func oneOf(what, got string, allowed ...string) error {
+	if slices.Contains(allowed, got) {
+		return nil
+	}
+	return usage("%s %q is not one of %v", what, got, allowed)
+}

@@ -1,0 +1,279 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.uber.org/zap"
+
+	"github.com/infuse-cymru/journeys/activities"
+	"github.com/infuse-cymru/journeys/api"
+	"github.com/infuse-cymru/journeys/internal/devserver"
+	"github.com/infuse-cymru/journeys/internal/temporalx"
+	"github.com/infuse-cymru/journeys/starter"
+	"github.com/infuse-cymru/journeys/worker"
+)
+
+// Timeouts of the long-running commands.
+const (
+	devStartTimeout  = 2 * time.Minute // first start creates the Temporal schema
+	demoTimeout      = 3 * time.Minute
+	shutdownTimeout  = 10 * time.Second
+	defaultHTTPAddr  = ":8080"
+	storeFileName    = "infuse.db"
+	defaultDataDir   = ".infuse"
+	readHeaderTimout = 10 * time.Second
+)
+
+// untilSignalled returns a context cancelled on SIGINT or SIGTERM.
+func untilSignalled(ctx context.Context) (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+}
+
+type devOptions struct {
+	dataDir  string
+	port     int
+	uiPort   int
+	httpAddr string
+	demo     bool
+}
+
+func (c *cli) devCommand() *cobra.Command {
+	var o devOptions
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Run everything on this machine: Temporal, the store, the worker and the API",
+		Long: `Run an embedded Temporal server (state in DATA-DIR/temporal.db, Web UI included),
+the store (DATA-DIR/infuse.db), the worker and the HTTP API in one process, until
+Ctrl+C. Stopping and starting again on the same data directory resumes every
+intake and journey where it was. --demo adds sample people and intakes (once).
+--database and the TEMPORAL_* variables do not apply: dev serves its own.`,
+		Args: args(cobra.NoArgs),
+		RunE: c.server("console", func(ctx context.Context) error { return c.runDev(ctx, o) }),
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.dataDir, "data-dir", defaultDataDir, "where Temporal's and the store's databases are kept")
+	f.IntVar(&o.port, "port", devserver.DefaultPort, "the Temporal frontend port (what TEMPORAL_ADDRESS points at)")
+	f.IntVar(&o.uiPort, "ui-port", 8233, "the Temporal Web UI port; 0 for no UI")
+	f.StringVar(&o.httpAddr, "http", defaultHTTPAddr, `the API's listen address; "" for no API`)
+	f.BoolVar(&o.demo, "demo", false, "create the demo people and intakes if they are not there yet")
+	return cmd
+}
+
+func (c *cli) runDev(ctx context.Context, o devOptions) error {
+	ctx, stop := untilSignalled(ctx)
+	defer stop()
+	log := c.logger()
+	if err := os.MkdirAll(o.dataDir, 0o750); err != nil {
+		return fmt.Errorf("creating the data directory: %w", err)
+	}
+	c.database = filepath.Join(o.dataDir, storeFileName)
+	st, err := c.store(ctx, true) // closed last, after the worker and the server
+	if err != nil {
+		return err
+	}
+	startCtx, cancel := context.WithTimeout(ctx, devStartTimeout)
+	srv, err := devserver.Start(startCtx, devserver.Options{
+		DataDir: o.dataDir, Port: o.port, UIPort: o.uiPort,
+		SearchAttributes: temporalx.SearchAttributes(), Logger: log,
+	})
+	cancel()
+	if err != nil {
+		return err
+	}
+	defer srv.Stop()
+	tc, err := dialTemporal(ctx, client.Options{HostPort: srv.FrontendAddress(), Namespace: devserver.DefaultNamespace}, log)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	w := worker.New(tc, activities.New(st))
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("starting the worker: %w", err)
+	}
+	defer w.Stop()
+	svc := starter.New(tc, st)
+	httpErr, stopHTTP, err := serveHTTP(o.httpAddr, api.New(svc, log), log)
+	if err != nil {
+		return err
+	}
+	defer stopHTTP()
+	c.printDevBanner(c.stdout, srv, o)
+	if o.demo {
+		if err := c.seedDemo(ctx, svc); err != nil {
+			return err
+		}
+	}
+	log.Info("dev mode running; Ctrl+C to stop")
+	return waitForStop(ctx, httpErr, log)
+}
+
+// waitForStop blocks until a signal, or until the HTTP server fails.
+func waitForStop(ctx context.Context, httpErr <-chan error, log *zap.Logger) error {
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+		return nil
+	case err := <-httpErr:
+		return fmt.Errorf("the API server stopped: %w", err)
+	}
+}
+
+func (c *cli) seedDemo(ctx context.Context, svc *starter.Service) error {
+	ctx, cancel := context.WithTimeout(ctx, demoTimeout)
+	defer cancel()
+	d, err := svc.SeedDemo(ctx)
+	if err != nil {
+		return fmt.Errorf("creating the demo data: %w", err)
+	}
+	if len(d.Done) == 0 {
+		fmt.Fprintln(c.stdout, "Demo data: already there.")
+	} else {
+		fmt.Fprintf(c.stdout, "Demo data: %s.\n", strings.Join(d.Done, "; "))
+	}
+	fmt.Fprintf(c.stdout, "  Cohort Alpha: %s (started)\n  Cohort 2:     %s (open for applications)\n", d.AlphaID, d.Cohort2ID)
+	fmt.Fprintf(c.stdout, "  Try: infuse intake dashboard %s\n", d.AlphaID)
+	return nil
+}
+
+func (c *cli) printDevBanner(w io.Writer, srv *devserver.Server, o devOptions) {
+	abs, _ := filepath.Abs(o.dataDir)
+	fmt.Fprintf(w, "\nInfuse Journeys dev mode is running.\n")
+	fmt.Fprintf(w, "  Temporal:  %s (namespace %s)\n", srv.FrontendAddress(), devserver.DefaultNamespace)
+	if ui := srv.UIAddress(); ui != "" {
+		fmt.Fprintf(w, "  Web UI:    %s\n", ui)
+	}
+	if o.httpAddr != "" {
+		fmt.Fprintf(w, "  API:       http://%s/healthz\n", displayAddr(o.httpAddr))
+	}
+	fmt.Fprintf(w, "  Data:      %s (temporal.db: Temporal; %s: people, events, outbox)\n\n", abs, storeFileName)
+	fmt.Fprintln(w, "Coordinator commands, from another terminal in this directory:")
+	if o.port != devserver.DefaultPort {
+		fmt.Fprintf(w, "  export TEMPORAL_ADDRESS=%s\n", srv.FrontendAddress())
+	}
+	if filepath.Clean(o.dataDir) != defaultDataDir {
+		fmt.Fprintf(w, "  export %s=%s\n", envDatabase, filepath.Join(abs, storeFileName))
+	}
+	for _, ex := range []string{"intake list", "intake dashboard INTAKE", "people import people.csv", "journey show JOURNEY", "--help"} {
+		fmt.Fprintf(w, "  infuse %s\n", ex)
+	}
+	fmt.Fprintln(w, "\nCtrl+C stops; starting again with the same --data-dir resumes every journey.")
+	fmt.Fprintln(w)
+}
+
+// displayAddr turns a listen address into one a browser can open.
+func displayAddr(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || host == "" || host == "0.0.0.0" || host == "::" {
+		return "localhost:" + port
+	}
+	return addr
+}
+
+// serveHTTP starts serving h on addr (nothing if addr is empty). The
+// listener is opened before it returns, so a port in use is reported at once.
+func serveHTTP(addr string, h http.Handler, log *zap.Logger) (<-chan error, func(), error) {
+	errc := make(chan error, 1)
+	if addr == "" {
+		return errc, func() {}, nil
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("the API cannot listen on %s (choose another with --http): %w", addr, err)
+	}
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: readHeaderTimout}
+	go func() {
+		if err := hs.Serve(l); !errors.Is(err, http.ErrServerClosed) {
+			errc <- err
+		}
+	}()
+	log.Info("API listening", zap.String("address", l.Addr().String()))
+	return errc, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
+		_ = hs.Shutdown(ctx)
+	}, nil
+}
+
+func (c *cli) workerCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "worker",
+		Short: "Run the workflows and activities against a Temporal cluster (production)",
+		Long: `Run the Infuse worker until SIGINT or SIGTERM. It connects to the Temporal that
+TEMPORAL_ADDRESS and the other TEMPORAL_* variables name, and to the store that
+--database or INFUSE_DATABASE_URL names (postgres://… or a SQLite file). It
+registers the Infuse search attributes if it is allowed to.`,
+		Args: args(cobra.NoArgs),
+		RunE: c.server("json", func(ctx context.Context) error {
+			ctx, stop := untilSignalled(ctx)
+			defer stop()
+			st, err := c.store(ctx, true)
+			if err != nil {
+				return err
+			}
+			tc, ns, err := c.temporalFromEnv(ctx)
+			if err != nil {
+				return err
+			}
+			if err := c.registerSearchAttributes(ctx, tc, ns); err != nil {
+				return err
+			}
+			c.logger().Info("worker running", zap.String("task_queue", temporalx.TaskQueue), zap.String("namespace", ns))
+			return worker.Run(ctx, tc, activities.New(st))
+		}),
+	}
+}
+
+// registerSearchAttributes adds the Infuse search attributes to the
+// namespace. A cluster may not let workers do that (Temporal Cloud, a
+// locked-down namespace): then an operator registers them, and the worker
+// carries on with a warning.
+func (c *cli) registerSearchAttributes(ctx context.Context, tc client.Client, ns string) error {
+	err := temporalx.RegisterSearchAttributes(ctx, tc, ns)
+	var denied *serviceerror.PermissionDenied
+	var unimplemented *serviceerror.Unimplemented
+	if errors.As(err, &denied) || errors.As(err, &unimplemented) {
+		c.logger().Warn("cannot register the search attributes; ask an operator to register them",
+			zap.Any("attributes", temporalx.SearchAttributes()), zap.Error(err))
+		return nil
+	}
+	return err
+}
+
+func (c *cli) apiCommand() *cobra.Command {
+	var addr string
+	cmd := &cobra.Command{
+		Use:   "api",
+		Short: "Serve the HTTP API (production), configured like the worker",
+		Args:  args(cobra.NoArgs),
+		RunE: c.server("json", func(ctx context.Context) error {
+			ctx, stop := untilSignalled(ctx)
+			defer stop()
+			svc, err := c.service(ctx, true)
+			if err != nil {
+				return err
+			}
+			httpErr, stopHTTP, err := serveHTTP(addr, api.New(svc, c.logger()), c.logger())
+			if err != nil {
+				return err
+			}
+			defer stopHTTP()
+			return waitForStop(ctx, httpErr, c.logger())
+		}),
+	}
+	cmd.Flags().StringVar(&addr, "http", defaultHTTPAddr, "the listen address")
+	return cmd
+}

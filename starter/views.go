@@ -1,0 +1,326 @@
+package starter
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"go.temporal.io/api/serviceerror"
+
+	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/workflows"
+)
+
+// The read models here answer "where is this journey?" and "how is this
+// intake doing?". Temporal holds only IDs, so names come from the store;
+// lists come from the store's projections (Temporal's visibility is
+// eventually consistent and forgets closed workflows after retention).
+
+// London is where programme times are meant and shown (the programme data
+// embeds the time zone database, so this cannot fail at run time).
+var London = mustLocation("Europe/London")
+
+func mustLocation(name string) *time.Location {
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		panic(err)
+	}
+	return loc
+}
+
+// PersonSummary is how a person appears in a view.
+type PersonSummary struct {
+	ID             uuid.UUID
+	Name           string
+	Email          string `json:",omitempty"`
+	LocalAuthority string `json:",omitempty"`
+	Theme          string `json:",omitempty"`
+}
+
+// erasedName stands in for a person who is no longer in the store (erased
+// under UK GDPR): their journeys still count, under no name.
+const erasedName = "(erased)"
+
+func summarise(p store.Person) PersonSummary {
+	return PersonSummary{
+		ID: p.ID, Name: strings.TrimSpace(p.GivenName + " " + p.FamilyName), Email: p.EmailAddress,
+		LocalAuthority: p.LocalAuthority, Theme: p.Theme,
+	}
+}
+
+// people looks people up once per view.
+type people struct {
+	s    store.Store
+	seen map[uuid.UUID]PersonSummary
+}
+
+func (s *Service) people() *people { return &people{s: s.Store, seen: map[uuid.UUID]PersonSummary{}} }
+
+func (pp *people) get(ctx context.Context, id uuid.UUID) (PersonSummary, error) {
+	if id == uuid.Nil {
+		return PersonSummary{}, nil
+	}
+	if p, ok := pp.seen[id]; ok {
+		return p, nil
+	}
+	p, err := pp.s.GetPerson(ctx, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		pp.seen[id] = PersonSummary{ID: id, Name: erasedName}
+	case err != nil:
+		return PersonSummary{}, err
+	default:
+		pp.seen[id] = summarise(p)
+	}
+	return pp.seen[id], nil
+}
+
+// JourneyDetail is everything about one journey.
+type JourneyDetail struct {
+	Journey     store.JourneySnapshot // the store's projection
+	IntakeName  string
+	Participant PersonSummary
+	Coach       PersonSummary // zero when no coach is assigned
+	// Live is the workflow's own view; nil when the workflow is gone (past
+	// retention) or could not be asked, in which case LiveError says why.
+	Live      *workflows.JourneyView `json:",omitempty"`
+	LiveError string                 `json:",omitempty"`
+	Upcoming  []workflows.Upcoming   `json:",omitempty"`
+	// Timeline is the journey's durable record, from the store's event log.
+	Timeline []TimelineEntry
+}
+
+// TimelineEntry is one recorded event of a journey.
+type TimelineEntry struct {
+	At    time.Time
+	Event string
+	Item  string `json:",omitempty"`
+	State string `json:",omitempty"`
+}
+
+// JourneyDetail combines the journey's live state (from its workflow) with
+// the store's projection, names and event log.
+func (s *Service) JourneyDetail(ctx context.Context, journeyID uuid.UUID) (JourneyDetail, error) {
+	var d JourneyDetail
+	live, upcoming, liveErr := s.liveJourney(ctx, journeyID)
+	snap, err := s.Store.GetJourney(ctx, journeyID)
+	switch {
+	case errors.Is(err, store.ErrNotFound) && live == nil:
+		if liveErr != nil && !errors.Is(liveErr, ErrNotFound) {
+			return d, liveErr
+		}
+		return d, fmt.Errorf("%w: no journey %s", ErrNotFound, journeyID)
+	case errors.Is(err, store.ErrNotFound):
+		// Not projected yet: the workflow has not recorded its first event.
+		snap = store.JourneySnapshot{JourneyID: journeyID, IntakeID: live.IntakeID, PersonID: live.PersonID,
+			CoachID: live.CoachID, State: string(live.Status), Phase: live.Phase}
+	case err != nil:
+		return d, err
+	}
+	d.Journey, d.Live, d.Upcoming = snap, live, upcoming
+	if liveErr != nil && !errors.Is(liveErr, ErrNotFound) {
+		d.LiveError = liveErr.Error()
+	}
+	if err := s.nameJourney(ctx, &d); err != nil {
+		return d, err
+	}
+	d.Timeline, err = s.timeline(ctx, journeyID)
+	return d, err
+}
+
+// liveJourney asks the workflow for its state and what is ahead.
+func (s *Service) liveJourney(ctx context.Context, journeyID uuid.UUID) (*workflows.JourneyView, []workflows.Upcoming, error) {
+	var v workflows.JourneyView
+	if err := s.query(ctx, workflows.JourneyWorkflowID(journeyID), workflows.QueryState, &v); err != nil {
+		return nil, nil, err
+	}
+	var up []workflows.Upcoming
+	if err := s.query(ctx, workflows.JourneyWorkflowID(journeyID), workflows.QueryUpcoming, &up); err != nil {
+		return &v, nil, err
+	}
+	return &v, up, nil
+}
+
+// query runs a workflow query; a workflow that no longer exists is ErrNotFound.
+func (s *Service) query(ctx context.Context, workflowID, name string, result any) error {
+	if s.Temporal == nil {
+		return errors.New("this service has no Temporal client; live state is unavailable")
+	}
+	resp, err := s.Temporal.QueryWorkflow(ctx, workflowID, "", name)
+	if err != nil {
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			return fmt.Errorf("%w: workflow %s (it has ended and been removed after retention, or never existed)", ErrNotFound, workflowID)
+		}
+		return fmt.Errorf("asking %s for %s: %w", workflowID, name, err)
+	}
+	return resp.Get(result)
+}
+
+func (s *Service) nameJourney(ctx context.Context, d *JourneyDetail) error {
+	pp := s.people()
+	var err error
+	if d.Participant, err = pp.get(ctx, d.Journey.PersonID); err != nil {
+		return err
+	}
+	coach := d.Journey.CoachID
+	if d.Live != nil {
+		coach = d.Live.CoachID
+	}
+	if d.Coach, err = pp.get(ctx, coach); err != nil {
+		return err
+	}
+	in, err := s.Store.GetIntake(ctx, d.Journey.IntakeID)
+	if err == nil {
+		d.IntakeName = in.Name
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	return nil
+}
+
+func (s *Service) timeline(ctx context.Context, journeyID uuid.UUID) ([]TimelineEntry, error) {
+	events, err := s.Store.JourneyEvents(ctx, journeyID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]TimelineEntry, 0, len(events))
+	for _, ev := range events {
+		e := TimelineEntry{At: ev.OccurredAt, Event: ev.Type, Item: eventItem(ev.Data)}
+		if ev.Snapshot != nil {
+			e.State = ev.Snapshot.State
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// eventItem is the schedule item an event is about, if any.
+func eventItem(data json.RawMessage) string {
+	var d struct {
+		Item string `json:"item"`
+	}
+	if len(data) == 0 || json.Unmarshal(data, &d) != nil {
+		return ""
+	}
+	return d.Item
+}
+
+// IntakeDashboard is a coordinator's view of one intake.
+type IntakeDashboard struct {
+	Intake      store.Intake
+	Coordinator PersonSummary
+	// Counts is the number of journeys in each state.
+	Counts map[string]int
+	// ByLocalAuthority and ByTheme count every application, whatever its state.
+	ByLocalAuthority map[string]int
+	ByTheme          map[string]int
+	Rows             []DashboardRow
+}
+
+// DashboardRow is one journey of an intake.
+type DashboardRow struct {
+	JourneyID      uuid.UUID
+	PersonID       uuid.UUID
+	Name           string
+	LocalAuthority string
+	Theme          string
+	CoachID        uuid.UUID
+	CoachName      string
+	State          string
+	Phase          string
+	NextDueItem    string
+	NextDueAt      time.Time
+	OverdueCount   int
+	Outcome        string
+}
+
+// IntakeDashboard builds the dashboard of an intake from the store alone,
+// so it answers even while Temporal is unreachable.
+func (s *Service) IntakeDashboard(ctx context.Context, intakeID uuid.UUID) (IntakeDashboard, error) {
+	in, err := s.getIntake(ctx, intakeID)
+	if err != nil {
+		return IntakeDashboard{}, err
+	}
+	d := IntakeDashboard{Intake: in, ByLocalAuthority: map[string]int{}, ByTheme: map[string]int{}, Rows: []DashboardRow{}}
+	pp := s.people()
+	if d.Coordinator, err = pp.get(ctx, in.CoordinatorID); err != nil {
+		return d, err
+	}
+	if d.Counts, err = s.Store.IntakeCounts(ctx, intakeID); err != nil {
+		return d, err
+	}
+	journeys, err := s.Store.ListJourneys(ctx, intakeID)
+	if err != nil {
+		return d, err
+	}
+	for _, j := range journeys {
+		row, err := dashboardRow(ctx, pp, j)
+		if err != nil {
+			return d, err
+		}
+		d.Rows = append(d.Rows, row)
+		d.ByLocalAuthority[row.LocalAuthority]++
+		d.ByTheme[row.Theme]++
+	}
+	sort.SliceStable(d.Rows, func(a, b int) bool { return d.Rows[a].Name < d.Rows[b].Name })
+	return d, nil
+}
+
+func dashboardRow(ctx context.Context, pp *people, j store.JourneySnapshot) (DashboardRow, error) {
+	p, err := pp.get(ctx, j.PersonID)
+	if err != nil {
+		return DashboardRow{}, err
+	}
+	coach, err := pp.get(ctx, j.CoachID)
+	if err != nil {
+		return DashboardRow{}, err
+	}
+	return DashboardRow{
+		JourneyID: j.JourneyID, PersonID: j.PersonID, Name: p.Name, LocalAuthority: p.LocalAuthority, Theme: p.Theme,
+		CoachID: j.CoachID, CoachName: coach.Name, State: j.State, Phase: j.Phase,
+		NextDueItem: j.NextDueItem, NextDueAt: j.NextDueAt, OverdueCount: j.OverdueCount, Outcome: j.Outcome,
+	}, nil
+}
+
+func (s *Service) getIntake(ctx context.Context, intakeID uuid.UUID) (store.Intake, error) {
+	in, err := s.Store.GetIntake(ctx, intakeID)
+	if errors.Is(err, store.ErrNotFound) {
+		return in, fmt.Errorf("%w: no intake %s (see `infuse intake list`)", ErrNotFound, intakeID)
+	}
+	return in, err
+}
+
+// IntakeSummary is one line of the list of intakes.
+type IntakeSummary struct {
+	store.Intake
+	// Applications is the number of journeys of the intake, Counts them by state.
+	Applications int
+	Counts       map[string]int
+}
+
+// ListIntakes lists every intake, soonest start first, with its numbers.
+func (s *Service) ListIntakes(ctx context.Context) ([]IntakeSummary, error) {
+	intakes, err := s.Store.ListIntakes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]IntakeSummary, 0, len(intakes))
+	for _, in := range intakes {
+		counts, err := s.Store.IntakeCounts(ctx, in.ID)
+		if err != nil {
+			return nil, err
+		}
+		sum := IntakeSummary{Intake: in, Counts: counts}
+		for _, n := range counts {
+			sum.Applications += n
+		}
+		out = append(out, sum)
+	}
+	return out, nil
+}
