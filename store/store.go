@@ -198,5 +198,7 @@ type Store interface {
 	SaveNote(ctx context.Context, n Note) error
 	GetNote(ctx context.Context, id uuid.UUID) (Note, error)
 
+	// Ping checks that the database answers, for health checks.
+	Ping(ctx context.Context) error
 	Close()
 }

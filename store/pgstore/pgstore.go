@@ -100,6 +100,9 @@ func migrate(ctx context.Context, cc *pgx.ConnConfig, schema string) error {
 // Close closes every connection.
 func (s *Store) Close() { s.pool.Close() }
 
+// Ping checks that the server answers.
+func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
+
 func now() time.Time { return store.StoredTime(time.Now()) }
 
 // tx runs fn in a transaction, committing if it returns nil.

@@ -100,6 +100,9 @@ func (s *Store) migrate(ctx context.Context) error {
 }
 
 // Close closes the database.
+// Ping checks that the database can be written, which is what activities need.
+func (s *Store) Ping(ctx context.Context) error { return s.write.PingContext(ctx) }
+
 func (s *Store) Close() {
 	if s.read != s.write {
 		s.read.Close()

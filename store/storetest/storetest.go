@@ -64,12 +64,25 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RebuildProjections", testRebuildProjections},
 		{"ListMessagesFilters", testListMessagesFilters},
 		{"Notes", testNotes},
+		{"Ping", testPing},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			tc.fn(t, open(t))
 		})
+	}
+}
+
+// testPing: a health check sees an open store answer and a closed one fail.
+func testPing(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	if err := s.Ping(ctx); err != nil {
+		t.Fatalf("Ping on an open store: %v", err)
+	}
+	s.Close()
+	if err := s.Ping(ctx); err == nil {
+		t.Fatal("Ping on a closed store succeeded; a health check would report a dead store as healthy")
 	}
 }
 
