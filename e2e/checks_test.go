@@ -1,0 +1,239 @@
+package e2e_test
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"go.temporal.io/api/workflowservice/v1"
+
+	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/workflows"
+)
+
+// checkStore checks the business record: projections, the event log and the outbox.
+func (w *world) checkStore(sc scenario) {
+	t := w.t
+	t.Helper()
+	wantCounts := map[store.Intake]map[string]int{
+		sc.intakeA: {"declined": 1, "completed": 1, "deferred": 1, "not_selected": 1},
+		sc.intakeB: {"completed": 1},
+	}
+	for in, want := range wantCounts {
+		got, err := w.st.IntakeCounts(w.ctx, in.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !maps.Equal(got, want) {
+			t.Errorf("%s counts in the store: %v, want %v", in.Name, got, want)
+		}
+		stored, err := w.st.GetIntake(w.ctx, in.ID)
+		if err != nil || stored.Status != store.IntakeFinished {
+			t.Errorf("%s is %q in the store (%v), want finished", in.Name, stored.Status, err)
+		}
+	}
+
+	final := map[uuid.UUID]workflows.Status{
+		sc.declined: workflows.StatusDeclined, sc.completed: workflows.StatusCompleted,
+		sc.deferred: workflows.StatusDeferred, sc.notSelected: workflows.StatusNotSelected,
+		sc.deferredIn: workflows.StatusCompleted,
+	}
+	for id, want := range final {
+		snap, err := w.st.GetJourney(w.ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if snap.State != string(want) || snap.Outcome != string(want) {
+			t.Errorf("journey %s ended in state %q with outcome %q, want %s", id, snap.State, snap.Outcome, want)
+		}
+		w.checkEventKeys(id)
+	}
+	for _, in := range []store.Intake{sc.intakeA, sc.intakeB} {
+		evs, err := w.st.IntakeEvents(w.ctx, in.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys := map[string]int{}
+		for _, e := range evs {
+			keys[e.Key]++
+		}
+		for k, n := range keys {
+			if n != 1 {
+				t.Errorf("%s: event key %s recorded %d times", in.Name, k, n)
+			}
+		}
+	}
+
+	// The two journeys that ran the whole programme recorded each fact once.
+	full := map[string]int{
+		"programme.scheduled": 1, "phase.started": 4, "plan.submitted": 1, "checkpoint.completed": 6,
+		"reflection.submitted": 1, "journey.completed": 1, "task.overdue": 0, "attendance.absent": 0,
+	}
+	for id, extra := range map[uuid.UUID]map[string]int{
+		sc.completed:  {"application.submitted": 1, "offer.made": 1, "offer.accepted": 1, "attendance.present": 12, "deferral.joined": 0},
+		sc.deferredIn: {"application.submitted": 0, "offer.made": 0, "deferral.joined": 1, "attendance.present": 10},
+	} {
+		types := w.eventTypes(id)
+		for typ, want := range merge(full, extra) {
+			if got := types[typ]; got != want {
+				t.Errorf("journey %s: %d %q events, want %d (all: %v)", id, got, typ, want, types)
+			}
+		}
+	}
+	if got := w.eventTypes(sc.deferred); got["journey.deferred"] != 1 || got["attendance.present"] != 2 {
+		t.Errorf("deferred journey events %v, want 2 attendances and one deferral", got)
+	}
+
+	// The outbox: every message once, to the right person.
+	var all []store.Message
+	for _, in := range []store.Intake{sc.intakeA, sc.intakeB} {
+		msgs, err := w.st.ListMessages(w.ctx, store.OutboxFilter{IntakeID: in.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, msgs...)
+	}
+	keys := map[string]int{}
+	same := map[string]int{}
+	for _, m := range all {
+		keys[m.Key]++
+		same[fmt.Sprintf("%s %s %s %s", m.JourneyID, m.Template, m.ItemID, m.SendAt.UTC().Format(time.RFC3339Nano))]++
+	}
+	for k, n := range keys {
+		if n != 1 {
+			t.Errorf("outbox key %s queued %d times", k, n)
+		}
+	}
+	for k, n := range same {
+		if n != 1 {
+			t.Errorf("the same message (%s) queued %d times under different keys", k, n)
+		}
+	}
+	t.Logf("%d messages queued in all", len(all))
+
+	remindersFull := map[string]int{
+		"intake-started": 1, "plan-reminder": 1, "checkpoint-reminder": 6, "reflection-reminder": 2, "completion": 1,
+	}
+	participant, coach := map[uuid.UUID]uuid.UUID{}, w.coach.ID
+	participant[sc.completed], participant[sc.deferredIn] = w.participants[1].ID, w.participants[2].ID
+	participant[sc.declined], participant[sc.notSelected] = w.participants[0].ID, w.participants[3].ID
+	for id, want := range map[uuid.UUID]map[string]int{
+		sc.completed:   merge(remindersFull, map[string]int{"offer": 1, "session-reminder-week": 12, "session-reminder-day": 12}),
+		sc.deferredIn:  merge(remindersFull, map[string]int{"session-reminder-week": 10, "session-reminder-day": 10}),
+		sc.declined:    {"offer": 1},
+		sc.notSelected: {"application-unsuccessful": 1},
+	} {
+		got := map[string]int{}
+		for _, m := range all {
+			if m.JourneyID != id {
+				continue
+			}
+			got[m.Template]++
+			wantTo := participant[id]
+			if strings.HasPrefix(m.Template, "checkpoint-") {
+				wantTo = coach
+			}
+			if m.RecipientID != wantTo {
+				t.Errorf("journey %s: %s message for %s sent to %s, want %s", id, m.Template, m.ItemID, m.RecipientID, wantTo)
+			}
+		}
+		if !maps.Equal(got, want) {
+			t.Errorf("journey %s messages by template: %v, want %v", id, got, want)
+		}
+	}
+}
+
+// checkEventKeys checks that a journey's events carry the keys 1..n of
+// its own sequence, each exactly once.
+func (w *world) checkEventKeys(journey uuid.UUID) {
+	evs, err := w.st.JourneyEvents(w.ctx, journey)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, e := range evs {
+		if seen[e.Key] {
+			w.t.Errorf("journey %s: event key %s recorded twice", journey, e.Key)
+		}
+		seen[e.Key] = true
+	}
+	for i := 1; i <= len(evs); i++ {
+		if k := fmt.Sprintf("journey/%s/%d", journey, i); !seen[k] {
+			w.t.Errorf("journey %s: no event %s among %d events: the sequence has a gap", journey, k, len(evs))
+		}
+	}
+}
+
+func (w *world) eventTypes(journey uuid.UUID) map[string]int {
+	evs, err := w.st.JourneyEvents(w.ctx, journey)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	types := map[string]int{}
+	for _, e := range evs {
+		types[e.Type]++
+	}
+	return types
+}
+
+func merge(a, b map[string]int) map[string]int {
+	out := maps.Clone(a)
+	maps.Copy(out, b)
+	return out
+}
+
+// checkVisibility checks that operators can find workflows by the custom
+// search attributes. Visibility is eventually consistent, so it polls.
+func (w *world) checkVisibility(sc scenario) {
+	w.t.Helper()
+	jid := workflows.JourneyWorkflowID
+	queries := map[string][]string{
+		fmt.Sprintf("InfuseIntakeId = '%s'", sc.intakeA.ID): {
+			workflows.IntakeWorkflowID(sc.intakeA.ID), jid(sc.declined), jid(sc.completed), jid(sc.deferred), jid(sc.notSelected),
+		},
+		fmt.Sprintf("InfuseIntakeId = '%s'", sc.intakeB.ID):                               {workflows.IntakeWorkflowID(sc.intakeB.ID), jid(sc.deferredIn)},
+		fmt.Sprintf("InfuseIntakeId = '%s' AND InfusePhase = 'completed'", sc.intakeA.ID): {jid(sc.completed)},
+		fmt.Sprintf("InfuseCoachId = '%s'", w.coach.ID): {
+			jid(sc.declined), jid(sc.completed), jid(sc.deferred), jid(sc.notSelected), jid(sc.deferredIn),
+		},
+		fmt.Sprintf("InfuseCoachId = '%s' AND ExecutionStatus = 'Running'", w.coach.ID): nil,
+		fmt.Sprintf("InfuseCoachId = '%s'", w.otherCoach.ID):                            nil,
+	}
+	for q, want := range queries {
+		slices.Sort(want)
+		var got []string
+		err := w.eventually("visibility query "+q, 30*time.Second, func() (bool, error) {
+			var err error
+			got, err = w.listWorkflowIDs(q)
+			return slices.Equal(got, want), err
+		})
+		if err != nil {
+			w.t.Errorf("%v: got %v, want %v", err, got, want)
+		}
+	}
+}
+
+// listWorkflowIDs lists the distinct workflow IDs matching a visibility
+// query (a continued-as-new journey has one execution per run).
+func (w *world) listWorkflowIDs(query string) ([]string, error) {
+	ids := map[string]bool{}
+	var token []byte
+	for {
+		resp, err := w.c.ListWorkflow(w.ctx, &workflowservice.ListWorkflowExecutionsRequest{
+			Namespace: w.ns, Query: query, PageSize: 100, NextPageToken: token,
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range resp.GetExecutions() {
+			ids[e.GetExecution().GetWorkflowId()] = true
+		}
+		if token = resp.GetNextPageToken(); len(token) == 0 {
+			break
+		}
+	}
+	return slices.Sorted(maps.Keys(ids)), nil
+}

@@ -1,0 +1,664 @@
+package e2e_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/server/common/dynamicconfig"
+	"go.temporal.io/server/temporal"
+	"go.temporal.io/server/temporaltest"
+
+	"github.com/infuse-cymru/journeys/activities"
+	"github.com/infuse-cymru/journeys/internal/temporalx"
+	"github.com/infuse-cymru/journeys/programme"
+	"github.com/infuse-cymru/journeys/starter"
+	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/store/pgstore"
+	"github.com/infuse-cymru/journeys/store/sqlitestore"
+	"github.com/infuse-cymru/journeys/worker"
+	"github.com/infuse-cymru/journeys/workflows"
+)
+
+// Time on the compressed clock (see compressedPlanner).
+const (
+	// factor: one programme day lasts about 0.22 s, six months about 40 s.
+	factor = 400_000
+	// leadIn is how long after set-up intake A's programme starts: enough
+	// for the application window, the decisions and the offers in between.
+	leadIn = 4 * time.Second
+	// window is how long the application windows stay open.
+	window = 2 * time.Second
+	// laterIntake is how much later than intake A intake B starts (about
+	// nine programme days).
+	laterIntake = 2 * time.Second
+	// testTimeout bounds one backend's whole scenario.
+	testTimeout = 150 * time.Second
+	// pollEvery is how often the test looks at the store or Temporal while it waits.
+	pollEvery = 15 * time.Millisecond
+)
+
+// serverConfig is the test server's dynamic configuration. Two defaults of
+// the history service are harmless when timers last hours or days but not
+// on the compressed clock, where a second is more than four programme days
+// and a reminder comes only two days before its deadline:
+//
+//   - history.timerProcessorMaxTimeShift (1 s): no timer fires sooner than
+//     this after it was created;
+//   - history.timerProcessorMaxPollRPS (20): the timer queue is read at most
+//     20 times a second, so with a few dozen workflows timers fired up to
+//     0.4 s late.
+//
+// With these, timers fire within a few tens of milliseconds (the test logs
+// the worst lateness of the full journey). The first setting is
+// temporaltest's own default, kept because this replaces its configuration.
+var serverConfig = dynamicconfig.StaticClient{
+	dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(): true,
+	dynamicconfig.TimerProcessorMaxTimeShift.Key():              10 * time.Millisecond,
+	dynamicconfig.TimerProcessorMaxPollRPS.Key():                1000,
+}
+
+// london is the programme's time zone.
+var london = func() *time.Location {
+	loc, err := time.LoadLocation("Europe/London")
+	if err != nil {
+		panic(err)
+	}
+	return loc
+}()
+
+// cohort1Start is the programme instant that intake A's start maps to:
+// Cohort 1 commenced on 1 October 2021, and UK clocks went back on
+// 31 October, inside the lab months, so the compressed run crosses a clock
+// change and the Christmas bank holidays like the real cohort did.
+var cohort1Start = time.Date(2021, 10, 1, 0, 0, 0, 0, london)
+
+// recordHistoriesEnv, when set, makes the sqlite run write its histories to
+// workflows/testdata for the replay test.
+const recordHistoriesEnv = "INFUSE_RECORD_HISTORIES"
+
+// TestEndToEnd runs one scenario against each store backend, each with its
+// own Temporal server, worker and store:
+//
+//   - intake A (capacity 2): four applications; offer, offer, waitlist (a
+//     fourth offer is refused: the intake is full); the first offer is
+//     declined and the waitlisted applicant is promoted and accepts; the
+//     undecided applicant is not selected when the intake starts;
+//   - one participant attends every session, hands in the plan and the
+//     reflection, and is coached through six checkpoints (a checkpoint
+//     attempt by another coach is rejected, a repeated request is
+//     idempotent) and completes;
+//   - the other attends two sessions, then defers to intake B, where a new
+//     journey carries the attendance and completes with the rest.
+//
+// Then it checks the store's projections, the event log and the outbox,
+// the search attributes through the visibility API, that no personal data
+// reached any workflow history, and the size of a full journey's history.
+func TestEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs six compressed months of the programme on a real Temporal server")
+	}
+	backends := []struct {
+		name string
+		open func(testing.TB) store.Store
+	}{
+		{"postgres", func(t testing.TB) store.Store { return pgstore.OpenTest(t) }},
+		{"sqlite", func(t testing.TB) store.Store { return sqlitestore.OpenTest(t) }},
+	}
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			record := b.name == "sqlite" && os.Getenv(recordHistoriesEnv) != ""
+			runScenario(t, b.open, record)
+		})
+	}
+}
+
+// world is one backend's running system and the people in it.
+type world struct {
+	t       *testing.T
+	ctx     context.Context
+	c       client.Client
+	ns      string
+	st      store.Store
+	svc     *starter.Service
+	planner compressedPlanner
+
+	coordinator, coach, otherCoach store.Person
+	participants                   []store.Person
+	// private is every piece of personal data the test handed the system:
+	// names, e-mail addresses and free text. None may reach Temporal.
+	mu      sync.Mutex
+	private []string
+}
+
+func runScenario(t *testing.T, open func(testing.TB) store.Store, record bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+
+	// Cleanups run last-in first-out: the worker stops before the store
+	// closes, the store closes before the server stops, and the logger goes
+	// quiet only after all of that.
+	var quiet atomic.Bool
+	t.Cleanup(func() { quiet.Store(true) })
+	ts := temporaltest.NewServer(temporaltest.WithT(t),
+		temporaltest.WithBaseClientOptions(client.Options{Logger: &testLogger{t: t, quiet: &quiet}}),
+		temporaltest.WithBaseServerOptions(temporal.WithDynamicConfigClient(serverConfig)))
+	c := ts.GetDefaultClient()
+	if err := temporalx.RegisterSearchAttributes(ctx, c, ts.GetDefaultNamespace()); err != nil {
+		t.Fatal(err)
+	}
+	st := open(t)
+	planner := compressedPlanner{origin: cohort1Start, base: time.Now().Add(leadIn), factor: factor}
+	wk := worker.New(c, &activities.Activities{Store: st, Planner: planner})
+	if err := wk.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(wk.Stop)
+
+	w := &world{t: t, ctx: ctx, c: c, ns: ts.GetDefaultNamespace(), st: st, svc: starter.New(c, st), planner: planner}
+	w.createPeople()
+	sc := w.runIntakes()
+	w.checkStore(sc)
+	w.checkVisibility(sc)
+	w.checkHistories(sc, record)
+}
+
+// scenario is what the run produced, for the checks.
+type scenario struct {
+	intakeA, intakeB store.Intake
+	// declined, completed, deferred, notSelected are journeys of intake A;
+	// deferredIn is the deferred participant's journey in intake B.
+	declined, completed, deferred, notSelected, deferredIn uuid.UUID
+}
+
+func (w *world) createPeople() {
+	w.t.Helper()
+	person := func(role store.Role, given, family, authority, theme string, lang store.Language) store.Person {
+		email := strings.ToLower(strings.ReplaceAll(given+"."+family, "â", "a")) + "@" +
+			strings.ToLower(strings.ReplaceAll(authority, " ", "")) + ".example.org"
+		return store.Person{
+			ID: uuid.New(), Role: role, GivenName: given, FamilyName: family, EmailAddress: email,
+			LocalAuthority: authority, Theme: theme, Language: lang,
+		}
+	}
+	w.coordinator = person(store.RoleCoordinator, "Carys", "Bevan-Rowlands", "Monmouthshire", "", store.LanguageWelsh)
+	w.coach = person(store.RoleCoach, "Nerys", "Vaughan-Thomas", "Bridgend", "", store.LanguageEnglish)
+	w.otherCoach = person(store.RoleCoach, "Dafydd", "Llwyd-Jenkins", "Torfaen", "", store.LanguageUnknown)
+	w.participants = []store.Person{
+		person(store.RoleParticipant, "Angharad", "Llewellyn", "Cardiff", "decarbonisation", store.LanguageWelsh),
+		person(store.RoleParticipant, "Rhodri", "Pritchard", "Newport", "communities", store.LanguageEnglish),
+		person(store.RoleParticipant, "Siân", "Hopkins-Bowen", "Rhondda Cynon Taf", "decarbonisation", store.LanguageUnknown),
+		person(store.RoleParticipant, "Gethin", "Morgan-Price", "Caerphilly", "communities", store.LanguageWelsh),
+	}
+	everyone := append([]store.Person{w.coordinator, w.coach, w.otherCoach}, w.participants...)
+	if err := w.st.CreatePeople(w.ctx, everyone); err != nil {
+		w.t.Fatal(err)
+	}
+	for _, p := range everyone {
+		w.secret(p.GivenName+" "+p.FamilyName, p.FamilyName, p.EmailAddress)
+		if len(p.GivenName) >= 6 { // shorter ones could turn up by chance in binary data
+			w.secret(p.GivenName)
+		}
+		local, _, _ := strings.Cut(p.EmailAddress, "@")
+		w.secret(local)
+	}
+}
+
+// secret remembers personal data handed to the system.
+func (w *world) secret(s ...string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.private = append(w.private, s...)
+}
+
+// runIntakes drives both intakes from creation to their end.
+func (w *world) runIntakes() scenario {
+	t := w.t
+	t.Helper()
+	var sc scenario
+	now := time.Now()
+	var err error
+	sc.intakeA, err = w.svc.CreateIntake(w.ctx, starter.IntakeSpec{
+		Name: "Cohort 1 (e2e)", CoordinatorID: w.coordinator.ID,
+		OpensAt: now, ClosesAt: now.Add(window), StartsOn: w.planner.base, Capacity: 2,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.intakeB, err = w.svc.CreateIntake(w.ctx, starter.IntakeSpec{
+		Name: "Cohort 2 (e2e)", CoordinatorID: w.coordinator.ID,
+		OpensAt: now, ClosesAt: now.Add(window), StartsOn: w.planner.base.Add(laterIntake), Capacity: 2,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.must(w.intakeReaches(sc.intakeA.ID, store.IntakeOpen, 10*time.Second))
+
+	// Applications, while the window is open.
+	journeys := make([]uuid.UUID, len(w.participants))
+	for i, p := range w.participants {
+		if journeys[i], err = w.svc.Apply(w.ctx, sc.intakeA.ID, p.ID, w.coach.ID); err != nil {
+			t.Fatalf("%s applying: %v", p.GivenName, err)
+		}
+	}
+	if _, err := w.svc.Apply(w.ctx, sc.intakeA.ID, w.participants[0].ID, w.coach.ID); !errors.Is(err, starter.ErrRejected) {
+		t.Errorf("a second application from the same person: got %v, want %v", err, starter.ErrRejected)
+	}
+	sc.declined, sc.completed, sc.deferred, sc.notSelected = journeys[0], journeys[1], journeys[2], journeys[3]
+
+	// Decisions, once the window has closed.
+	w.must(w.intakeReaches(sc.intakeA.ID, store.IntakeClosed, window+10*time.Second))
+	if _, err := w.svc.Apply(w.ctx, sc.intakeA.ID, w.otherCoach.ID, uuid.Nil); !errors.Is(err, starter.ErrInvalid) {
+		t.Errorf("a coach applying as a participant: got %v, want %v", err, starter.ErrInvalid)
+	}
+	for _, d := range []struct {
+		journey  uuid.UUID
+		decision workflows.Decision
+		want     workflows.Status
+	}{
+		{sc.declined, workflows.DecisionOffer, workflows.StatusOffered},
+		{sc.completed, workflows.DecisionOffer, workflows.StatusOffered},
+		{sc.deferred, workflows.DecisionWaitlist, workflows.StatusWaitlisted},
+	} {
+		if got, err := w.svc.Decide(w.ctx, sc.intakeA.ID, d.journey, d.decision); err != nil || got != d.want {
+			t.Fatalf("decision %s: %s, %v; want %s", d.decision, got, err, d.want)
+		}
+	}
+	if _, err := w.svc.Decide(w.ctx, sc.intakeA.ID, sc.notSelected, workflows.DecisionOffer); !errors.Is(err, starter.ErrRejected) ||
+		!strings.Contains(err.Error(), "full") {
+		t.Errorf("a third offer with two places: got %v, want rejected as full", err)
+	}
+
+	// Offers: the first is declined, the waitlisted applicant is promoted.
+	w.respond(sc.declined, false, workflows.StatusDeclined)
+	w.respond(sc.completed, true, workflows.StatusAccepted)
+	w.respond(sc.deferred, true, workflows.StatusAccepted)
+	w.must(w.eventually("intake A sees two acceptances", 10*time.Second, func() (bool, error) {
+		var counts map[workflows.Status]int
+		v, err := w.c.QueryWorkflow(w.ctx, workflows.IntakeWorkflowID(sc.intakeA.ID), "", workflows.QueryIntakeCounts)
+		if err == nil {
+			err = v.Get(&counts)
+		}
+		return counts[workflows.StatusAccepted] == 2, err
+	}))
+	counts, err := w.svc.StartIntake(w.ctx, sc.intakeA.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("intake A started %s after set-up (programme origin at %s): %v",
+		time.Since(now).Round(time.Millisecond), w.planner.base.Sub(now).Round(time.Millisecond), counts)
+	if _, err := w.svc.StartIntake(w.ctx, sc.intakeA.ID); !errors.Is(err, starter.ErrRejected) {
+		t.Errorf("starting intake A twice: got %v, want %v", err, starter.ErrRejected)
+	}
+
+	// The participants' months, side by side.
+	scheduleA := w.schedule(sc.intakeA.StartsOn)
+	scheduleB := w.schedule(sc.intakeB.StartsOn)
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		errs <- w.followJourney(sc.completed, w.participants[1], scheduleA, nil)
+	}()
+	go func() {
+		defer wg.Done()
+		id, err := w.deferAfterTwoSessions(sc, scheduleA)
+		sc.deferredIn = id
+		if err == nil {
+			carried := map[string]bool{}
+			for _, it := range sessions(scheduleA)[:2] {
+				carried[it.ID] = true
+			}
+			err = w.followJourney(id, w.participants[2], scheduleB, carried)
+		}
+		errs <- err
+	}()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// The end: both journeys assessed, both intakes finished.
+	for _, j := range []struct {
+		id uuid.UUID
+		s  programme.Schedule
+	}{{sc.completed, scheduleA}, {sc.deferredIn, scheduleB}} {
+		w.must(w.until("journey "+j.id.String()+" completed", j.s.EndsAt.Add(20*time.Second), func() (bool, error) {
+			snap, err := w.st.GetJourney(w.ctx, j.id)
+			return snap.State == string(workflows.StatusCompleted), err
+		}))
+	}
+	for _, in := range []store.Intake{sc.intakeA, sc.intakeB} {
+		ctx, cancel := context.WithTimeout(w.ctx, 20*time.Second)
+		var st store.IntakeStatus
+		err := w.c.GetWorkflow(ctx, workflows.IntakeWorkflowID(in.ID), "").Get(ctx, &st)
+		cancel()
+		if err != nil || st != store.IntakeFinished {
+			t.Fatalf("intake %s ended %q, %v; want finished", in.Name, st, err)
+		}
+	}
+	t.Logf("scenario ran for %s", time.Since(now).Round(time.Millisecond))
+	return sc
+}
+
+// respond waits for the journey's offer and answers it.
+func (w *world) respond(journey uuid.UUID, accept bool, want workflows.Status) {
+	w.t.Helper()
+	w.must(w.journeyReaches(journey, workflows.StatusOffered, 10*time.Second))
+	got, err := w.svc.RespondToOffer(w.ctx, journey, accept)
+	if err != nil || got != want {
+		w.t.Fatalf("answering offer (accept %v): %s, %v; want %s", accept, got, err, want)
+	}
+}
+
+// deferAfterTwoSessions has the participant attend the first two sessions
+// of intake A, defer to intake B and start intake B; it returns the new
+// journey, after checking through the state query that it carries the
+// attendance.
+func (w *world) deferAfterTwoSessions(sc scenario, s programme.Schedule) (uuid.UUID, error) {
+	for _, it := range sessions(s)[:2] {
+		if err := w.attend(sc.deferred, it); err != nil {
+			return uuid.Nil, err
+		}
+	}
+	newJourney, err := w.svc.Defer(w.ctx, sc.deferred, sc.intakeB.ID)
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("deferring to intake B: %w", err)
+	}
+	if newJourney == uuid.Nil || newJourney == sc.deferred {
+		return uuid.Nil, fmt.Errorf("deferral returned journey %s", newJourney)
+	}
+	if err := w.journeyReaches(newJourney, workflows.StatusAccepted, 10*time.Second); err != nil {
+		return uuid.Nil, err
+	}
+	if _, err := w.svc.StartIntake(w.ctx, sc.intakeB.ID); err != nil {
+		return uuid.Nil, fmt.Errorf("starting intake B: %w", err)
+	}
+	var view workflows.JourneyView
+	err = w.eventually("the new journey is scheduled with its carried attendance", 10*time.Second, func() (bool, error) {
+		v, err := w.c.QueryWorkflow(w.ctx, workflows.JourneyWorkflowID(newJourney), "", workflows.QueryState)
+		if err == nil {
+			err = v.Get(&view)
+		}
+		return view.SessionsTotal > 0, err
+	})
+	if err != nil {
+		return uuid.Nil, err
+	}
+	if view.SessionsAttended != 2 || view.IntakeID != sc.intakeB.ID || view.PersonID != w.participants[2].ID || view.CoachID != w.coach.ID {
+		return uuid.Nil, fmt.Errorf("deferred journey in intake B: %d of %d sessions attended, intake %s, person %s, coach %s; "+
+			"want the 2 sessions from intake A carried, intake B, the same person and coach",
+			view.SessionsAttended, view.SessionsTotal, view.IntakeID, view.PersonID, view.CoachID)
+	}
+	return newJourney, nil
+}
+
+// followJourney does what the participant and their coach do, item by
+// item in order of due time: attend every session (except those carried
+// from an earlier intake), hand in the plan, complete the six checkpoints
+// and hand in the reflection. Each is done after its reminder has been
+// queued and before it falls due, so the outbox is the same on every run.
+func (w *world) followJourney(journey uuid.UUID, p store.Person, s programme.Schedule, carried map[string]bool) error {
+	items := slices.Clone(s.Items)
+	sort.SliceStable(items, func(a, b int) bool { return items[a].DueAt.Before(items[b].DueAt) })
+	firstCheckpoint := true
+	for _, it := range items {
+		var err error
+		switch it.Kind {
+		case programme.KindSession:
+			if !carried[it.ID] {
+				err = w.attend(journey, it)
+			}
+		case programme.KindPlan:
+			err = w.handIn(journey, p, it, "plan-reminder", 1,
+				fmt.Sprintf("%s %s's experiment plan: trial shared electric pool cars in the %s depot.", p.GivenName, p.FamilyName, p.LocalAuthority))
+		case programme.KindReflection:
+			err = w.handIn(journey, p, it, "reflection-reminder", 2,
+				fmt.Sprintf("Reflection by %s: the pool-car trial cut mileage claims; next, procurement.", p.EmailAddress))
+		case programme.KindCheckpoint:
+			err = w.coachCheckpoint(journey, p, it, firstCheckpoint)
+			firstCheckpoint = false
+		}
+		if err != nil {
+			w.dump(journey)
+			return fmt.Errorf("journey %s, %s: %w", journey, it.ID, err)
+		}
+	}
+	return nil
+}
+
+// attend records attendance once the session has ended and the day-before reminder has gone out.
+func (w *world) attend(journey uuid.UUID, it programme.Item) error {
+	if err := w.sleepUntil(it.DueAt); err != nil {
+		return err
+	}
+	if err := w.awaitReminder(journey, it, "session-reminder-day", 1, time.Now().Add(10*time.Second)); err != nil {
+		return err
+	}
+	return w.svc.RecordAttendance(w.ctx, journey, it.ID, true)
+}
+
+func (w *world) handIn(journey uuid.UUID, p store.Person, it programme.Item, reminder string, n int, text string) error {
+	if err := w.awaitReminder(journey, it, reminder, n, it.DueAt); err != nil {
+		return err
+	}
+	w.secret(text)
+	task, err := w.svc.SubmitTask(w.ctx, journey, p.ID, it.ID, text, "")
+	if err != nil {
+		return err
+	}
+	if task.By != p.ID || task.CompletedAt.After(it.DueAt) {
+		return fmt.Errorf("handed in %+v, want by %s before %s", task, p.ID, it.DueAt)
+	}
+	return nil
+}
+
+// coachCheckpoint completes a checkpoint as the assigned coach. At the
+// first one, another coach tries first and is refused, and the coach's
+// request is sent twice and completes once.
+func (w *world) coachCheckpoint(journey uuid.UUID, p store.Person, it programme.Item, first bool) error {
+	if err := w.awaitReminder(journey, it, "checkpoint-reminder", 1, it.DueAt); err != nil {
+		return err
+	}
+	notes := fmt.Sprintf("Met %s %s (%s) about %s: the trial is on track.", p.GivenName, p.FamilyName, p.EmailAddress, it.ID)
+	w.secret(notes)
+	cp := starter.Checkpoint{
+		JourneyID: journey, CheckpointID: it.ID, CoachID: w.coach.ID, Notes: notes,
+		Status: workflows.RAGGreen, RequestID: "e2e/" + journey.String() + "/" + it.ID,
+	}
+	if first {
+		wrong := cp
+		wrong.CoachID, wrong.RequestID = w.otherCoach.ID, ""
+		_, err := w.svc.CompleteCheckpoint(w.ctx, wrong)
+		if !errors.Is(err, starter.ErrRejected) || !strings.Contains(err.Error(), "assigned coach") {
+			return fmt.Errorf("checkpoint completed by another coach: got %v, want %v (only the assigned coach)", err, starter.ErrRejected)
+		}
+	}
+	task, err := w.svc.CompleteCheckpoint(w.ctx, cp)
+	if err != nil {
+		return err
+	}
+	if task.By != w.coach.ID || task.RAG != workflows.RAGGreen {
+		return fmt.Errorf("checkpoint completed as %+v", task)
+	}
+	if first {
+		again, err := w.svc.CompleteCheckpoint(w.ctx, cp)
+		if err != nil || !again.CompletedAt.Equal(task.CompletedAt) {
+			return fmt.Errorf("repeating the same checkpoint request: %+v, %v; want the first completion (%s) back", again, err, task.CompletedAt)
+		}
+	}
+	return nil
+}
+
+// awaitReminder waits until n messages of a template about an item are in
+// the journey's outbox, failing if that has not happened by deadline.
+func (w *world) awaitReminder(journey uuid.UUID, it programme.Item, template string, n int, deadline time.Time) error {
+	return w.until(fmt.Sprintf("%d %q message(s) for %s", n, template, it.ID), deadline, func() (bool, error) {
+		msgs, err := w.st.ListMessages(w.ctx, store.OutboxFilter{JourneyID: journey})
+		got := 0
+		for _, m := range msgs {
+			if m.ItemID == it.ID && m.Template == template {
+				got++
+			}
+		}
+		return got >= n, err
+	})
+}
+
+// schedule is the schedule every journey of an intake starting then gets.
+func (w *world) schedule(startsOn time.Time) programme.Schedule {
+	w.t.Helper()
+	s, err := w.planner.Schedule(programme.DefaultID, 1, programme.ScheduleInput{StartsOn: startsOn})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return s
+}
+
+func sessions(s programme.Schedule) []programme.Item {
+	var out []programme.Item
+	for _, it := range s.Items {
+		if it.Kind == programme.KindSession {
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
+func (w *world) intakeReaches(id uuid.UUID, want store.IntakeStatus, timeout time.Duration) error {
+	return w.eventually("intake "+id.String()+" "+string(want), timeout, func() (bool, error) {
+		in, err := w.st.GetIntake(w.ctx, id)
+		return in.Status == want, err
+	})
+}
+
+func (w *world) journeyReaches(id uuid.UUID, want workflows.Status, timeout time.Duration) error {
+	return w.eventually("journey "+id.String()+" "+string(want), timeout, func() (bool, error) {
+		snap, err := w.st.GetJourney(w.ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return false, nil
+		}
+		return snap.State == string(want), err
+	})
+}
+
+// eventually polls cond until it holds, for at most timeout.
+func (w *world) eventually(what string, timeout time.Duration, cond func() (bool, error)) error {
+	return w.until(what, time.Now().Add(timeout), cond)
+}
+
+// until polls cond until it holds; it fails once deadline has passed (or
+// the test's own deadline) and cond still does not hold.
+func (w *world) until(what string, deadline time.Time, cond func() (bool, error)) error {
+	ctx, cancel := context.WithDeadline(w.ctx, deadline)
+	defer cancel()
+	tick := time.NewTicker(pollEvery)
+	defer tick.Stop()
+	var last error
+	for {
+		ok, err := cond()
+		if ok && err == nil {
+			return nil
+		}
+		if err != nil {
+			last = err
+		}
+		select {
+		case <-ctx.Done():
+			if ok, err := cond(); ok && err == nil {
+				return nil
+			}
+			return fmt.Errorf("waiting for %s: not so by %s (last error: %v)", what, deadline.Format("15:04:05.000"), last)
+		case <-tick.C:
+		}
+	}
+}
+
+func (w *world) sleepUntil(at time.Time) error {
+	select {
+	case <-time.After(time.Until(at)):
+		return nil
+	case <-w.ctx.Done():
+		return w.ctx.Err()
+	}
+}
+
+func (w *world) must(err error) {
+	w.t.Helper()
+	if err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// testLogger sends the SDK's warnings and errors to the test log (shown
+// with -v or on failure) and drops the rest; INFUSE_TEST_DEBUG=1 shows all.
+type testLogger struct {
+	t     testing.TB
+	quiet *atomic.Bool
+}
+
+var debug = os.Getenv("INFUSE_TEST_DEBUG") != ""
+
+func (l *testLogger) log(level, msg string, kv []any) {
+	if !l.quiet.Load() {
+		l.t.Logf("%s %s %v", level, msg, kv)
+	}
+}
+
+func (l *testLogger) Debug(msg string, kv ...any) {
+	if debug {
+		l.log("DEBUG", msg, kv)
+	}
+}
+
+func (l *testLogger) Info(msg string, kv ...any) {
+	if debug {
+		l.log("INFO", msg, kv)
+	}
+}
+func (l *testLogger) Warn(msg string, kv ...any)  { l.log("WARN", msg, kv) }
+func (l *testLogger) Error(msg string, kv ...any) { l.log("ERROR", msg, kv) }
+
+// dump logs a journey's events and messages, to explain a failure.
+func (w *world) dump(journey uuid.UUID) {
+	evs, err := w.st.JourneyEvents(w.ctx, journey)
+	if err != nil {
+		w.t.Logf("events of %s: %v", journey, err)
+	}
+	var b strings.Builder
+	for _, e := range evs {
+		fmt.Fprintf(&b, "\n  %s %-26s %s (recorded %s)", e.Key[strings.LastIndex(e.Key, "/")+1:], e.Type, e.Data,
+			e.RecordedAt.Sub(e.OccurredAt).Round(time.Millisecond))
+	}
+	msgs, _ := w.st.ListMessages(w.ctx, store.OutboxFilter{JourneyID: journey})
+	for _, m := range msgs {
+		fmt.Fprintf(&b, "\n  message %s %s at %s", m.Template, m.ItemID, m.SendAt.Format("15:04:05.000"))
+	}
+	if evs, err := w.history(workflows.JourneyWorkflowID(journey), ""); err == nil {
+		for _, ev := range evs[max(0, len(evs)-15):] {
+			fmt.Fprintf(&b, "\n  history %d %s %s", ev.GetEventId(), ev.GetEventTime().AsTime().Format("15:04:05.000"), ev.GetEventType())
+			if a := ev.GetTimerStartedEventAttributes(); a != nil {
+				fmt.Fprintf(&b, " %s", a.GetStartToFireTimeout().AsDuration())
+			}
+			if a := ev.GetWorkflowTaskFailedEventAttributes(); a != nil {
+				fmt.Fprintf(&b, " %s", a.GetFailure().GetMessage())
+			}
+		}
+	}
+	w.t.Logf("journey %s:%s", journey, b.String())
+}

@@ -1,0 +1,222 @@
+package e2e_test
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/temporalproto"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/infuse-cymru/journeys/workflows"
+)
+
+// maxJourneyHistory is the budget for a full journey's history, all runs together.
+const maxJourneyHistory = 2000
+
+// historyDir is where recorded histories go, for workflows/replay_test.go.
+var historyDir = filepath.Join("..", "workflows", "testdata")
+
+// run is the history of one run of a workflow.
+type run struct {
+	runID  string
+	events []*historypb.HistoryEvent
+}
+
+// chain fetches every run of a workflow, first to last, following
+// continue-as-new from the first run the latest one names.
+func (w *world) chain(workflowID string) ([]run, error) {
+	latest, err := w.history(workflowID, "")
+	if err != nil {
+		return nil, err
+	}
+	runID := latest[0].GetWorkflowExecutionStartedEventAttributes().GetFirstExecutionRunId()
+	if runID == "" {
+		return nil, fmt.Errorf("%s: the start event names no first run", workflowID)
+	}
+	var runs []run
+	for len(runs) < 100 && runID != "" {
+		evs, err := w.history(workflowID, runID)
+		if err != nil {
+			return nil, err
+		}
+		runs = append(runs, run{runID: runID, events: evs})
+		runID = evs[len(evs)-1].GetWorkflowExecutionContinuedAsNewEventAttributes().GetNewExecutionRunId()
+	}
+	if runID != "" {
+		return nil, fmt.Errorf("%s: more than %d runs", workflowID, len(runs))
+	}
+	return runs, nil
+}
+
+func (w *world) history(workflowID, runID string) ([]*historypb.HistoryEvent, error) {
+	it := w.c.GetWorkflowHistory(w.ctx, workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	var evs []*historypb.HistoryEvent
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			return nil, fmt.Errorf("history of %s run %q: %w", workflowID, runID, err)
+		}
+		evs = append(evs, ev)
+	}
+	if len(evs) == 0 {
+		return nil, fmt.Errorf("history of %s run %q is empty", workflowID, runID)
+	}
+	return evs, nil
+}
+
+// checkHistories fetches the history of every workflow of the scenario and
+// checks that no personal data is in it, in any form the server keeps:
+// payloads (inputs, results, signals, updates, queries), search attributes
+// and memo. It measures a full journey's history and, if asked, records the
+// histories for the replay test.
+func (w *world) checkHistories(sc scenario, record bool) {
+	t := w.t
+	t.Helper()
+	workflowsByLabel := []struct{ label, id string }{
+		{"intake-a", workflows.IntakeWorkflowID(sc.intakeA.ID)},
+		{"journey-completed", workflows.JourneyWorkflowID(sc.completed)},
+		{"journey-declined", workflows.JourneyWorkflowID(sc.declined)},
+		{"journey-deferred", workflows.JourneyWorkflowID(sc.deferred)},
+		{"journey-not-selected", workflows.JourneyWorkflowID(sc.notSelected)},
+		{"intake-b", workflows.IntakeWorkflowID(sc.intakeB.ID)},
+		{"journey-deferred-in", workflows.JourneyWorkflowID(sc.deferredIn)},
+	}
+	chains := map[string][]run{}
+	for _, wf := range workflowsByLabel {
+		runs, err := w.chain(wf.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		chains[wf.label] = runs
+		total := 0
+		for _, r := range runs {
+			total += len(r.events)
+		}
+		t.Logf("%s (%s): %d runs, %d history events", wf.label, wf.id, len(runs), total)
+		w.checkNoPersonalData(wf.id, runs)
+	}
+
+	// A full journey's history, all runs together, stays small.
+	total, late := 0, time.Duration(0)
+	for i, r := range chains["journey-completed"] {
+		total += len(r.events)
+		t.Logf("full journey run %d (%s): %d events, ending %s", i+1, r.runID, len(r.events), r.events[len(r.events)-1].GetEventType())
+		late = max(late, timerLateness(r.events))
+	}
+	t.Logf("full journey history: %d events in %d runs; its timers fired at most %s late", total, len(chains["journey-completed"]), late)
+	if total >= maxJourneyHistory {
+		t.Errorf("a full journey's history has %d events, over the budget of %d", total, maxJourneyHistory)
+	}
+
+	if record && !t.Failed() {
+		w.recordHistories(workflowsByLabel, chains)
+	}
+}
+
+// shorthand prints payloads as the JSON values they hold, as the Temporal
+// UI and CLI show them to people.
+var shorthand = temporalproto.CustomJSONMarshalOptions{
+	Metadata: map[string]any{commonpb.EnablePayloadShorthandMetadataKey: true},
+}
+
+// checkNoPersonalData looks for every name, e-mail address and note of the
+// scenario in three forms of every event: binary (payload bytes as they are,
+// JSON without a codec), JSON as recorded for replay, and JSON with payloads
+// decoded. As a control, the workflow's own ID must be found in the decoded
+// form, so a miss means the data is not there, not that the search is blind.
+func (w *world) checkNoPersonalData(workflowID string, runs []run) {
+	w.mu.Lock()
+	private := append([]string(nil), w.private...)
+	w.mu.Unlock()
+	var all bytes.Buffer
+	for _, r := range runs {
+		for _, ev := range r.events {
+			bin, err := proto.Marshal(ev)
+			if err != nil {
+				w.t.Fatal(err)
+			}
+			js, err := temporalproto.CustomJSONMarshalOptions{}.Marshal(ev)
+			if err != nil {
+				w.t.Fatal(err)
+			}
+			decoded, err := shorthand.Marshal(ev)
+			if err != nil {
+				w.t.Fatal(err)
+			}
+			for _, form := range [][]byte{bin, js, decoded} {
+				for _, s := range private {
+					if bytes.Contains(form, []byte(s)) {
+						w.t.Errorf("personal data %q is in the history of %s (run %s, event %d, %s)",
+							s, workflowID, r.runID, ev.GetEventId(), ev.GetEventType())
+					}
+				}
+			}
+			all.Write(decoded)
+		}
+	}
+	if len(private) == 0 {
+		w.t.Fatal("no personal data to look for")
+	}
+	// The IDs in payloads are found, so personal data would have been too.
+	_, uuidPart, _ := bytes.Cut([]byte(workflowID), []byte("/"))
+	if !bytes.Contains(all.Bytes(), uuidPart) {
+		w.t.Errorf("control failed: the ID %s is nowhere in its own history, so the search cannot be trusted", uuidPart)
+	}
+}
+
+// recordHistories writes each run's history as JSON in the format of
+// `temporal workflow show --output json`, for workflows/replay_test.go.
+func (w *world) recordHistories(order []struct{ label, id string }, chains map[string][]run) {
+	t := w.t
+	old, err := filepath.Glob(filepath.Join(historyDir, "*.run-*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range old {
+		if err := os.Remove(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.MkdirAll(historyDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, wf := range order {
+		for i, r := range chains[wf.label] {
+			js, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(&historypb.History{Events: r.events})
+			if err != nil {
+				t.Fatal(err)
+			}
+			name := filepath.Join(historyDir, fmt.Sprintf("%s.run-%d.json", wf.label, i+1))
+			if err := os.WriteFile(name, append(js, '\n'), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("recorded %s (%d events)", name, len(r.events))
+		}
+	}
+}
+
+// timerLateness is how much later than asked the latest of a run's timers
+// fired. On the compressed clock a programme day is about 0.2 s, so this
+// shows how much slack the scenario has left.
+func timerLateness(events []*historypb.HistoryEvent) time.Duration {
+	started := map[int64]*historypb.HistoryEvent{}
+	var late time.Duration
+	for _, ev := range events {
+		if ev.GetTimerStartedEventAttributes() != nil {
+			started[ev.GetEventId()] = ev
+		}
+		if a := ev.GetTimerFiredEventAttributes(); a != nil {
+			if st := started[a.GetStartedEventId()]; st != nil {
+				due := st.GetEventTime().AsTime().Add(st.GetTimerStartedEventAttributes().GetStartToFireTimeout().AsDuration())
+				late = max(late, ev.GetEventTime().AsTime().Sub(due))
+			}
+		}
+	}
+	return late
+}
