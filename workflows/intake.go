@@ -29,7 +29,9 @@ type Intake struct {
 	Capacity         int
 
 	Status store.IntakeStatus
-	Seq    int64
+	// Published is the status last set as the InfusePhase search attribute.
+	Published store.IntakeStatus
+	Seq       int64
 	// Order lists journeys in the order they arrived; maps are never
 	// iterated for anything that touches history, so replay is stable.
 	Order      []uuid.UUID
@@ -44,6 +46,8 @@ type Intake struct {
 type Applicant struct {
 	PersonID uuid.UUID
 	Status   Status
+	// Reported is the status the journey itself last reported.
+	Reported Status
 }
 
 // IntakeView answers the intake-state query.
@@ -208,8 +212,8 @@ func (in *intake) validateSubmit(ctx workflow.Context, r SubmitApplicationReques
 	if a, ok := in.Applicants[r.JourneyID]; ok && a.PersonID == r.PersonID {
 		return nil // the same request again
 	}
-	if in.Status != store.IntakeOpen {
-		return in.windowError(workflow.Now(ctx))
+	if err := in.windowError(workflow.Now(ctx)); err != nil {
+		return err
 	}
 	for _, id := range in.Order {
 		if in.Applicants[id].PersonID == r.PersonID {
@@ -219,14 +223,19 @@ func (in *intake) validateSubmit(ctx workflow.Context, r SubmitApplicationReques
 	return nil
 }
 
+// windowError says why an application cannot be taken now, if it cannot.
+// It goes by the clock rather than the status, which changes a moment
+// later (after the change is recorded).
 func (in *intake) windowError(now time.Time) error {
-	switch in.Status {
-	case store.IntakeDraft:
+	switch {
+	case in.Status == store.IntakeStarted || in.Status == store.IntakeFinished:
+		return errors.New("the intake has started: applications are closed")
+	case now.Before(in.OpensAt):
 		return fmt.Errorf("applications are not open yet: the window opens %s", in.OpensAt.UTC().Format(time.RFC3339))
-	case store.IntakeOpen:
-		return nil
+	case !now.Before(in.ClosesAt):
+		return fmt.Errorf("applications closed %s", in.ClosesAt.UTC().Format(time.RFC3339))
 	}
-	return fmt.Errorf("applications closed %s", in.ClosesAt.UTC().Format(time.RFC3339))
+	return nil
 }
 
 // submit starts the applicant's journey as a child workflow. Journeys are
@@ -317,15 +326,25 @@ func (in *intake) decide(ctx workflow.Context, r DecideRequest) (Status, error) 
 	if err := in.signalJourney(ctx, r.JourneyID, SignalDecision, DecisionSignal{Decision: r.Decision}); err != nil {
 		return "", err
 	}
-	return next, in.record(ctx, "application.decided", map[string]any{"journey": r.JourneyID, "decision": r.Decision})
+	if err := in.record(ctx, "application.decided", map[string]any{"journey": r.JourneyID, "decision": r.Decision}); err != nil {
+		return "", err
+	}
+	// Answer once the journey has acted on the decision, so that the
+	// applicant can accept an offer as soon as the coordinator is told it
+	// was made. A journey that does not confirm in time is reported as is.
+	_, _ = workflow.AwaitWithTimeout(ctx, decisionConfirmTimeout, func() bool { return a.Reported == next })
+	return a.Status, nil
 }
+
+// decisionConfirmTimeout bounds how long a decision waits for its journey.
+const decisionConfirmTimeout = time.Minute
 
 func (in *intake) onJourneyStatus(ctx workflow.Context, s JourneyStatusSignal) error {
 	a, ok := in.Applicants[s.JourneyID]
 	if !ok {
 		return fmt.Errorf("status from unknown journey %s", s.JourneyID)
 	}
-	a.Status = s.Status
+	a.Status, a.Reported = s.Status, s.Status
 	if s.Status == StatusDeclined || s.Status == StatusOfferLapsed {
 		return in.promoteFromWaitlist(ctx)
 	}
@@ -487,6 +506,10 @@ func (in *intake) signalJourney(ctx workflow.Context, journeyID uuid.UUID, signa
 }
 
 func (in *intake) record(ctx workflow.Context, eventType string, data any) error {
+	if in.Status != in.Published {
+		in.Published = in.Status
+		upsert(ctx, temporalx.PhaseKey.ValueSet(string(in.Status)))
+	}
 	in.Seq++
 	return recordEvent(ctx, store.Event{
 		Key:          fmt.Sprintf("intake/%s/%d", in.IntakeID, in.Seq),

@@ -215,7 +215,7 @@ func (j *journey) advanceOffer(ctx workflow.Context, now time.Time) error {
 		}
 		return nil
 	}
-	msgs, keys := j.dueReminders(now, "offer", j.Offer.Reminders, func() bool { return false })
+	msgs, keys := j.dueReminders(now, "offer", j.Offer.Reminders, func(programme.Reminder) bool { return false })
 	if len(msgs) == 0 {
 		return nil
 	}
@@ -247,7 +247,7 @@ func (j *journey) queueDueReminders(ctx workflow.Context, now time.Time) error {
 	var msgs []store.Message
 	var keys []string
 	for _, it := range j.Schedule.Items {
-		m, k := j.dueReminders(now, it.ID, it.Reminders, func() bool { return j.itemDone(it) })
+		m, k := j.dueReminders(now, it.ID, it.Reminders, func(r programme.Reminder) bool { return j.pointless(it, r, now) })
 		msgs, keys = append(msgs, m...), append(keys, k...)
 	}
 	if len(msgs) == 0 {
@@ -256,10 +256,29 @@ func (j *journey) queueDueReminders(ctx workflow.Context, now time.Time) error {
 	return j.record(ctx, "reminders.queued", "", map[string]any{"reminders": keys}, msgs...)
 }
 
+// pointless says a reminder would tell nobody anything: its item is done,
+// or (for a reminder ahead of the item) the item has already happened, as
+// for a participant joining an intake that started weeks ago.
+func (j *journey) pointless(it programme.Item, r programme.Reminder, now time.Time) bool {
+	if j.itemDone(it) {
+		return true
+	}
+	return r.Trigger == programme.BeforeDue && !itemTime(it).After(now)
+}
+
+// itemTime is the moment a reminder ahead of an item is about: a session's
+// start or a task's due time.
+func itemTime(it programme.Item) time.Time {
+	if it.Kind == programme.KindSession {
+		return it.OpensAt
+	}
+	return it.DueAt
+}
+
 // dueReminders returns the messages for the reminders of one item that are
-// due and not yet handled, and marks them handled. An overdue reminder for
-// an item that is already done is marked handled without a message.
-func (j *journey) dueReminders(now time.Time, itemID string, rs []programme.Reminder, done func() bool) ([]store.Message, []string) {
+// due and not yet handled, and marks them handled. A reminder skip says is
+// pointless is marked handled without a message.
+func (j *journey) dueReminders(now time.Time, itemID string, rs []programme.Reminder, skip func(programme.Reminder) bool) ([]store.Message, []string) {
 	var msgs []store.Message
 	var keys []string
 	for _, r := range rs {
@@ -267,7 +286,7 @@ func (j *journey) dueReminders(now time.Time, itemID string, rs []programme.Remi
 			continue
 		}
 		j.Fired[firedKey(r)] = true
-		if done() {
+		if skip(r) {
 			continue
 		}
 		msgs = append(msgs, j.reminderMessage(r, itemID, now))
@@ -374,6 +393,9 @@ func (j *journey) nextWake(now time.Time) time.Time {
 		}
 	case StatusAwaitingStart, StatusInLabs, StatusExperimenting:
 		for _, it := range j.Schedule.Items {
+			if j.itemDone(it) {
+				continue // nothing about a finished item needs waking for
+			}
 			considerReminders(it.Reminders)
 			if it.Kind != programme.KindSession {
 				consider(it.DueAt)

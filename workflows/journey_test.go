@@ -452,3 +452,32 @@ func TestRescheduledSessionMovesItsReminders(t *testing.T) {
 		}
 	}
 }
+
+// An intake started late sends no reminders for sessions that have already
+// happened: every reminder ahead of a session arrives before it.
+func TestLateStartSendsNoRemindersForPastSessions(t *testing.T) {
+	h := newHarness(t, 20)
+	j := h.apply(day(2021, 8, 20, 11))
+	h.offerAndAccept(j)
+	h.at(day(2021, 10, 20, 12), func() {
+		h.mustAccept(h.update(uuid.Nil, workflows.UpdateStartIntake, workflows.StartIntakeRequest{}), "late start")
+	})
+	h.at(day(2021, 11, 20, 12), func() {
+		h.mustAccept(h.update(j, workflows.UpdateWithdraw, workflows.WithdrawRequest{Reason: "other"}), "withdraw")
+	})
+	h.run()
+
+	reminded := 0
+	for _, m := range h.messages(j) {
+		if !strings.HasPrefix(m.Template, "session-reminder") {
+			continue
+		}
+		reminded++
+		if s := h.item(m.ItemID); !m.SendAt.Before(s.OpensAt) {
+			t.Errorf("%s for %s sent %s, after the session started %s", m.Template, m.ItemID, m.SendAt, s.OpensAt)
+		}
+	}
+	if reminded == 0 {
+		t.Error("no session reminders at all after a late start; sessions still ahead should be reminded")
+	}
+}
