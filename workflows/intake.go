@@ -11,7 +11,6 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/infuse-cymru/journeys/activities"
 	"github.com/infuse-cymru/journeys/internal/temporalx"
 	"github.com/infuse-cymru/journeys/programme"
 	"github.com/infuse-cymru/journeys/store"
@@ -93,26 +92,17 @@ func IntakeWorkflow(ctx workflow.Context, state Intake) (store.IntakeStatus, err
 }
 
 func (in *intake) setup(ctx workflow.Context) error {
-	if err := workflow.SetQueryHandler(ctx, QueryIntakeCounts, func() (map[Status]int, error) { return in.counts(), nil }); err != nil {
-		return err
-	}
-	if err := workflow.SetQueryHandler(ctx, QueryIntakeState, func() (IntakeView, error) { return in.view(), nil }); err != nil {
-		return err
-	}
-	updates := []struct {
-		name      string
-		handler   any
-		validator any
-	}{
+	err := register(ctx, map[string]any{
+		QueryIntakeCounts: func() (map[Status]int, error) { return in.counts(), nil },
+		QueryIntakeState:  func() (IntakeView, error) { return in.view(), nil },
+	}, []update{
 		{UpdateSubmitApplication, in.submit, in.validateSubmit},
 		{UpdateDecide, in.decide, in.validateDecide},
 		{UpdateStartIntake, in.start, in.validateStart},
 		{UpdateRescheduleSession, in.reschedule, in.validateReschedule},
-	}
-	for _, u := range updates {
-		if err := workflow.SetUpdateHandlerWithOptions(ctx, u.name, u.handler, workflow.UpdateHandlerOptions{Validator: u.validator}); err != nil {
-			return err
-		}
+	})
+	if err != nil {
+		return err
 	}
 	listen(ctx, in, SignalJourneyStatus, in.onJourneyStatus)
 	listen(ctx, in, SignalDeferralIn, in.onDeferralIn)
@@ -402,15 +392,9 @@ func (in *intake) start(ctx workflow.Context, _ StartIntakeRequest) (map[Status]
 	if in.Status == store.IntakeStarted {
 		return in.counts(), nil
 	}
-	var s programme.Schedule
-	err := runActivity(ctx, acts.PlanSchedule, activities.PlanScheduleInput{
-		ProgrammeID: in.ProgrammeID, ProgrammeVersion: in.ProgrammeVersion,
-		Input: programme.ScheduleInput{StartsOn: in.StartsOn, SessionMoves: in.SessionMoves},
-	}, &s)
-	if err != nil {
+	if err := in.replan(ctx); err != nil {
 		return nil, err
 	}
-	in.Schedule = &s
 	in.Status = store.IntakeStarted
 	in.Waitlist = nil
 	in.tell(ctx, SignalStart, StartSignal{StartsOn: in.StartsOn, SessionMoves: in.SessionMoves}, StatusAccepted)
@@ -445,19 +429,25 @@ func (in *intake) validateReschedule(ctx workflow.Context, r RescheduleSessionRe
 
 func (in *intake) reschedule(ctx workflow.Context, r RescheduleSessionRequest) error {
 	in.SessionMoves[r.SessionID] = r.StartsAt
-	var s programme.Schedule
-	err := runActivity(ctx, acts.PlanSchedule, activities.PlanScheduleInput{
-		ProgrammeID: in.ProgrammeID, ProgrammeVersion: in.ProgrammeVersion,
-		Input: programme.ScheduleInput{StartsOn: in.StartsOn, SessionMoves: in.SessionMoves},
-	}, &s)
-	if err != nil {
+	if err := in.replan(ctx); err != nil {
 		delete(in.SessionMoves, r.SessionID)
 		return err
 	}
-	in.Schedule = &s
 	in.tell(ctx, SignalSessionMoved, SessionMovedSignal{SessionID: r.SessionID, StartsAt: r.StartsAt},
 		StatusAwaitingStart, StatusInLabs, StatusExperimenting, StatusPaused)
 	return in.record(ctx, "session.rescheduled", map[string]any{"item": r.SessionID, "starts_at": r.StartsAt})
+}
+
+// replan keeps the intake's own copy of the schedule, which it needs to
+// check reschedule requests.
+func (in *intake) replan(ctx workflow.Context) error {
+	s, err := planSchedule(ctx, in.ProgrammeID, in.ProgrammeVersion,
+		programme.ScheduleInput{StartsOn: in.StartsOn, SessionMoves: in.SessionMoves})
+	if err != nil {
+		return err
+	}
+	in.Schedule = &s
+	return nil
 }
 
 // --- deferrals ---

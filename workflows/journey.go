@@ -462,23 +462,25 @@ func firedKey(r programme.Reminder) string {
 	return r.Key + "@" + r.At.UTC().Format(time.RFC3339)
 }
 
-// schedule plans the programme for this journey and applies carried progress.
-func (j *journey) schedule(ctx workflow.Context) error {
-	var s programme.Schedule
-	err := runActivity(ctx, acts.PlanSchedule, activities.PlanScheduleInput{
-		ProgrammeID:      j.ProgrammeID,
-		ProgrammeVersion: j.ProgrammeVersion,
-		Input: programme.ScheduleInput{
-			StartsOn:     j.StartsOn,
-			SessionMoves: j.SessionMoves,
-			Shift:        j.Shift,
-		},
-	}, &s)
+// replan asks for the journey's schedule as it now stands (start date,
+// moved sessions, pauses) and takes it for everything after cutoff.
+func (j *journey) replan(ctx workflow.Context, cutoff time.Time) error {
+	s, err := planSchedule(ctx, j.ProgrammeID, j.ProgrammeVersion,
+		programme.ScheduleInput{StartsOn: j.StartsOn, SessionMoves: j.SessionMoves, Shift: j.Shift})
 	if err != nil {
 		return err
 	}
-	j.Schedule = mergeSchedule(j.Schedule, &s, workflow.Now(ctx))
+	j.Schedule = mergeSchedule(j.Schedule, &s, cutoff)
 	return nil
+}
+
+// planSchedule runs the PlanSchedule activity for a pinned programme version.
+func planSchedule(ctx workflow.Context, programmeID string, version int, in programme.ScheduleInput) (programme.Schedule, error) {
+	var s programme.Schedule
+	err := runActivity(ctx, acts.PlanSchedule, activities.PlanScheduleInput{
+		ProgrammeID: programmeID, ProgrammeVersion: version, Input: in,
+	}, &s)
+	return s, err
 }
 
 // mergeSchedule keeps what already happened as it was and takes the new

@@ -19,21 +19,11 @@ import (
 // Validators reject bad requests before anything is written to history.
 func (j *journey) setup(ctx workflow.Context) error {
 	ctx = withActivityOptions(ctx)
-	queries := map[string]any{
+	err := register(ctx, map[string]any{
 		QueryState:    func() (JourneyView, error) { return j.view(workflow.Now(ctx)), nil },
 		QueryUpcoming: func() ([]Upcoming, error) { return j.upcoming(workflow.Now(ctx), 10), nil },
 		QueryTimeline: func() ([]TimelineEntry, error) { return j.Timeline, nil },
-	}
-	for name, h := range queries {
-		if err := workflow.SetQueryHandler(ctx, name, h); err != nil {
-			return err
-		}
-	}
-	updates := []struct {
-		name      string
-		handler   any
-		validator any
-	}{
+	}, []update{
 		{UpdateRespondToOffer, j.respondToOffer, j.validateRespondToOffer},
 		{UpdateAssignCoach, j.assignCoach, j.validateAssignCoach},
 		{UpdateRecordAttendance, j.recordAttendance, j.validateAttendance},
@@ -43,19 +33,38 @@ func (j *journey) setup(ctx workflow.Context) error {
 		{UpdateDefer, j.deferTo, j.validateDefer},
 		{UpdatePause, j.pause, j.validatePause},
 		{UpdateResume, j.resume, j.validateResume},
-	}
-	for _, u := range updates {
-		err := workflow.SetUpdateHandlerWithOptions(ctx, u.name, u.handler,
-			workflow.UpdateHandlerOptions{Validator: u.validator})
-		if err != nil {
-			return err
-		}
+	})
+	if err != nil {
+		return err
 	}
 	listen(ctx, j, SignalDecision, j.onDecision)
 	listen(ctx, j, SignalReview, func(ctx workflow.Context, _ struct{}) error { return j.onReview(ctx) })
 	listen(ctx, j, SignalStart, j.onStart)
 	listen(ctx, j, SignalNotSelected, func(ctx workflow.Context, _ struct{}) error { return j.onNotSelected(ctx) })
 	listen(ctx, j, SignalSessionMoved, j.onSessionMoved)
+	return nil
+}
+
+// update is one update handler with its validator.
+type update struct {
+	name      string
+	handler   any
+	validator any
+}
+
+// register sets a workflow's query and update handlers.
+func register(ctx workflow.Context, queries map[string]any, updates []update) error {
+	for name, h := range queries {
+		if err := workflow.SetQueryHandler(ctx, name, h); err != nil {
+			return err
+		}
+	}
+	for _, u := range updates {
+		err := workflow.SetUpdateHandlerWithOptions(ctx, u.name, u.handler, workflow.UpdateHandlerOptions{Validator: u.validator})
+		if err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -145,7 +154,7 @@ func (j *journey) onStart(ctx workflow.Context, s StartSignal) error {
 	for id, t := range s.SessionMoves {
 		j.SessionMoves[id] = t
 	}
-	if err := j.schedule(ctx); err != nil {
+	if err := j.replan(ctx, workflow.Now(ctx)); err != nil {
 		return err
 	}
 	j.applyCarried()
@@ -160,7 +169,7 @@ func (j *journey) onSessionMoved(ctx workflow.Context, s SessionMovedSignal) err
 		return nil
 	}
 	j.SessionMoves[s.SessionID] = s.StartsAt
-	if err := j.schedule(ctx); err != nil {
+	if err := j.replan(ctx, workflow.Now(ctx)); err != nil {
 		return err
 	}
 	return j.record(ctx, "session.rescheduled", s.SessionID, map[string]any{"starts_at": s.StartsAt})
@@ -410,17 +419,10 @@ func (j *journey) resume(ctx workflow.Context) error {
 	}
 	paused := workflow.Now(ctx).Sub(j.PausedAt)
 	j.Shift += paused
-	cutoff := j.PausedAt
 	j.Status = j.PausedFrom
-	var s programme.Schedule
-	err := runActivity(ctx, acts.PlanSchedule, activities.PlanScheduleInput{
-		ProgrammeID: j.ProgrammeID, ProgrammeVersion: j.ProgrammeVersion,
-		Input: programme.ScheduleInput{StartsOn: j.StartsOn, SessionMoves: j.SessionMoves, Shift: j.Shift},
-	}, &s)
-	if err != nil {
+	if err := j.replan(ctx, j.PausedAt); err != nil {
 		return err
 	}
-	j.Schedule = mergeSchedule(j.Schedule, &s, cutoff)
 	j.upsertStage(ctx)
 	return j.record(ctx, "journey.resumed", "", map[string]any{"paused_for": paused.String()})
 }
