@@ -158,16 +158,20 @@ func (j *journey) begin(ctx workflow.Context) error {
 // sleep waits until the next scheduled moment or until a handler changes the state.
 func (j *journey) sleep(ctx workflow.Context) {
 	j.changed = false
+	// Wake for a change only once the handler making it has finished, so the
+	// event log shows, say, the programme being scheduled before the first
+	// reminders it causes.
+	settled := func() bool { return j.changed && j.busy == 0 && workflow.AllHandlersFinished(ctx) }
 	wake := j.nextWake(workflow.Now(ctx))
 	if wake.IsZero() {
-		_ = workflow.Await(ctx, func() bool { return j.changed })
+		_ = workflow.Await(ctx, settled)
 		return
 	}
 	d := wake.Sub(workflow.Now(ctx))
 	if d <= 0 {
 		return
 	}
-	_, _ = workflow.AwaitWithTimeout(ctx, d, func() bool { return j.changed })
+	_, _ = workflow.AwaitWithTimeout(ctx, d, settled)
 }
 
 // settle lets in-flight handlers finish before the run closes, so no
