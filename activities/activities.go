@@ -8,6 +8,7 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -104,5 +105,10 @@ func (a *Activities) Record(ctx context.Context, in RecordInput) error {
 		return temporal.NewNonRetryableApplicationError("event has no idempotency key", "BadEvent", nil)
 	}
 	_, err := a.Store.Record(ctx, in.Event, in.Messages...)
+	if errors.Is(err, store.ErrInvalid) {
+		// The event itself is wrong (a bug in the workflow): retrying the
+		// same input cannot succeed, so fail it and let the workflow task show it.
+		return temporal.NewNonRetryableApplicationError(err.Error(), "BadEvent", err)
+	}
 	return err
 }
