@@ -4,15 +4,18 @@
 // change between releases (holiday calendars, programme files), and by
 // recording every fact through an activity with an idempotency key, so a
 // retried activity never records or queues anything twice.
+//
+// Every failure is left retryable on purpose, even one that looks
+// permanent (an event the store rejects, a programme version this binary
+// does not have): a failed workflow cannot be resumed, while an activity
+// retrying with backoff shows its error in the Web UI and succeeds once the
+// right code or data is deployed. No journey is lost to a bug.
 package activities
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
-
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/infuse-cymru/journeys/programme"
 	"github.com/infuse-cymru/journeys/store"
@@ -67,9 +70,7 @@ type PlanScheduleInput struct {
 func (a *Activities) PlanSchedule(ctx context.Context, in PlanScheduleInput) (programme.Schedule, error) {
 	s, err := a.Planner.Schedule(in.ProgrammeID, in.ProgrammeVersion, in.Input)
 	if err != nil {
-		// Bad programme data or an unknown session will not fix itself on retry.
-		return programme.Schedule{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("planning %s v%d: %v", in.ProgrammeID, in.ProgrammeVersion, err), "PlanningFailed", err)
+		return programme.Schedule{}, fmt.Errorf("planning %s v%d: %w", in.ProgrammeID, in.ProgrammeVersion, err)
 	}
 	return s, nil
 }
@@ -85,8 +86,7 @@ type PlanOfferInput struct {
 func (a *Activities) PlanOffer(ctx context.Context, in PlanOfferInput) (programme.OfferPlan, error) {
 	p, err := a.Planner.OfferPlan(in.ProgrammeID, in.ProgrammeVersion, in.OfferedAt)
 	if err != nil {
-		return programme.OfferPlan{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("planning offer for %s v%d: %v", in.ProgrammeID, in.ProgrammeVersion, err), "PlanningFailed", err)
+		return programme.OfferPlan{}, fmt.Errorf("planning offer for %s v%d: %w", in.ProgrammeID, in.ProgrammeVersion, err)
 	}
 	return p, nil
 }
@@ -101,14 +101,6 @@ type RecordInput struct {
 // messages in one transaction. The event key makes it exactly-once: a retry
 // after a lost acknowledgement finds the key taken and does nothing.
 func (a *Activities) Record(ctx context.Context, in RecordInput) error {
-	if in.Event.Key == "" {
-		return temporal.NewNonRetryableApplicationError("event has no idempotency key", "BadEvent", nil)
-	}
 	_, err := a.Store.Record(ctx, in.Event, in.Messages...)
-	if errors.Is(err, store.ErrInvalid) {
-		// The event itself is wrong (a bug in the workflow): retrying the
-		// same input cannot succeed, so fail it and let the workflow task show it.
-		return temporal.NewNonRetryableApplicationError(err.Error(), "BadEvent", err)
-	}
 	return err
 }

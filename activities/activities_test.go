@@ -3,6 +3,7 @@ package activities_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -67,9 +68,9 @@ func TestRetriedRecordLeavesOneEventAndOneMessage(t *testing.T) {
 	}
 }
 
-// Planning with a programme version that does not exist fails for good:
-// retrying cannot make it exist.
-func TestPlanningAnUnknownVersionIsNotRetried(t *testing.T) {
+// Planning with a programme version this binary does not have says which
+// one; it stays retryable, so deploying the right binary lets it through.
+func TestPlanningAnUnknownVersionNamesIt(t *testing.T) {
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestActivityEnvironment()
 	acts := activities.New(sqlitestore.OpenTest(t))
@@ -78,15 +79,11 @@ func TestPlanningAnUnknownVersionIsNotRetried(t *testing.T) {
 		ProgrammeID: "infuse", ProgrammeVersion: 99,
 		Input: programme.ScheduleInput{StartsOn: time.Date(2021, 10, 1, 0, 0, 0, 0, time.UTC)},
 	})
-	if err == nil {
-		t.Fatal("planning version 99 succeeded")
+	if err == nil || !strings.Contains(err.Error(), "infuse v99") {
+		t.Fatalf("planning version 99: got %v, want an error naming infuse v99", err)
 	}
-	if !isNonRetryable(err) {
-		t.Errorf("planning an unknown version failed retryably: %v", err)
-	}
-}
-
-func isNonRetryable(err error) bool {
 	var appErr *temporal.ApplicationError
-	return errors.As(err, &appErr) && appErr.NonRetryable()
+	if errors.As(err, &appErr) && appErr.NonRetryable() {
+		t.Errorf("planning an unknown version is non-retryable, so its journey would fail for good: %v", err)
+	}
 }
