@@ -6,6 +6,7 @@ package logging
 
 import (
 	"fmt"
+	"os"
 	"strings"
 
 	"go.uber.org/zap"
@@ -26,7 +27,10 @@ func New(level string, development bool) (*zap.Logger, error) {
 	var cfg zap.Config
 	if development {
 		cfg = zap.NewDevelopmentConfig()
-		cfg.EncoderConfig.EncodeLevel = zapcore.CapitalColorLevelEncoder
+		cfg.EncoderConfig.EncodeLevel = zapcore.CapitalLevelEncoder
+		if stderrIsTerminal() {
+			cfg.EncoderConfig.EncodeLevel = zapcore.CapitalColorLevelEncoder
+		}
 		cfg.EncoderConfig.EncodeTime = zapcore.TimeEncoderOfLayout("15:04:05.000")
 	} else {
 		cfg = zap.NewProductionConfig()
@@ -55,4 +59,11 @@ func ParseLevel(level string) (zapcore.Level, error) {
 		return zapcore.InfoLevel, fmt.Errorf("logging: unknown level %q (use debug, info, warn or error)", level)
 	}
 	return lvl, nil
+}
+
+// stderrIsTerminal says whether colour codes would be read by a person;
+// in a file or a pipe they are noise.
+func stderrIsTerminal() bool {
+	fi, err := os.Stderr.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
