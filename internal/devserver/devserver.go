@@ -86,7 +86,7 @@ type Options struct {
 
 // Server is a running embedded Temporal server. Stop it with Stop.
 type Server struct {
-	silence  func()
+	logGate  *gate
 	server   temporal.Server
 	ui       *uiServer
 	client   client.Client
@@ -145,7 +145,7 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	srvZap, silence := serverZap(logger, o.ServerLogLevel)
+	srvZap, logGate := serverZap(logger, o.ServerLogLevel)
 	srvLogger := serverlog.NewZapLogger(srvZap)
 	authorizer, err := authorization.GetAuthorizerFromConfig(&conf.Global.Authorization)
 	if err != nil {
@@ -180,11 +180,11 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 	}
 	if err := srv.Start(); err != nil {
 		_ = srv.Stop()
-		silence()
+		logGate.close()
 		return nil, fmt.Errorf("devserver: starting Temporal server: %w", err)
 	}
 	s := &Server{
-		silence:  silence,
+		logGate:  logGate,
 		server:   srv,
 		lock:     lock,
 		frontend: frontendAddr,
@@ -243,10 +243,11 @@ func (s *Server) stop() {
 	if s.ui != nil {
 		s.ui.stop()
 	}
+	s.logGate.stopping()
 	if err := s.server.Stop(); err != nil {
 		s.logger.Warn("stopping Temporal server", zap.Error(err))
 	}
-	s.silence()
+	s.logGate.close()
 	s.lock.release()
 }
 
