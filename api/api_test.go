@@ -11,23 +11,18 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/server/temporaltest"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/infuse-cymru/journeys/internal/logging"
+	"github.com/infuse-cymru/journeys/internal/testenv"
 	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
 )
 
 func TestHealthz(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a Temporal server")
-	}
+	ts := testenv.NewServer(t)
 	quiet := zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
-	ts := temporaltest.NewServer(temporaltest.WithT(t), temporaltest.WithBaseClientOptions(client.Options{
-		Logger: logging.NewTemporalLogger(quiet),
-	}))
 	st, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "infuse.db"))
 	if err != nil {
 		t.Fatal(err)

@@ -20,13 +20,12 @@ import (
 	"go.temporal.io/server/temporaltest"
 
 	"github.com/infuse-cymru/journeys/activities"
-	"github.com/infuse-cymru/journeys/internal/temporalx"
+	"github.com/infuse-cymru/journeys/internal/testenv"
 	"github.com/infuse-cymru/journeys/programme"
 	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/pgstore"
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
-	"github.com/infuse-cymru/journeys/worker"
 	"github.com/infuse-cymru/journeys/workflows"
 )
 
@@ -155,16 +154,9 @@ func runScenario(t *testing.T, open func(testing.TB) store.Store, record bool) {
 		temporaltest.WithBaseClientOptions(client.Options{Logger: &testLogger{t: t, quiet: &quiet}}),
 		temporaltest.WithBaseServerOptions(temporal.WithDynamicConfigClient(serverConfig)))
 	c := ts.GetDefaultClient()
-	if err := temporalx.RegisterSearchAttributes(ctx, c, ts.GetDefaultNamespace()); err != nil {
-		t.Fatal(err)
-	}
 	st := open(t)
 	planner := compressedPlanner{origin: cohort1Start, base: time.Now().Add(leadIn), factor: factor}
-	wk := worker.New(c, &activities.Activities{Store: st, Planner: planner})
-	if err := wk.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(wk.Stop)
+	testenv.StartWorker(t, ts, &activities.Activities{Store: st, Planner: planner})
 
 	w := &world{t: t, ctx: ctx, c: c, ns: ts.GetDefaultNamespace(), st: st, svc: starter.New(c, st), planner: planner}
 	w.createPeople()

@@ -9,42 +9,18 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/server/temporaltest"
-	"go.uber.org/zap"
-	"go.uber.org/zap/zaptest"
 
-	"github.com/infuse-cymru/journeys/activities"
-	"github.com/infuse-cymru/journeys/internal/logging"
-	"github.com/infuse-cymru/journeys/internal/temporalx"
+	"github.com/infuse-cymru/journeys/internal/testenv"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
-	"github.com/infuse-cymru/journeys/worker"
 )
 
 // withTemporal is a Service on a real in-process Temporal server with the
 // real worker, and a SQLite store.
 func withTemporal(t *testing.T) *Service {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("starts a Temporal server")
-	}
-	ts := temporaltest.NewServer(temporaltest.WithT(t), temporaltest.WithBaseClientOptions(client.Options{
-		Logger: logging.NewTemporalLogger(zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))),
-	}))
-	c := ts.GetDefaultClient()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := temporalx.RegisterSearchAttributes(ctx, c, ts.GetDefaultNamespace()); err != nil {
-		t.Fatal(err)
-	}
 	st := sqlitestore.OpenTest(t)
-	w := worker.New(c, activities.New(st))
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.Stop)
-	return New(c, st)
+	return New(testenv.Start(t, st).GetDefaultClient(), st)
 }
 
 func TestSeedDemo(t *testing.T) {

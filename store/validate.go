@@ -49,6 +49,11 @@ func validRole(r Role) bool {
 	return r == RoleParticipant || r == RoleCoach || r == RoleCoordinator
 }
 
+// unknownRole is the problem with a role that validRole refuses.
+func unknownRole(r Role) string {
+	return fmt.Sprintf("role %q is not one of %q, %q, %q", r, RoleParticipant, RoleCoach, RoleCoordinator)
+}
+
 func validLanguage(l Language) bool {
 	return l == LanguageWelsh || l == LanguageEnglish || l == LanguageUnknown
 }
@@ -74,8 +79,7 @@ func ValidatePerson(p Person) error {
 		problems = append(problems, "ID is missing")
 	}
 	if !validRole(p.Role) {
-		problems = append(problems, fmt.Sprintf("role %q is not one of %q, %q, %q",
-			p.Role, RoleParticipant, RoleCoach, RoleCoordinator))
+		problems = append(problems, unknownRole(p.Role))
 	}
 	email := strings.TrimSpace(p.EmailAddress)
 	if email == "" {
@@ -273,8 +277,7 @@ func PrepareRecord(ev Event, msgs []Message, now time.Time) (Event, []Message, e
 			problems = append(problems, "template is missing")
 		}
 		if m.Role != "" && !validRole(m.Role) {
-			problems = append(problems, fmt.Sprintf("role %q is not one of %q, %q, %q",
-				m.Role, RoleParticipant, RoleCoach, RoleCoordinator))
+			problems = append(problems, unknownRole(m.Role))
 		}
 		if !validMessageStatus(m.Status) {
 			problems = append(problems, fmt.Sprintf("status %q is not one of %q, %q, %q",

@@ -11,16 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/server/temporaltest"
-	"go.uber.org/zap"
-	"go.uber.org/zap/zaptest"
-
 	"github.com/infuse-cymru/journeys/activities"
-	"github.com/infuse-cymru/journeys/internal/logging"
-	"github.com/infuse-cymru/journeys/internal/temporalx"
+	"github.com/infuse-cymru/journeys/internal/testenv"
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
-	"github.com/infuse-cymru/journeys/worker"
 )
 
 // world is a real in-process Temporal server with the real worker, and a
@@ -33,30 +26,15 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("starts a Temporal server")
-	}
 	isolateEnv(t)
-	ts := temporaltest.NewServer(temporaltest.WithT(t), temporaltest.WithBaseClientOptions(client.Options{
-		Logger: logging.NewTemporalLogger(zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))),
-	}))
-	c := ts.GetDefaultClient()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := temporalx.RegisterSearchAttributes(ctx, c, ts.GetDefaultNamespace()); err != nil {
-		t.Fatal(err)
-	}
+	ts := testenv.NewServer(t)
 	db := filepath.Join(t.TempDir(), "infuse.db")
-	st, err := sqlitestore.Open(ctx, db)
+	st, err := sqlitestore.Open(context.Background(), db)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(st.Close)
-	w := worker.New(c, activities.New(st))
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.Stop)
+	testenv.StartWorker(t, ts, activities.New(st))
 	t.Setenv("TEMPORAL_ADDRESS", ts.GetFrontendHostPort())
 	t.Setenv("TEMPORAL_NAMESPACE", ts.GetDefaultNamespace())
 	return &world{t: t, database: db}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
 	"github.com/infuse-cymru/journeys/starter"
@@ -96,22 +97,11 @@ func (c *cli) intakeStartCommand() *cobra.Command {
 		Use:   "start INTAKE",
 		Short: "Start the programme for everyone who accepted; close everyone else's application",
 		Args:  args(cobra.ExactArgs(1)),
-		RunE: c.action(func(ctx context.Context, a []string) error {
-			id, err := parseID("intake", a[0])
-			if err != nil {
-				return err
-			}
-			svc, err := c.service(ctx, true)
-			if err != nil {
-				return err
-			}
+		RunE: c.onID("intake", true, func(ctx context.Context, svc *starter.Service, id uuid.UUID, _ []string) (any, func(io.Writer), error) {
 			got, err := svc.StartIntake(ctx, id)
-			if err != nil {
-				return err
-			}
-			return c.emit(got, func(w io.Writer) {
+			return got, func(w io.Writer) {
 				fmt.Fprintf(w, "Started intake %s: %s.\n", id, statusCounts(got))
-			})
+			}, err
 		}),
 	}
 }
@@ -129,20 +119,9 @@ func (c *cli) intakeDashboardCommand() *cobra.Command {
 		Use:   "dashboard INTAKE",
 		Short: "Show an intake's participants, where each one is and the totals",
 		Args:  args(cobra.ExactArgs(1)),
-		RunE: c.action(func(ctx context.Context, a []string) error {
-			id, err := parseID("intake", a[0])
-			if err != nil {
-				return err
-			}
-			svc, err := c.service(ctx, false)
-			if err != nil {
-				return err
-			}
+		RunE: c.onID("intake", false, func(ctx context.Context, svc *starter.Service, id uuid.UUID, _ []string) (any, func(io.Writer), error) {
 			d, err := svc.IntakeDashboard(ctx, id)
-			if err != nil {
-				return err
-			}
-			return c.emit(d, func(w io.Writer) { printDashboard(w, d) })
+			return d, func(w io.Writer) { printDashboard(w, d) }, err
 		}),
 	}
 }

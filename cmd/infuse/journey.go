@@ -20,20 +20,33 @@ type journeyAction func(ctx context.Context, svc *starter.Service, journeyID uui
 // onJourney wraps a journeyAction: it parses the journey ID, connects and
 // prints the result.
 func (c *cli) onJourney(fn journeyAction) func(*cobra.Command, []string) error {
+	return c.onID("journey", true, func(ctx context.Context, svc *starter.Service, id uuid.UUID, rest []string) (any, func(io.Writer), error) {
+		res, text, err := fn(ctx, svc, id, rest)
+		return res, func(w io.Writer) { fmt.Fprintln(w, text) }, err
+	})
+}
+
+// idAction is a command on the intake or journey named by its first
+// argument: it returns the result, for --json, and how to print it.
+type idAction func(ctx context.Context, svc *starter.Service, id uuid.UUID, args []string) (result any, show func(io.Writer), err error)
+
+// onID wraps an idAction: it parses the ID (of what), connects (to
+// Temporal too if withTemporal) and prints the result.
+func (c *cli) onID(what string, withTemporal bool, fn idAction) func(*cobra.Command, []string) error {
 	return c.action(func(ctx context.Context, a []string) error {
-		id, err := parseID("journey", a[0])
+		id, err := parseID(what, a[0])
 		if err != nil {
 			return err
 		}
-		svc, err := c.service(ctx, true)
+		svc, err := c.service(ctx, withTemporal)
 		if err != nil {
 			return err
 		}
-		res, text, err := fn(ctx, svc, id, a[1:])
+		res, show, err := fn(ctx, svc, id, a[1:])
 		if err != nil {
 			return err
 		}
-		return c.emit(res, func(w io.Writer) { fmt.Fprintln(w, text) })
+		return c.emit(res, show)
 	})
 }
 
@@ -174,20 +187,9 @@ func (c *cli) journeyShowCommand() *cobra.Command {
 		Use:   "show JOURNEY",
 		Short: "Show where a journey is, what is coming up and what has happened",
 		Args:  args(cobra.ExactArgs(1)),
-		RunE: c.action(func(ctx context.Context, a []string) error {
-			id, err := parseID("journey", a[0])
-			if err != nil {
-				return err
-			}
-			svc, err := c.service(ctx, true)
-			if err != nil {
-				return err
-			}
+		RunE: c.onID("journey", true, func(ctx context.Context, svc *starter.Service, id uuid.UUID, _ []string) (any, func(io.Writer), error) {
 			d, err := svc.JourneyDetail(ctx, id)
-			if err != nil {
-				return err
-			}
-			return c.emit(d, func(w io.Writer) { printJourney(w, d) })
+			return d, func(w io.Writer) { printJourney(w, d) }, err
 		}),
 	}
 }

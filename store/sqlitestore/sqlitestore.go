@@ -27,6 +27,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/store/internal/sqlstore"
 )
 
 //go:embed migrations/*.sql
@@ -131,10 +132,8 @@ func now() time.Time { return store.StoredTime(time.Now()) }
 
 // ---- column encodings --------------------------------------------------------
 
-// timeLayout has a fixed width, so stored times sort as they compare.
-const timeLayout = "2006-01-02T15:04:05.000000Z"
-
-func fmtTime(t time.Time) string { return store.StoredTime(t).UTC().Format(timeLayout) }
+// Times are stored as TEXT in sqlstore.TimeLayout, which sorts as it compares.
+func fmtTime(t time.Time) string { return store.StoredTime(t).UTC().Format(sqlstore.TimeLayout) }
 
 // nullTime stores the zero time as NULL.
 func nullTime(t time.Time) any {
@@ -159,86 +158,25 @@ func nullString(s string) any {
 	return s
 }
 
-// timeCol scans a stored time (NULL is the zero time).
-type timeCol struct{ t *time.Time }
-
-func (c timeCol) Scan(v any) error {
-	var s string
-	switch v := v.(type) {
-	case nil:
-		*c.t = time.Time{}
-		return nil
-	case string:
-		s = v
-	case []byte:
-		s = string(v)
-	case time.Time:
-		*c.t = store.StoredTime(v)
-		return nil
-	default:
-		return fmt.Errorf("stored time has unexpected type %T", v)
-	}
-	t, err := time.Parse(timeLayout, s)
-	if err != nil {
-		// Accept any RFC 3339 time written by hand or by an older version.
-		if t, err = time.Parse(time.RFC3339Nano, s); err != nil {
-			return fmt.Errorf("stored time %q: %w", s, err)
-		}
-	}
-	*c.t = store.StoredTime(t)
-	return nil
-}
-
-// uuidCol scans a stored UUID (NULL is uuid.Nil).
-type uuidCol struct{ id *uuid.UUID }
-
-func (c uuidCol) Scan(v any) error {
-	if v == nil {
-		*c.id = uuid.Nil
-		return nil
-	}
-	return c.id.Scan(v)
-}
-
-func notFound(err error, what string, id any) error {
-	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("%s %v: %w", what, id, store.ErrNotFound)
-	}
-	return fmt.Errorf("reading %s %v: %w", what, id, err)
-}
-
-// scanner is a *sql.Row or *sql.Rows.
-type scanner = interface{ Scan(...any) error }
-
-// collect scans every row with scan; err is the error from the query.
-func collect[T any](rows *sql.Rows, err error, scan func(scanner) (T, error)) ([]T, error) {
+// collect scans every row with scan and closes rows; err is the error from the query.
+func collect[T any](rows *sql.Rows, err error, scan func(sqlstore.Scanner) (T, error)) ([]T, error) {
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []T
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
+	return sqlstore.Collect(rows, scan)
+}
+
+// inserted reports whether an INSERT … ON CONFLICT DO NOTHING added its row.
+func inserted(res sql.Result, err error) (bool, error) {
+	if err != nil {
+		return false, err
 	}
-	return out, rows.Err()
+	n, err := res.RowsAffected()
+	return n == 1, err
 }
 
 // ---- people ----------------------------------------------------------------
-
-const personColumns = `id, role, given_name, family_name, email, local_authority, theme, language, created_at`
-
-func scanPerson(row scanner) (store.Person, error) {
-	var p store.Person
-	var role, lang string
-	err := row.Scan(uuidCol{&p.ID}, &role, &p.GivenName, &p.FamilyName, &p.EmailAddress,
-		&p.LocalAuthority, &p.Theme, &lang, timeCol{&p.CreatedAt})
-	p.Role, p.Language = store.Role(role), store.Language(lang)
-	return p, err
-}
 
 func (s *Store) CreatePeople(ctx context.Context, people []store.Person) error {
 	rows, err := store.PreparePeople(people, now())
@@ -249,56 +187,37 @@ func (s *Store) CreatePeople(ctx context.Context, people []store.Person) error {
 		return nil
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		for i, p := range rows {
-			res, err := tx.ExecContext(ctx, `INSERT INTO people (`+personColumns+`, email_key)
+		return sqlstore.CreatePeople(rows, func(p store.Person) (bool, error) {
+			return inserted(tx.ExecContext(ctx, `INSERT INTO people (`+sqlstore.PersonColumns+`, email_key)
 				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 				p.ID.String(), string(p.Role), p.GivenName, p.FamilyName, p.EmailAddress,
-				p.LocalAuthority, p.Theme, string(p.Language), fmtTime(p.CreatedAt), store.EmailKey(p.EmailAddress))
-			if err != nil {
-				return fmt.Errorf("person %d (%s): %w", i, p.ID, err)
-			}
-			if n, err := res.RowsAffected(); err != nil {
-				return err
-			} else if n == 1 {
-				continue
-			}
-			// Either the ID or the e-mail address is taken.
-			old, err := scanPerson(tx.QueryRowContext(ctx, `SELECT `+personColumns+` FROM people WHERE id = ?`, p.ID.String()))
-			switch {
-			case errors.Is(err, sql.ErrNoRows):
-				return fmt.Errorf("person %d (%s): %w: e-mail address %q belongs to another person",
-					i, p.ID, store.ErrConflict, p.EmailAddress)
-			case err != nil:
-				return fmt.Errorf("person %d (%s): %w", i, p.ID, err)
-			case !store.SamePerson(old, p):
-				return fmt.Errorf("person %d (%s): %w: a person with this ID exists with different details",
-					i, p.ID, store.ErrConflict)
-			}
-		}
-		return nil
+				p.LocalAuthority, p.Theme, string(p.Language), fmtTime(p.CreatedAt), store.EmailKey(p.EmailAddress)))
+		}, func(id uuid.UUID) (store.Person, error) {
+			return sqlstore.ScanPerson(tx.QueryRowContext(ctx, `SELECT `+sqlstore.PersonColumns+` FROM people WHERE id = ?`, id.String()))
+		})
 	})
 }
 
 func (s *Store) GetPerson(ctx context.Context, id uuid.UUID) (store.Person, error) {
-	p, err := scanPerson(s.read.QueryRowContext(ctx, `SELECT `+personColumns+` FROM people WHERE id = ?`, id.String()))
+	p, err := sqlstore.ScanPerson(s.read.QueryRowContext(ctx, `SELECT `+sqlstore.PersonColumns+` FROM people WHERE id = ?`, id.String()))
 	if err != nil {
-		return store.Person{}, notFound(err, "person", id)
+		return store.Person{}, sqlstore.NotFound(err, "person", id)
 	}
 	return p, nil
 }
 
 func (s *Store) FindPersonByEmail(ctx context.Context, email string) (store.Person, error) {
-	p, err := scanPerson(s.read.QueryRowContext(ctx, `SELECT `+personColumns+` FROM people WHERE email_key = ?`, store.EmailKey(email)))
+	p, err := sqlstore.ScanPerson(s.read.QueryRowContext(ctx, `SELECT `+sqlstore.PersonColumns+` FROM people WHERE email_key = ?`, store.EmailKey(email)))
 	if err != nil {
-		return store.Person{}, notFound(err, "person with e-mail address", fmt.Sprintf("%q", email))
+		return store.Person{}, sqlstore.NotFound(err, "person with e-mail address", fmt.Sprintf("%q", email))
 	}
 	return p, nil
 }
 
 func (s *Store) ListPeople(ctx context.Context, role store.Role) ([]store.Person, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT `+personColumns+` FROM people
+	rows, err := s.read.QueryContext(ctx, `SELECT `+sqlstore.PersonColumns+` FROM people
 		WHERE ?1 = '' OR role = ?1 ORDER BY created_at, id`, string(role))
-	out, err := collect(rows, err, scanPerson)
+	out, err := collect(rows, err, sqlstore.ScanPerson)
 	if err != nil {
 		return nil, fmt.Errorf("listing people: %w", err)
 	}
@@ -307,60 +226,35 @@ func (s *Store) ListPeople(ctx context.Context, role store.Role) ([]store.Person
 
 // ---- intakes ---------------------------------------------------------------
 
-const intakeColumns = `id, name, programme_id, programme_version, opens_at, closes_at, starts_on,
-	capacity, coordinator_id, status, created_at`
-
-func scanIntake(row scanner) (store.Intake, error) {
-	var in store.Intake
-	var status string
-	err := row.Scan(uuidCol{&in.ID}, &in.Name, &in.ProgrammeID, &in.ProgrammeVersion,
-		timeCol{&in.OpensAt}, timeCol{&in.ClosesAt}, timeCol{&in.StartsOn},
-		&in.Capacity, uuidCol{&in.CoordinatorID}, &status, timeCol{&in.CreatedAt})
-	in.Status = store.IntakeStatus(status)
-	return in, err
-}
-
 func (s *Store) CreateIntake(ctx context.Context, in store.Intake) error {
 	in, err := store.PrepareIntake(in, now())
 	if err != nil {
 		return err
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO intakes (`+intakeColumns+`, created_status)
-			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?10) ON CONFLICT (id) DO NOTHING`,
-			in.ID.String(), in.Name, in.ProgrammeID, in.ProgrammeVersion, nullTime(in.OpensAt), nullTime(in.ClosesAt),
-			nullTime(in.StartsOn), in.Capacity, nullUUID(in.CoordinatorID), string(in.Status), fmtTime(in.CreatedAt))
-		if err != nil {
-			return fmt.Errorf("intake %s: %w", in.ID, err)
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 1 {
-			return nil
-		}
-		old, err := scanIntake(tx.QueryRowContext(ctx, `SELECT `+intakeColumns+` FROM intakes WHERE id = ?`, in.ID.String()))
-		if err != nil {
-			return fmt.Errorf("intake %s: %w", in.ID, err)
-		}
-		if !store.SameIntake(old, in) {
-			return fmt.Errorf("intake %s: %w: an intake with this ID exists with different details", in.ID, store.ErrConflict)
-		}
-		return nil
+		return sqlstore.CreateIntake(in, func() (bool, error) {
+			return inserted(tx.ExecContext(ctx, `INSERT INTO intakes (`+sqlstore.IntakeColumns+`, created_status)
+				VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?10) ON CONFLICT (id) DO NOTHING`,
+				in.ID.String(), in.Name, in.ProgrammeID, in.ProgrammeVersion, nullTime(in.OpensAt), nullTime(in.ClosesAt),
+				nullTime(in.StartsOn), in.Capacity, nullUUID(in.CoordinatorID), string(in.Status), fmtTime(in.CreatedAt)))
+		}, func() (store.Intake, error) {
+			return sqlstore.ScanIntake(tx.QueryRowContext(ctx, `SELECT `+sqlstore.IntakeColumns+` FROM intakes WHERE id = ?`, in.ID.String()))
+		})
 	})
 }
 
 func (s *Store) GetIntake(ctx context.Context, id uuid.UUID) (store.Intake, error) {
-	in, err := scanIntake(s.read.QueryRowContext(ctx, `SELECT `+intakeColumns+` FROM intakes WHERE id = ?`, id.String()))
+	in, err := sqlstore.ScanIntake(s.read.QueryRowContext(ctx, `SELECT `+sqlstore.IntakeColumns+` FROM intakes WHERE id = ?`, id.String()))
 	if err != nil {
-		return store.Intake{}, notFound(err, "intake", id)
+		return store.Intake{}, sqlstore.NotFound(err, "intake", id)
 	}
 	return in, nil
 }
 
 func (s *Store) ListIntakes(ctx context.Context) ([]store.Intake, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT `+intakeColumns+` FROM intakes
+	rows, err := s.read.QueryContext(ctx, `SELECT `+sqlstore.IntakeColumns+` FROM intakes
 		ORDER BY starts_on IS NULL, starts_on, created_at, id`)
-	out, err := collect(rows, err, scanIntake)
+	out, err := collect(rows, err, sqlstore.ScanIntake)
 	if err != nil {
 		return nil, fmt.Errorf("listing intakes: %w", err)
 	}
@@ -370,69 +264,41 @@ func (s *Store) ListIntakes(ctx context.Context) ([]store.Intake, error) {
 // ---- events and projections --------------------------------------------------
 
 func (s *Store) Record(ctx context.Context, ev store.Event, msgs ...store.Message) (bool, error) {
-	ev, msgs, err := store.PrepareRecord(ev, msgs, now())
-	if err != nil {
-		return false, err
-	}
-	snap, err := store.EncodeSnapshot(ev.Snapshot)
-	if err != nil {
-		return false, err
-	}
-	var data, snapshot any
-	if ev.Data != nil {
-		data = string(ev.Data)
-	}
-	if snap != nil {
-		snapshot = string(snap)
-	}
-	recorded := false
-	err = s.tx(ctx, func(tx *sql.Tx) error {
-		var seq int64
-		err := tx.QueryRowContext(ctx, `INSERT INTO events
-			(key, intake_id, journey_id, type, occurred_at, data, snapshot, intake_status, recorded_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (key) DO NOTHING RETURNING seq`,
-			ev.Key, ev.IntakeID.String(), nullUUID(ev.JourneyID), ev.Type, fmtTime(ev.OccurredAt), data, snapshot,
-			nullString(string(ev.IntakeStatus)), fmtTime(ev.RecordedAt)).Scan(&seq)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil // already recorded
-		}
-		if err != nil {
-			return fmt.Errorf("appending event %q: %w", ev.Key, err)
-		}
-		if ev.Snapshot != nil {
-			if err := upsertJourney(ctx, tx, *ev.Snapshot, seq); err != nil {
-				return err
-			}
-		}
-		if ev.IntakeStatus != "" {
-			if _, err := tx.ExecContext(ctx, `UPDATE intakes SET status = ? WHERE id = ?`,
-				string(ev.IntakeStatus), ev.IntakeID.String()); err != nil {
-				return fmt.Errorf("updating status of intake %s: %w", ev.IntakeID, err)
-			}
-		}
-		for _, m := range msgs {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO outbox
-				(key, event_seq, intake_id, journey_id, recipient_id, role, template, item_id, channel, send_at, status, created_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`,
-				m.Key, seq, m.IntakeID.String(), nullUUID(m.JourneyID), m.RecipientID.String(), string(m.Role), m.Template,
-				m.ItemID, m.Channel, fmtTime(m.SendAt), string(m.Status), fmtTime(m.CreatedAt)); err != nil {
-				return fmt.Errorf("queueing message %q: %w", m.Key, err)
-			}
-		}
-		recorded = true
-		return nil
+	return sqlstore.Record(ev, msgs, now(), func(fn func(sqlstore.Tx) error) error {
+		return s.tx(ctx, func(tx *sql.Tx) error { return fn(writeTx{ctx, tx}) })
 	})
-	if err != nil {
-		return false, fmt.Errorf("recording event %q: %w", ev.Key, err)
-	}
-	return recorded, nil
 }
 
-// upsertJourney makes snap the journey's projection row unless the row
-// already reflects a later event.
-func upsertJourney(ctx context.Context, tx *sql.Tx, snap store.JourneySnapshot, seq int64) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO journeys
+// writeTx is a transaction's statements for sqlstore.Record and sqlstore.RebuildProjections.
+type writeTx struct {
+	ctx context.Context
+	tx  *sql.Tx
+}
+
+// jsonText stores JSON as TEXT, and nil as NULL.
+func jsonText(b []byte) any {
+	if b == nil {
+		return nil
+	}
+	return string(b)
+}
+
+func (w writeTx) AppendEvent(ev store.Event, snapshot []byte) (int64, bool, error) {
+	var seq int64
+	err := w.tx.QueryRowContext(w.ctx, `INSERT INTO events
+		(key, intake_id, journey_id, type, occurred_at, data, snapshot, intake_status, recorded_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (key) DO NOTHING RETURNING seq`,
+		ev.Key, ev.IntakeID.String(), nullUUID(ev.JourneyID), ev.Type, fmtTime(ev.OccurredAt),
+		jsonText(ev.Data), jsonText(snapshot), nullString(string(ev.IntakeStatus)), fmtTime(ev.RecordedAt)).Scan(&seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	return seq, err == nil, err
+}
+
+func (w writeTx) UpsertJourney(snap store.JourneySnapshot, seq int64) error {
+	_, err := w.tx.ExecContext(w.ctx, `INSERT INTO journeys
 		(journey_id, intake_id, person_id, coach_id, state, phase, next_due_item, next_due_at, overdue_count, outcome, updated_seq)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (journey_id) DO UPDATE SET
@@ -443,35 +309,44 @@ func upsertJourney(ctx context.Context, tx *sql.Tx, snap store.JourneySnapshot, 
 		WHERE journeys.updated_seq < excluded.updated_seq`,
 		snap.JourneyID.String(), snap.IntakeID.String(), snap.PersonID.String(), nullUUID(snap.CoachID),
 		snap.State, snap.Phase, snap.NextDueItem, nullTime(snap.NextDueAt), snap.OverdueCount, snap.Outcome, seq)
-	if err != nil {
-		return fmt.Errorf("projecting journey %s: %w", snap.JourneyID, err)
-	}
-	return nil
+	return err
 }
 
-const eventColumns = `seq, key, intake_id, journey_id, type, occurred_at, data, snapshot, intake_status, recorded_at`
+func (w writeTx) SetIntakeStatus(intakeID uuid.UUID, status store.IntakeStatus) error {
+	_, err := w.tx.ExecContext(w.ctx, `UPDATE intakes SET status = ? WHERE id = ?`, string(status), intakeID.String())
+	return err
+}
 
-func scanEvent(row scanner) (store.Event, error) {
-	var ev store.Event
-	var data, snap, status sql.NullString
-	if err := row.Scan(&ev.Seq, &ev.Key, uuidCol{&ev.IntakeID}, uuidCol{&ev.JourneyID}, &ev.Type,
-		timeCol{&ev.OccurredAt}, &data, &snap, &status, timeCol{&ev.RecordedAt}); err != nil {
-		return store.Event{}, err
-	}
-	var err error
-	if ev.Data, err = store.CompactData([]byte(data.String)); err != nil {
-		return store.Event{}, fmt.Errorf("event %d: %w", ev.Seq, err)
-	}
-	if ev.Snapshot, err = store.DecodeSnapshot([]byte(snap.String)); err != nil {
-		return store.Event{}, fmt.Errorf("event %d: %w", ev.Seq, err)
-	}
-	ev.IntakeStatus = store.IntakeStatus(status.String)
-	return ev, nil
+func (w writeTx) QueueMessage(m store.Message, eventSeq int64) error {
+	_, err := w.tx.ExecContext(w.ctx, `INSERT INTO outbox
+		(key, event_seq, intake_id, journey_id, recipient_id, role, template, item_id, channel, send_at, status, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`,
+		m.Key, eventSeq, m.IntakeID.String(), nullUUID(m.JourneyID), m.RecipientID.String(), string(m.Role), m.Template,
+		m.ItemID, m.Channel, fmtTime(m.SendAt), string(m.Status), fmtTime(m.CreatedAt))
+	return err
+}
+
+func (w writeTx) LatestSnapshots() ([]sqlstore.Latest, error) {
+	rows, err := w.tx.QueryContext(w.ctx, `SELECT seq, snapshot FROM events WHERE seq IN
+		(SELECT max(seq) FROM events WHERE snapshot IS NOT NULL GROUP BY journey_id) ORDER BY seq`)
+	return collect(rows, err, sqlstore.ScanLatest)
+}
+
+func (w writeTx) DeleteJourneys() error {
+	_, err := w.tx.ExecContext(w.ctx, `DELETE FROM journeys`)
+	return err
+}
+
+func (w writeTx) ResetIntakeStatuses() error {
+	_, err := w.tx.ExecContext(w.ctx, `UPDATE intakes SET status = COALESCE(
+		(SELECT e.intake_status FROM events e WHERE e.intake_id = intakes.id AND e.intake_status IS NOT NULL
+		 ORDER BY e.seq DESC LIMIT 1), created_status)`)
+	return err
 }
 
 func (s *Store) JourneyEvents(ctx context.Context, journeyID uuid.UUID) ([]store.Event, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT `+eventColumns+` FROM events WHERE journey_id = ? ORDER BY seq`, journeyID.String())
-	out, err := collect(rows, err, scanEvent)
+	rows, err := s.read.QueryContext(ctx, `SELECT `+sqlstore.EventColumns+` FROM events WHERE journey_id = ? ORDER BY seq`, journeyID.String())
+	out, err := collect(rows, err, sqlstore.ScanEvent)
 	if err != nil {
 		return nil, fmt.Errorf("listing events of journey %s: %w", journeyID, err)
 	}
@@ -479,34 +354,25 @@ func (s *Store) JourneyEvents(ctx context.Context, journeyID uuid.UUID) ([]store
 }
 
 func (s *Store) IntakeEvents(ctx context.Context, intakeID uuid.UUID) ([]store.Event, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT `+eventColumns+` FROM events WHERE intake_id = ? ORDER BY seq`, intakeID.String())
-	out, err := collect(rows, err, scanEvent)
+	rows, err := s.read.QueryContext(ctx, `SELECT `+sqlstore.EventColumns+` FROM events WHERE intake_id = ? ORDER BY seq`, intakeID.String())
+	out, err := collect(rows, err, sqlstore.ScanEvent)
 	if err != nil {
 		return nil, fmt.Errorf("listing events of intake %s: %w", intakeID, err)
 	}
 	return out, nil
 }
 
-const journeyColumns = `journey_id, intake_id, person_id, coach_id, state, phase, next_due_item, next_due_at, overdue_count, outcome`
-
-func scanJourney(row scanner) (store.JourneySnapshot, error) {
-	var j store.JourneySnapshot
-	err := row.Scan(uuidCol{&j.JourneyID}, uuidCol{&j.IntakeID}, uuidCol{&j.PersonID}, uuidCol{&j.CoachID},
-		&j.State, &j.Phase, &j.NextDueItem, timeCol{&j.NextDueAt}, &j.OverdueCount, &j.Outcome)
-	return j, err
-}
-
 func (s *Store) GetJourney(ctx context.Context, journeyID uuid.UUID) (store.JourneySnapshot, error) {
-	j, err := scanJourney(s.read.QueryRowContext(ctx, `SELECT `+journeyColumns+` FROM journeys WHERE journey_id = ?`, journeyID.String()))
+	j, err := sqlstore.ScanJourney(s.read.QueryRowContext(ctx, `SELECT `+sqlstore.JourneyColumns+` FROM journeys WHERE journey_id = ?`, journeyID.String()))
 	if err != nil {
-		return store.JourneySnapshot{}, notFound(err, "journey", journeyID)
+		return store.JourneySnapshot{}, sqlstore.NotFound(err, "journey", journeyID)
 	}
 	return j, nil
 }
 
 func (s *Store) ListJourneys(ctx context.Context, intakeID uuid.UUID) ([]store.JourneySnapshot, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT `+journeyColumns+` FROM journeys WHERE intake_id = ? ORDER BY journey_id`, intakeID.String())
-	out, err := collect(rows, err, scanJourney)
+	rows, err := s.read.QueryContext(ctx, `SELECT `+sqlstore.JourneyColumns+` FROM journeys WHERE intake_id = ? ORDER BY journey_id`, intakeID.String())
+	out, err := collect(rows, err, sqlstore.ScanJourney)
 	if err != nil {
 		return nil, fmt.Errorf("listing journeys of intake %s: %w", intakeID, err)
 	}
@@ -514,21 +380,14 @@ func (s *Store) ListJourneys(ctx context.Context, intakeID uuid.UUID) ([]store.J
 }
 
 func (s *Store) IntakeCounts(ctx context.Context, intakeID uuid.UUID) (map[string]int, error) {
-	type count struct {
-		state string
-		n     int
-	}
 	rows, err := s.read.QueryContext(ctx, `SELECT state, count(*) FROM journeys WHERE intake_id = ? GROUP BY state`, intakeID.String())
-	all, err := collect(rows, err, func(r scanner) (count, error) {
-		var c count
-		return c, r.Scan(&c.state, &c.n)
-	})
 	if err != nil {
 		return nil, fmt.Errorf("counting journeys of intake %s: %w", intakeID, err)
 	}
-	counts := make(map[string]int, len(all))
-	for _, c := range all {
-		counts[c.state] = c.n
+	defer rows.Close()
+	counts, err := sqlstore.StateCounts(rows)
+	if err != nil {
+		return nil, fmt.Errorf("counting journeys of intake %s: %w", intakeID, err)
 	}
 	return counts, nil
 }
@@ -536,41 +395,7 @@ func (s *Store) IntakeCounts(ctx context.Context, intakeID uuid.UUID) (map[strin
 func (s *Store) RebuildProjections(ctx context.Context) error {
 	// The write transaction holds SQLite's write lock throughout, so nothing
 	// is recorded between reading the log and replacing the projections.
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		type latest struct {
-			seq  int64
-			snap *store.JourneySnapshot
-		}
-		rows, err := tx.QueryContext(ctx, `SELECT seq, snapshot FROM events WHERE seq IN
-			(SELECT max(seq) FROM events WHERE snapshot IS NOT NULL GROUP BY journey_id) ORDER BY seq`)
-		all, err := collect(rows, err, func(r scanner) (latest, error) {
-			var l latest
-			var b string
-			if err := r.Scan(&l.seq, &b); err != nil {
-				return l, err
-			}
-			var err error
-			l.snap, err = store.DecodeSnapshot([]byte(b))
-			return l, err
-		})
-		if err != nil {
-			return fmt.Errorf("rebuilding projections: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM journeys`); err != nil {
-			return fmt.Errorf("rebuilding projections: %w", err)
-		}
-		for _, l := range all {
-			if err := upsertJourney(ctx, tx, *l.snap, l.seq); err != nil {
-				return fmt.Errorf("rebuilding projections: %w", err)
-			}
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE intakes SET status = COALESCE(
-			(SELECT e.intake_status FROM events e WHERE e.intake_id = intakes.id AND e.intake_status IS NOT NULL
-			 ORDER BY e.seq DESC LIMIT 1), created_status)`); err != nil {
-			return fmt.Errorf("rebuilding intake statuses: %w", err)
-		}
-		return nil
-	})
+	return s.tx(ctx, func(tx *sql.Tx) error { return sqlstore.RebuildProjections(writeTx{ctx, tx}) })
 }
 
 // ---- outbox ----------------------------------------------------------------
@@ -580,21 +405,13 @@ func (s *Store) ListMessages(ctx context.Context, f store.OutboxFilter) ([]store
 	if f.Limit > 0 {
 		limit = f.Limit
 	}
-	rows, err := s.read.QueryContext(ctx, `SELECT key, intake_id, journey_id, recipient_id, role, template, item_id,
-			channel, send_at, status, created_at
+	rows, err := s.read.QueryContext(ctx, `SELECT `+sqlstore.MessageColumns+`
 		FROM outbox
 		WHERE (?1 IS NULL OR intake_id = ?1) AND (?2 IS NULL OR journey_id = ?2)
 		  AND (?3 IS NULL OR recipient_id = ?3) AND (?4 = '' OR status = ?4)
 		ORDER BY send_at, id LIMIT ?5`,
 		nullUUID(f.IntakeID), nullUUID(f.JourneyID), nullUUID(f.RecipientID), string(f.Status), limit)
-	out, err := collect(rows, err, func(row scanner) (store.Message, error) {
-		var m store.Message
-		var role, status string
-		err := row.Scan(&m.Key, uuidCol{&m.IntakeID}, uuidCol{&m.JourneyID}, uuidCol{&m.RecipientID}, &role,
-			&m.Template, &m.ItemID, &m.Channel, timeCol{&m.SendAt}, &status, timeCol{&m.CreatedAt})
-		m.Role, m.Status = store.Role(role), store.MessageStatus(status)
-		return m, err
-	})
+	out, err := collect(rows, err, sqlstore.ScanMessage)
 	if err != nil {
 		return nil, fmt.Errorf("listing messages: %w", err)
 	}
@@ -603,45 +420,25 @@ func (s *Store) ListMessages(ctx context.Context, f store.OutboxFilter) ([]store
 
 // ---- notes -----------------------------------------------------------------
 
-const noteColumns = `id, author_id, journey_id, body, created_at`
-
-func scanNote(row scanner) (store.Note, error) {
-	var n store.Note
-	err := row.Scan(uuidCol{&n.ID}, uuidCol{&n.AuthorID}, uuidCol{&n.JourneyID}, &n.Body, timeCol{&n.CreatedAt})
-	return n, err
-}
-
 func (s *Store) SaveNote(ctx context.Context, n store.Note) error {
 	n, err := store.PrepareNote(n, now())
 	if err != nil {
 		return err
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO notes (`+noteColumns+`) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (id) DO NOTHING`, n.ID.String(), n.AuthorID.String(), nullUUID(n.JourneyID), n.Body, fmtTime(n.CreatedAt))
-		if err != nil {
-			return fmt.Errorf("saving note %s: %w", n.ID, err)
-		}
-		if k, err := res.RowsAffected(); err != nil {
-			return err
-		} else if k == 1 {
-			return nil
-		}
-		old, err := scanNote(tx.QueryRowContext(ctx, `SELECT `+noteColumns+` FROM notes WHERE id = ?`, n.ID.String()))
-		if err != nil {
-			return fmt.Errorf("saving note %s: %w", n.ID, err)
-		}
-		if !store.SameNote(old, n) {
-			return fmt.Errorf("note %s: %w: a note with this ID exists with different contents", n.ID, store.ErrConflict)
-		}
-		return nil
+		return sqlstore.SaveNote(n, func() (bool, error) {
+			return inserted(tx.ExecContext(ctx, `INSERT INTO notes (`+sqlstore.NoteColumns+`) VALUES (?, ?, ?, ?, ?)
+				ON CONFLICT (id) DO NOTHING`, n.ID.String(), n.AuthorID.String(), nullUUID(n.JourneyID), n.Body, fmtTime(n.CreatedAt)))
+		}, func() (store.Note, error) {
+			return sqlstore.ScanNote(tx.QueryRowContext(ctx, `SELECT `+sqlstore.NoteColumns+` FROM notes WHERE id = ?`, n.ID.String()))
+		})
 	})
 }
 
 func (s *Store) GetNote(ctx context.Context, id uuid.UUID) (store.Note, error) {
-	n, err := scanNote(s.read.QueryRowContext(ctx, `SELECT `+noteColumns+` FROM notes WHERE id = ?`, id.String()))
+	n, err := sqlstore.ScanNote(s.read.QueryRowContext(ctx, `SELECT `+sqlstore.NoteColumns+` FROM notes WHERE id = ?`, id.String()))
 	if err != nil {
-		return store.Note{}, notFound(err, "note", id)
+		return store.Note{}, sqlstore.NotFound(err, "note", id)
 	}
 	return n, nil
 }

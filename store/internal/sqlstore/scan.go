@@ -1,0 +1,179 @@
+// Package sqlstore is the Go logic that the SQL backends (store/pgstore and
+// store/sqlitestore) share: reading rows into store types, and the steps of
+// the writes that must behave alike whichever database is underneath. Each
+// backend keeps its own SQL and its own encoding of query arguments; what is
+// here only sees rows and the backend's statements, through small interfaces.
+package sqlstore
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/infuse-cymru/journeys/store"
+)
+
+// Scanner is one row: a *sql.Row, *sql.Rows, pgx.Row or pgx.Rows.
+type Scanner interface{ Scan(dest ...any) error }
+
+// Rows is a result set: *sql.Rows or pgx.Rows. The caller closes it.
+type Rows interface {
+	Scanner
+	Next() bool
+	Err() error
+}
+
+// Collect scans every row with scan.
+func Collect[T any](rows Rows, scan func(Scanner) (T, error)) ([]T, error) {
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// Column scanners. Both drivers hand a sql.Scanner the database/sql form of
+// a value (pgx too: a UUID as text, a timestamptz as a time.Time), so one
+// set of scanners reads both backends' columns.
+
+// TimeLayout is how SQLite stores times. It has a fixed width, so stored
+// times sort as they compare.
+const TimeLayout = "2006-01-02T15:04:05.000000Z"
+
+// timeCol scans a stored time (NULL is the zero time) as store.StoredTime.
+type timeCol struct{ t *time.Time }
+
+func (c timeCol) Scan(v any) error {
+	var s string
+	switch v := v.(type) {
+	case nil:
+		*c.t = time.Time{}
+		return nil
+	case string:
+		s = v
+	case []byte:
+		s = string(v)
+	case time.Time:
+		*c.t = store.StoredTime(v)
+		return nil
+	default:
+		return fmt.Errorf("stored time has unexpected type %T", v)
+	}
+	t, err := time.Parse(TimeLayout, s)
+	if err != nil {
+		// Accept any RFC 3339 time written by hand or by an older version.
+		if t, err = time.Parse(time.RFC3339Nano, s); err != nil {
+			return fmt.Errorf("stored time %q: %w", s, err)
+		}
+	}
+	*c.t = store.StoredTime(t)
+	return nil
+}
+
+// uuidCol scans a stored UUID (NULL is uuid.Nil).
+type uuidCol struct{ id *uuid.UUID }
+
+func (c uuidCol) Scan(v any) error {
+	if v == nil {
+		*c.id = uuid.Nil
+		return nil
+	}
+	return c.id.Scan(v)
+}
+
+// Column lists, in the order the Scan functions below read them.
+const (
+	PersonColumns  = `id, role, given_name, family_name, email, local_authority, theme, language, created_at`
+	IntakeColumns  = `id, name, programme_id, programme_version, opens_at, closes_at, starts_on, capacity, coordinator_id, status, created_at`
+	EventColumns   = `seq, key, intake_id, journey_id, type, occurred_at, data, snapshot, intake_status, recorded_at`
+	JourneyColumns = `journey_id, intake_id, person_id, coach_id, state, phase, next_due_item, next_due_at, overdue_count, outcome`
+	MessageColumns = `key, intake_id, journey_id, recipient_id, role, template, item_id, channel, send_at, status, created_at`
+	NoteColumns    = `id, author_id, journey_id, body, created_at`
+)
+
+// ScanPerson reads PersonColumns.
+func ScanPerson(row Scanner) (store.Person, error) {
+	var p store.Person
+	var role, lang string
+	err := row.Scan(uuidCol{&p.ID}, &role, &p.GivenName, &p.FamilyName, &p.EmailAddress,
+		&p.LocalAuthority, &p.Theme, &lang, timeCol{&p.CreatedAt})
+	p.Role, p.Language = store.Role(role), store.Language(lang)
+	return p, err
+}
+
+// ScanIntake reads IntakeColumns.
+func ScanIntake(row Scanner) (store.Intake, error) {
+	var in store.Intake
+	var status string
+	err := row.Scan(uuidCol{&in.ID}, &in.Name, &in.ProgrammeID, &in.ProgrammeVersion,
+		timeCol{&in.OpensAt}, timeCol{&in.ClosesAt}, timeCol{&in.StartsOn},
+		&in.Capacity, uuidCol{&in.CoordinatorID}, &status, timeCol{&in.CreatedAt})
+	in.Status = store.IntakeStatus(status)
+	return in, err
+}
+
+// ScanEvent reads EventColumns.
+func ScanEvent(row Scanner) (store.Event, error) {
+	var ev store.Event
+	var data, snap []byte
+	var status *string
+	if err := row.Scan(&ev.Seq, &ev.Key, uuidCol{&ev.IntakeID}, uuidCol{&ev.JourneyID}, &ev.Type,
+		timeCol{&ev.OccurredAt}, &data, &snap, &status, timeCol{&ev.RecordedAt}); err != nil {
+		return store.Event{}, err
+	}
+	var err error
+	if ev.Data, err = store.CompactData(data); err != nil {
+		return store.Event{}, fmt.Errorf("event %d: %w", ev.Seq, err)
+	}
+	if ev.Snapshot, err = store.DecodeSnapshot(snap); err != nil {
+		return store.Event{}, fmt.Errorf("event %d: %w", ev.Seq, err)
+	}
+	if status != nil {
+		ev.IntakeStatus = store.IntakeStatus(*status)
+	}
+	return ev, nil
+}
+
+// ScanJourney reads JourneyColumns.
+func ScanJourney(row Scanner) (store.JourneySnapshot, error) {
+	var j store.JourneySnapshot
+	err := row.Scan(uuidCol{&j.JourneyID}, uuidCol{&j.IntakeID}, uuidCol{&j.PersonID}, uuidCol{&j.CoachID},
+		&j.State, &j.Phase, &j.NextDueItem, timeCol{&j.NextDueAt}, &j.OverdueCount, &j.Outcome)
+	return j, err
+}
+
+// ScanMessage reads MessageColumns.
+func ScanMessage(row Scanner) (store.Message, error) {
+	var m store.Message
+	var role, status string
+	err := row.Scan(&m.Key, uuidCol{&m.IntakeID}, uuidCol{&m.JourneyID}, uuidCol{&m.RecipientID}, &role,
+		&m.Template, &m.ItemID, &m.Channel, timeCol{&m.SendAt}, &status, timeCol{&m.CreatedAt})
+	m.Role, m.Status = store.Role(role), store.MessageStatus(status)
+	return m, err
+}
+
+// ScanNote reads NoteColumns.
+func ScanNote(row Scanner) (store.Note, error) {
+	var n store.Note
+	err := row.Scan(uuidCol{&n.ID}, uuidCol{&n.AuthorID}, uuidCol{&n.JourneyID}, &n.Body, timeCol{&n.CreatedAt})
+	return n, err
+}
+
+// StateCounts reads (state, count) rows into a map.
+func StateCounts(rows Rows) (map[string]int, error) {
+	counts := map[string]int{}
+	for rows.Next() {
+		var state string
+		var n int
+		if err := rows.Scan(&state, &n); err != nil {
+			return nil, err
+		}
+		counts[state] = n
+	}
+	return counts, rows.Err()
+}

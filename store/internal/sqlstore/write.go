@@ -1,0 +1,203 @@
+package sqlstore
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/infuse-cymru/journeys/store"
+)
+
+// NotFound explains a failed look-up of what (named by id): store.ErrNotFound
+// when there was no row (pgx.ErrNoRows is also sql.ErrNoRows).
+func NotFound(err error, what string, id any) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%s %v: %w", what, id, store.ErrNotFound)
+	}
+	return fmt.Errorf("reading %s %v: %w", what, id, err)
+}
+
+// CreatePeople is the body of Store.CreatePeople's transaction, for a batch
+// prepared by store.PreparePeople. insert adds a person unless the ID or the
+// e-mail address is taken, reporting whether it did; get reads the stored
+// person with an ID.
+func CreatePeople(people []store.Person, insert func(store.Person) (bool, error), get func(uuid.UUID) (store.Person, error)) error {
+	for i, p := range people {
+		added, err := insert(p)
+		if err != nil {
+			return fmt.Errorf("person %d (%s): %w", i, p.ID, err)
+		}
+		if added {
+			continue
+		}
+		// Either the ID or the e-mail address is taken.
+		old, err := get(p.ID)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("person %d (%s): %w: e-mail address %q belongs to another person",
+				i, p.ID, store.ErrConflict, p.EmailAddress)
+		case err != nil:
+			return fmt.Errorf("person %d (%s): %w", i, p.ID, err)
+		case !store.SamePerson(old, p):
+			return fmt.Errorf("person %d (%s): %w: a person with this ID exists with different details",
+				i, p.ID, store.ErrConflict)
+		}
+	}
+	return nil
+}
+
+// CreateIntake is the body of Store.CreateIntake's transaction, for an
+// intake prepared by store.PrepareIntake: insert adds it unless its ID is
+// taken, reporting whether it did; get reads the stored intake.
+func CreateIntake(in store.Intake, insert func() (bool, error), get func() (store.Intake, error)) error {
+	return insertOnce(in, insert, get, store.SameIntake,
+		fmt.Sprintf("intake %s", in.ID),
+		fmt.Sprintf("intake %s", in.ID), "an intake with this ID exists with different details")
+}
+
+// SaveNote is the body of Store.SaveNote's transaction, for a note prepared
+// by store.PrepareNote: insert adds it unless its ID is taken, reporting
+// whether it did; get reads the stored note.
+func SaveNote(n store.Note, insert func() (bool, error), get func() (store.Note, error)) error {
+	return insertOnce(n, insert, get, store.SameNote,
+		fmt.Sprintf("saving note %s", n.ID),
+		fmt.Sprintf("note %s", n.ID), "a note with this ID exists with different contents")
+}
+
+// insertOnce inserts v; if a row with its ID was there already, that row
+// must be the same as v. Errors start with failing, or with conflicting and
+// then say why.
+func insertOnce[T any](v T, insert func() (bool, error), get func() (T, error), same func(a, b T) bool,
+	failing, conflicting, why string) error {
+	added, err := insert()
+	if err != nil {
+		return fmt.Errorf("%s: %w", failing, err)
+	}
+	if added {
+		return nil
+	}
+	old, err := get()
+	if err != nil {
+		return fmt.Errorf("%s: %w", failing, err)
+	}
+	if !same(old, v) {
+		return fmt.Errorf("%s: %w: %s", conflicting, store.ErrConflict, why)
+	}
+	return nil
+}
+
+// Tx is a backend's write transaction, as Record and RebuildProjections use
+// it. Each method is one statement in the backend's own SQL.
+type Tx interface {
+	// AppendEvent appends ev, with its snapshot encoded by
+	// store.EncodeSnapshot, unless an event with its key is already in the
+	// log: then appended is false.
+	AppendEvent(ev store.Event, snapshot []byte) (seq int64, appended bool, err error)
+	// UpsertJourney makes snap the journey's projection row, recording seq
+	// as the event it reflects, unless the row reflects a later event.
+	UpsertJourney(snap store.JourneySnapshot, seq int64) error
+	SetIntakeStatus(intakeID uuid.UUID, status store.IntakeStatus) error
+	// QueueMessage adds m to the outbox unless its key is there already.
+	QueueMessage(m store.Message, eventSeq int64) error
+
+	// LatestSnapshots reads, in log order, the latest snapshot of every
+	// journey, with ScanLatest.
+	LatestSnapshots() ([]Latest, error)
+	DeleteJourneys() error
+	// ResetIntakeStatuses sets every intake's status to that of its latest
+	// event that has one, or else to the status it was created with.
+	ResetIntakeStatuses() error
+}
+
+// Record is Store.Record. inTx runs its function in a write transaction,
+// committing if it returns nil.
+func Record(ev store.Event, msgs []store.Message, now time.Time, inTx func(func(Tx) error) error) (bool, error) {
+	ev, msgs, err := store.PrepareRecord(ev, msgs, now)
+	if err != nil {
+		return false, err
+	}
+	snap, err := store.EncodeSnapshot(ev.Snapshot)
+	if err != nil {
+		return false, err
+	}
+	recorded := false
+	err = inTx(func(tx Tx) error {
+		seq, appended, err := tx.AppendEvent(ev, snap)
+		if err != nil {
+			return fmt.Errorf("appending event %q: %w", ev.Key, err)
+		}
+		if !appended {
+			return nil // already recorded
+		}
+		if ev.Snapshot != nil {
+			if err := project(tx, *ev.Snapshot, seq); err != nil {
+				return err
+			}
+		}
+		if ev.IntakeStatus != "" {
+			if err := tx.SetIntakeStatus(ev.IntakeID, ev.IntakeStatus); err != nil {
+				return fmt.Errorf("updating status of intake %s: %w", ev.IntakeID, err)
+			}
+		}
+		for _, m := range msgs {
+			if err := tx.QueueMessage(m, seq); err != nil {
+				return fmt.Errorf("queueing message %q: %w", m.Key, err)
+			}
+		}
+		recorded = true
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("recording event %q: %w", ev.Key, err)
+	}
+	return recorded, nil
+}
+
+func project(tx Tx, snap store.JourneySnapshot, seq int64) error {
+	if err := tx.UpsertJourney(snap, seq); err != nil {
+		return fmt.Errorf("projecting journey %s: %w", snap.JourneyID, err)
+	}
+	return nil
+}
+
+// Latest is a journey's latest snapshot and the event that carried it.
+type Latest struct {
+	Seq      int64
+	Snapshot *store.JourneySnapshot
+}
+
+// ScanLatest reads (seq, snapshot).
+func ScanLatest(row Scanner) (Latest, error) {
+	var l Latest
+	var b []byte
+	if err := row.Scan(&l.Seq, &b); err != nil {
+		return l, err
+	}
+	var err error
+	l.Snapshot, err = store.DecodeSnapshot(b)
+	return l, err
+}
+
+// RebuildProjections is the body of Store.RebuildProjections' transaction,
+// which must keep Record out until it commits.
+func RebuildProjections(tx Tx) error {
+	all, err := tx.LatestSnapshots()
+	if err != nil {
+		return fmt.Errorf("rebuilding projections: %w", err)
+	}
+	if err := tx.DeleteJourneys(); err != nil {
+		return fmt.Errorf("rebuilding projections: %w", err)
+	}
+	for _, l := range all {
+		if err := project(tx, *l.Snapshot, l.Seq); err != nil {
+			return fmt.Errorf("rebuilding projections: %w", err)
+		}
+	}
+	if err := tx.ResetIntakeStatuses(); err != nil {
+		return fmt.Errorf("rebuilding intake statuses: %w", err)
+	}
+	return nil
+}
