@@ -215,11 +215,10 @@ func (s *Service) RecordAttendance(ctx context.Context, journeyID uuid.UUID, ses
 
 // Withdraw ends a journey. The free-text note, if any, stays in the store.
 func (s *Service) Withdraw(ctx context.Context, journeyID, authorID uuid.UUID, reason, note string) error {
-	noteID, err := s.saveNote(ctx, journeyID, authorID, note, false)
-	if err != nil {
-		return err
-	}
-	return s.updateJourney(ctx, journeyID, "", workflows.UpdateWithdraw, workflows.WithdrawRequest{Reason: reason, NoteID: noteID}, nil)
+	n := noteRequest{journey: journeyID, author: authorID, body: note, request: uuid.NewString()}
+	return s.withNote(ctx, n, func(noteID uuid.UUID) error {
+		return s.updateJourney(ctx, journeyID, "", workflows.UpdateWithdraw, workflows.WithdrawRequest{Reason: reason, NoteID: noteID}, nil)
+	})
 }
 
 // Defer moves a participant, with their progress, to a later intake.
@@ -266,14 +265,13 @@ func (s *Service) CompleteCheckpoint(ctx context.Context, c Checkpoint) (workflo
 	if c.RequestID == "" {
 		c.RequestID = uuid.NewString()
 	}
-	noteID, err := s.saveNote(ctx, c.JourneyID, c.CoachID, c.Notes, true)
-	if err != nil {
-		return workflows.Task{}, err
-	}
 	var t workflows.Task
-	err = s.updateJourney(ctx, c.JourneyID, c.RequestID, workflows.UpdateCompleteCheckpoint, workflows.CompleteCheckpointRequest{
-		CheckpointID: c.CheckpointID, CoachID: c.CoachID, NoteID: noteID, Status: c.Status, RequestID: c.RequestID,
-	}, &t)
+	n := noteRequest{journey: c.JourneyID, author: c.CoachID, body: c.Notes, request: c.RequestID, required: true}
+	err := s.withNote(ctx, n, func(noteID uuid.UUID) error {
+		return s.updateJourney(ctx, c.JourneyID, c.RequestID, workflows.UpdateCompleteCheckpoint, workflows.CompleteCheckpointRequest{
+			CheckpointID: c.CheckpointID, CoachID: c.CoachID, NoteID: noteID, Status: c.Status, RequestID: c.RequestID,
+		}, &t)
+	})
 	return t, err
 }
 
@@ -282,30 +280,49 @@ func (s *Service) SubmitTask(ctx context.Context, journeyID, personID uuid.UUID,
 	if requestID == "" {
 		requestID = uuid.NewString()
 	}
-	noteID, err := s.saveNote(ctx, journeyID, personID, text, true)
-	if err != nil {
-		return workflows.Task{}, err
-	}
 	var t workflows.Task
-	err = s.updateJourney(ctx, journeyID, requestID, workflows.UpdateSubmitTask,
-		workflows.SubmitTaskRequest{TaskID: taskID, NoteID: noteID, RequestID: requestID}, &t)
+	n := noteRequest{journey: journeyID, author: personID, body: text, request: requestID, required: true}
+	err := s.withNote(ctx, n, func(noteID uuid.UUID) error {
+		return s.updateJourney(ctx, journeyID, requestID, workflows.UpdateSubmitTask,
+			workflows.SubmitTaskRequest{TaskID: taskID, NoteID: noteID, RequestID: requestID}, &t)
+	})
 	return t, err
 }
 
-// saveNote keeps free text in the store and returns its ID for the workflow.
-func (s *Service) saveNote(ctx context.Context, journeyID, authorID uuid.UUID, body string, required bool) (uuid.UUID, error) {
-	body = strings.TrimSpace(body)
+// noteRequest is free text that goes with a request: it is kept in the store and
+// only its ID is handed to the workflow.
+type noteRequest struct {
+	journey, author uuid.UUID
+	body            string
+	// request names the request the note belongs to; the note's ID is
+	// derived from it, so a retried request finds its note already saved.
+	request  string
+	required bool
+}
+
+// withNote saves the note, sends the request with the note's ID, and
+// deletes the note again if the journey refuses the request: a refused
+// coach's notes must not linger as personal data nobody can see. On any
+// other failure the request may yet have landed, so the note stays.
+func (s *Service) withNote(ctx context.Context, n noteRequest, send func(noteID uuid.UUID) error) error {
+	body := strings.TrimSpace(n.body)
 	if body == "" {
-		if required {
-			return uuid.Nil, invalidf("notes are required")
+		if n.required {
+			return invalidf("notes are required")
 		}
-		return uuid.Nil, nil
+		return send(uuid.Nil)
 	}
-	n := store.Note{ID: uuid.New(), AuthorID: authorID, JourneyID: journeyID, Body: body}
-	if err := s.Store.SaveNote(ctx, n); err != nil {
-		return uuid.Nil, storeError(err)
+	id := uuid.NewSHA1(n.journey, []byte(n.request))
+	if err := s.Store.SaveNote(ctx, store.Note{ID: id, AuthorID: n.author, JourneyID: n.journey, Body: body}); err != nil {
+		return storeError(err)
 	}
-	return n.ID, nil
+	err := send(id)
+	if errors.Is(err, ErrRejected) || errors.Is(err, ErrNotFound) {
+		if derr := s.Store.DeleteNote(ctx, id); derr != nil {
+			return fmt.Errorf("%w (and its note %s could not be removed: %v)", err, id, derr)
+		}
+	}
+	return err
 }
 
 func (s *Service) updateIntake(ctx context.Context, intakeID uuid.UUID, name string, arg, result any) error {

@@ -197,6 +197,10 @@ type Store interface {
 
 	SaveNote(ctx context.Context, n Note) error
 	GetNote(ctx context.Context, id uuid.UUID) (Note, error)
+	// DeleteNote removes a note for good; deleting one that is not there is
+	// not an error. A note written for a request the journey then refused
+	// must not linger as personal data nobody can see.
+	DeleteNote(ctx context.Context, id uuid.UUID) error
 
 	// Ping checks that the database answers, for health checks.
 	Ping(ctx context.Context) error

@@ -392,6 +392,11 @@ func (s *Store) SaveNote(ctx context.Context, n store.Note) error {
 	})
 }
 
+func (s *Store) DeleteNote(ctx context.Context, id uuid.UUID) error {
+	_, err := s.pool.Exec(ctx, `DELETE FROM notes WHERE id = $1`, id)
+	return err
+}
+
 func (s *Store) GetNote(ctx context.Context, id uuid.UUID) (store.Note, error) {
 	n, err := sqlstore.ScanNote(s.pool.QueryRow(ctx, `SELECT `+sqlstore.NoteColumns+` FROM notes WHERE id = $1`, id))
 	if err != nil {

@@ -435,6 +435,11 @@ func (s *Store) SaveNote(ctx context.Context, n store.Note) error {
 	})
 }
 
+func (s *Store) DeleteNote(ctx context.Context, id uuid.UUID) error {
+	_, err := s.write.ExecContext(ctx, `DELETE FROM notes WHERE id = ?`, id.String())
+	return err
+}
+
 func (s *Store) GetNote(ctx context.Context, id uuid.UUID) (store.Note, error) {
 	n, err := sqlstore.ScanNote(s.read.QueryRowContext(ctx, `SELECT `+sqlstore.NoteColumns+` FROM notes WHERE id = ?`, id.String()))
 	if err != nil {

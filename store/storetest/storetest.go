@@ -1168,4 +1168,13 @@ func testNotes(t *testing.T, s store.Store) {
 		t.Errorf("note without journey = %+v", got)
 	}
 	recentTime(t, "defaulted note CreatedAt", got.CreatedAt, before)
+
+	must(t, s.DeleteNote(ctx, n.ID))
+	if _, err := s.GetNote(ctx, n.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetNote after DeleteNote: %v, want store.ErrNotFound", err)
+	}
+	must(t, s.DeleteNote(ctx, n.ID)) // already gone: nothing to do
+	if _, err := s.GetNote(ctx, intakeNote.ID); err != nil {
+		t.Errorf("deleting one note touched another: %v", err)
+	}
 }
