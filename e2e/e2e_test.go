@@ -20,6 +20,7 @@ import (
 	"go.temporal.io/server/temporaltest"
 
 	"github.com/infuse-cymru/journeys/activities"
+	"github.com/infuse-cymru/journeys/internal/temporalx"
 	"github.com/infuse-cymru/journeys/internal/testenv"
 	"github.com/infuse-cymru/journeys/programme"
 	"github.com/infuse-cymru/journeys/starter"
@@ -34,8 +35,9 @@ const (
 	// factor: one programme day lasts about 0.22 s, six months about 40 s.
 	factor = 400_000
 	// leadIn is how long after set-up intake A's programme starts: enough
-	// for the application window, the decisions and the offers in between.
-	leadIn = 4 * time.Second
+	// for the application window, the decisions and the offers in between,
+	// with room to spare when the whole suite loads both cores (CI).
+	leadIn = 8 * time.Second
 	// window is how long the application windows stay open.
 	window = 2 * time.Second
 	// laterIntake is how much later than intake A intake B starts (about
@@ -155,6 +157,13 @@ func runScenario(t *testing.T, open func(testing.TB) store.Store, record bool) {
 		temporaltest.WithBaseServerOptions(temporal.WithDynamicConfigClient(serverConfig)))
 	c := ts.GetDefaultClient()
 	st := open(t)
+	// Registering search attributes can take seconds on a loaded machine;
+	// do it before the compressed clock starts running.
+	regCtx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := temporalx.RegisterSearchAttributes(regCtx, c, ts.GetDefaultNamespace()); err != nil {
+		t.Fatal(err)
+	}
 	planner := compressedPlanner{origin: cohort1Start, base: time.Now().Add(leadIn), factor: factor}
 	testenv.StartWorker(t, ts, &activities.Activities{Store: st, Planner: planner})
 
