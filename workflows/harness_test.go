@@ -36,7 +36,7 @@ func mustLocation(name string) *time.Location {
 // intake is the root workflow and journeys are its children, exactly as in
 // production. Tests script what people do with at(), at workflow times.
 type harness struct {
-	t        *testing.T
+	t        testing.TB
 	suite    testsuite.WorkflowTestSuite
 	env      *testsuite.TestWorkflowEnvironment
 	store    store.Store
@@ -48,7 +48,7 @@ type harness struct {
 
 // Cohort 1's dates: applications closed 13 September 2021, the cohort
 // commenced 1 October 2021, and UK clocks went back on 31 October 2021.
-func newHarness(t *testing.T, capacity int) *harness {
+func newHarness(t testing.TB, capacity int) *harness {
 	t.Helper()
 	h := &harness{t: t, store: sqlitestore.OpenTest(t), coach: uuid.New()}
 	h.suite.SetLogger(quietLogger)
