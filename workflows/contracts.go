@@ -1,3 +1,17 @@
+// Package workflows holds the two Temporal workflows that carry Infuse
+// participants through the programme. IntakeWorkflow runs one intake
+// (cohort): the application window on timers, capacity and the waitlist,
+// decisions, the start, rescheduled sessions. JourneyWorkflow runs one
+// participant's journey through one intake, from application to completion,
+// as a child of the intake.
+//
+// Temporal histories are immutable, so workflows carry UUIDs, codes and
+// times only: names, addresses and free text live in the store, and every
+// fact a workflow establishes is written there by an activity under an
+// idempotency key. Everything a person does arrives as an Update whose
+// validator refuses bad requests without writing history. Once released,
+// every change here must be guarded with workflow.GetVersion and proven by
+// the replay test against the histories under testdata.
 package workflows
 
 import (

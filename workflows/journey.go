@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
@@ -527,7 +526,5 @@ func (j *journey) applyCarried() {
 		}
 	}
 }
-
-var errNoSchedule = errors.New("the programme has not started for this journey yet")
 
 func describe(s Status) string { return fmt.Sprintf("the journey is %s", s) }
