@@ -29,10 +29,13 @@ import (
 
 // Timeouts of the long-running commands.
 const (
-	devStartTimeout  = 2 * time.Minute // first start creates the Temporal schema
-	demoTimeout      = 3 * time.Minute
-	shutdownTimeout  = 10 * time.Second
-	defaultHTTPAddr  = ":8080"
+	devStartTimeout = 2 * time.Minute // first start creates the Temporal schema
+	demoTimeout     = 3 * time.Minute
+	shutdownTimeout = 10 * time.Second
+	defaultHTTPAddr = ":8080"
+	// devHTTPAddr keeps dev mode's API on this machine: it has demo data
+	// and, once sign-in lands, demo sign-in links.
+	devHTTPAddr      = "127.0.0.1:8080"
 	storeFileName    = "infuse.db"
 	defaultDataDir   = ".infuse"
 	readHeaderTimout = 10 * time.Second
@@ -68,7 +71,7 @@ intake and journey where it was. --demo adds sample people and intakes (once).
 	f.StringVar(&o.dataDir, "data-dir", defaultDataDir, "where Temporal's and the store's databases are kept")
 	f.IntVar(&o.port, "port", devserver.DefaultPort, "the Temporal frontend port (what TEMPORAL_ADDRESS points at)")
 	f.IntVar(&o.uiPort, "ui-port", 8233, "the Temporal Web UI port; 0 for no UI")
-	f.StringVar(&o.httpAddr, "http", defaultHTTPAddr, `the API's listen address; "" for no API`)
+	f.StringVar(&o.httpAddr, "http", devHTTPAddr, `the API's listen address; "" for no API`)
 	f.BoolVar(&o.demo, "demo", false, "create the demo people and intakes if they are not there yet")
 	return cmd
 }
