@@ -136,10 +136,40 @@ type Message struct {
 	Role        Role   // what the recipient is to this journey
 	Template    string // template key from the programme data
 	ItemID      string // schedule item the message is about, if any
-	Channel     string // "email"
-	SendAt      time.Time
-	Status      MessageStatus
-	CreatedAt   time.Time
+	// ItemStartsAt and ItemEndsAt are when the item happens (a session's
+	// start and end) or is due (a task: both the due time), so the message
+	// and its calendar invite can say when without asking Temporal.
+	ItemStartsAt time.Time
+	ItemEndsAt   time.Time
+	// Revision counts how often the item has been rescheduled: it becomes a
+	// calendar invite's SEQUENCE, so calendars replace the old time.
+	Revision int
+	// Cancels marks a notice that the item no longer happens for this
+	// recipient (a withdrawal or deferral): a calendar CANCEL.
+	Cancels bool
+	Channel string // "email"
+	// SendAt is when the message is due. A delivery policy may move it
+	// later (Store.Defer); it is also the order in which a recipient's
+	// messages go out.
+	SendAt    time.Time
+	Status    MessageStatus
+	CreatedAt time.Time
+
+	// Delivery state, set by the store as delivery reports back (Record
+	// ignores what callers put here).
+
+	// Attempts counts delivery attempts that did not succeed.
+	Attempts int
+	// NextAttemptAt is when a message whose last attempt failed for a
+	// temporary reason may be tried again; zero if never retried.
+	NextAttemptAt time.Time
+	// LastError is why the last attempt failed; for a failed message, why it
+	// was given up (shown to coordinators).
+	LastError string
+	// SentAt is when the mail server accepted the message; zero until sent.
+	SentAt time.Time
+	// MessageID is the Message-ID header the message was sent with.
+	MessageID string
 }
 
 // Note is free text written by a person (coaching notes, withdrawal reasons,
@@ -194,6 +224,31 @@ type Store interface {
 	RebuildProjections(ctx context.Context) error
 
 	ListMessages(ctx context.Context, f OutboxFilter) ([]Message, error)
+
+	// DueMessages lists, oldest SendAt first, up to limit queued messages
+	// that may be sent at now: SendAt and NextAttemptAt are not after now,
+	// and no earlier queued message of the same recipient (earlier SendAt,
+	// or the same SendAt queued before) is waiting for a retry. So a
+	// recipient's messages go out in order, and a later one never overtakes
+	// an earlier one that is still pending. A limit of 0 or less means 100.
+	DueMessages(ctx context.Context, now time.Time, limit int) ([]Message, error)
+	// MarkSent records that the mail server accepted the message with
+	// Message-ID messageID at at. Marking a sent message again changes
+	// nothing; a failed one becomes sent (the server did accept it).
+	MarkSent(ctx context.Context, key, messageID string, at time.Time) error
+	// MarkRetry records a failed attempt (Attempts+1, LastError = reason)
+	// and holds a queued message back until next.
+	MarkRetry(ctx context.Context, key string, next time.Time, reason string) error
+	// MarkFailed gives a queued message up for good (Attempts+1, LastError
+	// = reason, Status failed). Marking a failed message again changes nothing.
+	MarkFailed(ctx context.Context, key, reason string) error
+	// Defer moves a queued message's SendAt later, to until, without
+	// counting an attempt (a delivery policy such as quiet hours). A SendAt
+	// already at or after until is left alone.
+	Defer(ctx context.Context, key string, until time.Time) error
+	// (For the Mark methods and Defer: an unknown key is ErrNotFound; a
+	// message whose status does not allow the change, such as retrying a
+	// sent message, is ErrConflict.)
 
 	SaveNote(ctx context.Context, n Note) error
 	GetNote(ctx context.Context, id uuid.UUID) (Note, error)

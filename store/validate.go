@@ -283,11 +283,22 @@ func PrepareRecord(ev Event, msgs []Message, now time.Time) (Event, []Message, e
 			problems = append(problems, fmt.Sprintf("status %q is not one of %q, %q, %q",
 				m.Status, MessageQueued, MessageSent, MessageFailed))
 		}
+		if m.Revision < 0 {
+			problems = append(problems, fmt.Sprintf("revision %d is negative", m.Revision))
+		}
+		if !m.ItemStartsAt.IsZero() && !m.ItemEndsAt.IsZero() && m.ItemEndsAt.Before(m.ItemStartsAt) {
+			problems = append(problems, fmt.Sprintf("item ends (%s) before it starts (%s)",
+				m.ItemEndsAt.Format(time.RFC3339), m.ItemStartsAt.Format(time.RFC3339)))
+		}
 		if len(problems) > 0 {
 			return Event{}, nil, fmt.Errorf("event %q, message %d (%q): %w: %s", ev.Key, i, m.Key, ErrInvalid, strings.Join(problems, "; "))
 		}
 		m.SendAt = StoredTime(m.SendAt)
 		m.CreatedAt = StoredTime(m.CreatedAt)
+		m.ItemStartsAt = StoredTime(m.ItemStartsAt)
+		m.ItemEndsAt = StoredTime(m.ItemEndsAt)
+		// Delivery state is the store's to keep.
+		m.Attempts, m.NextAttemptAt, m.LastError, m.SentAt, m.MessageID = 0, time.Time{}, "", time.Time{}, ""
 		out[i] = m
 	}
 	slices.SortStableFunc(out, func(a, b Message) int { return strings.Compare(a.Key, b.Key) })

@@ -276,10 +276,12 @@ func (w writeTx) SetIntakeStatus(intakeID uuid.UUID, status store.IntakeStatus) 
 
 func (w writeTx) QueueMessage(m store.Message, eventSeq int64) error {
 	_, err := w.tx.Exec(w.ctx, `INSERT INTO outbox
-		(key, event_seq, intake_id, journey_id, recipient_id, role, template, item_id, channel, send_at, status, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (key) DO NOTHING`,
+		(key, event_seq, intake_id, journey_id, recipient_id, role, template, item_id,
+		 item_starts_at, item_ends_at, revision, cancels, channel, send_at, status, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT (key) DO NOTHING`,
 		m.Key, eventSeq, m.IntakeID, nullUUID(m.JourneyID), m.RecipientID, string(m.Role), m.Template,
-		m.ItemID, m.Channel, m.SendAt, string(m.Status), m.CreatedAt)
+		m.ItemID, nullTime(m.ItemStartsAt), nullTime(m.ItemEndsAt), m.Revision, m.Cancels,
+		m.Channel, m.SendAt, string(m.Status), m.CreatedAt)
 	return err
 }
 
@@ -372,6 +374,82 @@ func (s *Store) ListMessages(ctx context.Context, f store.OutboxFilter) ([]store
 		return nil, fmt.Errorf("listing messages: %w", err)
 	}
 	return collect(rows, sqlstore.ScanMessage)
+}
+
+func (s *Store) DueMessages(ctx context.Context, now time.Time, limit int) ([]store.Message, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+sqlstore.MessageColumns+`
+		FROM outbox o
+		WHERE o.status = 'queued' AND o.send_at <= $1 AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= $1)
+		  AND NOT EXISTS (SELECT 1 FROM outbox p
+			WHERE p.recipient_id = o.recipient_id AND p.status = 'queued'
+			  AND (p.send_at, p.id) < (o.send_at, o.id)
+			  AND p.next_attempt_at > $1)
+		ORDER BY o.send_at, o.id LIMIT $2`, store.StoredTime(now), sqlstore.DueLimit(limit))
+	if err != nil {
+		return nil, fmt.Errorf("listing due messages: %w", err)
+	}
+	out, err := collect(rows, sqlstore.ScanMessage)
+	if err != nil {
+		return nil, fmt.Errorf("listing due messages: %w", err)
+	}
+	return out, nil
+}
+
+// transition runs u in a transaction: update (with args) changes the row.
+func (s *Store) transition(ctx context.Context, u sqlstore.Update, update string, args ...any) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		u.Apply = func() (bool, error) {
+			tag, err := tx.Exec(ctx, update, args...)
+			return tag.RowsAffected() == 1, err
+		}
+		u.Status = func() (store.MessageStatus, error) {
+			var status string
+			err := tx.QueryRow(ctx, `SELECT status FROM outbox WHERE key = $1`, u.Key).Scan(&status)
+			return store.MessageStatus(status), err
+		}
+		return sqlstore.Transition(u)
+	})
+}
+
+func (s *Store) MarkSent(ctx context.Context, key, messageID string, at time.Time) error {
+	if at.IsZero() {
+		at = now()
+	}
+	return s.transition(ctx, sqlstore.Update{What: "marking sent", Key: key, Done: []store.MessageStatus{store.MessageSent}},
+		`UPDATE outbox SET status = 'sent', sent_at = $1, message_id = $2, next_attempt_at = NULL
+		 WHERE key = $3 AND status IN ('queued', 'failed')`, store.StoredTime(at), messageID, key)
+}
+
+func (s *Store) MarkRetry(ctx context.Context, key string, next time.Time, reason string) error {
+	const what = "marking for retry"
+	if err := sqlstore.CheckTime(what, key, "time of the next attempt", next); err != nil {
+		return err
+	}
+	if err := sqlstore.CheckReason(what, key, reason); err != nil {
+		return err
+	}
+	return s.transition(ctx, sqlstore.Update{What: what, Key: key},
+		`UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $1, last_error = $2
+		 WHERE key = $3 AND status = 'queued'`, store.StoredTime(next), sqlstore.Reason(reason), key)
+}
+
+func (s *Store) MarkFailed(ctx context.Context, key, reason string) error {
+	const what = "marking failed"
+	if err := sqlstore.CheckReason(what, key, reason); err != nil {
+		return err
+	}
+	return s.transition(ctx, sqlstore.Update{What: what, Key: key, Done: []store.MessageStatus{store.MessageFailed}},
+		`UPDATE outbox SET status = 'failed', attempts = attempts + 1, next_attempt_at = NULL, last_error = $1
+		 WHERE key = $2 AND status = 'queued'`, sqlstore.Reason(reason), key)
+}
+
+func (s *Store) Defer(ctx context.Context, key string, until time.Time) error {
+	const what = "deferring"
+	if err := sqlstore.CheckTime(what, key, "time to defer to", until); err != nil {
+		return err
+	}
+	return s.transition(ctx, sqlstore.Update{What: what, Key: key, Done: []store.MessageStatus{store.MessageQueued}},
+		`UPDATE outbox SET send_at = $1 WHERE key = $2 AND status = 'queued' AND send_at < $1`, store.StoredTime(until), key)
 }
 
 // ---- notes -----------------------------------------------------------------

@@ -63,6 +63,12 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"StaleSnapshotIgnored", testStaleSnapshotIgnored},
 		{"RebuildProjections", testRebuildProjections},
 		{"ListMessagesFilters", testListMessagesFilters},
+		{"MessageItemFields", testMessageItemFields},
+		{"DueMessages", testDueMessages},
+		{"DueMessagesRecipientOrder", testDueMessagesRecipientOrder},
+		{"MarkSent", testMarkSent},
+		{"MarkRetryAndFailed", testMarkRetryAndFailed},
+		{"Defer", testDefer},
 		{"Notes", testNotes},
 		{"Ping", testPing},
 	}

@@ -92,8 +92,9 @@ const (
 	IntakeColumns  = `id, name, programme_id, programme_version, opens_at, closes_at, starts_on, capacity, coordinator_id, status, created_at`
 	EventColumns   = `seq, key, intake_id, journey_id, type, occurred_at, data, snapshot, intake_status, recorded_at`
 	JourneyColumns = `journey_id, intake_id, person_id, coach_id, state, phase, next_due_item, next_due_at, overdue_count, outcome`
-	MessageColumns = `key, intake_id, journey_id, recipient_id, role, template, item_id, channel, send_at, status, created_at`
-	NoteColumns    = `id, author_id, journey_id, body, created_at`
+	MessageColumns = `key, intake_id, journey_id, recipient_id, role, template, item_id, item_starts_at, item_ends_at, revision, cancels, ` +
+		`channel, send_at, status, created_at, attempts, next_attempt_at, last_error, sent_at, message_id`
+	NoteColumns = `id, author_id, journey_id, body, created_at`
 )
 
 // ScanPerson reads PersonColumns.
@@ -152,7 +153,9 @@ func ScanMessage(row Scanner) (store.Message, error) {
 	var m store.Message
 	var role, status string
 	err := row.Scan(&m.Key, uuidCol{&m.IntakeID}, uuidCol{&m.JourneyID}, uuidCol{&m.RecipientID}, &role,
-		&m.Template, &m.ItemID, &m.Channel, timeCol{&m.SendAt}, &status, timeCol{&m.CreatedAt})
+		&m.Template, &m.ItemID, timeCol{&m.ItemStartsAt}, timeCol{&m.ItemEndsAt}, &m.Revision, &m.Cancels,
+		&m.Channel, timeCol{&m.SendAt}, &status, timeCol{&m.CreatedAt},
+		&m.Attempts, timeCol{&m.NextAttemptAt}, &m.LastError, timeCol{&m.SentAt}, &m.MessageID)
 	m.Role, m.Status = store.Role(role), store.MessageStatus(status)
 	return m, err
 }

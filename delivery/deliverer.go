@@ -1,0 +1,324 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"go.uber.org/zap"
+
+	"github.com/infuse-cymru/journeys/store"
+)
+
+// Composer renders an outbox message as an e-mail, reading what it needs
+// (the recipient's name, address and language, the item's details) from the
+// store at send time. It sets From, To, Subject, Text and/or HTML, and any
+// attachments and headers; the Deliverer sets MessageID.
+//
+// A Compose error fails the message for good, with the error as the reason
+// (a template that does not render will not render next time either),
+// unless it is marked Temporary (such as the store being unreachable).
+type Composer interface {
+	Compose(ctx context.Context, m store.Message) (Email, error)
+}
+
+// ComposerFunc is a function as a Composer.
+type ComposerFunc func(ctx context.Context, m store.Message) (Email, error)
+
+func (f ComposerFunc) Compose(ctx context.Context, m store.Message) (Email, error) { return f(ctx, m) }
+
+// Options tune a Deliverer. Zero values take the defaults shown.
+type Options struct {
+	Poll        time.Duration // how often Run looks for due messages: 10s
+	Batch       int           // messages read from the outbox at a time: 100
+	Concurrency int           // recipients served at once: 4
+	// A message that fails temporarily is tried again after FirstRetry,
+	// then after twice as long each time, up to MaxRetry: 1m, 2m, 4m, … 1h.
+	FirstRetry time.Duration // 1 minute
+	MaxRetry   time.Duration // 1 hour
+	// MaxAttempts is how many times a message is tried before it is given
+	// up as failed: 20 (with the defaults, about 15 hours of trying).
+	MaxAttempts     int
+	MessageIDDomain string           // DefaultMessageIDDomain
+	Now             func() time.Time // time.Now
+	Logger          *zap.Logger      // none
+}
+
+func (o Options) withDefaults() Options {
+	if o.Poll <= 0 {
+		o.Poll = 10 * time.Second
+	}
+	if o.Batch <= 0 {
+		o.Batch = 100
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = 4
+	}
+	if o.FirstRetry <= 0 {
+		o.FirstRetry = time.Minute
+	}
+	if o.MaxRetry <= 0 {
+		o.MaxRetry = time.Hour
+	}
+	if o.MaxRetry < o.FirstRetry {
+		o.MaxRetry = o.FirstRetry
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 20
+	}
+	if o.MessageIDDomain == "" {
+		o.MessageIDDomain = DefaultMessageIDDomain
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = zap.NewNop()
+	}
+	return o
+}
+
+// Deliverer drains the outbox of a store.
+type Deliverer struct {
+	store    store.Store
+	composer Composer
+	sender   Sender
+	o        Options
+}
+
+// New returns a Deliverer sending st's due messages, composed by c, through s.
+func New(st store.Store, c Composer, s Sender, o Options) *Deliverer {
+	return &Deliverer{store: st, composer: c, sender: s, o: o.withDefaults()}
+}
+
+// Stats counts what a pass did.
+type Stats struct {
+	Sent    int // accepted by the mail server and marked sent
+	Retried int // failed for now, to be tried again later
+	Failed  int // given up, with the reason in the outbox
+}
+
+func (s *Stats) add(o Stats) {
+	s.Sent += o.Sent
+	s.Retried += o.Retried
+	s.Failed += o.Failed
+}
+
+// Run delivers due messages every Poll until ctx is cancelled, then
+// returns nil once the pass under way has stopped. A pass's errors are
+// logged and the next pass tries again.
+func (d *Deliverer) Run(ctx context.Context) error {
+	t := time.NewTicker(d.o.Poll)
+	defer t.Stop()
+	for {
+		if _, err := d.DeliverDue(ctx); err != nil && ctx.Err() == nil {
+			d.o.Logger.Warn("delivering due messages", zap.Error(err))
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// DeliverDue delivers every message due now, a batch at a time, and
+// returns what it did. It returns early, with ctx's error, when ctx is
+// cancelled; messages it had not finished stay queued.
+func (d *Deliverer) DeliverDue(ctx context.Context) (Stats, error) {
+	var total Stats
+	now := d.o.Now()
+	for {
+		due, err := d.store.DueMessages(ctx, now, d.o.Batch)
+		if err != nil {
+			return total, fmt.Errorf("reading due messages: %w", err)
+		}
+		if len(due) == 0 {
+			return total, nil
+		}
+		st, err := d.deliverBatch(ctx, due)
+		total.add(st)
+		if err != nil {
+			return total, err
+		}
+		// Every message of the batch is now sent, failed or held back (or
+		// behind one held back), so the next read makes progress; a short
+		// batch was the last.
+		if len(due) < d.o.Batch || st == (Stats{}) {
+			return total, nil
+		}
+	}
+}
+
+// deliverBatch sends each recipient's messages in order, Concurrency
+// recipients at a time.
+func (d *Deliverer) deliverBatch(ctx context.Context, due []store.Message) (Stats, error) {
+	var order []uuid.UUID
+	queues := map[uuid.UUID][]store.Message{}
+	for _, m := range due {
+		if _, ok := queues[m.RecipientID]; !ok {
+			order = append(order, m.RecipientID)
+		}
+		queues[m.RecipientID] = append(queues[m.RecipientID], m)
+	}
+	work := make(chan []store.Message)
+	var (
+		mu    sync.Mutex
+		total Stats
+		errs  []error
+		wg    sync.WaitGroup
+	)
+	for range min(d.o.Concurrency, len(order)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for q := range work {
+				st, err := d.deliverQueue(ctx, q)
+				mu.Lock()
+				total.add(st)
+				if err != nil {
+					errs = append(errs, err)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+feed:
+	for _, r := range order {
+		select {
+		case work <- queues[r]:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(work)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return total, err
+	}
+	return total, errors.Join(errs...)
+}
+
+// outcome is what became of one message.
+type outcome int
+
+const (
+	sent outcome = iota
+	retried
+	failed
+	stopped // ctx cancelled: left as it was
+)
+
+// deliverQueue sends one recipient's due messages in order, stopping at the
+// first that does not go (a later one must not overtake it).
+func (d *Deliverer) deliverQueue(ctx context.Context, q []store.Message) (Stats, error) {
+	var st Stats
+	for _, m := range q {
+		out, err := d.deliverOne(ctx, m)
+		switch out {
+		case sent:
+			st.Sent++
+		case retried:
+			st.Retried++
+		case failed:
+			st.Failed++
+		}
+		if err != nil || out == retried || out == stopped {
+			return st, err
+		}
+	}
+	return st, nil
+}
+
+// deliverOne composes, checks, sends and records one message.
+func (d *Deliverer) deliverOne(ctx context.Context, m store.Message) (outcome, error) {
+	log := d.o.Logger.With(zap.String("message", m.Key), zap.Stringer("recipient", m.RecipientID))
+	e, err := d.composer.Compose(ctx, m)
+	if err != nil {
+		if ctx.Err() != nil {
+			return stopped, nil
+		}
+		if IsTemporary(err) {
+			return d.retry(ctx, log, m, fmt.Sprintf("composing the message: %v", err))
+		}
+		return d.fail(ctx, log, m, fmt.Sprintf("composing the message failed (template %q): %v", m.Template, err))
+	}
+	e.MessageID = MessageID(m.Key, d.o.MessageIDDomain)
+	if reason := checkRecipient(e.To.Address, m.RecipientID); reason != "" {
+		return d.fail(ctx, log, m, reason)
+	}
+	err = d.sender.Send(ctx, e)
+	if err == nil {
+		if err := d.store.MarkSent(ctx, m.Key, e.MessageID, d.o.Now()); err != nil {
+			// The server has it; the outbox does not know. The next pass
+			// sends it again, with the same Message-ID (see the package comment).
+			return sent, fmt.Errorf("message %q was sent but not marked sent: %w", m.Key, err)
+		}
+		log.Debug("sent", zap.String("message_id", e.MessageID))
+		return sent, nil
+	}
+	if ctx.Err() != nil {
+		return stopped, nil
+	}
+	var de *Error
+	if errors.As(err, &de) && !de.Temporary {
+		return d.fail(ctx, log, m, fmt.Sprintf("the mail server refused the message: %v", err))
+	}
+	return d.retry(ctx, log, m, err.Error())
+}
+
+// checkRecipient explains why addr cannot be sent to, or returns "". The
+// reason names the recipient by ID, never by address.
+func checkRecipient(addr string, recipient uuid.UUID) string {
+	addr = strings.TrimSpace(addr)
+	if addr == "" {
+		return fmt.Sprintf("recipient %s has no e-mail address", recipient)
+	}
+	a, err := mail.ParseAddress(addr)
+	if err != nil || a.Address != addr {
+		why := "not a plain address such as name@example.org"
+		if err != nil {
+			why = strings.TrimPrefix(err.Error(), "mail: ")
+		}
+		return fmt.Sprintf("recipient %s has a malformed e-mail address (%s)", recipient, why)
+	}
+	return ""
+}
+
+// retry holds m back for a backoff that doubles with each attempt, or gives
+// it up once it has had MaxAttempts.
+func (d *Deliverer) retry(ctx context.Context, log *zap.Logger, m store.Message, reason string) (outcome, error) {
+	attempt := m.Attempts + 1
+	if attempt >= d.o.MaxAttempts {
+		return d.fail(ctx, log, m, fmt.Sprintf("gave up after %d attempts; the last failed with: %s", attempt, reason))
+	}
+	next := d.o.Now().Add(d.Backoff(attempt))
+	if err := d.store.MarkRetry(ctx, m.Key, next, reason); err != nil {
+		return retried, fmt.Errorf("marking message %q for retry: %w", m.Key, err)
+	}
+	log.Info("will retry", zap.Int("attempt", attempt), zap.Time("next", next), zap.String("reason", reason))
+	return retried, nil
+}
+
+// Backoff is how long a message waits after its attempt-th failed attempt
+// (1, 2, …): FirstRetry, doubling each time, at most MaxRetry.
+func (d *Deliverer) Backoff(attempt int) time.Duration {
+	b := d.o.FirstRetry
+	for i := 1; i < attempt && b < d.o.MaxRetry; i++ {
+		b *= 2
+	}
+	return min(b, d.o.MaxRetry)
+}
+
+func (d *Deliverer) fail(ctx context.Context, log *zap.Logger, m store.Message, reason string) (outcome, error) {
+	if err := d.store.MarkFailed(ctx, m.Key, reason); err != nil {
+		return failed, fmt.Errorf("marking message %q failed: %w", m.Key, err)
+	}
+	log.Warn("failed", zap.String("reason", reason))
+	return failed, nil
+}

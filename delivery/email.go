@@ -1,0 +1,128 @@
+// Package delivery drains the store's outbox: a Deliverer takes the
+// messages that have fallen due, has a Composer render each from the store
+// at send time (so personal data never passes through Temporal), and hands
+// the result to a Sender, in production SMTP through github.com/wneessen/go-mail.
+// What happened is written back to the outbox: sent (with the Message-ID),
+// held back for a retry with exponential backoff after a temporary failure,
+// or failed for good with a reason coordinators can read.
+//
+// # Order
+//
+// A recipient's messages go out in the order of their SendAt, one at a time:
+// the store's DueMessages never offers a message while an earlier one of the
+// same recipient is waiting for a retry, and the Deliverer sends each
+// recipient's due messages in sequence, stopping at the first that fails for
+// now. Different recipients are served concurrently.
+//
+// # Exactly once, nearly
+//
+// Delivery is at-least-once. Between the mail server accepting a message
+// (the reply to DATA) and the outbox recording it as sent there is a window:
+// if the process dies there, the store fails to write, or the context is
+// cancelled while the reply is on its way, the message is still queued and
+// is sent again on the next pass. Nothing can close that window, because the
+// mail server and the database cannot commit together. What makes the
+// duplicate harmless is the Message-ID, derived from the message's
+// idempotency key (MessageID): both copies carry the same one, so mail
+// clients and servers that deduplicate by Message-ID show it once, and
+// anyone reading logs can see it is the same message. Nothing else
+// duplicates: a message is only ever re-sent when the outbox does not say it
+// was sent, and a message marked failed is never sent again.
+//
+// One Deliverer should drain a store at a time: two would each pick up the
+// same due message and both send it (with the same Message-ID).
+package delivery
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+)
+
+// Address is an e-mail address with an optional display name.
+type Address struct {
+	Name    string
+	Address string // name@example.org
+}
+
+// Attachment is a file sent with an e-mail, such as a calendar invite.
+type Attachment struct {
+	Name        string // file name, e.g. "invite.ics"
+	ContentType string // e.g. `text/calendar; charset=utf-8; method=REQUEST`
+	Data        []byte
+}
+
+// Email is one message ready to go.
+type Email struct {
+	From    Address
+	To      Address
+	Subject string
+	// Text and HTML are the plain-text and HTML versions of the body; with
+	// both, the e-mail is multipart/alternative (text first).
+	Text string
+	HTML string
+	// MessageID is the Message-ID header, with its angle brackets
+	// ("<…@infuse-journeys>"). The Deliverer sets it from the outbox key.
+	MessageID   string
+	Attachments []Attachment
+	// Headers are extra header fields, e.g. "Auto-Submitted": "auto-generated".
+	Headers map[string]string
+}
+
+// Sender sends one e-mail. Its errors should be *Error, saying whether the
+// failure is temporary; the Deliverer retries any other error as temporary.
+type Sender interface {
+	Send(ctx context.Context, e Email) error
+}
+
+// Error is a failed attempt, classified.
+type Error struct {
+	// Temporary failures (a server that is down or busy, a 4xx reply, a
+	// timeout) are retried later; others (a 5xx reply to the message, an
+	// invalid address) are final.
+	Temporary bool
+	// Code is the SMTP reply code (e.g. 550), or 0 if the failure was not a
+	// reply from the server; EnhancedCode its RFC 3463 code (e.g. "5.1.1"),
+	// if the server sent one.
+	Code         int
+	EnhancedCode string
+	Err          error
+}
+
+func (e *Error) Error() string { return e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+// Temporary marks err as a temporary failure: the Deliverer tries again
+// later. A Composer uses it for failures such as the store being unreachable.
+func Temporary(err error) error { return &Error{Temporary: true, Err: err} }
+
+// Permanent marks err as a failure that trying again will not cure.
+func Permanent(err error) error { return &Error{Err: err} }
+
+// IsTemporary reports whether err is classified as temporary (an *Error
+// with Temporary set).
+func IsTemporary(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Temporary
+}
+
+// ErrInvalidAddress is a recipient address that cannot be sent to.
+var ErrInvalidAddress = errors.New("invalid e-mail address")
+
+// DefaultMessageIDDomain is the right-hand side of Message-IDs unless the
+// Deliverer is told otherwise.
+const DefaultMessageIDDomain = "infuse-journeys"
+
+// MessageID is the Message-ID for the outbox message with idempotency key
+// key: "<" + the first 32 hex digits of SHA-256(key) + "@" + domain + ">".
+// It is the same every time the message is sent, so a duplicate sent after
+// a crash is recognisable as the same message.
+func MessageID(key, domain string) string {
+	if domain == "" {
+		domain = DefaultMessageIDDomain
+	}
+	sum := sha256.Sum256([]byte(key))
+	return fmt.Sprintf("<%s@%s>", hex.EncodeToString(sum[:])[:32], domain)
+}

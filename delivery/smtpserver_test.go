@@ -1,0 +1,163 @@
+package delivery_test
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+)
+
+// mailServer is a real SMTP server on loopback (github.com/emersion/go-smtp)
+// that keeps what it receives. It can be told to refuse (a 4xx or 5xx reply
+// to RCPT TO or to the message), and be stopped (connections are refused)
+// and started again on the same port.
+type mailServer struct {
+	t    testing.TB
+	addr string
+
+	mu       sync.Mutex
+	srv      *smtp.Server
+	received []received
+	refuse   *smtp.SMTPError // reply to every RCPT TO, when set
+	refuseTo map[string]*smtp.SMTPError
+}
+
+// received is one message as the server got it.
+type received struct {
+	From string
+	To   []string
+	Data []byte
+	At   time.Time
+}
+
+func startMailServer(t testing.TB) *mailServer {
+	t.Helper()
+	s := &mailServer{t: t, refuseTo: map[string]*smtp.SMTPError{}}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.addr = l.Addr().String()
+	s.serve(l)
+	t.Cleanup(s.Stop)
+	return s
+}
+
+func (s *mailServer) port() int { return s.addr2().Port }
+
+func (s *mailServer) addr2() *net.TCPAddr {
+	a, err := net.ResolveTCPAddr("tcp", s.addr)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return a
+}
+
+func (s *mailServer) serve(l net.Listener) {
+	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) {
+		return &session{s: s}, nil
+	}))
+	srv.Domain = "localhost"
+	srv.AllowInsecureAuth = true
+	srv.ReadTimeout = 10 * time.Second
+	srv.WriteTimeout = 10 * time.Second
+	s.mu.Lock()
+	s.srv = srv
+	s.mu.Unlock()
+	go func() {
+		if err := srv.Serve(l); err != nil && !errors.Is(err, smtp.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
+			s.t.Logf("mail server: %v", err)
+		}
+	}()
+}
+
+// Stop closes the listener and every connection: dialling is refused.
+func (s *mailServer) Stop() {
+	s.mu.Lock()
+	srv := s.srv
+	s.srv = nil
+	s.mu.Unlock()
+	if srv != nil {
+		_ = srv.Close()
+	}
+}
+
+// Start listens again on the same address.
+func (s *mailServer) Start() {
+	s.t.Helper()
+	var l net.Listener
+	var err error
+	for range 50 { // the old socket may linger for a moment
+		if l, err = net.Listen("tcp", s.addr); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.serve(l)
+}
+
+// Refuse makes every RCPT TO answer with code (nil: accept again).
+func (s *mailServer) Refuse(e *smtp.SMTPError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.refuse = e
+}
+
+// RefuseRecipient makes RCPT TO for addr answer with e.
+func (s *mailServer) RefuseRecipient(addr string, e *smtp.SMTPError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.refuseTo[strings.ToLower(addr)] = e
+}
+
+func (s *mailServer) Received() []received {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]received(nil), s.received...)
+}
+
+type session struct {
+	s    *mailServer
+	from string
+	to   []string
+}
+
+func (ss *session) Reset()        { ss.from, ss.to = "", nil }
+func (ss *session) Logout() error { return nil }
+func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
+	ss.from = from
+	return nil
+}
+
+func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	ss.s.mu.Lock()
+	defer ss.s.mu.Unlock()
+	if e := ss.s.refuseTo[strings.ToLower(to)]; e != nil {
+		return e
+	}
+	if ss.s.refuse != nil {
+		return ss.s.refuse
+	}
+	ss.to = append(ss.to, to)
+	return nil
+}
+
+func (ss *session) Data(r io.Reader) error {
+	var b bytes.Buffer
+	if _, err := io.Copy(&b, r); err != nil {
+		return err
+	}
+	ss.s.mu.Lock()
+	defer ss.s.mu.Unlock()
+	ss.s.received = append(ss.s.received, received{From: ss.from, To: ss.to, Data: b.Bytes(), At: time.Now()})
+	return nil
+}

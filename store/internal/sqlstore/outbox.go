@@ -1,0 +1,99 @@
+package sqlstore
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/infuse-cymru/journeys/store"
+)
+
+// DefaultDueLimit is DueMessages' limit when the caller gives none.
+const DefaultDueLimit = 100
+
+// DueLimit is the limit DueMessages applies for the caller's limit.
+func DueLimit(limit int) int {
+	if limit <= 0 {
+		return DefaultDueLimit
+	}
+	return limit
+}
+
+// MaxReason is the longest failure reason the outbox keeps, in bytes; a
+// longer one is cut (at a rune boundary) and marked with an ellipsis.
+const MaxReason = 2000
+
+// Reason is reason as the outbox keeps it: trimmed and at most MaxReason bytes.
+func Reason(reason string) string {
+	reason = strings.TrimSpace(reason)
+	if len(reason) <= MaxReason {
+		return reason
+	}
+	cut := MaxReason - len("…")
+	for cut > 0 && !isRuneStart(reason[cut]) {
+		cut--
+	}
+	return reason[:cut] + "…"
+}
+
+func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+// Update is one delivery-state change of an outbox row, for Transition.
+type Update struct {
+	What string // "marking sent", "deferring", … for errors
+	Key  string
+	// Apply runs the UPDATE, which changes the row only if its status
+	// allows, and reports whether it changed one.
+	Apply func() (bool, error)
+	// Status reads the row's status (sql.ErrNoRows, or pgx.ErrNoRows, if
+	// there is no row).
+	Status func() (store.MessageStatus, error)
+	// Done are the statuses in which an unchanged row means the change was
+	// already made (or is not needed): no error.
+	Done []store.MessageStatus
+}
+
+// Transition is the body of a Mark* or Defer transaction: it applies u, and
+// when no row changed tells why: no such message (store.ErrNotFound), a
+// status listed in u.Done (nil), any other status (store.ErrConflict).
+func Transition(u Update) error {
+	if strings.TrimSpace(u.Key) == "" {
+		return fmt.Errorf("%s: %w: message key is missing", u.What, store.ErrInvalid)
+	}
+	changed, err := u.Apply()
+	if err != nil {
+		return fmt.Errorf("%s message %q: %w", u.What, u.Key, err)
+	}
+	if changed {
+		return nil
+	}
+	status, err := u.Status()
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("%s message %q: %w", u.What, u.Key, store.ErrNotFound)
+	case err != nil:
+		return fmt.Errorf("%s message %q: %w", u.What, u.Key, err)
+	case slices.Contains(u.Done, status):
+		return nil
+	}
+	return fmt.Errorf("%s message %q: %w: it is %s", u.What, u.Key, store.ErrConflict, status)
+}
+
+// CheckReason refuses an empty failure reason: it is what coordinators read.
+func CheckReason(what, key, reason string) error {
+	if Reason(reason) == "" {
+		return fmt.Errorf("%s message %q: %w: a reason is required", what, key, store.ErrInvalid)
+	}
+	return nil
+}
+
+// CheckTime refuses a zero time for what.
+func CheckTime(what, key, field string, t time.Time) error {
+	if t.IsZero() {
+		return fmt.Errorf("%s message %q: %w: %s is missing", what, key, store.ErrInvalid, field)
+	}
+	return nil
+}
