@@ -282,6 +282,17 @@ func (p *Programme) ItemName(id string) (Text, bool) {
 	return Text{}, false
 }
 
+// IsSession reports whether an item ID names a lab session ("data-lab/2").
+func (p *Programme) IsSession(id string) bool {
+	key, _, _ := strings.Cut(id, "/")
+	for _, l := range p.Labs {
+		if l.Key == key {
+			return true
+		}
+	}
+	return false
+}
+
 func (p *Programme) midnight(d date) time.Time { return d.at(clock{}, p.cal.loc) }
 
 func maxTime(a, b time.Time) time.Time {

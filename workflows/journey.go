@@ -44,7 +44,10 @@ type Journey struct {
 	PausedAt   time.Time
 
 	// Fired holds the keys of reminders already handled (see firedKey).
-	Fired      map[string]bool
+	Fired map[string]bool
+	// Revisions counts, per item, how often its time has changed since it
+	// was first planned (a calendar invite's SEQUENCE).
+	Revisions  map[string]int
 	Attendance map[string]bool
 	Tasks      map[string]Task
 	// Carried is progress brought from an earlier intake by a deferral.
@@ -117,6 +120,9 @@ func (j *journey) initMaps() {
 	}
 	if j.SessionMoves == nil {
 		j.SessionMoves = map[string]time.Time{}
+	}
+	if j.Revisions == nil {
+		j.Revisions = map[string]int{}
 	}
 }
 
@@ -218,7 +224,8 @@ func (j *journey) advanceOffer(ctx workflow.Context, now time.Time) error {
 		}
 		return nil
 	}
-	msgs, keys := j.dueReminders(now, "offer", j.Offer.Reminders, func(programme.Reminder) bool { return false })
+	offer := about{ID: "offer", StartsAt: j.Offer.LapsesAt, EndsAt: j.Offer.LapsesAt}
+	msgs, keys := j.dueReminders(now, offer, j.Offer.Reminders, func(programme.Reminder) bool { return false })
 	if len(msgs) == 0 {
 		return nil
 	}
@@ -250,7 +257,7 @@ func (j *journey) queueDueReminders(ctx workflow.Context, now time.Time) error {
 	var msgs []store.Message
 	var keys []string
 	for _, it := range j.Schedule.Items {
-		m, k := j.dueReminders(now, it.ID, it.Reminders, func(r programme.Reminder) bool { return j.pointless(it, r, now) })
+		m, k := j.dueReminders(now, aboutItem(it), it.Reminders, func(r programme.Reminder) bool { return j.pointless(it, r, now) })
 		msgs, keys = append(msgs, m...), append(keys, k...)
 	}
 	if len(msgs) == 0 {
@@ -281,7 +288,7 @@ func itemTime(it programme.Item) time.Time {
 // dueReminders returns the messages for the reminders of one item that are
 // due and not yet handled, and marks them handled. A reminder skip says is
 // pointless is marked handled without a message.
-func (j *journey) dueReminders(now time.Time, itemID string, rs []programme.Reminder, skip func(programme.Reminder) bool) ([]store.Message, []string) {
+func (j *journey) dueReminders(now time.Time, a about, rs []programme.Reminder, skip func(programme.Reminder) bool) ([]store.Message, []string) {
 	var msgs []store.Message
 	var keys []string
 	for _, r := range rs {
@@ -292,7 +299,7 @@ func (j *journey) dueReminders(now time.Time, itemID string, rs []programme.Remi
 		if skip(r) {
 			continue
 		}
-		msgs = append(msgs, j.reminderMessage(r, itemID, now))
+		msgs = append(msgs, j.reminderMessage(r, a, now))
 		keys = append(keys, r.Key)
 	}
 	return msgs, keys
@@ -473,8 +480,26 @@ func (j *journey) replan(ctx workflow.Context, cutoff time.Time) error {
 	if err != nil {
 		return err
 	}
-	j.Schedule = mergeSchedule(j.Schedule, &s, cutoff)
+	next := mergeSchedule(j.Schedule, &s, cutoff)
+	j.countRevisions(j.Schedule, next)
+	j.Schedule = next
 	return nil
+}
+
+// countRevisions notes every item whose time a replan changed.
+func (j *journey) countRevisions(old, next *programme.Schedule) {
+	if old == nil {
+		return
+	}
+	before := map[string]programme.Item{}
+	for _, it := range old.Items {
+		before[it.ID] = it
+	}
+	for _, it := range next.Items {
+		if b, ok := before[it.ID]; ok && (!b.OpensAt.Equal(it.OpensAt) || !b.DueAt.Equal(it.DueAt)) {
+			j.Revisions[it.ID]++
+		}
+	}
 }
 
 // planSchedule runs the PlanSchedule activity for a pinned programme version.

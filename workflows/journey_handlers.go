@@ -345,7 +345,8 @@ func (j *journey) withdraw(ctx workflow.Context, r WithdrawRequest) error {
 	}
 	j.Status = StatusWithdrawn
 	j.upsertStage(ctx)
-	if err := j.record(ctx, "journey.withdrawn", "", map[string]any{"reason": r.Reason, "note": r.NoteID}); err != nil {
+	cancels := j.cancellations(workflow.Now(ctx))
+	if err := j.record(ctx, "journey.withdrawn", "", map[string]any{"reason": r.Reason, "note": r.NoteID}, cancels...); err != nil {
 		return err
 	}
 	return nil
@@ -380,7 +381,8 @@ func (j *journey) deferTo(ctx workflow.Context, r DeferRequest) (uuid.UUID, erro
 	}
 	j.Status = StatusDeferred
 	j.upsertStage(ctx)
-	if err := j.record(ctx, "journey.deferred", "", map[string]any{"to_intake": r.TargetIntakeID, "to_journey": newID}); err != nil {
+	cancels := j.cancellations(workflow.Now(ctx))
+	if err := j.record(ctx, "journey.deferred", "", map[string]any{"to_intake": r.TargetIntakeID, "to_journey": newID}, cancels...); err != nil {
 		return uuid.Nil, err
 	}
 	return newID, nil
@@ -446,7 +448,7 @@ func (j *journey) absenceMessages(it programme.Item, now time.Time) []store.Mess
 	for _, r := range it.Reminders {
 		if r.Trigger == programme.Absent {
 			r.At = now
-			msgs = append(msgs, j.reminderMessage(r, it.ID, now))
+			msgs = append(msgs, j.reminderMessage(r, aboutItem(it), now))
 		}
 	}
 	return msgs

@@ -438,6 +438,10 @@ func TestRescheduledSessionMovesItsReminders(t *testing.T) {
 		for _, m := range h.messages(j) {
 			if m.ItemID == moved.ID && m.Template == "session-reminder-day" {
 				dayBefore = append(dayBefore, m.SendAt)
+				// The calendar must replace the old time: a higher SEQUENCE, the new start.
+				if m.Revision != 1 || !m.ItemStartsAt.Equal(to) {
+					t.Errorf("reminder for the moved session has revision %d and start %s, want 1 and %s", m.Revision, m.ItemStartsAt, to)
+				}
 			}
 		}
 		if len(dayBefore) != 1 {
@@ -479,5 +483,52 @@ func TestLateStartSendsNoRemindersForPastSessions(t *testing.T) {
 	}
 	if reminded == 0 {
 		t.Error("no session reminders at all after a late start; sessions still ahead should be reminded")
+	}
+}
+
+// Withdrawing cancels, in the participant's calendar, every upcoming
+// session they had been sent an invite for, and no other.
+func TestWithdrawalCancelsInvitedSessions(t *testing.T) {
+	h := newHarness(t, 20)
+	j := h.apply(day(2021, 8, 20, 11))
+	h.offerAndAccept(j)
+	h.startIntake()
+	sessions := h.items(programme.KindSession)
+	withdrawAt := sessions[1].DueAt.Add(2 * time.Hour)
+	h.at(withdrawAt, func() {
+		h.mustAccept(h.update(j, workflows.UpdateWithdraw, workflows.WithdrawRequest{Reason: "personal"}), "withdraw")
+	})
+	h.run()
+
+	invited, cancelled := map[string]int{}, map[string]store.Message{}
+	for _, m := range h.messages(j) {
+		switch {
+		case m.Template == "session-cancelled":
+			cancelled[m.ItemID] = m
+		case strings.HasPrefix(m.Template, "session-reminder"):
+			if m.Revision > invited[m.ItemID] {
+				invited[m.ItemID] = m.Revision
+			} else if _, ok := invited[m.ItemID]; !ok {
+				invited[m.ItemID] = m.Revision
+			}
+		}
+	}
+	want := 0
+	for _, s := range sessions {
+		rev, wasInvited := invited[s.ID]
+		c, wasCancelled := cancelled[s.ID]
+		ahead := s.OpensAt.After(withdrawAt)
+		switch {
+		case ahead && wasInvited:
+			want++
+			if !wasCancelled || !c.Cancels || c.Revision <= rev || !c.ItemStartsAt.Equal(s.OpensAt) {
+				t.Errorf("%s: invited and still ahead, got cancellation %+v (invite revision %d)", s.ID, c, rev)
+			}
+		case wasCancelled:
+			t.Errorf("%s cancelled though it was past or never invited", s.ID)
+		}
+	}
+	if want == 0 {
+		t.Fatal("no upcoming session had been invited at the withdrawal: the scenario tests nothing")
 	}
 }

@@ -145,21 +145,40 @@ func (j *journey) recipient(role programme.Role) (uuid.UUID, store.Role) {
 	return j.CoordinatorID, store.RoleCoordinator
 }
 
+// about is what a message concerns: an item (or the offer) and when it
+// happens, so the message and its calendar invite can say when.
+type about struct {
+	ID       string
+	StartsAt time.Time
+	EndsAt   time.Time
+}
+
+// aboutItem is a session (start to end) or a task (its due time).
+func aboutItem(it programme.Item) about {
+	if it.Kind == programme.KindSession {
+		return about{ID: it.ID, StartsAt: it.OpensAt, EndsAt: it.DueAt}
+	}
+	return about{ID: it.ID, StartsAt: it.DueAt, EndsAt: it.DueAt}
+}
+
 // reminderMessage is the outbox entry for a reminder. Its key is the
 // journey, the reminder and its time: a retried activity finds it taken.
-func (j *journey) reminderMessage(r programme.Reminder, itemID string, sendAt time.Time) store.Message {
+func (j *journey) reminderMessage(r programme.Reminder, a about, sendAt time.Time) store.Message {
 	to, role := j.recipient(r.Recipient)
 	return store.Message{
-		Key:         fmt.Sprintf("journey/%s/%s", j.JourneyID, firedKey(r)),
-		IntakeID:    j.IntakeID,
-		JourneyID:   j.JourneyID,
-		RecipientID: to,
-		Role:        role,
-		Template:    r.Template,
-		ItemID:      itemID,
-		Channel:     channelOrEmail(r.Channel),
-		SendAt:      sendAt,
-		Status:      store.MessageQueued,
+		Key:          fmt.Sprintf("journey/%s/%s", j.JourneyID, firedKey(r)),
+		IntakeID:     j.IntakeID,
+		JourneyID:    j.JourneyID,
+		RecipientID:  to,
+		Role:         role,
+		Template:     r.Template,
+		ItemID:       a.ID,
+		ItemStartsAt: a.StartsAt,
+		ItemEndsAt:   a.EndsAt,
+		Revision:     j.Revisions[a.ID],
+		Channel:      channelOrEmail(r.Channel),
+		SendAt:       sendAt,
+		Status:       store.MessageQueued,
 	}
 }
 
@@ -177,6 +196,39 @@ func (j *journey) noticeMessage(template string, sendAt time.Time) store.Message
 		SendAt:      sendAt,
 		Status:      store.MessageQueued,
 	}
+}
+
+// cancellations tell the participant that sessions they were invited to
+// no longer happen for them (after a withdrawal or a deferral): one calendar
+// CANCEL per upcoming session whose invite has gone out.
+func (j *journey) cancellations(now time.Time) []store.Message {
+	if j.Schedule == nil {
+		return nil
+	}
+	var msgs []store.Message
+	for _, it := range j.Schedule.Items {
+		if it.Kind != programme.KindSession || !it.OpensAt.After(now) || !j.invited(it) {
+			continue
+		}
+		m := j.reminderMessage(programme.Reminder{
+			Key: it.ID + "/cancel", At: now, Recipient: programme.Participant, Template: "session-cancelled",
+		}, aboutItem(it), now)
+		m.Cancels = true
+		m.Revision++ // a CANCEL must outrank the invite it withdraws
+		msgs = append(msgs, m)
+	}
+	return msgs
+}
+
+// invited says whether a session's reminders have started going out, so
+// the participant may have it in their calendar.
+func (j *journey) invited(it programme.Item) bool {
+	for _, r := range it.Reminders {
+		if r.Trigger == programme.BeforeDue && j.Fired[firedKey(r)] {
+			return true
+		}
+	}
+	return false
 }
 
 func channelOrEmail(c string) string {
