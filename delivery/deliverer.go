@@ -47,6 +47,11 @@ type Options struct {
 	MessageIDDomain string           // DefaultMessageIDDomain
 	Now             func() time.Time // time.Now
 	Logger          *zap.Logger      // none
+
+	// Policy, when set, applies each programme's delivery section (quiet
+	// hours, a daily cap with digests) before sending: see Policy. Nil
+	// sends every message as soon as it is due.
+	Policy *Policy
 }
 
 func (o Options) withDefaults() Options {
@@ -101,12 +106,18 @@ type Stats struct {
 	Sent    int // accepted by the mail server and marked sent
 	Retried int // failed for now, to be tried again later
 	Failed  int // given up, with the reason in the outbox
+	// Folded counts the messages, among Sent, that went in a digest.
+	Folded int
+	// Deferred counts messages the Policy held back for a later window.
+	Deferred int
 }
 
 func (s *Stats) add(o Stats) {
 	s.Sent += o.Sent
 	s.Retried += o.Retried
 	s.Failed += o.Failed
+	s.Folded += o.Folded
+	s.Deferred += o.Deferred
 }
 
 // Run delivers due messages every Poll until ctx is cancelled, then
@@ -212,22 +223,25 @@ const (
 	retried
 	failed
 	stopped // ctx cancelled: left as it was
+	ready   // composed, not yet sent
 )
 
 // deliverQueue sends one recipient's due messages in order, stopping at the
-// first that does not go (a later one must not overtake it).
+// first that does not go (a later one must not overtake it), after asking
+// the Policy, if there is one.
 func (d *Deliverer) deliverQueue(ctx context.Context, q []store.Message) (Stats, error) {
+	if d.o.Policy == nil {
+		return d.sendEach(ctx, q)
+	}
+	return d.deliverByPolicy(ctx, q)
+}
+
+// sendEach sends q in order, stopping at the first that does not go.
+func (d *Deliverer) sendEach(ctx context.Context, q []store.Message) (Stats, error) {
 	var st Stats
 	for _, m := range q {
 		out, err := d.deliverOne(ctx, m)
-		switch out {
-		case sent:
-			st.Sent++
-		case retried:
-			st.Retried++
-		case failed:
-			st.Failed++
-		}
+		st.count(out, 1)
 		if err != nil || out == retried || out == stopped {
 			return st, err
 		}
@@ -235,24 +249,60 @@ func (d *Deliverer) deliverQueue(ctx context.Context, q []store.Message) (Stats,
 	return st, nil
 }
 
+func (s *Stats) count(out outcome, n int) {
+	switch out {
+	case sent:
+		s.Sent += n
+	case retried:
+		s.Retried += n
+	case failed:
+		s.Failed += n
+	}
+}
+
+// logger is the Deliverer's logger for message m.
+func (d *Deliverer) logger(m store.Message) *zap.Logger {
+	return d.o.Logger.With(zap.String("message", m.Key), zap.Stringer("recipient", m.RecipientID))
+}
+
 // deliverOne composes, checks, sends and records one message.
 func (d *Deliverer) deliverOne(ctx context.Context, m store.Message) (outcome, error) {
-	log := d.o.Logger.With(zap.String("message", m.Key), zap.Stringer("recipient", m.RecipientID))
+	e, out, err := d.compose(ctx, m)
+	if out != ready {
+		return out, err
+	}
+	return d.send(ctx, m, e)
+}
+
+// compose renders m and checks its recipient: ready with the e-mail (its
+// MessageID set), or what became of m (failed, retried, stopped).
+func (d *Deliverer) compose(ctx context.Context, m store.Message) (Email, outcome, error) {
+	log := d.logger(m)
 	e, err := d.composer.Compose(ctx, m)
 	if err != nil {
 		if ctx.Err() != nil {
-			return stopped, nil
+			return Email{}, stopped, nil
 		}
+		var out outcome
 		if IsTemporary(err) {
-			return d.retry(ctx, log, m, fmt.Sprintf("composing the message: %v", err))
+			out, err = d.retry(ctx, log, m, fmt.Sprintf("composing the message: %v", err))
+		} else {
+			out, err = d.fail(ctx, log, m, fmt.Sprintf("composing the message failed (template %q): %v", m.Template, err))
 		}
-		return d.fail(ctx, log, m, fmt.Sprintf("composing the message failed (template %q): %v", m.Template, err))
+		return Email{}, out, err
 	}
 	e.MessageID = MessageID(m.Key, d.o.MessageIDDomain)
 	if reason := checkRecipient(e.To.Address, m.RecipientID); reason != "" {
-		return d.fail(ctx, log, m, reason)
+		out, err := d.fail(ctx, log, m, reason)
+		return Email{}, out, err
 	}
-	err = d.sender.Send(ctx, e)
+	return e, ready, nil
+}
+
+// send sends the composed e-mail e of m and records the outcome.
+func (d *Deliverer) send(ctx context.Context, m store.Message, e Email) (outcome, error) {
+	log := d.logger(m)
+	err := d.sender.Send(ctx, e)
 	if err == nil {
 		if err := d.store.MarkSent(ctx, m.Key, e.MessageID, d.o.Now()); err != nil {
 			// The server has it; the outbox does not know. The next pass

@@ -33,6 +33,9 @@ type Programme struct {
 	Labs            []Lab           `yaml:"labs"`
 	Experimentation Experimentation `yaml:"experimentation"`
 	Completion      CompletionRule  `yaml:"completion"`
+	// Delivery is when and how often messages may go out; nil (no
+	// delivery section) means as soon as they are due, without a cap.
+	Delivery *Delivery `yaml:"delivery"`
 
 	// cal and comp are the parsed forms of the string fields, set by Parse.
 	cal  *calendar
@@ -54,6 +57,22 @@ type WorkingHours struct {
 	Days         []string `yaml:"days"`          // "monday".."sunday"
 	BankHolidays string   `yaml:"bank_holidays"` // "england-and-wales" or "none"
 	Closures     []string `yaml:"closures"`      // extra non-working dates, "2006-01-02"
+}
+
+// Delivery is the delivery policy: the outbox holds messages back outside
+// working hours and limits how many e-mails one person gets in a day. It
+// never changes when a message is due (schedules do not depend on it), only
+// when it is sent.
+type Delivery struct {
+	// QuietOutsideWorkingHours holds a message that falls due outside
+	// working_hours (nights, non-working days, bank holidays, closures)
+	// until the next working window opens.
+	QuietOutsideWorkingHours bool `yaml:"quiet_outside_working_hours"`
+	// MaxPerPersonPerDay is how many e-mails one person may get on one
+	// local day; more due at once are folded into a digest sent as the
+	// last of them, and any falling due later that day wait for the next
+	// working window. At least 1.
+	MaxPerPersonPerDay int `yaml:"max_per_person_per_day"`
 }
 
 // Application holds the offer rules.
@@ -165,6 +184,11 @@ func (p *Programme) IsWorkingDay(t time.Time) bool { return p.cal.isWorkingDay(d
 // IsWorkingTime reports whether t falls inside working hours on a working
 // day: when a message may be sent.
 func (p *Programme) IsWorkingTime(t time.Time) bool { return p.cal.isWorkingTime(t) }
+
+// NextWorkingTime is t if it is working time, else the opening of working
+// hours on the next working day that opens after t: when a message held
+// back by quiet hours may go.
+func (p *Programme) NextWorkingTime(t time.Time) time.Time { return p.cal.later(t) }
 
 // PhaseName is the display name of a schedule phase key ("lab-1",
 // "experimentation"), for dashboards and messages.

@@ -46,6 +46,9 @@ func TestEmbeddedProgrammesAreValid(t *testing.T) {
 	if c := p.Completion; c.MinLabAttendancePercent != 75 || c.MinCheckpoints != 5 || !c.ReflectionRequired {
 		t.Errorf("completion = %+v, want 75%%, 5 checkpoints, reflection", c)
 	}
+	if d := p.Delivery; d == nil || !d.QuietOutsideWorkingHours || d.MaxPerPersonPerDay != 3 {
+		t.Errorf("delivery = %+v, want quiet outside working hours, at most 3 a day", d)
+	}
 }
 
 func TestLookup(t *testing.T) {

@@ -151,6 +151,7 @@ func (p *Programme) validate() error {
 		comp.tasks = append(comp.tasks, c.task(f, t))
 	}
 	c.completion(p)
+	c.delivery(p.Delivery)
 
 	if len(c.errs) > 0 {
 		return errors.Join(c.errs...)
@@ -317,6 +318,15 @@ func (c *checker) completion(p *Programme) {
 	}
 	if cr.ReflectionRequired && !p.hasKind(KindReflection) {
 		c.add("completion.reflection_required", "is true but no task has kind %q: add a reflection task or set it to false", KindReflection)
+	}
+}
+
+func (c *checker) delivery(d *Delivery) {
+	if d == nil {
+		return
+	}
+	if d.MaxPerPersonPerDay < 1 {
+		c.add("delivery.max_per_person_per_day", "is %d: expected at least 1 e-mail a day (to send without a cap, remove the delivery section or give a large number)", d.MaxPerPersonPerDay)
 	}
 }
 

@@ -119,6 +119,8 @@ func TestValidationRejects(t *testing.T) {
 		{"attendance over 100%", func(p *Programme) { p.Completion.MinLabAttendancePercent = 101 }, "completion.min_lab_attendance_percent", "from 0 to 100"},
 		{"attendance below 0%", func(p *Programme) { p.Completion.MinLabAttendancePercent = -5 }, "completion.min_lab_attendance_percent", "from 0 to 100"},
 		{"more checkpoints required than planned", func(p *Programme) { p.Completion.MinCheckpoints = 7 }, "completion.min_checkpoints", "is 7: expected 0 to 6"},
+		{"delivery cap zero", func(p *Programme) { p.Delivery.MaxPerPersonPerDay = 0 }, "delivery.max_per_person_per_day", "is 0: expected at least 1"},
+		{"delivery cap negative", func(p *Programme) { p.Delivery = &Delivery{QuietOutsideWorkingHours: true, MaxPerPersonPerDay: -1} }, "delivery.max_per_person_per_day", "is -1"},
 		{"reflection required but none", func(p *Programme) { p.Experimentation.Tasks = tasks(p)[:2] }, "completion.reflection_required", "no task has kind"},
 	}
 	for _, tt := range tests {
