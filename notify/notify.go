@@ -1,9 +1,10 @@
 // Package notify turns an outbox message into the e-mail a person receives,
 // at send time: the recipient's name, address and language from the store
 // (never from Temporal), the Welsh and/or English text from the programme's
-// templates (package messages), and a calendar invite (package calendar) for
-// a session still ahead or one withdrawn. It is the delivery.Composer the
-// worker and dev mode use.
+// templates (package messages), a calendar invite (package calendar) for
+// a session still ahead or one withdrawn, and, for a participant who has
+// completed, their certificate (package certificate). It is the
+// delivery.Composer the worker and dev mode use.
 package notify
 
 import (
@@ -16,6 +17,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/infuse-cymru/journeys/calendar"
+	"github.com/infuse-cymru/journeys/certificate"
 	"github.com/infuse-cymru/journeys/delivery"
 	"github.com/infuse-cymru/journeys/messages"
 	"github.com/infuse-cymru/journeys/programme"
@@ -65,7 +67,32 @@ func (c *Composer) Compose(ctx context.Context, m store.Message) (delivery.Email
 	} else if ok {
 		e.Attachments = append(e.Attachments, invite)
 	}
+	if m.Template == messages.Completion && m.Role == store.RoleParticipant {
+		pdf, err := c.certificate(ctx, m)
+		if err != nil {
+			return delivery.Email{}, err
+		}
+		e.Attachments = append(e.Attachments, pdf)
+	}
 	return e, nil
+}
+
+// certificate is the completion certificate of the message's journey,
+// issued now if this is the first time (the store keeps one per journey,
+// so a retried message carries the same verification code).
+func (c *Composer) certificate(ctx context.Context, m store.Message) (delivery.Attachment, error) {
+	cert, _, err := certificate.ForJourney(ctx, c.Store, m.JourneyID)
+	if err == nil {
+		var pdf []byte
+		if pdf, err = certificate.Render(cert); err == nil {
+			return delivery.Attachment{Name: "certificate.pdf", ContentType: "application/pdf", Data: pdf}, nil
+		}
+	}
+	err = fmt.Errorf("the completion certificate of journey %s: %w", m.JourneyID, err)
+	if certificate.Permanent(err) {
+		return delivery.Attachment{}, delivery.Permanent(err)
+	}
+	return delivery.Attachment{}, delivery.Temporary(err)
 }
 
 // data is what the templates may use, looked up now rather than stored.

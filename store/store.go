@@ -257,6 +257,19 @@ type Store interface {
 	// must not linger as personal data nobody can see.
 	DeleteNote(ctx context.Context, id uuid.UUID) error
 
+	// IssueCertificate issues the completion certificate of a journey,
+	// with a new random verification code, dated at (when the journey
+	// completed). It is idempotent per journey: issuing again returns the
+	// certificate already issued, code and date unchanged (ErrConflict if
+	// it was issued to another person or intake).
+	IssueCertificate(ctx context.Context, journeyID, personID, intakeID uuid.UUID, at time.Time) (Certificate, error)
+	// VerifyCertificate looks a certificate up by its verification code,
+	// ignoring case, dashes and spaces. An unknown or malformed code is
+	// ErrNotFound.
+	VerifyCertificate(ctx context.Context, code string) (Certificate, error)
+	// CertificateOf is the certificate issued for a journey, or ErrNotFound.
+	CertificateOf(ctx context.Context, journeyID uuid.UUID) (Certificate, error)
+
 	// Ping checks that the database answers, for health checks.
 	Ping(ctx context.Context) error
 	Close()

@@ -482,3 +482,52 @@ func (s *Store) GetNote(ctx context.Context, id uuid.UUID) (store.Note, error) {
 	}
 	return n, nil
 }
+
+// ---- certificates ------------------------------------------------------------
+
+func (s *Store) IssueCertificate(ctx context.Context, journeyID, personID, intakeID uuid.UUID, at time.Time) (store.Certificate, error) {
+	c, err := store.PrepareCertificate(journeyID, personID, intakeID, at)
+	if err != nil {
+		return store.Certificate{}, err
+	}
+	var out store.Certificate
+	// A concurrent transaction issuing for the same journey makes the
+	// insert wait for it; once it commits, ON CONFLICT skips the insert and
+	// the read (a new snapshot under READ COMMITTED) finds its certificate.
+	err = s.tx(ctx, func(tx pgx.Tx) error {
+		var err error
+		out, err = sqlstore.IssueCertificate(c, func(c store.Certificate) (bool, error) {
+			tag, err := tx.Exec(ctx, `INSERT INTO certificates (`+sqlstore.CertificateColumns+`)
+				VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
+				c.Code, c.JourneyID, c.PersonID, c.IntakeID, c.IssuedAt)
+			return tag.RowsAffected() == 1, err
+		}, func() (store.Certificate, error) {
+			return sqlstore.ScanCertificate(tx.QueryRow(ctx, `SELECT `+sqlstore.CertificateColumns+`
+				FROM certificates WHERE journey_id = $1`, c.JourneyID))
+		})
+		return err
+	})
+	return out, err
+}
+
+func (s *Store) VerifyCertificate(ctx context.Context, code string) (store.Certificate, error) {
+	norm, ok := store.NormalizeCertificateCode(code)
+	if !ok {
+		return store.Certificate{}, sqlstore.CertificateNotFound(code)
+	}
+	c, err := sqlstore.ScanCertificate(s.pool.QueryRow(ctx, `SELECT `+sqlstore.CertificateColumns+`
+		FROM certificates WHERE code = $1`, norm))
+	if err != nil {
+		return store.Certificate{}, sqlstore.NotFound(err, "certificate with code", fmt.Sprintf("%q", code))
+	}
+	return c, nil
+}
+
+func (s *Store) CertificateOf(ctx context.Context, journeyID uuid.UUID) (store.Certificate, error) {
+	c, err := sqlstore.ScanCertificate(s.pool.QueryRow(ctx, `SELECT `+sqlstore.CertificateColumns+`
+		FROM certificates WHERE journey_id = $1`, journeyID))
+	if err != nil {
+		return store.Certificate{}, sqlstore.NotFound(err, "certificate of journey", journeyID)
+	}
+	return c, nil
+}

@@ -31,7 +31,7 @@ func TestOpenInSchema(t *testing.T) {
 	if !strings.HasPrefix(schema, "t_") {
 		t.Fatalf("current_schema() = %q, want the test schema", schema)
 	}
-	for _, table := range []string{"goose_db_version", "people", "intakes", "events", "journeys", "outbox", "notes"} {
+	for _, table := range []string{"goose_db_version", "people", "intakes", "events", "journeys", "outbox", "notes", "certificates"} {
 		var found bool
 		if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = $1 AND tablename = $2)`,
 			schema, table).Scan(&found); err != nil {

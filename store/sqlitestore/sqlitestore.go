@@ -527,3 +527,48 @@ func (s *Store) GetNote(ctx context.Context, id uuid.UUID) (store.Note, error) {
 	}
 	return n, nil
 }
+
+// ---- certificates ------------------------------------------------------------
+
+func (s *Store) IssueCertificate(ctx context.Context, journeyID, personID, intakeID uuid.UUID, at time.Time) (store.Certificate, error) {
+	c, err := store.PrepareCertificate(journeyID, personID, intakeID, at)
+	if err != nil {
+		return store.Certificate{}, err
+	}
+	var out store.Certificate
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		out, err = sqlstore.IssueCertificate(c, func(c store.Certificate) (bool, error) {
+			return inserted(tx.ExecContext(ctx, `INSERT INTO certificates (`+sqlstore.CertificateColumns+`)
+				VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+				c.Code, c.JourneyID.String(), c.PersonID.String(), c.IntakeID.String(), fmtTime(c.IssuedAt)))
+		}, func() (store.Certificate, error) {
+			return sqlstore.ScanCertificate(tx.QueryRowContext(ctx, `SELECT `+sqlstore.CertificateColumns+`
+				FROM certificates WHERE journey_id = ?`, c.JourneyID.String()))
+		})
+		return err
+	})
+	return out, err
+}
+
+func (s *Store) VerifyCertificate(ctx context.Context, code string) (store.Certificate, error) {
+	norm, ok := store.NormalizeCertificateCode(code)
+	if !ok {
+		return store.Certificate{}, sqlstore.CertificateNotFound(code)
+	}
+	c, err := sqlstore.ScanCertificate(s.read.QueryRowContext(ctx, `SELECT `+sqlstore.CertificateColumns+`
+		FROM certificates WHERE code = ?`, norm))
+	if err != nil {
+		return store.Certificate{}, sqlstore.NotFound(err, "certificate with code", fmt.Sprintf("%q", code))
+	}
+	return c, nil
+}
+
+func (s *Store) CertificateOf(ctx context.Context, journeyID uuid.UUID) (store.Certificate, error) {
+	c, err := sqlstore.ScanCertificate(s.read.QueryRowContext(ctx, `SELECT `+sqlstore.CertificateColumns+`
+		FROM certificates WHERE journey_id = ?`, journeyID.String()))
+	if err != nil {
+		return store.Certificate{}, sqlstore.NotFound(err, "certificate of journey", journeyID)
+	}
+	return c, nil
+}

@@ -70,6 +70,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"MarkRetryAndFailed", testMarkRetryAndFailed},
 		{"Defer", testDefer},
 		{"Notes", testNotes},
+		{"CertificateIssue", testCertificateIssue},
+		{"CertificateIssueConcurrent", testCertificateIssueConcurrent},
+		{"CertificateVerify", testCertificateVerify},
 		{"Ping", testPing},
 	}
 	for _, tc := range tests {
