@@ -17,7 +17,7 @@ import (
 func (c *cli) intakeCommand() *cobra.Command {
 	return group("intake", "Open, start and watch intakes (cohorts)",
 		c.intakeCreateCommand(), c.intakeListCommand(), c.intakeStartCommand(),
-		c.intakeDashboardCommand(), c.intakeRescheduleCommand())
+		c.intakeDashboardCommand(), c.intakeRescheduleCommand(), c.intakePreviewCommand())
 }
 
 func (c *cli) intakeCreateCommand() *cobra.Command {

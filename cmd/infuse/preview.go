@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/infuse-cymru/journeys/preview"
+	"github.com/infuse-cymru/journeys/starter"
+	"github.com/infuse-cymru/journeys/store"
+)
+
+func (c *cli) intakePreviewCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "preview INTAKE",
+		Short: "List every message the intake's people would get, when and in which language, before it starts",
+		Long: `Preview runs the intake's journeys from the opening of its application window
+to the end of the programme under time skipping (the Temporal SDK's test
+environment, so six months take seconds), with the real workflows and
+activities against a throwaway in-memory copy of the intake and its people.
+It lists every message each person would get: when it is queued (Europe/London;
+quiet hours and daily caps may still hold it back at delivery), the recipient,
+their role, the language (their preference: cy, en, or cy+en when unknown:
+bilingual, Welsh first), the template and the item it is about.
+
+Nothing touches Temporal or the live store: only the store is read, and the
+command works while Temporal is down.
+
+The scenario, a plan in which everyone does everything on time:
+  - Who takes part: before the intake starts, every open application
+    (submitted, under review, waitlisted, offered, accepted), each assumed
+    offered a place and accepting it; once started, everyone who accepted and
+    has not left. Declined, lapsed, rejected, withdrawn and deferred ones are
+    left out.
+  - Applications are in a minute after the window opens, in the order people
+    applied. A minute after it closes the coordinator offers places in that
+    order up to the capacity and waitlists the rest (who are told they were not
+    selected when the intake starts); ten minutes after it closes every offer
+    is accepted.
+  - The coordinator starts the intake at 09:00 on its start date.
+  - Every participant attends every lab session (recorded an hour after it
+    ends) and hands in the plan and the reflection a day before they are due;
+    their coach completes every coaching checkpoint a day before it is due.
+    A participant with no coach keeps none: the checkpoint reminders go to the
+    coordinator, as they would for real, and the checkpoints stay open.
+  - The intake's own dates, capacity, coordinator, coaches and programme
+    version are used; sessions already moved with "intake reschedule" are
+    shown at their planned times.`,
+		Args: args(cobra.ExactArgs(1)),
+		RunE: c.action(func(ctx context.Context, a []string) error {
+			id, err := parseID("intake", a[0])
+			if err != nil {
+				return err
+			}
+			st, err := c.store(ctx, false)
+			if err != nil {
+				return err
+			}
+			began := time.Now()
+			plan, err := preview.Run(ctx, st, id)
+			if errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("%w: no intake %s (see `infuse intake list`)", starter.ErrNotFound, id)
+			}
+			if err != nil {
+				return err
+			}
+			took := time.Since(began)
+			return c.emit(plan, func(w io.Writer) { printPreview(w, plan, took) })
+		}),
+	}
+}
+
+func printPreview(w io.Writer, p preview.Plan, took time.Duration) {
+	fmt.Fprintf(w, "Preview of %s (%s), %s v%d\n", p.IntakeName, p.IntakeID, p.ProgrammeID, p.ProgrammeVersion)
+	if p.Participants+p.Waitlisted == 0 {
+		fmt.Fprintln(w, "Nobody to preview: the intake has no open applications or accepted participants.")
+		return
+	}
+	fmt.Fprintf(w, "Scenario: %d applications in %s; %d offered places %s and accepting %s",
+		p.Participants+p.Waitlisted, when(p.AppliedAt), p.Participants, when(p.OfferedAt), when(p.AcceptedAt))
+	if p.Waitlisted > 0 {
+		fmt.Fprintf(w, ", %d waitlisted (beyond capacity)", p.Waitlisted)
+	}
+	fmt.Fprintf(w, "; started %s; everyone attends every session and does everything a day early.\n\n", when(p.StartedAt))
+	rows := make([][]string, len(p.Lines))
+	for i, l := range p.Lines {
+		rows[i] = []string{when(l.SendAt), orDash(l.RecipientName), l.Role, l.Language, l.Template, orDash(l.ItemID)}
+	}
+	table(w, []string{"SEND AT", "RECIPIENT", "ROLE", "LANGUAGE", "TEMPLATE", "ITEM"}, rows)
+	recipients := map[string]bool{}
+	for _, l := range p.Lines {
+		recipients[l.RecipientID.String()] = true
+	}
+	fmt.Fprintf(w, "\n%d messages to %d people (simulated in %s).\n", len(p.Lines), len(recipients), took.Round(time.Millisecond))
+	for _, problem := range p.Problems {
+		fmt.Fprintf(w, "Note: the scenario could not be followed: %s\n", problem)
+	}
+}

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/infuse-cymru/journeys/preview"
+	"github.com/infuse-cymru/journeys/starter"
+	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/store/sqlitestore"
+)
+
+// `infuse intake preview` needs only the store: no Temporal is running here.
+func TestIntakePreviewCommand(t *testing.T) {
+	isolateEnv(t)
+	ctx := context.Background()
+	db := filepath.Join(t.TempDir(), "infuse.db")
+	st, err := sqlitestore.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	coord := store.Person{ID: uuid.New(), Role: store.RoleCoordinator, GivenName: "Cari", FamilyName: "Cydlynydd",
+		EmailAddress: "cari@example.org"}
+	coach := store.Person{ID: uuid.New(), Role: store.RoleCoach, GivenName: "Huw", FamilyName: "Hyfforddwr",
+		EmailAddress: "huw@example.org", Language: store.LanguageWelsh}
+	p := store.Person{ID: uuid.New(), Role: store.RoleParticipant, GivenName: "Siân", FamilyName: "Evans",
+		EmailAddress: "sian@example.org", Language: store.LanguageEnglish}
+	if err := st.CreatePeople(ctx, []store.Person{coord, coach, p}); err != nil {
+		t.Fatal(err)
+	}
+	day := func(y int, m time.Month, d, h int) time.Time { return time.Date(y, m, d, h, 0, 0, 0, starter.London) }
+	in := store.Intake{ID: uuid.New(), Name: "Cohort 9", ProgrammeID: "infuse", ProgrammeVersion: 1,
+		OpensAt: day(2031, 8, 4, 9), ClosesAt: day(2031, 9, 1, 17), StartsOn: day(2031, 10, 1, 0),
+		Capacity: 20, CoordinatorID: coord.ID}
+	if err := st.CreateIntake(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	journey := uuid.New()
+	snap := store.JourneySnapshot{JourneyID: journey, IntakeID: in.ID, PersonID: p.ID, CoachID: coach.ID, State: "submitted"}
+	if _, err := st.Record(ctx, store.Event{Key: "journey/" + journey.String() + "/1", IntakeID: in.ID, JourneyID: journey,
+		Type: "application.submitted", OccurredAt: day(2031, 8, 5, 10), Snapshot: &snap}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	infuse := func(args ...string) (int, string, string) {
+		var out, errb bytes.Buffer
+		code := run(ctx, append([]string{"--database", db}, args...), strings.NewReader(""), &out, &errb)
+		return code, out.String(), errb.String()
+	}
+
+	code, out, errOut := infuse("intake", "preview", in.ID.String())
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"Preview of Cohort 9", "SEND AT", "2031-09-01 17:01  Siân Evans",
+		"offer", "Huw Hyfforddwr", "checkpoint-reminder", "checkpoint/1", "completion", "messages to 2 people"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output does not mention %q:\n%s", want, out)
+		}
+	}
+
+	code, out, errOut = infuse("--json", "intake", "preview", in.ID.String())
+	if code != 0 {
+		t.Fatalf("--json: exit %d: %s", code, errOut)
+	}
+	var plan preview.Plan
+	if err := json.Unmarshal([]byte(out), &plan); err != nil {
+		t.Fatalf("--json output does not parse: %v\n%s", err, out)
+	}
+	langs := map[string]string{}
+	for _, l := range plan.Lines {
+		langs[l.RecipientName] = l.Language
+	}
+	if fmt.Sprint(langs) != "map[Huw Hyfforddwr:cy Siân Evans:en]" || plan.Participants != 1 {
+		t.Errorf("languages %v, participants %d", langs, plan.Participants)
+	}
+
+	if code, _, errOut := infuse("intake", "preview", uuid.NewString()); code != exitNotFound || !strings.Contains(errOut, "no intake") {
+		t.Errorf("unknown intake: exit %d, %s", code, errOut)
+	}
+	if code, _, _ := infuse("intake", "preview", "nope"); code != exitInvalid {
+		t.Errorf("bad ID: exit %d, want %d", code, exitInvalid)
+	}
+}

@@ -1,0 +1,515 @@
+// Package preview shows a coordinator, before an intake starts, every
+// message its people would get: who, what, about which item, when, and in
+// which language.
+//
+// It runs the intake's journeys for real, with the production workflows and
+// activities (worker.Register), but inside the Temporal SDK's test
+// environment (go.temporal.io/sdk/testsuite), whose clock skips ahead to the
+// next timer, so six months take seconds. The store is a throwaway
+// in-memory SQLite database holding copies of the intake and its people, so
+// message recipients resolve while nothing touches the live Temporal
+// cluster or the live store: the intake and journey workflows of a preview
+// are new workflows in the test environment, not the running ones.
+//
+// What people do in the preview is the Scenario, described on Run.
+package preview
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/testsuite"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"github.com/infuse-cymru/journeys/activities"
+	"github.com/infuse-cymru/journeys/programme"
+	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/store/sqlitestore"
+	"github.com/infuse-cymru/journeys/worker"
+	"github.com/infuse-cymru/journeys/workflows"
+)
+
+// London is where programme times are meant and shown.
+var London = mustLocation("Europe/London")
+
+func mustLocation(name string) *time.Location {
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		panic(err)
+	}
+	return loc
+}
+
+// Languages a message goes out in: the recipient's recorded preference, or
+// both (Welsh first) when it is not known.
+const (
+	LanguageWelsh     = "cy"
+	LanguageEnglish   = "en"
+	LanguageBilingual = "cy+en"
+)
+
+// Line is one message one person would get.
+type Line struct {
+	SendAt        time.Time // when the workflow queues it (delivery may hold it for quiet hours)
+	RecipientID   uuid.UUID
+	RecipientName string // empty if the person is not in the store
+	Role          string // participant, coach or coordinator: what the recipient is to the journey
+	Template      string // the programme's message template, e.g. "session-reminder-day"
+	ItemID        string // the schedule item it is about, e.g. "adaption-lab/1"; empty for notices
+	Language      string // cy, en or cy+en
+	JourneyID     uuid.UUID
+}
+
+// Plan is the outcome of a preview.
+type Plan struct {
+	IntakeID         uuid.UUID
+	IntakeName       string
+	ProgrammeID      string
+	ProgrammeVersion int
+	OpensAt          time.Time
+	ClosesAt         time.Time
+	StartsOn         time.Time
+	// The scenario's moments (see Run).
+	AppliedAt  time.Time
+	OfferedAt  time.Time
+	AcceptedAt time.Time
+	StartedAt  time.Time
+	// Participants take a place and go through the programme; Waitlisted
+	// applied beyond capacity and are not selected when the intake starts.
+	Participants int
+	Waitlisted   int
+	// Lines are the messages, by send time, then recipient.
+	Lines []Line
+	// Problems lists scripted steps that the workflows refused. It is
+	// empty when the scenario ran as described.
+	Problems []string
+}
+
+// The scenario's timing, relative to the intake's own dates.
+const (
+	// ApplyAfterOpen: everyone's application is in this long after the window opens.
+	ApplyAfterOpen = time.Minute
+	// OfferAfterClose: the coordinator decides this long after the window closes.
+	OfferAfterClose = time.Minute
+	// AcceptAfterClose: every offer is accepted this long after the window closes.
+	AcceptAfterClose = 10 * time.Minute
+	// StartHour: the coordinator starts the intake at this hour (Europe/London) on its StartsOn date.
+	StartHour = 9
+	// AttendanceAfterSession: attendance (present) is recorded this long after each session ends.
+	AttendanceAfterSession = time.Hour
+	// TaskAhead: plans, checkpoints and reflections are done this long before they are due.
+	TaskAhead = 24 * time.Hour
+)
+
+// idleTimeout bounds how long the test environment may sit with nothing to
+// do (wall clock) before it gives up: a stuck workflow, not a long intake.
+const idleTimeout = 30 * time.Second
+
+// Run previews the intake intakeID of st, which it only reads. The scenario:
+//
+//   - Who takes part: if the intake has started, every journey that has
+//     accepted a place and not left (accepted, awaiting start, in labs,
+//     experimenting, paused, or already assessed); otherwise every
+//     application still open (submitted, under review, waitlisted, offered,
+//     accepted), each assumed to be offered a place and to accept it.
+//     Withdrawn, deferred, declined, lapsed and rejected ones are left out.
+//   - Their applications are in ApplyAfterOpen after the window opens, in
+//     the order they first applied. OfferAfterClose after it closes the
+//     coordinator offers places in that order up to the capacity and
+//     waitlists the rest (who are not selected when the intake starts); the
+//     offers are accepted AcceptAfterClose after it closes.
+//   - The coordinator starts the intake at StartHour on its StartsOn date.
+//   - Every participant attends every lab session (recorded
+//     AttendanceAfterSession after it ends), hands in the plan and the
+//     reflection, and their coach completes every coaching checkpoint
+//     (green), each TaskAhead before it is due (or as soon as it opens, if
+//     later). A journey with no coach keeps its coach: none, so its
+//     checkpoint reminders go to the coordinator, as they would for real,
+//     and nobody can complete them.
+//
+// The intake's own dates, capacity, coordinator, coaches and pinned
+// programme version are used. Sessions moved with `intake reschedule` are
+// not replayed: the preview follows the programme's planned times.
+func Run(ctx context.Context, st store.Store, intakeID uuid.UUID) (Plan, error) {
+	in, err := st.GetIntake(ctx, intakeID)
+	if err != nil {
+		return Plan{}, fmt.Errorf("intake %s: %w", intakeID, err)
+	}
+	p := Plan{
+		IntakeID: in.ID, IntakeName: in.Name, ProgrammeID: in.ProgrammeID, ProgrammeVersion: in.ProgrammeVersion,
+		OpensAt: in.OpensAt, ClosesAt: in.ClosesAt, StartsOn: in.StartsOn,
+	}
+	p.AppliedAt = in.OpensAt.Add(ApplyAfterOpen)
+	p.OfferedAt = in.ClosesAt.Add(OfferAfterClose)
+	p.AcceptedAt = in.ClosesAt.Add(AcceptAfterClose)
+	s := in.StartsOn.In(London)
+	p.StartedAt = time.Date(s.Year(), s.Month(), s.Day(), StartHour, 0, 0, 0, London)
+	if in.OpensAt.IsZero() || in.ClosesAt.IsZero() || in.StartsOn.IsZero() {
+		return p, fmt.Errorf("intake %s has no application window or start date", intakeID)
+	}
+	if !p.AppliedAt.Before(in.ClosesAt) || !p.AcceptedAt.Before(p.StartedAt) {
+		return p, fmt.Errorf("intake %s: the window (%s to %s) must close before the programme starts (%s)",
+			intakeID, in.OpensAt.Format(time.RFC3339), in.ClosesAt.Format(time.RFC3339), p.StartedAt.Format(time.RFC3339))
+	}
+
+	applicants, err := applicants(ctx, st, in)
+	if err != nil {
+		return p, err
+	}
+	if len(applicants) == 0 {
+		return p, nil
+	}
+	people, err := copyPeople(ctx, st, in, applicants)
+	if err != nil {
+		return p, err
+	}
+
+	sched, err := activities.ProgrammePlanner{}.Schedule(in.ProgrammeID, in.ProgrammeVersion,
+		programme.ScheduleInput{StartsOn: in.StartsOn})
+	if err != nil {
+		return p, fmt.Errorf("planning %s v%d: %w", in.ProgrammeID, in.ProgrammeVersion, err)
+	}
+
+	mem, err := sqlitestore.Open(ctx, ":memory:")
+	if err != nil {
+		return p, fmt.Errorf("opening the preview's store: %w", err)
+	}
+	defer mem.Close()
+	if err := mem.CreatePeople(ctx, slices.Collect(maps.Values(people))); err != nil {
+		return p, fmt.Errorf("copying people: %w", err)
+	}
+	copyIn := in
+	copyIn.Status = store.IntakeDraft
+	if err := mem.CreateIntake(ctx, copyIn); err != nil {
+		return p, fmt.Errorf("copying the intake: %w", err)
+	}
+
+	r := &runner{plan: &p, intake: in, applicants: applicants, schedule: sched}
+	if err := r.run(mem); err != nil {
+		return p, err
+	}
+
+	msgs, err := mem.ListMessages(ctx, store.OutboxFilter{IntakeID: in.ID})
+	if err != nil {
+		return p, err
+	}
+	p.Lines = make([]Line, 0, len(msgs))
+	for _, m := range msgs {
+		who, known := people[m.RecipientID]
+		l := Line{
+			SendAt: m.SendAt, RecipientID: m.RecipientID, Role: string(m.Role),
+			Template: m.Template, ItemID: m.ItemID, Language: LanguageBilingual, JourneyID: m.JourneyID,
+		}
+		if known {
+			l.RecipientName = name(who)
+			l.Language = language(who.Language)
+		}
+		p.Lines = append(p.Lines, l)
+	}
+	slices.SortStableFunc(p.Lines, func(a, b Line) int {
+		return cmp.Or(a.SendAt.Compare(b.SendAt), cmp.Compare(a.RecipientName, b.RecipientName),
+			cmp.Compare(a.RecipientID.String(), b.RecipientID.String()), cmp.Compare(a.Template, b.Template),
+			cmp.Compare(a.ItemID, b.ItemID))
+	})
+	return p, nil
+}
+
+// applicant is one journey that takes part in the preview.
+type applicant struct {
+	JourneyID uuid.UUID
+	PersonID  uuid.UUID
+	CoachID   uuid.UUID
+	Offered   bool // within capacity; the others are waitlisted
+}
+
+// applicants picks who takes part (see Run), in the order they first applied.
+func applicants(ctx context.Context, st store.Store, in store.Intake) ([]applicant, error) {
+	snaps, err := st.ListJourneys(ctx, in.ID)
+	if err != nil {
+		return nil, fmt.Errorf("listing the intake's journeys: %w", err)
+	}
+	events, err := st.IntakeEvents(ctx, in.ID)
+	if err != nil {
+		return nil, fmt.Errorf("reading the intake's events: %w", err)
+	}
+	first := map[uuid.UUID]int64{}
+	for _, e := range events {
+		if _, ok := first[e.JourneyID]; !ok && e.JourneyID != uuid.Nil {
+			first[e.JourneyID] = e.Seq
+		}
+	}
+	started := in.Status == store.IntakeStarted || in.Status == store.IntakeFinished
+	var out []applicant
+	for _, s := range snaps {
+		if !takesPart(workflows.Status(s.State), started) {
+			continue
+		}
+		out = append(out, applicant{JourneyID: s.JourneyID, PersonID: s.PersonID, CoachID: s.CoachID})
+	}
+	slices.SortStableFunc(out, func(a, b applicant) int {
+		fa, oka := first[a.JourneyID]
+		fb, okb := first[b.JourneyID]
+		switch {
+		case oka && okb && fa != fb:
+			return cmp.Compare(fa, fb)
+		case oka != okb: // journeys with events first
+			if oka {
+				return -1
+			}
+			return 1
+		}
+		return cmp.Compare(a.JourneyID.String(), b.JourneyID.String())
+	})
+	for i := range out {
+		out[i].Offered = i < in.Capacity
+	}
+	return out, nil
+}
+
+func takesPart(s workflows.Status, started bool) bool {
+	if !started {
+		return !s.Terminal()
+	}
+	switch s {
+	case workflows.StatusAccepted, workflows.StatusAwaitingStart, workflows.StatusInLabs,
+		workflows.StatusExperimenting, workflows.StatusPaused, workflows.StatusCompleted, workflows.StatusNotCompleted:
+		return true
+	}
+	return false
+}
+
+// copyPeople reads the coordinator, participants and coaches from st.
+// Someone missing from the store is left out: their messages still show,
+// without a name, in both languages.
+func copyPeople(ctx context.Context, st store.Store, in store.Intake, as []applicant) (map[uuid.UUID]store.Person, error) {
+	people := map[uuid.UUID]store.Person{}
+	add := func(id uuid.UUID) error {
+		if id == uuid.Nil {
+			return nil
+		}
+		if _, ok := people[id]; ok {
+			return nil
+		}
+		p, err := st.GetPerson(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("reading person %s: %w", id, err)
+		}
+		people[id] = p
+		return nil
+	}
+	if err := add(in.CoordinatorID); err != nil {
+		return nil, err
+	}
+	for _, a := range as {
+		if err := add(a.PersonID); err != nil {
+			return nil, err
+		}
+		if err := add(a.CoachID); err != nil {
+			return nil, err
+		}
+	}
+	return people, nil
+}
+
+// runner drives one intake through the scenario in the test environment.
+type runner struct {
+	plan       *Plan
+	intake     store.Intake
+	applicants []applicant
+	schedule   programme.Schedule
+
+	env     *testsuite.TestWorkflowEnvironment
+	began   time.Time
+	pending []*step
+}
+
+// step is one scripted update and what came of it.
+type step struct {
+	what     string
+	answered bool
+	err      error
+}
+
+func (r *runner) run(mem store.Store) (err error) {
+	var suite testsuite.WorkflowTestSuite
+	suite.SetLogger(sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler)))
+	r.env = suite.NewTestWorkflowEnvironment()
+	r.env.SetTestTimeout(idleTimeout)
+	// The real workflows never block, but a busy machine (the store's
+	// writes, the garbage collector) can hold a workflow task past the
+	// SDK's one-second deadlock guard, which would fail the preview for
+	// nothing; idleTimeout still catches a stuck run.
+	r.env.SetWorkerOptions(sdkworker.Options{DeadlockDetectionTimeout: idleTimeout})
+	r.began = r.intake.OpensAt.Add(-time.Minute)
+	r.env.SetStartTime(r.began)
+	r.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: workflows.IntakeWorkflowID(r.intake.ID)})
+	worker.Register(r.env, activities.New(mem))
+	r.script()
+
+	defer func() {
+		// The test environment panics when a workflow is stuck.
+		if v := recover(); v != nil {
+			err = fmt.Errorf("the preview did not run to the end: %v", v)
+		}
+	}()
+	r.env.ExecuteWorkflow(workflows.IntakeWorkflow, workflows.Intake{
+		IntakeID: r.intake.ID, CoordinatorID: r.intake.CoordinatorID,
+		ProgrammeID: r.intake.ProgrammeID, ProgrammeVersion: r.intake.ProgrammeVersion,
+		OpensAt: r.intake.OpensAt, ClosesAt: r.intake.ClosesAt, StartsOn: r.intake.StartsOn,
+		Capacity: r.intake.Capacity,
+	})
+	if !r.env.IsWorkflowCompleted() {
+		return errors.New("the preview's intake did not finish")
+	}
+	if err := r.env.GetWorkflowError(); err != nil {
+		return fmt.Errorf("the preview's intake failed: %w", err)
+	}
+	for _, s := range r.pending {
+		switch {
+		case !s.answered:
+			r.plan.Problems = append(r.plan.Problems, s.what+": no answer")
+		case s.err != nil:
+			r.plan.Problems = append(r.plan.Problems, fmt.Sprintf("%s: %v", s.what, s.err))
+		}
+	}
+	return nil
+}
+
+// script registers what everyone does, at workflow times.
+func (r *runner) script() {
+	p := r.plan
+	r.at(p.AppliedAt, func() {
+		for _, a := range r.applicants {
+			r.update(uuid.Nil, "apply "+a.JourneyID.String(), workflows.UpdateSubmitApplication,
+				workflows.SubmitApplicationRequest{JourneyID: a.JourneyID, PersonID: a.PersonID, CoachID: a.CoachID})
+		}
+	})
+	r.at(p.OfferedAt, func() {
+		for _, a := range r.applicants {
+			d := workflows.DecisionWaitlist
+			if a.Offered {
+				d = workflows.DecisionOffer
+			}
+			r.update(uuid.Nil, string(d)+" "+a.JourneyID.String(), workflows.UpdateDecide,
+				workflows.DecideRequest{JourneyID: a.JourneyID, Decision: d})
+		}
+	})
+	r.at(p.AcceptedAt, func() {
+		for _, a := range r.applicants {
+			if a.Offered {
+				r.update(a.JourneyID, "accept "+a.JourneyID.String(), workflows.UpdateRespondToOffer,
+					workflows.RespondToOfferRequest{Accept: true})
+			}
+		}
+	})
+	r.at(p.StartedAt, func() {
+		r.update(uuid.Nil, "start the intake", workflows.UpdateStartIntake, workflows.StartIntakeRequest{})
+	})
+	for _, a := range r.applicants {
+		if !a.Offered {
+			p.Waitlisted++
+			continue
+		}
+		p.Participants++
+		r.participate(a)
+	}
+}
+
+// participate scripts one participant (and their coach) doing everything.
+func (r *runner) participate(a applicant) {
+	j := a.JourneyID
+	for _, it := range r.schedule.Items {
+		what := it.ID + " " + j.String()
+		switch it.Kind {
+		case programme.KindSession:
+			r.at(it.DueAt.Add(AttendanceAfterSession), func() {
+				r.update(j, "attend "+what, workflows.UpdateRecordAttendance,
+					workflows.AttendanceRequest{SessionID: it.ID, Attended: true})
+			})
+		case programme.KindPlan, programme.KindReflection:
+			r.at(taskTime(it), func() {
+				r.update(j, "hand in "+what, workflows.UpdateSubmitTask,
+					workflows.SubmitTaskRequest{TaskID: it.ID, NoteID: uuid.New(), RequestID: it.ID})
+			})
+		case programme.KindCheckpoint:
+			if a.CoachID == uuid.Nil {
+				continue
+			}
+			r.at(taskTime(it), func() {
+				r.update(j, "complete "+what, workflows.UpdateCompleteCheckpoint, workflows.CompleteCheckpointRequest{
+					CheckpointID: it.ID, CoachID: a.CoachID, NoteID: uuid.New(), Status: workflows.RAGGreen, RequestID: it.ID,
+				})
+			})
+		}
+	}
+}
+
+// taskTime is when a task is done: TaskAhead before it is due, but not before it opens.
+func taskTime(it programme.Item) time.Time {
+	t := it.DueAt.Add(-TaskAhead)
+	if t.Before(it.OpensAt) {
+		return it.OpensAt
+	}
+	return t
+}
+
+// at runs fn when the workflow clock reaches when.
+func (r *runner) at(when time.Time, fn func()) {
+	d := when.Sub(r.began)
+	if d <= 0 {
+		d = time.Nanosecond
+	}
+	r.env.RegisterDelayedCallback(fn, d)
+}
+
+// update sends an update to the intake (journey == uuid.Nil) or a journey.
+func (r *runner) update(journey uuid.UUID, what, name string, arg any) {
+	s := &step{what: what}
+	r.pending = append(r.pending, s)
+	cb := &testsuite.TestUpdateCallback{
+		OnReject:   func(err error) { s.answered, s.err = true, err },
+		OnAccept:   func() {},
+		OnComplete: func(_ any, err error) { s.answered, s.err = true, err },
+	}
+	id := uuid.NewString()
+	if journey == uuid.Nil {
+		r.env.UpdateWorkflow(name, id, cb, arg)
+		return
+	}
+	if err := r.env.UpdateWorkflowByID(workflows.JourneyWorkflowID(journey), name, id, cb, arg); err != nil {
+		s.answered, s.err = true, err
+	}
+}
+
+func name(p store.Person) string {
+	switch {
+	case p.GivenName == "":
+		return p.FamilyName
+	case p.FamilyName == "":
+		return p.GivenName
+	}
+	return p.GivenName + " " + p.FamilyName
+}
+
+// language is the language a message to someone with preference l goes out in.
+func language(l store.Language) string {
+	switch l {
+	case store.LanguageWelsh:
+		return LanguageWelsh
+	case store.LanguageEnglish:
+		return LanguageEnglish
+	}
+	return LanguageBilingual
+}
