@@ -107,6 +107,7 @@ or 2006-01-02T15:04, meant in Europe/London, or RFC 3339 with an offset.
 		c.journeyCommand(), c.checkpointCommand(), c.taskCommand(),
 		c.certificateCommand(),
 	)
+	root.AddCommand(c.mailCommand())
 	return root
 }
 

@@ -4,17 +4,23 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/mail"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 
+	"github.com/infuse-cymru/journeys/delivery"
 	"github.com/infuse-cymru/journeys/internal/logging"
 	"github.com/infuse-cymru/journeys/internal/temporalx"
+	"github.com/infuse-cymru/journeys/notify"
 	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/pgstore"
@@ -146,4 +152,104 @@ func parseID(what, s string) (uuid.UUID, error) {
 func isTimeout(err error) bool {
 	var de *serviceerror.DeadlineExceeded
 	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &de)
+}
+
+// Environment variables that configure e-mail delivery for `infuse worker`.
+const (
+	envSMTPHost     = "INFUSE_SMTP_HOST"
+	envSMTPPort     = "INFUSE_SMTP_PORT"
+	envSMTPTLS      = "INFUSE_SMTP_TLS"
+	envSMTPUsername = "INFUSE_SMTP_USERNAME"
+	envSMTPPassword = "INFUSE_SMTP_PASSWORD"
+	envMailFrom     = "INFUSE_MAIL_FROM"
+)
+
+// mailSettings is how a process delivers the outbox: where to, and as whom.
+type mailSettings struct {
+	smtp delivery.SMTPConfig
+	from delivery.Address
+}
+
+// mailFromEnv reads the INFUSE_SMTP_* variables and INFUSE_MAIL_FROM. With
+// no INFUSE_SMTP_HOST it returns ok false: nothing is delivered.
+func mailFromEnv() (s mailSettings, ok bool, err error) {
+	host := strings.TrimSpace(os.Getenv(envSMTPHost))
+	if host == "" {
+		return s, false, nil
+	}
+	s.smtp = delivery.SMTPConfig{
+		Host:     host,
+		Port:     587,
+		TLS:      delivery.TLSMode(strings.ToLower(strings.TrimSpace(envOr(envSMTPTLS, string(delivery.STARTTLSMandatory))))),
+		Username: os.Getenv(envSMTPUsername),
+		Password: os.Getenv(envSMTPPassword),
+	}
+	switch s.smtp.TLS {
+	case delivery.STARTTLSMandatory, delivery.STARTTLSOpportunistic, delivery.NoTLS:
+	case delivery.ImplicitTLS:
+		s.smtp.Port = 465
+	default:
+		return s, false, usage("%s=%q: use starttls, starttls-opportunistic, tls or none", envSMTPTLS, os.Getenv(envSMTPTLS))
+	}
+	if v := strings.TrimSpace(os.Getenv(envSMTPPort)); v != "" {
+		p, err := strconv.Atoi(v)
+		if err != nil || p < 1 || p > 65535 {
+			return s, false, usage("%s=%q is not a port number", envSMTPPort, v)
+		}
+		s.smtp.Port = p
+	}
+	if s.smtp.Password != "" && s.smtp.Username == "" {
+		return s, false, usage("%s is set but %s is not", envSMTPPassword, envSMTPUsername)
+	}
+	from := strings.TrimSpace(os.Getenv(envMailFrom))
+	if from == "" {
+		return s, false, usage(`%s is set, so %s is required: the sending address, e.g. "Infuse <infuse@example.org>"`, envSMTPHost, envMailFrom)
+	}
+	if s.from, err = parseFrom(from); err != nil {
+		return s, false, usage("%s: %v", envMailFrom, err)
+	}
+	return s, true, nil
+}
+
+// parseFrom reads a sending address, "Name <addr>" or a bare address.
+func parseFrom(s string) (delivery.Address, error) {
+	a, err := mail.ParseAddress(s)
+	if err != nil {
+		return delivery.Address{}, fmt.Errorf(`%q is not an address such as "Infuse <infuse@example.org>" (%v)`,
+			s, strings.TrimPrefix(err.Error(), "mail: "))
+	}
+	return delivery.Address{Name: a.Name, Address: a.Address}, nil
+}
+
+// startDelivery runs a Deliverer draining st's outbox through ms every
+// poll, composing each message with notify.Composer, until ctx is done or
+// the returned stop is called; stop waits for the pass under way to end
+// (at most shutdownTimeout). One Deliverer per store: two would send the
+// same due message twice.
+func startDelivery(ctx context.Context, st store.Store, ms mailSettings, poll time.Duration, log *zap.Logger) (stop func(), err error) {
+	sender, err := delivery.NewSMTP(ms.smtp)
+	if err != nil {
+		return nil, err
+	}
+	d := delivery.New(st, &notify.Composer{Store: st, From: ms.from}, sender, delivery.Options{
+		Poll:   poll,
+		Logger: log.Named("delivery"),
+	})
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = d.Run(ctx)
+	}()
+	log.Info("delivering the outbox by e-mail",
+		zap.String("smtp", net.JoinHostPort(ms.smtp.Host, strconv.Itoa(ms.smtp.Port))),
+		zap.String("tls", string(ms.smtp.TLS)), zap.Duration("poll", poll))
+	return func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(shutdownTimeout):
+			log.Warn("e-mail delivery did not stop in time")
+		}
+	}, nil
 }

@@ -21,9 +21,12 @@ import (
 
 	"github.com/infuse-cymru/journeys/activities"
 	"github.com/infuse-cymru/journeys/api"
+	"github.com/infuse-cymru/journeys/delivery"
+	"github.com/infuse-cymru/journeys/internal/devmail"
 	"github.com/infuse-cymru/journeys/internal/devserver"
 	"github.com/infuse-cymru/journeys/internal/temporalx"
 	"github.com/infuse-cymru/journeys/starter"
+	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/worker"
 )
 
@@ -39,6 +42,12 @@ const (
 	storeFileName    = "infuse.db"
 	defaultDataDir   = ".infuse"
 	readHeaderTimout = 10 * time.Second
+	// devMailPoll is how often dev mode looks for messages to deliver.
+	devMailPoll = 3 * time.Second
+	// devMailFrom is dev mode's sending address (and the invites' organiser).
+	devMailFrom = "Infuse <infuse@localhost>"
+	// workerMailPoll is how often the worker looks for messages to deliver.
+	workerMailPoll = 10 * time.Second
 )
 
 // untilSignalled returns a context cancelled on SIGINT or SIGTERM.
@@ -51,6 +60,7 @@ type devOptions struct {
 	port     int
 	uiPort   int
 	httpAddr string
+	mailPort int
 	demo     bool
 }
 
@@ -63,7 +73,13 @@ func (c *cli) devCommand() *cobra.Command {
 the store (DATA-DIR/infuse.db), the worker and the HTTP API in one process, until
 Ctrl+C. Stopping and starting again on the same data directory resumes every
 intake and journey where it was. --demo adds sample people and intakes (once).
---database and the TEMPORAL_* variables do not apply: dev serves its own.`,
+--database and the TEMPORAL_* variables do not apply: dev serves its own.
+
+E-mail stays on this machine: dev runs a mailbox (an SMTP server on
+127.0.0.1:--mail-port that accepts anything) and delivers the outbox to it every
+few seconds. Each message is a file in DATA-DIR/mailbox; read them with
+"infuse mail list" and "infuse mail show FILE". The INFUSE_SMTP_* variables do
+not apply.`,
 		Args: args(cobra.NoArgs),
 		RunE: c.server("console", func(ctx context.Context) error { return c.runDev(ctx, o) }),
 	}
@@ -72,6 +88,7 @@ intake and journey where it was. --demo adds sample people and intakes (once).
 	f.IntVar(&o.port, "port", devserver.DefaultPort, "the Temporal frontend port (what TEMPORAL_ADDRESS points at)")
 	f.IntVar(&o.uiPort, "ui-port", 8233, "the Temporal Web UI port; 0 for no UI")
 	f.StringVar(&o.httpAddr, "http", devHTTPAddr, `the API's listen address; "" for no API`)
+	f.IntVar(&o.mailPort, "mail-port", devmail.DefaultPort, "the dev mailbox's SMTP port on 127.0.0.1; 0 picks a free one")
 	f.BoolVar(&o.demo, "demo", false, "create the demo people and intakes if they are not there yet")
 	return cmd
 }
@@ -88,6 +105,11 @@ func (c *cli) runDev(ctx context.Context, o devOptions) error {
 	if err != nil {
 		return err
 	}
+	mailbox, err := startDevMailbox(o.dataDir, o.mailPort, log)
+	if err != nil {
+		return err
+	}
+	defer stopDevMailbox(mailbox, log) // after delivery has stopped (defers run last in, first out)
 	startCtx, cancel := context.WithTimeout(ctx, devStartTimeout)
 	srv, err := devserver.Start(startCtx, devserver.Options{
 		DataDir: o.dataDir, Port: o.port, UIPort: o.uiPort,
@@ -108,13 +130,18 @@ func (c *cli) runDev(ctx context.Context, o devOptions) error {
 		return fmt.Errorf("starting the worker: %w", err)
 	}
 	defer w.Stop()
+	stopDelivery, err := startDelivery(ctx, st, devMailSettings(mailbox), devMailPoll, log)
+	if err != nil {
+		return err
+	}
+	defer stopDelivery()
 	svc := starter.New(tc, st)
 	httpErr, stopHTTP, err := serveHTTP(o.httpAddr, api.New(svc, log), log)
 	if err != nil {
 		return err
 	}
 	defer stopHTTP()
-	c.printDevBanner(c.stdout, srv, o)
+	c.printDevBanner(c.stdout, srv, mailbox, o)
 	if o.demo {
 		if err := c.seedDemo(ctx, svc); err != nil {
 			return err
@@ -152,7 +179,37 @@ func (c *cli) seedDemo(ctx context.Context, svc *starter.Service) error {
 	return nil
 }
 
-func (c *cli) printDevBanner(w io.Writer, srv *devserver.Server, o devOptions) {
+// startDevMailbox starts dev mode's mailbox in DATA-DIR/mailbox.
+func startDevMailbox(dataDir string, port int, log *zap.Logger) (*devmail.Server, error) {
+	mb, err := devmail.Start(devmail.Options{Dir: devmail.Folder(dataDir), Port: port, Logger: log.Named("mailbox")})
+	if err != nil {
+		return nil, fmt.Errorf("starting the dev mailbox (choose another port with --mail-port; 0 picks a free one): %w", err)
+	}
+	log.Info("dev mailbox listening", zap.String("address", mb.Addr()), zap.String("folder", mb.Dir()))
+	return mb, nil
+}
+
+func stopDevMailbox(mb *devmail.Server, log *zap.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := mb.Shutdown(ctx); err != nil {
+		log.Warn("stopping the dev mailbox", zap.Error(err))
+	}
+}
+
+// devMailSettings delivers to the dev mailbox: loopback, no TLS, no auth.
+func devMailSettings(mb *devmail.Server) mailSettings {
+	from, err := parseFrom(devMailFrom)
+	if err != nil {
+		panic(err) // a constant
+	}
+	return mailSettings{
+		smtp: delivery.SMTPConfig{Host: mb.Host(), Port: mb.Port(), TLS: delivery.NoTLS, HELO: "localhost"},
+		from: from,
+	}
+}
+
+func (c *cli) printDevBanner(w io.Writer, srv *devserver.Server, mb *devmail.Server, o devOptions) {
 	abs, _ := filepath.Abs(o.dataDir)
 	fmt.Fprintf(w, "\nInfuse Journeys dev mode is running.\n")
 	fmt.Fprintf(w, "  Temporal:  %s (namespace %s)\n", srv.FrontendAddress(), devserver.DefaultNamespace)
@@ -162,7 +219,8 @@ func (c *cli) printDevBanner(w io.Writer, srv *devserver.Server, o devOptions) {
 	if o.httpAddr != "" {
 		fmt.Fprintf(w, "  API:       http://%s/healthz\n", displayAddr(o.httpAddr))
 	}
-	fmt.Fprintf(w, "  Data:      %s (temporal.db: Temporal; %s: people, events, outbox)\n\n", abs, storeFileName)
+	fmt.Fprintf(w, "  Data:      %s (temporal.db: Temporal; %s: people, events, outbox)\n", abs, storeFileName)
+	fmt.Fprintf(w, "  Mailbox:   %s (every e-mail sent, as .eml files; SMTP on %s)\n\n", mb.Dir(), mb.Addr())
 	fmt.Fprintln(w, "Coordinator commands, from another terminal in this directory:")
 	if o.port != devserver.DefaultPort {
 		fmt.Fprintf(w, "  export TEMPORAL_ADDRESS=%s\n", srv.FrontendAddress())
@@ -170,7 +228,12 @@ func (c *cli) printDevBanner(w io.Writer, srv *devserver.Server, o devOptions) {
 	if filepath.Clean(o.dataDir) != defaultDataDir {
 		fmt.Fprintf(w, "  export %s=%s\n", envDatabase, filepath.Join(abs, storeFileName))
 	}
-	for _, ex := range []string{"intake list", "intake dashboard INTAKE", "people import people.csv", "journey show JOURNEY", "--help"} {
+	mailDir := ""
+	if filepath.Clean(o.dataDir) != defaultDataDir {
+		mailDir = " --data-dir " + abs
+	}
+	for _, ex := range []string{"intake list", "intake dashboard INTAKE", "people import people.csv", "journey show JOURNEY",
+		"mail list" + mailDir, "mail show FILE" + mailDir, "mail outbox --status failed", "--help"} {
 		fmt.Fprintf(w, "  infuse %s\n", ex)
 	}
 	fmt.Fprintln(w, "\nCtrl+C stops; starting again with the same --data-dir resumes every journey.")
@@ -218,11 +281,34 @@ func (c *cli) workerCommand() *cobra.Command {
 		Long: `Run the Infuse worker until SIGINT or SIGTERM. It connects to the Temporal that
 TEMPORAL_ADDRESS and the other TEMPORAL_* variables name, and to the store that
 --database or INFUSE_DATABASE_URL names (postgres://… or a SQLite file). It
-registers the Infuse search attributes if it is allowed to.`,
+registers the Infuse search attributes if it is allowed to.
+
+E-mail: when INFUSE_SMTP_HOST is set, the worker also delivers the store's
+outbox through that mail server, checking every 10 seconds:
+
+  INFUSE_SMTP_HOST      the mail server (relay or submission port)
+  INFUSE_SMTP_PORT      its port (default 587; 465 with INFUSE_SMTP_TLS=tls)
+  INFUSE_SMTP_TLS       starttls (default: refuse to send without STARTTLS),
+                        starttls-opportunistic, tls (TLS from the start), or
+                        none (clear text: only for a server on loopback)
+  INFUSE_SMTP_USERNAME  sign in with this user name (optional)
+  INFUSE_SMTP_PASSWORD  and password
+  INFUSE_MAIL_FROM      the sending address, e.g. "Infuse <infuse@example.org>"
+                        (required with INFUSE_SMTP_HOST)
+
+Without INFUSE_SMTP_HOST nothing is e-mailed: messages stay queued in the
+outbox (see "infuse mail outbox") until a worker with it runs.
+
+Run ONE delivering worker per store: set INFUSE_SMTP_HOST on one worker only
+and leave it unset on the others, or the same message is sent twice.`,
 		Args: args(cobra.NoArgs),
 		RunE: c.server("json", func(ctx context.Context) error {
 			ctx, stop := untilSignalled(ctx)
 			defer stop()
+			ms, deliver, err := mailFromEnv() // checked first: a mistake there is reported at once
+			if err != nil {
+				return err
+			}
 			st, err := c.store(ctx, true)
 			if err != nil {
 				return err
@@ -234,10 +320,40 @@ registers the Infuse search attributes if it is allowed to.`,
 			if err := c.registerSearchAttributes(ctx, tc, ns); err != nil {
 				return err
 			}
+			stopDelivery, err := c.workerDelivery(ctx, st, ms, deliver)
+			if err != nil {
+				return err
+			}
+			defer stopDelivery()
 			c.logger().Info("worker running", zap.String("task_queue", temporalx.TaskQueue), zap.String("namespace", ns))
 			return worker.Run(ctx, tc, activities.New(st))
 		}),
 	}
+}
+
+// workerDelivery starts delivering the outbox if INFUSE_SMTP_HOST is set (deliver),
+// and says loudly that nothing is e-mailed if it is not.
+func (c *cli) workerDelivery(ctx context.Context, st store.Store, ms mailSettings, deliver bool) (func(), error) {
+	if !deliver {
+		var ignored []string
+		for _, k := range []string{envSMTPPort, envSMTPTLS, envSMTPUsername, envSMTPPassword, envMailFrom} {
+			if os.Getenv(k) != "" {
+				ignored = append(ignored, k)
+			}
+		}
+		c.logger().Warn(envSMTPHost+" is not set: this worker sends no e-mail; messages stay queued in the outbox "+
+			"until a worker with "+envSMTPHost+" runs (see `infuse worker --help`)", ignoredFields(ignored)...)
+		return func() {}, nil
+	}
+	return startDelivery(ctx, st, ms, workerMailPoll, c.logger())
+}
+
+// ignoredFields names the mail variables set without INFUSE_SMTP_HOST, if any.
+func ignoredFields(ignored []string) []zap.Field {
+	if len(ignored) == 0 {
+		return nil
+	}
+	return []zap.Field{zap.Strings("ignored", ignored)}
 }
 
 // registerSearchAttributes adds the Infuse search attributes to the
