@@ -168,6 +168,9 @@ const (
 type mailSettings struct {
 	smtp delivery.SMTPConfig
 	from delivery.Address
+	// policy applies the programme's delivery policy: quiet hours, bank
+	// holidays and the daily cap with its digest.
+	policy bool
 }
 
 // mailFromEnv reads the INFUSE_SMTP_* variables and INFUSE_MAIL_FROM. With
@@ -177,6 +180,7 @@ func mailFromEnv() (s mailSettings, ok bool, err error) {
 	if host == "" {
 		return s, false, nil
 	}
+	s.policy = true // real people's inboxes: always the programme's policy
 	s.smtp = delivery.SMTPConfig{
 		Host:     host,
 		Port:     587,
@@ -231,10 +235,11 @@ func startDelivery(ctx context.Context, st store.Store, ms mailSettings, poll ti
 	if err != nil {
 		return nil, err
 	}
-	d := delivery.New(st, &notify.Composer{Store: st, From: ms.from}, sender, delivery.Options{
-		Poll:   poll,
-		Logger: log.Named("delivery"),
-	})
+	opts := delivery.Options{Poll: poll, Logger: log.Named("delivery")}
+	if ms.policy {
+		opts.Policy = delivery.NewPolicy(st)
+	}
+	d := delivery.New(st, &notify.Composer{Store: st, From: ms.from}, sender, opts)
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
@@ -243,7 +248,7 @@ func startDelivery(ctx context.Context, st store.Store, ms mailSettings, poll ti
 	}()
 	log.Info("delivering the outbox by e-mail",
 		zap.String("smtp", net.JoinHostPort(ms.smtp.Host, strconv.Itoa(ms.smtp.Port))),
-		zap.String("tls", string(ms.smtp.TLS)), zap.Duration("poll", poll))
+		zap.String("tls", string(ms.smtp.TLS)), zap.Duration("poll", poll), zap.Bool("policy", ms.policy))
 	return func() {
 		cancel()
 		select {

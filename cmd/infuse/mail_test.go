@@ -80,7 +80,7 @@ func TestDevMailDelivery(t *testing.T) {
 		}
 	}
 
-	stopDelivery, err := startDelivery(ctx, st, devMailSettings(mailbox), 50*time.Millisecond, zap.NewNop())
+	stopDelivery, err := startDelivery(ctx, st, devMailSettings(mailbox, false), 50*time.Millisecond, zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}

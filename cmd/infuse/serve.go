@@ -56,12 +56,13 @@ func untilSignalled(ctx context.Context) (context.Context, context.CancelFunc) {
 }
 
 type devOptions struct {
-	dataDir  string
-	port     int
-	uiPort   int
-	httpAddr string
-	mailPort int
-	demo     bool
+	dataDir    string
+	port       int
+	uiPort     int
+	httpAddr   string
+	mailPort   int
+	mailPolicy bool
+	demo       bool
 }
 
 func (c *cli) devCommand() *cobra.Command {
@@ -89,6 +90,8 @@ not apply.`,
 	f.IntVar(&o.uiPort, "ui-port", 8233, "the Temporal Web UI port; 0 for no UI")
 	f.StringVar(&o.httpAddr, "http", devHTTPAddr, `the API's listen address; "" for no API`)
 	f.IntVar(&o.mailPort, "mail-port", devmail.DefaultPort, "the dev mailbox's SMTP port on 127.0.0.1; 0 picks a free one")
+	f.BoolVar(&o.mailPolicy, "delivery-policy", false,
+		"hold mail outside working hours and cap it per person per day, as production does (off in dev so the demo's mail can be read at once)")
 	f.BoolVar(&o.demo, "demo", false, "create the demo people and intakes if they are not there yet")
 	return cmd
 }
@@ -130,7 +133,7 @@ func (c *cli) runDev(ctx context.Context, o devOptions) error {
 		return fmt.Errorf("starting the worker: %w", err)
 	}
 	defer w.Stop()
-	stopDelivery, err := startDelivery(ctx, st, devMailSettings(mailbox), devMailPoll, log)
+	stopDelivery, err := startDelivery(ctx, st, devMailSettings(mailbox, o.mailPolicy), devMailPoll, log)
 	if err != nil {
 		return err
 	}
@@ -198,14 +201,15 @@ func stopDevMailbox(mb *devmail.Server, log *zap.Logger) {
 }
 
 // devMailSettings delivers to the dev mailbox: loopback, no TLS, no auth.
-func devMailSettings(mb *devmail.Server) mailSettings {
+func devMailSettings(mb *devmail.Server, policy bool) mailSettings {
 	from, err := parseFrom(devMailFrom)
 	if err != nil {
 		panic(err) // a constant
 	}
 	return mailSettings{
-		smtp: delivery.SMTPConfig{Host: mb.Host(), Port: mb.Port(), TLS: delivery.NoTLS, HELO: "localhost"},
-		from: from,
+		smtp:   delivery.SMTPConfig{Host: mb.Host(), Port: mb.Port(), TLS: delivery.NoTLS, HELO: "localhost"},
+		from:   from,
+		policy: policy,
 	}
 }
 
