@@ -220,17 +220,14 @@ type DigestComposer interface {
 }
 
 // digestEmail is the default digest: From and To of the first message,
-// the header fields all the messages share, a bilingual (Welsh first)
-// subject and introduction, the list of subjects, then each message's text
-// in full (as plain text, and the same text escaped as HTML).
+// the header fields all the messages share, a subject and introduction in
+// the messages' language (Welsh only, English only, or both with Welsh
+// first when they are bilingual or differ), the list of subjects, then each
+// message's text in full (as plain text, and the same text escaped as HTML).
 func digestEmail(emails []Email) Email {
 	n := len(emails)
 	first := emails[0]
-	e := Email{
-		From:    first.From,
-		To:      first.To,
-		Subject: fmt.Sprintf("Crynodeb: %d neges | Digest: %d messages", n, n),
-	}
+	e := Email{From: first.From, To: first.To}
 	for k, v := range first.Headers {
 		shared := true
 		for _, o := range emails[1:] {
@@ -246,9 +243,20 @@ func digestEmail(emails []Email) Email {
 			e.Headers[k] = v
 		}
 	}
+	cy := fmt.Sprintf("Mae gennych %d neges heddiw. Rydym wedi eu casglu mewn un e-bost, fel nad ydych yn cael gormod o negeseuon mewn diwrnod.\n", n)
+	en := fmt.Sprintf("You have %d messages today. We have gathered them into one e-mail, so that you do not get too many in one day.\n", n)
 	var b strings.Builder
-	fmt.Fprintf(&b, "Mae gennych %d neges heddiw. Rydym wedi eu casglu mewn un e-bost, fel nad ydych yn cael gormod o negeseuon mewn diwrnod.\n", n)
-	fmt.Fprintf(&b, "You have %d messages today. We have gathered them into one e-mail, so that you do not get too many in one day.\n\n", n)
+	switch e.Headers["Content-Language"] {
+	case "cy":
+		e.Subject = fmt.Sprintf("Crynodeb: %d neges", n)
+		b.WriteString(cy + "\n")
+	case "en":
+		e.Subject = fmt.Sprintf("Digest: %d messages", n)
+		b.WriteString(en + "\n")
+	default:
+		e.Subject = fmt.Sprintf("Crynodeb: %d neges | Digest: %d messages", n, n)
+		b.WriteString(cy + en + "\n")
+	}
 	for i, m := range emails {
 		fmt.Fprintf(&b, "%d. %s\n", i+1, m.Subject)
 	}
