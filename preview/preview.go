@@ -11,6 +11,12 @@
 // cluster or the live store: the intake and journey workflows of a preview
 // are new workflows in the test environment, not the running ones.
 //
+// After the run, the real delivery path (delivery.Deliverer with the
+// programme's delivery.Policy: quiet hours, bank holidays, the daily cap
+// with digests, and notify.Composer rendering each e-mail) drains the
+// throwaway outbox under a fake clock into a recorder, so each message shows
+// when it would actually reach its recipient. Nothing leaves the machine.
+//
 // What people do in the preview is the Scenario, described on Run.
 package preview
 
@@ -22,6 +28,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -31,6 +38,8 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/infuse-cymru/journeys/activities"
+	"github.com/infuse-cymru/journeys/delivery"
+	"github.com/infuse-cymru/journeys/notify"
 	"github.com/infuse-cymru/journeys/programme"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
@@ -59,7 +68,14 @@ const (
 
 // Line is one message one person would get.
 type Line struct {
-	SendAt        time.Time // when the workflow queues it (delivery may hold it for quiet hours)
+	QueuedAt time.Time // when the workflow queues it
+	// DeliverAt is when the delivery policy lets it go (quiet hours, bank
+	// holidays, the daily cap); zero if it would not go at all (such as a
+	// recipient with no usable e-mail address).
+	DeliverAt time.Time
+	// Digest: it is folded, with others due at once beyond the day's cap,
+	// into one digest e-mail sent at DeliverAt.
+	Digest        bool
 	RecipientID   uuid.UUID
 	RecipientName string // empty if the person is not in the store
 	Role          string // participant, coach or coordinator: what the recipient is to the journey
@@ -87,8 +103,11 @@ type Plan struct {
 	// applied beyond capacity and are not selected when the intake starts.
 	Participants int
 	Waitlisted   int
-	// Lines are the messages, by send time, then recipient.
+	// Lines are the messages, by delivery time (undelivered ones last),
+	// then queue time, then recipient.
 	Lines []Line
+	// Emails counts the e-mails delivery sent: a digest is one.
+	Emails int
 	// Problems lists scripted steps that the workflows refused. It is
 	// empty when the scenario ran as described.
 	Problems []string
@@ -198,16 +217,37 @@ func Run(ctx context.Context, st store.Store, intakeID uuid.UUID) (Plan, error) 
 		return p, err
 	}
 
+	queued, err := mem.ListMessages(ctx, store.OutboxFilter{IntakeID: in.ID})
+	if err != nil {
+		return p, err
+	}
+	queuedAt := make(map[string]time.Time, len(queued))
+	for _, m := range queued {
+		queuedAt[m.Key] = m.SendAt
+	}
+	emails, err := deliver(ctx, mem, in.ID)
+	if err != nil {
+		return p, err
+	}
+	p.Emails = emails
 	msgs, err := mem.ListMessages(ctx, store.OutboxFilter{IntakeID: in.ID})
 	if err != nil {
 		return p, err
+	}
+	digests := make(map[string]bool, len(msgs))
+	for _, m := range msgs {
+		digests[delivery.MessageID("digest/"+m.Key, "")] = true
 	}
 	p.Lines = make([]Line, 0, len(msgs))
 	for _, m := range msgs {
 		who, known := people[m.RecipientID]
 		l := Line{
-			SendAt: m.SendAt, RecipientID: m.RecipientID, Role: string(m.Role),
+			QueuedAt: queuedAt[m.Key], RecipientID: m.RecipientID, Role: string(m.Role),
 			Template: m.Template, ItemID: m.ItemID, Language: LanguageBilingual, JourneyID: m.JourneyID,
+		}
+		if m.Status == store.MessageSent {
+			l.DeliverAt = m.SentAt
+			l.Digest = digests[m.MessageID]
 		}
 		if known {
 			l.RecipientName = name(who)
@@ -216,11 +256,121 @@ func Run(ctx context.Context, st store.Store, intakeID uuid.UUID) (Plan, error) 
 		p.Lines = append(p.Lines, l)
 	}
 	slices.SortStableFunc(p.Lines, func(a, b Line) int {
-		return cmp.Or(a.SendAt.Compare(b.SendAt), cmp.Compare(a.RecipientName, b.RecipientName),
+		return cmp.Or(cmp.Compare(boolInt(a.DeliverAt.IsZero()), boolInt(b.DeliverAt.IsZero())),
+			a.DeliverAt.Compare(b.DeliverAt), a.QueuedAt.Compare(b.QueuedAt),
+			cmp.Compare(a.RecipientName, b.RecipientName),
 			cmp.Compare(a.RecipientID.String(), b.RecipientID.String()), cmp.Compare(a.Template, b.Template),
 			cmp.Compare(a.ItemID, b.ItemID))
 	})
 	return p, nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// From is the sender of the preview's e-mails. They are only recorded, never
+// sent; only whether a message carries an attachment (which delivery never
+// folds into a digest) matters to the outcome.
+var From = delivery.Address{Name: "Infuse (preview)", Address: "preview@example.invalid"}
+
+// maxPasses bounds the delivery passes of a preview: far more than an
+// intake's messages need, as each pass sends, fails or defers something.
+const maxPasses = 100_000
+
+// deliver drains the outbox of mem (holding only the intake's messages) the
+// way the worker would: delivery.Deliverer with the programme's Policy and
+// notify.Composer, into a recorder. Its clock goes from one due time to the
+// next: a pass at a time with nothing due does nothing, and the worker's
+// passes (every 10 seconds) see each message as soon as it is due, so
+// passing exactly at each due time gives what production would. It returns
+// how many e-mails were sent.
+func deliver(ctx context.Context, mem store.Store, intakeID uuid.UUID) (int, error) {
+	var now time.Time
+	rec := &recorder{}
+	d := delivery.New(mem, &notify.Composer{Store: mem, From: From}, rec, delivery.Options{
+		Policy: delivery.NewPolicy(mem),
+		Now:    func() time.Time { return now },
+		Batch:  1000,
+	})
+	// times are the due times of queued messages, soonest first, as last
+	// read from the outbox. A pass changes due times only by deferring or
+	// retrying a message, so the outbox is read again only after one that
+	// did; a time whose messages have since gone makes a pass that does
+	// nothing.
+	var times []time.Time
+	read := func() error {
+		pending, err := mem.ListMessages(ctx, store.OutboxFilter{IntakeID: intakeID, Status: store.MessageQueued})
+		if err != nil {
+			return fmt.Errorf("reading the preview's outbox: %w", err)
+		}
+		times = times[:0]
+		for _, m := range pending {
+			due := m.SendAt
+			if m.NextAttemptAt.After(due) {
+				due = m.NextAttemptAt
+			}
+			times = append(times, due)
+		}
+		slices.SortFunc(times, time.Time.Compare)
+		times = slices.CompactFunc(times, time.Time.Equal)
+		return nil
+	}
+	if err := read(); err != nil {
+		return 0, err
+	}
+	for range maxPasses {
+		// Whatever was due at now has been through a pass: what is still
+		// queued waits for a later time (deferred, retried, or behind one
+		// that is).
+		i, _ := slices.BinarySearchFunc(times, now, time.Time.Compare)
+		for i < len(times) && !times[i].After(now) {
+			i++
+		}
+		if i == len(times) {
+			left, err := mem.ListMessages(ctx, store.OutboxFilter{IntakeID: intakeID, Status: store.MessageQueued})
+			if err != nil {
+				return 0, fmt.Errorf("reading the preview's outbox: %w", err)
+			}
+			if len(left) > 0 {
+				return 0, fmt.Errorf("the preview's delivery left %d messages queued", len(left))
+			}
+			return rec.count(), nil
+		}
+		now = times[i]
+		st, err := d.DeliverDue(ctx)
+		if err != nil {
+			return 0, fmt.Errorf("delivering the preview's messages at %s: %w", now.Format(time.RFC3339), err)
+		}
+		if st.Deferred > 0 || st.Retried > 0 {
+			if err := read(); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return 0, errors.New("the preview's delivery did not finish")
+}
+
+// recorder is the preview's delivery.Sender: it counts the e-mails and sends nothing.
+type recorder struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (r *recorder) Send(_ context.Context, _ delivery.Email) error {
+	r.mu.Lock()
+	r.n++
+	r.mu.Unlock()
+	return nil
+}
+
+func (r *recorder) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.n
 }
 
 // applicant is one journey that takes part in the preview.

@@ -130,8 +130,13 @@ func TestPreviewListsTheMessagesOfA20PersonIntake(t *testing.T) {
 	if want := at(2021, 10, 1, 9, 0); !plan.StartedAt.Equal(want) {
 		t.Errorf("started at %v, want %v", plan.StartedAt, want)
 	}
-	if !slices.IsSortedFunc(plan.Lines, func(a, b preview.Line) int { return a.SendAt.Compare(b.SendAt) }) {
-		t.Error("lines are not sorted by send time")
+	if !slices.IsSortedFunc(plan.Lines, func(a, b preview.Line) int { return a.DeliverAt.Compare(b.DeliverAt) }) {
+		t.Error("lines are not sorted by delivery time")
+	}
+	for _, l := range plan.Lines {
+		if l.DeliverAt.IsZero() || l.DeliverAt.Before(l.QueuedAt) {
+			t.Errorf("line %+v: delivered before it was queued, or not at all", l)
+		}
 	}
 
 	byPerson := map[uuid.UUID]store.Person{}
@@ -206,7 +211,7 @@ func byTemplate(lines []preview.Line, who uuid.UUID) map[string]time.Time {
 	out := map[string]time.Time{}
 	for _, l := range lines {
 		if l.RecipientID == who {
-			out[l.Template] = l.SendAt
+			out[l.Template] = l.QueuedAt
 		}
 	}
 	return out
@@ -232,7 +237,7 @@ func TestPreviewMatchesATimeSkippedRunOfTheIntake(t *testing.T) {
 	}
 	var got []string
 	for _, l := range plan.Lines {
-		got = append(got, key(l.RecipientID, l.Template, l.ItemID, l.SendAt))
+		got = append(got, key(l.RecipientID, l.Template, l.ItemID, l.QueuedAt))
 	}
 
 	want := runIndependently(t, c)
@@ -470,4 +475,76 @@ func BenchmarkPreview20Journeys(b *testing.B) {
 			b.Fatal(err, plan.Problems)
 		}
 	}
+}
+
+// Delivery applies the programme's policy: offers made at 18:01 on a Friday
+// (the window closed at 18:00) reach people at 09:00 on Monday, every
+// e-mail goes in working hours, and nobody gets more than three e-mails on
+// one day, the rest waiting or folded into a digest.
+func TestPreviewDeliversByThePolicy(t *testing.T) {
+	c := newCohort(20, 20, 7)
+	c.intake.ClosesAt = at(2021, 9, 10, 18, 0) // a Friday
+	st := sqlitestore.OpenTest(t)
+	c.seed(t, st)
+	plan, err := preview.Run(context.Background(), st, c.intake.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.Problems) > 0 {
+		t.Fatalf("the scenario did not run as described: %v", plan.Problems)
+	}
+	offers := 0
+	for _, l := range plan.Lines {
+		if l.Template != "offer" {
+			continue
+		}
+		offers++
+		if !l.QueuedAt.Equal(at(2021, 9, 10, 18, 1)) || !l.DeliverAt.Equal(at(2021, 9, 13, 9, 0)) || l.Digest {
+			t.Errorf("offer to %s queued %v, delivered %v (digest %v); want queued Friday 18:01, delivered Monday 09:00 on its own",
+				l.RecipientName, l.QueuedAt.In(london), l.DeliverAt.In(london), l.Digest)
+		}
+	}
+	if offers != 20 {
+		t.Errorf("%d offers, want 20", offers)
+	}
+
+	type day struct {
+		who  uuid.UUID
+		date string
+	}
+	emails := map[day]map[string]bool{} // the e-mails (a digest is one) each person gets each day
+	moved, digests := 0, 0
+	for _, l := range plan.Lines {
+		if l.DeliverAt.IsZero() || l.DeliverAt.Before(l.QueuedAt) {
+			t.Errorf("line %+v: delivered before it was queued, or not at all", l)
+			continue
+		}
+		local := l.DeliverAt.In(london)
+		hm := local.Hour()*60 + local.Minute()
+		if wd := local.Weekday(); wd == time.Saturday || wd == time.Sunday || hm < 9*60 || hm > 17*60+30 {
+			t.Errorf("%s %s %s delivered %s, outside working hours", l.RecipientName, l.Template, l.ItemID, local.Format("Mon 2006-01-02 15:04"))
+		}
+		if !l.DeliverAt.Equal(l.QueuedAt) {
+			moved++
+		}
+		email := fmt.Sprint(l.Template, l.ItemID, l.JourneyID)
+		if l.Digest {
+			digests++
+			email = "digest " + l.DeliverAt.String()
+		}
+		k := day{l.RecipientID, local.Format(time.DateOnly)}
+		if emails[k] == nil {
+			emails[k] = map[string]bool{}
+		}
+		emails[k][email] = true
+	}
+	for k, es := range emails {
+		if len(es) > 3 {
+			t.Errorf("%s gets %d e-mails on %s, want at most 3", k.who, len(es), k.date)
+		}
+	}
+	if plan.Emails >= len(plan.Lines) || digests == 0 {
+		t.Errorf("%d e-mails for %d messages, %d in digests; want some digests", plan.Emails, len(plan.Lines), digests)
+	}
+	t.Logf("%d messages in %d e-mails: %d moved by the policy, %d folded into digests", len(plan.Lines), plan.Emails, moved, digests)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -15,17 +16,25 @@ import (
 )
 
 func (c *cli) intakePreviewCommand() *cobra.Command {
-	return &cobra.Command{
+	var verbose bool
+	cmd := &cobra.Command{
 		Use:   "preview INTAKE",
 		Short: "List every message the intake's people would get, when and in which language, before it starts",
 		Long: `Preview runs the intake's journeys from the opening of its application window
 to the end of the programme under time skipping (the Temporal SDK's test
 environment, so six months take seconds), with the real workflows and
 activities against a throwaway in-memory copy of the intake and its people.
-It lists every message each person would get: when it is queued (Europe/London;
-quiet hours and daily caps may still hold it back at delivery), the recipient,
-their role, the language (their preference: cy, en, or cy+en when unknown:
-bilingual, Welsh first), the template and the item it is about.
+Then the real delivery path (the programme's delivery policy: quiet hours,
+bank holidays, at most so many e-mails per person per day with the rest
+folded into a digest; and the real e-mail rendering) drains that throwaway
+outbox under the same fake clock, into a recorder: nothing is sent.
+
+It lists every message each person would get: when it would be delivered
+(Europe/London; "(digest)" when it is folded into a digest e-mail sent then),
+the recipient, their role, the language (their preference: cy, en, or cy+en
+when unknown: bilingual, Welsh first), the template and the item it is about.
+With --verbose (and always in --json) it also shows when the workflow queues
+each message, before the delivery policy moves it.
 
 Nothing touches Temporal or the live store: only the store is read, and the
 command works while Temporal is down.
@@ -69,12 +78,14 @@ The scenario, a plan in which everyone does everything on time:
 				return err
 			}
 			took := time.Since(began)
-			return c.emit(plan, func(w io.Writer) { printPreview(w, plan, took) })
+			return c.emit(plan, func(w io.Writer) { printPreview(w, plan, took, verbose) })
 		}),
 	}
+	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "also show when each message is queued, before the delivery policy moves it")
+	return cmd
 }
 
-func printPreview(w io.Writer, p preview.Plan, took time.Duration) {
+func printPreview(w io.Writer, p preview.Plan, took time.Duration, verbose bool) {
 	fmt.Fprintf(w, "Preview of %s (%s), %s v%d\n", p.IntakeName, p.IntakeID, p.ProgrammeID, p.ProgrammeVersion)
 	if p.Participants+p.Waitlisted == 0 {
 		fmt.Fprintln(w, "Nobody to preview: the intake has no open applications or accepted participants.")
@@ -86,16 +97,40 @@ func printPreview(w io.Writer, p preview.Plan, took time.Duration) {
 		fmt.Fprintf(w, ", %d waitlisted (beyond capacity)", p.Waitlisted)
 	}
 	fmt.Fprintf(w, "; started %s; everyone attends every session and does everything a day early.\n\n", when(p.StartedAt))
-	rows := make([][]string, len(p.Lines))
-	for i, l := range p.Lines {
-		rows[i] = []string{when(l.SendAt), orDash(l.RecipientName), l.Role, l.Language, l.Template, orDash(l.ItemID)}
+	header := []string{"DELIVER AT", "RECIPIENT", "ROLE", "LANGUAGE", "TEMPLATE", "ITEM"}
+	if verbose {
+		header = slices.Insert(header, 1, "QUEUED AT")
 	}
-	table(w, []string{"SEND AT", "RECIPIENT", "ROLE", "LANGUAGE", "TEMPLATE", "ITEM"}, rows)
+	rows := make([][]string, len(p.Lines))
+	moved, folded, unsent := 0, 0, 0
+	for i, l := range p.Lines {
+		at := when(l.DeliverAt)
+		switch {
+		case l.DeliverAt.IsZero():
+			at = "not sent"
+			unsent++
+		case l.Digest:
+			at += " (digest)"
+			folded++
+		}
+		if !l.DeliverAt.IsZero() && !l.DeliverAt.Equal(l.QueuedAt) {
+			moved++
+		}
+		rows[i] = []string{at, orDash(l.RecipientName), l.Role, l.Language, l.Template, orDash(l.ItemID)}
+		if verbose {
+			rows[i] = slices.Insert(rows[i], 1, when(l.QueuedAt))
+		}
+	}
+	table(w, header, rows)
 	recipients := map[string]bool{}
 	for _, l := range p.Lines {
 		recipients[l.RecipientID.String()] = true
 	}
-	fmt.Fprintf(w, "\n%d messages to %d people (simulated in %s).\n", len(p.Lines), len(recipients), took.Round(time.Millisecond))
+	fmt.Fprintf(w, "\n%d messages to %d people in %d e-mails (simulated in %s).\n", len(p.Lines), len(recipients), p.Emails, took.Round(time.Millisecond))
+	fmt.Fprintf(w, "The delivery policy moves %d of them (quiet hours, bank holidays, the daily cap) and folds %d into digests.\n", moved, folded)
+	if unsent > 0 {
+		fmt.Fprintf(w, "%d would not be sent (such as to someone with no usable e-mail address).\n", unsent)
+	}
 	for _, problem := range p.Problems {
 		fmt.Fprintf(w, "Note: the scenario could not be followed: %s\n", problem)
 	}

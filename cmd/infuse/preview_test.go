@@ -61,10 +61,25 @@ func TestIntakePreviewCommand(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	for _, want := range []string{"Preview of Cohort 9", "SEND AT", "2031-09-01 17:01  Siân Evans",
-		"offer", "Huw Hyfforddwr", "checkpoint-reminder", "checkpoint/1", "completion", "messages to 2 people"} {
+	for _, want := range []string{"Preview of Cohort 9", "DELIVER AT", "2031-09-01 17:01  Siân Evans",
+		"offer", "Huw Hyfforddwr", "checkpoint-reminder", "checkpoint/1", "completion", "messages to 2 people",
+		"The delivery policy moves"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output does not mention %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "QUEUED AT") {
+		t.Errorf("QUEUED AT shown without --verbose:\n%s", out)
+	}
+
+	code, out, errOut = infuse("intake", "preview", "--verbose", in.ID.String())
+	if code != 0 {
+		t.Fatalf("--verbose: exit %d: %s", code, errOut)
+	}
+	// The offer is queued and delivered at 17:01 on the Monday the window closed.
+	for _, want := range []string{"DELIVER AT        QUEUED AT", "2031-09-01 17:01  2031-09-01 17:01  Siân Evans"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("--verbose output does not mention %q:\n%s", want, out)
 		}
 	}
 
@@ -79,6 +94,12 @@ func TestIntakePreviewCommand(t *testing.T) {
 	langs := map[string]string{}
 	for _, l := range plan.Lines {
 		langs[l.RecipientName] = l.Language
+		if l.QueuedAt.IsZero() || l.DeliverAt.Before(l.QueuedAt) {
+			t.Errorf("--json line queued %v, delivered %v", l.QueuedAt, l.DeliverAt)
+		}
+	}
+	if !strings.Contains(out, `"QueuedAt"`) || !strings.Contains(out, `"DeliverAt"`) || !strings.Contains(out, `"Digest"`) {
+		t.Errorf("--json lacks QueuedAt, DeliverAt or Digest:\n%.2000s", out)
 	}
 	if fmt.Sprint(langs) != "map[Huw Hyfforddwr:cy Siân Evans:en]" || plan.Participants != 1 {
 		t.Errorf("languages %v, participants %d", langs, plan.Participants)
