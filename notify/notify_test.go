@@ -129,3 +129,16 @@ func TestErasedRecipientIsPermanent(t *testing.T) {
 		t.Errorf("error %v does not say the recipient is gone", err)
 	}
 }
+
+// An offer tells the applicant, in their language, by when to answer.
+func TestOfferSaysWhenItLapses(t *testing.T) {
+	f := newFixture(t, store.LanguageEnglish)
+	m := store.Message{Key: uuid.NewString(), IntakeID: f.intake, JourneyID: f.journey, RecipientID: f.participant.ID,
+		Role: store.RoleParticipant, Template: "offer", ItemID: "offer",
+		ItemStartsAt: at(2021, 9, 21, 16), ItemEndsAt: at(2021, 9, 21, 16), SendAt: at(2021, 9, 14, 9)}
+	e, err := f.c.Compose(context.Background(), m)
+	must(t, err)
+	if !strings.Contains(e.Text, "Tuesday 21 September 2021 at 17:00") {
+		t.Errorf("offer does not give its reply-by time (17:00 London):\n%s", e.Text)
+	}
+}

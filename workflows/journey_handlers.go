@@ -126,7 +126,10 @@ func (j *journey) makeOffer(ctx workflow.Context) error {
 	j.Offer = &plan
 	j.Status = StatusOffered
 	j.upsertStage(ctx)
-	return j.record(ctx, "offer.made", "", map[string]any{"lapses_at": plan.LapsesAt}, j.noticeMessage("offer", now))
+	// The offer says by when to answer: it is "about" the offer's lapse time.
+	offer := j.noticeMessage("offer", now)
+	offer.ItemID, offer.ItemStartsAt, offer.ItemEndsAt = "offer", plan.LapsesAt, plan.LapsesAt
+	return j.record(ctx, "offer.made", "", map[string]any{"lapses_at": plan.LapsesAt}, offer)
 }
 
 func (j *journey) onReview(ctx workflow.Context) error {

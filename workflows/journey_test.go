@@ -184,6 +184,12 @@ func TestDeclinedAndLapsedOffersPromoteTheWaitlist(t *testing.T) {
 	if n := count(h.events(c), "offer.made"); n != 1 {
 		t.Errorf("c offered %d times, want once (promoted after b's offer lapsed)", n)
 	}
+	for _, m := range h.messages(b) {
+		// The offer tells the applicant by when to answer.
+		if m.Template == "offer" && (m.ItemID != "offer" || !m.ItemEndsAt.After(m.SendAt)) {
+			t.Errorf("offer message %+v does not carry when the offer lapses", m)
+		}
+	}
 	if got := templates(h.messages(b))["offer-reminder"]; got != 1 {
 		t.Errorf("b got %d offer reminders before the offer lapsed, want 1", got)
 	}
