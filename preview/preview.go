@@ -48,15 +48,7 @@ import (
 )
 
 // London is where programme times are meant and shown.
-var London = mustLocation("Europe/London")
-
-func mustLocation(name string) *time.Location {
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		panic(err)
-	}
-	return loc
-}
+var London = programme.London
 
 // Languages a message goes out in: the recipient's recorded preference, or
 // both (Welsh first) when it is not known.

@@ -223,3 +223,14 @@ func (p *Programme) CheckpointCount() int {
 	}
 	return n
 }
+
+// London is Europe/London, where the Infuse programme's times are meant and
+// shown. Programme data names its own time zone (Location); this is for
+// showing times to people and reading the times they type.
+var London = func() *time.Location {
+	loc, err := time.LoadLocation("Europe/London")
+	if err != nil {
+		panic(err) // the time zone database is embedded (time/tzdata)
+	}
+	return loc
+}()

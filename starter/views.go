@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"go.temporal.io/api/serviceerror"
 
+	"github.com/infuse-cymru/journeys/programme"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/workflows"
 )
@@ -21,17 +22,8 @@ import (
 // lists come from the store's projections (Temporal's visibility is
 // eventually consistent and forgets closed workflows after retention).
 
-// London is where programme times are meant and shown (the programme data
-// embeds the time zone database, so this cannot fail at run time).
-var London = mustLocation("Europe/London")
-
-func mustLocation(name string) *time.Location {
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		panic(err)
-	}
-	return loc
-}
+// London is where programme times are meant and shown.
+var London = programme.London
 
 // PersonSummary is how a person appears in a view.
 type PersonSummary struct {
