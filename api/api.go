@@ -1,9 +1,12 @@
 // Package api is the HTTP face of Infuse Journeys: the JSON API and, later,
 // the web pages that coordinators, coaches and participants use. It calls
 // the same starter.Service as the command line, so a request and a command
-// do exactly the same thing. For now it serves the health check that load
+// do exactly the same thing. It serves the health check that load
 // balancers and `infuse dev` users need to see that the process, its store
-// and Temporal are all answering.
+// and Temporal are all answering; the coordinators' intake list and
+// dashboard, for API tokens (Authorization: Bearer) of the coordinator
+// role; and /openapi.json, the OpenAPI 3 document describing them. Errors
+// are application/problem+json (RFC 9457).
 package api
 
 import (
@@ -32,6 +35,9 @@ func New(svc *starter.Service, logger *zap.Logger) http.Handler {
 	h := &handler{svc: svc, log: logger.Named("api")}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", h.healthz)
+	mux.HandleFunc("GET /openapi.json", h.openAPI)
+	mux.Handle("GET /api/intakes", h.requireRole(h.listIntakes, store.RoleCoordinator))
+	mux.Handle("GET /api/intakes/{id}/dashboard", h.requireRole(h.intakeDashboard, store.RoleCoordinator))
 	return mux
 }
 

@@ -270,6 +270,17 @@ type Store interface {
 	// CertificateOf is the certificate issued for a journey, or ErrNotFound.
 	CertificateOf(ctx context.Context, journeyID uuid.UUID) (Certificate, error)
 
+	// CreateAPIToken creates a token for personID to use the API in role,
+	// named for what it is for. It returns the token, which is shown only
+	// now: the store keeps its SHA-256 hash, never the token itself.
+	CreateAPIToken(ctx context.Context, personID uuid.UUID, role Role, name string) (string, APIToken, error)
+	// AuthenticateAPIToken finds the token a caller presented, by its hash.
+	// An unknown or revoked token is ErrNotFound.
+	AuthenticateAPIToken(ctx context.Context, plaintext string) (APIToken, error)
+	// RevokeAPIToken stops a token working. Revoking it again changes
+	// nothing; an unknown ID is ErrNotFound.
+	RevokeAPIToken(ctx context.Context, id uuid.UUID) error
+
 	// Ping checks that the database answers, for health checks.
 	Ping(ctx context.Context) error
 	Close()

@@ -108,6 +108,7 @@ or 2006-01-02T15:04, meant in Europe/London, or RFC 3339 with an offset.
 		c.certificateCommand(),
 	)
 	root.AddCommand(c.mailCommand())
+	root.AddCommand(c.tokenCommand())
 	return root
 }
 

@@ -531,3 +531,49 @@ func (s *Store) CertificateOf(ctx context.Context, journeyID uuid.UUID) (store.C
 	}
 	return c, nil
 }
+
+// ---- API tokens ------------------------------------------------------------------
+
+func (s *Store) CreateAPIToken(ctx context.Context, personID uuid.UUID, role store.Role, name string) (string, store.APIToken, error) {
+	tok, err := store.PrepareAPIToken(personID, role, name, now())
+	if err != nil {
+		return "", store.APIToken{}, err
+	}
+	if _, err := s.GetPerson(ctx, personID); err != nil {
+		return "", store.APIToken{}, fmt.Errorf("creating an API token: %w", err)
+	}
+	plaintext, hash, err := store.NewAPITokenSecret()
+	if err != nil {
+		return "", store.APIToken{}, err
+	}
+	_, err = s.pool.Exec(ctx, `INSERT INTO api_tokens (id, person_id, role, name, token_hash, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6)`, tok.ID, tok.PersonID, string(tok.Role), tok.Name, hash, tok.CreatedAt)
+	if err != nil {
+		return "", store.APIToken{}, fmt.Errorf("creating an API token: %w", err)
+	}
+	return plaintext, tok, nil
+}
+
+func (s *Store) AuthenticateAPIToken(ctx context.Context, plaintext string) (store.APIToken, error) {
+	tok, err := sqlstore.ScanAPIToken(s.pool.QueryRow(ctx, `SELECT `+sqlstore.APITokenColumns+`
+		FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL`, store.HashAPIToken(plaintext)))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.APIToken{}, sqlstore.APITokenNotFound()
+	}
+	if err != nil {
+		return store.APIToken{}, fmt.Errorf("checking an API token: %w", err)
+	}
+	return tok, nil
+}
+
+func (s *Store) RevokeAPIToken(ctx context.Context, id uuid.UUID) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2`,
+		now(), id)
+	if err != nil {
+		return fmt.Errorf("revoking API token %s: %w", id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("API token %s: %w", id, store.ErrNotFound)
+	}
+	return nil
+}

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/uuid"
+
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/storetest"
 )
@@ -31,7 +33,7 @@ func TestOpenInSchema(t *testing.T) {
 	if !strings.HasPrefix(schema, "t_") {
 		t.Fatalf("current_schema() = %q, want the test schema", schema)
 	}
-	for _, table := range []string{"goose_db_version", "people", "intakes", "events", "journeys", "outbox", "notes", "certificates"} {
+	for _, table := range []string{"goose_db_version", "people", "intakes", "events", "journeys", "outbox", "notes", "certificates", "api_tokens"} {
 		var found bool
 		if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = $1 AND tablename = $2)`,
 			schema, table).Scan(&found); err != nil {
@@ -85,4 +87,11 @@ func TestWithSearchPath(t *testing.T) {
 	if got := redact("host=h password=secret dbname=db"); strings.Contains(got, "secret") {
 		t.Errorf("redact left the password in %q", got)
 	}
+}
+
+// StoredTokenHash lets the conformance suite see what is kept of a token.
+func (s *Store) StoredTokenHash(ctx context.Context, id uuid.UUID) (string, error) {
+	var h string
+	err := s.pool.QueryRow(ctx, `SELECT token_hash FROM api_tokens WHERE id = $1`, id).Scan(&h)
+	return h, err
 }

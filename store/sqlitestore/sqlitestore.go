@@ -572,3 +572,49 @@ func (s *Store) CertificateOf(ctx context.Context, journeyID uuid.UUID) (store.C
 	}
 	return c, nil
 }
+
+// ---- API tokens ------------------------------------------------------------------
+
+func (s *Store) CreateAPIToken(ctx context.Context, personID uuid.UUID, role store.Role, name string) (string, store.APIToken, error) {
+	tok, err := store.PrepareAPIToken(personID, role, name, now())
+	if err != nil {
+		return "", store.APIToken{}, err
+	}
+	if _, err := s.GetPerson(ctx, personID); err != nil {
+		return "", store.APIToken{}, fmt.Errorf("creating an API token: %w", err)
+	}
+	plaintext, hash, err := store.NewAPITokenSecret()
+	if err != nil {
+		return "", store.APIToken{}, err
+	}
+	_, err = s.write.ExecContext(ctx, `INSERT INTO api_tokens (id, person_id, role, name, token_hash, created_at)
+		VALUES (?, ?, ?, ?, ?, ?)`, tok.ID.String(), tok.PersonID.String(), string(tok.Role), tok.Name, hash, fmtTime(tok.CreatedAt))
+	if err != nil {
+		return "", store.APIToken{}, fmt.Errorf("creating an API token: %w", err)
+	}
+	return plaintext, tok, nil
+}
+
+func (s *Store) AuthenticateAPIToken(ctx context.Context, plaintext string) (store.APIToken, error) {
+	tok, err := sqlstore.ScanAPIToken(s.read.QueryRowContext(ctx, `SELECT `+sqlstore.APITokenColumns+`
+		FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL`, store.HashAPIToken(plaintext)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.APIToken{}, sqlstore.APITokenNotFound()
+	}
+	if err != nil {
+		return store.APIToken{}, fmt.Errorf("checking an API token: %w", err)
+	}
+	return tok, nil
+}
+
+func (s *Store) RevokeAPIToken(ctx context.Context, id uuid.UUID) error {
+	res, err := s.write.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?`,
+		fmtTime(now()), id.String())
+	if err != nil {
+		return fmt.Errorf("revoking API token %s: %w", id, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return fmt.Errorf("API token %s: %w", id, store.ErrNotFound)
+	}
+	return nil
+}

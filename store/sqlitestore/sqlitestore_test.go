@@ -97,3 +97,10 @@ func TestOpenBadPath(t *testing.T) {
 		}
 	}
 }
+
+// StoredTokenHash lets the conformance suite see what is kept of a token.
+func (s *Store) StoredTokenHash(ctx context.Context, id uuid.UUID) (string, error) {
+	var h string
+	err := s.read.QueryRowContext(ctx, `SELECT token_hash FROM api_tokens WHERE id = ?`, id.String()).Scan(&h)
+	return h, err
+}

@@ -73,6 +73,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"CertificateIssue", testCertificateIssue},
 		{"CertificateIssueConcurrent", testCertificateIssueConcurrent},
 		{"CertificateVerify", testCertificateVerify},
+		{"APITokens", testAPITokens},
 		{"Ping", testPing},
 	}
 	for _, tc := range tests {

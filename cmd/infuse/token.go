@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/spf13/cobra"
+
+	"github.com/infuse-cymru/journeys/starter"
+	"github.com/infuse-cymru/journeys/store"
+)
+
+func (c *cli) tokenCommand() *cobra.Command {
+	return group("token", "API tokens: create one for a system to call the API as a person, or revoke one",
+		c.tokenCreateCommand(), c.tokenRevokeCommand())
+}
+
+func (c *cli) tokenCreateCommand() *cobra.Command {
+	var person, role, name string
+	cmd := &cobra.Command{
+		Use:   "create --person EMAIL|ID --role coordinator|coach|participant --name NAME",
+		Short: "Create an API token and print it (once: only its hash is kept)",
+		Long: `Create an API token for another system to call the API as PERSON, in ROLE
+(which must be the person's own role), and print it. The token is shown only
+now: the store keeps its SHA-256 hash, so a lost token cannot be shown again;
+revoke it and create another. Callers send it as
+"Authorization: Bearer TOKEN". NAME says what the token is for.`,
+		Args: args(cobra.NoArgs),
+		RunE: c.action(func(ctx context.Context, _ []string) error {
+			r := store.Role(strings.ToLower(strings.TrimSpace(role)))
+			switch r {
+			case store.RoleCoordinator, store.RoleCoach, store.RoleParticipant:
+			default:
+				return usage("--role %q is not coordinator, coach or participant", role)
+			}
+			if strings.TrimSpace(name) == "" {
+				return usage("--name is missing: say what the token is for, e.g. --name \"council CRM\"")
+			}
+			svc, err := c.service(ctx, false)
+			if err != nil {
+				return err
+			}
+			p, err := svc.FindPerson(ctx, person)
+			if err != nil {
+				return err
+			}
+			if p.Role != r {
+				return usage("%s is a %s: a token can only have its person's own role (--role %s)", person, p.Role, p.Role)
+			}
+			plain, tok, err := svc.Store.CreateAPIToken(ctx, p.ID, r, name)
+			if err != nil {
+				return err
+			}
+			return c.emit(map[string]any{
+				"token": plain, "id": tok.ID, "person": tok.PersonID, "role": tok.Role, "name": tok.Name, "created_at": tok.CreatedAt,
+			}, func(w io.Writer) {
+				fmt.Fprintf(w, "API token %s (%s) for %s %s %s:\n\n  %s\n\n", tok.ID, tok.Name, tok.Role,
+					strings.TrimSpace(p.GivenName+" "+p.FamilyName), p.EmailAddress, plain)
+				fmt.Fprintln(w, "Keep it now: it is not shown again. Send it as \"Authorization: Bearer TOKEN\".")
+				fmt.Fprintf(w, "Stop it working with: infuse token revoke %s\n", tok.ID)
+			})
+		}),
+	}
+	f := cmd.Flags()
+	f.StringVar(&person, "person", "", "the person the token acts as: an e-mail address or ID")
+	f.StringVar(&role, "role", "", "coordinator, coach or participant (the person's own role)")
+	f.StringVar(&name, "name", "", "what the token is for, e.g. \"council CRM\"")
+	for _, flag := range []string{"person", "role", "name"} {
+		_ = cmd.MarkFlagRequired(flag)
+	}
+	return cmd
+}
+
+func (c *cli) tokenRevokeCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "revoke ID",
+		Short: "Stop an API token working (exit 4 if there is no such token)",
+		Args:  args(cobra.ExactArgs(1)),
+		RunE: c.action(func(ctx context.Context, a []string) error {
+			id, err := uuid.Parse(strings.TrimSpace(a[0]))
+			if err != nil {
+				return usage("%q is not a token ID (a UUID, as `infuse token create` printed it)", a[0])
+			}
+			st, err := c.store(ctx, false)
+			if err != nil {
+				return err
+			}
+			if err := st.RevokeAPIToken(ctx, id); errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("%w: no API token %s", starter.ErrNotFound, id)
+			} else if err != nil {
+				return err
+			}
+			return c.emit(map[string]any{"id": id, "revoked": true}, func(w io.Writer) {
+				fmt.Fprintf(w, "API token %s is revoked.\n", id)
+			})
+		}),
+	}
+}

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/store/sqlitestore"
+)
+
+// The token commands need only the store.
+func TestTokenCommands(t *testing.T) {
+	isolateEnv(t)
+	ctx := context.Background()
+	db := filepath.Join(t.TempDir(), "infuse.db")
+	st, err := sqlitestore.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	coord := store.Person{ID: uuid.New(), Role: store.RoleCoordinator, GivenName: "Ceri", FamilyName: "Jones",
+		EmailAddress: "ceri@example.org", Language: store.LanguageWelsh}
+	if err := st.CreatePeople(ctx, []store.Person{coord}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	w := &world{t: t, database: db}
+	id := w.jsonField("id", "token", "create", "--person", "CERI@example.org", "--role", "coordinator", "--name", "council CRM", "--json")
+	out := w.must("token", "create", "--person", coord.ID.String(), "--role", "coordinator", "--name", "reports")
+	lines := strings.Fields(out)
+	var plain string
+	for i, f := range lines {
+		if f == "Ceri" && i+3 < len(lines) {
+			plain = lines[i+3] // "... Ceri Jones ceri@example.org:  TOKEN"
+		}
+	}
+
+	st, err = sqlitestore.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	tok, err := st.AuthenticateAPIToken(ctx, plain)
+	if err != nil || tok.Role != store.RoleCoordinator || tok.PersonID != coord.ID || tok.Name != "reports" {
+		t.Fatalf("the printed token %q does not authenticate as the coordinator: %+v %v\n%s", plain, tok, err, out)
+	}
+
+	if out := w.must("token", "revoke", id); !strings.Contains(out, "revoked") {
+		t.Errorf("revoke said %q", out)
+	}
+	w.must("token", "revoke", id) // again: still revoked, no error
+	w.expect(exitNotFound, []string{"no API token"}, "token", "revoke", uuid.NewString())
+	w.expect(exitInvalid, []string{"not a token ID"}, "token", "revoke", "abc")
+	w.expect(exitInvalid, []string{"own role"}, "token", "create", "--person", "ceri@example.org", "--role", "coach", "--name", "x")
+	w.expect(exitInvalid, []string{"admin"}, "token", "create", "--person", "ceri@example.org", "--role", "admin", "--name", "x")
+	w.expect(exitInvalid, []string{"required"}, "token", "create", "--person", "ceri@example.org", "--role", "coach")
+	w.expect(exitNotFound, []string{"nobody@example.org"}, "token", "create", "--person", "nobody@example.org", "--role", "coach", "--name", "x")
+}
