@@ -5,7 +5,7 @@
 // balancers and `infuse dev` users need to see that the process, its store
 // and Temporal are all answering; the coordinators' intake list and
 // dashboard, for API tokens (Authorization: Bearer) of the coordinator
-// role; and /openapi.json, the OpenAPI 3 document describing them. Errors
+// role; a coach's completion of a checkpoint, for coach tokens; and /openapi.json, the OpenAPI 3 document describing them. Errors
 // are application/problem+json (RFC 9457).
 package api
 
@@ -38,6 +38,7 @@ func New(svc *starter.Service, logger *zap.Logger) http.Handler {
 	mux.HandleFunc("GET /openapi.json", h.openAPI)
 	mux.Handle("GET /api/intakes", h.requireRole(h.listIntakes, store.RoleCoordinator))
 	mux.Handle("GET /api/intakes/{id}/dashboard", h.requireRole(h.intakeDashboard, store.RoleCoordinator))
+	mux.Handle("POST /api/journeys/{id}/checkpoints/{n}/complete", h.requireRole(h.completeCheckpoint, store.RoleCoach))
 	return mux
 }
 

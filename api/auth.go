@@ -83,6 +83,9 @@ func plural(roles []store.Role) string {
 	names := make([]string, len(roles))
 	for i, r := range roles {
 		names[i] = string(r) + "s"
+		if r == store.RoleCoach {
+			names[i] = "coaches"
+		}
 	}
 	return strings.Join(names, " and ")
 }
