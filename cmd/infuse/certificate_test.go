@@ -12,7 +12,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/infuse-cymru/journeys/store"
-	"github.com/infuse-cymru/journeys/store/sqlitestore"
 )
 
 // The certificate commands need only the store: a real SQLite file holding
@@ -20,11 +19,7 @@ import (
 func TestCertificateCommands(t *testing.T) {
 	isolateEnv(t)
 	ctx := context.Background()
-	db := filepath.Join(t.TempDir(), "infuse.db")
-	st, err := sqlitestore.Open(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, db := storeFile(t)
 	p := store.Person{ID: uuid.New(), Role: store.RoleParticipant, GivenName: "Carys", FamilyName: "Pritchard",
 		EmailAddress: "carys@example.org", Language: store.LanguageWelsh}
 	in := store.Intake{ID: uuid.New(), Name: "Cohort 1", ProgrammeID: "infuse", ProgrammeVersion: 1, Status: store.IntakeStarted}

@@ -28,11 +28,7 @@ func newWorld(t *testing.T) *world {
 	t.Helper()
 	isolateEnv(t)
 	ts := testenv.NewServer(t)
-	db := filepath.Join(t.TempDir(), "infuse.db")
-	st, err := sqlitestore.Open(context.Background(), db)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, db := storeFile(t)
 	t.Cleanup(st.Close)
 	testenv.StartWorker(t, ts, activities.New(st))
 	t.Setenv("TEMPORAL_ADDRESS", ts.GetFrontendHostPort())
@@ -222,11 +218,7 @@ func TestCommands(t *testing.T) {
 
 func TestTemporalUnreachable(t *testing.T) {
 	isolateEnv(t)
-	db := filepath.Join(t.TempDir(), "infuse.db")
-	st, err := sqlitestore.Open(context.Background(), db)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, db := storeFile(t)
 	st.Close()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -290,4 +282,16 @@ func mustTime(t *testing.T, s string) time.Time {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// storeFile opens a new SQLite store in a file, as the commands find it
+// with --database; callers close it before running commands against it.
+func storeFile(t *testing.T) (*sqlitestore.Store, string) {
+	t.Helper()
+	db := filepath.Join(t.TempDir(), "infuse.db")
+	st, err := sqlitestore.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, db
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,18 +14,13 @@ import (
 	"github.com/infuse-cymru/journeys/preview"
 	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
-	"github.com/infuse-cymru/journeys/store/sqlitestore"
 )
 
 // `infuse intake preview` needs only the store: no Temporal is running here.
 func TestIntakePreviewCommand(t *testing.T) {
 	isolateEnv(t)
 	ctx := context.Background()
-	db := filepath.Join(t.TempDir(), "infuse.db")
-	st, err := sqlitestore.Open(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, db := storeFile(t)
 	coord := store.Person{ID: uuid.New(), Role: store.RoleCoordinator, GivenName: "Cari", FamilyName: "Cydlynydd",
 		EmailAddress: "cari@example.org"}
 	coach := store.Person{ID: uuid.New(), Role: store.RoleCoach, GivenName: "Huw", FamilyName: "Hyfforddwr",

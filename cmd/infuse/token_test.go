@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -16,11 +15,7 @@ import (
 func TestTokenCommands(t *testing.T) {
 	isolateEnv(t)
 	ctx := context.Background()
-	db := filepath.Join(t.TempDir(), "infuse.db")
-	st, err := sqlitestore.Open(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, db := storeFile(t)
 	coord := store.Person{ID: uuid.New(), Role: store.RoleCoordinator, GivenName: "Ceri", FamilyName: "Jones",
 		EmailAddress: "ceri@example.org", Language: store.LanguageWelsh}
 	if err := st.CreatePeople(ctx, []store.Person{coord}); err != nil {
@@ -39,7 +34,7 @@ func TestTokenCommands(t *testing.T) {
 		}
 	}
 
-	st, err = sqlitestore.Open(ctx, db)
+	st, err := sqlitestore.Open(ctx, db)
 	if err != nil {
 		t.Fatal(err)
 	}
