@@ -535,23 +535,13 @@ func (s *Store) CertificateOf(ctx context.Context, journeyID uuid.UUID) (store.C
 // ---- API tokens ------------------------------------------------------------------
 
 func (s *Store) CreateAPIToken(ctx context.Context, personID uuid.UUID, role store.Role, name string) (string, store.APIToken, error) {
-	tok, err := store.PrepareAPIToken(personID, role, name, now())
-	if err != nil {
-		return "", store.APIToken{}, err
-	}
-	if _, err := s.GetPerson(ctx, personID); err != nil {
-		return "", store.APIToken{}, fmt.Errorf("creating an API token: %w", err)
-	}
-	plaintext, hash, err := store.NewAPITokenSecret()
-	if err != nil {
-		return "", store.APIToken{}, err
-	}
-	_, err = s.pool.Exec(ctx, `INSERT INTO api_tokens (id, person_id, role, name, token_hash, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6)`, tok.ID, tok.PersonID, string(tok.Role), tok.Name, hash, tok.CreatedAt)
-	if err != nil {
-		return "", store.APIToken{}, fmt.Errorf("creating an API token: %w", err)
-	}
-	return plaintext, tok, nil
+	return sqlstore.CreateAPIToken(personID, role, name, now(),
+		func() error { _, err := s.GetPerson(ctx, personID); return err },
+		func(tok store.APIToken, hash string) error {
+			_, err := s.pool.Exec(ctx, `INSERT INTO api_tokens (id, person_id, role, name, token_hash, created_at)
+				VALUES ($1, $2, $3, $4, $5, $6)`, tok.ID, tok.PersonID, string(tok.Role), tok.Name, hash, tok.CreatedAt)
+			return err
+		})
 }
 
 func (s *Store) AuthenticateAPIToken(ctx context.Context, plaintext string) (store.APIToken, error) {

@@ -2,6 +2,9 @@ package sqlstore
 
 import (
 	"fmt"
+	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/infuse-cymru/journeys/store"
 )
@@ -23,4 +26,27 @@ func ScanAPIToken(row Scanner) (store.APIToken, error) {
 // unknown or revoked. It does not repeat the token.
 func APITokenNotFound() error {
 	return fmt.Errorf("API token: %w (unknown or revoked)", store.ErrNotFound)
+}
+
+// CreateAPIToken is the part of creating a token both backends share:
+// check the request, make sure the person exists, draw the secret, and
+// hand the row (with only the secret's hash) to insert. It returns the
+// plaintext, which is shown once and never stored.
+func CreateAPIToken(personID uuid.UUID, role store.Role, name string, now time.Time,
+	personExists func() error, insert func(tok store.APIToken, hash string) error) (string, store.APIToken, error) {
+	tok, err := store.PrepareAPIToken(personID, role, name, now)
+	if err != nil {
+		return "", store.APIToken{}, err
+	}
+	if err := personExists(); err != nil {
+		return "", store.APIToken{}, fmt.Errorf("creating an API token: %w", err)
+	}
+	plaintext, hash, err := store.NewAPITokenSecret()
+	if err != nil {
+		return "", store.APIToken{}, err
+	}
+	if err := insert(tok, hash); err != nil {
+		return "", store.APIToken{}, fmt.Errorf("creating an API token: %w", err)
+	}
+	return plaintext, tok, nil
 }
