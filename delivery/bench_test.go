@@ -76,7 +76,7 @@ func benchDeliver(b *testing.B, st store.Store) {
 }
 
 func mustSMTP(b *testing.B, srv *mailServer) *delivery.SMTP {
-	s, err := delivery.NewSMTP(delivery.SMTPConfig{Host: "127.0.0.1", Port: srv.port(), TLS: delivery.NoTLS, Timeout: 5 * time.Second})
+	s, err := delivery.NewSMTP(delivery.SMTPConfig{Host: srv.host(), Port: srv.port(), TLS: delivery.NoTLS, Timeout: 5 * time.Second})
 	if err != nil {
 		b.Fatal(err)
 	}

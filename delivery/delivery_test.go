@@ -83,7 +83,7 @@ func newFixture(t testing.TB, st store.Store, o delivery.Options) *fixture {
 	if err := st.CreateIntake(context.Background(), f.intake); err != nil {
 		t.Fatal(err)
 	}
-	sender, err := delivery.NewSMTP(delivery.SMTPConfig{Host: "127.0.0.1", Port: f.srv.port(), TLS: delivery.NoTLS, Timeout: 5 * time.Second})
+	sender, err := delivery.NewSMTP(delivery.SMTPConfig{Host: f.srv.host(), Port: f.srv.port(), TLS: delivery.NoTLS, Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -551,7 +551,7 @@ func TestSMTPErrors(t *testing.T) {
 	email := delivery.Email{From: delivery.Address{Address: "infuse@example.org"},
 		To: delivery.Address{Address: "sian@example.org"}, Subject: "s", Text: "t", MessageID: "<a@b>"}
 	send := func(cfg delivery.SMTPConfig, e delivery.Email) error {
-		cfg.Host, cfg.Port, cfg.Timeout = "127.0.0.1", srv.port(), 5*time.Second
+		cfg.Host, cfg.Port, cfg.Timeout = srv.host(), srv.port(), 5*time.Second
 		s, err := delivery.NewSMTP(cfg)
 		if err != nil {
 			t.Fatal(err)

@@ -53,7 +53,7 @@ func newPolicyFixture(t testing.TB, st store.Store, start time.Time) *fixture {
 	t.Helper()
 	f := newFixture(t, st, delivery.Options{})
 	f.clock.Set(start)
-	sender, err := delivery.NewSMTP(delivery.SMTPConfig{Host: "127.0.0.1", Port: f.srv.port(), TLS: delivery.NoTLS, Timeout: 5 * time.Second})
+	sender, err := delivery.NewSMTP(delivery.SMTPConfig{Host: f.srv.host(), Port: f.srv.port(), TLS: delivery.NoTLS, Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"net"
 	"strings"
 	"sync"
@@ -39,7 +40,7 @@ type received struct {
 func startMailServer(t testing.TB) *mailServer {
 	t.Helper()
 	s := &mailServer{t: t, refuseTo: map[string]*smtp.SMTPError{}}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := listenOwnLoopback()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +50,23 @@ func startMailServer(t testing.TB) *mailServer {
 	return s
 }
 
-func (s *mailServer) port() int { return s.addr2().Port }
+func (s *mailServer) port() int    { return s.addr2().Port }
+func (s *mailServer) host() string { return s.addr2().IP.String() }
+
+// listenOwnLoopback listens on a random address in 127.0.0.0/8 other than
+// 127.0.0.1. Why: a stopped server must stay refused, and test packages run
+// in parallel on 127.0.0.1 would otherwise soon be given its freed port.
+func listenOwnLoopback() (net.Listener, error) {
+	var err error
+	for range 20 {
+		ip := net.IPv4(127, byte(1+rand.IntN(254)), byte(rand.IntN(256)), byte(1+rand.IntN(254)))
+		var l net.Listener
+		if l, err = net.Listen("tcp", net.JoinHostPort(ip.String(), "0")); err == nil {
+			return l, nil
+		}
+	}
+	return nil, err
+}
 
 func (s *mailServer) addr2() *net.TCPAddr {
 	a, err := net.ResolveTCPAddr("tcp", s.addr)
