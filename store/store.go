@@ -53,6 +53,9 @@ type Person struct {
 	Theme          string // "decarbonisation" or "communities"; empty for staff
 	Language       Language
 	CreatedAt      time.Time
+	// ErasedAt is when the person's data was erased (ErasePerson); zero
+	// for everyone else. An erased person has no name or address.
+	ErasedAt time.Time
 }
 
 // IntakeStatus is where an intake is in its life.
@@ -280,6 +283,69 @@ type Store interface {
 	// RevokeAPIToken stops a token working. Revoking it again changes
 	// nothing; an unknown ID is ErrNotFound.
 	RevokeAPIToken(ctx context.Context, id uuid.UUID) error
+
+	// CreateSignInLink makes a single-use sign-in link secret for personID,
+	// valid until expiresAt, and returns it; the store keeps its hash only.
+	// An unknown or erased person is ErrNotFound; an expiresAt not after
+	// now is ErrInvalid.
+	CreateSignInLink(ctx context.Context, personID uuid.UUID, now, expiresAt time.Time) (string, error)
+	// RedeemSignInLink uses a sign-in link up: it returns the person it was
+	// made for and makes sure it never works again. A link that is unknown,
+	// already used or expired at now is ErrNotFound; of two concurrent
+	// redemptions exactly one succeeds.
+	RedeemSignInLink(ctx context.Context, plaintext string, now time.Time) (uuid.UUID, error)
+
+	// CreateWebSession starts a session for personID until expiresAt and
+	// returns its secret (for the cookie); the store keeps its hash only.
+	// An unknown or erased person is ErrNotFound; an expiresAt not after
+	// now is ErrInvalid.
+	CreateWebSession(ctx context.Context, personID uuid.UUID, now, expiresAt time.Time) (string, WebSession, error)
+	// AuthenticateWebSession finds the session a browser presented. An
+	// unknown, ended or expired (at now) session, or one of an erased
+	// person, is ErrNotFound.
+	AuthenticateWebSession(ctx context.Context, plaintext string, now time.Time) (WebSession, error)
+	// EndWebSession signs a session out; ending an unknown one is not an error.
+	EndWebSession(ctx context.Context, plaintext string) error
+
+	// ClaimIdempotencyKey reserves key for principalID's request with
+	// fingerprint. If nobody used the key it records it in progress and
+	// returns claimed = true. Otherwise it returns the stored record and
+	// claimed = false (Status 0: the first request is still in progress),
+	// except that a record still in progress created before staleBefore is
+	// taken over (claimed = true), so a crashed request does not hold its
+	// key for ever. Keys are per principal: two people may use the same key.
+	ClaimIdempotencyKey(ctx context.Context, principalID uuid.UUID, key, fingerprint string, now, staleBefore time.Time) (IdempotencyRecord, bool, error)
+	// CompleteIdempotencyKey stores the answer of a claimed request.
+	// Storing the same answer again is fine (a retry); another answer for
+	// an answered key is ErrConflict; a key not claimed is ErrNotFound.
+	CompleteIdempotencyKey(ctx context.Context, principalID uuid.UUID, key string, status int, contentType string, body []byte) error
+	// ReleaseIdempotencyKey forgets a claimed key whose request failed
+	// without acting (a server error), so a retry with it may act.
+	// Releasing a key that is not there is not an error; an answered key
+	// is ErrConflict, since it must go on replaying its answer.
+	ReleaseIdempotencyKey(ctx context.Context, principalID uuid.UUID, key string) error
+
+	// JourneysOfPerson lists the journeys of a participant, oldest first.
+	JourneysOfPerson(ctx context.Context, personID uuid.UUID) ([]JourneySnapshot, error)
+	// JourneysOfCoach lists the journeys a coach is assigned to, oldest first.
+	JourneysOfCoach(ctx context.Context, coachID uuid.UUID) ([]JourneySnapshot, error)
+	// NotesOfJourney lists a journey's notes, oldest first.
+	NotesOfJourney(ctx context.Context, journeyID uuid.UUID) ([]Note, error)
+	// SetLanguage records a person's correspondence language (cy, en, or
+	// "" for bilingual). An unknown person is ErrNotFound; another
+	// language is ErrInvalid.
+	SetLanguage(ctx context.Context, personID uuid.UUID, lang Language) error
+	// ErasePerson removes a person's personal data for good (UK GDPR
+	// erasure), in one transaction: names and e-mail address blanked and
+	// ErasedAt set (role, local authority and theme stay, for funder
+	// counts); notes they wrote and notes on their journeys deleted; their
+	// queued messages failed with the reason "recipient erased"; their API
+	// tokens revoked, sessions ended and sign-in links deleted (and the
+	// API's idempotency records of their requests forgotten). SessionsEnded
+	// counts sessions still open at at. The event log, which carries IDs
+	// only, stays. Erasing again changes nothing and reports zero counts
+	// (and ErasedAt as first erased). An unknown person is ErrNotFound.
+	ErasePerson(ctx context.Context, personID uuid.UUID, at time.Time) (PersonErasure, error)
 
 	// Ping checks that the database answers, for health checks.
 	Ping(ctx context.Context) error

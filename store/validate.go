@@ -88,11 +88,29 @@ func ValidatePerson(p Person) error {
 		problems = append(problems, fmt.Sprintf("e-mail address %q is not a plain address such as name@example.org", p.EmailAddress))
 	}
 	if !validLanguage(p.Language) {
-		problems = append(problems, fmt.Sprintf("language %q is not %q, %q or empty (unknown: bilingual, Welsh first)",
-			p.Language, LanguageWelsh, LanguageEnglish))
+		problems = append(problems, unknownLanguage(p.Language))
+	}
+	if !p.ErasedAt.IsZero() {
+		// Only ErasePerson erases: a stored person with a name and an
+		// address must never count as erased.
+		problems = append(problems, "erased at is set (people are erased with ErasePerson, not created erased)")
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("%w: %s", ErrInvalid, strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// unknownLanguage is the problem with a language that validLanguage refuses.
+func unknownLanguage(l Language) string {
+	return fmt.Sprintf("language %q is not %q, %q or empty (unknown: bilingual, Welsh first)", l, LanguageWelsh, LanguageEnglish)
+}
+
+// ValidateLanguage reports what is wrong with a correspondence language
+// (SetLanguage), or nil, in the words ValidatePerson uses.
+func ValidateLanguage(l Language) error {
+	if !validLanguage(l) {
+		return fmt.Errorf("%w: %s", ErrInvalid, unknownLanguage(l))
 	}
 	return nil
 }

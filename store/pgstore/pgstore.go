@@ -153,7 +153,7 @@ func (s *Store) CreatePeople(ctx context.Context, people []store.Person) error {
 	return s.tx(ctx, func(tx pgx.Tx) error {
 		return sqlstore.CreatePeople(rows, func(p store.Person) (bool, error) {
 			tag, err := tx.Exec(ctx, `INSERT INTO people (`+sqlstore.PersonColumns+`, email_key)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, $10) ON CONFLICT DO NOTHING`,
 				p.ID, string(p.Role), p.GivenName, p.FamilyName, p.EmailAddress,
 				p.LocalAuthority, p.Theme, string(p.Language), p.CreatedAt, store.EmailKey(p.EmailAddress))
 			return tag.RowsAffected() == 1, err
@@ -566,4 +566,205 @@ func (s *Store) RevokeAPIToken(ctx context.Context, id uuid.UUID) error {
 		return fmt.Errorf("API token %s: %w", id, store.ErrNotFound)
 	}
 	return nil
+}
+
+// ---- sign-in links and web sessions -------------------------------------------
+
+func (s *Store) CreateSignInLink(ctx context.Context, personID uuid.UUID, now, expiresAt time.Time) (string, error) {
+	return sqlstore.CreateSignInLink(personID, now, expiresAt,
+		func() (store.Person, error) { return s.GetPerson(ctx, personID) },
+		func(hash string, now, expiresAt time.Time) error {
+			return s.tx(ctx, func(tx pgx.Tx) error {
+				if _, err := tx.Exec(ctx, `DELETE FROM sign_in_links WHERE expires_at <= $1`, now); err != nil {
+					return err
+				}
+				_, err := tx.Exec(ctx, `INSERT INTO sign_in_links (token_hash, person_id, created_at, expires_at)
+					VALUES ($1, $2, $3, $4)`, hash, personID, now, expiresAt)
+				return err
+			})
+		})
+}
+
+func (s *Store) RedeemSignInLink(ctx context.Context, plaintext string, now time.Time) (uuid.UUID, error) {
+	return sqlstore.RedeemSignInLink(plaintext, func(hash string) sqlstore.Scanner {
+		// A concurrent redemption that deleted the row first makes this
+		// DELETE wait for it, then find nothing.
+		return s.pool.QueryRow(ctx, `DELETE FROM sign_in_links
+			WHERE token_hash = $1 AND expires_at > $2
+			  AND person_id IN (SELECT id FROM people WHERE erased_at IS NULL)
+			RETURNING person_id`, hash, store.StoredTime(now))
+	})
+}
+
+func (s *Store) CreateWebSession(ctx context.Context, personID uuid.UUID, now, expiresAt time.Time) (string, store.WebSession, error) {
+	return sqlstore.CreateWebSession(personID, now, expiresAt,
+		func() (store.Person, error) { return s.GetPerson(ctx, personID) },
+		func(ws store.WebSession, hash string) error {
+			_, err := s.pool.Exec(ctx, `INSERT INTO web_sessions (id, token_hash, person_id, created_at, expires_at)
+				VALUES ($1, $2, $3, $4, $5)`, ws.ID, hash, ws.PersonID, ws.CreatedAt, ws.ExpiresAt)
+			return err
+		})
+}
+
+func (s *Store) AuthenticateWebSession(ctx context.Context, plaintext string, now time.Time) (store.WebSession, error) {
+	return sqlstore.AuthenticateWebSession(plaintext, func(hash string) sqlstore.Scanner {
+		return s.pool.QueryRow(ctx, `SELECT `+sqlstore.WebSessionColumns+`
+			FROM web_sessions s JOIN people p ON p.id = s.person_id
+			WHERE s.token_hash = $1 AND s.ended_at IS NULL AND s.expires_at > $2 AND p.erased_at IS NULL`,
+			hash, store.StoredTime(now))
+	})
+}
+
+func (s *Store) EndWebSession(ctx context.Context, plaintext string) error {
+	_, err := s.pool.Exec(ctx, `UPDATE web_sessions SET ended_at = $1 WHERE token_hash = $2 AND ended_at IS NULL`,
+		now(), store.HashAPIToken(plaintext))
+	if err != nil {
+		return fmt.Errorf("ending a web session: %w", err)
+	}
+	return nil
+}
+
+// ---- idempotency records -------------------------------------------------------
+
+func getIdempotencyRecord(ctx context.Context, tx pgx.Tx, principalID uuid.UUID, key string) (store.IdempotencyRecord, error) {
+	return sqlstore.ScanIdempotencyRecord(tx.QueryRow(ctx, `SELECT `+sqlstore.IdempotencyColumns+`
+		FROM idempotency_keys WHERE principal_id = $1 AND key = $2`, principalID, key))
+}
+
+func (s *Store) ClaimIdempotencyKey(ctx context.Context, principalID uuid.UUID, key, fingerprint string, now, staleBefore time.Time) (store.IdempotencyRecord, bool, error) {
+	var rec store.IdempotencyRecord
+	var claimed bool
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		var err error
+		rec, claimed, err = sqlstore.ClaimIdempotencyKey(principalID, key, fingerprint, now,
+			func(r store.IdempotencyRecord) (bool, error) {
+				// A concurrent claim of the same key makes this wait for
+				// it; once it commits, the conflict is with its row, whose
+				// created_at is too recent to take over.
+				tag, err := tx.Exec(ctx, `INSERT INTO idempotency_keys AS k (principal_id, key, fingerprint, created_at)
+					VALUES ($1, $2, $3, $4)
+					ON CONFLICT (principal_id, key) DO UPDATE SET fingerprint = excluded.fingerprint, created_at = excluded.created_at
+					WHERE k.status = 0 AND k.created_at < $5`,
+					r.PrincipalID, r.Key, r.Fingerprint, r.CreatedAt, store.StoredTime(staleBefore))
+				return tag.RowsAffected() == 1, err
+			}, func() (store.IdempotencyRecord, error) { return getIdempotencyRecord(ctx, tx, principalID, key) })
+		return err
+	})
+	return rec, claimed, err
+}
+
+func (s *Store) CompleteIdempotencyKey(ctx context.Context, principalID uuid.UUID, key string, status int, contentType string, body []byte) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		return sqlstore.CompleteIdempotencyKey(principalID, key, status, contentType, body, func() (bool, error) {
+			tag, err := tx.Exec(ctx, `UPDATE idempotency_keys SET status = $1, content_type = $2, body = $3
+				WHERE principal_id = $4 AND key = $5 AND status = 0`, status, contentType, body, principalID, key)
+			return tag.RowsAffected() == 1, err
+		}, func() (store.IdempotencyRecord, error) { return getIdempotencyRecord(ctx, tx, principalID, key) })
+	})
+}
+
+func (s *Store) ReleaseIdempotencyKey(ctx context.Context, principalID uuid.UUID, key string) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		return sqlstore.ReleaseIdempotencyKey(principalID, key, func() (bool, error) {
+			tag, err := tx.Exec(ctx, `DELETE FROM idempotency_keys WHERE principal_id = $1 AND key = $2 AND status = 0`,
+				principalID, key)
+			return tag.RowsAffected() == 1, err
+		}, func() (store.IdempotencyRecord, error) { return getIdempotencyRecord(ctx, tx, principalID, key) })
+	})
+}
+
+// ---- a person's journeys and notes ---------------------------------------------
+
+// journeysWhere lists the journeys matching cond (with $1), in the order
+// they began: by their first event.
+func (s *Store) journeysWhere(ctx context.Context, what string, cond string, id uuid.UUID) ([]store.JourneySnapshot, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+sqlstore.JourneyColumns+` FROM journeys j
+		WHERE `+cond+`
+		ORDER BY (SELECT min(e.seq) FROM events e WHERE e.journey_id = j.journey_id), j.journey_id`, id)
+	if err != nil {
+		return nil, fmt.Errorf("listing journeys of %s %s: %w", what, id, err)
+	}
+	return collect(rows, sqlstore.ScanJourney)
+}
+
+func (s *Store) JourneysOfPerson(ctx context.Context, personID uuid.UUID) ([]store.JourneySnapshot, error) {
+	return s.journeysWhere(ctx, "person", `j.person_id = $1`, personID)
+}
+
+func (s *Store) JourneysOfCoach(ctx context.Context, coachID uuid.UUID) ([]store.JourneySnapshot, error) {
+	return s.journeysWhere(ctx, "coach", `j.coach_id = $1`, coachID)
+}
+
+func (s *Store) NotesOfJourney(ctx context.Context, journeyID uuid.UUID) ([]store.Note, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+sqlstore.NoteColumns+` FROM notes WHERE journey_id = $1 ORDER BY created_at, id`, journeyID)
+	if err != nil {
+		return nil, fmt.Errorf("listing notes of journey %s: %w", journeyID, err)
+	}
+	return collect(rows, sqlstore.ScanNote)
+}
+
+// ---- language and erasure ------------------------------------------------------
+
+func (s *Store) SetLanguage(ctx context.Context, personID uuid.UUID, lang store.Language) error {
+	if err := store.ValidateLanguage(lang); err != nil {
+		return fmt.Errorf("setting the language of person %s: %w", personID, err)
+	}
+	tag, err := s.pool.Exec(ctx, `UPDATE people SET language = $1 WHERE id = $2`, string(lang), personID)
+	if err != nil {
+		return fmt.Errorf("setting the language of person %s: %w", personID, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("person %s: %w", personID, store.ErrNotFound)
+	}
+	return nil
+}
+
+func (s *Store) ErasePerson(ctx context.Context, personID uuid.UUID, at time.Time) (store.PersonErasure, error) {
+	return sqlstore.ErasePerson(personID, at, func(fn func(sqlstore.EraseTx) error) error {
+		return s.tx(ctx, func(tx pgx.Tx) error { return fn(eraseTx{ctx, tx}) })
+	})
+}
+
+// eraseTx is a transaction's statements for sqlstore.ErasePerson.
+type eraseTx struct {
+	ctx context.Context
+	tx  pgx.Tx
+}
+
+// count runs a statement and reports how many rows it changed.
+func (e eraseTx) count(sql string, args ...any) (int64, error) {
+	tag, err := e.tx.Exec(e.ctx, sql, args...)
+	return tag.RowsAffected(), err
+}
+
+func (e eraseTx) BlankPerson(id uuid.UUID, at time.Time) sqlstore.Scanner {
+	return e.tx.QueryRow(e.ctx, `UPDATE people SET given_name = '', family_name = '', email = '', email_key = NULL,
+		erased_at = COALESCE(erased_at, $2) WHERE id = $1 RETURNING erased_at`, id, at)
+}
+
+func (e eraseTx) DeleteNotes(id uuid.UUID) (int64, error) {
+	return e.count(`DELETE FROM notes WHERE author_id = $1
+		OR journey_id IN (SELECT journey_id FROM journeys WHERE person_id = $1)`, id)
+}
+
+func (e eraseTx) FailMessages(id uuid.UUID, reason string) (int64, error) {
+	return e.count(`UPDATE outbox SET status = 'failed', next_attempt_at = NULL, last_error = $2
+		WHERE recipient_id = $1 AND status = 'queued'`, id, reason)
+}
+
+func (e eraseTx) RevokeAPITokens(id uuid.UUID, at time.Time) (int64, error) {
+	return e.count(`UPDATE api_tokens SET revoked_at = $2 WHERE person_id = $1 AND revoked_at IS NULL`, id, at)
+}
+
+func (e eraseTx) EndWebSessions(id uuid.UUID, at time.Time) (int64, error) {
+	return e.count(`UPDATE web_sessions SET ended_at = $2 WHERE person_id = $1 AND ended_at IS NULL AND expires_at > $2`, id, at)
+}
+
+func (e eraseTx) DeleteSignInLinks(id uuid.UUID) (int64, error) {
+	return e.count(`DELETE FROM sign_in_links WHERE person_id = $1`, id)
+}
+
+func (e eraseTx) DeleteIdempotencyRecords(id uuid.UUID) error {
+	_, err := e.tx.Exec(e.ctx, `DELETE FROM idempotency_keys WHERE principal_id = $1`, id)
+	return err
 }

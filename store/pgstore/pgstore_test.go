@@ -2,10 +2,15 @@ package pgstore
 
 import (
 	"context"
+	"io/fs"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
 
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/storetest"
@@ -33,7 +38,8 @@ func TestOpenInSchema(t *testing.T) {
 	if !strings.HasPrefix(schema, "t_") {
 		t.Fatalf("current_schema() = %q, want the test schema", schema)
 	}
-	for _, table := range []string{"goose_db_version", "people", "intakes", "events", "journeys", "outbox", "notes", "certificates", "api_tokens"} {
+	for _, table := range []string{"goose_db_version", "people", "intakes", "events", "journeys", "outbox", "notes", "certificates", "api_tokens",
+		"sign_in_links", "web_sessions", "idempotency_keys"} {
 		var found bool
 		if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = $1 AND tablename = $2)`,
 			schema, table).Scan(&found); err != nil {
@@ -94,4 +100,69 @@ func (s *Store) StoredTokenHash(ctx context.Context, id uuid.UUID) (string, erro
 	var h string
 	err := s.pool.QueryRow(ctx, `SELECT token_hash FROM api_tokens WHERE id = $1`, id).Scan(&h)
 	return h, err
+}
+
+// StoredSignInHashes lets the conformance suite see what is kept of
+// sign-in links and sessions.
+func (s *Store) StoredSignInHashes(ctx context.Context, personID uuid.UUID) (links, sessions []string, err error) {
+	rows, err := s.pool.Query(ctx, `SELECT token_hash FROM sign_in_links WHERE person_id = $1`, personID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if links, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+		return nil, nil, err
+	}
+	rows, err = s.pool.Query(ctx, `SELECT token_hash FROM web_sessions WHERE person_id = $1`, personID)
+	if err != nil {
+		return nil, nil, err
+	}
+	sessions, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	return links, sessions, err
+}
+
+// TestMigrateDownAndUp: 00005 goes down (an erased person gets a
+// placeholder e-mail key, as email_key is NOT NULL again) and up again.
+func TestMigrateDownAndUp(t *testing.T) {
+	ctx := t.Context()
+	s := OpenTest(t)
+	p := store.Person{ID: uuid.New(), Role: store.RoleCoach, GivenName: "Nia", EmailAddress: "nia@example.org"}
+	if err := s.CreatePeople(ctx, []store.Person{p}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ErasePerson(ctx, p.ID, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	var schema string
+	if err := s.pool.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+		t.Fatal(err)
+	}
+	u, err := WithSearchPath(TestDatabaseURL(), schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := pgx.ParseConfig(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := stdlib.OpenDB(*cfg)
+	defer db.Close()
+	fsys, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prov, err := goose.NewProvider(goose.DialectPostgres, db, fsys, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := prov.DownTo(ctx, 4); err != nil {
+		t.Fatalf("migrating down: %v", err)
+	}
+	again, err := Open(ctx, u)
+	if err != nil {
+		t.Fatalf("migrating up again: %v", err)
+	}
+	defer again.Close()
+	if got, err := again.GetPerson(ctx, p.ID); err != nil || got.Role != store.RoleCoach || got.GivenName != "" {
+		t.Errorf("person after down and up = %+v, %v", got, err)
+	}
 }

@@ -197,7 +197,7 @@ func (s *Store) CreatePeople(ctx context.Context, people []store.Person) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		return sqlstore.CreatePeople(rows, func(p store.Person) (bool, error) {
 			return inserted(tx.ExecContext(ctx, `INSERT INTO people (`+sqlstore.PersonColumns+`, email_key)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?) ON CONFLICT DO NOTHING`,
 				p.ID.String(), string(p.Role), p.GivenName, p.FamilyName, p.EmailAddress,
 				p.LocalAuthority, p.Theme, string(p.Language), fmtTime(p.CreatedAt), store.EmailKey(p.EmailAddress)))
 		}, func(id uuid.UUID) (store.Person, error) {
@@ -607,4 +607,204 @@ func (s *Store) RevokeAPIToken(ctx context.Context, id uuid.UUID) error {
 		return fmt.Errorf("API token %s: %w", id, store.ErrNotFound)
 	}
 	return nil
+}
+
+// ---- sign-in links and web sessions -------------------------------------------
+
+func (s *Store) CreateSignInLink(ctx context.Context, personID uuid.UUID, now, expiresAt time.Time) (string, error) {
+	return sqlstore.CreateSignInLink(personID, now, expiresAt,
+		func() (store.Person, error) { return s.GetPerson(ctx, personID) },
+		func(hash string, now, expiresAt time.Time) error {
+			return s.tx(ctx, func(tx *sql.Tx) error {
+				if _, err := tx.ExecContext(ctx, `DELETE FROM sign_in_links WHERE expires_at <= ?`, fmtTime(now)); err != nil {
+					return err
+				}
+				_, err := tx.ExecContext(ctx, `INSERT INTO sign_in_links (token_hash, person_id, created_at, expires_at)
+					VALUES (?, ?, ?, ?)`, hash, personID.String(), fmtTime(now), fmtTime(expiresAt))
+				return err
+			})
+		})
+}
+
+func (s *Store) RedeemSignInLink(ctx context.Context, plaintext string, now time.Time) (uuid.UUID, error) {
+	return sqlstore.RedeemSignInLink(plaintext, func(hash string) sqlstore.Scanner {
+		return s.write.QueryRowContext(ctx, `DELETE FROM sign_in_links
+			WHERE token_hash = ? AND expires_at > ?
+			  AND person_id IN (SELECT id FROM people WHERE erased_at IS NULL)
+			RETURNING person_id`, hash, fmtTime(now))
+	})
+}
+
+func (s *Store) CreateWebSession(ctx context.Context, personID uuid.UUID, now, expiresAt time.Time) (string, store.WebSession, error) {
+	return sqlstore.CreateWebSession(personID, now, expiresAt,
+		func() (store.Person, error) { return s.GetPerson(ctx, personID) },
+		func(ws store.WebSession, hash string) error {
+			_, err := s.write.ExecContext(ctx, `INSERT INTO web_sessions (id, token_hash, person_id, created_at, expires_at)
+				VALUES (?, ?, ?, ?, ?)`, ws.ID.String(), hash, ws.PersonID.String(), fmtTime(ws.CreatedAt), fmtTime(ws.ExpiresAt))
+			return err
+		})
+}
+
+func (s *Store) AuthenticateWebSession(ctx context.Context, plaintext string, now time.Time) (store.WebSession, error) {
+	return sqlstore.AuthenticateWebSession(plaintext, func(hash string) sqlstore.Scanner {
+		return s.read.QueryRowContext(ctx, `SELECT `+sqlstore.WebSessionColumns+`
+			FROM web_sessions s JOIN people p ON p.id = s.person_id
+			WHERE s.token_hash = ? AND s.ended_at IS NULL AND s.expires_at > ? AND p.erased_at IS NULL`,
+			hash, fmtTime(now))
+	})
+}
+
+func (s *Store) EndWebSession(ctx context.Context, plaintext string) error {
+	_, err := s.write.ExecContext(ctx, `UPDATE web_sessions SET ended_at = ? WHERE token_hash = ? AND ended_at IS NULL`,
+		fmtTime(now()), store.HashAPIToken(plaintext))
+	if err != nil {
+		return fmt.Errorf("ending a web session: %w", err)
+	}
+	return nil
+}
+
+// ---- idempotency records -------------------------------------------------------
+
+func getIdempotencyRecord(ctx context.Context, tx *sql.Tx, principalID uuid.UUID, key string) (store.IdempotencyRecord, error) {
+	return sqlstore.ScanIdempotencyRecord(tx.QueryRowContext(ctx, `SELECT `+sqlstore.IdempotencyColumns+`
+		FROM idempotency_keys WHERE principal_id = ? AND key = ?`, principalID.String(), key))
+}
+
+func (s *Store) ClaimIdempotencyKey(ctx context.Context, principalID uuid.UUID, key, fingerprint string, now, staleBefore time.Time) (store.IdempotencyRecord, bool, error) {
+	var rec store.IdempotencyRecord
+	var claimed bool
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		rec, claimed, err = sqlstore.ClaimIdempotencyKey(principalID, key, fingerprint, now,
+			func(r store.IdempotencyRecord) (bool, error) {
+				return inserted(tx.ExecContext(ctx, `INSERT INTO idempotency_keys (principal_id, key, fingerprint, created_at)
+					VALUES (?, ?, ?, ?)
+					ON CONFLICT (principal_id, key) DO UPDATE SET fingerprint = excluded.fingerprint, created_at = excluded.created_at
+					WHERE idempotency_keys.status = 0 AND idempotency_keys.created_at < ?`,
+					r.PrincipalID.String(), r.Key, r.Fingerprint, fmtTime(r.CreatedAt), fmtTime(staleBefore)))
+			}, func() (store.IdempotencyRecord, error) { return getIdempotencyRecord(ctx, tx, principalID, key) })
+		return err
+	})
+	return rec, claimed, err
+}
+
+func (s *Store) CompleteIdempotencyKey(ctx context.Context, principalID uuid.UUID, key string, status int, contentType string, body []byte) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		return sqlstore.CompleteIdempotencyKey(principalID, key, status, contentType, body, func() (bool, error) {
+			return inserted(tx.ExecContext(ctx, `UPDATE idempotency_keys SET status = ?, content_type = ?, body = ?
+				WHERE principal_id = ? AND key = ? AND status = 0`, status, contentType, body, principalID.String(), key))
+		}, func() (store.IdempotencyRecord, error) { return getIdempotencyRecord(ctx, tx, principalID, key) })
+	})
+}
+
+func (s *Store) ReleaseIdempotencyKey(ctx context.Context, principalID uuid.UUID, key string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		return sqlstore.ReleaseIdempotencyKey(principalID, key, func() (bool, error) {
+			return inserted(tx.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE principal_id = ? AND key = ? AND status = 0`,
+				principalID.String(), key))
+		}, func() (store.IdempotencyRecord, error) { return getIdempotencyRecord(ctx, tx, principalID, key) })
+	})
+}
+
+// ---- a person's journeys and notes ---------------------------------------------
+
+// journeysWhere lists the journeys matching cond (with ?1), in the order
+// they began: by their first event.
+func (s *Store) journeysWhere(ctx context.Context, what string, cond string, id uuid.UUID) ([]store.JourneySnapshot, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT `+sqlstore.JourneyColumns+` FROM journeys j
+		WHERE `+cond+`
+		ORDER BY (SELECT min(e.seq) FROM events e WHERE e.journey_id = j.journey_id), j.journey_id`, id.String())
+	out, err := collect(rows, err, sqlstore.ScanJourney)
+	if err != nil {
+		return nil, fmt.Errorf("listing journeys of %s %s: %w", what, id, err)
+	}
+	return out, nil
+}
+
+func (s *Store) JourneysOfPerson(ctx context.Context, personID uuid.UUID) ([]store.JourneySnapshot, error) {
+	return s.journeysWhere(ctx, "person", `j.person_id = ?1`, personID)
+}
+
+func (s *Store) JourneysOfCoach(ctx context.Context, coachID uuid.UUID) ([]store.JourneySnapshot, error) {
+	return s.journeysWhere(ctx, "coach", `j.coach_id = ?1`, coachID)
+}
+
+func (s *Store) NotesOfJourney(ctx context.Context, journeyID uuid.UUID) ([]store.Note, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT `+sqlstore.NoteColumns+` FROM notes WHERE journey_id = ? ORDER BY created_at, id`,
+		journeyID.String())
+	out, err := collect(rows, err, sqlstore.ScanNote)
+	if err != nil {
+		return nil, fmt.Errorf("listing notes of journey %s: %w", journeyID, err)
+	}
+	return out, nil
+}
+
+// ---- language and erasure ------------------------------------------------------
+
+func (s *Store) SetLanguage(ctx context.Context, personID uuid.UUID, lang store.Language) error {
+	if err := store.ValidateLanguage(lang); err != nil {
+		return fmt.Errorf("setting the language of person %s: %w", personID, err)
+	}
+	changed, err := inserted(s.write.ExecContext(ctx, `UPDATE people SET language = ? WHERE id = ?`, string(lang), personID.String()))
+	if err != nil {
+		return fmt.Errorf("setting the language of person %s: %w", personID, err)
+	}
+	if !changed {
+		return fmt.Errorf("person %s: %w", personID, store.ErrNotFound)
+	}
+	return nil
+}
+
+func (s *Store) ErasePerson(ctx context.Context, personID uuid.UUID, at time.Time) (store.PersonErasure, error) {
+	return sqlstore.ErasePerson(personID, at, func(fn func(sqlstore.EraseTx) error) error {
+		return s.tx(ctx, func(tx *sql.Tx) error { return fn(eraseTx{ctx, tx}) })
+	})
+}
+
+// eraseTx is a transaction's statements for sqlstore.ErasePerson.
+type eraseTx struct {
+	ctx context.Context
+	tx  *sql.Tx
+}
+
+// count runs a statement and reports how many rows it changed.
+func (e eraseTx) count(query string, args ...any) (int64, error) {
+	res, err := e.tx.ExecContext(e.ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (e eraseTx) BlankPerson(id uuid.UUID, at time.Time) sqlstore.Scanner {
+	return e.tx.QueryRowContext(e.ctx, `UPDATE people SET given_name = '', family_name = '', email = '', email_key = NULL,
+		erased_at = COALESCE(erased_at, ?2) WHERE id = ?1 RETURNING erased_at`, id.String(), fmtTime(at))
+}
+
+func (e eraseTx) DeleteNotes(id uuid.UUID) (int64, error) {
+	return e.count(`DELETE FROM notes WHERE author_id = ?1
+		OR journey_id IN (SELECT journey_id FROM journeys WHERE person_id = ?1)`, id.String())
+}
+
+func (e eraseTx) FailMessages(id uuid.UUID, reason string) (int64, error) {
+	return e.count(`UPDATE outbox SET status = 'failed', next_attempt_at = NULL, last_error = ?2
+		WHERE recipient_id = ?1 AND status = 'queued'`, id.String(), reason)
+}
+
+func (e eraseTx) RevokeAPITokens(id uuid.UUID, at time.Time) (int64, error) {
+	return e.count(`UPDATE api_tokens SET revoked_at = ?2 WHERE person_id = ?1 AND revoked_at IS NULL`, id.String(), fmtTime(at))
+}
+
+func (e eraseTx) EndWebSessions(id uuid.UUID, at time.Time) (int64, error) {
+	return e.count(`UPDATE web_sessions SET ended_at = ?2 WHERE person_id = ?1 AND ended_at IS NULL AND expires_at > ?2`,
+		id.String(), fmtTime(at))
+}
+
+func (e eraseTx) DeleteSignInLinks(id uuid.UUID) (int64, error) {
+	return e.count(`DELETE FROM sign_in_links WHERE person_id = ?`, id.String())
+}
+
+func (e eraseTx) DeleteIdempotencyRecords(id uuid.UUID) error {
+	_, err := e.tx.ExecContext(e.ctx, `DELETE FROM idempotency_keys WHERE principal_id = ?`, id.String())
+	return err
 }

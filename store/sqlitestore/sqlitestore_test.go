@@ -4,11 +4,14 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
+	"github.com/pressly/goose/v3"
 
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/storetest"
@@ -103,4 +106,123 @@ func (s *Store) StoredTokenHash(ctx context.Context, id uuid.UUID) (string, erro
 	var h string
 	err := s.read.QueryRowContext(ctx, `SELECT token_hash FROM api_tokens WHERE id = ?`, id.String()).Scan(&h)
 	return h, err
+}
+
+// StoredSignInHashes lets the conformance suite see what is kept of
+// sign-in links and sessions.
+func (s *Store) StoredSignInHashes(ctx context.Context, personID uuid.UUID) (links, sessions []string, err error) {
+	hashes := func(query string) ([]string, error) {
+		rows, err := s.read.QueryContext(ctx, query, personID.String())
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var h string
+			if err := rows.Scan(&h); err != nil {
+				return nil, err
+			}
+			out = append(out, h)
+		}
+		return out, rows.Err()
+	}
+	if links, err = hashes(`SELECT token_hash FROM sign_in_links WHERE person_id = ?`); err != nil {
+		return nil, nil, err
+	}
+	sessions, err = hashes(`SELECT token_hash FROM web_sessions WHERE person_id = ?`)
+	return links, sessions, err
+}
+
+// TestUpgradeKeepsPeopleAndTokens opens a database that an older release
+// (migrations up to 00004) left with people and API tokens in it. 00005
+// rebuilds people with foreign keys off; the tokens, whose foreign key
+// would cascade from people, must survive it, foreign keys must be on
+// again afterwards, and going down and up again must work.
+func TestUpgradeKeepsPeopleAndTokens(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "old.db")
+	db, err := sql.Open("sqlite", path+"?_pragma=foreign_keys(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	fsys, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, db, fsys, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.UpTo(ctx, 4); err != nil {
+		t.Fatal(err)
+	}
+	person := uuid.New()
+	if _, err := db.ExecContext(ctx, `INSERT INTO people (id, role, given_name, family_name, email, email_key, local_authority, theme, language, created_at)
+		VALUES (?, 'coach', 'Nia', 'Ben', 'Nia@example.org', 'nia@example.org', 'Torfaen', '', 'cy', '2021-10-01T09:00:00.000000Z')`,
+		person.String()); err != nil {
+		t.Fatal(err)
+	}
+	plain, hash, err := store.NewAPITokenSecret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `INSERT INTO api_tokens (id, person_id, role, name, token_hash, created_at)
+		VALUES (?, ?, 'coach', 'crm', ?, '2021-10-01T09:00:00.000000Z')`, uuid.NewString(), person.String(), hash); err != nil {
+		t.Fatal(err)
+	}
+
+	check := func(s *Store) {
+		t.Helper()
+		got, err := s.GetPerson(ctx, person)
+		if err != nil || got.GivenName != "Nia" || got.EmailAddress != "Nia@example.org" || !got.ErasedAt.IsZero() {
+			t.Errorf("person after upgrade = %+v, %v", got, err)
+		}
+		if _, err := s.FindPersonByEmail(ctx, "NIA@example.org"); err != nil {
+			t.Errorf("FindPersonByEmail after upgrade: %v", err)
+		}
+		if tok, err := s.AuthenticateAPIToken(ctx, plain); err != nil || tok.PersonID != person {
+			t.Errorf("API token after upgrade = %+v, %v", tok, err)
+		}
+		var on int
+		if err := s.write.QueryRowContext(ctx, `PRAGMA foreign_keys`).Scan(&on); err != nil || on != 1 {
+			t.Errorf("foreign_keys = %d (%v) after migrating, want 1", on, err)
+		}
+		rows, err := s.write.QueryContext(ctx, `PRAGMA foreign_key_check`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rows.Next() {
+			t.Error("foreign_key_check reports violations after migrating")
+		}
+		rows.Close()
+	}
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatalf("upgrading: %v", err)
+	}
+	check(s)
+	if _, err := s.ErasePerson(ctx, person, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	// Down to 00004 (the erased person gets a placeholder key) and up again.
+	if _, err := p.DownTo(ctx, 4); err != nil {
+		t.Fatalf("migrating down: %v", err)
+	}
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM api_tokens`).Scan(&n); err != nil || n != 1 {
+		t.Errorf("%d API tokens (%v) after migrating down, want 1", n, err)
+	}
+	s, err = Open(ctx, path)
+	if err != nil {
+		t.Fatalf("migrating up again: %v", err)
+	}
+	defer s.Close()
+	if got, err := s.GetPerson(ctx, person); err != nil || got.Role != store.RoleCoach {
+		t.Errorf("person after down and up = %+v, %v", got, err)
+	}
 }

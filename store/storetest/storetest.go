@@ -74,6 +74,15 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"CertificateIssueConcurrent", testCertificateIssueConcurrent},
 		{"CertificateVerify", testCertificateVerify},
 		{"APITokens", testAPITokens},
+		{"SignInLinks", testSignInLinks},
+		{"SignInLinkConcurrent", testSignInLinkConcurrent},
+		{"WebSessions", testWebSessions},
+		{"IdempotencyKeys", testIdempotencyKeys},
+		{"IdempotencyKeyConcurrent", testIdempotencyKeyConcurrent},
+		{"JourneysOfPeople", testJourneysOfPeople},
+		{"NotesOfJourney", testNotesOfJourney},
+		{"SetLanguage", testSetLanguage},
+		{"ErasePerson", testErasePerson},
 		{"Ping", testPing},
 	}
 	for _, tc := range tests {

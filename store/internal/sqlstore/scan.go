@@ -88,7 +88,9 @@ func (c uuidCol) Scan(v any) error {
 
 // Column lists, in the order the Scan functions below read them.
 const (
-	PersonColumns  = `id, role, given_name, family_name, email, local_authority, theme, language, created_at`
+	// PersonColumns ends with erased_at, which CreatePeople always writes
+	// as NULL: nobody is created erased.
+	PersonColumns  = `id, role, given_name, family_name, email, local_authority, theme, language, created_at, erased_at`
 	IntakeColumns  = `id, name, programme_id, programme_version, opens_at, closes_at, starts_on, capacity, coordinator_id, status, created_at`
 	EventColumns   = `seq, key, intake_id, journey_id, type, occurred_at, data, snapshot, intake_status, recorded_at`
 	JourneyColumns = `journey_id, intake_id, person_id, coach_id, state, phase, next_due_item, next_due_at, overdue_count, outcome`
@@ -102,7 +104,7 @@ func ScanPerson(row Scanner) (store.Person, error) {
 	var p store.Person
 	var role, lang string
 	err := row.Scan(uuidCol{&p.ID}, &role, &p.GivenName, &p.FamilyName, &p.EmailAddress,
-		&p.LocalAuthority, &p.Theme, &lang, timeCol{&p.CreatedAt})
+		&p.LocalAuthority, &p.Theme, &lang, timeCol{&p.CreatedAt}, timeCol{&p.ErasedAt})
 	p.Role, p.Language = store.Role(role), store.Language(lang)
 	return p, err
 }

@@ -41,6 +41,9 @@ func CreatePeople(people []store.Person, insert func(store.Person) (bool, error)
 				i, p.ID, store.ErrConflict, p.EmailAddress)
 		case err != nil:
 			return fmt.Errorf("person %d (%s): %w", i, p.ID, err)
+		case !old.ErasedAt.IsZero():
+			// Re-creating them would undo an erasure.
+			return fmt.Errorf("person %d (%s): %w: the person with this ID was erased", i, p.ID, store.ErrConflict)
 		case !store.SamePerson(old, p):
 			return fmt.Errorf("person %d (%s): %w: a person with this ID exists with different details",
 				i, p.ID, store.ErrConflict)
