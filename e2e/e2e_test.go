@@ -30,7 +30,7 @@ import (
 	"github.com/infuse-cymru/journeys/workflows"
 )
 
-// Time on the compressed clock (see compressedPlanner).
+// Time on the compressed clock (see testenv.Planner).
 const (
 	// factor: one programme day lasts about 0.22 s, six months about 40 s.
 	factor = 400_000
@@ -133,7 +133,7 @@ type world struct {
 	ns      string
 	st      store.Store
 	svc     *starter.Service
-	planner compressedPlanner
+	planner testenv.Planner
 
 	coordinator, coach, otherCoach store.Person
 	participants                   []store.Person
@@ -164,7 +164,7 @@ func runScenario(t *testing.T, open func(testing.TB) store.Store, record bool) {
 	if err := temporalx.RegisterSearchAttributes(regCtx, c, ts.GetDefaultNamespace()); err != nil {
 		t.Fatal(err)
 	}
-	planner := compressedPlanner{origin: cohort1Start, base: time.Now().Add(leadIn), factor: factor}
+	planner := testenv.Planner{Origin: cohort1Start, Base: time.Now().Add(leadIn), Factor: factor}
 	testenv.StartWorker(t, ts, &activities.Activities{Store: st, Planner: planner})
 
 	w := &world{t: t, ctx: ctx, c: c, ns: ts.GetDefaultNamespace(), st: st, svc: starter.New(c, st), planner: planner}
@@ -232,14 +232,14 @@ func (w *world) runIntakes() scenario {
 	var err error
 	sc.intakeA, err = w.svc.CreateIntake(w.ctx, starter.IntakeSpec{
 		Name: "Cohort 1 (e2e)", CoordinatorID: w.coordinator.ID,
-		OpensAt: now, ClosesAt: now.Add(window), StartsOn: w.planner.base, Capacity: 2,
+		OpensAt: now, ClosesAt: now.Add(window), StartsOn: w.planner.Base, Capacity: 2,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	sc.intakeB, err = w.svc.CreateIntake(w.ctx, starter.IntakeSpec{
 		Name: "Cohort 2 (e2e)", CoordinatorID: w.coordinator.ID,
-		OpensAt: now, ClosesAt: now.Add(window), StartsOn: w.planner.base.Add(laterIntake), Capacity: 2,
+		OpensAt: now, ClosesAt: now.Add(window), StartsOn: w.planner.Base.Add(laterIntake), Capacity: 2,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -296,7 +296,7 @@ func (w *world) runIntakes() scenario {
 		t.Fatal(err)
 	}
 	t.Logf("intake A started %s after set-up (programme origin at %s): %v",
-		time.Since(now).Round(time.Millisecond), w.planner.base.Sub(now).Round(time.Millisecond), counts)
+		time.Since(now).Round(time.Millisecond), w.planner.Base.Sub(now).Round(time.Millisecond), counts)
 	if _, err := w.svc.StartIntake(w.ctx, sc.intakeA.ID); !errors.Is(err, starter.ErrRejected) {
 		t.Errorf("starting intake A twice: got %v, want %v", err, starter.ErrRejected)
 	}
