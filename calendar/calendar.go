@@ -87,33 +87,15 @@ func mustLoadLondon() *time.Location {
 // Invite renders e as an iCalendar object (text/calendar; method=REQUEST or
 // method=CANCEL) with CRLF line endings, lines folded at 75 octets.
 func Invite(e Event) ([]byte, error) {
-	if err := validate(e); err != nil {
+	if err := validate(e, true); err != nil {
 		return nil, err
 	}
-
-	cal := ics.NewCalendarFor("Infuse Journeys")
-	cal.SetProductId(ProdID)
-	cal.SetCalscale("GREGORIAN")
+	method := ics.MethodRequest
 	if e.Cancel {
-		cal.SetMethod(ics.MethodCancel)
-	} else {
-		cal.SetMethod(ics.MethodRequest)
+		method = ics.MethodCancel
 	}
-
-	cal.AddVTimezone(londonTimezone())
-
-	ev := ics.NewEvent(e.UID)
-	ev.SetSequence(e.Sequence)
-	ev.SetDtStampTime(e.Stamp)
-	ev.SetProperty(ics.ComponentPropertyDtStart, e.Start.In(london).Format(localFormat), ics.WithTZID(TZID))
-	ev.SetProperty(ics.ComponentPropertyDtEnd, e.End.In(london).Format(localFormat), ics.WithTZID(TZID))
-	ev.SetSummary(text(e.Summary))
-	if d := text(e.Description); d != "" {
-		ev.SetDescription(d)
-	}
-	if l := text(e.Location); l != "" {
-		ev.SetLocation(l)
-	}
+	cal := newCalendar(method)
+	ev := vevent(e)
 
 	var orgParams []ics.PropertyParameter
 	if cn := commonName(e.OrganizerName); cn != "" {
@@ -132,23 +114,85 @@ func Invite(e Event) ([]byte, error) {
 		attParams = append(attParams, ics.ParticipationStatusNeedsAction, rsvpTrue)
 	}
 	ev.AddAttendee("mailto:"+e.AttendeeEmail, attParams...)
+	cal.AddVEvent(ev)
+	return serialise(cal, e.UID)
+}
 
+// Feed renders several events as one iCalendar object with METHOD:PUBLISH:
+// a calendar file a person downloads (a journey's sessions and
+// checkpoints) rather than an invitation to answer. So it has no ORGANIZER
+// or ATTENDEE (the Event's people are ignored): nobody is asked to reply,
+// and a file that gets passed around carries no addresses. Each event keeps
+// the UID and SEQUENCE of the invites e-mailed for it, so a calendar that
+// has both shows the item once, at its latest time. An empty list is a
+// valid, empty calendar. name becomes X-WR-CALNAME, the name calendar apps show.
+func Feed(name string, events []Event) ([]byte, error) {
+	var errs []error
+	for _, e := range events {
+		if err := validate(e, false); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	cal := newCalendar(ics.MethodPublish)
+	if n := text(name); n != "" {
+		cal.SetXWRCalName(n)
+	}
+	for _, e := range events {
+		cal.AddVEvent(vevent(e))
+	}
+	return serialise(cal, "calendar "+name)
+}
+
+// newCalendar is the VCALENDAR every output starts from: our PRODID, the
+// Gregorian calendar, method and the Europe/London VTIMEZONE the events
+// refer to.
+func newCalendar(method ics.Method) *ics.Calendar {
+	cal := ics.NewCalendarFor("Infuse Journeys")
+	cal.SetProductId(ProdID)
+	cal.SetCalscale("GREGORIAN")
+	cal.SetMethod(method)
+	cal.AddVTimezone(londonTimezone())
+	return cal
+}
+
+// vevent is the part of a VEVENT common to invites and feeds: identity,
+// revision, Europe/London times, texts and status.
+func vevent(e Event) *ics.VEvent {
+	ev := ics.NewEvent(e.UID)
+	ev.SetSequence(e.Sequence)
+	ev.SetDtStampTime(e.Stamp)
+	ev.SetProperty(ics.ComponentPropertyDtStart, e.Start.In(london).Format(localFormat), ics.WithTZID(TZID))
+	ev.SetProperty(ics.ComponentPropertyDtEnd, e.End.In(london).Format(localFormat), ics.WithTZID(TZID))
+	ev.SetSummary(text(e.Summary))
+	if d := text(e.Description); d != "" {
+		ev.SetDescription(d)
+	}
+	if l := text(e.Location); l != "" {
+		ev.SetLocation(l)
+	}
 	if e.Cancel {
 		ev.SetStatus(ics.ObjectStatusCancelled)
 	} else {
 		ev.SetStatus(ics.ObjectStatusConfirmed)
 	}
 	ev.SetTimeTransparency(ics.TransparencyOpaque)
-	cal.AddVEvent(ev)
+	return ev
+}
 
+func serialise(cal *ics.Calendar, what string) ([]byte, error) {
 	var b strings.Builder
 	if err := cal.SerializeTo(&b, ics.WithNewLine("\r\n"), ics.WithLineLength(75)); err != nil {
-		return nil, fmt.Errorf("calendar: serialise %s: %w", e.UID, err)
+		return nil, fmt.Errorf("calendar: serialise %s: %w", what, err)
 	}
 	return []byte(b.String()), nil
 }
 
-func validate(e Event) error {
+// validate checks e. An invitation also needs its organizer's and
+// attendee's addresses, since it asks the attendee to reply.
+func validate(e Event, invitation bool) error {
 	var errs []error
 	if strings.TrimSpace(e.UID) == "" {
 		errs = append(errs, errors.New("UID is missing"))
@@ -172,11 +216,13 @@ func validate(e Event) error {
 	if strings.TrimSpace(e.Summary) == "" {
 		errs = append(errs, errors.New("summary is missing"))
 	}
-	if err := checkEmail("organizer", e.OrganizerEmail); err != nil {
-		errs = append(errs, err)
-	}
-	if err := checkEmail("attendee", e.AttendeeEmail); err != nil {
-		errs = append(errs, err)
+	if invitation {
+		if err := checkEmail("organizer", e.OrganizerEmail); err != nil {
+			errs = append(errs, err)
+		}
+		if err := checkEmail("attendee", e.AttendeeEmail); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if len(errs) == 0 {
 		return nil

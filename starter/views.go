@@ -34,11 +34,18 @@ type PersonSummary struct {
 	Theme          string `json:",omitempty"`
 }
 
-// erasedName stands in for a person who is no longer in the store (erased
-// under UK GDPR): their journeys still count, under no name.
+// erasedName stands in for a person whose data has been erased under UK
+// GDPR (or who is no longer in the store): their journeys still count,
+// under no name.
 const erasedName = "(erased)"
 
 func summarise(p store.Person) PersonSummary {
+	if !p.ErasedAt.IsZero() {
+		// Role, local authority and theme survive erasure for funder
+		// counts; the name and address do not, so say so rather than
+		// show an empty name.
+		return PersonSummary{ID: p.ID, Name: erasedName, LocalAuthority: p.LocalAuthority, Theme: p.Theme}
+	}
 	return PersonSummary{
 		ID: p.ID, Name: strings.TrimSpace(p.GivenName + " " + p.FamilyName), Email: p.EmailAddress,
 		LocalAuthority: p.LocalAuthority, Theme: p.Theme,

@@ -53,6 +53,10 @@ const (
 	QueryState    = "state"
 	QueryUpcoming = "upcoming"
 	QueryTimeline = "timeline"
+	// QuerySchedule answers the journey's whole current schedule (every
+	// session and task with its time after reschedules and pauses), for
+	// calendar files; QueryUpcoming stops at the next few entries.
+	QuerySchedule = "schedule"
 
 	// Intake updates.
 	UpdateSubmitApplication = "submit-application"

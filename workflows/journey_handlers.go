@@ -23,6 +23,7 @@ func (j *journey) setup(ctx workflow.Context) error {
 		QueryState:    func() (JourneyView, error) { return j.view(workflow.Now(ctx)), nil },
 		QueryUpcoming: func() ([]Upcoming, error) { return j.upcoming(workflow.Now(ctx), 10), nil },
 		QueryTimeline: func() ([]TimelineEntry, error) { return j.Timeline, nil },
+		QuerySchedule: func() ([]ScheduledItem, error) { return j.scheduled(), nil },
 	}, []update{
 		{UpdateRespondToOffer, j.respondToOffer, j.validateRespondToOffer},
 		{UpdateAssignCoach, j.assignCoach, j.validateAssignCoach},

@@ -49,6 +49,38 @@ type Upcoming struct {
 	Detail string // template for reminders
 }
 
+// ScheduledItem is one session or task of the journey's current schedule,
+// answered by the schedule query.
+type ScheduledItem struct {
+	ID   string
+	Kind programme.ItemKind
+	// OpensAt and DueAt are a session's start and end, or when a task opens
+	// and is due, after any reschedule or pause.
+	OpensAt time.Time
+	DueAt   time.Time
+	// Revision counts how often the item's time has changed: the SEQUENCE
+	// of the calendar invites e-mailed for it.
+	Revision int
+	// Done: the session's attendance is recorded as present, or the task completed.
+	Done bool
+}
+
+// scheduled lists the journey's schedule as it now stands; nil before the
+// programme is scheduled.
+func (j *journey) scheduled() []ScheduledItem {
+	if j.Schedule == nil {
+		return nil
+	}
+	out := make([]ScheduledItem, 0, len(j.Schedule.Items))
+	for _, it := range j.Schedule.Items {
+		out = append(out, ScheduledItem{
+			ID: it.ID, Kind: it.Kind, OpensAt: it.OpensAt, DueAt: it.DueAt,
+			Revision: j.Revisions[it.ID], Done: j.itemDone(it),
+		})
+	}
+	return out
+}
+
 func (j *journey) view(now time.Time) JourneyView {
 	v := JourneyView{
 		JourneyID: j.JourneyID, IntakeID: j.IntakeID, PersonID: j.PersonID, CoachID: j.CoachID,

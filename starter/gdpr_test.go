@@ -1,0 +1,111 @@
+package starter
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/infuse-cymru/journeys/store"
+)
+
+func TestExportThenEraseAPerson(t *testing.T) {
+	ctx := context.Background()
+	s := storeOnly(t)
+	c := newCohort(t, s, "Cohort 1")
+	carys := c.participant(t, "Carys", "Pritchard", "Cardiff", "decarbonisation")
+	journey := uuid.New()
+	reminder := store.Message{Key: "m/1", IntakeID: c.intake.ID, JourneyID: journey, RecipientID: carys.ID,
+		Role: store.RoleParticipant, Template: "session-reminder-week", ItemID: "adaption-lab/1", Channel: "email",
+		SendAt: time.Date(2021, 9, 24, 9, 0, 0, 0, time.UTC)}
+	c.record(t, journey, carys, "programme.scheduled", "", "awaiting_start", "", reminder)
+	plan := store.Note{ID: uuid.New(), AuthorID: carys.ID, JourneyID: journey, Body: "Retrofit the depot lighting."}
+	coaching := store.Note{ID: uuid.New(), AuthorID: c.coach.ID, JourneyID: journey, Body: "Carys is on track."}
+	for _, n := range []store.Note{plan, coaching} {
+		if err := s.Store.SaveNote(ctx, n); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	x, err := s.ExportPerson(ctx, carys.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if x.Person.GivenName != "Carys" || x.Person.Email != carys.EmailAddress || len(x.Journeys) != 1 {
+		t.Fatalf("export = %+v", x)
+	}
+	j := x.Journeys[0]
+	if j.JourneyID != journey || j.IntakeName != "Cohort 1" || len(j.Events) != 1 || len(j.Notes) != 2 {
+		t.Errorf("exported journey = %+v", j)
+	}
+	if len(x.Messages) != 1 || x.Messages[0].Template != "session-reminder-week" || x.Messages[0].Status != "queued" {
+		t.Errorf("exported messages = %+v", x.Messages)
+	}
+	doc := marshal(t, x)
+	for _, want := range []string{`"givenName":"Carys"`, plan.Body, coaching.Body, `"notesWritten":[]`} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("export lacks %s:\n%s", want, doc)
+		}
+	}
+	// The coach's own export has the note they wrote on Carys's journey.
+	cx, err := s.ExportPerson(ctx, c.coach.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cx.Journeys) != 0 || len(cx.NotesWritten) != 1 || cx.NotesWritten[0].Body != coaching.Body {
+		t.Errorf("coach's export: %d journeys, notes written %+v", len(cx.Journeys), cx.NotesWritten)
+	}
+
+	erasure, err := s.ErasePerson(ctx, carys.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if erasure.NotesDeleted != 2 || erasure.MessagesFailed != 1 {
+		t.Errorf("erasure = %+v, want both notes deleted and the queued message failed", erasure)
+	}
+	x, err = s.ExportPerson(ctx, carys.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc = marshal(t, x)
+	for _, personal := range []string{"Carys", "Pritchard", carys.EmailAddress, plan.Body, coaching.Body} {
+		if strings.Contains(doc, personal) {
+			t.Errorf("after erasure the export still has %q:\n%s", personal, doc)
+		}
+	}
+	if x.Person.ErasedAt.IsZero() || x.Person.LocalAuthority != "Cardiff" || len(x.Journeys) != 1 {
+		t.Errorf("after erasure: %+v (the journey and authority stay, for counts)", x.Person)
+	}
+
+	dash, err := s.IntakeDashboard(ctx, c.intake.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dash.Rows) != 1 || dash.Rows[0].Name != erasedName || dash.Rows[0].LocalAuthority != "Cardiff" {
+		t.Errorf("dashboard row of an erased person = %+v", dash.Rows)
+	}
+	journeys, err := s.JourneysOf(ctx, carys.ID)
+	if err != nil || len(journeys) != 1 || journeys[0].Participant.Name != erasedName || journeys[0].Participant.Email != "" {
+		t.Errorf("JourneysOf an erased person = %+v, %v", journeys, err)
+	}
+
+	if _, err := s.ErasePerson(ctx, uuid.New()); !errors.Is(err, ErrNotFound) {
+		t.Errorf("erasing nobody: %v, want ErrNotFound", err)
+	}
+	if _, err := s.ExportPerson(ctx, uuid.New()); !errors.Is(err, ErrNotFound) {
+		t.Errorf("exporting nobody: %v, want ErrNotFound", err)
+	}
+}
+
+func marshal(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

@@ -1,0 +1,244 @@
+package starter
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	ics "github.com/arran4/golang-ical"
+	"github.com/google/uuid"
+
+	"github.com/infuse-cymru/journeys/calendar"
+	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/workflows"
+)
+
+// The inbox shows what a coach can complete now, overdue first, judged
+// against the real clock rather than the workflow's last task; checkpoints
+// of journeys the coach no longer has, or that are paused, are not theirs
+// to complete.
+func TestInboxOrdersOverdueFirst(t *testing.T) {
+	now := time.Date(2022, 2, 14, 12, 0, 0, 0, time.UTC)
+	day := 24 * time.Hour
+	coach := uuid.New()
+	a, b := uuid.New(), uuid.New()
+	cp := func(id string, opens, due time.Duration) workflows.ItemView {
+		return workflows.ItemView{ID: id, OpensAt: now.Add(opens), DueAt: now.Add(due)}
+	}
+	done := cp("checkpoint/0", -40*day, -30*day)
+	done.CompletedAt = now.Add(-31 * day)
+	views := []workflows.JourneyView{
+		{JourneyID: a, CoachID: coach, Status: workflows.StatusExperimenting, Checkpoints: []workflows.ItemView{
+			done, cp("checkpoint/1", -20*day, -6*day), cp("checkpoint/2", -6*day, 8*day), cp("checkpoint/3", 8*day, 22*day)}},
+		// Its workflow last ran before checkpoint/1 fell due, so the view
+		// does not flag it; the inbox must.
+		{JourneyID: b, CoachID: coach, Status: workflows.StatusInLabs, Checkpoints: []workflows.ItemView{
+			cp("checkpoint/1", -20*day, -day), cp("checkpoint/2", -12*day, 2*day)}},
+		{JourneyID: uuid.New(), CoachID: uuid.New(), Status: workflows.StatusExperimenting, Checkpoints: []workflows.ItemView{
+			cp("checkpoint/1", -20*day, -10*day)}},
+		{JourneyID: uuid.New(), CoachID: coach, Status: workflows.StatusPaused, Checkpoints: []workflows.ItemView{
+			cp("checkpoint/1", -20*day, -10*day)}},
+		{JourneyID: uuid.New(), CoachID: coach, Status: workflows.StatusWithdrawn, Checkpoints: []workflows.ItemView{
+			cp("checkpoint/1", -20*day, -10*day)}},
+	}
+	var items []InboxItem
+	for _, v := range views {
+		items = append(items, openCheckpoints(v, coach, PersonSummary{ID: v.PersonID}, now)...)
+	}
+	sortInbox(items)
+	var got []string
+	for _, it := range items {
+		j := "a"
+		if it.JourneyID == b {
+			j = "b"
+		}
+		got = append(got, fmt.Sprintf("%s %s overdue=%v", j, it.CheckpointID, it.Overdue))
+	}
+	want := []string{
+		"a checkpoint/1 overdue=true",
+		"b checkpoint/1 overdue=true",
+		"b checkpoint/2 overdue=false",
+		"a checkpoint/2 overdue=false",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("inbox:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// On a real server: two participants with different coaches, through to
+// the start of the programme. Each coach sees their own participant only;
+// nothing is open yet; the participant's calendar has every session at
+// its Europe/London time and follows a reschedule.
+func TestCoachInboxAndCalendarOfAStartedIntake(t *testing.T) {
+	s := withTemporal(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	coordinator, coachA, coachB, p1, p2 := uuid.New(), uuid.New(), uuid.New(), uuid.New(), uuid.New()
+	err := s.Store.CreatePeople(ctx, []store.Person{
+		{ID: coordinator, Role: store.RoleCoordinator, GivenName: "Megan", FamilyName: "Howells", EmailAddress: "megan@example.org"},
+		{ID: coachA, Role: store.RoleCoach, GivenName: "Nia", FamilyName: "Parry", EmailAddress: "nia@example.org"},
+		{ID: coachB, Role: store.RoleCoach, GivenName: "Gareth", FamilyName: "Hughes", EmailAddress: "gareth@example.org"},
+		{ID: p1, Role: store.RoleParticipant, GivenName: "Aled", FamilyName: "Powell", EmailAddress: "aled@example.org",
+			LocalAuthority: "Newport", Theme: "communities", Language: store.LanguageWelsh},
+		{ID: p2, Role: store.RoleParticipant, GivenName: "Emma", FamilyName: "Clarke", EmailAddress: "emma@example.org",
+			LocalAuthority: "Bridgend", Theme: "decarbonisation", Language: store.LanguageEnglish},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	in, err := s.CreateIntake(ctx, IntakeSpec{
+		Name: "Cohort 9", CoordinatorID: coordinator, Capacity: 20,
+		OpensAt: now.Add(-time.Hour), ClosesAt: now.Add(24 * time.Hour), StartsOn: now.Add(72 * time.Hour),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j1 := startJourney(ctx, t, s, in.ID, p1, coachA)
+	j2 := startJourney(ctx, t, s, in.ID, p2, coachB)
+	err = s.waitFor(ctx, "the intake to count both acceptances", func() (bool, error) {
+		var counts map[workflows.Status]int
+		err := s.query(ctx, workflows.IntakeWorkflowID(in.ID), workflows.QueryIntakeCounts, &counts)
+		return counts[workflows.StatusAccepted] == 2, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.StartIntake(ctx, in.ID); err != nil {
+		t.Fatal(err)
+	}
+	err = s.waitFor(ctx, "both journeys to be scheduled", func() (bool, error) {
+		js, err := s.Store.ListJourneys(ctx, in.ID)
+		return len(js) == 2 && js[0].State == string(workflows.StatusAwaitingStart) && js[1].State == js[0].State, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for coach, journey := range map[uuid.UUID]uuid.UUID{coachA: j1, coachB: j2} {
+		inbox, err := s.CoachInbox(ctx, coach)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(inbox.Journeys) != 1 || inbox.Journeys[0].JourneyID != journey || inbox.Journeys[0].Participant.Name == "" ||
+			inbox.Journeys[0].IntakeName != "Cohort 9" || len(inbox.Open) != 0 || len(inbox.Unavailable) != 0 {
+			t.Errorf("inbox of %s = %+v, want journey %s only and nothing open", inbox.Coach.Name, inbox, journey)
+		}
+	}
+	if _, err := s.CoachInbox(ctx, p1); !errors.Is(err, ErrInvalid) {
+		t.Errorf("inbox of a participant: %v, want ErrInvalid", err)
+	}
+	// Four months on, the live view's checkpoints come up in the inbox.
+	var v workflows.JourneyView
+	if err := s.query(ctx, workflows.JourneyWorkflowID(j1), workflows.QueryState, &v); err != nil {
+		t.Fatal(err)
+	}
+	later := v.Checkpoints[1].OpensAt.Add(time.Hour)
+	open := openCheckpoints(v, coachA, PersonSummary{}, later)
+	if len(open) != 2 || open[0].CheckpointID != "checkpoint/1" || !open[0].Overdue || open[1].Overdue {
+		t.Errorf("open at %s: %+v", later, open)
+	}
+
+	sessions := calendarSessions(ctx, t, s, j1)
+	if len(sessions) != 12 {
+		t.Fatalf("%d sessions in the calendar, want 12", len(sessions))
+	}
+	first := sessions["adaption-lab/1"]
+	if first.tzid != calendar.TZID || !strings.HasSuffix(first.start, "T100000") || !strings.HasSuffix(first.end, "T130000") ||
+		first.summary != "Labordy Addasu: sesiwn 1" || first.sequence != "0" {
+		t.Errorf("first session = %+v, want 10:00–13:00 Europe/London, in Welsh", first)
+	}
+
+	// Move adaption-lab/2 to 14:00 the next day: the calendar follows, with
+	// a higher SEQUENCE so calendars take the new time.
+	old, _ := time.ParseInLocation("20060102T150405", sessions["adaption-lab/2"].start, London)
+	moved := time.Date(old.Year(), old.Month(), old.Day()+1, 14, 0, 0, 0, London)
+	if err := s.RescheduleSession(ctx, in.ID, "adaption-lab/2", moved); err != nil {
+		t.Fatal(err)
+	}
+	err = s.waitFor(ctx, "the calendar to show the moved session", func() (bool, error) {
+		sessions = calendarSessions(ctx, t, s, j1)
+		return sessions["adaption-lab/2"].sequence == "1", nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sessions["adaption-lab/2"].start; got != moved.Format("20060102T150405") {
+		t.Errorf("moved session starts %s, want %s", got, moved.Format("20060102T150405"))
+	}
+}
+
+// startJourney applies for person with coach, offers a place and accepts it.
+func startJourney(ctx context.Context, t *testing.T, s *Service, intakeID, person, coach uuid.UUID) uuid.UUID {
+	t.Helper()
+	var journey uuid.UUID
+	err := s.waitFor(ctx, "the intake to open", func() (bool, error) {
+		var err error
+		journey, err = s.Apply(ctx, intakeID, person, coach)
+		if errors.Is(err, ErrRejected) {
+			return false, nil
+		}
+		return err == nil, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Decide(ctx, intakeID, journey, workflows.DecisionOffer); err != nil {
+		t.Fatal(err)
+	}
+	err = s.waitFor(ctx, "the offer", func() (bool, error) {
+		_, err := s.RespondToOffer(ctx, journey, true)
+		if errors.Is(err, ErrRejected) {
+			return false, nil
+		}
+		return err == nil, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return journey
+}
+
+type calendarEntry struct{ tzid, start, end, summary, sequence string }
+
+// calendarSessions parses the journey's calendar and returns its sessions
+// by item ID, checking every UID is the e-mailed invites'.
+func calendarSessions(ctx context.Context, t *testing.T, s *Service, journey uuid.UUID) map[string]calendarEntry {
+	t.Helper()
+	b, err := s.JourneyCalendar(ctx, journey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cal, err := ics.ParseCalendar(bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("the calendar does not parse: %v\n%s", err, b)
+	}
+	out := map[string]calendarEntry{}
+	checkpoints := 0
+	for _, ev := range cal.Events() {
+		item, ok := strings.CutSuffix(ev.Id(), "."+journey.String()+"@infuse-journeys")
+		if !ok || ev.Id() != calendar.UID(journey.String(), item) {
+			t.Errorf("UID %q is not the invites' UID for journey %s", ev.Id(), journey)
+		}
+		if strings.HasPrefix(item, "checkpoint/") {
+			checkpoints++
+			continue
+		}
+		start, end := ev.GetProperty(ics.ComponentPropertyDtStart), ev.GetProperty(ics.ComponentPropertyDtEnd)
+		e := calendarEntry{start: start.Value, end: end.Value, summary: ev.GetProperty(ics.ComponentPropertySummary).Value,
+			sequence: ev.GetProperty(ics.ComponentPropertySequence).Value}
+		if tz := start.ICalParameters["TZID"]; len(tz) == 1 {
+			e.tzid = tz[0]
+		}
+		out[item] = e
+	}
+	if checkpoints != 6 {
+		t.Errorf("%d checkpoints in the calendar, want 6", checkpoints)
+	}
+	return out
+}

@@ -1,0 +1,160 @@
+package starter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/infuse-cymru/journeys/calendar"
+	"github.com/infuse-cymru/journeys/programme"
+	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/workflows"
+)
+
+// What a participant does for themselves: find an intake to apply to, see
+// their journeys, say which language they want, and take their sessions
+// into their own calendar.
+
+// OpenIntakes lists the intakes accepting applications now, soonest start first.
+func (s *Service) OpenIntakes(ctx context.Context) ([]store.Intake, error) {
+	intakes, err := s.Store.ListIntakes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	open := []store.Intake{}
+	for _, in := range intakes {
+		if in.Status == store.IntakeOpen {
+			open = append(open, in)
+		}
+	}
+	return open, nil
+}
+
+// JourneysOf lists a participant's journeys, oldest first: usually one, more
+// after a deferral or a second application.
+func (s *Service) JourneysOf(ctx context.Context, personID uuid.UUID) ([]JourneySummary, error) {
+	if err := s.checkPerson(ctx, personID, store.RoleParticipant); err != nil {
+		return nil, err
+	}
+	snaps, err := s.Store.JourneysOfPerson(ctx, personID)
+	if err != nil {
+		return nil, err
+	}
+	return s.summariseJourneys(ctx, s.people(), snaps)
+}
+
+// SetLanguage records the language a person wants their messages in: "cy"
+// (Welsh), "en" (English), or "both" / "" for bilingual, Welsh first (the
+// Welsh Language Standards' default when no preference is recorded).
+func (s *Service) SetLanguage(ctx context.Context, personID uuid.UUID, lang string) error {
+	var l store.Language
+	switch strings.ToLower(strings.TrimSpace(lang)) {
+	case "cy":
+		l = store.LanguageWelsh
+	case "en":
+		l = store.LanguageEnglish
+	case "", "both":
+		l = store.LanguageUnknown
+	default:
+		return invalidf("language %q is not one of cy (Cymraeg), en (English) or both (bilingual, Welsh first)", lang)
+	}
+	err := s.Store.SetLanguage(ctx, personID, l)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("%w: no person %s (check the ID with `infuse people list`)", ErrNotFound, personID)
+	}
+	return storeError(err)
+}
+
+// checkpointMarker is how long a coaching checkpoint is shown in a calendar.
+// A checkpoint is a due time, not a meeting, so it appears as a short entry
+// ending when it is due.
+const checkpointMarker = 30 * time.Minute
+
+// JourneyCalendar is an iCalendar file (text/calendar) of the journey's
+// lab sessions and coaching checkpoints still ahead, at their current times
+// (after any reschedule or pause), in Europe/London. Each entry has the UID
+// and SEQUENCE of the invites e-mailed for it, so a calendar that has both
+// shows it once, at its latest time. An ended journey's calendar is empty.
+// Titles are in the participant's language (bilingual, Welsh first, when
+// not recorded); the file names nobody.
+func (s *Service) JourneyCalendar(ctx context.Context, journeyID uuid.UUID) ([]byte, error) {
+	j, err := s.Store.GetJourney(ctx, journeyID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("%w: no journey %s (see `infuse intake dashboard` for the IDs)", ErrNotFound, journeyID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	in, err := s.getIntake(ctx, j.IntakeID)
+	if err != nil {
+		return nil, err
+	}
+	p, err := programme.Lookup(in.ProgrammeID, in.ProgrammeVersion)
+	if err != nil {
+		return nil, fmt.Errorf("journey %s: %w", journeyID, err)
+	}
+	var lang store.Language
+	if person, err := s.Store.GetPerson(ctx, j.PersonID); err == nil {
+		lang = person.Language
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	var items []workflows.ScheduledItem
+	if !workflows.Status(j.State).Terminal() {
+		err := s.query(ctx, workflows.JourneyWorkflowID(journeyID), workflows.QuerySchedule, &items)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, fmt.Errorf("the calendar of journey %s needs its live schedule: %w (try again; if it persists, check that the worker runs this release)", journeyID, err)
+		}
+	}
+	return calendar.Feed(fmt.Sprintf("%s: %s", p.Name.EN, in.Name), calendarEvents(journeyID, items, p, lang, s.Now()))
+}
+
+// calendarEvents are the sessions and checkpoints of items still ahead at now.
+func calendarEvents(journeyID uuid.UUID, items []workflows.ScheduledItem, p *programme.Programme, lang store.Language, now time.Time) []calendar.Event {
+	events := []calendar.Event{}
+	for _, it := range items {
+		if it.Done || !it.DueAt.After(now) {
+			continue
+		}
+		e := calendar.Event{
+			UID: calendar.UID(journeyID.String(), it.ID), Sequence: it.Revision,
+			Summary: itemTitle(p, it.ID, lang), Stamp: now,
+		}
+		switch it.Kind {
+		case programme.KindSession:
+			e.Start, e.End = it.OpensAt, it.DueAt
+		case programme.KindCheckpoint:
+			e.Start, e.End = it.DueAt.Add(-checkpointMarker), it.DueAt
+		default:
+			continue // plans and reflections are the participant's to-do list, not appointments
+		}
+		events = append(events, e)
+	}
+	return events
+}
+
+// itemTitle names a session ("Data Lab: session 2") or a numbered task
+// ("Coaching checkpoint 3") in lang; bilingual, Welsh first, when lang is
+// not recorded. The e-mailed invites name sessions the same way.
+func itemTitle(p *programme.Programme, itemID string, lang store.Language) string {
+	name, _ := p.ItemName(itemID)
+	cy, en := name.CY, name.EN
+	if _, n, numbered := strings.Cut(itemID, "/"); numbered {
+		if p.IsSession(itemID) {
+			cy, en = cy+": sesiwn "+n, en+": session "+n
+		} else {
+			cy, en = cy+" "+n, en+" "+n
+		}
+	}
+	switch lang {
+	case store.LanguageWelsh:
+		return cy
+	case store.LanguageEnglish:
+		return en
+	}
+	return cy + " / " + en
+}

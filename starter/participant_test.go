@@ -1,0 +1,69 @@
+package starter
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/infuse-cymru/journeys/store"
+)
+
+func TestSetLanguage(t *testing.T) {
+	ctx := context.Background()
+	s := storeOnly(t)
+	c := newCohort(t, s, "Cohort 1")
+	p := c.participant(t, "Dafydd", "Llywelyn", "Cardiff", "communities")
+	for _, tc := range []struct {
+		give string
+		want store.Language
+	}{{"CY", store.LanguageWelsh}, {"en", store.LanguageEnglish}, {"both", store.LanguageUnknown}, {" cy ", store.LanguageWelsh}, {"", store.LanguageUnknown}} {
+		if err := s.SetLanguage(ctx, p.ID, tc.give); err != nil {
+			t.Fatalf("SetLanguage(%q): %v", tc.give, err)
+		}
+		got, err := s.Store.GetPerson(ctx, p.ID)
+		if err != nil || got.Language != tc.want {
+			t.Errorf("after SetLanguage(%q): %q (%v), want %q", tc.give, got.Language, err, tc.want)
+		}
+	}
+	err := s.SetLanguage(ctx, p.ID, "fr")
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "cy") || !strings.Contains(err.Error(), "both") {
+		t.Errorf(`SetLanguage("fr") = %v, want ErrInvalid naming the accepted values`, err)
+	}
+	if err := s.SetLanguage(ctx, uuid.New(), "cy"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("SetLanguage of nobody = %v, want ErrNotFound", err)
+	}
+}
+
+func TestOpenIntakesAndJourneysOf(t *testing.T) {
+	ctx := context.Background()
+	s := storeOnly(t)
+	c := newCohort(t, s, "Cohort 1") // open
+	closed := store.Intake{ID: uuid.New(), Name: "Cohort Alpha", ProgrammeID: "infuse", ProgrammeVersion: 1,
+		CoordinatorID: c.coordinator.ID, Capacity: 20, Status: store.IntakeStarted,
+		OpensAt: c.intake.OpensAt, ClosesAt: c.intake.ClosesAt, StartsOn: c.intake.StartsOn}
+	if err := s.Store.CreateIntake(ctx, closed); err != nil {
+		t.Fatal(err)
+	}
+	open, err := s.OpenIntakes(ctx)
+	if err != nil || len(open) != 1 || open[0].ID != c.intake.ID {
+		t.Errorf("OpenIntakes = %+v, %v; want Cohort 1 only", open, err)
+	}
+
+	p := c.participant(t, "Rhodri", "Thomas", "Blaenau Gwent", "communities")
+	journey := uuid.New()
+	c.record(t, journey, p, "application.submitted", "", "submitted", "")
+	js, err := s.JourneysOf(ctx, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(js) != 1 || js[0].JourneyID != journey || js[0].IntakeName != "Cohort 1" || js[0].State != "submitted" ||
+		js[0].Coach == nil || js[0].Coach.Name != "Elin Rowlands" || js[0].Participant.Name != "Rhodri Thomas" {
+		t.Errorf("JourneysOf = %+v", js)
+	}
+	if _, err := s.JourneysOf(ctx, c.coach.ID); !errors.Is(err, ErrInvalid) {
+		t.Errorf("JourneysOf a coach = %v, want ErrInvalid", err)
+	}
+}

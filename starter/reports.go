@@ -1,0 +1,236 @@
+package starter
+
+import (
+	"context"
+	"encoding/csv"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/infuse-cymru/journeys/store"
+)
+
+// Reports for coordinators and funders come from the store alone (the
+// projections, the event log and people's authority and theme), so they
+// answer while Temporal is down and after its histories have expired. They
+// count journeys; the funders' file names nobody.
+
+// notRecorded is the group of journeys whose participant has no local
+// authority or theme on record, or one the programme does not list (a
+// participant entered before they were required, or no longer in the store).
+const notRecorded = "(not recorded)"
+
+// GroupReport counts journeys by local authority or by theme.
+type GroupReport struct {
+	// By is "localAuthority" or "theme".
+	By string `json:"by"`
+	// IntakeID is the intake counted; absent when every intake is.
+	IntakeID uuid.UUID `json:"intakeId,omitzero"`
+	// Groups has every authority (or theme) in the programme's order, even
+	// those with no journeys, then "(not recorded)" if any journey has none.
+	Groups []GroupCounts `json:"groups"`
+}
+
+// GroupCounts is one authority's or theme's journeys.
+type GroupCounts struct {
+	Name     string `json:"name"`
+	Journeys int    `json:"journeys"`
+	// ByState counts journeys by their current state ("in_labs", "completed", …).
+	ByState map[string]int `json:"byState"`
+	// ByOutcome counts the journeys that have ended, by outcome
+	// ("completed", "withdrawn", …); journeys still under way are not in it.
+	ByOutcome map[string]int `json:"byOutcome"`
+}
+
+// DashboardByAuthority counts journeys for each of the ten local
+// authorities, in one intake or, with uuid.Nil, across every intake.
+func (s *Service) DashboardByAuthority(ctx context.Context, intakeID uuid.UUID) (GroupReport, error) {
+	return s.groupReport(ctx, intakeID, "localAuthority", LocalAuthorities, func(p PersonSummary) string { return p.LocalAuthority })
+}
+
+// DashboardByTheme counts journeys for each theme, in one intake or, with
+// uuid.Nil, across every intake.
+func (s *Service) DashboardByTheme(ctx context.Context, intakeID uuid.UUID) (GroupReport, error) {
+	return s.groupReport(ctx, intakeID, "theme", Themes, func(p PersonSummary) string { return p.Theme })
+}
+
+func (s *Service) groupReport(ctx context.Context, intakeID uuid.UUID, by string, names []string, groupOf func(PersonSummary) string) (GroupReport, error) {
+	r := GroupReport{By: by, IntakeID: intakeID}
+	index := map[string]int{}
+	add := func(name string) *GroupCounts {
+		if i, ok := index[name]; ok {
+			return &r.Groups[i]
+		}
+		index[name] = len(r.Groups)
+		r.Groups = append(r.Groups, GroupCounts{Name: name, ByState: map[string]int{}, ByOutcome: map[string]int{}})
+		return &r.Groups[len(r.Groups)-1]
+	}
+	for _, n := range names {
+		add(n)
+	}
+	err := s.eachReportJourney(ctx, intakeID, false, func(j reportJourney) error {
+		name := groupOf(j.person)
+		if _, known := index[name]; !known || name == "" {
+			name = notRecorded
+		}
+		g := add(name)
+		g.Journeys++
+		g.ByState[j.State]++
+		if j.Outcome != "" {
+			g.ByOutcome[j.Outcome]++
+		}
+		return nil
+	})
+	return r, err
+}
+
+// OutcomesCSVColumns are the columns of WriteOutcomesCSV, in order.
+var OutcomesCSVColumns = []string{
+	"journey_id", "intake_id", "intake", "local_authority", "theme", "state", "outcome",
+	"sessions_attended", "checkpoints_completed", "ended_at",
+}
+
+// WriteOutcomesCSV writes the funders' outcome report of one intake (or,
+// with uuid.Nil, of every intake): a header row of OutcomesCSVColumns, then
+// one row per journey, intakes in the order ListIntakes gives them. It
+// holds no names, e-mail addresses or notes: funders get counts, not people.
+//
+//   - journey_id, intake_id: the journey's and its intake's IDs, so a
+//     corrected report can be matched row by row with an earlier one;
+//   - intake: the intake's name (e.g. "Cohort 1");
+//   - local_authority, theme: the participant's, as recorded (kept after
+//     an erasure);
+//   - state: where the journey is now (e.g. "in_labs", "completed");
+//   - outcome: how it ended ("completed", "not_completed", "withdrawn",
+//     "deferred", "declined", …), empty while it is under way;
+//   - sessions_attended: lab sessions recorded as attended in this
+//     journey's event log (a session recorded absent after present does not
+//     count; attendance carried over from a deferred journey is counted in
+//     that journey's row);
+//   - checkpoints_completed: coaching checkpoints completed, likewise;
+//   - ended_at: when the journey ended, RFC 3339 in UTC; empty while under way.
+//
+// On an error, what was already written to w is incomplete: discard it.
+func (s *Service) WriteOutcomesCSV(ctx context.Context, intakeID uuid.UUID, w io.Writer) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(OutcomesCSVColumns); err != nil {
+		return err
+	}
+	err := s.eachReportJourney(ctx, intakeID, true, func(j reportJourney) error {
+		ended := ""
+		if !j.endedAt.IsZero() {
+			ended = j.endedAt.UTC().Format(time.RFC3339)
+		}
+		return cw.Write([]string{
+			j.JourneyID.String(), j.intake.ID.String(), j.intake.Name, j.person.LocalAuthority, j.person.Theme,
+			j.State, j.Outcome, strconv.Itoa(j.sessionsAttended), strconv.Itoa(j.checkpointsCompleted), ended,
+		})
+	})
+	if err != nil {
+		return err
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// reportJourney is a journey with what reports need to know about it.
+type reportJourney struct {
+	store.JourneySnapshot
+	intake store.Intake
+	person PersonSummary
+	// Read from the event log, only when asked for (withEvents).
+	sessionsAttended     int
+	checkpointsCompleted int
+	endedAt              time.Time
+}
+
+// eachReportJourney calls fn for every journey of the intake, or of every
+// intake for uuid.Nil. withEvents reads each intake's event log (once per
+// intake) for attendance, checkpoints and end times.
+func (s *Service) eachReportJourney(ctx context.Context, intakeID uuid.UUID, withEvents bool, fn func(reportJourney) error) error {
+	var intakes []store.Intake
+	if intakeID == uuid.Nil {
+		var err error
+		if intakes, err = s.Store.ListIntakes(ctx); err != nil {
+			return err
+		}
+	} else {
+		in, err := s.getIntake(ctx, intakeID)
+		if err != nil {
+			return err
+		}
+		intakes = []store.Intake{in}
+	}
+	pp := s.people()
+	for _, in := range intakes {
+		journeys, err := s.Store.ListJourneys(ctx, in.ID)
+		if err != nil {
+			return err
+		}
+		var facts map[uuid.UUID]*journeyFacts
+		if withEvents {
+			events, err := s.Store.IntakeEvents(ctx, in.ID)
+			if err != nil {
+				return err
+			}
+			facts = factsOf(events)
+		}
+		for _, j := range journeys {
+			rj := reportJourney{JourneySnapshot: j, intake: in}
+			if rj.person, err = pp.get(ctx, j.PersonID); err != nil {
+				return err
+			}
+			if f := facts[j.JourneyID]; f != nil {
+				rj.sessionsAttended, rj.checkpointsCompleted, rj.endedAt = f.attended(), len(f.checkpoints), f.endedAt
+			}
+			if err := fn(rj); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// journeyFacts is what an intake's event log says about one journey.
+type journeyFacts struct {
+	attendance  map[string]bool // session → last recorded attendance
+	checkpoints map[string]bool
+	endedAt     time.Time
+}
+
+func (f *journeyFacts) attended() int {
+	n := 0
+	for _, present := range f.attendance {
+		if present {
+			n++
+		}
+	}
+	return n
+}
+
+// factsOf folds an intake's event log (in recorded order) into facts per journey.
+func factsOf(events []store.Event) map[uuid.UUID]*journeyFacts {
+	out := map[uuid.UUID]*journeyFacts{}
+	for _, ev := range events {
+		if ev.JourneyID == uuid.Nil {
+			continue
+		}
+		f := out[ev.JourneyID]
+		if f == nil {
+			f = &journeyFacts{attendance: map[string]bool{}, checkpoints: map[string]bool{}}
+			out[ev.JourneyID] = f
+		}
+		switch item := eventItem(ev.Data); ev.Type {
+		case "attendance.present", "attendance.absent":
+			f.attendance[item] = ev.Type == "attendance.present"
+		case "checkpoint.completed":
+			f.checkpoints[item] = true
+		}
+		if ev.Snapshot != nil && ev.Snapshot.Outcome != "" && f.endedAt.IsZero() {
+			f.endedAt = ev.OccurredAt
+		}
+	}
+	return out
+}

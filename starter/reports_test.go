@@ -1,0 +1,204 @@
+package starter
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/infuse-cymru/journeys/store"
+)
+
+// cohort is a store-only intake with people and journeys recorded the way
+// the workflows record them (events carrying snapshots), for the read
+// models that need no Temporal.
+type cohort struct {
+	s           *Service
+	intake      store.Intake
+	coordinator store.Person
+	coach       store.Person
+	seq         int
+}
+
+func newCohort(t *testing.T, s *Service, name string) *cohort {
+	t.Helper()
+	c := &cohort{s: s,
+		coordinator: store.Person{ID: uuid.New(), Role: store.RoleCoordinator, GivenName: "Megan", FamilyName: "Howells",
+			EmailAddress: "megan." + strings.ToLower(strings.ReplaceAll(name, " ", "")) + "@example.org"},
+		coach: store.Person{ID: uuid.New(), Role: store.RoleCoach, GivenName: "Elin", FamilyName: "Rowlands",
+			EmailAddress: "elin." + strings.ToLower(strings.ReplaceAll(name, " ", "")) + "@example.org"},
+	}
+	ctx := context.Background()
+	if err := s.Store.CreatePeople(ctx, []store.Person{c.coordinator, c.coach}); err != nil {
+		t.Fatal(err)
+	}
+	c.intake = store.Intake{ID: uuid.New(), Name: name, ProgrammeID: "infuse", ProgrammeVersion: 1,
+		CoordinatorID: c.coordinator.ID, Capacity: 20, Status: store.IntakeOpen,
+		OpensAt: time.Now(), ClosesAt: time.Now().Add(24 * time.Hour), StartsOn: time.Now().Add(72 * time.Hour)}
+	if err := s.Store.CreateIntake(ctx, c.intake); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// participant stores a participant of the authority and theme.
+func (c *cohort) participant(t *testing.T, given, family, la, theme string) store.Person {
+	t.Helper()
+	p := store.Person{ID: uuid.New(), Role: store.RoleParticipant, GivenName: given, FamilyName: family,
+		EmailAddress: strings.ToLower(given+"."+family) + "@example.org", LocalAuthority: la, Theme: theme}
+	if err := c.s.Store.CreatePeople(context.Background(), []store.Person{p}); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// record appends an event of journey for person with the cohort's coach;
+// item, if any, is the schedule item it is about.
+func (c *cohort) record(t *testing.T, journey uuid.UUID, person store.Person, typ, item, state, outcome string, msgs ...store.Message) {
+	t.Helper()
+	c.seq++
+	data := json.RawMessage(`{}`)
+	if item != "" {
+		data = json.RawMessage(fmt.Sprintf(`{"item":%q}`, item))
+	}
+	_, err := c.s.Store.Record(context.Background(), store.Event{
+		Key: fmt.Sprintf("test/%s/%d", c.intake.ID, c.seq), IntakeID: c.intake.ID, JourneyID: journey, Type: typ,
+		OccurredAt: time.Date(2021, 10, 1, 9, 0, 0, 0, time.UTC).Add(time.Duration(c.seq) * time.Hour), Data: data,
+		Snapshot: &store.JourneySnapshot{JourneyID: journey, IntakeID: c.intake.ID, PersonID: person.ID, CoachID: c.coach.ID,
+			State: state, Outcome: outcome},
+	}, msgs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// threeJourneys records a completed journey (Cardiff, decarbonisation,
+// two sessions attended: a third was recorded present, then absent), a
+// withdrawn one (Cardiff, communities) and one in the labs (Newport).
+func threeJourneys(t *testing.T, c *cohort) (people []store.Person, journeys []uuid.UUID) {
+	people = []store.Person{
+		c.participant(t, "Carys", "Pritchard", "Cardiff", "decarbonisation"),
+		c.participant(t, "Tom", "Ashworth", "Cardiff", "communities"),
+		c.participant(t, "Gwenllïan", "Evans", "Newport", "decarbonisation"),
+	}
+	journeys = []uuid.UUID{uuid.New(), uuid.New(), uuid.New()}
+	c.record(t, journeys[0], people[0], "programme.scheduled", "", "awaiting_start", "")
+	c.record(t, journeys[0], people[0], "attendance.present", "adaption-lab/1", "in_labs", "")
+	c.record(t, journeys[0], people[0], "attendance.present", "adaption-lab/2", "in_labs", "")
+	c.record(t, journeys[0], people[0], "attendance.present", "adaption-lab/3", "in_labs", "")
+	c.record(t, journeys[0], people[0], "attendance.absent", "adaption-lab/3", "in_labs", "")
+	c.record(t, journeys[0], people[0], "checkpoint.completed", "checkpoint/1", "experimenting", "")
+	c.record(t, journeys[0], people[0], "journey.completed", "", "completed", "completed")
+	c.record(t, journeys[1], people[1], "journey.withdrawn", "", "withdrawn", "withdrawn")
+	c.record(t, journeys[2], people[2], "phase.started", "", "in_labs", "")
+	return people, journeys
+}
+
+func TestDashboardByAuthorityListsAllTen(t *testing.T) {
+	ctx := context.Background()
+	s := storeOnly(t)
+	c := newCohort(t, s, "Cohort 1")
+	threeJourneys(t, c)
+	// Another intake's journey counts across intakes, not in Cohort 1's.
+	other := newCohort(t, s, "Cohort 2")
+	other.record(t, uuid.New(), other.participant(t, "Priya", "Sharma", "Cardiff", "communities"), "application.submitted", "", "submitted", "")
+
+	r, err := s.DashboardByAuthority(ctx, c.intake.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, g := range r.Groups {
+		names = append(names, g.Name)
+	}
+	if !slices.Equal(names, LocalAuthorities) {
+		t.Fatalf("groups %q, want the ten authorities in order", names)
+	}
+	got := map[string]GroupCounts{}
+	for _, g := range r.Groups {
+		got[g.Name] = g
+	}
+	cardiff := got["Cardiff"]
+	if cardiff.Journeys != 2 || cardiff.ByState["completed"] != 1 || cardiff.ByState["withdrawn"] != 1 ||
+		cardiff.ByOutcome["completed"] != 1 || cardiff.ByOutcome["withdrawn"] != 1 {
+		t.Errorf("Cardiff = %+v", cardiff)
+	}
+	newport := got["Newport"]
+	if newport.Journeys != 1 || newport.ByState["in_labs"] != 1 || len(newport.ByOutcome) != 0 {
+		t.Errorf("Newport = %+v", newport)
+	}
+	if b := got["Bridgend"]; b.Journeys != 0 || b.ByState == nil || b.ByOutcome == nil {
+		t.Errorf("Bridgend = %+v, want zero counts with empty maps", b)
+	}
+
+	all, err := s.DashboardByAuthority(ctx, uuid.Nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all.Groups) != 10 || all.Groups[3].Name != "Cardiff" || all.Groups[3].Journeys != 3 || all.Groups[3].ByState["submitted"] != 1 {
+		t.Errorf("across intakes, Cardiff = %+v", all.Groups[3])
+	}
+
+	themes, err := s.DashboardByTheme(ctx, c.intake.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(themes.Groups) != 2 || themes.Groups[0].Name != "decarbonisation" || themes.Groups[0].Journeys != 2 ||
+		themes.Groups[1].Journeys != 1 {
+		t.Errorf("themes = %+v", themes.Groups)
+	}
+	if _, err := s.DashboardByTheme(ctx, uuid.New()); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unknown intake: %v, want ErrNotFound", err)
+	}
+}
+
+func TestOutcomesCSVNamesNobody(t *testing.T) {
+	ctx := context.Background()
+	s := storeOnly(t)
+	c := newCohort(t, s, "Cohort 1")
+	people, journeys := threeJourneys(t, c)
+
+	var b bytes.Buffer
+	if err := s.WriteOutcomesCSV(ctx, c.intake.ID, &b); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(bytes.NewReader(b.Bytes())).ReadAll()
+	if err != nil {
+		t.Fatalf("not CSV: %v\n%s", err, b.String())
+	}
+	if len(rows) != 1+len(journeys) || !slices.Equal(rows[0], OutcomesCSVColumns) {
+		t.Fatalf("want a header and %d rows:\n%s", len(journeys), b.String())
+	}
+	byJourney := map[string]map[string]string{}
+	for _, row := range rows[1:] {
+		m := map[string]string{}
+		for i, col := range rows[0] {
+			m[col] = row[i]
+		}
+		byJourney[m["journey_id"]] = m
+	}
+	done := byJourney[journeys[0].String()]
+	if done["intake"] != "Cohort 1" || done["local_authority"] != "Cardiff" || done["theme"] != "decarbonisation" ||
+		done["state"] != "completed" || done["outcome"] != "completed" || done["sessions_attended"] != "2" ||
+		done["checkpoints_completed"] != "1" || done["ended_at"] != "2021-10-01T16:00:00Z" {
+		t.Errorf("completed journey's row = %v", done)
+	}
+	if running := byJourney[journeys[2].String()]; running["outcome"] != "" || running["ended_at"] != "" || running["sessions_attended"] != "0" {
+		t.Errorf("running journey's row = %v", running)
+	}
+	for _, p := range append(people, c.coach, c.coordinator) {
+		for _, personal := range []string{p.GivenName, p.FamilyName, p.EmailAddress, "@"} {
+			if strings.Contains(b.String(), personal) {
+				t.Errorf("the funders' CSV contains %q:\n%s", personal, b.String())
+			}
+		}
+	}
+}
