@@ -1,0 +1,130 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/infuse-cymru/journeys/starter"
+	"github.com/infuse-cymru/journeys/workflows"
+)
+
+// inbox is a coach's start page: their open checkpoints, overdue first,
+// and their participants.
+func (s *server) inbox(w http.ResponseWriter, r *http.Request) {
+	in, err := s.svc.CoachInbox(r.Context(), principal(r).PersonID)
+	if err != nil {
+		s.serverError(w, r, "building your inbox", err)
+		return
+	}
+	p := s.newPage(r, "inbox.title")
+	p.Data = in
+	s.render(w, r, http.StatusOK, "inbox", p)
+}
+
+// checkpointData is the body of the checkpoint form.
+type checkpointData struct {
+	Journey    starter.JourneyDetail
+	Checkpoint workflows.ItemView
+	// Open says whether the form can be sent: the checkpoint has opened
+	// and is not completed.
+	Open    bool
+	Notes   string
+	Status  workflows.RAG
+	Ratings []workflows.RAG
+}
+
+// checkpoint finds the journey and checkpoint of the path, or answers 404.
+func (s *server) checkpoint(w http.ResponseWriter, r *http.Request) (checkpointData, bool) {
+	j, ok := s.visibleJourney(w, r)
+	if !ok {
+		return checkpointData{}, false
+	}
+	n, err := strconv.Atoi(r.PathValue("n"))
+	if err != nil || n < 1 {
+		s.notFound(w, r)
+		return checkpointData{}, false
+	}
+	d, err := s.svc.JourneyDetail(r.Context(), j.JourneyID)
+	if err != nil {
+		s.serverError(w, r, "reading the journey", err)
+		return checkpointData{}, false
+	}
+	data := checkpointData{Journey: d, Ratings: []workflows.RAG{workflows.RAGGreen, workflows.RAGAmber, workflows.RAGRed}}
+	if d.Live == nil {
+		s.notFound(w, r) // an ended journey takes no more checkpoints
+		return data, false
+	}
+	id := "checkpoint/" + strconv.Itoa(n)
+	for _, c := range d.Live.Checkpoints {
+		if c.ID == id {
+			data.Checkpoint = c
+			data.Open = c.CompletedAt.IsZero() && !c.OpensAt.After(time.Now())
+			return data, true
+		}
+	}
+	s.notFound(w, r)
+	return data, false
+}
+
+func (s *server) checkpointForm(w http.ResponseWriter, r *http.Request) {
+	data, ok := s.checkpoint(w, r)
+	if !ok {
+		return
+	}
+	s.renderCheckpoint(w, r, http.StatusOK, data, nil)
+}
+
+func (s *server) renderCheckpoint(w http.ResponseWriter, r *http.Request, status int, data checkpointData, errs []fieldError) {
+	p := s.newPage(r, "checkpoint.title")
+	p.Title = p.Lang.Item(data.Checkpoint.ID) + ": " + data.Journey.Participant.Name
+	p.Errors = errs
+	p.Data = data
+	s.render(w, r, status, "checkpoint", p)
+}
+
+// completeCheckpoint records the coach's notes and rating. Mistakes and
+// refusals come back on the form, with what was typed kept.
+func (s *server) completeCheckpoint(w http.ResponseWriter, r *http.Request) {
+	data, ok := s.checkpoint(w, r)
+	if !ok {
+		return
+	}
+	data.Notes = r.PostFormValue("notes")
+	data.Status = workflows.RAG(r.PostFormValue("status"))
+	lang := pageLang(r)
+	var errs []fieldError
+	if strings.TrimSpace(data.Notes) == "" {
+		errs = append(errs, fieldError{Field: "notes", Message: lang.T("checkpoint.notes.missing")})
+	}
+	if !validRating(data.Status) {
+		errs = append(errs, fieldError{Field: "status-green", Message: lang.T("checkpoint.status.missing")})
+	}
+	if len(errs) > 0 {
+		s.renderCheckpoint(w, r, http.StatusUnprocessableEntity, data, errs)
+		return
+	}
+	_, err := s.svc.CompleteCheckpoint(r.Context(), starter.Checkpoint{
+		JourneyID: data.Journey.Journey.JourneyID, CheckpointID: data.Checkpoint.ID, CoachID: principal(r).PersonID,
+		Notes: data.Notes, Status: data.Status,
+		// The form's idempotency key: a retry the middleware did not catch
+		// (a crash between acting and storing the answer) is still caught
+		// by the journey, which completes a checkpoint once per request ID.
+		RequestID: strings.TrimSpace(r.PostFormValue(keyField)),
+	})
+	if status, reason, known := refusal(err); known && !errors.Is(err, starter.ErrNotFound) {
+		s.renderCheckpoint(w, r, status, data, []fieldError{{Message: lang.T("error.refused.body") + " " + reason}})
+		return
+	}
+	if err != nil {
+		s.failAction(w, r, "/", err)
+		return
+	}
+	seeOther(w, r, "/", "checkpoint")
+}
+
+func validRating(s workflows.RAG) bool {
+	return s == workflows.RAGGreen || s == workflows.RAGAmber || s == workflows.RAGRed
+}

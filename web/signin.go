@@ -1,0 +1,157 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/mail"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/infuse-cymru/journeys/auth"
+	"github.com/infuse-cymru/journeys/delivery"
+	"github.com/infuse-cymru/journeys/store"
+)
+
+// sendTimeout bounds sending one sign-in e-mail. The e-mail goes out after
+// the answer, so a slow mail server never shows in how long the page took,
+// and the timing does not tell whether an address is known either.
+const sendTimeout = 30 * time.Second
+
+// signInData is the body of the sign-in pages.
+type signInData struct {
+	Email  string
+	Secret string // the link's secret, on the confirmation page
+}
+
+func (s *server) signInForm(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusOK, "signin", s.newPage(r, "signin.title"))
+}
+
+// sendSignInLink e-mails a sign-in link to the address given, if it is a
+// person's. The answer is the same whether it is or not (and whether the
+// e-mail could be sent), so the form cannot be used to find out who has an
+// account.
+func (s *server) sendSignInLink(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	email := strings.TrimSpace(r.PostFormValue("email"))
+	if _, err := mail.ParseAddress(email); err != nil || strings.ContainsAny(email, "<>") {
+		p := s.newPage(r, "signin.title")
+		p.Errors = []fieldError{{Field: "email", Message: p.T("signin.email.invalid")}}
+		p.Data = signInData{Email: email}
+		s.render(w, r, http.StatusUnprocessableEntity, "signin", p)
+		return
+	}
+	s.mailLink(r.Context(), email)
+	p := s.newPage(r, "signin.sent.title")
+	p.Data = signInData{Email: email}
+	s.render(w, r, http.StatusOK, "signin-sent", p)
+}
+
+// mailLink makes a link for the person with this address, if any, and
+// sends it in the background. Failures are logged, never shown: showing
+// them would tell the visitor the address is known.
+func (s *server) mailLink(ctx context.Context, email string) {
+	person, err := s.svc.Store.FindPersonByEmail(ctx, email)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !person.ErasedAt.IsZero()) {
+		return
+	}
+	if err != nil {
+		s.log.Error("looking up a sign-in address", zap.Error(err))
+		return
+	}
+	if s.mail == nil {
+		s.log.Warn("a sign-in link was asked for but no mail sender is configured", zap.String("person", person.ID.String()))
+		return
+	}
+	secret, expires, err := s.auth.NewSignInLink(ctx, person.ID)
+	if err != nil {
+		s.log.Error("making a sign-in link", zap.String("person", person.ID.String()), zap.Error(err))
+		return
+	}
+	e := signInEmail(person, s.from, s.base+SignInPath(secret), expires)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
+		defer cancel()
+		if err := s.mail.Send(ctx, e); err != nil {
+			s.log.Error("sending a sign-in link", zap.String("person", person.ID.String()), zap.Error(err))
+		}
+	}()
+}
+
+// signInEmail is the e-mail carrying a sign-in link: in the person's
+// language if they chose one, else bilingual with Welsh first, as the
+// Welsh Language Standards ask.
+func signInEmail(p store.Person, from delivery.Address, link string, expires time.Time) delivery.Email {
+	langs := []Lang{Welsh, English}
+	switch p.Language {
+	case store.LanguageWelsh:
+		langs = []Lang{Welsh}
+	case store.LanguageEnglish:
+		langs = []Lang{English}
+	}
+	var subject, text []string
+	for _, l := range langs {
+		subject = append(subject, l.T("mail.subject"))
+		text = append(text, strings.Join([]string{
+			l.T("mail.greeting") + " " + p.GivenName + ",",
+			"",
+			l.T("mail.body"),
+			"",
+			link,
+			"",
+			l.T("mail.expires") + " " + l.When(expires) + ".",
+			l.T("mail.ignore"),
+		}, "\n"))
+	}
+	return delivery.Email{
+		From:    from,
+		To:      delivery.Address{Name: strings.TrimSpace(p.GivenName + " " + p.FamilyName), Address: p.EmailAddress},
+		Subject: strings.Join(subject, " / "),
+		Text:    strings.Join(text, "\n\n----------\n\n") + "\n",
+		Headers: map[string]string{"Auto-Submitted": "auto-generated"},
+	}
+}
+
+// confirmSignIn shows a button that signs in; it does not redeem the
+// link, because mail scanners and link previews fetch links by GET and
+// would use it up before the person clicks.
+func (s *server) confirmSignIn(w http.ResponseWriter, r *http.Request) {
+	p := s.newPage(r, "signin.confirm.title")
+	p.Data = signInData{Secret: r.PathValue("secret")}
+	s.render(w, r, http.StatusOK, "signin-confirm", p)
+}
+
+// signIn redeems the link and starts a session. An unknown, used or
+// expired link is a 400 that changes nothing and offers a new link.
+func (s *server) signIn(w http.ResponseWriter, r *http.Request) {
+	pr, err := s.auth.SignIn(w, r, r.PathValue("secret"))
+	if errors.Is(err, auth.ErrLinkUnusable) {
+		p := s.newPage(r, "signin.unusable.title")
+		p.Errors = []fieldError{{Field: "email", Message: p.T("signin.unusable.body")}}
+		s.render(w, r, http.StatusBadRequest, "signin", p)
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, "signing you in", err)
+		return
+	}
+	s.log.Info("signed in", zap.String("person", pr.PersonID.String()), zap.String("role", string(pr.Role)))
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// signOut ends the session. It needs the CSRF token (another site must not
+// sign people out) but no idempotency key: signing out twice is the same
+// as once.
+func (s *server) signOut(w http.ResponseWriter, r *http.Request) {
+	if !s.checkCSRF(w, r) {
+		return
+	}
+	if err := s.auth.SignOut(w, r); err != nil {
+		s.serverError(w, r, "signing you out", err)
+		return
+	}
+	seeOther(w, r, "/signin", "signedout")
+}

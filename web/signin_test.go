@@ -1,0 +1,246 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/infuse-cymru/journeys/auth"
+	"github.com/infuse-cymru/journeys/idempotency"
+	"github.com/infuse-cymru/journeys/store"
+)
+
+var linkInMail = regexp.MustCompile(`https?://\S+/signin/[A-Za-z0-9_-]+`)
+
+// sessionCookie is the session cookie an answer sets, or nil.
+func sessionCookie(a answer) *http.Cookie {
+	for _, c := range a.Cookies() {
+		if c.Name == auth.SessionCookie && c.Value != "" {
+			return c
+		}
+	}
+	return nil
+}
+
+// A person asks for a link, it arrives by e-mail, opening it does not use
+// it up, the button signs them in once, and a second use is refused.
+func TestSignInWithEmailedLink(t *testing.T) {
+	s := newSite(t, siteOptions{})
+	p := s.person(store.RoleParticipant, "Eleri", "eleri.prosser@torfaen.example.org", store.LanguageUnknown)
+	b := s.browser()
+
+	if a := b.post("/signin", url.Values{"email": {"Eleri.Prosser@torfaen.example.org"}}); a.StatusCode != http.StatusOK ||
+		!strings.Contains(a.body, "a sign-in link is on its way") {
+		t.Fatalf("asking for a link: %d\n%s", a.StatusCode, a.body)
+	}
+	mail := s.waitForMail(1)[0]
+	if !strings.Contains(mail.To, p.EmailAddress) {
+		t.Errorf("mail to %q, want %s", mail.To, p.EmailAddress)
+	}
+	// No language chosen: bilingual, Welsh first.
+	cy, en := strings.Index(mail.Text, "Defnyddiwch y ddolen"), strings.Index(mail.Text, "Use this link")
+	if cy < 0 || en < 0 || cy > en {
+		t.Errorf("want Welsh then English, got:\n%s", mail.Text)
+	}
+	link := linkInMail.FindString(mail.Text)
+	if link == "" {
+		t.Fatalf("no sign-in link in the e-mail:\n%s", mail.Text)
+	}
+	u, err := url.Parse(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Opening the link (as a mail scanner would) only shows a button.
+	for range 2 {
+		if a := b.get(u.Path); a.StatusCode != http.StatusOK || !strings.Contains(a.body, `method="post" action="`+u.Path+`"`) {
+			t.Fatalf("opening the link: %d\n%s", a.StatusCode, a.body)
+		}
+	}
+	a := b.post(u.Path, url.Values{})
+	if a.StatusCode != http.StatusSeeOther || a.Header.Get("Location") != "/" {
+		t.Fatalf("signing in: %d to %q\n%s", a.StatusCode, a.Header.Get("Location"), a.body)
+	}
+	c := sessionCookie(a)
+	if c == nil || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Secure {
+		t.Errorf("session cookie %+v: want HttpOnly, SameSite=Lax, not Secure over plain HTTP", c)
+	}
+	if home := b.get("/"); home.StatusCode != http.StatusOK || !strings.Contains(home.body, "Eleri Prosser") {
+		t.Errorf("home after signing in: %d\n%s", home.StatusCode, home.body)
+	}
+
+	// The same link again, from another browser: refused, no session.
+	again := s.browser().post(u.Path, url.Values{})
+	if again.StatusCode != http.StatusBadRequest || !strings.Contains(again.body, "expired or has already been used") ||
+		sessionCookie(again) != nil {
+		t.Errorf("reusing the link: %d, cookie %v\n%s", again.StatusCode, sessionCookie(again), again.body)
+	}
+	if !strings.Contains(again.body, `action="/signin"`) {
+		t.Error("the refusal does not offer a new link")
+	}
+}
+
+// Over TLS the session cookie is Secure.
+func TestSessionCookieSecureOverTLS(t *testing.T) {
+	s := newSite(t, siteOptions{tls: true})
+	p := s.person(store.RoleCoordinator, "Megan", "megan@example.org", store.LanguageEnglish)
+	c := sessionCookie(s.browser().signIn(p))
+	if c == nil || !c.Secure || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode {
+		t.Errorf("session cookie over TLS %+v: want Secure, HttpOnly, SameSite=Lax", c)
+	}
+}
+
+// A link past its lifetime is a 400 that starts no session, and signing
+// in with a fresh one still works.
+func TestExpiredLinkRefused(t *testing.T) {
+	s := newSite(t, siteOptions{})
+	p := s.person(store.RoleCoach, "Huw", "huw@example.org", store.LanguageWelsh)
+	secret, _, err := s.auth.NewSignInLink(context.Background(), p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.clock.advance(auth.DefaultLinkTTL + time.Minute)
+	b := s.browser()
+	a := b.post("/signin/"+secret, url.Values{})
+	if a.StatusCode != http.StatusBadRequest || sessionCookie(a) != nil {
+		t.Fatalf("expired link: %d, cookie %v\n%s", a.StatusCode, sessionCookie(a), a.body)
+	}
+	if home := b.get("/"); home.StatusCode != http.StatusSeeOther || home.Header.Get("Location") != "/signin" {
+		t.Errorf("after an expired link, home answers %d to %q; want a redirect to sign in", home.StatusCode, home.Header.Get("Location"))
+	}
+	b.signIn(p)
+}
+
+// An unknown address gets exactly the page a known one gets, and no mail.
+func TestUnknownAddressLooksTheSame(t *testing.T) {
+	s := newSite(t, siteOptions{})
+	p := s.person(store.RoleParticipant, "Gwen", "gwen@example.org", store.LanguageEnglish)
+	unknown := s.browser().post("/signin", url.Values{"email": {"nobody@example.org"}})
+	known := s.browser().post("/signin", url.Values{"email": {"gwen@example.org"}})
+	if unknown.StatusCode != known.StatusCode || strings.ReplaceAll(unknown.body, "nobody@", "") != strings.ReplaceAll(known.body, "gwen@", "") {
+		t.Errorf("unknown address: %d\n%s\nknown: %d\n%s", unknown.StatusCode, unknown.body, known.StatusCode, known.body)
+	}
+	mails := s.waitForMail(1)
+	time.Sleep(200 * time.Millisecond) // a mail to the unknown address would have arrived by now
+	if mails = s.waitForMail(1); len(mails) != 1 || !strings.Contains(mails[0].To, p.EmailAddress) {
+		t.Errorf("mailbox: %d messages, first to %q; want one, to %s", len(mails), mails[0].To, p.EmailAddress)
+	}
+	// Chose English: English only.
+	if strings.Contains(mails[0].Text, "Defnyddiwch") || !strings.Contains(mails[0].Text, "Use this link") {
+		t.Errorf("an English speaker's e-mail:\n%s", mails[0].Text)
+	}
+}
+
+// A form without the session's CSRF token is refused and changes nothing.
+func TestFormsNeedTheCSRFToken(t *testing.T) {
+	s := newSite(t, siteOptions{})
+	p := s.person(store.RoleParticipant, "Rhys", "rhys@example.org", store.LanguageEnglish)
+	b := s.browser()
+	b.signIn(p)
+	for name, csrf := range map[string][]string{"missing": nil, "wrong": {strings.Repeat("0", 64)}} {
+		form := url.Values{"language": {"cy"}, "idempotency_key": {name}, "csrf": csrf}
+		if a := b.post("/language", form); a.StatusCode != http.StatusForbidden {
+			t.Errorf("CSRF token %s: %d, want 403\n%s", name, a.StatusCode, a.body)
+		}
+	}
+	if got := language(t, s, p); got != store.LanguageEnglish {
+		t.Errorf("after refused forms the language is %q, want it unchanged (en)", got)
+	}
+}
+
+// A form sent twice with the same idempotency key acts once and gets the
+// same redirect both times.
+func TestReplayedFormActsOnce(t *testing.T) {
+	s := newSite(t, siteOptions{})
+	p := s.person(store.RoleParticipant, "Nia", "nia@example.org", store.LanguageEnglish)
+	b := s.browser()
+	b.signIn(p)
+	form := url.Values{"language": {"cy"}, "next": {"/"}, "idempotency_key": {"k-1"}, "csrf": {csrfOf(t, b)}}
+	first := b.post("/language", form)
+	if first.StatusCode != http.StatusSeeOther || language(t, s, p) != store.LanguageWelsh {
+		t.Fatalf("setting the language: %d\n%s", first.StatusCode, first.body)
+	}
+	// Someone changes it back by other means; a replay must not undo that.
+	if err := s.st.SetLanguage(context.Background(), p.ID, store.LanguageEnglish); err != nil {
+		t.Fatal(err)
+	}
+	replay := b.post("/language", form)
+	if replay.StatusCode != first.StatusCode || replay.Header.Get("Location") != first.Header.Get("Location") ||
+		replay.Header.Get(idempotency.ReplayedHeader) != "true" {
+		t.Errorf("replay: %d to %q (replayed %q); first: %d to %q", replay.StatusCode, replay.Header.Get("Location"),
+			replay.Header.Get(idempotency.ReplayedHeader), first.StatusCode, first.Header.Get("Location"))
+	}
+	if got := language(t, s, p); got != store.LanguageEnglish {
+		t.Errorf("the replay acted again: language %q", got)
+	}
+	// The same key with other answers is refused, nothing done.
+	form.Set("language", "both")
+	if a := b.post("/language", form); a.StatusCode != http.StatusUnprocessableEntity || language(t, s, p) != store.LanguageEnglish {
+		t.Errorf("a reused key with other answers: %d\n%s", a.StatusCode, a.body)
+	}
+}
+
+// Pages need a session and the right role.
+func TestPagesNeedSessionAndRole(t *testing.T) {
+	s := newSite(t, siteOptions{})
+	p := s.person(store.RoleParticipant, "Owain", "owain@example.org", store.LanguageEnglish)
+	anon := s.browser()
+	for _, path := range []string{"/", "/intakes/" + p.ID.String(), "/journeys/" + p.ID.String()} {
+		if a := anon.get(path); a.StatusCode != http.StatusSeeOther || a.Header.Get("Location") != "/signin" {
+			t.Errorf("%s without a session: %d to %q", path, a.StatusCode, a.Header.Get("Location"))
+		}
+	}
+	b := s.browser()
+	b.signIn(p)
+	if a := b.get("/intakes/" + p.ID.String()); a.StatusCode != http.StatusForbidden {
+		t.Errorf("a participant opening an intake: %d, want 403", a.StatusCode)
+	}
+	// Another's journey and no journey at all look the same.
+	if a := b.get("/journeys/" + p.ID.String()); a.StatusCode != http.StatusNotFound {
+		t.Errorf("a journey that is not there: %d, want 404", a.StatusCode)
+	}
+}
+
+// The language toggle is remembered; without it the browser's preference
+// decides; the toggle never redirects off the site.
+func TestLanguageToggle(t *testing.T) {
+	s := newSite(t, siteOptions{})
+	b := s.browser()
+	if a := b.get("/signin"); !strings.Contains(a.body, `<html lang="en">`) || !strings.Contains(a.body, "<h1>Sign in</h1>") {
+		t.Errorf("default page:\n%s", a.body)
+	}
+	welshBrowser := s.browser()
+	welshBrowser.lang = "cy-GB,cy;q=0.9,en;q=0.5"
+	if a := welshBrowser.get("/signin"); !strings.Contains(a.body, `<html lang="cy">`) || !strings.Contains(a.body, "<h1>Mewngofnodi</h1>") {
+		t.Errorf("a browser preferring Welsh:\n%s", a.body)
+	}
+	a := b.get("/lang/cy?next=" + url.QueryEscape("/signin"))
+	if a.StatusCode != http.StatusSeeOther || a.Header.Get("Location") != "/signin" {
+		t.Fatalf("toggle: %d to %q", a.StatusCode, a.Header.Get("Location"))
+	}
+	if a := b.get("/signin"); !strings.Contains(a.body, `<html lang="cy">`) || !strings.Contains(a.body, `lang="en" hreflang="en">English</a>`) {
+		t.Errorf("after choosing Welsh:\n%s", a.body)
+	}
+	if a := b.get("/lang/en?next=" + url.QueryEscape("//evil.example/")); a.Header.Get("Location") != "/" {
+		t.Errorf("toggle to another site went to %q", a.Header.Get("Location"))
+	}
+}
+
+func language(t *testing.T, s *site, p store.Person) store.Language {
+	t.Helper()
+	got, err := s.st.GetPerson(context.Background(), p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got.Language
+}
+
+// csrfOf is the CSRF token on the signed-in browser's pages.
+func csrfOf(t *testing.T, b *browser) string {
+	t.Helper()
+	return formFields(t, b.get("/").body, "/signout").Get("csrf")
+}
