@@ -1,0 +1,208 @@
+// Package auth says who is asking, for the JSON API and the web pages
+// alike: a system presenting an API token (Authorization: Bearer), or a
+// person whose browser holds a session cookie, started by redeeming a
+// single-use sign-in link sent to their e-mail address. It also guards
+// cookie-authenticated changes against cross-site request forgery.
+//
+// Every secret (token, link, session) is random, shown to its holder once
+// and kept by the store only as a hash, so a copy of the database lets
+// nobody in.
+package auth
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/infuse-cymru/journeys/store"
+)
+
+// Defaults for how long secrets last.
+const (
+	// DefaultLinkTTL is short: a sign-in link sits in a mailbox, and
+	// whoever reads the mailbox can use it.
+	DefaultLinkTTL = 15 * time.Minute
+	// DefaultSessionTTL covers a working day without signing in again.
+	DefaultSessionTTL = 12 * time.Hour
+)
+
+// SessionCookie is the name of the cookie that carries a browser's session.
+const SessionCookie = "infuse_session"
+
+// Errors of Identify.
+var (
+	// ErrNoCredentials: the request carries neither a token nor a session.
+	ErrNoCredentials = errors.New("no credentials")
+	// ErrBadCredentials: it carries one that is unknown, revoked or expired.
+	ErrBadCredentials = errors.New("unknown, revoked or expired credentials")
+	// ErrLinkUnusable: a sign-in link that is unknown, used or expired.
+	ErrLinkUnusable = errors.New("this sign-in link is unknown, has already been used or has expired")
+)
+
+// Principal is who a request acts as.
+type Principal struct {
+	PersonID uuid.UUID
+	Role     store.Role
+	// session is the browser session's secret; empty for API tokens. It
+	// never leaves the process except in the cookie it came from.
+	session string
+}
+
+// ViaSession reports whether the principal signed in with a browser
+// session (so changes need a CSRF token) rather than an API token.
+func (p Principal) ViaSession() bool { return p.session != "" }
+
+// CSRFToken is the token a session's forms and scripts must send back with
+// every change: derived from the session secret, so it needs no storage,
+// changes with every sign-in, and a page on another site cannot know it.
+// It is empty for API tokens, which browsers never send by themselves.
+func (p Principal) CSRFToken() string {
+	if p.session == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte("infuse csrf\x00" + p.session))
+	return hex.EncodeToString(sum[:])
+}
+
+// CheckCSRF reports whether submitted is the principal's CSRF token. API
+// token requests need none.
+func (p Principal) CheckCSRF(submitted string) bool {
+	if !p.ViaSession() {
+		return true
+	}
+	want := p.CSRFToken()
+	return subtle.ConstantTimeCompare([]byte(want), []byte(submitted)) == 1
+}
+
+type principalKey struct{}
+
+// NewContext returns ctx carrying p.
+func NewContext(ctx context.Context, p Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// FromContext is the principal of an authenticated request's context.
+func FromContext(ctx context.Context) (Principal, bool) {
+	p, ok := ctx.Value(principalKey{}).(Principal)
+	return p, ok
+}
+
+// Authenticator checks credentials against the store and starts and ends
+// browser sessions.
+type Authenticator struct {
+	Store store.Store
+	// Now is the clock (time.Now when nil); tests move it to expire things.
+	Now        func() time.Time
+	LinkTTL    time.Duration // DefaultLinkTTL when zero
+	SessionTTL time.Duration // DefaultSessionTTL when zero
+}
+
+func (a *Authenticator) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}
+
+// Identify finds who r acts as: an API token in an Authorization header
+// if there is one (a bad one is refused even if a cookie is present, so a
+// caller learns its token is wrong), else the session cookie.
+func (a *Authenticator) Identify(r *http.Request) (Principal, error) {
+	if h := r.Header.Get("Authorization"); h != "" {
+		scheme, token, ok := strings.Cut(h, " ")
+		token = strings.TrimSpace(token)
+		if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+			return Principal{}, fmt.Errorf("%w: the Authorization header is not \"Bearer TOKEN\"", ErrBadCredentials)
+		}
+		tok, err := a.Store.AuthenticateAPIToken(r.Context(), token)
+		if errors.Is(err, store.ErrNotFound) {
+			return Principal{}, fmt.Errorf("%w: the API token is not known or has been revoked", ErrBadCredentials)
+		}
+		if err != nil {
+			return Principal{}, err
+		}
+		return Principal{PersonID: tok.PersonID, Role: tok.Role}, nil
+	}
+	c, err := r.Cookie(SessionCookie)
+	if err != nil || c.Value == "" {
+		return Principal{}, ErrNoCredentials
+	}
+	s, err := a.Store.AuthenticateWebSession(r.Context(), c.Value, a.now())
+	if errors.Is(err, store.ErrNotFound) {
+		return Principal{}, fmt.Errorf("%w: the session has ended; sign in again", ErrBadCredentials)
+	}
+	if err != nil {
+		return Principal{}, err
+	}
+	return Principal{PersonID: s.PersonID, Role: s.Role, session: c.Value}, nil
+}
+
+// NewSignInLink makes a single-use sign-in secret for a person, valid for
+// LinkTTL; the caller puts it in a link and e-mails it to them.
+func (a *Authenticator) NewSignInLink(ctx context.Context, personID uuid.UUID) (secret string, expires time.Time, err error) {
+	now := a.now()
+	expires = now.Add(orDefault(a.LinkTTL, DefaultLinkTTL))
+	secret, err = a.Store.CreateSignInLink(ctx, personID, now, expires)
+	return secret, expires, err
+}
+
+// SignIn redeems a sign-in link secret, starts a session for its person
+// and sets the session cookie on w: HttpOnly (scripts cannot read it),
+// SameSite=Lax (other sites cannot send it with their forms), and Secure
+// when the request came over TLS.
+func (a *Authenticator) SignIn(w http.ResponseWriter, r *http.Request, linkSecret string) (Principal, error) {
+	now := a.now()
+	personID, err := a.Store.RedeemSignInLink(r.Context(), linkSecret, now)
+	if errors.Is(err, store.ErrNotFound) {
+		return Principal{}, ErrLinkUnusable
+	}
+	if err != nil {
+		return Principal{}, err
+	}
+	ttl := orDefault(a.SessionTTL, DefaultSessionTTL)
+	secret, s, err := a.Store.CreateWebSession(r.Context(), personID, now, now.Add(ttl))
+	if err != nil {
+		return Principal{}, err
+	}
+	http.SetCookie(w, sessionCookie(r, secret, int(ttl/time.Second)))
+	return Principal{PersonID: s.PersonID, Role: s.Role, session: secret}, nil
+}
+
+// SignOut ends the request's session, if any, and clears the cookie.
+func (a *Authenticator) SignOut(w http.ResponseWriter, r *http.Request) error {
+	http.SetCookie(w, sessionCookie(r, "", -1))
+	c, err := r.Cookie(SessionCookie)
+	if err != nil || c.Value == "" {
+		return nil
+	}
+	return a.Store.EndWebSession(r.Context(), c.Value)
+}
+
+func sessionCookie(r *http.Request, value string, maxAge int) *http.Cookie {
+	return &http.Cookie{
+		Name: SessionCookie, Value: value, Path: "/", MaxAge: maxAge,
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: OverTLS(r),
+	}
+}
+
+// OverTLS reports whether r reached us over TLS, directly or through a
+// proxy that says so (X-Forwarded-Proto: https). Trusting the header can
+// only make cookies stricter, never weaker.
+func OverTLS(r *http.Request) bool {
+	return r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+}
