@@ -1,12 +1,14 @@
-// Package api is the HTTP face of Infuse Journeys: the JSON API and, later,
-// the web pages that coordinators, coaches and participants use. It calls
-// the same starter.Service as the command line, so a request and a command
-// do exactly the same thing. It serves the health check that load
-// balancers and `infuse dev` users need to see that the process, its store
-// and Temporal are all answering; the coordinators' intake list and
-// dashboard, for API tokens (Authorization: Bearer) of the coordinator
-// role; a coach's completion of a checkpoint, for coach tokens; and /openapi.json, the OpenAPI 3 document describing them. Errors
-// are application/problem+json (RFC 9457).
+// Package api is the HTTP face of Infuse Journeys: the JSON API that other
+// council systems and our own pages' scripts call, described by the OpenAPI
+// 3 document it serves at /openapi.json. It calls the same starter.Service
+// as the command line, so a request and a command do exactly the same thing.
+//
+// Who may do what: coordinators run intakes and see everything; a coach
+// sees and acts on only the journeys they coach; a participant only their
+// own. A journey the caller may not see is answered 404, the same as one
+// that does not exist, so IDs reveal nothing. Every state-changing request
+// needs an Idempotency-Key (see package idempotency). Errors are
+// application/problem+json (RFC 9457), written for the person reading them.
 package api
 
 import (
@@ -19,6 +21,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 
+	"github.com/infuse-cymru/journeys/auth"
+	"github.com/infuse-cymru/journeys/idempotency"
 	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 )
@@ -27,24 +31,93 @@ import (
 // cluster turns into a 503 rather than a hung probe.
 const healthTimeout = 3 * time.Second
 
+// Options configure New.
+type Options struct {
+	// Auth checks credentials; one on svc's store with default lifetimes when nil.
+	Auth *auth.Authenticator
+	// Pages, when set, serves every path the API does not (the web pages).
+	Pages  http.Handler
+	Logger *zap.Logger
+}
+
 // New returns the HTTP handler of the API, serving svc's store and Temporal client.
-func New(svc *starter.Service, logger *zap.Logger) http.Handler {
-	if logger == nil {
-		logger = zap.NewNop()
+func New(svc *starter.Service, o Options) http.Handler {
+	if o.Logger == nil {
+		o.Logger = zap.NewNop()
 	}
-	h := &handler{svc: svc, log: logger.Named("api")}
+	if o.Auth == nil {
+		o.Auth = &auth.Authenticator{Store: svc.Store}
+	}
+	h := &handler{svc: svc, auth: o.Auth, log: o.Logger.Named("api")}
+	h.once = newIdempotency(svc.Store, h.log)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", h.healthz)
 	mux.HandleFunc("GET /openapi.json", h.openAPI)
-	mux.Handle("GET /api/intakes", h.requireRole(h.listIntakes, store.RoleCoordinator))
-	mux.Handle("GET /api/intakes/{id}/dashboard", h.requireRole(h.intakeDashboard, store.RoleCoordinator))
-	mux.Handle("POST /api/journeys/{id}/checkpoints/{n}/complete", h.requireRole(h.completeCheckpoint, store.RoleCoach))
+	for _, rt := range h.routes() {
+		mux.Handle(rt.pattern, h.guard(rt.access, rt.serve))
+	}
+	mux.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, http.StatusNotFound, "There is no such API endpoint; /openapi.json lists them all.")
+	}))
+	if o.Pages != nil {
+		mux.Handle("/", o.Pages)
+	}
 	return mux
 }
 
+// route is one endpoint of the API.
+type route struct {
+	pattern string
+	access  access
+	serve   http.HandlerFunc
+}
+
+// routes is every guarded endpoint, with who may call it. The
+// authorisation matrix test walks this same table.
+func (h *handler) routes() []route {
+	return []route{
+		// Intakes.
+		{"GET /api/intakes", reads(coordinator), h.listIntakes},
+		{"POST /api/intakes", changes(coordinator), h.createIntake},
+		{"GET /api/intakes/open", reads(anyone...), h.openIntakes},
+		{"GET /api/intakes/{id}/dashboard", reads(coordinator), h.intakeDashboard},
+		{"POST /api/intakes/{id}/start", changes(coordinator), h.startIntake},
+		{"POST /api/intakes/{id}/reschedule", changes(coordinator), h.rescheduleSession},
+		{"POST /api/intakes/{id}/applications", changes(coordinator, participant), h.apply},
+		{"GET /api/intakes/{id}/outcomes.csv", reads(coordinator), h.outcomesCSV},
+		// Reports.
+		{"GET /api/reports/authorities", reads(coordinator), h.byAuthority},
+		{"GET /api/reports/themes", reads(coordinator), h.byTheme},
+		// People.
+		{"POST /api/people/import", changes(coordinator), h.importPeople},
+		{"GET /api/people/{id}/export", reads(coordinator), h.exportPerson},
+		{"POST /api/people/{id}/erase", changes(coordinator), h.erasePerson},
+		{"GET /api/me", reads(anyone...), h.me},
+		{"PUT /api/me/language", changes(anyone...), h.setLanguage},
+		{"GET /api/me/journeys", reads(coach, participant), h.myJourneys},
+		// Journeys.
+		{"GET /api/journeys/{id}", reads(anyone...), h.journey},
+		{"GET /api/journeys/{id}/calendar.ics", reads(anyone...), h.calendar},
+		{"POST /api/journeys/{id}/decision", changes(coordinator), h.decide},
+		{"POST /api/journeys/{id}/offer", changes(participant), h.respondToOffer},
+		{"POST /api/journeys/{id}/coach", changes(coordinator), h.assignCoach},
+		{"POST /api/journeys/{id}/attendance", changes(coordinator), h.attendance},
+		{"POST /api/journeys/{id}/withdraw", changes(coordinator), h.withdraw},
+		{"POST /api/journeys/{id}/defer", changes(coordinator), h.deferJourney},
+		{"POST /api/journeys/{id}/pause", changes(coordinator), h.pause},
+		{"POST /api/journeys/{id}/resume", changes(coordinator), h.resume},
+		{"POST /api/journeys/{id}/tasks/{task}/submit", changes(participant), h.submitTask},
+		{"POST /api/journeys/{id}/checkpoints/{n}/complete", changes(coach), h.completeCheckpoint},
+		// Coaches.
+		{"GET /api/coach/inbox", reads(coach), h.coachInbox},
+	}
+}
+
 type handler struct {
-	svc *starter.Service
-	log *zap.Logger
+	svc  *starter.Service
+	auth *auth.Authenticator
+	once *idempotency.Middleware
+	log  *zap.Logger
 }
 
 // Health is the body of GET /healthz.

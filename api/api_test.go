@@ -34,12 +34,12 @@ func TestHealthz(t *testing.T) {
 	}
 	t.Cleanup(down.Close)
 
-	healthy := New(starter.New(ts.GetDefaultClient(), st), quiet)
+	healthy := New(starter.New(ts.GetDefaultClient(), st), Options{Logger: quiet})
 	if code, h := get(t, healthy); code != http.StatusOK || h.Status != "ok" || len(h.Failing) != 0 {
 		t.Errorf("healthy: %d %+v", code, h)
 	}
 
-	noTemporal := New(starter.New(down, st), quiet)
+	noTemporal := New(starter.New(down, st), Options{Logger: quiet})
 	if code, h := get(t, noTemporal); code != http.StatusServiceUnavailable || h.Failing["temporal"] == "" || h.Failing["store"] != "" {
 		t.Errorf("Temporal down: %d %+v", code, h)
 	}
@@ -80,7 +80,7 @@ func closedPort(t *testing.T) string {
 
 func TestHealthzOnlyAnswersGet(t *testing.T) {
 	rec := httptest.NewRecorder()
-	New(starter.New(nil, nil), nil).ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/healthz", nil))
+	New(starter.New(nil, sqlitestore.OpenTest(t)), Options{}).ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/healthz", nil))
 	if rec.Code != http.StatusMethodNotAllowed {
 		t.Errorf("POST /healthz = %d, want 405", rec.Code)
 	}

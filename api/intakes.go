@@ -2,13 +2,15 @@ package api
 
 import (
 	_ "embed"
-	"errors"
 	"fmt"
 	"net/http"
+	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/infuse-cymru/journeys/starter"
+	"github.com/infuse-cymru/journeys/workflows"
 )
 
 // openAPIDocument describes the API; tests check every response against it.
@@ -27,27 +29,165 @@ func (h *handler) openAPI(w http.ResponseWriter, _ *http.Request) {
 // listIntakes is GET /api/intakes: starter.ListIntakes.
 func (h *handler) listIntakes(w http.ResponseWriter, r *http.Request) {
 	intakes, err := h.svc.ListIntakes(r.Context())
-	if err != nil {
-		h.internalError(w, r, "listing the intakes", err)
+	h.answer(w, r, "listing the intakes", err, intakes)
+}
+
+// openIntakes is GET /api/intakes/open: the intakes taking applications.
+func (h *handler) openIntakes(w http.ResponseWriter, r *http.Request) {
+	intakes, err := h.svc.OpenIntakes(r.Context())
+	h.answer(w, r, "listing the open intakes", err, intakes)
+}
+
+// CreateIntakeRequest is the body of POST /api/intakes. Times are RFC 3339
+// or Europe/London local ("2027-01-04", "2027-01-04T10:00").
+type CreateIntakeRequest struct {
+	Name     string `json:"name"`
+	OpensAt  string `json:"opensAt"`
+	ClosesAt string `json:"closesAt"`
+	StartsOn string `json:"startsOn"`
+	Capacity int    `json:"capacity"`
+	// CoordinatorID is who runs the intake; the caller when absent.
+	CoordinatorID    uuid.UUID `json:"coordinatorId,omitempty"`
+	ProgrammeVersion int       `json:"programmeVersion,omitempty"`
+}
+
+func (h *handler) createIntake(w http.ResponseWriter, r *http.Request) {
+	var body CreateIntakeRequest
+	if !decodeJSON(w, r, &body, 0) {
 		return
 	}
-	writeJSON(w, http.StatusOK, intakes)
+	spec := starter.IntakeSpec{Name: body.Name, Capacity: body.Capacity, CoordinatorID: body.CoordinatorID,
+		ProgrammeVersion: body.ProgrammeVersion}
+	if spec.CoordinatorID == uuid.Nil {
+		spec.CoordinatorID = principal(r).PersonID
+	}
+	var bad []string
+	for _, f := range []struct {
+		name, value string
+		into        *time.Time
+	}{{"opensAt", body.OpensAt, &spec.OpensAt}, {"closesAt", body.ClosesAt, &spec.ClosesAt}, {"startsOn", body.StartsOn, &spec.StartsOn}} {
+		t, ok := starter.ParseTime(f.value)
+		if !ok {
+			bad = append(bad, fmt.Sprintf("%s %q is not a date or time", f.name, f.value))
+		}
+		*f.into = t
+	}
+	if len(bad) > 0 {
+		writeProblem(w, http.StatusUnprocessableEntity, strings.Join(bad, "; ")+": use "+starter.TimeFormats+".")
+		return
+	}
+	in, err := h.svc.CreateIntake(r.Context(), spec)
+	if err != nil {
+		h.fail(w, r, "creating the intake", err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, in)
 }
 
 // intakeDashboard is GET /api/intakes/{id}/dashboard: starter.IntakeDashboard.
 func (h *handler) intakeDashboard(w http.ResponseWriter, r *http.Request) {
-	id, err := uuid.Parse(r.PathValue("id"))
-	if err != nil {
-		writeProblem(w, http.StatusBadRequest, fmt.Sprintf("%q is not an intake ID; an intake ID is a UUID, as GET /api/intakes lists them.", r.PathValue("id")))
+	id, ok := pathID(w, r, "id", "an intake")
+	if !ok {
 		return
 	}
 	d, err := h.svc.IntakeDashboard(r.Context(), id)
-	switch {
-	case errors.Is(err, starter.ErrNotFound):
-		writeProblem(w, http.StatusNotFound, fmt.Sprintf("There is no intake %s; GET /api/intakes lists the intakes there are.", id))
-	case err != nil:
-		h.internalError(w, r, "building the intake's dashboard", err)
-	default:
-		writeJSON(w, http.StatusOK, d)
+	h.answer(w, r, "building the intake's dashboard", err, d)
+}
+
+// Started is the answer to an intake's start: journeys by state.
+type Started struct {
+	Counts map[workflows.Status]int `json:"counts"`
+}
+
+func (h *handler) startIntake(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r, "id", "an intake")
+	if !ok || !h.emptyBody(w, r) {
+		return
 	}
+	counts, err := h.svc.StartIntake(r.Context(), id)
+	h.answer(w, r, "starting the intake", err, Started{counts})
+}
+
+// RescheduleRequest is the body of POST /api/intakes/{id}/reschedule.
+type RescheduleRequest struct {
+	Session  string `json:"session"`  // e.g. "adaption-lab/2"
+	StartsAt string `json:"startsAt"` // RFC 3339 or Europe/London local
+}
+
+func (h *handler) rescheduleSession(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r, "id", "an intake")
+	if !ok {
+		return
+	}
+	var body RescheduleRequest
+	if !decodeJSON(w, r, &body, 0) {
+		return
+	}
+	at, ok := starter.ParseTime(body.StartsAt)
+	if strings.TrimSpace(body.Session) == "" || !ok {
+		writeProblem(w, http.StatusUnprocessableEntity, `Name the session and its new start: {"session": "adaption-lab/2", "startsAt": "2027-01-13T10:00"}; times are `+starter.TimeFormats+".")
+		return
+	}
+	h.answer(w, r, "rescheduling the session", h.svc.RescheduleSession(r.Context(), id, body.Session, at), Done{})
+}
+
+// ApplyRequest is the body of POST /api/intakes/{id}/applications. A
+// participant applies for themselves and sends {}; a coordinator names
+// the applicant.
+type ApplyRequest struct {
+	PersonID uuid.UUID `json:"personId,omitempty"`
+	CoachID  uuid.UUID `json:"coachId,omitempty"`
+}
+
+// Applied is the answer to an application: the new journey's ID.
+type Applied struct {
+	JourneyID uuid.UUID `json:"journeyId"`
+}
+
+func (h *handler) apply(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r, "id", "an intake")
+	if !ok {
+		return
+	}
+	var body ApplyRequest
+	if !decodeJSON(w, r, &body, 0) {
+		return
+	}
+	p := principal(r)
+	if p.Role == participant {
+		if (body.PersonID != uuid.Nil && body.PersonID != p.PersonID) || body.CoachID != uuid.Nil {
+			writeProblem(w, http.StatusForbidden, "Participants apply for themselves: send {} (a coordinator assigns coaches).")
+			return
+		}
+		body.PersonID = p.PersonID
+	}
+	if body.PersonID == uuid.Nil {
+		writeProblem(w, http.StatusUnprocessableEntity, `Name the applicant: {"personId": "..."}.`)
+		return
+	}
+	journeyID, err := h.svc.Apply(r.Context(), id, body.PersonID, body.CoachID)
+	if err != nil {
+		h.fail(w, r, "submitting the application", err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, Applied{journeyID})
+}
+
+// outcomesCSV is GET /api/intakes/{id}/outcomes.csv: one line per
+// journey for funder reporting, with no names in it.
+func (h *handler) outcomesCSV(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r, "id", "an intake")
+	if !ok {
+		return
+	}
+	// Written to a buffer first, so a failure halfway is a clean error.
+	var buf strings.Builder
+	if err := h.svc.WriteOutcomesCSV(r.Context(), id, &buf); err != nil {
+		h.fail(w, r, "exporting the outcomes", err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="outcomes-%s.csv"`, id))
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write([]byte(buf.String()))
 }

@@ -1,23 +1,232 @@
 package api
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/infuse-cymru/journeys/idempotency"
 	"github.com/infuse-cymru/journeys/starter"
-	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/workflows"
 )
 
-// maxIdempotencyKey bounds the Idempotency-Key header, which becomes the
-// Temporal update ID and the seed of the note's ID.
-const maxIdempotencyKey = 200
+// journey is GET /api/journeys/{id}: state, what is ahead, the timeline.
+func (h *handler) journey(w http.ResponseWriter, r *http.Request) {
+	j, ok := h.visibleJourney(w, r)
+	if !ok {
+		return
+	}
+	d, err := h.svc.JourneyDetail(r.Context(), j.JourneyID)
+	if err != nil {
+		h.fail(w, r, "reading the journey", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, d)
+}
+
+// calendar is GET /api/journeys/{id}/calendar.ics: the journey's sessions
+// and checkpoints as an iCalendar file, for the participant's calendar.
+func (h *handler) calendar(w http.ResponseWriter, r *http.Request) {
+	j, ok := h.visibleJourney(w, r)
+	if !ok {
+		return
+	}
+	ics, err := h.svc.JourneyCalendar(r.Context(), j.JourneyID)
+	if err != nil {
+		h.fail(w, r, "making the journey's calendar", err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/calendar; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="infuse.ics"`)
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(ics)
+}
+
+// StatusAnswer is the answer of a change that moves a journey to a state.
+type StatusAnswer struct {
+	Status workflows.Status `json:"status"`
+}
+
+// DecisionRequest is the body of POST /api/journeys/{id}/decision.
+type DecisionRequest struct {
+	Decision workflows.Decision `json:"decision"`
+}
+
+func (h *handler) decide(w http.ResponseWriter, r *http.Request) {
+	j, ok := h.visibleJourney(w, r)
+	if !ok {
+		return
+	}
+	var body DecisionRequest
+	if !decodeJSON(w, r, &body, 0) {
+		return
+	}
+	switch body.Decision {
+	case workflows.DecisionOffer, workflows.DecisionWaitlist, workflows.DecisionReject:
+	default:
+		writeProblem(w, http.StatusUnprocessableEntity, fmt.Sprintf("The decision %q is not one of offer, waitlist or reject.", body.Decision))
+		return
+	}
+	st, err := h.svc.Decide(r.Context(), j.IntakeID, j.JourneyID, body.Decision)
+	h.answer(w, r, "recording the decision", err, StatusAnswer{st})
+}
+
+// OfferResponse is the body of POST /api/journeys/{id}/offer.
+type OfferResponse struct {
+	Accept *bool `json:"accept"`
+}
+
+func (h *handler) respondToOffer(w http.ResponseWriter, r *http.Request) {
+	j, ok := h.visibleJourney(w, r)
+	if !ok {
+		return
+	}
+	var body OfferResponse
+	if !decodeJSON(w, r, &body, 0) {
+		return
+	}
+	if body.Accept == nil {
+		writeProblem(w, http.StatusUnprocessableEntity, `Say whether you accept the offer: {"accept": true} or {"accept": false}.`)
+		return
+	}
+	st, err := h.svc.RespondToOffer(r.Context(), j.JourneyID, *body.Accept)
+	h.answer(w, r, "answering the offer", err, StatusAnswer{st})
+}
+
+// AssignCoachRequest is the body of POST /api/journeys/{id}/coach.
+type AssignCoachRequest struct {
+	CoachID uuid.UUID `json:"coachId"`
+}
+
+func (h *handler) assignCoach(w http.ResponseWriter, r *http.Request) {
+	j, ok := h.visibleJourney(w, r)
+	if !ok {
+		return
+	}
+	var body AssignCoachRequest
+	if !decodeJSON(w, r, &body, 0) {
+		return
+	}
+	h.answer(w, r, "assigning the coach", h.svc.AssignCoach(r.Context(), j.JourneyID, body.CoachID), Done{})
+}
+
+// AttendanceRequest is the body of POST /api/journeys/{id}/attendance.
+type AttendanceRequest struct {
+	Session  string `json:"session"` // e.g. "adaption-lab/1"
+	Attended *bool  `json:"attended"`
+}
+
+func (h *handler) attendance(w http.ResponseWriter, r *http.Request) {
+	j, ok := h.visibleJourney(w, r)
+	if !ok {
+		return
+	}
+	var body AttendanceRequest
+	if !decodeJSON(w, r, &body, 0) {
+		return
+	}
+	if strings.TrimSpace(body.Session) == "" || body.Attended == nil {
+		writeProblem(w, http.StatusUnprocessableEntity, `Name the session and whether the participant attended: {"session": "adaption-lab/1", "attended": true}.`)
+		return
+	}
+	h.answer(w, r, "recording attendance", h.svc.RecordAttendance(r.Context(), j.JourneyID, body.Session, *body.Attended), Done{})
+}
+
+// WithdrawRequest is the body of POST /api/journeys/{id}/withdraw.
+type WithdrawRequest struct {
+	Reason string `json:"reason"`
+	Note   string `json:"note,omitempty"`
+}
+
+func (h *handler) withdraw(w http.ResponseWriter, r *http.Request) {
+	j, ok := h.visibleJourney(w, r)
+	if !ok {
+		return
+	}
+	var body WithdrawRequest
+	if !decodeJSON(w, r, &body, 0) {
+		return
+	}
+	// The journey would refuse an unknown reason too, but as a conflict
+	// (409) after storing the note; it is a mistake in the request.
+	if !slices.Contains(workflows.WithdrawReasons, body.Reason) {
+		writeProblem(w, http.StatusUnprocessableEntity, fmt.Sprintf("The reason %q is not one of %s; say more in the note.",
+			body.Reason, strings.Join(workflows.WithdrawReasons, ", ")))
+		return
+	}
+	err := h.svc.Withdraw(r.Context(), j.JourneyID, principal(r).PersonID, body.Reason, body.Note)
+	h.answer(w, r, "withdrawing the participant", err, Done{})
+}
+
+// DeferRequest is the body of POST /api/journeys/{id}/defer.
+type DeferRequest struct {
+	IntakeID uuid.UUID `json:"intakeId"`
+}
+
+// Deferred is the answer to a deferral: the participant's journey in the later intake.
+type Deferred struct {
+	JourneyID uuid.UUID `json:"journeyId"`
+}
+
+func (h *handler) deferJourney(w http.ResponseWriter, r *http.Request) {
+	j, ok := h.visibleJourney(w, r)
+	if !ok {
+		return
+	}
+	var body DeferRequest
+	if !decodeJSON(w, r, &body, 0) {
+		return
+	}
+	id, err := h.svc.Defer(r.Context(), j.JourneyID, body.IntakeID)
+	h.answer(w, r, "deferring the participant", err, Deferred{id})
+}
+
+func (h *handler) pause(w http.ResponseWriter, r *http.Request) {
+	if j, ok := h.visibleJourney(w, r); ok && h.emptyBody(w, r) {
+		h.answer(w, r, "pausing the journey", h.svc.Pause(r.Context(), j.JourneyID), Done{})
+	}
+}
+
+func (h *handler) resume(w http.ResponseWriter, r *http.Request) {
+	if j, ok := h.visibleJourney(w, r); ok && h.emptyBody(w, r) {
+		h.answer(w, r, "resuming the journey", h.svc.Resume(r.Context(), j.JourneyID), Done{})
+	}
+}
+
+// SubmitTaskRequest is the body of POST /api/journeys/{id}/tasks/{task}/submit.
+type SubmitTaskRequest struct {
+	Text string `json:"text"`
+}
+
+// TaskAnswer is a completed task or checkpoint.
+type TaskAnswer struct {
+	Task        string        `json:"task"`
+	CompletedAt time.Time     `json:"completedAt"`
+	Status      workflows.RAG `json:"status,omitempty"`
+}
+
+func (h *handler) submitTask(w http.ResponseWriter, r *http.Request) {
+	j, ok := h.visibleJourney(w, r)
+	if !ok {
+		return
+	}
+	var body SubmitTaskRequest
+	if !decodeJSON(w, r, &body, 0) {
+		return
+	}
+	if strings.TrimSpace(body.Text) == "" {
+		writeProblem(w, http.StatusUnprocessableEntity, "The text is empty; write your plan or reflection.")
+		return
+	}
+	task := r.PathValue("task")
+	t, err := h.svc.SubmitTask(r.Context(), j.JourneyID, principal(r).PersonID, task, body.Text, requestID(r))
+	h.answer(w, r, "submitting the task", err, TaskAnswer{Task: task, CompletedAt: t.CompletedAt})
+}
 
 // CompleteCheckpointRequest is the body of POST
 // /api/journeys/{id}/checkpoints/{n}/complete.
@@ -26,32 +235,19 @@ type CompleteCheckpointRequest struct {
 	Status workflows.RAG `json:"status"`
 }
 
-// CompletedCheckpoint is the answer to a checkpoint's completion.
-type CompletedCheckpoint struct {
-	Checkpoint  string        `json:"checkpoint"`
-	CompletedAt time.Time     `json:"completedAt"`
-	Status      workflows.RAG `json:"status"`
-}
-
-// completeCheckpoint is POST /api/journeys/{id}/checkpoints/{n}/complete:
-// starter.CompleteCheckpoint by the coach the token belongs to, for a
-// journey whose participant they coach. The Idempotency-Key header is the
-// request's ID, so a replay completes the checkpoint once and answers the same.
+// completeCheckpoint is a coach completing a coaching checkpoint of a
+// journey they coach: a Temporal Update whose validator's refusals come
+// back as 409 (wrong time, wrong coach) or 422. The Idempotency-Key is
+// also the update's ID, so even a retry that outlives the stored answer
+// completes the checkpoint once.
 func (h *handler) completeCheckpoint(w http.ResponseWriter, r *http.Request) {
-	p, _ := PrincipalFrom(r.Context())
-	journeyID, err := uuid.Parse(r.PathValue("id"))
-	if err != nil {
-		writeProblem(w, http.StatusBadRequest, fmt.Sprintf("%q is not a journey ID; a journey ID is a UUID.", r.PathValue("id")))
+	j, ok := h.visibleJourney(w, r)
+	if !ok {
 		return
 	}
 	n, err := strconv.Atoi(r.PathValue("n"))
 	if err != nil || n < 1 || n > 99 {
 		writeProblem(w, http.StatusBadRequest, fmt.Sprintf("%q is not a checkpoint number; checkpoints are numbered from 1 (checkpoint/3 is 3).", r.PathValue("n")))
-		return
-	}
-	key := strings.TrimSpace(r.Header.Get("Idempotency-Key"))
-	if key == "" || len(key) > maxIdempotencyKey {
-		writeProblem(w, http.StatusBadRequest, fmt.Sprintf("Send an Idempotency-Key header of 1 to %d characters (a new UUID per completion, the same one when retrying), so a retried request completes the checkpoint only once.", maxIdempotencyKey))
 		return
 	}
 	var body CompleteCheckpointRequest
@@ -68,50 +264,45 @@ func (h *handler) completeCheckpoint(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusUnprocessableEntity, "The notes are empty; say how the participant is getting on.")
 		return
 	}
-
-	// Only the journey's own coach may learn that it exists.
-	notYours := fmt.Sprintf("You coach no journey %s; check the ID.", journeyID)
-	j, err := h.svc.Store.GetJourney(r.Context(), journeyID)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		writeProblem(w, http.StatusNotFound, notYours)
-		return
-	case err != nil:
-		h.internalError(w, r, "looking up the journey", err)
-		return
-	case j.CoachID != p.PersonID:
-		writeProblem(w, http.StatusNotFound, notYours)
-		return
-	}
-
 	checkpoint := fmt.Sprintf("checkpoint/%d", n)
 	t, err := h.svc.CompleteCheckpoint(r.Context(), starter.Checkpoint{
-		JourneyID: journeyID, CheckpointID: checkpoint, CoachID: p.PersonID,
-		Notes: body.Notes, Status: body.Status, RequestID: key,
+		JourneyID: j.JourneyID, CheckpointID: checkpoint, CoachID: principal(r).PersonID,
+		Notes: body.Notes, Status: body.Status, RequestID: requestID(r),
 	})
-	switch {
-	case errors.Is(err, starter.ErrInvalid):
-		writeProblem(w, http.StatusUnprocessableEntity, detail(err, starter.ErrInvalid))
-	case errors.Is(err, starter.ErrRejected):
-		writeProblem(w, http.StatusConflict, detail(err, starter.ErrRejected))
-	case errors.Is(err, starter.ErrNotFound):
-		writeProblem(w, http.StatusNotFound, detail(err, starter.ErrNotFound))
-	case err != nil:
-		h.internalError(w, r, "completing the checkpoint", err)
-	default:
-		writeJSON(w, http.StatusOK, CompletedCheckpoint{Checkpoint: checkpoint, CompletedAt: t.CompletedAt, Status: t.RAG})
-	}
+	h.answer(w, r, "completing the checkpoint", err, TaskAnswer{Task: checkpoint, CompletedAt: t.CompletedAt, Status: t.RAG})
 }
 
-// detail is err's message without the sentinel's "kind: " prefix.
-func detail(err, kind error) string {
-	msg := strings.TrimPrefix(err.Error(), kind.Error()+": ")
-	if msg == "" {
-		return kind.Error()
+// requestID names a change for the journey workflow (its Temporal update
+// ID, and the seed of its note's ID): the caller's Idempotency-Key, which is
+// theirs alone, prefixed with who they are. Without the prefix, a coach's
+// and a participant's requests to one journey with the same key would be
+// one update to Temporal, and the second would get the first's answer.
+func requestID(r *http.Request) string {
+	return principal(r).PersonID.String() + "/" + r.Header.Get(idempotency.Header)
+}
+
+// Done is the answer of a change with nothing more to say.
+type Done struct {
+	Done bool `json:"done"`
+}
+
+// answer writes ok as 200 JSON, or the problem err is.
+func (h *handler) answer(w http.ResponseWriter, r *http.Request, what string, err error, ok any) {
+	if err != nil {
+		h.fail(w, r, what, err)
+		return
 	}
-	msg = strings.ToUpper(msg[:1]) + msg[1:]
-	if !strings.HasSuffix(msg, ".") {
-		msg += "."
+	if d, isDone := ok.(Done); isDone {
+		d.Done = true
+		ok = d
 	}
-	return msg
+	writeJSON(w, http.StatusOK, ok)
+}
+
+// emptyBody accepts a change whose body is empty or {}.
+func (h *handler) emptyBody(w http.ResponseWriter, r *http.Request) bool {
+	if r.ContentLength == 0 {
+		return true
+	}
+	return decodeJSON(w, r, &struct{}{}, 0)
 }

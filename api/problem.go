@@ -66,6 +66,8 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any, limit int64) bo
 		writeProblem(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("The request body is larger than %d bytes; send less.", limit))
 	case errors.Is(err, io.EOF):
 		writeProblem(w, http.StatusBadRequest, "The request body is empty; send a JSON object.")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		writeProblem(w, http.StatusBadRequest, "The request body is not valid JSON: it ends before the JSON value does; check its syntax.")
 	case errors.As(err, &syntax):
 		writeProblem(w, http.StatusBadRequest, fmt.Sprintf("The request body is not valid JSON (at byte %d); check its syntax.", syntax.Offset))
 	case errors.As(err, &typ):

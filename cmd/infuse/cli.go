@@ -109,6 +109,7 @@ or 2006-01-02T15:04, meant in Europe/London, or RFC 3339 with an offset.
 	)
 	root.AddCommand(c.mailCommand())
 	root.AddCommand(c.tokenCommand())
+	root.AddCommand(c.signinCommand())
 	return root
 }
 

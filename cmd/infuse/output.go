@@ -84,24 +84,14 @@ func counts(m map[string]int) string {
 	return strings.Join(parts, ", ")
 }
 
-// Layouts accepted for dates and times on the command line. Those without
-// an offset are Europe/London.
-var localLayouts = []string{"2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02 15:04", "2006-01-02"}
-
 // parseTime reads a date or time given for flag.
 func parseTime(flag, s string) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return time.Time{}, usage("%s is required (a date such as 2026-09-13, or 2026-09-13T17:00)", flag)
 	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
+	if t, ok := starter.ParseTime(s); ok {
 		return t, nil
 	}
-	for _, layout := range localLayouts {
-		if t, err := time.ParseInLocation(layout, s, starter.London); err == nil {
-			return t, nil
-		}
-	}
-	return time.Time{}, usage("%s %q is not a date or time: use 2006-01-02 (midnight), 2006-01-02T15:04 (Europe/London) "+
-		"or RFC 3339 such as 2006-01-02T15:04:05Z", flag, s)
+	return time.Time{}, usage("%s %q is not a date or time: use %s", flag, s, starter.TimeFormats)
 }

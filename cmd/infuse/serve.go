@@ -20,7 +20,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/infuse-cymru/journeys/activities"
-	"github.com/infuse-cymru/journeys/api"
 	"github.com/infuse-cymru/journeys/delivery"
 	"github.com/infuse-cymru/journeys/internal/devmail"
 	"github.com/infuse-cymru/journeys/internal/devserver"
@@ -139,15 +138,26 @@ func (c *cli) runDev(ctx context.Context, o devOptions) error {
 	}
 	defer stopDelivery()
 	svc := starter.New(tc, st)
-	httpErr, stopHTTP, err := serveHTTP(o.httpAddr, api.New(svc, log), log)
+	devMail := devMailSettings(mailbox, o.mailPolicy)
+	handler, err := site(svc, devMail, true, baseURL("", o.httpAddr), log)
+	if err != nil {
+		return err
+	}
+	httpErr, stopHTTP, err := serveHTTP(o.httpAddr, handler, log)
 	if err != nil {
 		return err
 	}
 	defer stopHTTP()
 	c.printDevBanner(c.stdout, srv, mailbox, o)
 	if o.demo {
-		if err := c.seedDemo(ctx, svc); err != nil {
+		d, err := c.seedDemo(ctx, svc)
+		if err != nil {
 			return err
+		}
+		if o.httpAddr != "" {
+			if err := c.printDemoLinks(ctx, svc, d, baseURL("", o.httpAddr)); err != nil {
+				return err
+			}
 		}
 	}
 	log.Info("dev mode running; Ctrl+C to stop")
@@ -165,12 +175,12 @@ func waitForStop(ctx context.Context, httpErr <-chan error, log *zap.Logger) err
 	}
 }
 
-func (c *cli) seedDemo(ctx context.Context, svc *starter.Service) error {
+func (c *cli) seedDemo(ctx context.Context, svc *starter.Service) (starter.Demo, error) {
 	ctx, cancel := context.WithTimeout(ctx, demoTimeout)
 	defer cancel()
 	d, err := svc.SeedDemo(ctx)
 	if err != nil {
-		return fmt.Errorf("creating the demo data: %w", err)
+		return d, fmt.Errorf("creating the demo data: %w", err)
 	}
 	if len(d.Done) == 0 {
 		fmt.Fprintln(c.stdout, "Demo data: already there.")
@@ -179,7 +189,7 @@ func (c *cli) seedDemo(ctx context.Context, svc *starter.Service) error {
 	}
 	fmt.Fprintf(c.stdout, "  Cohort Alpha: %s (started)\n  Cohort 2:     %s (open for applications)\n", d.AlphaID, d.Cohort2ID)
 	fmt.Fprintf(c.stdout, "  Try: infuse intake dashboard %s\n", d.AlphaID)
-	return nil
+	return d, nil
 }
 
 // startDevMailbox starts dev mode's mailbox in DATA-DIR/mailbox.
@@ -221,7 +231,8 @@ func (c *cli) printDevBanner(w io.Writer, srv *devserver.Server, mb *devmail.Ser
 		fmt.Fprintf(w, "  Web UI:    %s\n", ui)
 	}
 	if o.httpAddr != "" {
-		fmt.Fprintf(w, "  API:       http://%s/healthz\n", displayAddr(o.httpAddr))
+		fmt.Fprintf(w, "  Pages:     http://%s/ (sign in with a link: see below, or `infuse signin link EMAIL`)\n", displayAddr(o.httpAddr))
+		fmt.Fprintf(w, "  API:       http://%s/api/ (described at /openapi.json; health at /healthz)\n", displayAddr(o.httpAddr))
 	}
 	fmt.Fprintf(w, "  Data:      %s (temporal.db: Temporal; %s: people, events, outbox)\n", abs, storeFileName)
 	fmt.Fprintf(w, "  Mailbox:   %s (every e-mail sent, as .eml files; SMTP on %s)\n\n", mb.Dir(), mb.Addr())
@@ -377,7 +388,7 @@ func (c *cli) registerSearchAttributes(ctx context.Context, tc client.Client, ns
 }
 
 func (c *cli) apiCommand() *cobra.Command {
-	var addr string
+	var addr, base string
 	cmd := &cobra.Command{
 		Use:   "api",
 		Short: "Serve the HTTP API (production), configured like the worker",
@@ -389,7 +400,15 @@ func (c *cli) apiCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			httpErr, stopHTTP, err := serveHTTP(addr, api.New(svc, c.logger()), c.logger())
+			ms, haveMail, err := mailFromEnv()
+			if err != nil {
+				return err
+			}
+			handler, err := site(svc, ms, haveMail, baseURL(base, addr), c.logger())
+			if err != nil {
+				return err
+			}
+			httpErr, stopHTTP, err := serveHTTP(addr, handler, c.logger())
 			if err != nil {
 				return err
 			}
@@ -398,5 +417,6 @@ func (c *cli) apiCommand() *cobra.Command {
 		}),
 	}
 	cmd.Flags().StringVar(&addr, "http", defaultHTTPAddr, "the listen address")
+	cmd.Flags().StringVar(&base, "base-url", "", "the address people use to reach the pages, for links in sign-in e-mails (e.g. https://infuse.example.gov.uk)")
 	return cmd
 }

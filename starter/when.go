@@ -1,0 +1,27 @@
+package starter
+
+import (
+	"strings"
+	"time"
+)
+
+// TimeFormats says, for error messages, which times ParseTime reads.
+const TimeFormats = "a date such as 2027-01-04 (midnight), a time such as 2027-01-04T10:00 (Europe/London), or RFC 3339 such as 2027-01-04T10:00:00Z"
+
+var londonLayouts = []string{"2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02 15:04", "2006-01-02"}
+
+// ParseTime reads a date or time as coordinators write them: RFC 3339, or a
+// local date or time, which is Europe/London's. The command line, the API
+// and the pages all read times with it, so all three take the same.
+func ParseTime(s string) (time.Time, bool) {
+	s = strings.TrimSpace(s)
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, true
+	}
+	for _, layout := range londonLayouts {
+		if t, err := time.ParseInLocation(layout, s, London); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
