@@ -12,6 +12,7 @@ import (
 
 	"github.com/infuse-cymru/journeys/idempotency"
 	"github.com/infuse-cymru/journeys/starter"
+	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/workflows"
 )
 
@@ -57,15 +58,7 @@ type DecisionRequest struct {
 	Decision workflows.Decision `json:"decision"`
 }
 
-func (h *handler) decide(w http.ResponseWriter, r *http.Request) {
-	j, ok := h.visibleJourney(w, r)
-	if !ok {
-		return
-	}
-	var body DecisionRequest
-	if !decodeJSON(w, r, &body, 0) {
-		return
-	}
+func (h *handler) decide(w http.ResponseWriter, r *http.Request, j store.JourneySnapshot, body DecisionRequest) {
 	switch body.Decision {
 	case workflows.DecisionOffer, workflows.DecisionWaitlist, workflows.DecisionReject:
 	default:
@@ -81,15 +74,7 @@ type OfferResponse struct {
 	Accept *bool `json:"accept"`
 }
 
-func (h *handler) respondToOffer(w http.ResponseWriter, r *http.Request) {
-	j, ok := h.visibleJourney(w, r)
-	if !ok {
-		return
-	}
-	var body OfferResponse
-	if !decodeJSON(w, r, &body, 0) {
-		return
-	}
+func (h *handler) respondToOffer(w http.ResponseWriter, r *http.Request, j store.JourneySnapshot, body OfferResponse) {
 	if body.Accept == nil {
 		writeProblem(w, http.StatusUnprocessableEntity, `Say whether you accept the offer: {"accept": true} or {"accept": false}.`)
 		return
@@ -103,15 +88,7 @@ type AssignCoachRequest struct {
 	CoachID uuid.UUID `json:"coachId"`
 }
 
-func (h *handler) assignCoach(w http.ResponseWriter, r *http.Request) {
-	j, ok := h.visibleJourney(w, r)
-	if !ok {
-		return
-	}
-	var body AssignCoachRequest
-	if !decodeJSON(w, r, &body, 0) {
-		return
-	}
+func (h *handler) assignCoach(w http.ResponseWriter, r *http.Request, j store.JourneySnapshot, body AssignCoachRequest) {
 	h.answer(w, r, "assigning the coach", h.svc.AssignCoach(r.Context(), j.JourneyID, body.CoachID), Done{})
 }
 
@@ -121,15 +98,7 @@ type AttendanceRequest struct {
 	Attended *bool  `json:"attended"`
 }
 
-func (h *handler) attendance(w http.ResponseWriter, r *http.Request) {
-	j, ok := h.visibleJourney(w, r)
-	if !ok {
-		return
-	}
-	var body AttendanceRequest
-	if !decodeJSON(w, r, &body, 0) {
-		return
-	}
+func (h *handler) attendance(w http.ResponseWriter, r *http.Request, j store.JourneySnapshot, body AttendanceRequest) {
 	if strings.TrimSpace(body.Session) == "" || body.Attended == nil {
 		writeProblem(w, http.StatusUnprocessableEntity, `Name the session and whether the participant attended: {"session": "adaption-lab/1", "attended": true}.`)
 		return
@@ -143,15 +112,7 @@ type WithdrawRequest struct {
 	Note   string `json:"note,omitempty"`
 }
 
-func (h *handler) withdraw(w http.ResponseWriter, r *http.Request) {
-	j, ok := h.visibleJourney(w, r)
-	if !ok {
-		return
-	}
-	var body WithdrawRequest
-	if !decodeJSON(w, r, &body, 0) {
-		return
-	}
+func (h *handler) withdraw(w http.ResponseWriter, r *http.Request, j store.JourneySnapshot, body WithdrawRequest) {
 	// The journey would refuse an unknown reason too, but as a conflict
 	// (409) after storing the note; it is a mistake in the request.
 	if !slices.Contains(workflows.WithdrawReasons, body.Reason) {
@@ -173,29 +134,17 @@ type Deferred struct {
 	JourneyID uuid.UUID `json:"journeyId"`
 }
 
-func (h *handler) deferJourney(w http.ResponseWriter, r *http.Request) {
-	j, ok := h.visibleJourney(w, r)
-	if !ok {
-		return
-	}
-	var body DeferRequest
-	if !decodeJSON(w, r, &body, 0) {
-		return
-	}
+func (h *handler) deferJourney(w http.ResponseWriter, r *http.Request, j store.JourneySnapshot, body DeferRequest) {
 	id, err := h.svc.Defer(r.Context(), j.JourneyID, body.IntakeID)
 	h.answer(w, r, "deferring the participant", err, Deferred{id})
 }
 
-func (h *handler) pause(w http.ResponseWriter, r *http.Request) {
-	if j, ok := h.visibleJourney(w, r); ok && h.emptyBody(w, r) {
-		h.answer(w, r, "pausing the journey", h.svc.Pause(r.Context(), j.JourneyID), Done{})
-	}
+func (h *handler) pause(w http.ResponseWriter, r *http.Request, j store.JourneySnapshot, _ struct{}) {
+	h.answer(w, r, "pausing the journey", h.svc.Pause(r.Context(), j.JourneyID), Done{})
 }
 
-func (h *handler) resume(w http.ResponseWriter, r *http.Request) {
-	if j, ok := h.visibleJourney(w, r); ok && h.emptyBody(w, r) {
-		h.answer(w, r, "resuming the journey", h.svc.Resume(r.Context(), j.JourneyID), Done{})
-	}
+func (h *handler) resume(w http.ResponseWriter, r *http.Request, j store.JourneySnapshot, _ struct{}) {
+	h.answer(w, r, "resuming the journey", h.svc.Resume(r.Context(), j.JourneyID), Done{})
 }
 
 // SubmitTaskRequest is the body of POST /api/journeys/{id}/tasks/{task}/submit.
@@ -210,15 +159,7 @@ type TaskAnswer struct {
 	Status      workflows.RAG `json:"status,omitempty"`
 }
 
-func (h *handler) submitTask(w http.ResponseWriter, r *http.Request) {
-	j, ok := h.visibleJourney(w, r)
-	if !ok {
-		return
-	}
-	var body SubmitTaskRequest
-	if !decodeJSON(w, r, &body, 0) {
-		return
-	}
+func (h *handler) submitTask(w http.ResponseWriter, r *http.Request, j store.JourneySnapshot, body SubmitTaskRequest) {
 	if strings.TrimSpace(body.Text) == "" {
 		writeProblem(w, http.StatusUnprocessableEntity, "The text is empty; write your plan or reflection.")
 		return
@@ -240,18 +181,10 @@ type CompleteCheckpointRequest struct {
 // back as 409 (wrong time, wrong coach) or 422. The Idempotency-Key is
 // also the update's ID, so even a retry that outlives the stored answer
 // completes the checkpoint once.
-func (h *handler) completeCheckpoint(w http.ResponseWriter, r *http.Request) {
-	j, ok := h.visibleJourney(w, r)
-	if !ok {
-		return
-	}
+func (h *handler) completeCheckpoint(w http.ResponseWriter, r *http.Request, j store.JourneySnapshot, body CompleteCheckpointRequest) {
 	n, err := strconv.Atoi(r.PathValue("n"))
 	if err != nil || n < 1 || n > 99 {
 		writeProblem(w, http.StatusBadRequest, fmt.Sprintf("%q is not a checkpoint number; checkpoints are numbered from 1 (checkpoint/3 is 3).", r.PathValue("n")))
-		return
-	}
-	var body CompleteCheckpointRequest
-	if !decodeJSON(w, r, &body, 0) {
 		return
 	}
 	switch body.Status {
@@ -279,6 +212,26 @@ func (h *handler) completeCheckpoint(w http.ResponseWriter, r *http.Request) {
 // one update to Temporal, and the second would get the first's answer.
 func requestID(r *http.Request) string {
 	return principal(r).PersonID.String() + "/" + r.Header.Get(idempotency.Header)
+}
+
+// journeyChange serves a change to the journey in the path: act runs only
+// if the caller may see the journey and the body decodes into B (a B of
+// struct{} takes an empty body or {}).
+func journeyChange[B any](h *handler, act func(http.ResponseWriter, *http.Request, store.JourneySnapshot, B)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		j, ok := h.visibleJourney(w, r)
+		if !ok {
+			return
+		}
+		var body B
+		if _, none := any(body).(struct{}); none && r.ContentLength == 0 {
+			act(w, r, j, body)
+			return
+		}
+		if decodeJSON(w, r, &body, 0) {
+			act(w, r, j, body)
+		}
+	}
 }
 
 // Done is the answer of a change with nothing more to say.
