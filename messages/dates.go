@@ -37,6 +37,15 @@ var (
 	}
 )
 
+// MonthName is a month's name in lang: Welsh for cy, English otherwise.
+// The web pages write dates with it too, so one list of Welsh months serves.
+func MonthName(m time.Month, lang store.Language) string {
+	if lang == store.LanguageWelsh {
+		return welshMonths[m]
+	}
+	return m.String()
+}
+
 // formatDate writes a day as people write it in each language: "Tuesday 5
 // October 2021", "Dydd Mawrth 5 Hydref 2021". A zero time is "", so a
 // template can leave out what it was not given.
@@ -46,7 +55,7 @@ func formatDate(t time.Time, loc *time.Location, lang store.Language) string {
 	}
 	t = t.In(loc)
 	if lang == store.LanguageWelsh {
-		return welshWeekdays[t.Weekday()] + " " + strconv.Itoa(t.Day()) + " " + welshMonths[t.Month()] + " " + strconv.Itoa(t.Year())
+		return welshWeekdays[t.Weekday()] + " " + strconv.Itoa(t.Day()) + " " + MonthName(t.Month(), lang) + " " + strconv.Itoa(t.Year())
 	}
 	return t.Format("Monday 2 January 2006")
 }

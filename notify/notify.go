@@ -156,7 +156,7 @@ func (c *Composer) invite(m store.Message, to store.Person, p *programme.Program
 	}
 	ics, err := calendar.Invite(calendar.Event{
 		UID: calendar.UID(m.JourneyID.String(), m.ItemID), Sequence: m.Revision, Cancel: m.Cancels,
-		Start: m.ItemStartsAt, End: m.ItemEndsAt, Summary: sessionTitle(p, m.ItemID, to.Language),
+		Start: m.ItemStartsAt, End: m.ItemEndsAt, Summary: ItemTitle(p, m.ItemID, to.Language),
 		OrganizerName: c.From.Name, OrganizerEmail: c.From.Address,
 		AttendeeName: fullName(to), AttendeeEmail: to.EmailAddress,
 		Stamp: m.SendAt,
@@ -173,12 +173,20 @@ func (c *Composer) invite(m store.Message, to store.Person, p *programme.Program
 	}, true, nil
 }
 
-// sessionTitle names a session in the recipient's language; bilingual,
-// Welsh first, when the preference is not recorded.
-func sessionTitle(p *programme.Programme, itemID string, lang store.Language) string {
+// ItemTitle names a session ("Data Lab: session 2") or a numbered task
+// ("Coaching checkpoint 3") in lang; bilingual, Welsh first, when lang is
+// not recorded. The e-mailed invites and the
+// calendar download share it, so both name an item alike.
+func ItemTitle(p *programme.Programme, itemID string, lang store.Language) string {
 	name, _ := p.ItemName(itemID)
-	_, n, _ := strings.Cut(itemID, "/")
-	cy, en := fmt.Sprintf("%s: sesiwn %s", name.CY, n), fmt.Sprintf("%s: session %s", name.EN, n)
+	cy, en := name.CY, name.EN
+	if _, n, numbered := strings.Cut(itemID, "/"); numbered {
+		if p.IsSession(itemID) {
+			cy, en = cy+": sesiwn "+n, en+": session "+n
+		} else {
+			cy, en = cy+" "+n, en+" "+n
+		}
+	}
 	switch lang {
 	case store.LanguageWelsh:
 		return cy

@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/infuse-cymru/journeys/calendar"
+	"github.com/infuse-cymru/journeys/notify"
 	"github.com/infuse-cymru/journeys/programme"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/workflows"
@@ -122,7 +123,7 @@ func calendarEvents(journeyID uuid.UUID, items []workflows.ScheduledItem, p *pro
 		}
 		e := calendar.Event{
 			UID: calendar.UID(journeyID.String(), it.ID), Sequence: it.Revision,
-			Summary: itemTitle(p, it.ID, lang), Stamp: now,
+			Summary: notify.ItemTitle(p, it.ID, lang), Stamp: now,
 		}
 		switch it.Kind {
 		case programme.KindSession:
@@ -135,26 +136,4 @@ func calendarEvents(journeyID uuid.UUID, items []workflows.ScheduledItem, p *pro
 		events = append(events, e)
 	}
 	return events
-}
-
-// itemTitle names a session ("Data Lab: session 2") or a numbered task
-// ("Coaching checkpoint 3") in lang; bilingual, Welsh first, when lang is
-// not recorded. The e-mailed invites name sessions the same way.
-func itemTitle(p *programme.Programme, itemID string, lang store.Language) string {
-	name, _ := p.ItemName(itemID)
-	cy, en := name.CY, name.EN
-	if _, n, numbered := strings.Cut(itemID, "/"); numbered {
-		if p.IsSession(itemID) {
-			cy, en = cy+": sesiwn "+n, en+": session "+n
-		} else {
-			cy, en = cy+" "+n, en+" "+n
-		}
-	}
-	switch lang {
-	case store.LanguageWelsh:
-		return cy
-	case store.LanguageEnglish:
-		return en
-	}
-	return cy + " / " + en
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/infuse-cymru/journeys/messages"
 	"github.com/infuse-cymru/journeys/programme"
 	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
@@ -114,14 +115,6 @@ func (l Lang) TOr(key, fallback string) string {
 	return l.T(key)
 }
 
-// Welsh month names: Go's time package only knows English. (The messages
-// package has the same for e-mails, unexported; see the package notes.)
-var welshMonths = [...]string{
-	time.January: "Ionawr", time.February: "Chwefror", time.March: "Mawrth", time.April: "Ebrill",
-	time.May: "Mai", time.June: "Mehefin", time.July: "Gorffennaf", time.August: "Awst",
-	time.September: "Medi", time.October: "Hydref", time.November: "Tachwedd", time.December: "Rhagfyr",
-}
-
 // Day writes a date in Europe/London as people write it: "5 October
 // 2027", "5 Hydref 2027". A zero time is "".
 func (l Lang) Day(t time.Time) string {
@@ -129,11 +122,7 @@ func (l Lang) Day(t time.Time) string {
 		return ""
 	}
 	t = t.In(starter.London)
-	month := t.Month().String()
-	if l == Welsh {
-		month = welshMonths[t.Month()]
-	}
-	return strconv.Itoa(t.Day()) + " " + month + " " + strconv.Itoa(t.Year())
+	return strconv.Itoa(t.Day()) + " " + messages.MonthName(t.Month(), store.Language(l)) + " " + strconv.Itoa(t.Year())
 }
 
 // When adds the 24-hour clock time, local to Europe/London on both sides
