@@ -84,6 +84,17 @@ func TestPlannerUntilOpen(t *testing.T) {
 			t.Errorf("checkpoint/1 is open for %s, want the programme's %s", open, wantOpen)
 		}
 	}
+	// Before the programme starts, offers take the programme's days (an
+	// offer made a month ahead lapses before the start).
+	offeredAt := base.Add(-30 * 24 * time.Hour)
+	offer, err := c.OfferPlan(programme.DefaultID, 1, offeredAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wantOffer := p.OfferPlan(c.ToVirtual(offeredAt)); offer.LapsesAt.Sub(offeredAt) != wantOffer.LapsesAt.Sub(c.ToVirtual(offeredAt)) {
+		t.Errorf("an offer made a month before the start lapses %s later, want the programme's %s",
+			offer.LapsesAt.Sub(offeredAt), wantOffer.LapsesAt.Sub(c.ToVirtual(offeredAt)))
+	}
 	if _, err := UntilOpen(cohort1Start, base, factor, "no-such-item"); err == nil {
 		t.Error("UntilOpen accepted an item the programme does not have")
 	}

@@ -1,0 +1,368 @@
+package e2e_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"go.temporal.io/sdk/client"
+	"go.uber.org/zap"
+
+	"github.com/infuse-cymru/journeys/activities"
+	"github.com/infuse-cymru/journeys/api"
+	"github.com/infuse-cymru/journeys/internal/devserver"
+	"github.com/infuse-cymru/journeys/internal/logging"
+	"github.com/infuse-cymru/journeys/internal/temporalx"
+	"github.com/infuse-cymru/journeys/internal/testenv"
+	"github.com/infuse-cymru/journeys/starter"
+	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/store/sqlitestore"
+	"github.com/infuse-cymru/journeys/worker"
+	"github.com/infuse-cymru/journeys/workflows"
+)
+
+// The load: 50 clients at once, as 25 coaches (two browser tabs or
+// systems each), each coach with two participants whose first three
+// checkpoints are open.
+const (
+	loadClients      = 50
+	loadCoaches      = 25
+	loadPerCoach     = 2
+	loadCheckpoints  = 3
+	loadSetupTimeout = 5 * time.Minute
+	// loadLeadIn is how long before the programme starts the intake
+	// opens: enough to apply, offer and accept for everyone.
+	// (The intake's workflow takes the 100 applications and decisions
+	// one at a time: about a minute on two cores.)
+	loadLeadIn = 120 * time.Second
+)
+
+// loadStack is the embedded dev stack `infuse dev` runs (the Temporal dev
+// server on SQLite, the SQLite store, the worker, the HTTP API on
+// loopback), with coaches whose checkpoints are open. Setting it up takes
+// a minute or two, so the benchmark makes it once for its sub-benchmarks,
+// which only read it (and use up checkpoints).
+type loadStack struct {
+	url     string
+	tokens  []string // per coach
+	mu      sync.Mutex
+	pending [][]string // per coach: checkpoint paths still to complete
+}
+
+func startLoadStack(b *testing.B) (*loadStack, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), loadSetupTimeout)
+	defer cancel()
+	dir := b.TempDir()
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	srv, err := devserver.Start(ctx, devserver.Options{DataDir: dir, Port: port, SearchAttributes: temporalx.SearchAttributes()})
+	if err != nil {
+		return nil, err
+	}
+	b.Cleanup(srv.Stop)
+	st, err := sqlitestore.Open(ctx, filepath.Join(dir, "infuse.db"))
+	if err != nil {
+		return nil, err
+	}
+	tc, err := client.DialContext(ctx, client.Options{HostPort: srv.FrontendAddress(), Namespace: devserver.DefaultNamespace,
+		Logger: logging.NewTemporalLogger(zap.NewNop())})
+	if err != nil {
+		return nil, err
+	}
+	// Applications and offers for everyone in the lead-in; then three lab
+	// months and the first checkpoints pass in about 25 s; from the third
+	// checkpoint's opening on, time runs at real speed.
+	base := time.Now().Add(loadLeadIn)
+	planner, err := testenv.UntilOpen(cohort1Start, base, factor, fmt.Sprintf("checkpoint/%d", loadCheckpoints))
+	if err != nil {
+		return nil, err
+	}
+	w := worker.New(tc, &activities.Activities{Store: st, Planner: planner})
+	if err := w.Start(); err != nil {
+		return nil, err
+	}
+	b.Cleanup(w.Stop)
+	svc := starter.New(tc, st)
+	s := &loadStack{}
+	began := time.Now()
+	if err := s.seed(ctx, svc, base); err != nil {
+		return nil, err
+	}
+	b.Logf("%d journeys applied, offered, accepted and started in %s; the programme starts in %s",
+		loadCoaches*loadPerCoach, time.Since(began).Round(time.Second), time.Until(base).Round(time.Second))
+	web := httptest.NewServer(api.New(svc, api.Options{}))
+	b.Cleanup(web.Close)
+	s.url = web.URL
+	return s, s.waitOpen(ctx, planner.ToReal(planner.Knee))
+}
+
+// seed makes the coaches, their participants and tokens, and an intake
+// that starts at base with everyone accepted.
+func (s *loadStack) seed(ctx context.Context, svc *starter.Service, base time.Time) error {
+	coord := store.Person{ID: uuid.New(), Role: store.RoleCoordinator, GivenName: "Load", FamilyName: "Coordinator", EmailAddress: "coord@load.example.org"}
+	people := []store.Person{coord}
+	var coaches []uuid.UUID
+	for i := range loadCoaches {
+		c := store.Person{ID: uuid.New(), Role: store.RoleCoach, GivenName: "Coach", FamilyName: fmt.Sprint(i), EmailAddress: fmt.Sprintf("coach%d@load.example.org", i)}
+		people, coaches = append(people, c), append(coaches, c.ID)
+		for k := range loadPerCoach {
+			people = append(people, store.Person{ID: uuid.New(), Role: store.RoleParticipant, GivenName: "Participant", FamilyName: fmt.Sprintf("%d.%d", i, k),
+				EmailAddress: fmt.Sprintf("p%d.%d@load.example.org", i, k), LocalAuthority: "Newport", Theme: "communities"})
+		}
+	}
+	if err := svc.Store.CreatePeople(ctx, people); err != nil {
+		return err
+	}
+	now := time.Now()
+	in, err := svc.CreateIntake(ctx, starter.IntakeSpec{Name: "Load", CoordinatorID: coord.ID, Capacity: loadCoaches * loadPerCoach,
+		OpensAt: now.Add(-time.Minute), ClosesAt: base.Add(-time.Second), StartsOn: base})
+	if err != nil {
+		return err
+	}
+	s.pending = make([][]string, loadCoaches)
+	for _, coachID := range coaches {
+		tok, _, err := svc.Store.CreateAPIToken(ctx, coachID, store.RoleCoach, "load test")
+		if err != nil {
+			return err
+		}
+		s.tokens = append(s.tokens, tok)
+	}
+	// Coaches side by side, as the intake's window is short.
+	errs := make(chan error, loadCoaches)
+	for i, coachID := range coaches {
+		go func() {
+			for k := range loadPerCoach {
+				j, err := acceptedJourney(ctx, svc, in.ID, people[1+i*(loadPerCoach+1)+1+k].ID, coachID)
+				if err != nil {
+					errs <- err
+					return
+				}
+				for n := 1; n <= loadCheckpoints; n++ {
+					s.pending[i] = append(s.pending[i], fmt.Sprintf("/api/journeys/%s/checkpoints/%d/complete", j, n))
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range coaches {
+		if err := <-errs; err != nil {
+			return err
+		}
+	}
+	// The intake learns of acceptances by signal; it starts only those it has counted.
+	for {
+		var counts map[workflows.Status]int
+		v, err := svc.Temporal.QueryWorkflow(ctx, workflows.IntakeWorkflowID(in.ID), "", workflows.QueryIntakeCounts)
+		if err == nil {
+			err = v.Get(&counts)
+		}
+		if err == nil && counts[workflows.StatusAccepted] == loadCoaches*loadPerCoach {
+			break
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("the intake counted %v acceptances (%v)", counts, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	_, err = svc.StartIntake(ctx, in.ID)
+	return err
+}
+
+// acceptedJourney applies, offers and accepts, retrying for a few seconds
+// while the intake's window is opening.
+func acceptedJourney(ctx context.Context, svc *starter.Service, intake, person, coach uuid.UUID) (uuid.UUID, error) {
+	j, err := svc.Apply(ctx, intake, person, coach)
+	for tries := 0; err != nil && tries < 50; tries++ {
+		time.Sleep(100 * time.Millisecond)
+		j, err = svc.Apply(ctx, intake, person, coach)
+	}
+	if err != nil {
+		return j, err
+	}
+	if _, err := svc.Decide(ctx, intake, j, workflows.DecisionOffer); err != nil {
+		return j, err
+	}
+	for tries := 0; tries < 100; tries++ {
+		if _, err = svc.RespondToOffer(ctx, j, true); err == nil {
+			return j, nil
+		}
+		time.Sleep(50 * time.Millisecond) // the offer is made a moment after the decision
+	}
+	return j, err
+}
+
+// waitOpen waits until every coach's inbox shows its checkpoints open.
+func (s *loadStack) waitOpen(ctx context.Context, knee time.Time) error {
+	time.Sleep(time.Until(knee))
+	for i, tok := range s.tokens {
+		for {
+			var inbox struct{ Open []json.RawMessage }
+			status, err := s.call(ctx, http.MethodGet, "/api/coach/inbox", tok, "", nil, &inbox)
+			if err == nil && status == http.StatusOK && len(inbox.Open) == loadPerCoach*loadCheckpoints {
+				break
+			}
+			if ctx.Err() != nil {
+				return fmt.Errorf("coach %d's checkpoints did not open (last: %d %v, %d open)", i, status, err, len(inbox.Open))
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+	}
+	return nil
+}
+
+func (s *loadStack) call(ctx context.Context, method, path, token, key string, body []byte, out any) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, method, s.url+path, bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	if key != "" {
+		req.Header.Set("Idempotency-Key", key)
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if out != nil {
+		err = json.NewDecoder(resp.Body).Decode(out)
+	}
+	return resp.StatusCode, err
+}
+
+// next takes a coach's next checkpoint to complete.
+func (s *loadStack) next(coach int) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.pending[coach]) == 0 {
+		return "", false
+	}
+	p := s.pending[coach][0]
+	s.pending[coach] = s.pending[coach][1:]
+	return p, true
+}
+
+func (s *loadStack) remaining() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, p := range s.pending {
+		n += len(p)
+	}
+	return n
+}
+
+// BenchmarkCoachLoad measures, on the embedded dev stack over loopback
+// HTTP, the latency coaches see with 50 clients at once: the inbox (a
+// store read and a workflow query per participant) and completing a
+// checkpoint (the note stored, a Temporal Update validated and recorded).
+// It reports p50 and p99 in milliseconds. Completions use up open
+// checkpoints (150, one more per run of a sub-benchmark), so give it a count:
+//
+//	go test ./e2e/ -run '^$' -bench CoachLoad -benchtime 100x
+func BenchmarkCoachLoad(b *testing.B) {
+	s, err := startLoadStack(b)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("inbox", func(b *testing.B) {
+		measure(b, func(ctx context.Context, client int) error {
+			status, err := s.call(ctx, http.MethodGet, "/api/coach/inbox", s.tokens[client%loadCoaches], "", nil, nil)
+			return wantStatus(status, err, http.StatusOK)
+		})
+	})
+	b.Run("complete", func(b *testing.B) {
+		if n := s.remaining(); b.N > n {
+			b.Skipf("only %d open checkpoints are left for %d completions: use -benchtime %dx or fewer", n, b.N, n)
+		}
+		measure(b, func(ctx context.Context, client int) error {
+			coach := client % loadCoaches
+			path, ok := s.next(coach)
+			for c := coach; !ok; c = (c + 1) % loadCoaches { // this coach is done: help another
+				path, ok = s.next(c)
+				coach = c
+			}
+			body := []byte(`{"notes":"Going well; next step agreed.","status":"green"}`)
+			status, err := s.call(ctx, http.MethodPost, path, s.tokens[coach], uuid.NewString(), body, nil)
+			return wantStatus(status, err, http.StatusOK)
+		})
+	})
+}
+
+// measure runs b.N calls of op from loadClients clients at once and
+// reports the latencies' p50 and p99.
+func measure(b *testing.B, op func(ctx context.Context, client int) error) {
+	ctx := context.Background()
+	var (
+		mu        sync.Mutex
+		latencies []time.Duration
+		clients   atomic.Int64
+		left      atomic.Int64
+	)
+	left.Store(int64(b.N))
+	b.ResetTimer()
+	var wg sync.WaitGroup
+	for range loadClients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			client := int(clients.Add(1) - 1)
+			for left.Add(-1) >= 0 {
+				began := time.Now()
+				err := op(ctx, client)
+				took := time.Since(began)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				mu.Lock()
+				latencies = append(latencies, took)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	b.StopTimer()
+	if len(latencies) == 0 {
+		return
+	}
+	slices.Sort(latencies)
+	pct := func(p float64) float64 {
+		return float64(latencies[int(p*float64(len(latencies)-1))]) / float64(time.Millisecond)
+	}
+	b.ReportMetric(pct(0.50), "p50-ms")
+	b.ReportMetric(pct(0.99), "p99-ms")
+}
+
+func wantStatus(got int, err error, want int) error {
+	if err != nil {
+		return err
+	}
+	if got != want {
+		return fmt.Errorf("status %d, want %d", got, want)
+	}
+	return nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
