@@ -208,6 +208,14 @@ type Store interface {
 	CreateIntake(ctx context.Context, in Intake) error
 	GetIntake(ctx context.Context, id uuid.UUID) (Intake, error)
 	ListIntakes(ctx context.Context) ([]Intake, error)
+	// UpdateIntake sets an intake's name (trimmed) and number of places;
+	// everything else about an intake is fixed once created. It does not
+	// ask the intake's workflow: callers change the places there first
+	// (starter.EditIntake), so the row follows what the workflow allowed.
+	// Setting the same values again changes nothing. An unknown intake is
+	// ErrNotFound; an empty name, one longer than MaxIntakeNameLength or a
+	// negative capacity is ErrInvalid.
+	UpdateIntake(ctx context.Context, id uuid.UUID, name string, capacity int) error
 
 	// Record appends ev to the event log, applies its snapshot and intake
 	// status to the projections, and queues msgs, all in one transaction.

@@ -161,12 +161,7 @@ func PrepareIntake(in Intake, now time.Time) (Intake, error) {
 	if in.ID == uuid.Nil {
 		problems = append(problems, "ID is missing")
 	}
-	if strings.TrimSpace(in.Name) == "" {
-		problems = append(problems, "name is missing")
-	}
-	if in.Capacity < 0 {
-		problems = append(problems, fmt.Sprintf("capacity %d is negative", in.Capacity))
-	}
+	problems = append(problems, intakeProblems(in.Name, in.Capacity)...)
 	if in.Status == "" {
 		in.Status = IntakeDraft
 	}
@@ -188,6 +183,39 @@ func PrepareIntake(in Intake, now time.Time) (Intake, error) {
 	in.StartsOn = StoredTime(in.StartsOn)
 	in.CreatedAt = StoredTime(in.CreatedAt)
 	return in, nil
+}
+
+// MaxIntakeNameLength is the longest intake name, in bytes: names head
+// pages, e-mails and certificates.
+const MaxIntakeNameLength = 200
+
+// intakeProblems are what is wrong with an intake's name and capacity,
+// the fields that can change after it is created.
+func intakeProblems(name string, capacity int) []string {
+	var problems []string
+	switch name = strings.TrimSpace(name); {
+	case name == "":
+		problems = append(problems, "name is missing")
+	case len(name) > MaxIntakeNameLength:
+		problems = append(problems, fmt.Sprintf("name is longer than %d bytes", MaxIntakeNameLength))
+	}
+	if capacity < 0 {
+		problems = append(problems, fmt.Sprintf("capacity %d is negative", capacity))
+	}
+	return problems
+}
+
+// PrepareIntakeEdit validates an UpdateIntake of intake id and returns the
+// name as the store keeps it (trimmed).
+func PrepareIntakeEdit(id uuid.UUID, name string, capacity int) (string, error) {
+	problems := intakeProblems(name, capacity)
+	if id == uuid.Nil {
+		problems = append([]string{"ID is missing"}, problems...)
+	}
+	if len(problems) > 0 {
+		return "", fmt.Errorf("intake %s: %w: %s", id, ErrInvalid, strings.Join(problems, "; "))
+	}
+	return strings.TrimSpace(name), nil
 }
 
 // SameIntake reports whether a and b describe the same intake, ignoring

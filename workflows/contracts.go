@@ -63,6 +63,10 @@ const (
 	UpdateDecide            = "decide"
 	UpdateStartIntake       = "start-intake"
 	UpdateRescheduleSession = "reschedule-session"
+	// UpdateSetCapacity changes the number of places before the intake
+	// starts. Adding it changed no recorded history: a new update handler
+	// issues no commands on replay, so it needs no workflow.GetVersion.
+	UpdateSetCapacity = "set-capacity"
 
 	// Intake signals, sent by journeys.
 	SignalJourneyStatus = "journey-status"
@@ -233,3 +237,16 @@ type RescheduleSessionRequest struct {
 	SessionID string
 	StartsAt  time.Time
 }
+
+// SetCapacityRequest changes an intake's number of places. More places
+// offer the freed ones to the waitlist at once.
+type SetCapacityRequest struct {
+	Capacity int
+}
+
+// MinCapacity and MaxCapacity bound an intake's number of places: the
+// programme's coaches and lab rooms are sized for cohorts of this range.
+const (
+	MinCapacity = 1
+	MaxCapacity = 500
+)

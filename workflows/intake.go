@@ -100,6 +100,7 @@ func (in *intake) setup(ctx workflow.Context) error {
 		{UpdateDecide, in.decide, in.validateDecide},
 		{UpdateStartIntake, in.start, in.validateStart},
 		{UpdateRescheduleSession, in.reschedule, in.validateReschedule},
+		{UpdateSetCapacity, in.setCapacity, in.validateSetCapacity},
 	})
 	if err != nil {
 		return err
@@ -369,6 +370,46 @@ func (in *intake) placesTaken() int {
 		}
 	}
 	return n
+}
+
+// --- capacity ---
+
+func (in *intake) validateSetCapacity(ctx workflow.Context, r SetCapacityRequest) error {
+	if r.Capacity < MinCapacity || r.Capacity > MaxCapacity {
+		return fmt.Errorf("capacity %d is out of range: an intake has %d to %d places", r.Capacity, MinCapacity, MaxCapacity)
+	}
+	if r.Capacity == in.Capacity {
+		return nil // nothing to change: the same request again
+	}
+	if in.Status == store.IntakeStarted || in.Status == store.IntakeFinished {
+		return errors.New("the intake has started: its number of places can no longer change")
+	}
+	if taken := in.placesTaken(); r.Capacity < taken {
+		return fmt.Errorf("%d places are already offered or taken: the capacity cannot go below %d", taken, taken)
+	}
+	return nil
+}
+
+// setCapacity changes the number of places; places it frees go to the
+// waitlist, longest-waiting first, exactly as when an offer is declined.
+func (in *intake) setCapacity(ctx workflow.Context, r SetCapacityRequest) (IntakeView, error) {
+	// Checked again: a decision handled since the validator ran may have
+	// taken a place.
+	if err := in.validateSetCapacity(ctx, r); err != nil {
+		return IntakeView{}, err
+	}
+	old := in.Capacity
+	if r.Capacity == old {
+		return in.view(), nil
+	}
+	in.Capacity = r.Capacity
+	if err := in.record(ctx, "intake.capacity_changed", map[string]any{"from": old, "to": r.Capacity}); err != nil {
+		return IntakeView{}, err
+	}
+	if err := in.promoteFromWaitlist(ctx); err != nil {
+		return IntakeView{}, err
+	}
+	return in.view(), nil
 }
 
 // --- starting the programme ---

@@ -1,6 +1,7 @@
 package workflows_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -536,5 +537,82 @@ func TestWithdrawalCancelsInvitedSessions(t *testing.T) {
 	}
 	if want == 0 {
 		t.Fatal("no upcoming session had been invited at the withdrawal: the scenario tests nothing")
+	}
+}
+
+// Raising the capacity offers the freed place to the first waitlisted
+// applicant at once; lowering it below the places offered or taken, or
+// changing it after the start, is refused with the reason.
+func TestSetCapacityPromotesTheWaitlistAndIsRefusedWhenItCannot(t *testing.T) {
+	h := newHarness(t, 1)
+	a, b, c := h.apply(day(2021, 8, 20, 11)), h.apply(day(2021, 8, 21, 11)), h.apply(day(2021, 8, 22, 11))
+	decide := func(j uuid.UUID, d workflows.Decision) func() {
+		return func() {
+			h.mustAccept(h.update(uuid.Nil, workflows.UpdateDecide, workflows.DecideRequest{JourneyID: j, Decision: d}), string(d))
+		}
+	}
+	setCapacity := func(n int) *result {
+		return h.update(uuid.Nil, workflows.UpdateSetCapacity, workflows.SetCapacityRequest{Capacity: n})
+	}
+	h.at(day(2021, 9, 14, 10), decide(a, workflows.DecisionOffer))
+	h.at(day(2021, 9, 14, 11), decide(b, workflows.DecisionWaitlist))
+	h.at(day(2021, 9, 14, 12), decide(c, workflows.DecisionWaitlist))
+	var raised, again, tooLow, outOfRange, afterStart *result
+	h.at(day(2021, 9, 14, 13), func() { raised = setCapacity(2) })
+	h.at(day(2021, 9, 14, 14), func() { again = setCapacity(2) })
+	h.at(day(2021, 9, 14, 15), func() { tooLow = setCapacity(1) })
+	h.at(day(2021, 9, 14, 16), func() { outOfRange = setCapacity(workflows.MaxCapacity + 1) })
+	for _, j := range []uuid.UUID{a, b} {
+		j := j
+		h.at(day(2021, 9, 15, 10), func() {
+			h.mustAccept(h.update(j, workflows.UpdateRespondToOffer, workflows.RespondToOfferRequest{Accept: true}), "accept")
+		})
+		h.at(day(2021, 9, 29, 10), func() {
+			h.mustAccept(h.update(j, workflows.UpdateWithdraw, workflows.WithdrawRequest{Reason: "other"}), "withdraw")
+		})
+	}
+	h.startIntake()
+	h.at(day(2021, 9, 28, 10), func() { afterStart = setCapacity(3) })
+	h.run()
+
+	h.mustAccept(raised, "raising the capacity")
+	h.mustAccept(again, "the same capacity again")
+	if v, ok := raised.value.(workflows.IntakeView); raised.done && (!ok || v.Capacity != 2 || v.PlacesTaken != 2) {
+		t.Errorf("raising the capacity answered %+v, want 2 places, 2 taken", raised.value)
+	}
+	for _, c := range []struct {
+		what string
+		r    *result
+		want string
+	}{
+		{"lowering below the places taken", tooLow, "2 places are already offered or taken"},
+		{"more than the maximum", outOfRange, "out of range"},
+		{"changing after the start", afterStart, "has started"},
+	} {
+		if c.r == nil || c.r.rejected == nil || !strings.Contains(c.r.rejected.Error(), c.want) {
+			t.Errorf("%s was not rejected with %q: %+v", c.what, c.want, c.r)
+		}
+	}
+	if n := count(h.events(b), "offer.made"); n != 1 {
+		t.Errorf("b offered %d times, want once (promoted when the capacity rose)", n)
+	}
+	if n := count(h.events(c), "offer.made"); n != 0 {
+		t.Errorf("c offered %d times, want never (only one place was added)", n)
+	}
+	if got := h.journey(c).State; got != string(workflows.StatusNotSelected) {
+		t.Errorf("c ended %s, want not_selected", got)
+	}
+	evs, err := h.store.IntakeEvents(context.Background(), h.intake.IntakeID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var changes []string
+	for _, e := range evs {
+		if e.Type == "intake.capacity_changed" {
+			changes = append(changes, string(e.Data))
+		}
+	}
+	if len(changes) != 1 || changes[0] != `{"from":1,"to":2}` {
+		t.Errorf("capacity changes recorded: %q, want one from 1 to 2", changes)
 	}
 }

@@ -216,6 +216,13 @@ func (s *Store) GetIntake(ctx context.Context, id uuid.UUID) (store.Intake, erro
 	return in, nil
 }
 
+func (s *Store) UpdateIntake(ctx context.Context, id uuid.UUID, name string, capacity int) error {
+	return sqlstore.UpdateIntake(id, name, capacity, func(name string) (bool, error) {
+		tag, err := s.pool.Exec(ctx, `UPDATE intakes SET name = $1, capacity = $2 WHERE id = $3`, name, capacity, id)
+		return tag.RowsAffected() == 1, err
+	})
+}
+
 func (s *Store) ListIntakes(ctx context.Context) ([]store.Intake, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+sqlstore.IntakeColumns+` FROM intakes ORDER BY starts_on NULLS LAST, created_at, id`)
 	if err != nil {

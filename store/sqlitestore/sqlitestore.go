@@ -259,6 +259,12 @@ func (s *Store) GetIntake(ctx context.Context, id uuid.UUID) (store.Intake, erro
 	return in, nil
 }
 
+func (s *Store) UpdateIntake(ctx context.Context, id uuid.UUID, name string, capacity int) error {
+	return sqlstore.UpdateIntake(id, name, capacity, func(name string) (bool, error) {
+		return inserted(s.write.ExecContext(ctx, `UPDATE intakes SET name = ?1, capacity = ?2 WHERE id = ?3`, name, capacity, id.String()))
+	})
+}
+
 func (s *Store) ListIntakes(ctx context.Context) ([]store.Intake, error) {
 	rows, err := s.read.QueryContext(ctx, `SELECT `+sqlstore.IntakeColumns+` FROM intakes
 		ORDER BY starts_on IS NULL, starts_on, created_at, id`)

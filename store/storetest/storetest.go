@@ -52,6 +52,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"FindPersonByEmail", testFindPersonByEmail},
 		{"NotFound", testNotFound},
 		{"Intakes", testIntakes},
+		{"UpdateIntake", testUpdateIntake},
 		{"Record", testRecord},
 		{"RecordSameKey", testRecordSameKey},
 		{"RecordSameKeyConcurrent", testRecordSameKeyConcurrent},
@@ -507,6 +508,41 @@ func testIntakes(t *testing.T, s store.Store) {
 		t.Fatalf("ListIntakes = %+v, want %s then %s", list, first.ID, second.ID)
 	}
 	sameIntake(t, list[0], first)
+}
+
+// testUpdateIntake: the name (trimmed) and capacity change and nothing
+// else does; the same edit twice is fine; a bad edit changes nothing.
+func testUpdateIntake(t *testing.T, s store.Store) {
+	ctx := ctxFor(t)
+	in, other := newIntake(t, s), newIntake(t, s)
+	want := in
+	want.Name, want.Capacity = "Carfan 1", 24
+	for range 2 {
+		must(t, s.UpdateIntake(ctx, in.ID, "  Carfan 1 ", 24))
+		got, err := s.GetIntake(ctx, in.ID)
+		must(t, err)
+		sameIntake(t, got, want)
+	}
+	mustNotFound(t, "UpdateIntake(unknown intake)", s.UpdateIntake(ctx, uuid.New(), "Cohort 9", 10))
+	for _, bad := range []struct {
+		name     string
+		capacity int
+		problem  string
+	}{
+		{"   ", 24, "name is missing"},
+		{strings.Repeat("n", store.MaxIntakeNameLength+1), 24, "longer than"},
+		{"Cohort 1", -1, "negative"},
+	} {
+		err := s.UpdateIntake(ctx, in.ID, bad.name, bad.capacity)
+		mustIs(t, fmt.Sprintf("UpdateIntake(%.20q, %d)", bad.name, bad.capacity), err, store.ErrInvalid)
+		errContains(t, "UpdateIntake", err, bad.problem)
+	}
+	got, err := s.GetIntake(ctx, in.ID)
+	must(t, err)
+	sameIntake(t, got, want)
+	got, err = s.GetIntake(ctx, other.ID)
+	must(t, err)
+	sameIntake(t, got, other)
 }
 
 func sameIntake(t *testing.T, got, want store.Intake) {

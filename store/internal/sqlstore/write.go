@@ -61,6 +61,25 @@ func CreateIntake(in store.Intake, insert func() (bool, error), get func() (stor
 		fmt.Sprintf("intake %s", in.ID), "an intake with this ID exists with different details")
 }
 
+// UpdateIntake is Store.UpdateIntake for both backends: it validates the
+// edit with store.PrepareIntakeEdit and hands the stored name to update,
+// which sets both fields of the row with the ID and reports whether there
+// was one.
+func UpdateIntake(id uuid.UUID, name string, capacity int, update func(name string) (bool, error)) error {
+	name, err := store.PrepareIntakeEdit(id, name, capacity)
+	if err != nil {
+		return err
+	}
+	found, err := update(name)
+	if err != nil {
+		return fmt.Errorf("updating intake %s: %w", id, err)
+	}
+	if !found {
+		return fmt.Errorf("intake %s: %w", id, store.ErrNotFound)
+	}
+	return nil
+}
+
 // SaveNote is the body of Store.SaveNote's transaction, for a note prepared
 // by store.PrepareNote: insert adds it unless its ID is taken, reporting
 // whether it did; get reads the stored note.
