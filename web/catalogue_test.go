@@ -5,6 +5,9 @@ import (
 	"regexp"
 	"testing"
 	"time"
+
+	"github.com/infuse-cymru/journeys/starter"
+	"github.com/infuse-cymru/journeys/workflows"
 )
 
 // Every string exists in Welsh and English: the Welsh Language Standards
@@ -34,6 +37,34 @@ func TestTemplatesUseKnownKeys(t *testing.T) {
 			if _, ok := catalogue[m[1]]; !ok {
 				t.Errorf("%s uses %q, which is not in the catalogue", name, m[1])
 			}
+		}
+	}
+}
+
+// Keys the templates and handlers build from values (a withdrawal reason,
+// an authority, a flash after a form) are in the catalogue too: the test
+// above cannot see them.
+func TestBuiltKeysAreKnown(t *testing.T) {
+	var keys []string
+	for _, r := range workflows.WithdrawReasons {
+		keys = append(keys, "withdrawreason."+r)
+	}
+	for _, g := range append(append([]string{"(not recorded)"}, starter.LocalAuthorities...), starter.Themes...) {
+		keys = append(keys, "group."+g)
+	}
+	for _, by := range []string{"localAuthority", "theme"} {
+		keys = append(keys, "report."+by, "report."+by+".group")
+	}
+	for _, task := range []string{"plan", "reflection"} {
+		keys = append(keys, "task.text."+task)
+	}
+	for _, done := range []string{"started", "decided", "checkpoint", "accepted", "declined", "language", "signedout",
+		"created", "rescheduled", "attendance", "paused", "resumed", "withdrawn", "handedin"} {
+		keys = append(keys, "flash."+done)
+	}
+	for _, k := range keys {
+		if _, ok := catalogue[k]; !ok {
+			t.Errorf("%q is not in the catalogue", k)
 		}
 	}
 }

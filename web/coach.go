@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -94,35 +93,23 @@ func (s *server) completeCheckpoint(w http.ResponseWriter, r *http.Request) {
 	}
 	data.Notes = r.PostFormValue("notes")
 	data.Status = workflows.RAG(r.PostFormValue("status"))
-	lang := pageLang(r)
-	var errs []fieldError
-	if strings.TrimSpace(data.Notes) == "" {
-		errs = append(errs, fieldError{Field: "notes", Message: lang.T("checkpoint.notes.missing")})
-	}
-	if !validRating(data.Status) {
-		errs = append(errs, fieldError{Field: "status-green", Message: lang.T("checkpoint.status.missing")})
-	}
-	if len(errs) > 0 {
-		s.renderCheckpoint(w, r, http.StatusUnprocessableEntity, data, errs)
+	c := checks{lang: pageLang(r)}
+	c.require(strings.TrimSpace(data.Notes) != "", "notes", "checkpoint.notes.missing")
+	c.require(validRating(data.Status), "status-green", "checkpoint.status.missing")
+	again := func(status int, errs []fieldError) { s.renderCheckpoint(w, r, status, data, errs) }
+	if len(c.errs) > 0 {
+		again(http.StatusUnprocessableEntity, c.errs)
 		return
 	}
 	_, err := s.svc.CompleteCheckpoint(r.Context(), starter.Checkpoint{
 		JourneyID: data.Journey.Journey.JourneyID, CheckpointID: data.Checkpoint.ID, CoachID: principal(r).PersonID,
 		Notes: data.Notes, Status: data.Status,
-		// The form's idempotency key: a retry the middleware did not catch
-		// (a crash between acting and storing the answer) is still caught
-		// by the journey, which completes a checkpoint once per request ID.
-		RequestID: strings.TrimSpace(r.PostFormValue(keyField)),
+		// A retry the middleware did not catch (a crash between acting and
+		// storing the answer) is still caught by the journey, which
+		// completes a checkpoint once per request ID.
+		RequestID: requestID(r),
 	})
-	if status, reason, known := refusal(err); known && !errors.Is(err, starter.ErrNotFound) {
-		s.renderCheckpoint(w, r, status, data, []fieldError{{Message: lang.T("error.refused.body") + " " + reason}})
-		return
-	}
-	if err != nil {
-		s.failAction(w, r, "/", err)
-		return
-	}
-	seeOther(w, r, "/", "checkpoint")
+	s.finishForm(w, r, err, again, "/", "checkpoint")
 }
 
 func validRating(s workflows.RAG) bool {

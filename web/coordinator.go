@@ -1,9 +1,14 @@
 package web
 
 import (
+	"bytes"
+	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
+	"strings"
 
 	"github.com/google/uuid"
 
@@ -24,16 +29,96 @@ func (s *server) home(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// dashboard lists every intake with its numbers.
+// dashboardData is the body of the coordinator's start page.
+type dashboardData struct {
+	Intakes []starter.IntakeSummary
+	// Reports count every intake's journeys by local authority and by theme.
+	Reports []starter.GroupReport
+	// Form is what was typed into the new-intake form, kept after a mistake.
+	Form url.Values
+}
+
+// dashboard lists every intake with its numbers, the journeys of every
+// intake by authority and theme, and the form that creates an intake.
 func (s *server) dashboard(w http.ResponseWriter, r *http.Request) {
-	intakes, err := s.svc.ListIntakes(r.Context())
-	if err != nil {
+	s.renderDashboard(w, r, http.StatusOK, nil)
+}
+
+func (s *server) renderDashboard(w http.ResponseWriter, r *http.Request, status int, errs []fieldError) {
+	data := dashboardData{Form: postedForm(r)}
+	var err error
+	if data.Intakes, err = s.svc.ListIntakes(r.Context()); err != nil {
 		s.serverError(w, r, "listing the intakes", err)
 		return
 	}
+	for _, report := range []func(context.Context, uuid.UUID) (starter.GroupReport, error){s.svc.DashboardByAuthority, s.svc.DashboardByTheme} {
+		g, err := report(r.Context(), uuid.Nil)
+		if err != nil {
+			s.serverError(w, r, "counting the journeys", err)
+			return
+		}
+		data.Reports = append(data.Reports, g)
+	}
 	p := s.newPage(r, "dashboard.title")
-	p.Data = intakes
-	s.render(w, r, http.StatusOK, "dashboard", p)
+	p.Errors = errs
+	p.Data = data
+	s.render(w, r, status, "dashboard", p)
+}
+
+// createIntake is the dashboard's new-intake form, run by the signed-in
+// coordinator. Times are read as the API reads them (starter.ParseTime).
+func (s *server) createIntake(w http.ResponseWriter, r *http.Request) {
+	form := postedForm(r)
+	c := checks{lang: pageLang(r)}
+	spec := starter.IntakeSpec{Name: strings.TrimSpace(form.Get("name")), CoordinatorID: principal(r).PersonID}
+	c.require(spec.Name != "", "name", "newintake.name.missing")
+	spec.OpensAt = c.timeField(form, "opens", "newintake.opens.invalid")
+	spec.ClosesAt = c.timeField(form, "closes", "newintake.closes.invalid")
+	spec.StartsOn = c.timeField(form, "starts", "newintake.starts.invalid")
+	spec.Capacity = c.positiveInt(form, "capacity", "newintake.capacity.invalid")
+	again := func(status int, errs []fieldError) { s.renderDashboard(w, r, status, errs) }
+	if len(c.errs) > 0 {
+		again(http.StatusUnprocessableEntity, c.errs)
+		return
+	}
+	in, err := s.svc.CreateIntake(r.Context(), spec)
+	to := "/"
+	if err == nil {
+		to = "/intakes/" + in.ID.String()
+	}
+	s.finishForm(w, r, err, again, to, "created")
+}
+
+// outcomesCSV is the funders' report of one intake, as the API's
+// /api/intakes/{id}/outcomes.csv: no names in it.
+func (s *server) outcomesCSV(w http.ResponseWriter, r *http.Request) {
+	id, err := uuid.Parse(r.PathValue("id"))
+	if err != nil {
+		s.notFound(w, r)
+		return
+	}
+	if _, err := s.svc.Store.GetIntake(r.Context(), id); err != nil {
+		s.intakeMissing(w, r, err)
+		return
+	}
+	// Written to a buffer first, so a failure halfway is a clean error page.
+	var buf bytes.Buffer
+	if err := s.svc.WriteOutcomesCSV(r.Context(), id, &buf); err != nil {
+		s.serverError(w, r, "exporting the outcomes", err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="outcomes-%s.csv"`, id))
+	_, _ = buf.WriteTo(w)
+}
+
+// intakeMissing answers a failed intake lookup: 404 for no such intake.
+func (s *server) intakeMissing(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, starter.ErrNotFound) || errors.Is(err, store.ErrNotFound) {
+		s.notFound(w, r)
+		return
+	}
+	s.serverError(w, r, "reading the intake", err)
 }
 
 // intakeData is the body of an intake's page.
@@ -45,6 +130,10 @@ type intakeData struct {
 	CanStart bool
 	// Decisions are the choices of the decision form.
 	Decisions []workflows.Decision
+	// Sessions are the lab sessions the reschedule form offers.
+	Sessions []string
+	// Form is what was typed into the reschedule form, kept after a mistake.
+	Form url.Values
 }
 
 // Decidable says whether a row's application still awaits a decision.
@@ -57,30 +146,59 @@ func (intakeData) Decidable(state string) bool {
 }
 
 func (s *server) intakePage(w http.ResponseWriter, r *http.Request) {
+	s.renderIntake(w, r, http.StatusOK, nil)
+}
+
+func (s *server) renderIntake(w http.ResponseWriter, r *http.Request, status int, errs []fieldError) {
 	id, err := uuid.Parse(r.PathValue("id"))
 	if err != nil {
 		s.notFound(w, r)
 		return
 	}
 	d, err := s.svc.IntakeDashboard(r.Context(), id)
-	if errors.Is(err, starter.ErrNotFound) {
-		s.notFound(w, r)
-		return
-	}
 	if err != nil {
-		s.serverError(w, r, "reading the intake", err)
+		s.intakeMissing(w, r, err)
 		return
 	}
 	p := s.newPage(r, "intake.title")
 	p.Title = d.Intake.Name
-	data := intakeData{IntakeDashboard: d, Decisions: []workflows.Decision{workflows.DecisionOffer, workflows.DecisionWaitlist, workflows.DecisionReject}}
+	p.Errors = errs
+	data := intakeData{IntakeDashboard: d, Decisions: []workflows.Decision{workflows.DecisionOffer, workflows.DecisionWaitlist, workflows.DecisionReject},
+		Sessions: sessionIDs(d.Intake.ProgrammeID, d.Intake.ProgrammeVersion), Form: postedForm(r)}
 	for state := range d.Counts {
 		data.States = append(data.States, state)
 	}
 	slices.Sort(data.States)
 	data.CanStart = d.Intake.Status != store.IntakeStarted && d.Intake.Status != store.IntakeFinished
 	p.Data = data
-	s.render(w, r, http.StatusOK, "intake", p)
+	s.render(w, r, status, "intake", p)
+}
+
+// rescheduleSession moves one lab session for the whole intake, from the
+// intake page; the intake refuses (409) a session that has started or an
+// intake that has not.
+func (s *server) rescheduleSession(w http.ResponseWriter, r *http.Request) {
+	id, err := uuid.Parse(r.PathValue("id"))
+	if err != nil {
+		s.notFound(w, r)
+		return
+	}
+	in, err := s.svc.Store.GetIntake(r.Context(), id)
+	if err != nil {
+		s.intakeMissing(w, r, err)
+		return
+	}
+	form := postedForm(r)
+	c := checks{lang: pageLang(r)}
+	session := c.oneOf(form, "session", "reschedule.session.missing", sessionIDs(in.ProgrammeID, in.ProgrammeVersion))
+	at := c.timeField(form, "starts_at", "reschedule.time.invalid")
+	again := func(status int, errs []fieldError) { s.renderIntake(w, r, status, errs) }
+	if len(c.errs) > 0 {
+		again(http.StatusUnprocessableEntity, c.errs)
+		return
+	}
+	err = s.svc.RescheduleSession(r.Context(), id, session, at)
+	s.finishForm(w, r, err, again, "/intakes/"+id.String(), "rescheduled")
 }
 
 // startIntake is the coordinator's start button.

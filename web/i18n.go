@@ -165,5 +165,9 @@ func (l Lang) State(s string) string { return l.TOr("state."+s, s) }
 // Event names a timeline event ("checkpoint.completed") in l.
 func (l Lang) Event(s string) string { return l.TOr("event."+s, s) }
 
+// Group names a local authority or theme of a report in l ("Cardiff",
+// "Caerdydd"); one the catalogue does not know shows as it is.
+func (l Lang) Group(name string) string { return l.TOr("group."+name, name) }
+
 // Role names a role in l.
 func (l Lang) Role(r store.Role) string { return l.TOr("role."+string(r), string(r)) }

@@ -22,16 +22,23 @@ import (
 	"github.com/infuse-cymru/journeys/workflows"
 )
 
-// The programme clock of the browser test (see testenv.Planner). The
-// intake starts leadIn after set-up, which leaves time for applications,
-// decisions and the coordinator's pages; the three lab months then pass in
-// about 20 s (factor), and from the moment checkpoint/1 opens the clock runs
-// at real speed, so it stays open while the coach fills in the form.
-const (
-	leadIn = 15 * time.Second
-	window = 1500 * time.Millisecond
-	factor = 400_000
-)
+// pace is a world's programme clock (see testenv.Planner): the intake
+// starts leadIn after set-up, the programme then runs factor times as fast
+// until the knee item opens, and at real speed from then on, so that item
+// stays open while people act on it.
+type pace struct {
+	leadIn time.Duration
+	factor time.Duration
+	knee   string
+}
+
+// browserPace leaves time for applications, decisions and the
+// coordinator's pages in a browser; the three lab months then pass in
+// about 20 s, and checkpoint/1 stays open while the coach fills it in.
+var browserPace = pace{leadIn: 15 * time.Second, factor: 400_000, knee: "checkpoint/1"}
+
+// window is how long the intake takes applications.
+const window = 1500 * time.Millisecond
 
 // origin is the programme day the intake's start maps to: a Monday in
 // January, as the README's example intake.
@@ -48,21 +55,22 @@ type world struct {
 	coordinator, coach, participant, other store.Person
 	intake                                 store.Intake
 	journey, otherJourney                  uuid.UUID
+	planner                                testenv.Planner
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t *testing.T, p pace) *world {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	st := sqlitestore.OpenTest(t)
 	ts := testenv.NewServer(t)
-	planner, err := testenv.UntilOpen(origin, time.Now().Add(leadIn), factor, "checkpoint/1")
+	planner, err := testenv.UntilOpen(origin, time.Now().Add(p.leadIn), p.factor, p.knee)
 	if err != nil {
 		t.Fatal(err)
 	}
 	testenv.StartWorker(t, ts, &activities.Activities{Store: st, Planner: planner})
 	svc := starter.New(ts.GetDefaultClient(), st)
-	w := &world{t: t, ctx: ctx, svc: svc, s: newSite(t, siteOptions{svc: svc})}
+	w := &world{t: t, ctx: ctx, svc: svc, s: newSite(t, siteOptions{svc: svc}), planner: planner}
 	w.coordinator = w.s.person(store.RoleCoordinator, "Megan", "megan@monmouthshire.example.org", store.LanguageUnknown)
 	w.coach = w.s.person(store.RoleCoach, "Nerys", "nerys@bridgend.example.org", store.LanguageEnglish)
 	w.participant = w.s.person(store.RoleParticipant, "Angharad", "angharad@cardiff.example.org", store.LanguageWelsh)
@@ -110,6 +118,20 @@ func (w *world) waitIntake(status store.IntakeStatus) {
 	})
 }
 
+// waitAccepted waits until the intake counts the participant's acceptance,
+// so starting it includes them.
+func (w *world) waitAccepted() {
+	w.t.Helper()
+	w.eventually("the intake counts the acceptance", 15*time.Second, func() (bool, error) {
+		var counts map[workflows.Status]int
+		v, err := w.svc.Temporal.QueryWorkflow(w.ctx, workflows.IntakeWorkflowID(w.intake.ID), "", workflows.QueryIntakeCounts)
+		if err == nil {
+			err = v.Get(&counts)
+		}
+		return counts[workflows.StatusAccepted] == 1, err
+	})
+}
+
 func (w *world) events(journey uuid.UUID, typ string) int {
 	w.t.Helper()
 	evs, err := w.svc.Store.JourneyEvents(w.ctx, journey)
@@ -133,7 +155,7 @@ func TestJourneyInTheBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a Temporal server and a browser")
 	}
-	w := newWorld(t)
+	w := newWorld(t, browserPace)
 	tb := newTab(t, w.s.srv.URL)
 	intakePath := "/intakes/" + w.intake.ID.String()
 
@@ -153,14 +175,7 @@ func TestJourneyInTheBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.checkFormsOverHTTP()
-	w.eventually("the intake counts the acceptance", 15*time.Second, func() (bool, error) {
-		var counts map[workflows.Status]int
-		v, err := w.svc.Temporal.QueryWorkflow(w.ctx, workflows.IntakeWorkflowID(w.intake.ID), "", workflows.QueryIntakeCounts)
-		if err == nil {
-			err = v.Get(&counts)
-		}
-		return counts[workflows.StatusAccepted] == 1, err
-	})
+	w.waitAccepted()
 	tb.open(intakePath)
 	tb.submit(fmt.Sprintf(`form[action="%s/start"] button`, intakePath), intakePath)
 	if flash := tb.text(".flash"); !strings.Contains(flash, "intake has started") {

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/infuse-cymru/journeys/auth"
+	"github.com/infuse-cymru/journeys/starter"
 )
 
 // pages are the parsed templates, one set per page: the layout, the shared
@@ -40,7 +41,22 @@ func mustParsePages() pages {
 }
 
 // funcs are the few helpers templates need beyond the page's methods.
-var funcs = template.FuncMap{"checkpointPath": checkpointPath}
+var funcs = template.FuncMap{"checkpointPath": checkpointPath, "ongoing": ongoing, "endedOtherwise": endedOtherwise}
+
+// ongoing is how many of a group's journeys have not ended.
+func ongoing(g starter.GroupCounts) int {
+	n := g.Journeys
+	for _, c := range g.ByOutcome {
+		n -= c
+	}
+	return n
+}
+
+// endedOtherwise is how many of a group's journeys ended other than by
+// completing (withdrawn, deferred, declined, …).
+func endedOtherwise(g starter.GroupCounts) int {
+	return g.Journeys - ongoing(g) - g.ByOutcome["completed"]
+}
 
 // checkpointPath is the page of a checkpoint's form: "checkpoint/2" of a
 // journey is /journeys/ID/checkpoints/2.

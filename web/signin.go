@@ -2,6 +2,8 @@ package web
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/subtle"
 	"errors"
 	"net/http"
 	"net/mail"
@@ -24,6 +26,7 @@ const sendTimeout = 30 * time.Second
 type signInData struct {
 	Email  string
 	Secret string // the link's secret, on the confirmation page
+	CSRF   string // the confirmation form's token (see confirmSignIn)
 }
 
 func (s *server) signInForm(w http.ResponseWriter, r *http.Request) {
@@ -34,6 +37,12 @@ func (s *server) signInForm(w http.ResponseWriter, r *http.Request) {
 // person's. The answer is the same whether it is or not (and whether the
 // e-mail could be sent), so the form cannot be used to find out who has an
 // account.
+//
+// It takes no CSRF token: a forged request can only make a link go to the
+// address's own mailbox, which the forger could ask for just as well
+// themselves, and it signs nobody in. Login CSRF (signing a victim in as
+// the attacker, so what they type lands in the attacker's account) is
+// possible only where a link is redeemed, and signIn guards that.
 func (s *server) sendSignInLink(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	email := strings.TrimSpace(r.PostFormValue("email"))
@@ -115,18 +124,48 @@ func signInEmail(p store.Person, from delivery.Address, link string, expires tim
 	}
 }
 
+// preSessionCookie carries the sign-in button's CSRF token before there
+// is a session to derive one from.
+const preSessionCookie = "signin_csrf"
+
 // confirmSignIn shows a button that signs in; it does not redeem the
 // link, because mail scanners and link previews fetch links by GET and
 // would use it up before the person clicks.
+//
+// The button's form carries a fresh token that is also set as a
+// SameSite=Strict cookie (double submit): another site can make a browser
+// POST an attacker's own link, but not send that cookie with it, so it
+// cannot sign a visitor in as someone else.
 func (s *server) confirmSignIn(w http.ResponseWriter, r *http.Request) {
+	token := rand.Text()
+	http.SetCookie(w, &http.Cookie{
+		Name: preSessionCookie, Value: token, Path: "/signin/", MaxAge: int(auth.DefaultLinkTTL.Seconds()),
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: auth.OverTLS(r),
+	})
 	p := s.newPage(r, "signin.confirm.title")
-	p.Data = signInData{Secret: r.PathValue("secret")}
+	p.Data = signInData{Secret: r.PathValue("secret"), CSRF: token}
 	s.render(w, r, http.StatusOK, "signin-confirm", p)
 }
 
-// signIn redeems the link and starts a session. An unknown, used or
-// expired link is a 400 that changes nothing and offers a new link.
+// fromConfirmPage says whether a sign-in POST came from our confirmation
+// page: its form's token matches the Strict cookie that page set.
+func fromConfirmPage(r *http.Request) bool {
+	c, err := r.Cookie(preSessionCookie)
+	sent := r.PostFormValue(csrfField)
+	return err == nil && c.Value != "" && subtle.ConstantTimeCompare([]byte(c.Value), []byte(sent)) == 1
+}
+
+// signIn redeems the link and starts a session. A request that did not
+// come from the confirmation page is a 403 that leaves the link unused; an
+// unknown, used or expired link is a 400 that changes nothing and offers
+// a new link.
 func (s *server) signIn(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if !fromConfirmPage(r) {
+		s.errorPage(w, r, http.StatusForbidden, "error.csrf.title", "signin.confirm.forged")
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: preSessionCookie, Path: "/signin/", MaxAge: -1})
 	pr, err := s.auth.SignIn(w, r, r.PathValue("secret"))
 	if errors.Is(err, auth.ErrLinkUnusable) {
 		p := s.newPage(r, "signin.unusable.title")

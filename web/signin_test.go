@@ -61,7 +61,7 @@ func TestSignInWithEmailedLink(t *testing.T) {
 			t.Fatalf("opening the link: %d\n%s", a.StatusCode, a.body)
 		}
 	}
-	a := b.post(u.Path, url.Values{})
+	a := b.redeem(u.Path)
 	if a.StatusCode != http.StatusSeeOther || a.Header.Get("Location") != "/" {
 		t.Fatalf("signing in: %d to %q\n%s", a.StatusCode, a.Header.Get("Location"), a.body)
 	}
@@ -74,13 +74,49 @@ func TestSignInWithEmailedLink(t *testing.T) {
 	}
 
 	// The same link again, from another browser: refused, no session.
-	again := s.browser().post(u.Path, url.Values{})
+	again := s.browser().redeem(u.Path)
 	if again.StatusCode != http.StatusBadRequest || !strings.Contains(again.body, "expired or has already been used") ||
 		sessionCookie(again) != nil {
 		t.Errorf("reusing the link: %d, cookie %v\n%s", again.StatusCode, sessionCookie(again), again.body)
 	}
 	if !strings.Contains(again.body, `action="/signin"`) {
 		t.Error("the refusal does not offer a new link")
+	}
+}
+
+// Login CSRF: another site cannot make a browser redeem a link (the
+// attacker's own) without the confirmation page's Strict cookie and token;
+// the refusal leaves the link usable.
+func TestSignInNeedsTheConfirmationPage(t *testing.T) {
+	s := newSite(t, siteOptions{})
+	p := s.person(store.RoleParticipant, "Iwan", "iwan@example.org", store.LanguageEnglish)
+	secret, _, err := s.auth.NewSignInLink(context.Background(), p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := "/signin/" + secret
+	victim := s.browser()
+	for name, form := range map[string]url.Values{"no token": {}, "a guessed token": {"csrf": {"guess"}}} {
+		if a := victim.post(path, form); a.StatusCode != http.StatusForbidden || sessionCookie(a) != nil {
+			t.Errorf("%s without the page's cookie: %d, cookie %v\n%s", name, a.StatusCode, sessionCookie(a), a.body)
+		}
+	}
+	// The token of a page opened in another browser is no good either.
+	other := s.browser()
+	stolen := formFields(t, other.get(path).body, path)
+	if a := victim.post(path, stolen); a.StatusCode != http.StatusForbidden {
+		t.Errorf("another browser's token: %d, want 403", a.StatusCode)
+	}
+	confirm := victim.get(path)
+	var strict bool
+	for _, c := range confirm.Cookies() {
+		strict = strict || (c.Name == "signin_csrf" && c.SameSite == http.SameSiteStrictMode && c.HttpOnly)
+	}
+	if !strict {
+		t.Errorf("the confirmation page sets no HttpOnly SameSite=Strict token cookie: %v", confirm.Cookies())
+	}
+	if a := victim.post(path, formFields(t, confirm.body, path)); a.StatusCode != http.StatusSeeOther || sessionCookie(a) == nil {
+		t.Errorf("the refused attempts used the link up: %d\n%s", a.StatusCode, a.body)
 	}
 }
 
@@ -105,7 +141,7 @@ func TestExpiredLinkRefused(t *testing.T) {
 	}
 	s.clock.advance(auth.DefaultLinkTTL + time.Minute)
 	b := s.browser()
-	a := b.post("/signin/"+secret, url.Values{})
+	a := b.redeem("/signin/" + secret)
 	if a.StatusCode != http.StatusBadRequest || sessionCookie(a) != nil {
 		t.Fatalf("expired link: %d, cookie %v\n%s", a.StatusCode, sessionCookie(a), a.body)
 	}
@@ -239,8 +275,13 @@ func language(t *testing.T, s *site, p store.Person) store.Language {
 	return got.Language
 }
 
-// csrfOf is the CSRF token on the signed-in browser's pages.
+// csrfOf is the CSRF token on the signed-in browser's pages: on the home
+// page, or the journey a participant's home page leads to.
 func csrfOf(t *testing.T, b *browser) string {
 	t.Helper()
-	return formFields(t, b.get("/").body, "/signout").Get("csrf")
+	home := b.get("/")
+	if home.StatusCode == http.StatusSeeOther {
+		home = b.get(home.Header.Get("Location"))
+	}
+	return formFields(t, home.body, "/signout").Get("csrf")
 }

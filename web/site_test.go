@@ -130,10 +130,12 @@ func (s *site) browser() *browser {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	c := s.srv.Client()
+	// A copy: the server's client is one value, and browsers must not
+	// share a cookie jar.
+	c := *s.srv.Client()
 	c.Jar = jar
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &browser{t: s.t, site: s, c: c}
+	return &browser{t: s.t, site: s, c: &c}
 }
 
 // answer is a response with its body read.
@@ -180,11 +182,21 @@ func (b *browser) signIn(p store.Person) answer {
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	a := b.post(web.SignInPath(secret), url.Values{})
+	a := b.redeem(web.SignInPath(secret))
 	if a.StatusCode != http.StatusSeeOther {
 		b.t.Fatalf("signing %s in: %d\n%s", p.GivenName, a.StatusCode, a.body)
 	}
 	return a
+}
+
+// redeem opens a sign-in link and presses its button, as a person does.
+func (b *browser) redeem(path string) answer {
+	b.t.Helper()
+	confirm := b.get(path)
+	if confirm.StatusCode != http.StatusOK {
+		b.t.Fatalf("opening %s: %d\n%s", path, confirm.StatusCode, confirm.body)
+	}
+	return b.post(path, formFields(b.t, confirm.body, path))
 }
 
 var hiddenField = regexp.MustCompile(`<input type="hidden" name="([a-z_]+)" value="([^"]*)">`)
