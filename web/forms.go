@@ -105,5 +105,5 @@ func sessionIDs(programmeID string, version int) []string {
 // to choose and a coach's and a participant's changes to one journey
 // must never be taken for the same update.
 func requestID(r *http.Request) string {
-	return principal(r).PersonID.String() + "/" + postedForm(r).Get(keyField)
+	return principal(r).PersonID.String() + "/" + strings.TrimSpace(postedForm(r).Get(keyField))
 }

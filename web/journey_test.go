@@ -229,6 +229,15 @@ func TestJourneyInTheBrowser(t *testing.T) {
 	tb.checkAccessible("journey in Welsh")
 	tb.shot("8-participant-journey-cy")
 
+	// Coordinator: the journey's attendance, pause and withdraw forms.
+	tb.signIn(w.s, w.coordinator, "/")
+	tb.open(journeyPath)
+	if n := run(tb, chromedp.Evaluate[int](`document.querySelectorAll('main form').length`)); n < 3 {
+		t.Errorf("the coordinator's journey page has %d forms, want attendance, pause and withdraw", n)
+	}
+	tb.checkAccessible("journey for the coordinator")
+	tb.shot("9-coordinator-journey-cy")
+
 	w.checkCheckpointRefusals(form)
 	if n := w.events(w.journey, "checkpoint.completed"); n != 1 {
 		t.Errorf("%d checkpoint.completed events, want 1", n)
