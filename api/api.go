@@ -80,6 +80,7 @@ func (h *handler) routes() []route {
 		{"GET /api/intakes", reads(coordinator), h.listIntakes},
 		{"POST /api/intakes", changes(coordinator), h.createIntake},
 		{"GET /api/intakes/open", reads(anyone...), h.openIntakes},
+		{"PATCH /api/intakes/{id}", changes(coordinator), h.editIntake},
 		{"GET /api/intakes/{id}/dashboard", reads(coordinator), h.intakeDashboard},
 		{"POST /api/intakes/{id}/start", changes(coordinator), h.startIntake},
 		{"POST /api/intakes/{id}/reschedule", changes(coordinator), h.rescheduleSession},

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -468,5 +469,103 @@ func (w *world) testCheckpoint(t *testing.T) {
 	js, _ = json.Marshal(d.Live)
 	if d.Live == nil || len(d.Live.Checkpoints) == 0 || d.Live.Checkpoints[0].RAG != workflows.RAGGreen {
 		t.Errorf("journey after completion: %s", js)
+	}
+}
+
+// testEditIntake: on a new intake with one place, the coordinator renames
+// it, adds a place (the waitlisted applicant is offered it at once), is
+// refused fewer places than are taken and any change of places once the
+// intake has started, each with the intake's reason.
+func (w *world) testEditIntake(t *testing.T) {
+	people := make([]who, 2)
+	for i, name := range []string{"Catrin", "Iolo"} {
+		people[i] = who{name: strings.ToLower(name), id: uuid.New()}
+		must(t, w.st.CreatePeople(t.Context(), []store.Person{{ID: people[i].id, Role: store.RoleParticipant, GivenName: name,
+			FamilyName: "Morgan", EmailAddress: strings.ToLower(name) + ".morgan@example.org", LocalAuthority: "Monmouthshire",
+			Theme: "communities"}}))
+		w.credentials(t, &people[i], store.RoleParticipant)
+	}
+	now := time.Now()
+	id := w.createIntake(t, "Cohort C", now, now.Add(time.Hour), now.Add(72*time.Hour))
+	path := "/api/intakes/" + id.String()
+	edit := func(body string) *httptest.ResponseRecorder {
+		t.Helper()
+		return w.do(t, call{method: "PATCH", path: path, body: body, token: w.coordinator.token, key: uuid.NewString()})
+	}
+	edited := func(body string) store.Intake {
+		t.Helper()
+		var in store.Intake
+		decode(t, edit(body), http.StatusOK, &in)
+		stored, err := w.st.GetIntake(t.Context(), id)
+		must(t, err)
+		if in.ID != id || in.Name != stored.Name || in.Capacity != stored.Capacity {
+			t.Errorf("PATCH %s answered %+v; stored %+v", body, in, stored)
+		}
+		return in
+	}
+	decide := func(j uuid.UUID, d workflows.Decision) {
+		t.Helper()
+		var st StatusAnswer
+		decode(t, w.do(t, call{method: "POST", path: "/api/journeys/" + j.String() + "/decision",
+			body: fmt.Sprintf(`{"decision":%q}`, d), token: w.coordinator.token, key: uuid.NewString()}), http.StatusOK, &st)
+	}
+
+	first := w.apply(t, id, w.coordinator, fmt.Sprintf(`{"personId":%q}`, people[0].id))
+	second := w.apply(t, id, w.coordinator, fmt.Sprintf(`{"personId":%q}`, people[1].id))
+	if in := edited(`{"capacity":1}`); in.Capacity != 1 || in.Name != "Cohort C" {
+		t.Errorf("one place: %+v", in)
+	}
+	decide(first, workflows.DecisionOffer)
+	decide(second, workflows.DecisionWaitlist)
+
+	// Renaming touches the name only; the same edit again is fine.
+	for range 2 {
+		if in := edited(`{"name":"  Carfan C "}`); in.Name != "Carfan C" || in.Capacity != 1 {
+			t.Errorf("renamed: %+v", in)
+		}
+	}
+	// A second place goes to the waitlisted applicant.
+	if in := edited(`{"capacity":2}`); in.Capacity != 2 || in.Name != "Carfan C" {
+		t.Errorf("two places: %+v", in)
+	}
+	w.waitFor(t, second, func(s store.JourneySnapshot) bool { return s.State == string(workflows.StatusOffered) })
+	if p := checkProblem(t, edit(`{"capacity":1}`), http.StatusConflict); !strings.Contains(p.Detail, "2 places are already offered or taken") {
+		t.Errorf("fewer places than taken: %q", p.Detail)
+	}
+
+	// Bad edits say what can be edited, and change nothing.
+	for _, c := range []struct {
+		body   string
+		status int
+		detail string
+	}{
+		{"", 422, `{"capacity": 24}`},
+		{`{}`, 422, `{"name": "Cohort 2"}`},
+		{`{"name":"Cohort D","opensAt":"2027-01-01"}`, 400, `"opensAt"`},
+		{`{"capacity":0}`, 422, "from 1 to 500"},
+		{`{"name":" "}`, 422, "name is missing"},
+	} {
+		if p := checkProblem(t, edit(c.body), c.status); !strings.Contains(p.Detail, c.detail) {
+			t.Errorf("PATCH %q: detail %q does not mention %q", c.body, p.Detail, c.detail)
+		}
+	}
+	checkProblem(t, w.do(t, call{method: "PATCH", path: "/api/intakes/" + uuid.NewString(), body: `{"name":"Nowhere"}`,
+		token: w.coordinator.token, key: uuid.NewString()}), http.StatusNotFound)
+	if in, err := w.st.GetIntake(t.Context(), id); err != nil || in.Name != "Carfan C" || in.Capacity != 2 {
+		t.Errorf("after refused edits: %+v, %v", in, err)
+	}
+
+	// Once started, the places are fixed; the name is not.
+	var st StatusAnswer
+	decode(t, w.do(t, call{method: "POST", path: "/api/journeys/" + first.String() + "/offer",
+		body: `{"accept":true}`, token: people[0].token, key: uuid.NewString()}), http.StatusOK, &st)
+	var started Started
+	decode(t, w.do(t, call{method: "POST", path: path + "/start", token: w.coordinator.token, key: uuid.NewString()}),
+		http.StatusOK, &started)
+	if p := checkProblem(t, edit(`{"name":"Carfan C","capacity":3}`), http.StatusConflict); !strings.Contains(p.Detail, "has started") {
+		t.Errorf("places after the start: %q", p.Detail)
+	}
+	if in := edited(`{"name":"Cohort C","capacity":2}`); in.Name != "Cohort C" || in.Capacity != 2 {
+		t.Errorf("renamed after the start: %+v", in)
 	}
 }

@@ -84,6 +84,39 @@ func (h *handler) createIntake(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, in)
 }
 
+// EditIntakeRequest is the body of PATCH /api/intakes/{id}: the fields to
+// change, at least one. The dates cannot change.
+type EditIntakeRequest struct {
+	Name     *string `json:"name,omitempty"`
+	Capacity *int    `json:"capacity,omitempty"`
+}
+
+// editableIntake is the 422 for an edit that changes nothing.
+const editableIntake = `Say what to change: {"name": "Cohort 2"}, {"capacity": 24} or both; an intake's dates cannot change.`
+
+// editIntake is PATCH /api/intakes/{id}: starter.EditIntake. It answers
+// the intake as POST /api/intakes does.
+func (h *handler) editIntake(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r, "id", "an intake")
+	if !ok {
+		return
+	}
+	if r.ContentLength == 0 {
+		writeProblem(w, http.StatusUnprocessableEntity, editableIntake)
+		return
+	}
+	var body EditIntakeRequest
+	if !decodeJSON(w, r, &body, 0) {
+		return
+	}
+	if body.Name == nil && body.Capacity == nil {
+		writeProblem(w, http.StatusUnprocessableEntity, editableIntake)
+		return
+	}
+	in, err := h.svc.EditIntake(r.Context(), id, starter.IntakeEdit{Name: body.Name, Capacity: body.Capacity})
+	h.answer(w, r, "editing the intake", err, in)
+}
+
 // intakeDashboard is GET /api/intakes/{id}/dashboard: starter.IntakeDashboard.
 func (h *handler) intakeDashboard(w http.ResponseWriter, r *http.Request) {
 	id, ok := pathID(w, r, "id", "an intake")

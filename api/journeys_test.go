@@ -269,4 +269,6 @@ func TestAPI(t *testing.T) {
 	t.Run("participant language and journeys", w.testParticipant)
 	t.Run("attendance once per key", w.testAttendance)
 	t.Run("coach completes an open checkpoint once", w.testCheckpoint)
+	// Last: its intake's journeys would change the counts the others check.
+	t.Run("coordinator edits an intake: rename, places, waitlist", w.testEditIntake)
 }

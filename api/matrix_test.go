@@ -33,6 +33,7 @@ func (w *world) probes() map[string]probe {
 		"GET /api/intakes":                  {want: only(coordinator, 200)},
 		"POST /api/intakes":                 {body: `{}`, want: only(coordinator, 422)},
 		"GET /api/intakes/open":             {want: all(200)},
+		"PATCH /api/intakes/{id}":           {body: `{}`, want: only(coordinator, 422)},
 		"GET /api/intakes/{id}/dashboard":   {want: only(coordinator, 200)},
 		"POST /api/intakes/{id}/start":      {body: `{"now":true}`, want: only(coordinator, 400)},
 		"POST /api/intakes/{id}/reschedule": {body: `{"session":"","startsAt":""}`, want: only(coordinator, 422)},

@@ -114,8 +114,8 @@ func (s *Service) checkIntakeSpec(ctx context.Context, spec IntakeSpec) error {
 	if strings.TrimSpace(spec.Name) == "" {
 		problems = append(problems, "a name is required (e.g. \"Cohort 2\")")
 	}
-	if spec.Capacity < 1 {
-		problems = append(problems, "capacity must be at least 1")
+	if p := capacityProblem(spec.Capacity); p != "" {
+		problems = append(problems, p)
 	}
 	if spec.OpensAt.IsZero() || spec.ClosesAt.IsZero() || spec.StartsOn.IsZero() {
 		problems = append(problems, "opening, closing and start dates are all required")
@@ -131,6 +131,81 @@ func (s *Service) checkIntakeSpec(ctx context.Context, spec IntakeSpec) error {
 		return invalidf("%s", strings.Join(problems, "; "))
 	}
 	return s.checkPerson(ctx, spec.CoordinatorID, store.RoleCoordinator)
+}
+
+// capacityProblem says what is wrong with a number of places, or "". The
+// intake workflow enforces the same range; checking here first answers a
+// typo as invalid input rather than as the intake's refusal.
+func capacityProblem(n int) string {
+	if n < workflows.MinCapacity || n > workflows.MaxCapacity {
+		return fmt.Sprintf("capacity must be from %d to %d places (got %d)", workflows.MinCapacity, workflows.MaxCapacity, n)
+	}
+	return ""
+}
+
+// IntakeEdit is what a coordinator may change about an intake after
+// creating it; a nil field stays as it is. The dates are fixed: the
+// window's timers and every journey's schedule follow from them.
+type IntakeEdit struct {
+	Name     *string
+	Capacity *int
+}
+
+// EditIntake renames an intake and changes its number of places. A new
+// capacity goes to the intake's workflow first, which refuses it once the
+// intake has started or below the places already offered or taken
+// (ErrRejected, with its reason), and offers places it frees to the
+// waitlist; only then is the store's row changed, so the row never claims
+// places the workflow refused. A rename touches only the store. The same
+// edit twice is fine: the workflow takes an unchanged capacity as done, so
+// a retry after a store failure completes the edit.
+func (s *Service) EditIntake(ctx context.Context, intakeID uuid.UUID, e IntakeEdit) (store.Intake, error) {
+	if e.Name == nil && e.Capacity == nil {
+		return store.Intake{}, invalidf("nothing to change: give the intake a new name, a new capacity or both")
+	}
+	if e.Capacity != nil {
+		if p := capacityProblem(*e.Capacity); p != "" {
+			return store.Intake{}, invalidf("%s", p)
+		}
+	}
+	in, err := s.Store.GetIntake(ctx, intakeID)
+	if err != nil {
+		return store.Intake{}, storeError(err)
+	}
+	name, capacity := in.Name, in.Capacity
+	if e.Name != nil {
+		name = *e.Name
+	}
+	if e.Capacity != nil {
+		capacity = *e.Capacity
+	}
+	// The name is checked before the workflow acts, so a bad name cannot
+	// leave the capacity changed and the name not.
+	if name, err = store.PrepareIntakeEdit(in.ID, name, capacity); err != nil {
+		return store.Intake{}, storeError(err)
+	}
+	if e.Capacity != nil {
+		if err := s.setCapacity(ctx, in, capacity); err != nil {
+			return store.Intake{}, err
+		}
+	}
+	if err := s.Store.UpdateIntake(ctx, in.ID, name, capacity); err != nil {
+		return store.Intake{}, storeError(err)
+	}
+	in.Name, in.Capacity = name, capacity
+	return in, nil
+}
+
+// setCapacity asks the intake's workflow to change its places. A finished
+// intake's workflow has ended, so it is answered here.
+func (s *Service) setCapacity(ctx context.Context, in store.Intake, capacity int) error {
+	if in.Status == store.IntakeFinished {
+		if capacity == in.Capacity {
+			return nil
+		}
+		return fmt.Errorf("%w: intake %s has finished: its number of places can no longer change", ErrRejected, in.ID)
+	}
+	return s.updateIntake(ctx, in.ID, workflows.UpdateSetCapacity, workflows.SetCapacityRequest{Capacity: capacity}, nil)
 }
 
 // checkPerson makes sure id names a person with the given role.

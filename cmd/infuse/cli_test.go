@@ -193,7 +193,7 @@ func TestCommands(t *testing.T) {
 	w.expect(exitInvalid, []string{"not a participant"}, "apply", "--intake", open, "--person", "megan@example.org")
 	w.expect(exitInvalid, []string{"--intake", "is not an ID"}, "apply", "--intake", "cohort-1", "--person", "carys@example.org")
 	journey := w.jsonField("journey", "apply", "--intake", open, "--person", "carys@example.org", "--coach", "elin@example.org")
-	w.must("apply", "--intake", open, "--person", "tom@example.org")
+	tom := w.jsonField("journey", "apply", "--intake", open, "--person", "tom@example.org")
 	w.expect(exitRejected, []string{"already applied"}, "apply", "--intake", open, "--person", "carys@example.org")
 
 	dash := w.eventually([]string{"Carys Pritchard", "Tom Ashworth", "Blaenau Gwent", "Elin Rowlands", "submitted"},
@@ -214,6 +214,21 @@ func TestCommands(t *testing.T) {
 	w.expect(exitRejected, []string{"no open offer"}, "offer", "decline", journey)
 	w.expect(exitInvalid, []string{"--reason"}, "journey", "withdraw", journey, "--reason", "bored", "--by", "megan@example.org")
 	w.expect(exitNotFound, []string{"no journey"}, "journey", "show", "0b7e6f0e-5a4b-4c3d-9e2f-1a2b3c4d5e6f")
+
+	// Editing the intake: bad edits (2), an unknown intake (4), a rename
+	// and one place; then a place for the waitlisted Tom, who is offered
+	// it; then fewer places than taken, refused by the intake (3).
+	w.expect(exitInvalid, []string{"--name NAME, --capacity N"}, "intake", "edit", open)
+	w.expect(exitInvalid, []string{"from 1 to 500"}, "intake", "edit", open, "--capacity", "0")
+	w.expect(exitNotFound, []string{"not found"}, "intake", "edit", "0b7e6f0e-5a4b-4c3d-9e2f-1a2b3c4d5e6f", "--name", "Cohort 9")
+	if out := w.must("intake", "edit", open, "--name", "Cohort One", "--capacity", "1"); !strings.Contains(out, "Cohort One, with places for 1") {
+		t.Errorf("intake edit: %s", out)
+	}
+	w.eventually([]string{"Cohort One"}, "intake", "list")
+	w.must("decide", "--journey", tom, "waitlist")
+	w.must("intake", "edit", open, "--capacity", "2")
+	w.eventually([]string{"offer.made"}, "journey", "show", tom)
+	w.expect(exitRejected, []string{"2 places are already offered or taken"}, "intake", "edit", open, "--capacity", "1")
 }
 
 func TestTemporalUnreachable(t *testing.T) {

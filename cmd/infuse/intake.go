@@ -16,7 +16,7 @@ import (
 
 func (c *cli) intakeCommand() *cobra.Command {
 	return group("intake", "Open, start and watch intakes (cohorts)",
-		c.intakeCreateCommand(), c.intakeListCommand(), c.intakeStartCommand(),
+		c.intakeCreateCommand(), c.intakeEditCommand(), c.intakeListCommand(), c.intakeStartCommand(),
 		c.intakeDashboardCommand(), c.intakeRescheduleCommand(), c.intakePreviewCommand())
 }
 
@@ -63,6 +63,42 @@ func (c *cli) intakeCreateCommand() *cobra.Command {
 	f.StringVar(&starts, "starts", "", "the first day of the programme")
 	f.IntVar(&capacity, "capacity", 20, "the number of places")
 	f.StringVar(&coordinator, "coordinator", "", "the coordinator in charge (ID or e-mail address)")
+	return cmd
+}
+
+func (c *cli) intakeEditCommand() *cobra.Command {
+	var name string
+	var capacity int
+	cmd := &cobra.Command{
+		Use:   "edit INTAKE [--name NAME] [--capacity N]",
+		Short: "Rename an intake or change its number of places; places added go to the waitlist at once",
+		Long: "Rename an intake or change its number of places. The places can change until the intake starts, " +
+			"and not below those already offered or taken; places added are offered to the waitlist, longest-waiting " +
+			"first. The dates cannot change.",
+		Args: args(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			var edit starter.IntakeEdit
+			if cmd.Flags().Changed("name") {
+				edit.Name = &name
+			}
+			if cmd.Flags().Changed("capacity") {
+				edit.Capacity = &capacity
+			}
+			if edit.Name == nil && edit.Capacity == nil {
+				return usage("say what to change: --name NAME, --capacity N or both (usage: %s)", cmd.UseLine())
+			}
+			// A rename is the store's alone, so it works without Temporal.
+			return c.onID("intake", edit.Capacity != nil, func(ctx context.Context, svc *starter.Service, id uuid.UUID, _ []string) (any, func(io.Writer), error) {
+				in, err := svc.EditIntake(ctx, id, edit)
+				return in, func(w io.Writer) {
+					fmt.Fprintf(w, "Intake %s is now %s, with places for %d.\n", in.ID, in.Name, in.Capacity)
+				}, err
+			})(cmd, a)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&name, "name", "", `the intake's new name, e.g. "Cohort 2"`)
+	f.IntVar(&capacity, "capacity", 0, "the new number of places")
 	return cmd
 }
 

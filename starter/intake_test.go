@@ -1,0 +1,56 @@
+package starter
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/infuse-cymru/journeys/store"
+)
+
+// A rename touches only the store (this service has no Temporal client:
+// reaching for it would panic), twice is fine, and bad edits are refused
+// before anything changes. Capacity edits, which go through the intake's
+// workflow, are tested with Temporal in package api and cmd/infuse.
+func TestEditIntakeRenamesAndRefusesBadEdits(t *testing.T) {
+	ctx := context.Background()
+	s := storeOnly(t)
+	c := newCohort(t, s, "Cohort 1")
+	name := "  Carfan 1  "
+	for range 2 {
+		in, err := s.EditIntake(ctx, c.intake.ID, IntakeEdit{Name: &name})
+		if err != nil || in.Name != "Carfan 1" || in.Capacity != 20 {
+			t.Fatalf("EditIntake(name) = %+v, %v", in, err)
+		}
+	}
+	if got, err := s.Store.GetIntake(ctx, c.intake.ID); err != nil || got.Name != "Carfan 1" || got.Capacity != 20 {
+		t.Errorf("stored after renaming: %+v, %v", got, err)
+	}
+
+	empty, long, zero, huge := " ", strings.Repeat("n", store.MaxIntakeNameLength+1), 0, 501
+	for _, tc := range []struct {
+		what string
+		edit IntakeEdit
+		id   uuid.UUID
+		want error
+		says string
+	}{
+		{"nothing", IntakeEdit{}, c.intake.ID, ErrInvalid, "new name, a new capacity"},
+		{"an empty name", IntakeEdit{Name: &empty, Capacity: &huge}, c.intake.ID, ErrInvalid, "capacity must be from 1 to 500"},
+		{"an empty name", IntakeEdit{Name: &empty}, c.intake.ID, ErrInvalid, "name is missing"},
+		{"a long name", IntakeEdit{Name: &long}, c.intake.ID, ErrInvalid, "longer than 200"},
+		{"no places", IntakeEdit{Capacity: &zero}, c.intake.ID, ErrInvalid, "got 0"},
+		{"an unknown intake", IntakeEdit{Name: &name}, uuid.New(), ErrNotFound, "not found"},
+	} {
+		_, err := s.EditIntake(ctx, tc.id, tc.edit)
+		if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.says) {
+			t.Errorf("editing %s: %v, want %v saying %q", tc.what, err, tc.want, tc.says)
+		}
+	}
+	if got, _ := s.Store.GetIntake(ctx, c.intake.ID); got.Name != "Carfan 1" || got.Capacity != 20 {
+		t.Errorf("a refused edit changed the intake: %+v", got)
+	}
+}
