@@ -83,6 +83,8 @@ var catalogue = map[string]text{
 	"flash.resumed":     {"Mae'r daith wedi ailddechrau.", "The journey has resumed."},
 	"flash.withdrawn":   {"Mae'r cyfranogwr wedi tynnu'n ôl.", "The participant is withdrawn."},
 	"flash.handedin":    {"Wedi'i gyflwyno. Diolch!", "Handed in. Thank you!"},
+	"flash.edited":      {"Mae'r newidiadau i'r garfan wedi'u cadw.", "The changes to the intake are saved."},
+	"flash.unchanged":   {"Doedd dim byd wedi newid, felly ni wnaed dim.", "Nothing had changed, so nothing was done."},
 
 	// Forms.
 	"form.choose": {"Dewiswch…", "Choose…"},
@@ -147,6 +149,14 @@ var catalogue = map[string]text{
 	"newintake.closes.invalid":    {"Rhowch pryd mae ceisiadau'n cau, fel 2027-01-18T17:00", "Enter when applications close, like 2027-01-18T17:00"},
 	"newintake.starts.invalid":    {"Rhowch ddiwrnod cyntaf y rhaglen, fel 2027-02-01", "Enter the first day of the programme, like 2027-02-01"},
 	"newintake.capacity.invalid":  {"Rhowch nifer y lleoedd fel rhif cyfan, 1 neu fwy", "Enter the number of places as a whole number, 1 or more"},
+	"editintake.title":            {"Newid y garfan", "Change the intake"},
+	"editintake.hint":             {"Mae'r dyddiadau'n aros fel y maent. Gall nifer y lleoedd newid hyd nes bydd y garfan yn dechrau, ond nid i lai na'r lleoedd a gynigiwyd neu a dderbyniwyd eisoes; mae lleoedd newydd yn mynd i'r rhestr aros.", "The dates stay as they are. The number of places can change until the intake starts, but not below the places already offered or taken; new places go to the waiting list."},
+	"editintake.name":             {"Enw'r garfan", "Name of the intake"},
+	"editintake.capacity":         {"Nifer y lleoedd", "Number of places"},
+	"editintake.capacity.hint":    {"Rhif cyfan, er enghraifft 20", "A whole number, for example 20"},
+	"editintake.submit":           {"Cadw'r newidiadau", "Save the changes"},
+	"editintake.name.missing":     {"Rhowch enw i'r garfan, er enghraifft Carfan 2", "Enter a name for the intake, for example Cohort 2"},
+	"editintake.capacity.invalid": {"Rhowch nifer y lleoedd fel rhif cyfan o %d i %d", "Enter the number of places as a whole number from %d to %d"},
 	"reschedule.title":            {"Symud sesiwn labordy", "Reschedule a lab session"},
 	"reschedule.hint":             {"Mae'r sesiwn yn symud i bawb yn y garfan, a'u nodiadau atgoffa gyda hi.", "The session moves for everyone in the intake, and their reminders with it."},
 	"reschedule.session":          {"Sesiwn", "Session"},
@@ -319,5 +329,6 @@ var catalogue = map[string]text{
 	"event.journey.completed":        {"Taith wedi'i chwblhau", "Journey completed"},
 	"event.journey.not_completed":    {"Taith heb ei chwblhau", "Journey not completed"},
 	"event.deferral.received":        {"Wedi ymuno o garfan arall", "Joined from another intake"},
+	"event.intake.capacity_changed":  {"Nifer y lleoedd wedi newid", "Number of places changed"},
 	"event.deferral.joined":          {"Wedi ymuno â'r garfan", "Joined the intake"},
 }

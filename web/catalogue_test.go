@@ -59,7 +59,7 @@ func TestBuiltKeysAreKnown(t *testing.T) {
 		keys = append(keys, "task.text."+task)
 	}
 	for _, done := range []string{"started", "decided", "checkpoint", "accepted", "declined", "language", "signedout",
-		"created", "rescheduled", "attendance", "paused", "resumed", "withdrawn", "handedin"} {
+		"created", "rescheduled", "attendance", "paused", "resumed", "withdrawn", "handedin", "edited", "unchanged"} {
 		keys = append(keys, "flash."+done)
 	}
 	for _, k := range keys {
@@ -99,5 +99,14 @@ func TestDatesInLondonInBothLanguages(t *testing.T) {
 	}
 	if got := Welsh.Item("checkpoint/2"); got != "Pwynt gwirio hyfforddi 2" {
 		t.Errorf("Welsh item: %q", got)
+	}
+	if got := English.Session("adaption-lab/2", at); got != "Adaption Lab 2 — 5 October 2027, 10:00" {
+		t.Errorf("English session: %q", got)
+	}
+	if got := Welsh.Session("adaption-lab/2", at); got != Welsh.Item("adaption-lab/2")+" — 5 Hydref 2027, 10:00" {
+		t.Errorf("Welsh session: %q", got)
+	}
+	if got := English.Session("adaption-lab/2", time.Time{}); got != "Adaption Lab 2" {
+		t.Errorf("a session without a known start: %q", got)
 	}
 }

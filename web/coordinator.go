@@ -8,9 +8,12 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
+	"go.uber.org/zap"
 
 	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
@@ -130,10 +133,32 @@ type intakeData struct {
 	CanStart bool
 	// Decisions are the choices of the decision form.
 	Decisions []workflows.Decision
-	// Sessions are the lab sessions the reschedule form offers.
-	Sessions []string
-	// Form is what was typed into the reschedule form, kept after a mistake.
+	// Sessions are the lab sessions the reschedule form offers, with
+	// their current starts.
+	Sessions []sessionChoice
+	// Form is what was typed into the form that failed (reschedule or
+	// edit), kept after a mistake.
 	Form url.Values
+}
+
+// EditName is the edit form's name: what was typed if that form failed,
+// else the intake's own.
+func (d intakeData) EditName() string {
+	if _, sent := d.Form["name"]; sent {
+		return d.Form.Get("name")
+	}
+	return d.Intake.Name
+}
+
+// NameMax is the longest name the store keeps, for the field's maxlength.
+func (intakeData) NameMax() int { return store.MaxIntakeNameLength }
+
+// EditCapacity is the edit form's number of places, as EditName.
+func (d intakeData) EditCapacity() string {
+	if _, sent := d.Form["capacity"]; sent {
+		return d.Form.Get("capacity")
+	}
+	return strconv.Itoa(d.Intake.Capacity)
 }
 
 // Decidable says whether a row's application still awaits a decision.
@@ -164,7 +189,7 @@ func (s *server) renderIntake(w http.ResponseWriter, r *http.Request, status int
 	p.Title = d.Intake.Name
 	p.Errors = errs
 	data := intakeData{IntakeDashboard: d, Decisions: []workflows.Decision{workflows.DecisionOffer, workflows.DecisionWaitlist, workflows.DecisionReject},
-		Sessions: sessionIDs(d.Intake.ProgrammeID, d.Intake.ProgrammeVersion), Form: postedForm(r)}
+		Sessions: sessionChoices(sessionIDs(d.Intake.ProgrammeID, d.Intake.ProgrammeVersion), s.intakeStarts(r, d.Intake)), Form: postedForm(r)}
 	for state := range d.Counts {
 		data.States = append(data.States, state)
 	}
@@ -172,6 +197,67 @@ func (s *server) renderIntake(w http.ResponseWriter, r *http.Request, status int
 	data.CanStart = d.Intake.Status != store.IntakeStarted && d.Intake.Status != store.IntakeFinished
 	p.Data = data
 	s.render(w, r, status, "intake", p)
+}
+
+// intakeStarts are the starts of the intake's sessions for the whole
+// intake (see starter.IntakeSessions for where they come from). The page
+// is built from the store so that it answers while Temporal does not;
+// then the sessions are named without dates rather than the page failing.
+func (s *server) intakeStarts(r *http.Request, in store.Intake) map[string]time.Time {
+	sessions, err := s.svc.IntakeSessions(r.Context(), in)
+	if err != nil {
+		s.log.Warn("intake page without session dates", zap.Stringer("intake", in.ID), zap.Error(err))
+		return nil
+	}
+	starts := make(map[string]time.Time, len(sessions))
+	for _, it := range sessions {
+		starts[it.ID] = it.OpensAt
+	}
+	return starts
+}
+
+// editIntake renames the intake and changes its number of places, from
+// its page. Only what changed is sent: a rename alone never asks the
+// intake's workflow, so it works after the start, when the places can no
+// longer change. The workflow refuses (409, its reason on the page) a
+// capacity below the places already offered or taken, or after the start.
+func (s *server) editIntake(w http.ResponseWriter, r *http.Request) {
+	id, err := uuid.Parse(r.PathValue("id"))
+	if err != nil {
+		s.notFound(w, r)
+		return
+	}
+	in, err := s.svc.Store.GetIntake(r.Context(), id)
+	if err != nil {
+		s.intakeMissing(w, r, err)
+		return
+	}
+	form := postedForm(r)
+	c := checks{lang: pageLang(r)}
+	name := strings.TrimSpace(form.Get("name"))
+	c.require(name != "", "name", "editintake.name.missing")
+	capacity := c.intBetween(form, "capacity", "editintake.capacity.invalid", workflows.MinCapacity, workflows.MaxCapacity)
+	again := func(status int, errs []fieldError) { s.renderIntake(w, r, status, errs) }
+	if len(c.errs) > 0 {
+		again(http.StatusUnprocessableEntity, c.errs)
+		return
+	}
+	back := "/intakes/" + id.String()
+	var edit starter.IntakeEdit
+	if name != in.Name {
+		edit.Name = &name
+	}
+	if capacity != in.Capacity {
+		edit.Capacity = &capacity
+	}
+	if edit.Name == nil && edit.Capacity == nil {
+		// The service calls an empty edit a mistake; on the page it is
+		// just a form saved as it was.
+		seeOther(w, r, back, "unchanged")
+		return
+	}
+	_, err = s.svc.EditIntake(r.Context(), id, edit)
+	s.finishForm(w, r, err, again, back, "edited")
 }
 
 // rescheduleSession moves one lab session for the whole intake, from the

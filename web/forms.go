@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -71,6 +72,16 @@ func (c *checks) positiveInt(form url.Values, field, key string) int {
 	return n
 }
 
+// intBetween reads a whole number from lo to hi; the message of key is
+// formatted with lo and hi, so it always states the range enforced.
+func (c *checks) intBetween(form url.Values, field, key string, lo, hi int) int {
+	n, err := strconv.Atoi(strings.TrimSpace(form.Get(field)))
+	if err != nil || n < lo || n > hi {
+		c.errs = append(c.errs, fieldError{Field: field, Message: fmt.Sprintf(c.lang.T(key), lo, hi)})
+	}
+	return n
+}
+
 // postedForm is the request's form, parsed (the guard has already bounded
 // the body); nil on a GET, so templates show empty fields.
 func postedForm(r *http.Request) url.Values {
@@ -94,6 +105,27 @@ func sessionIDs(programmeID string, version int) []string {
 		for n := 1; n <= l.Sessions; n++ {
 			out = append(out, l.Key+"/"+strconv.Itoa(n))
 		}
+	}
+	return out
+}
+
+// sessionChoice is one option of a session list: the value sent is the
+// session's ID, as before; StartsAt (zero when unknown) is shown with its
+// name, because "Adaption Lab 2" alone makes a coordinator look the date
+// up elsewhere.
+type sessionChoice struct {
+	ID       string
+	StartsAt time.Time
+}
+
+// sessionChoices are the sessions of ids, in their order, each with its
+// start in starts if known. The IDs come from the programme, not from the
+// schedule, so the choices are the same whether or not the schedule could
+// be read.
+func sessionChoices(ids []string, starts map[string]time.Time) []sessionChoice {
+	out := make([]sessionChoice, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, sessionChoice{ID: id, StartsAt: starts[id]})
 	}
 	return out
 }

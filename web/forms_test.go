@@ -37,11 +37,14 @@ func TestFormsOfEachRole(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.waitAccepted()
+	coord := w.s.browser()
+	coord.signIn(w.coordinator)
+	w.checkEditIntake(coord) // before the start, so the places can still change
 	if _, err := w.svc.StartIntake(w.ctx, w.intake.ID); err != nil {
 		t.Fatal(err)
 	}
-	coord := w.s.browser()
-	coord.signIn(w.coordinator)
+	w.checkEditAfterStart(coord)
+	w.checkIntakeSessionDates(coord)
 	w.checkReschedule(coord) // before the labs start, so a session can still move
 	w.checkDashboard(coord)
 
@@ -55,6 +58,7 @@ func TestFormsOfEachRole(t *testing.T) {
 		!strings.Contains(a.body, "Session adaption-lab/1 has already started") {
 		t.Errorf("moving a session that has started: %d\n%s", a.StatusCode, a.body)
 	}
+	w.checkJourneySessionDates(coord, journeyPath)
 	w.checkAttendance(coord, journeyPath)
 	w.checkPause(coord, journeyPath)
 	w.checkTasks(journeyPath)
@@ -118,7 +122,8 @@ func (w *world) checkReschedule(coord *browser) {
 		}
 	}
 	a = send(coord, page, action, url.Values{"session": {"data-lab/4"}, "starts_at": {at.UTC().Format(time.RFC3339Nano)}})
-	expect(t, "moving data-lab/4", follow(coord, a), http.StatusOK, "The session is moved for everyone in the intake.")
+	expect(t, "moving data-lab/4", follow(coord, a), http.StatusOK, "The session is moved for everyone in the intake.",
+		sessionOption("data-lab/4", at))
 }
 
 var reportRow = regexp.MustCompile(`<th scope="row">Torfaen</th>\s*<td class="num">2</td>`)

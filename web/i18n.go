@@ -159,6 +159,15 @@ func (l Lang) Item(id string) string {
 	return text
 }
 
+// Session names a lab session with its start, "Adaption Lab 2 — 9
+// December 2026, 10:00"; its name alone when the start is not known.
+func (l Lang) Session(id string, startsAt time.Time) string {
+	if startsAt.IsZero() {
+		return l.Item(id)
+	}
+	return l.Item(id) + " — " + l.When(startsAt)
+}
+
 // State names a journey state ("in_labs") in l.
 func (l Lang) State(s string) string { return l.TOr("state."+s, s) }
 

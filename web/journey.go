@@ -7,6 +7,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+	"go.uber.org/zap"
+
+	"github.com/infuse-cymru/journeys/programme"
 	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/workflows"
@@ -50,8 +54,10 @@ type journeyData struct {
 	// journey is under way and answering. CanPause and CanResume offer the
 	// one of the two that the journey's state allows.
 	Manage, CanPause, CanResume bool
-	// Sessions are the attendance form's choices; Reasons the withdraw form's.
-	Sessions, Reasons []string
+	// Sessions are the attendance form's choices, with their starts in
+	// this journey's schedule; Reasons the withdraw form's.
+	Sessions []sessionChoice
+	Reasons  []string
 	// OpenTasks are the participant's tasks they can hand in now: open,
 	// not done, and the journey neither paused nor ended.
 	OpenTasks []workflows.ItemView
@@ -90,6 +96,12 @@ func (s *server) renderJourney(w http.ResponseWriter, r *http.Request, status in
 	}
 	if d.Live != nil && !d.Live.Status.Terminal() {
 		data.live(pr.Role, time.Now())
+		if len(data.Sessions) > 0 {
+			starts := s.journeyStarts(r, j.JourneyID)
+			for i := range data.Sessions {
+				data.Sessions[i].StartsAt = starts[data.Sessions[i].ID]
+			}
+		}
 	}
 	data.keepUnsaved()
 	p := s.newPage(r, "journey.title")
@@ -109,7 +121,7 @@ func (d *journeyData) live(role store.Role, now time.Time) {
 		d.CanPause = st == workflows.StatusAwaitingStart || st == workflows.StatusInLabs || st == workflows.StatusExperimenting
 		d.CanResume = st == workflows.StatusPaused
 		if d.Live.SessionsTotal > 0 {
-			d.Sessions = sessionIDs(d.Live.ProgrammeID, d.Live.ProgrammeVersion)
+			d.Sessions = sessionChoices(sessionIDs(d.Live.ProgrammeID, d.Live.ProgrammeVersion), nil)
 		}
 		d.Reasons = workflows.WithdrawReasons
 	}
@@ -120,6 +132,25 @@ func (d *journeyData) live(role store.Role, now time.Time) {
 			}
 		}
 	}
+}
+
+// journeyStarts are the starts of the journey's sessions in its live
+// schedule: after reschedules and after this journey's own pauses, so the
+// dates are the ones its participant was sent. If the workflow cannot say,
+// the attendance form names the sessions without dates rather than fail.
+func (s *server) journeyStarts(r *http.Request, journeyID uuid.UUID) map[string]time.Time {
+	items, err := s.svc.JourneySchedule(r.Context(), journeyID)
+	if err != nil {
+		s.log.Warn("journey page without session dates", zap.Stringer("journey", journeyID), zap.Error(err))
+		return nil
+	}
+	starts := make(map[string]time.Time, len(items))
+	for _, it := range items {
+		if it.Kind == programme.KindSession {
+			starts[it.ID] = it.OpensAt
+		}
+	}
+	return starts
 }
 
 // keepUnsaved keeps a refused plan or reflection in view when its form

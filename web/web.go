@@ -102,6 +102,7 @@ func (s *server) routes() http.Handler {
 	mux.Handle("POST /intakes", s.changes(coordinator, s.createIntake))
 	mux.Handle("GET /intakes/{id}", s.reads(coordinator, s.intakePage))
 	mux.Handle("GET /intakes/{id}/outcomes.csv", s.reads(coordinator, s.outcomesCSV))
+	mux.Handle("POST /intakes/{id}/edit", s.changes(coordinator, s.editIntake))
 	mux.Handle("POST /intakes/{id}/start", s.changes(coordinator, s.startIntake))
 	mux.Handle("POST /intakes/{id}/reschedule", s.changes(coordinator, s.rescheduleSession))
 	mux.Handle("POST /journeys/{id}/decision", s.changes(coordinator, s.decide))
