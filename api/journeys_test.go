@@ -132,8 +132,7 @@ func newWorld(t *testing.T) *world {
 		journey uuid.UUID
 		by      who
 	}{{w.journey, w.participant}, {w.otherJourney, w.otherParticipant}, {w.bJourney, w.bParticipant}, {w.bLeaverJourney, w.bLeaver}} {
-		// Offers lapse after seven programme days: about 1.5 s on the test
-		// clock, so each is answered at once.
+		// (UntilOpen plans offers in real time: they wait for the answer.)
 		var st StatusAnswer
 		decode(t, w.do(t, call{method: "POST", path: "/api/journeys/" + j.journey.String() + "/decision",
 			body: `{"decision":"offer"}`, token: w.coordinator.token, key: uuid.NewString()}), http.StatusOK, &st)

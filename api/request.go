@@ -58,26 +58,22 @@ func detail(err, kind error) string {
 	return msg
 }
 
-// visibleJourney is the journey in the path if the caller may see it:
-// coordinators see every journey, a coach those they coach, a participant
-// their own. Any other answers 404, exactly as for a journey that does not
-// exist, so a guessed ID reveals nothing.
+// visibleJourney is the journey in the path if the caller may see it (see
+// starter.VisibleJourney for who may); anyone else gets 404, exactly as for
+// a journey that does not exist, so a guessed ID reveals nothing.
 func (h *handler) visibleJourney(w http.ResponseWriter, r *http.Request) (store.JourneySnapshot, bool) {
 	id, ok := pathID(w, r, "id", "a journey")
 	if !ok {
 		return store.JourneySnapshot{}, false
 	}
 	p := principal(r)
-	j, err := h.svc.Store.GetJourney(r.Context(), id)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		h.internalError(w, r, "looking up the journey", err)
-		return j, false
-	}
-	visible := err == nil && (p.Role == store.RoleCoordinator ||
-		(p.Role == store.RoleCoach && j.CoachID == p.PersonID) ||
-		(p.Role == store.RoleParticipant && j.PersonID == p.PersonID))
-	if !visible {
+	j, err := h.svc.VisibleJourney(r.Context(), id, p.PersonID, p.Role)
+	switch {
+	case errors.Is(err, starter.ErrNotFound):
 		writeProblem(w, http.StatusNotFound, fmt.Sprintf("There is no journey %s that you can see; check the ID (GET /api/me/journeys lists yours).", id))
+		return j, false
+	case err != nil:
+		h.internalError(w, r, "looking up the journey", err)
 		return j, false
 	}
 	return j, true

@@ -40,10 +40,11 @@ type Planner struct {
 	// passes SlowFactor times as fast as real time.
 	Knee       time.Time
 	SlowFactor time.Duration
-	// BeforeFactor, if not zero, is the speed of the virtual clock before
-	// Origin (the application window and offers): 1 gives people at real
-	// speed the programme's days to answer an offer before it lapses.
-	BeforeFactor time.Duration
+	// RealTimeOffers plans offers in real time: an offer lapses, and is
+	// reminded of, as many real days after it is made as the programme says,
+	// whenever it is made. Tests that answer offers as people do (over HTTP,
+	// in a browser, under load) need that; a test of lapsing offers does not.
+	RealTimeOffers bool
 }
 
 var _ activities.Planner = Planner{}
@@ -52,9 +53,6 @@ var _ activities.Planner = Planner{}
 func (c Planner) ToReal(v time.Time) time.Time {
 	if v.IsZero() {
 		return v // "no time" (e.g. an absence reminder) stays no time
-	}
-	if c.BeforeFactor != 0 && v.Before(c.Origin) {
-		return c.Base.Add(v.Sub(c.Origin) / c.BeforeFactor).In(v.Location())
 	}
 	if c.Knee.IsZero() || !v.After(c.Knee) {
 		return c.Base.Add(v.Sub(c.Origin) / c.Factor).In(v.Location())
@@ -66,9 +64,6 @@ func (c Planner) ToReal(v time.Time) time.Time {
 func (c Planner) ToVirtual(r time.Time) time.Time {
 	if r.IsZero() {
 		return r
-	}
-	if c.BeforeFactor != 0 && r.Before(c.Base) {
-		return c.Origin.Add(r.Sub(c.Base) * c.BeforeFactor)
 	}
 	if c.Knee.IsZero() || !r.After(c.ToReal(c.Knee)) {
 		return c.Origin.Add(r.Sub(c.Base) * c.Factor)
@@ -124,9 +119,16 @@ func (c Planner) OfferPlan(id string, version int, offeredAt time.Time) (program
 	if err != nil {
 		return programme.OfferPlan{}, err
 	}
-	plan := p.OfferPlan(c.ToVirtual(offeredAt))
-	plan.LapsesAt = c.ToReal(plan.LapsesAt)
-	c.reminders(plan.Reminders)
+	virtual := c.ToVirtual(offeredAt)
+	plan := p.OfferPlan(virtual)
+	toReal := c.ToReal
+	if c.RealTimeOffers {
+		toReal = func(v time.Time) time.Time { return offeredAt.Add(v.Sub(virtual)) }
+	}
+	plan.LapsesAt = toReal(plan.LapsesAt)
+	for i := range plan.Reminders {
+		plan.Reminders[i].At = toReal(plan.Reminders[i].At)
+	}
 	return plan, nil
 }
 
@@ -137,11 +139,11 @@ func (c Planner) reminders(rs []programme.Reminder) {
 }
 
 // UntilOpen is a Planner for a programme starting (on the virtual clock)
-// at origin, which the real clock reaches at base, running at real speed
-// until then (offers lapse after the programme's days), factor times as
-// fast from origin until item opens and at real speed again from then on,
-// so the item stays open for as long as the programme says (days): for
-// tests that act on an open checkpoint, as a coach at a browser would.
+// at origin, which the real clock reaches at base, running factor times as
+// fast until item opens and at real speed from then on, so the item stays
+// open for as long as the programme says (days): for tests that act on an
+// open checkpoint, as a coach at a browser would. Offers are planned in
+// real time, so they wait for an answer as long as they would for a person.
 func UntilOpen(origin, base time.Time, factor time.Duration, item string) (Planner, error) {
 	p, err := programme.Lookup(programme.DefaultID, 1)
 	if err != nil {
@@ -153,7 +155,7 @@ func UntilOpen(origin, base time.Time, factor time.Duration, item string) (Plann
 	}
 	for _, it := range s.Items {
 		if it.ID == item {
-			return Planner{Origin: origin, Base: base, Factor: factor, Knee: it.OpensAt, SlowFactor: 1, BeforeFactor: 1}, nil
+			return Planner{Origin: origin, Base: base, Factor: factor, Knee: it.OpensAt, SlowFactor: 1, RealTimeOffers: true}, nil
 		}
 	}
 	return Planner{}, fmt.Errorf("the programme has no item %q", item)

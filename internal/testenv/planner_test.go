@@ -84,16 +84,16 @@ func TestPlannerUntilOpen(t *testing.T) {
 			t.Errorf("checkpoint/1 is open for %s, want the programme's %s", open, wantOpen)
 		}
 	}
-	// Before the programme starts, offers take the programme's days (an
-	// offer made a month ahead lapses before the start).
-	offeredAt := base.Add(-30 * 24 * time.Hour)
-	offer, err := c.OfferPlan(programme.DefaultID, 1, offeredAt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if wantOffer := p.OfferPlan(c.ToVirtual(offeredAt)); offer.LapsesAt.Sub(offeredAt) != wantOffer.LapsesAt.Sub(c.ToVirtual(offeredAt)) {
-		t.Errorf("an offer made a month before the start lapses %s later, want the programme's %s",
-			offer.LapsesAt.Sub(offeredAt), wantOffer.LapsesAt.Sub(c.ToVirtual(offeredAt)))
+	// Offers take the programme's days in real time, whenever they are made.
+	for _, offeredAt := range []time.Time{base.Add(-time.Minute), base.Add(time.Second), base.Add(time.Hour)} {
+		offer, err := c.OfferPlan(programme.DefaultID, 1, offeredAt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := p.OfferPlan(c.ToVirtual(offeredAt))
+		if got, wantIn := offer.LapsesAt.Sub(offeredAt), want.LapsesAt.Sub(c.ToVirtual(offeredAt)); got != wantIn || got < 24*time.Hour {
+			t.Errorf("an offer made at %s lapses %s later, want the programme's %s", offeredAt, got, wantIn)
+		}
 	}
 	if _, err := UntilOpen(cohort1Start, base, factor, "no-such-item"); err == nil {
 		t.Error("UntilOpen accepted an item the programme does not have")
