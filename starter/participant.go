@@ -106,7 +106,7 @@ func (s *Service) JourneyCalendar(ctx context.Context, journeyID uuid.UUID) ([]b
 	}
 	var items []workflows.ScheduledItem
 	if !workflows.Status(j.State).Terminal() {
-		err := s.query(ctx, workflows.JourneyWorkflowID(journeyID), workflows.QuerySchedule, &items)
+		items, err = s.JourneySchedule(ctx, journeyID)
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return nil, fmt.Errorf("the calendar of journey %s needs its live schedule: %w (try again; if it persists, check that the worker runs this release)", journeyID, err)
 		}

@@ -115,9 +115,7 @@ func (s *Service) JourneyDetail(ctx context.Context, journeyID uuid.UUID) (Journ
 		}
 		return d, fmt.Errorf("%w: no journey %s", ErrNotFound, journeyID)
 	case errors.Is(err, store.ErrNotFound):
-		// Not projected yet: the workflow has not recorded its first event.
-		snap = store.JourneySnapshot{JourneyID: journeyID, IntakeID: live.IntakeID, PersonID: live.PersonID,
-			CoachID: live.CoachID, State: string(live.Status), Phase: live.Phase}
+		snap = unprojected(journeyID, live)
 	case err != nil:
 		return d, err
 	}

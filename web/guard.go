@@ -136,17 +136,14 @@ func (s *server) visibleJourney(w http.ResponseWriter, r *http.Request) (store.J
 		s.notFound(w, r)
 		return store.JourneySnapshot{}, false
 	}
-	j, err := s.svc.Store.GetJourney(r.Context(), id)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		s.serverError(w, r, "looking up the journey", err)
-		return j, false
-	}
 	p := principal(r)
-	visible := err == nil && (p.Role == store.RoleCoordinator ||
-		(p.Role == store.RoleCoach && j.CoachID == p.PersonID) ||
-		(p.Role == store.RoleParticipant && j.PersonID == p.PersonID))
-	if !visible {
+	j, err := s.svc.VisibleJourney(r.Context(), id, p.PersonID, p.Role)
+	switch {
+	case errors.Is(err, starter.ErrNotFound):
 		s.notFound(w, r)
+		return j, false
+	case err != nil:
+		s.serverError(w, r, "looking up the journey", err)
 		return j, false
 	}
 	return j, true
