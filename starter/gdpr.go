@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/workflows"
 )
 
 // UK GDPR gives people the right to a copy of their data (Article 15) and
@@ -213,7 +215,15 @@ func noteRecords(notes []store.Note, author uuid.UUID) []NoteRecord {
 // see store.Store.ErasePerson for what goes and what stays. Their journeys
 // still count in dashboards and reports, shown as "(erased)". Erasing
 // again changes nothing and reports zero counts.
+//
+// It refuses (ErrRejected) while the person still has a part in a running
+// journey or intake: the journey would go on sending reminders and
+// escalations to nobody, and a coordinator should decide what happens to it
+// (withdraw the participant, assign another coach, hand the intake on) first.
 func (s *Service) ErasePerson(ctx context.Context, personID uuid.UUID) (store.PersonErasure, error) {
+	if err := s.checkNothingRunning(ctx, personID); err != nil {
+		return store.PersonErasure{}, err
+	}
 	e, err := s.Store.ErasePerson(ctx, personID, s.Now())
 	if errors.Is(err, store.ErrNotFound) {
 		return e, fmt.Errorf("%w: no person %s, so nothing was erased (check the ID with `infuse people list`)", ErrNotFound, personID)
@@ -222,4 +232,41 @@ func (s *Service) ErasePerson(ctx context.Context, personID uuid.UUID) (store.Pe
 		return e, fmt.Errorf("erasing person %s: %w (nothing was erased; try again)", personID, storeError(err))
 	}
 	return e, nil
+}
+
+// checkNothingRunning refuses an erasure while personID takes part in a
+// journey or intake that has not ended, saying which and what to do.
+func (s *Service) checkNothingRunning(ctx context.Context, personID uuid.UUID) error {
+	var running []string
+	own, err := s.Store.JourneysOfPerson(ctx, personID)
+	if err != nil {
+		return err
+	}
+	coached, err := s.Store.JourneysOfCoach(ctx, personID)
+	if err != nil {
+		return err
+	}
+	for _, j := range append(own, coached...) {
+		if !workflows.Status(j.State).Terminal() {
+			what := "withdraw or defer the participant"
+			if j.PersonID != personID {
+				what = "assign another coach"
+			}
+			running = append(running, fmt.Sprintf("journey %s is %s (%s)", j.JourneyID, j.State, what))
+		}
+	}
+	intakes, err := s.Store.ListIntakes(ctx)
+	if err != nil {
+		return err
+	}
+	for _, in := range intakes {
+		if in.CoordinatorID == personID && in.Status != store.IntakeFinished {
+			running = append(running, fmt.Sprintf("intake %s (%s) is %s and they coordinate it (wait until it finishes)", in.ID, in.Name, in.Status))
+		}
+	}
+	if len(running) > 0 {
+		return fmt.Errorf("%w: person %s still takes part in what is running, so nothing was erased: %s; then erase them",
+			ErrRejected, personID, strings.Join(running, "; "))
+	}
+	return nil
 }

@@ -60,6 +60,19 @@ func TestExportThenEraseAPerson(t *testing.T) {
 		t.Errorf("coach's export: %d journeys, notes written %+v", len(cx.Journeys), cx.NotesWritten)
 	}
 
+	// While her journey runs neither she nor her coach can be erased: the
+	// journey would go on mailing nobody.
+	if _, err := s.ErasePerson(ctx, carys.ID); !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), journey.String()) {
+		t.Fatalf("erasing a participant with a running journey: %v, want ErrRejected naming the journey", err)
+	}
+	if _, err := s.ErasePerson(ctx, c.coach.ID); !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "assign another coach") {
+		t.Fatalf("erasing the coach of a running journey: %v, want ErrRejected saying to assign another coach", err)
+	}
+	if p, err := s.Store.GetPerson(ctx, carys.ID); err != nil || p.GivenName != "Carys" || !p.ErasedAt.IsZero() {
+		t.Fatalf("a refused erasure changed the person: %+v %v", p, err)
+	}
+	c.record(t, journey, carys, "journey.withdrawn", "", "withdrawn", "withdrawn")
+
 	erasure, err := s.ErasePerson(ctx, carys.ID)
 	if err != nil {
 		t.Fatal(err)
