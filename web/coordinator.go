@@ -95,15 +95,11 @@ func (s *server) createIntake(w http.ResponseWriter, r *http.Request) {
 // outcomesCSV is the funders' report of one intake, as the API's
 // /api/intakes/{id}/outcomes.csv: no names in it.
 func (s *server) outcomesCSV(w http.ResponseWriter, r *http.Request) {
-	id, err := uuid.Parse(r.PathValue("id"))
-	if err != nil {
-		s.notFound(w, r)
+	in, ok := s.pathIntake(w, r)
+	if !ok {
 		return
 	}
-	if _, err := s.svc.Store.GetIntake(r.Context(), id); err != nil {
-		s.intakeMissing(w, r, err)
-		return
-	}
+	id := in.ID
 	// Written to a buffer first, so a failure halfway is a clean error page.
 	var buf bytes.Buffer
 	if err := s.svc.WriteOutcomesCSV(r.Context(), id, &buf); err != nil {
@@ -116,6 +112,22 @@ func (s *server) outcomesCSV(w http.ResponseWriter, r *http.Request) {
 }
 
 // intakeMissing answers a failed intake lookup: 404 for no such intake.
+// pathIntake is the intake named in the path, or false after the 404 (or
+// error) page.
+func (s *server) pathIntake(w http.ResponseWriter, r *http.Request) (store.Intake, bool) {
+	id, err := uuid.Parse(r.PathValue("id"))
+	if err != nil {
+		s.notFound(w, r)
+		return store.Intake{}, false
+	}
+	in, err := s.svc.Store.GetIntake(r.Context(), id)
+	if err != nil {
+		s.intakeMissing(w, r, err)
+		return store.Intake{}, false
+	}
+	return in, true
+}
+
 func (s *server) intakeMissing(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, starter.ErrNotFound) || errors.Is(err, store.ErrNotFound) {
 		s.notFound(w, r)
@@ -222,16 +234,11 @@ func (s *server) intakeStarts(r *http.Request, in store.Intake) map[string]time.
 // longer change. The workflow refuses (409, its reason on the page) a
 // capacity below the places already offered or taken, or after the start.
 func (s *server) editIntake(w http.ResponseWriter, r *http.Request) {
-	id, err := uuid.Parse(r.PathValue("id"))
-	if err != nil {
-		s.notFound(w, r)
+	in, ok := s.pathIntake(w, r)
+	if !ok {
 		return
 	}
-	in, err := s.svc.Store.GetIntake(r.Context(), id)
-	if err != nil {
-		s.intakeMissing(w, r, err)
-		return
-	}
+	id := in.ID
 	form := postedForm(r)
 	c := checks{lang: pageLang(r)}
 	name := strings.TrimSpace(form.Get("name"))
@@ -256,7 +263,7 @@ func (s *server) editIntake(w http.ResponseWriter, r *http.Request) {
 		seeOther(w, r, back, "unchanged")
 		return
 	}
-	_, err = s.svc.EditIntake(r.Context(), id, edit)
+	_, err := s.svc.EditIntake(r.Context(), id, edit)
 	s.finishForm(w, r, err, again, back, "edited")
 }
 
@@ -264,16 +271,11 @@ func (s *server) editIntake(w http.ResponseWriter, r *http.Request) {
 // intake page; the intake refuses (409) a session that has started or an
 // intake that has not.
 func (s *server) rescheduleSession(w http.ResponseWriter, r *http.Request) {
-	id, err := uuid.Parse(r.PathValue("id"))
-	if err != nil {
-		s.notFound(w, r)
+	in, ok := s.pathIntake(w, r)
+	if !ok {
 		return
 	}
-	in, err := s.svc.Store.GetIntake(r.Context(), id)
-	if err != nil {
-		s.intakeMissing(w, r, err)
-		return
-	}
+	id := in.ID
 	form := postedForm(r)
 	c := checks{lang: pageLang(r)}
 	session := c.oneOf(form, "session", "reschedule.session.missing", sessionIDs(in.ProgrammeID, in.ProgrammeVersion))
@@ -283,7 +285,7 @@ func (s *server) rescheduleSession(w http.ResponseWriter, r *http.Request) {
 		again(http.StatusUnprocessableEntity, c.errs)
 		return
 	}
-	err = s.svc.RescheduleSession(r.Context(), id, session, at)
+	err := s.svc.RescheduleSession(r.Context(), id, session, at)
 	s.finishForm(w, r, err, again, "/intakes/"+id.String(), "rescheduled")
 }
 
