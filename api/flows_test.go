@@ -559,9 +559,7 @@ func (w *world) testEditIntake(t *testing.T) {
 	var st StatusAnswer
 	decode(t, w.do(t, call{method: "POST", path: "/api/journeys/" + first.String() + "/offer",
 		body: `{"accept":true}`, token: people[0].token, key: uuid.NewString()}), http.StatusOK, &st)
-	var started Started
-	decode(t, w.do(t, call{method: "POST", path: path + "/start", token: w.coordinator.token, key: uuid.NewString()}),
-		http.StatusOK, &started)
+	w.start(t, id, 1)
 	if p := checkProblem(t, edit(`{"name":"Carfan C","capacity":3}`), http.StatusConflict); !strings.Contains(p.Detail, "has started") {
 		t.Errorf("places after the start: %q", p.Detail)
 	}

@@ -147,9 +147,7 @@ func newWorld(t *testing.T) *world {
 		}
 	}
 	for _, in := range []uuid.UUID{w.intakeA, w.intakeB} {
-		var started Started
-		decode(t, w.do(t, call{method: "POST", path: "/api/intakes/" + in.String() + "/start",
-			token: w.coordinator.token, key: uuid.NewString()}), http.StatusOK, &started)
+		started := w.start(t, in, 2)
 		if started.Counts[workflows.StatusAccepted] != 2 {
 			t.Fatalf("started %s: %+v", in, started)
 		}
@@ -162,6 +160,31 @@ func newWorld(t *testing.T) *world {
 		})
 	}
 	return w
+}
+
+// start starts an intake through the API once it has counted accepted
+// acceptances: it learns of each by signal, a moment after the answer.
+func (w *world) start(t *testing.T, intake uuid.UUID, accepted int) Started {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var counts map[workflows.Status]int
+		v, err := w.svc.Temporal.QueryWorkflow(t.Context(), workflows.IntakeWorkflowID(intake), "", workflows.QueryIntakeCounts)
+		if err == nil {
+			err = v.Get(&counts)
+		}
+		if err == nil && counts[workflows.StatusAccepted] >= accepted {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("intake %s counted %v acceptances (%v), want %d", intake, counts, err, accepted)
+		}
+		time.Sleep(30 * time.Millisecond)
+	}
+	var started Started
+	decode(t, w.do(t, call{method: "POST", path: "/api/intakes/" + intake.String() + "/start",
+		token: w.coordinator.token, key: uuid.NewString()}), http.StatusOK, &started)
+	return started
 }
 
 // credentials gives p an API token and a browser session.
