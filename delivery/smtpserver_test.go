@@ -24,6 +24,7 @@ type mailServer struct {
 
 	mu       sync.Mutex
 	srv      *smtp.Server
+	ln       net.Listener // closed by Stop too: Serve may not have registered it yet
 	received []received
 	refuse   *smtp.SMTPError // reply to every RCPT TO, when set
 	refuseTo map[string]*smtp.SMTPError
@@ -85,7 +86,7 @@ func (s *mailServer) serve(l net.Listener) {
 	srv.ReadTimeout = 10 * time.Second
 	srv.WriteTimeout = 10 * time.Second
 	s.mu.Lock()
-	s.srv = srv
+	s.srv, s.ln = srv, l
 	s.mu.Unlock()
 	go func() {
 		if err := srv.Serve(l); err != nil && !errors.Is(err, smtp.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
@@ -97,11 +98,12 @@ func (s *mailServer) serve(l net.Listener) {
 // Stop closes the listener and every connection: dialling is refused.
 func (s *mailServer) Stop() {
 	s.mu.Lock()
-	srv := s.srv
-	s.srv = nil
+	srv, ln := s.srv, s.ln
+	s.srv, s.ln = nil, nil
 	s.mu.Unlock()
 	if srv != nil {
 		_ = srv.Close()
+		_ = ln.Close()
 	}
 }
 

@@ -154,7 +154,8 @@ func startAuthServer(t testing.TB, cert tls.Certificate, implicit bool) *authSer
 	}
 	s.srv = srv
 	go func() { _ = srv.Serve(l) }()
-	t.Cleanup(func() { _ = srv.Close() })
+	// go-smtp closes only listeners Serve has registered; close ours too.
+	t.Cleanup(func() { _ = srv.Close(); _ = l.Close() })
 	return s
 }
 

@@ -64,6 +64,10 @@ type Server struct {
 	dir  string
 	addr *net.TCPAddr
 	srv  *smtp.Server
+	// ln is closed by Shutdown and Close too: go-smtp closes only the
+	// listeners Serve has registered, and a stop right after Start can come
+	// before Serve has, leaving it in Accept for ever.
+	ln   net.Listener
 	log  *zap.Logger
 	now  func() time.Time
 	done chan struct{} // closed when Serve has returned
@@ -94,7 +98,7 @@ func Start(o Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("devmail: cannot listen on 127.0.0.1:%d: %w", o.Port, err)
 	}
-	s := &Server{dir: o.Dir, addr: l.Addr().(*net.TCPAddr), log: o.Logger, now: o.Now, done: make(chan struct{})}
+	s := &Server{dir: o.Dir, addr: l.Addr().(*net.TCPAddr), ln: l, log: o.Logger, now: o.Now, done: make(chan struct{})}
 	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) {
 		return &session{s: s}, nil
 	}))
@@ -134,6 +138,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if err != nil && !errors.Is(err, smtp.ErrServerClosed) {
 		_ = s.srv.Close()
 	}
+	_ = s.ln.Close() // already closed, unless Serve had not yet registered it
 	<-s.done
 	if errors.Is(err, smtp.ErrServerClosed) {
 		return nil
@@ -144,6 +149,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // Close stops the server at once, dropping open connections.
 func (s *Server) Close() error {
 	err := s.srv.Close()
+	_ = s.ln.Close()
 	<-s.done
 	if errors.Is(err, smtp.ErrServerClosed) || errors.Is(err, net.ErrClosed) {
 		return nil
