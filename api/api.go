@@ -82,9 +82,9 @@ func (h *handler) routes() []route {
 		{"GET /api/intakes/open", reads(anyone...), h.openIntakes},
 		{"PATCH /api/intakes/{id}", changes(coordinator), h.editIntake},
 		{"GET /api/intakes/{id}/dashboard", reads(coordinator), h.intakeDashboard},
-		{"POST /api/intakes/{id}/start", changes(coordinator), h.startIntake},
-		{"POST /api/intakes/{id}/reschedule", changes(coordinator), h.rescheduleSession},
-		{"POST /api/intakes/{id}/applications", changes(coordinator, participant), h.apply},
+		{"POST /api/intakes/{id}/start", changes(coordinator), pathChange("an intake", h.startIntake)},
+		{"POST /api/intakes/{id}/reschedule", changes(coordinator), pathChange("an intake", h.rescheduleSession)},
+		{"POST /api/intakes/{id}/applications", changes(coordinator, participant), pathChange("an intake", h.apply)},
 		{"GET /api/intakes/{id}/outcomes.csv", reads(coordinator), h.outcomesCSV},
 		// Reports.
 		{"GET /api/reports/authorities", reads(coordinator), h.byAuthority},
@@ -92,7 +92,7 @@ func (h *handler) routes() []route {
 		// People.
 		{"POST /api/people/import", changes(coordinator), h.importPeople},
 		{"GET /api/people/{id}/export", reads(coordinator), h.exportPerson},
-		{"POST /api/people/{id}/erase", changes(coordinator), h.erasePerson},
+		{"POST /api/people/{id}/erase", changes(coordinator), pathChange("a person", h.erasePerson)},
 		{"GET /api/me", reads(anyone...), h.me},
 		{"PUT /api/me/language", changes(anyone...), h.setLanguage},
 		{"GET /api/me/journeys", reads(coach, participant), h.myJourneys},

@@ -132,11 +132,7 @@ type Started struct {
 	Counts map[workflows.Status]int `json:"counts"`
 }
 
-func (h *handler) startIntake(w http.ResponseWriter, r *http.Request) {
-	id, ok := pathID(w, r, "id", "an intake")
-	if !ok || !h.emptyBody(w, r) {
-		return
-	}
+func (h *handler) startIntake(w http.ResponseWriter, r *http.Request, id uuid.UUID, _ struct{}) {
 	counts, err := h.svc.StartIntake(r.Context(), id)
 	h.answer(w, r, "starting the intake", err, Started{counts})
 }
@@ -147,15 +143,7 @@ type RescheduleRequest struct {
 	StartsAt string `json:"startsAt"` // RFC 3339 or Europe/London local
 }
 
-func (h *handler) rescheduleSession(w http.ResponseWriter, r *http.Request) {
-	id, ok := pathID(w, r, "id", "an intake")
-	if !ok {
-		return
-	}
-	var body RescheduleRequest
-	if !decodeJSON(w, r, &body, 0) {
-		return
-	}
+func (h *handler) rescheduleSession(w http.ResponseWriter, r *http.Request, id uuid.UUID, body RescheduleRequest) {
 	at, ok := starter.ParseTime(body.StartsAt)
 	if strings.TrimSpace(body.Session) == "" || !ok {
 		writeProblem(w, http.StatusUnprocessableEntity, `Name the session and its new start: {"session": "adaption-lab/2", "startsAt": "2027-01-13T10:00"}; times are `+starter.TimeFormats+".")
@@ -177,15 +165,7 @@ type Applied struct {
 	JourneyID uuid.UUID `json:"journeyId"`
 }
 
-func (h *handler) apply(w http.ResponseWriter, r *http.Request) {
-	id, ok := pathID(w, r, "id", "an intake")
-	if !ok {
-		return
-	}
-	var body ApplyRequest
-	if !decodeJSON(w, r, &body, 0) {
-		return
-	}
+func (h *handler) apply(w http.ResponseWriter, r *http.Request, id uuid.UUID, body ApplyRequest) {
 	p := principal(r)
 	if p.Role == participant {
 		if (body.PersonID != uuid.Nil && body.PersonID != p.PersonID) || body.CoachID != uuid.Nil {

@@ -215,23 +215,37 @@ func requestID(r *http.Request) string {
 }
 
 // journeyChange serves a change to the journey in the path: act runs only
-// if the caller may see the journey and the body decodes into B (a B of
-// struct{} takes an empty body or {}).
+// if the caller may see the journey and the body decodes into B.
 func journeyChange[B any](h *handler, act func(http.ResponseWriter, *http.Request, store.JourneySnapshot, B)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		j, ok := h.visibleJourney(w, r)
-		if !ok {
-			return
-		}
 		var body B
-		if _, none := any(body).(struct{}); none && r.ContentLength == 0 {
-			act(w, r, j, body)
-			return
-		}
-		if decodeJSON(w, r, &body, 0) {
+		if ok && decodeBody(w, r, &body) {
 			act(w, r, j, body)
 		}
 	}
+}
+
+// pathChange serves a change to the intake or person whose ID is in the
+// path (what names it in errors: "an intake"): act runs only if the ID
+// parses and the body decodes into B.
+func pathChange[B any](what string, act func(http.ResponseWriter, *http.Request, uuid.UUID, B)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, ok := pathID(w, r, "id", what)
+		var body B
+		if ok && decodeBody(w, r, &body) {
+			act(w, r, id, body)
+		}
+	}
+}
+
+// decodeBody decodes r's JSON body into body; a B of struct{} (a change
+// that takes nothing) also accepts an empty body.
+func decodeBody[B any](w http.ResponseWriter, r *http.Request, body *B) bool {
+	if _, none := any(*body).(struct{}); none && r.ContentLength == 0 {
+		return true
+	}
+	return decodeJSON(w, r, body, 0)
 }
 
 // Done is the answer of a change with nothing more to say.
@@ -250,12 +264,4 @@ func (h *handler) answer(w http.ResponseWriter, r *http.Request, what string, er
 		ok = d
 	}
 	writeJSON(w, http.StatusOK, ok)
-}
-
-// emptyBody accepts a change whose body is empty or {}.
-func (h *handler) emptyBody(w http.ResponseWriter, r *http.Request) bool {
-	if r.ContentLength == 0 {
-		return true
-	}
-	return decodeJSON(w, r, &struct{}{}, 0)
 }

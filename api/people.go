@@ -40,11 +40,7 @@ func (h *handler) exportPerson(w http.ResponseWriter, r *http.Request) {
 	h.answer(w, r, "exporting the person's data", err, x)
 }
 
-func (h *handler) erasePerson(w http.ResponseWriter, r *http.Request) {
-	id, ok := pathID(w, r, "id", "a person")
-	if !ok || !h.emptyBody(w, r) {
-		return
-	}
+func (h *handler) erasePerson(w http.ResponseWriter, r *http.Request, id uuid.UUID, _ struct{}) {
 	if id == principal(r).PersonID {
 		writeProblem(w, http.StatusConflict, "You cannot erase yourself while signed in; ask another coordinator.")
 		return
