@@ -39,6 +39,7 @@ import (
 
 	"github.com/infuse-cymru/journeys/activities"
 	"github.com/infuse-cymru/journeys/delivery"
+	"github.com/infuse-cymru/journeys/internal/scripted"
 	"github.com/infuse-cymru/journeys/notify"
 	"github.com/infuse-cymru/journeys/programme"
 	"github.com/infuse-cymru/journeys/store"
@@ -472,16 +473,9 @@ type runner struct {
 	applicants []applicant
 	schedule   programme.Schedule
 
-	env     *testsuite.TestWorkflowEnvironment
-	began   time.Time
-	pending []*step
-}
-
-// step is one scripted update and what came of it.
-type step struct {
-	what     string
-	answered bool
-	err      error
+	env    *testsuite.TestWorkflowEnvironment
+	began  time.Time
+	people *scripted.Script // what everyone does, and what came of it
 }
 
 func (r *runner) run(mem store.Store) (err error) {
@@ -497,6 +491,7 @@ func (r *runner) run(mem store.Store) (err error) {
 	r.began = r.intake.OpensAt.Add(-time.Minute)
 	r.env.SetStartTime(r.began)
 	r.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: workflows.IntakeWorkflowID(r.intake.ID)})
+	r.people = scripted.New(r.env, r.began, workflows.IntakeWorkflowID(r.intake.ID))
 	worker.Register(r.env, activities.New(mem))
 	r.script()
 
@@ -518,12 +513,9 @@ func (r *runner) run(mem store.Store) (err error) {
 	if err := r.env.GetWorkflowError(); err != nil {
 		return fmt.Errorf("the preview's intake failed: %w", err)
 	}
-	for _, s := range r.pending {
-		switch {
-		case !s.answered:
-			r.plan.Problems = append(r.plan.Problems, s.what+": no answer")
-		case s.err != nil:
-			r.plan.Problems = append(r.plan.Problems, fmt.Sprintf("%s: %v", s.what, s.err))
+	for _, u := range r.people.Sent() {
+		if err := u.Problem(); err != nil {
+			r.plan.Problems = append(r.plan.Problems, err.Error())
 		}
 	}
 	return nil
@@ -607,32 +599,21 @@ func taskTime(it programme.Item) time.Time {
 	return t
 }
 
-// at runs fn when the workflow clock reaches when.
+// at runs fn when the workflow clock reaches when, or at once if that is
+// before the preview starts (the preview plays what is still to come).
 func (r *runner) at(when time.Time, fn func()) {
-	d := when.Sub(r.began)
-	if d <= 0 {
-		d = time.Nanosecond
+	if err := r.people.At(when, fn); err != nil {
+		r.env.RegisterDelayedCallback(fn, time.Nanosecond)
 	}
-	r.env.RegisterDelayedCallback(fn, d)
 }
 
 // update sends an update to the intake (journey == uuid.Nil) or a journey.
 func (r *runner) update(journey uuid.UUID, what, name string, arg any) {
-	s := &step{what: what}
-	r.pending = append(r.pending, s)
-	cb := &testsuite.TestUpdateCallback{
-		OnReject:   func(err error) { s.answered, s.err = true, err },
-		OnAccept:   func() {},
-		OnComplete: func(_ any, err error) { s.answered, s.err = true, err },
-	}
-	id := uuid.NewString()
+	id := workflows.JourneyWorkflowID(journey)
 	if journey == uuid.Nil {
-		r.env.UpdateWorkflow(name, id, cb, arg)
-		return
+		id = workflows.IntakeWorkflowID(r.intake.ID)
 	}
-	if err := r.env.UpdateWorkflowByID(workflows.JourneyWorkflowID(journey), name, id, cb, arg); err != nil {
-		s.answered, s.err = true, err
-	}
+	r.people.Send(id, what, name, "", arg)
 }
 
 func name(p store.Person) string {

@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/infuse-cymru/journeys/activities"
+	"github.com/infuse-cymru/journeys/internal/scripted"
 	"github.com/infuse-cymru/journeys/preview"
 	"github.com/infuse-cymru/journeys/programme"
 	"github.com/infuse-cymru/journeys/store"
@@ -320,24 +321,19 @@ func runIndependently(t *testing.T, c *cohort) []string {
 	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: workflows.IntakeWorkflowID(in.ID)})
 	worker.Register(env, activities.New(st))
 
-	var answered int
-	var sent int
+	script := scripted.New(env, began, workflows.IntakeWorkflowID(in.ID))
 	update := func(journey uuid.UUID, name string, arg any) {
-		sent++
-		cb := &testsuite.TestUpdateCallback{
-			OnReject:   func(err error) { t.Errorf("%s rejected: %v", name, err) },
-			OnAccept:   func() {},
-			OnComplete: func(_ any, err error) { answered++; checkErr(t, name, err) },
-		}
+		id := workflows.JourneyWorkflowID(journey)
 		if journey == uuid.Nil {
-			env.UpdateWorkflow(name, uuid.NewString(), cb, arg)
-			return
+			id = workflows.IntakeWorkflowID(in.ID)
 		}
-		if err := env.UpdateWorkflowByID(workflows.JourneyWorkflowID(journey), name, uuid.NewString(), cb, arg); err != nil {
-			t.Errorf("%s: %v", name, err)
+		script.Send(id, name+" "+id, name, "", arg)
+	}
+	when := func(tm time.Time, fn func()) {
+		if err := script.At(tm, fn); err != nil {
+			t.Fatal(err)
 		}
 	}
-	when := func(tm time.Time, fn func()) { env.RegisterDelayedCallback(fn, tm.Sub(began)) }
 
 	for _, j := range c.journeys {
 		when(at(2021, 8, 16, 9, 1), func() {
@@ -393,8 +389,10 @@ func runIndependently(t *testing.T, c *cohort) []string {
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
-	if answered != sent {
-		t.Errorf("%d of %d scripted updates answered", answered, sent)
+	for _, u := range script.Sent() {
+		if err := u.Problem(); err != nil {
+			t.Error(err)
+		}
 	}
 	msgs, err := st.ListMessages(ctx, store.OutboxFilter{IntakeID: in.ID})
 	if err != nil {
@@ -405,12 +403,6 @@ func runIndependently(t *testing.T, c *cohort) []string {
 		out = append(out, key(m.RecipientID, m.Template, m.ItemID, m.SendAt))
 	}
 	return out
-}
-
-func checkErr(t *testing.T, what string, err error) {
-	if err != nil {
-		t.Errorf("%s failed: %v", what, err)
-	}
 }
 
 // testWriter sends the SDK's warnings to the test log.

@@ -1,9 +1,6 @@
 package workflows_test
 
 import (
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/infuse-cymru/journeys/workflows"
@@ -18,11 +15,10 @@ import (
 // set up outside the timer).
 //
 // ns/op is the wall time of one full journey. It also reports what one
-// journey leaves in the store (messages queued, domain events recorded)
-// and its Temporal history length: the test suite keeps no history, so
-// that figure is counted from the full journey recorded on a real server
-// under testdata, which the replay test proves the current code still
-// produces.
+// journey leaves in the store (messages queued, domain events recorded).
+// The test suite keeps no history, so a journey's history length is
+// measured where a real server runs the current code: the end-to-end test
+// (e2e/histories_test.go) logs it and holds it to a budget.
 //
 //	go test ./workflows/ -run '^$' -bench FullJourney -benchtime 20x -count 6 | benchstat -
 func BenchmarkFullJourney(b *testing.B) {
@@ -50,28 +46,4 @@ func BenchmarkFullJourney(b *testing.B) {
 	}
 	b.ReportMetric(float64(msgs)/float64(b.N), "msgs/journey")
 	b.ReportMetric(float64(events)/float64(b.N), "events/journey")
-	b.ReportMetric(float64(recordedHistoryLength(b, "journey-completed")), "history-events/journey")
-}
-
-// recordedHistoryLength counts the events of every recorded run of one workflow.
-func recordedHistoryLength(tb testing.TB, name string) int {
-	files, err := filepath.Glob(filepath.Join("testdata", name+".run-*.json"))
-	if err != nil || len(files) == 0 {
-		tb.Fatalf("no recorded runs of %s under testdata (%v)", name, err)
-	}
-	total := 0
-	for _, f := range files {
-		raw, err := os.ReadFile(f)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		var h struct {
-			Events []json.RawMessage `json:"events"`
-		}
-		if err := json.Unmarshal(raw, &h); err != nil {
-			tb.Fatalf("%s: %v", f, err)
-		}
-		total += len(h.Events)
-	}
-	return total
 }

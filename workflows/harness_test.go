@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/infuse-cymru/journeys/activities"
+	"github.com/infuse-cymru/journeys/internal/scripted"
 	"github.com/infuse-cymru/journeys/programme"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
@@ -44,6 +45,12 @@ type harness struct {
 	began    time.Time
 	schedule programme.Schedule
 	coach    uuid.UUID
+	// script sends the scripted updates and keeps their outcomes.
+	script *scripted.Script
+	// mustSucceed are the updates the test expects to succeed, checked
+	// once the run is over: before then an update is only queued.
+	mustSucceed []*scripted.Update
+	ran         bool
 }
 
 // Cohort 1's dates: applications closed 13 September 2021, the cohort
@@ -76,6 +83,7 @@ func newHarness(t testing.TB, capacity int) *harness {
 	}
 	worker.Register(h.env, activities.New(h.store))
 	h.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: workflows.IntakeWorkflowID(h.intake.IntakeID)})
+	h.script = scripted.New(h.env, h.began, workflows.IntakeWorkflowID(h.intake.IntakeID))
 	p, err := programme.Lookup("infuse", 1)
 	if err != nil {
 		t.Fatal(err)
@@ -90,17 +98,26 @@ func newHarness(t testing.TB, capacity int) *harness {
 // at runs fn when the workflow clock reaches when.
 func (h *harness) at(when time.Time, fn func()) {
 	h.t.Helper()
-	d := when.Sub(h.began)
-	if d <= 0 {
-		h.t.Fatalf("scripted step at %s is before the test starts", when)
+	if err := h.script.At(when, fn); err != nil {
+		h.t.Fatal(err)
 	}
-	h.env.RegisterDelayedCallback(fn, d)
 }
 
-// run executes the intake to its end and fails the test if it errs.
+// run executes the intake to its end and fails the test if it errs, if
+// any update sent was never answered, or if an update the test said must
+// succeed did not.
 func (h *harness) run() store.IntakeStatus {
 	h.t.Helper()
 	h.env.ExecuteWorkflow(workflows.IntakeWorkflow, h.intake)
+	h.ran = true
+	for _, u := range h.script.Unfinished() {
+		h.t.Error(u.Problem())
+	}
+	for _, u := range h.mustSucceed {
+		if u.Done {
+			h.mustAccept(u, u.What)
+		}
+	}
 	if !h.env.IsWorkflowCompleted() {
 		h.t.Fatal("intake workflow did not complete")
 	}
@@ -114,31 +131,15 @@ func (h *harness) run() store.IntakeStatus {
 	return st
 }
 
-// result is what an update came back with, filled in when it completes.
-type result struct {
-	done     bool
-	rejected error
-	err      error
-	value    any
-}
-
 // update sends an update to the intake (journey == uuid.Nil) or a journey.
-func (h *harness) update(journey uuid.UUID, name string, args ...any) *result {
-	r := &result{}
-	cb := &testsuite.TestUpdateCallback{
-		OnReject:   func(err error) { r.done, r.rejected = true, err },
-		OnAccept:   func() {},
-		OnComplete: func(v any, err error) { r.done, r.value, r.err = true, v, err },
-	}
-	id := uuid.NewString()
+// Call it from a step scheduled with at: the update runs after the step
+// returns, and its outcome is filled in then; read it after run.
+func (h *harness) update(journey uuid.UUID, name string, args ...any) *scripted.Update {
+	id := workflows.JourneyWorkflowID(journey)
 	if journey == uuid.Nil {
-		h.env.UpdateWorkflow(name, id, cb, args...)
-		return r
+		id = workflows.IntakeWorkflowID(h.intake.IntakeID)
 	}
-	if err := h.env.UpdateWorkflowByID(workflows.JourneyWorkflowID(journey), name, id, cb, args...); err != nil {
-		r.done, r.err = true, err
-	}
-	return r
+	return h.script.Send(id, name+" "+id, name, "", args...)
 }
 
 // apply submits an application for a new person and returns its journey ID.
@@ -151,13 +152,21 @@ func (h *harness) apply(when time.Time) uuid.UUID {
 	return id
 }
 
-func (h *harness) mustAccept(r *result, what string) {
+// mustAccept says the update u (what, for the failure message) must
+// succeed. Before run it is only noted, as u has not run yet; run checks it.
+func (h *harness) mustAccept(u *scripted.Update, what string) {
 	h.t.Helper()
-	if r.rejected != nil {
-		h.t.Errorf("%s rejected: %v", what, r.rejected)
+	if u == nil {
+		h.t.Errorf("%s was never sent: its scripted step did not run", what)
+		return
 	}
-	if r.err != nil {
-		h.t.Errorf("%s failed: %v", what, r.err)
+	u.What = what
+	if !h.ran {
+		h.mustSucceed = append(h.mustSucceed, u)
+		return
+	}
+	if err := u.Problem(); err != nil {
+		h.t.Error(err)
 	}
 }
 

@@ -85,17 +85,3 @@ func TestReplayDetectsNonDeterminism(t *testing.T) {
 		t.Errorf("a different JourneyWorkflow replayed %s without error", journey)
 	}
 }
-
-// A full six-month journey, every run of it, stays well inside Temporal's
-// comfortable history size. The recorded histories are what the current
-// code produces (TestReplayRecordedHistories), so this is the current size.
-func TestFullJourneyHistoryStaysSmall(t *testing.T) {
-	const limit = 2000
-	for _, name := range []string{"journey-completed", "journey-deferred-in", "intake-a"} {
-		if n := recordedHistoryLength(t, name); n >= limit {
-			t.Errorf("%s: %d history events in all its runs, want under %d", name, n, limit)
-		} else {
-			t.Logf("%s: %d history events in all its runs", name, n)
-		}
-	}
-}
