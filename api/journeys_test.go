@@ -25,11 +25,12 @@ import (
 
 // The tests here drive the API over a real SQLite store and a real
 // in-process Temporal server running the real worker. The worker plans on
-// testenv's test clock (testenv.UntilOpen): intake A's programme starts a
-// few seconds after set-up and rushes through the lab months, so its first
-// coaching checkpoint opens about 20 s later and then stays open for the
-// programme's 14 days; intake B, starting in three days, runs at real speed.
-// The workflow code is production's; only the planner's clock differs.
+// testenv's test clock (testenv.UntilOpen), which starts when intake A
+// does: its programme begins a few seconds later and rushes through the
+// lab months, so its first coaching checkpoint opens about 20 s after that
+// and then stays open for the programme's 14 days; intake B, starting
+// three days after intake A, runs at real speed. The workflow code is
+// production's; only the planner's clock differs.
 
 // cohortStart is the programme (virtual) date intake A's start maps to.
 var cohortStart = time.Date(2026, 10, 1, 0, 0, 0, 0, starter.London)
@@ -61,8 +62,8 @@ type world struct {
 	// otherJourney the other participant's, coached by otherCoach.
 	journey, otherJourney    uuid.UUID
 	bJourney, bLeaverJourney uuid.UUID
-	startedA                 time.Time // when intake A's programme starts (real clock)
-	checkpointOpens          time.Time
+	startedA                 time.Time // when intake A's programme begins (real clock)
+	checkpointOpens          time.Time // when checkpoint/1 of intake A opens (real clock)
 }
 
 func newWorld(t *testing.T) *world {
@@ -71,12 +72,11 @@ func newWorld(t *testing.T) *world {
 	defer cancel()
 	st := sqlitestore.OpenTest(t)
 	ts := testenv.NewServer(t)
-	base := time.Now().Add(4 * time.Second)
-	planner, err := testenv.UntilOpen(cohortStart, base, speed, "checkpoint/1")
+	planner, err := testenv.UntilOpen(cohortStart, speed, "checkpoint/1")
 	must(t, err)
 	testenv.StartWorker(t, ts, &activities.Activities{Store: st, Planner: planner})
 	svc := starter.New(ts.GetDefaultClient(), st)
-	w := &world{st: st, svc: svc, startedA: base, checkpointOpens: planner.ToReal(planner.Knee)}
+	w := &world{st: st, svc: svc}
 	w.apiClient = newClient(t, New(svc, Options{Logger: zaptest.NewLogger(t, zaptest.Level(zap.ErrorLevel))}))
 
 	// The first coordinator is made with the store, as `infuse` does; the
@@ -116,10 +116,11 @@ func newWorld(t *testing.T) *world {
 		w.credentials(t, p.into, p.role)
 	}
 
-	// Intake A: open now, programme from base.
+	// Both open now and until they start. Their start dates are labels for
+	// the test clock: intake B starts three days after intake A.
 	now := time.Now()
-	w.intakeA = w.createIntake(t, "Cohort A", now, now.Add(time.Minute), base)
-	w.intakeB = w.createIntake(t, "Cohort B", now, now.Add(time.Hour), now.Add(72*time.Hour))
+	w.intakeA = w.createIntake(t, "Cohort A", now, now.Add(time.Hour), now.Add(time.Hour))
+	w.intakeB = w.createIntake(t, "Cohort B", now, now.Add(time.Hour), now.Add(time.Hour+72*time.Hour))
 	// The coordinator applies for one participant, naming the coach; the
 	// other applies for themselves and gets a coach afterwards.
 	w.journey = w.apply(t, w.intakeA, w.coordinator, fmt.Sprintf(`{"personId":%q,"coachId":%q}`, w.participant.id, w.coach.id))
@@ -146,12 +147,15 @@ func newWorld(t *testing.T) *world {
 			t.Fatalf("accepting: %+v", st)
 		}
 	}
+	// Intake A first: its start starts the test clock.
 	for _, in := range []uuid.UUID{w.intakeA, w.intakeB} {
 		started := w.start(t, in, 2)
 		if started.Counts[workflows.StatusAccepted] != 2 {
 			t.Fatalf("started %s: %+v", in, started)
 		}
 	}
+	<-planner.Started()
+	w.startedA, w.checkpointOpens = planner.Base(), planner.ToReal(planner.Knee)
 	// Started: scheduled, and (the handlers check the projection) with
 	// their coaches; the participant of intake B has none.
 	for _, j := range []uuid.UUID{w.journey, w.otherJourney, w.bJourney, w.bLeaverJourney} {

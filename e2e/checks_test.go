@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	"go.temporal.io/api/workflowservice/v1"
 
+	"github.com/infuse-cymru/journeys/programme"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/workflows"
 )
@@ -67,10 +69,12 @@ func (w *world) checkStore(sc scenario) {
 		}
 	}
 
-	// The two journeys that ran the whole programme recorded each fact once.
+	// The two journeys that ran the whole programme recorded each fact
+	// once. (Whether a task was overdue depends on when it was done: see
+	// checkTaskReminders.)
 	full := map[string]int{
 		"programme.scheduled": 1, "phase.started": 4, "plan.submitted": 1, "checkpoint.completed": 6,
-		"reflection.submitted": 1, "journey.completed": 1, "task.overdue": 0, "attendance.absent": 0,
+		"reflection.submitted": 1, "journey.completed": 1, "attendance.absent": 0,
 	}
 	for id, extra := range map[uuid.UUID]map[string]int{
 		sc.completed:  {"application.submitted": 1, "offer.made": 1, "offer.accepted": 1, "attendance.present": 12, "deferral.joined": 0},
@@ -114,9 +118,9 @@ func (w *world) checkStore(sc scenario) {
 	}
 	t.Logf("%d messages queued in all", len(all))
 
-	remindersFull := map[string]int{
-		"intake-started": 1, "plan-reminder": 1, "checkpoint-reminder": 6, "reflection-reminder": 2, "completion": 1,
-	}
+	// Sessions are reminded whatever the participant does; tasks only until
+	// they are done (checkTaskReminders).
+	remindersFull := map[string]int{"intake-started": 1, "completion": 1}
 	participant, coach := map[uuid.UUID]uuid.UUID{}, w.coach.ID
 	participant[sc.completed], participant[sc.deferredIn] = w.participants[1].ID, w.participants[2].ID
 	participant[sc.declined], participant[sc.notSelected] = w.participants[0].ID, w.participants[3].ID
@@ -131,7 +135,9 @@ func (w *world) checkStore(sc scenario) {
 			if m.JourneyID != id {
 				continue
 			}
-			got[m.Template]++
+			if _, task := w.done[id][m.ItemID]; !task {
+				got[m.Template]++
+			}
 			wantTo := participant[id]
 			if strings.HasPrefix(m.Template, "checkpoint-") {
 				wantTo = coach
@@ -144,6 +150,79 @@ func (w *world) checkStore(sc scenario) {
 			t.Errorf("journey %s messages by template: %v, want %v", id, got, want)
 		}
 	}
+	w.checkTaskReminders(sc.completed, w.schedule(sc.intakeA.StartsOn), all)
+	w.checkTaskReminders(sc.deferredIn, w.schedule(sc.intakeB.StartsOn), all)
+}
+
+// checkTaskReminders checks, for each task the journey's participant or
+// coach did, the reminders and overdue marks that follow from when it was
+// done: every reminder that fell due before then was queued once and none
+// after, and the task is marked overdue if and only if it was done after it
+// was due. The test does each task as soon as it opens, so on an idle
+// machine no reminder is queued; on a loaded one the test may be late, and
+// the system must then behave as it would for a late person. Instants within
+// slack of each other are not ordered.
+func (w *world) checkTaskReminders(journey uuid.UUID, s programme.Schedule, outbox []store.Message) {
+	t := w.t
+	t.Helper()
+	queued := map[string]int{} // item/template
+	for _, m := range outbox {
+		if m.JourneyID == journey {
+			queued[m.ItemID+" "+m.Template]++
+		}
+	}
+	overdue := map[string]bool{}
+	evs, err := w.st.JourneyEvents(w.ctx, journey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range evs {
+		if e.Type == "task.overdue" {
+			overdue[itemOf(e)] = true
+		}
+	}
+	for _, it := range s.Items {
+		done, ok := w.done[journey][it.ID]
+		if !ok {
+			continue
+		}
+		want, maybe := map[string]int{}, map[string]int{}
+		for _, r := range it.Reminders {
+			switch {
+			case r.At.IsZero():
+			case r.At.Before(done.Add(-slack)):
+				want[r.Template]++
+			case r.At.Before(done.Add(slack)):
+				maybe[r.Template]++
+			}
+		}
+		for _, r := range it.Reminders {
+			tmpl := r.Template
+			if got := queued[it.ID+" "+tmpl]; got < want[tmpl] || got > want[tmpl]+maybe[tmpl] {
+				t.Errorf("journey %s, %s done %s (due %s): %d %q reminders queued, want %d (and up to %d more falling due within %s of it)",
+					journey, it.ID, done.Format("15:04:05.000"), it.DueAt.Format("15:04:05.000"), got, tmpl, want[tmpl], maybe[tmpl], slack)
+			}
+		}
+		late := done.After(it.DueAt.Add(slack))
+		near := !late && done.After(it.DueAt.Add(-slack))
+		if overdue[it.ID] != late && !near {
+			t.Errorf("journey %s, %s done %s, due %s: marked overdue %v", journey, it.ID,
+				done.Format("15:04:05.000"), it.DueAt.Format("15:04:05.000"), overdue[it.ID])
+		}
+		if late {
+			t.Logf("journey %s: the test did %s late (%s after it was due); expecting what a late person gets",
+				journey, it.ID, done.Sub(it.DueAt).Round(time.Millisecond))
+		}
+	}
+}
+
+// itemOf is the item an event is about, from its data's "item" field.
+func itemOf(e store.Event) string {
+	var d struct {
+		Item string `json:"item"`
+	}
+	_ = json.Unmarshal(e.Data, &d)
+	return d.Item
 }
 
 // checkEventKeys checks that a journey's events carry the keys 1..n of

@@ -15,10 +15,11 @@ import (
 	"github.com/infuse-cymru/journeys/workflows"
 )
 
-// formsPace starts the intake soon and rushes through the labs to the
-// experimentation phase, where the plan and reflection are open (at real
-// speed from then on) and every session has started.
-var formsPace = pace{leadIn: 7 * time.Second, factor: 3_000_000, knee: "plan"}
+// formsPace rushes through the labs (about 2.5 s) to the experimentation
+// phase, where the plan and reflection are open (at real speed from then
+// on) and every session has started. The labs begin 5 s after the start:
+// time for the coordinator to move the last session before it happens.
+var formsPace = pace{lead: 5 * time.Second, factor: 3_000_000, knee: "plan"}
 
 // Every form the coordinator and the participant have, over HTTP against
 // a running system: each acts, a refusal by the journey or intake comes
@@ -43,9 +44,9 @@ func TestFormsOfEachRole(t *testing.T) {
 	if _, err := w.svc.StartIntake(w.ctx, w.intake.ID); err != nil {
 		t.Fatal(err)
 	}
-	w.checkEditAfterStart(coord)
 	w.checkIntakeSessionDates(coord)
-	w.checkReschedule(coord) // before the labs start, so a session can still move
+	w.checkReschedule(coord) // first, before the labs start, so a session can still move
+	w.checkEditAfterStart(coord)
 	w.checkDashboard(coord)
 
 	w.eventually("the plan opens", 30*time.Second, func() (bool, error) {

@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/infuse-cymru/journeys/activities"
@@ -12,42 +13,100 @@ import (
 //
 // A real Temporal server has no time skipping, and a journey lasts six
 // months. The workflows never compute a date themselves: every instant they
-// wait for (sessions, due dates, reminders, phase starts, the offer lapsing,
-// the assessment) comes from the Planner activity and is then kept in
-// workflow state. So end-to-end tests swap in this planner, which plans
-// exactly as the binary does (programme.Lookup(...).Schedule and OfferPlan,
-// working days, bank holidays, the October clock change and all) on a
-// virtual timeline and then maps every planned instant v back to real time:
+// wait for (sessions, due dates, reminders, phase starts, the assessment)
+// comes from the Planner activity and is then kept in workflow state. So
+// end-to-end tests swap in this planner, which plans exactly as the binary
+// does (programme.Lookup(...).Schedule, working days, bank holidays, the
+// October clock change and all) on a virtual timeline and then maps every
+// planned instant v back to real time:
 //
 //	real(v) = Base + (v - Origin) / Factor
 //
 // and, when Knee is set, from Knee on at SlowFactor instead, so a test can
 // rush through the months it does not look at and then give a person at a
 // browser time to act (a checkpoint that opens after 20 s and stays open).
-// Inputs that come from the real clock (the intake's start date, the
-// moment an offer is made, session moves, pause shifts) go the other way
-// first. The workflow code, its timers, its continue-as-new points and the
-// shape of its history are identical to production; only the distances
-// between instants change.
+//
+// The test starts the clock: Base is fixed when the first intake starts
+// (its first schedule is planned), Lead after that moment, so however long
+// set-up took on a loaded machine, the programme begins a known time after
+// the start and nothing planned has already passed. Until then no instant
+// is mapped. An intake's start date is read relative to the first one
+// planned: an intake starting a real second after it begins a real second
+// later on the test clock (Factor seconds on the programme's before the
+// knee). Session moves and pause shifts come from the real clock after the
+// start and are mapped back.
+//
+// Offers are made before any intake starts, so they are planned in real
+// time: an offer lapses, and is reminded of, as many real days after it is
+// made as the programme says, as it would for a person answering it.
+//
+// The workflow code, its timers, its continue-as-new points and the shape
+// of its history are identical to production; only the distances between
+// instants change.
 type Planner struct {
-	// Origin is the programme (virtual) instant that corresponds to Base.
+	// Origin is the programme (virtual) instant the first intake's start
+	// maps to.
 	Origin time.Time
-	// Base is the real instant at which the virtual clock reads Origin.
-	Base time.Time
 	// Factor is how many virtual nanoseconds pass per real nanosecond.
 	Factor time.Duration
+	// Lead is how long after the first intake starts its programme begins
+	// on the real clock.
+	Lead time.Duration
 	// Knee, if not zero, is the programme instant from which virtual time
 	// passes SlowFactor times as fast as real time.
 	Knee       time.Time
 	SlowFactor time.Duration
-	// RealTimeOffers plans offers in real time: an offer lapses, and is
-	// reminded of, as many real days after it is made as the programme says,
-	// whenever it is made. Tests that answer offers as people do (over HTTP,
-	// in a browser, under load) need that; a test of lapsing offers does not.
-	RealTimeOffers bool
+
+	start *start
 }
 
+// start is when the test clock started, shared by the copies of a Planner.
+type start struct {
+	mu sync.Mutex
+	// startsOn is the start date the first intake was planned with; base is
+	// the real instant its programme begins (Origin on the virtual clock).
+	startsOn, base time.Time
+	started        chan struct{}
+}
+
+// DefaultLead leaves room, after an intake starts, for its journeys to plan
+// their schedules before the first session is near.
+const DefaultLead = 3 * time.Second
+
 var _ activities.Planner = Planner{}
+
+// NewPlanner is a Planner for a programme whose first intake starts (on
+// the virtual clock) at origin, running factor times as fast as real time,
+// DefaultLead after that intake is started.
+func NewPlanner(origin time.Time, factor time.Duration) Planner {
+	return Planner{Origin: origin, Factor: factor, Lead: DefaultLead, start: &start{started: make(chan struct{})}}
+}
+
+// begin starts the clock the first time an intake's schedule is planned,
+// and returns the start date and base it started with.
+func (c Planner) begin(startsOn time.Time) (time.Time, time.Time) {
+	c.start.mu.Lock()
+	defer c.start.mu.Unlock()
+	if c.start.base.IsZero() {
+		c.start.startsOn, c.start.base = startsOn, time.Now().Add(c.Lead)
+		close(c.start.started)
+	}
+	return c.start.startsOn, c.start.base
+}
+
+// Base is the real instant the first intake's programme begins. It panics
+// before any intake has started: nothing can be mapped to real time then.
+func (c Planner) Base() time.Time {
+	c.start.mu.Lock()
+	defer c.start.mu.Unlock()
+	if c.start.base.IsZero() {
+		panic("testenv.Planner: the test clock has not started: start an intake first")
+	}
+	return c.start.base
+}
+
+// Started is closed once the clock has started.
+func (c Planner) Started() <-chan struct{} { return c.start.started }
 
 // ToReal maps a programme instant to the real clock.
 func (c Planner) ToReal(v time.Time) time.Time {
@@ -55,7 +114,7 @@ func (c Planner) ToReal(v time.Time) time.Time {
 		return v // "no time" (e.g. an absence reminder) stays no time
 	}
 	if c.Knee.IsZero() || !v.After(c.Knee) {
-		return c.Base.Add(v.Sub(c.Origin) / c.Factor).In(v.Location())
+		return c.Base().Add(v.Sub(c.Origin) / c.Factor).In(v.Location())
 	}
 	return c.ToReal(c.Knee).Add(v.Sub(c.Knee) / c.SlowFactor).In(v.Location())
 }
@@ -66,7 +125,7 @@ func (c Planner) ToVirtual(r time.Time) time.Time {
 		return r
 	}
 	if c.Knee.IsZero() || !r.After(c.ToReal(c.Knee)) {
-		return c.Origin.Add(r.Sub(c.Base) * c.Factor)
+		return c.Origin.Add(r.Sub(c.Base()) * c.Factor)
 	}
 	return c.Knee.Add(r.Sub(c.ToReal(c.Knee)) * c.SlowFactor)
 }
@@ -90,7 +149,11 @@ func (c Planner) Schedule(id string, version int, in programme.ScheduleInput) (p
 	if err != nil {
 		return programme.Schedule{}, err
 	}
-	vin := programme.ScheduleInput{StartsOn: c.ToVirtual(in.StartsOn), Shift: in.Shift * c.factorNow()}
+	// An intake starting a real day after the first begins a real day after
+	// it on the test clock, which is Factor days on the programme's before
+	// the knee.
+	first, base := c.begin(in.StartsOn)
+	vin := programme.ScheduleInput{StartsOn: c.ToVirtual(base.Add(in.StartsOn.Sub(first))), Shift: in.Shift * c.factorNow()}
 	if in.SessionMoves != nil {
 		vin.SessionMoves = make(map[string]time.Time, len(in.SessionMoves))
 		for id, at := range in.SessionMoves {
@@ -113,23 +176,9 @@ func (c Planner) Schedule(id string, version int, in programme.ScheduleInput) (p
 	return s, nil
 }
 
-// OfferPlan plans an offer as activities.ProgrammePlanner does, on the test clock.
+// OfferPlan plans an offer as activities.ProgrammePlanner does, in real time.
 func (c Planner) OfferPlan(id string, version int, offeredAt time.Time) (programme.OfferPlan, error) {
-	p, err := programme.Lookup(id, version)
-	if err != nil {
-		return programme.OfferPlan{}, err
-	}
-	virtual := c.ToVirtual(offeredAt)
-	plan := p.OfferPlan(virtual)
-	toReal := c.ToReal
-	if c.RealTimeOffers {
-		toReal = func(v time.Time) time.Time { return offeredAt.Add(v.Sub(virtual)) }
-	}
-	plan.LapsesAt = toReal(plan.LapsesAt)
-	for i := range plan.Reminders {
-		plan.Reminders[i].At = toReal(plan.Reminders[i].At)
-	}
-	return plan, nil
+	return activities.ProgrammePlanner{}.OfferPlan(id, version, offeredAt)
 }
 
 func (c Planner) reminders(rs []programme.Reminder) {
@@ -138,13 +187,12 @@ func (c Planner) reminders(rs []programme.Reminder) {
 	}
 }
 
-// UntilOpen is a Planner for a programme starting (on the virtual clock)
-// at origin, which the real clock reaches at base, running factor times as
-// fast until item opens and at real speed from then on, so the item stays
-// open for as long as the programme says (days): for tests that act on an
-// open checkpoint, as a coach at a browser would. Offers are planned in
-// real time, so they wait for an answer as long as they would for a person.
-func UntilOpen(origin, base time.Time, factor time.Duration, item string) (Planner, error) {
+// UntilOpen is a Planner for a programme whose first intake starts (on
+// the virtual clock) at origin, running factor times as fast until item
+// opens and at real speed from then on, so the item stays open for as long
+// as the programme says (days): for tests that act on an open checkpoint,
+// as a coach at a browser would.
+func UntilOpen(origin time.Time, factor time.Duration, item string) (Planner, error) {
 	p, err := programme.Lookup(programme.DefaultID, 1)
 	if err != nil {
 		return Planner{}, err
@@ -155,7 +203,9 @@ func UntilOpen(origin, base time.Time, factor time.Duration, item string) (Plann
 	}
 	for _, it := range s.Items {
 		if it.ID == item {
-			return Planner{Origin: origin, Base: base, Factor: factor, Knee: it.OpensAt, SlowFactor: 1, RealTimeOffers: true}, nil
+			c := NewPlanner(origin, factor)
+			c.Knee, c.SlowFactor = it.OpensAt, 1
+			return c, nil
 		}
 	}
 	return Planner{}, fmt.Errorf("the programme has no item %q", item)

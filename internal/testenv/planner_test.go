@@ -15,9 +15,15 @@ var (
 const factor = 400_000
 
 // The compressed planner plans what the real one plans, in the same order,
-// each instant mapped onto the fast clock.
+// each instant mapped onto the fast clock, which starts when the first
+// intake's schedule is planned.
 func TestPlannerCompressed(t *testing.T) {
-	c := Planner{Origin: cohort1Start, Base: time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC), Factor: factor}
+	c := NewPlanner(cohort1Start, factor)
+	select {
+	case <-c.Started():
+		t.Fatal("the clock started before any intake did")
+	default:
+	}
 	p, err := programme.Lookup(programme.DefaultID, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -26,34 +32,63 @@ func TestPlannerCompressed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := c.Schedule(programme.DefaultID, 1, programme.ScheduleInput{StartsOn: c.Base})
+	// The intake's start date on the real clock is only a label: it may be
+	// long past or far ahead by the time the test starts the intake.
+	startsOn := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	before := time.Now()
+	got, err := c.Schedule(programme.DefaultID, 1, programme.ScheduleInput{StartsOn: startsOn})
 	if err != nil {
 		t.Fatal(err)
 	}
+	after := time.Now()
+	<-c.Started()
+	if b := c.Base(); b.Before(before.Add(c.Lead)) || b.After(after.Add(c.Lead)) {
+		t.Errorf("the programme begins at %s, want %s after the first schedule was planned (%s-%s)", b, c.Lead, before, after)
+	}
 	sameSchedule(t, c, got, want, factor)
-	if d := got.EndsAt.Sub(c.Base); d < 30*time.Second || d > 45*time.Second {
+	if d := got.EndsAt.Sub(c.Base()); d < 30*time.Second || d > 45*time.Second {
 		t.Errorf("six months take %s on the compressed clock, want 30-45 s", d)
 	}
 	// A pause of 14 programme days shifts the plan by as much.
-	paused, err := c.Schedule(programme.DefaultID, 1, programme.ScheduleInput{StartsOn: c.Base, Shift: c.RealDuration(14 * 24 * time.Hour)})
+	paused, err := c.Schedule(programme.DefaultID, 1, programme.ScheduleInput{StartsOn: startsOn, Shift: c.RealDuration(14 * 24 * time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if d := c.ToVirtual(paused.EndsAt).Sub(c.ToVirtual(got.EndsAt)); d < 13*24*time.Hour || d > 17*24*time.Hour {
 		t.Errorf("a two-week pause moved the end by %s", d)
 	}
+	// An intake starting two real seconds after the first starts as many
+	// programme days later as two seconds are on this clock.
+	later, err := c.Schedule(programme.DefaultID, 1, programme.ScheduleInput{StartsOn: startsOn.Add(2 * time.Second)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantLater, err := p.Schedule(programme.ScheduleInput{StartsOn: cohort1Start.Add(2 * time.Second * factor)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameSchedule(t, c, later, wantLater, factor)
+}
 
-	offeredAt := c.ToReal(time.Date(2021, 9, 14, 10, 0, 0, 0, london))
+// Offers are planned in real time, whenever they are made: they wait for
+// an answer as long as they would for a person, and need no started clock.
+func TestPlannerOffersInRealTime(t *testing.T) {
+	c := NewPlanner(cohort1Start, factor)
+	p, _ := programme.Lookup(programme.DefaultID, 1)
+	offeredAt := time.Date(2030, 1, 7, 10, 0, 0, 0, london)
 	offer, err := c.OfferPlan(programme.DefaultID, 1, offeredAt)
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantOffer := p.OfferPlan(time.Date(2021, 9, 14, 10, 0, 0, 0, london))
-	if d := c.ToVirtual(offer.LapsesAt).Sub(wantOffer.LapsesAt); d < -factor || d > factor {
-		t.Errorf("offer lapses at %s, want %s", c.ToVirtual(offer.LapsesAt), wantOffer.LapsesAt)
+	want := p.OfferPlan(offeredAt)
+	if !offer.LapsesAt.Equal(want.LapsesAt) || len(offer.Reminders) != len(want.Reminders) {
+		t.Errorf("offer made %s: lapses %s with %d reminders, want %s with %d",
+			offeredAt, offer.LapsesAt, len(offer.Reminders), want.LapsesAt, len(want.Reminders))
 	}
-	if len(offer.Reminders) != len(wantOffer.Reminders) {
-		t.Errorf("offer reminders %v, want %v", offer.Reminders, wantOffer.Reminders)
+	select {
+	case <-c.Started():
+		t.Error("planning an offer started the clock")
+	default:
 	}
 }
 
@@ -61,14 +96,13 @@ func TestPlannerCompressed(t *testing.T) {
 // first checkpoint opens about 20 s after the start and stays open for
 // the programme's days; everything is still planned in the same order.
 func TestPlannerUntilOpen(t *testing.T) {
-	base := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
-	c, err := UntilOpen(cohort1Start, base, factor, "checkpoint/1")
+	c, err := UntilOpen(cohort1Start, factor, "checkpoint/1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	p, _ := programme.Lookup(programme.DefaultID, 1)
 	want, _ := p.Schedule(programme.ScheduleInput{StartsOn: cohort1Start})
-	got, err := c.Schedule(programme.DefaultID, 1, programme.ScheduleInput{StartsOn: base})
+	got, err := c.Schedule(programme.DefaultID, 1, programme.ScheduleInput{StartsOn: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,25 +111,14 @@ func TestPlannerUntilOpen(t *testing.T) {
 		if it.ID != "checkpoint/1" {
 			continue
 		}
-		if d := it.OpensAt.Sub(base); d < 10*time.Second || d > 30*time.Second {
+		if d := it.OpensAt.Sub(c.Base()); d < 10*time.Second || d > 30*time.Second {
 			t.Errorf("checkpoint/1 opens %s after the start, want 10-30 s", d)
 		}
 		if open, wantOpen := it.DueAt.Sub(it.OpensAt), want.Items[i].DueAt.Sub(want.Items[i].OpensAt); open != wantOpen {
 			t.Errorf("checkpoint/1 is open for %s, want the programme's %s", open, wantOpen)
 		}
 	}
-	// Offers take the programme's days in real time, whenever they are made.
-	for _, offeredAt := range []time.Time{base.Add(-time.Minute), base.Add(time.Second), base.Add(time.Hour)} {
-		offer, err := c.OfferPlan(programme.DefaultID, 1, offeredAt)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := p.OfferPlan(c.ToVirtual(offeredAt))
-		if got, wantIn := offer.LapsesAt.Sub(offeredAt), want.LapsesAt.Sub(c.ToVirtual(offeredAt)); got != wantIn || got < 24*time.Hour {
-			t.Errorf("an offer made at %s lapses %s later, want the programme's %s", offeredAt, got, wantIn)
-		}
-	}
-	if _, err := UntilOpen(cohort1Start, base, factor, "no-such-item"); err == nil {
+	if _, err := UntilOpen(cohort1Start, factor, "no-such-item"); err == nil {
 		t.Error("UntilOpen accepted an item the programme does not have")
 	}
 }
