@@ -21,6 +21,7 @@ import (
 )
 
 func TestHealthz(t *testing.T) {
+	t.Parallel() // a Temporal namespace of its own (testenv)
 	ts := testenv.NewServer(t)
 	quiet := zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
 	st, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "infuse.db"))

@@ -301,6 +301,7 @@ func (w *world) countEvents(t *testing.T, journey uuid.UUID, typ string) int {
 
 // TestAPI runs everything that needs Temporal on one server, in order.
 func TestAPI(t *testing.T) {
+	t.Parallel() // a Temporal namespace of its own (testenv)
 	w := newWorld(t)
 	t.Run("authorisation matrix", w.testMatrix)
 	t.Run("bad input", w.testBadInput)

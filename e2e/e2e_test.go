@@ -15,12 +15,8 @@ import (
 
 	"github.com/google/uuid"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/server/common/dynamicconfig"
-	"go.temporal.io/server/temporal"
-	"go.temporal.io/server/temporaltest"
 
 	"github.com/infuse-cymru/journeys/activities"
-	"github.com/infuse-cymru/journeys/internal/temporalx"
 	"github.com/infuse-cymru/journeys/internal/testenv"
 	"github.com/infuse-cymru/journeys/programme"
 	"github.com/infuse-cymru/journeys/starter"
@@ -54,26 +50,6 @@ const (
 	pollEvery = 15 * time.Millisecond
 )
 
-// serverConfig is the test server's dynamic configuration. Two defaults of
-// the history service are harmless when timers last hours or days but not
-// on the compressed clock, where a second is more than four programme days
-// and a reminder comes only two days before its deadline:
-//
-//   - history.timerProcessorMaxTimeShift (1 s): no timer fires sooner than
-//     this after it was created;
-//   - history.timerProcessorMaxPollRPS (20): the timer queue is read at most
-//     20 times a second, so with a few dozen workflows timers fired up to
-//     0.4 s late.
-//
-// With these, timers fire within a few tens of milliseconds (the test logs
-// the worst lateness of the full journey). The first setting is
-// temporaltest's own default, kept because this replaces its configuration.
-var serverConfig = dynamicconfig.StaticClient{
-	dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(): true,
-	dynamicconfig.TimerProcessorMaxTimeShift.Key():              10 * time.Millisecond,
-	dynamicconfig.TimerProcessorMaxPollRPS.Key():                1000,
-}
-
 // london is the programme's time zone.
 var london = func() *time.Location {
 	loc, err := time.LoadLocation("Europe/London")
@@ -94,7 +70,7 @@ var cohort1Start = time.Date(2021, 10, 1, 0, 0, 0, 0, london)
 const recordHistoriesEnv = "INFUSE_RECORD_HISTORIES"
 
 // TestEndToEnd runs one scenario against each store backend, each with its
-// own Temporal server, worker and store:
+// own Temporal namespace, worker and store:
 //
 //   - intake A (capacity 2): four applications; offer, offer, waitlist (a
 //     fourth offer is refused: the intake is full); the first offer is
@@ -160,18 +136,9 @@ func runScenario(t *testing.T, open func(testing.TB) store.Store, record bool) {
 	// quiet only after all of that.
 	var quiet atomic.Bool
 	t.Cleanup(func() { quiet.Store(true) })
-	ts := temporaltest.NewServer(temporaltest.WithT(t),
-		temporaltest.WithBaseClientOptions(client.Options{Logger: &testLogger{t: t, quiet: &quiet}}),
-		temporaltest.WithBaseServerOptions(temporal.WithDynamicConfigClient(serverConfig)))
+	ts := testenv.NewServerWithLogger(t, &testLogger{t: t, quiet: &quiet})
 	c := ts.GetDefaultClient()
 	st := open(t)
-	// Registering search attributes can take seconds on a loaded machine;
-	// do it before the compressed clock starts running.
-	regCtx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := temporalx.RegisterSearchAttributes(regCtx, c, ts.GetDefaultNamespace()); err != nil {
-		t.Fatal(err)
-	}
 	planner := testenv.NewPlanner(cohort1Start, factor)
 	testenv.StartWorker(t, ts, &activities.Activities{Store: st, Planner: planner})
 

@@ -24,6 +24,7 @@ func withTemporal(t *testing.T) *Service {
 }
 
 func TestSeedDemo(t *testing.T) {
+	t.Parallel() // a Temporal namespace of its own (testenv)
 	s := withTemporal(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -82,6 +83,7 @@ func TestSeedDemo(t *testing.T) {
 
 // A journey whose workflow is gone (past retention) is shown from the store.
 func TestJourneyDetailFallsBackToTheStore(t *testing.T) {
+	t.Parallel() // a Temporal namespace of its own (testenv)
 	s := withTemporal(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

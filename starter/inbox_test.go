@@ -75,6 +75,7 @@ func TestInboxOrdersOverdueFirst(t *testing.T) {
 // nothing is open yet; the participant's calendar has every session at
 // its Europe/London time and follows a reschedule.
 func TestCoachInboxAndCalendarOfAStartedIntake(t *testing.T) {
+	t.Parallel() // a Temporal namespace of its own (testenv)
 	s := withTemporal(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

@@ -18,6 +18,7 @@ import (
 // its own: the service's store never gets the projection, as it has not in
 // the moment after an application.
 func TestJourneyBeforeItIsProjected(t *testing.T) {
+	t.Parallel() // a Temporal namespace of its own (testenv)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	st, workers := sqlitestore.OpenTest(t), sqlitestore.OpenTest(t)

@@ -27,6 +27,7 @@ var formsPace = pace{lead: 5 * time.Second, factor: 3_000_000, knee: "plan"}
 // was typed, and forms without the CSRF token, from another role or about
 // a journey the person may not see change nothing.
 func TestFormsOfEachRole(t *testing.T) {
+	t.Parallel() // a Temporal namespace of its own (testenv)
 	if testing.Short() {
 		t.Skip("runs a Temporal server")
 	}

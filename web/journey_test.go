@@ -154,6 +154,7 @@ func (w *world) events(journey uuid.UUID, typ string) int {
 // screenshot of every page; on the way, forms without the CSRF token and
 // replayed forms are checked over plain HTTP against the same system.
 func TestJourneyInTheBrowser(t *testing.T) {
+	t.Parallel() // a Temporal namespace of its own (testenv)
 	if testing.Short() {
 		t.Skip("runs a Temporal server and a browser")
 	}

@@ -1,17 +1,34 @@
 // Package testenv starts, for tests, what Infuse Journeys runs on: an
 // in-process Temporal server with the Infuse search attributes, and the real
-// worker over a store. Everything it starts stops when the test ends.
+// worker over a store, on a test clock (Planner) where a journey's months
+// must pass in seconds.
+//
+// A test binary starts one Temporal server, on first use, and each test gets
+// a namespace of its own on it: starting a server takes seconds (many more
+// under the race detector), a namespace a moment, and tests in different
+// namespaces cannot see each other's workflows or task queues, so they may
+// run in parallel. Packages call Main from TestMain to stop the server at the
+// end.
 package testenv
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/server/common/dynamicconfig"
+	"go.temporal.io/server/temporal"
 	"go.temporal.io/server/temporaltest"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/infuse-cymru/journeys/activities"
 	"github.com/infuse-cymru/journeys/internal/logging"
@@ -20,29 +37,147 @@ import (
 	"github.com/infuse-cymru/journeys/worker"
 )
 
-// NewServer starts an in-process Temporal server whose SDK client logs
-// warnings and errors to t. It skips the test under -short.
-func NewServer(t *testing.T) *temporaltest.TestServer {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("starts a Temporal server")
-	}
-	return temporaltest.NewServer(temporaltest.WithT(t), temporaltest.WithBaseClientOptions(client.Options{
-		Logger: logging.NewTemporalLogger(zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))),
-	}))
+// serverConfig is the shared server's dynamic configuration.
+//
+// Two defaults of the history service are harmless when timers last hours
+// or days but not on the compressed test clock, where a second is more than
+// four programme days and a reminder comes only two days before its
+// deadline:
+//
+//   - history.timerProcessorMaxTimeShift (1 s): no timer fires sooner than
+//     this after it was created;
+//   - history.timerProcessorMaxPollRPS (20): the timer queue is read at most
+//     20 times a second, so with a few dozen workflows timers fired up to
+//     0.4 s late.
+//
+// With these, timers fire within a few tens of milliseconds (the end-to-end
+// test logs the worst lateness of a full journey). A namespace registered
+// while the server runs is usable once every service's namespace cache has
+// refreshed, so that happens often. The search-attribute setting is
+// temporaltest's own default, kept because this replaces its configuration.
+var serverConfig = dynamicconfig.StaticClient{
+	dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(): true,
+	dynamicconfig.TimerProcessorMaxTimeShift.Key():              10 * time.Millisecond,
+	dynamicconfig.TimerProcessorMaxPollRPS.Key():                1000,
+	dynamicconfig.NamespaceCacheRefreshInterval.Key():           100 * time.Millisecond,
 }
 
-// StartWorker registers the Infuse search attributes on ts's default
-// namespace and starts the real worker with a, stopping it when t ends.
-func StartWorker(t *testing.T, ts *temporaltest.TestServer, a *activities.Activities) {
+// shared is the test binary's Temporal server, started on first use.
+var shared struct {
+	once sync.Once
+	ts   *temporaltest.TestServer
+	err  error
+}
+
+func sharedServer() (*temporaltest.TestServer, error) {
+	shared.once.Do(func() {
+		defer func() {
+			// temporaltest panics when it cannot start without a *testing.T.
+			if v := recover(); v != nil {
+				shared.err = fmt.Errorf("starting the test Temporal server: %v", v)
+			}
+		}()
+		shared.ts = temporaltest.NewServer(
+			temporaltest.WithBaseClientOptions(client.Options{Logger: logging.NewTemporalLogger(zap.NewNop())}),
+			temporaltest.WithBaseServerOptions(temporal.WithDynamicConfigClient(serverConfig)))
+	})
+	return shared.ts, shared.err
+}
+
+// Main runs a package's tests and then stops the Temporal server they
+// shared, if any started it. Call it from TestMain.
+func Main(m *testing.M) {
+	code := m.Run()
+	if shared.ts != nil {
+		shared.ts.Stop()
+	}
+	os.Exit(code)
+}
+
+// Temporal is one test's namespace on the shared server.
+type Temporal struct {
+	client    client.Client
+	namespace string
+	hostPort  string
+}
+
+// GetDefaultClient is a client of the test's namespace.
+func (tt *Temporal) GetDefaultClient() client.Client { return tt.client }
+
+// GetDefaultNamespace is the test's namespace.
+func (tt *Temporal) GetDefaultNamespace() string { return tt.namespace }
+
+// GetFrontendHostPort is the server's address.
+func (tt *Temporal) GetFrontendHostPort() string { return tt.hostPort }
+
+// NewServer gives the test a namespace of its own on the test binary's
+// Temporal server, with a client whose warnings and errors go to t. It
+// skips the test under -short.
+func NewServer(t *testing.T) *Temporal {
 	t.Helper()
-	c := ts.GetDefaultClient()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := temporalx.RegisterSearchAttributes(ctx, c, ts.GetDefaultNamespace()); err != nil {
+	return NewServerWithLogger(t, logging.NewTemporalLogger(zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))))
+}
+
+// NewServerWithLogger is NewServer with the client logging to l.
+func NewServerWithLogger(t *testing.T, l log.Logger) *Temporal {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("uses a Temporal server")
+	}
+	ts, err := sharedServer()
+	if err != nil {
 		t.Fatal(err)
 	}
-	w := worker.New(c, a)
+	ns := "test-" + uuid.NewString()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := registerNamespace(ctx, ts.GetDefaultClient(), ns); err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.DialContext(ctx, client.Options{HostPort: ts.GetFrontendHostPort(), Namespace: ns, Logger: l})
+	if err != nil {
+		t.Fatalf("connecting to the test Temporal server: %v", err)
+	}
+	t.Cleanup(c.Close)
+	return &Temporal{client: c, namespace: ns, hostPort: ts.GetFrontendHostPort()}
+}
+
+// registerNamespace registers ns and waits until the server serves it.
+func registerNamespace(ctx context.Context, c client.Client, ns string) error {
+	_, err := c.WorkflowService().RegisterNamespace(ctx, &workflowservice.RegisterNamespaceRequest{
+		Namespace:                        ns,
+		WorkflowExecutionRetentionPeriod: durationpb.New(24 * time.Hour),
+	})
+	if err != nil {
+		return fmt.Errorf("registering test namespace %s: %w", ns, err)
+	}
+	// The namespace is served once the frontend's cache has it: listing its
+	// workflows fails with "namespace not found" until then.
+	for {
+		_, err := c.WorkflowService().ListOpenWorkflowExecutions(ctx, &workflowservice.ListOpenWorkflowExecutionsRequest{
+			Namespace: ns, MaximumPageSize: 1,
+		})
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("test namespace %s not served: %w", ns, err)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// StartWorker registers the Infuse search attributes on the test's
+// namespace and starts the real worker with a, stopping it when t ends.
+func StartWorker(t *testing.T, tt *Temporal, a *activities.Activities) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := temporalx.RegisterSearchAttributes(ctx, tt.client, tt.namespace); err != nil {
+		t.Fatal(err)
+	}
+	w := worker.New(tt.client, a)
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -50,10 +185,10 @@ func StartWorker(t *testing.T, ts *temporaltest.TestServer, a *activities.Activi
 }
 
 // Start is NewServer and StartWorker with the activities over st: a
-// Temporal server running Infuse journeys that record to st.
-func Start(t *testing.T, st store.Store) *temporaltest.TestServer {
+// Temporal namespace running Infuse journeys that record to st.
+func Start(t *testing.T, st store.Store) *Temporal {
 	t.Helper()
-	ts := NewServer(t)
-	StartWorker(t, ts, activities.New(st))
-	return ts
+	tt := NewServer(t)
+	StartWorker(t, tt, activities.New(st))
+	return tt
 }
