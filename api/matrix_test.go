@@ -80,6 +80,13 @@ func (w *world) path(pattern string) (method, path string) {
 // may not see, and each allowed caller's exact answer. Nothing changes.
 func (w *world) testMatrix(t *testing.T) {
 	before := map[uuid.UUID]record{w.journey: w.record(t, w.journey), w.otherJourney: w.record(t, w.otherJourney)}
+	// The erase probe must leave its person as they were. Erasure keeps the
+	// row and blanks it, so the person's being found proves nothing: compare.
+	eraseMe, err := w.st.GetPerson(t.Context(), w.eraseMe.id)
+	must(t, err)
+	if !eraseMe.ErasedAt.IsZero() || eraseMe.GivenName == "" {
+		t.Fatalf("the person for the erase probe is erased before the matrix: %+v", eraseMe)
+	}
 	gone, tok, err := w.st.CreateAPIToken(t.Context(), w.coordinator.id, store.RoleCoordinator, "revoked")
 	must(t, err)
 	must(t, w.st.RevokeAPIToken(t.Context(), tok.ID))
@@ -156,8 +163,10 @@ func (w *world) testMatrix(t *testing.T) {
 			t.Errorf("journey %s changed during the matrix: %+v, then %+v", j, was, now)
 		}
 	}
-	if _, err := w.st.GetPerson(t.Context(), w.eraseMe.id); err != nil {
-		t.Error(err)
+	now, err := w.st.GetPerson(t.Context(), w.eraseMe.id)
+	if err != nil || !now.ErasedAt.IsZero() || now.GivenName != eraseMe.GivenName || now.FamilyName != eraseMe.FamilyName ||
+		now.EmailAddress != eraseMe.EmailAddress {
+		t.Errorf("the erase probe changed its person: %+v, then %+v (%v)", eraseMe, now, err)
 	}
 	intakes, err := w.st.ListIntakes(t.Context())
 	must(t, err)

@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/infuse-cymru/journeys/certificate"
+	"github.com/infuse-cymru/journeys/internal/testdeps"
 	"github.com/infuse-cymru/journeys/programme"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
@@ -61,13 +62,10 @@ func TestRenderIsPDFWithEmbeddedFont(t *testing.T) {
 	}
 }
 
-// The text, extracted with pdftotext where it is installed (poppler-utils):
-// Welsh first, every field there, ŵ ŷ â î intact.
+// The text, read back with pdftotext (Debian's poppler-utils): Welsh
+// first, every field there, ŵ ŷ â î intact.
 func TestRenderTextWelshFirst(t *testing.T) {
-	tool, err := exec.LookPath("pdftotext")
-	if err != nil {
-		t.Skip("pdftotext (poppler-utils) is not installed, so the PDF's text cannot be read back; the structure is checked by TestRenderIsPDFWithEmbeddedFont")
-	}
+	tool := testdeps.Command(t, "pdftotext", "apt-get install -y poppler-utils")
 	pdf, err := certificate.Render(sample())
 	if err != nil {
 		t.Fatal(err)

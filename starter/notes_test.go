@@ -8,18 +8,34 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/infuse-cymru/journeys/activities"
+	"github.com/infuse-cymru/journeys/internal/testenv"
 	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/store/sqlitestore"
 	"github.com/infuse-cymru/journeys/workflows"
 )
 
 // Notes are personal data: a request the journey refuses must not leave its
 // notes behind, and a retried request must not store them twice.
-func TestRefusedRequestLeavesNoNote(t *testing.T) {
-	s := withTemporal(t)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+//
+// The journey runs on testenv's test clock: the lab months pass in
+// seconds, then the first coaching checkpoint opens and stays open, so a
+// coach can complete it (and retry) as they would at a real checkpoint.
+func TestNotesOfRefusedAndRetriedRequests(t *testing.T) {
+	t.Parallel() // a Temporal namespace of its own (testenv)
+	st := sqlitestore.OpenTest(t)
+	ts := testenv.NewServer(t)
+	planner, err := testenv.UntilOpen(time.Date(2026, 10, 1, 0, 0, 0, 0, London), 2_000_000, "checkpoint/1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	testenv.StartWorker(t, ts, &activities.Activities{Store: st, Planner: planner})
+	s := New(ts.GetDefaultClient(), st)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+
 	coordinator, coach, participant := uuid.New(), uuid.New(), uuid.New()
-	err := s.Store.CreatePeople(ctx, []store.Person{
+	err = s.Store.CreatePeople(ctx, []store.Person{
 		{ID: coordinator, Role: store.RoleCoordinator, GivenName: "Megan", FamilyName: "Howells", EmailAddress: "megan@example.org"},
 		{ID: coach, Role: store.RoleCoach, GivenName: "Nia", FamilyName: "Parry", EmailAddress: "nia@example.org"},
 		{ID: participant, Role: store.RoleParticipant, GivenName: "Aled", FamilyName: "Powell", EmailAddress: "aled@example.org",
@@ -47,11 +63,71 @@ func TestRefusedRequestLeavesNoNote(t *testing.T) {
 	}
 
 	// The programme has not started, so there is no checkpoint to complete.
-	c := Checkpoint{JourneyID: journey, CheckpointID: "checkpoint/1", CoachID: coach, Notes: "Going well.", Status: workflows.RAGGreen, RequestID: "req-1"}
-	if _, err := s.CompleteCheckpoint(ctx, c); !errors.Is(err, ErrRejected) {
+	refused := Checkpoint{JourneyID: journey, CheckpointID: "checkpoint/1", CoachID: coach, Notes: "Going well.", Status: workflows.RAGGreen, RequestID: "req-1"}
+	if _, err := s.CompleteCheckpoint(ctx, refused); !errors.Is(err, ErrRejected) {
 		t.Fatalf("completing a checkpoint before the programme: %v, want ErrRejected", err)
 	}
-	if _, err := s.Store.GetNote(ctx, uuid.NewSHA1(journey, []byte(c.RequestID))); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.Store.GetNote(ctx, uuid.NewSHA1(journey, []byte(refused.RequestID))); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("the refused request's note is still in the store (%v)", err)
 	}
+
+	startAndWaitUntilOpen(t, ctx, s, in.ID, journey, "checkpoint/1")
+
+	// The same request twice, as a coach's retry after a lost answer sends
+	// it: one completion and one note, the one the completion names.
+	c := Checkpoint{JourneyID: journey, CheckpointID: "checkpoint/1", CoachID: coach, Notes: "Going well; plan agreed.", Status: workflows.RAGGreen, RequestID: "req-2"}
+	first, err := s.CompleteCheckpoint(ctx, c)
+	if err != nil {
+		t.Fatalf("completing the open checkpoint: %v", err)
+	}
+	retry, err := s.CompleteCheckpoint(ctx, c)
+	if err != nil || retry.NoteID != first.NoteID || !retry.CompletedAt.Equal(first.CompletedAt) {
+		t.Errorf("the retry answered %+v, %v; want the first completion %+v", retry, err, first)
+	}
+	notes, err := s.Store.NotesOfJourney(ctx, journey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(notes) != 1 || notes[0].ID != first.NoteID || notes[0].Body != c.Notes {
+		t.Errorf("after a request and its retry the journey has %d notes %+v; want one, %s, the completion's", len(notes), notes, first.NoteID)
+	}
+}
+
+// startAndWaitUntilOpen accepts the journey's offer, starts the intake
+// once it has counted the acceptance (it learns of it by signal, a moment
+// after the answer) and returns when the item opens on the journey's
+// schedule.
+func startAndWaitUntilOpen(t *testing.T, ctx context.Context, s *Service, intake, journey uuid.UUID, item string) {
+	t.Helper()
+	if _, err := s.Decide(ctx, intake, journey, workflows.DecisionOffer); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RespondToOffer(ctx, journey, true); err != nil {
+		t.Fatal(err)
+	}
+	err := s.waitFor(ctx, "the intake to count the acceptance", func() (bool, error) {
+		var counts map[workflows.Status]int
+		err := s.query(ctx, workflows.IntakeWorkflowID(intake), workflows.QueryIntakeCounts, &counts)
+		return counts[workflows.StatusAccepted] == 1, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.StartIntake(ctx, intake); err != nil {
+		t.Fatal(err)
+	}
+	var opens time.Time
+	err = s.waitFor(ctx, "the journey to plan its schedule", func() (bool, error) {
+		items, err := s.JourneySchedule(ctx, journey)
+		for _, it := range items {
+			if it.ID == item {
+				opens = it.OpensAt
+			}
+		}
+		return !opens.IsZero(), err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Until(opens))
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,16 +11,13 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/infuse-cymru/journeys/internal/testdeps"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/web"
 )
 
 // chromiumPath is Debian's chromium package.
 const chromiumPath = "/usr/bin/chromium"
-
-// requireBrowserEnv makes a missing browser a failure rather than a skip
-// (CI sets it, so the browser tests cannot silently stop running).
-const requireBrowserEnv = "INFUSE_REQUIRE_BROWSER"
 
 // artefactsEnv names the folder screenshots go to; testdata/artefacts by default.
 const artefactsEnv = "INFUSE_ARTEFACTS"
@@ -35,15 +31,10 @@ type tab struct {
 }
 
 // newTab starts headless Chromium for the test, or skips the test when
-// it is not installed (fails, with INFUSE_REQUIRE_BROWSER=1).
+// it is not installed (fails, under scripts/test: see package testdeps).
 func newTab(t *testing.T, base string) *tab {
 	t.Helper()
-	if _, err := exec.LookPath(chromiumPath); err != nil {
-		if os.Getenv(requireBrowserEnv) == "1" {
-			t.Fatalf("%s is not installed (apt-get install chromium) and %s=1", chromiumPath, requireBrowserEnv)
-		}
-		t.Skipf("%s is not installed (apt-get install chromium); set %s=1 to make this a failure", chromiumPath, requireBrowserEnv)
-	}
+	testdeps.Command(t, chromiumPath, "apt-get install -y --no-install-recommends chromium")
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromiumPath),
 		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,

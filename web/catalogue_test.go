@@ -3,6 +3,7 @@ package web
 import (
 	"io/fs"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,6 +17,41 @@ func TestCatalogueHasBothLanguages(t *testing.T) {
 	for key, tx := range catalogue {
 		if tx.cy == "" || tx.en == "" {
 			t.Errorf("%s: cy %q, en %q; both are required", key, tx.cy, tx.en)
+		}
+	}
+}
+
+// sameInBothLanguages lists the only strings whose Welsh is rightly the
+// English, each with the reason. These three local authorities have a
+// Welsh name and no other: the councils use it in English as well
+// (Blaenau Gwent County Borough Council, Rhondda Cynon Taf County Borough
+// Council, Torfaen County Borough Council), so a translation would be a
+// name nobody uses.
+var sameInBothLanguages = map[string]string{
+	"group.Blaenau Gwent":     "a Welsh place name, the council's name in English too",
+	"group.Rhondda Cynon Taf": "a Welsh place name, the council's name in English too",
+	"group.Torfaen":           "a Welsh place name, the council's name in English too",
+}
+
+// sameText is whether two strings are the same words, ignoring case and
+// the spaces around them.
+func sameText(a, b string) bool {
+	return strings.EqualFold(strings.TrimSpace(a), strings.TrimSpace(b))
+}
+
+// A Welsh string that is just the English one is English on a Welsh page:
+// it is an error unless sameInBothLanguages says why it is right. The list
+// must not go stale either, or it would let a later copy through.
+func TestWelshIsNotTheEnglish(t *testing.T) {
+	for key, tx := range catalogue {
+		if sameText(tx.cy, tx.en) && sameInBothLanguages[key] == "" {
+			t.Errorf("%s: the Welsh is the English, %q: translate it (or, if it is a name that is the same in both languages, "+
+				"add it to sameInBothLanguages saying why)", key, tx.en)
+		}
+	}
+	for key := range sameInBothLanguages {
+		if tx, ok := catalogue[key]; !ok || !sameText(tx.cy, tx.en) {
+			t.Errorf("%s is in sameInBothLanguages but the catalogue has %+v: take it off the list", key, tx)
 		}
 	}
 }
