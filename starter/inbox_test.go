@@ -113,9 +113,18 @@ func TestCoachInboxAndCalendarOfAStartedIntake(t *testing.T) {
 	if _, err := s.StartIntake(ctx, in.ID); err != nil {
 		t.Fatal(err)
 	}
+	// Scheduled, as the intake knows it: it tells only journeys it knows to
+	// be scheduled of a moved session, and learns of each by signal a moment
+	// after the store does. (A move in that moment is lost for the journey:
+	// a race between people acting at once, for issue 8.)
 	err = s.waitFor(ctx, "both journeys to be scheduled", func() (bool, error) {
 		js, err := s.Store.ListJourneys(ctx, in.ID)
-		return len(js) == 2 && js[0].State == string(workflows.StatusAwaitingStart) && js[1].State == js[0].State, err
+		if err != nil || len(js) != 2 || js[0].State != string(workflows.StatusAwaitingStart) || js[1].State != js[0].State {
+			return false, err
+		}
+		var counts map[workflows.Status]int
+		err = s.query(ctx, workflows.IntakeWorkflowID(in.ID), workflows.QueryIntakeCounts, &counts)
+		return counts[workflows.StatusAwaitingStart] == 2, err
 	})
 	if err != nil {
 		t.Fatal(err)
