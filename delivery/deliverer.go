@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -112,7 +113,8 @@ type Stats struct {
 	Deferred int
 }
 
-func (s *Stats) add(o Stats) {
+// Add adds o's counts to s.
+func (s *Stats) Add(o Stats) {
 	s.Sent += o.Sent
 	s.Retried += o.Retried
 	s.Failed += o.Failed
@@ -153,7 +155,7 @@ func (d *Deliverer) DeliverDue(ctx context.Context) (Stats, error) {
 			return total, nil
 		}
 		st, err := d.deliverBatch(ctx, due)
-		total.add(st)
+		total.Add(st)
 		if err != nil {
 			return total, err
 		}
@@ -164,6 +166,98 @@ func (d *Deliverer) DeliverDue(ctx context.Context) (Stats, error) {
 			return total, nil
 		}
 	}
+}
+
+// NextDue is the earliest time at which DeliverDue will find a message to
+// send (or for the Policy to hold back): the time a queued
+// message falls due or may be retried, as the store's DueMessages sees it,
+// so a message waiting behind its recipient's retry counts from that retry.
+// It may be in the past, when messages are overdue. ok is false when
+// nothing is queued. A caller may sleep until then instead of polling
+// (tests use it to step a fake clock); what DeliverDue does then, held
+// back or retried, moves the time NextDue gives next.
+func (d *Deliverer) NextDue(ctx context.Context) (at time.Time, ok bool, err error) {
+	// At the end of time every queued message is due, so this is the one
+	// with the oldest SendAt: nothing is due before it, and usually it is
+	// due then, unless a retry holds it back.
+	oldest, err := d.store.DueMessages(ctx, endOfTime, 1)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("reading the oldest queued message: %w", err)
+	}
+	if len(oldest) == 0 {
+		return time.Time{}, false, nil
+	}
+	at = oldest[0].SendAt
+	due, err := d.anyDue(ctx, at)
+	if err != nil || due {
+		return at, due, err
+	}
+	return d.nextDueAfterRetries(ctx)
+}
+
+// endOfTime is later than any message is due.
+var endOfTime = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+
+// anyDue reports whether DueMessages finds a message at t.
+func (d *Deliverer) anyDue(ctx context.Context, t time.Time) (bool, error) {
+	due, err := d.store.DueMessages(ctx, t, 1)
+	if err != nil {
+		return false, fmt.Errorf("looking for messages due at %s: %w", t, err)
+	}
+	return len(due) > 0, nil
+}
+
+// nextDueAfterRetries is NextDue when retries hold messages back. Whether
+// anything is due only changes at a queued message's SendAt or
+// NextAttemptAt, and once something is due at t, it is still due later
+// (nothing becomes blocked as time passes): it searches those times for
+// the first at which DueMessages finds something, rather than
+// re-implementing its rules about retries and order here.
+func (d *Deliverer) nextDueAfterRetries(ctx context.Context) (time.Time, bool, error) {
+	queued, err := d.store.ListMessages(ctx, store.OutboxFilter{Status: store.MessageQueued})
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("reading the queued messages: %w", err)
+	}
+	times := dueTimes(queued)
+	i, err := searchTimes(times, func(t time.Time) (bool, error) { return d.anyDue(ctx, t) })
+	if err != nil || i == len(times) { // none: all sent since DueMessages
+		return time.Time{}, false, err
+	}
+	return times[i], true, nil
+}
+
+// dueTimes lists, in order and once each, the times at which one of msgs
+// may fall due: its SendAt and, after a failed attempt, its NextAttemptAt.
+func dueTimes(msgs []store.Message) []time.Time {
+	var times []time.Time
+	for _, m := range msgs {
+		times = append(times, m.SendAt)
+		if !m.NextAttemptAt.IsZero() {
+			times = append(times, m.NextAttemptAt)
+		}
+	}
+	slices.SortFunc(times, time.Time.Compare)
+	return slices.CompactFunc(times, time.Time.Equal)
+}
+
+// searchTimes is sort.Search over times for a test that can fail: the
+// index of the first time at which found is true (len(times) if none),
+// given that once true it stays true for every later time.
+func searchTimes(times []time.Time, found func(time.Time) (bool, error)) (int, error) {
+	lo, hi := 0, len(times)
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		ok, err := found(times[mid])
+		if err != nil {
+			return 0, err
+		}
+		if ok {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo, nil
 }
 
 // deliverBatch sends each recipient's messages in order, Concurrency
@@ -191,7 +285,7 @@ func (d *Deliverer) deliverBatch(ctx context.Context, due []store.Message) (Stat
 			for q := range work {
 				st, err := d.deliverQueue(ctx, q)
 				mu.Lock()
-				total.add(st)
+				total.Add(st)
 				if err != nil {
 					errs = append(errs, err)
 				}

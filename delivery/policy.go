@@ -309,7 +309,7 @@ func (d *Deliverer) deliverByPolicy(ctx context.Context, q []store.Message) (Sta
 	}
 	if v.room < 0 || len(v.send) <= v.room {
 		s, err := d.sendEach(ctx, v.send)
-		st.add(s)
+		st.Add(s)
 		return st, err
 	}
 	// More than the day has room for: render them all first, to know
@@ -350,7 +350,7 @@ compose:
 	}
 	if len(digest) > 0 {
 		s, err := d.sendDigest(ctx, digest)
-		st.add(s)
+		st.Add(s)
 		return st, err
 	}
 	return st, nil
