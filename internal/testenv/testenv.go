@@ -66,7 +66,11 @@ var serverConfig = dynamicconfig.StaticClient{
 var shared struct {
 	once sync.Once
 	ts   *temporaltest.TestServer
-	err  error
+	// admin registers the tests' namespaces. It is made once: every call
+	// of temporaltest's GetDefaultClient makes a client, unsafely for
+	// tests running in parallel.
+	admin client.Client
+	err   error
 }
 
 func sharedServer() (*temporaltest.TestServer, error) {
@@ -80,6 +84,7 @@ func sharedServer() (*temporaltest.TestServer, error) {
 		shared.ts = temporaltest.NewServer(
 			temporaltest.WithBaseClientOptions(client.Options{Logger: logging.NewTemporalLogger(zap.NewNop())}),
 			temporaltest.WithBaseServerOptions(temporal.WithDynamicConfigClient(serverConfig)))
+		shared.admin = shared.ts.GetDefaultClient()
 	})
 	return shared.ts, shared.err
 }
@@ -131,7 +136,7 @@ func NewServerWithLogger(t *testing.T, l log.Logger) *Temporal {
 	ns := "test-" + uuid.NewString()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := registerNamespace(ctx, ts.GetDefaultClient(), ns); err != nil {
+	if err := registerNamespace(ctx, shared.admin, ns); err != nil {
 		t.Fatal(err)
 	}
 	c, err := client.DialContext(ctx, client.Options{HostPort: ts.GetFrontendHostPort(), Namespace: ns, Logger: l})
