@@ -23,6 +23,7 @@ import (
 	"github.com/infuse-cymru/journeys/delivery"
 	"github.com/infuse-cymru/journeys/delivery/deliverytest"
 	"github.com/infuse-cymru/journeys/internal/devmail"
+	"github.com/infuse-cymru/journeys/internal/scripted"
 	"github.com/infuse-cymru/journeys/messages"
 	"github.com/infuse-cymru/journeys/notify"
 	"github.com/infuse-cymru/journeys/programme"
@@ -64,14 +65,6 @@ type fakeClock struct {
 
 func (c *fakeClock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *fakeClock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
-
-// mailUpdate is an update the script sent, filled in when it completes.
-type mailUpdate struct {
-	what     string
-	done     bool
-	rejected error
-	err      error
-}
 
 // invite is a calendar attachment read back from the mailbox.
 type invite struct {
@@ -193,29 +186,19 @@ func TestIntakeMailEndToEnd(t *testing.T) {
 	worker.Register(env, activities.New(st))
 	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: workflows.IntakeWorkflowID(intake.IntakeID)})
 
-	var updates []*mailUpdate
+	script := scripted.New(env, began, workflows.IntakeWorkflowID(intake.IntakeID))
 	at := func(when time.Time, fn func()) {
 		t.Helper()
-		if !when.After(began) {
-			t.Fatalf("scripted step at %s is before the test starts", when)
+		if err := script.At(when, fn); err != nil {
+			t.Fatal(err)
 		}
-		env.RegisterDelayedCallback(fn, when.Sub(began))
 	}
 	update := func(what string, journey uuid.UUID, name string, arg any) {
-		u := &mailUpdate{what: what}
-		updates = append(updates, u)
-		cb := &testsuite.TestUpdateCallback{
-			OnReject:   func(err error) { u.done, u.rejected = true, err },
-			OnAccept:   func() {},
-			OnComplete: func(_ any, err error) { u.done, u.err = true, err },
-		}
+		id := workflows.JourneyWorkflowID(journey)
 		if journey == uuid.Nil {
-			env.UpdateWorkflow(name, uuid.NewString(), cb, arg)
-			return
+			id = workflows.IntakeWorkflowID(intake.IntakeID)
 		}
-		if err := env.UpdateWorkflowByID(workflows.JourneyWorkflowID(journey), name, uuid.NewString(), cb, arg); err != nil {
-			u.done, u.err = true, err
-		}
+		script.Send(id, what, name, "", arg)
 	}
 
 	participants := []store.Person{cy, en, unk}
@@ -298,14 +281,9 @@ func TestIntakeMailEndToEnd(t *testing.T) {
 	if finished != store.IntakeFinished {
 		t.Fatalf("intake ended %s, want finished", finished)
 	}
-	for _, u := range updates {
-		switch {
-		case !u.done:
-			t.Errorf("update %q never completed", u.what)
-		case u.rejected != nil:
-			t.Errorf("update %q rejected: %v", u.what, u.rejected)
-		case u.err != nil:
-			t.Errorf("update %q failed: %v", u.what, u.err)
+	for _, u := range script.Sent() {
+		if err := u.Problem(); err != nil {
+			t.Error(err)
 		}
 	}
 	for p, want := range map[uuid.UUID]workflows.Status{cy.ID: workflows.StatusCompleted, unk.ID: workflows.StatusCompleted, en.ID: workflows.StatusWithdrawn} {
