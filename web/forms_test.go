@@ -17,9 +17,9 @@ import (
 
 // formsPace rushes through the labs (about 2.5 s) to the experimentation
 // phase, where the plan and reflection are open (at real speed from then
-// on) and every session has started. The labs begin 5 s after the start:
+// on) and every session has started. The labs begin 8 s after the start:
 // time for the coordinator to move the last session before it happens.
-var formsPace = pace{lead: 5 * time.Second, factor: 3_000_000, knee: "plan"}
+var formsPace = pace{lead: 8 * time.Second, factor: 3_000_000, knee: "plan"}
 
 // Every form the coordinator and the participant have, over HTTP against
 // a running system: each acts, a refusal by the journey or intake comes
