@@ -71,7 +71,8 @@ func TestReplayDetectsNonDeterminism(t *testing.T) {
 		}
 	}
 	if journey == "" {
-		t.Skip("no recorded run of the completed journey")
+		t.Fatalf("no recorded run of the completed journey under testdata: record one with "+
+			"INFUSE_RECORD_HISTORIES=1 go test ./e2e/ -run 'TestEndToEnd/sqlite'")
 	}
 	r := sdkworker.NewWorkflowReplayer()
 	r.RegisterWorkflow(workflows.IntakeWorkflow)

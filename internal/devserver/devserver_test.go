@@ -20,9 +20,11 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/infuse-cymru/journeys/internal/logging"
@@ -65,39 +67,60 @@ func freeTestPort(t *testing.T) int {
 
 func startServer(t *testing.T, ctx context.Context, o Options) *Server {
 	t.Helper()
-	startCtx, cancel := context.WithTimeout(ctx, 90*time.Second)
-	defer cancel()
 	began := time.Now()
-	s, err := Start(startCtx, o)
+	s, err := startWithin(ctx, o)
 	if err != nil {
-		t.Fatalf("Start: %v", err)
+		t.Fatal(err)
 	}
 	t.Logf("server started on %s in %v", s.FrontendAddress(), time.Since(began).Round(time.Millisecond))
 	return s
 }
 
+// startWithin starts a server, giving it 90 s.
+func startWithin(ctx context.Context, o Options) (*Server, error) {
+	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	defer cancel()
+	s, err := Start(ctx, o)
+	if err != nil {
+		return nil, fmt.Errorf("Start: %w", err)
+	}
+	return s, nil
+}
+
 func dial(t *testing.T, s *Server) client.Client {
 	t.Helper()
-	c, err := client.Dial(client.Options{
-		HostPort:  s.FrontendAddress(),
-		Namespace: "infuse-test",
-		Logger:    logging.NewTemporalLogger(zaptest.NewLogger(t).Named("sdk")),
-	})
+	c, err := dialWithLogger(s, logging.NewTemporalLogger(zaptest.NewLogger(t).Named("sdk")))
 	if err != nil {
-		t.Fatalf("dial: %v", err)
+		t.Fatal(err)
 	}
 	return c
 }
 
+func dialWithLogger(s *Server, l log.Logger) (client.Client, error) {
+	c, err := client.Dial(client.Options{HostPort: s.FrontendAddress(), Namespace: "infuse-test", Logger: l})
+	if err != nil {
+		return nil, fmt.Errorf("dial: %w", err)
+	}
+	return c, nil
+}
+
 func startWorker(t *testing.T, c client.Client) worker.Worker {
 	t.Helper()
+	w, err := newStartedWorker(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func newStartedWorker(c client.Client) (worker.Worker, error) {
 	w := worker.New(c, testQueue, worker.Options{})
 	w.RegisterWorkflow(echoWorkflow)
 	w.RegisterWorkflow(waitWorkflow)
 	if err := w.Start(); err != nil {
-		t.Fatalf("worker start: %v", err)
+		return nil, fmt.Errorf("worker start: %w", err)
 	}
-	return w
+	return w, nil
 }
 
 func customAttributes(t *testing.T, ctx context.Context, c client.Client) map[string]enumspb.IndexedValueType {
@@ -338,8 +361,8 @@ func TestKilledProcessKeepsState(t *testing.T) {
 	dir := t.TempDir()
 	port := freeTestPort(t)
 
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestHelperServerProcess$", "-test.v")
-	cmd.Env = append(os.Environ(), "DEVSERVER_HELPER_DIR="+dir, "DEVSERVER_HELPER_PORT="+strconv.Itoa(port))
+	cmd := exec.CommandContext(ctx, os.Args[0])
+	cmd.Env = append(os.Environ(), helperDirEnv+"="+dir, helperPortEnv+"="+strconv.Itoa(port))
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -397,34 +420,65 @@ func TestKilledProcessKeepsState(t *testing.T) {
 	}
 }
 
-// TestHelperServerProcess is the child of TestKilledProcessKeepsState; it
-// does nothing in a normal test run.
-func TestHelperServerProcess(t *testing.T) {
-	dir := os.Getenv("DEVSERVER_HELPER_DIR")
-	if dir == "" {
-		t.Skip("helper process for TestKilledProcessKeepsState")
+// The child process of TestKilledProcessKeepsState is this test binary
+// started with these set: it runs the server on that directory and port
+// instead of the tests.
+const (
+	helperDirEnv  = "DEVSERVER_HELPER_DIR"
+	helperPortEnv = "DEVSERVER_HELPER_PORT"
+)
+
+func TestMain(m *testing.M) {
+	if dir := os.Getenv(helperDirEnv); dir != "" {
+		port, _ := strconv.Atoi(os.Getenv(helperPortEnv))
+		if err := serveUntilKilled(dir, port); err != nil {
+			fmt.Fprintln(os.Stderr, "helper process:", err)
+			os.Exit(1)
+		}
+		return
 	}
-	port, _ := strconv.Atoi(os.Getenv("DEVSERVER_HELPER_PORT"))
+	os.Exit(m.Run())
+}
+
+// serveUntilKilled starts the server on dir, starts a workflow that waits
+// for a signal, says "HELPER READY <run ID>" once the workflow has run its
+// first task, and waits to be killed.
+func serveUntilKilled(dir string, port int) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	s := startServer(t, ctx, Options{DataDir: dir, Port: port, Namespace: "infuse-test", SearchAttributes: temporalx.SearchAttributes()})
+	s, err := startWithin(ctx, Options{DataDir: dir, Port: port, Namespace: "infuse-test", SearchAttributes: temporalx.SearchAttributes()})
+	if err != nil {
+		return err
+	}
 	defer s.Stop()
-	c := dial(t, s)
+	c, err := dialWithLogger(s, logging.NewTemporalLogger(zap.NewNop()))
+	if err != nil {
+		return err
+	}
 	defer c.Close()
-	w := startWorker(t, c)
+	w, err := newStartedWorker(c)
+	if err != nil {
+		return err
+	}
 	defer w.Stop()
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "crash-1", TaskQueue: testQueue}, waitWorkflow, "intake-9")
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
-	waitFor(t, ctx, "first workflow task of crash-1", func() bool {
+	for {
 		d, err := c.DescribeWorkflowExecution(ctx, "crash-1", "")
-		if err != nil {
-			return false
+		if err == nil {
+			if _, ok := d.GetWorkflowExecutionInfo().GetSearchAttributes().GetIndexedFields()[temporalx.PhaseKey.GetName()]; ok {
+				break
+			}
 		}
-		_, ok := d.GetWorkflowExecutionInfo().GetSearchAttributes().GetIndexedFields()[temporalx.PhaseKey.GetName()]
-		return ok
-	})
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the first workflow task of crash-1 did not run: %w", ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 	fmt.Printf("HELPER READY %s\n", run.GetRunID())
 	<-ctx.Done() // killed by the parent long before this
+	return nil
 }
