@@ -71,7 +71,7 @@ func TestReplayDetectsNonDeterminism(t *testing.T) {
 		}
 	}
 	if journey == "" {
-		t.Fatalf("no recorded run of the completed journey under testdata: record one with "+
+		t.Fatalf("no recorded run of the completed journey under testdata: record one with " +
 			"INFUSE_RECORD_HISTORIES=1 go test ./e2e/ -run 'TestEndToEnd/sqlite'")
 	}
 	r := sdkworker.NewWorkflowReplayer()
