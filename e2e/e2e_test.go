@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -383,40 +382,62 @@ func (w *world) deferAfterTwoSessions(sc scenario, s programme.Schedule) (uuid.U
 	return newJourney, nil
 }
 
-// followJourney does what the participant and their coach do, item by
-// item in order of due time: attend every session (except those carried
-// from an earlier intake) once it has ended, hand in the plan, complete
-// the six checkpoints and hand in the reflection as soon as each opens.
-// Nothing here has a deadline short of the assessment months later: a
-// task done late on a loaded machine is still done, and the checks expect
-// what lateness brings (reminders, an overdue mark) from when it was done.
+// followJourney does what the participant and their coach do: the
+// participant attends every session (except those carried from an earlier
+// intake) once it has ended; side by side, as people do, the plan, the six
+// checkpoints and the reflection are done as soon as each opens, in order
+// of opening. Nothing here has a deadline short of the assessment months
+// later: a task done late on a loaded machine is still done, and the checks
+// expect what lateness brings (reminders, an overdue mark) from when it was
+// done.
 func (w *world) followJourney(journey uuid.UUID, p store.Person, s programme.Schedule, carried map[string]bool) error {
-	items := slices.Clone(s.Items)
-	sort.SliceStable(items, func(a, b int) bool { return items[a].DueAt.Before(items[b].DueAt) })
-	firstCheckpoint := true
-	for _, it := range items {
-		var err error
-		switch it.Kind {
-		case programme.KindSession:
-			if !carried[it.ID] {
-				err = w.attend(journey, it)
-			}
-		case programme.KindPlan:
-			err = w.handIn(journey, p, it,
-				fmt.Sprintf("%s %s's experiment plan: trial shared electric pool cars in the %s depot.", p.GivenName, p.FamilyName, p.LocalAuthority))
-		case programme.KindReflection:
-			err = w.handIn(journey, p, it,
-				fmt.Sprintf("Reflection by %s: the pool-car trial cut mileage claims; next, procurement.", p.EmailAddress))
-		case programme.KindCheckpoint:
-			err = w.coachCheckpoint(journey, p, it, firstCheckpoint)
-			firstCheckpoint = false
+	var sessions, tasks []programme.Item
+	for _, it := range s.Items {
+		switch {
+		case it.Kind != programme.KindSession:
+			tasks = append(tasks, it)
+		case !carried[it.ID]:
+			sessions = append(sessions, it)
 		}
-		if err != nil {
+	}
+	sort.SliceStable(sessions, func(a, b int) bool { return sessions[a].DueAt.Before(sessions[b].DueAt) })
+	sort.SliceStable(tasks, func(a, b int) bool { return tasks[a].OpensAt.Before(tasks[b].OpensAt) })
+	errs := make(chan error, 2)
+	go func() {
+		errs <- w.doInOrder(journey, sessions, func(it programme.Item) error { return w.attend(journey, it) })
+	}()
+	go func() {
+		errs <- w.doInOrder(journey, tasks, func(it programme.Item) error { return w.doTask(journey, p, it) })
+	}()
+	return errors.Join(<-errs, <-errs)
+}
+
+// doInOrder does each item in turn; on a failure it logs the journey's
+// record and stops.
+func (w *world) doInOrder(journey uuid.UUID, items []programme.Item, do func(programme.Item) error) error {
+	for _, it := range items {
+		if err := do(it); err != nil {
 			w.dump(journey)
 			return fmt.Errorf("journey %s, %s: %w", journey, it.ID, err)
 		}
 	}
 	return nil
+}
+
+// doTask hands in the plan or the reflection, or completes a checkpoint
+// (checking a refusal and a repeat at the first).
+func (w *world) doTask(journey uuid.UUID, p store.Person, it programme.Item) error {
+	switch it.Kind {
+	case programme.KindPlan:
+		return w.handIn(journey, p, it,
+			fmt.Sprintf("%s %s's experiment plan: trial shared electric pool cars in the %s depot.", p.GivenName, p.FamilyName, p.LocalAuthority))
+	case programme.KindReflection:
+		return w.handIn(journey, p, it,
+			fmt.Sprintf("Reflection by %s: the pool-car trial cut mileage claims; next, procurement.", p.EmailAddress))
+	case programme.KindCheckpoint:
+		return w.coachCheckpoint(journey, p, it, it.ID == "checkpoint/1")
+	}
+	return fmt.Errorf("no one does a %s", it.Kind)
 }
 
 // attend records attendance once the session has ended.
