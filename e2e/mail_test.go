@@ -186,20 +186,14 @@ func TestIntakeMailEndToEnd(t *testing.T) {
 	worker.Register(env, activities.New(st))
 	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: workflows.IntakeWorkflowID(intake.IntakeID)})
 
-	script := scripted.New(env, began, workflows.IntakeWorkflowID(intake.IntakeID))
+	script := scripted.New(env, began, intake.IntakeID)
 	at := func(when time.Time, fn func()) {
 		t.Helper()
 		if err := script.At(when, fn); err != nil {
 			t.Fatal(err)
 		}
 	}
-	update := func(what string, journey uuid.UUID, name string, arg any) {
-		id := workflows.JourneyWorkflowID(journey)
-		if journey == uuid.Nil {
-			id = workflows.IntakeWorkflowID(intake.IntakeID)
-		}
-		script.Send(id, what, name, "", arg)
-	}
+	update := func(what string, journey uuid.UUID, name string, arg any) { script.Send(journey, what, name, arg) }
 
 	participants := []store.Person{cy, en, unk}
 	journeys := map[uuid.UUID]uuid.UUID{}  // person -> journey
@@ -281,10 +275,8 @@ func TestIntakeMailEndToEnd(t *testing.T) {
 	if finished != store.IntakeFinished {
 		t.Fatalf("intake ended %s, want finished", finished)
 	}
-	for _, u := range script.Sent() {
-		if err := u.Problem(); err != nil {
-			t.Error(err)
-		}
+	if err := script.Problems(); err != nil {
+		t.Error(err)
 	}
 	for p, want := range map[uuid.UUID]workflows.Status{cy.ID: workflows.StatusCompleted, unk.ID: workflows.StatusCompleted, en.ID: workflows.StatusWithdrawn} {
 		snap, err := st.GetJourney(ctx, journeys[p])

@@ -28,6 +28,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -491,7 +492,7 @@ func (r *runner) run(mem store.Store) (err error) {
 	r.began = r.intake.OpensAt.Add(-time.Minute)
 	r.env.SetStartTime(r.began)
 	r.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: workflows.IntakeWorkflowID(r.intake.ID)})
-	r.people = scripted.New(r.env, r.began, workflows.IntakeWorkflowID(r.intake.ID))
+	r.people = scripted.New(r.env, r.began, r.intake.ID)
 	worker.Register(r.env, activities.New(mem))
 	r.script()
 
@@ -513,10 +514,8 @@ func (r *runner) run(mem store.Store) (err error) {
 	if err := r.env.GetWorkflowError(); err != nil {
 		return fmt.Errorf("the preview's intake failed: %w", err)
 	}
-	for _, u := range r.people.Sent() {
-		if err := u.Problem(); err != nil {
-			r.plan.Problems = append(r.plan.Problems, err.Error())
-		}
+	if err := r.people.Problems(); err != nil {
+		r.plan.Problems = append(r.plan.Problems, strings.Split(err.Error(), "\n")...)
 	}
 	return nil
 }
@@ -609,11 +608,7 @@ func (r *runner) at(when time.Time, fn func()) {
 
 // update sends an update to the intake (journey == uuid.Nil) or a journey.
 func (r *runner) update(journey uuid.UUID, what, name string, arg any) {
-	id := workflows.JourneyWorkflowID(journey)
-	if journey == uuid.Nil {
-		id = workflows.IntakeWorkflowID(r.intake.ID)
-	}
-	r.people.Send(id, what, name, "", arg)
+	r.people.Send(journey, what, name, arg)
 }
 
 func name(p store.Person) string {

@@ -321,14 +321,8 @@ func runIndependently(t *testing.T, c *cohort) []string {
 	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: workflows.IntakeWorkflowID(in.ID)})
 	worker.Register(env, activities.New(st))
 
-	script := scripted.New(env, began, workflows.IntakeWorkflowID(in.ID))
-	update := func(journey uuid.UUID, name string, arg any) {
-		id := workflows.JourneyWorkflowID(journey)
-		if journey == uuid.Nil {
-			id = workflows.IntakeWorkflowID(in.ID)
-		}
-		script.Send(id, name+" "+id, name, "", arg)
-	}
+	script := scripted.New(env, began, in.ID)
+	update := func(journey uuid.UUID, name string, arg any) { script.Send(journey, name, name, arg) }
 	when := func(tm time.Time, fn func()) {
 		if err := script.At(tm, fn); err != nil {
 			t.Fatal(err)
@@ -389,10 +383,8 @@ func runIndependently(t *testing.T, c *cohort) []string {
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
-	for _, u := range script.Sent() {
-		if err := u.Problem(); err != nil {
-			t.Error(err)
-		}
+	if err := script.Problems(); err != nil {
+		t.Error(err)
 	}
 	msgs, err := st.ListMessages(ctx, store.OutboxFilter{IntakeID: in.ID})
 	if err != nil {

@@ -2,8 +2,11 @@ package workflows_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -83,7 +86,7 @@ func newHarness(t testing.TB, capacity int) *harness {
 	}
 	worker.Register(h.env, activities.New(h.store))
 	h.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: workflows.IntakeWorkflowID(h.intake.IntakeID)})
-	h.script = scripted.New(h.env, h.began, workflows.IntakeWorkflowID(h.intake.IntakeID))
+	h.script = scripted.New(h.env, h.began, h.intake.IntakeID)
 	p, err := programme.Lookup("infuse", 1)
 	if err != nil {
 		t.Fatal(err)
@@ -103,19 +106,25 @@ func (h *harness) at(when time.Time, fn func()) {
 	}
 }
 
-// run executes the intake to its end and fails the test if it errs, if
-// any update sent was never answered, or if an update the test said must
-// succeed did not.
+// run executes the intake to its end and fails the test if it errs, if a
+// scripted step never ran (the workflows ended first, so what it would have
+// checked was not), if any update sent was never answered, or if an update
+// the test said must succeed did not.
 func (h *harness) run() store.IntakeStatus {
 	h.t.Helper()
 	h.env.ExecuteWorkflow(workflows.IntakeWorkflow, h.intake)
 	h.ran = true
-	for _, u := range h.script.Unfinished() {
-		h.t.Error(u.Problem())
+	if err := h.script.NotRun(); err != nil {
+		h.t.Error(err)
+	}
+	for _, u := range h.script.Sent() {
+		if !u.Done {
+			h.t.Error(u.Problem())
+		}
 	}
 	for _, u := range h.mustSucceed {
-		if u.Done {
-			h.mustAccept(u, u.What)
+		if err := u.Problem(); u.Done && err != nil {
+			h.t.Error(err)
 		}
 	}
 	if !h.env.IsWorkflowCompleted() {
@@ -135,11 +144,7 @@ func (h *harness) run() store.IntakeStatus {
 // Call it from a step scheduled with at: the update runs after the step
 // returns, and its outcome is filled in then; read it after run.
 func (h *harness) update(journey uuid.UUID, name string, args ...any) *scripted.Update {
-	id := workflows.JourneyWorkflowID(journey)
-	if journey == uuid.Nil {
-		id = workflows.IntakeWorkflowID(h.intake.IntakeID)
-	}
-	return h.script.Send(id, name+" "+id, name, "", args...)
+	return h.script.Send(journey, name, name, args...)
 }
 
 // apply submits an application for a new person and returns its journey ID.
@@ -153,9 +158,13 @@ func (h *harness) apply(when time.Time) uuid.UUID {
 }
 
 // mustAccept says the update u (what, for the failure message) must
-// succeed. Before run it is only noted, as u has not run yet; run checks it.
+// succeed. Before run it is only noted, as u has not run yet; run checks it
+// and names the line that asked.
 func (h *harness) mustAccept(u *scripted.Update, what string) {
 	h.t.Helper()
+	if _, file, line, ok := runtime.Caller(1); ok {
+		what = fmt.Sprintf("%s (%s:%d)", what, filepath.Base(file), line)
+	}
 	if u == nil {
 		h.t.Errorf("%s was never sent: its scripted step did not run", what)
 		return
@@ -224,10 +233,14 @@ func (h *harness) item(id string) programme.Item {
 	return programme.Item{}
 }
 
-// attendAll records attendance (present) for every session after it ends.
+// attend records attendance (present or not) for every session after it ends.
 func (h *harness) attend(journey uuid.UUID, present func(i int) bool) {
-	for i, s := range h.items(programme.KindSession) {
-		i, s := i, s
+	h.attendSessions(journey, h.items(programme.KindSession), present)
+}
+
+// attendSessions records attendance for these sessions after each ends.
+func (h *harness) attendSessions(journey uuid.UUID, sessions []programme.Item, present func(i int) bool) {
+	for i, s := range sessions {
 		h.at(s.DueAt.Add(time.Hour), func() {
 			h.mustAccept(h.update(journey, workflows.UpdateRecordAttendance,
 				workflows.AttendanceRequest{SessionID: s.ID, Attended: present(i)}), "attendance "+s.ID)

@@ -348,7 +348,7 @@ func TestDeferCarriesProgressToTheLaterIntake(t *testing.T) {
 	h.offerAndAccept(j)
 	h.startIntake()
 	sessions := h.items(programme.KindSession)
-	h.attend(j, func(i int) bool { return i < 4 })
+	h.attendSessions(j, sessions[:4], func(int) bool { return true }) // then the deferral
 	later := uuid.New()
 	var carried workflows.DeferralInSignal
 	h.env.OnSignalExternalWorkflow(mock.Anything, workflows.IntakeWorkflowID(later), "", workflows.SignalDeferralIn, mock.Anything).

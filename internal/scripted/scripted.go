@@ -1,13 +1,17 @@
-// Package scripted plays what people do, at workflow times, against
-// workflows running in the Temporal SDK's time-skipping test environment,
-// and keeps what each update came back with until the run is over.
+// Package scripted plays what people do, at workflow times, against an
+// intake and its journeys running in the Temporal SDK's time-skipping test
+// environment, and keeps what each step and update came to until the run is
+// over.
 //
 // It exists because an update sent from a delayed callback is only queued:
 // it runs after the callback returns, so its outcome cannot be read where it
 // is sent. Reading it there sees "nothing yet" and passes whatever the
-// workflow would have answered. The workflow tests, the mail end-to-end test
-// and the intake preview all script people this way; this is the one place
-// that sends the updates and the one place that says which did not succeed.
+// workflow would have answered. And a step scheduled after the workflow has
+// ended never runs at all, so whatever it would have checked is silently
+// not checked. The workflow tests, the mail end-to-end test and the intake
+// preview all script people this way; this is the one place that sends the
+// updates and the one place that says which steps and updates did not
+// succeed.
 package scripted
 
 import (
@@ -17,20 +21,30 @@ import (
 
 	"github.com/google/uuid"
 	"go.temporal.io/sdk/testsuite"
+
+	"github.com/infuse-cymru/journeys/workflows"
 )
 
-// Script schedules updates to a root workflow and its children.
+// Script schedules what people do to an intake (the environment's root
+// workflow) and its journeys (its children).
 type Script struct {
 	env    *testsuite.TestWorkflowEnvironment
 	began  time.Time
-	rootID string
+	intake uuid.UUID
+	steps  []*step
 	sent   []*Update
 }
 
-// New scripts env, whose clock starts at began and whose root workflow
-// has the ID rootID (the one given in SetStartWorkflowOptions).
-func New(env *testsuite.TestWorkflowEnvironment, began time.Time, rootID string) *Script {
-	return &Script{env: env, began: began, rootID: rootID}
+// step is one scheduled action and whether it ran.
+type step struct {
+	at  time.Time
+	ran bool
+}
+
+// New scripts env, whose clock starts at began and whose root workflow is
+// the intake's (workflows.IntakeWorkflowID(intake)).
+func New(env *testsuite.TestWorkflowEnvironment, began time.Time, intake uuid.UUID) *Script {
+	return &Script{env: env, began: began, intake: intake}
 }
 
 // ErrBeforeStart is returned by At for a step the clock has already passed.
@@ -43,8 +57,25 @@ func (s *Script) At(when time.Time, fn func()) error {
 	if d <= 0 {
 		return fmt.Errorf("%w: %s is not after %s", ErrBeforeStart, when, s.began)
 	}
-	s.env.RegisterDelayedCallback(fn, d)
+	st := &step{at: when}
+	s.steps = append(s.steps, st)
+	s.env.RegisterDelayedCallback(func() {
+		st.ran = true
+		fn()
+	}, d)
 	return nil
+}
+
+// NotRun says which steps never ran: the workflow had ended before their
+// time. After the run it must be empty unless the test meant it.
+func (s *Script) NotRun() error {
+	var errs []error
+	for _, st := range s.steps {
+		if !st.ran {
+			errs = append(errs, fmt.Errorf("the step at %s never ran: the workflow had ended", st.at.UTC().Format(time.RFC3339)))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Update is one update sent, filled in when the workflow answers it.
@@ -75,26 +106,24 @@ func (u *Update) Problem() error {
 	return nil
 }
 
-// Send sends the update name with args to the workflow workflowID (the root
-// or one of its children). Call it from a step scheduled with At; the
-// update runs after the step returns, and the returned Update is filled in
-// then. A unique update ID is chosen unless id is given.
-func (s *Script) Send(workflowID, what, name, id string, args ...any) *Update {
+// Send sends the update name with args to a journey, or to the intake when
+// journey is uuid.Nil. Call it from a step scheduled with At: the update
+// runs after the step returns, and the returned Update is filled in then.
+// what names it in failures.
+func (s *Script) Send(journey uuid.UUID, what, name string, args ...any) *Update {
 	u := &Update{What: what}
 	s.sent = append(s.sent, u)
-	if id == "" {
-		id = uuid.NewString()
-	}
 	cb := &testsuite.TestUpdateCallback{
 		OnReject:   func(err error) { u.Done, u.Rejected = true, err },
 		OnAccept:   func() {},
 		OnComplete: func(v any, err error) { u.Done, u.Value, u.Err = true, v, err },
 	}
-	if workflowID == s.rootID {
+	id := uuid.NewString()
+	if journey == uuid.Nil {
 		s.env.UpdateWorkflow(name, id, cb, args...)
 		return u
 	}
-	if err := s.env.UpdateWorkflowByID(workflowID, name, id, cb, args...); err != nil {
+	if err := s.env.UpdateWorkflowByID(workflows.JourneyWorkflowID(journey), name, id, cb, args...); err != nil {
 		u.Done, u.Err = true, err
 	}
 	return u
@@ -103,14 +132,12 @@ func (s *Script) Send(workflowID, what, name, id string, args ...any) *Update {
 // Sent is every update sent so far, in the order they were sent.
 func (s *Script) Sent() []*Update { return s.sent }
 
-// Unfinished is every update sent that the workflows never answered. After
-// the run it must be empty: an update still waiting was never checked.
-func (s *Script) Unfinished() []*Update {
-	var out []*Update
+// Problems is every step that never ran and every update sent that did not
+// succeed: what a run in which everyone did everything must not have.
+func (s *Script) Problems() error {
+	errs := []error{s.NotRun()}
 	for _, u := range s.sent {
-		if !u.Done {
-			out = append(out, u)
-		}
+		errs = append(errs, u.Problem())
 	}
-	return out
+	return errors.Join(errs...)
 }

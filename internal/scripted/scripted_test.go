@@ -1,0 +1,99 @@
+package scripted_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/infuse-cymru/journeys/internal/scripted"
+	"github.com/infuse-cymru/journeys/workflows"
+)
+
+// counter is a workflow with one update, "add": its validator refuses a
+// negative number, its handler fails on 13, and it answers the total. It
+// ends after a day.
+func counter(ctx workflow.Context) error {
+	total := 0
+	err := workflow.SetUpdateHandlerWithOptions(ctx, "add",
+		func(ctx workflow.Context, n int) (int, error) {
+			if n == 13 {
+				return 0, errors.New("unlucky")
+			}
+			total += n
+			return total, nil
+		},
+		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, n int) error {
+			if n < 0 {
+				return errors.New("negative")
+			}
+			return nil
+		}})
+	if err != nil {
+		return err
+	}
+	return workflow.Sleep(ctx, 24*time.Hour)
+}
+
+// Each outcome is kept where it can be read once the run is over, a step
+// the workflow did not live to see is reported, and so is an update to a
+// workflow that is not there.
+func TestOutcomesAreKeptUntilTheRunIsOver(t *testing.T) {
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	began := time.Date(2021, 10, 1, 9, 0, 0, 0, time.UTC)
+	env.SetStartTime(began)
+	intake := uuid.New()
+	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: workflows.IntakeWorkflowID(intake)})
+	env.RegisterWorkflow(counter)
+	s := scripted.New(env, began, intake)
+
+	if err := s.At(began, func() {}); !errors.Is(err, scripted.ErrBeforeStart) {
+		t.Errorf("a step at the start: %v, want ErrBeforeStart", err)
+	}
+	var ok, refused, failed, absent *scripted.Update
+	at := func(when time.Time, fn func()) {
+		t.Helper()
+		if err := s.At(when, fn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	at(began.Add(time.Hour), func() {
+		ok = s.Send(uuid.Nil, "add 2", "add", 2)
+		if ok.Done {
+			t.Error("an update was answered before its step returned: the premise of this package is wrong")
+		}
+		refused = s.Send(uuid.Nil, "add -1", "add", -1)
+		failed = s.Send(uuid.Nil, "add 13", "add", 13)
+		absent = s.Send(uuid.New(), "to a journey that is not there", "add", 1)
+	})
+	at(began.Add(48*time.Hour), func() { t.Error("a step after the workflow ended ran") })
+	env.ExecuteWorkflow(counter)
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+
+	if ok.Problem() != nil || ok.Value != 2 {
+		t.Errorf("add 2: %v, value %v; want success with 2", ok.Problem(), ok.Value)
+	}
+	for u, want := range map[*scripted.Update]string{refused: "rejected: negative", failed: "failed: unlucky", absent: "failed"} {
+		if err := u.Problem(); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want a problem saying %q", u.What, err, want)
+		}
+	}
+	if len(s.Sent()) != 4 {
+		t.Errorf("%d updates sent, want 4", len(s.Sent()))
+	}
+	err := s.NotRun()
+	if err == nil || !strings.Contains(err.Error(), "2021-10-03T09:00:00Z never ran") {
+		t.Errorf("NotRun: %v, want the step at 3 October named", err)
+	}
+	if p := s.Problems(); p == nil || !strings.Contains(p.Error(), "never ran") || !strings.Contains(p.Error(), "unlucky") {
+		t.Errorf("Problems: %v, want the step that never ran and the failed updates", p)
+	}
+}
