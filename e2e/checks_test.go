@@ -122,9 +122,11 @@ func (w *world) checkStore(sc scenario) {
 	// the journey ran and when tasks were done (checkSessionReminders,
 	// checkTaskReminders).
 	remindersFull := map[string]int{"intake-started": 1, "completion": 1}
-	participant, coach := map[uuid.UUID]uuid.UUID{}, w.coach.ID
+	participant := map[uuid.UUID]uuid.UUID{}
 	participant[sc.completed], participant[sc.deferredIn] = w.participants[1].ID, w.participants[2].ID
 	participant[sc.declined], participant[sc.notSelected] = w.participants[0].ID, w.participants[3].ID
+	scheduleA, scheduleB := w.schedule(sc.intakeA.StartsOn), w.schedule(sc.intakeB.StartsOn)
+	recipients := w.recipients(scheduleA)
 	for id, want := range map[uuid.UUID]map[string]int{
 		sc.completed:   merge(remindersFull, map[string]int{"offer": 1}),
 		sc.deferredIn:  remindersFull,
@@ -136,12 +138,12 @@ func (w *world) checkStore(sc scenario) {
 			if m.JourneyID != id {
 				continue
 			}
-			if _, task := w.done[id][m.ItemID]; !task && !strings.HasPrefix(m.Template, "session-") {
+			if _, task := w.done[id][m.ItemID]; !task && !strings.HasPrefix(m.Template, "session-reminder-") {
 				got[m.Template]++
 			}
-			wantTo := participant[id]
-			if strings.HasPrefix(m.Template, "checkpoint-") {
-				wantTo = coach
+			wantTo, ok := recipients[m.Template]
+			if !ok {
+				wantTo = participant[id] // a notice about the journey itself
 			}
 			if m.RecipientID != wantTo {
 				t.Errorf("journey %s: %s message for %s sent to %s, want %s", id, m.Template, m.ItemID, m.RecipientID, wantTo)
@@ -151,11 +153,28 @@ func (w *world) checkStore(sc scenario) {
 			t.Errorf("journey %s messages by template: %v, want %v", id, got, want)
 		}
 	}
-	scheduleA, scheduleB := w.schedule(sc.intakeA.StartsOn), w.schedule(sc.intakeB.StartsOn)
 	w.checkSessionReminders(sc.completed, scheduleA, nil, all)
 	w.checkSessionReminders(sc.deferredIn, scheduleB, sessions(scheduleA)[:2], all)
 	w.checkTaskReminders(sc.completed, scheduleA, all)
 	w.checkTaskReminders(sc.deferredIn, scheduleB, all)
+}
+
+// recipients is who each of the programme's reminders goes to, by template,
+// as the schedule says: the coach, the coordinator, or (missing) the
+// participant, whose ID depends on the journey.
+func (w *world) recipients(s programme.Schedule) map[string]uuid.UUID {
+	to := map[string]uuid.UUID{}
+	for _, it := range s.Items {
+		for _, r := range it.Reminders {
+			switch r.Recipient {
+			case programme.Coach:
+				to[r.Template] = w.coach.ID
+			case programme.Coordinator:
+				to[r.Template] = w.coordinator.ID
+			}
+		}
+	}
+	return to
 }
 
 // checkSessionReminders checks a journey's session reminders: each at most
@@ -229,6 +248,18 @@ func (w *world) checkTaskReminders(journey uuid.UUID, s programme.Schedule, outb
 			queued[m.ItemID+" "+m.Template]++
 		}
 	}
+	planned := map[string]bool{}
+	for _, it := range s.Items {
+		for _, r := range it.Reminders {
+			planned[it.ID+" "+r.Template] = true
+		}
+	}
+	for key, n := range queued {
+		item, _, _ := strings.Cut(key, " ")
+		if _, task := w.done[journey][item]; task && !planned[key] {
+			t.Errorf("journey %s: %d messages %q about a task, which the programme does not plan", journey, n, key)
+		}
+	}
 	overdue := map[string]bool{}
 	evs, err := w.st.JourneyEvents(w.ctx, journey)
 	if err != nil {
@@ -236,7 +267,7 @@ func (w *world) checkTaskReminders(journey uuid.UUID, s programme.Schedule, outb
 	}
 	for _, e := range evs {
 		if e.Type == "task.overdue" {
-			overdue[itemOf(e)] = true
+			overdue[w.itemOf(e)] = true
 		}
 	}
 	for _, it := range s.Items {
@@ -275,11 +306,13 @@ func (w *world) checkTaskReminders(journey uuid.UUID, s programme.Schedule, outb
 }
 
 // itemOf is the item an event is about, from its data's "item" field.
-func itemOf(e store.Event) string {
+func (w *world) itemOf(e store.Event) string {
 	var d struct {
 		Item string `json:"item"`
 	}
-	_ = json.Unmarshal(e.Data, &d)
+	if err := json.Unmarshal(e.Data, &d); err != nil || d.Item == "" {
+		w.t.Errorf("event %s (%s) names no item: %s (%v)", e.Key, e.Type, e.Data, err)
+	}
 	return d.Item
 }
 

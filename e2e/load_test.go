@@ -32,17 +32,11 @@ import (
 	"github.com/infuse-cymru/journeys/workflows"
 )
 
-// The load: 50 clients at once, as 25 coaches (two browser tabs or
-// systems each), each coach with two participants whose first three
-// checkpoints are open. Under the race detector its figures mean nothing
-// and seeding 50 journeys takes minutes: there (scripts/test runs every
-// benchmark once, to show it still runs) 3 coaches do.
-var (
-	loadCoaches = map[bool]int{false: 25, true: 3}[raceDetector]
-	loadClients = 2 * loadCoaches
-)
-
+// The load: 50 clients at once, as 25 coaches (loadCoaches; fewer under
+// the race detector) with two browser tabs or systems each, each coach with
+// two participants whose first three checkpoints are open.
 const (
+	loadClients     = 2 * loadCoaches
 	loadPerCoach    = 2
 	loadCheckpoints = 3
 	// loadSetupTimeout bounds applying, offering and accepting for everyone

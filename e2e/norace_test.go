@@ -2,5 +2,5 @@
 
 package e2e_test
 
-// raceDetector says the tests are built with -race.
-const raceDetector = false
+// loadCoaches is how many coaches the load benchmark has (load_test.go).
+const loadCoaches = 25
