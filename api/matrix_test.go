@@ -37,7 +37,7 @@ func (w *world) probes() map[string]probe {
 		"GET /api/intakes/{id}/dashboard":   {want: only(coordinator, 200)},
 		"POST /api/intakes/{id}/start":      {body: `{"now":true}`, want: only(coordinator, 400)},
 		"POST /api/intakes/{id}/reschedule": {body: `{"session":"","startsAt":""}`, want: only(coordinator, 422)},
-		// Both participants applied already (and the window has closed).
+		// Both participants applied already (and the intake has started).
 		"POST /api/intakes/{id}/applications":              {body: `{}`, want: map[store.Role]int{coordinator: 422, participant: 409}},
 		"GET /api/intakes/{id}/outcomes.csv":               {want: only(coordinator, 200)},
 		"GET /api/reports/authorities":                     {want: only(coordinator, 200)},

@@ -26,6 +26,9 @@ import (
 // rush through the months it does not look at and then give a person at a
 // browser time to act (a checkpoint that opens after 20 s and stays open).
 //
+// Make one with NewPlanner or UntilOpen: the copies of a Planner share the
+// moment its clock started.
+//
 // The test starts the clock: Base is fixed when the first intake starts
 // (its first schedule is planned), Lead after that moment, so however long
 // set-up took on a loaded machine, the programme begins a known time after
@@ -83,8 +86,9 @@ func NewPlanner(origin time.Time, factor time.Duration) Planner {
 }
 
 // begin starts the clock the first time an intake's schedule is planned,
-// and returns the start date and base it started with.
-func (c Planner) begin(startsOn time.Time) (time.Time, time.Time) {
+// and returns the start date of that first intake and the real instant its
+// programme begins.
+func (c Planner) begin(startsOn time.Time) (firstStartsOn, base time.Time) {
 	c.start.mu.Lock()
 	defer c.start.mu.Unlock()
 	if c.start.base.IsZero() {

@@ -52,9 +52,11 @@ import (
 //
 // With these, timers fire within a few tens of milliseconds (the end-to-end
 // test logs the worst lateness of a full journey). A namespace registered
-// while the server runs is usable once every service's namespace cache has
-// refreshed, so that happens often. The search-attribute setting is
-// temporaltest's own default, kept because this replaces its configuration.
+// while the server runs is served by the frontend once its namespace cache
+// has refreshed (history and matching read a namespace they do not know
+// through to the database), so that happens often. The search-attribute
+// setting is temporaltest's own default, kept because this replaces its
+// configuration.
 var serverConfig = dynamicconfig.StaticClient{
 	dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(): true,
 	dynamicconfig.TimerProcessorMaxTimeShift.Key():              10 * time.Millisecond,
@@ -66,8 +68,8 @@ var serverConfig = dynamicconfig.StaticClient{
 var shared struct {
 	once sync.Once
 	ts   *temporaltest.TestServer
-	// admin registers the tests' namespaces. It is made once: every call
-	// of temporaltest's GetDefaultClient makes a client, unsafely for
+	// admin registers the tests' namespaces. It is taken once: temporaltest
+	// makes its default client on first use without a lock, unsafely for
 	// tests running in parallel.
 	admin client.Client
 	err   error
@@ -94,9 +96,21 @@ func sharedServer() (*temporaltest.TestServer, error) {
 func Main(m *testing.M) {
 	code := m.Run()
 	if shared.ts != nil {
-		shared.ts.Stop()
+		stop(shared.ts)
 	}
 	os.Exit(code)
+}
+
+// stop stops the server. temporaltest logs a failure to stop through the
+// *testing.T it was given, and the shared server has none: it would panic.
+// A server that does not stop cleanly at the end of the run fails nothing.
+func stop(ts *temporaltest.TestServer) {
+	defer func() {
+		if v := recover(); v != nil {
+			fmt.Fprintf(os.Stderr, "stopping the test Temporal server: %v\n", v)
+		}
+	}()
+	ts.Stop()
 }
 
 // Temporal is one test's namespace on the shared server.
