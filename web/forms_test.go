@@ -11,15 +11,16 @@ import (
 
 	"github.com/infuse-cymru/journeys/idempotency"
 	"github.com/infuse-cymru/journeys/programme"
+	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/workflows"
 )
 
 // formsPace rushes through the labs (about 2.5 s) to the experimentation
 // phase, where the plan and reflection are open (at real speed from then
-// on) and every session has started. The labs begin 8 s after the start:
-// time for the coordinator to move the last session before it happens.
-var formsPace = pace{lead: 8 * time.Second, factor: 3_000_000, knee: "plan"}
+// on) and every session has started. The session a check moves is a later
+// intake's (laterIntake), a real day away, so no check races the labs.
+var formsPace = pace{factor: 3_000_000, knee: "plan"}
 
 // Every form the coordinator and the participant have, over HTTP against
 // a running system: each acts, a refusal by the journey or intake comes
@@ -38,7 +39,7 @@ func TestFormsOfEachRole(t *testing.T) {
 	if _, err := w.svc.RespondToOffer(w.ctx, w.journey, true); err != nil {
 		t.Fatal(err)
 	}
-	w.waitAccepted()
+	w.waitAccepted(w.intake.ID)
 	coord := w.s.browser()
 	coord.signIn(w.coordinator)
 	w.checkEditIntake(coord) // before the start, so the places can still change
@@ -46,9 +47,9 @@ func TestFormsOfEachRole(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.checkIntakeSessionDates(coord)
-	w.checkReschedule(coord) // first, before the labs start, so a session can still move
 	w.checkEditAfterStart(coord)
 	w.checkDashboard(coord)
+	w.checkReschedule(coord, w.laterIntake()) // after checkDashboard, which counts two Torfaen journeys in all
 
 	w.eventually("the plan opens", 30*time.Second, func() (bool, error) {
 		d, err := w.svc.JourneyDetail(w.ctx, w.journey)
@@ -99,30 +100,67 @@ func follow(b *browser, a answer) answer {
 	return b.get(a.Header.Get("Location"))
 }
 
-// checkReschedule moves the last session by a programme day, and refuses
-// a time that is not one with the input kept.
-func (w *world) checkReschedule(coord *browser) {
+// laterIntake creates a second intake whose programme begins a real day
+// after the world's, gives it one accepted participant and starts it. On
+// the test clock that day lies beyond the knee, at real speed, so none of
+// its sessions starts during a test: a check may take as long as it needs
+// to move one.
+func (w *world) laterIntake() store.Intake {
 	t := w.t
-	page := "/intakes/" + w.intake.ID.String()
+	t.Helper()
+	now := time.Now()
+	in, err := w.svc.CreateIntake(w.ctx, starter.IntakeSpec{
+		Name: "Cohort Later", CoordinatorID: w.coordinator.ID,
+		OpensAt: now, ClosesAt: now.Add(time.Hour), StartsOn: w.intake.StartsOn.Add(24 * time.Hour), Capacity: 1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := w.s.person(store.RoleParticipant, "Gwenllian", "gwenllian@blaenavon.example.org", store.LanguageEnglish)
+	journey, err := w.svc.Apply(w.ctx, in.ID, p.ID, w.coach.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.svc.Decide(w.ctx, in.ID, journey, workflows.DecisionOffer); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.svc.RespondToOffer(w.ctx, journey, true); err != nil {
+		t.Fatal(err)
+	}
+	w.waitAccepted(in.ID)
+	if _, err := w.svc.StartIntake(w.ctx, in.ID); err != nil {
+		t.Fatal(err)
+	}
+	return in
+}
+
+// checkReschedule moves the intake's last session by a programme day, and
+// refuses a time that is not one with the input kept. The intake's
+// sessions must lie beyond the test (see laterIntake).
+func (w *world) checkReschedule(coord *browser, in store.Intake) {
+	t := w.t
+	page := "/intakes/" + in.ID.String()
 	action := page + "/reschedule"
 	a := send(coord, page, action, url.Values{"session": {"data-lab/4"}, "starts_at": {"next tuesday"}})
 	expect(t, "a time that is not one", a, http.StatusUnprocessableEntity,
 		`<a href="#starts_at">Enter the new date and time`, `value="next tuesday"`, `<option value="data-lab/4" selected>`)
 
-	p, err := programme.Lookup(programme.DefaultID, 1)
+	// The intake's schedule as its workflow planned it, on the test clock;
+	// at real speed a programme day is a real day.
+	s, err := w.planner.Schedule(in.ProgrammeID, in.ProgrammeVersion, programme.ScheduleInput{StartsOn: in.StartsOn})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := p.Schedule(programme.ScheduleInput{StartsOn: origin})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var at time.Time
+	var opens time.Time
 	for _, it := range s.Items {
 		if it.ID == "data-lab/4" {
-			at = w.planner.ToReal(it.OpensAt.Add(24 * time.Hour))
+			opens = it.OpensAt
 		}
 	}
+	if !opens.After(time.Now().Add(24 * time.Hour)) {
+		t.Fatalf("data-lab/4 of intake %s starts %s, within a day: the check would race it", in.ID, opens)
+	}
+	at := opens.Add(24 * time.Hour)
 	a = send(coord, page, action, url.Values{"session": {"data-lab/4"}, "starts_at": {at.UTC().Format(time.RFC3339Nano)}})
 	expect(t, "moving data-lab/4", follow(coord, a), http.StatusOK, "The session is moved for everyone in the intake.",
 		sessionOption("data-lab/4", at))

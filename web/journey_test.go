@@ -23,12 +23,11 @@ import (
 )
 
 // pace is a world's programme clock (see testenv.Planner): the clock
-// starts when the test starts the intake, its programme begins lead later
-// (testenv.DefaultLead if zero) and then runs factor times as fast until
-// the knee item opens, and at real speed from then on, so that item stays
-// open while people act on it.
+// starts when the test starts the intake, its programme begins
+// testenv.DefaultLead later and then runs factor times as fast until the
+// knee item opens, and at real speed from then on, so that item stays open
+// while people act on it.
 type pace struct {
-	lead   time.Duration
 	factor time.Duration
 	knee   string
 }
@@ -64,9 +63,6 @@ func newWorld(t *testing.T, p pace) *world {
 	planner, err := testenv.UntilOpen(origin, p.factor, p.knee)
 	if err != nil {
 		t.Fatal(err)
-	}
-	if p.lead != 0 {
-		planner.Lead = p.lead
 	}
 	testenv.StartWorker(t, ts, &activities.Activities{Store: st, Planner: planner})
 	svc := starter.New(ts.GetDefaultClient(), st)
@@ -120,13 +116,13 @@ func (w *world) waitIntake(status store.IntakeStatus) {
 	})
 }
 
-// waitAccepted waits until the intake counts the participant's acceptance,
-// so starting it includes them.
-func (w *world) waitAccepted() {
+// waitAccepted waits until the intake counts the acceptance of its one
+// accepted participant, so starting it includes them.
+func (w *world) waitAccepted(intake uuid.UUID) {
 	w.t.Helper()
 	w.eventually("the intake counts the acceptance", 15*time.Second, func() (bool, error) {
 		var counts map[workflows.Status]int
-		v, err := w.svc.Temporal.QueryWorkflow(w.ctx, workflows.IntakeWorkflowID(w.intake.ID), "", workflows.QueryIntakeCounts)
+		v, err := w.svc.Temporal.QueryWorkflow(w.ctx, workflows.IntakeWorkflowID(intake), "", workflows.QueryIntakeCounts)
 		if err == nil {
 			err = v.Get(&counts)
 		}
@@ -178,7 +174,7 @@ func TestJourneyInTheBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.checkFormsOverHTTP()
-	w.waitAccepted()
+	w.waitAccepted(w.intake.ID)
 	tb.open(intakePath)
 	tb.submit(fmt.Sprintf(`form[action="%s/start"] button`, intakePath), intakePath)
 	if flash := tb.text(".flash"); !strings.Contains(flash, "intake has started") {
