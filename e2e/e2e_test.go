@@ -27,15 +27,21 @@ import (
 )
 
 // Time on the compressed clock (see testenv.Planner). The clock starts
-// when the test starts intake A, so set-up may take as long as it takes.
+// when the test starts intake A, so set-up may take as long as it takes,
+// and runs at a pace chosen from how long set-up took (pace).
 const (
-	// factor: one programme day lasts about 0.22 s, six months about 40 s.
+	// factor is the clock's full speed: one programme day lasts about
+	// 0.22 s, six months about 40 s.
 	factor = 400_000
-	// laterIntake is how much later than intake A intake B starts (about
-	// 18 programme days): the participant deferring after intake A's second
-	// session joins intake B more than three programme weeks (5 s) before
+	// idleSetup is about twice what set-up (people, applications, offers,
+	// acceptances: a dozen round trips to the workflows) takes on an idle
+	// 2-core machine.
+	idleSetup = 5 * time.Second
+	// laterIntake is how much later on the programme's calendar intake B
+	// starts than intake A: the participant deferring after intake A's
+	// second session joins intake B more than three programme weeks before
 	// the first session they have not attended.
-	laterIntake = 4 * time.Second
+	laterIntake = 18 * 24 * time.Hour
 	// window is how long intake B takes applications: nobody applies, but
 	// its window closes on the server's timer while intake A runs. Intake
 	// A's window stays open until it starts, so applying has no deadline.
@@ -218,13 +224,6 @@ func (w *world) runIntakes() scenario {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc.intakeB, err = w.svc.CreateIntake(w.ctx, starter.IntakeSpec{
-		Name: "Cohort 2 (e2e)", CoordinatorID: w.coordinator.ID,
-		OpensAt: now, ClosesAt: now.Add(window), StartsOn: startsOn.Add(laterIntake), Capacity: 2,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	w.must(w.intakeReaches(sc.intakeA.ID, store.IntakeOpen, time.Minute))
 
 	// Applications, while the window is open.
@@ -270,6 +269,19 @@ func (w *world) runIntakes() scenario {
 		}
 		return counts[workflows.StatusAccepted] == 2, err
 	}))
+	// Set-up showed how fast this machine is today: the clock runs at a pace
+	// the system can keep up with, and intake B starts laterIntake after
+	// intake A at that pace.
+	speed := pace(time.Since(now))
+	w.planner.SetFactor(speed)
+	t.Logf("set-up took %s: the clock runs %d times as fast as real time", time.Since(now).Round(time.Millisecond), speed)
+	sc.intakeB, err = w.svc.CreateIntake(w.ctx, starter.IntakeSpec{
+		Name: "Cohort 2 (e2e)", CoordinatorID: w.coordinator.ID,
+		OpensAt: time.Now(), ClosesAt: time.Now().Add(window), StartsOn: startsOn.Add(laterIntake / speed), Capacity: 2,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	counts, err := w.svc.StartIntake(w.ctx, sc.intakeA.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -339,6 +351,15 @@ func (w *world) runIntakes() scenario {
 	}
 	t.Logf("scenario ran for %s", time.Since(now).Round(time.Millisecond))
 	return sc
+}
+
+// pace is the clock's speed for a machine on which set-up took setup: full
+// speed when it took idleSetup or less, slower in proportion when it took
+// longer, down to a quarter (six months in under three minutes). The
+// journeys must keep up with the programme: a participant whose sessions
+// are recorded a few seconds each cannot attend twelve of them in forty.
+func pace(setup time.Duration) time.Duration {
+	return max(factor/4, min(factor, factor*idleSetup/max(setup, 1)))
 }
 
 // respond waits for the journey's offer and answers it.

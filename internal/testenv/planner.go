@@ -50,7 +50,8 @@ type Planner struct {
 	// Origin is the programme (virtual) instant the first intake's start
 	// maps to.
 	Origin time.Time
-	// Factor is how many virtual nanoseconds pass per real nanosecond.
+	// Factor is how many virtual nanoseconds pass per real nanosecond
+	// (before the knee; see SetFactor).
 	Factor time.Duration
 	// Lead is how long after the first intake starts its programme begins
 	// on the real clock.
@@ -66,6 +67,8 @@ type Planner struct {
 // start is when the test clock started, shared by the copies of a Planner.
 type start struct {
 	mu sync.Mutex
+	// factor, if not zero, replaces Planner.Factor (SetFactor).
+	factor time.Duration
 	// startsOn is the start date the first intake was planned with; base is
 	// the real instant its programme begins (Origin on the virtual clock).
 	startsOn, base time.Time
@@ -98,6 +101,31 @@ func (c Planner) begin(startsOn time.Time) (firstStartsOn, base time.Time) {
 	return c.start.startsOn, c.start.base
 }
 
+// SetFactor changes how fast the clock will run, for a test that learns
+// before the start how fast the machine is (the time set-up took): a
+// system that takes seconds for what usually takes a fraction of one cannot
+// keep up with six months in forty seconds, whatever the test's deadlines.
+// It panics once the clock has started: what was planned would not match.
+func (c Planner) SetFactor(f time.Duration) {
+	c.start.mu.Lock()
+	defer c.start.mu.Unlock()
+	if !c.start.base.IsZero() {
+		panic("testenv.Planner: SetFactor after the clock started")
+	}
+	c.start.factor = f
+}
+
+// speed is how many virtual nanoseconds pass per real nanosecond before
+// the knee.
+func (c Planner) speed() time.Duration {
+	c.start.mu.Lock()
+	defer c.start.mu.Unlock()
+	if c.start.factor != 0 {
+		return c.start.factor
+	}
+	return c.Factor
+}
+
 // Base is the real instant the first intake's programme begins. It panics
 // before any intake has started: nothing can be mapped to real time then.
 func (c Planner) Base() time.Time {
@@ -118,7 +146,7 @@ func (c Planner) ToReal(v time.Time) time.Time {
 		return v // "no time" (e.g. an absence reminder) stays no time
 	}
 	if c.Knee.IsZero() || !v.After(c.Knee) {
-		return c.Base().Add(v.Sub(c.Origin) / c.Factor).In(v.Location())
+		return c.Base().Add(v.Sub(c.Origin) / c.speed()).In(v.Location())
 	}
 	return c.ToReal(c.Knee).Add(v.Sub(c.Knee) / c.SlowFactor).In(v.Location())
 }
@@ -129,14 +157,14 @@ func (c Planner) ToVirtual(r time.Time) time.Time {
 		return r
 	}
 	if c.Knee.IsZero() || !r.After(c.ToReal(c.Knee)) {
-		return c.Origin.Add(r.Sub(c.Base()) * c.Factor)
+		return c.Origin.Add(r.Sub(c.Base()) * c.speed())
 	}
 	return c.Knee.Add(r.Sub(c.ToReal(c.Knee)) * c.SlowFactor)
 }
 
 // RealDuration is how long a programme duration lasts on the real clock
 // before the knee.
-func (c Planner) RealDuration(d time.Duration) time.Duration { return d / c.Factor }
+func (c Planner) RealDuration(d time.Duration) time.Duration { return d / c.speed() }
 
 // factorNow is the speed of the virtual clock now: a pause that lasted d
 // on the real clock lasted d times it on the programme's.
@@ -144,7 +172,7 @@ func (c Planner) factorNow() time.Duration {
 	if !c.Knee.IsZero() && time.Now().After(c.ToReal(c.Knee)) {
 		return c.SlowFactor
 	}
-	return c.Factor
+	return c.speed()
 }
 
 // Schedule plans as activities.ProgrammePlanner does, on the test clock.

@@ -156,3 +156,26 @@ func sameSchedule(t *testing.T, c Planner, got, want programme.Schedule, toleran
 		same(ph.Key+" start", ph.Start, want.Phases[i].Start)
 	}
 }
+
+// A test that finds the machine slow before the start can slow the clock:
+// the programme then takes as much longer; once started, it cannot change.
+func TestPlannerSetFactorBeforeTheStart(t *testing.T) {
+	c := NewPlanner(cohort1Start, factor)
+	c.SetFactor(factor / 2)
+	got, err := c.Schedule(programme.DefaultID, 1, programme.ScheduleInput{StartsOn: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := programme.Lookup(programme.DefaultID, 1)
+	want, _ := p.Schedule(programme.ScheduleInput{StartsOn: cohort1Start})
+	sameSchedule(t, c, got, want, factor)
+	if d := got.EndsAt.Sub(c.Base()); d < 60*time.Second || d > 90*time.Second {
+		t.Errorf("six months take %s at half speed, want 60-90 s", d)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("SetFactor after the start did not panic")
+		}
+	}()
+	c.SetFactor(factor)
+}
