@@ -3,6 +3,7 @@ package delivery_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -20,6 +21,7 @@ import (
 // and started again on the same port.
 type mailServer struct {
 	t    testing.TB
+	log  *testLog // for its goroutines, which may outlive the test
 	addr string
 
 	mu       sync.Mutex
@@ -40,7 +42,7 @@ type received struct {
 
 func startMailServer(t testing.TB) *mailServer {
 	t.Helper()
-	s := &mailServer{t: t, refuseTo: map[string]*smtp.SMTPError{}}
+	s := &mailServer{t: t, log: newTestLog(t), refuseTo: map[string]*smtp.SMTPError{}}
 	l, err := listenOwnLoopback()
 	if err != nil {
 		t.Fatal(err)
@@ -90,7 +92,7 @@ func (s *mailServer) serve(l net.Listener) {
 	s.mu.Unlock()
 	go func() {
 		if err := srv.Serve(l); err != nil && !errors.Is(err, smtp.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
-			s.t.Logf("mail server: %v", err)
+			fmt.Fprintf(s.log, "mail server: %v", err)
 		}
 	}()
 }

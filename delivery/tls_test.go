@@ -148,7 +148,7 @@ func startAuthServer(t testing.TB, cert tls.Certificate, implicit bool) *authSer
 	srv.AllowInsecureAuth = false // AUTH only once the connection is TLS
 	srv.ReadTimeout = 10 * time.Second
 	srv.WriteTimeout = 10 * time.Second
-	srv.ErrorLog = log.New(testWriter{t}, "mail server: ", 0) // failed handshakes are expected here
+	srv.ErrorLog = log.New(newTestLog(t), "mail server: ", 0) // failed handshakes are expected here
 	if !implicit {
 		srv.TLSConfig = tc // offers STARTTLS
 	}
@@ -159,10 +159,33 @@ func startAuthServer(t testing.TB, cert tls.Certificate, implicit bool) *authSer
 	return s
 }
 
-type testWriter struct{ t testing.TB }
+// testLog passes a server's log lines to the test until it ends. A
+// connection goroutine can still log after the server is closed, and the
+// testing package panics, failing the whole package, on a Log once a test
+// has completed; cleanups run before it completes, so lines after them are
+// dropped.
+type testLog struct {
+	mu   sync.Mutex
+	t    testing.TB
+	done bool
+}
 
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
+func newTestLog(t testing.TB) *testLog {
+	l := &testLog{t: t}
+	t.Cleanup(func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		l.done = true
+	})
+	return l
+}
+
+func (l *testLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.done {
+		l.t.Log(strings.TrimRight(string(p), "\n"))
+	}
 	return len(p), nil
 }
 
