@@ -3,11 +3,17 @@
 // worker over a store, on a test clock (Planner) where a journey's months
 // must pass in seconds.
 //
-// A test binary starts one Temporal server, on first use, and each test gets
-// a namespace of its own on it: starting a server takes seconds (many more
-// under the race detector), a namespace a moment, and tests in different
-// namespaces cannot see each other's workflows or task queues, so they may
-// run in parallel. Packages call Main from TestMain to stop the server at the
+// Each test gets a namespace of its own on one shared server: starting a
+// server takes seconds (many more under the race detector), a namespace a
+// moment, and tests in different namespaces cannot see each other's
+// workflows or task queues, so they may run in parallel.
+//
+// The server is the one at the address in $INFUSE_TEST_TEMPORAL when that is
+// set: scripts/test starts one (cmd/temporal-for-tests), built without the
+// race detector, for every test binary of the run, because the server under
+// -race is more than ten times slower than the code it serves and the
+// compressed test clocks need it prompt. Otherwise a test binary starts one
+// in-process on first use, and Main, called from TestMain, stops it at the
 // end.
 package testenv
 
@@ -64,10 +70,17 @@ var serverConfig = dynamicconfig.StaticClient{
 	dynamicconfig.NamespaceCacheRefreshInterval.Key():           100 * time.Millisecond,
 }
 
-// shared is the test binary's Temporal server, started on first use.
+// ServerEnv names the variable holding the address of a running shared
+// test server (host:port) that tests use instead of starting their own.
+const ServerEnv = "INFUSE_TEST_TEMPORAL"
+
+// shared is the test binary's Temporal server: the one at $INFUSE_TEST_TEMPORAL
+// or, without it, one started in-process on first use.
 var shared struct {
 	once sync.Once
-	ts   *temporaltest.TestServer
+	// ts is the in-process server, nil when the server is another process's.
+	ts       *temporaltest.TestServer
+	hostPort string
 	// admin registers the tests' namespaces. It is taken once: temporaltest
 	// makes its default client on first use without a lock, unsafely for
 	// tests running in parallel.
@@ -75,36 +88,54 @@ var shared struct {
 	err   error
 }
 
-func sharedServer() (*temporaltest.TestServer, error) {
+func sharedServer() error {
 	shared.once.Do(func() {
-		defer func() {
-			// temporaltest panics when it cannot start without a *testing.T.
-			if v := recover(); v != nil {
-				shared.err = fmt.Errorf("starting the test Temporal server: %v", v)
+		if addr := os.Getenv(ServerEnv); addr != "" {
+			shared.hostPort = addr
+			shared.admin, shared.err = client.Dial(client.Options{
+				HostPort: addr, Logger: logging.NewTemporalLogger(zap.NewNop())})
+			if shared.err != nil {
+				shared.err = fmt.Errorf("connecting to the test Temporal server at $%s=%s: %w", ServerEnv, addr, shared.err)
 			}
-		}()
-		shared.ts = temporaltest.NewServer(
-			temporaltest.WithBaseClientOptions(client.Options{Logger: logging.NewTemporalLogger(zap.NewNop())}),
-			temporaltest.WithBaseServerOptions(temporal.WithDynamicConfigClient(serverConfig)))
-		shared.admin = shared.ts.GetDefaultClient()
+			return
+		}
+		shared.ts, shared.err = StartServer()
+		if shared.err == nil {
+			shared.hostPort, shared.admin = shared.ts.GetFrontendHostPort(), shared.ts.GetDefaultClient()
+		}
 	})
-	return shared.ts, shared.err
+	return shared.err
+}
+
+// StartServer starts a Temporal server for tests: in memory, on free
+// loopback ports, with serverConfig. Stop it with its Stop method.
+func StartServer() (ts *temporaltest.TestServer, err error) {
+	defer func() {
+		// temporaltest panics when it cannot start without a *testing.T.
+		if v := recover(); v != nil {
+			ts, err = nil, fmt.Errorf("starting the test Temporal server: %v", v)
+		}
+	}()
+	return temporaltest.NewServer(
+		temporaltest.WithBaseClientOptions(client.Options{Logger: logging.NewTemporalLogger(zap.NewNop())}),
+		temporaltest.WithBaseServerOptions(temporal.WithDynamicConfigClient(serverConfig))), nil
 }
 
 // Main runs a package's tests and then stops the Temporal server they
-// shared, if any started it. Call it from TestMain.
+// shared, if they started it. Call it from TestMain.
 func Main(m *testing.M) {
 	code := m.Run()
 	if shared.ts != nil {
-		stop(shared.ts)
+		Stop(shared.ts)
 	}
 	os.Exit(code)
 }
 
-// stop stops the server. temporaltest logs a failure to stop through the
-// *testing.T it was given, and the shared server has none: it would panic.
-// A server that does not stop cleanly at the end of the run fails nothing.
-func stop(ts *temporaltest.TestServer) {
+// Stop stops a server from StartServer. temporaltest logs a failure to
+// stop through the *testing.T it was given, and this server has none: it
+// would panic. A server that does not stop cleanly at the end of the run
+// fails nothing.
+func Stop(ts *temporaltest.TestServer) {
 	defer func() {
 		if v := recover(); v != nil {
 			fmt.Fprintf(os.Stderr, "stopping the test Temporal server: %v\n", v)
@@ -143,8 +174,7 @@ func NewServerWithLogger(t *testing.T, l log.Logger) *Temporal {
 	if testing.Short() {
 		t.Skip("uses a Temporal server")
 	}
-	ts, err := sharedServer()
-	if err != nil {
+	if err := sharedServer(); err != nil {
 		t.Fatal(err)
 	}
 	ns := "test-" + uuid.NewString()
@@ -153,12 +183,12 @@ func NewServerWithLogger(t *testing.T, l log.Logger) *Temporal {
 	if err := registerNamespace(ctx, shared.admin, ns); err != nil {
 		t.Fatal(err)
 	}
-	c, err := client.DialContext(ctx, client.Options{HostPort: ts.GetFrontendHostPort(), Namespace: ns, Logger: l})
+	c, err := client.DialContext(ctx, client.Options{HostPort: shared.hostPort, Namespace: ns, Logger: l})
 	if err != nil {
 		t.Fatalf("connecting to the test Temporal server: %v", err)
 	}
 	t.Cleanup(c.Close)
-	return &Temporal{client: c, namespace: ns, hostPort: ts.GetFrontendHostPort()}
+	return &Temporal{client: c, namespace: ns, hostPort: shared.hostPort}
 }
 
 // registerNamespace registers ns and waits until the server serves it.

@@ -1,0 +1,50 @@
+// Command temporal-for-tests runs the Temporal server that every test
+// binary of a scripts/test run shares (see internal/testenv), in a process
+// of its own so that it is built without the race detector the tests run
+// under. It writes the server's address to the file named by -address-file
+// once the server is ready, and runs until interrupted or terminated.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/infuse-cymru/journeys/internal/testenv"
+)
+
+func main() {
+	addressFile := flag.String("address-file", "", "file to write the server's host:port to once it is ready (required)")
+	flag.Parse()
+	if err := run(*addressFile); err != nil {
+		fmt.Fprintln(os.Stderr, "temporal-for-tests:", err)
+		os.Exit(1)
+	}
+}
+
+func run(addressFile string) error {
+	if addressFile == "" {
+		return errors.New("-address-file is required")
+	}
+	ts, err := testenv.StartServer()
+	if err != nil {
+		return err
+	}
+	defer testenv.Stop(ts)
+	// Written to a temporary name and renamed, so that a reader never sees
+	// half an address.
+	tmp := addressFile + ".tmp"
+	if err := os.WriteFile(tmp, []byte(ts.GetFrontendHostPort()), 0o600); err != nil {
+		return fmt.Errorf("writing the address: %w", err)
+	}
+	if err := os.Rename(tmp, addressFile); err != nil {
+		return fmt.Errorf("writing the address: %w", err)
+	}
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
+	<-stop
+	return nil
+}
