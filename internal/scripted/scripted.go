@@ -90,6 +90,19 @@ type Update struct {
 	Err error
 	// Value is the handler's result.
 	Value any
+
+	// finished is closed once Done is set.
+	finished chan struct{}
+}
+
+// Finished is closed once the workflow has rejected or completed the
+// update (or it could not be sent). Unlike Done it may be waited on from
+// any goroutine, such as an activity the test holds until then.
+func (u *Update) Finished() <-chan struct{} { return u.finished }
+
+func (u *Update) finish() {
+	u.Done = true
+	close(u.finished)
 }
 
 // Problem says what went wrong with an update expected to succeed: it
@@ -111,12 +124,12 @@ func (u *Update) Problem() error {
 // runs after the step returns, and the returned Update is filled in then.
 // what names it in failures.
 func (s *Script) Send(journey uuid.UUID, what, name string, args ...any) *Update {
-	u := &Update{What: what}
+	u := &Update{What: what, finished: make(chan struct{})}
 	s.sent = append(s.sent, u)
 	cb := &testsuite.TestUpdateCallback{
-		OnReject:   func(err error) { u.Done, u.Rejected = true, err },
+		OnReject:   func(err error) { u.Rejected = err; u.finish() },
 		OnAccept:   func() {},
-		OnComplete: func(v any, err error) { u.Done, u.Value, u.Err = true, v, err },
+		OnComplete: func(v any, err error) { u.Value, u.Err = v, err; u.finish() },
 	}
 	id := uuid.NewString()
 	if journey == uuid.Nil {
@@ -124,7 +137,8 @@ func (s *Script) Send(journey uuid.UUID, what, name string, args ...any) *Update
 		return u
 	}
 	if err := s.env.UpdateWorkflowByID(workflows.JourneyWorkflowID(journey), name, id, cb, args...); err != nil {
-		u.Done, u.Err = true, err
+		u.Err = err
+		u.finish()
 	}
 	return u
 }

@@ -15,9 +15,9 @@ import (
 	"github.com/infuse-cymru/journeys/workflows"
 )
 
-// counter is a workflow with one update, "add": its validator refuses a
-// negative number, its handler fails on 13, and it answers the total. It
-// ends after a day.
+// counter is a workflow with an update "add": its validator refuses a
+// negative number, its handler fails on 13, and it answers the total; and
+// an update "hang" that never finishes. It ends after a day.
 func counter(ctx workflow.Context) error {
 	total := 0
 	err := workflow.SetUpdateHandlerWithOptions(ctx, "add",
@@ -34,6 +34,12 @@ func counter(ctx workflow.Context) error {
 			}
 			return nil
 		}})
+	if err != nil {
+		return err
+	}
+	err = workflow.SetUpdateHandler(ctx, "hang", func(ctx workflow.Context) error {
+		return workflow.Await(ctx, func() bool { return false })
+	})
 	if err != nil {
 		return err
 	}
@@ -56,7 +62,7 @@ func TestOutcomesAreKeptUntilTheRunIsOver(t *testing.T) {
 	if err := s.At(began, func() {}); !errors.Is(err, scripted.ErrBeforeStart) {
 		t.Errorf("a step at the start: %v, want ErrBeforeStart", err)
 	}
-	var ok, refused, failed, absent *scripted.Update
+	var ok, refused, failed, absent, hung *scripted.Update
 	at := func(when time.Time, fn func()) {
 		t.Helper()
 		if err := s.At(when, fn); err != nil {
@@ -71,6 +77,7 @@ func TestOutcomesAreKeptUntilTheRunIsOver(t *testing.T) {
 		refused = s.Send(uuid.Nil, "add -1", "add", -1)
 		failed = s.Send(uuid.Nil, "add 13", "add", 13)
 		absent = s.Send(uuid.New(), "to a journey that is not there", "add", 1)
+		hung = s.Send(uuid.Nil, "hang", "hang")
 	})
 	at(began.Add(48*time.Hour), func() { t.Error("a step after the workflow ended ran") })
 	env.ExecuteWorkflow(counter)
@@ -86,14 +93,28 @@ func TestOutcomesAreKeptUntilTheRunIsOver(t *testing.T) {
 			t.Errorf("%s: %v, want a problem saying %q", u.What, err, want)
 		}
 	}
-	if len(s.Sent()) != 4 {
-		t.Errorf("%d updates sent, want 4", len(s.Sent()))
+	if len(s.Sent()) != 5 {
+		t.Errorf("%d updates sent, want 5", len(s.Sent()))
+	}
+	if err := hung.Problem(); hung.Done || err == nil || !strings.Contains(err.Error(), "never completed") {
+		t.Errorf("an update still running when the workflow ended: done %v, %v; want it reported as never completed", hung.Done, err)
+	}
+	select {
+	case <-hung.Finished():
+		t.Error("Finished is closed for an update that never finished")
+	default:
+	}
+	select {
+	case <-ok.Finished():
+	default:
+		t.Error("Finished is not closed for an update that completed")
 	}
 	err := s.NotRun()
 	if err == nil || !strings.Contains(err.Error(), "2021-10-03T09:00:00Z never ran") {
 		t.Errorf("NotRun: %v, want the step at 3 October named", err)
 	}
-	if p := s.Problems(); p == nil || !strings.Contains(p.Error(), "never ran") || !strings.Contains(p.Error(), "unlucky") {
-		t.Errorf("Problems: %v, want the step that never ran and the failed updates", p)
+	if p := s.Problems(); p == nil || !strings.Contains(p.Error(), "never ran") || !strings.Contains(p.Error(), "unlucky") ||
+		!strings.Contains(p.Error(), "hang: never completed") {
+		t.Errorf("Problems: %v, want the step that never ran, the failed updates and the one that never completed", p)
 	}
 }

@@ -1,7 +1,7 @@
-// Package testenv starts, for tests, what Infuse Journeys runs on: an
-// in-process Temporal server with the Infuse search attributes, and the real
-// worker over a store, on a test clock (Planner) where a journey's months
-// must pass in seconds.
+// Package testenv starts, for tests, what Infuse Journeys runs on: a
+// Temporal server with the Infuse search attributes, and the real worker
+// over a store, on a test clock (Planner) where a journey's months must
+// pass in seconds.
 //
 // Each test gets a namespace of its own on one shared server: starting a
 // server takes seconds (many more under the race detector), a namespace a
@@ -92,11 +92,7 @@ func sharedServer() error {
 	shared.once.Do(func() {
 		if addr := os.Getenv(ServerEnv); addr != "" {
 			shared.hostPort = addr
-			shared.admin, shared.err = client.Dial(client.Options{
-				HostPort: addr, Logger: logging.NewTemporalLogger(zap.NewNop())})
-			if shared.err != nil {
-				shared.err = fmt.Errorf("connecting to the test Temporal server at $%s=%s: %w", ServerEnv, addr, shared.err)
-			}
+			shared.admin, shared.err = dialShared(addr)
 			return
 		}
 		shared.ts, shared.err = StartServer()
@@ -107,8 +103,25 @@ func sharedServer() error {
 	return shared.err
 }
 
+// dialShared connects to the shared server at addr, trying for a minute:
+// on a loaded machine one check can take longer than the client waits,
+// and a first failure would otherwise fail every test of the package.
+func dialShared(addr string) (client.Client, error) {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		c, err := client.Dial(client.Options{HostPort: addr, Logger: logging.NewTemporalLogger(zap.NewNop())})
+		if err == nil {
+			return c, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("connecting to the test Temporal server at $%s=%s: %w", ServerEnv, addr, err)
+		}
+		time.Sleep(time.Second)
+	}
+}
+
 // StartServer starts a Temporal server for tests: in memory, on free
-// loopback ports, with serverConfig. Stop it with its Stop method.
+// loopback ports, with serverConfig. Stop it with Stop.
 func StartServer() (ts *temporaltest.TestServer, err error) {
 	defer func() {
 		// temporaltest panics when it cannot start without a *testing.T.

@@ -2,7 +2,9 @@
 // binary of a scripts/test run shares (see internal/testenv), in a process
 // of its own so that it is built without the race detector the tests run
 // under. It writes the server's address to the file named by -address-file
-// once the server is ready, and runs until interrupted or terminated.
+// once the server is ready, and runs until interrupted or terminated, or
+// until the process that started it has gone (a test script killed
+// outright must not leave a server behind).
 package main
 
 import (
@@ -12,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/infuse-cymru/journeys/internal/testenv"
 )
@@ -45,6 +48,17 @@ func run(addressFile string) error {
 	}
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
-	<-stop
-	return nil
+	parent := os.Getppid()
+	orphaned := time.NewTicker(time.Second)
+	defer orphaned.Stop()
+	for {
+		select {
+		case <-stop:
+			return nil
+		case <-orphaned.C:
+			if os.Getppid() != parent {
+				return errors.New("the process that started the server has gone: stopping")
+			}
+		}
+	}
 }
