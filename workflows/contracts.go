@@ -198,6 +198,10 @@ type SessionMovedSignal struct {
 type JourneyStatusSignal struct {
 	JourneyID uuid.UUID
 	Status    Status
+	// Seq is the journey's event sequence number at the report: reports
+	// carry it so the intake can tell an old one arriving late (0 from
+	// journeys that ran before it was added).
+	Seq int64
 }
 
 // Progress is what a deferred participant carries to a later intake.

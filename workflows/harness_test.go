@@ -54,6 +54,10 @@ type harness struct {
 	// once the run is over: before then an update is only queued.
 	mustSucceed []*scripted.Update
 	ran         bool
+	// acts are the real activities; interjections holds what the test
+	// does while one of them runs (during).
+	acts          *activities.Activities
+	interjections interjections
 }
 
 // Cohort 1's dates: applications closed 13 September 2021, the cohort
@@ -61,6 +65,7 @@ type harness struct {
 func newHarness(t testing.TB, capacity int) *harness {
 	t.Helper()
 	h := &harness{t: t, store: sqlitestore.OpenTest(t), coach: uuid.New()}
+	h.acts = activities.New(h.store)
 	h.suite.SetLogger(quietLogger)
 	h.env = h.suite.NewTestWorkflowEnvironment()
 	h.env.SetTestTimeout(time.Minute)
@@ -84,7 +89,7 @@ func newHarness(t testing.TB, capacity int) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	worker.Register(h.env, activities.New(h.store))
+	worker.Register(h.env, h.acts)
 	h.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: workflows.IntakeWorkflowID(h.intake.IntakeID)})
 	h.script = scripted.New(h.env, h.began, h.intake.IntakeID)
 	p, err := programme.Lookup("infuse", 1)
@@ -116,6 +121,11 @@ func (h *harness) run() store.IntakeStatus {
 	h.ran = true
 	if err := h.script.NotRun(); err != nil {
 		h.t.Error(err)
+	}
+	for _, in := range h.interjections.all {
+		if !in.fired {
+			h.t.Errorf("the interjection during %s never ran: no such activity started", in.what)
+		}
 	}
 	for _, u := range h.script.Sent() {
 		if !u.Done {

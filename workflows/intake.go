@@ -45,8 +45,10 @@ type Intake struct {
 type Applicant struct {
 	PersonID uuid.UUID
 	Status   Status
-	// Reported is the status the journey itself last reported.
-	Reported Status
+	// Reported is the status the journey itself last reported, and
+	// ReportedSeq the journey's event sequence number when it did.
+	Reported    Status
+	ReportedSeq int64
 }
 
 // IntakeView answers the intake-state query.
@@ -65,6 +67,11 @@ type intake struct {
 	changed bool
 	busy    int
 	signals []workflow.ReceiveChannel
+	// guarded says this run changes status only through moveIntake, takes
+	// only news from its journeys and records one event at a time
+	// (lifecycle.go).
+	guarded   bool
+	recording workflow.Mutex
 }
 
 func (in *intake) addSignal(ch workflow.ReceiveChannel) { in.signals = append(in.signals, ch) }
@@ -77,7 +84,10 @@ func (in *intake) handling(delta int) {
 // the waitlist, the start of the programme, and rescheduled sessions.
 // Each applicant's journey is a child workflow that outlives this run.
 func IntakeWorkflow(ctx workflow.Context, state Intake) (store.IntakeStatus, error) {
-	in := &intake{Intake: state}
+	in := &intake{Intake: state, guarded: lifecycleGuarded(ctx)}
+	if in.guarded {
+		in.recording = workflow.NewMutex(ctx)
+	}
 	if in.Applicants == nil {
 		in.Applicants = map[uuid.UUID]*Applicant{}
 	}
@@ -111,8 +121,7 @@ func (in *intake) setup(ctx workflow.Context) error {
 }
 
 func (in *intake) run(ctx workflow.Context) (store.IntakeStatus, error) {
-	if in.Status == "" {
-		in.Status = store.IntakeDraft
+	if in.Status == "" && in.moveIntake(store.IntakeDraft) {
 		if err := in.record(ctx, "intake.scheduled", nil); err != nil {
 			return "", err
 		}
@@ -138,21 +147,18 @@ func (in *intake) run(ctx workflow.Context) (store.IntakeStatus, error) {
 // once every journey has ended.
 func (in *intake) advance(ctx workflow.Context) error {
 	now := workflow.Now(ctx)
-	if in.Status == store.IntakeDraft && !now.Before(in.OpensAt) {
-		in.Status = store.IntakeOpen
+	if in.Status == store.IntakeDraft && !now.Before(in.OpensAt) && in.moveIntake(store.IntakeOpen) {
 		if err := in.record(ctx, "intake.opened", nil); err != nil {
 			return err
 		}
 	}
-	if in.Status == store.IntakeOpen && !now.Before(in.ClosesAt) {
-		in.Status = store.IntakeClosed
+	if in.Status == store.IntakeOpen && !now.Before(in.ClosesAt) && in.moveIntake(store.IntakeClosed) {
 		if err := in.record(ctx, "intake.closed", nil); err != nil {
 			return err
 		}
 		in.tell(ctx, SignalReview, struct{}{}, StatusSubmitted)
 	}
-	if in.Status == store.IntakeStarted && in.allEnded() {
-		in.Status = store.IntakeFinished
+	if in.Status == store.IntakeStarted && in.allEnded() && in.moveIntake(store.IntakeFinished) {
 		return in.record(ctx, "intake.finished", nil)
 	}
 	return nil
@@ -302,6 +308,13 @@ func (in *intake) validateDecide(ctx workflow.Context, r DecideRequest) error {
 }
 
 func (in *intake) decide(ctx workflow.Context, r DecideRequest) (Status, error) {
+	// Checked again: every validator of a batch of updates may run before
+	// any handler, so two offers can both have seen the last place free.
+	if in.guarded {
+		if err := in.validateDecide(ctx, r); err != nil {
+			return "", err
+		}
+	}
 	a := in.Applicants[r.JourneyID]
 	next := map[Decision]Status{DecisionOffer: StatusOffered, DecisionWaitlist: StatusWaitlisted, DecisionReject: StatusRejected}[r.Decision]
 	if a.Status == next {
@@ -330,12 +343,30 @@ func (in *intake) decide(ctx workflow.Context, r DecideRequest) (Status, error) 
 // decisionConfirmTimeout bounds how long a decision waits for its journey.
 const decisionConfirmTimeout = time.Minute
 
+// onJourneyStatus takes a journey's report of its status. In guarded runs
+// only news counts: a report older than one already taken (by the
+// journey's sequence number), or one the intake's own decision has
+// overtaken (an "under review" after the offer), changes nothing. An
+// acceptance that arrives after the intake started gets its start: the
+// start told only the journeys it knew to be accepted.
 func (in *intake) onJourneyStatus(ctx workflow.Context, s JourneyStatusSignal) error {
 	a, ok := in.Applicants[s.JourneyID]
 	if !ok {
 		return fmt.Errorf("status from unknown journey %s", s.JourneyID)
 	}
+	if in.guarded {
+		if s.Seq != 0 && s.Seq <= a.ReportedSeq {
+			return nil
+		}
+		a.Reported, a.ReportedSeq = s.Status, s.Seq
+		if s.Status == a.Status || !Reachable(a.Status, s.Status) {
+			return nil
+		}
+	}
 	a.Status, a.Reported = s.Status, s.Status
+	if in.guarded && s.Status == StatusAccepted && in.Status == store.IntakeStarted {
+		return in.signalJourney(ctx, s.JourneyID, SignalStart, in.startSignal())
+	}
 	if s.Status == StatusDeclined || s.Status == StatusOfferLapsed {
 		return in.promoteFromWaitlist(ctx)
 	}
@@ -436,9 +467,11 @@ func (in *intake) start(ctx workflow.Context, _ StartIntakeRequest) (map[Status]
 	if err := in.replan(ctx); err != nil {
 		return nil, err
 	}
-	in.Status = store.IntakeStarted
+	if !in.moveIntake(store.IntakeStarted) {
+		return in.counts(), nil // another start went first
+	}
 	in.Waitlist = nil
-	in.tell(ctx, SignalStart, StartSignal{StartsOn: in.StartsOn, SessionMoves: in.SessionMoves}, StatusAccepted)
+	in.tell(ctx, SignalStart, in.startSignal(), StatusAccepted)
 	in.tell(ctx, SignalNotSelected, struct{}{}, StatusSubmitted, StatusUnderReview, StatusWaitlisted, StatusOffered)
 	return in.counts(), in.record(ctx, "intake.started", map[string]any{"starts_on": in.StartsOn})
 }
@@ -514,20 +547,34 @@ func (in *intake) onDeferralIn(ctx workflow.Context, d DeferralInSignal) error {
 		return err
 	}
 	if in.Status == store.IntakeStarted {
-		return in.signalJourney(ctx, d.NewJourneyID, SignalStart, StartSignal{StartsOn: in.StartsOn, SessionMoves: in.SessionMoves})
+		return in.signalJourney(ctx, d.NewJourneyID, SignalStart, in.startSignal())
 	}
 	return nil
 }
 
 // --- helpers ---
 
-// tell signals every journey currently in one of the statuses.
+// startSignal tells a journey when its programme starts.
+func (in *intake) startSignal() StartSignal {
+	return StartSignal{StartsOn: in.StartsOn, SessionMoves: in.SessionMoves}
+}
+
+// tell signals every journey in one of the statuses. In guarded runs the
+// journeys are those in the statuses when it is called: a journey whose
+// report arrives while the signals go out is dealt with by that report.
 func (in *intake) tell(ctx workflow.Context, signal string, payload any, statuses ...Status) {
-	for _, id := range in.Order {
-		if slices.Contains(statuses, in.Applicants[id].Status) {
-			if err := in.signalJourney(ctx, id, signal, payload); err != nil {
-				workflow.GetLogger(ctx).Warn("journey not signalled", "JourneyID", id, "Signal", signal, "Error", err)
-			}
+	recipients := in.Order
+	if in.guarded {
+		recipients = slices.DeleteFunc(slices.Clone(in.Order), func(id uuid.UUID) bool {
+			return !slices.Contains(statuses, in.Applicants[id].Status)
+		})
+	}
+	for _, id := range recipients {
+		if !slices.Contains(statuses, in.Applicants[id].Status) && !in.guarded {
+			continue // before the guard: the status when its turn came
+		}
+		if err := in.signalJourney(ctx, id, signal, payload); err != nil {
+			workflow.GetLogger(ctx).Warn("journey not signalled", "JourneyID", id, "Signal", signal, "Error", err)
 		}
 	}
 }
@@ -537,6 +584,11 @@ func (in *intake) signalJourney(ctx workflow.Context, journeyID uuid.UUID, signa
 }
 
 func (in *intake) record(ctx workflow.Context, eventType string, data any) error {
+	unlock, err := recordOne(ctx, in.recording)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if in.Status != in.Published {
 		in.Published = in.Status
 		upsert(ctx, temporalx.PhaseKey.ValueSet(string(in.Status)))

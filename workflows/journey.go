@@ -93,6 +93,13 @@ type journey struct {
 	// busy counts signals being handled, so continue-as-new waits for them.
 	busy    int
 	signals []workflow.ReceiveChannel
+	// guarded says this run changes status only through move (lifecycle.go)
+	// and records one event at a time (recordOne).
+	guarded   bool
+	recording workflow.Mutex
+	// deferringTo is the intake a deferral is being handed to, while the
+	// hand-over is in flight (guarded runs).
+	deferringTo uuid.UUID
 }
 
 var acts *activities.Activities
@@ -100,7 +107,10 @@ var acts *activities.Activities
 // JourneyWorkflow carries one participant from application to completion.
 // It starts as an application (Seq 0); later runs continue from the state.
 func JourneyWorkflow(ctx workflow.Context, in Journey) (Status, error) {
-	j := &journey{Journey: in}
+	j := &journey{Journey: in, guarded: lifecycleGuarded(ctx)}
+	if j.guarded {
+		j.recording = workflow.NewMutex(ctx)
+	}
 	j.initMaps()
 	if err := j.setup(ctx); err != nil {
 		return "", err
@@ -152,8 +162,7 @@ func (j *journey) run(ctx workflow.Context) (Status, error) {
 
 // begin records the application, or the arrival of a deferred participant.
 func (j *journey) begin(ctx workflow.Context) error {
-	if j.Status == "" {
-		j.Status = StatusSubmitted
+	if j.Status == "" && j.move("", StatusSubmitted) {
 		return j.record(ctx, "application.submitted", "", nil)
 	}
 	// A deferral arrives already accepted, carrying progress.
@@ -218,11 +227,10 @@ func (j *journey) advanceOffer(ctx workflow.Context, now time.Time) error {
 		return nil
 	}
 	if !now.Before(j.Offer.LapsesAt) {
-		j.Status = StatusOfferLapsed
-		if err := j.record(ctx, "offer.lapsed", "", nil); err != nil {
-			return err
+		if !j.move(StatusOffered, StatusOfferLapsed) {
+			return nil
 		}
-		return nil
+		return j.record(ctx, "offer.lapsed", "", nil)
 	}
 	offer := about{ID: "offer", StartsAt: j.Offer.LapsesAt, EndsAt: j.Offer.LapsesAt}
 	msgs, keys := j.dueReminders(now, offer, j.Offer.Reminders, func(programme.Reminder) bool { return false })
@@ -232,7 +240,11 @@ func (j *journey) advanceOffer(ctx workflow.Context, now time.Time) error {
 	return j.record(ctx, "reminders.queued", "offer", map[string]any{"reminders": keys}, msgs...)
 }
 
+// Recording what is due waits on activities, during which a handler may
+// pause, withdraw or defer the journey: the phase change and the assessment
+// move from the status read before the waits, and give way if it changed.
 func (j *journey) advanceProgramme(ctx workflow.Context, now time.Time) (bool, error) {
+	from := j.Status
 	if err := j.queueDueReminders(ctx, now); err != nil {
 		return false, err
 	}
@@ -240,14 +252,13 @@ func (j *journey) advanceProgramme(ctx workflow.Context, now time.Time) (bool, e
 		return false, err
 	}
 	if !now.Before(j.Schedule.EndsAt) {
-		return false, j.assess(ctx)
+		return false, j.assess(ctx, from)
 	}
 	phase := phaseAt(j.Schedule, now)
-	if phase == j.Phase {
+	if phase == j.Phase || !j.move(from, j.statusForPhase(phase)) {
 		return false, nil
 	}
 	j.Phase = phase
-	j.Status = j.statusForPhase(phase)
 	j.upsertStage(ctx)
 	return true, j.record(ctx, "phase.started", "", map[string]any{"phase": phase})
 }
@@ -323,16 +334,18 @@ func (j *journey) markOverdue(ctx workflow.Context, now time.Time) error {
 	return nil
 }
 
-// assess decides completion at the end of the programme.
-func (j *journey) assess(ctx workflow.Context) error {
+// assess decides completion at the end of the programme, for a journey
+// that was in status from when it was due.
+func (j *journey) assess(ctx workflow.Context, from Status) error {
 	o := assessCompletion(j.Schedule, j.Attendance, j.Tasks)
-	j.Outcome = &o
-	template := "completion"
-	j.Status = StatusCompleted
+	status, template := StatusCompleted, "completion"
 	if !o.Completed {
-		j.Status = StatusNotCompleted
-		template = "non-completion"
+		status, template = StatusNotCompleted, "non-completion"
 	}
+	if !j.move(from, status) {
+		return nil
+	}
+	j.Outcome = &o
 	j.upsertStage(ctx)
 	now := workflow.Now(ctx)
 	msg := j.noticeMessage(template, now)

@@ -105,18 +105,18 @@ func (j *journey) onDecision(ctx workflow.Context, s DecisionSignal) error {
 	switch {
 	case s.Decision == DecisionOffer && j.in(StatusSubmitted, StatusUnderReview, StatusWaitlisted):
 		return j.makeOffer(ctx)
-	case s.Decision == DecisionWaitlist && j.in(StatusSubmitted, StatusUnderReview):
-		j.Status = StatusWaitlisted
+	case s.Decision == DecisionWaitlist && j.in(StatusSubmitted, StatusUnderReview) && j.move(j.Status, StatusWaitlisted):
 		return j.record(ctx, "application.waitlisted", "", nil)
-	case s.Decision == DecisionReject && j.in(StatusSubmitted, StatusUnderReview, StatusWaitlisted):
-		j.Status = StatusRejected
+	case s.Decision == DecisionReject && j.in(StatusSubmitted, StatusUnderReview, StatusWaitlisted) && j.move(j.Status, StatusRejected):
 		return j.record(ctx, "application.rejected", "", nil, j.noticeMessage("application-unsuccessful", workflow.Now(ctx)))
 	}
 	return fmt.Errorf("decision %q ignored: %s", s.Decision, describe(j.Status))
 }
 
+// makeOffer plans the offer, then makes it unless the journey moved on
+// (withdrawn, not selected) while it was being planned.
 func (j *journey) makeOffer(ctx workflow.Context) error {
-	now := workflow.Now(ctx)
+	from, now := j.Status, workflow.Now(ctx)
 	var plan programme.OfferPlan
 	err := runActivity(ctx, acts.PlanOffer, activities.PlanOfferInput{
 		ProgrammeID: j.ProgrammeID, ProgrammeVersion: j.ProgrammeVersion, OfferedAt: now,
@@ -124,8 +124,10 @@ func (j *journey) makeOffer(ctx workflow.Context) error {
 	if err != nil {
 		return err
 	}
+	if !j.move(from, StatusOffered) {
+		return fmt.Errorf("offer not made: %s", describe(j.Status))
+	}
 	j.Offer = &plan
-	j.Status = StatusOffered
 	j.upsertStage(ctx)
 	// The offer says by when to answer: it is "about" the offer's lapse time.
 	offer := j.noticeMessage("offer", now)
@@ -134,18 +136,16 @@ func (j *journey) makeOffer(ctx workflow.Context) error {
 }
 
 func (j *journey) onReview(ctx workflow.Context) error {
-	if j.Status != StatusSubmitted {
+	if j.Status != StatusSubmitted || !j.move(StatusSubmitted, StatusUnderReview) {
 		return nil
 	}
-	j.Status = StatusUnderReview
 	return j.record(ctx, "application.under_review", "", nil)
 }
 
 func (j *journey) onNotSelected(ctx workflow.Context) error {
-	if !j.in(StatusSubmitted, StatusUnderReview, StatusWaitlisted, StatusOffered) {
+	if !j.in(StatusSubmitted, StatusUnderReview, StatusWaitlisted, StatusOffered) || !j.move(j.Status, StatusNotSelected) {
 		return nil
 	}
-	j.Status = StatusNotSelected
 	j.upsertStage(ctx)
 	return j.record(ctx, "application.not_selected", "", nil, j.noticeMessage("application-unsuccessful", workflow.Now(ctx)))
 }
@@ -158,11 +158,18 @@ func (j *journey) onStart(ctx workflow.Context, s StartSignal) error {
 	for id, t := range s.SessionMoves {
 		j.SessionMoves[id] = t
 	}
-	if err := j.replan(ctx, workflow.Now(ctx)); err != nil {
+	// Planned first, taken only if the journey is still accepted: a
+	// withdrawal or deferral while it was planned stands.
+	plan, err := planSchedule(ctx, j.ProgrammeID, j.ProgrammeVersion,
+		programme.ScheduleInput{StartsOn: j.StartsOn, SessionMoves: j.SessionMoves, Shift: j.Shift})
+	if err != nil {
 		return err
 	}
+	if !j.move(StatusAccepted, StatusAwaitingStart) {
+		return fmt.Errorf("start ignored: %s", describe(j.Status))
+	}
+	j.Schedule = &plan
 	j.applyCarried()
-	j.Status = StatusAwaitingStart
 	j.upsertStage(ctx)
 	return j.record(ctx, "programme.scheduled", "", map[string]any{"starts_on": s.StartsOn},
 		j.noticeMessage("intake-started", workflow.Now(ctx)))
@@ -175,6 +182,9 @@ func (j *journey) onSessionMoved(ctx workflow.Context, s SessionMovedSignal) err
 	j.SessionMoves[s.SessionID] = s.StartsAt
 	if err := j.replan(ctx, workflow.Now(ctx)); err != nil {
 		return err
+	}
+	if j.guarded && j.Status.Terminal() {
+		return nil // ended while the new plan was made: nothing to tell
 	}
 	return j.record(ctx, "session.rescheduled", s.SessionID, map[string]any{"starts_at": s.StartsAt})
 }
@@ -192,10 +202,12 @@ func (j *journey) respondToOffer(ctx workflow.Context, r RespondToOfferRequest) 
 	if j.Status != StatusOffered {
 		return j.Status, nil // a retried answer after the first one landed
 	}
-	event := "offer.declined"
-	j.Status = StatusDeclined
+	event, to := "offer.declined", StatusDeclined
 	if r.Accept {
-		event, j.Status = "offer.accepted", StatusAccepted
+		event, to = "offer.accepted", StatusAccepted
+	}
+	if !j.move(StatusOffered, to) {
+		return j.Status, nil
 	}
 	j.upsertStage(ctx)
 	if err := j.record(ctx, event, "", nil); err != nil {
@@ -337,6 +349,9 @@ func (j *journey) validateWithdraw(ctx workflow.Context, r WithdrawRequest) erro
 	if j.Status.Terminal() {
 		return fmt.Errorf("cannot withdraw: %s", describe(j.Status))
 	}
+	if err := j.deferralInFlight(); err != nil {
+		return err
+	}
 	if !slices.Contains(WithdrawReasons, r.Reason) {
 		return fmt.Errorf("reason %q is not one of %v", r.Reason, WithdrawReasons)
 	}
@@ -344,10 +359,9 @@ func (j *journey) validateWithdraw(ctx workflow.Context, r WithdrawRequest) erro
 }
 
 func (j *journey) withdraw(ctx workflow.Context, r WithdrawRequest) error {
-	if j.Status.Terminal() {
+	if j.Status.Terminal() || !j.move(j.Status, StatusWithdrawn) {
 		return nil
 	}
-	j.Status = StatusWithdrawn
 	j.upsertStage(ctx)
 	cancels := j.cancellations(workflow.Now(ctx))
 	if err := j.record(ctx, "journey.withdrawn", "", map[string]any{"reason": r.Reason, "note": r.NoteID}, cancels...); err != nil {
@@ -360,6 +374,9 @@ func (j *journey) validateDefer(ctx workflow.Context, r DeferRequest) error {
 	if j.Status.Terminal() {
 		return fmt.Errorf("cannot defer: %s", describe(j.Status))
 	}
+	if j.deferringTo != uuid.Nil && j.deferringTo != r.TargetIntakeID {
+		return j.deferralInFlight()
+	}
 	if r.TargetIntakeID == uuid.Nil || r.TargetIntakeID == j.IntakeID {
 		return errors.New("deferral needs a later intake, different from this one")
 	}
@@ -371,19 +388,41 @@ func (j *journey) validateDefer(ctx workflow.Context, r DeferRequest) error {
 
 // deferTo hands the participant and their progress to a later intake and
 // ends this journey. The later intake starts a new journey for them.
+//
+// In a guarded run the new journey's ID is derived from this journey and
+// the target intake, and the target is marked while the hand-over is in
+// flight: the same deferral sent twice (a retry, a double click) hands over
+// one journey and answers both with its ID, and a different deferral, a
+// withdrawal or a pause meanwhile is refused.
 func (j *journey) deferTo(ctx workflow.Context, r DeferRequest) (uuid.UUID, error) {
-	var newID uuid.UUID
-	if err := workflow.SideEffect(ctx, func(workflow.Context) any { return uuid.New() }).Get(&newID); err != nil {
+	newID, err := j.deferredJourneyID(ctx, r.TargetIntakeID)
+	if err != nil {
 		return uuid.Nil, err
+	}
+	if j.guarded {
+		if j.Status == StatusDeferred {
+			return newID, nil // the same deferral, handed over already
+		}
+		if j.deferringTo != uuid.Nil && j.deferringTo != r.TargetIntakeID {
+			return uuid.Nil, j.deferralInFlight()
+		}
+		j.deferringTo = r.TargetIntakeID
 	}
 	in := DeferralInSignal{
 		FromJourneyID: j.JourneyID, NewJourneyID: newID, PersonID: j.PersonID, CoachID: j.CoachID,
 		Progress: Progress{Attendance: j.Attendance, Tasks: j.Tasks},
 	}
-	if err := workflow.SignalExternalWorkflow(ctx, IntakeWorkflowID(r.TargetIntakeID), "", SignalDeferralIn, in).Get(ctx, nil); err != nil {
+	err = workflow.SignalExternalWorkflow(ctx, IntakeWorkflowID(r.TargetIntakeID), "", SignalDeferralIn, in).Get(ctx, nil)
+	if err != nil {
+		j.deferringTo = uuid.Nil
 		return uuid.Nil, fmt.Errorf("intake %s did not take the deferral (is it running?): %w", r.TargetIntakeID, err)
 	}
-	j.Status = StatusDeferred
+	if j.guarded && j.Status == StatusDeferred {
+		return newID, nil // the same deferral sent twice: the other handler ended the journey
+	}
+	if !j.move(j.Status, StatusDeferred) {
+		return uuid.Nil, fmt.Errorf("journey %s was handed to intake %s but could not end here: %s", newID, r.TargetIntakeID, describe(j.Status))
+	}
 	j.upsertStage(ctx)
 	cancels := j.cancellations(workflow.Now(ctx))
 	if err := j.record(ctx, "journey.deferred", "", map[string]any{"to_intake": r.TargetIntakeID, "to_journey": newID}, cancels...); err != nil {
@@ -392,9 +431,35 @@ func (j *journey) deferTo(ctx workflow.Context, r DeferRequest) (uuid.UUID, erro
 	return newID, nil
 }
 
+// deferralNamespace names the journey IDs deferTo derives (UUIDv5).
+var deferralNamespace = uuid.MustParse("5f0c4e5e-8d43-4c1e-9b7a-3f1b2f6a9d21")
+
+// deferredJourneyID is the ID of the journey a deferral to target starts:
+// derived from this journey and the target in guarded runs, so that asking
+// twice names one journey; a fresh random one (a side effect) before.
+func (j *journey) deferredJourneyID(ctx workflow.Context, target uuid.UUID) (uuid.UUID, error) {
+	if j.guarded {
+		return uuid.NewSHA1(deferralNamespace, []byte(j.JourneyID.String()+"/"+target.String())), nil
+	}
+	var id uuid.UUID
+	err := workflow.SideEffect(ctx, func(workflow.Context) any { return uuid.New() }).Get(&id)
+	return id, err
+}
+
+// deferralInFlight refuses a change while a deferral is being handed over.
+func (j *journey) deferralInFlight() error {
+	if j.deferringTo == uuid.Nil {
+		return nil
+	}
+	return fmt.Errorf("the journey is being deferred to intake %s: try again once that has finished", j.deferringTo)
+}
+
 func (j *journey) validatePause(ctx workflow.Context) error {
 	if j.Status == StatusPaused {
 		return errors.New("the journey is already paused")
+	}
+	if err := j.deferralInFlight(); err != nil {
+		return err
 	}
 	if !j.in(StatusAwaitingStart, StatusInLabs, StatusExperimenting) {
 		return fmt.Errorf("only a journey whose programme is scheduled can be paused: %s", describe(j.Status))
@@ -403,10 +468,11 @@ func (j *journey) validatePause(ctx workflow.Context) error {
 }
 
 func (j *journey) pause(ctx workflow.Context) error {
-	if j.Status == StatusPaused {
+	from := j.Status
+	if from == StatusPaused || !j.move(from, StatusPaused) {
 		return nil
 	}
-	j.PausedFrom, j.PausedAt, j.Status = j.Status, workflow.Now(ctx), StatusPaused
+	j.PausedFrom, j.PausedAt = from, workflow.Now(ctx)
 	j.upsertStage(ctx)
 	return j.record(ctx, "journey.paused", "", nil)
 }
@@ -420,14 +486,16 @@ func (j *journey) validateResume(ctx workflow.Context) error {
 
 // resume shifts everything still ahead by the length of the pause.
 func (j *journey) resume(ctx workflow.Context) error {
-	if j.Status != StatusPaused {
+	if j.Status != StatusPaused || !j.move(StatusPaused, j.PausedFrom) {
 		return nil
 	}
 	paused := workflow.Now(ctx).Sub(j.PausedAt)
 	j.Shift += paused
-	j.Status = j.PausedFrom
 	if err := j.replan(ctx, j.PausedAt); err != nil {
 		return err
+	}
+	if j.guarded && j.Status.Terminal() {
+		return nil // withdrawn or deferred while the new plan was made
 	}
 	j.upsertStage(ctx)
 	return j.record(ctx, "journey.resumed", "", map[string]any{"paused_for": paused.String()})

@@ -55,8 +55,29 @@ func eventData(data any) json.RawMessage {
 	return raw
 }
 
+// recordOne takes the workflow's recording lock, if it has one (guarded
+// runs), so that its events reach the store one at a time, in the order of
+// their sequence numbers: the store keeps the latest snapshot it was given
+// as the journey's (and the latest intake status as the intake's), and two
+// records in flight at once (a handler's beside the main loop's) could
+// land out of order and leave an old one standing. It returns the unlock.
+func recordOne(ctx workflow.Context, lock workflow.Mutex) (func(), error) {
+	if lock == nil {
+		return func() {}, nil
+	}
+	if err := lock.Lock(ctx); err != nil {
+		return nil, err
+	}
+	return lock.Unlock, nil
+}
+
 // record appends a journey event with the journey's current snapshot.
 func (j *journey) record(ctx workflow.Context, eventType, itemID string, data any, msgs ...store.Message) error {
+	unlock, err := recordOne(ctx, j.recording)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	j.Seq++
 	// Every state change is recorded, so this is where the main loop learns
 	// that an update or signal may have changed what is due next.
@@ -64,7 +85,7 @@ func (j *journey) record(ctx workflow.Context, eventType, itemID string, data an
 	now := workflow.Now(ctx)
 	snap := j.snapshot(now)
 	j.Timeline = append(j.Timeline, TimelineEntry{At: now, Event: eventType, ItemID: itemID, Status: j.Status})
-	err := recordEvent(ctx, store.Event{
+	err = recordEvent(ctx, store.Event{
 		Key:        fmt.Sprintf("journey/%s/%d", j.JourneyID, j.Seq),
 		IntakeID:   j.IntakeID,
 		JourneyID:  j.JourneyID,
@@ -243,7 +264,7 @@ func channelOrEmail(c string) string {
 // has nothing to do with it, so a failure is logged, not fatal.
 func (j *journey) notifyIntake(ctx workflow.Context) {
 	err := workflow.SignalExternalWorkflow(ctx, IntakeWorkflowID(j.IntakeID), "", SignalJourneyStatus,
-		JourneyStatusSignal{JourneyID: j.JourneyID, Status: j.Status}).Get(ctx, nil)
+		JourneyStatusSignal{JourneyID: j.JourneyID, Status: j.Status, Seq: j.Seq}).Get(ctx, nil)
 	if err != nil {
 		workflow.GetLogger(ctx).Warn("intake not told of journey status", "IntakeID", j.IntakeID, "Status", j.Status, "Error", err)
 	}

@@ -24,13 +24,26 @@ import (
 // only when a change to the workflows is meant to be incompatible with
 // running journeys (and then guard it with workflow.GetVersion instead, if
 // journeys are running in production).
+//
+// Histories recorded before a versioned change (workflow.GetVersion; see
+// CONTRIBUTING.md) are kept in a folder named for it, so that the branch
+// running workflows still take keeps being replayed:
+//
+//	testdata/before-lifecycle-guard/  recorded before the lifecycle guard
 const recordedHistories = "testdata/*.run-*.json"
+
+// historiesBefore are the folders of histories recorded before a change.
+const historiesBefore = "testdata/before-*/*.run-*.json"
 
 func recordedHistoryFiles(t *testing.T) []string {
 	t.Helper()
-	files, err := filepath.Glob(recordedHistories)
-	if err != nil {
-		t.Fatal(err)
+	var files []string
+	for _, pattern := range []string{recordedHistories, historiesBefore} {
+		matched, err := filepath.Glob(pattern)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, matched...)
 	}
 	if len(files) == 0 {
 		t.Fatalf("no recorded histories match %s: record them with "+
@@ -46,7 +59,8 @@ func TestReplayRecordedHistories(t *testing.T) {
 	kinds := map[string]int{}
 	for _, f := range files {
 		kinds[strings.SplitN(filepath.Base(f), "-", 2)[0]]++
-		t.Run(filepath.Base(f), func(t *testing.T) {
+		name, _ := filepath.Rel("testdata", f)
+		t.Run(name, func(t *testing.T) {
 			r := sdkworker.NewWorkflowReplayer()
 			r.RegisterWorkflow(workflows.IntakeWorkflow)
 			r.RegisterWorkflow(workflows.JourneyWorkflow)

@@ -1,0 +1,262 @@
+package workflows_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/mock"
+
+	"github.com/infuse-cymru/journeys/internal/scripted"
+	"github.com/infuse-cymru/journeys/workflows"
+)
+
+// These tests put two people's actions, or a person's and the programme's,
+// at the same moment: one handler runs while the workflow waits on an
+// activity of another step (during), and must not be undone when that step
+// resumes. Each failed before the lifecycle guard (workflows/lifecycle.go).
+
+// withdraw is the participant withdrawing (for a reason that needs no note).
+func (h *harness) withdraw(j uuid.UUID) *scripted.Update {
+	return h.update(j, workflows.UpdateWithdraw, workflows.WithdrawRequest{Reason: "other"})
+}
+
+// after lists the events recorded for a journey after the first of type
+// first, or fails the test if there is none.
+func (h *harness) after(j uuid.UUID, first string) []string {
+	h.t.Helper()
+	types := h.events(j)
+	for i, t := range types {
+		if t == first {
+			return types[i+1:]
+		}
+	}
+	h.t.Fatalf("no %s among the journey's events %v", first, types)
+	return nil
+}
+
+// A withdrawal while the end of the programme is being recorded stands:
+// the journey is not then assessed as if it had carried on.
+func TestWithdrawalDuringTheAssessmentStands(t *testing.T) {
+	h := newHarness(t, 20)
+	j := h.apply(day(2021, 8, 20, 11))
+	h.offerAndAccept(j)
+	h.startIntake()
+	// No reflection: at the end it falls overdue in the same step that
+	// assesses the journey, after the record.
+	h.during("withdraw", workflows.JourneyWorkflowID(j), "Record", recording("task.overdue", "reflection"), func() *scripted.Update {
+		h.mustAccept(h.withdraw(j), "withdraw at the end")
+		return nil // its own record waits for this one
+	})
+	h.run()
+
+	if got := h.journey(j).State; got != string(workflows.StatusWithdrawn) {
+		t.Errorf("journey ended %s, want withdrawn", got)
+	}
+	if later := h.after(j, "journey.withdrawn"); len(later) != 0 {
+		t.Errorf("events after the withdrawal: %v", later)
+	}
+}
+
+// A pause while the reminders of a new phase are being recorded holds
+// the journey: the phase does not start until it is resumed.
+func TestPauseDuringAPhaseChangeHoldsTheJourney(t *testing.T) {
+	h := newHarness(t, 20)
+	j := h.apply(day(2021, 8, 20, 11))
+	h.offerAndAccept(j)
+	// Started after the first lab month has begun: the first step of the
+	// programme records the reminders still ahead and then starts the
+	// phase.
+	h.at(day(2021, 10, 2, 12), func() {
+		h.mustAccept(h.update(uuid.Nil, workflows.UpdateStartIntake, workflows.StartIntakeRequest{}), "late start")
+	})
+	h.during("pause", workflows.JourneyWorkflowID(j), "Record", recording("reminders.queued", ""), func() *scripted.Update {
+		h.mustAccept(h.update(j, workflows.UpdatePause, nil), "pause")
+		return nil // its own record waits for this one
+	})
+	h.at(day(2021, 10, 20, 12), func() { h.mustAccept(h.update(j, workflows.UpdateResume, nil), "resume") })
+	h.at(day(2021, 11, 20, 12), func() { h.mustAccept(h.withdraw(j), "withdraw") })
+	h.run()
+
+	paused := h.after(j, "journey.paused")
+	for _, e := range paused {
+		if e == "journey.resumed" {
+			break
+		}
+		if e == "phase.started" {
+			t.Errorf("a phase started while the journey was paused: %v", paused)
+		}
+	}
+	if n := count(h.events(j), "phase.started"); n != 2 {
+		t.Errorf("%d phases started, want 2 (lab 1 once resumed, lab 2)", n)
+	}
+}
+
+// A withdrawal while the start of the programme is being planned stands:
+// the journey is not then scheduled, and the intake finishes.
+func TestWithdrawalWhileTheStartIsPlannedStands(t *testing.T) {
+	h := newHarness(t, 20)
+	j := h.apply(day(2021, 8, 20, 11))
+	h.offerAndAccept(j)
+	h.startIntake()
+	h.during("withdraw", workflows.JourneyWorkflowID(j), "PlanSchedule", nil, func() *scripted.Update {
+		u := h.withdraw(j)
+		h.mustAccept(u, "withdraw at the start")
+		return u
+	})
+	h.run()
+
+	if got := h.journey(j).State; got != string(workflows.StatusWithdrawn) {
+		t.Errorf("journey ended %s, want withdrawn", got)
+	}
+	if later := h.after(j, "journey.withdrawn"); len(later) != 0 {
+		t.Errorf("events after the withdrawal: %v", later)
+	}
+}
+
+// A withdrawal while an offer is being planned stands: the offer is not
+// then made.
+func TestWithdrawalWhileAnOfferIsPlannedStands(t *testing.T) {
+	h := newHarness(t, 20)
+	j := h.apply(day(2021, 8, 20, 11))
+	h.at(day(2021, 9, 14, 10), func() {
+		h.mustAccept(h.update(uuid.Nil, workflows.UpdateDecide, workflows.DecideRequest{JourneyID: j, Decision: workflows.DecisionOffer}), "offer")
+	})
+	h.during("withdraw", workflows.JourneyWorkflowID(j), "PlanOffer", nil, func() *scripted.Update {
+		u := h.withdraw(j)
+		h.mustAccept(u, "withdraw as the offer is made")
+		return u
+	})
+	// The intake ends once its journeys have: it needs one that starts.
+	k := h.apply(day(2021, 8, 21, 11))
+	h.offerAndAccept(k)
+	h.startIntake()
+	h.at(day(2021, 9, 29, 10), func() { h.mustAccept(h.withdraw(k), "withdraw k") })
+	h.run()
+
+	if got := h.journey(j).State; got != string(workflows.StatusWithdrawn) {
+		t.Errorf("journey ended %s, want withdrawn", got)
+	}
+	if n := count(h.events(j), "offer.made"); n != 0 {
+		t.Errorf("offer made %d times to a withdrawn applicant", n)
+	}
+}
+
+// The same deferral twice at once (a double click, a retry) hands over
+// one journey, and both answer with it; a deferral elsewhere meanwhile is
+// refused.
+func TestDeferralSentTwiceHandsOverOneJourney(t *testing.T) {
+	h := newHarness(t, 20)
+	j := h.apply(day(2021, 8, 20, 11))
+	h.offerAndAccept(j)
+	h.startIntake()
+	later, elsewhere := uuid.New(), uuid.New()
+	var handedOver []workflows.DeferralInSignal
+	for _, target := range []uuid.UUID{later, elsewhere} {
+		h.env.OnSignalExternalWorkflow(mock.Anything, workflows.IntakeWorkflowID(target), "", workflows.SignalDeferralIn, mock.Anything).
+			Return(func(_, _, _, _ string, arg any) error {
+				handedOver = append(handedOver, arg.(workflows.DeferralInSignal))
+				return nil
+			})
+	}
+	var first, second, other *scripted.Update
+	h.at(day(2021, 10, 12, 10), func() {
+		first = h.update(j, workflows.UpdateDefer, workflows.DeferRequest{TargetIntakeID: later})
+		second = h.update(j, workflows.UpdateDefer, workflows.DeferRequest{TargetIntakeID: later})
+		other = h.update(j, workflows.UpdateDefer, workflows.DeferRequest{TargetIntakeID: elsewhere})
+	})
+	h.run()
+
+	h.mustAccept(first, "first deferral")
+	h.mustAccept(second, "the same deferral again")
+	if first.Done && second.Done && first.Value != second.Value {
+		t.Errorf("the same deferral answered %v and %v, want one journey", first.Value, second.Value)
+	}
+	if other == nil || other.Problem() == nil {
+		t.Errorf("a deferral to another intake during the hand-over succeeded: %+v", other)
+	}
+	ids := map[uuid.UUID]bool{}
+	for _, d := range handedOver {
+		ids[d.NewJourneyID] = true
+	}
+	if len(ids) != 1 {
+		t.Errorf("%d journeys handed over (%+v), want 1", len(ids), handedOver)
+	}
+	if n := count(h.events(j), "journey.deferred"); n != 1 {
+		t.Errorf("journey.deferred recorded %d times, want once", n)
+	}
+}
+
+// An acceptance still being recorded when the coordinator starts the
+// intake is not stranded: the journey starts, and the intake finishes.
+func TestAcceptanceRacingTheStartIsStarted(t *testing.T) {
+	h := newHarness(t, 20)
+	a, b := h.apply(day(2021, 8, 20, 11)), h.apply(day(2021, 8, 21, 11))
+	h.offerAndAccept(a)
+	h.at(day(2021, 9, 14, 11), func() {
+		h.mustAccept(h.update(uuid.Nil, workflows.UpdateDecide, workflows.DecideRequest{JourneyID: b, Decision: workflows.DecisionOffer}), "offer b")
+	})
+	h.at(day(2021, 9, 20, 10), func() {
+		h.mustAccept(h.update(b, workflows.UpdateRespondToOffer, workflows.RespondToOfferRequest{Accept: true}), "b accepts")
+	})
+	// b's acceptance is recorded, and the intake not yet told, when the
+	// coordinator starts: the start runs whole before the intake hears.
+	h.during("start", workflows.JourneyWorkflowID(b), "Record", recording("offer.accepted", ""), func() *scripted.Update {
+		u := h.update(uuid.Nil, workflows.UpdateStartIntake, workflows.StartIntakeRequest{})
+		h.mustAccept(u, "start")
+		return u
+	})
+	for _, j := range []uuid.UUID{a, b} {
+		h.at(day(2021, 10, 20, 10), func() { h.mustAccept(h.withdraw(j), "withdraw") })
+	}
+	h.run()
+
+	if n := count(h.events(b), "programme.scheduled"); n != 1 {
+		t.Errorf("b's programme scheduled %d times, want once: %v", n, h.events(b))
+	}
+}
+
+// Two offers for the last place at the same moment: one is made, the
+// other refused as full.
+func TestTwoOffersForTheLastPlace(t *testing.T) {
+	h := newHarness(t, 1)
+	a, b := h.apply(day(2021, 8, 20, 11)), h.apply(day(2021, 8, 21, 11))
+	offers := map[uuid.UUID]*scripted.Update{}
+	h.at(day(2021, 9, 14, 10), func() {
+		for _, j := range []uuid.UUID{a, b} {
+			offers[j] = h.update(uuid.Nil, workflows.UpdateDecide, workflows.DecideRequest{JourneyID: j, Decision: workflows.DecisionOffer})
+		}
+	})
+	// Whoever got the place accepts; the intake starts and ends.
+	for _, j := range []uuid.UUID{a, b} {
+		h.at(day(2021, 9, 15, 10), func() {
+			if offers[j].Problem() == nil {
+				h.mustAccept(h.update(j, workflows.UpdateRespondToOffer, workflows.RespondToOfferRequest{Accept: true}), "accept")
+			}
+		})
+		h.at(day(2021, 10, 20, 10), func() {
+			if offers[j].Problem() == nil {
+				h.mustAccept(h.withdraw(j), "withdraw")
+			}
+		})
+	}
+	h.startIntake()
+	h.run()
+
+	made, full := 0, 0
+	for _, u := range offers {
+		switch err := u.Problem(); {
+		case err == nil:
+			made++
+		case strings.Contains(err.Error(), "full"):
+			full++
+		}
+	}
+	if made != 1 || full != 1 {
+		t.Errorf("%d offers made and %d refused as full, want 1 and 1: %v", made, full, []error{offers[a].Problem(), offers[b].Problem()})
+	}
+	offered := count(h.events(a), "offer.made") + count(h.events(b), "offer.made")
+	if offered != 1 {
+		t.Errorf("%d offers made to journeys, want 1", offered)
+	}
+}
