@@ -102,9 +102,9 @@ func IntakeWorkflow(ctx workflow.Context, state Intake) (store.IntakeStatus, err
 }
 
 func (in *intake) setup(ctx workflow.Context) error {
-	err := register(ctx, map[string]any{
-		QueryIntakeCounts: func() (map[Status]int, error) { return in.counts(), nil },
-		QueryIntakeState:  func() (IntakeView, error) { return in.view(), nil },
+	err := register(ctx, []query{
+		{QueryIntakeCounts, func() (map[Status]int, error) { return in.counts(), nil }},
+		{QueryIntakeState, func() (IntakeView, error) { return in.view(), nil }},
 	}, []update{
 		{UpdateSubmitApplication, in.submit, in.validateSubmit},
 		{UpdateDecide, in.decide, in.validateDecide},

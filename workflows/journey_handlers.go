@@ -19,11 +19,11 @@ import (
 // Validators reject bad requests before anything is written to history.
 func (j *journey) setup(ctx workflow.Context) error {
 	ctx = withActivityOptions(ctx)
-	err := register(ctx, map[string]any{
-		QueryState:    func() (JourneyView, error) { return j.view(workflow.Now(ctx)), nil },
-		QueryUpcoming: func() ([]Upcoming, error) { return j.upcoming(workflow.Now(ctx), 10), nil },
-		QueryTimeline: func() ([]TimelineEntry, error) { return j.Timeline, nil },
-		QuerySchedule: func() ([]ScheduledItem, error) { return j.scheduled(), nil },
+	err := register(ctx, []query{
+		{QueryState, func() (JourneyView, error) { return j.view(workflow.Now(ctx)), nil }},
+		{QueryUpcoming, func() ([]Upcoming, error) { return j.upcoming(workflow.Now(ctx), 10), nil }},
+		{QueryTimeline, func() ([]TimelineEntry, error) { return j.Timeline, nil }},
+		{QuerySchedule, func() ([]ScheduledItem, error) { return j.scheduled(), nil }},
 	}, []update{
 		{UpdateRespondToOffer, j.respondToOffer, j.validateRespondToOffer},
 		{UpdateAssignCoach, j.assignCoach, j.validateAssignCoach},
@@ -53,10 +53,16 @@ type update struct {
 	validator any
 }
 
-// register sets a workflow's query and update handlers.
-func register(ctx workflow.Context, queries map[string]any, updates []update) error {
-	for name, h := range queries {
-		if err := workflow.SetQueryHandler(ctx, name, h); err != nil {
+// query is one query handler.
+type query struct {
+	name    string
+	handler any
+}
+
+// register sets a workflow's query and update handlers, in order.
+func register(ctx workflow.Context, queries []query, updates []update) error {
+	for _, q := range queries {
+		if err := workflow.SetQueryHandler(ctx, q.name, q.handler); err != nil {
 			return err
 		}
 	}
@@ -155,6 +161,8 @@ func (j *journey) onStart(ctx workflow.Context, s StartSignal) error {
 		return fmt.Errorf("start ignored: %s", describe(j.Status))
 	}
 	j.StartsOn = s.StartsOn
+	// The order of copying cannot change the copy.
+	//workflowcheck:ignore
 	for id, t := range s.SessionMoves {
 		j.SessionMoves[id] = t
 	}
