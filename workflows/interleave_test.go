@@ -2,6 +2,7 @@ package workflows_test
 
 import (
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/uuid"
@@ -151,10 +152,15 @@ func TestDeferralSentTwiceHandsOverOneJourney(t *testing.T) {
 	h.offerAndAccept(j)
 	h.startIntake()
 	later, elsewhere := uuid.New(), uuid.New()
-	var handedOver []workflows.DeferralInSignal
+	var (
+		mu         sync.Mutex // the environment sends signals from goroutines of its own
+		handedOver []workflows.DeferralInSignal
+	)
 	for _, target := range []uuid.UUID{later, elsewhere} {
 		h.env.OnSignalExternalWorkflow(mock.Anything, workflows.IntakeWorkflowID(target), "", workflows.SignalDeferralIn, mock.Anything).
 			Return(func(_, _, _, _ string, arg any) error {
+				mu.Lock()
+				defer mu.Unlock()
 				handedOver = append(handedOver, arg.(workflows.DeferralInSignal))
 				return nil
 			})

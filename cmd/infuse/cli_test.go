@@ -52,13 +52,23 @@ type result struct {
 	stdout, stderr string
 }
 
+// commandTimeout bounds one command (its --timeout) and patience how long
+// a test waits for what workflows do in the background. Both only bound a
+// failure: a command or a workflow on two cores loaded by the race
+// detector and a parallel build can take many times what it takes on an
+// idle machine, and a passing test waits for neither.
+const (
+	commandTimeout = 90 * time.Second
+	patience       = 2 * time.Minute
+)
+
 // infuse runs one command line against the world.
 func (w *world) infuse(args ...string) result {
 	w.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout+10*time.Second)
 	defer cancel()
 	var out, errb bytes.Buffer
-	code := run(ctx, append([]string{"--database", w.database, "--timeout", "20s"}, args...), strings.NewReader(""), &out, &errb)
+	code := run(ctx, append([]string{"--database", w.database, "--timeout", commandTimeout.String()}, args...), strings.NewReader(""), &out, &errb)
 	return result{code: code, stdout: out.String(), stderr: errb.String()}
 }
 
@@ -90,7 +100,7 @@ func (w *world) expect(code int, fragments []string, args ...string) {
 // workflows record what they did a moment after answering.
 func (w *world) eventually(fragments []string, args ...string) string {
 	w.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(patience)
 	for {
 		out := w.must(args...)
 		missing := ""
