@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	commonpb "go.temporal.io/api/common/v1"
@@ -105,6 +106,15 @@ func (w *world) checkHistories(sc scenario, record bool) {
 			t.Errorf("%s: %d history events in all its runs, over the budget of %d", wf.label, total, maxHistory)
 		}
 		w.checkNoPersonalData(wf.id, runs)
+		for i, r := range runs {
+			most, left := outstandingTimers(r.events)
+			if left != 0 {
+				t.Errorf("%s run %d: %d timers still pending when the run ended: a wait that ended early left its timer", wf.label, i+1, left)
+			}
+			if strings.HasPrefix(wf.label, "journey") && most > 1 {
+				t.Errorf("%s run %d: %d timers pending at once; a journey waits for one moment at a time", wf.label, i+1, most)
+			}
+		}
 	}
 
 	// How a full journey's history is made up, and how late its timers fired.
@@ -206,6 +216,21 @@ func (w *world) recordHistories(order []struct{ label, id string }, chains map[s
 // timerLateness is how much later than asked the latest of a run's timers
 // fired. On the compressed clock a programme day is about 0.2 s, so this
 // shows how much slack the scenario has left.
+// outstandingTimers follows a run's timers: the most pending at once, and
+// how many were still pending (neither fired nor cancelled) at its end.
+func outstandingTimers(events []*historypb.HistoryEvent) (most, left int) {
+	for _, ev := range events {
+		switch {
+		case ev.GetTimerStartedEventAttributes() != nil:
+			left++
+		case ev.GetTimerFiredEventAttributes() != nil, ev.GetTimerCanceledEventAttributes() != nil:
+			left--
+		}
+		most = max(most, left)
+	}
+	return most, left
+}
+
 func timerLateness(events []*historypb.HistoryEvent) time.Duration {
 	started := map[int64]*historypb.HistoryEvent{}
 	var late time.Duration

@@ -67,10 +67,10 @@ type intake struct {
 	changed bool
 	busy    int
 	signals []workflow.ReceiveChannel
-	// guarded says this run changes status only through moveIntake, takes
-	// only news from its journeys and records one event at a time
-	// (lifecycle.go).
-	guarded   bool
+	// versions are the versioned changes this run uses (a guarded run
+	// changes status only through moveIntake and takes only news from its
+	// journeys); recording is the lock of recordOne in guarded runs.
+	versions
 	recording workflow.Mutex
 }
 
@@ -84,7 +84,7 @@ func (in *intake) handling(delta int) {
 // the waitlist, the start of the programme, and rescheduled sessions.
 // Each applicant's journey is a child workflow that outlives this run.
 func IntakeWorkflow(ctx workflow.Context, state Intake) (store.IntakeStatus, error) {
-	in := &intake{Intake: state, guarded: lifecycleGuarded(ctx)}
+	in := &intake{Intake: state, versions: askVersions(ctx)}
 	if in.guarded {
 		in.recording = workflow.NewMutex(ctx)
 	}
@@ -178,7 +178,7 @@ func (in *intake) sleep(ctx workflow.Context) {
 		_ = workflow.Await(ctx, func() bool { return in.changed })
 		return
 	}
-	_, _ = workflow.AwaitWithTimeout(ctx, d, func() bool { return in.changed })
+	in.awaitOrTimeout(ctx, d, func() bool { return in.changed })
 }
 
 func (in *intake) settle(ctx workflow.Context) {
@@ -336,7 +336,7 @@ func (in *intake) decide(ctx workflow.Context, r DecideRequest) (Status, error) 
 	// Answer once the journey has acted on the decision, so that the
 	// applicant can accept an offer as soon as the coordinator is told it
 	// was made. A journey that does not confirm in time is reported as is.
-	_, _ = workflow.AwaitWithTimeout(ctx, decisionConfirmTimeout, func() bool { return a.Reported == next })
+	in.awaitOrTimeout(ctx, decisionConfirmTimeout, func() bool { return a.Reported == next })
 	return a.Status, nil
 }
 

@@ -93,9 +93,9 @@ type journey struct {
 	// busy counts signals being handled, so continue-as-new waits for them.
 	busy    int
 	signals []workflow.ReceiveChannel
-	// guarded says this run changes status only through move (lifecycle.go)
-	// and records one event at a time (recordOne).
-	guarded   bool
+	// versions are the versioned changes this run uses; recording is the
+	// lock of recordOne in guarded runs.
+	versions
 	recording workflow.Mutex
 	// deferringTo is the intake a deferral is being handed to, while the
 	// hand-over is in flight (guarded runs).
@@ -107,7 +107,7 @@ var acts *activities.Activities
 // JourneyWorkflow carries one participant from application to completion.
 // It starts as an application (Seq 0); later runs continue from the state.
 func JourneyWorkflow(ctx workflow.Context, in Journey) (Status, error) {
-	j := &journey{Journey: in, guarded: lifecycleGuarded(ctx)}
+	j := &journey{Journey: in, versions: askVersions(ctx)}
 	if j.guarded {
 		j.recording = workflow.NewMutex(ctx)
 	}
@@ -185,7 +185,7 @@ func (j *journey) sleep(ctx workflow.Context) {
 	if d <= 0 {
 		return
 	}
-	_, _ = workflow.AwaitWithTimeout(ctx, d, settled)
+	j.awaitOrTimeout(ctx, d, settled)
 }
 
 // settle lets in-flight handlers finish before the run closes, so no

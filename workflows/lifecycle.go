@@ -3,8 +3,6 @@ package workflows
 import (
 	"slices"
 
-	"go.temporal.io/sdk/workflow"
-
 	"github.com/infuse-cymru/journeys/store"
 )
 
@@ -60,23 +58,6 @@ var IntakeMoves = map[store.IntakeStatus][]store.IntakeStatus{
 	store.IntakeOpen:    {store.IntakeClosed, store.IntakeStarted},
 	store.IntakeClosed:  {store.IntakeStarted},
 	store.IntakeStarted: {store.IntakeFinished},
-}
-
-// guardVersion is the workflow.GetVersion change that made every status
-// change go through the lifecycle guard, re-checked after the waits that
-// could let another handler change the status first (see
-// CONTRIBUTING.md). Runs begun before it keep the old behaviour, so that
-// their histories replay: the guard's methods then always apply the
-// change, as the code did.
-const (
-	guardChange  = "lifecycle-guard"
-	guardVersion = 1
-)
-
-// lifecycleGuarded asks, once at the start of a run, whether this run
-// uses the guard.
-func lifecycleGuarded(ctx workflow.Context) bool {
-	return workflow.GetVersion(ctx, guardChange, workflow.DefaultVersion, guardVersion) >= guardVersion
 }
 
 // move is the one way a journey's status changes. It moves the journey to

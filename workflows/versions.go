@@ -1,0 +1,59 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+)
+
+// versions says which versioned changes a run uses. Each change to what a
+// workflow does is asked for with workflow.GetVersion once, at the start
+// of the run, and kept for the run: runs begun before a change replay
+// their histories with the old behaviour, new runs (and every run after a
+// continue-as-new) get the new one. CONTRIBUTING.md has the rule, and how
+// an old branch is retired.
+type versions struct {
+	// guarded: every status change goes through the lifecycle guard,
+	// re-checked after the waits that could let a handler change the
+	// status first, and events are recorded one at a time
+	// (lifecycle.go, recordOne).
+	guarded bool
+	// cancelTimers: a wait for a change or a moment cancels its timer when
+	// the change comes first (awaitOrTimeout), instead of leaving it to
+	// fire into the history later.
+	cancelTimers bool
+}
+
+// The change IDs. Never reuse one for another change.
+const (
+	changeLifecycleGuard   = "lifecycle-guard"
+	changeCancelWakeTimers = "cancel-wake-timers"
+)
+
+// askVersions asks, at the start of a run, which changes it uses.
+func askVersions(ctx workflow.Context) versions {
+	uses := func(change string) bool {
+		return workflow.GetVersion(ctx, change, workflow.DefaultVersion, 1) >= 1
+	}
+	return versions{guarded: uses(changeLifecycleGuard), cancelTimers: uses(changeCancelWakeTimers)}
+}
+
+// awaitOrTimeout waits until cond holds or d has passed, and reports
+// whether cond held. With cancelTimers it sets no timer if cond holds
+// already and cancels the timer once cond holds; before, as the SDK's
+// AwaitWithTimeout does by default, the timer was left to fire later, an
+// event (and a workflow task) in the history for nothing.
+func (v versions) awaitOrTimeout(ctx workflow.Context, d time.Duration, cond func() bool) bool {
+	if !v.cancelTimers {
+		ok, _ := workflow.AwaitWithTimeout(ctx, d, cond)
+		return ok
+	}
+	if cond() {
+		return true
+	}
+	timerCtx, cancel := workflow.WithCancel(ctx)
+	defer cancel()
+	timer := workflow.NewTimer(timerCtx, d)
+	_ = workflow.Await(ctx, func() bool { return cond() || timer.IsReady() })
+	return cond()
+}
