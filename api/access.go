@@ -10,6 +10,7 @@ import (
 
 	"github.com/infuse-cymru/journeys/auth"
 	"github.com/infuse-cymru/journeys/idempotency"
+	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 )
 
@@ -110,7 +111,8 @@ func newIdempotency(st store.Store, log *zap.Logger) *idempotency.Middleware {
 		Problem: func(w http.ResponseWriter, _ *http.Request, status int, detail string) {
 			writeProblem(w, status, detail)
 		},
-		Log: log,
+		Log:         log,
+		WithRequest: starter.WithRequestID,
 	}
 }
 

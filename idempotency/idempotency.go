@@ -53,6 +53,11 @@ type Middleware struct {
 	// Problem writes an error answer in the caller's style.
 	Problem func(w http.ResponseWriter, r *http.Request, status int, detail string)
 	Log     *zap.Logger
+	// WithRequest, if set, gives the handler's context the request's ID:
+	// the key, prefixed with who sent it (keys are theirs alone), so that
+	// what the handler does below HTTP (a Temporal update) can be made
+	// once per request too, as when a retry comes after staleAfter.
+	WithRequest func(ctx context.Context, requestID string) context.Context
 }
 
 // Wrap serves next at most once per key. The request's principal must be
@@ -108,6 +113,9 @@ func (m *Middleware) serveOnce(w http.ResponseWriter, r *http.Request, p auth.Pr
 		return
 	}
 	rw := &recorder{ResponseWriter: w, status: http.StatusOK}
+	if m.WithRequest != nil {
+		r = r.WithContext(m.WithRequest(r.Context(), p.PersonID.String()+"/"+key))
+	}
 	next.ServeHTTP(rw, r)
 	// The answer is stored even if the client has gone, so its retry finds it.
 	ctx := context.WithoutCancel(r.Context())

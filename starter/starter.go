@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
@@ -66,7 +67,9 @@ type IntakeSpec struct {
 }
 
 // CreateIntake records the intake and starts its workflow, which opens and
-// closes the application window on time.
+// closes the application window on time. Retried with the same request ID
+// (WithRequestID) after a failure, it creates nothing twice: the same
+// intake is recorded and its workflow started if it was not.
 func (s *Service) CreateIntake(ctx context.Context, spec IntakeSpec) (store.Intake, error) {
 	p, err := s.programme(spec.ProgrammeVersion)
 	if err != nil {
@@ -76,23 +79,27 @@ func (s *Service) CreateIntake(ctx context.Context, spec IntakeSpec) (store.Inta
 		return store.Intake{}, err
 	}
 	in := store.Intake{
-		ID: uuid.New(), Name: strings.TrimSpace(spec.Name), ProgrammeID: p.ID, ProgrammeVersion: p.Version,
+		ID: newIntakeID(ctx), Name: strings.TrimSpace(spec.Name), ProgrammeID: p.ID, ProgrammeVersion: p.Version,
 		OpensAt: spec.OpensAt, ClosesAt: spec.ClosesAt, StartsOn: spec.StartsOn, Capacity: spec.Capacity,
 		CoordinatorID: spec.CoordinatorID, Status: store.IntakeDraft,
 	}
 	if err := s.Store.CreateIntake(ctx, in); err != nil {
 		return store.Intake{}, storeError(err)
 	}
+	// A workflow already started for this intake (by the attempt being
+	// retried) is the one wanted; one that has ended is not started again.
 	_, err = s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                    workflows.IntakeWorkflowID(in.ID),
 		TaskQueue:             temporalx.TaskQueue,
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		TypedSearchAttributes: temporal.NewSearchAttributes(temporalx.IntakeIDKey.ValueSet(in.ID.String())),
 	}, workflows.IntakeWorkflow, workflows.Intake{
 		IntakeID: in.ID, CoordinatorID: in.CoordinatorID, ProgrammeID: in.ProgrammeID,
 		ProgrammeVersion: in.ProgrammeVersion, OpensAt: in.OpensAt, ClosesAt: in.ClosesAt,
 		StartsOn: in.StartsOn, Capacity: in.Capacity,
 	})
-	if err != nil {
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if err != nil && !errors.As(err, &started) {
 		return store.Intake{}, fmt.Errorf("intake %s is recorded but its workflow did not start (run the command again once Temporal is reachable): %w", in.ID, err)
 	}
 	return in, nil
@@ -227,7 +234,9 @@ func (s *Service) checkPerson(ctx context.Context, id uuid.UUID, role store.Role
 }
 
 // Apply submits a participant's application to an open intake. The
-// returned journey ID names the participant's journey from then on.
+// returned journey ID names the participant's journey from then on; it is
+// the same for every application of the person to the intake, so applying
+// twice at once makes one journey and answers both with it.
 func (s *Service) Apply(ctx context.Context, intakeID, personID, coachID uuid.UUID) (uuid.UUID, error) {
 	if err := s.checkPerson(ctx, personID, store.RoleParticipant); err != nil {
 		return uuid.Nil, err
@@ -239,7 +248,7 @@ func (s *Service) Apply(ctx context.Context, intakeID, personID, coachID uuid.UU
 	}
 	var journeyID uuid.UUID
 	err := s.updateIntake(ctx, intakeID, workflows.UpdateSubmitApplication,
-		workflows.SubmitApplicationRequest{JourneyID: uuid.New(), PersonID: personID, CoachID: coachID}, &journeyID)
+		workflows.SubmitApplicationRequest{JourneyID: applicationJourneyID(intakeID, personID), PersonID: personID, CoachID: coachID}, &journeyID)
 	return journeyID, err
 }
 
@@ -290,7 +299,11 @@ func (s *Service) RecordAttendance(ctx context.Context, journeyID uuid.UUID, ses
 
 // Withdraw ends a journey. The free-text note, if any, stays in the store.
 func (s *Service) Withdraw(ctx context.Context, journeyID, authorID uuid.UUID, reason, note string) error {
-	n := noteRequest{journey: journeyID, author: authorID, body: note, request: uuid.NewString()}
+	request := requestID(ctx)
+	if request == "" {
+		request = uuid.NewString()
+	}
+	n := noteRequest{journey: journeyID, author: authorID, body: note, request: request}
 	return s.withNote(ctx, n, func(noteID uuid.UUID) error {
 		return s.updateJourney(ctx, journeyID, "", workflows.UpdateWithdraw, workflows.WithdrawRequest{Reason: reason, NoteID: noteID}, nil)
 	})
@@ -410,13 +423,15 @@ func (s *Service) updateJourney(ctx context.Context, journeyID uuid.UUID, update
 
 // update sends an update and waits for its result. A validator's rejection
 // or a handler's error comes back as ErrRejected with the workflow's reason.
-func (s *Service) update(ctx context.Context, workflowID, updateID, name string, arg, result any) error {
+// explicitID, if not empty, is its update ID; else it is derived from the
+// request's ID (WithRequestID).
+func (s *Service) update(ctx context.Context, workflowID, explicitID, name string, arg, result any) error {
 	var args []any
 	if arg != nil {
 		args = []any{arg}
 	}
 	h, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: workflowID, UpdateID: updateID, UpdateName: name, Args: args,
+		WorkflowID: workflowID, UpdateID: updateID(ctx, explicitID, name, arg), UpdateName: name, Args: args,
 		WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	if err == nil {

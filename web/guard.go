@@ -34,11 +34,12 @@ type onceMiddleware = *idempotency.Middleware
 // and refusals are error pages in the page's language.
 func (s *server) newOnce() onceMiddleware {
 	return &idempotency.Middleware{
-		Store:   s.svc.Store,
-		Key:     func(_ *http.Request, body []byte) string { return formValue(body, keyField) },
-		MaxBody: maxFormBytes,
-		Problem: s.onceProblem,
-		Log:     s.log,
+		Store:       s.svc.Store,
+		Key:         func(_ *http.Request, body []byte) string { return formValue(body, keyField) },
+		MaxBody:     maxFormBytes,
+		Problem:     s.onceProblem,
+		Log:         s.log,
+		WithRequest: starter.WithRequestID,
 	}
 }
 

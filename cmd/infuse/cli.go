@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 
@@ -128,10 +129,12 @@ type failure struct{ err error }
 func (f *failure) Error() string { return f.err.Error() }
 func (f *failure) Unwrap() error { return f.err }
 
-// action wraps a coordinator command: it runs under --timeout.
+// action wraps a coordinator command: it runs under --timeout, as one
+// request (starter.WithRequestID): what it asks of a workflow is sent once
+// however often the client retries underneath.
 func (c *cli) action(fn func(ctx context.Context, args []string) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
-		ctx, cancel := context.WithTimeout(cmd.Context(), c.timeout)
+		ctx, cancel := context.WithTimeout(starter.WithRequestID(cmd.Context(), "cli/"+uuid.NewString()), c.timeout)
 		defer cancel()
 		if err := fn(ctx, args); err != nil {
 			return &failure{err}

@@ -1,0 +1,116 @@
+package starter
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/workflows"
+)
+
+// twice runs act twice at once and returns both answers.
+func twice[T any](act func() (T, error)) ([2]T, [2]error) {
+	var (
+		got  [2]T
+		errs [2]error
+		wg   sync.WaitGroup
+	)
+	for i := range 2 {
+		wg.Go(func() { got[i], errs[i] = act() })
+	}
+	wg.Wait()
+	return got, errs
+}
+
+// The same thing asked twice at once, or asked again as a retry of the
+// same request, is done once, through a real Temporal server: an intake
+// created again under the same request ID, an application sent twice, a
+// deferral sent twice, a withdrawal retried.
+func TestTheSameRequestTwiceIsDoneOnce(t *testing.T) {
+	t.Parallel() // a Temporal namespace of its own (testenv)
+	s := withTemporal(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	coordinator, coach, participant := uuid.New(), uuid.New(), uuid.New()
+	err := s.Store.CreatePeople(ctx, []store.Person{
+		{ID: coordinator, Role: store.RoleCoordinator, GivenName: "Megan", FamilyName: "Howells", EmailAddress: "megan@example.org"},
+		{ID: coach, Role: store.RoleCoach, GivenName: "Nia", FamilyName: "Parry", EmailAddress: "nia@example.org"},
+		{ID: participant, Role: store.RoleParticipant, GivenName: "Aled", FamilyName: "Powell", EmailAddress: "aled@example.org",
+			LocalAuthority: "Newport", Theme: "communities"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	spec := IntakeSpec{Name: "Cohort 9", CoordinatorID: coordinator, Capacity: 20,
+		OpensAt: now.Add(-time.Hour), ClosesAt: now.Add(24 * time.Hour), StartsOn: now.Add(72 * time.Hour)}
+
+	// Creating: the retry of one request names the same intake.
+	create := WithRequestID(ctx, "test/create-cohort-9")
+	intakes, errs := twice(func() (store.Intake, error) { return s.CreateIntake(create, spec) })
+	if errs[0] != nil || errs[1] != nil || intakes[0].ID != intakes[1].ID {
+		t.Fatalf("creating twice under one request: %v, %v; intakes %s and %s", errs[0], errs[1], intakes[0].ID, intakes[1].ID)
+	}
+	in := intakes[0]
+	later, err := s.CreateIntake(ctx, IntakeSpec{Name: "Cohort 10", CoordinatorID: coordinator, Capacity: 20,
+		OpensAt: now.Add(-time.Hour), ClosesAt: now.Add(30 * 24 * time.Hour), StartsOn: now.Add(40 * 24 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Applying twice at once: one journey, both told its ID.
+	err = s.waitFor(ctx, "the intake to open", func() (bool, error) {
+		got, err := s.Store.GetIntake(ctx, in.ID)
+		return got.Status == store.IntakeOpen, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	journeys, errs := twice(func() (uuid.UUID, error) { return s.Apply(ctx, in.ID, participant, coach) })
+	if errs[0] != nil || errs[1] != nil {
+		t.Fatalf("applying twice at once: %v; %v", errs[0], errs[1])
+	}
+	if journeys[0] != journeys[1] {
+		t.Errorf("applying twice at once made journeys %s and %s", journeys[0], journeys[1])
+	}
+	journey := journeys[0]
+	if _, err := s.Decide(ctx, in.ID, journey, workflows.DecisionOffer); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RespondToOffer(ctx, journey, true); err != nil {
+		t.Fatal(err)
+	}
+
+	// Deferring twice at once: one journey in the later intake.
+	deferred, errs := twice(func() (uuid.UUID, error) { return s.Defer(ctx, journey, later.ID) })
+	if errs[0] != nil || errs[1] != nil || deferred[0] != deferred[1] {
+		t.Fatalf("deferring twice at once: %v, %v; journeys %s and %s", errs[0], errs[1], deferred[0], deferred[1])
+	}
+	err = s.waitFor(ctx, "the later intake to take the deferral", func() (bool, error) {
+		d, err := s.IntakeDashboard(ctx, later.ID)
+		return len(d.Rows) > 0, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, err := s.IntakeDashboard(ctx, later.ID); err != nil || len(d.Rows) != 1 || d.Rows[0].JourneyID != deferred[0] {
+		t.Errorf("the later intake holds %d journeys (%v), want the one deferral %s", len(d.Rows), err, deferred[0])
+	}
+
+	// Withdrawing, retried under the same request: the retry gets the
+	// first answer rather than "already withdrawn".
+	withdraw := WithRequestID(ctx, "test/withdraw-aled")
+	for i := range 2 {
+		if err := s.Withdraw(withdraw, deferred[0], coordinator, "other", "Moved away"); err != nil {
+			t.Fatalf("withdrawal, attempt %d: %v", i+1, err)
+		}
+	}
+	if err := s.Withdraw(ctx, deferred[0], coordinator, "other", ""); !errors.Is(err, ErrRejected) && !errors.Is(err, ErrNotFound) {
+		t.Errorf("a new withdrawal of a withdrawn journey: %v, want it refused (the journey has ended)", err)
+	}
+}
