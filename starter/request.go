@@ -66,11 +66,3 @@ func newIntakeID(ctx context.Context) uuid.UUID {
 	}
 	return uuid.New()
 }
-
-// applicationJourneyID is the journey an application of person to intake
-// starts: one per person and intake, so the same application sent twice
-// (a double click, a retry, two tabs) names one journey, which the intake
-// takes once.
-func applicationJourneyID(intakeID, personID uuid.UUID) uuid.UUID {
-	return uuid.NewSHA1(intakeID, personID[:])
-}

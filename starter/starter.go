@@ -234,9 +234,9 @@ func (s *Service) checkPerson(ctx context.Context, id uuid.UUID, role store.Role
 }
 
 // Apply submits a participant's application to an open intake. The
-// returned journey ID names the participant's journey from then on; it is
-// the same for every application of the person to the intake, so applying
-// twice at once makes one journey and answers both with it.
+// returned journey ID names the participant's journey from then on. A
+// person applies to an intake once: a second application is refused, and
+// a retry of the same request (WithRequestID) gets the first one's answer.
 func (s *Service) Apply(ctx context.Context, intakeID, personID, coachID uuid.UUID) (uuid.UUID, error) {
 	if err := s.checkPerson(ctx, personID, store.RoleParticipant); err != nil {
 		return uuid.Nil, err
@@ -248,7 +248,7 @@ func (s *Service) Apply(ctx context.Context, intakeID, personID, coachID uuid.UU
 	}
 	var journeyID uuid.UUID
 	err := s.updateIntake(ctx, intakeID, workflows.UpdateSubmitApplication,
-		workflows.SubmitApplicationRequest{JourneyID: applicationJourneyID(intakeID, personID), PersonID: personID, CoachID: coachID}, &journeyID)
+		workflows.SubmitApplicationRequest{JourneyID: uuid.New(), PersonID: personID, CoachID: coachID}, &journeyID)
 	return journeyID, err
 }
 

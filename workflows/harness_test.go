@@ -117,7 +117,7 @@ func (h *harness) at(when time.Time, fn func()) {
 // the test said must succeed did not.
 func (h *harness) run() store.IntakeStatus {
 	h.t.Helper()
-	h.env.ExecuteWorkflow(workflows.IntakeWorkflow, h.intake)
+	stuck := h.execute()
 	h.ran = true
 	if err := h.script.NotRun(); err != nil {
 		h.t.Error(err)
@@ -137,6 +137,9 @@ func (h *harness) run() store.IntakeStatus {
 			h.t.Error(err)
 		}
 	}
+	if stuck != nil {
+		h.t.Fatalf("the workflows did not run to their end: %v", stuck)
+	}
 	if !h.env.IsWorkflowCompleted() {
 		h.t.Fatal("intake workflow did not complete")
 	}
@@ -148,6 +151,16 @@ func (h *harness) run() store.IntakeStatus {
 		h.t.Fatal(err)
 	}
 	return st
+}
+
+// execute runs the intake to its end. The environment panics when the
+// workflows wait for nothing it can bring about (a deadlock, or the test
+// timeout): that is returned, so that run still reports what the script
+// sent and what came of it, which is usually why.
+func (h *harness) execute() (stuck any) {
+	defer func() { stuck = recover() }()
+	h.env.ExecuteWorkflow(workflows.IntakeWorkflow, h.intake)
+	return nil
 }
 
 // update sends an update to the intake (journey == uuid.Nil) or a journey.

@@ -241,6 +241,13 @@ func (in *intake) submit(ctx workflow.Context, r SubmitApplicationRequest) (uuid
 	if _, ok := in.Applicants[r.JourneyID]; ok {
 		return r.JourneyID, nil
 	}
+	// Checked again: two applications of one person in one batch of
+	// updates may both have passed the validator before either ran.
+	if in.guarded {
+		if err := in.validateSubmit(ctx, r); err != nil {
+			return uuid.Nil, err
+		}
+	}
 	in.Applicants[r.JourneyID] = &Applicant{PersonID: r.PersonID, Status: StatusSubmitted}
 	in.Order = append(in.Order, r.JourneyID)
 	err := in.startJourney(ctx, Journey{

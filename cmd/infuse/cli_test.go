@@ -204,10 +204,7 @@ func TestCommands(t *testing.T) {
 	w.expect(exitInvalid, []string{"--intake", "is not an ID"}, "apply", "--intake", "cohort-1", "--person", "carys@example.org")
 	journey := w.jsonField("journey", "apply", "--intake", open, "--person", "carys@example.org", "--coach", "elin@example.org")
 	tom := w.jsonField("journey", "apply", "--intake", open, "--person", "tom@example.org")
-	// Applying again is the same application: the same journey, nothing new.
-	if again := w.jsonField("journey", "apply", "--intake", open, "--person", "carys@example.org", "--coach", "elin@example.org"); again != journey {
-		t.Errorf("applying again made journey %s, want the first, %s", again, journey)
-	}
+	w.expect(exitRejected, []string{"already applied"}, "apply", "--intake", open, "--person", "carys@example.org")
 
 	dash := w.eventually([]string{"Carys Pritchard", "Tom Ashworth", "Blaenau Gwent", "Elin Rowlands", "submitted"},
 		"intake", "dashboard", open)
