@@ -69,9 +69,9 @@ type intake struct {
 	signals []workflow.ReceiveChannel
 	// versions are the versioned changes this run uses (a guarded run
 	// changes status only through moveIntake and takes only news from its
-	// journeys); recording is the lock of recordOne in guarded runs.
+	// journeys); order keeps its records in sequence (inOrder).
 	versions
-	recording workflow.Mutex
+	order inOrder
 }
 
 func (in *intake) addSignal(ch workflow.ReceiveChannel) { in.signals = append(in.signals, ch) }
@@ -85,9 +85,7 @@ func (in *intake) handling(delta int) {
 // Each applicant's journey is a child workflow that outlives this run.
 func IntakeWorkflow(ctx workflow.Context, state Intake) (store.IntakeStatus, error) {
 	in := &intake{Intake: state, versions: askVersions(ctx)}
-	if in.guarded {
-		in.recording = workflow.NewMutex(ctx)
-	}
+	in.order = inOrder{on: in.guarded, done: in.Seq}
 	if in.Applicants == nil {
 		in.Applicants = map[uuid.UUID]*Applicant{}
 	}
@@ -591,24 +589,25 @@ func (in *intake) signalJourney(ctx workflow.Context, journeyID uuid.UUID, signa
 }
 
 func (in *intake) record(ctx workflow.Context, eventType string, data any) error {
-	unlock, err := recordOne(ctx, in.recording)
-	if err != nil {
-		return err
-	}
-	defer unlock()
 	if in.Status != in.Published {
 		in.Published = in.Status
 		upsert(ctx, temporalx.PhaseKey.ValueSet(string(in.Status)))
 	}
 	in.Seq++
-	return recordEvent(ctx, store.Event{
-		Key:          fmt.Sprintf("intake/%s/%d", in.IntakeID, in.Seq),
+	seq := in.Seq
+	ev := store.Event{
+		Key:          fmt.Sprintf("intake/%s/%d", in.IntakeID, seq),
 		IntakeID:     in.IntakeID,
 		Type:         eventType,
 		OccurredAt:   workflow.Now(ctx),
 		Data:         eventData(data),
 		IntakeStatus: in.Status,
-	})
+	}
+	if err := in.order.turn(ctx, seq); err != nil {
+		return err
+	}
+	defer in.order.over(seq)
+	return recordEvent(ctx, ev)
 }
 
 func (in *intake) count(s Status) int {

@@ -93,10 +93,10 @@ type journey struct {
 	// busy counts signals being handled, so continue-as-new waits for them.
 	busy    int
 	signals []workflow.ReceiveChannel
-	// versions are the versioned changes this run uses; recording is the
-	// lock of recordOne in guarded runs.
+	// versions are the versioned changes this run uses; order keeps its
+	// records in sequence (inOrder).
 	versions
-	recording workflow.Mutex
+	order inOrder
 	// deferringTo is the intake a deferral is being handed to, while the
 	// hand-over is in flight (guarded runs).
 	deferringTo uuid.UUID
@@ -108,9 +108,7 @@ var acts *activities.Activities
 // It starts as an application (Seq 0); later runs continue from the state.
 func JourneyWorkflow(ctx workflow.Context, in Journey) (Status, error) {
 	j := &journey{Journey: in, versions: askVersions(ctx)}
-	if j.guarded {
-		j.recording = workflow.NewMutex(ctx)
-	}
+	j.order = inOrder{on: j.guarded, done: j.Seq}
 	j.initMaps()
 	if err := j.setup(ctx); err != nil {
 		return "", err

@@ -244,6 +244,9 @@ func (j *journey) assignCoach(ctx workflow.Context, r AssignCoachRequest) error 
 }
 
 func (j *journey) validateAttendance(ctx workflow.Context, r AttendanceRequest) error {
+	if err := j.deferralInFlight(); err != nil {
+		return err // what the deferral carries is already on its way
+	}
 	if !j.in(StatusAwaitingStart, StatusInLabs, StatusExperimenting, StatusPaused) {
 		return fmt.Errorf("attendance can only be recorded once the programme has started: %s", describe(j.Status))
 	}
@@ -339,8 +342,12 @@ func (j *journey) submitTask(ctx workflow.Context, r SubmitTaskRequest) (Task, e
 }
 
 // validateTaskWindow checks that a task is open: after it opens and before
-// the journey is assessed.
+// the journey is assessed, and not while the journey is being deferred
+// (what the deferral carries is already on its way).
 func (j *journey) validateTaskWindow(ctx workflow.Context, it programme.Item) error {
+	if err := j.deferralInFlight(); err != nil {
+		return err
+	}
 	if j.Status.Terminal() {
 		return fmt.Errorf("%s is closed: %s", it.ID, describe(j.Status))
 	}

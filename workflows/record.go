@@ -58,45 +58,58 @@ func eventData(data any) json.RawMessage {
 	return raw
 }
 
-// recordOne takes the workflow's recording lock, if it has one (guarded
-// runs), so that its events reach the store one at a time, in the order of
-// their sequence numbers: the store keeps the latest snapshot it was given
-// as the journey's (and the latest intake status as the intake's), and two
-// records in flight at once (a handler's beside the main loop's) could
-// land out of order and leave an old one standing. It returns the unlock.
-func recordOne(ctx workflow.Context, lock workflow.Mutex) (func(), error) {
-	if lock == nil {
-		return func() {}, nil
+// inOrder makes a workflow's events reach the store in the order of their
+// sequence numbers, in guarded runs. The store keeps the latest snapshot it
+// is given as the journey's (and the latest intake status as the
+// intake's); two records in flight at once (a handler's beside the main
+// loop's) could land out of order and leave an old one standing. Each
+// event takes its number, and its snapshot, when it is made, so it shows
+// the state that made it, and waits for the one before it to be recorded.
+type inOrder struct {
+	on bool
+	// done is the number of the last event recorded (or given up on).
+	done int64
+}
+
+// turn waits until every event before seq has been recorded.
+func (o *inOrder) turn(ctx workflow.Context, seq int64) error {
+	if !o.on {
+		return nil
 	}
-	if err := lock.Lock(ctx); err != nil {
-		return nil, err
+	return workflow.Await(ctx, func() bool { return o.done == seq-1 })
+}
+
+// over lets the event after seq go.
+func (o *inOrder) over(seq int64) {
+	if o.on {
+		o.done = seq
 	}
-	return lock.Unlock, nil
 }
 
 // record appends a journey event with the journey's current snapshot.
 func (j *journey) record(ctx workflow.Context, eventType, itemID string, data any, msgs ...store.Message) error {
-	unlock, err := recordOne(ctx, j.recording)
-	if err != nil {
-		return err
-	}
-	defer unlock()
 	j.Seq++
+	seq := j.Seq
 	// Every state change is recorded, so this is where the main loop learns
 	// that an update or signal may have changed what is due next.
 	j.changed = true
 	now := workflow.Now(ctx)
 	snap := j.snapshot(now)
 	j.Timeline = append(j.Timeline, TimelineEntry{At: now, Event: eventType, ItemID: itemID, Status: j.Status})
-	err = recordEvent(ctx, store.Event{
-		Key:        fmt.Sprintf("journey/%s/%d", j.JourneyID, j.Seq),
+	ev := store.Event{
+		Key:        fmt.Sprintf("journey/%s/%d", j.JourneyID, seq),
 		IntakeID:   j.IntakeID,
 		JourneyID:  j.JourneyID,
 		Type:       eventType,
 		OccurredAt: now,
 		Data:       eventData(withItem(data, itemID)),
 		Snapshot:   &snap,
-	}, msgs...)
+	}
+	if err := j.order.turn(ctx, seq); err != nil {
+		return err
+	}
+	defer j.order.over(seq)
+	err := recordEvent(ctx, ev, msgs...)
 	if err == nil && j.Status != j.Notified {
 		j.Notified = j.Status
 		j.notifyIntake(ctx)

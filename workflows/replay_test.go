@@ -29,8 +29,8 @@ import (
 // CONTRIBUTING.md) are kept in a folder named for it, so that the branch
 // running workflows still take keeps being replayed:
 //
-//	testdata/before-lifecycle-guard/     recorded before the lifecycle guard
-//	testdata/before-cancel-wake-timers/  with the guard, before timers were cancelled
+//	testdata/before-lifecycle-guard/  recorded before the lifecycle guard
+//	                                  and the cancelled wake timers
 const recordedHistories = "testdata/*.run-*.json"
 
 // historiesBefore are the folders of histories recorded before a change.

@@ -16,7 +16,7 @@ type versions struct {
 	// guarded: every status change goes through the lifecycle guard,
 	// re-checked after the waits that could let a handler change the
 	// status first, and events are recorded one at a time
-	// (lifecycle.go, recordOne).
+	// (lifecycle.go, inOrder).
 	guarded bool
 	// cancelTimers: a wait for a change or a moment cancels its timer when
 	// the change comes first (awaitOrTimeout), instead of leaving it to
