@@ -213,9 +213,6 @@ func (w *world) recordHistories(order []struct{ label, id string }, chains map[s
 	}
 }
 
-// timerLateness is how much later than asked the latest of a run's timers
-// fired. On the compressed clock a programme day is about 0.2 s, so this
-// shows how much slack the scenario has left.
 // outstandingTimers follows a run's timers: the most pending at once, and
 // how many were still pending (neither fired nor cancelled) at its end.
 func outstandingTimers(events []*historypb.HistoryEvent) (most, left int) {
@@ -231,6 +228,9 @@ func outstandingTimers(events []*historypb.HistoryEvent) (most, left int) {
 	return most, left
 }
 
+// timerLateness is how much later than asked the latest of a run's timers
+// fired. On the compressed clock a programme day is about 0.2 s, so this
+// shows how much slack the scenario has left.
 func timerLateness(events []*historypb.HistoryEvent) time.Duration {
 	started := map[int64]*historypb.HistoryEvent{}
 	var late time.Duration

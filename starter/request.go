@@ -66,3 +66,14 @@ func newIntakeID(ctx context.Context) uuid.UUID {
 	}
 	return uuid.New()
 }
+
+// applicationJourneyID is the journey an application starts: derived from
+// the request's ID, so a retry of the request names the same journey and
+// gets the first answer (a second application, another request, is
+// refused as one); random when the request has none.
+func applicationJourneyID(ctx context.Context, intakeID uuid.UUID) uuid.UUID {
+	if id := requestID(ctx); id != "" {
+		return uuid.NewSHA1(intakeID, []byte(id))
+	}
+	return uuid.New()
+}

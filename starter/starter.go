@@ -248,7 +248,7 @@ func (s *Service) Apply(ctx context.Context, intakeID, personID, coachID uuid.UU
 	}
 	var journeyID uuid.UUID
 	err := s.updateIntake(ctx, intakeID, workflows.UpdateSubmitApplication,
-		workflows.SubmitApplicationRequest{JourneyID: uuid.New(), PersonID: personID, CoachID: coachID}, &journeyID)
+		workflows.SubmitApplicationRequest{JourneyID: applicationJourneyID(ctx, intakeID), PersonID: personID, CoachID: coachID}, &journeyID)
 	return journeyID, err
 }
 

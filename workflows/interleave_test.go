@@ -7,6 +7,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/infuse-cymru/journeys/internal/scripted"
 	"github.com/infuse-cymru/journeys/workflows"
@@ -264,5 +266,73 @@ func TestTwoOffersForTheLastPlace(t *testing.T) {
 	offered := count(h.events(a), "offer.made") + count(h.events(b), "offer.made")
 	if offered != 1 {
 		t.Errorf("%d offers made to journeys, want 1", offered)
+	}
+}
+
+// The window closing while an offer is being planned (the journey goes
+// under review meanwhile) does not lose the offer: the coordinator was told
+// it was made.
+func TestReviewWhileAnOfferIsPlannedKeepsTheOffer(t *testing.T) {
+	h := newHarness(t, 20)
+	j := h.apply(day(2021, 8, 20, 11))
+	h.at(day(2021, 9, 10, 10), func() {
+		h.mustAccept(h.update(uuid.Nil, workflows.UpdateDecide, workflows.DecideRequest{JourneyID: j, Decision: workflows.DecisionOffer}), "offer before the close")
+	})
+	h.during("review", workflows.JourneyWorkflowID(j), "PlanOffer", nil, func() *scripted.Update {
+		if err := h.env.SignalWorkflowByID(workflows.JourneyWorkflowID(j), workflows.SignalReview, struct{}{}); err != nil {
+			t.Errorf("signalling the review: %v", err)
+		}
+		return nil
+	})
+	h.at(day(2021, 9, 11, 10), func() {
+		h.mustAccept(h.update(j, workflows.UpdateRespondToOffer, workflows.RespondToOfferRequest{Accept: true}), "accept")
+	})
+	h.startIntake()
+	h.at(day(2021, 9, 29, 10), func() { h.mustAccept(h.withdraw(j), "withdraw") })
+	h.run()
+
+	if n := count(h.events(j), "offer.made"); n != 1 {
+		t.Errorf("offer made %d times, want once: %v", n, h.events(j))
+	}
+}
+
+// A deferral still being handed over when the programme ends is not
+// overtaken by the assessment: the participant is not both assessed here
+// and handed to the later intake.
+func TestDeferralInFlightAtTheEndIsNotAssessed(t *testing.T) {
+	h := newHarness(t, 20)
+	j := h.apply(day(2021, 8, 20, 11))
+	h.offerAndAccept(j)
+	h.startIntake()
+	later := uuid.New()
+	// The later intake takes the deferral only once the step that records
+	// the end has had its record back and gone on: to the assessment, if
+	// nothing stops it.
+	var deferral *scripted.Update
+	sent, recorded := false, make(chan struct{})
+	h.env.OnSignalExternalWorkflow(mock.Anything, workflows.IntakeWorkflowID(later), "", workflows.SignalDeferralIn, mock.Anything).
+		Return(func(_, _, _, _ string, _ any) error {
+			<-recorded
+			return nil
+		})
+	h.during("defer", workflows.JourneyWorkflowID(j), "Record", recording("task.overdue", "reflection"), func() *scripted.Update {
+		deferral = h.update(j, workflows.UpdateDefer, workflows.DeferRequest{TargetIntakeID: later})
+		sent = true
+		return nil
+	})
+	h.env.SetOnActivityCompletedListener(func(info *activity.Info, _ converter.EncodedValue, _ error) {
+		if sent && info.WorkflowExecution.ID == workflows.JourneyWorkflowID(j) && info.ActivityType.Name == "Record" {
+			sent = false
+			close(recorded)
+		}
+	})
+	h.run()
+
+	h.mustAccept(deferral, "defer at the end")
+	if got := h.journey(j).State; got != string(workflows.StatusDeferred) {
+		t.Errorf("journey ended %s, want deferred: %v", got, h.events(j))
+	}
+	if n := count(h.events(j), "journey.not_completed") + count(h.events(j), "journey.completed"); n != 0 {
+		t.Errorf("assessed as well as deferred: %v", h.events(j))
 	}
 }

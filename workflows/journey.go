@@ -238,16 +238,29 @@ func (j *journey) advanceOffer(ctx workflow.Context, now time.Time) error {
 	return j.record(ctx, "reminders.queued", "offer", map[string]any{"reminders": keys}, msgs...)
 }
 
+// awaitHandOver waits while the journey is being handed to another intake:
+// it must not be assessed, or move on, here meanwhile. Once the hand-over
+// has ended (deferred, or refused) the main loop looks again.
+func (j *journey) awaitHandOver(ctx workflow.Context) error {
+	return workflow.Await(ctx, func() bool { return j.deferringTo == uuid.Nil || j.Status.Terminal() })
+}
+
 // Recording what is due waits on activities, during which a handler may
 // pause, withdraw or defer the journey: the phase change and the assessment
 // move from the status read before the waits, and give way if it changed.
 func (j *journey) advanceProgramme(ctx workflow.Context, now time.Time) (bool, error) {
+	if j.deferringTo != uuid.Nil {
+		return false, j.awaitHandOver(ctx)
+	}
 	from := j.Status
 	if err := j.queueDueReminders(ctx, now); err != nil {
 		return false, err
 	}
 	if err := j.markOverdue(ctx, now); err != nil {
 		return false, err
+	}
+	if j.deferringTo != uuid.Nil {
+		return false, j.awaitHandOver(ctx) // a deferral began during the waits
 	}
 	if !now.Before(j.Schedule.EndsAt) {
 		return false, j.assess(ctx, from)

@@ -120,7 +120,9 @@ func (j *journey) onDecision(ctx workflow.Context, s DecisionSignal) error {
 }
 
 // makeOffer plans the offer, then makes it unless the journey moved on
-// (withdrawn, not selected) while it was being planned.
+// (withdrawn, not selected) while it was being planned: a move that keeps
+// it open to an offer (the window closing puts it under review) does not
+// stop it.
 func (j *journey) makeOffer(ctx workflow.Context) error {
 	from, now := j.Status, workflow.Now(ctx)
 	var plan programme.OfferPlan
@@ -129,6 +131,9 @@ func (j *journey) makeOffer(ctx workflow.Context) error {
 	}, &plan)
 	if err != nil {
 		return err
+	}
+	if j.guarded && j.in(StatusSubmitted, StatusUnderReview, StatusWaitlisted) {
+		from = j.Status
 	}
 	if !j.move(from, StatusOffered) {
 		return fmt.Errorf("offer not made: %s", describe(j.Status))
