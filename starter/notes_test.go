@@ -34,16 +34,7 @@ func TestNotesOfRefusedAndRetriedRequests(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
-	coordinator, coach, participant := uuid.New(), uuid.New(), uuid.New()
-	err = s.Store.CreatePeople(ctx, []store.Person{
-		{ID: coordinator, Role: store.RoleCoordinator, GivenName: "Megan", FamilyName: "Howells", EmailAddress: "megan@example.org"},
-		{ID: coach, Role: store.RoleCoach, GivenName: "Nia", FamilyName: "Parry", EmailAddress: "nia@example.org"},
-		{ID: participant, Role: store.RoleParticipant, GivenName: "Aled", FamilyName: "Powell", EmailAddress: "aled@example.org",
-			LocalAuthority: "Newport", Theme: "communities"},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	coordinator, coach, participant := coordinatorCoachAndParticipant(ctx, t, s)
 	now := time.Now()
 	in, err := s.CreateIntake(ctx, IntakeSpec{
 		Name: "Cohort 9", CoordinatorID: coordinator, Capacity: 20,
@@ -97,6 +88,22 @@ func TestNotesOfRefusedAndRetriedRequests(t *testing.T) {
 // once it has counted the acceptance (it learns of it by signal, a moment
 // after the answer) and returns when the item opens on the journey's
 // schedule.
+// coordinatorCoachAndParticipant are Megan, Nia and Aled, in the store.
+func coordinatorCoachAndParticipant(ctx context.Context, t *testing.T, s *Service) (coordinator, coach, participant uuid.UUID) {
+	t.Helper()
+	coordinator, coach, participant = uuid.New(), uuid.New(), uuid.New()
+	err := s.Store.CreatePeople(ctx, []store.Person{
+		{ID: coordinator, Role: store.RoleCoordinator, GivenName: "Megan", FamilyName: "Howells", EmailAddress: "megan@example.org"},
+		{ID: coach, Role: store.RoleCoach, GivenName: "Nia", FamilyName: "Parry", EmailAddress: "nia@example.org"},
+		{ID: participant, Role: store.RoleParticipant, GivenName: "Aled", FamilyName: "Powell", EmailAddress: "aled@example.org",
+			LocalAuthority: "Newport", Theme: "communities"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return coordinator, coach, participant
+}
+
 func startAndWaitUntilOpen(t *testing.T, ctx context.Context, s *Service, intake, journey uuid.UUID, item string) {
 	t.Helper()
 	if _, err := s.Decide(ctx, intake, journey, workflows.DecisionOffer); err != nil {

@@ -37,16 +37,7 @@ func TestTheSameRequestTwiceIsDoneOnce(t *testing.T) {
 	s := withTemporal(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	coordinator, coach, participant := uuid.New(), uuid.New(), uuid.New()
-	err := s.Store.CreatePeople(ctx, []store.Person{
-		{ID: coordinator, Role: store.RoleCoordinator, GivenName: "Megan", FamilyName: "Howells", EmailAddress: "megan@example.org"},
-		{ID: coach, Role: store.RoleCoach, GivenName: "Nia", FamilyName: "Parry", EmailAddress: "nia@example.org"},
-		{ID: participant, Role: store.RoleParticipant, GivenName: "Aled", FamilyName: "Powell", EmailAddress: "aled@example.org",
-			LocalAuthority: "Newport", Theme: "communities"},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	coordinator, coach, participant := coordinatorCoachAndParticipant(ctx, t, s)
 	now := time.Now()
 	spec := IntakeSpec{Name: "Cohort 9", CoordinatorID: coordinator, Capacity: 20,
 		OpensAt: now.Add(-time.Hour), ClosesAt: now.Add(24 * time.Hour), StartsOn: now.Add(72 * time.Hour)}
