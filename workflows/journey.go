@@ -100,6 +100,9 @@ type journey struct {
 	// deferringTo is the intake a deferral is being handed to, while the
 	// hand-over is in flight (guarded runs).
 	deferringTo uuid.UUID
+	// handingOver counts the handlers of that deferral still sending it
+	// (the same deferral may be sent twice at once).
+	handingOver int
 }
 
 var acts *activities.Activities

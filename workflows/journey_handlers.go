@@ -427,14 +427,20 @@ func (j *journey) deferTo(ctx workflow.Context, r DeferRequest) (uuid.UUID, erro
 			return uuid.Nil, j.deferralInFlight()
 		}
 		j.deferringTo = r.TargetIntakeID
+		j.handingOver++
 	}
 	in := DeferralInSignal{
 		FromJourneyID: j.JourneyID, NewJourneyID: newID, PersonID: j.PersonID, CoachID: j.CoachID,
 		Progress: Progress{Attendance: j.Attendance, Tasks: j.Tasks},
 	}
 	err = workflow.SignalExternalWorkflow(ctx, IntakeWorkflowID(r.TargetIntakeID), "", SignalDeferralIn, in).Get(ctx, nil)
+	if j.guarded {
+		j.handingOver--
+	}
 	if err != nil {
-		j.deferringTo = uuid.Nil
+		if j.handingOver == 0 {
+			j.deferringTo = uuid.Nil // none of the same deferral is still on its way
+		}
 		return uuid.Nil, fmt.Errorf("intake %s did not take the deferral (is it running?): %w", r.TargetIntakeID, err)
 	}
 	if j.guarded && j.Status == StatusDeferred {
