@@ -336,3 +336,27 @@ func TestDeferralInFlightAtTheEndIsNotAssessed(t *testing.T) {
 		t.Errorf("assessed as well as deferred: %v", h.events(j))
 	}
 }
+
+// A pause and a resumption while the end of the programme is being recorded
+// (the status back where it was, but the journey's plan moved): the
+// assessment waits for the resumption's new plan, and the record shows
+// paused, resumed, assessed, in that order.
+func TestPauseAndResumeDuringTheAssessment(t *testing.T) {
+	h := newHarness(t, 20)
+	j := h.apply(day(2021, 8, 20, 11))
+	h.offerAndAccept(j)
+	h.startIntake()
+	h.during("pause and resume", workflows.JourneyWorkflowID(j), "Record", recording("task.overdue", "reflection"), func() *scripted.Update {
+		h.mustAccept(h.update(j, workflows.UpdatePause, nil), "pause at the end")
+		h.mustAccept(h.update(j, workflows.UpdateResume, nil), "resume at once")
+		return nil // their records wait for this one
+	})
+	h.run()
+
+	if status := h.checkRecord(j, "the journey"); !status.Terminal() {
+		t.Errorf("journey still %s after the intake finished", status)
+	}
+	if later := h.after(j, "journey.resumed"); len(later) == 0 {
+		t.Errorf("nothing after the resumption: the journey was assessed before it resumed: %v", h.events(j))
+	}
+}

@@ -103,6 +103,12 @@ type journey struct {
 	// handingOver counts the handlers of that deferral still sending it
 	// (the same deferral may be sent twice at once).
 	handingOver int
+	// moves counts the status changes of this run (move), so a step can
+	// tell that the status changed while it waited even if it changed back
+	// (paused and resumed); replanning counts the replans in flight.
+	moves, replanning int
+	// again makes the main loop look again at once instead of sleeping.
+	again bool
 }
 
 var acts *activities.Activities
@@ -172,6 +178,10 @@ func (j *journey) begin(ctx workflow.Context) error {
 
 // sleep waits until the next scheduled moment or until a handler changes the state.
 func (j *journey) sleep(ctx workflow.Context) {
+	if j.again {
+		j.again = false
+		return
+	}
 	j.changed = false
 	// Wake for a change only once the handler making it has finished, so the
 	// event log shows, say, the programme being scheduled before the first
@@ -255,7 +265,12 @@ func (j *journey) advanceProgramme(ctx workflow.Context, now time.Time) (bool, e
 	if j.deferringTo != uuid.Nil {
 		return false, j.awaitHandOver(ctx)
 	}
-	from := j.Status
+	if j.replanning > 0 {
+		// A resume or a moved session is replanning: what is due is about to
+		// change. Look again once it has.
+		return false, workflow.Await(ctx, func() bool { return j.replanning == 0 })
+	}
+	from, moves := j.Status, j.moves
 	if err := j.queueDueReminders(ctx, now); err != nil {
 		return false, err
 	}
@@ -264,6 +279,10 @@ func (j *journey) advanceProgramme(ctx workflow.Context, now time.Time) (bool, e
 	}
 	if j.deferringTo != uuid.Nil {
 		return false, j.awaitHandOver(ctx) // a deferral began during the waits
+	}
+	if j.guarded && (j.moves != moves || j.replanning > 0) {
+		j.again = true // paused and resumed, say, during the waits: look again now
+		return false, nil
 	}
 	if !now.Before(j.Schedule.EndsAt) {
 		return false, j.assess(ctx, from)
@@ -502,6 +521,10 @@ func firedKey(r programme.Reminder) string {
 // replan asks for the journey's schedule as it now stands (start date,
 // moved sessions, pauses) and takes it for everything after cutoff.
 func (j *journey) replan(ctx workflow.Context, cutoff time.Time) error {
+	if j.guarded {
+		j.replanning++
+		defer func() { j.replanning-- }()
+	}
 	s, err := planSchedule(ctx, j.ProgrammeID, j.ProgrammeVersion,
 		programme.ScheduleInput{StartsOn: j.StartsOn, SessionMoves: j.SessionMoves, Shift: j.Shift})
 	if err != nil {

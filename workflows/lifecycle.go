@@ -71,6 +71,7 @@ func (j *journey) move(from, to Status) bool {
 		return false
 	}
 	j.Status = to
+	j.moves++
 	return true
 }
 

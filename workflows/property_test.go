@@ -1,6 +1,7 @@
 package workflows_test
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -255,30 +256,38 @@ func (c *randomCase) checkPlaces(when time.Time) {
 	}
 }
 
+// checkRecord checks a journey's record in the store and returns its last
+// status: every event recorded once, none lost, in the journey's order;
+// nothing after it ended; every status change one the lifecycle allows.
+func (h *harness) checkRecord(j uuid.UUID, name string) workflows.Status {
+	h.t.Helper()
+	evs, err := h.store.JourneyEvents(context.Background(), j)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	var status workflows.Status
+	for i, ev := range evs {
+		if want := fmt.Sprintf("journey/%s/%d", j, i+1); ev.Key != want {
+			h.t.Errorf("%s: event %d has key %s, want %s", name, i+1, ev.Key, want)
+		}
+		if status.Terminal() {
+			h.t.Errorf("%s: %s recorded after the journey ended %s", name, ev.Type, status)
+		}
+		next := workflows.Status(ev.Snapshot.State)
+		if next != status && status != "" && !workflows.CanMove(status, next) {
+			h.t.Errorf("%s: moved from %s to %s (%s), which the lifecycle does not allow", name, status, next, ev.Type)
+		}
+		status = next
+	}
+	return status
+}
+
 // checkInvariants checks, once the intake has finished (run checks that),
 // what every journey's record must show.
 func (c *randomCase) checkInvariants() {
 	t := c.t
 	for _, j := range append([]uuid.UUID{c.sentinel}, c.others...) {
-		evs, err := c.h.store.JourneyEvents(t.Context(), j)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var status workflows.Status
-		for i, ev := range evs {
-			// Every event recorded once, none lost, in the journey's order.
-			if want := fmt.Sprintf("journey/%s/%d", j, i+1); ev.Key != want {
-				t.Errorf("%s: event %d has key %s, want %s", c.name(j), i+1, ev.Key, want)
-			}
-			if status.Terminal() {
-				t.Errorf("%s: %s recorded after the journey ended %s", c.name(j), ev.Type, status)
-			}
-			next := workflows.Status(ev.Snapshot.State)
-			if next != status && status != "" && !workflows.CanMove(status, next) {
-				t.Errorf("%s: moved from %s to %s (%s), which the lifecycle does not allow", c.name(j), status, next, ev.Type)
-			}
-			status = next
-		}
+		status := c.h.checkRecord(j, c.name(j))
 		// Every journey ends, none stranded (an acceptance the start missed).
 		if !status.Terminal() {
 			t.Errorf("%s is still %s after the intake finished", c.name(j), status)
