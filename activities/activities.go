@@ -5,11 +5,13 @@
 // recording every fact through an activity with an idempotency key, so a
 // retried activity never records or queues anything twice.
 //
-// Every failure is left retryable on purpose, even one that looks
-// permanent (an event the store rejects, a programme version this binary
-// does not have): a failed workflow cannot be resumed, while an activity
-// retrying with backoff shows its error in the Web UI and succeeds once the
-// right code or data is deployed. No journey is lost to a bug.
+// Every failure is left retryable on purpose, even one that looks permanent
+// (an event the store rejects, a programme version this binary does not
+// have): a failed workflow cannot be resumed, while an activity retrying
+// with backoff shows its error in the Web UI and succeeds once the right
+// code or data is deployed. No journey is lost to a bug. The one exception
+// is another workflow refusing an update: that is an answer, not a failure
+// (see SendUpdate).
 package activities
 
 import (
@@ -50,6 +52,9 @@ func (ProgrammePlanner) OfferPlan(id string, version int, offeredAt time.Time) (
 type Activities struct {
 	Store   store.Store
 	Planner Planner
+	// Workflows sends the updates one workflow asks of another (a
+	// deferral handed to a later intake); worker.New sets its client here.
+	Workflows Updater
 }
 
 // New returns activities that plan from the embedded programme data.

@@ -24,7 +24,12 @@ func Register(r sdkworker.Registry, a *activities.Activities) {
 }
 
 // New creates a worker on the Infuse task queue with everything registered.
+// Activities that send updates to workflows do so through c, unless a has
+// a client of its own.
 func New(c client.Client, a *activities.Activities) sdkworker.Worker {
+	if a.Workflows == nil {
+		a.Workflows = c
+	}
 	w := sdkworker.New(c, temporalx.TaskQueue, sdkworker.Options{})
 	Register(w, a)
 	return w

@@ -68,7 +68,14 @@ const (
 	// issues no commands on replay, so it needs no workflow.GetVersion.
 	UpdateSetCapacity = "set-capacity"
 
-	// Intake signals, sent by journeys.
+	// UpdateAcceptDeferral asks a later intake to take in a deferred
+	// participant; a deferring journey sends it (through the SendUpdate
+	// activity) and ends only once the intake has said yes.
+	UpdateAcceptDeferral = "accept-deferral"
+
+	// Intake signals, sent by journeys. SignalDeferralIn is how runs begun
+	// before the hand-over became an update (lifecycle-guard version 2)
+	// hand a deferral over: it cannot be refused.
 	SignalJourneyStatus = "journey-status"
 	SignalDeferralIn    = "deferral-in"
 
@@ -210,13 +217,18 @@ type Progress struct {
 	Tasks      map[string]Task // task ID -> completion
 }
 
-// DeferralInSignal asks a later intake to take in a deferred participant.
-type DeferralInSignal struct {
+// DeferralHandOver asks a later intake to take in a deferred participant
+// (the argument of UpdateAcceptDeferral, and of SignalDeferralIn before it).
+type DeferralHandOver struct {
 	FromJourneyID uuid.UUID
 	NewJourneyID  uuid.UUID
 	PersonID      uuid.UUID
 	CoachID       uuid.UUID
 	Progress      Progress
+	// FromStartsOn is when the participant's programme started in the
+	// intake they leave (zero if it had not): the later intake must start
+	// after it.
+	FromStartsOn time.Time
 }
 
 // SubmitApplicationRequest is a person applying to an open intake. JourneyID

@@ -2,6 +2,7 @@ package workflows_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
@@ -11,8 +12,10 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/infuse-cymru/journeys/activities"
@@ -327,3 +330,24 @@ var testLogLevel = func() slog.Level {
 	}
 	return slog.LevelWarn
 }()
+
+// laterIntake stands in for the intake a journey defers to, which runs
+// outside this test environment. It keeps the SendUpdate activity's
+// contract: take answers each hand-over sent to target, and an error from
+// it is the intake refusing (its validator saying no).
+func (h *harness) laterIntake(target uuid.UUID, take func(workflows.DeferralHandOver) error) {
+	sentTo := func(in activities.UpdateInput) bool {
+		return in.WorkflowID == workflows.IntakeWorkflowID(target) && in.UpdateName == workflows.UpdateAcceptDeferral
+	}
+	h.env.OnActivity(h.acts.SendUpdate, mock.Anything, mock.MatchedBy(sentTo)).
+		Return(func(_ context.Context, in activities.UpdateInput) (json.RawMessage, error) {
+			var d workflows.DeferralHandOver
+			if err := json.Unmarshal(in.Arg, &d); err != nil {
+				return nil, err
+			}
+			if err := take(d); err != nil {
+				return nil, temporal.NewNonRetryableApplicationError(err.Error(), activities.ErrRefused, nil)
+			}
+			return json.Marshal(d.NewJourneyID)
+		})
+}

@@ -109,6 +109,7 @@ func (in *intake) setup(ctx workflow.Context) error {
 		{UpdateStartIntake, in.start, in.validateStart},
 		{UpdateRescheduleSession, in.reschedule, in.validateReschedule},
 		{UpdateSetCapacity, in.setCapacity, in.validateSetCapacity},
+		{UpdateAcceptDeferral, in.acceptDeferral, in.validateAcceptDeferral},
 	})
 	if err != nil {
 		return err
@@ -531,12 +532,59 @@ func (in *intake) replan(ctx workflow.Context) error {
 
 // --- deferrals ---
 
-func (in *intake) onDeferralIn(ctx workflow.Context, d DeferralInSignal) error {
+// validateAcceptDeferral says whether this intake can take in a deferred
+// participant: it has not finished, it starts after the intake they leave,
+// it has a free place, and the person has no other live journey here.
+func (in *intake) validateAcceptDeferral(ctx workflow.Context, d DeferralHandOver) error {
+	if d.NewJourneyID == uuid.Nil || d.PersonID == uuid.Nil {
+		return errors.New("a deferral needs the new journey's ID and the person's ID")
+	}
 	if _, ok := in.Applicants[d.NewJourneyID]; ok {
-		return nil
+		return nil // the same deferral again: answered with the journey it made
 	}
 	if in.Status == store.IntakeFinished {
+		return errors.New("this intake has finished: defer to a later one")
+	}
+	if !d.FromStartsOn.IsZero() && !in.StartsOn.After(d.FromStartsOn) {
+		return fmt.Errorf("this intake starts %s, not after the participant's own intake (%s): defer to a later one",
+			in.StartsOn.UTC().Format(time.DateOnly), d.FromStartsOn.UTC().Format(time.DateOnly))
+	}
+	for _, id := range in.Order {
+		if a := in.Applicants[id]; a.PersonID == d.PersonID && !a.Status.Terminal() {
+			return fmt.Errorf("this person already has a live journey in this intake (%s, %s)", id, a.Status)
+		}
+	}
+	if in.placesTaken() >= in.Capacity {
+		return fmt.Errorf("this intake is full (%d places offered or taken): raise its capacity first, or defer to another", in.Capacity)
+	}
+	return nil
+}
+
+// acceptDeferral takes in a deferred participant, checked again: an
+// offer or another deferral handled since the validator ran may have
+// taken the last place.
+func (in *intake) acceptDeferral(ctx workflow.Context, d DeferralHandOver) (uuid.UUID, error) {
+	if err := in.validateAcceptDeferral(ctx, d); err != nil {
+		return uuid.Nil, err
+	}
+	return d.NewJourneyID, in.takeDeferral(ctx, d)
+}
+
+// onDeferralIn takes a deferral handed over by a signal, from journeys
+// that began before a hand-over could be refused.
+func (in *intake) onDeferralIn(ctx workflow.Context, d DeferralHandOver) error {
+	if in.Status == store.IntakeFinished {
 		return fmt.Errorf("deferral of journey %s into a finished intake", d.FromJourneyID)
+	}
+	return in.takeDeferral(ctx, d)
+}
+
+// takeDeferral starts the deferred participant's journey here, accepted
+// and carrying their progress, and starts its programme if this intake
+// has started already.
+func (in *intake) takeDeferral(ctx workflow.Context, d DeferralHandOver) error {
+	if _, ok := in.Applicants[d.NewJourneyID]; ok {
+		return nil
 	}
 	in.Applicants[d.NewJourneyID] = &Applicant{PersonID: d.PersonID, Status: StatusAccepted}
 	in.Order = append(in.Order, d.NewJourneyID)
@@ -567,6 +615,8 @@ func (in *intake) startSignal() StartSignal {
 // tell signals every journey in one of the statuses. In guarded runs the
 // journeys are those in the statuses when it is called: a journey whose
 // report arrives while the signals go out is dealt with by that report.
+// Since lifecycle-guard version 2 the signals go out tellBatch at a time,
+// each batch in one workflow task, rather than one task per journey.
 func (in *intake) tell(ctx workflow.Context, signal string, payload any, statuses ...Status) {
 	recipients := in.Order
 	if in.guarded {
@@ -574,15 +624,30 @@ func (in *intake) tell(ctx workflow.Context, signal string, payload any, statuse
 			return !slices.Contains(statuses, in.Applicants[id].Status)
 		})
 	}
-	for _, id := range recipients {
-		if !slices.Contains(statuses, in.Applicants[id].Status) && !in.guarded {
-			continue // before the guard: the status when its turn came
+	batch := 1
+	if in.handOverByUpdate {
+		batch = tellBatch
+	}
+	for group := range slices.Chunk(recipients, batch) {
+		sent := map[uuid.UUID]workflow.Future{}
+		for _, id := range group {
+			if !slices.Contains(statuses, in.Applicants[id].Status) && !in.guarded {
+				continue // before the guard: the status when its turn came
+			}
+			sent[id] = workflow.SignalExternalWorkflow(ctx, JourneyWorkflowID(id), "", signal, payload)
 		}
-		if err := in.signalJourney(ctx, id, signal, payload); err != nil {
-			workflow.GetLogger(ctx).Warn("journey not signalled", "JourneyID", id, "Signal", signal, "Error", err)
+		for _, id := range group {
+			if f, ok := sent[id]; ok {
+				if err := f.Get(ctx, nil); err != nil {
+					workflow.GetLogger(ctx).Warn("journey not signalled", "JourneyID", id, "Signal", signal, "Error", err)
+				}
+			}
 		}
 	}
 }
+
+// tellBatch bounds how many signals the intake has in flight at once.
+const tellBatch = 50
 
 func (in *intake) signalJourney(ctx workflow.Context, journeyID uuid.UUID, signal string, payload any) error {
 	return workflow.SignalExternalWorkflow(ctx, JourneyWorkflowID(journeyID), "", signal, payload).Get(ctx, nil)
@@ -600,7 +665,7 @@ func (in *intake) record(ctx workflow.Context, eventType string, data any) error
 		IntakeID:     in.IntakeID,
 		Type:         eventType,
 		OccurredAt:   workflow.Now(ctx),
-		Data:         eventData(data),
+		Data:         asJSON(data),
 		IntakeStatus: in.Status,
 	}
 	if err := in.order.turn(ctx, seq); err != nil {

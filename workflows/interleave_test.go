@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
-	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
 
@@ -155,17 +154,16 @@ func TestDeferralSentTwiceHandsOverOneJourney(t *testing.T) {
 	h.startIntake()
 	later, elsewhere := uuid.New(), uuid.New()
 	var (
-		mu         sync.Mutex // the environment sends signals from goroutines of its own
-		handedOver []workflows.DeferralInSignal
+		mu         sync.Mutex // the environment runs activities on goroutines of their own
+		handedOver []workflows.DeferralHandOver
 	)
 	for _, target := range []uuid.UUID{later, elsewhere} {
-		h.env.OnSignalExternalWorkflow(mock.Anything, workflows.IntakeWorkflowID(target), "", workflows.SignalDeferralIn, mock.Anything).
-			Return(func(_, _, _, _ string, arg any) error {
-				mu.Lock()
-				defer mu.Unlock()
-				handedOver = append(handedOver, arg.(workflows.DeferralInSignal))
-				return nil
-			})
+		h.laterIntake(target, func(d workflows.DeferralHandOver) error {
+			mu.Lock()
+			defer mu.Unlock()
+			handedOver = append(handedOver, d)
+			return nil
+		})
 	}
 	var first, second, other *scripted.Update
 	h.at(day(2021, 10, 12, 10), func() {
@@ -310,11 +308,10 @@ func TestDeferralInFlightAtTheEndIsNotAssessed(t *testing.T) {
 	// nothing stops it.
 	var deferral *scripted.Update
 	sent, recorded := false, make(chan struct{})
-	h.env.OnSignalExternalWorkflow(mock.Anything, workflows.IntakeWorkflowID(later), "", workflows.SignalDeferralIn, mock.Anything).
-		Return(func(_, _, _, _ string, _ any) error {
-			<-recorded
-			return nil
-		})
+	h.laterIntake(later, func(workflows.DeferralHandOver) error {
+		<-recorded
+		return nil
+	})
 	h.during("defer", workflows.JourneyWorkflowID(j), "Record", recording("task.overdue", "reflection"), func() *scripted.Update {
 		deferral = h.update(j, workflows.UpdateDefer, workflows.DeferRequest{TargetIntakeID: later})
 		sent = true

@@ -103,6 +103,8 @@ type journey struct {
 	// handingOver counts the handlers of that deferral still sending it
 	// (the same deferral may be sent twice at once).
 	handingOver int
+	// handOvers counts this run's attempts to hand a deferral over.
+	handOvers int
 	// moves counts the status changes of this run (move), so a step can
 	// tell that the status changed while it waited even if it changed back
 	// (paused and resumed); replanning counts the replans in flight.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/infuse-cymru/journeys/activities"
@@ -429,11 +430,10 @@ func (j *journey) deferTo(ctx workflow.Context, r DeferRequest) (uuid.UUID, erro
 		j.deferringTo = r.TargetIntakeID
 		j.handingOver++
 	}
-	in := DeferralInSignal{
+	err = j.handOver(ctx, r.TargetIntakeID, DeferralHandOver{
 		FromJourneyID: j.JourneyID, NewJourneyID: newID, PersonID: j.PersonID, CoachID: j.CoachID,
-		Progress: Progress{Attendance: j.Attendance, Tasks: j.Tasks},
-	}
-	err = workflow.SignalExternalWorkflow(ctx, IntakeWorkflowID(r.TargetIntakeID), "", SignalDeferralIn, in).Get(ctx, nil)
+		Progress: Progress{Attendance: j.Attendance, Tasks: j.Tasks}, FromStartsOn: j.StartsOn,
+	})
 	if j.guarded {
 		j.handingOver--
 	}
@@ -441,7 +441,7 @@ func (j *journey) deferTo(ctx workflow.Context, r DeferRequest) (uuid.UUID, erro
 		if j.handingOver == 0 {
 			j.deferringTo = uuid.Nil // none of the same deferral is still on its way
 		}
-		return uuid.Nil, fmt.Errorf("intake %s did not take the deferral (is it running?): %w", r.TargetIntakeID, err)
+		return uuid.Nil, err
 	}
 	if j.guarded && j.Status == StatusDeferred {
 		return newID, nil // the same deferral sent twice: the other handler ended the journey
@@ -455,6 +455,39 @@ func (j *journey) deferTo(ctx workflow.Context, r DeferRequest) (uuid.UUID, erro
 		return uuid.Nil, err
 	}
 	return newID, nil
+}
+
+// handOver gives the deferral to the target intake. Since version 2 of the
+// lifecycle guard the intake can say no (full, finished, not later than
+// this one), and the journey then stays as it was; before, a signal handed
+// it over whatever the intake made of it.
+func (j *journey) handOver(ctx workflow.Context, target uuid.UUID, d DeferralHandOver) error {
+	if !j.handOverByUpdate {
+		err := workflow.SignalExternalWorkflow(ctx, IntakeWorkflowID(target), "", SignalDeferralIn, d).Get(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("intake %s did not take the deferral (is it running?): %w", target, err)
+		}
+		return nil
+	}
+	// Each attempt is its own update: the intake refusing one (it was
+	// full) must not answer the next (it has room now) from the first.
+	// The intake knows the new journey's ID, so two attempts that both
+	// reach it still make one journey.
+	j.handOvers++
+	err := runActivity(ctx, acts.SendUpdate, activities.UpdateInput{
+		WorkflowID: IntakeWorkflowID(target),
+		UpdateName: UpdateAcceptDeferral,
+		UpdateID:   fmt.Sprintf("%s/%s/%s/%d", UpdateAcceptDeferral, d.NewJourneyID, workflow.GetInfo(ctx).WorkflowExecution.RunID, j.handOvers),
+		Arg:        asJSON(d),
+	}, nil)
+	var answer *temporal.ApplicationError
+	if errors.As(err, &answer) && answer.Type() == activities.ErrRefused {
+		return fmt.Errorf("intake %s refused the deferral: %s; the journey stays as it was", target, answer.Message())
+	}
+	if errors.As(err, &answer) && answer.Type() == activities.ErrNotRunning {
+		return fmt.Errorf("intake %s is not running (it may have finished): the journey stays as it was", target)
+	}
+	return err
 }
 
 // deferralNamespace names the journey IDs deferTo derives (UUIDv5).

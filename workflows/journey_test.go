@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/stretchr/testify/mock"
 
 	"github.com/infuse-cymru/journeys/internal/scripted"
 	"github.com/infuse-cymru/journeys/programme"
@@ -350,12 +349,11 @@ func TestDeferCarriesProgressToTheLaterIntake(t *testing.T) {
 	sessions := h.items(programme.KindSession)
 	h.attendSessions(j, sessions[:4], func(int) bool { return true }) // then the deferral
 	later := uuid.New()
-	var carried workflows.DeferralInSignal
-	h.env.OnSignalExternalWorkflow(mock.Anything, workflows.IntakeWorkflowID(later), "", workflows.SignalDeferralIn, mock.Anything).
-		Return(func(_, _, _, _ string, arg any) error {
-			carried = arg.(workflows.DeferralInSignal)
-			return nil
-		})
+	var carried workflows.DeferralHandOver
+	h.laterIntake(later, func(d workflows.DeferralHandOver) error {
+		carried = d
+		return nil
+	})
 	var deferred *scripted.Update
 	h.at(sessions[3].DueAt.Add(2*time.Hour), func() {
 		deferred = h.update(j, workflows.UpdateDefer, workflows.DeferRequest{TargetIntakeID: later})
@@ -367,7 +365,7 @@ func TestDeferCarriesProgressToTheLaterIntake(t *testing.T) {
 		t.Fatalf("journey ended %s, want deferred", got)
 	}
 	if carried.FromJourneyID != j || carried.NewJourneyID == uuid.Nil || carried.CoachID != h.coach {
-		t.Errorf("deferral signal %+v does not name this journey, a new journey and the coach", carried)
+		t.Errorf("deferral %+v does not name this journey, a new journey and the coach", carried)
 	}
 	attended := 0
 	for _, s := range sessions {

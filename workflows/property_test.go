@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/stretchr/testify/mock"
 
 	"github.com/infuse-cymru/journeys/programme"
 	"github.com/infuse-cymru/journeys/workflows"
@@ -107,17 +106,15 @@ func newRandomCase(t *testing.T, seed uint64) *randomCase {
 	}
 	moment(c.h.schedule.EndsAt)
 	later := uuid.New()
-	c.h.env.OnSignalExternalWorkflow(mock.Anything, workflows.IntakeWorkflowID(later), "", workflows.SignalDeferralIn, mock.Anything).
-		Return(func(_, _, _, _ string, arg any) error {
-			d := arg.(workflows.DeferralInSignal)
-			c.mu.Lock()
-			defer c.mu.Unlock()
-			if c.handedOver[d.FromJourneyID] == nil {
-				c.handedOver[d.FromJourneyID] = map[uuid.UUID]bool{}
-			}
-			c.handedOver[d.FromJourneyID][d.NewJourneyID] = true
-			return nil
-		})
+	c.h.laterIntake(later, func(d workflows.DeferralHandOver) error {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.handedOver[d.FromJourneyID] == nil {
+			c.handedOver[d.FromJourneyID] = map[uuid.UUID]bool{}
+		}
+		c.handedOver[d.FromJourneyID][d.NewJourneyID] = true
+		return nil
+	})
 
 	c.sentinel = c.h.apply(day(2021, 8, 19, 10))
 	c.h.offerAndAccept(c.sentinel)

@@ -42,8 +42,9 @@ func runActivity(ctx workflow.Context, activity, input, result any) error {
 	return workflow.ExecuteActivity(withActivityOptions(ctx), activity, input).Get(ctx, result)
 }
 
-// eventData encodes an event's payload. Payloads hold IDs and codes only.
-func eventData(data any) json.RawMessage {
+// asJSON encodes an event's payload, or an update one workflow sends
+// another. Both hold IDs, codes and times only.
+func asJSON(data any) json.RawMessage {
 	if data == nil {
 		return nil
 	}
@@ -53,7 +54,7 @@ func eventData(data any) json.RawMessage {
 	raw, err := json.Marshal(data) //workflowcheck:ignore
 	if err != nil {
 		// Payloads are plain maps and structs of our own; failing here is a bug.
-		panic(fmt.Sprintf("encoding event data: %v", err))
+		panic(fmt.Sprintf("encoding %T: %v", data, err))
 	}
 	return raw
 }
@@ -102,7 +103,7 @@ func (j *journey) record(ctx workflow.Context, eventType, itemID string, data an
 		JourneyID:  j.JourneyID,
 		Type:       eventType,
 		OccurredAt: now,
-		Data:       eventData(withItem(data, itemID)),
+		Data:       asJSON(withItem(data, itemID)),
 		Snapshot:   &snap,
 	}
 	if err := j.order.turn(ctx, seq); err != nil {

@@ -18,6 +18,10 @@ type versions struct {
 	// status first, and events are recorded one at a time
 	// (lifecycle.go, inOrder).
 	guarded bool
+	// handOverByUpdate (lifecycle-guard version 2): a deferral is handed
+	// to the later intake by an update it can refuse, and the intake tells
+	// its journeys in concurrent batches (tell).
+	handOverByUpdate bool
 	// cancelTimers: a wait for a change or a moment cancels its timer when
 	// the change comes first (awaitOrTimeout), instead of leaving it to
 	// fire into the history later.
@@ -31,11 +35,12 @@ const (
 )
 
 // askVersions asks, at the start of a run, which changes it uses.
+// A further change to the same area bumps its change's maximum version
+// rather than adding a change ID: a run records one marker per change ID.
 func askVersions(ctx workflow.Context) versions {
-	uses := func(change string) bool {
-		return workflow.GetVersion(ctx, change, workflow.DefaultVersion, 1) >= 1
-	}
-	return versions{guarded: uses(changeLifecycleGuard), cancelTimers: uses(changeCancelWakeTimers)}
+	guard := workflow.GetVersion(ctx, changeLifecycleGuard, workflow.DefaultVersion, 2)
+	cancelTimers := workflow.GetVersion(ctx, changeCancelWakeTimers, workflow.DefaultVersion, 1)
+	return versions{guarded: guard >= 1, handOverByUpdate: guard >= 2, cancelTimers: cancelTimers >= 1}
 }
 
 // awaitOrTimeout waits until cond holds or d has passed, and reports

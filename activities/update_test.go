@@ -1,0 +1,114 @@
+package activities_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/infuse-cymru/journeys/activities"
+	"github.com/infuse-cymru/journeys/internal/testenv"
+)
+
+// The tests that need one share a Temporal server, a namespace each (testenv).
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// answering takes the update "ask": its validator refuses "no", its
+// handler fails on "fail", and it answers anything else.
+func answering(ctx workflow.Context) error {
+	err := workflow.SetUpdateHandlerWithOptions(ctx, "ask",
+		func(ctx workflow.Context, q string) (string, error) {
+			if q == "fail" {
+				return "", errors.New("cannot do that now")
+			}
+			return q + "!", nil
+		},
+		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, q string) error {
+			if q == "no" {
+				return errors.New("not taking that")
+			}
+			return nil
+		}})
+	if err != nil {
+		return err
+	}
+	return workflow.Await(ctx, func() bool { return false })
+}
+
+// SendUpdate tells the workflow's answer apart from a failure to reach
+// it, through a real Temporal server: a yes comes back as the result, a
+// validator's or handler's no and a workflow that is not running are
+// final errors (never retried), and a server out of reach is retried.
+func TestSendUpdateTellsARefusalFromAFailure(t *testing.T) {
+	tt := testenv.NewServer(t)
+	c := tt.GetDefaultClient()
+	w := sdkworker.New(c, "answering", sdkworker.Options{})
+	w.RegisterWorkflow(answering)
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	id := "answering/" + uuid.NewString()
+	if _, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: "answering"}, answering); err != nil {
+		t.Fatal(err)
+	}
+	acts := &activities.Activities{Workflows: c}
+	ask := func(workflowID, q string) (json.RawMessage, error) {
+		arg, _ := json.Marshal(q)
+		return acts.SendUpdate(ctx, activities.UpdateInput{WorkflowID: workflowID, UpdateName: "ask", UpdateID: uuid.NewString(), Arg: arg})
+	}
+
+	got, err := ask(id, "yes")
+	if err != nil || string(got) != `"yes!"` {
+		t.Errorf("asking yes: %s, %v; want \"yes!\"", got, err)
+	}
+	for _, c := range []struct{ workflowID, q, errType, says string }{
+		{id, "no", activities.ErrRefused, "not taking that"},
+		{id, "fail", activities.ErrRefused, "cannot do that now"},
+		{"answering/nobody", "yes", activities.ErrNotRunning, "answering/nobody is not running"},
+	} {
+		_, err := ask(c.workflowID, c.q)
+		var final *temporal.ApplicationError
+		if !errors.As(err, &final) || final.Type() != c.errType || !final.NonRetryable() || !strings.Contains(final.Message(), c.says) {
+			t.Errorf("asking %s %q: %v, want a final %s error saying %q", c.workflowID, c.q, err, c.errType, c.says)
+		}
+	}
+
+	unreachable, err := client.NewLazyClient(client.Options{HostPort: closedPort(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unreachable.Close()
+	acts.Workflows = unreachable
+	short, stop := context.WithTimeout(ctx, 2*time.Second)
+	defer stop()
+	arg, _ := json.Marshal("yes")
+	_, err = acts.SendUpdate(short, activities.UpdateInput{WorkflowID: id, UpdateName: "ask", UpdateID: uuid.NewString(), Arg: arg})
+	var final *temporal.ApplicationError
+	if err == nil || (errors.As(err, &final) && final.NonRetryable()) {
+		t.Errorf("with the server out of reach: %v, want an error left to retry", err)
+	}
+}
+
+// closedPort is a loopback address nothing listens on.
+func closedPort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}

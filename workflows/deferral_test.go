@@ -1,0 +1,112 @@
+package workflows_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/infuse-cymru/journeys/internal/scripted"
+	"github.com/infuse-cymru/journeys/programme"
+	"github.com/infuse-cymru/journeys/workflows"
+)
+
+// An intake takes a deferred participant only when it can: it must start
+// after the intake they leave, the person must not already have a live
+// journey in it, and it must have a free place. A deferral it took, sent
+// again, is answered with the journey it made.
+func TestAnIntakeTakesADeferralOnlyWhenItCan(t *testing.T) {
+	h := newHarness(t, 1)
+	applicant := uuid.New()
+	h.at(day(2021, 8, 20, 11), func() {
+		h.mustAccept(h.update(uuid.Nil, workflows.UpdateSubmitApplication,
+			workflows.SubmitApplicationRequest{JourneyID: uuid.New(), PersonID: applicant}), "submit")
+	})
+	sessions := h.items(programme.KindSession)
+	deferral := func(person uuid.UUID, leftStarting time.Time) workflows.DeferralHandOver {
+		return workflows.DeferralHandOver{
+			FromJourneyID: uuid.New(), NewJourneyID: uuid.New(), PersonID: person, CoachID: h.coach,
+			Progress:     workflows.Progress{Attendance: map[string]bool{sessions[0].ID: true}},
+			FromStartsOn: leftStarting,
+		}
+	}
+	taken := deferral(uuid.New(), day(2021, 4, 1, 0))
+	cases := []struct {
+		what      string
+		deferral  workflows.DeferralHandOver
+		refusedAs string // "" if taken
+		sent      *scripted.Update
+	}{
+		{what: "from an intake starting later", deferral: deferral(uuid.New(), day(2021, 10, 15, 0)), refusedAs: "not after"},
+		{what: "of someone who has applied here", deferral: deferral(applicant, day(2021, 4, 1, 0)), refusedAs: "already has a live journey"},
+		{what: "from an earlier intake", deferral: taken},
+		{what: "the same deferral again", deferral: taken},
+		{what: "into the last place, taken", deferral: deferral(uuid.New(), day(2021, 4, 1, 0)), refusedAs: "full"},
+	}
+	h.at(day(2021, 8, 23, 10), func() {
+		for i := range cases {
+			cases[i].sent = h.update(uuid.Nil, workflows.UpdateAcceptDeferral, cases[i].deferral)
+		}
+	})
+	h.startIntake()
+	h.run()
+
+	for _, c := range cases {
+		u := c.sent
+		switch {
+		case u == nil || !u.Done:
+			t.Errorf("a deferral %s was never answered", c.what)
+		case c.refusedAs == "" && (u.Rejected != nil || u.Err != nil || u.Value != c.deferral.NewJourneyID):
+			t.Errorf("a deferral %s: answered %v (refused: %v, failed: %v), want it taken as journey %s",
+				c.what, u.Value, u.Rejected, u.Err, c.deferral.NewJourneyID)
+		case c.refusedAs != "" && (u.Rejected == nil || !strings.Contains(u.Rejected.Error(), c.refusedAs)):
+			t.Errorf("a deferral %s: refused %v, want it refused as %q", c.what, u.Rejected, c.refusedAs)
+		}
+	}
+	if got := h.events(taken.NewJourneyID); count(got, "deferral.joined") != 1 || count(got, "programme.scheduled") != 1 {
+		t.Errorf("the deferral taken twice recorded %v, want it joined and started once", got)
+	}
+}
+
+// A deferral the later intake refuses leaves the journey as it was: it
+// carries on here (attendance can be recorded again), and once the later
+// intake has room the same deferral goes through.
+func TestARefusedDeferralLeavesTheJourneyAsItWas(t *testing.T) {
+	h := newHarness(t, 20)
+	j := h.apply(day(2021, 8, 20, 11))
+	h.offerAndAccept(j)
+	h.startIntake()
+	sessions := h.items(programme.KindSession)
+	later := uuid.New()
+	full := true
+	h.laterIntake(later, func(workflows.DeferralHandOver) error {
+		if full {
+			return errors.New("this intake is full")
+		}
+		return nil
+	})
+	var refused, attended, deferred *scripted.Update
+	h.at(sessions[0].DueAt.Add(time.Hour), func() {
+		refused = h.update(j, workflows.UpdateDefer, workflows.DeferRequest{TargetIntakeID: later})
+	})
+	h.at(sessions[0].DueAt.Add(2*time.Hour), func() {
+		attended = h.update(j, workflows.UpdateRecordAttendance, workflows.AttendanceRequest{SessionID: sessions[0].ID, Attended: true})
+	})
+	h.at(sessions[1].DueAt.Add(time.Hour), func() {
+		full = false
+		deferred = h.update(j, workflows.UpdateDefer, workflows.DeferRequest{TargetIntakeID: later})
+	})
+	h.run()
+
+	if refused == nil || refused.Err == nil || !strings.Contains(refused.Err.Error(), "refused the deferral: this intake is full") {
+		t.Errorf("deferring into a full intake: %+v, want the intake's refusal passed on", refused)
+	}
+	h.mustAccept(attended, "attendance after the refusal")
+	h.mustAccept(deferred, "the deferral once the intake has room")
+	events := h.events(j)
+	if count(events, "journey.deferred") != 1 || count(events, "attendance.present") != 1 {
+		t.Errorf("journey recorded %v, want the attendance and then one deferral", events)
+	}
+}
