@@ -178,10 +178,16 @@ func (h *harness) update(journey uuid.UUID, name string, args ...any) *scripted.
 
 // apply submits an application for a new person and returns its journey ID.
 func (h *harness) apply(when time.Time) uuid.UUID {
+	return h.applyAs(when, uuid.New())
+}
+
+// applyAs submits an application for person, which must be taken, and
+// returns its journey ID.
+func (h *harness) applyAs(when time.Time, person uuid.UUID) uuid.UUID {
 	id := uuid.New()
 	h.at(when, func() {
 		h.mustAccept(h.update(uuid.Nil, workflows.UpdateSubmitApplication,
-			workflows.SubmitApplicationRequest{JourneyID: id, PersonID: uuid.New(), CoachID: h.coach}), "submit")
+			workflows.SubmitApplicationRequest{JourneyID: id, PersonID: person, CoachID: h.coach}), "submit")
 	})
 	return id
 }

@@ -2,6 +2,8 @@ package workflows_test
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -12,7 +14,9 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/stretchr/testify/mock"
 
+	"github.com/infuse-cymru/journeys/activities"
 	"github.com/infuse-cymru/journeys/programme"
 	"github.com/infuse-cymru/journeys/workflows"
 )
@@ -37,7 +41,8 @@ func TestRandomActionsKeepTheInvariants(t *testing.T) {
 			c := newRandomCase(t, s)
 			t.Cleanup(func() {
 				if t.Failed() {
-					t.Logf("replay with INFUSE_PROPERTY_SEED=%d INFUSE_PROPERTY_CASES=1; what was done:\n%s", s, strings.Join(c.script, "\n"))
+					t.Logf("replay with INFUSE_PROPERTY_SEED=%d INFUSE_PROPERTY_CASES=1; what was done:\n%s\nwhat was recorded:\n%s",
+						s, strings.Join(c.script, "\n"), c.recorded())
 				}
 			})
 			c.h.run()
@@ -73,15 +78,19 @@ type randomCase struct {
 	moments []time.Time
 	script  []string
 
-	mu sync.Mutex // the environment hands deferrals over on goroutines of its own
-	// handedOver is, per journey deferred, the journeys the later intake was
-	// asked to start.
+	mu sync.Mutex // the environment runs activities on goroutines of their own
+	// handedOver is, per journey deferred, the journeys the later intake
+	// took.
 	handedOver map[uuid.UUID]map[uuid.UUID]bool
+	// chance decides, under mu, how long an activity takes and whether the
+	// later intake has room: activities finish in an order of their own.
+	chance *rand.Rand
 }
 
 func newRandomCase(t *testing.T, seed uint64) *randomCase {
 	rnd := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	c := &randomCase{t: t, rnd: rnd, capacity: 1 + rnd.IntN(3), handedOver: map[uuid.UUID]map[uuid.UUID]bool{}}
+	c := &randomCase{t: t, rnd: rnd, capacity: 1 + rnd.IntN(3), handedOver: map[uuid.UUID]map[uuid.UUID]bool{},
+		chance: rand.New(rand.NewPCG(seed^0x5bd1e995, seed))}
 	c.h = newHarness(t, c.capacity)
 	// Everyone may have ended before a step's time: the intake has then
 	// finished, and the step rightly never runs.
@@ -106,20 +115,22 @@ func newRandomCase(t *testing.T, seed uint64) *randomCase {
 	}
 	moment(c.h.schedule.EndsAt)
 	later := uuid.New()
-	c.h.laterIntake(later, func(d workflows.DeferralHandOver) error {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		if c.handedOver[d.FromJourneyID] == nil {
-			c.handedOver[d.FromJourneyID] = map[uuid.UUID]bool{}
-		}
-		c.handedOver[d.FromJourneyID][d.NewJourneyID] = true
-		return nil
-	})
+	c.h.laterIntake(later, c.takeDeferral)
+	c.delayActivities()
 
 	c.sentinel = c.h.apply(day(2021, 8, 19, 10))
 	c.h.offerAndAccept(c.sentinel)
 	for i := range 1 + rnd.IntN(4) {
-		c.others = append(c.others, c.h.apply(day(2021, 8, 20+i, 11)))
+		person, when := uuid.New(), day(2021, 8, 20+i, 11)
+		c.others = append(c.others, c.h.applyAs(when, person))
+		if rnd.IntN(3) == 0 {
+			// The same person applying again, a moment later: refused.
+			c.at(when.Add(time.Minute), func() []string {
+				c.h.update(uuid.Nil, workflows.UpdateSubmitApplication,
+					workflows.SubmitApplicationRequest{JourneyID: uuid.New(), PersonID: person, CoachID: c.h.coach})
+				return []string{"journey " + strconv.Itoa(len(c.others)) + "'s person applies again"}
+			})
+		}
 	}
 	everyone := append([]uuid.UUID{c.sentinel}, c.others...)
 	// Decisions and answers between the close and the start, some at once.
@@ -149,6 +160,44 @@ func newRandomCase(t *testing.T, seed uint64) *randomCase {
 	return c
 }
 
+// takeDeferral is the later intake: it has room two times in three.
+func (c *randomCase) takeDeferral(d workflows.DeferralHandOver) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.chance.IntN(3) == 0 {
+		return errors.New("this intake is full")
+	}
+	if c.handedOver[d.FromJourneyID] == nil {
+		c.handedOver[d.FromJourneyID] = map[uuid.UUID]bool{}
+	}
+	c.handedOver[d.FromJourneyID][d.NewJourneyID] = true
+	return nil
+}
+
+// delayActivities makes every record and plan take a random moment of
+// real time (up to 2 ms), so that what the scripted people do at the same
+// instant lands before, during or after the workflow's own step. The
+// seed replays the script but not these timings exactly.
+func (c *randomCase) delayActivities() {
+	h := c.h
+	pause := func() {
+		c.mu.Lock()
+		d := time.Duration(c.chance.IntN(2000)) * time.Microsecond
+		c.mu.Unlock()
+		time.Sleep(d)
+	}
+	h.env.OnActivity(h.acts.Record, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in activities.RecordInput) error {
+			pause()
+			return h.acts.Record(ctx, in)
+		})
+	h.env.OnActivity(h.acts.PlanSchedule, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in activities.PlanScheduleInput) (programme.Schedule, error) {
+			pause()
+			return h.acts.PlanSchedule(ctx, in)
+		})
+}
+
 // at scripts what does at when, and keeps a line of it for the failure log.
 // Before each step it checks what must hold at every moment.
 func (c *randomCase) at(when time.Time, does func() []string) {
@@ -157,6 +206,7 @@ func (c *randomCase) at(when time.Time, does func() []string) {
 	}
 	c.h.at(when, func() {
 		c.checkPlaces(when)
+		c.checkOneLiveJourneyPerPerson(when)
 		c.script = append(c.script, fmt.Sprintf("%s %s", when.UTC().Format(time.RFC3339), strings.Join(does(), "; ")))
 	})
 }
@@ -236,6 +286,84 @@ func (c *randomCase) name(j uuid.UUID) string {
 	return j.String()
 }
 
+// recorded lists each journey's recorded events, for a failure's report.
+func (c *randomCase) recorded() string {
+	var lines []string
+	for _, j := range append([]uuid.UUID{c.sentinel}, c.others...) {
+		lines = append(lines, c.name(j)+": "+strings.Join(c.h.events(j), ", "))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// checkOneLiveJourneyPerPerson: at every step, nobody has two journeys
+// on their way in the intake.
+func (c *randomCase) checkOneLiveJourneyPerPerson(when time.Time) {
+	journeys, err := c.h.store.ListJourneys(context.Background(), c.h.intake.IntakeID)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	live := map[uuid.UUID]int{}
+	for _, j := range journeys {
+		if !workflows.Status(j.State).Terminal() {
+			live[j.PersonID]++
+		}
+	}
+	for person, n := range live {
+		if n > 1 {
+			c.t.Errorf("%s: person %s has %d live journeys in the intake", when.UTC().Format(time.RFC3339), person, n)
+		}
+	}
+}
+
+// checkMessages: every message a journey's events queue is in the outbox
+// exactly once, and nothing else is. Each notice goes with its event; each
+// reminder an event lists as queued is one message.
+func (c *randomCase) checkMessages(j uuid.UUID) {
+	evs, err := c.h.store.JourneyEvents(context.Background(), j)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	events, listed := map[string]int{}, map[string]int{}
+	for _, ev := range evs {
+		events[ev.Type]++
+		if ev.Type == "reminders.queued" {
+			var data struct{ Reminders []string }
+			if err := json.Unmarshal(ev.Data, &data); err != nil {
+				c.t.Fatalf("%s: decoding %s: %v", c.name(j), ev.Key, err)
+			}
+			for _, k := range data.Reminders {
+				listed[k]++
+			}
+		}
+	}
+	templates, reminders := map[string]int{}, map[string]int{}
+	prefix := "journey/" + j.String() + "/"
+	for _, m := range c.h.messages(j) {
+		templates[m.Template]++
+		key := strings.TrimPrefix(m.Key, prefix)
+		if at := strings.LastIndex(key, "@"); at > 0 && listed[key[:at]] > 0 {
+			reminders[key[:at]]++
+		}
+	}
+	notices := map[string]int{
+		"offer":                    events["offer.made"],
+		"application-unsuccessful": events["application.rejected"] + events["application.not_selected"],
+		"intake-started":           events["programme.scheduled"],
+		"completion":               events["journey.completed"],
+		"non-completion":           events["journey.not_completed"],
+	}
+	for template, want := range notices {
+		if templates[template] != want {
+			c.t.Errorf("%s: %d %q messages for %d events that send one", c.name(j), templates[template], template, want)
+		}
+	}
+	for k, want := range listed {
+		if reminders[k] != want {
+			c.t.Errorf("%s: reminder %s queued %d times by events, %d in the outbox", c.name(j), k, want, reminders[k])
+		}
+	}
+}
+
 // checkPlaces: at every step, the intake has never offered or given more
 // places than it has.
 func (c *randomCase) checkPlaces(when time.Time) {
@@ -285,6 +413,7 @@ func (c *randomCase) checkInvariants() {
 	t := c.t
 	for _, j := range append([]uuid.UUID{c.sentinel}, c.others...) {
 		status := c.h.checkRecord(j, c.name(j))
+		c.checkMessages(j)
 		// Every journey ends, none stranded (an acceptance the start missed).
 		if !status.Terminal() {
 			t.Errorf("%s is still %s after the intake finished", c.name(j), status)
