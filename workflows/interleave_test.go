@@ -4,12 +4,16 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/infuse-cymru/journeys/activities"
 	"github.com/infuse-cymru/journeys/internal/scripted"
+	"github.com/infuse-cymru/journeys/programme"
+	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/workflows"
 )
 
@@ -355,5 +359,53 @@ func TestPauseAndResumeDuringTheAssessment(t *testing.T) {
 	}
 	if later := h.after(j, "journey.resumed"); len(later) == 0 {
 		t.Errorf("nothing after the resumption: the journey was assessed before it resumed: %v", h.events(j))
+	}
+}
+
+// A resumption while a moved session is being planned: the plan the move
+// asked for was made without the pause, and must not replace the one the
+// resumption made with it. Everything still ahead stays shifted by the
+// pause, and the moved session is at its new time.
+func TestResumeWhileAMovedSessionIsPlannedKeepsThePause(t *testing.T) {
+	h := newHarness(t, 20)
+	j := h.apply(day(2021, 8, 20, 11))
+	h.offerAndAccept(j)
+	h.startIntake()
+	pauseAt, resumeAt := day(2021, 10, 20, 12), day(2021, 11, 3, 12) // two weeks
+	moved := h.items(programme.KindSession)[10]
+	to := moved.OpensAt.Add(48 * time.Hour)
+	h.at(pauseAt, func() { h.mustAccept(h.update(j, workflows.UpdatePause), "pause") })
+	h.at(resumeAt, func() {
+		h.mustAccept(h.update(uuid.Nil, workflows.UpdateRescheduleSession,
+			workflows.RescheduleSessionRequest{SessionID: moved.ID, StartsAt: to}), "reschedule")
+	})
+	planningTheMove := func(args converter.EncodedValues) bool {
+		var in activities.PlanScheduleInput
+		return args.Get(&in) == nil && len(in.Input.SessionMoves) > 0
+	}
+	h.during("resume", workflows.JourneyWorkflowID(j), "PlanSchedule", planningTheMove, func() *scripted.Update {
+		resume := h.update(j, workflows.UpdateResume)
+		h.mustAccept(resume, "resume while the move is planned")
+		return resume // the move's plan comes back only after the resumption's
+	})
+	var before, after store.JourneySnapshot
+	h.at(pauseAt.Add(-time.Hour), func() { before = h.journey(j) })
+	h.at(resumeAt.Add(time.Hour), func() { after = h.journey(j) })
+	h.run()
+
+	if before.NextDueItem != after.NextDueItem || before.NextDueAt.IsZero() {
+		t.Fatalf("next item %s before the pause, %s after: want the same one", before.NextDueItem, after.NextDueItem)
+	}
+	if shift := after.NextDueAt.Sub(before.NextDueAt); shift < 13*24*time.Hour {
+		t.Errorf("next item moved by %s across a two-week pause: the move's plan, made without the pause, replaced the resumption's", shift)
+	}
+	var reminded []time.Time
+	for _, m := range h.messages(j) {
+		if m.ItemID == moved.ID && m.Template == "session-reminder-day" {
+			reminded = append(reminded, m.ItemStartsAt)
+		}
+	}
+	if len(reminded) != 1 || !reminded[0].Equal(to.Add(14*24*time.Hour)) && !reminded[0].Equal(to) {
+		t.Errorf("the moved session was reminded for %v, want once, at its new time", reminded)
 	}
 }

@@ -111,6 +111,10 @@ type journey struct {
 	moves, replanning int
 	// again makes the main loop look again at once instead of sleeping.
 	again bool
+	// planChanges counts changes to what the schedule is planned from
+	// (moved sessions, the pause shift), so a replan can tell that one
+	// came while it planned.
+	planChanges int
 }
 
 var acts *activities.Activities
@@ -521,21 +525,31 @@ func firedKey(r programme.Reminder) string {
 }
 
 // replan asks for the journey's schedule as it now stands (start date,
-// moved sessions, pauses) and takes it for everything after cutoff.
+// moved sessions, pauses) and takes it for everything after cutoff. The
+// plan is made by an activity, during which a handler may change what it
+// is made from (a resumption's shift, another moved session); with
+// replanUntilCurrent it is then made again, so the last plan taken is
+// never one made without a change already applied.
 func (j *journey) replan(ctx workflow.Context, cutoff time.Time) error {
 	if j.guarded {
 		j.replanning++
 		defer func() { j.replanning-- }()
 	}
-	s, err := planSchedule(ctx, j.ProgrammeID, j.ProgrammeVersion,
-		programme.ScheduleInput{StartsOn: j.StartsOn, SessionMoves: j.SessionMoves, Shift: j.Shift})
-	if err != nil {
-		return err
+	for {
+		planned := j.planChanges
+		s, err := planSchedule(ctx, j.ProgrammeID, j.ProgrammeVersion,
+			programme.ScheduleInput{StartsOn: j.StartsOn, SessionMoves: j.SessionMoves, Shift: j.Shift})
+		if err != nil {
+			return err
+		}
+		if j.replanUntilCurrent && j.planChanges != planned {
+			continue
+		}
+		next := mergeSchedule(j.Schedule, &s, cutoff)
+		j.countRevisions(j.Schedule, next)
+		j.Schedule = next
+		return nil
 	}
-	next := mergeSchedule(j.Schedule, &s, cutoff)
-	j.countRevisions(j.Schedule, next)
-	j.Schedule = next
-	return nil
 }
 
 // countRevisions notes every item whose time a replan changed.

@@ -194,6 +194,7 @@ func (j *journey) onSessionMoved(ctx workflow.Context, s SessionMovedSignal) err
 		return nil
 	}
 	j.SessionMoves[s.SessionID] = s.StartsAt
+	j.planChanges++
 	if err := j.replan(ctx, workflow.Now(ctx)); err != nil {
 		return err
 	}
@@ -550,6 +551,7 @@ func (j *journey) resume(ctx workflow.Context) error {
 	}
 	paused := workflow.Now(ctx).Sub(j.PausedAt)
 	j.Shift += paused
+	j.planChanges++
 	if err := j.replan(ctx, j.PausedAt); err != nil {
 		return err
 	}

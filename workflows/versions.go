@@ -22,6 +22,11 @@ type versions struct {
 	// to the later intake by an update it can refuse, and the intake tells
 	// its journeys in concurrent batches (tell).
 	handOverByUpdate bool
+	// replanUntilCurrent (lifecycle-guard version 3): a replan whose
+	// inputs changed while it was made (a resumption during a moved
+	// session's replan) plans again rather than keep a plan made without
+	// the change (journey.replan).
+	replanUntilCurrent bool
 	// cancelTimers: a wait for a change or a moment cancels its timer when
 	// the change comes first (awaitOrTimeout), instead of leaving it to
 	// fire into the history later.
@@ -38,9 +43,10 @@ const (
 // A further change to the same area bumps its change's maximum version
 // rather than adding a change ID: a run records one marker per change ID.
 func askVersions(ctx workflow.Context) versions {
-	guard := workflow.GetVersion(ctx, changeLifecycleGuard, workflow.DefaultVersion, 2)
+	guard := workflow.GetVersion(ctx, changeLifecycleGuard, workflow.DefaultVersion, 3)
 	cancelTimers := workflow.GetVersion(ctx, changeCancelWakeTimers, workflow.DefaultVersion, 1)
-	return versions{guarded: guard >= 1, handOverByUpdate: guard >= 2, cancelTimers: cancelTimers >= 1}
+	return versions{guarded: guard >= 1, handOverByUpdate: guard >= 2, replanUntilCurrent: guard >= 3,
+		cancelTimers: cancelTimers >= 1}
 }
 
 // awaitOrTimeout waits until cond holds or d has passed, and reports
