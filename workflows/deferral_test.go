@@ -16,14 +16,12 @@ import (
 // An intake takes a deferred participant only when it can: it must start
 // after the intake they leave, the person must not already have a live
 // journey in it, and it must have a free place. A deferral it took, sent
-// again, is answered with the journey it made.
+// again, is answered with the journey it made; a journey ID it has given
+// to someone is never answered for someone else.
 func TestAnIntakeTakesADeferralOnlyWhenItCan(t *testing.T) {
 	h := newHarness(t, 1)
 	applicant := uuid.New()
-	h.at(day(2021, 8, 20, 11), func() {
-		h.mustAccept(h.update(uuid.Nil, workflows.UpdateSubmitApplication,
-			workflows.SubmitApplicationRequest{JourneyID: uuid.New(), PersonID: applicant}), "submit")
-	})
+	applied := h.applyAs(day(2021, 8, 20, 11), applicant)
 	sessions := h.items(programme.KindSession)
 	deferral := func(person uuid.UUID, leftStarting time.Time) workflows.DeferralHandOver {
 		return workflows.DeferralHandOver{
@@ -33,6 +31,11 @@ func TestAnIntakeTakesADeferralOnlyWhenItCan(t *testing.T) {
 		}
 	}
 	taken := deferral(uuid.New(), day(2021, 4, 1, 0))
+	var reused *scripted.Update
+	h.at(day(2021, 8, 20, 12), func() {
+		reused = h.update(uuid.Nil, workflows.UpdateSubmitApplication,
+			workflows.SubmitApplicationRequest{JourneyID: applied, PersonID: uuid.New()})
+	})
 	cases := []struct {
 		what      string
 		deferral  workflows.DeferralHandOver
@@ -43,6 +46,11 @@ func TestAnIntakeTakesADeferralOnlyWhenItCan(t *testing.T) {
 		{what: "of someone who has applied here", deferral: deferral(applicant, day(2021, 4, 1, 0)), refusedAs: "already has a live journey"},
 		{what: "from an earlier intake", deferral: taken},
 		{what: "the same deferral again", deferral: taken},
+		{what: "naming that journey for someone else", deferral: func() workflows.DeferralHandOver {
+			d := deferral(uuid.New(), day(2021, 4, 1, 0))
+			d.NewJourneyID = taken.NewJourneyID
+			return d
+		}(), refusedAs: "another person's"},
 		{what: "into the last place, taken", deferral: deferral(uuid.New(), day(2021, 4, 1, 0)), refusedAs: "full"},
 	}
 	h.at(day(2021, 8, 23, 10), func() {
@@ -64,6 +72,9 @@ func TestAnIntakeTakesADeferralOnlyWhenItCan(t *testing.T) {
 		case c.refusedAs != "" && (u.Rejected == nil || !strings.Contains(u.Rejected.Error(), c.refusedAs)):
 			t.Errorf("a deferral %s: refused %v, want it refused as %q", c.what, u.Rejected, c.refusedAs)
 		}
+	}
+	if reused == nil || reused.Rejected == nil || !strings.Contains(reused.Rejected.Error(), "another person's") {
+		t.Errorf("an application naming another person's journey: %+v, want it refused", reused)
 	}
 	if got := h.events(taken.NewJourneyID); count(got, "deferral.joined") != 1 || count(got, "programme.scheduled") != 1 {
 		t.Errorf("the deferral taken twice recorded %v, want it joined and started once", got)

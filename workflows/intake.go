@@ -205,7 +205,10 @@ func (in *intake) validateSubmit(ctx workflow.Context, r SubmitApplicationReques
 	if r.JourneyID == uuid.Nil || r.PersonID == uuid.Nil {
 		return errors.New("an application needs a journey ID and a person ID")
 	}
-	if a, ok := in.Applicants[r.JourneyID]; ok && a.PersonID == r.PersonID {
+	if err := in.journeyIDFree(r.JourneyID, r.PersonID); err != nil {
+		return err
+	}
+	if _, ok := in.Applicants[r.JourneyID]; ok {
 		return nil // the same request again
 	}
 	if err := in.windowError(workflow.Now(ctx)); err != nil {
@@ -215,6 +218,16 @@ func (in *intake) validateSubmit(ctx workflow.Context, r SubmitApplicationReques
 		if in.Applicants[id].PersonID == r.PersonID {
 			return fmt.Errorf("this person has already applied to this intake (journey %s)", id)
 		}
+	}
+	return nil
+}
+
+// journeyIDFree refuses a journey ID this intake already gave to someone
+// else: the same request again names the same person, and is answered
+// with the journey it made.
+func (in *intake) journeyIDFree(journeyID, personID uuid.UUID) error {
+	if a, ok := in.Applicants[journeyID]; ok && a.PersonID != personID {
+		return fmt.Errorf("journey %s is another person's: choose a new journey ID", journeyID)
 	}
 	return nil
 }
@@ -237,7 +250,7 @@ func (in *intake) windowError(now time.Time) error {
 // submit starts the applicant's journey as a child workflow. Journeys are
 // abandoned, not cancelled, when an intake run ends: they outlive it.
 func (in *intake) submit(ctx workflow.Context, r SubmitApplicationRequest) (uuid.UUID, error) {
-	if _, ok := in.Applicants[r.JourneyID]; ok {
+	if a, ok := in.Applicants[r.JourneyID]; ok && (a.PersonID == r.PersonID || !in.guarded) {
 		return r.JourneyID, nil
 	}
 	// Checked again: two applications of one person in one batch of
@@ -538,6 +551,9 @@ func (in *intake) replan(ctx workflow.Context) error {
 func (in *intake) validateAcceptDeferral(ctx workflow.Context, d DeferralHandOver) error {
 	if d.NewJourneyID == uuid.Nil || d.PersonID == uuid.Nil {
 		return errors.New("a deferral needs the new journey's ID and the person's ID")
+	}
+	if err := in.journeyIDFree(d.NewJourneyID, d.PersonID); err != nil {
+		return err
 	}
 	if _, ok := in.Applicants[d.NewJourneyID]; ok {
 		return nil // the same deferral again: answered with the journey it made
