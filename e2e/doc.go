@@ -8,7 +8,12 @@
 //	go test ./e2e/
 //
 // (PostgreSQL must be reachable at $INFUSE_TEST_DATABASE_URL, by default
-// 127.0.0.1:5432 database "test"). With INFUSE_RECORD_HISTORIES=1 the run
-// also rewrites the histories under workflows/testdata that the replay test
-// in package workflows checks new workflow code against.
+// 127.0.0.1:5432 database "test"). With INFUSE_RECORD_HISTORIES=1 the
+// scenarios on SQLite also rewrite the histories under workflows/testdata
+// that the replay test in package workflows checks new workflow code
+// against; all of them, with
+//
+//	INFUSE_RECORD_HISTORIES=1 go test ./e2e/ -count=1 -run 'TestEndToEnd/sqlite'
+//
+// (see workflows/replay_test.go).
 package e2e

@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/uuid"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/log"
 
 	"github.com/infuse-cymru/journeys/activities"
 	"github.com/infuse-cymru/journeys/internal/testenv"
@@ -138,25 +139,31 @@ type world struct {
 func runScenario(t *testing.T, open func(testing.TB) store.Store, record bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
-
-	// Cleanups run last-in first-out: the worker stops before the store
-	// closes, the store closes before the client does, and the logger goes
-	// quiet only after all of that.
-	var quiet atomic.Bool
-	t.Cleanup(func() { quiet.Store(true) })
-	ts := testenv.NewServerWithLogger(t, &testLogger{t: t, quiet: &quiet})
-	c := ts.GetDefaultClient()
-	st := open(t)
-	planner := testenv.NewPlanner(cohort1Start, factor)
-	testenv.StartWorker(t, ts, &activities.Activities{Store: st, Planner: planner})
-
-	w := &world{t: t, ctx: ctx, c: c, ns: ts.GetDefaultNamespace(), st: st, svc: starter.New(c, st), planner: planner,
-		done: map[uuid.UUID]map[string]time.Time{}}
+	w := newWorld(ctx, t, testenv.NewServerWithLogger, open, testenv.NewPlanner(cohort1Start, factor))
 	w.createPeople()
 	sc := w.runIntakes()
 	w.checkStore(sc)
 	w.checkVisibility(sc)
 	w.checkHistories(sc, record)
+}
+
+// newWorld starts a system for t: a Temporal namespace from namespace, a
+// store from open, and the real worker over them planning on planner's
+// clock.
+func newWorld(ctx context.Context, t *testing.T, namespace func(*testing.T, log.Logger) *testenv.Temporal,
+	open func(testing.TB) store.Store, planner testenv.Planner) *world {
+	t.Helper()
+	// Cleanups run last-in first-out: the worker stops before the store
+	// closes, the store closes before the client does, and the logger goes
+	// quiet only after all of that.
+	var quiet atomic.Bool
+	t.Cleanup(func() { quiet.Store(true) })
+	ts := namespace(t, &testLogger{t: t, quiet: &quiet})
+	c := ts.GetDefaultClient()
+	st := open(t)
+	testenv.StartWorker(t, ts, &activities.Activities{Store: st, Planner: planner})
+	return &world{t: t, ctx: ctx, c: c, ns: ts.GetDefaultNamespace(), st: st, svc: starter.New(c, st), planner: planner,
+		done: map[uuid.UUID]map[string]time.Time{}}
 }
 
 // scenario is what the run produced, for the checks.
@@ -169,28 +176,36 @@ type scenario struct {
 
 func (w *world) createPeople() {
 	w.t.Helper()
-	person := func(role store.Role, given, family, authority, theme string, lang store.Language) store.Person {
-		email := strings.ToLower(strings.ReplaceAll(given+"."+family, "â", "a")) + "@" +
-			strings.ToLower(strings.ReplaceAll(authority, " ", "")) + ".example.org"
-		return store.Person{
-			ID: uuid.New(), Role: role, GivenName: given, FamilyName: family, EmailAddress: email,
-			LocalAuthority: authority, Theme: theme, Language: lang,
-		}
-	}
-	w.coordinator = person(store.RoleCoordinator, "Carys", "Bevan-Rowlands", "Monmouthshire", "", store.LanguageWelsh)
-	w.coach = person(store.RoleCoach, "Nerys", "Vaughan-Thomas", "Bridgend", "", store.LanguageEnglish)
-	w.otherCoach = person(store.RoleCoach, "Dafydd", "Llwyd-Jenkins", "Torfaen", "", store.LanguageUnknown)
+	w.coordinator = newPerson(store.RoleCoordinator, "Carys", "Bevan-Rowlands", "Monmouthshire", "", store.LanguageWelsh)
+	w.coach = newPerson(store.RoleCoach, "Nerys", "Vaughan-Thomas", "Bridgend", "", store.LanguageEnglish)
+	w.otherCoach = newPerson(store.RoleCoach, "Dafydd", "Llwyd-Jenkins", "Torfaen", "", store.LanguageUnknown)
 	w.participants = []store.Person{
-		person(store.RoleParticipant, "Angharad", "Llewellyn", "Cardiff", "decarbonisation", store.LanguageWelsh),
-		person(store.RoleParticipant, "Rhodri", "Pritchard", "Newport", "communities", store.LanguageEnglish),
-		person(store.RoleParticipant, "Siân", "Hopkins-Bowen", "Rhondda Cynon Taf", "decarbonisation", store.LanguageUnknown),
-		person(store.RoleParticipant, "Gethin", "Morgan-Price", "Caerphilly", "communities", store.LanguageWelsh),
+		newPerson(store.RoleParticipant, "Angharad", "Llewellyn", "Cardiff", "decarbonisation", store.LanguageWelsh),
+		newPerson(store.RoleParticipant, "Rhodri", "Pritchard", "Newport", "communities", store.LanguageEnglish),
+		newPerson(store.RoleParticipant, "Siân", "Hopkins-Bowen", "Rhondda Cynon Taf", "decarbonisation", store.LanguageUnknown),
+		newPerson(store.RoleParticipant, "Gethin", "Morgan-Price", "Caerphilly", "communities", store.LanguageWelsh),
 	}
-	everyone := append([]store.Person{w.coordinator, w.coach, w.otherCoach}, w.participants...)
-	if err := w.st.CreatePeople(w.ctx, everyone); err != nil {
+	w.addPeople(append([]store.Person{w.coordinator, w.coach, w.otherCoach}, w.participants...)...)
+}
+
+// newPerson is a person of a scenario, with an address made from their name.
+func newPerson(role store.Role, given, family, authority, theme string, lang store.Language) store.Person {
+	email := strings.ToLower(strings.ReplaceAll(given+"."+family, "â", "a")) + "@" +
+		strings.ToLower(strings.ReplaceAll(authority, " ", "")) + ".example.org"
+	return store.Person{
+		ID: uuid.New(), Role: role, GivenName: given, FamilyName: family, EmailAddress: email,
+		LocalAuthority: authority, Theme: theme, Language: lang,
+	}
+}
+
+// addPeople stores people and remembers their personal data, which must
+// never reach Temporal.
+func (w *world) addPeople(people ...store.Person) {
+	w.t.Helper()
+	if err := w.st.CreatePeople(w.ctx, people); err != nil {
 		w.t.Fatal(err)
 	}
-	for _, p := range everyone {
+	for _, p := range people {
 		w.secret(p.GivenName+" "+p.FamilyName, p.FamilyName, p.EmailAddress)
 		if len(p.GivenName) >= 6 { // shorter ones could turn up by chance in binary data
 			w.secret(p.GivenName)

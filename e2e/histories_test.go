@@ -73,15 +73,18 @@ func (w *world) history(workflowID, runID string) ([]*historypb.HistoryEvent, er
 	return evs, nil
 }
 
+// labelled is a workflow of a scenario and the label its recorded
+// histories are filed under: <kind>-<branch>, kind "intake" or "journey",
+// the branch of the workflow the history goes through.
+type labelled struct{ label, id string }
+
 // checkHistories fetches the history of every workflow of the scenario and
-// checks that no personal data is in it, in any form the server keeps:
-// payloads (inputs, results, signals, updates, queries), search attributes
-// and memo. It measures a full journey's history and, if asked, records the
-// histories for the replay test.
+// checks it (histories), measures a full journey's history and, if asked,
+// records the histories for the replay test.
 func (w *world) checkHistories(sc scenario, record bool) {
 	t := w.t
 	t.Helper()
-	workflowsByLabel := []struct{ label, id string }{
+	chains := w.histories(record, []labelled{
 		{"intake-a", workflows.IntakeWorkflowID(sc.intakeA.ID)},
 		{"journey-completed", workflows.JourneyWorkflowID(sc.completed)},
 		{"journey-declined", workflows.JourneyWorkflowID(sc.declined)},
@@ -89,9 +92,29 @@ func (w *world) checkHistories(sc scenario, record bool) {
 		{"journey-not-selected", workflows.JourneyWorkflowID(sc.notSelected)},
 		{"intake-b", workflows.IntakeWorkflowID(sc.intakeB.ID)},
 		{"journey-deferred-in", workflows.JourneyWorkflowID(sc.deferredIn)},
+	})
+
+	// How a full journey's history is made up, and how late its timers fired.
+	total, late := 0, time.Duration(0)
+	for i, r := range chains["journey-completed"] {
+		total += len(r.events)
+		t.Logf("full journey run %d (%s): %d events, ending %s", i+1, r.runID, len(r.events), r.events[len(r.events)-1].GetEventType())
+		late = max(late, timerLateness(r.events))
 	}
+	t.Logf("full journey history: %d events in %d runs; its timers fired at most %s late", total, len(chains["journey-completed"]), late)
+}
+
+// histories fetches every run of each workflow and checks what must hold
+// of any: no personal data in it, in any form the server keeps (payloads:
+// inputs, results, signals, updates, queries; search attributes; memo),
+// all its runs within the budget, and no timer left behind. If asked, and
+// nothing failed, it then records the histories for the replay test. It
+// returns the runs by label.
+func (w *world) histories(record bool, wfs []labelled) map[string][]run {
+	t := w.t
+	t.Helper()
 	chains := map[string][]run{}
-	for _, wf := range workflowsByLabel {
+	for _, wf := range wfs {
 		runs, err := w.chain(wf.id)
 		if err != nil {
 			t.Fatal(err)
@@ -116,19 +139,10 @@ func (w *world) checkHistories(sc scenario, record bool) {
 			}
 		}
 	}
-
-	// How a full journey's history is made up, and how late its timers fired.
-	total, late := 0, time.Duration(0)
-	for i, r := range chains["journey-completed"] {
-		total += len(r.events)
-		t.Logf("full journey run %d (%s): %d events, ending %s", i+1, r.runID, len(r.events), r.events[len(r.events)-1].GetEventType())
-		late = max(late, timerLateness(r.events))
-	}
-	t.Logf("full journey history: %d events in %d runs; its timers fired at most %s late", total, len(chains["journey-completed"]), late)
-
 	if record && !t.Failed() {
-		w.recordHistories(workflowsByLabel, chains)
+		w.recordHistories(wfs, chains)
 	}
+	return chains
 }
 
 // shorthand prints payloads as the JSON values they hold, as the Temporal
@@ -183,16 +197,21 @@ func (w *world) checkNoPersonalData(workflowID string, runs []run) {
 }
 
 // recordHistories writes each run's history as JSON in the format of
-// `temporal workflow show --output json`, for workflows/replay_test.go.
-func (w *world) recordHistories(order []struct{ label, id string }, chains map[string][]run) {
+// `temporal workflow show --output json`, for workflows/replay_test.go,
+// as <label>.run-<n>.json. It first removes the earlier recording of those
+// labels only (which may have had more runs): each scenario records its own
+// labels, and one command runs every scenario (see the replay test).
+func (w *world) recordHistories(order []labelled, chains map[string][]run) {
 	t := w.t
-	old, err := filepath.Glob(filepath.Join(historyDir, "*.run-*.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range old {
-		if err := os.Remove(f); err != nil {
+	for _, wf := range order {
+		old, err := filepath.Glob(filepath.Join(historyDir, wf.label+".run-*.json"))
+		if err != nil {
 			t.Fatal(err)
+		}
+		for _, f := range old {
+			if err := os.Remove(f); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	if err := os.MkdirAll(historyDir, 0o755); err != nil {

@@ -14,16 +14,24 @@ import (
 	"github.com/infuse-cymru/journeys/workflows"
 )
 
-// The histories under testdata were recorded from the end-to-end test (a
+// The histories under testdata were recorded from the end-to-end tests (a
 // real Temporal server, the real worker, six compressed months), one file
-// per run of each workflow, in the JSON format of
-// `temporal workflow show --output json`. Re-record them with
+// per run of each workflow, named <kind>-<branch>.run-<n>.json (kind
+// "intake" or "journey"; branches lists them), in the JSON format of
+// `temporal workflow show --output json`. Re-record them all with
 //
-//	INFUSE_RECORD_HISTORIES=1 go test ./e2e/ -run 'TestEndToEnd/sqlite'
+//	INFUSE_RECORD_HISTORIES=1 go test ./e2e/ -count=1 -run 'TestEndToEnd/sqlite'
 //
-// only when a change to the workflows is meant to be incompatible with
-// running journeys (and then guard it with workflow.GetVersion instead, if
-// journeys are running in production).
+// which runs every TestEndToEnd* test on SQLite (TestEndToEnd itself also
+// on PostgreSQL, which the pattern leaves out; TestEndToEndBranches and
+// TestEndToEndContinueAsNew, in e2e/branches_test.go, have no subtests and
+// use SQLite only). Each replaces the files of the labels it records, and
+// only if it passed; -count=1 keeps go test from answering from its cache
+// without running them.
+//
+// Re-record only when a change to the workflows is meant to be
+// incompatible with running journeys (and then guard it with
+// workflow.GetVersion instead, if journeys are running in production).
 //
 // Histories recorded before a versioned change (workflow.GetVersion; see
 // CONTRIBUTING.md) are kept in a folder named for it, so that the branch
@@ -32,6 +40,9 @@ import (
 //	testdata/before-lifecycle-guard/  recorded before the lifecycle guard
 //	                                  and the cancelled wake timers
 const recordedHistories = "testdata/*.run-*.json"
+
+// recordCommand re-records every history (see above).
+const recordCommand = "INFUSE_RECORD_HISTORIES=1 go test ./e2e/ -count=1 -run 'TestEndToEnd/sqlite'"
 
 // historiesBefore are the folders of histories recorded before a change.
 const historiesBefore = "testdata/before-*/*.run-*.json"
@@ -47,8 +58,7 @@ func recordedHistoryFiles(t *testing.T) []string {
 		files = append(files, matched...)
 	}
 	if len(files) == 0 {
-		t.Fatalf("no recorded histories match %s: record them with "+
-			"INFUSE_RECORD_HISTORIES=1 go test ./e2e/ -run 'TestEndToEnd/sqlite'", recordedHistories)
+		t.Fatalf("no recorded histories match %s: record them with %s", recordedHistories, recordCommand)
 	}
 	return files
 }
@@ -75,6 +85,75 @@ func TestReplayRecordedHistories(t *testing.T) {
 	}
 }
 
+// branches are the paths through the two workflows that the recorded
+// histories must keep covering: each is recorded under its label (the
+// file name up to ".run-"), in at least runs runs, by the end-to-end test
+// named. A scenario that stops taking a branch, or a label renamed,
+// fails TestRecordedHistoriesCoverEveryBranch instead of silently leaving
+// the branch unreplayed.
+var branches = []struct {
+	label string
+	runs  int
+	what  string
+}{
+	// TestEndToEnd (e2e/e2e_test.go).
+	{"intake-a", 1, "an intake: offers, a waitlist, a declined offer promoting the waitlisted applicant, " +
+		"a deferral out, an undecided applicant not selected at the start"},
+	{"intake-b", 1, "an intake whose window closes with no applications, taking a deferral in"},
+	{"journey-completed", 1, "offered, accepted, every session attended and task done, completed (a run per phase)"},
+	{"journey-declined", 1, "an offer declined"},
+	{"journey-deferred", 1, "waitlisted, promoted when an offer is declined, accepted, deferred after two sessions"},
+	{"journey-deferred-in", 1, "a deferred participant's journey in the later intake, carrying their attendance, completed"},
+	{"journey-not-selected", 1, "an application undecided when the intake starts"},
+	// TestEndToEndBranches (e2e/branches_test.go).
+	{"intake-branches", 1, "an intake: a rejection, a waitlist, capacity raised (promoting the waitlisted), " +
+		"an offer lapsing, withdrawals in each phase, a session rescheduled after the start"},
+	{"journey-withdrawn-applied", 1, "withdrawn before any decision"},
+	{"journey-rejected", 1, "rejected"},
+	{"journey-withdrawn-offered", 1, "withdrawn while offered"},
+	{"journey-offer-lapsed", 1, "an offer lapsing unanswered"},
+	{"journey-withdrawn-accepted", 1, "withdrawn after accepting, before the start"},
+	{"journey-withdrawn-in-labs", 1, "withdrawn in the labs, after a session was rescheduled"},
+	{"journey-withdrawn-experimenting", 1, "withdrawn while experimenting"},
+	{"journey-paused", 1, "paused in the labs and resumed (the schedule shifted), not completed"},
+	{"journey-escalated", 1, "promoted from the waitlist when the capacity was raised; absent from a session (followed " +
+		"up), every task overdue (checkpoints escalated to the coach, then the coordinator), not completed"},
+	// TestEndToEndContinueAsNew (e2e/branches_test.go).
+	{"intake-continued-as-new", 2, "an intake continuing as new when the server suggests it; its window " +
+		"closing puts the applications under review"},
+	{"journey-withdrawn-under-review", 1, "withdrawn under review"},
+	{"journey-withdrawn-awaiting-start", 1, "under review, offered, accepted, withdrawn once the intake started, " +
+		"before the programme began"},
+}
+
+// Every branch has its recorded history, and every recorded history is a
+// branch listed here (a file no scenario records any more would otherwise
+// stay, stale, for good).
+func TestRecordedHistoriesCoverEveryBranch(t *testing.T) {
+	files, err := filepath.Glob(recordedHistories)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs := map[string]int{}
+	for _, f := range files {
+		label, _, _ := strings.Cut(filepath.Base(f), ".run-")
+		runs[label]++
+	}
+	listed := map[string]bool{}
+	for _, b := range branches {
+		listed[b.label] = true
+		if runs[b.label] < b.runs {
+			t.Errorf("branch %q (%s): %d recorded runs in testdata/%s.run-*.json, want at least %d: record them with %s",
+				b.label, b.what, runs[b.label], b.label, b.runs, recordCommand)
+		}
+	}
+	for label := range runs {
+		if !listed[label] {
+			t.Errorf("testdata/%s.run-*.json records no listed branch: add it to branches, or delete it if no scenario records it", label)
+		}
+	}
+}
+
 // The replay test has teeth: a journey workflow that does something else
 // than the recorded one is reported as non-deterministic, not passed.
 func TestReplayDetectsNonDeterminism(t *testing.T) {
@@ -86,8 +165,7 @@ func TestReplayDetectsNonDeterminism(t *testing.T) {
 		}
 	}
 	if journey == "" {
-		t.Fatalf("no recorded run of the completed journey under testdata: record one with " +
-			"INFUSE_RECORD_HISTORIES=1 go test ./e2e/ -run 'TestEndToEnd/sqlite'")
+		t.Fatalf("no recorded run of the completed journey under testdata: record one with %s", recordCommand)
 	}
 	r := sdkworker.NewWorkflowReplayer()
 	r.RegisterWorkflow(workflows.IntakeWorkflow)

@@ -41,7 +41,9 @@ import (
 //
 // Offers are made before any intake starts, so they are planned in real
 // time: an offer lapses, and is reminded of, as many real days after it is
-// made as the programme says, as it would for a person answering it.
+// made as the programme says, as it would for a person answering it. A test
+// that wants to see an offer lapse compresses the offers it makes meanwhile
+// (CompressOffers).
 //
 // The workflow code, its timers, its continue-as-new points and the shape
 // of its history are identical to production; only the distances between
@@ -69,6 +71,9 @@ type start struct {
 	mu sync.Mutex
 	// factor, if not zero, replaces Planner.Factor (SetFactor).
 	factor time.Duration
+	// offers, if not zero, is how many times as fast as real time offers
+	// run (CompressOffers).
+	offers time.Duration
 	// startsOn is the start date the first intake was planned with; base is
 	// the real instant its programme begins (Origin on the virtual clock).
 	startsOn, base time.Time
@@ -208,9 +213,36 @@ func (c Planner) Schedule(id string, version int, in programme.ScheduleInput) (p
 	return s, nil
 }
 
-// OfferPlan plans an offer as activities.ProgrammePlanner does, in real time.
+// OfferPlan plans an offer as activities.ProgrammePlanner does, in real
+// time or, while CompressOffers is in force, compressed.
 func (c Planner) OfferPlan(id string, version int, offeredAt time.Time) (programme.OfferPlan, error) {
-	return activities.ProgrammePlanner{}.OfferPlan(id, version, offeredAt)
+	o, err := activities.ProgrammePlanner{}.OfferPlan(id, version, offeredAt)
+	c.start.mu.Lock()
+	f := c.start.offers
+	c.start.mu.Unlock()
+	if err != nil || f == 0 {
+		return o, err
+	}
+	compress := func(t time.Time) time.Time { return offeredAt.Add(t.Sub(offeredAt) / f) }
+	o.LapsesAt = compress(o.LapsesAt)
+	for i := range o.Reminders {
+		o.Reminders[i].At = compress(o.Reminders[i].At)
+	}
+	return o, nil
+}
+
+// CompressOffers makes the offers planned from now on run f times as fast
+// as real time from the moment each is made: an offer the programme leaves
+// open for a week (to 17:00 on a working day) lapses, and is reminded of,
+// a week / f after it is made, so a test can see one lapse. f = 0 plans
+// them in real time again. An offer is planned by an activity when the
+// journey makes it, so a test compresses only the offer it is about to
+// make, and sets this back once the journey shows it offered, leaving the
+// other offers open for as long as their answers take.
+func (c Planner) CompressOffers(f time.Duration) {
+	c.start.mu.Lock()
+	defer c.start.mu.Unlock()
+	c.start.offers = f
 }
 
 func (c Planner) reminders(rs []programme.Reminder) {

@@ -92,6 +92,40 @@ func TestPlannerOffersInRealTime(t *testing.T) {
 	}
 }
 
+// A compressed offer keeps the programme's plan, shrunk towards the moment
+// it is made; setting the factor back to 0 plans the next in real time.
+func TestPlannerCompressedOffer(t *testing.T) {
+	c := NewPlanner(cohort1Start, factor)
+	p, _ := programme.Lookup(programme.DefaultID, 1)
+	offeredAt := time.Date(2030, 1, 7, 10, 0, 0, 0, london)
+	want := p.OfferPlan(offeredAt)
+	if len(want.Reminders) == 0 {
+		t.Fatal("the programme plans no reminder for an offer: nothing to compress")
+	}
+	c.CompressOffers(factor)
+	offer, err := c.OfferPlan(programme.DefaultID, 1, offeredAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shrunk := func(at time.Time) time.Time { return offeredAt.Add(at.Sub(offeredAt) / factor) }
+	if !offer.LapsesAt.Equal(shrunk(want.LapsesAt)) || len(offer.Reminders) != len(want.Reminders) {
+		t.Fatalf("compressed offer lapses %s with %d reminders, want %s with %d",
+			offer.LapsesAt, len(offer.Reminders), shrunk(want.LapsesAt), len(want.Reminders))
+	}
+	if d := offer.LapsesAt.Sub(offeredAt); d <= 0 || d > 5*time.Second {
+		t.Errorf("a compressed offer lapses %s after it is made, want a few seconds", d)
+	}
+	for i, r := range offer.Reminders {
+		if !r.At.Equal(shrunk(want.Reminders[i].At)) || r.Key != want.Reminders[i].Key {
+			t.Errorf("reminder %s at %s, want %s at %s", r.Key, r.At, want.Reminders[i].Key, shrunk(want.Reminders[i].At))
+		}
+	}
+	c.CompressOffers(0)
+	if offer, _ := c.OfferPlan(programme.DefaultID, 1, offeredAt); !offer.LapsesAt.Equal(want.LapsesAt) {
+		t.Errorf("after CompressOffers(0) an offer lapses %s, want %s in real time", offer.LapsesAt, want.LapsesAt)
+	}
+}
+
 // UntilOpen rushes to the item's opening and then runs at real speed: the
 // first checkpoint opens about 20 s after the start and stays open for
 // the programme's days; everything is still planned in the same order.

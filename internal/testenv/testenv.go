@@ -7,6 +7,8 @@
 // server takes seconds (many more under the race detector), a namespace a
 // moment, and tests in different namespaces cannot see each other's
 // workflows or task queues, so they may run in parallel.
+// (One more namespace, with a fixed name, has the server suggest
+// continue-as-new early: NewSuggestingServer.)
 //
 // The server is the one at the address in $INFUSE_TEST_TEMPORAL when that is
 // set: scripts/test starts one (cmd/temporal-for-tests), built without the
@@ -19,6 +21,7 @@ package testenv
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"sync"
@@ -26,6 +29,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/log"
@@ -63,12 +67,32 @@ import (
 // through to the database), so that happens often. The search-attribute
 // setting is temporaltest's own default, kept because this replaces its
 // configuration.
+//
+// In one namespace, SuggestingNamespace, the server suggests
+// continue-as-new after SuggestContinueAsNewAt events instead of 4 Ki
+// (limit.historyCount.suggestContinueAsNew, a per-namespace setting): the
+// workflows take the suggestion, and a test there sees them do it within
+// an intake's first few applications. Elsewhere the default stands, so the
+// other tests' histories are shaped as in production.
 var serverConfig = dynamicconfig.StaticClient{
 	dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(): true,
 	dynamicconfig.TimerProcessorMaxTimeShift.Key():              10 * time.Millisecond,
 	dynamicconfig.TimerProcessorMaxPollRPS.Key():                1000,
 	dynamicconfig.NamespaceCacheRefreshInterval.Key():           100 * time.Millisecond,
+	dynamicconfig.HistoryCountSuggestContinueAsNew.Key(): []dynamicconfig.ConstrainedValue{{
+		Constraints: dynamicconfig.Constraints{Namespace: SuggestingNamespace},
+		Value:       SuggestContinueAsNewAt,
+	}},
 }
+
+// SuggestingNamespace is the test server's namespace in which the server
+// suggests continue-as-new early (serverConfig). Its name is fixed because
+// the server's configuration names it before any test runs.
+const SuggestingNamespace = "test-suggests-continue-as-new"
+
+// SuggestContinueAsNewAt is how many events a run's history has in
+// SuggestingNamespace when the server starts suggesting continue-as-new.
+const SuggestContinueAsNewAt = 40
 
 // ServerEnv names the variable holding the address of a running shared
 // test server (host:port) that tests use instead of starting their own.
@@ -184,13 +208,44 @@ func NewServer(t *testing.T) *Temporal {
 // NewServerWithLogger is NewServer with the client logging to l.
 func NewServerWithLogger(t *testing.T, l log.Logger) *Temporal {
 	t.Helper()
+	return newNamespace(t, l, "test-"+uuid.NewString())
+}
+
+// suggesting is held by the test using SuggestingNamespace.
+var suggesting sync.Mutex
+
+// NewSuggestingServer is NewServerWithLogger in SuggestingNamespace, where
+// the server suggests continue-as-new after SuggestContinueAsNewAt events.
+//
+// The namespace outlives the test, and its workers share one task queue,
+// so one test at a time has it (the others in this test binary wait; use
+// it from one package only, as the shared server serves several test
+// binaries at once), and it starts by terminating whatever an earlier test
+// left running there (a test that failed, or -count=2): a worker must
+// serve only its own test's workflows, which record to its own store.
+func NewSuggestingServer(t *testing.T, l log.Logger) *Temporal {
+	t.Helper()
+	suggesting.Lock()
+	t.Cleanup(suggesting.Unlock)
+	tt := newNamespace(t, l, SuggestingNamespace)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := terminateRunning(ctx, tt.client, tt.namespace); err != nil {
+		t.Fatal(err)
+	}
+	return tt
+}
+
+// newNamespace gives the test namespace ns on the test binary's Temporal
+// server, registering it if needed, with a client logging to l.
+func newNamespace(t *testing.T, l log.Logger, ns string) *Temporal {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("uses a Temporal server")
 	}
 	if err := sharedServer(); err != nil {
 		t.Fatal(err)
 	}
-	ns := "test-" + uuid.NewString()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := registerNamespace(ctx, shared.admin, ns); err != nil {
@@ -204,13 +259,34 @@ func NewServerWithLogger(t *testing.T, l log.Logger) *Temporal {
 	return &Temporal{client: c, namespace: ns, hostPort: shared.hostPort}
 }
 
-// registerNamespace registers ns and waits until the server serves it.
+// terminateRunning terminates every workflow still running in ns.
+func terminateRunning(ctx context.Context, c client.Client, ns string) error {
+	resp, err := c.WorkflowService().ListOpenWorkflowExecutions(ctx, &workflowservice.ListOpenWorkflowExecutionsRequest{
+		Namespace: ns, MaximumPageSize: 1000,
+	})
+	if err != nil {
+		return fmt.Errorf("listing what runs in namespace %s: %w", ns, err)
+	}
+	for _, e := range resp.GetExecutions() {
+		id := e.GetExecution().GetWorkflowId()
+		err := c.TerminateWorkflow(ctx, id, "", "left running by an earlier test in this namespace")
+		var gone *serviceerror.NotFound
+		if err != nil && !errors.As(err, &gone) {
+			return fmt.Errorf("terminating %s, left running in namespace %s: %w", id, ns, err)
+		}
+	}
+	return nil
+}
+
+// registerNamespace registers ns, unless it exists already (a namespace
+// with a fixed name), and waits until the server serves it.
 func registerNamespace(ctx context.Context, c client.Client, ns string) error {
 	_, err := c.WorkflowService().RegisterNamespace(ctx, &workflowservice.RegisterNamespaceRequest{
 		Namespace:                        ns,
 		WorkflowExecutionRetentionPeriod: durationpb.New(24 * time.Hour),
 	})
-	if err != nil {
+	var exists *serviceerror.NamespaceAlreadyExists
+	if err != nil && !errors.As(err, &exists) {
 		return fmt.Errorf("registering test namespace %s: %w", ns, err)
 	}
 	// The namespace is served once the frontend's cache has it: listing its
