@@ -101,6 +101,82 @@ func TestSendUpdateTellsARefusalFromAFailure(t *testing.T) {
 	}
 }
 
+// endingMidway takes the update "take" and holds its handler until the
+// workflow is told to end, which it then does without waiting for it:
+// the update was accepted, but its answer never comes.
+func endingMidway(ctx workflow.Context) error {
+	taking := false
+	if err := workflow.SetQueryHandler(ctx, "taking", func() (bool, error) { return taking, nil }); err != nil {
+		return err
+	}
+	err := workflow.SetUpdateHandler(ctx, "take", func(ctx workflow.Context, _ string) (string, error) {
+		taking = true
+		return "taken", workflow.Await(ctx, func() bool { return false })
+	})
+	if err != nil {
+		return err
+	}
+	workflow.GetSignalChannel(ctx, "end").Receive(ctx, nil)
+	return nil
+}
+
+// An update whose workflow ended before it answered is settled by what
+// it was to make: taken if that exists (its answer was lost, not its
+// effect), else finally not taken. Neither is retried for ever.
+func TestSendUpdateSettlesAnAnswerLostToTheWorkflowEnding(t *testing.T) {
+	tt := testenv.NewServer(t)
+	c := tt.GetDefaultClient()
+	w := sdkworker.New(c, "ending", sdkworker.Options{})
+	w.RegisterWorkflow(endingMidway)
+	w.RegisterWorkflow(answering)
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	made := "answering/" + uuid.NewString() // stands for the journey a deferral starts
+	if _, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: made, TaskQueue: "ending"}, answering); err != nil {
+		t.Fatal(err)
+	}
+	acts := &activities.Activities{Workflows: c}
+	for _, c2 := range []struct {
+		takenIf string
+		want    string // "" for taken
+	}{{made, ""}, {"answering/never-made", activities.ErrNotRunning}} {
+		id := "ending/" + uuid.NewString()
+		if _, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: "ending"}, endingMidway); err != nil {
+			t.Fatal(err)
+		}
+		sent := make(chan error, 1)
+		go func() {
+			_, err := acts.SendUpdate(ctx, activities.UpdateInput{WorkflowID: id, UpdateName: "take", UpdateID: uuid.NewString(),
+				Arg: json.RawMessage(`"x"`), TakenIf: c2.takenIf})
+			sent <- err
+		}()
+		for taking := false; !taking; {
+			v, err := c.QueryWorkflow(ctx, id, "", "taking")
+			if err == nil {
+				err = v.Get(&taking)
+			}
+			if ctx.Err() != nil {
+				t.Fatalf("the update never reached its handler: %v", err)
+			}
+		}
+		if err := c.SignalWorkflow(ctx, id, "", "end", nil); err != nil {
+			t.Fatal(err)
+		}
+		err := <-sent
+		var final *temporal.ApplicationError
+		switch {
+		case c2.want == "" && err != nil:
+			t.Errorf("lost answer, %s exists: %v, want it settled as taken", c2.takenIf, err)
+		case c2.want != "" && (!errors.As(err, &final) || final.Type() != c2.want || !final.NonRetryable()):
+			t.Errorf("lost answer, %s never made: %v, want a final %s error", c2.takenIf, err, c2.want)
+		}
+	}
+}
+
 // closedPort is a loopback address nothing listens on.
 func closedPort(t *testing.T) string {
 	t.Helper()
