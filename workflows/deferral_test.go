@@ -1,12 +1,19 @@
 package workflows_test
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/infuse-cymru/journeys/activities"
 
 	"github.com/infuse-cymru/journeys/internal/scripted"
 	"github.com/infuse-cymru/journeys/programme"
@@ -119,5 +126,81 @@ func TestARefusedDeferralLeavesTheJourneyAsItWas(t *testing.T) {
 	events := h.events(j)
 	if count(events, "journey.deferred") != 1 || count(events, "attendance.present") != 1 {
 		t.Errorf("journey recorded %v, want the attendance and then one deferral", events)
+	}
+}
+
+// A hand-over that takes minutes (the later intake out of reach, the
+// activity retried with backoff) and is then refused does not cost the
+// journey what fell due meanwhile: a reminder due during it goes out as
+// soon as the hand-over ends, not never.
+func TestASlowRefusedHandOverStillSendsWhatFellDue(t *testing.T) {
+	h := newHarness(t, 20)
+	j := h.apply(day(2021, 8, 20, 11))
+	h.offerAndAccept(j)
+	h.startIntake()
+	var mu sync.Mutex // activities run on goroutines of their own
+	attempts := 0
+	h.env.OnActivity(h.acts.SendUpdate, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.UpdateInput) (json.RawMessage, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if attempts++; attempts < 10 {
+				return nil, errors.New("the later intake is out of reach")
+			}
+			return nil, temporal.NewNonRetryableApplicationError("this intake is full", activities.ErrRefused, nil)
+		})
+	// The first reminder ahead of an October session.
+	var due programme.Reminder
+	var session programme.Item
+	for _, it := range h.items(programme.KindSession) {
+		for _, r := range it.Reminders {
+			if r.Trigger == programme.BeforeDue && r.At.After(day(2021, 10, 10, 0)) && due.Key == "" {
+				due, session = r, it
+			}
+		}
+	}
+	var deferral *scripted.Update
+	h.at(due.At.Add(-2*time.Minute), func() {
+		deferral = h.update(j, workflows.UpdateDefer, workflows.DeferRequest{TargetIntakeID: uuid.New()})
+	})
+	h.at(session.OpensAt.Add(24*time.Hour), func() { h.mustAccept(h.withdraw(j), "withdraw") })
+	h.run()
+
+	if deferral == nil || deferral.Err == nil {
+		t.Fatalf("the deferral: %+v, want it refused", deferral)
+	}
+	var sent []time.Time
+	for _, m := range h.messages(j) {
+		if m.ItemID == session.ID && m.Template == due.Template {
+			sent = append(sent, m.SendAt)
+		}
+	}
+	if len(sent) != 1 || sent[0].Sub(due.At) > time.Hour {
+		t.Errorf("reminder %s due %s was queued for %v, want once, as soon as the hand-over ended", due.Key, due.At, sent)
+	}
+}
+
+// A participant deferring before their programme has started tells the
+// later intake when their own intake starts, so that it can refuse to be
+// an earlier one.
+func TestADeferralBeforeTheStartNamesTheIntakesStart(t *testing.T) {
+	h := newHarness(t, 20)
+	j, other := h.apply(day(2021, 8, 20, 11)), h.apply(day(2021, 8, 21, 11))
+	h.offerAndAccept(j)
+	h.offerAndAccept(other) // so that the intake starts, and so finishes
+	h.startIntake()
+	later := uuid.New()
+	var handed workflows.DeferralHandOver
+	h.laterIntake(later, func(d workflows.DeferralHandOver) error {
+		handed = d
+		return nil
+	})
+	h.at(day(2021, 9, 20, 10), func() {
+		h.mustAccept(h.update(j, workflows.UpdateDefer, workflows.DeferRequest{TargetIntakeID: later}), "defer before the start")
+	})
+	h.run()
+
+	if !handed.FromStartsOn.Equal(h.intake.StartsOn) {
+		t.Errorf("the deferral said the participant's intake starts %s, want %s", handed.FromStartsOn, h.intake.StartsOn)
 	}
 }

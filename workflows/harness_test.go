@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -341,18 +342,31 @@ var testLogLevel = func() slog.Level {
 // outside this test environment. It keeps the SendUpdate activity's
 // contract: take answers each hand-over sent to target, and an error from
 // it is the intake refusing (its validator saying no).
+//
+// Like the real intake it remembers what it took: the same deferral again
+// is answered yes without asking take.
 func (h *harness) laterIntake(target uuid.UUID, take func(workflows.DeferralHandOver) error) {
 	sentTo := func(in activities.UpdateInput) bool {
 		return in.WorkflowID == workflows.IntakeWorkflowID(target) && in.UpdateName == workflows.UpdateAcceptDeferral
 	}
+	var mu sync.Mutex // activities run on goroutines of their own
+	taken := map[uuid.UUID]bool{}
 	h.env.OnActivity(h.acts.SendUpdate, mock.Anything, mock.MatchedBy(sentTo)).
 		Return(func(_ context.Context, in activities.UpdateInput) (json.RawMessage, error) {
 			var d workflows.DeferralHandOver
 			if err := json.Unmarshal(in.Arg, &d); err != nil {
 				return nil, err
 			}
-			if err := take(d); err != nil {
-				return nil, temporal.NewNonRetryableApplicationError(err.Error(), activities.ErrRefused, nil)
+			mu.Lock()
+			again := taken[d.NewJourneyID]
+			mu.Unlock()
+			if !again {
+				if err := take(d); err != nil {
+					return nil, temporal.NewNonRetryableApplicationError(err.Error(), activities.ErrRefused, nil)
+				}
+				mu.Lock()
+				taken[d.NewJourneyID] = true
+				mu.Unlock()
 			}
 			return json.Marshal(d.NewJourneyID)
 		})

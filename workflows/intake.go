@@ -72,6 +72,8 @@ type intake struct {
 	// journeys); order keeps its records in sequence (inOrder).
 	versions
 	order inOrder
+	// taking marks the deferred journeys being started (takeDeferral).
+	taking map[uuid.UUID]bool
 }
 
 func (in *intake) addSignal(ch workflow.ReceiveChannel) { in.signals = append(in.signals, ch) }
@@ -84,7 +86,7 @@ func (in *intake) handling(delta int) {
 // the waitlist, the start of the programme, and rescheduled sessions.
 // Each applicant's journey is a child workflow that outlives this run.
 func IntakeWorkflow(ctx workflow.Context, state Intake) (store.IntakeStatus, error) {
-	in := &intake{Intake: state, versions: askVersions(ctx)}
+	in := &intake{Intake: state, versions: askVersions(ctx), taking: map[uuid.UUID]bool{}}
 	in.order = inOrder{on: in.guarded, done: in.Seq}
 	if in.Applicants == nil {
 		in.Applicants = map[uuid.UUID]*Applicant{}
@@ -273,6 +275,9 @@ func (in *intake) submit(ctx workflow.Context, r SubmitApplicationRequest) (uuid
 
 func (in *intake) startJourney(ctx workflow.Context, j Journey) error {
 	j.IntakeID, j.CoordinatorID = in.IntakeID, in.CoordinatorID
+	if in.movesReachTheStart {
+		j.IntakeStartsOn = in.StartsOn
+	}
 	j.ProgrammeID, j.ProgrammeVersion = in.ProgrammeID, in.ProgrammeVersion
 	sa := []temporal.SearchAttributeUpdate{
 		temporalx.IntakeIDKey.ValueSet(in.IntakeID.String()),
@@ -526,8 +531,13 @@ func (in *intake) reschedule(ctx workflow.Context, r RescheduleSessionRequest) e
 		delete(in.SessionMoves, r.SessionID)
 		return err
 	}
-	in.tell(ctx, SignalSessionMoved, SessionMovedSignal{SessionID: r.SessionID, StartsAt: r.StartsAt},
-		StatusAwaitingStart, StatusInLabs, StatusExperimenting, StatusPaused)
+	scheduled := []Status{StatusAwaitingStart, StatusInLabs, StatusExperimenting, StatusPaused}
+	if in.movesReachTheStart {
+		// An accepted journey of a started intake has its start on the
+		// way (or its report of it): it takes the move into that plan.
+		scheduled = append(scheduled, StatusAccepted)
+	}
+	in.tell(ctx, SignalSessionMoved, SessionMovedSignal{SessionID: r.SessionID, StartsAt: r.StartsAt}, scheduled...)
 	return in.record(ctx, "session.rescheduled", map[string]any{"item": r.SessionID, "starts_at": r.StartsAt})
 }
 
@@ -598,18 +608,39 @@ func (in *intake) onDeferralIn(ctx workflow.Context, d DeferralHandOver) error {
 // takeDeferral starts the deferred participant's journey here, accepted
 // and carrying their progress, and starts its programme if this intake
 // has started already.
+//
+// Since lifecycle-guard version 4 the same deferral again is answered only
+// once the first has settled, and a journey that could not be started is
+// forgotten rather than left holding a place the intake waits on for ever.
 func (in *intake) takeDeferral(ctx workflow.Context, d DeferralHandOver) error {
 	if _, ok := in.Applicants[d.NewJourneyID]; ok {
+		if !in.movesReachTheStart {
+			return nil
+		}
+		_ = workflow.Await(ctx, func() bool { return !in.taking[d.NewJourneyID] })
+		if _, ok := in.Applicants[d.NewJourneyID]; !ok {
+			return fmt.Errorf("journey %s could not be started in this intake: try again", d.NewJourneyID)
+		}
 		return nil
 	}
 	in.Applicants[d.NewJourneyID] = &Applicant{PersonID: d.PersonID, Status: StatusAccepted}
 	in.Order = append(in.Order, d.NewJourneyID)
+	in.taking[d.NewJourneyID] = true
 	progress := d.Progress
 	err := in.startJourney(ctx, Journey{
 		JourneyID: d.NewJourneyID, PersonID: d.PersonID, CoachID: d.CoachID,
 		Status: StatusAccepted, Carried: &progress,
 	})
-	if err != nil {
+	delete(in.taking, d.NewJourneyID)
+	var started *temporal.ChildWorkflowExecutionAlreadyStartedError
+	switch {
+	case err != nil && in.movesReachTheStart && errors.As(err, &started):
+		// Started by an earlier attempt this intake kept no record of (the
+		// ID is the deferral's own): it is this deferral's journey.
+	case err != nil && in.movesReachTheStart:
+		in.forget(d.NewJourneyID)
+		return err
+	case err != nil:
 		return err
 	}
 	if err := in.record(ctx, "deferral.received", map[string]any{"journey": d.NewJourneyID, "from_journey": d.FromJourneyID}); err != nil {
@@ -622,6 +653,12 @@ func (in *intake) takeDeferral(ctx workflow.Context, d DeferralHandOver) error {
 }
 
 // --- helpers ---
+
+// forget removes a journey the intake could not start.
+func (in *intake) forget(journeyID uuid.UUID) {
+	delete(in.Applicants, journeyID)
+	in.Order = slices.DeleteFunc(in.Order, func(id uuid.UUID) bool { return id == journeyID })
+}
 
 // startSignal tells a journey when its programme starts.
 func (in *intake) startSignal() StartSignal {
@@ -688,7 +725,7 @@ func (in *intake) record(ctx workflow.Context, eventType string, data any) error
 		return err
 	}
 	defer in.order.over(seq)
-	return recordEvent(ctx, ev)
+	return in.recordEvent(ctx, ev)
 }
 
 func (in *intake) count(s Status) int {

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/stretchr/testify/mock"
+	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
 
@@ -55,6 +56,7 @@ func (h *harness) during(what, workflowID, activityName string, match func(conve
 	h.t.Helper()
 	if h.interjections.all == nil {
 		h.env.SetOnActivityStartedListener(h.activityStarted)
+		h.env.SetOnLocalActivityStartedListener(h.localActivityStarted)
 		h.interjections.held = map[string]*scripted.Update{}
 		h.interjections.wrapped = map[string]bool{}
 	}
@@ -79,6 +81,25 @@ func (h *harness) activityStarted(info *activity.Info, _ context.Context, args c
 			h.interjections.mu.Unlock()
 		}
 	}
+}
+
+// localActivityStarted is activityStarted for a local activity (events
+// are recorded by one), whose listener is given its input as it is.
+func (h *harness) localActivityStarted(info *activity.Info, ctx context.Context, args []any) {
+	payloads, err := converter.GetDefaultDataConverter().ToPayloads(args...)
+	if err != nil {
+		panic(fmt.Sprintf("encoding a local activity's input: %v", err))
+	}
+	h.activityStarted(info, ctx, encoded{payloads})
+}
+
+// encoded is a local activity's input as a regular activity's listener
+// sees it.
+type encoded struct{ payloads *commonpb.Payloads }
+
+func (e encoded) HasValues() bool { return e.payloads != nil }
+func (e encoded) Get(valuePtr ...any) error {
+	return converter.GetDefaultDataConverter().FromPayloads(e.payloads, valuePtr...)
 }
 
 // hold waits, in an activity, until the update an interjection sent

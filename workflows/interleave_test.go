@@ -321,8 +321,11 @@ func TestDeferralInFlightAtTheEndIsNotAssessed(t *testing.T) {
 		sent = true
 		return nil
 	})
-	h.env.SetOnActivityCompletedListener(func(info *activity.Info, _ converter.EncodedValue, _ error) {
-		if sent && info.WorkflowExecution.ID == workflows.JourneyWorkflowID(j) && info.ActivityType.Name == "Record" {
+	// The first record of the journey's to finish after the deferral was
+	// sent is the one it was sent during (the environment names a local
+	// activity's type only when it starts).
+	h.env.SetOnLocalActivityCompletedListener(func(info *activity.Info, _ converter.EncodedValue, _ error) {
+		if sent && info.WorkflowExecution.ID == workflows.JourneyWorkflowID(j) {
 			sent = false
 			close(recorded)
 		}
@@ -407,5 +410,35 @@ func TestResumeWhileAMovedSessionIsPlannedKeepsThePause(t *testing.T) {
 	}
 	if len(reminded) != 1 || !reminded[0].Equal(to.Add(14*24*time.Hour)) && !reminded[0].Equal(to) {
 		t.Errorf("the moved session was reminded for %v, want once, at its new time", reminded)
+	}
+}
+
+// A session moved while a journey is planning its start (the intake still
+// knows it as accepted): the journey's plan takes the move, and the
+// session is reminded at its new time, not its old one.
+func TestASessionMovedWhileTheStartIsPlannedIsInThePlan(t *testing.T) {
+	h := newHarness(t, 20)
+	j := h.apply(day(2021, 8, 20, 11))
+	h.offerAndAccept(j)
+	h.startIntake()
+	moved := h.items(programme.KindSession)[6]
+	to := moved.OpensAt.Add(48 * time.Hour)
+	h.during("reschedule", workflows.JourneyWorkflowID(j), "PlanSchedule", nil, func() *scripted.Update {
+		move := h.update(uuid.Nil, workflows.UpdateRescheduleSession,
+			workflows.RescheduleSessionRequest{SessionID: moved.ID, StartsAt: to})
+		h.mustAccept(move, "reschedule while the start is planned")
+		return move // the start's plan comes back only after the move
+	})
+	h.at(to.Add(24*time.Hour), func() { h.mustAccept(h.withdraw(j), "withdraw") })
+	h.run()
+
+	var reminded []time.Time
+	for _, m := range h.messages(j) {
+		if m.ItemID == moved.ID && m.Template == "session-reminder-day" {
+			reminded = append(reminded, m.ItemStartsAt)
+		}
+	}
+	if len(reminded) != 1 || !reminded[0].Equal(to) {
+		t.Errorf("the moved session was reminded for %v, want once, for its new time %s", reminded, to)
 	}
 }

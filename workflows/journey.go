@@ -23,6 +23,10 @@ type Journey struct {
 	CoordinatorID    uuid.UUID
 	ProgrammeID      string
 	ProgrammeVersion int
+	// IntakeStartsOn is when the intake's programme starts (set by intakes
+	// since lifecycle-guard version 4): a deferral goes only to an intake
+	// starting later.
+	IntakeStartsOn time.Time
 
 	Status Status
 	// Notified is the last status the intake was told about.
@@ -260,7 +264,13 @@ func (j *journey) advanceOffer(ctx workflow.Context, now time.Time) error {
 // awaitHandOver waits while the journey is being handed to another intake:
 // it must not be assessed, or move on, here meanwhile. Once the hand-over
 // has ended (deferred, or refused) the main loop looks again.
+//
+// The hand-over may take minutes (the intake retried until it answers):
+// what fell due meanwhile is done at once after it (movesReachTheStart,
+// lifecycle-guard version 4), not skipped by a sleep until the next
+// moment still ahead.
 func (j *journey) awaitHandOver(ctx workflow.Context) error {
+	j.again = j.movesReachTheStart
 	return workflow.Await(ctx, func() bool { return j.deferringTo == uuid.Nil || j.Status.Terminal() })
 }
 
@@ -274,6 +284,7 @@ func (j *journey) advanceProgramme(ctx workflow.Context, now time.Time) (bool, e
 	if j.replanning > 0 {
 		// A resume or a moved session is replanning: what is due is about to
 		// change. Look again once it has.
+		j.again = j.movesReachTheStart
 		return false, workflow.Await(ctx, func() bool { return j.replanning == 0 })
 	}
 	from, moves := j.Status, j.moves

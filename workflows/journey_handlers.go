@@ -173,11 +173,20 @@ func (j *journey) onStart(ctx workflow.Context, s StartSignal) error {
 		j.SessionMoves[id] = t
 	}
 	// Planned first, taken only if the journey is still accepted: a
-	// withdrawal or deferral while it was planned stands.
-	plan, err := planSchedule(ctx, j.ProgrammeID, j.ProgrammeVersion,
-		programme.ScheduleInput{StartsOn: j.StartsOn, SessionMoves: j.SessionMoves, Shift: j.Shift})
-	if err != nil {
-		return err
+	// withdrawal or deferral while it was planned stands. A session moved
+	// meanwhile is planned in (movesReachTheStart).
+	var plan programme.Schedule
+	for {
+		planned := j.planChanges
+		var err error
+		plan, err = planSchedule(ctx, j.ProgrammeID, j.ProgrammeVersion,
+			programme.ScheduleInput{StartsOn: j.StartsOn, SessionMoves: j.SessionMoves, Shift: j.Shift})
+		if err != nil {
+			return err
+		}
+		if !j.movesReachTheStart || j.planChanges == planned {
+			break
+		}
 	}
 	if !j.move(StatusAccepted, StatusAwaitingStart) {
 		return fmt.Errorf("start ignored: %s", describe(j.Status))
@@ -190,6 +199,12 @@ func (j *journey) onStart(ctx workflow.Context, s StartSignal) error {
 }
 
 func (j *journey) onSessionMoved(ctx workflow.Context, s SessionMovedSignal) error {
+	if j.movesReachTheStart && j.Schedule == nil && j.Status == StatusAccepted {
+		// The start is on its way: its plan takes the move.
+		j.SessionMoves[s.SessionID] = s.StartsAt
+		j.planChanges++
+		return nil
+	}
 	if j.Schedule == nil || j.Status.Terminal() {
 		return nil
 	}
@@ -238,7 +253,7 @@ func (j *journey) validateAssignCoach(ctx workflow.Context, r AssignCoachRequest
 	if j.Status.Terminal() {
 		return fmt.Errorf("cannot assign a coach: %s", describe(j.Status))
 	}
-	return nil
+	return j.deferralInFlight() // the deferral carries the coach it had
 }
 
 func (j *journey) assignCoach(ctx workflow.Context, r AssignCoachRequest) error {
@@ -431,9 +446,13 @@ func (j *journey) deferTo(ctx workflow.Context, r DeferRequest) (uuid.UUID, erro
 		j.deferringTo = r.TargetIntakeID
 		j.handingOver++
 	}
+	startsOn := j.StartsOn
+	if startsOn.IsZero() {
+		startsOn = j.IntakeStartsOn // not started yet: the intake's own start
+	}
 	err = j.handOver(ctx, r.TargetIntakeID, DeferralHandOver{
 		FromJourneyID: j.JourneyID, NewJourneyID: newID, PersonID: j.PersonID, CoachID: j.CoachID,
-		Progress: Progress{Attendance: j.Attendance, Tasks: j.Tasks}, FromStartsOn: j.StartsOn,
+		Progress: Progress{Attendance: j.Attendance, Tasks: j.Tasks}, FromStartsOn: startsOn,
 	})
 	if j.guarded {
 		j.handingOver--
@@ -473,13 +492,15 @@ func (j *journey) handOver(ctx workflow.Context, target uuid.UUID, d DeferralHan
 	// Each attempt is its own update: the intake refusing one (it was
 	// full) must not answer the next (it has room now) from the first.
 	// The intake knows the new journey's ID, so two attempts that both
-	// reach it still make one journey.
+	// reach it, in one run of the intake or two, still make one journey.
 	j.handOvers++
 	err := runActivity(ctx, acts.SendUpdate, activities.UpdateInput{
 		WorkflowID: IntakeWorkflowID(target),
 		UpdateName: UpdateAcceptDeferral,
 		UpdateID:   fmt.Sprintf("%s/%s/%s/%d", UpdateAcceptDeferral, d.NewJourneyID, workflow.GetInfo(ctx).WorkflowExecution.RunID, j.handOvers),
 		Arg:        asJSON(d),
+		// The new journey exists if and only if the intake took it.
+		TakenIf: JourneyWorkflowID(d.NewJourneyID),
 	}, nil)
 	var answer *temporal.ApplicationError
 	if errors.As(err, &answer) && answer.Type() == activities.ErrRefused {
@@ -538,6 +559,9 @@ func (j *journey) pause(ctx workflow.Context) error {
 }
 
 func (j *journey) validateResume(ctx workflow.Context) error {
+	if err := j.deferralInFlight(); err != nil {
+		return err
+	}
 	if j.Status != StatusPaused {
 		return fmt.Errorf("only a paused journey can be resumed: %s", describe(j.Status))
 	}

@@ -79,9 +79,9 @@ type randomCase struct {
 	script  []string
 
 	mu sync.Mutex // the environment runs activities on goroutines of their own
-	// handedOver is, per journey deferred, the journeys the later intake
-	// took.
-	handedOver map[uuid.UUID]map[uuid.UUID]bool
+	// handedOver is, per journey deferred, the journey the later intake
+	// took for it.
+	handedOver map[uuid.UUID]uuid.UUID
 	// chance decides, under mu, how long an activity takes and whether the
 	// later intake has room: activities finish in an order of their own.
 	chance *rand.Rand
@@ -89,7 +89,7 @@ type randomCase struct {
 
 func newRandomCase(t *testing.T, seed uint64) *randomCase {
 	rnd := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	c := &randomCase{t: t, rnd: rnd, capacity: 1 + rnd.IntN(3), handedOver: map[uuid.UUID]map[uuid.UUID]bool{},
+	c := &randomCase{t: t, rnd: rnd, capacity: 1 + rnd.IntN(3), handedOver: map[uuid.UUID]uuid.UUID{},
 		chance: rand.New(rand.NewPCG(seed^0x5bd1e995, seed))}
 	c.h = newHarness(t, c.capacity)
 	// Everyone may have ended before a step's time: the intake has then
@@ -162,15 +162,13 @@ func newRandomCase(t *testing.T, seed uint64) *randomCase {
 
 // takeDeferral is the later intake: it has room two times in three.
 func (c *randomCase) takeDeferral(d workflows.DeferralHandOver) error {
+	c.pause()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.chance.IntN(3) == 0 {
 		return errors.New("this intake is full")
 	}
-	if c.handedOver[d.FromJourneyID] == nil {
-		c.handedOver[d.FromJourneyID] = map[uuid.UUID]bool{}
-	}
-	c.handedOver[d.FromJourneyID][d.NewJourneyID] = true
+	c.handedOver[d.FromJourneyID] = d.NewJourneyID
 	return nil
 }
 
@@ -179,13 +177,7 @@ func (c *randomCase) takeDeferral(d workflows.DeferralHandOver) error {
 // instant lands before, during or after the workflow's own step. The
 // seed replays the script but not these timings exactly.
 func (c *randomCase) delayActivities() {
-	h := c.h
-	pause := func() {
-		c.mu.Lock()
-		d := time.Duration(c.chance.IntN(2000)) * time.Microsecond
-		c.mu.Unlock()
-		time.Sleep(d)
-	}
+	h, pause := c.h, c.pause
 	h.env.OnActivity(h.acts.Record, mock.Anything, mock.Anything).Return(
 		func(ctx context.Context, in activities.RecordInput) error {
 			pause()
@@ -196,6 +188,14 @@ func (c *randomCase) delayActivities() {
 			pause()
 			return h.acts.PlanSchedule(ctx, in)
 		})
+}
+
+// pause takes a random moment of real time, up to 2 ms.
+func (c *randomCase) pause() {
+	c.mu.Lock()
+	d := time.Duration(c.chance.IntN(2000)) * time.Microsecond
+	c.mu.Unlock()
+	time.Sleep(d)
 }
 
 // at scripts what does at when, and keeps a line of it for the failure log.
@@ -421,9 +421,29 @@ func (c *randomCase) checkInvariants() {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for from, to := range c.handedOver {
-		if len(to) != 1 {
-			t.Errorf("%s was handed over as %d journeys", c.name(from), len(to))
+	// A journey ends deferred if and only if the later intake took it,
+	// and names the journey it took: never lost, never doubled.
+	for _, j := range append([]uuid.UUID{c.sentinel}, c.others...) {
+		taken, handed := c.handedOver[j]
+		evs, err := c.h.store.JourneyEvents(context.Background(), j)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var deferred []uuid.UUID
+		for _, ev := range evs {
+			if ev.Type == "journey.deferred" {
+				var data struct {
+					ToJourney uuid.UUID `json:"to_journey"`
+				}
+				_ = json.Unmarshal(ev.Data, &data)
+				deferred = append(deferred, data.ToJourney)
+			}
+		}
+		switch {
+		case handed && (len(deferred) != 1 || deferred[0] != taken):
+			t.Errorf("%s: the later intake took journey %s, and this journey recorded deferrals to %v", c.name(j), taken, deferred)
+		case !handed && len(deferred) != 0:
+			t.Errorf("%s: deferred to %v, which the later intake never took", c.name(j), deferred)
 		}
 	}
 }

@@ -21,18 +21,44 @@ import (
 func withActivityOptions(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:    time.Second,
-			BackoffCoefficient: 2,
-			MaximumInterval:    5 * time.Minute,
-		},
+		RetryPolicy:         retryForEver(),
 	})
 }
 
+// retryForEver is every activity's retry policy: a failure is retried,
+// backing off to five minutes between attempts, until the cause is fixed
+// (see the activities package).
+func retryForEver() *temporal.RetryPolicy {
+	return &temporal.RetryPolicy{
+		InitialInterval:    time.Second,
+		BackoffCoefficient: 2,
+		MaximumInterval:    5 * time.Minute,
+	}
+}
+
+// recordForAsLongAsItTakes bounds a local record's retries: far beyond
+// any outage, as a regular activity's retries are unbounded.
+const recordForAsLongAsItTakes = 10 * 365 * 24 * time.Hour
+
 // recordEvent appends a domain event through the Record activity. The key
 // is derived from the workflow's own sequence, so retries are harmless.
-func recordEvent(ctx workflow.Context, ev store.Event, msgs ...store.Message) error {
-	return runActivity(ctx, acts.Record, activities.RecordInput{Event: ev, Messages: msgs}, nil)
+// With recordLocally it runs as a local activity: a record is one short
+// write, and a local activity leaves one marker in the history (without
+// its input) instead of three events and a workflow task to take the
+// result. Its retries back off on workflow timers, so a database that is
+// down for hours still only delays the journey.
+func (v versions) recordEvent(ctx workflow.Context, ev store.Event, msgs ...store.Message) error {
+	in := activities.RecordInput{Event: ev, Messages: msgs}
+	if !v.recordLocally {
+		return runActivity(ctx, acts.Record, in, nil)
+	}
+	local := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		// Unset, it would be the start-to-close timeout: one attempt.
+		ScheduleToCloseTimeout: recordForAsLongAsItTakes,
+		RetryPolicy:            retryForEver(),
+	})
+	return workflow.ExecuteLocalActivity(local, acts.Record, in).Get(ctx, nil)
 }
 
 // runActivity runs an activity with the house options and waits for it.
@@ -110,7 +136,7 @@ func (j *journey) record(ctx workflow.Context, eventType, itemID string, data an
 		return err
 	}
 	defer j.order.over(seq)
-	err := recordEvent(ctx, ev, msgs...)
+	err := j.recordEvent(ctx, ev, msgs...)
 	if err == nil && j.Status != j.Notified {
 		j.Notified = j.Status
 		j.notifyIntake(ctx)

@@ -27,26 +27,40 @@ type versions struct {
 	// session's replan) plans again rather than keep a plan made without
 	// the change (journey.replan).
 	replanUntilCurrent bool
+	// movesReachTheStart (lifecycle-guard version 4): a session moved
+	// while a journey's start is on its way reaches it (the intake tells
+	// accepted journeys of a started intake too, and a journey not yet
+	// scheduled keeps the move for the plan its start makes); a journey
+	// looks again at once after waiting out a hand-over or a replan; an
+	// intake tells its journeys when it starts, for the deferral check; a
+	// deferral taken is settled before it is answered.
+	movesReachTheStart bool
 	// cancelTimers: a wait for a change or a moment cancels its timer when
 	// the change comes first (awaitOrTimeout), instead of leaving it to
 	// fire into the history later.
 	cancelTimers bool
+	// recordLocally: events are recorded by a local activity, one marker
+	// in the history instead of three activity events and the workflow
+	// task that takes the result (recordEvent).
+	recordLocally bool
 }
 
 // The change IDs. Never reuse one for another change.
 const (
 	changeLifecycleGuard   = "lifecycle-guard"
 	changeCancelWakeTimers = "cancel-wake-timers"
+	changeRecordLocally    = "record-locally"
 )
 
 // askVersions asks, at the start of a run, which changes it uses.
 // A further change to the same area bumps its change's maximum version
 // rather than adding a change ID: a run records one marker per change ID.
 func askVersions(ctx workflow.Context) versions {
-	guard := workflow.GetVersion(ctx, changeLifecycleGuard, workflow.DefaultVersion, 3)
+	guard := workflow.GetVersion(ctx, changeLifecycleGuard, workflow.DefaultVersion, 4)
 	cancelTimers := workflow.GetVersion(ctx, changeCancelWakeTimers, workflow.DefaultVersion, 1)
-	return versions{guarded: guard >= 1, handOverByUpdate: guard >= 2, replanUntilCurrent: guard >= 3,
-		cancelTimers: cancelTimers >= 1}
+	recordLocally := workflow.GetVersion(ctx, changeRecordLocally, workflow.DefaultVersion, 1)
+	return versions{guarded: guard >= 1, handOverByUpdate: guard >= 2, replanUntilCurrent: guard >= 3, movesReachTheStart: guard >= 4,
+		cancelTimers: cancelTimers >= 1, recordLocally: recordLocally >= 1}
 }
 
 // awaitOrTimeout waits until cond holds or d has passed, and reports

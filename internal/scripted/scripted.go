@@ -8,7 +8,10 @@
 // is sent. Reading it there sees "nothing yet" and passes whatever the
 // workflow would have answered. And a step scheduled after the workflow has
 // ended never runs at all, so whatever it would have checked is silently
-// not checked. The workflow tests, the mail end-to-end test and the intake
+// not checked. It also stands in for what a Temporal server does and the
+// test environment does not: an update that reached a run which continued
+// as new before it saw the update is sent again, to the new run. The
+// workflow tests, the mail end-to-end test and the intake
 // preview all script people this way; this is the one place that sends the
 // updates and the one place that says which steps and updates did not
 // succeed.
@@ -20,7 +23,9 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/infuse-cymru/journeys/workflows"
 )
@@ -44,7 +49,22 @@ type step struct {
 // New scripts env, whose clock starts at began and whose root workflow is
 // the intake's (workflows.IntakeWorkflowID(intake)).
 func New(env *testsuite.TestWorkflowEnvironment, began time.Time, intake uuid.UUID) *Script {
-	return &Script{env: env, began: began, intake: intake}
+	s := &Script{env: env, began: began, intake: intake}
+	env.SetOnChildWorkflowStartedListener(s.runStarted)
+	return s
+}
+
+// runStarted sends again, to a journey's new run, every update sent to it
+// that its last run never saw. A server aborts such an update with a
+// retryable "workflow is closing" error when the run continues as new, and
+// the client sends it again, to the new run; the test environment instead
+// drops it, and it would never be answered.
+func (s *Script) runStarted(info *workflow.Info, _ workflow.Context, _ converter.EncodedValues) {
+	for _, u := range s.sent {
+		if u.workflowID == info.WorkflowExecution.ID && !u.seen && !u.Done {
+			u.send(s.env)
+		}
+	}
 }
 
 // ErrBeforeStart is returned by At for a step the clock has already passed.
@@ -93,6 +113,13 @@ type Update struct {
 
 	// finished is closed once Done is set.
 	finished chan struct{}
+
+	// workflowID, name and args say where and what was sent, and seen
+	// whether the workflow has accepted or rejected it yet.
+	workflowID string
+	name       string
+	args       []any
+	seen       bool
 }
 
 // Finished is closed once the workflow has rejected or completed the
@@ -101,6 +128,9 @@ type Update struct {
 func (u *Update) Finished() <-chan struct{} { return u.finished }
 
 func (u *Update) finish() {
+	if u.Done {
+		return // a copy sent again to a new run, and the first answered after all
+	}
 	u.Done = true
 	close(u.finished)
 }
@@ -124,23 +154,31 @@ func (u *Update) Problem() error {
 // runs after the step returns, and the returned Update is filled in then.
 // what names it in failures.
 func (s *Script) Send(journey uuid.UUID, what, name string, args ...any) *Update {
-	u := &Update{What: what, finished: make(chan struct{})}
+	u := &Update{What: what, finished: make(chan struct{}), name: name, args: args}
 	s.sent = append(s.sent, u)
-	cb := &testsuite.TestUpdateCallback{
-		OnReject:   func(err error) { u.Rejected = err; u.finish() },
-		OnAccept:   func() {},
-		OnComplete: func(v any, err error) { u.Value, u.Err = v, err; u.finish() },
-	}
-	id := uuid.NewString()
 	if journey == uuid.Nil {
-		s.env.UpdateWorkflow(name, id, cb, args...)
+		s.env.UpdateWorkflow(name, uuid.NewString(), u.callbacks(), args...)
 		return u
 	}
-	if err := s.env.UpdateWorkflowByID(workflows.JourneyWorkflowID(journey), name, id, cb, args...); err != nil {
+	u.workflowID = workflows.JourneyWorkflowID(journey)
+	u.send(s.env)
+	return u
+}
+
+// send sends a journey's update, under an ID of its own each time.
+func (u *Update) send(env *testsuite.TestWorkflowEnvironment) {
+	if err := env.UpdateWorkflowByID(u.workflowID, u.name, uuid.NewString(), u.callbacks(), u.args...); err != nil {
 		u.Err = err
 		u.finish()
 	}
-	return u
+}
+
+func (u *Update) callbacks() *testsuite.TestUpdateCallback {
+	return &testsuite.TestUpdateCallback{
+		OnReject:   func(err error) { u.seen, u.Rejected = true, err; u.finish() },
+		OnAccept:   func() { u.seen = true },
+		OnComplete: func(v any, err error) { u.Value, u.Err = v, err; u.finish() },
+	}
 }
 
 // Sent is every update sent so far, in the order they were sent.
