@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -49,14 +48,7 @@ func answering(ctx workflow.Context) error {
 // validator's or handler's no and a workflow that is not running are
 // final errors (never retried), and a server out of reach is retried.
 func TestSendUpdateTellsARefusalFromAFailure(t *testing.T) {
-	tt := testenv.NewServer(t)
-	c := tt.GetDefaultClient()
-	w := sdkworker.New(c, "answering", sdkworker.Options{})
-	w.RegisterWorkflow(answering)
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.Stop)
+	c := serving(t, "answering", answering)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	id := "answering/" + uuid.NewString()
@@ -85,7 +77,7 @@ func TestSendUpdateTellsARefusalFromAFailure(t *testing.T) {
 		}
 	}
 
-	unreachable, err := client.NewLazyClient(client.Options{HostPort: closedPort(t)})
+	unreachable, err := client.NewLazyClient(client.Options{HostPort: testenv.ClosedPort(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,15 +116,7 @@ func endingMidway(ctx workflow.Context) error {
 // it was to make: taken if that exists (its answer was lost, not its
 // effect), else finally not taken. Neither is retried for ever.
 func TestSendUpdateSettlesAnAnswerLostToTheWorkflowEnding(t *testing.T) {
-	tt := testenv.NewServer(t)
-	c := tt.GetDefaultClient()
-	w := sdkworker.New(c, "ending", sdkworker.Options{})
-	w.RegisterWorkflow(endingMidway)
-	w.RegisterWorkflow(answering)
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.Stop)
+	c := serving(t, "ending", endingMidway, answering)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	made := "answering/" + uuid.NewString() // stands for the journey a deferral starts
@@ -177,14 +161,18 @@ func TestSendUpdateSettlesAnAnswerLostToTheWorkflowEnding(t *testing.T) {
 	}
 }
 
-// closedPort is a loopback address nothing listens on.
-func closedPort(t *testing.T) string {
+// serving gives the test a Temporal namespace with a worker on queue
+// running these workflows, and a client for it.
+func serving(t *testing.T, queue string, wfs ...any) client.Client {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+	c := testenv.NewServer(t).GetDefaultClient()
+	w := sdkworker.New(c, queue, sdkworker.Options{})
+	for _, wf := range wfs {
+		w.RegisterWorkflow(wf)
+	}
+	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
+	t.Cleanup(w.Stop)
+	return c
 }

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -29,7 +28,7 @@ func TestHealthz(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(st.Close)
-	down, err := client.NewLazyClient(client.Options{HostPort: closedPort(t), Logger: logging.NewTemporalLogger(quiet)})
+	down, err := client.NewLazyClient(client.Options{HostPort: testenv.ClosedPort(t), Logger: logging.NewTemporalLogger(quiet)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,18 +64,6 @@ func get(t *testing.T, h http.Handler) (int, Health) {
 		t.Fatalf("body %q: %v", rec.Body.String(), err)
 	}
 	return rec.Code, body
-}
-
-// closedPort is an address where nothing listens.
-func closedPort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
 }
 
 func TestHealthzOnlyAnswersGet(t *testing.T) {

@@ -477,14 +477,7 @@ func (w *world) testCheckpoint(t *testing.T) {
 // refused fewer places than are taken and any change of places once the
 // intake has started, each with the intake's reason.
 func (w *world) testEditIntake(t *testing.T) {
-	people := make([]who, 2)
-	for i, name := range []string{"Catrin", "Iolo"} {
-		people[i] = who{name: strings.ToLower(name), id: uuid.New()}
-		must(t, w.st.CreatePeople(t.Context(), []store.Person{{ID: people[i].id, Role: store.RoleParticipant, GivenName: name,
-			FamilyName: "Morgan", EmailAddress: strings.ToLower(name) + ".morgan@example.org", LocalAuthority: "Monmouthshire",
-			Theme: "communities"}}))
-		w.credentials(t, &people[i], store.RoleParticipant)
-	}
+	people := w.participants(t, "Catrin", "Iolo")
 	now := time.Now()
 	id := w.createIntake(t, "Cohort C", now, now.Add(time.Hour), now.Add(72*time.Hour))
 	path := "/api/intakes/" + id.String()
@@ -503,20 +496,13 @@ func (w *world) testEditIntake(t *testing.T) {
 		}
 		return in
 	}
-	decide := func(j uuid.UUID, d workflows.Decision) {
-		t.Helper()
-		var st StatusAnswer
-		decode(t, w.do(t, call{method: "POST", path: "/api/journeys/" + j.String() + "/decision",
-			body: fmt.Sprintf(`{"decision":%q}`, d), token: w.coordinator.token, key: uuid.NewString()}), http.StatusOK, &st)
-	}
-
 	first := w.apply(t, id, w.coordinator, fmt.Sprintf(`{"personId":%q}`, people[0].id))
 	second := w.apply(t, id, w.coordinator, fmt.Sprintf(`{"personId":%q}`, people[1].id))
 	if in := edited(`{"capacity":1}`); in.Capacity != 1 || in.Name != "Cohort C" {
 		t.Errorf("one place: %+v", in)
 	}
-	decide(first, workflows.DecisionOffer)
-	decide(second, workflows.DecisionWaitlist)
+	w.decide(t, first, workflows.DecisionOffer)
+	w.decide(t, second, workflows.DecisionWaitlist)
 
 	// Renaming touches the name only; the same edit again is fine.
 	for range 2 {
@@ -556,9 +542,7 @@ func (w *world) testEditIntake(t *testing.T) {
 	}
 
 	// Once started, the places are fixed; the name is not.
-	var st StatusAnswer
-	decode(t, w.do(t, call{method: "POST", path: "/api/journeys/" + first.String() + "/offer",
-		body: `{"accept":true}`, token: people[0].token, key: uuid.NewString()}), http.StatusOK, &st)
+	w.accept(t, first, people[0])
 	w.start(t, id, 1)
 	if p := checkProblem(t, edit(`{"name":"Carfan C","capacity":3}`), http.StatusConflict); !strings.Contains(p.Detail, "has started") {
 		t.Errorf("places after the start: %q", p.Detail)

@@ -70,22 +70,12 @@ func newWorld(t *testing.T) *world {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	st := sqlitestore.OpenTest(t)
-	ts := testenv.NewServer(t)
 	planner, err := testenv.UntilOpen(cohortStart, speed, "checkpoint/1")
 	must(t, err)
-	testenv.StartWorker(t, ts, &activities.Activities{Store: st, Planner: planner})
-	svc := starter.New(ts.GetDefaultClient(), st)
-	w := &world{st: st, svc: svc}
-	w.apiClient = newClient(t, New(svc, Options{Logger: zaptest.NewLogger(t, zaptest.Level(zap.ErrorLevel))}))
+	w := newSystem(t, planner)
+	st := w.st
 
-	// The first coordinator is made with the store, as `infuse` does; the
-	// rest arrive through the API's import.
-	w.coordinator = who{name: "coordinator", id: uuid.New()}
-	must(t, st.CreatePeople(ctx, []store.Person{{ID: w.coordinator.id, Role: store.RoleCoordinator, GivenName: "Megan",
-		FamilyName: "Howells", EmailAddress: "megan@example.org", LocalAuthority: "Torfaen"}}))
-	w.credentials(t, &w.coordinator, store.RoleCoordinator)
-
+	// The rest of the people arrive through the API's import.
 	people := "role,given_name,family_name,email,local_authority,theme,language\n" +
 		"coach,Nia,Parry,nia@example.org,Newport,,en\n" +
 		"coach,Rhys,Owen,rhys@example.org,Cardiff,,cy\n" +
@@ -135,16 +125,11 @@ func newWorld(t *testing.T) *world {
 		by      who
 	}{{w.journey, w.participant}, {w.otherJourney, w.otherParticipant}, {w.bJourney, w.bParticipant}, {w.bLeaverJourney, w.bLeaver}} {
 		// (UntilOpen plans offers in real time: they wait for the answer.)
-		var st StatusAnswer
-		decode(t, w.do(t, call{method: "POST", path: "/api/journeys/" + j.journey.String() + "/decision",
-			body: `{"decision":"offer"}`, token: w.coordinator.token, key: uuid.NewString()}), http.StatusOK, &st)
-		if st.Status != workflows.StatusOffered {
-			t.Fatalf("decision: %+v", st)
+		if st := w.decide(t, j.journey, workflows.DecisionOffer); st != workflows.StatusOffered {
+			t.Fatalf("decision: %s", st)
 		}
-		decode(t, w.do(t, call{method: "POST", path: "/api/journeys/" + j.journey.String() + "/offer",
-			body: `{"accept":true}`, token: j.by.token, key: uuid.NewString()}), http.StatusOK, &st)
-		if st.Status != workflows.StatusAccepted {
-			t.Fatalf("accepting: %+v", st)
+		if st := w.accept(t, j.journey, j.by); st != workflows.StatusAccepted {
+			t.Fatalf("accepting: %s", st)
 		}
 	}
 	// Intake A first: its start starts the test clock.
@@ -166,29 +151,117 @@ func newWorld(t *testing.T) *world {
 	return w
 }
 
-// start starts an intake through the API once it has counted accepted
-// acceptances: it learns of each by signal, a moment after the answer.
-func (w *world) start(t *testing.T, intake uuid.UUID, accepted int) Started {
+// newSystem is the API over a real SQLite store and a real in-process
+// Temporal server running the real worker, which plans with planner, and
+// the first coordinator, made with the store as `infuse` does.
+func newSystem(t *testing.T, planner activities.Planner) *world {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	st := sqlitestore.OpenTest(t)
+	ts := testenv.NewServer(t)
+	testenv.StartWorker(t, ts, &activities.Activities{Store: st, Planner: planner})
+	svc := starter.New(ts.GetDefaultClient(), st)
+	w := &world{st: st, svc: svc}
+	w.apiClient = newClient(t, New(svc, Options{Logger: zaptest.NewLogger(t, zaptest.Level(zap.ErrorLevel))}))
+	w.coordinator = who{name: "coordinator", id: uuid.New()}
+	must(t, st.CreatePeople(t.Context(), []store.Person{{ID: w.coordinator.id, Role: store.RoleCoordinator, GivenName: "Megan",
+		FamilyName: "Howells", EmailAddress: "megan@example.org", LocalAuthority: "Torfaen"}}))
+	w.credentials(t, &w.coordinator, store.RoleCoordinator)
+	return w
+}
+
+// participants adds a participant of each given name, with credentials.
+func (w *world) participants(t *testing.T, names ...string) []who {
+	t.Helper()
+	people := make([]who, len(names))
+	for i, name := range names {
+		people[i] = who{name: strings.ToLower(name), id: uuid.New()}
+		must(t, w.st.CreatePeople(t.Context(), []store.Person{{ID: people[i].id, Role: store.RoleParticipant, GivenName: name,
+			FamilyName: "Morgan", EmailAddress: strings.ToLower(name) + ".morgan@example.org", LocalAuthority: "Monmouthshire",
+			Theme: "communities"}}))
+		w.credentials(t, &people[i], store.RoleParticipant)
+	}
+	return people
+}
+
+// patience bounds how long a test waits for what workflows do after they
+// answer; it only bounds a failure.
+const patience = 30 * time.Second
+
+// eventually waits until done says so, failing with the last state it
+// reported (what was seen, or why it could not be) after patience.
+func eventually(t testing.TB, what string, done func() (bool, any)) {
+	t.Helper()
+	deadline := time.Now().Add(patience)
 	for {
-		var counts map[workflows.Status]int
-		v, err := w.svc.Temporal.QueryWorkflow(t.Context(), workflows.IntakeWorkflowID(intake), "", workflows.QueryIntakeCounts)
-		if err == nil {
-			err = v.Get(&counts)
-		}
-		if err == nil && counts[workflows.StatusAccepted] >= accepted {
-			break
+		ok, last := done()
+		if ok {
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("intake %s counted %v acceptances (%v), want %d", intake, counts, err, accepted)
+			t.Fatalf("%s: not after %s; last seen: %v", what, patience, last)
 		}
 		time.Sleep(30 * time.Millisecond)
 	}
+}
+
+// counts is what the intake's own workflow counts of its journeys, by
+// status (its query: the store's projections may lag behind it).
+func (w *world) counts(t testing.TB, intake uuid.UUID) (map[workflows.Status]int, error) {
+	t.Helper()
+	var counts map[workflows.Status]int
+	v, err := w.svc.Temporal.QueryWorkflow(t.Context(), workflows.IntakeWorkflowID(intake), "", workflows.QueryIntakeCounts)
+	if err == nil {
+		err = v.Get(&counts)
+	}
+	return counts, err
+}
+
+// counted waits until the intake counts at least n journeys of status:
+// it learns of each change by signal, a moment after the journey answers.
+func (w *world) counted(t *testing.T, intake uuid.UUID, status workflows.Status, n int) {
+	t.Helper()
+	eventually(t, fmt.Sprintf("intake %s to count %d %s", intake, n, status), func() (bool, any) {
+		counts, err := w.counts(t, intake)
+		return err == nil && counts[status] >= n, fmt.Sprint(counts, err)
+	})
+}
+
+// startCall is the coordinator's request to start intake.
+func (w *world) startCall(intake uuid.UUID) call {
+	return call{method: "POST", path: "/api/intakes/" + intake.String() + "/start", token: w.coordinator.token, key: uuid.NewString()}
+}
+
+// start starts an intake through the API once it has counted accepted
+// acceptances.
+func (w *world) start(t *testing.T, intake uuid.UUID, accepted int) Started {
+	t.Helper()
+	w.counted(t, intake, workflows.StatusAccepted, accepted)
 	var started Started
-	decode(t, w.do(t, call{method: "POST", path: "/api/intakes/" + intake.String() + "/start",
-		token: w.coordinator.token, key: uuid.NewString()}), http.StatusOK, &started)
+	decode(t, w.do(t, w.startCall(intake)), http.StatusOK, &started)
 	return started
+}
+
+// decide records the coordinator's decision on journey's application.
+func (w *world) decide(t *testing.T, journey uuid.UUID, d workflows.Decision) workflows.Status {
+	t.Helper()
+	var st StatusAnswer
+	decode(t, w.do(t, call{method: "POST", path: "/api/journeys/" + journey.String() + "/decision",
+		body: fmt.Sprintf(`{"decision":%q}`, d), token: w.coordinator.token, key: uuid.NewString()}), http.StatusOK, &st)
+	return st.Status
+}
+
+// acceptCall is by's request to accept the offer of journey.
+func acceptCall(journey uuid.UUID, by who) call {
+	return call{method: "POST", path: "/api/journeys/" + journey.String() + "/offer", body: `{"accept":true}`,
+		token: by.token, key: uuid.NewString()}
+}
+
+// accept accepts the offer of journey as by.
+func (w *world) accept(t *testing.T, journey uuid.UUID, by who) workflows.Status {
+	t.Helper()
+	var st StatusAnswer
+	decode(t, w.do(t, acceptCall(journey, by)), http.StatusOK, &st)
+	return st.Status
 }
 
 // credentials gives p an API token and a browser session.
@@ -241,17 +314,13 @@ func (w *world) apply(t *testing.T, intake uuid.UUID, by who, body string) uuid.
 // waitFor waits until the store's projection of journey satisfies ok.
 func (w *world) waitFor(t *testing.T, journey uuid.UUID, ok func(store.JourneySnapshot) bool) store.JourneySnapshot {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		s, err := w.st.GetJourney(context.Background(), journey)
-		if err == nil && ok(s) {
-			return s
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("journey %s: projection %+v (%v) never got there", journey, s, err)
-		}
-		time.Sleep(30 * time.Millisecond)
-	}
+	var s store.JourneySnapshot
+	eventually(t, "journey "+journey.String()+"'s projection", func() (bool, any) {
+		var err error
+		s, err = w.st.GetJourney(context.Background(), journey)
+		return err == nil && ok(s), fmt.Sprintf("%+v (%v)", s, err)
+	})
+	return s
 }
 
 // record is what a request could change of a journey in the store: its

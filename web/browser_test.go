@@ -99,12 +99,25 @@ func (tb *tab) open(path string) {
 }
 
 // submit clicks a button or link and waits for the page it leads to,
-// whose path starts with want. A mark left on the old page tells a new
-// page apart from it, even when the new one has the same address.
+// whose path starts with want.
 func (tb *tab) submit(css, want string) {
 	tb.t.Helper()
-	run(tb, chromedp.Evaluate[bool](`window.leftBehind = true`))
+	tb.leave()
 	tb.do(chromedp.Click(chromedp.CSS(css)))
+	tb.arrive("clicking "+css, want)
+}
+
+// leave marks the page shown, so that arrive tells a new page apart from
+// it, even when the new one has the same address.
+func (tb *tab) leave() {
+	tb.t.Helper()
+	run(tb, chromedp.Evaluate[bool](`window.leftBehind = true`))
+}
+
+// arrive waits, after what was done to leave the marked page, for a new
+// page whose path starts with want.
+func (tb *tab) arrive(what, want string) {
+	tb.t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		loc := tb.location()
@@ -114,7 +127,7 @@ func (tb *tab) submit(css, want string) {
 			return
 		}
 		if time.Now().After(deadline) {
-			tb.t.Fatalf("clicking %s: at %s after 20 s, want a new page at %s…", css, loc, want)
+			tb.t.Fatalf("%s: at %s after 20 s, want a new page at %s…", what, loc, want)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -61,6 +61,9 @@ type siteOptions struct {
 	// svc, when set, is the service to serve (with Temporal); else one on
 	// a new SQLite store without Temporal, enough for sign-in.
 	svc *starter.Service
+	// wrap, when set, stands in front of the pages: a test's way to see,
+	// or hold, what passes between a browser and the pages.
+	wrap func(http.Handler) http.Handler
 }
 
 func newSite(t *testing.T, o siteOptions) *site {
@@ -95,6 +98,9 @@ func newSite(t *testing.T, o siteOptions) *site {
 		Auth: s.auth, Mail: sender, From: delivery.Address{Name: "Infuse", Address: "infuse@example.org"},
 		BaseURL: s.srv.URL, Logger: zaptest.NewLogger(t),
 	})
+	if o.wrap != nil {
+		h = o.wrap(h)
+	}
 	t.Cleanup(s.srv.Close)
 	return s
 }
@@ -146,13 +152,23 @@ type answer struct {
 
 func (b *browser) do(method, path string, form url.Values) answer {
 	b.t.Helper()
+	a, err := b.send(method, path, form)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return a
+}
+
+// send is do for a goroutine other than the test's, which must not stop
+// the test: it returns what went wrong instead.
+func (b *browser) send(method, path string, form url.Values) (answer, error) {
 	var body io.Reader
 	if form != nil {
 		body = strings.NewReader(form.Encode())
 	}
 	req, err := http.NewRequest(method, b.site.srv.URL+path, body)
 	if err != nil {
-		b.t.Fatal(err)
+		return answer{}, err
 	}
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -162,14 +178,14 @@ func (b *browser) do(method, path string, form url.Values) answer {
 	}
 	resp, err := b.c.Do(req)
 	if err != nil {
-		b.t.Fatal(err)
+		return answer{}, err
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
-		b.t.Fatal(err)
+		return answer{}, err
 	}
-	return answer{Response: resp, body: string(data)}
+	return answer{Response: resp, body: string(data)}, nil
 }
 
 func (b *browser) get(path string) answer                   { return b.do(http.MethodGet, path, nil) }

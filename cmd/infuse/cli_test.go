@@ -22,6 +22,9 @@ import (
 type world struct {
 	t        *testing.T
 	database string
+	// temporal is the server the commands reach, for a test to ask a
+	// workflow what the commands cannot show (nil without one).
+	temporal *testenv.Temporal
 }
 
 func newWorld(t *testing.T) *world {
@@ -33,7 +36,7 @@ func newWorld(t *testing.T) *world {
 	testenv.StartWorker(t, ts, activities.New(st))
 	t.Setenv("TEMPORAL_ADDRESS", ts.GetFrontendHostPort())
 	t.Setenv("TEMPORAL_NAMESPACE", ts.GetDefaultNamespace())
-	return &world{t: t, database: db}
+	return &world{t: t, database: db, temporal: ts}
 }
 
 // isolateEnv keeps the developer's own Temporal and Infuse settings out.
@@ -128,17 +131,23 @@ func (w *world) writeFile(name, content string) string {
 	return path
 }
 
+// jsonInto runs a --json command that has to succeed and reads its result into v.
+func (w *world) jsonInto(v any, args ...string) {
+	w.t.Helper()
+	out := w.must(append([]string{"--json"}, args...)...)
+	if err := json.Unmarshal([]byte(out), v); err != nil {
+		w.t.Fatalf("infuse %s: not JSON: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
 // jsonField runs a --json command and returns one field of its result.
 func (w *world) jsonField(field string, args ...string) string {
 	w.t.Helper()
 	var m map[string]any
-	out := w.must(append([]string{"--json"}, args...)...)
-	if err := json.Unmarshal([]byte(out), &m); err != nil {
-		w.t.Fatalf("infuse %s: not JSON: %v\n%s", strings.Join(args, " "), err, out)
-	}
+	w.jsonInto(&m, args...)
 	s, _ := m[field].(string)
 	if s == "" {
-		w.t.Fatalf("infuse %s: no %q in %s", strings.Join(args, " "), field, out)
+		w.t.Fatalf("infuse %s: no %q in %v", strings.Join(args, " "), field, m)
 	}
 	return s
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -21,13 +22,24 @@ func (c *cli) intakeCommand() *cobra.Command {
 }
 
 func (c *cli) intakeCreateCommand() *cobra.Command {
-	var name, opens, closes, starts, coordinator string
+	var name, opens, closes, starts, coordinator, requestID string
 	var capacity int
 	cmd := &cobra.Command{
-		Use:   "create --name NAME --opens DATE --closes DATE --starts DATE --coordinator PERSON",
+		Use:   "create --name NAME --opens DATE --closes DATE --starts DATE --coordinator PERSON [--request-id TEXT]",
 		Short: "Create an intake; its application window opens and closes on time by itself",
-		Args:  args(cobra.NoArgs),
+		Long: `Create an intake; its application window opens and closes on time by itself.
+
+A script that may run the command again (after a timeout, say) gives it a
+--request-id: the intake's ID is derived from it, so running the command
+again with the same one and the same details answers with the intake the
+first run created instead of creating another.`,
+		Args: args(cobra.NoArgs),
 		RunE: c.action(func(ctx context.Context, _ []string) error {
+			if requestID != "" {
+				// In place of the one request ID c.action gave this run, so
+				// every run with this --request-id is the same request.
+				ctx = starter.WithRequestID(ctx, "cli/"+requestID)
+			}
 			spec := starter.IntakeSpec{Name: name, Capacity: capacity}
 			var err error
 			if spec.OpensAt, err = parseTime("--opens", opens); err != nil {
@@ -47,6 +59,11 @@ func (c *cli) intakeCreateCommand() *cobra.Command {
 				return err
 			}
 			in, err := svc.CreateIntake(ctx, spec)
+			if requestID != "" && errors.Is(err, starter.ErrRejected) {
+				// The store refuses the derived ID only when it already
+				// names an intake with other details.
+				return fmt.Errorf("%w (the --request-id %q already created an intake with other details; use a new one for a new intake)", err, requestID)
+			}
 			if err != nil {
 				return err
 			}
@@ -63,6 +80,7 @@ func (c *cli) intakeCreateCommand() *cobra.Command {
 	f.StringVar(&starts, "starts", "", "the first day of the programme")
 	f.IntVar(&capacity, "capacity", 20, "the number of places")
 	f.StringVar(&coordinator, "coordinator", "", "the coordinator in charge (ID or e-mail address)")
+	f.StringVar(&requestID, "request-id", "", "any unique text; repeating a command with the same one creates the intake once")
 	return cmd
 }
 

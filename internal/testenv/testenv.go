@@ -23,6 +23,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"sync"
 	"testing"
@@ -329,4 +330,17 @@ func Start(t *testing.T, st store.Store) *Temporal {
 	tt := NewServer(t)
 	StartWorker(t, tt, activities.New(st))
 	return tt
+}
+
+// ClosedPort is a loopback address nothing listens on: a server out of
+// reach, for tests of what happens then.
+func ClosedPort(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
 }
