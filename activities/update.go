@@ -83,9 +83,10 @@ func (a *Activities) SendUpdate(ctx context.Context, in UpdateInput) (json.RawMe
 	case refused:
 		var app *temporal.ApplicationError
 		errors.As(err, &app)
-		return nil, temporal.NewNonRetryableApplicationError(app.Message(), ErrRefused, nil)
+		return nil, a.settle(ctx, in, temporal.NewNonRetryableApplicationError(app.Message(), ErrRefused, nil))
 	case lost:
-		return nil, a.settle(ctx, in)
+		return nil, a.settle(ctx, in, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("%s is not running (it has ended) and did not take %s", in.WorkflowID, in.UpdateName), ErrNotRunning, nil))
 	}
 	return nil, fmt.Errorf("sending %s to %s (retried): %w", in.UpdateName, in.WorkflowID, err)
 }
@@ -120,19 +121,20 @@ func answerOf(ctx context.Context, err error) answer {
 	return retry
 }
 
-// settle decides an update whose answer was lost: taken if TakenIf
-// exists, else final, as nothing will answer it now.
-func (a *Activities) settle(ctx context.Context, in UpdateInput) error {
-	if in.TakenIf != "" {
-		_, err := a.Workflows.DescribeWorkflowExecution(ctx, in.TakenIf, "")
-		var notFound *serviceerror.NotFound
-		switch {
-		case err == nil:
-			return nil // it was taken: its answer was lost, not its effect
-		case !errors.As(err, &notFound):
-			return fmt.Errorf("finding out whether %s took %s (%s exists if it did): %w", in.WorkflowID, in.UpdateName, in.TakenIf, err)
-		}
+// settle decides an update the workflow said no to, or whose answer was
+// lost: taken after all if TakenIf exists (a handler that failed after
+// its effect, an answer lost to the workflow ending), else no.
+func (a *Activities) settle(ctx context.Context, in UpdateInput, no error) error {
+	if in.TakenIf == "" {
+		return no
 	}
-	return temporal.NewNonRetryableApplicationError(
-		fmt.Sprintf("%s is not running (it has ended) and did not take %s", in.WorkflowID, in.UpdateName), ErrNotRunning, nil)
+	_, err := a.Workflows.DescribeWorkflowExecution(ctx, in.TakenIf, "")
+	var notFound *serviceerror.NotFound
+	switch {
+	case err == nil:
+		return nil // it was taken: its answer was lost, not its effect
+	case errors.As(err, &notFound):
+		return no
+	}
+	return fmt.Errorf("finding out whether %s took %s (%s exists if it did): %w", in.WorkflowID, in.UpdateName, in.TakenIf, err)
 }

@@ -77,6 +77,14 @@ func TestSendUpdateTellsARefusalFromAFailure(t *testing.T) {
 		}
 	}
 
+	// A no from a workflow whose effect exists all the same (a handler
+	// that failed after it) is settled as taken.
+	arg, _ := json.Marshal("no")
+	_, err = acts.SendUpdate(ctx, activities.UpdateInput{WorkflowID: id, UpdateName: "ask", UpdateID: uuid.NewString(), Arg: arg, TakenIf: id})
+	if err != nil {
+		t.Errorf("a refusal whose effect exists: %v, want it settled as taken", err)
+	}
+
 	unreachable, err := client.NewLazyClient(client.Options{HostPort: testenv.ClosedPort(t)})
 	if err != nil {
 		t.Fatal(err)
@@ -85,7 +93,7 @@ func TestSendUpdateTellsARefusalFromAFailure(t *testing.T) {
 	acts.Workflows = unreachable
 	short, stop := context.WithTimeout(ctx, 2*time.Second)
 	defer stop()
-	arg, _ := json.Marshal("yes")
+	arg, _ = json.Marshal("yes")
 	_, err = acts.SendUpdate(short, activities.UpdateInput{WorkflowID: id, UpdateName: "ask", UpdateID: uuid.NewString(), Arg: arg})
 	var final *temporal.ApplicationError
 	if err == nil || (errors.As(err, &final) && final.NonRetryable()) {
@@ -146,6 +154,7 @@ func TestSendUpdateSettlesAnAnswerLostToTheWorkflowEnding(t *testing.T) {
 			if ctx.Err() != nil {
 				t.Fatalf("the update never reached its handler: %v", err)
 			}
+			time.Sleep(20 * time.Millisecond)
 		}
 		if err := c.SignalWorkflow(ctx, id, "", "end", nil); err != nil {
 			t.Fatal(err)

@@ -275,9 +275,9 @@ func (in *intake) submit(ctx workflow.Context, r SubmitApplicationRequest) (uuid
 
 func (in *intake) startJourney(ctx workflow.Context, j Journey) error {
 	j.IntakeID, j.CoordinatorID = in.IntakeID, in.CoordinatorID
-	if in.movesReachTheStart {
-		j.IntakeStartsOn = in.StartsOn
-	}
+	// A child's input is not compared on replay: every intake, however
+	// old, can tell its journeys this.
+	j.IntakeStartsOn = in.StartsOn
 	j.ProgrammeID, j.ProgrammeVersion = in.ProgrammeID, in.ProgrammeVersion
 	sa := []temporal.SearchAttributeUpdate{
 		temporalx.IntakeIDKey.ValueSet(in.IntakeID.String()),
@@ -593,7 +593,7 @@ func (in *intake) acceptDeferral(ctx workflow.Context, d DeferralHandOver) (uuid
 	if err := in.validateAcceptDeferral(ctx, d); err != nil {
 		return uuid.Nil, err
 	}
-	return d.NewJourneyID, in.takeDeferral(ctx, d)
+	return d.NewJourneyID, in.takeDeferral(ctx, d, true)
 }
 
 // onDeferralIn takes a deferral handed over by a signal, from journeys
@@ -602,7 +602,7 @@ func (in *intake) onDeferralIn(ctx workflow.Context, d DeferralHandOver) error {
 	if in.Status == store.IntakeFinished {
 		return fmt.Errorf("deferral of journey %s into a finished intake", d.FromJourneyID)
 	}
-	return in.takeDeferral(ctx, d)
+	return in.takeDeferral(ctx, d, false)
 }
 
 // takeDeferral starts the deferred participant's journey here, accepted
@@ -612,7 +612,12 @@ func (in *intake) onDeferralIn(ctx workflow.Context, d DeferralHandOver) error {
 // Since lifecycle-guard version 4 the same deferral again is answered only
 // once the first has settled, and a journey that could not be started is
 // forgotten rather than left holding a place the intake waits on for ever.
-func (in *intake) takeDeferral(ctx workflow.Context, d DeferralHandOver) error {
+//
+// byUpdate says the source journey is waiting for the answer and stays as
+// it was if it is no; a deferral handed over by signal has already ended
+// its source journey, so its entry is kept even if the start failed: the
+// intake then shows it, and never finishes, rather than lose it quietly.
+func (in *intake) takeDeferral(ctx workflow.Context, d DeferralHandOver, byUpdate bool) error {
 	if _, ok := in.Applicants[d.NewJourneyID]; ok {
 		if !in.movesReachTheStart {
 			return nil
@@ -637,7 +642,7 @@ func (in *intake) takeDeferral(ctx workflow.Context, d DeferralHandOver) error {
 	case err != nil && in.movesReachTheStart && errors.As(err, &started):
 		// Started by an earlier attempt this intake kept no record of (the
 		// ID is the deferral's own): it is this deferral's journey.
-	case err != nil && in.movesReachTheStart:
+	case err != nil && in.movesReachTheStart && byUpdate:
 		in.forget(d.NewJourneyID)
 		return err
 	case err != nil:
@@ -646,10 +651,17 @@ func (in *intake) takeDeferral(ctx workflow.Context, d DeferralHandOver) error {
 	if err := in.record(ctx, "deferral.received", map[string]any{"journey": d.NewJourneyID, "from_journey": d.FromJourneyID}); err != nil {
 		return err
 	}
-	if in.Status == store.IntakeStarted {
-		return in.signalJourney(ctx, d.NewJourneyID, SignalStart, in.startSignal())
+	if in.Status != store.IntakeStarted {
+		return nil
 	}
-	return nil
+	err = in.signalJourney(ctx, d.NewJourneyID, SignalStart, in.startSignal())
+	if err != nil && in.movesReachTheStart {
+		// Taken all the same: the journey exists, and its answer must say
+		// so, or its source journey would stay live beside it.
+		workflow.GetLogger(ctx).Warn("deferred journey not told the intake has started", "JourneyID", d.NewJourneyID, "Error", err)
+		return nil
+	}
+	return err
 }
 
 // --- helpers ---

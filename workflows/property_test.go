@@ -435,7 +435,9 @@ func (c *randomCase) checkInvariants() {
 				var data struct {
 					ToJourney uuid.UUID `json:"to_journey"`
 				}
-				_ = json.Unmarshal(ev.Data, &data)
+				if err := json.Unmarshal(ev.Data, &data); err != nil {
+					t.Fatalf("%s: decoding %s: %v", c.name(j), ev.Key, err)
+				}
 				deferred = append(deferred, data.ToJourney)
 			}
 		}

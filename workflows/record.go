@@ -36,29 +36,39 @@ func retryForEver() *temporal.RetryPolicy {
 	}
 }
 
-// recordForAsLongAsItTakes bounds a local record's retries: far beyond
-// any outage, as a regular activity's retries are unbounded.
-const recordForAsLongAsItTakes = 10 * 365 * 24 * time.Hour
+// localRecordFor bounds how long a local record retries (1, 2, 4 … s)
+// before the record falls back to a regular activity (recordEvent).
+const localRecordFor = 2 * time.Minute
 
 // recordEvent appends a domain event through the Record activity. The key
 // is derived from the workflow's own sequence, so retries are harmless.
 // With recordLocally it runs as a local activity: a record is one short
 // write, and a local activity leaves one marker in the history (without
 // its input) instead of three events and a workflow task to take the
-// result. Its retries back off on workflow timers, so a database that is
-// down for hours still only delays the journey.
+// result. A local activity's long retries cost the history a timer and a
+// workflow task each, though, so a store that is down for weeks would
+// fill it: after localRecordFor (record-locally version 2) the record
+// waits as a regular activity instead, whose retries cost nothing.
 func (v versions) recordEvent(ctx workflow.Context, ev store.Event, msgs ...store.Message) error {
 	in := activities.RecordInput{Event: ev, Messages: msgs}
 	if !v.recordLocally {
 		return runActivity(ctx, acts.Record, in, nil)
 	}
+	timeout := 10 * 365 * 24 * time.Hour // version 1: retried locally for as long as it takes
+	if v.recordFallsBack {
+		timeout = localRecordFor
+	}
 	local := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
 		// Unset, it would be the start-to-close timeout: one attempt.
-		ScheduleToCloseTimeout: recordForAsLongAsItTakes,
+		ScheduleToCloseTimeout: timeout,
 		RetryPolicy:            retryForEver(),
 	})
-	return workflow.ExecuteLocalActivity(local, acts.Record, in).Get(ctx, nil)
+	err := workflow.ExecuteLocalActivity(local, acts.Record, in).Get(ctx, nil)
+	if err != nil && v.recordFallsBack {
+		return runActivity(ctx, acts.Record, in, nil)
+	}
+	return err
 }
 
 // runActivity runs an activity with the house options and waits for it.

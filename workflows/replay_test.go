@@ -39,6 +39,9 @@ import (
 //
 //	testdata/before-lifecycle-guard/  recorded before the lifecycle guard
 //	                                  and the cancelled wake timers
+//	testdata/before-record-locally/   recorded before events were recorded
+//	                                  by a local activity (lifecycle-guard
+//	                                  versions 1 and 3)
 const recordedHistories = "testdata/*.run-*.json"
 
 // recordCommand re-records every history (see above).

@@ -43,6 +43,9 @@ type versions struct {
 	// in the history instead of three activity events and the workflow
 	// task that takes the result (recordEvent).
 	recordLocally bool
+	// recordFallsBack (record-locally version 2): a local record that has
+	// failed for two minutes is retried as a regular activity.
+	recordFallsBack bool
 }
 
 // The change IDs. Never reuse one for another change.
@@ -58,9 +61,9 @@ const (
 func askVersions(ctx workflow.Context) versions {
 	guard := workflow.GetVersion(ctx, changeLifecycleGuard, workflow.DefaultVersion, 4)
 	cancelTimers := workflow.GetVersion(ctx, changeCancelWakeTimers, workflow.DefaultVersion, 1)
-	recordLocally := workflow.GetVersion(ctx, changeRecordLocally, workflow.DefaultVersion, 1)
+	recordLocally := workflow.GetVersion(ctx, changeRecordLocally, workflow.DefaultVersion, 2)
 	return versions{guarded: guard >= 1, handOverByUpdate: guard >= 2, replanUntilCurrent: guard >= 3, movesReachTheStart: guard >= 4,
-		cancelTimers: cancelTimers >= 1, recordLocally: recordLocally >= 1}
+		cancelTimers: cancelTimers >= 1, recordLocally: recordLocally >= 1, recordFallsBack: recordLocally >= 2}
 }
 
 // awaitOrTimeout waits until cond holds or d has passed, and reports

@@ -120,6 +120,8 @@ type Update struct {
 	name       string
 	args       []any
 	seen       bool
+	// twice is set if a second answer came.
+	twice bool
 }
 
 // Finished is closed once the workflow has rejected or completed the
@@ -128,17 +130,28 @@ type Update struct {
 func (u *Update) Finished() <-chan struct{} { return u.finished }
 
 func (u *Update) finish() {
-	if u.Done {
-		return // a copy sent again to a new run, and the first answered after all
-	}
 	u.Done = true
 	close(u.finished)
+}
+
+// answered takes an answer, unless one came already: then the update was
+// answered by two runs (a copy sent again to a new run that the first
+// run had seen after all), which Problem reports.
+func (u *Update) answered(take func()) {
+	if u.Done {
+		u.twice = true
+		return
+	}
+	take()
+	u.finish()
 }
 
 // Problem says what went wrong with an update expected to succeed: it
 // never finished, its validator refused it, or its handler failed.
 func (u *Update) Problem() error {
 	switch {
+	case u.twice:
+		return fmt.Errorf("%s: answered twice, by a run and the run it continued as: it may have been applied twice", u.What)
 	case !u.Done:
 		return fmt.Errorf("%s: never completed (the run ended first, or the workflow never ran it)", u.What)
 	case u.Rejected != nil:
@@ -168,16 +181,15 @@ func (s *Script) Send(journey uuid.UUID, what, name string, args ...any) *Update
 // send sends a journey's update, under an ID of its own each time.
 func (u *Update) send(env *testsuite.TestWorkflowEnvironment) {
 	if err := env.UpdateWorkflowByID(u.workflowID, u.name, uuid.NewString(), u.callbacks(), u.args...); err != nil {
-		u.Err = err
-		u.finish()
+		u.answered(func() { u.Err = err })
 	}
 }
 
 func (u *Update) callbacks() *testsuite.TestUpdateCallback {
 	return &testsuite.TestUpdateCallback{
-		OnReject:   func(err error) { u.seen, u.Rejected = true, err; u.finish() },
+		OnReject:   func(err error) { u.seen = true; u.answered(func() { u.Rejected = err }) },
 		OnAccept:   func() { u.seen = true },
-		OnComplete: func(v any, err error) { u.Value, u.Err = v, err; u.finish() },
+		OnComplete: func(v any, err error) { u.answered(func() { u.Value, u.Err = v, err }) },
 	}
 }
 

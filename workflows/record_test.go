@@ -1,0 +1,59 @@
+package workflows_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
+
+	"github.com/infuse-cymru/journeys/activities"
+	"github.com/infuse-cymru/journeys/workflows"
+)
+
+// A store that keeps failing does not fill a journey's history with local
+// retries: after two minutes the record waits as a regular activity,
+// whose retries the server keeps out of the history, and once the store
+// is back the event is recorded, once, and the journey carries on.
+func TestARecordFailingForMinutesWaitsAsAnActivity(t *testing.T) {
+	h := newHarness(t, 20)
+	j := h.apply(day(2021, 8, 20, 11))
+	h.offerAndAccept(j)
+	h.startIntake()
+	h.at(day(2021, 10, 4, 12), func() { h.mustAccept(h.withdraw(j), "withdraw") })
+	var mu sync.Mutex // activities run on goroutines of their own
+	failures, asActivity := 0, 0
+	h.env.OnActivity(h.acts.Record, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in activities.RecordInput) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if in.Event.Type == "offer.made" && failures < 12 {
+				failures++ // more attempts than two minutes of local retries make
+				return errors.New("the store is down")
+			}
+			return h.acts.Record(ctx, in)
+		})
+	h.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, args converter.EncodedValues) {
+		var in activities.RecordInput
+		if info.ActivityType.Name == "Record" && args.Get(&in) == nil && in.Event.Type == "offer.made" {
+			mu.Lock()
+			asActivity++
+			mu.Unlock()
+		}
+	})
+	h.run()
+
+	if asActivity == 0 {
+		t.Errorf("the failing record never fell back to a regular activity (%d failures)", failures)
+	}
+	events := h.events(j)
+	if count(events, "offer.made") != 1 || count(events, "journey.withdrawn") != 1 {
+		t.Errorf("the journey recorded %v, want the offer once and the journey carrying on to its withdrawal", events)
+	}
+	if got := h.journey(j).State; got != string(workflows.StatusWithdrawn) {
+		t.Errorf("journey ended %s, want withdrawn", got)
+	}
+}
