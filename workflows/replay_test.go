@@ -42,6 +42,8 @@ import (
 //	testdata/before-record-locally/   recorded before events were recorded
 //	                                  by a local activity (lifecycle-guard
 //	                                  versions 1 and 3)
+//	testdata/before-record-fallback/  recorded with local records that
+//	                                  retried for ever (record-locally 1)
 const recordedHistories = "testdata/*.run-*.json"
 
 // recordCommand re-records every history (see above).
