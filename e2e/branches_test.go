@@ -189,6 +189,9 @@ func (b *branchRun) setUp() {
 	speed := pace(time.Duration(float64(time.Since(began)) * float64(idleSetup) / float64(idleBranchesSetup)))
 	b.planner.SetFactor(speed)
 	t.Logf("set-up took %s: the clock runs %d times as fast as real time", time.Since(began).Round(time.Millisecond), speed)
+	b.must(b.intakeCounts(b.intake.ID, "the intake counts the acceptances", func(counts map[workflows.Status]int) bool {
+		return counts[workflows.StatusAccepted] == 4
+	}))
 	counts, err := b.svc.StartIntake(b.ctx, b.intake.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -210,13 +213,8 @@ func (b *branchRun) runProgramme() {
 	}
 	// The intake tells a moved session to the journeys it knows have
 	// started, from their reports: wait for those, or it tells none.
-	b.must(b.eventually("the intake knows its journeys started", time.Minute, func() (bool, error) {
-		var counts map[workflows.Status]int
-		v, err := b.c.QueryWorkflow(b.ctx, workflows.IntakeWorkflowID(b.intake.ID), "", workflows.QueryIntakeCounts)
-		if err == nil {
-			err = v.Get(&counts)
-		}
-		return counts[workflows.StatusAwaitingStart]+counts[workflows.StatusInLabs] == len(inProgramme), err
+	b.must(b.intakeCounts(b.intake.ID, "the intake knows its journeys started", func(counts map[workflows.Status]int) bool {
+		return counts[workflows.StatusAwaitingStart]+counts[workflows.StatusInLabs] == len(inProgramme)
 	}))
 	// The last lab session, months ahead, moves a programme day later.
 	last := sessions(b.schedule)[len(sessions(b.schedule))-1]
@@ -559,6 +557,11 @@ func TestEndToEndContinueAsNew(t *testing.T) {
 	j := b.journeys["withdrawn-awaiting-start"]
 	b.decide(j, workflows.DecisionOffer, workflows.StatusOffered)
 	w.respond(j, true, workflows.StatusAccepted)
+	// The journey reports its acceptance to the intake by signal, which may
+	// land after the answer: the intake starts only with someone accepted.
+	w.must(w.intakeCounts(b.intake.ID, "the intake counts the acceptance", func(counts map[workflows.Status]int) bool {
+		return counts[workflows.StatusAccepted] == 1
+	}))
 	if _, err := w.svc.StartIntake(ctx, b.intake.ID); err != nil {
 		t.Fatal(err)
 	}

@@ -276,13 +276,8 @@ func (w *world) runIntakes() scenario {
 	// The declined offer frees its place for the waitlisted applicant.
 	w.respond(sc.declined, false, workflows.StatusDeclined)
 	w.respond(sc.deferred, true, workflows.StatusAccepted)
-	w.must(w.eventually("intake A sees two acceptances", time.Minute, func() (bool, error) {
-		var counts map[workflows.Status]int
-		v, err := w.c.QueryWorkflow(w.ctx, workflows.IntakeWorkflowID(sc.intakeA.ID), "", workflows.QueryIntakeCounts)
-		if err == nil {
-			err = v.Get(&counts)
-		}
-		return counts[workflows.StatusAccepted] == 2, err
+	w.must(w.intakeCounts(sc.intakeA.ID, "intake A sees two acceptances", func(counts map[workflows.Status]int) bool {
+		return counts[workflows.StatusAccepted] == 2
 	}))
 	// Set-up showed how fast this machine is today: the clock runs at a pace
 	// the system can keep up with, and intake B starts laterIntake after
@@ -378,6 +373,20 @@ func pace(setup time.Duration) time.Duration {
 }
 
 // respond waits for the journey's offer and answers it.
+// intakeCounts waits until the intake's own counts of its journeys (its
+// query: the store's projection may lag, and so may the journeys' reports
+// to the intake) are as ok wants.
+func (w *world) intakeCounts(intake uuid.UUID, what string, ok func(map[workflows.Status]int) bool) error {
+	return w.eventually(what, time.Minute, func() (bool, error) {
+		var counts map[workflows.Status]int
+		v, err := w.c.QueryWorkflow(w.ctx, workflows.IntakeWorkflowID(intake), "", workflows.QueryIntakeCounts)
+		if err == nil {
+			err = v.Get(&counts)
+		}
+		return ok(counts), err
+	})
+}
+
 func (w *world) respond(journey uuid.UUID, accept bool, want workflows.Status) {
 	w.t.Helper()
 	w.must(w.journeyReaches(journey, workflows.StatusOffered, time.Minute))
