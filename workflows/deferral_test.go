@@ -93,9 +93,7 @@ func TestAnIntakeTakesADeferralOnlyWhenItCan(t *testing.T) {
 // intake has room the same deferral goes through.
 func TestARefusedDeferralLeavesTheJourneyAsItWas(t *testing.T) {
 	h := newHarness(t, 20)
-	j := h.apply(day(2021, 8, 20, 11))
-	h.offerAndAccept(j)
-	h.startIntake()
+	j := h.startedJourney()
 	sessions := h.items(programme.KindSession)
 	later := uuid.New()
 	full := true
@@ -135,9 +133,7 @@ func TestARefusedDeferralLeavesTheJourneyAsItWas(t *testing.T) {
 // soon as the hand-over ends, not never.
 func TestASlowRefusedHandOverStillSendsWhatFellDue(t *testing.T) {
 	h := newHarness(t, 20)
-	j := h.apply(day(2021, 8, 20, 11))
-	h.offerAndAccept(j)
-	h.startIntake()
+	j := h.startedJourney()
 	var mu sync.Mutex // activities run on goroutines of their own
 	attempts := 0
 	h.env.OnActivity(h.acts.SendUpdate, mock.Anything, mock.Anything).Return(

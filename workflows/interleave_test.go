@@ -45,9 +45,7 @@ func (h *harness) after(j uuid.UUID, first string) []string {
 // the journey is not then assessed as if it had carried on.
 func TestWithdrawalDuringTheAssessmentStands(t *testing.T) {
 	h := newHarness(t, 20)
-	j := h.apply(day(2021, 8, 20, 11))
-	h.offerAndAccept(j)
-	h.startIntake()
+	j := h.startedJourney()
 	// No reflection: at the end it falls overdue in the same step that
 	// assesses the journey, after the record.
 	h.during("withdraw", workflows.JourneyWorkflowID(j), "Record", recording("task.overdue", "reflection"), func() *scripted.Update {
@@ -102,9 +100,7 @@ func TestPauseDuringAPhaseChangeHoldsTheJourney(t *testing.T) {
 // the journey is not then scheduled, and the intake finishes.
 func TestWithdrawalWhileTheStartIsPlannedStands(t *testing.T) {
 	h := newHarness(t, 20)
-	j := h.apply(day(2021, 8, 20, 11))
-	h.offerAndAccept(j)
-	h.startIntake()
+	j := h.startedJourney()
 	h.during("withdraw", workflows.JourneyWorkflowID(j), "PlanSchedule", nil, func() *scripted.Update {
 		u := h.withdraw(j)
 		h.mustAccept(u, "withdraw at the start")
@@ -153,9 +149,7 @@ func TestWithdrawalWhileAnOfferIsPlannedStands(t *testing.T) {
 // refused.
 func TestDeferralSentTwiceHandsOverOneJourney(t *testing.T) {
 	h := newHarness(t, 20)
-	j := h.apply(day(2021, 8, 20, 11))
-	h.offerAndAccept(j)
-	h.startIntake()
+	j := h.startedJourney()
 	later, elsewhere := uuid.New(), uuid.New()
 	var (
 		mu         sync.Mutex // the environment runs activities on goroutines of their own
@@ -303,9 +297,7 @@ func TestReviewWhileAnOfferIsPlannedKeepsTheOffer(t *testing.T) {
 // and handed to the later intake.
 func TestDeferralInFlightAtTheEndIsNotAssessed(t *testing.T) {
 	h := newHarness(t, 20)
-	j := h.apply(day(2021, 8, 20, 11))
-	h.offerAndAccept(j)
-	h.startIntake()
+	j := h.startedJourney()
 	later := uuid.New()
 	// The later intake takes the deferral only once the step that records
 	// the end has had its record back and gone on: to the assessment, if
@@ -347,9 +339,7 @@ func TestDeferralInFlightAtTheEndIsNotAssessed(t *testing.T) {
 // paused, resumed, assessed, in that order.
 func TestPauseAndResumeDuringTheAssessment(t *testing.T) {
 	h := newHarness(t, 20)
-	j := h.apply(day(2021, 8, 20, 11))
-	h.offerAndAccept(j)
-	h.startIntake()
+	j := h.startedJourney()
 	h.during("pause and resume", workflows.JourneyWorkflowID(j), "Record", recording("task.overdue", "reflection"), func() *scripted.Update {
 		h.mustAccept(h.update(j, workflows.UpdatePause, nil), "pause at the end")
 		h.mustAccept(h.update(j, workflows.UpdateResume, nil), "resume at once")
@@ -371,9 +361,7 @@ func TestPauseAndResumeDuringTheAssessment(t *testing.T) {
 // pause, and the moved session is at its new time.
 func TestResumeWhileAMovedSessionIsPlannedKeepsThePause(t *testing.T) {
 	h := newHarness(t, 20)
-	j := h.apply(day(2021, 8, 20, 11))
-	h.offerAndAccept(j)
-	h.startIntake()
+	j := h.startedJourney()
 	pauseAt, resumeAt := day(2021, 10, 20, 12), day(2021, 11, 3, 12) // two weeks
 	moved := h.items(programme.KindSession)[10]
 	to := moved.OpensAt.Add(48 * time.Hour)
@@ -418,9 +406,7 @@ func TestResumeWhileAMovedSessionIsPlannedKeepsThePause(t *testing.T) {
 // session is reminded at its new time, not its old one.
 func TestASessionMovedWhileTheStartIsPlannedIsInThePlan(t *testing.T) {
 	h := newHarness(t, 20)
-	j := h.apply(day(2021, 8, 20, 11))
-	h.offerAndAccept(j)
-	h.startIntake()
+	j := h.startedJourney()
 	moved := h.items(programme.KindSession)[6]
 	to := moved.OpensAt.Add(48 * time.Hour)
 	h.during("reschedule", workflows.JourneyWorkflowID(j), "PlanSchedule", nil, func() *scripted.Update {

@@ -28,6 +28,16 @@ func (h *harness) offerAndAccept(j uuid.UUID) {
 	})
 }
 
+// startedJourney scripts one application, its offer and acceptance, and
+// the start of the intake: a journey in the programme, the usual start of
+// a test about what happens during it.
+func (h *harness) startedJourney() uuid.UUID {
+	j := h.apply(day(2021, 8, 20, 11))
+	h.offerAndAccept(j)
+	h.startIntake()
+	return j
+}
+
 // startIntake scripts the coordinator starting the intake, which must succeed.
 func (h *harness) startIntake() {
 	h.at(day(2021, 9, 27, 10), func() {
@@ -39,9 +49,7 @@ func (h *harness) startIntake() {
 // programme plans is queued once, and nothing is escalated.
 func TestHappyPathCompletesWithEveryReminderQueuedOnce(t *testing.T) {
 	h := newHarness(t, 20)
-	j := h.apply(day(2021, 8, 20, 11))
-	h.offerAndAccept(j)
-	h.startIntake()
+	j := h.startedJourney()
 	h.attend(j, func(int) bool { return true })
 	h.submitTask(j, "plan")
 	h.completeCheckpoints(j, func(int) bool { return true })
@@ -93,9 +101,7 @@ func TestHappyPathCompletesWithEveryReminderQueuedOnce(t *testing.T) {
 // change of 31 October 2021: 08:00 UTC in BST, 09:00 UTC in GMT.
 func TestRemindersKeepLocalTimeAcrossClockChange(t *testing.T) {
 	h := newHarness(t, 20)
-	j := h.apply(day(2021, 8, 20, 11))
-	h.offerAndAccept(j)
-	h.startIntake()
+	j := h.startedJourney()
 	h.at(day(2021, 11, 10, 12), func() {
 		h.mustAccept(h.update(j, workflows.UpdateWithdraw, workflows.WithdrawRequest{Reason: "workload"}), "withdraw")
 	})
@@ -199,9 +205,7 @@ func TestDeclinedAndLapsedOffersPromoteTheWaitlist(t *testing.T) {
 // again and to the coordinator; the projection counts it overdue.
 func TestOverdueCheckpointEscalatesToCoachThenCoordinator(t *testing.T) {
 	h := newHarness(t, 20)
-	j := h.apply(day(2021, 8, 20, 11))
-	h.offerAndAccept(j)
-	h.startIntake()
+	j := h.startedJourney()
 	h.attend(j, func(int) bool { return true })
 	h.submitTask(j, "plan")
 	// Checkpoint 1 is never completed; the rest are.
@@ -249,9 +253,7 @@ func TestOverdueCheckpointEscalatesToCoachThenCoordinator(t *testing.T) {
 // not open yet, missing notes; the same request twice completes once.
 func TestCheckpointValidationRejectsAndRepeatsAreIdempotent(t *testing.T) {
 	h := newHarness(t, 20)
-	j := h.apply(day(2021, 8, 20, 11))
-	h.offerAndAccept(j)
-	h.startIntake()
+	j := h.startedJourney()
 	cp := h.items(programme.KindCheckpoint)[1]
 	req := func(mut func(*workflows.CompleteCheckpointRequest)) workflows.CompleteCheckpointRequest {
 		r := workflows.CompleteCheckpointRequest{CheckpointID: cp.ID, CoachID: h.coach, NoteID: uuid.New(), Status: workflows.RAGAmber, RequestID: "req-1"}
@@ -303,9 +305,7 @@ func TestCheckpointValidationRejectsAndRepeatsAreIdempotent(t *testing.T) {
 // low attendance means the journey ends not completed, with the reason.
 func TestPauseShiftsDueDatesAndLowAttendanceDoesNotComplete(t *testing.T) {
 	h := newHarness(t, 20)
-	j := h.apply(day(2021, 8, 20, 11))
-	h.offerAndAccept(j)
-	h.startIntake()
+	j := h.startedJourney()
 	pauseAt, resumeAt := day(2021, 10, 20, 12), day(2021, 11, 3, 12) // two weeks
 	h.at(pauseAt, func() { h.mustAccept(h.update(j, workflows.UpdatePause), "pause") })
 	var paused *scripted.Update
@@ -343,9 +343,7 @@ func TestPauseShiftsDueDatesAndLowAttendanceDoesNotComplete(t *testing.T) {
 // and ends this journey.
 func TestDeferCarriesProgressToTheLaterIntake(t *testing.T) {
 	h := newHarness(t, 20)
-	j := h.apply(day(2021, 8, 20, 11))
-	h.offerAndAccept(j)
-	h.startIntake()
+	j := h.startedJourney()
 	sessions := h.items(programme.KindSession)
 	h.attendSessions(j, sessions[:4], func(int) bool { return true }) // then the deferral
 	later := uuid.New()
@@ -384,9 +382,7 @@ func TestDeferCarriesProgressToTheLaterIntake(t *testing.T) {
 // An absence queues one follow-up; recording the same absence again does not.
 func TestAbsenceQueuesOneFollowUp(t *testing.T) {
 	h := newHarness(t, 20)
-	j := h.apply(day(2021, 8, 20, 11))
-	h.offerAndAccept(j)
-	h.startIntake()
+	j := h.startedJourney()
 	s := h.items(programme.KindSession)[1]
 	absent := workflows.AttendanceRequest{SessionID: s.ID, Attended: false}
 	h.at(s.DueAt.Add(time.Hour), func() { h.mustAccept(h.update(j, workflows.UpdateRecordAttendance, absent), "absent") })
@@ -495,9 +491,7 @@ func TestLateStartSendsNoRemindersForPastSessions(t *testing.T) {
 // session they had been sent an invite for, and no other.
 func TestWithdrawalCancelsInvitedSessions(t *testing.T) {
 	h := newHarness(t, 20)
-	j := h.apply(day(2021, 8, 20, 11))
-	h.offerAndAccept(j)
-	h.startIntake()
+	j := h.startedJourney()
 	sessions := h.items(programme.KindSession)
 	withdrawAt := sessions[1].DueAt.Add(2 * time.Hour)
 	h.at(withdrawAt, func() {

@@ -20,9 +20,7 @@ import (
 // is back the event is recorded, once, and the journey carries on.
 func TestARecordFailingForMinutesWaitsAsAnActivity(t *testing.T) {
 	h := newHarness(t, 20)
-	j := h.apply(day(2021, 8, 20, 11))
-	h.offerAndAccept(j)
-	h.startIntake()
+	j := h.startedJourney()
 	h.at(day(2021, 10, 4, 12), func() { h.mustAccept(h.withdraw(j), "withdraw") })
 	var mu sync.Mutex // activities run on goroutines of their own
 	failures, asActivity := 0, 0
