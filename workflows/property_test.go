@@ -316,16 +316,30 @@ func (c *randomCase) checkOneLiveJourneyPerPerson(when time.Time) {
 }
 
 // checkMessages: every message a journey's events queue is in the outbox
-// exactly once, and nothing else is. Each notice goes with its event; each
-// reminder an event lists as queued is one message.
+// exactly once. Each notice goes with its event; each reminder an event
+// lists as queued, and each follow-up of an absence, is one message.
+// (Session cancellations on a withdrawal are not counted here.)
 func (c *randomCase) checkMessages(j uuid.UUID) {
 	evs, err := c.h.store.JourneyEvents(context.Background(), j)
 	if err != nil {
 		c.t.Fatal(err)
 	}
+	// listed counts the reminders events list as queued, and the absence
+	// follow-ups each absence queues (the session's "absent" reminders).
 	events, listed := map[string]int{}, map[string]int{}
 	for _, ev := range evs {
 		events[ev.Type]++
+		if ev.Type == "attendance.absent" {
+			var data struct{ Item string }
+			if err := json.Unmarshal(ev.Data, &data); err != nil {
+				c.t.Fatalf("%s: decoding %s: %v", c.name(j), ev.Key, err)
+			}
+			for _, r := range c.h.item(data.Item).Reminders {
+				if r.Trigger == programme.Absent {
+					listed[r.Key]++
+				}
+			}
+		}
 		if ev.Type == "reminders.queued" {
 			var data struct{ Reminders []string }
 			if err := json.Unmarshal(ev.Data, &data); err != nil {
