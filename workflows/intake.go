@@ -609,9 +609,9 @@ func (in *intake) onDeferralIn(ctx workflow.Context, d DeferralHandOver) error {
 // and carrying their progress, and starts its programme if this intake
 // has started already.
 //
-// Since lifecycle-guard version 4 the same deferral again is answered only
-// once the first has settled, and a journey that could not be started is
-// forgotten rather than left holding a place the intake waits on for ever.
+// With settlesDeferrals the same deferral again is answered only once the
+// first has settled, and a journey that could not be started is forgotten
+// rather than left holding a place the intake waits on for ever.
 //
 // byUpdate says the source journey is waiting for the answer and stays as
 // it was if it is no; a deferral handed over by signal has already ended
@@ -619,7 +619,7 @@ func (in *intake) onDeferralIn(ctx workflow.Context, d DeferralHandOver) error {
 // intake then shows it, and never finishes, rather than lose it quietly.
 func (in *intake) takeDeferral(ctx workflow.Context, d DeferralHandOver, byUpdate bool) error {
 	if _, ok := in.Applicants[d.NewJourneyID]; ok {
-		if !in.movesReachTheStart {
+		if !in.settlesDeferrals {
 			return nil
 		}
 		_ = workflow.Await(ctx, func() bool { return !in.taking[d.NewJourneyID] })
@@ -639,10 +639,10 @@ func (in *intake) takeDeferral(ctx workflow.Context, d DeferralHandOver, byUpdat
 	delete(in.taking, d.NewJourneyID)
 	var started *temporal.ChildWorkflowExecutionAlreadyStartedError
 	switch {
-	case err != nil && in.movesReachTheStart && errors.As(err, &started):
+	case err != nil && in.settlesDeferrals && errors.As(err, &started):
 		// Started by an earlier attempt this intake kept no record of (the
 		// ID is the deferral's own): it is this deferral's journey.
-	case err != nil && in.movesReachTheStart && byUpdate:
+	case err != nil && in.settlesDeferrals && byUpdate:
 		in.forget(d.NewJourneyID)
 		return err
 	case err != nil:
@@ -655,7 +655,7 @@ func (in *intake) takeDeferral(ctx workflow.Context, d DeferralHandOver, byUpdat
 		return nil
 	}
 	err = in.signalJourney(ctx, d.NewJourneyID, SignalStart, in.startSignal())
-	if err != nil && in.movesReachTheStart {
+	if err != nil && in.settlesDeferrals {
 		// Taken all the same: the journey exists, and its answer must say
 		// so, or its source journey would stay live beside it.
 		workflow.GetLogger(ctx).Warn("deferred journey not told the intake has started", "JourneyID", d.NewJourneyID, "Error", err)
@@ -680,7 +680,7 @@ func (in *intake) startSignal() StartSignal {
 // tell signals every journey in one of the statuses. In guarded runs the
 // journeys are those in the statuses when it is called: a journey whose
 // report arrives while the signals go out is dealt with by that report.
-// Since lifecycle-guard version 2 the signals go out tellBatch at a time,
+// With tellsInBatches the signals go out tellBatch at a time,
 // each batch in one workflow task, rather than one task per journey.
 func (in *intake) tell(ctx workflow.Context, signal string, payload any, statuses ...Status) {
 	recipients := in.Order
@@ -690,7 +690,7 @@ func (in *intake) tell(ctx workflow.Context, signal string, payload any, statuse
 		})
 	}
 	batch := 1
-	if in.handOverByUpdate {
+	if in.tellsInBatches {
 		batch = tellBatch
 	}
 	for group := range slices.Chunk(recipients, batch) {

@@ -23,8 +23,8 @@ type Journey struct {
 	CoordinatorID    uuid.UUID
 	ProgrammeID      string
 	ProgrammeVersion int
-	// IntakeStartsOn is when the intake's programme starts (set by intakes
-	// since lifecycle-guard version 4): a deferral goes only to an intake
+	// IntakeStartsOn is when the intake's programme starts (set by every
+	// intake since this field was added): a deferral goes only to an intake
 	// starting later.
 	IntakeStartsOn time.Time
 
@@ -266,11 +266,10 @@ func (j *journey) advanceOffer(ctx workflow.Context, now time.Time) error {
 // has ended (deferred, or refused) the main loop looks again.
 //
 // The hand-over may take minutes (the intake retried until it answers):
-// what fell due meanwhile is done at once after it (movesReachTheStart,
-// lifecycle-guard version 4), not skipped by a sleep until the next
-// moment still ahead.
+// what fell due meanwhile is done at once after it (looksAgainAfterWaits),
+// not skipped by a sleep until the next moment still ahead.
 func (j *journey) awaitHandOver(ctx workflow.Context) error {
-	j.again = j.movesReachTheStart
+	j.again = j.looksAgainAfterWaits
 	return workflow.Await(ctx, func() bool { return j.deferringTo == uuid.Nil || j.Status.Terminal() })
 }
 
@@ -284,7 +283,7 @@ func (j *journey) advanceProgramme(ctx workflow.Context, now time.Time) (bool, e
 	if j.replanning > 0 {
 		// A resume or a moved session is replanning: what is due is about to
 		// change. Look again once it has.
-		j.again = j.movesReachTheStart
+		j.again = j.looksAgainAfterWaits
 		return false, workflow.Await(ctx, func() bool { return j.replanning == 0 })
 	}
 	from, moves := j.Status, j.moves

@@ -18,23 +18,26 @@ type versions struct {
 	// status first, and events are recorded one at a time
 	// (lifecycle.go, inOrder).
 	guarded bool
-	// handOverByUpdate (lifecycle-guard version 2): a deferral is handed
-	// to the later intake by an update it can refuse, and the intake tells
-	// its journeys in concurrent batches (tell).
-	handOverByUpdate bool
+	// Lifecycle-guard version 2: a deferral is handed to the later intake
+	// by an update it can refuse (handOverByUpdate), and the intake tells
+	// its journeys in concurrent batches (tellsInBatches).
+	handOverByUpdate, tellsInBatches bool
 	// replanUntilCurrent (lifecycle-guard version 3): a replan whose
 	// inputs changed while it was made (a resumption during a moved
 	// session's replan) plans again rather than keep a plan made without
 	// the change (journey.replan).
 	replanUntilCurrent bool
-	// movesReachTheStart (lifecycle-guard version 4): a session moved
-	// while a journey's start is on its way reaches it (the intake tells
-	// accepted journeys of a started intake too, and a journey not yet
-	// scheduled keeps the move for the plan its start makes); a journey
-	// looks again at once after waiting out a hand-over or a replan; an
-	// intake tells its journeys when it starts, for the deferral check; a
-	// deferral taken is settled before it is answered.
-	movesReachTheStart bool
+	// Lifecycle-guard version 4:
+	//   - movesReachTheStart: a session moved while a journey's start is on
+	//     its way reaches it (the intake tells accepted journeys of a
+	//     started intake too; a journey not yet scheduled keeps the move
+	//     for the plan its start makes);
+	//   - looksAgainAfterWaits: a journey looks again at once after waiting
+	//     out a hand-over or a replan, so what fell due meanwhile is done;
+	//   - settlesDeferrals: the same deferral again is answered once the
+	//     first has settled, a journey the intake could not start is
+	//     forgotten, and a journey started is answered yes.
+	movesReachTheStart, looksAgainAfterWaits, settlesDeferrals bool
 	// cancelTimers: a wait for a change or a moment cancels its timer when
 	// the change comes first (awaitOrTimeout), instead of leaving it to
 	// fire into the history later.
@@ -62,8 +65,14 @@ func askVersions(ctx workflow.Context) versions {
 	guard := workflow.GetVersion(ctx, changeLifecycleGuard, workflow.DefaultVersion, 4)
 	cancelTimers := workflow.GetVersion(ctx, changeCancelWakeTimers, workflow.DefaultVersion, 1)
 	recordLocally := workflow.GetVersion(ctx, changeRecordLocally, workflow.DefaultVersion, 2)
-	return versions{guarded: guard >= 1, handOverByUpdate: guard >= 2, replanUntilCurrent: guard >= 3, movesReachTheStart: guard >= 4,
-		cancelTimers: cancelTimers >= 1, recordLocally: recordLocally >= 1, recordFallsBack: recordLocally >= 2}
+	return versions{
+		guarded:          guard >= 1,
+		handOverByUpdate: guard >= 2, tellsInBatches: guard >= 2,
+		replanUntilCurrent: guard >= 3,
+		movesReachTheStart: guard >= 4, looksAgainAfterWaits: guard >= 4, settlesDeferrals: guard >= 4,
+		cancelTimers:  cancelTimers >= 1,
+		recordLocally: recordLocally >= 1, recordFallsBack: recordLocally >= 2,
+	}
 }
 
 // awaitOrTimeout waits until cond holds or d has passed, and reports
