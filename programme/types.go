@@ -103,3 +103,38 @@ type ScheduleInput struct {
 	// Shift delays every item by the total time the journey was paused.
 	Shift time.Duration
 }
+
+// MapTimes replaces every instant of the schedule with f of it: how a
+// schedule planned on another clock (a rehearsal's, a test's) is brought
+// onto the real one. Zero instants (an absence reminder's) stay zero.
+func (s *Schedule) MapTimes(f func(time.Time) time.Time) {
+	for i := range s.Phases {
+		s.Phases[i].Start, s.Phases[i].End = mapTime(f, s.Phases[i].Start), mapTime(f, s.Phases[i].End)
+	}
+	for i := range s.Items {
+		it := &s.Items[i]
+		it.OpensAt, it.DueAt = mapTime(f, it.OpensAt), mapTime(f, it.DueAt)
+		mapReminders(f, it.Reminders)
+	}
+	s.EndsAt = mapTime(f, s.EndsAt)
+}
+
+// MapTimes replaces every instant of the offer plan with f of it.
+func (o *OfferPlan) MapTimes(f func(time.Time) time.Time) {
+	o.LapsesAt = mapTime(f, o.LapsesAt)
+	mapReminders(f, o.Reminders)
+}
+
+func mapReminders(f func(time.Time) time.Time, rs []Reminder) {
+	for i := range rs {
+		rs[i].At = mapTime(f, rs[i].At)
+	}
+}
+
+// mapTime is f(t), keeping "no time" as it is.
+func mapTime(f func(time.Time) time.Time, t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return f(t)
+}

@@ -328,6 +328,14 @@ and leave it unset on the others, or the same message is sent twice.`,
 			if err != nil {
 				return err
 			}
+			acts, rehearsing, err := c.workerActivities(st)
+			if err != nil {
+				return err
+			}
+			// Quiet hours and daily caps are days and hours of the
+			// programme's clock, which a rehearsal compresses: it sends
+			// every message as soon as it is due.
+			ms.policy = ms.policy && !rehearsing
 			tc, ns, err := c.temporalFromEnv(ctx)
 			if err != nil {
 				return err
@@ -341,7 +349,7 @@ and leave it unset on the others, or the same message is sent twice.`,
 			}
 			defer stopDelivery()
 			c.logger().Info("worker running", zap.String("task_queue", temporalx.TaskQueue), zap.String("namespace", ns))
-			return worker.Run(ctx, tc, activities.New(st))
+			return worker.Run(ctx, tc, acts)
 		}),
 	}
 }

@@ -201,15 +201,7 @@ func (c Planner) Schedule(id string, version int, in programme.ScheduleInput) (p
 	if err != nil {
 		return programme.Schedule{}, err
 	}
-	for i := range s.Phases {
-		s.Phases[i].Start, s.Phases[i].End = c.ToReal(s.Phases[i].Start), c.ToReal(s.Phases[i].End)
-	}
-	for i := range s.Items {
-		it := &s.Items[i]
-		it.OpensAt, it.DueAt = c.ToReal(it.OpensAt), c.ToReal(it.DueAt)
-		c.reminders(it.Reminders)
-	}
-	s.EndsAt = c.ToReal(s.EndsAt)
+	s.MapTimes(c.ToReal)
 	return s, nil
 }
 
@@ -223,11 +215,7 @@ func (c Planner) OfferPlan(id string, version int, offeredAt time.Time) (program
 	if err != nil || f == 0 {
 		return o, err
 	}
-	compress := func(t time.Time) time.Time { return offeredAt.Add(t.Sub(offeredAt) / f) }
-	o.LapsesAt = compress(o.LapsesAt)
-	for i := range o.Reminders {
-		o.Reminders[i].At = compress(o.Reminders[i].At)
-	}
+	o.MapTimes(func(t time.Time) time.Time { return offeredAt.Add(t.Sub(offeredAt) / f) })
 	return o, nil
 }
 
@@ -243,12 +231,6 @@ func (c Planner) CompressOffers(f time.Duration) {
 	c.start.mu.Lock()
 	defer c.start.mu.Unlock()
 	c.start.offers = f
-}
-
-func (c Planner) reminders(rs []programme.Reminder) {
-	for i := range rs {
-		rs[i].At = c.ToReal(rs[i].At)
-	}
 }
 
 // UntilOpen is a Planner for a programme whose first intake starts (on

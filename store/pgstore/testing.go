@@ -39,6 +39,23 @@ func TestDatabaseURL() string {
 // the PostgreSQL suite must never be skipped silently.
 func OpenTest(t testing.TB) *Store {
 	t.Helper()
+	u := TestSchemaURL(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := Open(ctx, u)
+	if err != nil {
+		t.Fatalf("opening store in test schema %s: %v", redact(u), err)
+	}
+	t.Cleanup(s.Close) // runs before the schema is dropped
+	return s
+}
+
+// TestSchemaURL creates a schema of its own for this test on the server at
+// TestDatabaseURL, dropped when the test ends, and returns the database URL
+// that keeps a store there: for a test that runs the store in another
+// process (the cluster test's workers).
+func TestSchemaURL(t testing.TB) string {
+	t.Helper()
 	base := TestDatabaseURL()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -75,12 +92,7 @@ func OpenTest(t testing.TB) *Store {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := Open(ctx, u)
-	if err != nil {
-		t.Fatalf("opening store in test schema %s: %v", schema, err)
-	}
-	t.Cleanup(s.Close) // runs before the schema is dropped
-	return s
+	return u
 }
 
 // WithSearchPath returns databaseURL (URL or key=value form) with its

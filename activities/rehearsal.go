@@ -1,0 +1,86 @@
+package activities
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/infuse-cymru/journeys/programme"
+)
+
+// RehearsalClock is the clock of a rehearsal: real time until From, then
+// Speed times as fast. A rehearsal runs a whole intake, six programme
+// months, in minutes on a staging cluster (and the cluster tests run on
+// one), with the workflow code, its timers and its histories exactly as in
+// production: only the distances between planned instants shrink.
+//
+// It is a fixed function of its two settings, with no state, so every
+// worker given the same settings plans the same instants, and a worker
+// restarted half-way picks up where the others are. Before From it is the
+// real clock, so a worker without a rehearsal clock and one with it agree
+// on everything planned before From (applications and offers made while
+// setting up): a rehearsal can begin with a rolling restart.
+type RehearsalClock struct {
+	From  time.Time
+	Speed int64
+}
+
+// Validate says what is wrong with the settings, if anything.
+func (c RehearsalClock) Validate() error {
+	if c.From.IsZero() {
+		return errors.New("a rehearsal clock needs the instant it starts running fast")
+	}
+	if c.Speed < 1 {
+		return fmt.Errorf("a rehearsal clock's speed must be 1 or more, not %d", c.Speed)
+	}
+	return nil
+}
+
+// ToReal maps a programme instant to the real clock.
+func (c RehearsalClock) ToReal(v time.Time) time.Time {
+	if !v.After(c.From) {
+		return v
+	}
+	return c.From.Add(v.Sub(c.From) / time.Duration(c.Speed)).In(v.Location())
+}
+
+// ToVirtual maps a real instant to the programme's clock.
+func (c RehearsalClock) ToVirtual(r time.Time) time.Time {
+	if !r.After(c.From) {
+		return r
+	}
+	return c.From.Add(r.Sub(c.From) * time.Duration(c.Speed)).In(r.Location())
+}
+
+// RehearsalPlanner plans as ProgrammePlanner does, on a RehearsalClock:
+// the intake's start date, a moved session's new time and a pause's
+// length are read on the programme's clock, and every instant planned is
+// mapped back to the real one.
+type RehearsalPlanner struct{ Clock RehearsalClock }
+
+var _ Planner = RehearsalPlanner{}
+
+func (p RehearsalPlanner) Schedule(id string, version int, in programme.ScheduleInput) (programme.Schedule, error) {
+	vin := programme.ScheduleInput{StartsOn: in.StartsOn, Shift: in.Shift * time.Duration(p.Clock.Speed)}
+	if in.SessionMoves != nil {
+		vin.SessionMoves = make(map[string]time.Time, len(in.SessionMoves))
+		for item, at := range in.SessionMoves {
+			vin.SessionMoves[item] = p.Clock.ToVirtual(at)
+		}
+	}
+	s, err := ProgrammePlanner{}.Schedule(id, version, vin)
+	if err != nil {
+		return s, err
+	}
+	s.MapTimes(p.Clock.ToReal)
+	return s, nil
+}
+
+func (p RehearsalPlanner) OfferPlan(id string, version int, offeredAt time.Time) (programme.OfferPlan, error) {
+	o, err := ProgrammePlanner{}.OfferPlan(id, version, p.Clock.ToVirtual(offeredAt))
+	if err != nil {
+		return o, err
+	}
+	o.MapTimes(p.Clock.ToReal)
+	return o, nil
+}

@@ -1,0 +1,75 @@
+// Package cluster runs the production topology on one machine, without
+// Docker, for the tests and benchmarks that must see it: a Temporal server
+// built from the go.temporal.io/server module this project pins, its
+// persistence and visibility in fresh PostgreSQL databases set up by the
+// server's own schema tool, and `infuse worker` and `infuse api` as
+// separate processes of the built binary, configured only through the
+// environment variables the README documents.
+//
+// Every process is a child that dies with the test binary (Linux's
+// parent-death signal) and is stopped by the test's cleanup, and every
+// database it creates is dropped at the end, so a run leaves nothing
+// behind however it ends.
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// Binaries are the programs the cluster runs.
+type Binaries struct {
+	Temporal string // go.temporal.io/server/cmd/server
+	SQLTool  string // go.temporal.io/server/cmd/tools/sql (temporal-sql-tool)
+	Infuse   string // ./cmd/infuse
+}
+
+// packages are what Build builds, by Binaries field.
+var packages = []struct {
+	name, pkg string
+	field     func(*Binaries) *string
+}{
+	{"temporal-server", "go.temporal.io/server/cmd/server", func(b *Binaries) *string { return &b.Temporal }},
+	{"temporal-sql-tool", "go.temporal.io/server/cmd/tools/sql", func(b *Binaries) *string { return &b.SQLTool }},
+	{"infuse", "./cmd/infuse", func(b *Binaries) *string { return &b.Infuse }},
+}
+
+// Build builds the programs into dir with the go command, from this
+// module (go.mod lists the server's commands as tools, so their versions
+// are the ones the code is built and tested with). Go's build cache makes
+// every build after the first quick; the first compiles the Temporal
+// server, which takes minutes.
+func Build(ctx context.Context, dir string) (Binaries, error) {
+	root, err := moduleRoot(ctx)
+	if err != nil {
+		return Binaries{}, err
+	}
+	var b Binaries
+	for _, p := range packages {
+		out := filepath.Join(dir, p.name)
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", out, p.pkg)
+		cmd.Dir = root
+		if msg, err := cmd.CombinedOutput(); err != nil {
+			return Binaries{}, fmt.Errorf("building %s: %w\n%s", p.pkg, err, msg)
+		}
+		*p.field(&b) = out
+	}
+	return b, nil
+}
+
+// moduleRoot is the folder of this module's go.mod.
+func moduleRoot(ctx context.Context) (string, error) {
+	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("finding the module (is the go command on PATH?): %w", err)
+	}
+	gomod := strings.TrimSpace(string(out))
+	if gomod == "" || gomod == os.DevNull {
+		return "", fmt.Errorf("not inside the module: run from the repository")
+	}
+	return filepath.Dir(gomod), nil
+}
