@@ -89,18 +89,46 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// Deliverer drains the outbox of a store.
+// Deliverer drains the outbox of a store. Any number of Deliverers, in one
+// process or several, may drain one store: each claims the messages it
+// sends (store.ClaimDue), under a name of its own.
 type Deliverer struct {
 	store    store.Store
 	composer Composer
 	sender   Sender
 	o        Options
+	owner    string // whose claims are this Deliverer's
 }
 
 // New returns a Deliverer sending st's due messages, composed by c, through s.
 func New(st store.Store, c Composer, s Sender, o Options) *Deliverer {
-	return &Deliverer{store: st, composer: c, sender: s, o: o.withDefaults()}
+	owner := "deliverer/" + uuid.NewString()
+	o = o.withDefaults()
+	o.Logger = o.Logger.With(zap.String("deliverer", owner))
+	return &Deliverer{store: st, composer: c, sender: s, o: o, owner: owner}
 }
+
+// claimLease is how long a claim keeps other Deliverers off the recipients
+// of the messages it took. A claim covers a batch, sent Concurrency
+// recipients at a time, and a send starts only while sendReserve of the
+// claim remains (see claimHeld), so the lease must leave good time for a
+// batch beyond that reserve. It is also how long a crashed Deliverer's
+// messages wait before another sends them: a few minutes' delay to a
+// reminder is nothing, a message sent twice is what the claim prevents.
+const claimLease = 5 * time.Minute
+
+// sendReserve is how much of its claim a message must have left for a send
+// to start. go-mail gives up on a hung server after SMTPConfig.Timeout (30
+// seconds) for connecting and greeting, and that again for the mail
+// transaction: about a minute. Two minutes cover that, composing the
+// message and marking it, and some difference between the workers' clocks.
+// A send that outlived the claim could go out a second time from the
+// Deliverer that took the message over.
+const sendReserve = 2 * time.Minute
+
+// releaseTimeout bounds handing claims back at the end of a batch, which
+// happens even when the pass was cancelled (a worker shutting down).
+const releaseTimeout = 10 * time.Second
 
 // Stats counts what a pass did.
 type Stats struct {
@@ -140,32 +168,60 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	}
 }
 
-// DeliverDue delivers every message due now, a batch at a time, and
-// returns what it did. It returns early, with ctx's error, when ctx is
-// cancelled; messages it had not finished stay queued.
+// DeliverDue delivers every message due now that no other Deliverer is
+// sending, a batch at a time, and returns what it did. It returns early,
+// with ctx's error, when ctx is cancelled; messages it had not finished
+// stay queued, and their claims are handed back.
 func (d *Deliverer) DeliverDue(ctx context.Context) (Stats, error) {
 	var total Stats
-	now := d.o.Now()
 	for {
-		due, err := d.store.DueMessages(ctx, now, d.o.Batch)
+		due, err := d.store.ClaimDue(ctx, d.owner, d.o.Now(), claimLease, d.o.Batch)
 		if err != nil {
-			return total, fmt.Errorf("reading due messages: %w", err)
+			return total, fmt.Errorf("claiming due messages: %w", err)
 		}
 		if len(due) == 0 {
 			return total, nil
 		}
 		st, err := d.deliverBatch(ctx, due)
+		d.release(ctx, due)
 		total.Add(st)
 		if err != nil {
 			return total, err
 		}
 		// Every message of the batch is now sent, failed or held back (or
-		// behind one held back), so the next read makes progress; a short
-		// batch was the last.
+		// behind one held back, or left for a new claim when this one ran
+		// short), so the next claim makes progress; a short batch was the
+		// last.
 		if len(due) < d.o.Batch || st == (Stats{}) {
 			return total, nil
 		}
 	}
+}
+
+// release hands back the claims on due that the batch did not end by
+// marking the message: those behind one held back for a retry, or not
+// reached because ctx was cancelled or the claim ran short. Others then
+// need not wait for the lease to run out; if handing back fails, they do.
+func (d *Deliverer) release(ctx context.Context, due []store.Message) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+	defer cancel()
+	keys := make([]string, len(due))
+	for i, m := range due {
+		keys[i] = m.Key
+	}
+	if err := d.store.ReleaseClaims(ctx, d.owner, keys...); err != nil {
+		d.o.Logger.Warn("handing back claimed messages; other deliverers take them when the claim runs out", zap.Error(err))
+	}
+}
+
+// claimHeld reports whether enough of m's claim remains to start sending it
+// (sendReserve), logging when not: the message is left for a new claim.
+func (d *Deliverer) claimHeld(m store.Message) bool {
+	if left := m.ClaimedUntil.Sub(d.o.Now()); left < sendReserve {
+		d.logger(m).Info("claim running short; leaving the message for the next claim", zap.Duration("left", left))
+		return false
+	}
+	return true
 }
 
 // NextDue is the earliest time at which DeliverDue will find a message to
@@ -175,7 +231,9 @@ func (d *Deliverer) DeliverDue(ctx context.Context) (Stats, error) {
 // It may be in the past, when messages are overdue. ok is false when
 // nothing is queued. A caller may sleep until then instead of polling
 // (tests use it to step a fake clock); what DeliverDue does then, held
-// back or retried, moves the time NextDue gives next.
+// back or retried, moves the time NextDue gives next. It does not look at
+// claims: a message another Deliverer is sending counts as due, and this
+// one finds it gone or sent by then.
 func (d *Deliverer) NextDue(ctx context.Context) (at time.Time, ok bool, err error) {
 	// At the end of time every queued message is due, so this is the one
 	// with the oldest SendAt: nothing is due before it, and usually it is
@@ -316,7 +374,7 @@ const (
 	sent outcome = iota
 	retried
 	failed
-	stopped // ctx cancelled: left as it was
+	stopped // ctx cancelled, or the claim ran short: left as it was
 	ready   // composed, not yet sent
 )
 
@@ -395,6 +453,9 @@ func (d *Deliverer) compose(ctx context.Context, m store.Message) (Email, outcom
 
 // send sends the composed e-mail e of m and records the outcome.
 func (d *Deliverer) send(ctx context.Context, m store.Message, e Email) (outcome, error) {
+	if !d.claimHeld(m) {
+		return stopped, nil
+	}
 	log := d.logger(m)
 	err := d.sender.Send(ctx, e)
 	if err == nil {
@@ -442,7 +503,7 @@ func (d *Deliverer) retry(ctx context.Context, log *zap.Logger, m store.Message,
 		return d.fail(ctx, log, m, fmt.Sprintf("gave up after %d attempts; the last failed with: %s", attempt, reason))
 	}
 	next := d.o.Now().Add(d.Backoff(attempt))
-	if err := d.store.MarkRetry(ctx, m.Key, next, reason); err != nil {
+	if err := d.store.MarkRetry(ctx, d.owner, m.Key, next, reason); err != nil {
 		return retried, fmt.Errorf("marking message %q for retry: %w", m.Key, err)
 	}
 	log.Info("will retry", zap.Int("attempt", attempt), zap.Time("next", next), zap.String("reason", reason))
@@ -460,7 +521,7 @@ func (d *Deliverer) Backoff(attempt int) time.Duration {
 }
 
 func (d *Deliverer) fail(ctx context.Context, log *zap.Logger, m store.Message, reason string) (outcome, error) {
-	if err := d.store.MarkFailed(ctx, m.Key, reason); err != nil {
+	if err := d.store.MarkFailed(ctx, d.owner, m.Key, reason); err != nil {
 		return failed, fmt.Errorf("marking message %q failed: %w", m.Key, err)
 	}
 	log.Warn("failed", zap.String("reason", reason))

@@ -9,10 +9,22 @@
 // # Order
 //
 // A recipient's messages go out in the order of their SendAt, one at a time:
-// the store's DueMessages never offers a message while an earlier one of the
-// same recipient is waiting for a retry, and the Deliverer sends each
+// the store's ClaimDue never offers a message while an earlier one of the
+// same recipient is waiting for a retry, nor any of a recipient's messages
+// while another Deliverer's claim on them lasts, and the Deliverer sends each
 // recipient's due messages in sequence, stopping at the first that fails for
 // now. Different recipients are served concurrently.
+//
+// # Several Deliverers
+//
+// Any number of Deliverers may drain one store (each worker that e-mails
+// runs one). Each claims what it sends, whole recipients at a time, for a
+// lease of a few minutes, and starts a send only while enough of the lease
+// remains for it to finish; marking a message or handing it back ends the
+// claim. So no two Deliverers send one message, and one person's messages
+// are served by one Deliverer at a time, which keeps them in order and keeps
+// the Policy's daily count right. A Deliverer that dies holding a claim
+// delays its messages until the lease runs out.
 //
 // # Exactly once, nearly
 //
@@ -28,9 +40,6 @@
 // anyone reading logs can see it is the same message. Nothing else
 // duplicates: a message is only ever re-sent when the outbox does not say it
 // was sent, and a message marked failed is never sent again.
-//
-// One Deliverer should drain a store at a time: two would each pick up the
-// same due message and both send it (with the same Message-ID).
 package delivery
 
 import (

@@ -42,6 +42,10 @@ import (
 // A person whose due messages belong to intakes of different programmes
 // gets the smallest cap among them, counted over the local day of the first
 // message's programme.
+//
+// The count holds with several Deliverers: one serves a person at a time
+// (store.ClaimDue claims whole recipients), and a Deliverer marks what it
+// sent before its claim ends, so the next one to serve them counts it.
 type Policy struct {
 	store store.Store
 
@@ -358,7 +362,7 @@ compose:
 
 // hold defers m to until for the Policy.
 func (d *Deliverer) hold(ctx context.Context, m store.Message, until time.Time) error {
-	if err := d.store.Defer(ctx, m.Key, until); err != nil {
+	if err := d.store.Defer(ctx, d.owner, m.Key, until); err != nil {
 		return fmt.Errorf("deferring message %q: %w", m.Key, err)
 	}
 	d.logger(m).Debug("held back by the delivery policy", zap.Time("until", until))
@@ -374,6 +378,9 @@ func (d *Deliverer) hold(ctx context.Context, m store.Message, until time.Time) 
 // first one was marked).
 func (d *Deliverer) sendDigest(ctx context.Context, folded []composed) (Stats, error) {
 	var st Stats
+	if !d.claimHeld(folded[0].m) { // one claim took them all
+		return st, nil
+	}
 	msgs := make([]store.Message, len(folded))
 	emails := make([]Email, len(folded))
 	for i, c := range folded {

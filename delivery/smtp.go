@@ -43,6 +43,9 @@ type SMTPConfig struct {
 	Username string
 	Password string
 	// Timeout bounds connecting and each command; 0 means 30 seconds.
+	// The Deliverer starts a send only while two minutes of its claim on
+	// the message remain, which leaves room for twice this (connecting and
+	// greeting, then the mail transaction): keep it under a minute.
 	Timeout time.Duration
 	// HELO is the name to greet the server with; empty: this host's name.
 	HELO string

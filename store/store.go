@@ -173,6 +173,11 @@ type Message struct {
 	SentAt time.Time
 	// MessageID is the Message-ID header the message was sent with.
 	MessageID string
+	// ClaimedBy is the deliverer that claimed the message to send it
+	// (ClaimDue), until ClaimedUntil; "" and zero when nobody has. A
+	// claim that has run out no longer counts.
+	ClaimedBy    string
+	ClaimedUntil time.Time
 }
 
 // Note is free text written by a person (coaching notes, withdrawal reasons,
@@ -242,24 +247,47 @@ type Store interface {
 	// or the same SendAt queued before) is waiting for a retry. So a
 	// recipient's messages go out in order, and a later one never overtakes
 	// an earlier one that is still pending. A limit of 0 or less means 100.
+	// It ignores claims: it says what is due, not who may send it.
 	DueMessages(ctx context.Context, now time.Time, limit int) ([]Message, error)
+	// ClaimDue is how a deliverer takes messages to send: it claims for
+	// owner (a name unique to the deliverer), until now+lease, the
+	// messages DueMessages would list at now, whole recipients at a time:
+	// every due message of the recipients of the oldest limit due
+	// messages (so it may return more than limit; 0 or less means 100),
+	// oldest SendAt first. A recipient any of whose queued messages is
+	// claimed, by anyone, with a lease running past now is left out, so
+	// one deliverer at a time serves a recipient and their messages go out
+	// in order however many deliverers share the outbox. A claim whose
+	// lease has run out (its deliverer died) counts for nothing. An empty
+	// owner or a lease that is not positive is ErrInvalid.
+	ClaimDue(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]Message, error)
+	// ReleaseClaims hands back owner's claims on the messages with keys,
+	// so that others need not wait for the lease to run out; claims of
+	// other owners and unknown keys are left alone.
+	ReleaseClaims(ctx context.Context, owner string, keys ...string) error
 	// MarkSent records that the mail server accepted the message with
-	// Message-ID messageID at at. Marking a sent message again changes
-	// nothing; a failed one becomes sent (the server did accept it).
+	// Message-ID messageID at at, and ends any claim on it. Marking a sent
+	// message again changes nothing; a failed one becomes sent (the server
+	// did accept it). It takes no owner: that the server accepted it is a
+	// fact, whoever claimed it since.
 	MarkSent(ctx context.Context, key, messageID string, at time.Time) error
 	// MarkRetry records a failed attempt (Attempts+1, LastError = reason)
 	// and holds a queued message back until next.
-	MarkRetry(ctx context.Context, key string, next time.Time, reason string) error
+	MarkRetry(ctx context.Context, owner, key string, next time.Time, reason string) error
 	// MarkFailed gives a queued message up for good (Attempts+1, LastError
 	// = reason, Status failed). Marking a failed message again changes nothing.
-	MarkFailed(ctx context.Context, key, reason string) error
+	MarkFailed(ctx context.Context, owner, key, reason string) error
 	// Defer moves a queued message's SendAt later, to until, without
 	// counting an attempt (a delivery policy such as quiet hours). A SendAt
 	// already at or after until is left alone.
-	Defer(ctx context.Context, key string, until time.Time) error
+	Defer(ctx context.Context, owner, key string, until time.Time) error
 	// (For the Mark methods and Defer: an unknown key is ErrNotFound; a
 	// message whose status does not allow the change, such as retrying a
-	// sent message, is ErrConflict.)
+	// sent message, is ErrConflict. MarkRetry, MarkFailed and Defer end
+	// owner's claim on the message, and are ErrConflict while it is
+	// claimed by another owner, lease run out or not: a deliverer whose
+	// lease ran out while it was sending must not undo what the deliverer
+	// that took the message over decided.)
 
 	SaveNote(ctx context.Context, n Note) error
 	GetNote(ctx context.Context, id uuid.UUID) (Note, error)

@@ -345,6 +345,7 @@ func PrepareRecord(ev Event, msgs []Message, now time.Time) (Event, []Message, e
 		m.ItemEndsAt = StoredTime(m.ItemEndsAt)
 		// Delivery state is the store's to keep.
 		m.Attempts, m.NextAttemptAt, m.LastError, m.SentAt, m.MessageID = 0, time.Time{}, "", time.Time{}, ""
+		m.ClaimedBy, m.ClaimedUntil = "", time.Time{}
 		out[i] = m
 	}
 	slices.SortStableFunc(out, func(a, b Message) int { return strings.Compare(a.Key, b.Key) })

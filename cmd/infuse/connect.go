@@ -228,8 +228,8 @@ func parseFrom(s string) (delivery.Address, error) {
 // startDelivery runs a Deliverer draining st's outbox through ms every
 // poll, composing each message with notify.Composer, until ctx is done or
 // the returned stop is called; stop waits for the pass under way to end
-// (at most shutdownTimeout). One Deliverer per store: two would send the
-// same due message twice.
+// (at most shutdownTimeout). Every worker may run one against the same
+// store: they share the outbox by claiming what they send.
 func startDelivery(ctx context.Context, st store.Store, ms mailSettings, poll time.Duration, log *zap.Logger) (stop func(), err error) {
 	sender, err := delivery.NewSMTP(ms.smtp)
 	if err != nil {

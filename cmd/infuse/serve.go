@@ -314,8 +314,10 @@ outbox through that mail server, checking every 10 seconds:
 Without INFUSE_SMTP_HOST nothing is e-mailed: messages stay queued in the
 outbox (see "infuse mail outbox") until a worker with it runs.
 
-Run ONE delivering worker per store: set INFUSE_SMTP_HOST on one worker only
-and leave it unset on the others, or the same message is sent twice.`,
+Every worker with INFUSE_SMTP_HOST shares the outbox: each claims the
+messages it sends, so however many run, a message goes out once and one
+person's messages go out in order. A worker that dies holding messages
+leaves them to the others after five minutes.`,
 		Args: args(cobra.NoArgs),
 		RunE: c.server("json", func(ctx context.Context) error {
 			ctx, stop := untilSignalled(ctx)

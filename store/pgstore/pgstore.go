@@ -384,14 +384,7 @@ func (s *Store) ListMessages(ctx context.Context, f store.OutboxFilter) ([]store
 }
 
 func (s *Store) DueMessages(ctx context.Context, now time.Time, limit int) ([]store.Message, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+sqlstore.MessageColumns+`
-		FROM outbox o
-		WHERE o.status = 'queued' AND o.send_at <= $1 AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= $1)
-		  AND NOT EXISTS (SELECT 1 FROM outbox p
-			WHERE p.recipient_id = o.recipient_id AND p.status = 'queued'
-			  AND (p.send_at, p.id) < (o.send_at, o.id)
-			  AND p.next_attempt_at > $1)
-		ORDER BY o.send_at, o.id LIMIT $2`, store.StoredTime(now), sqlstore.DueLimit(limit))
+	rows, err := s.pool.Query(ctx, sqlstore.DueMessagesQuery, store.StoredTime(now), sqlstore.DueLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("listing due messages: %w", err)
 	}
@@ -402,6 +395,58 @@ func (s *Store) DueMessages(ctx context.Context, now time.Time, limit int) ([]st
 	return out, nil
 }
 
+func (s *Store) ClaimDue(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]store.Message, error) {
+	return sqlstore.Claim(owner, store.StoredTime(now), lease, limit, func(fn func(sqlstore.ClaimTx) error) error {
+		return s.tx(ctx, func(tx pgx.Tx) error { return fn(claimTx{ctx, tx}) })
+	})
+}
+
+// claimTx is a transaction's statements for sqlstore.Claim.
+type claimTx struct {
+	ctx context.Context
+	tx  pgx.Tx
+}
+
+func (c claimTx) Candidates(now time.Time, limit int) ([]sqlstore.Candidate, error) {
+	rows, err := c.tx.Query(c.ctx, sqlstore.ClaimCandidatesQuery, now, limit)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, sqlstore.ScanCandidate)
+}
+
+// Lock skips the rows another claim has locked rather than waiting for it:
+// that claim takes them (and sqlstore.Claim leaves their recipients to it).
+// A row that changed since Candidates read it is read again as it is now,
+// so one claimed meanwhile is no longer unclaimed and is left out too.
+func (c claimTx) Lock(ids []int64, now time.Time) ([]int64, error) {
+	rows, err := c.tx.Query(c.ctx, `SELECT id FROM outbox
+		WHERE id = ANY($1) AND status = 'queued' AND send_at <= $2
+		  AND (next_attempt_at IS NULL OR next_attempt_at <= $2) AND (claimed_until IS NULL OR claimed_until <= $2)
+		FOR UPDATE SKIP LOCKED`, ids, now)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[int64])
+}
+
+func (c claimTx) Stamp(ids []int64, owner string, until time.Time) ([]sqlstore.Claimed, error) {
+	rows, err := c.tx.Query(c.ctx, `UPDATE outbox SET claimed_by = $1, claimed_until = $2 WHERE id = ANY($3)
+		RETURNING `+sqlstore.ClaimedColumns, owner, until, ids)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, sqlstore.ScanClaimed)
+}
+
+func (s *Store) ReleaseClaims(ctx context.Context, owner string, keys ...string) error {
+	return sqlstore.ReleaseClaims(owner, keys, func() error {
+		_, err := s.pool.Exec(ctx, `UPDATE outbox SET claimed_by = '', claimed_until = NULL
+			WHERE claimed_by = $1 AND key = ANY($2)`, owner, keys)
+		return err
+	})
+}
+
 // transition runs u in a transaction: update (with args) changes the row.
 func (s *Store) transition(ctx context.Context, u sqlstore.Update, update string, args ...any) error {
 	return s.tx(ctx, func(tx pgx.Tx) error {
@@ -409,10 +454,10 @@ func (s *Store) transition(ctx context.Context, u sqlstore.Update, update string
 			tag, err := tx.Exec(ctx, update, args...)
 			return tag.RowsAffected() == 1, err
 		}
-		u.Status = func() (store.MessageStatus, error) {
-			var status string
-			err := tx.QueryRow(ctx, `SELECT status FROM outbox WHERE key = $1`, u.Key).Scan(&status)
-			return store.MessageStatus(status), err
+		u.State = func() (store.MessageStatus, string, error) {
+			var status, holder string
+			err := tx.QueryRow(ctx, sqlstore.StateQuery, u.Key).Scan(&status, &holder)
+			return store.MessageStatus(status), holder, err
 		}
 		return sqlstore.Transition(u)
 	})
@@ -423,11 +468,12 @@ func (s *Store) MarkSent(ctx context.Context, key, messageID string, at time.Tim
 		at = now()
 	}
 	return s.transition(ctx, sqlstore.Update{What: "marking sent", Key: key, Done: []store.MessageStatus{store.MessageSent}},
-		`UPDATE outbox SET status = 'sent', sent_at = $1, message_id = $2, next_attempt_at = NULL
+		`UPDATE outbox SET status = 'sent', sent_at = $1, message_id = $2, next_attempt_at = NULL,
+			claimed_by = '', claimed_until = NULL
 		 WHERE key = $3 AND status IN ('queued', 'failed')`, store.StoredTime(at), messageID, key)
 }
 
-func (s *Store) MarkRetry(ctx context.Context, key string, next time.Time, reason string) error {
+func (s *Store) MarkRetry(ctx context.Context, owner, key string, next time.Time, reason string) error {
 	const what = "marking for retry"
 	if err := sqlstore.CheckTime(what, key, "time of the next attempt", next); err != nil {
 		return err
@@ -435,28 +481,33 @@ func (s *Store) MarkRetry(ctx context.Context, key string, next time.Time, reaso
 	if err := sqlstore.CheckReason(what, key, reason); err != nil {
 		return err
 	}
-	return s.transition(ctx, sqlstore.Update{What: what, Key: key},
-		`UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $1, last_error = $2
-		 WHERE key = $3 AND status = 'queued'`, store.StoredTime(next), sqlstore.Reason(reason), key)
+	return s.transition(ctx, sqlstore.Update{What: what, Key: key, Owner: owner},
+		`UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $1, last_error = $2,
+			claimed_by = '', claimed_until = NULL
+		 WHERE key = $3 AND status = 'queued' AND claimed_by IN ('', $4)`, store.StoredTime(next), sqlstore.Reason(reason), key, owner)
 }
 
-func (s *Store) MarkFailed(ctx context.Context, key, reason string) error {
+func (s *Store) MarkFailed(ctx context.Context, owner, key, reason string) error {
 	const what = "marking failed"
 	if err := sqlstore.CheckReason(what, key, reason); err != nil {
 		return err
 	}
-	return s.transition(ctx, sqlstore.Update{What: what, Key: key, Done: []store.MessageStatus{store.MessageFailed}},
-		`UPDATE outbox SET status = 'failed', attempts = attempts + 1, next_attempt_at = NULL, last_error = $1
-		 WHERE key = $2 AND status = 'queued'`, sqlstore.Reason(reason), key)
+	return s.transition(ctx, sqlstore.Update{What: what, Key: key, Owner: owner, Done: []store.MessageStatus{store.MessageFailed}},
+		`UPDATE outbox SET status = 'failed', attempts = attempts + 1, next_attempt_at = NULL, last_error = $1,
+			claimed_by = '', claimed_until = NULL
+		 WHERE key = $2 AND status = 'queued' AND claimed_by IN ('', $3)`, sqlstore.Reason(reason), key, owner)
 }
 
-func (s *Store) Defer(ctx context.Context, key string, until time.Time) error {
+// Defer always updates a queued row it may change, even one whose SendAt
+// stays, so that the claim ends either way.
+func (s *Store) Defer(ctx context.Context, owner, key string, until time.Time) error {
 	const what = "deferring"
 	if err := sqlstore.CheckTime(what, key, "time to defer to", until); err != nil {
 		return err
 	}
-	return s.transition(ctx, sqlstore.Update{What: what, Key: key, Done: []store.MessageStatus{store.MessageQueued}},
-		`UPDATE outbox SET send_at = $1 WHERE key = $2 AND status = 'queued' AND send_at < $1`, store.StoredTime(until), key)
+	return s.transition(ctx, sqlstore.Update{What: what, Key: key, Owner: owner},
+		`UPDATE outbox SET send_at = GREATEST(send_at, $1), claimed_by = '', claimed_until = NULL
+		 WHERE key = $2 AND status = 'queued' AND claimed_by IN ('', $3)`, store.StoredTime(until), key, owner)
 }
 
 // ---- notes -----------------------------------------------------------------

@@ -2,7 +2,9 @@ package pgstore
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -165,4 +167,57 @@ func TestMigrateDownAndUp(t *testing.T) {
 	if got, err := again.GetPerson(ctx, p.ID); err != nil || got.Role != store.RoleCoach || got.GivenName != "" {
 		t.Errorf("person after down and up = %+v, %v", got, err)
 	}
+}
+
+// TestClaimSkipsRecipientBeingClaimed: while another transaction holds one
+// of a person's due messages (another deliverer's claim under way), a claim
+// leaves that person out whole rather than take their other messages, and
+// does not wait; once the lock is gone, the person is claimed whole.
+func TestClaimSkipsRecipientBeingClaimed(t *testing.T) {
+	ctx := t.Context()
+	s := OpenTest(t)
+	in := store.Intake{ID: uuid.New(), Name: "Cohort 1", ProgrammeID: "infuse", ProgrammeVersion: 1, Capacity: 20}
+	if err := s.CreateIntake(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2027, 1, 11, 9, 0, 0, 0, time.UTC)
+	siân, rhys := uuid.New(), uuid.New()
+	var msgs []store.Message
+	for i, to := range []uuid.UUID{siân, siân, siân, rhys} {
+		key := fmt.Sprintf("m%d", i)
+		msgs = append(msgs, store.Message{Key: key, IntakeID: in.ID, RecipientID: to, Role: store.RoleParticipant,
+			Template: "t", SendAt: at.Add(time.Duration(i) * time.Minute)})
+	}
+	if _, err := s.Record(ctx, store.Event{Key: "e", IntakeID: in.ID, Type: "t"}, msgs...); err != nil {
+		t.Fatal(err)
+	}
+	other, err := s.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Rollback(ctx)
+	if _, err := other.Exec(ctx, `SELECT 1 FROM outbox WHERE key = 'm1' FOR UPDATE`); err != nil {
+		t.Fatal(err)
+	}
+	now := at.Add(time.Hour)
+	claim := func(owner string, want ...string) {
+		t.Helper()
+		// A claim that waited for the lock would wait for ever: other
+		// only lets go below. The deadline ends that, however slow the machine.
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		got, err := s.ClaimDue(ctx, owner, now, time.Minute, 0)
+		var keys []string
+		for _, m := range got {
+			keys = append(keys, m.Key)
+		}
+		if err != nil || !slices.Equal(keys, want) {
+			t.Errorf("ClaimDue(%s) = %v, %v; want %v", owner, keys, err, want)
+		}
+	}
+	claim("a", "m3")
+	if err := other.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	claim("b", "m0", "m1", "m2")
 }

@@ -15,6 +15,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -435,14 +436,7 @@ func (s *Store) ListMessages(ctx context.Context, f store.OutboxFilter) ([]store
 }
 
 func (s *Store) DueMessages(ctx context.Context, now time.Time, limit int) ([]store.Message, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT `+sqlstore.MessageColumns+`
-		FROM outbox o
-		WHERE o.status = 'queued' AND o.send_at <= ?1 AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= ?1)
-		  AND NOT EXISTS (SELECT 1 FROM outbox p
-			WHERE p.recipient_id = o.recipient_id AND p.status = 'queued'
-			  AND (p.send_at < o.send_at OR (p.send_at = o.send_at AND p.id < o.id))
-			  AND p.next_attempt_at > ?1)
-		ORDER BY o.send_at, o.id LIMIT ?2`, fmtTime(now), sqlstore.DueLimit(limit))
+	rows, err := s.read.QueryContext(ctx, sqlstore.DueMessagesQuery, fmtTime(now), sqlstore.DueLimit(limit))
 	out, err := collect(rows, err, sqlstore.ScanMessage)
 	if err != nil {
 		return nil, fmt.Errorf("listing due messages: %w", err)
@@ -450,14 +444,61 @@ func (s *Store) DueMessages(ctx context.Context, now time.Time, limit int) ([]st
 	return out, nil
 }
 
+// ClaimDue runs in a write transaction: SQLite's single writer keeps every
+// other claim, in this process or another, out until it commits.
+func (s *Store) ClaimDue(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]store.Message, error) {
+	return sqlstore.Claim(owner, now, lease, limit, func(fn func(sqlstore.ClaimTx) error) error {
+		return s.tx(ctx, func(tx *sql.Tx) error { return fn(claimTx{ctx, tx}) })
+	})
+}
+
+// claimTx is a transaction's statements for sqlstore.Claim.
+type claimTx struct {
+	ctx context.Context
+	tx  *sql.Tx
+}
+
+func (c claimTx) Candidates(now time.Time, limit int) ([]sqlstore.Candidate, error) {
+	rows, err := c.tx.QueryContext(c.ctx, sqlstore.ClaimCandidatesQuery, fmtTime(now), limit)
+	return collect(rows, err, sqlstore.ScanCandidate)
+}
+
+// Lock has nothing to do: no other claim runs while this write transaction
+// does, so the candidates it read are as they are.
+func (c claimTx) Lock(ids []int64, _ time.Time) ([]int64, error) { return ids, nil }
+
+func (c claimTx) Stamp(ids []int64, owner string, until time.Time) ([]sqlstore.Claimed, error) {
+	rows, err := c.tx.QueryContext(c.ctx, `UPDATE outbox SET claimed_by = ?1, claimed_until = ?2
+		WHERE id IN (SELECT value FROM json_each(?3)) RETURNING `+sqlstore.ClaimedColumns,
+		owner, fmtTime(until), jsonList(ids))
+	return collect(rows, err, sqlstore.ScanClaimed)
+}
+
+// jsonList passes a list as one argument, a JSON array for json_each.
+func jsonList[T any](list []T) string {
+	b, err := json.Marshal(list)
+	if err != nil {
+		panic(err) // numbers and strings always marshal
+	}
+	return string(b)
+}
+
+func (s *Store) ReleaseClaims(ctx context.Context, owner string, keys ...string) error {
+	return sqlstore.ReleaseClaims(owner, keys, func() error {
+		_, err := s.write.ExecContext(ctx, `UPDATE outbox SET claimed_by = '', claimed_until = NULL
+			WHERE claimed_by = ?1 AND key IN (SELECT value FROM json_each(?2))`, owner, jsonList(keys))
+		return err
+	})
+}
+
 // transition runs u in a write transaction, with the statements of tx.
 func (s *Store) transition(ctx context.Context, u sqlstore.Update, update string, args ...any) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		u.Apply = func() (bool, error) { return inserted(tx.ExecContext(ctx, update, args...)) }
-		u.Status = func() (store.MessageStatus, error) {
-			var status string
-			err := tx.QueryRowContext(ctx, `SELECT status FROM outbox WHERE key = ?`, u.Key).Scan(&status)
-			return store.MessageStatus(status), err
+		u.State = func() (store.MessageStatus, string, error) {
+			var status, holder string
+			err := tx.QueryRowContext(ctx, sqlstore.StateQuery, u.Key).Scan(&status, &holder)
+			return store.MessageStatus(status), holder, err
 		}
 		return sqlstore.Transition(u)
 	})
@@ -468,11 +509,12 @@ func (s *Store) MarkSent(ctx context.Context, key, messageID string, at time.Tim
 		at = now()
 	}
 	return s.transition(ctx, sqlstore.Update{What: "marking sent", Key: key, Done: []store.MessageStatus{store.MessageSent}},
-		`UPDATE outbox SET status = 'sent', sent_at = ?, message_id = ?, next_attempt_at = NULL
+		`UPDATE outbox SET status = 'sent', sent_at = ?, message_id = ?, next_attempt_at = NULL,
+			claimed_by = '', claimed_until = NULL
 		 WHERE key = ? AND status IN ('queued', 'failed')`, fmtTime(at), messageID, key)
 }
 
-func (s *Store) MarkRetry(ctx context.Context, key string, next time.Time, reason string) error {
+func (s *Store) MarkRetry(ctx context.Context, owner, key string, next time.Time, reason string) error {
 	const what = "marking for retry"
 	if err := sqlstore.CheckTime(what, key, "time of the next attempt", next); err != nil {
 		return err
@@ -480,28 +522,33 @@ func (s *Store) MarkRetry(ctx context.Context, key string, next time.Time, reaso
 	if err := sqlstore.CheckReason(what, key, reason); err != nil {
 		return err
 	}
-	return s.transition(ctx, sqlstore.Update{What: what, Key: key},
-		`UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?
-		 WHERE key = ? AND status = 'queued'`, fmtTime(next), sqlstore.Reason(reason), key)
+	return s.transition(ctx, sqlstore.Update{What: what, Key: key, Owner: owner},
+		`UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?,
+			claimed_by = '', claimed_until = NULL
+		 WHERE key = ? AND status = 'queued' AND claimed_by IN ('', ?)`, fmtTime(next), sqlstore.Reason(reason), key, owner)
 }
 
-func (s *Store) MarkFailed(ctx context.Context, key, reason string) error {
+func (s *Store) MarkFailed(ctx context.Context, owner, key, reason string) error {
 	const what = "marking failed"
 	if err := sqlstore.CheckReason(what, key, reason); err != nil {
 		return err
 	}
-	return s.transition(ctx, sqlstore.Update{What: what, Key: key, Done: []store.MessageStatus{store.MessageFailed}},
-		`UPDATE outbox SET status = 'failed', attempts = attempts + 1, next_attempt_at = NULL, last_error = ?
-		 WHERE key = ? AND status = 'queued'`, sqlstore.Reason(reason), key)
+	return s.transition(ctx, sqlstore.Update{What: what, Key: key, Owner: owner, Done: []store.MessageStatus{store.MessageFailed}},
+		`UPDATE outbox SET status = 'failed', attempts = attempts + 1, next_attempt_at = NULL, last_error = ?,
+			claimed_by = '', claimed_until = NULL
+		 WHERE key = ? AND status = 'queued' AND claimed_by IN ('', ?)`, sqlstore.Reason(reason), key, owner)
 }
 
-func (s *Store) Defer(ctx context.Context, key string, until time.Time) error {
+// Defer always updates a queued row it may change, even one whose SendAt
+// stays, so that the claim ends either way.
+func (s *Store) Defer(ctx context.Context, owner, key string, until time.Time) error {
 	const what = "deferring"
 	if err := sqlstore.CheckTime(what, key, "time to defer to", until); err != nil {
 		return err
 	}
-	return s.transition(ctx, sqlstore.Update{What: what, Key: key, Done: []store.MessageStatus{store.MessageQueued}},
-		`UPDATE outbox SET send_at = ?1 WHERE key = ?2 AND status = 'queued' AND send_at < ?1`, fmtTime(until), key)
+	return s.transition(ctx, sqlstore.Update{What: what, Key: key, Owner: owner},
+		`UPDATE outbox SET send_at = max(send_at, ?1), claimed_by = '', claimed_until = NULL
+		 WHERE key = ?2 AND status = 'queued' AND claimed_by IN ('', ?3)`, fmtTime(until), key, owner)
 }
 
 // ---- notes -----------------------------------------------------------------

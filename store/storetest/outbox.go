@@ -34,6 +34,10 @@ func keys(msgs []store.Message) []string {
 	return out
 }
 
+// marker is the owner the suite marks messages as when nobody claimed them,
+// which any owner may.
+const marker = "storetest"
+
 func mustIs(t *testing.T, what string, err, target error) {
 	t.Helper()
 	if !errors.Is(err, target) {
@@ -53,7 +57,7 @@ func testMessageItemFields(t *testing.T, s store.Store) {
 	m.Revision = 2
 	m.Cancels = true
 	m.Attempts, m.LastError, m.SentAt, m.MessageID = 7, "x", base, "<x@y>"
-	m.NextAttemptAt = base
+	m.NextAttemptAt, m.ClaimedBy, m.ClaimedUntil = base, "a deliverer", base
 	plain := message(in, journey, "task", base.Add(2*time.Hour))
 	_, err := s.Record(ctx, journeyEvent(in, journey, "e1", "t", nil), m, plain)
 	must(t, err)
@@ -65,7 +69,7 @@ func testMessageItemFields(t *testing.T, s store.Store) {
 		t.Errorf("Revision, Cancels = %d, %v; want 2, true", got.Revision, got.Cancels)
 	}
 	if got.Attempts != 0 || got.LastError != "" || !got.SentAt.IsZero() || got.MessageID != "" ||
-		!got.NextAttemptAt.IsZero() || got.Status != store.MessageQueued {
+		!got.NextAttemptAt.IsZero() || got.Status != store.MessageQueued || got.ClaimedBy != "" || !got.ClaimedUntil.IsZero() {
 		t.Errorf("a new message carries delivery state: %+v", got)
 	}
 	p := getMessage(t, s, journey, "task")
@@ -99,9 +103,9 @@ func testDueMessages(t *testing.T, s store.Store) {
 	_, err := s.Record(ctx, journeyEvent(in, journey, "e1", "t", nil), msgs...)
 	must(t, err)
 	must(t, s.MarkSent(ctx, "sent", "<1@x>", now))
-	must(t, s.MarkFailed(ctx, "failed", "550 no such user"))
-	must(t, s.MarkRetry(ctx, "retry-later", now.Add(time.Minute), "421 busy"))
-	must(t, s.MarkRetry(ctx, "retry-now", now, "421 busy"))
+	must(t, s.MarkFailed(ctx, marker, "failed", "550 no such user"))
+	must(t, s.MarkRetry(ctx, marker, "retry-later", now.Add(time.Minute), "421 busy"))
+	must(t, s.MarkRetry(ctx, marker, "retry-now", now, "421 busy"))
 
 	got, err := s.DueMessages(ctx, now, 0)
 	must(t, err)
@@ -162,16 +166,16 @@ func testDueMessagesRecipientOrder(t *testing.T, s store.Store) {
 	// (Record queues an event's messages in key order: r1 before s2.)
 	due("s1", "r1", "s2", "s2b", "s3")
 	// s1 fails for now: nothing of Siân's goes before it.
-	must(t, s.MarkRetry(ctx, "s1", now.Add(time.Minute), "421 busy"))
+	must(t, s.MarkRetry(ctx, marker, "s1", now.Add(time.Minute), "421 busy"))
 	due("r1")
 	// s2 is held back: s1 may go again, s2b and s3 wait.
 	now = now.Add(time.Minute)
-	must(t, s.MarkRetry(ctx, "s2", now.Add(time.Hour), "421 busy"))
+	must(t, s.MarkRetry(ctx, marker, "s2", now.Add(time.Hour), "421 busy"))
 	due("s1", "r1")
 	must(t, s.MarkSent(ctx, "s1", "<s1@x>", now))
 	due("r1")
 	// Once s2 is given up, the rest of Siân's queue moves.
-	must(t, s.MarkFailed(ctx, "s2", "gave up"))
+	must(t, s.MarkFailed(ctx, marker, "s2", "gave up"))
 	due("r1", "s2b", "s3")
 }
 
@@ -183,7 +187,7 @@ func testMarkSent(t *testing.T, s store.Store) {
 		message(in, journey, "m1", base), message(in, journey, "m2", base))
 	must(t, err)
 	at := base.Add(time.Minute)
-	must(t, s.MarkRetry(ctx, "m1", base.Add(time.Minute), "421 4.3.0 try later"))
+	must(t, s.MarkRetry(ctx, marker, "m1", base.Add(time.Minute), "421 4.3.0 try later"))
 	must(t, s.MarkSent(ctx, "m1", "<abc@infuse-journeys>", at))
 	got := getMessage(t, s, journey, "m1")
 	if got.Status != store.MessageSent || got.MessageID != "<abc@infuse-journeys>" || got.Attempts != 1 ||
@@ -198,11 +202,11 @@ func testMarkSent(t *testing.T, s store.Store) {
 		t.Errorf("second MarkSent changed the message: %+v", again)
 	}
 	// A sent message can be neither retried, failed nor deferred.
-	mustIs(t, "MarkRetry of a sent message", s.MarkRetry(ctx, "m1", at, "x"), store.ErrConflict)
-	mustIs(t, "MarkFailed of a sent message", s.MarkFailed(ctx, "m1", "x"), store.ErrConflict)
-	mustIs(t, "Defer of a sent message", s.Defer(ctx, "m1", at.Add(time.Hour)), store.ErrConflict)
+	mustIs(t, "MarkRetry of a sent message", s.MarkRetry(ctx, marker, "m1", at, "x"), store.ErrConflict)
+	mustIs(t, "MarkFailed of a sent message", s.MarkFailed(ctx, marker, "m1", "x"), store.ErrConflict)
+	mustIs(t, "Defer of a sent message", s.Defer(ctx, marker, "m1", at.Add(time.Hour)), store.ErrConflict)
 	// A failed message the server did accept after all becomes sent.
-	must(t, s.MarkFailed(ctx, "m2", "gave up"))
+	must(t, s.MarkFailed(ctx, marker, "m2", "gave up"))
 	must(t, s.MarkSent(ctx, "m2", "<m2@x>", time.Time{}))
 	if got := getMessage(t, s, journey, "m2"); got.Status != store.MessageSent || got.SentAt.IsZero() {
 		t.Errorf("failed then sent = %+v", got)
@@ -218,22 +222,22 @@ func testMarkRetryAndFailed(t *testing.T, s store.Store) {
 	_, err := s.Record(ctx, journeyEvent(in, journey, "e1", "t", nil), message(in, journey, "m1", base))
 	must(t, err)
 	next := base.Add(time.Minute)
-	must(t, s.MarkRetry(ctx, "m1", next, "dial tcp 127.0.0.1:2525: connection refused"))
-	must(t, s.MarkRetry(ctx, "m1", next.Add(2*time.Minute), "421 4.3.2 shutting down"))
+	must(t, s.MarkRetry(ctx, marker, "m1", next, "dial tcp 127.0.0.1:2525: connection refused"))
+	must(t, s.MarkRetry(ctx, marker, "m1", next.Add(2*time.Minute), "421 4.3.2 shutting down"))
 	got := getMessage(t, s, journey, "m1")
 	if got.Status != store.MessageQueued || got.Attempts != 2 || got.LastError != "421 4.3.2 shutting down" {
 		t.Errorf("retried message = %+v", got)
 	}
 	sameTime(t, "NextAttemptAt", got.NextAttemptAt, next.Add(2*time.Minute))
 
-	mustIs(t, "MarkRetry without a reason", s.MarkRetry(ctx, "m1", next, "  "), store.ErrInvalid)
-	mustIs(t, "MarkRetry without a time", s.MarkRetry(ctx, "m1", time.Time{}, "x"), store.ErrInvalid)
-	mustIs(t, "MarkFailed without a reason", s.MarkFailed(ctx, "m1", ""), store.ErrInvalid)
-	mustNotFound(t, "MarkRetry of an unknown key", s.MarkRetry(ctx, "nope", next, "x"))
-	mustNotFound(t, "MarkFailed of an unknown key", s.MarkFailed(ctx, "nope", "x"))
+	mustIs(t, "MarkRetry without a reason", s.MarkRetry(ctx, marker, "m1", next, "  "), store.ErrInvalid)
+	mustIs(t, "MarkRetry without a time", s.MarkRetry(ctx, marker, "m1", time.Time{}, "x"), store.ErrInvalid)
+	mustIs(t, "MarkFailed without a reason", s.MarkFailed(ctx, marker, "m1", ""), store.ErrInvalid)
+	mustNotFound(t, "MarkRetry of an unknown key", s.MarkRetry(ctx, marker, "nope", next, "x"))
+	mustNotFound(t, "MarkFailed of an unknown key", s.MarkFailed(ctx, marker, "nope", "x"))
 
 	long := strings.Repeat("ŵ", 3000) // longer than the store keeps
-	must(t, s.MarkFailed(ctx, "m1", long))
+	must(t, s.MarkFailed(ctx, marker, "m1", long))
 	got = getMessage(t, s, journey, "m1")
 	if got.Status != store.MessageFailed || got.Attempts != 3 || !got.NextAttemptAt.IsZero() {
 		t.Errorf("failed message = %+v", got)
@@ -242,11 +246,11 @@ func testMarkRetryAndFailed(t *testing.T, s store.Store) {
 		t.Errorf("long reason kept as %d bytes ending %q", len(got.LastError), got.LastError[len(got.LastError)-8:])
 	}
 	// Failing again is a no-op; retrying a failed message is refused.
-	must(t, s.MarkFailed(ctx, "m1", "again"))
+	must(t, s.MarkFailed(ctx, marker, "m1", "again"))
 	if got := getMessage(t, s, journey, "m1"); got.Attempts != 3 || got.LastError == "again" {
 		t.Errorf("second MarkFailed changed the message: %+v", got)
 	}
-	mustIs(t, "MarkRetry of a failed message", s.MarkRetry(ctx, "m1", next, "x"), store.ErrConflict)
+	mustIs(t, "MarkRetry of a failed message", s.MarkRetry(ctx, marker, "m1", next, "x"), store.ErrConflict)
 
 	// Coordinators find failed messages, with the reason.
 	failed, err := s.ListMessages(ctx, store.OutboxFilter{IntakeID: in.ID, Status: store.MessageFailed})
@@ -263,14 +267,14 @@ func testDefer(t *testing.T, s store.Store) {
 	_, err := s.Record(ctx, journeyEvent(in, journey, "e1", "t", nil), message(in, journey, "m1", base))
 	must(t, err)
 	until := base.Add(12 * time.Hour)
-	must(t, s.Defer(ctx, "m1", until))
+	must(t, s.Defer(ctx, marker, "m1", until))
 	got := getMessage(t, s, journey, "m1")
 	sameTime(t, "deferred SendAt", got.SendAt, until)
 	if got.Attempts != 0 || got.Status != store.MessageQueued {
 		t.Errorf("deferred message = %+v, want queued with no attempt counted", got)
 	}
 	// Never earlier.
-	must(t, s.Defer(ctx, "m1", base.Add(time.Hour)))
+	must(t, s.Defer(ctx, marker, "m1", base.Add(time.Hour)))
 	sameTime(t, "SendAt after deferring to an earlier time", getMessage(t, s, journey, "m1").SendAt, until)
 	due, err := s.DueMessages(ctx, until.Add(-time.Second), 0)
 	must(t, err)
@@ -282,6 +286,6 @@ func testDefer(t *testing.T, s store.Store) {
 	if len(due) != 1 {
 		t.Errorf("deferred message not due at its new time: %v", keys(due))
 	}
-	mustNotFound(t, "Defer of an unknown key", s.Defer(ctx, "nope", until))
-	mustIs(t, "Defer without a time", s.Defer(ctx, "m1", time.Time{}), store.ErrInvalid)
+	mustNotFound(t, "Defer of an unknown key", s.Defer(ctx, marker, "nope", until))
+	mustIs(t, "Defer without a time", s.Defer(ctx, marker, "m1", time.Time{}), store.ErrInvalid)
 }

@@ -489,8 +489,8 @@ func testErasePerson(t *testing.T, s store.Store) {
 	_, err = s.Record(ctx, journeyEvent(in, oj, "o/1", "moved", osnap))
 	must(t, err)
 	must(t, s.MarkSent(ctx, "m2", "<m2@example.org>", base))
-	must(t, s.MarkFailed(ctx, "m3", "mailbox full"))
-	must(t, s.MarkRetry(ctx, "m5", base.Add(time.Hour), "greylisted"))
+	must(t, s.MarkFailed(ctx, marker, "m3", "mailbox full"))
+	must(t, s.MarkRetry(ctx, marker, "m5", base.Add(time.Hour), "greylisted"))
 
 	note := func(author, journey uuid.UUID) store.Note {
 		n := store.Note{ID: uuid.New(), AuthorID: author, JourneyID: journey, Body: "nodyn", CreatedAt: base}

@@ -11,10 +11,10 @@ import (
 	"github.com/infuse-cymru/journeys/store"
 )
 
-// DefaultDueLimit is DueMessages' limit when the caller gives none.
+// DefaultDueLimit is the limit of DueMessages and ClaimDue when the caller gives none.
 const DefaultDueLimit = 100
 
-// DueLimit is the limit DueMessages applies for the caller's limit.
+// DueLimit is the limit DueMessages and ClaimDue apply for the caller's limit.
 func DueLimit(limit int) int {
 	if limit <= 0 {
 		return DefaultDueLimit
@@ -45,20 +45,28 @@ func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
 type Update struct {
 	What string // "marking sent", "deferring", … for errors
 	Key  string
+	// Owner is the deliverer making the change, which UPDATE refuses
+	// while another owner's claim is on the row; "" for MarkSent, which
+	// any deliverer may make.
+	Owner string
 	// Apply runs the UPDATE, which changes the row only if its status
-	// allows, and reports whether it changed one.
+	// (and claim) allows, and reports whether it changed one.
 	Apply func() (bool, error)
-	// Status reads the row's status (sql.ErrNoRows, or pgx.ErrNoRows, if
-	// there is no row).
-	Status func() (store.MessageStatus, error)
+	// State reads the row's status and who claimed it, "" for nobody
+	// (sql.ErrNoRows, or pgx.ErrNoRows, if there is no row): StateQuery.
+	State func() (store.MessageStatus, string, error)
 	// Done are the statuses in which an unchanged row means the change was
 	// already made (or is not needed): no error.
 	Done []store.MessageStatus
 }
 
+// StateQuery reads what Update.State returns of the message with key $1.
+const StateQuery = `SELECT status, claimed_by FROM outbox WHERE key = $1`
+
 // Transition is the body of a Mark* or Defer transaction: it applies u, and
 // when no row changed tells why: no such message (store.ErrNotFound), a
-// status listed in u.Done (nil), any other status (store.ErrConflict).
+// status listed in u.Done (nil), another owner's claim or any other status
+// (store.ErrConflict).
 func Transition(u Update) error {
 	if strings.TrimSpace(u.Key) == "" {
 		return fmt.Errorf("%s: %w: message key is missing", u.What, store.ErrInvalid)
@@ -70,7 +78,7 @@ func Transition(u Update) error {
 	if changed {
 		return nil
 	}
-	status, err := u.Status()
+	status, holder, err := u.State()
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return fmt.Errorf("%s message %q: %w", u.What, u.Key, store.ErrNotFound)
@@ -78,6 +86,10 @@ func Transition(u Update) error {
 		return fmt.Errorf("%s message %q: %w", u.What, u.Key, err)
 	case slices.Contains(u.Done, status):
 		return nil
+	case status == store.MessageQueued && holder != "" && holder != u.Owner:
+		return fmt.Errorf("%s message %q: %w: it is claimed by %s, which decides what becomes of it "+
+			"(a deliverer whose claim ran out leaves the message to the one that took it over)",
+			u.What, u.Key, store.ErrConflict, holder)
 	}
 	return fmt.Errorf("%s message %q: %w: it is %s", u.What, u.Key, store.ErrConflict, status)
 }

@@ -95,7 +95,7 @@ const (
 	EventColumns   = `seq, key, intake_id, journey_id, type, occurred_at, data, snapshot, intake_status, recorded_at`
 	JourneyColumns = `journey_id, intake_id, person_id, coach_id, state, phase, next_due_item, next_due_at, overdue_count, outcome`
 	MessageColumns = `key, intake_id, journey_id, recipient_id, role, template, item_id, item_starts_at, item_ends_at, revision, cancels, ` +
-		`channel, send_at, status, created_at, attempts, next_attempt_at, last_error, sent_at, message_id`
+		`channel, send_at, status, created_at, attempts, next_attempt_at, last_error, sent_at, message_id, claimed_by, claimed_until`
 	NoteColumns = `id, author_id, journey_id, body, created_at`
 )
 
@@ -153,13 +153,20 @@ func ScanJourney(row Scanner) (store.JourneySnapshot, error) {
 // ScanMessage reads MessageColumns.
 func ScanMessage(row Scanner) (store.Message, error) {
 	var m store.Message
+	err := scanMessage(row, &m)
+	return m, err
+}
+
+// scanMessage reads the columns named by first, then MessageColumns into m.
+func scanMessage(row Scanner, m *store.Message, first ...any) error {
 	var role, status string
-	err := row.Scan(&m.Key, uuidCol{&m.IntakeID}, uuidCol{&m.JourneyID}, uuidCol{&m.RecipientID}, &role,
+	err := row.Scan(append(first, &m.Key, uuidCol{&m.IntakeID}, uuidCol{&m.JourneyID}, uuidCol{&m.RecipientID}, &role,
 		&m.Template, &m.ItemID, timeCol{&m.ItemStartsAt}, timeCol{&m.ItemEndsAt}, &m.Revision, &m.Cancels,
 		&m.Channel, timeCol{&m.SendAt}, &status, timeCol{&m.CreatedAt},
-		&m.Attempts, timeCol{&m.NextAttemptAt}, &m.LastError, timeCol{&m.SentAt}, &m.MessageID)
+		&m.Attempts, timeCol{&m.NextAttemptAt}, &m.LastError, timeCol{&m.SentAt}, &m.MessageID,
+		&m.ClaimedBy, timeCol{&m.ClaimedUntil})...)
 	m.Role, m.Status = store.Role(role), store.MessageStatus(status)
-	return m, err
+	return err
 }
 
 // ScanNote reads NoteColumns.

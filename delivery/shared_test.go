@@ -1,0 +1,217 @@
+package delivery_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/infuse-cymru/journeys/delivery"
+	"github.com/infuse-cymru/journeys/store"
+)
+
+// meeting holds each of two Deliverers at its first Compose until the other
+// has come to its own: by then both hold claims at once, so the test below
+// does not depend on how the goroutines happen to be scheduled.
+type meeting struct {
+	wg    sync.WaitGroup
+	first [2]sync.Once
+}
+
+func newMeeting() *meeting {
+	m := &meeting{}
+	m.wg.Add(2)
+	return m
+}
+
+// composer is textComposer for Deliverer i, which waits at the meeting.
+func (m *meeting) composer(i int, c textComposer) delivery.Composer {
+	return delivery.ComposerFunc(func(ctx context.Context, msg store.Message) (delivery.Email, error) {
+		m.first[i].Do(func() {
+			m.wg.Done()
+			m.wg.Wait()
+		})
+		return c.Compose(ctx, msg)
+	})
+}
+
+// TestTwoDeliverersShareTheOutbox: two Deliverers draining one store at once,
+// as two workers do, send each of a few hundred messages exactly once, each
+// person's in order, and mark them all sent.
+func TestTwoDeliverersShareTheOutbox(t *testing.T) {
+	backends(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		f := newFixture(t, st, delivery.Options{})
+		const people, rounds = 40, 8
+		ids := make([]uuid.UUID, people)
+		for i := range ids {
+			ids[i] = f.person(fmt.Sprintf("Person%d", i)).ID
+		}
+		order := map[uuid.UUID][]string{} // each person's Message-IDs, in SendAt order
+		for k := range rounds {
+			keys := f.queue(fmt.Sprintf("reminder.%d", k), t0.Add(time.Duration(k-rounds)*time.Minute), ids...)
+			for i, key := range keys {
+				order[ids[i]] = append(order[ids[i]], delivery.MessageID(key, ""))
+			}
+		}
+
+		meet := newMeeting()
+		stats := make([]delivery.Stats, 2)
+		var wg sync.WaitGroup
+		for i := range 2 {
+			sender, err := delivery.NewSMTP(delivery.SMTPConfig{Host: f.srv.host(), Port: f.srv.port(), TLS: delivery.NoTLS, Timeout: 5 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Small batches, so that the two claim many times between them.
+			d := delivery.New(st, meet.composer(i, textComposer{st}), sender,
+				delivery.Options{Now: f.clock.Now, Batch: 3, Concurrency: 3})
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				stats[i] = drainShared(ctx, t, st, d)
+			}()
+		}
+		wg.Wait()
+		t.Logf("deliverer 0: %+v; deliverer 1: %+v", stats[0], stats[1])
+
+		for i, s := range stats {
+			if s.Sent == 0 {
+				t.Errorf("deliverer %d sent nothing (%+v): the test did not share the outbox", i, s)
+			}
+		}
+		if got := stats[0].Sent + stats[1].Sent; got != people*rounds {
+			t.Errorf("the deliverers sent %d + %d messages, want %d between them", stats[0].Sent, stats[1].Sent, people*rounds)
+		}
+		checkReceivedOnceInOrder(t, f.srv.Received(), order)
+		sent, err := st.ListMessages(ctx, store.OutboxFilter{IntakeID: f.intake.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range sent {
+			if m.Status != store.MessageSent || m.MessageID != delivery.MessageID(m.Key, "") || m.ClaimedBy != "" {
+				t.Errorf("after delivery: %s is %s with Message-ID %q, claimed by %q", m.Key, m.Status, m.MessageID, m.ClaimedBy)
+			}
+		}
+	})
+}
+
+// drainShared passes d until nothing is queued, returning what d did. While
+// the other Deliverer holds the rest, a pass finds nothing and d passes
+// again; the bound only stops a bug from looping for ever.
+func drainShared(ctx context.Context, t *testing.T, st store.Store, d *delivery.Deliverer) delivery.Stats {
+	var total delivery.Stats
+	for range 10_000 {
+		s, err := d.DeliverDue(ctx)
+		total.Add(s)
+		if err != nil {
+			t.Errorf("DeliverDue: %v", err)
+			return total
+		}
+		queued, err := st.ListMessages(ctx, store.OutboxFilter{Status: store.MessageQueued, Limit: 1})
+		if err != nil {
+			t.Errorf("reading the outbox: %v", err)
+			return total
+		}
+		if len(queued) == 0 {
+			return total
+		}
+	}
+	t.Errorf("messages still queued after 10000 passes (%+v)", total)
+	return total
+}
+
+// checkReceivedOnceInOrder checks that the server received every Message-ID
+// of order once and nothing else, each person's in the order given.
+func checkReceivedOnceInOrder(t *testing.T, rs []received, order map[uuid.UUID][]string) {
+	t.Helper()
+	whose := map[string]uuid.UUID{}
+	want := 0
+	for p, msgIDs := range order {
+		want += len(msgIDs)
+		for _, id := range msgIDs {
+			whose[id] = p
+		}
+	}
+	times := map[string]int{}
+	arrived := map[uuid.UUID][]string{}
+	for _, r := range rs {
+		id := parse(t, r.Data).Header.Get("Message-Id")
+		times[id]++
+		if p, ok := whose[id]; ok && times[id] == 1 {
+			arrived[p] = append(arrived[p], id)
+		}
+	}
+	for id, n := range times {
+		if _, ok := whose[id]; !ok || n != 1 {
+			t.Errorf("the server received %s %d times, want once", id, n)
+		}
+	}
+	if len(rs) != want || len(times) != want {
+		t.Errorf("the server received %d e-mails, %d different; want each of the %d once", len(rs), len(times), want)
+	}
+	for p, msgIDs := range order {
+		if !slices.Equal(arrived[p], msgIDs) {
+			t.Errorf("person %s's messages arrived in the order %v, want %v", p, arrived[p], msgIDs)
+		}
+	}
+}
+
+// TestDeadDelivererLeavesItsMessages: messages a Deliverer claimed and then
+// died holding (SIGKILL) go out, once and in order, when its lease has run
+// out, and not before.
+func TestDeadDelivererLeavesItsMessages(t *testing.T) {
+	backends(t, func(t *testing.T, st store.Store) {
+		f := newFixture(t, st, delivery.Options{})
+		siân := f.person("Siân")
+		first := f.queue("first", t0.Add(-time.Minute), siân.ID)[0]
+		second := f.queue("second", t0, siân.ID)[0]
+		const lease = 5 * time.Minute
+		claimed, err := st.ClaimDue(context.Background(), "killed-worker", t0, lease, 0)
+		if err != nil || len(claimed) != 2 {
+			t.Fatalf("the dead deliverer's claim = %v, %v; want both messages", len(claimed), err)
+		}
+		f.pass(delivery.Stats{})
+		f.clock.Add(lease - time.Second)
+		f.pass(delivery.Stats{})
+		f.clock.Add(time.Second)
+		f.pass(delivery.Stats{Sent: 2})
+		checkReceivedOnceInOrder(t, f.srv.Received(), map[uuid.UUID][]string{
+			siân.ID: {delivery.MessageID(first, ""), delivery.MessageID(second, "")}})
+	})
+}
+
+// TestClaimRunningShort: a message whose claim has too little left to see
+// a send through is not sent under it (the Deliverer that takes it over
+// could send it too) but handed back, and goes under the next claim.
+func TestClaimRunningShort(t *testing.T) {
+	backends(t, func(t *testing.T, st store.Store) {
+		f := newFixture(t, st, delivery.Options{})
+		key := f.queue("offer.made", t0, f.person("Siân").ID)[0]
+		var slowOnce sync.Once
+		tc := textComposer{st}
+		sender, err := delivery.NewSMTP(delivery.SMTPConfig{Host: f.srv.host(), Port: f.srv.port(), TLS: delivery.NoTLS, Timeout: 5 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The claim lasts five minutes and a send starts only with two of
+		// them left: composing the first time takes four.
+		f.d = delivery.New(st, delivery.ComposerFunc(func(ctx context.Context, m store.Message) (delivery.Email, error) {
+			slowOnce.Do(func() { f.clock.Add(4 * time.Minute) })
+			return tc.Compose(ctx, m)
+		}), sender, delivery.Options{Now: f.clock.Now})
+
+		f.pass(delivery.Stats{})
+		if m := f.message(key); m.Status != store.MessageQueued || m.ClaimedBy != "" || m.Attempts != 0 {
+			t.Errorf("message whose claim ran short = %+v, want queued, unclaimed, no attempt counted", m)
+		}
+		if n := len(f.srv.Received()); n != 0 {
+			t.Errorf("the server received %d messages sent on a claim running out", n)
+		}
+		f.pass(delivery.Stats{Sent: 1})
+	})
+}

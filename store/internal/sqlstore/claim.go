@@ -1,0 +1,176 @@
+package sqlstore
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/infuse-cymru/journeys/store"
+)
+
+// The rule of what is due and the choice of what a claim takes are one
+// statement each for both databases: PostgreSQL reads $1, $2, … as its
+// parameters and SQLite's driver binds them by position too. Each backend
+// encodes the arguments its own way (a time is a timestamptz in one, TEXT
+// in TimeLayout in the other; both compare as times).
+
+// dueWhere holds for a message o that may be sent at $1 (Store.DueMessages):
+// queued, its SendAt and next attempt come, and no earlier queued message
+// of its recipient waiting for a retry.
+const dueWhere = `o.status = 'queued' AND o.send_at <= $1 AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= $1)
+	AND NOT EXISTS (SELECT 1 FROM outbox p
+		WHERE p.recipient_id = o.recipient_id AND p.status = 'queued'
+		  AND (p.send_at, p.id) < (o.send_at, o.id) AND p.next_attempt_at > $1)`
+
+// DueMessagesQuery is Store.DueMessages: $1 is now, $2 the limit.
+const DueMessagesQuery = `SELECT ` + MessageColumns + ` FROM outbox o WHERE ` + dueWhere + `
+	ORDER BY o.send_at, o.id LIMIT $2`
+
+// ClaimCandidatesQuery lists (id, recipient_id), oldest first, what a claim
+// at $1 may take: every due message of the recipients of the oldest $2 due
+// messages, leaving out the recipients someone is serving (any of whose
+// queued messages is claimed with a lease running past $1). For ScanCandidate.
+const ClaimCandidatesQuery = `WITH due AS (
+	SELECT o.id, o.recipient_id, o.send_at FROM outbox o
+	WHERE ` + dueWhere + `
+	  AND NOT EXISTS (SELECT 1 FROM outbox c
+		WHERE c.recipient_id = o.recipient_id AND c.status = 'queued' AND c.claimed_until > $1))
+	SELECT id, recipient_id FROM due
+	WHERE recipient_id IN (SELECT recipient_id FROM due ORDER BY send_at, id LIMIT $2)
+	ORDER BY send_at, id`
+
+// ClaimedColumns is what ClaimTx.Stamp returns of each row, for ScanClaimed.
+const ClaimedColumns = `id, ` + MessageColumns
+
+// Candidate is a message a claim may take: its row and its recipient.
+type Candidate struct {
+	ID        int64
+	Recipient uuid.UUID
+}
+
+// ScanCandidate reads (id, recipient_id).
+func ScanCandidate(row Scanner) (Candidate, error) {
+	var c Candidate
+	err := row.Scan(&c.ID, uuidCol{&c.Recipient})
+	return c, err
+}
+
+// Claimed is a message a claim took, with its row ID.
+type Claimed struct {
+	ID int64
+	store.Message
+}
+
+// ScanClaimed reads ClaimedColumns.
+func ScanClaimed(row Scanner) (Claimed, error) {
+	var c Claimed
+	err := scanMessage(row, &c.Message, &c.ID)
+	return c, err
+}
+
+// ClaimTx is a backend's statements for Claim, all in one write transaction.
+type ClaimTx interface {
+	// Candidates runs ClaimCandidatesQuery at now with limit.
+	Candidates(now time.Time, limit int) ([]Candidate, error)
+	// Lock locks, of the rows ids, those that are still queued, due at now
+	// and unclaimed (or their lease run out) and that no other transaction
+	// holds, without waiting for any, and returns them. On PostgreSQL that
+	// is SELECT … FOR UPDATE SKIP LOCKED: what Candidates read was a
+	// snapshot, and another deliverer may be claiming the same rows at this
+	// moment. Where the write transaction keeps every other claim out (on
+	// SQLite, the single writer), it returns ids.
+	Lock(ids []int64, now time.Time) ([]int64, error)
+	// Stamp claims the rows ids for owner until until and returns them
+	// (ClaimedColumns, in any order).
+	Stamp(ids []int64, owner string, until time.Time) ([]Claimed, error)
+}
+
+// Claim is Store.ClaimDue. inTx runs its function in a write transaction,
+// committing if it returns nil.
+func Claim(owner string, now time.Time, lease time.Duration, limit int, inTx func(func(ClaimTx) error) error) ([]store.Message, error) {
+	if owner == "" {
+		return nil, fmt.Errorf("claiming due messages: %w: the owner is missing (give each deliverer a name of its own)", store.ErrInvalid)
+	}
+	if lease <= 0 {
+		return nil, fmt.Errorf("claiming due messages: %w: a lease of %s runs out at once; give one longer than a send takes", store.ErrInvalid, lease)
+	}
+	var out []store.Message
+	err := inTx(func(tx ClaimTx) error {
+		cands, err := tx.Candidates(now, DueLimit(limit))
+		if err != nil || len(cands) == 0 {
+			return err
+		}
+		ids := make([]int64, len(cands))
+		for i, c := range cands {
+			ids[i] = c.ID
+		}
+		locked, err := tx.Lock(ids, now)
+		if err != nil {
+			return err
+		}
+		keep := whole(cands, locked)
+		if len(keep) == 0 {
+			return nil
+		}
+		claimed, err := tx.Stamp(keep, owner, now.Add(lease))
+		out = inOrder(keep, claimed)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claiming due messages for %s: %w", owner, err)
+	}
+	return out, nil
+}
+
+// whole keeps, in order, the candidates of the recipients all of whose
+// candidates were locked. A candidate not locked is being claimed by
+// another deliverer this moment, or was claimed since Candidates read it:
+// taking its recipient's other messages would have two deliverers serving
+// one person, sending out of order and past the Policy's daily cap.
+func whole(cands []Candidate, locked []int64) []int64 {
+	got := make(map[int64]bool, len(locked))
+	for _, id := range locked {
+		got[id] = true
+	}
+	taken := map[uuid.UUID]bool{}
+	for _, c := range cands {
+		if !got[c.ID] {
+			taken[c.Recipient] = true
+		}
+	}
+	var keep []int64
+	for _, c := range cands {
+		if !taken[c.Recipient] {
+			keep = append(keep, c.ID)
+		}
+	}
+	return keep
+}
+
+// inOrder is the messages of claimed in the order of ids.
+func inOrder(ids []int64, claimed []Claimed) []store.Message {
+	byID := make(map[int64]store.Message, len(claimed))
+	for _, c := range claimed {
+		byID[c.ID] = c.Message
+	}
+	out := make([]store.Message, 0, len(claimed))
+	for _, id := range ids {
+		if m, ok := byID[id]; ok {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// ReleaseClaims is Store.ReleaseClaims: release runs the UPDATE that ends
+// owner's claims on the messages with keys.
+func ReleaseClaims(owner string, keys []string, release func() error) error {
+	if owner == "" || len(keys) == 0 {
+		return nil // nothing is claimed by nobody
+	}
+	if err := release(); err != nil {
+		return fmt.Errorf("handing back %d messages claimed by %s: %w", len(keys), owner, err)
+	}
+	return nil
+}
