@@ -12,24 +12,16 @@
 package api
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
-	"time"
 
-	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 
 	"github.com/infuse-cymru/journeys/auth"
 	"github.com/infuse-cymru/journeys/idempotency"
+	"github.com/infuse-cymru/journeys/internal/telemetry"
 	"github.com/infuse-cymru/journeys/starter"
-	"github.com/infuse-cymru/journeys/store"
 )
-
-// healthTimeout bounds each dependency check, so a hung database or
-// cluster turns into a 503 rather than a hung probe.
-const healthTimeout = 3 * time.Second
 
 // Options configure New.
 type Options struct {
@@ -51,7 +43,11 @@ func New(svc *starter.Service, o Options) http.Handler {
 	h := &handler{svc: svc, auth: o.Auth, log: o.Logger.Named("api")}
 	h.once = newIdempotency(svc.Store, h.log)
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", h.healthz)
+	// /healthz is liveness (the process answers), /readyz readiness (the
+	// store and Temporal answer too): see package telemetry.
+	mux.Handle("GET /healthz", telemetry.Live())
+	mux.Handle("GET /readyz", telemetry.Ready(h.log,
+		telemetry.StoreCheck(svc.Store), telemetry.TemporalCheck(svc.Temporal)))
 	mux.HandleFunc("GET /openapi.json", h.openAPI)
 	for _, rt := range h.routes() {
 		mux.Handle(rt.pattern, h.guard(rt.access, rt.serve))
@@ -121,62 +117,8 @@ type handler struct {
 	log  *zap.Logger
 }
 
-// Health is the body of GET /healthz.
-type Health struct {
-	Status string `json:"status"` // "ok" or "unavailable"
-	// Failing names each dependency that did not answer and how ("timed
-	// out" or "error"); the details go to the log, not to the caller.
-	Failing map[string]string `json:"failing,omitempty"`
-}
-
-func (h *handler) healthz(w http.ResponseWriter, r *http.Request) {
-	checks := map[string]func(context.Context) error{
-		"store":    func(ctx context.Context) error { return pingStore(ctx, h.svc.Store) },
-		"temporal": func(ctx context.Context) error { return pingTemporal(ctx, h.svc.Temporal) },
-	}
-	failing := map[string]string{}
-	for name, check := range checks {
-		if problem := h.check(r.Context(), name, check); problem != "" {
-			failing[name] = problem
-		}
-	}
-	if len(failing) > 0 {
-		writeJSON(w, http.StatusServiceUnavailable, Health{Status: "unavailable", Failing: failing})
-		return
-	}
-	writeJSON(w, http.StatusOK, Health{Status: "ok"})
-}
-
-// check runs one dependency check with its own deadline and says how it
-// failed, or "" if it answered.
-func (h *handler) check(ctx context.Context, name string, ping func(context.Context) error) string {
-	ctx, cancel := context.WithTimeout(ctx, healthTimeout)
-	defer cancel()
-	err := ping(ctx)
-	if err == nil {
-		return ""
-	}
-	h.log.Warn("health check failed", zap.String("dependency", name), zap.Error(err))
-	if ctx.Err() != nil {
-		return "timed out"
-	}
-	return "error"
-}
-
-func pingStore(ctx context.Context, s store.Store) error {
-	if s == nil {
-		return errors.New("no store configured")
-	}
-	return s.Ping(ctx)
-}
-
-func pingTemporal(ctx context.Context, c client.Client) error {
-	if c == nil {
-		return errors.New("no Temporal client configured")
-	}
-	_, err := c.CheckHealth(ctx, &client.CheckHealthRequest{})
-	return err
-}
+// Health is the body of GET /healthz and GET /readyz.
+type Health = telemetry.Readiness
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")

@@ -19,7 +19,9 @@ import (
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
 )
 
-func TestHealthz(t *testing.T) {
+// TestReadyz: /readyz names the dependency that does not answer, and
+// /healthz, the liveness check, stays green whatever is down.
+func TestReadyz(t *testing.T) {
 	t.Parallel() // a Temporal namespace of its own (testenv)
 	ts := testenv.NewServer(t)
 	quiet := zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
@@ -35,27 +37,37 @@ func TestHealthz(t *testing.T) {
 	t.Cleanup(down.Close)
 
 	healthy := New(starter.New(ts.GetDefaultClient(), st), Options{Logger: quiet})
-	if code, h := get(t, healthy); code != http.StatusOK || h.Status != "ok" || len(h.Failing) != 0 {
+	if code, h := get(t, healthy, "/readyz"); code != http.StatusOK || h.Status != "ok" || len(h.Failing) != 0 {
 		t.Errorf("healthy: %d %+v", code, h)
 	}
 
 	noTemporal := New(starter.New(down, st), Options{Logger: quiet})
-	if code, h := get(t, noTemporal); code != http.StatusServiceUnavailable || h.Failing["temporal"] == "" || h.Failing["store"] != "" {
+	if code, h := get(t, noTemporal, "/readyz"); code != http.StatusServiceUnavailable || h.Failing["temporal"] == "" || h.Failing["store"] != "" {
 		t.Errorf("Temporal down: %d %+v", code, h)
 	}
+	alive(t, noTemporal)
 
 	st.Close()
-	if code, h := get(t, healthy); code != http.StatusServiceUnavailable || h.Failing["store"] == "" || h.Failing["temporal"] != "" {
+	if code, h := get(t, healthy, "/readyz"); code != http.StatusServiceUnavailable || h.Failing["store"] == "" || h.Failing["temporal"] != "" {
 		t.Errorf("store closed: %d %+v", code, h)
+	}
+	alive(t, healthy)
+}
+
+// alive fails unless h's liveness check answers 200 ok.
+func alive(t *testing.T, h http.Handler) {
+	t.Helper()
+	if code, body := get(t, h, "/healthz"); code != http.StatusOK || body.Status != "ok" || len(body.Failing) != 0 {
+		t.Errorf("/healthz = %d %+v, want 200 ok: liveness does not depend on the store or Temporal", code, body)
 	}
 }
 
-func get(t *testing.T, h http.Handler) (int, Health) {
+func get(t *testing.T, h http.Handler, path string) (int, Health) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequestWithContext(ctx, http.MethodGet, "/healthz", nil))
+	h.ServeHTTP(rec, httptest.NewRequestWithContext(ctx, http.MethodGet, path, nil))
 	if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
 		t.Errorf("Content-Type = %q", ct)
 	}
@@ -67,9 +79,12 @@ func get(t *testing.T, h http.Handler) (int, Health) {
 }
 
 func TestHealthzOnlyAnswersGet(t *testing.T) {
-	rec := httptest.NewRecorder()
-	New(starter.New(nil, sqlitestore.OpenTest(t)), Options{}).ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/healthz", nil))
-	if rec.Code != http.StatusMethodNotAllowed {
-		t.Errorf("POST /healthz = %d, want 405", rec.Code)
+	h := New(starter.New(nil, sqlitestore.OpenTest(t)), Options{})
+	for _, path := range []string{"/healthz", "/readyz"} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, path, nil))
+		if rec.Code != http.StatusMethodNotAllowed {
+			t.Errorf("POST %s = %d, want 405", path, rec.Code)
+		}
 	}
 }

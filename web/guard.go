@@ -46,7 +46,7 @@ func (s *server) newOnce() onceMiddleware {
 // onceProblem shows the idempotency middleware's refusals. Its detail is
 // written for API clients, so the page says it in the visitor's terms.
 func (s *server) onceProblem(w http.ResponseWriter, r *http.Request, status int, detail string) {
-	s.log.Info("form refused", zap.Int("status", status), zap.String("path", r.URL.Path), zap.String("detail", detail))
+	s.log.Info("form refused", zap.Int("status", status), zap.String("path", loggedPath(r)), zap.String("detail", detail))
 	key := "error.form.body"
 	switch status {
 	case http.StatusConflict:

@@ -182,9 +182,18 @@ func (s *server) forbidden(w http.ResponseWriter, r *http.Request) {
 	s.errorPage(w, r, http.StatusForbidden, "error.forbidden.title", "error.forbidden.body")
 }
 
+// loggedPath is r's path as a log may show it: a sign-in link's secret
+// would sign whoever reads the log in as that person, so it is left out.
+func loggedPath(r *http.Request) string {
+	if secret := r.PathValue("secret"); secret != "" {
+		return strings.Replace(r.URL.Path, secret, "…", 1)
+	}
+	return r.URL.Path
+}
+
 // serverError logs err and answers a 500 page without its details.
 func (s *server) serverError(w http.ResponseWriter, r *http.Request, what string, err error) {
-	s.log.Error("page failed", zap.String("what", what), zap.String("path", r.URL.Path), zap.Error(err))
+	s.log.Error("page failed", zap.String("what", what), zap.String("path", loggedPath(r)), zap.Error(err))
 	if what == "rendering page error" {
 		// The error page itself failed: plain text, or this would loop.
 		http.Error(w, "Something went wrong on the server. Try again.", http.StatusInternalServerError)

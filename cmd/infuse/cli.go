@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 
 	"github.com/infuse-cymru/journeys/internal/logging"
@@ -54,6 +55,9 @@ type cli struct {
 
 	log     *zap.Logger
 	closers []func()
+	// temporalMetrics, when set, receives the Temporal SDK's metrics
+	// (startMetrics).
+	temporalMetrics client.MetricsHandler
 }
 
 // run runs the command line args and returns the process's exit code.

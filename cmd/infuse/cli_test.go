@@ -29,14 +29,21 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
+	w, st := workerlessWorld(t)
+	testenv.StartWorker(t, w.temporal, activities.New(st))
+	return w
+}
+
+// workerlessWorld is a world where no worker runs yet, and its store.
+func workerlessWorld(t *testing.T) (*world, *sqlitestore.Store) {
+	t.Helper()
 	isolateEnv(t)
 	ts := testenv.NewServer(t)
 	st, db := storeFile(t)
 	t.Cleanup(st.Close)
-	testenv.StartWorker(t, ts, activities.New(st))
 	t.Setenv("TEMPORAL_ADDRESS", ts.GetFrontendHostPort())
 	t.Setenv("TEMPORAL_NAMESPACE", ts.GetDefaultNamespace())
-	return &world{t: t, database: db, temporal: ts}
+	return &world{t: t, database: db, temporal: ts}, st
 }
 
 // isolateEnv keeps the developer's own Temporal and Infuse settings out.

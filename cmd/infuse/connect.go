@@ -84,6 +84,7 @@ func (c *cli) temporalFromEnv(ctx context.Context) (client.Client, string, error
 	if err != nil {
 		return nil, "", err
 	}
+	opts.MetricsHandler = c.temporalMetrics // nil: the SDK's no-op handler
 	tc, err := dialTemporal(ctx, opts, c.logger())
 	if err != nil {
 		return nil, "", err

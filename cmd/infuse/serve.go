@@ -264,16 +264,22 @@ func displayAddr(addr string) string {
 	return addr
 }
 
-// serveHTTP starts serving h on addr (nothing if addr is empty). The
-// listener is opened before it returns, so a port in use is reported at once.
+// serveHTTP starts serving the API h on addr (nothing if addr is empty).
 func serveHTTP(addr string, h http.Handler, log *zap.Logger) (<-chan error, func(), error) {
+	return listen("API", "--http", addr, h, log)
+}
+
+// listen starts serving h on addr (nothing if addr is empty), for what the
+// flag sets. The listener is opened before it returns, so a port in use is
+// reported at once.
+func listen(what, flag, addr string, h http.Handler, log *zap.Logger) (<-chan error, func(), error) {
 	errc := make(chan error, 1)
 	if addr == "" {
 		return errc, func() {}, nil
 	}
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, nil, fmt.Errorf("the API cannot listen on %s (choose another with --http): %w", addr, err)
+		return nil, nil, fmt.Errorf("the %s cannot listen on %s (choose another with %s): %w", what, addr, flag, err)
 	}
 	hs := &http.Server{Handler: h, ReadHeaderTimeout: readHeaderTimout}
 	go func() {
@@ -281,7 +287,7 @@ func serveHTTP(addr string, h http.Handler, log *zap.Logger) (<-chan error, func
 			errc <- err
 		}
 	}()
-	log.Info("API listening", zap.String("address", l.Addr().String()))
+	log.Info(what+" listening", zap.String("address", l.Addr().String()))
 	return errc, func() {
 		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 		defer cancel()
@@ -290,7 +296,8 @@ func serveHTTP(addr string, h http.Handler, log *zap.Logger) (<-chan error, func
 }
 
 func (c *cli) workerCommand() *cobra.Command {
-	return &cobra.Command{
+	var metricsAddr string
+	cmd := &cobra.Command{
 		Use:   "worker",
 		Short: "Run the workflows and activities against a Temporal cluster (production)",
 		Long: `Run the Infuse worker until SIGINT or SIGTERM. It connects to the Temporal that
@@ -317,7 +324,11 @@ outbox (see "infuse mail outbox") until a worker with it runs.
 Every worker with INFUSE_SMTP_HOST shares the outbox: each claims the
 messages it sends, so however many run, a message goes out once and one
 person's messages go out in order. A worker that dies holding messages
-leaves them to the others after five minutes.`,
+leaves them to the others after five minutes.
+
+Operators: with --metrics ADDRESS (or INFUSE_METRICS_ADDR) the worker serves
+Prometheus metrics on http://ADDRESS/metrics, a readiness check (the store
+and Temporal answer) on /readyz and a liveness check on /healthz.`,
 		Args: args(cobra.NoArgs),
 		RunE: c.server("json", func(ctx context.Context) error {
 			ctx, stop := untilSignalled(ctx)
@@ -326,6 +337,7 @@ leaves them to the others after five minutes.`,
 			if err != nil {
 				return err
 			}
+			m := c.startMetrics(metricsAddr)
 			st, err := c.store(ctx, true)
 			if err != nil {
 				return err
@@ -345,6 +357,11 @@ leaves them to the others after five minutes.`,
 			if err := c.registerSearchAttributes(ctx, tc, ns); err != nil {
 				return err
 			}
+			stopOps, err := c.serveOps(metricsAddr, m, st, tc)
+			if err != nil {
+				return err
+			}
+			defer stopOps()
 			stopDelivery, err := c.workerDelivery(ctx, st, ms, deliver)
 			if err != nil {
 				return err
@@ -354,6 +371,8 @@ leaves them to the others after five minutes.`,
 			return worker.Run(ctx, tc, acts)
 		}),
 	}
+	metricsFlag(cmd, &metricsAddr)
+	return cmd
 }
 
 // workerDelivery starts delivering the outbox if INFUSE_SMTP_HOST is set (deliver),
@@ -398,7 +417,7 @@ func (c *cli) registerSearchAttributes(ctx context.Context, tc client.Client, ns
 }
 
 func (c *cli) apiCommand() *cobra.Command {
-	var addr, base string
+	var addr, base, metricsAddr string
 	cmd := &cobra.Command{
 		Use:   "api",
 		Short: "Serve the HTTP API (production), configured like the worker",
@@ -406,6 +425,7 @@ func (c *cli) apiCommand() *cobra.Command {
 		RunE: c.server("json", func(ctx context.Context) error {
 			ctx, stop := untilSignalled(ctx)
 			defer stop()
+			m := c.startMetrics(metricsAddr)
 			svc, err := c.service(ctx, true)
 			if err != nil {
 				return err
@@ -418,15 +438,21 @@ func (c *cli) apiCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			httpErr, stopHTTP, err := serveHTTP(addr, handler, c.logger())
+			httpErr, stopHTTP, err := serveHTTP(addr, instrument(m, handler), c.logger())
 			if err != nil {
 				return err
 			}
 			defer stopHTTP()
+			stopOps, err := c.serveOps(metricsAddr, m, svc.Store, svc.Temporal)
+			if err != nil {
+				return err
+			}
+			defer stopOps()
 			return waitForStop(ctx, httpErr, c.logger())
 		}),
 	}
 	cmd.Flags().StringVar(&addr, "http", defaultHTTPAddr, "the listen address")
 	cmd.Flags().StringVar(&base, "base-url", "", "the address people use to reach the pages, for links in sign-in e-mails (e.g. https://infuse.example.gov.uk)")
+	metricsFlag(cmd, &metricsAddr)
 	return cmd
 }

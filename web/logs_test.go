@@ -1,0 +1,48 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/infuse-cymru/journeys/starter"
+	"github.com/infuse-cymru/journeys/store/sqlitestore"
+)
+
+// TestSignInSecretNotLogged: a sign-in that fails on the server's side
+// (the database is gone) is logged with its path, but not with the link's
+// secret, which would let whoever reads the log sign in as the person
+// while the link lasts.
+func TestSignInSecretNotLogged(t *testing.T) {
+	st := sqlitestore.OpenTest(t)
+	core, logs := observer.New(zapcore.DebugLevel)
+	h := New(starter.New(nil, st), Options{Logger: zap.New(core)})
+	st.Close()
+	const secret = "Zq3vX9pL2mN8rT5wK7yB4cD6fG1hJ0sA"
+	r := httptest.NewRequest(http.MethodPost, "/signin/"+secret, strings.NewReader(url.Values{csrfField: {"t"}}.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.AddCookie(&http.Cookie{Name: preSessionCookie, Value: "t"})
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	if rec.Code != http.StatusInternalServerError {
+		t.Fatalf("sign-in with the store closed = %d, want 500", rec.Code)
+	}
+	entries := logs.FilterMessage("page failed").All()
+	if len(entries) != 1 || entries[0].ContextMap()["path"] != "/signin/…" {
+		t.Errorf("log of the failed sign-in = %+v, want one entry with path /signin/…", entries)
+	}
+	for _, e := range logs.All() {
+		for k, v := range e.ContextMap() {
+			if strings.Contains(e.Message, secret) || strings.Contains(fmt.Sprint(v), secret) {
+				t.Errorf("the link's secret is in the log: %q %s=%v", e.Message, k, v)
+			}
+		}
+	}
+}
