@@ -33,10 +33,12 @@ const exitCodeHelp = `Exit codes:
   3  rejected by the journey or intake in its current state
   4  not found (no such person, intake or journey)`
 
-// Environment variables read besides Temporal's own TEMPORAL_* ones.
+// Environment variables read besides Temporal's own TEMPORAL_* ones (all
+// of them, with the libraries', are listed in knownEnvironment).
 const (
 	envDatabase = "INFUSE_DATABASE_URL"
 	envLogLevel = "INFUSE_LOG_LEVEL"
+	envBaseURL  = "INFUSE_BASE_URL"
 )
 
 // defaultDatabase is where `infuse dev` keeps the store with its default data directory.
@@ -115,6 +117,7 @@ or 2006-01-02T15:04, meant in Europe/London, or RFC 3339 with an offset.
 	root.AddCommand(c.mailCommand())
 	root.AddCommand(c.tokenCommand())
 	root.AddCommand(c.signinCommand())
+	root.AddCommand(c.probeCommand())
 	return root
 }
 

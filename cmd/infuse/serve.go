@@ -452,7 +452,7 @@ func (c *cli) apiCommand() *cobra.Command {
 		}),
 	}
 	cmd.Flags().StringVar(&addr, "http", defaultHTTPAddr, "the listen address")
-	cmd.Flags().StringVar(&base, "base-url", "", "the address people use to reach the pages, for links in sign-in e-mails (e.g. https://infuse.example.gov.uk)")
+	cmd.Flags().StringVar(&base, "base-url", os.Getenv(envBaseURL), "the address people use to reach the pages, for links in sign-in e-mails (e.g. https://infuse.example.gov.uk) (env "+envBaseURL+")")
 	metricsFlag(cmd, &metricsAddr)
 	return cmd
 }

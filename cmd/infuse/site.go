@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -85,7 +86,7 @@ Give it to the person only: whoever opens it is signed in as them.`,
 				func(w io.Writer) { fmt.Fprintf(w, "%s (%s), until %s:\n%s\n", a[0], p.Role, when(expires), link) })
 		}),
 	}
-	cmd.Flags().StringVar(&base, "base-url", "", "where the pages are served (default: infuse dev's address)")
+	cmd.Flags().StringVar(&base, "base-url", os.Getenv(envBaseURL), "where the pages are served (default: infuse dev's address) (env "+envBaseURL+")")
 	return cmd
 }
 
