@@ -9,20 +9,24 @@ import (
 )
 
 // RehearsalClock is the clock of a rehearsal: real time until From, then
-// Speed times as fast. A rehearsal runs a whole intake, six programme
-// months, in minutes on a staging cluster (and the cluster tests run on
-// one), with the workflow code, its timers and its histories exactly as in
-// production: only the distances between planned instants shrink.
+// Speed times as fast, and, if Until is set, real speed again from Until
+// on. A rehearsal runs a whole intake, six programme months, in minutes on
+// a staging cluster (the cluster tests run on one), with the workflow
+// code, its timers and its histories exactly as in production: only the
+// distances between planned instants shrink. Until fast-forwards to a
+// moment of the programme and stays there at real speed: to try the
+// coaching months with a checkpoint open for its real fortnight, say.
 //
-// It is a fixed function of its two settings, with no state, so every
-// worker given the same settings plans the same instants, and a worker
-// restarted half-way picks up where the others are. Before From it is the
-// real clock, so a worker without a rehearsal clock and one with it agree
-// on everything planned before From (applications and offers made while
+// It is a fixed function of its settings, with no state, so every worker
+// given the same settings plans the same instants, and a worker restarted
+// half-way picks up where the others are. Before From it is the real
+// clock, so a worker without a rehearsal clock and one with it agree on
+// everything planned before From (applications and offers made while
 // setting up): a rehearsal can begin with a rolling restart.
 type RehearsalClock struct {
 	From  time.Time
 	Speed int64
+	Until time.Time // optional
 }
 
 // Validate says what is wrong with the settings, if anything.
@@ -33,13 +37,27 @@ func (c RehearsalClock) Validate() error {
 	if c.Speed < 1 {
 		return fmt.Errorf("a rehearsal clock's speed must be 1 or more, not %d", c.Speed)
 	}
+	if !c.Until.IsZero() && !c.Until.After(c.From) {
+		return fmt.Errorf("a rehearsal clock must run fast until after it starts (%s), not until %s", c.From, c.Until)
+	}
 	return nil
+}
+
+// fastUntil is where Until falls on the programme's clock, if it is set.
+func (c RehearsalClock) fastUntil() (virtualUntil time.Time, bounded bool) {
+	if c.Until.IsZero() {
+		return time.Time{}, false
+	}
+	return c.From.Add(c.Until.Sub(c.From) * time.Duration(c.Speed)), true
 }
 
 // ToReal maps a programme instant to the real clock.
 func (c RehearsalClock) ToReal(v time.Time) time.Time {
 	if !v.After(c.From) {
 		return v
+	}
+	if vu, ok := c.fastUntil(); ok && v.After(vu) {
+		return c.Until.Add(v.Sub(vu)).In(v.Location())
 	}
 	return c.From.Add(v.Sub(c.From) / time.Duration(c.Speed)).In(v.Location())
 }
@@ -49,13 +67,17 @@ func (c RehearsalClock) ToVirtual(r time.Time) time.Time {
 	if !r.After(c.From) {
 		return r
 	}
+	if vu, ok := c.fastUntil(); ok && r.After(c.Until) {
+		return vu.Add(r.Sub(c.Until)).In(r.Location())
+	}
 	return c.From.Add(r.Sub(c.From) * time.Duration(c.Speed)).In(r.Location())
 }
 
 // RehearsalPlanner plans as ProgrammePlanner does, on a RehearsalClock:
 // the intake's start date, a moved session's new time and a pause's
 // length are read on the programme's clock, and every instant planned is
-// mapped back to the real one.
+// mapped back to the real one. (A pause is taken to have been in the fast
+// stretch: its length is multiplied by Speed.)
 type RehearsalPlanner struct{ Clock RehearsalClock }
 
 var _ Planner = RehearsalPlanner{}

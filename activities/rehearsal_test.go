@@ -97,3 +97,33 @@ func TestRehearsalClockMapsBothWays(t *testing.T) {
 		}
 	}
 }
+
+// With Until, the rehearsal fast-forwards to a moment of the programme and
+// runs at real speed from then on: a checkpoint opening after it stays
+// open for its real fortnight.
+func TestRehearsalClockRunsAtRealSpeedAfterUntil(t *testing.T) {
+	from := time.Date(2026, 12, 5, 21, 0, 0, 0, time.UTC)
+	until := from.Add(time.Minute)
+	clock := activities.RehearsalClock{From: from, Speed: 100_000, Until: until}
+	if err := clock.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	virtualUntil := from.Add(time.Minute * 100_000)
+	if got := clock.ToVirtual(until); !got.Equal(virtualUntil) {
+		t.Errorf("Until is %s on the programme's clock, want %s", got, virtualUntil)
+	}
+	later := virtualUntil.Add(15 * 24 * time.Hour)
+	if got, want := clock.ToReal(later), until.Add(15*24*time.Hour); !got.Equal(want) {
+		t.Errorf("15 programme days after Until is %s, want %s", got, want)
+	}
+	if got := clock.ToVirtual(clock.ToReal(later)); !got.Equal(later) {
+		t.Errorf("mapping back gives %s, want %s", got, later)
+	}
+	during := from.Add(30 * time.Second)
+	if got := clock.ToReal(clock.ToVirtual(during)); !got.Equal(during) {
+		t.Errorf("mapping 30 s into the rehearsal both ways gives %s", got)
+	}
+	if (activities.RehearsalClock{From: from, Speed: 10, Until: from}).Validate() == nil {
+		t.Error("a clock fast until it starts was accepted")
+	}
+}

@@ -13,13 +13,13 @@ import (
 
 	"github.com/infuse-cymru/journeys/activities"
 	"github.com/infuse-cymru/journeys/internal/temporalx"
-	"github.com/infuse-cymru/journeys/workflows"
 )
 
 // Register adds every workflow and activity of Infuse Journeys to r.
 func Register(r sdkworker.Registry, a *activities.Activities) {
-	r.RegisterWorkflow(workflows.IntakeWorkflow)
-	r.RegisterWorkflow(workflows.JourneyWorkflow)
+	for _, w := range Workflows {
+		r.RegisterWorkflow(w)
+	}
 	r.RegisterActivity(a)
 }
 

@@ -112,7 +112,7 @@ or 2006-01-02T15:04, meant in Europe/London, or RFC 3339 with an offset.
 		c.peopleCommand(), c.intakeCommand(),
 		c.applyCommand(), c.decideCommand(), c.offerCommand(), c.attendanceCommand(),
 		c.journeyCommand(), c.checkpointCommand(), c.taskCommand(),
-		c.certificateCommand(),
+		c.certificateCommand(), c.replayCommand(),
 	)
 	root.AddCommand(c.mailCommand())
 	root.AddCommand(c.tokenCommand())

@@ -1,0 +1,190 @@
+package cluster_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/infuse-cymru/journeys/internal/devmail"
+	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/workflows"
+)
+
+// check compares what the cluster recorded and sent with what the API
+// accepted: each journey's outcome, its events (none lost, none twice) and
+// its e-mail (each message delivered once).
+func (s *system) check(ctx context.Context, r *intakeRun) {
+	s.t.Logf("while the intake ran: %s", strings.Join(r.chaos, "; "))
+	if len(r.chaos) < 5 {
+		s.t.Errorf("only %d of the 5 kills and restarts happened", len(r.chaos))
+	}
+	outcomes := map[workflows.Status]int{}
+	for _, j := range r.journeys {
+		snap, err := s.store.GetJourney(ctx, j.id)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		got := workflows.Status(snap.State)
+		outcomes[got]++
+		if want := j.expected(); got != want {
+			s.t.Errorf("journey %s (%v): %s, want %s; the API refused: %v", j.id, j.role, got, want, j.refused)
+		}
+		for _, ref := range j.refused {
+			s.t.Errorf("journey %s: the API refused what its people did on time: %s", j.id, ref)
+		}
+		s.checkEvents(ctx, j)
+	}
+	s.t.Logf("outcomes: %v", outcomes)
+	if outcomes[workflows.StatusCompleted] == 0 || outcomes[workflows.StatusNotCompleted] == 0 || outcomes[workflows.StatusWithdrawn] == 0 {
+		s.t.Errorf("the scenario should end with journeys completed, not completed and withdrawn: %v", outcomes)
+	}
+	s.checkMail(ctx, r)
+	s.checkMetrics(ctx, outcomes)
+	n, err := s.temporalRows(ctx, "executions")
+	if err != nil {
+		s.t.Errorf("reading Temporal's PostgreSQL database: %v", err)
+	}
+	s.t.Logf("Temporal's persistence is PostgreSQL: database %s holds %d workflow executions", s.temporal.Database(), n)
+	if n <= len(r.journeys) {
+		s.t.Errorf("Temporal's PostgreSQL database holds %d executions; want the intake's and %d journeys'", n, len(r.journeys))
+	}
+}
+
+// expected is the journey's outcome from what the API accepted, by the
+// programme's rules: 75% of the twelve lab sessions, five checkpoints and
+// the reflection to complete.
+func (j *journeyRun) expected() workflows.Status {
+	if j.accepted["withdrawn"] > 0 {
+		return workflows.StatusWithdrawn
+	}
+	if j.accepted["attendance.present"]*100 >= 75*12 && j.accepted["checkpoint.completed"] >= 5 && j.accepted["reflection.submitted"] == 1 {
+		return workflows.StatusCompleted
+	}
+	return workflows.StatusNotCompleted
+}
+
+// checkEvents: the journey's events are numbered 1..n with none missing
+// (a lost event leaves a gap; the store refuses a number twice), and each
+// thing the API accepted is in the log exactly once.
+func (s *system) checkEvents(ctx context.Context, j *journeyRun) {
+	events, err := s.store.JourneyEvents(ctx, j.id)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	prefix := fmt.Sprintf("journey/%s/", j.id)
+	var numbers []int
+	byType := map[string]int{}
+	for _, ev := range events {
+		byType[ev.Type]++
+		if n, err := strconv.Atoi(strings.TrimPrefix(ev.Key, prefix)); err == nil {
+			numbers = append(numbers, n)
+		}
+	}
+	slices.Sort(numbers)
+	for i, n := range numbers {
+		if n != i+1 {
+			s.t.Errorf("journey %s: events numbered %v: one is missing before %d", j.id, numbers, n)
+			break
+		}
+	}
+	for event, n := range j.accepted {
+		if event == "withdrawn" {
+			event = "journey.withdrawn"
+		}
+		if byType[event] != n {
+			s.t.Errorf("journey %s: %d %q events for %d accepted requests (events: %v)", j.id, byType[event], event, n, byType)
+		}
+	}
+}
+
+// checkMail: every message the journeys queued was sent, and the mail
+// server received each exactly once, with nothing else.
+func (s *system) checkMail(ctx context.Context, r *intakeRun) {
+	msgs, err := s.store.ListMessages(ctx, store.OutboxFilter{IntakeID: r.id, Limit: 1 << 20})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	want := map[string]bool{}
+	for _, m := range msgs {
+		if m.Status != store.MessageSent {
+			s.t.Errorf("message %s is %s: %s", m.Key, m.Status, m.LastError)
+			continue
+		}
+		want[m.MessageID] = true
+	}
+	received, err := devmail.List(s.mailbox.Dir())
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, m := range received {
+		got[m.MessageID]++
+	}
+	for id, n := range got {
+		if n != 1 {
+			s.t.Errorf("message %s was delivered %d times", id, n)
+		}
+	}
+	for id := range want {
+		if got[id] == 0 {
+			s.t.Errorf("message %s is marked sent but never arrived", id)
+		}
+	}
+	s.t.Logf("%d messages queued by the intake, %d delivered (%d distinct)", len(msgs), len(received), len(got))
+	if extra := len(got) - len(want); extra > 0 {
+		// The coordinator's own mail (sign-in links, none here) is not the intake's.
+		others := slices.DeleteFunc(slices.Collect(maps.Keys(got)), func(id string) bool { return want[id] })
+		s.t.Errorf("%d messages arrived that the intake's outbox does not hold: %v", extra, others)
+	}
+}
+
+// replayHistories runs the deploy check, `infuse replay`, on every
+// history the cluster wrote: a change that would strand running journeys
+// fails here, as it would stop a deploy.
+func (s *system) replayHistories(ctx context.Context, r *intakeRun) {
+	out := s.cli(ctx, "--json", "replay", "--all")
+	var res struct {
+		Runs   int      `json:"runs"`
+		Failed []string `json:"failed"`
+	}
+	if err := decodeJSON(out, &res); err != nil {
+		s.t.Fatalf("infuse replay printed %q: %v", out, err)
+	}
+	if res.Runs <= len(r.journeys) || len(res.Failed) > 0 {
+		s.t.Errorf("infuse replay replayed %d runs; want the intake's and %d journeys' (and more after continue-as-new), none failing: %v",
+			res.Runs, len(r.journeys), res.Failed)
+	}
+	s.t.Logf("infuse replay: %d workflow runs exported from the cluster replay with this build", res.Runs)
+}
+
+// checkMetrics: a worker's /metrics shows the Temporal SDK's own series
+// and the programme's figures as the store has them.
+func (s *system) checkMetrics(ctx context.Context, outcomes map[workflows.Status]int) {
+	resp, err := s.client.http.Get("http://" + s.metrics + "/metrics")
+	if err != nil {
+		s.t.Fatalf("worker-1's /metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	sent, err := s.store.ListMessages(ctx, store.OutboxFilter{Status: store.MessageSent, Limit: 1 << 20})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	for _, want := range []string{
+		"temporal_workflow_task_execution_latency",
+		fmt.Sprintf(`infuse_outbox_messages{status="sent"} %d`, len(sent)),
+		`infuse_outbox_messages{status="queued"} 0`,
+		fmt.Sprintf(`state="completed"} %d`, outcomes[workflows.StatusCompleted]),
+	} {
+		if !strings.Contains(string(body), want) {
+			s.t.Errorf("worker-1's /metrics has no %q", want)
+		}
+	}
+}

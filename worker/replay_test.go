@@ -1,0 +1,63 @@
+package worker_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/infuse-cymru/journeys/internal/testenv"
+	"github.com/infuse-cymru/journeys/worker"
+)
+
+// impostor is not the journey workflow, but records its history under
+// the journey workflow's name: as a build whose journey code changed
+// without a version gate would have.
+func impostor(ctx workflow.Context) error { return workflow.Sleep(ctx, time.Millisecond) }
+
+// The replay check passes a history the code replays, and lists one it
+// does not: what stops a deploy that would strand running journeys.
+func TestReplayFindsRunsThisBuildCannotCarryOn(t *testing.T) {
+	ts := testenv.NewServer(t)
+	tc := ts.GetDefaultClient()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	queue := "replay-" + uuid.NewString()
+	w := sdkworker.New(tc, queue, sdkworker.Options{})
+	w.RegisterWorkflowWithOptions(impostor, workflow.RegisterOptions{Name: "JourneyWorkflow"})
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	id := "replay-check-" + uuid.NewString()
+	run, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue}, "JourneyWorkflow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := run.Get(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	query := "WorkflowId = '" + id + "'"
+	var res worker.ReplayResult
+	// Visibility lags a moment behind the run.
+	for res.Runs == 0 && ctx.Err() == nil {
+		if res, err = worker.Replay(ctx, tc, ts.GetDefaultNamespace(), worker.ReplayOptions{Query: query}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if res.Runs != 1 || len(res.Failed) != 1 || !strings.Contains(res.Failed[0], id) {
+		t.Fatalf("the journey workflow replayed a history it did not write: %+v", res)
+	}
+	same, err := worker.Replay(ctx, tc, ts.GetDefaultNamespace(), worker.ReplayOptions{Query: query,
+		Register: func(r sdkworker.WorkflowReplayer) {
+			r.RegisterWorkflowWithOptions(impostor, workflow.RegisterOptions{Name: "JourneyWorkflow"})
+		}})
+	if err != nil || same.Runs != 1 || len(same.Failed) != 0 {
+		t.Fatalf("the code that wrote the history did not replay it: %+v, %v", same, err)
+	}
+}

@@ -1,0 +1,9 @@
+package worker_test
+
+import (
+	"testing"
+
+	"github.com/infuse-cymru/journeys/internal/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
