@@ -3,6 +3,7 @@ package activities
 import (
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/infuse-cymru/journeys/programme"
@@ -40,7 +41,20 @@ func (c RehearsalClock) Validate() error {
 	if !c.Until.IsZero() && !c.Until.After(c.From) {
 		return fmt.Errorf("a rehearsal clock must run fast until after it starts (%s), not until %s", c.From, c.Until)
 	}
+	if !c.Until.IsZero() && scaled(c.Until.Sub(c.From), c.Speed) == math.MaxInt64 {
+		return fmt.Errorf("a rehearsal clock cannot run %d times as fast for %s: that is more than 290 years of programme time", c.Speed, c.Until.Sub(c.From))
+	}
 	return nil
+}
+
+// scaled is d·speed, held at the longest duration there is where that
+// would not fit (a rehearsal left running for days: its programme is long
+// over, and an instant that far ahead means "after everything").
+func scaled(d time.Duration, speed int64) time.Duration {
+	if speed != 0 && d > math.MaxInt64/time.Duration(speed) {
+		return math.MaxInt64
+	}
+	return d * time.Duration(speed)
 }
 
 // fastUntil is where Until falls on the programme's clock, if it is set.
@@ -48,7 +62,7 @@ func (c RehearsalClock) fastUntil() (virtualUntil time.Time, bounded bool) {
 	if c.Until.IsZero() {
 		return time.Time{}, false
 	}
-	return c.From.Add(c.Until.Sub(c.From) * time.Duration(c.Speed)), true
+	return c.From.Add(scaled(c.Until.Sub(c.From), c.Speed)), true
 }
 
 // ToReal maps a programme instant to the real clock.
@@ -70,7 +84,7 @@ func (c RehearsalClock) ToVirtual(r time.Time) time.Time {
 	if vu, ok := c.fastUntil(); ok && r.After(c.Until) {
 		return vu.Add(r.Sub(c.Until)).In(r.Location())
 	}
-	return c.From.Add(r.Sub(c.From) * time.Duration(c.Speed)).In(r.Location())
+	return c.From.Add(scaled(r.Sub(c.From), c.Speed)).In(r.Location())
 }
 
 // RehearsalPlanner plans as ProgrammePlanner does, on a RehearsalClock:
@@ -83,7 +97,7 @@ type RehearsalPlanner struct{ Clock RehearsalClock }
 var _ Planner = RehearsalPlanner{}
 
 func (p RehearsalPlanner) Schedule(id string, version int, in programme.ScheduleInput) (programme.Schedule, error) {
-	vin := programme.ScheduleInput{StartsOn: in.StartsOn, Shift: in.Shift * time.Duration(p.Clock.Speed)}
+	vin := programme.ScheduleInput{StartsOn: in.StartsOn, Shift: scaled(in.Shift, p.Clock.Speed)}
 	if in.SessionMoves != nil {
 		vin.SessionMoves = make(map[string]time.Time, len(in.SessionMoves))
 		for item, at := range in.SessionMoves {

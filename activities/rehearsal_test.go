@@ -127,3 +127,18 @@ func TestRehearsalClockRunsAtRealSpeedAfterUntil(t *testing.T) {
 		t.Error("a clock fast until it starts was accepted")
 	}
 }
+
+// A rehearsal left running for days does not wrap round into the past:
+// its clock stays far ahead.
+func TestRehearsalClockDoesNotOverflow(t *testing.T) {
+	from := time.Date(2026, 12, 5, 21, 0, 0, 0, time.UTC)
+	clock := activities.RehearsalClock{From: from, Speed: 100_000}
+	for _, after := range []time.Duration{30 * time.Hour, 300 * 24 * time.Hour} {
+		if v := clock.ToVirtual(from.Add(after)); !v.After(from.Add(after)) {
+			t.Errorf("%s into the rehearsal is %s on the programme's clock: before the real one", after, v)
+		}
+	}
+	if (activities.RehearsalClock{From: from, Speed: 100_000, Until: from.Add(48 * time.Hour)}).Validate() == nil {
+		t.Error("a fast stretch of 48 hours at 100000 times (550 years) was accepted")
+	}
+}

@@ -183,7 +183,7 @@ func (d *Deliverer) DeliverDue(ctx context.Context) (Stats, error) {
 			return total, nil
 		}
 		st, err := d.deliverBatch(ctx, due)
-		d.release(ctx, due)
+		d.release(ctx, keepingUnmarked(due, err))
 		total.Add(st)
 		if err != nil {
 			return total, err
@@ -196,6 +196,28 @@ func (d *Deliverer) DeliverDue(ctx context.Context) (Stats, error) {
 			return total, nil
 		}
 	}
+}
+
+// sentUnmarked is a message the mail server accepted but the outbox could
+// not mark sent. Its claim is kept, not handed back, so that no other
+// deliverer sends it again while it lasts.
+type sentUnmarked struct {
+	key string
+	err error
+}
+
+func (e *sentUnmarked) Error() string {
+	return fmt.Sprintf("message %q was sent but not marked sent: %v", e.key, e.err)
+}
+func (e *sentUnmarked) Unwrap() error { return e.err }
+
+// keepingUnmarked is due without the message err says was sent unmarked.
+func keepingUnmarked(due []store.Message, err error) []store.Message {
+	var unmarked *sentUnmarked
+	if !errors.As(err, &unmarked) {
+		return due
+	}
+	return slices.DeleteFunc(slices.Clone(due), func(m store.Message) bool { return m.Key == unmarked.key })
 }
 
 // release hands back the claims on due that the batch did not end by
@@ -459,10 +481,16 @@ func (d *Deliverer) send(ctx context.Context, m store.Message, e Email) (outcome
 	log := d.logger(m)
 	err := d.sender.Send(ctx, e)
 	if err == nil {
-		if err := d.store.MarkSent(ctx, m.Key, e.MessageID, d.o.Now()); err != nil {
-			// The server has it; the outbox does not know. The next pass
-			// sends it again, with the same Message-ID (see the package comment).
-			return sent, fmt.Errorf("message %q was sent but not marked sent: %w", m.Key, err)
+		// A send under way finishes even when ctx is cancelled (a worker
+		// stopping mid-send): what the server accepted is marked all the
+		// same, or another deliverer would send it again.
+		markCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+		defer cancel()
+		if err := d.store.MarkSent(markCtx, m.Key, e.MessageID, d.o.Now()); err != nil {
+			// The server has it; the outbox does not know. The claim stays
+			// until it runs out; then a pass sends it again, with the same
+			// Message-ID (see the package comment).
+			return sent, &sentUnmarked{key: m.Key, err: err}
 		}
 		log.Debug("sent", zap.String("message_id", e.MessageID))
 		return sent, nil

@@ -215,3 +215,51 @@ func TestClaimRunningShort(t *testing.T) {
 		f.pass(delivery.Stats{Sent: 1})
 	})
 }
+
+// cancelAfterSend is a Sender that stops its Deliverer (cancels its
+// context) just after the mail server has accepted the first message: a
+// worker told to stop in the middle of a send.
+type cancelAfterSend struct {
+	delivery.Sender
+	cancel context.CancelFunc
+	once   sync.Once
+}
+
+func (s *cancelAfterSend) Send(ctx context.Context, e delivery.Email) error {
+	err := s.Sender.Send(ctx, e)
+	s.once.Do(s.cancel)
+	return err
+}
+
+// TestStoppingMidSendMarksWhatWasSent: a Deliverer stopped while a message
+// is on its way marks it sent all the same, so the Deliverer that carries
+// on does not send it again.
+func TestStoppingMidSendMarksWhatWasSent(t *testing.T) {
+	backends(t, func(t *testing.T, st store.Store) {
+		f := newFixture(t, st, delivery.Options{})
+		ids := make([]uuid.UUID, 5)
+		order := map[uuid.UUID][]string{}
+		for i := range ids {
+			ids[i] = f.person(fmt.Sprintf("Person%d", i)).ID
+		}
+		for i, key := range f.queue("reminder", t0.Add(-time.Minute), ids...) {
+			order[ids[i]] = []string{delivery.MessageID(key, "")}
+		}
+		smtp, err := delivery.NewSMTP(delivery.SMTPConfig{Host: f.srv.host(), Port: f.srv.port(), TLS: delivery.NoTLS, Timeout: 5 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stopping, stop := context.WithCancel(context.Background())
+		defer stop()
+		first := delivery.New(st, textComposer{st}, &cancelAfterSend{Sender: smtp, cancel: stop},
+			delivery.Options{Now: f.clock.Now, Concurrency: 1})
+		if _, err := first.DeliverDue(stopping); err != nil && stopping.Err() == nil {
+			t.Fatal(err)
+		}
+		if n := len(f.srv.Received()); n != 1 {
+			t.Fatalf("the stopped deliverer sent %d messages, want the one under way", n)
+		}
+		drainShared(context.Background(), t, st, f.d)
+		checkReceivedOnceInOrder(t, f.srv.Received(), order)
+	})
+}

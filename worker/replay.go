@@ -10,17 +10,24 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/log"
 	sdkworker "go.temporal.io/sdk/worker"
+	"go.uber.org/zap"
 
+	"github.com/infuse-cymru/journeys/internal/logging"
 	"github.com/infuse-cymru/journeys/workflows"
 )
 
-// Workflows are this build's workflows, by the names histories record.
+// Workflows are this build's workflows, registered under their function
+// names, which histories record as their type.
 var Workflows = []any{workflows.IntakeWorkflow, workflows.JourneyWorkflow}
+
+// ours selects runs of Workflows, so that a replay over a namespace shared
+// with other code (a bare benchmark's, another team's) replays only ours.
+const ours = `WorkflowType IN ("IntakeWorkflow", "JourneyWorkflow")`
 
 // ReplayOptions configure Replay.
 type ReplayOptions struct {
 	// Query selects the runs to replay, in Temporal's visibility syntax;
-	// empty replays every run the namespace still keeps.
+	// empty replays every run of Workflows the namespace still keeps.
 	Query string
 	// Register adds the workflow code to replay with; nil is this build's
 	// Workflows. (Tests give other code, to see a mismatch caught.)
@@ -53,11 +60,18 @@ func Replay(ctx context.Context, c client.Client, namespace string, o ReplayOpti
 			replayer.RegisterWorkflow(w)
 		}
 	}
+	if o.Logger == nil {
+		o.Logger = logging.NewTemporalLogger(zap.NewNop())
+	}
+	query := ours
+	if o.Query != "" {
+		query = "(" + o.Query + ") AND " + ours
+	}
 	var res ReplayResult
 	var token []byte
 	for {
 		page, err := c.WorkflowService().ListWorkflowExecutions(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-			Namespace: namespace, Query: o.Query, NextPageToken: token,
+			Namespace: namespace, Query: query, NextPageToken: token,
 		})
 		if err != nil {
 			return res, fmt.Errorf("listing the workflows to replay: %w", err)

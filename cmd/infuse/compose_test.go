@@ -334,9 +334,8 @@ func serviceProblems(p *types.Project, s types.ServiceConfig) []string {
 		add("%q uses the host's network, so everything it listens on is published: remove network_mode", s.Name)
 	}
 	for _, port := range s.Ports {
-		if port.Published == "" {
-			continue
-		}
+		// A port with no host port ("9090") is published all the same, on
+		// a port Docker picks.
 		if !isLoopback(port.HostIP) && s.Name != publicService {
 			add("%q publishes port %s on %s: only %q may be reachable beyond this host; "+
 				"bind it to 127.0.0.1 (\"127.0.0.1:%s:%d\") or publish nothing", s.Name, port.Published, orAll(port.HostIP), publicService, port.Published, port.Target)

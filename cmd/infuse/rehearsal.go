@@ -13,20 +13,29 @@ import (
 )
 
 // The rehearsal clock's settings (see activities.RehearsalClock): FROM
-// and SPEED both or neither; UNTIL optional.
+// and SPEED both or neither; UNTIL optional; NAMESPACE must name the
+// worker's Temporal namespace.
 const (
-	envRehearsalFrom  = "INFUSE_REHEARSAL_FROM"
-	envRehearsalSpeed = "INFUSE_REHEARSAL_SPEED"
-	envRehearsalUntil = "INFUSE_REHEARSAL_UNTIL"
+	envRehearsalFrom      = "INFUSE_REHEARSAL_FROM"
+	envRehearsalSpeed     = "INFUSE_REHEARSAL_SPEED"
+	envRehearsalUntil     = "INFUSE_REHEARSAL_UNTIL"
+	envRehearsalNamespace = "INFUSE_REHEARSAL_NAMESPACE"
 )
 
 // workerActivities are the worker's activities on st, planning on the
 // rehearsal clock the environment sets, if it sets one (rehearsing).
-func (c *cli) workerActivities(st store.Store) (_ *activities.Activities, rehearsing bool, err error) {
+// A rehearsal must also name the namespace it runs in, ns: settings
+// copied to a production worker by mistake then stop it from starting
+// instead of rushing real journeys and sending their mail out of hours.
+func (c *cli) workerActivities(st store.Store, ns string) (_ *activities.Activities, rehearsing bool, err error) {
 	a := activities.New(st)
 	clock, ok, err := rehearsalFromEnv()
 	if err != nil || !ok {
 		return a, false, err
+	}
+	if named := strings.TrimSpace(os.Getenv(envRehearsalNamespace)); named != ns {
+		return a, false, usage("a rehearsal runs only in the namespace %s names: it is %q, and this worker's namespace is %q "+
+			"(never rehearse where real journeys run)", envRehearsalNamespace, named, ns)
 	}
 	a.Planner = activities.RehearsalPlanner{Clock: clock}
 	c.logger().Warn("REHEARSAL: programme time runs fast from "+envRehearsalFrom+" on; never set this for real journeys",

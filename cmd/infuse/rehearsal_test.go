@@ -1,9 +1,12 @@
 package main
 
 import (
+	"io"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/infuse-cymru/journeys/activities"
 )
 
 // The rehearsal clock is read from the environment whole or not at all: a
@@ -38,6 +41,31 @@ func TestRehearsalFromEnv(t *testing.T) {
 			t.Errorf("%+v: ok %v", tc, ok)
 		case ok && (clock.Speed != 100000 || !clock.From.Equal(time.Date(2026, 12, 5, 21, 0, 0, 0, time.UTC))):
 			t.Errorf("%+v: read %+v", tc, clock)
+		}
+	}
+}
+
+// A rehearsal runs only in the namespace it names: settings copied to a
+// production worker stop it from starting.
+func TestRehearsalOnlyInItsNamespace(t *testing.T) {
+	t.Setenv(envRehearsalFrom, "2026-12-05T21:00:00Z")
+	t.Setenv(envRehearsalSpeed, "100000")
+	c := &cli{stdout: io.Discard, stderr: io.Discard}
+	for _, tc := range []struct {
+		named, ns string
+		ok        bool
+	}{
+		{"staging-rehearsal", "staging-rehearsal", true},
+		{"staging-rehearsal", "infuse", false},
+		{"", "infuse", false},
+	} {
+		t.Setenv(envRehearsalNamespace, tc.named)
+		a, rehearsing, err := c.workerActivities(nil, tc.ns)
+		if tc.ok != (err == nil) || rehearsing != tc.ok {
+			t.Errorf("%s named, worker in %s: rehearsing %v, error %v", tc.named, tc.ns, rehearsing, err)
+		}
+		if _, fast := a.Planner.(activities.RehearsalPlanner); fast != tc.ok {
+			t.Errorf("%s named, worker in %s: planner %T", tc.named, tc.ns, a.Planner)
 		}
 	}
 }

@@ -35,6 +35,9 @@ run the namespace keeps, finished ones too. It waits up to 30 minutes unless
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if all {
+				if cmd.Flag("query").Changed {
+					return usage("give --query or --all, not both")
+				}
 				query = ""
 			}
 			timeout := replayTimeout

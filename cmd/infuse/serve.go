@@ -342,7 +342,11 @@ and Temporal answer) on /readyz and a liveness check on /healthz.`,
 			if err != nil {
 				return err
 			}
-			acts, rehearsing, err := c.workerActivities(st)
+			tc, ns, err := c.temporalFromEnv(ctx)
+			if err != nil {
+				return err
+			}
+			acts, rehearsing, err := c.workerActivities(st, ns)
 			if err != nil {
 				return err
 			}
@@ -350,10 +354,6 @@ and Temporal answer) on /readyz and a liveness check on /healthz.`,
 			// programme's clock, which a rehearsal compresses: it sends
 			// every message as soon as it is due.
 			ms.policy = ms.policy && !rehearsing
-			tc, ns, err := c.temporalFromEnv(ctx)
-			if err != nil {
-				return err
-			}
 			if err := c.registerSearchAttributes(ctx, tc, ns); err != nil {
 				return err
 			}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/infuse-cymru/journeys/internal/cluster"
 	"github.com/infuse-cymru/journeys/internal/devmail"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/workflows"
@@ -21,6 +22,11 @@ func (s *system) check(ctx context.Context, r *intakeRun) {
 	s.t.Logf("while the intake ran: %s", strings.Join(r.chaos, "; "))
 	if len(r.chaos) < 5 {
 		s.t.Errorf("only %d of the 5 kills and restarts happened", len(r.chaos))
+	}
+	for _, p := range append([]*cluster.Process{s.temporal.Process, s.api}, s.workers...) {
+		if !p.Running() {
+			s.t.Errorf("%s is not running at the end:\n%s", p.Name, tailOf(p.LastRun(), 4000))
+		}
 	}
 	outcomes := map[workflows.Status]int{}
 	for _, j := range r.journeys {
@@ -83,6 +89,9 @@ func (s *system) checkEvents(ctx context.Context, j *journeyRun) {
 		if n, err := strconv.Atoi(strings.TrimPrefix(ev.Key, prefix)); err == nil {
 			numbers = append(numbers, n)
 		}
+	}
+	if len(numbers) == 0 {
+		s.t.Errorf("journey %s has no numbered events: %v", j.id, byType)
 	}
 	slices.Sort(numbers)
 	for i, n := range numbers {
@@ -178,10 +187,10 @@ func (s *system) checkMetrics(ctx context.Context, outcomes map[workflows.Status
 		s.t.Fatal(err)
 	}
 	for _, want := range []string{
-		"temporal_workflow_task_execution_latency",
-		fmt.Sprintf(`infuse_outbox_messages{status="sent"} %d`, len(sent)),
-		`infuse_outbox_messages{status="queued"} 0`,
-		fmt.Sprintf(`state="completed"} %d`, outcomes[workflows.StatusCompleted]),
+		"\ntemporal_workflow_task_execution_latency",
+		fmt.Sprintf("\ninfuse_outbox_messages{status=\"sent\"} %d\n", len(sent)),
+		"\ninfuse_outbox_messages{status=\"queued\"} 0\n",
+		fmt.Sprintf("state=\"completed\"} %d\n", outcomes[workflows.StatusCompleted]),
 	} {
 		if !strings.Contains(string(body), want) {
 			s.t.Errorf("worker-1's /metrics has no %q", want)

@@ -195,14 +195,34 @@ func (s *system) start(ctx context.Context, name string, env []string, args ...s
 	return p
 }
 
-// waitLog waits until p has logged text.
+// waitLog waits until p has logged text since it last started.
 func (s *system) waitLog(ctx context.Context, p *cluster.Process, text string) {
-	s.eventually(ctx, p.Name+" to log "+strconv.Quote(text), func() (bool, error) {
-		if !p.Running() {
-			return false, fmt.Errorf("%s exited:\n%s", p.Name, tailOf(p.Log(), 4000))
+	if err := waitStarted(ctx, p, text); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// waitStarted waits until p has logged text since it last started, and
+// starts it again if it exits first, as a supervisor would (a worker
+// restarted while PostgreSQL turns connections away exits). It may be
+// called from any goroutine.
+func waitStarted(ctx context.Context, p *cluster.Process, text string) error {
+	for restarts := 0; ; {
+		if strings.Contains(p.LastRun(), text) {
+			return nil
 		}
-		return containsLine(p.Log(), text), nil
-	})
+		if !p.Running() {
+			if restarts++; restarts > 5 {
+				return fmt.Errorf("%s exited %d times before it logged %q:\n%s", p.Name, restarts, text, tailOf(p.Log(), 4000))
+			}
+			if err := p.Start(); err != nil {
+				return err
+			}
+		}
+		if !sleepUntil(ctx, time.Now().Add(50*time.Millisecond)) {
+			return fmt.Errorf("%s did not log %q: %w\n%s", p.Name, text, ctx.Err(), tailOf(p.LastRun(), 4000))
+		}
+	}
 }
 
 func (s *system) waitHealthy(ctx context.Context) {
@@ -257,5 +277,3 @@ func tailOf(s string, n int) string {
 	}
 	return "…" + s[len(s)-n:]
 }
-
-func containsLine(log, text string) bool { return strings.Contains(log, text) }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/infuse-cymru/journeys/activities"
 	"github.com/infuse-cymru/journeys/api"
+	"github.com/infuse-cymru/journeys/internal/cluster"
 	"github.com/infuse-cymru/journeys/programme"
 	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
@@ -312,6 +313,7 @@ func (s *system) rollingRestart(ctx context.Context, clock activities.RehearsalC
 			s.t.Fatal(err)
 		}
 		s.waitLog(ctx, w, "REHEARSAL")
+		s.waitLog(ctx, w, "worker running") // before the next goes: the restart rolls
 	}
 }
 
@@ -322,7 +324,9 @@ func paced(setUp time.Duration) int64 {
 	if setUp <= setUpPace {
 		return speed
 	}
-	return int64(float64(speed) * float64(setUpPace) / float64(setUp))
+	// No slower than a quarter: ten minutes for the programme, inside the
+	// test's bound.
+	return max(speed/4, int64(float64(speed)*float64(setUpPace)/float64(setUp)))
 }
 
 // workerEnv is the environment of worker i on the rehearsal clock: the
@@ -337,7 +341,7 @@ func (s *system) workerEnv(i int, clock activities.RehearsalClock) []string {
 
 // rehearsalEnv is env with the rehearsal clock's variables.
 func rehearsalEnv(env []string, clock activities.RehearsalClock) []string {
-	env = append(slices.Clone(env),
+	env = append(slices.Clone(env), "INFUSE_REHEARSAL_NAMESPACE="+namespace,
 		"INFUSE_REHEARSAL_FROM="+clock.From.UTC().Format(time.RFC3339), fmt.Sprintf("INFUSE_REHEARSAL_SPEED=%d", clock.Speed))
 	if !clock.Until.IsZero() {
 		env = append(env, "INFUSE_REHEARSAL_UNTIL="+clock.Until.UTC().Format(time.RFC3339))
@@ -402,7 +406,7 @@ func sleepUntil(ctx context.Context, t time.Time) bool {
 	}
 }
 
-// knockAbout kills a worker with SIGKILL three times, bringing it back a
+// knockAbout kills a worker with SIGKILL four times, bringing it back a
 // few seconds later each time, and restarts the Temporal server once,
 // spread over the programme's run (from..ends), and says what it did.
 func (s *system) knockAbout(ctx context.Context, from, ends time.Time) []string {
@@ -433,18 +437,18 @@ func (s *system) knockAbout(ctx context.Context, from, ends time.Time) []string 
 }
 
 // bounce kills a worker outright and starts it again after a pause, as a
-// crashed process is restarted by its supervisor.
-func (s *system) bounce(ctx context.Context, w interface {
-	Kill() error
-	Start() error
-}) error {
+// crashed process is restarted by its supervisor, until it runs again.
+func (s *system) bounce(ctx context.Context, w *cluster.Process) error {
 	if err := w.Kill(); err != nil {
 		return err
 	}
 	if !sleepUntil(ctx, time.Now().Add(3*time.Second)) {
 		return ctx.Err()
 	}
-	return w.Start()
+	if err := w.Start(); err != nil {
+		return err
+	}
+	return waitStarted(ctx, w, "worker running")
 }
 
 // restartTemporal stops the server as an upgrade would and starts it again

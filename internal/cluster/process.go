@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -115,6 +116,15 @@ func (p *Process) Running() bool {
 	default:
 		return true
 	}
+}
+
+// LastRun is what the process has written since it was last started.
+func (p *Process) LastRun() string {
+	log := p.Log()
+	if i := strings.LastIndex(log, "\n=== "+p.Name+": start "); i >= 0 {
+		return log[i:]
+	}
+	return log
 }
 
 // Log is what the process has written so far, across its runs.

@@ -221,10 +221,10 @@ func setUpDatabase(ctx context.Context, tool string, pg Postgres, db, schema str
 
 func sqlTool(ctx context.Context, tool string, pg Postgres, db string, args ...string) error {
 	all := []string{"--plugin", "postgres12", "--endpoint", pg.Host, "--port", strconv.Itoa(pg.Port), "--user", pg.User, "--database", db}
-	if pg.Password != "" {
-		all = append(all, "--password", pg.Password)
-	}
 	cmd := exec.CommandContext(ctx, tool, append(all, args...)...)
+	// The password goes by the environment, not the command line, which
+	// every user of the machine can read.
+	cmd.Env = append(os.Environ(), "SQL_PASSWORD="+pg.Password)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("temporal-sql-tool %s on database %s: %w\n%s", args[0], db, err, tail(string(out), 2000))
 	}
@@ -235,6 +235,9 @@ func sqlTool(ctx context.Context, tool string, pg Postgres, db string, args ...s
 // development-postgres12.yaml, on ports of this run's choosing, with
 // dynamic configuration that makes timers fire on time and new search
 // attributes usable at once (the defaults batch both for throughput).
+// Its connection pools are small: each of the four services has its own,
+// and the machine's PostgreSQL (100 connections) also serves the store
+// suite running beside it.
 var serverConfig = template.Must(template.New("temporal.yaml").Parse(`log:
   stdout: true
   level: warn
@@ -251,15 +254,15 @@ persistence:
         connectProtocol: tcp
         user: {{.User}}
         password: "{{.Password}}"
-        maxConns: 20
-        maxIdleConns: 20
+        maxConns: 8
+        maxIdleConns: 8
         maxConnLifetime: 1h
     visibility:
       sql:
         <<: *sql
         databaseName: {{.Visibility}}
-        maxConns: 4
-        maxIdleConns: 4
+        maxConns: 2
+        maxIdleConns: 2
 global:
   membership:
     maxJoinDuration: 30s

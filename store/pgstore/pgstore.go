@@ -106,9 +106,12 @@ func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
 
 func now() time.Time { return store.StoredTime(time.Now()) }
 
-// tx runs fn in a transaction, committing if it returns nil.
+// tx runs fn in a transaction, committing if it returns nil. It is READ
+// COMMITTED whatever the server's default: the claims (ClaimDue) read rows
+// again as they are once locked, which a stricter level would turn into
+// serialisation failures under contention.
 func (s *Store) tx(ctx context.Context, fn func(pgx.Tx) error) error {
-	return pgx.BeginFunc(ctx, s.pool, fn)
+	return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, fn)
 }
 
 // Values for nullable columns: the zero value is NULL.
