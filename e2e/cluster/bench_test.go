@@ -136,7 +136,6 @@ func reportPercentiles(b *testing.B, ds []time.Duration) {
 	at := func(p float64) float64 { return float64(ds[int(p*float64(len(ds)-1))].Microseconds()) / 1000 }
 	b.ReportMetric(at(0.5), "p50-ms")
 	b.ReportMetric(at(0.99), "p99-ms")
-	b.ReportMetric(0, "ns/op") // wall time per op means nothing with many clients
 }
 
 // checkpointPool holds the open checkpoints the benchmark completes.
