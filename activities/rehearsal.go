@@ -76,6 +76,25 @@ func (c RehearsalClock) ToReal(v time.Time) time.Time {
 	return c.From.Add(v.Sub(c.From) / time.Duration(c.Speed)).In(v.Location())
 }
 
+// ErrRehearsalOver is a rehearsal asked to plan after its programme time
+// ran out: at Speed times as fast, the clock reaches the end of what can
+// be counted after 2⁶³ ns / Speed of real time (about a day at 100000).
+var ErrRehearsalOver = errors.New("the rehearsal's programme time has run out: end it, and start another with a new " +
+	"INFUSE_REHEARSAL_FROM, or set INFUSE_REHEARSAL_UNTIL")
+
+// planningVirtual is ToVirtual for planning: ErrRehearsalOver once the
+// clock can count no further.
+func (c RehearsalClock) planningVirtual(r time.Time) (time.Time, error) {
+	fastTo := r
+	if !c.Until.IsZero() && r.After(c.Until) {
+		fastTo = c.Until // Validate has checked that Until's stretch fits
+	}
+	if fastTo.After(c.From) && scaled(fastTo.Sub(c.From), c.Speed) == math.MaxInt64 {
+		return time.Time{}, ErrRehearsalOver
+	}
+	return c.ToVirtual(r), nil
+}
+
 // ToVirtual maps a real instant to the programme's clock.
 func (c RehearsalClock) ToVirtual(r time.Time) time.Time {
 	if !r.After(c.From) {
@@ -101,7 +120,11 @@ func (p RehearsalPlanner) Schedule(id string, version int, in programme.Schedule
 	if in.SessionMoves != nil {
 		vin.SessionMoves = make(map[string]time.Time, len(in.SessionMoves))
 		for item, at := range in.SessionMoves {
-			vin.SessionMoves[item] = p.Clock.ToVirtual(at)
+			v, err := p.Clock.planningVirtual(at)
+			if err != nil {
+				return programme.Schedule{}, err
+			}
+			vin.SessionMoves[item] = v
 		}
 	}
 	s, err := ProgrammePlanner{}.Schedule(id, version, vin)
@@ -113,7 +136,11 @@ func (p RehearsalPlanner) Schedule(id string, version int, in programme.Schedule
 }
 
 func (p RehearsalPlanner) OfferPlan(id string, version int, offeredAt time.Time) (programme.OfferPlan, error) {
-	o, err := ProgrammePlanner{}.OfferPlan(id, version, p.Clock.ToVirtual(offeredAt))
+	v, err := p.Clock.planningVirtual(offeredAt)
+	if err != nil {
+		return programme.OfferPlan{}, err
+	}
+	o, err := ProgrammePlanner{}.OfferPlan(id, version, v)
 	if err != nil {
 		return o, err
 	}

@@ -1,6 +1,7 @@
 package activities_test
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -140,5 +141,19 @@ func TestRehearsalClockDoesNotOverflow(t *testing.T) {
 	}
 	if (activities.RehearsalClock{From: from, Speed: 100_000, Until: from.Add(48 * time.Hour)}).Validate() == nil {
 		t.Error("a fast stretch of 48 hours at 100000 times (550 years) was accepted")
+	}
+}
+
+// A rehearsal left running past the end of its countable time refuses to
+// plan, rather than plan instants already past.
+func TestRehearsalPlannerRefusesAfterItsTimeRanOut(t *testing.T) {
+	from := time.Date(2026, 12, 5, 21, 0, 0, 0, time.UTC)
+	p := activities.RehearsalPlanner{Clock: activities.RehearsalClock{From: from, Speed: 100_000}}
+	if _, err := p.OfferPlan("infuse", 1, from.Add(30*time.Hour)); !errors.Is(err, activities.ErrRehearsalOver) {
+		t.Errorf("an offer 30 hours into a rehearsal at 100000 times: %v, want ErrRehearsalOver", err)
+	}
+	o, err := p.OfferPlan("infuse", 1, from.Add(time.Hour))
+	if err != nil || !o.LapsesAt.After(from.Add(time.Hour)) {
+		t.Errorf("an offer an hour in lapses at %s (%v): want after it was made", o.LapsesAt, err)
 	}
 }

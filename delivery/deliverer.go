@@ -182,8 +182,8 @@ func (d *Deliverer) DeliverDue(ctx context.Context) (Stats, error) {
 		if len(due) == 0 {
 			return total, nil
 		}
-		st, err := d.deliverBatch(ctx, due)
-		d.release(ctx, keepingUnmarked(due, err))
+		st, kept, err := d.deliverBatch(ctx, due)
+		d.release(ctx, without(due, kept))
 		total.Add(st)
 		if err != nil {
 			return total, err
@@ -198,26 +198,40 @@ func (d *Deliverer) DeliverDue(ctx context.Context) (Stats, error) {
 	}
 }
 
-// sentUnmarked is a message the mail server accepted but the outbox could
-// not mark sent. Its claim is kept, not handed back, so that no other
-// deliverer sends it again while it lasts.
+// sentUnmarked is messages the mail server accepted but the outbox could
+// not mark sent. Their claims are kept, not handed back, so that no other
+// deliverer sends them again while the claims last.
 type sentUnmarked struct {
-	key string
-	err error
+	keys []string
+	err  error
 }
 
 func (e *sentUnmarked) Error() string {
-	return fmt.Sprintf("message %q was sent but not marked sent: %v", e.key, e.err)
+	return fmt.Sprintf("sent but not marked sent: %s: %v", strings.Join(e.keys, ", "), e.err)
 }
 func (e *sentUnmarked) Unwrap() error { return e.err }
 
-// keepingUnmarked is due without the message err says was sent unmarked.
-func keepingUnmarked(due []store.Message, err error) []store.Message {
-	var unmarked *sentUnmarked
-	if !errors.As(err, &unmarked) {
+// markSent marks keys sent, as messageID, even when ctx has been cancelled
+// meanwhile (a worker stopping as the server accepted them): what the
+// server has must be marked, or another deliverer sends it again.
+func (d *Deliverer) markSent(ctx context.Context, keys []string, messageID string) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+	defer cancel()
+	at := d.o.Now()
+	for i, key := range keys {
+		if err := d.store.MarkSent(ctx, key, messageID, at); err != nil {
+			return &sentUnmarked{keys: keys[i:], err: err}
+		}
+	}
+	return nil
+}
+
+// without is due less the messages whose keys are in kept.
+func without(due []store.Message, kept []string) []store.Message {
+	if len(kept) == 0 {
 		return due
 	}
-	return slices.DeleteFunc(slices.Clone(due), func(m store.Message) bool { return m.Key == unmarked.key })
+	return slices.DeleteFunc(slices.Clone(due), func(m store.Message) bool { return slices.Contains(kept, m.Key) })
 }
 
 // release hands back the claims on due that the batch did not end by
@@ -342,7 +356,7 @@ func searchTimes(times []time.Time, found func(time.Time) (bool, error)) (int, e
 
 // deliverBatch sends each recipient's messages in order, Concurrency
 // recipients at a time.
-func (d *Deliverer) deliverBatch(ctx context.Context, due []store.Message) (Stats, error) {
+func (d *Deliverer) deliverBatch(ctx context.Context, due []store.Message) (_ Stats, kept []string, _ error) {
 	var order []uuid.UUID
 	queues := map[uuid.UUID][]store.Message{}
 	for _, m := range due {
@@ -369,6 +383,10 @@ func (d *Deliverer) deliverBatch(ctx context.Context, due []store.Message) (Stat
 				if err != nil {
 					errs = append(errs, err)
 				}
+				var unmarked *sentUnmarked
+				if errors.As(err, &unmarked) {
+					kept = append(kept, unmarked.keys...)
+				}
 				mu.Unlock()
 			}
 		}()
@@ -383,10 +401,7 @@ feed:
 	}
 	close(work)
 	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return total, err
-	}
-	return total, errors.Join(errs...)
+	return total, kept, errors.Join(append([]error{ctx.Err()}, errs...)...)
 }
 
 // outcome is what became of one message.
@@ -481,16 +496,11 @@ func (d *Deliverer) send(ctx context.Context, m store.Message, e Email) (outcome
 	log := d.logger(m)
 	err := d.sender.Send(ctx, e)
 	if err == nil {
-		// A send under way finishes even when ctx is cancelled (a worker
-		// stopping mid-send): what the server accepted is marked all the
-		// same, or another deliverer would send it again.
-		markCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
-		defer cancel()
-		if err := d.store.MarkSent(markCtx, m.Key, e.MessageID, d.o.Now()); err != nil {
+		if err := d.markSent(ctx, []string{m.Key}, e.MessageID); err != nil {
 			// The server has it; the outbox does not know. The claim stays
 			// until it runs out; then a pass sends it again, with the same
 			// Message-ID (see the package comment).
-			return sent, &sentUnmarked{key: m.Key, err: err}
+			return sent, err
 		}
 		log.Debug("sent", zap.String("message_id", e.MessageID))
 		return sent, nil

@@ -401,13 +401,13 @@ func (d *Deliverer) sendDigest(ctx context.Context, folded []composed) (Stats, e
 	e.MessageID = MessageID("digest/"+msgs[0].Key, d.o.MessageIDDomain)
 	err := d.sender.Send(ctx, e)
 	if err == nil {
-		at := d.o.Now()
-		for _, m := range msgs {
-			if err := d.store.MarkSent(ctx, m.Key, e.MessageID, at); err != nil {
-				return st, fmt.Errorf("message %q was sent in digest %s but not marked sent: %w", m.Key, e.MessageID, err)
-			}
-			st.Sent++
-			st.Folded++
+		st.Sent, st.Folded = len(msgs), len(msgs)
+		keys := make([]string, len(msgs))
+		for i, m := range msgs {
+			keys[i] = m.Key
+		}
+		if err := d.markSent(ctx, keys, e.MessageID); err != nil {
+			return st, fmt.Errorf("digest %s: %w", e.MessageID, err)
 		}
 		d.o.Logger.Debug("sent a digest", zap.Stringer("recipient", msgs[0].RecipientID), zap.Int("messages", len(msgs)), zap.String("message_id", e.MessageID))
 		return st, nil

@@ -2,8 +2,10 @@ package delivery_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -223,12 +225,80 @@ type cancelAfterSend struct {
 	delivery.Sender
 	cancel context.CancelFunc
 	once   sync.Once
+	digest bool // cancel after the digest, not the first message
 }
 
 func (s *cancelAfterSend) Send(ctx context.Context, e delivery.Email) error {
 	err := s.Sender.Send(ctx, e)
+	if s.digest && !strings.Contains(e.Subject, "Digest") {
+		return err // wait for the digest
+	}
 	s.once.Do(s.cancel)
 	return err
+}
+
+// unmarkable is a store that cannot mark anything sent (the database gone
+// just after the mail server accepted).
+type unmarkable struct{ store.Store }
+
+func (unmarkable) MarkSent(context.Context, string, string, time.Time) error {
+	return errors.New("the database is unreachable")
+}
+
+// TestSentButUnmarkedKeepsItsClaim: messages the server accepted that the
+// outbox could not mark keep their claims, however many recipients that
+// happens to at once, so another deliverer does not send them again while
+// the claims last.
+func TestSentButUnmarkedKeepsItsClaim(t *testing.T) {
+	backends(t, func(t *testing.T, st store.Store) {
+		f := newFixture(t, st, delivery.Options{})
+		ids := make([]uuid.UUID, 3)
+		for i := range ids {
+			ids[i] = f.person(fmt.Sprintf("Person%d", i)).ID
+		}
+		f.queue("reminder", t0.Add(-time.Minute), ids...)
+		smtp, err := delivery.NewSMTP(delivery.SMTPConfig{Host: f.srv.host(), Port: f.srv.port(), TLS: delivery.NoTLS, Timeout: 5 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		first := delivery.New(unmarkable{st}, textComposer{st}, smtp, delivery.Options{Now: f.clock.Now, Concurrency: 3})
+		if _, err := first.DeliverDue(context.Background()); err == nil {
+			t.Fatal("DeliverDue did not report the messages it could not mark")
+		}
+		if n := len(f.srv.Received()); n != 3 {
+			t.Fatalf("the server received %d messages, want the 3", n)
+		}
+		f.pass(delivery.Stats{}) // another deliverer, at once: the claims hold
+		if n := len(f.srv.Received()); n != 3 {
+			t.Errorf("the server received %d messages after another deliverer's pass, want 3: a claim was handed back", n)
+		}
+	})
+}
+
+// TestStoppingMidDigestMarksWhatWasSent: a Deliverer stopped as the
+// server accepts a digest marks every message in it sent, so the next
+// does not send the digest again.
+func TestStoppingMidDigestMarksWhatWasSent(t *testing.T) {
+	backends(t, func(t *testing.T, st store.Store) {
+		f := newPolicyFixture(t, st, lon(2021, 11, 8, 10, 0)) // a Monday
+		siân := f.person("Siân")
+		for i := range 5 {
+			f.queue(fmt.Sprintf("reminder-%d", i+1), lon(2021, 11, 8, 9, i), siân.ID)
+		}
+		smtp, err := delivery.NewSMTP(delivery.SMTPConfig{Host: f.srv.host(), Port: f.srv.port(), TLS: delivery.NoTLS, Timeout: 5 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stopping, stop := context.WithCancel(context.Background())
+		defer stop()
+		first := delivery.New(st, inviteComposer{textComposer{st}}, &cancelAfterSend{Sender: smtp, cancel: stop, digest: true},
+			delivery.Options{Now: f.clock.Now, Concurrency: 1, Policy: delivery.NewPolicy(st)})
+		_, _ = first.DeliverDue(stopping)
+		drainShared(context.Background(), t, st, f.d)
+		if n := len(f.srv.Received()); n != 3 {
+			t.Errorf("Siân got %d e-mails, want 3 (two and one digest of three)", n)
+		}
+	})
 }
 
 // TestStoppingMidSendMarksWhatWasSent: a Deliverer stopped while a message

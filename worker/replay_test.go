@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -30,6 +31,7 @@ func TestReplayFindsRunsThisBuildCannotCarryOn(t *testing.T) {
 	queue := "replay-" + uuid.NewString()
 	w := sdkworker.New(tc, queue, sdkworker.Options{})
 	w.RegisterWorkflowWithOptions(impostor, workflow.RegisterOptions{Name: "JourneyWorkflow"})
+	w.RegisterWorkflowWithOptions(impostor, workflow.RegisterOptions{Name: "SomeoneElsesWorkflow"})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -42,14 +44,30 @@ func TestReplayFindsRunsThisBuildCannotCarryOn(t *testing.T) {
 	if err := run.Get(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
-	query := "WorkflowId = '" + id + "'"
-	var res worker.ReplayResult
-	// Visibility lags a moment behind the run.
-	for res.Runs == 0 && ctx.Err() == nil {
-		if res, err = worker.Replay(ctx, tc, ts.GetDefaultNamespace(), worker.ReplayOptions{Query: query}); err != nil {
+	// Another team's workflow in the same namespace is not ours to replay.
+	other := "replay-other-" + uuid.NewString()
+	run, err = tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: other, TaskQueue: queue}, "SomeoneElsesWorkflow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := run.Get(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	query := "WorkflowId = '" + id + "' OR WorkflowId = '" + other + "'"
+	// Visibility lags a moment behind the runs: wait until both are listed.
+	for ctx.Err() == nil {
+		page, err := tc.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Namespace: ts.GetDefaultNamespace(), Query: query})
+		if err != nil {
 			t.Fatal(err)
 		}
+		if len(page.GetExecutions()) == 2 {
+			break
+		}
 		time.Sleep(50 * time.Millisecond)
+	}
+	res, err := worker.Replay(ctx, tc, ts.GetDefaultNamespace(), worker.ReplayOptions{Query: query})
+	if err != nil {
+		t.Fatal(err)
 	}
 	// TMPRL1100 is the SDK's code for non-determinism.
 	if res.Runs != 1 || len(res.Failed) != 1 || !strings.Contains(res.Failed[0], id) || !strings.Contains(res.Failed[0], "TMPRL1100") {

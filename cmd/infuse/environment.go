@@ -43,7 +43,6 @@ var knownEnvironment = []envVar{
 	{envRehearsalFrom, "rehearsals only: from this instant (RFC 3339) programme time runs INFUSE_REHEARSAL_SPEED times as fast; never for real journeys"},
 	{envRehearsalSpeed, "rehearsals only: how many times as fast (set both or neither)"},
 	{envRehearsalUntil, "rehearsals only, optional: from this instant (RFC 3339) programme time runs at real speed again"},
-	{envRehearsalNamespace, "rehearsals only: the worker's Temporal namespace again, or a rehearsing worker refuses to start"},
 
 	// Temporal's client configuration (envconfig), shared with the temporal CLI.
 	{"TEMPORAL_ADDRESS", "the Temporal frontend, host:port"},

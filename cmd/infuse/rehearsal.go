@@ -13,18 +13,20 @@ import (
 )
 
 // The rehearsal clock's settings (see activities.RehearsalClock): FROM
-// and SPEED both or neither; UNTIL optional; NAMESPACE must name the
-// worker's Temporal namespace.
+// and SPEED both or neither; UNTIL optional.
 const (
-	envRehearsalFrom      = "INFUSE_REHEARSAL_FROM"
-	envRehearsalSpeed     = "INFUSE_REHEARSAL_SPEED"
-	envRehearsalUntil     = "INFUSE_REHEARSAL_UNTIL"
-	envRehearsalNamespace = "INFUSE_REHEARSAL_NAMESPACE"
+	envRehearsalFrom  = "INFUSE_REHEARSAL_FROM"
+	envRehearsalSpeed = "INFUSE_REHEARSAL_SPEED"
+	envRehearsalUntil = "INFUSE_REHEARSAL_UNTIL"
 )
+
+// rehearsalMark must be in the name of the Temporal namespace a rehearsal
+// runs in.
+const rehearsalMark = "rehearsal"
 
 // workerActivities are the worker's activities on st, planning on the
 // rehearsal clock the environment sets, if it sets one (rehearsing).
-// A rehearsal must also name the namespace it runs in, ns: settings
+// A rehearsal runs only in a namespace whose name says so (ns): settings
 // copied to a production worker by mistake then stop it from starting
 // instead of rushing real journeys and sending their mail out of hours.
 func (c *cli) workerActivities(st store.Store, ns string) (_ *activities.Activities, rehearsing bool, err error) {
@@ -33,9 +35,9 @@ func (c *cli) workerActivities(st store.Store, ns string) (_ *activities.Activit
 	if err != nil || !ok {
 		return a, false, err
 	}
-	if named := strings.TrimSpace(os.Getenv(envRehearsalNamespace)); named != ns {
-		return a, false, usage("a rehearsal runs only in the namespace %s names: it is %q, and this worker's namespace is %q "+
-			"(never rehearse where real journeys run)", envRehearsalNamespace, named, ns)
+	if !strings.Contains(strings.ToLower(ns), rehearsalMark) {
+		return a, false, usage("%s is set, but this worker's namespace %q is not a rehearsal's: rehearse only in a namespace "+
+			"named for it (e.g. infuse-rehearsal), never where real journeys run", envRehearsalFrom, ns)
 	}
 	a.Planner = activities.RehearsalPlanner{Clock: clock}
 	c.logger().Warn("REHEARSAL: programme time runs fast from "+envRehearsalFrom+" on; never set this for real journeys",

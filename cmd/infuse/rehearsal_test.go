@@ -45,27 +45,19 @@ func TestRehearsalFromEnv(t *testing.T) {
 	}
 }
 
-// A rehearsal runs only in the namespace it names: settings copied to a
+// A rehearsal runs only in a namespace named for it: settings copied to a
 // production worker stop it from starting.
-func TestRehearsalOnlyInItsNamespace(t *testing.T) {
+func TestRehearsalOnlyInARehearsalNamespace(t *testing.T) {
 	t.Setenv(envRehearsalFrom, "2026-12-05T21:00:00Z")
 	t.Setenv(envRehearsalSpeed, "100000")
 	c := &cli{stdout: io.Discard, stderr: io.Discard}
-	for _, tc := range []struct {
-		named, ns string
-		ok        bool
-	}{
-		{"staging-rehearsal", "staging-rehearsal", true},
-		{"staging-rehearsal", "infuse", false},
-		{"", "infuse", false},
-	} {
-		t.Setenv(envRehearsalNamespace, tc.named)
-		a, rehearsing, err := c.workerActivities(nil, tc.ns)
-		if tc.ok != (err == nil) || rehearsing != tc.ok {
-			t.Errorf("%s named, worker in %s: rehearsing %v, error %v", tc.named, tc.ns, rehearsing, err)
+	for ns, ok := range map[string]bool{"infuse-rehearsal": true, "Staging-Rehearsal-2": true, "infuse": false, "default": false} {
+		a, rehearsing, err := c.workerActivities(nil, ns)
+		if ok != (err == nil) || rehearsing != ok {
+			t.Errorf("namespace %s: rehearsing %v, error %v", ns, rehearsing, err)
 		}
-		if _, fast := a.Planner.(activities.RehearsalPlanner); fast != tc.ok {
-			t.Errorf("%s named, worker in %s: planner %T", tc.named, tc.ns, a.Planner)
+		if _, fast := a.Planner.(activities.RehearsalPlanner); fast != ok {
+			t.Errorf("namespace %s: planner %T", ns, a.Planner)
 		}
 	}
 }

@@ -66,7 +66,7 @@ func BenchmarkCluster(b *testing.B) {
 	pg := postgresOrSkip(b)
 	ctx, cancel := context.WithTimeout(context.Background(), clusterTimeout)
 	defer cancel()
-	s := startSystem(ctx, b, pg)
+	s := startSystem(ctx, b, pg, "")
 	bare := s.startBareWorker(b)
 	pool := s.openCheckpoints(ctx)
 	for _, clients := range []int{1, 50} {

@@ -20,8 +20,8 @@ import (
 // its e-mail (each message delivered once).
 func (s *system) check(ctx context.Context, r *intakeRun) {
 	s.t.Logf("while the intake ran: %s", strings.Join(r.chaos, "; "))
-	if len(r.chaos) < 5 {
-		s.t.Errorf("only %d of the 5 kills and restarts happened", len(r.chaos))
+	if len(r.chaos) < 6 {
+		s.t.Errorf("only %d of the upgrade, the 4 kills and the restart happened", len(r.chaos))
 	}
 	for _, p := range append([]*cluster.Process{s.temporal.Process, s.api}, s.workers...) {
 		if !p.Running() {

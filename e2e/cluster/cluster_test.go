@@ -36,7 +36,7 @@ const (
 	// time, the Temporal server being compiled), set-up, six programme
 	// months and the checks.
 	clusterTimeout = 20 * time.Minute
-	namespace      = "infuse"
+	namespace      = "infuse-rehearsal" // a rehearsal runs only in a namespace named for it
 	mailFrom       = "Infuse <infuse@cluster.test>"
 )
 
@@ -47,7 +47,7 @@ func TestClusterOnPostgreSQL(t *testing.T) {
 	pg := postgresOrSkip(t)
 	ctx, cancel := context.WithTimeout(context.Background(), clusterTimeout)
 	defer cancel()
-	s := startSystem(ctx, t, pg)
+	s := startSystem(ctx, t, pg, previousRelease)
 	r := s.runIntake(ctx)
 	s.check(ctx, r)
 	s.replayHistories(ctx, r)
@@ -86,14 +86,30 @@ type system struct {
 	client   *apiClient
 	tc       client.Client // the test's own view of Temporal
 	metrics  string        // where worker-1 serves /metrics
+	// program is the infuse build the workers and the API run; until an
+	// upgrade, an earlier release's (bins.Infuse is this tree's).
+	program string
+	// deliverers is how many workers deliver mail: the first this many.
+	deliverers int
 }
 
-func startSystem(ctx context.Context, t testing.TB, pg cluster.Postgres) *system {
-	s := &system{t: t, dir: t.TempDir()}
+// startSystem starts the cluster with infuse built from this tree or, if
+// from names a commit, as it was there (the release a rolling upgrade
+// starts from, see system.upgrade). An old build delivers mail from one
+// worker only: it shares no outbox.
+func startSystem(ctx context.Context, t testing.TB, pg cluster.Postgres, from string) *system {
+	s := &system{t: t, dir: t.TempDir(), deliverers: 2}
 	var err error
 	began := time.Now()
 	if s.bins, err = cluster.Build(ctx, s.dir); err != nil {
 		t.Fatal(err)
+	}
+	s.program = s.bins.Infuse
+	if from != "" {
+		if s.program, err = cluster.BuildInfuseAt(ctx, s.dir, from); err != nil {
+			t.Fatal(err)
+		}
+		s.deliverers = 1
 	}
 	t.Logf("built the Temporal server, its schema tool and infuse in %s", time.Since(began).Round(time.Second))
 	s.startTemporal(ctx, pg)
@@ -182,7 +198,7 @@ func (s *system) startTemporal(ctx context.Context, pg cluster.Postgres) {
 // start runs the infuse binary as a process of the cluster, stopped at the
 // end of the test.
 func (s *system) start(ctx context.Context, name string, env []string, args ...string) *cluster.Process {
-	p, err := cluster.StartProcess(name, filepath.Join(s.dir, name+".log"), s.bins.Infuse, args, env)
+	p, err := cluster.StartProcess(name, filepath.Join(s.dir, name+".log"), s.program, args, env)
 	if err != nil {
 		s.t.Fatal(err)
 	}

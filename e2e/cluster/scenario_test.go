@@ -128,7 +128,7 @@ func (s *system) runIntake(ctx context.Context) *intakeRun {
 	chaosDone := make(chan struct{})
 	go func() {
 		defer close(chaosDone)
-		r.chaos = s.knockAbout(ctx, r.clock.From, r.schedule.EndsAt)
+		r.chaos = s.knockAbout(ctx, r.clock, r.schedule.EndsAt)
 	}()
 	var wg sync.WaitGroup
 	for _, j := range r.journeys {
@@ -330,18 +330,59 @@ func paced(setUp time.Duration) int64 {
 }
 
 // workerEnv is the environment of worker i on the rehearsal clock: the
-// first also serves its metrics.
+// first also serves its metrics; those past s.deliverers send no mail.
 func (s *system) workerEnv(i int, clock activities.RehearsalClock) []string {
 	env := rehearsalEnv(s.env, clock)
 	if i == 0 {
 		env = append(env, "INFUSE_METRICS_ADDR="+s.metrics)
 	}
+	if i >= s.deliverers {
+		env = slices.DeleteFunc(env, func(v string) bool {
+			return strings.HasPrefix(v, "INFUSE_SMTP_") || strings.HasPrefix(v, "INFUSE_MAIL_FROM=")
+		})
+	}
 	return env
+}
+
+// previousRelease is the build the cluster test upgrades from while its
+// intake runs: the oldest this test can drive (it needs the rehearsal
+// clock). Move it to the last release when one is cut, so that every
+// workflow change since is carried across a real rolling upgrade.
+const previousRelease = "831e0743908aab59a810555f9c18d3e2b4f60c3c"
+
+// upgrade moves the cluster from the previous release to this build, one
+// process at a time, as README's "Deploying a new release" says for the
+// first release with outbox claims: the second worker first, without mail;
+// then the first, which delivers; then the second again, delivering too;
+// then the API. Histories the old build wrote carry on under the new one.
+func (s *system) upgrade(ctx context.Context, clock activities.RehearsalClock) error {
+	redeploy := func(p *cluster.Process, env []string, ready string) error {
+		if err := p.Stop(30 * time.Second); err != nil {
+			return err
+		}
+		p.SetProgram(s.bins.Infuse)
+		p.SetEnv(env)
+		if err := p.Start(); err != nil {
+			return err
+		}
+		return waitStarted(ctx, p, ready)
+	}
+	if err := redeploy(s.workers[1], s.workerEnv(1, clock), "worker running"); err != nil {
+		return err
+	}
+	if err := redeploy(s.workers[0], s.workerEnv(0, clock), "worker running"); err != nil {
+		return err
+	}
+	s.deliverers = 2
+	if err := redeploy(s.workers[1], s.workerEnv(1, clock), "worker running"); err != nil {
+		return err
+	}
+	return redeploy(s.api, s.env, "API listening")
 }
 
 // rehearsalEnv is env with the rehearsal clock's variables.
 func rehearsalEnv(env []string, clock activities.RehearsalClock) []string {
-	env = append(slices.Clone(env), "INFUSE_REHEARSAL_NAMESPACE="+namespace,
+	env = append(slices.Clone(env),
 		"INFUSE_REHEARSAL_FROM="+clock.From.UTC().Format(time.RFC3339), fmt.Sprintf("INFUSE_REHEARSAL_SPEED=%d", clock.Speed))
 	if !clock.Until.IsZero() {
 		env = append(env, "INFUSE_REHEARSAL_UNTIL="+clock.Until.UTC().Format(time.RFC3339))
@@ -406,24 +447,29 @@ func sleepUntil(ctx context.Context, t time.Time) bool {
 	}
 }
 
-// knockAbout kills a worker with SIGKILL four times, bringing it back a
-// few seconds later each time, and restarts the Temporal server once,
-// spread over the programme's run (from..ends), and says what it did.
-func (s *system) knockAbout(ctx context.Context, from, ends time.Time) []string {
+// knockAbout upgrades the cluster to this build, then kills a worker with
+// SIGKILL four times, bringing it back a few seconds later each time, and
+// restarts the Temporal server once, spread over the programme's run
+// (clock.From..ends), and says what it did.
+func (s *system) knockAbout(ctx context.Context, clock activities.RehearsalClock, ends time.Time) []string {
+	from := clock.From
 	span := ends.Sub(from)
 	var done []string
 	at := func(f float64) bool { return sleepUntil(ctx, from.Add(time.Duration(f*float64(span)))) }
-	for _, step := range []struct {
+	steps := []struct {
 		when float64
 		what string
 		do   func() error
 	}{
+		{0.1, "upgraded worker-2, worker-1 and the API from " + previousRelease[:7] + " to this build, one at a time",
+			func() error { return s.upgrade(ctx, clock) }},
 		{0.15, "killed worker-1 (SIGKILL)", func() error { return s.bounce(ctx, s.workers[0]) }},
 		{0.35, "killed worker-2 (SIGKILL)", func() error { return s.bounce(ctx, s.workers[1]) }},
 		{0.5, "restarted the Temporal server (/readyz went 503, then 200)", func() error { return s.restartTemporal(ctx) }},
 		{0.65, "killed worker-1 (SIGKILL)", func() error { return s.bounce(ctx, s.workers[0]) }},
 		{0.85, "killed worker-1 (SIGKILL)", func() error { return s.bounce(ctx, s.workers[0]) }},
-	} {
+	}
+	for _, step := range steps {
 		if !at(step.when) {
 			break
 		}

@@ -28,6 +28,32 @@ type Binaries struct {
 	Infuse   string // ./cmd/infuse
 }
 
+// BuildInfuseAt builds ./cmd/infuse as it was at an earlier commit of
+// this repository, into dir: the build a rolling upgrade starts from. The
+// commit's files are taken with git archive, so the repository is left as
+// it was; the build shares Go's module and build caches.
+func BuildInfuseAt(ctx context.Context, dir, commit string) (string, error) {
+	root, err := moduleRoot(ctx)
+	if err != nil {
+		return "", err
+	}
+	src := filepath.Join(dir, "infuse-"+commit)
+	if err := os.MkdirAll(src, 0o750); err != nil {
+		return "", err
+	}
+	archive := exec.CommandContext(ctx, "sh", "-c", `git -C "$1" archive "$2" | tar -x -C "$3"`, "sh", root, commit, src)
+	if msg, err := archive.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("taking commit %s out of git (a shallow clone lacks it: fetch the history): %w\n%s", commit, err, msg)
+	}
+	out := filepath.Join(dir, "infuse-at-"+commit)
+	build := exec.CommandContext(ctx, "go", "build", "-o", out, "./cmd/infuse")
+	build.Dir = src
+	if msg, err := build.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building infuse at %s: %w\n%s", commit, err, msg)
+	}
+	return out, nil
+}
+
 // packages are what Build builds, by Binaries field.
 var packages = []struct {
 	name, pkg string

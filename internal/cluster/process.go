@@ -39,7 +39,11 @@ func (p *Process) Start() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.cmd != nil {
-		return fmt.Errorf("%s is already running", p.Name)
+		select {
+		case <-p.done: // it exited by itself: start it again
+		default:
+			return fmt.Errorf("%s is already running", p.Name)
+		}
 	}
 	log, err := os.OpenFile(p.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
@@ -70,6 +74,14 @@ func (p *Process) SetEnv(env []string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.env = env
+}
+
+// SetProgram replaces the program that runs when the process next starts:
+// how a test upgrades it to another build.
+func (p *Process) SetProgram(path string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.path = path
 }
 
 // Kill ends the process at once with SIGKILL, as a crash or an
