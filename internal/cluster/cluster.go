@@ -41,9 +41,16 @@ func BuildInfuseAt(ctx context.Context, dir, commit string) (string, error) {
 	if err := os.MkdirAll(src, 0o750); err != nil {
 		return "", err
 	}
+	// A shallow clone lacks the commit: ask the clone's origin for it.
+	if exec.CommandContext(ctx, "git", "-C", root, "cat-file", "-e", commit+"^{commit}").Run() != nil {
+		fetch := exec.CommandContext(ctx, "git", "-C", root, "fetch", "--quiet", "--depth=1", "origin", commit)
+		if msg, err := fetch.CombinedOutput(); err != nil {
+			return "", fmt.Errorf("commit %s is not in this clone and its origin would not give it (clone the whole history): %w\n%s", commit, err, msg)
+		}
+	}
 	archive := exec.CommandContext(ctx, "sh", "-c", `git -C "$1" archive "$2" | tar -x -C "$3"`, "sh", root, commit, src)
 	if msg, err := archive.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("taking commit %s out of git (a shallow clone lacks it: fetch the history): %w\n%s", commit, err, msg)
+		return "", fmt.Errorf("taking commit %s out of git: %w\n%s", commit, err, msg)
 	}
 	out := filepath.Join(dir, "infuse-at-"+commit)
 	build := exec.CommandContext(ctx, "go", "build", "-o", out, "./cmd/infuse")
