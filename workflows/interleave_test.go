@@ -315,11 +315,18 @@ func TestDeferralInFlightAtTheEndIsNotAssessed(t *testing.T) {
 	})
 	// The first record of the journey's to finish after the deferral was
 	// sent is the one it was sent during (the environment names a local
-	// activity's type only when it starts).
-	h.env.SetOnLocalActivityCompletedListener(func(info *activity.Info, _ converter.EncodedValue, _ error) {
+	// activity's type only when it starts; runs since record-locally 3
+	// record by a regular activity).
+	finished := func(info *activity.Info, _ converter.EncodedValue, _ error) {
 		if sent && info.WorkflowExecution.ID == workflows.JourneyWorkflowID(j) {
 			sent = false
 			close(recorded)
+		}
+	}
+	h.env.SetOnLocalActivityCompletedListener(finished)
+	h.env.SetOnActivityCompletedListener(func(info *activity.Info, v converter.EncodedValue, err error) {
+		if info.ActivityType.Name == "Record" {
+			finished(info, v, err)
 		}
 	})
 	h.run()

@@ -44,6 +44,9 @@ import (
 //	                                  versions 1 and 3)
 //	testdata/before-record-fallback/  recorded with local records that
 //	                                  retried for ever (record-locally 1)
+//	testdata/before-record-durably/   recorded with local records that
+//	                                  fell back to a regular activity
+//	                                  (record-locally 2)
 const recordedHistories = "testdata/*.run-*.json"
 
 // recordCommand re-records every history (see above).

@@ -49,6 +49,15 @@ type versions struct {
 	// recordFallsBack (record-locally version 2): a local record that has
 	// failed for two minutes is retried as a regular activity.
 	recordFallsBack bool
+	// From record-locally version 3 events are recorded by a regular
+	// activity again (recordLocally false). A local activity writes to the
+	// store before its workflow task is committed; when that task then
+	// fails (its worker killed), the retried task may take the updates it
+	// is given in another order and number its events differently, and
+	// the store, taking each number once, kept the failed task's event and
+	// dropped the retried one's. The cluster test found an attendance lost
+	// that way. A regular activity runs only once its command is in the
+	// history, so every number means the same event for ever.
 }
 
 // The change IDs. Never reuse one for another change.
@@ -64,14 +73,14 @@ const (
 func askVersions(ctx workflow.Context) versions {
 	guard := workflow.GetVersion(ctx, changeLifecycleGuard, workflow.DefaultVersion, 4)
 	cancelTimers := workflow.GetVersion(ctx, changeCancelWakeTimers, workflow.DefaultVersion, 1)
-	recordLocally := workflow.GetVersion(ctx, changeRecordLocally, workflow.DefaultVersion, 2)
+	recordLocally := workflow.GetVersion(ctx, changeRecordLocally, workflow.DefaultVersion, 3)
 	return versions{
 		guarded:          guard >= 1,
 		handOverByUpdate: guard >= 2, tellsInBatches: guard >= 2,
 		replanUntilCurrent: guard >= 3,
 		movesReachTheStart: guard >= 4, looksAgainAfterWaits: guard >= 4, settlesDeferrals: guard >= 4,
 		cancelTimers:  cancelTimers >= 1,
-		recordLocally: recordLocally >= 1, recordFallsBack: recordLocally >= 2,
+		recordLocally: recordLocally == 1 || recordLocally == 2, recordFallsBack: recordLocally == 2,
 	}
 }
 
