@@ -30,7 +30,7 @@ func TestAFailingRecordWaitsAsAnActivity(t *testing.T) {
 			mu.Lock()
 			defer mu.Unlock()
 			if in.Event.Type == "offer.made" && failures < 6 {
-				failures++ // minutes of retries: 1 + 2 + 4 + 8 + 16 s
+				failures++ // six failed attempts, 31 s of backoff before the seventh
 				return errors.New("the store is down")
 			}
 			return h.acts.Record(ctx, in)
