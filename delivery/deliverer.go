@@ -182,6 +182,7 @@ func (d *Deliverer) DeliverDue(ctx context.Context) (Stats, error) {
 		if len(due) == 0 {
 			return total, nil
 		}
+		d.warnLapsed(due)
 		st, kept, err := d.deliverBatch(ctx, due)
 		d.release(ctx, without(due, kept))
 		total.Add(st)
@@ -194,6 +195,23 @@ func (d *Deliverer) DeliverDue(ctx context.Context) (Stats, error) {
 		// last.
 		if len(due) < d.o.Batch || st == (Stats{}) {
 			return total, nil
+		}
+	}
+}
+
+// LapsedClaimWarning is what a Deliverer logs, at warn level, for each
+// message it takes over from a claim that ran out unmarked: the one kind
+// of message that may reach its recipient twice (see the package comment).
+const LapsedClaimWarning = "taking over a message whose earlier claim ran out before it was marked: if that deliverer stopped after the mail server accepted it, the recipient gets it twice, with the same Message-ID"
+
+// warnLapsed logs LapsedClaimWarning for each of due that a lapsed claim
+// held, so that operators (and the cluster test) can tell a possible second
+// copy from a fault that sends twice.
+func (d *Deliverer) warnLapsed(due []store.Message) {
+	for _, m := range due {
+		if m.LapsedClaim != "" {
+			d.logger(m).Warn(LapsedClaimWarning, zap.String("lapsed_claim", m.LapsedClaim),
+				zap.String("message_id", MessageID(m.Key, d.o.MessageIDDomain)))
 		}
 	}
 }

@@ -37,7 +37,9 @@
 // duplicate harmless is the Message-ID, derived from the message's
 // idempotency key (MessageID): both copies carry the same one, so mail
 // clients and servers that deduplicate by Message-ID show it once, and
-// anyone reading logs can see it is the same message. Nothing else
+// anyone reading logs can see it is the same message. The Deliverer that
+// takes such a message over warns of it (LapsedClaimWarning), so a possible
+// second copy is told apart from a fault. Nothing else
 // duplicates: a message is only ever re-sent when the outbox does not say it
 // was sent, and a message marked failed is never sent again.
 package delivery

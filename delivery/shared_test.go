@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/infuse-cymru/journeys/delivery"
 	"github.com/infuse-cymru/journeys/store"
@@ -165,10 +167,12 @@ func checkReceivedOnceInOrder(t *testing.T, rs []received, order map[uuid.UUID][
 
 // TestDeadDelivererLeavesItsMessages: messages a Deliverer claimed and then
 // died holding (SIGKILL) go out, once and in order, when its lease has run
-// out, and not before.
+// out, and not before; the Deliverer taking them over warns of each, as it
+// may be a second copy, and of nothing else.
 func TestDeadDelivererLeavesItsMessages(t *testing.T) {
 	backends(t, func(t *testing.T, st store.Store) {
-		f := newFixture(t, st, delivery.Options{})
+		logs, observed := observer.New(zap.WarnLevel)
+		f := newFixture(t, st, delivery.Options{Logger: zap.New(logs)})
 		siân := f.person("Siân")
 		first := f.queue("first", t0.Add(-time.Minute), siân.ID)[0]
 		second := f.queue("second", t0, siân.ID)[0]
@@ -179,11 +183,24 @@ func TestDeadDelivererLeavesItsMessages(t *testing.T) {
 		}
 		f.pass(delivery.Stats{})
 		f.clock.Add(lease - time.Second)
-		f.pass(delivery.Stats{})
+		rhys := f.person("Rhys")
+		other := f.queue("other", t0, rhys.ID)[0]
+		f.pass(delivery.Stats{Sent: 1})
 		f.clock.Add(time.Second)
 		f.pass(delivery.Stats{Sent: 2})
 		checkReceivedOnceInOrder(t, f.srv.Received(), map[uuid.UUID][]string{
-			siân.ID: {delivery.MessageID(first, ""), delivery.MessageID(second, "")}})
+			siân.ID: {delivery.MessageID(first, ""), delivery.MessageID(second, "")},
+			rhys.ID: {delivery.MessageID(other, "")}})
+		var warned []string
+		for _, e := range observed.FilterMessage(delivery.LapsedClaimWarning).All() {
+			if by := e.ContextMap()["lapsed_claim"]; by != "killed-worker" {
+				t.Errorf("the warning for %v names the lapsed claim %v, want killed-worker", e.ContextMap()["message"], by)
+			}
+			warned = append(warned, fmt.Sprint(e.ContextMap()["message"]))
+		}
+		if want := []string{first, second}; !slices.Equal(warned, want) {
+			t.Errorf("warned of taking over %v, want %v (not %s, which nobody had claimed)", warned, want, other)
+		}
 	})
 }
 

@@ -178,6 +178,12 @@ type Message struct {
 	// claim that has run out no longer counts.
 	ClaimedBy    string
 	ClaimedUntil time.Time
+	// LapsedClaim is set only on what ClaimDue returns: the deliverer whose
+	// claim on the message ran out before it marked the message anything.
+	// That deliverer may have stopped between the mail server accepting
+	// the message and marking it sent (a killed worker, a lost database),
+	// so sending it now may be sending it twice.
+	LapsedClaim string
 }
 
 // Note is free text written by a person (coaching notes, withdrawal reasons,

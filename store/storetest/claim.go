@@ -42,8 +42,8 @@ func (o *outbox) queue(key string, recipient uuid.UUID, sendAt time.Time) {
 }
 
 // claim claims for owner at now and checks it got want, in that order,
-// claimed by owner until now+lease.
-func (o *outbox) claim(owner string, now time.Time, limit int, want ...string) {
+// claimed by owner until now+lease; it returns what it got.
+func (o *outbox) claim(owner string, now time.Time, limit int, want ...string) []store.Message {
 	o.t.Helper()
 	got, err := o.s.ClaimDue(ctxFor(o.t), owner, now, lease, limit)
 	must(o.t, err)
@@ -55,6 +55,17 @@ func (o *outbox) claim(owner string, now time.Time, limit int, want ...string) {
 			o.t.Errorf("claimed message %s is %s, claimed by %q; want queued and claimed by %s", m.Key, m.Status, m.ClaimedBy, owner)
 		}
 		sameTime(o.t, "ClaimedUntil of "+m.Key, m.ClaimedUntil, now.Add(lease))
+	}
+	return got
+}
+
+// lapsed checks that each of got names lapsed as the claim that ran out on it.
+func lapsed(t *testing.T, got []store.Message, lapsed string) {
+	t.Helper()
+	for _, m := range got {
+		if m.LapsedClaim != lapsed {
+			t.Errorf("claimed message %s has LapsedClaim %q, want %q", m.Key, m.LapsedClaim, lapsed)
+		}
 	}
 }
 
@@ -101,8 +112,9 @@ func testClaimsExclude(t *testing.T, s store.Store) {
 }
 
 // testClaimLeaseExpires: once a claim's lease has run out its messages are
-// claimable again, and the deliverer whose claim ran out may record that
-// the server accepted a message but decide nothing else about it.
+// claimable again, with the lapsed claim's owner named (it may have sent
+// them), and the deliverer whose claim ran out may record that the server
+// accepted a message but decide nothing else about it.
 func testClaimLeaseExpires(t *testing.T, s store.Store) {
 	ctx := ctxFor(t)
 	o := newOutbox(t, s)
@@ -111,10 +123,10 @@ func testClaimLeaseExpires(t *testing.T, s store.Store) {
 	o.queue("m2", siân, base.Add(time.Minute))
 	now := base.Add(time.Hour)
 
-	o.claim("a", now, 0, "m1", "m2")
+	lapsed(t, o.claim("a", now, 0, "m1", "m2"), "")
 	o.claim("b", now.Add(lease-time.Second), 0)
 	later := now.Add(lease) // a died: its lease runs out
-	o.claim("b", later, 0, "m1", "m2")
+	lapsed(t, o.claim("b", later, 0, "m1", "m2"), "a")
 
 	mustIs(t, "MarkRetry by a deliverer whose claim ran out", s.MarkRetry(ctx, "a", "m1", later.Add(time.Minute), "timeout"), store.ErrConflict)
 	mustIs(t, "MarkFailed by a deliverer whose claim ran out", s.MarkFailed(ctx, "a", "m1", "550"), store.ErrConflict)
@@ -181,9 +193,9 @@ func testMarkingReleasesClaims(t *testing.T, s store.Store) {
 		t.Errorf("another owner's ReleaseClaims took a's claim: now held by %q", got)
 	}
 	must(t, s.ReleaseClaims(ctx, "a"))
-	o.claim("b", now, 0, "retried", "deferred")
+	lapsed(t, o.claim("b", now, 0, "retried", "deferred"), "")
 	must(t, s.ReleaseClaims(ctx, "a", "released"))
-	o.claim("c", now, 0, "released")
+	lapsed(t, o.claim("c", now, 0, "released"), "") // handed back, not run out
 }
 
 // testClaimConcurrent: deliverers claiming and marking at once never get

@@ -27,32 +27,36 @@ const dueWhere = `o.status = 'queued' AND o.send_at <= $1 AND (o.next_attempt_at
 const DueMessagesQuery = `SELECT ` + MessageColumns + ` FROM outbox o WHERE ` + dueWhere + `
 	ORDER BY o.send_at, o.id LIMIT $2`
 
-// ClaimCandidatesQuery lists (id, recipient_id), oldest first, what a claim
+// ClaimCandidatesQuery lists (id, recipient_id, claimed_by), oldest first, what a claim
 // at $1 may take: every due message of the recipients of the oldest $2 due
 // messages, leaving out the recipients someone is serving (any of whose
 // queued messages is claimed with a lease running past $1). For ScanCandidate.
 const ClaimCandidatesQuery = `WITH due AS (
-	SELECT o.id, o.recipient_id, o.send_at FROM outbox o
+	SELECT o.id, o.recipient_id, o.send_at, o.claimed_by FROM outbox o
 	WHERE ` + dueWhere + `
 	  AND NOT EXISTS (SELECT 1 FROM outbox c
 		WHERE c.recipient_id = o.recipient_id AND c.status = 'queued' AND c.claimed_until > $1))
-	SELECT id, recipient_id FROM due
+	SELECT id, recipient_id, claimed_by FROM due
 	WHERE recipient_id IN (SELECT recipient_id FROM due ORDER BY send_at, id LIMIT $2)
 	ORDER BY send_at, id`
 
 // ClaimedColumns is what ClaimTx.Stamp returns of each row, for ScanClaimed.
 const ClaimedColumns = `id, ` + MessageColumns
 
-// Candidate is a message a claim may take: its row and its recipient.
+// Candidate is a message a claim may take: its row, its recipient, and
+// the deliverer whose claim on it ran out, if one did (a due message is
+// unclaimed or its lease is over, and only a send it never marked leaves
+// its owner's name behind).
 type Candidate struct {
 	ID        int64
 	Recipient uuid.UUID
+	Lapsed    string
 }
 
-// ScanCandidate reads (id, recipient_id).
+// ScanCandidate reads (id, recipient_id, claimed_by).
 func ScanCandidate(row Scanner) (Candidate, error) {
 	var c Candidate
-	err := row.Scan(&c.ID, uuidCol{&c.Recipient})
+	err := row.Scan(&c.ID, uuidCol{&c.Recipient}, &c.Lapsed)
 	return c, err
 }
 
@@ -114,7 +118,7 @@ func Claim(owner string, now time.Time, lease time.Duration, limit int, inTx fun
 			return nil
 		}
 		claimed, err := tx.Stamp(keep, owner, now.Add(lease))
-		out = inOrder(keep, claimed)
+		out = inOrder(keep, claimed, cands)
 		return err
 	})
 	if err != nil {
@@ -148,11 +152,18 @@ func whole(cands []Candidate, locked []int64) []int64 {
 	return keep
 }
 
-// inOrder is the messages of claimed in the order of ids.
-func inOrder(ids []int64, claimed []Claimed) []store.Message {
+// inOrder is the messages of claimed in the order of ids, each with the
+// LapsedClaim its candidate row had.
+func inOrder(ids []int64, claimed []Claimed, cands []Candidate) []store.Message {
 	byID := make(map[int64]store.Message, len(claimed))
 	for _, c := range claimed {
 		byID[c.ID] = c.Message
+	}
+	for _, c := range cands {
+		if m, ok := byID[c.ID]; ok {
+			m.LapsedClaim = c.Lapsed
+			byID[c.ID] = m
+		}
 	}
 	out := make([]store.Message, 0, len(claimed))
 	for _, id := range ids {
