@@ -80,6 +80,7 @@ func register(ctx workflow.Context, queries []query, updates []update) error {
 type signalTarget interface {
 	addSignal(workflow.ReceiveChannel)
 	handling(delta int)
+	receive(ctx workflow.Context, ch workflow.ReceiveChannel, valuePtr any)
 }
 
 func (j *journey) addSignal(ch workflow.ReceiveChannel) { j.signals = append(j.signals, ch) }
@@ -96,7 +97,7 @@ func listen[T any](ctx workflow.Context, w signalTarget, name string, handle fun
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		for {
 			var payload T
-			ch.Receive(ctx, &payload)
+			w.receive(ctx, ch, &payload)
 			w.handling(1)
 			if err := handle(ctx, payload); err != nil {
 				workflow.GetLogger(ctx).Error("signal not handled", "Signal", name, "Error", err)

@@ -47,6 +47,9 @@ import (
 //	testdata/before-record-durably/   recorded with local records that
 //	                                  fell back to a regular activity
 //	                                  (record-locally 2)
+//	testdata/before-signals-queued/   recorded before listeners kept a
+//	                                  signal queued until they took it
+//	                                  (lifecycle-guard 4)
 const recordedHistories = "testdata/*.run-*.json"
 
 // recordCommand re-records every history (see above).

@@ -38,6 +38,10 @@ type versions struct {
 	//     first has settled, a journey the intake could not start is
 	//     forgotten, and a journey started is answered yes.
 	movesReachTheStart, looksAgainAfterWaits, settlesDeferrals bool
+	// signalsStayQueued (lifecycle-guard version 5): a listener waits for
+	// a signal with it still in its channel, so that settling before a
+	// continue-as-new sees it pending (receive).
+	signalsStayQueued bool
 	// cancelTimers: a wait for a change or a moment cancels its timer when
 	// the change comes first (awaitOrTimeout), instead of leaving it to
 	// fire into the history later.
@@ -71,7 +75,7 @@ const (
 // A further change to the same area bumps its change's maximum version
 // rather than adding a change ID: a run records one marker per change ID.
 func askVersions(ctx workflow.Context) versions {
-	guard := workflow.GetVersion(ctx, changeLifecycleGuard, workflow.DefaultVersion, 4)
+	guard := workflow.GetVersion(ctx, changeLifecycleGuard, workflow.DefaultVersion, 5)
 	cancelTimers := workflow.GetVersion(ctx, changeCancelWakeTimers, workflow.DefaultVersion, 1)
 	recordLocally := workflow.GetVersion(ctx, changeRecordLocally, workflow.DefaultVersion, 3)
 	return versions{
@@ -79,8 +83,9 @@ func askVersions(ctx workflow.Context) versions {
 		handOverByUpdate: guard >= 2, tellsInBatches: guard >= 2,
 		replanUntilCurrent: guard >= 3,
 		movesReachTheStart: guard >= 4, looksAgainAfterWaits: guard >= 4, settlesDeferrals: guard >= 4,
-		cancelTimers:  cancelTimers >= 1,
-		recordLocally: recordLocally == 1 || recordLocally == 2, recordFallsBack: recordLocally == 2,
+		signalsStayQueued: guard >= 5,
+		cancelTimers:      cancelTimers >= 1,
+		recordLocally:     recordLocally == 1 || recordLocally == 2, recordFallsBack: recordLocally == 2,
 	}
 }
 
@@ -102,4 +107,22 @@ func (v versions) awaitOrTimeout(ctx workflow.Context, d time.Duration, cond fun
 	timer := workflow.NewTimer(timerCtx, d)
 	_ = workflow.Await(ctx, func() bool { return cond() || timer.IsReady() })
 	return cond()
+}
+
+// receive takes the next signal from ch into valuePtr, waiting for one.
+// The SDK hands a signal that arrives while a coroutine is blocked in
+// Receive straight to that coroutine, out of the channel, and the
+// coroutine takes it only at its next turn; a workflow settling before it
+// continues as new (settle), running first, found no signal pending and
+// went on without it. The cluster benchmark lost a journey's acceptance
+// that way. With signalsStayQueued a listener waits with the signal still
+// in the channel, where Len counts it, and takes it in the turn that
+// handles it.
+func (v versions) receive(ctx workflow.Context, ch workflow.ReceiveChannel, valuePtr any) {
+	if !v.signalsStayQueued {
+		ch.Receive(ctx, valuePtr)
+		return
+	}
+	_ = workflow.Await(ctx, func() bool { return ch.Len() > 0 })
+	ch.ReceiveAsync(valuePtr)
 }

@@ -251,17 +251,35 @@ func (s *system) applyAll(ctx context.Context, r *intakeRun, coaches, participan
 	if s.t.Failed() {
 		s.t.FailNow()
 	}
-	// The intake learns of acceptances by signal, and starts only those it has counted.
-	s.eventually(ctx, "the intake to count every acceptance", func() (bool, error) {
+	// The intake learns of acceptances by signal, and starts only those it
+	// has counted: a report it lost would leave a journey behind for good.
+	counted := func() (map[workflows.Status]int, error) {
 		var counts map[workflows.Status]int
 		v, err := s.tc.QueryWorkflow(ctx, workflows.IntakeWorkflowID(r.id), "", workflows.QueryIntakeCounts)
 		if err == nil {
 			err = v.Get(&counts)
 		}
-		return err == nil && counts[workflows.StatusAccepted] == len(participants), nil
-	})
-	return journeys
+		return counts, err
+	}
+	deadline := time.Now().Add(countAcceptancesWithin)
+	for {
+		counts, err := counted()
+		if err == nil && counts[workflows.StatusAccepted] == len(participants) {
+			return journeys
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("the intake counted %v (%v) of %d acceptances %s after the last was answered: "+
+				"read the journey-status signals in workflow %s's history (temporal workflow show)",
+				counts, err, len(participants), countAcceptancesWithin, workflows.IntakeWorkflowID(r.id))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
+
+// countAcceptancesWithin bounds the wait for the intake to count the
+// acceptances the journeys have answered: reports are signals, which a
+// loaded cluster delivers in seconds.
+const countAcceptancesWithin = 3 * time.Minute
 
 // applied is one application, offer and acceptance; it returns the journey.
 func (s *system) applied(ctx context.Context, r *intakeRun, j *journeyRun) uuid.UUID {
