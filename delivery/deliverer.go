@@ -154,6 +154,9 @@ func (s *Stats) Add(o Stats) {
 // returns nil once the pass under way has stopped. A pass's errors are
 // logged and the next pass tries again.
 func (d *Deliverer) Run(ctx context.Context) error {
+	// Its name is in every line it logs: this one ties a claim named in
+	// another deliverer's LapsedClaimWarning to the process that held it.
+	d.o.Logger.Info("delivering the outbox under this deliverer's name", zap.Duration("poll", d.o.Poll))
 	t := time.NewTicker(d.o.Poll)
 	defer t.Stop()
 	for {

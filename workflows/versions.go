@@ -117,12 +117,19 @@ func (v versions) awaitOrTimeout(ctx workflow.Context, d time.Duration, cond fun
 // went on without it. The cluster benchmark lost a journey's acceptance
 // that way. With signalsStayQueued a listener waits with the signal still
 // in the channel, where Len counts it, and takes it in the turn that
-// handles it.
+// handles it. Like Receive, it ignores cancellation (the wait is on a
+// disconnected context: a cancelled Await would return at once, for ever)
+// and skips a signal that cannot be decoded (ReceiveAsync drops it).
 func (v versions) receive(ctx workflow.Context, ch workflow.ReceiveChannel, valuePtr any) {
 	if !v.signalsStayQueued {
 		ch.Receive(ctx, valuePtr)
 		return
 	}
-	_ = workflow.Await(ctx, func() bool { return ch.Len() > 0 })
-	ch.ReceiveAsync(valuePtr)
+	waiting, _ := workflow.NewDisconnectedContext(ctx)
+	for {
+		_ = workflow.Await(waiting, func() bool { return ch.Len() > 0 })
+		if ch.ReceiveAsync(valuePtr) {
+			return
+		}
+	}
 }
