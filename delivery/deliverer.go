@@ -37,7 +37,7 @@ func (f ComposerFunc) Compose(ctx context.Context, m store.Message) (Email, erro
 type Options struct {
 	Poll        time.Duration // how often Run looks for due messages: 10s
 	Batch       int           // messages read from the outbox at a time: 100
-	Concurrency int           // recipients served at once: 4
+	Concurrency int           // recipients served at once: DefaultConcurrency
 	// A message that fails temporarily is tried again after FirstRetry,
 	// then after twice as long each time, up to MaxRetry: 1m, 2m, 4m, … 1h.
 	FirstRetry time.Duration // 1 minute
@@ -63,7 +63,7 @@ func (o Options) withDefaults() Options {
 		o.Batch = 100
 	}
 	if o.Concurrency <= 0 {
-		o.Concurrency = 4
+		o.Concurrency = DefaultConcurrency
 	}
 	if o.FirstRetry <= 0 {
 		o.FirstRetry = time.Minute
@@ -88,6 +88,11 @@ func (o Options) withDefaults() Options {
 	}
 	return o
 }
+
+// DefaultConcurrency is how many recipients a Deliverer serves at once
+// unless told otherwise: so how many of its messages can be on their way
+// to the mail server when its process dies.
+const DefaultConcurrency = 4
 
 // Deliverer drains the outbox of a store. Any number of Deliverers, in one
 // process or several, may drain one store: each claims the messages it
@@ -203,8 +208,10 @@ func (d *Deliverer) DeliverDue(ctx context.Context) (Stats, error) {
 }
 
 // LapsedClaimWarning is what a Deliverer logs, at warn level, for each
-// message it takes over from a claim that ran out unmarked: the one kind
-// of message that may reach its recipient twice (see the package comment).
+// message it takes over from a claim that ran out unmarked: its deliverer
+// may have died after the mail server accepted it, so it may reach its
+// recipient twice (see the package comment). The other way to a second
+// copy, a reply to DATA lost on its way, is logged as a retry.
 const LapsedClaimWarning = "taking over a message whose earlier claim ran out before it was marked: if that deliverer stopped after the mail server accepted it, the recipient gets it twice, with the same Message-ID"
 
 // warnLapsed logs LapsedClaimWarning for each of due that a lapsed claim

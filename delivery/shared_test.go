@@ -193,8 +193,12 @@ func TestDeadDelivererLeavesItsMessages(t *testing.T) {
 			rhys.ID: {delivery.MessageID(other, "")}})
 		var warned []string
 		for _, e := range observed.FilterMessage(delivery.LapsedClaimWarning).All() {
-			if by := e.ContextMap()["lapsed_claim"]; by != "killed-worker" {
-				t.Errorf("the warning for %v names the lapsed claim %v, want killed-worker", e.ContextMap()["message"], by)
+			fields := e.ContextMap()
+			if by := fields["lapsed_claim"]; by != "killed-worker" {
+				t.Errorf("the warning for %v names the lapsed claim %v, want killed-worker", fields["message"], by)
+			}
+			if id, key := fields["message_id"], fmt.Sprint(fields["message"]); id != delivery.MessageID(key, "") {
+				t.Errorf("the warning for %s gives Message-ID %v, want the one it is sent with, %s", key, id, delivery.MessageID(key, ""))
 			}
 			warned = append(warned, fmt.Sprint(e.ContextMap()["message"]))
 		}

@@ -91,6 +91,9 @@ type system struct {
 	program string
 	// deliverers is how many workers deliver mail: the first this many.
 	deliverers int
+	// killedDeliverers are the names of the deliverers whose worker was
+	// killed (bounce): only their claims may lapse with a send under way.
+	killedDeliverers map[string]bool
 }
 
 // startSystem starts the cluster with infuse built from this tree or, if

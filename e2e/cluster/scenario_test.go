@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -506,6 +507,12 @@ func (s *system) bounce(ctx context.Context, w *cluster.Process) error {
 	if err := w.Kill(); err != nil {
 		return err
 	}
+	for _, m := range delivererName.FindAllStringSubmatch(w.LastRun(), -1) {
+		if s.killedDeliverers == nil {
+			s.killedDeliverers = map[string]bool{}
+		}
+		s.killedDeliverers[m[1]] = true
+	}
 	if !sleepUntil(ctx, time.Now().Add(3*time.Second)) {
 		return ctx.Err()
 	}
@@ -514,6 +521,9 @@ func (s *system) bounce(ctx context.Context, w *cluster.Process) error {
 	}
 	return waitStarted(ctx, w, "worker running")
 }
+
+// delivererName finds a deliverer's name in the lines it logs.
+var delivererName = regexp.MustCompile(`"deliverer":"(deliverer/[0-9a-f-]+)"`)
 
 // restartTemporal stops the server as an upgrade would and starts it again
 // on the same databases. Meanwhile the API says it is not ready, and then

@@ -227,6 +227,9 @@ func testClaimConcurrent(t *testing.T, s store.Store) {
 			if other, dup := claimed[m.Key]; dup {
 				return fmt.Errorf("%s claimed %s, which %s had claimed", owner, m.Key, other)
 			}
+			if m.LapsedClaim != "" {
+				return fmt.Errorf("%s claimed %s as lapsed from %s, which marked or never claimed it", owner, m.Key, m.LapsedClaim)
+			}
 			claimed[m.Key] = owner
 		}
 		return wholeRecipients(got, each)
