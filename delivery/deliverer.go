@@ -209,9 +209,10 @@ func (d *Deliverer) DeliverDue(ctx context.Context) (Stats, error) {
 
 // LapsedClaimWarning is what a Deliverer logs, at warn level, for each
 // message it takes over from a claim that ran out unmarked: its deliverer
-// may have died after the mail server accepted it, so it may reach its
-// recipient twice (see the package comment). The other way to a second
-// copy, a reply to DATA lost on its way, is logged as a retry.
+// may have died, or failed to write to the store, after the mail server
+// accepted it, so it may reach its recipient twice (see the package
+// comment). The other way to a second copy, a reply to DATA lost on its
+// way, is logged as a retry, or not at all when the worker is stopping.
 const LapsedClaimWarning = "taking over a message whose earlier claim ran out before it was marked: if that deliverer stopped after the mail server accepted it, the recipient gets it twice, with the same Message-ID"
 
 // warnLapsed logs LapsedClaimWarning for each of due that a lapsed claim

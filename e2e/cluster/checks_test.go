@@ -115,7 +115,12 @@ func (s *system) checkEvents(ctx context.Context, j *journeyRun) {
 // checkMail: every message the journeys queued was sent, and the mail
 // server received each once, with nothing else, but for the second copies
 // a killed worker can leave, each of which a deliverer must have warned it
-// took over from that worker.
+// took over from that worker. Two other designed-in duplicates would fail
+// it, and are left to fail: a store too slow to mark a sent message within
+// its 10 seconds (the claim then lapses under a live deliverer), and the
+// earlier release (which has no claims) stopped by the upgrade between a
+// send and its mark. Neither has happened in a run here; if one does, the
+// failure names the message, and its worker's log says which it was.
 func (s *system) checkMail(ctx context.Context, r *intakeRun) {
 	msgs, err := s.store.ListMessages(ctx, store.OutboxFilter{IntakeID: r.id, Limit: 1 << 20})
 	if err != nil {
@@ -153,8 +158,12 @@ func (s *system) checkMail(ctx context.Context, r *intakeRun) {
 		if n > 1+len(from) {
 			s.t.Errorf("message %s was delivered %d times, and taken over from killed workers' claims %d times (%v)", id, n, len(from), from)
 		}
-		for _, owner := range from {
-			doubled[owner]++
+		// Every deliverer named sent it only when there is a copy for
+		// each; otherwise one of them may have died before sending it.
+		if n == 1+len(from) {
+			for _, owner := range from {
+				doubled[owner]++
+			}
 		}
 	}
 	for owner, n := range doubled {
@@ -162,8 +171,8 @@ func (s *system) checkMail(ctx context.Context, r *intakeRun) {
 			s.t.Errorf("%d messages of %s were sent twice; it could have had at most %d under way when it was killed", n, owner, delivery.DefaultConcurrency)
 		}
 	}
-	s.t.Logf("%d messages taken over from the lapsed claims of %d killed deliverers, %d of them delivered twice",
-		len(takenOver), len(s.killedDeliverers), countIf(takenOver, func(id string) bool { return got[id] > 1 }))
+	s.t.Logf("%d messages taken over from killed workers' lapsed claims, %d of them delivered twice; %d deliverers killed",
+		len(takenOver), countIf(takenOver, func(id string) bool { return got[id] > 1 }), len(s.killedDeliverers))
 	for id := range want {
 		if got[id] == 0 {
 			s.t.Errorf("message %s is marked sent but never arrived", id)
