@@ -216,9 +216,18 @@ func seeOther(w http.ResponseWriter, r *http.Request, to, done string) {
 }
 
 // localPath is next if it is a path on this site, else "/": redirects
-// taken from a query must not send people to another site.
+// taken from a query must not send people to another site. It judges next
+// as a browser reads a Location header, which drops tabs and line breaks
+// ("/\t/evil.example" is "//evil.example") and takes a backslash for a
+// slash: so no control character, no backslash, and after parsing no
+// scheme, no host, and a path that starts with one slash only.
 func localPath(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.Contains(next, "\\") {
+	if strings.ContainsFunc(next, func(r rune) bool { return r < ' ' || r == 0x7f || r == '\\' }) {
+		return "/"
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil ||
+		!strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
 		return "/"
 	}
 	return next
