@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -112,6 +113,9 @@ var OutcomesCSVColumns = []string{
 //   - checkpoints_completed: coaching checkpoints completed, likewise;
 //   - ended_at: when the journey ended, RFC 3339 in UTC; empty while under way.
 //
+// Recorded text that a spreadsheet would run as a formula is written with a
+// leading apostrophe (asText).
+//
 // On an error, what was already written to w is incomplete: discard it.
 func (s *Service) WriteOutcomesCSV(ctx context.Context, intakeID uuid.UUID, w io.Writer) error {
 	cw := csv.NewWriter(w)
@@ -124,7 +128,7 @@ func (s *Service) WriteOutcomesCSV(ctx context.Context, intakeID uuid.UUID, w io
 			ended = j.endedAt.UTC().Format(time.RFC3339)
 		}
 		return cw.Write([]string{
-			j.JourneyID.String(), j.intake.ID.String(), j.intake.Name, j.person.LocalAuthority, j.person.Theme,
+			j.JourneyID.String(), j.intake.ID.String(), asText(j.intake.Name), asText(j.person.LocalAuthority), asText(j.person.Theme),
 			j.State, j.Outcome, strconv.Itoa(j.sessionsAttended), strconv.Itoa(j.checkpointsCompleted), ended,
 		})
 	})
@@ -133,6 +137,18 @@ func (s *Service) WriteOutcomesCSV(ctx context.Context, intakeID uuid.UUID, w io
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// asText is a cell of recorded text as a spreadsheet must read it: one
+// that starts as a formula would (=, +, -, @, a tab or a carriage return:
+// OWASP's CSV injection list) gets a leading apostrophe, which spreadsheets
+// take to mean "text" and do not show. Intake names, authorities and
+// themes are typed by people, and funders open this file in Excel.
+func asText(cell string) string {
+	if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+		return "'" + cell
+	}
+	return cell
 }
 
 // reportJourney is a journey with what reports need to know about it.

