@@ -67,6 +67,8 @@ participant,Carys,Different,carys@example.org,Rhondda Cynon Taf,decarbonisation,
 coach,Short,Line
 participant,Lang,Bad,lang@example.org,Cardiff,communities,fr
 participant,,Email,not-an-address,Cardiff,communities,
+participant,"Eve	Tab",Jones,eve@example.org,Cardiff,communities,
+participant,Ffion,"Evans` + "\x1b[31m" + `",ffion@example.org,Cardiff,communities,
 `
 	_, err := s.ImportPeople(ctx, strings.NewReader(bad))
 	if !errors.Is(err, ErrInvalid) {
@@ -85,6 +87,8 @@ participant,,Email,not-an-address,Cardiff,communities,
 		9:  "has 3 fields",
 		10: "language \"fr\"",
 		11: "not a plain address",
+		12: "given name has a control character (U+0009",
+		13: "family name has a control character (U+001B",
 	}
 	got := map[int]string{}
 	for _, r := range ie.Rows {

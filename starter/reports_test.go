@@ -228,8 +228,8 @@ func TestOutcomesCSVNeutralisesFormulas(t *testing.T) {
 	recorded := map[string][2]string{} // journey → local authority, theme
 	for i, cell := range [][2]string{
 		{"+cmd|' /C calc'!A0", "@SUM(1+1)"},
-		{"-2+3", "\tcommunities"},
-		{"\r=1+1", "decarbonisation"},
+		{"-2+3", "=1+1"},
+		{"@A1", "decarbonisation"},
 		{"Cardiff", "communities"},
 	} {
 		j := uuid.New()

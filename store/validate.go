@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/google/uuid"
 )
@@ -90,6 +91,14 @@ func ValidatePerson(p Person) error {
 	if !validLanguage(p.Language) {
 		problems = append(problems, unknownLanguage(p.Language))
 	}
+	for _, f := range []struct{ name, value string }{
+		{"given name", p.GivenName}, {"family name", p.FamilyName},
+		{"local authority", p.LocalAuthority}, {"theme", p.Theme},
+	} {
+		if problem := controlCharacter(f.name, f.value); problem != "" {
+			problems = append(problems, problem)
+		}
+	}
 	if !p.ErasedAt.IsZero() {
 		// Only ErasePerson erases: a stored person with a name and an
 		// address must never count as erased.
@@ -99,6 +108,21 @@ func ValidatePerson(p Person) error {
 		return fmt.Errorf("%w: %s", ErrInvalid, strings.Join(problems, "; "))
 	}
 	return nil
+}
+
+// controlCharacter is the problem with a field holding a control
+// character (a line break, a tab, an escape…), or "". A name goes into
+// e-mail headers, where a line break makes every message to the person
+// fail for good, and into pages and files. The value is not repeated: it
+// is personal data, and the position is enough to find it.
+func controlCharacter(field, value string) string {
+	for i, r := range []rune(value) {
+		if unicode.IsControl(r) {
+			return fmt.Sprintf("%s has a control character (%U, a line break, tab or the like) at character %d: "+
+				"a name is one line of plain text", field, r, i+1)
+		}
+	}
+	return ""
 }
 
 // unknownLanguage is the problem with a language that validLanguage refuses.
