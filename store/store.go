@@ -317,7 +317,9 @@ type Store interface {
 
 	// CreateAPIToken creates a token for personID to use the API in role,
 	// named for what it is for. It returns the token, which is shown only
-	// now: the store keeps its SHA-256 hash, never the token itself.
+	// now: the store keeps its SHA-256 hash, never the token itself. An
+	// unknown or erased person is ErrNotFound (erasure revokes a person's
+	// tokens, and none is made after it).
 	CreateAPIToken(ctx context.Context, personID uuid.UUID, role Role, name string) (string, APIToken, error)
 	// AuthenticateAPIToken finds the token a caller presented, by its hash.
 	// An unknown or revoked token is ErrNotFound.

@@ -597,7 +597,7 @@ func (s *Store) CertificateOf(ctx context.Context, journeyID uuid.UUID) (store.C
 
 func (s *Store) CreateAPIToken(ctx context.Context, personID uuid.UUID, role store.Role, name string) (string, store.APIToken, error) {
 	return sqlstore.CreateAPIToken(personID, role, name, now(),
-		func() error { _, err := s.GetPerson(ctx, personID); return err },
+		func() (store.Person, error) { return s.GetPerson(ctx, personID) },
 		func(tok store.APIToken, hash string) error {
 			_, err := s.pool.Exec(ctx, `INSERT INTO api_tokens (id, person_id, role, name, token_hash, created_at)
 				VALUES ($1, $2, $3, $4, $5, $6)`, tok.ID, tok.PersonID, string(tok.Role), tok.Name, hash, tok.CreatedAt)

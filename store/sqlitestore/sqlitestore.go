@@ -630,7 +630,7 @@ func (s *Store) CertificateOf(ctx context.Context, journeyID uuid.UUID) (store.C
 
 func (s *Store) CreateAPIToken(ctx context.Context, personID uuid.UUID, role store.Role, name string) (string, store.APIToken, error) {
 	return sqlstore.CreateAPIToken(personID, role, name, now(),
-		func() error { _, err := s.GetPerson(ctx, personID); return err },
+		func() (store.Person, error) { return s.GetPerson(ctx, personID) },
 		func(tok store.APIToken, hash string) error {
 			_, err := s.write.ExecContext(ctx, `INSERT INTO api_tokens (id, person_id, role, name, token_hash, created_at)
 				VALUES (?, ?, ?, ?, ?, ?)`, tok.ID.String(), tok.PersonID.String(), string(tok.Role), tok.Name, hash, fmtTime(tok.CreatedAt))

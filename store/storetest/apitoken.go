@@ -20,8 +20,8 @@ type TokenHashReader interface {
 }
 
 // testAPITokens: a token is shown once and kept as its SHA-256 only; it
-// authenticates as its person and role until it is revoked; an unknown
-// token is ErrNotFound.
+// authenticates as its person and role until it is revoked or the person
+// is erased; an unknown token is ErrNotFound.
 func testAPITokens(t *testing.T, s store.Store) {
 	ctx := ctxFor(t)
 	coord := newPerson(store.RoleCoordinator)
@@ -73,6 +73,16 @@ func testAPITokens(t *testing.T, s store.Store) {
 		t.Errorf("revoking one token stopped another: %v", err)
 	}
 	mustNotFound(t, "RevokeAPIToken(unknown)", s.RevokeAPIToken(ctx, uuid.New()))
+
+	// An erased person's tokens stop working, and they get no new one.
+	_, err = s.ErasePerson(ctx, coord.ID, base)
+	must(t, err)
+	_, err = s.AuthenticateAPIToken(ctx, plain2)
+	mustNotFound(t, "AuthenticateAPIToken of an erased person", err)
+	_, _, err = s.CreateAPIToken(ctx, coord.ID, store.RoleCoordinator, "after erasure")
+	mustNotFound(t, "CreateAPIToken for an erased person", err)
+	coord = newPerson(store.RoleCoordinator)
+	must(t, s.CreatePeople(ctx, []store.Person{coord}))
 
 	_, _, err = s.CreateAPIToken(ctx, uuid.New(), store.RoleCoach, "nobody")
 	mustNotFound(t, "CreateAPIToken(unknown person)", err)

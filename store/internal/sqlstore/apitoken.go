@@ -29,17 +29,18 @@ func APITokenNotFound() error {
 }
 
 // CreateAPIToken is the part of creating a token both backends share:
-// check the request, make sure the person exists, draw the secret, and
-// hand the row (with only the secret's hash) to insert. It returns the
-// plaintext, which is shown once and never stored.
+// check the request, make sure the person exists and has not been erased
+// (erasure revokes a person's tokens; none may be made after it), draw the
+// secret, and hand the row (with only the secret's hash) to insert. It
+// returns the plaintext, which is shown once and never stored.
 func CreateAPIToken(personID uuid.UUID, role store.Role, name string, now time.Time,
-	personExists func() error, insert func(tok store.APIToken, hash string) error) (string, store.APIToken, error) {
+	person func() (store.Person, error), insert func(tok store.APIToken, hash string) error) (string, store.APIToken, error) {
 	tok, err := store.PrepareAPIToken(personID, role, name, now)
 	if err != nil {
 		return "", store.APIToken{}, err
 	}
-	if err := personExists(); err != nil {
-		return "", store.APIToken{}, fmt.Errorf("creating an API token: %w", err)
+	if _, err := livePerson("creating an API token", personID, person); err != nil {
+		return "", store.APIToken{}, err
 	}
 	plaintext, hash, err := store.NewAPITokenSecret()
 	if err != nil {
