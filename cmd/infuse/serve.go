@@ -29,6 +29,18 @@ import (
 	"github.com/infuse-cymru/journeys/worker"
 )
 
+// httpTimeouts bound what a client may take of the API's listener: a
+// client that sends its headers or its body slowly, or leaves a
+// connection idle, is cut off instead of holding a connection (and a
+// goroutine) for ever. Write covers the longest answer: a decision waits
+// up to a minute for its journey to confirm.
+var httpTimeouts = struct{ readHeader, read, write, idle time.Duration }{
+	readHeader: 10 * time.Second,
+	read:       time.Minute,
+	write:      2 * time.Minute,
+	idle:       2 * time.Minute,
+}
+
 // Timeouts of the long-running commands.
 const (
 	devStartTimeout = 2 * time.Minute // first start creates the Temporal schema
@@ -37,10 +49,9 @@ const (
 	defaultHTTPAddr = ":8080"
 	// devHTTPAddr keeps dev mode's API on this machine: it has demo data
 	// and, once sign-in lands, demo sign-in links.
-	devHTTPAddr      = "127.0.0.1:8080"
-	storeFileName    = "infuse.db"
-	defaultDataDir   = ".infuse"
-	readHeaderTimout = 10 * time.Second
+	devHTTPAddr    = "127.0.0.1:8080"
+	storeFileName  = "infuse.db"
+	defaultDataDir = ".infuse"
 	// devMailPoll is how often dev mode looks for messages to deliver.
 	devMailPoll = 3 * time.Second
 	// devMailFrom is dev mode's sending address (and the invites' organiser).
@@ -281,7 +292,8 @@ func listen(what, flag, addr string, h http.Handler, log *zap.Logger) (<-chan er
 	if err != nil {
 		return nil, nil, fmt.Errorf("the %s cannot listen on %s (choose another with %s): %w", what, addr, flag, err)
 	}
-	hs := &http.Server{Handler: h, ReadHeaderTimeout: readHeaderTimout}
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: httpTimeouts.readHeader, ReadTimeout: httpTimeouts.read,
+		WriteTimeout: httpTimeouts.write, IdleTimeout: httpTimeouts.idle}
 	go func() {
 		if err := hs.Serve(l); !errors.Is(err, http.ErrServerClosed) {
 			errc <- err
