@@ -58,7 +58,23 @@ func New(svc *starter.Service, o Options) http.Handler {
 	if o.Pages != nil {
 		mux.Handle("/", o.Pages)
 	}
-	return mux
+	return transportHeaders(mux)
+}
+
+// transportHeaders are sent with every answer, the pages' included: no
+// browser guesses a type other than the one declared (a JSON answer
+// holding markup must not run as a page), and over TLS browsers keep to
+// HTTPS for a year (HSTS). Over plain HTTP there is no HSTS: browsers
+// ignore it there anyway, and a site not yet on TLS must not lock itself
+// out.
+func transportHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		if auth.OverTLS(r) {
+			w.Header().Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // route is one endpoint of the API.

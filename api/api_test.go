@@ -88,3 +88,32 @@ func TestHealthzOnlyAnswersGet(t *testing.T) {
 		}
 	}
 }
+
+// Every answer, JSON, CSV, problem or page, tells browsers not to guess
+// its type; over TLS (directly or as the proxy says) it also tells them
+// to use HTTPS only from then on (HSTS), and over plain HTTP it does not,
+// which would lock out a site not yet on TLS.
+func TestTransportHeaders(t *testing.T) {
+	pages := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("<p>a page</p>")) })
+	h := New(starter.New(nil, sqlitestore.OpenTest(t)), Options{Pages: pages})
+	for _, path := range []string{"/healthz", "/openapi.json", "/api/no-such-thing", "/signin"} {
+		for _, tls := range []bool{false, true} {
+			req := httptest.NewRequest(http.MethodGet, path, nil)
+			if tls {
+				req.Header.Set("X-Forwarded-Proto", "https")
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if got := rec.Header().Get("X-Content-Type-Options"); got != "nosniff" {
+				t.Errorf("GET %s (TLS %v): X-Content-Type-Options %q, want nosniff", path, tls, got)
+			}
+			hsts := rec.Header().Get("Strict-Transport-Security")
+			if tls && hsts != "max-age=31536000" {
+				t.Errorf("GET %s over TLS: Strict-Transport-Security %q, want max-age=31536000", path, hsts)
+			}
+			if !tls && hsts != "" {
+				t.Errorf("GET %s over plain HTTP: Strict-Transport-Security %q, want none", path, hsts)
+			}
+		}
+	}
+}
