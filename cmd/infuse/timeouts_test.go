@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/infuse-cymru/journeys/internal/testenv"
 )
 
 // A client that sends its body slowly is cut off by the API's listener
@@ -20,7 +22,7 @@ func TestSlowBodyIsCutOff(t *testing.T) {
 	t.Cleanup(func() { httpTimeouts = saved })
 	httpTimeouts.read = 200 * time.Millisecond
 
-	addr := freeAddr(t)
+	addr := testenv.ClosedPort(t)
 	read := make(chan error, 1)
 	_, stop, err := listen("API", "--http", addr, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, err := io.ReadAll(r.Body)
@@ -53,16 +55,4 @@ func TestSlowBodyIsCutOff(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Error("the handler was still reading the body after the connection was cut")
 	}
-}
-
-// freeAddr is a loopback address with a port nothing listens on.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
 }
