@@ -31,6 +31,7 @@ func TestEditIntakeRenamesAndRefusesBadEdits(t *testing.T) {
 	}
 
 	empty, long, zero, huge := " ", strings.Repeat("n", store.MaxIntakeNameLength+1), 0, 501
+	tabbed := "Cohort\t=HYPERLINK(\"http://evil.example\")"
 	for _, tc := range []struct {
 		what string
 		edit IntakeEdit
@@ -42,6 +43,7 @@ func TestEditIntakeRenamesAndRefusesBadEdits(t *testing.T) {
 		{"an empty name", IntakeEdit{Name: &empty, Capacity: &huge}, c.intake.ID, ErrInvalid, "capacity must be from 1 to 500"},
 		{"an empty name", IntakeEdit{Name: &empty}, c.intake.ID, ErrInvalid, "name is missing"},
 		{"a long name", IntakeEdit{Name: &long}, c.intake.ID, ErrInvalid, "longer than 200"},
+		{"a name with a tab", IntakeEdit{Name: &tabbed}, c.intake.ID, ErrInvalid, "control character (U+0009"},
 		{"no places", IntakeEdit{Capacity: &zero}, c.intake.ID, ErrInvalid, "got 0"},
 		{"an unknown intake", IntakeEdit{Name: &name}, uuid.New(), ErrNotFound, "not found"},
 	} {

@@ -69,6 +69,8 @@ participant,Lang,Bad,lang@example.org,Cardiff,communities,fr
 participant,,Email,not-an-address,Cardiff,communities,
 participant,"Eve	Tab",Jones,eve@example.org,Cardiff,communities,
 participant,Ffion,"Evans` + "\x1b[31m" + `",ffion@example.org,Cardiff,communities,
+participant,"Nia` + "\u202e" + `senoJ",Jones,nia@example.org,Cardiff,communities,
+participant,Huw,"Ll` + "\u2028" + `oyd",huw@example.org,Cardiff,communities,
 `
 	_, err := s.ImportPeople(ctx, strings.NewReader(bad))
 	if !errors.Is(err, ErrInvalid) {
@@ -89,6 +91,8 @@ participant,Ffion,"Evans` + "\x1b[31m" + `",ffion@example.org,Cardiff,communitie
 		11: "not a plain address",
 		12: "given name has a control character (U+0009",
 		13: "family name has a control character (U+001B",
+		14: "given name has a control character (U+202E",
+		15: "family name has a control character (U+2028",
 	}
 	got := map[int]string{}
 	for _, r := range ie.Rows {

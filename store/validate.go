@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 )
@@ -111,15 +112,21 @@ func ValidatePerson(p Person) error {
 }
 
 // controlCharacter is the problem with a field holding a control
-// character (a line break, a tab, an escape…), or "". A name goes into
-// e-mail headers, where a line break makes every message to the person
-// fail for good, and into pages and files. The value is not repeated: it
-// is personal data, and the position is enough to find it.
+// character (a line break, a tab, an escape, a line or paragraph
+// separator, a bidirectional override…) or bytes that are not UTF-8, or
+// "". A name goes into e-mail headers, where a line break makes every
+// message to the person fail for good, and into pages, certificates and
+// files, where a separator or an override shows it as something else.
+// The value is not repeated: it is personal data, and the position is
+// enough to find it.
 func controlCharacter(field, value string) string {
+	if !utf8.ValidString(value) {
+		return fmt.Sprintf("%s is not UTF-8 text: save the file as UTF-8", field)
+	}
 	for i, r := range []rune(value) {
-		if unicode.IsControl(r) {
-			return fmt.Sprintf("%s has a control character (%U, a line break, tab or the like) at character %d: "+
-				"a name is one line of plain text", field, r, i+1)
+		if unicode.IsControl(r) || unicode.In(r, unicode.Zl, unicode.Zp, unicode.Bidi_Control) {
+			return fmt.Sprintf("%s has a control character (%U, a line break, tab, direction mark or the like) "+
+				"at character %d: a name is one line of plain text", field, r, i+1)
 		}
 	}
 	return ""
@@ -222,6 +229,10 @@ func intakeProblems(name string, capacity int) []string {
 		problems = append(problems, "name is missing")
 	case len(name) > MaxIntakeNameLength:
 		problems = append(problems, fmt.Sprintf("name is longer than %d bytes", MaxIntakeNameLength))
+	default:
+		if problem := controlCharacter("name", name); problem != "" {
+			problems = append(problems, problem)
+		}
 	}
 	if capacity < 0 {
 		problems = append(problems, fmt.Sprintf("capacity %d is negative", capacity))

@@ -607,7 +607,7 @@ func (s *Store) CreateAPIToken(ctx context.Context, personID uuid.UUID, role sto
 
 func (s *Store) AuthenticateAPIToken(ctx context.Context, plaintext string) (store.APIToken, error) {
 	tok, err := sqlstore.ScanAPIToken(s.pool.QueryRow(ctx, `SELECT `+sqlstore.APITokenColumns+`
-		FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL`, store.HashAPIToken(plaintext)))
+		FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL`+sqlstore.LivePersonToken, store.HashAPIToken(plaintext)))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.APIToken{}, sqlstore.APITokenNotFound()
 	}

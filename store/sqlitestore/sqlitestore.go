@@ -640,7 +640,7 @@ func (s *Store) CreateAPIToken(ctx context.Context, personID uuid.UUID, role sto
 
 func (s *Store) AuthenticateAPIToken(ctx context.Context, plaintext string) (store.APIToken, error) {
 	tok, err := sqlstore.ScanAPIToken(s.read.QueryRowContext(ctx, `SELECT `+sqlstore.APITokenColumns+`
-		FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL`, store.HashAPIToken(plaintext)))
+		FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL`+sqlstore.LivePersonToken, store.HashAPIToken(plaintext)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.APIToken{}, sqlstore.APITokenNotFound()
 	}

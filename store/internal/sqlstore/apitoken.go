@@ -22,6 +22,12 @@ func ScanAPIToken(row Scanner) (store.APIToken, error) {
 	return tok, err
 }
 
+// LivePersonToken ends AuthenticateAPIToken's query: the token's person
+// must not be erased. Erasure revokes the person's tokens; this also
+// refuses one inserted by a CreateAPIToken that checked the person just
+// before an erasure committed.
+const LivePersonToken = ` AND person_id IN (SELECT id FROM people WHERE erased_at IS NULL)`
+
 // APITokenNotFound is AuthenticateAPIToken's error for a token that is
 // unknown or revoked. It does not repeat the token.
 func APITokenNotFound() error {
