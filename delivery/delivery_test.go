@@ -589,3 +589,28 @@ func TestSMTPErrors(t *testing.T) {
 		t.Errorf("message with an attachment: %q", last.Parts)
 	}
 }
+
+// A name with quotes or a backslash (Dai "Gaz" Jones) reaches the mail
+// server quoted as RFC 5322 asks, and the message goes out: written into
+// the header as typed, it made the recipient's address unparseable and
+// every message to them, sign-in links included, fail for good.
+func TestNamesWithQuotesAreSent(t *testing.T) {
+	backends(t, func(t *testing.T, st store.Store) {
+		f := newFixture(t, st, delivery.Options{})
+		p := store.Person{ID: uuid.New(), Role: store.RoleParticipant, GivenName: `Dai "Gaz"`, FamilyName: `Jones\Bach`,
+			EmailAddress: fmt.Sprintf("dai.%s@torfaen.gov.uk", uuid.NewString()[:8]), LocalAuthority: "Torfaen"}
+		if err := st.CreatePeople(context.Background(), []store.Person{p}); err != nil {
+			t.Fatal(err)
+		}
+		f.queue("reminder", t0.Add(-time.Minute), p.ID)
+		f.pass(delivery.Stats{Sent: 1})
+		got := f.srv.Received()
+		if len(got) != 1 {
+			t.Fatalf("the server received %d messages, want 1", len(got))
+		}
+		to, err := parse(t, got[0].Data).Header.AddressList("To")
+		if err != nil || len(to) != 1 || to[0].Name != p.GivenName+" "+p.FamilyName || to[0].Address != p.EmailAddress {
+			t.Errorf("To: %v (%v), want %q <%s>", to, err, p.GivenName+" "+p.FamilyName, p.EmailAddress)
+		}
+	})
+}

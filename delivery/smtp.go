@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	netmail "net/mail"
 	"net/textproto"
 	"slices"
 	"strings"
@@ -133,16 +134,35 @@ func (s *SMTP) Send(ctx context.Context, e Email) error {
 	return scrub(classify(err), e.To.Address)
 }
 
+// headerAddress is a as a header address: the address checked to be a
+// plain one, the name kept as given, for net/mail to quote (a name with
+// quotes or a backslash, Dai "Gaz" Jones, written into the header as
+// typed, had its quotes and backslash lost on the way).
+func headerAddress(a Address) (*netmail.Address, error) {
+	p, err := netmail.ParseAddress(a.Address)
+	if err != nil {
+		return nil, err
+	}
+	if p.Address != a.Address || p.Name != "" {
+		return nil, fmt.Errorf("%w: not a plain address such as name@example.org", ErrInvalidAddress)
+	}
+	return &netmail.Address{Name: a.Name, Address: p.Address}, nil
+}
+
 // buildMsg turns e into a go-mail message. An address go-mail refuses is a
 // permanent ErrInvalidAddress.
 func buildMsg(e Email) (*mail.Msg, error) {
 	m := mail.NewMsg()
-	if err := m.FromFormat(e.From.Name, e.From.Address); err != nil {
+	from, err := headerAddress(e.From)
+	if err != nil {
 		return nil, Permanent(fmt.Errorf("sender address: %w: %v", ErrInvalidAddress, err))
 	}
-	if err := m.AddToFormat(e.To.Name, e.To.Address); err != nil {
+	m.FromMailAddress(from)
+	to, err := headerAddress(e.To)
+	if err != nil {
 		return nil, Permanent(fmt.Errorf("recipient address: %w", ErrInvalidAddress))
 	}
+	m.AddToMailAddress(to)
 	m.Subject(e.Subject)
 	if id := strings.Trim(e.MessageID, "<> "); id != "" {
 		m.SetMessageIDWithValue(id)
