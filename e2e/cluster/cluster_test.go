@@ -99,7 +99,7 @@ type system struct {
 // startSystem starts the cluster with infuse built from this tree or, if
 // from names a commit, as it was there (the release a rolling upgrade
 // starts from, see system.upgrade). An old build delivers mail from one
-// worker only: it shares no outbox.
+// worker only, as the upgrade to the first build with outbox claims had to.
 func startSystem(ctx context.Context, t testing.TB, pg cluster.Postgres, from string) *system {
 	s := &system{t: t, dir: t.TempDir(), deliverers: 2}
 	var err error

@@ -364,16 +364,20 @@ func (s *system) workerEnv(i int, clock activities.RehearsalClock) []string {
 }
 
 // previousRelease is the build the cluster test upgrades from while its
-// intake runs: the oldest this test can drive (it needs the rehearsal
-// clock). Move it to the last release when one is cut, so that every
-// workflow change since is carried across a real rolling upgrade.
-const previousRelease = "831e0743908aab59a810555f9c18d3e2b4f60c3c"
+// intake runs: what landed before issue 9 was resolved (lifecycle-guard 4,
+// outbox claims, a stopping worker marking what it sent). Move it to the
+// last release when one is cut, so that every workflow change since is
+// carried across a real rolling upgrade. (It was 831e074, the first build
+// with the rehearsal clock; a worker of that build stopped mid-send left
+// its sends unmarked, and the upgrade then sent them twice.)
+const previousRelease = "92c4291059c929153fc9dc6d17e8ed9bc1c7b10d"
 
 // upgrade moves the cluster from the previous release to this build, one
 // process at a time, as README's "Deploying a new release" says for the
-// first release with outbox claims: the second worker first, without mail;
-// then the first, which delivers; then the second again, delivering too;
-// then the API. Histories the old build wrote carry on under the new one.
+// first release with outbox claims (still safe for later ones): the second
+// worker first, without mail; then the first, which delivers; then the
+// second again, delivering too; then the API. Histories the old build
+// wrote carry on under the new one.
 func (s *system) upgrade(ctx context.Context, clock activities.RehearsalClock) error {
 	redeploy := func(p *cluster.Process, env []string, ready string) error {
 		if err := p.Stop(30 * time.Second); err != nil {
