@@ -201,8 +201,11 @@ func sessionCookie(r *http.Request, value string, maxAge int) *http.Cookie {
 }
 
 // OverTLS reports whether r reached us over TLS, directly or through a
-// proxy that says so (X-Forwarded-Proto: https). Trusting the header can
-// only make cookies stricter, never weaker.
+// proxy that says so (X-Forwarded-Proto: https; behind a chain of
+// proxies, its first value is the client's own connection). Trusting the
+// header can only make cookies stricter and add HSTS, which browsers
+// ignore over plain HTTP: never weaker.
 func OverTLS(r *http.Request) bool {
-	return r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+	first, _, _ := strings.Cut(r.Header.Get("X-Forwarded-Proto"), ",")
+	return r.TLS != nil || strings.EqualFold(strings.TrimSpace(first), "https")
 }

@@ -220,3 +220,29 @@ func TestCSRF(t *testing.T) {
 		t.Error("FromContext found a principal in an empty context")
 	}
 }
+
+// A request came over TLS if it reached us over TLS, or if the proxy in
+// front says the client's connection was HTTPS: the first value of
+// X-Forwarded-Proto, where a chain of proxies lists the client's first.
+func TestOverTLS(t *testing.T) {
+	for _, tc := range []struct {
+		proto string
+		want  bool
+	}{
+		{"", false},
+		{"http", false},
+		{"https", true},
+		{"HTTPS", true},
+		{"https, http", true},
+		{"https,http", true},
+		{"http, https", false},
+	} {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		if tc.proto != "" {
+			r.Header.Set("X-Forwarded-Proto", tc.proto)
+		}
+		if got := auth.OverTLS(r); got != tc.want {
+			t.Errorf("X-Forwarded-Proto %q: OverTLS = %v, want %v", tc.proto, got, tc.want)
+		}
+	}
+}
