@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/wneessen/go-mail"
+
+	"github.com/infuse-cymru/journeys/store"
 )
 
 // TLSMode is how the SMTP connection is encrypted.
@@ -139,14 +141,10 @@ func (s *SMTP) Send(ctx context.Context, e Email) error {
 // quotes or a backslash, Dai "Gaz" Jones, written into the header as
 // typed, had its quotes and backslash lost on the way).
 func headerAddress(a Address) (*netmail.Address, error) {
-	p, err := netmail.ParseAddress(a.Address)
-	if err != nil {
-		return nil, err
-	}
-	if p.Address != a.Address || p.Name != "" {
+	if !store.PlainAddress(a.Address) {
 		return nil, fmt.Errorf("%w: not a plain address such as name@example.org", ErrInvalidAddress)
 	}
-	return &netmail.Address{Name: a.Name, Address: p.Address}, nil
+	return &netmail.Address{Name: a.Name, Address: a.Address}, nil
 }
 
 // buildMsg turns e into a go-mail message. An address go-mail refuses is a

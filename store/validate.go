@@ -86,7 +86,7 @@ func ValidatePerson(p Person) error {
 	email := strings.TrimSpace(p.EmailAddress)
 	if email == "" {
 		problems = append(problems, "e-mail address is missing")
-	} else if a, err := mail.ParseAddress(email); err != nil || a.Address != email || a.Name != "" {
+	} else if !PlainAddress(email) {
 		problems = append(problems, fmt.Sprintf("e-mail address %q is not a plain address such as name@example.org", p.EmailAddress))
 	}
 	if !validLanguage(p.Language) {
@@ -109,6 +109,14 @@ func ValidatePerson(p Person) error {
 		return fmt.Errorf("%w: %s", ErrInvalid, strings.Join(problems, "; "))
 	}
 	return nil
+}
+
+// PlainAddress reports whether addr is a plain e-mail address such as
+// name@example.org: one address, no display name, nothing around it. It
+// is what a person's address must be, and what a message is sent to.
+func PlainAddress(addr string) bool {
+	a, err := mail.ParseAddress(addr)
+	return err == nil && a.Address == addr && a.Name == ""
 }
 
 // controlCharacter is the problem with a field holding a control
