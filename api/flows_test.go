@@ -18,6 +18,7 @@ import (
 	"github.com/infuse-cymru/journeys/idempotency"
 	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/store/storetest"
 	"github.com/infuse-cymru/journeys/workflows"
 )
 
@@ -313,6 +314,14 @@ func (w *world) testReports(t *testing.T) {
 		t.Errorf("the participant's export: %+v", aled.Journeys)
 	}
 	checkProblem(t, w.do(t, get("/api/people/"+uuid.NewString()+"/export")), 404)
+	// A refused import that names them: its answer is kept for retries.
+	twice := "role,given_name,family_name,email,local_authority,theme,language\n" +
+		"participant,Ffion,Rees,ffion@example.org,Caerphilly,communities,cy\n" +
+		"participant,Ffion,Rees,ffion@example.org,Caerphilly,communities,cy\n"
+	if p := checkProblem(t, w.do(t, call{method: "POST", path: "/api/people/import", body: twice, contentType: "text/csv",
+		token: w.coordinator.token, key: uuid.NewString()}), 422); !strings.Contains(p.Detail, "ffion@example.org") {
+		t.Fatalf("the refused import does not name the address: %+v", p)
+	}
 	erase := call{method: "POST", path: person + "/erase", token: w.coordinator.token, key: uuid.NewString()}
 	var e store.PersonErasure
 	decode(t, w.do(t, erase), 200, &e)
@@ -325,6 +334,11 @@ func (w *world) testReports(t *testing.T) {
 	}
 	// Their token went with them.
 	checkProblem(t, w.do(t, call{method: "GET", path: "/api/me", token: w.eraseMe.token}), 401)
+	// And nothing of them is left anywhere, not even in the kept answer
+	// to the coordinator's refused import.
+	if found, err := w.st.(storetest.TextFinder).FindText(t.Context(), "Ffion", "Rees", "ffion@example.org"); err != nil || len(found) > 0 {
+		t.Errorf("after erasure, the person's name or address is still in %v (%v)", found, err)
+	}
 	erase.path, erase.key = "/api/people/"+w.coordinator.id.String()+"/erase", uuid.NewString()
 	checkProblem(t, w.do(t, erase), 409)
 	erase.path, erase.key = "/api/people/"+uuid.NewString()+"/erase", uuid.NewString()

@@ -7,11 +7,16 @@
 //
 // Keys belong to the person who sent them (their API token's or session's
 // person), so two clients can never collide on, or read, each other's answers.
+//
+// An answer is kept for a day (KeepAnswersFor), not for ever, since it may
+// repeat personal data; pages keep only where their answer led. Erasing a
+// person forgets every kept answer that mentions them (store.ErasePerson).
 package idempotency
 
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -40,6 +45,17 @@ const MaxKeyLength = 200
 // before a retry may take it over (a process that crashed mid-request).
 const staleAfter = 2 * time.Minute
 
+// Deadline is how long a handler may take: its context ends then, well
+// before staleAfter, so a request is over (its Temporal calls cancelled)
+// by the time a retry may take its key over. The longest wait inside a
+// handler, a decision waiting for its journey, is a minute.
+const Deadline = 90 * time.Second
+
+// KeepAnswersFor is how long an answer is replayed to a retry. After it,
+// the same key acts afresh: clients retry within seconds or minutes, and
+// an answer may repeat what was sent, which should not be kept for ever.
+const KeepAnswersFor = 24 * time.Hour
+
 // Middleware wraps handlers of state-changing requests.
 type Middleware struct {
 	Store store.Store
@@ -53,6 +69,13 @@ type Middleware struct {
 	// Problem writes an error answer in the caller's style.
 	Problem func(w http.ResponseWriter, r *http.Request, status int, detail string)
 	Log     *zap.Logger
+	// OutcomeOnly keeps of an answer only what a retry needs: where a
+	// redirect led, or else the status, never the body. Pages set it:
+	// their HTML repeats what was typed (a coach's notes, a withdrawal
+	// note), and the page a redirect leads to shows the result afresh. A
+	// refusal (4xx), which did nothing, is then not kept at all: a retry
+	// is judged again and shows the form with its errors.
+	OutcomeOnly bool
 	// WithRequest, if set, gives the handler's context the request's ID:
 	// the key, prefixed with who sent it (keys are theirs alone), so that
 	// what the handler does below HTTP (a Temporal update) can be made
@@ -93,7 +116,10 @@ func (m *Middleware) Wrap(next http.Handler) http.Handler {
 
 func (m *Middleware) serveOnce(w http.ResponseWriter, r *http.Request, p auth.Principal, key, fp string, next http.Handler) {
 	now := m.now()
-	rec, claimed, err := m.Store.ClaimIdempotencyKey(r.Context(), p.PersonID, key, fp, now, now.Add(-staleAfter))
+	rec, claimed, err := m.Store.ClaimIdempotencyKey(r.Context(), store.IdempotencyClaim{
+		PrincipalID: p.PersonID, Key: key, Fingerprint: fp, Token: rand.Text(),
+		Now: now, StaleBefore: now.Add(-staleAfter), ForgetBefore: now.Add(-KeepAnswersFor),
+	})
 	switch {
 	case err != nil:
 		m.Log.Error("claiming an idempotency key", zap.String("person", p.PersonID.String()), zap.Error(err))
@@ -113,20 +139,41 @@ func (m *Middleware) serveOnce(w http.ResponseWriter, r *http.Request, p auth.Pr
 		return
 	}
 	rw := &recorder{ResponseWriter: w, status: http.StatusOK}
+	ctx, cancel := context.WithTimeout(r.Context(), Deadline)
+	defer cancel()
 	if m.WithRequest != nil {
-		r = r.WithContext(m.WithRequest(r.Context(), p.PersonID.String()+"/"+key))
+		ctx = m.WithRequest(ctx, p.PersonID.String()+"/"+key)
 	}
-	next.ServeHTTP(rw, r)
-	// The answer is stored even if the client has gone, so its retry finds it.
-	ctx := context.WithoutCancel(r.Context())
-	if rw.status >= 500 {
-		err = m.Store.ReleaseIdempotencyKey(ctx, p.PersonID, key)
-	} else {
-		err = m.Store.CompleteIdempotencyKey(ctx, p.PersonID, key, rw.status, rw.storedType(), rw.storedBody())
+	next.ServeHTTP(rw, r.WithContext(ctx))
+	m.keep(r.Context(), rec, rw)
+}
+
+// keep stores the answer rw recorded for the claim rec, or releases the
+// claim when there is nothing to keep: a server error, which may not have
+// acted, or a page's refusal, which did not. It stores even if the client
+// has gone, so that its retry finds the answer.
+func (m *Middleware) keep(ctx context.Context, rec store.IdempotencyRecord, rw *recorder) {
+	ctx = context.WithoutCancel(ctx)
+	var err error
+	switch redirect := rw.status >= 300 && rw.status < 400; {
+	case rw.status >= 500, m.OutcomeOnly && rw.status >= 400:
+		err = m.Store.ReleaseIdempotencyKey(ctx, rec)
+	case redirect:
+		err = m.Store.CompleteIdempotencyKey(ctx, answer(rec, rw.status, redirectType, []byte(rw.Header().Get("Location"))))
+	case m.OutcomeOnly:
+		err = m.Store.CompleteIdempotencyKey(ctx, answer(rec, rw.status, "", nil))
+	default:
+		err = m.Store.CompleteIdempotencyKey(ctx, answer(rec, rw.status, rw.Header().Get("Content-Type"), rw.body.Bytes()))
 	}
 	if err != nil {
-		m.Log.Error("storing an idempotent answer", zap.String("person", p.PersonID.String()), zap.Error(err))
+		m.Log.Error("storing an idempotent answer", zap.String("person", rec.PrincipalID.String()), zap.Error(err))
 	}
+}
+
+// answer is rec answered with status, contentType and body.
+func answer(rec store.IdempotencyRecord, status int, contentType string, body []byte) store.IdempotencyRecord {
+	rec.Status, rec.ContentType, rec.Body = status, contentType, body
+	return rec
 }
 
 func (m *Middleware) now() time.Time {
@@ -187,16 +234,31 @@ func (rw *recorder) Write(b []byte) (int, error) {
 	return rw.ResponseWriter.Write(b)
 }
 
-func (rw *recorder) storedType() string {
-	if rw.status >= 300 && rw.status < 400 {
-		return redirectType
-	}
-	return rw.Header().Get("Content-Type")
+// ForgetOld deletes the records claimed longer than KeepAnswersFor before
+// now, answered or not, and says how many it deleted.
+func ForgetOld(ctx context.Context, st store.Store, now time.Time) (int64, error) {
+	return st.ForgetIdempotencyRecords(ctx, now.Add(-KeepAnswersFor))
 }
 
-func (rw *recorder) storedBody() []byte {
-	if rw.status >= 300 && rw.status < 400 {
-		return []byte(rw.Header().Get("Location"))
+// ForgetOldEvery runs ForgetOld at once and then every interval, until ctx
+// ends. A failed sweep is logged and tried again at the next interval: the
+// claims already ignore answers past their time, so a late sweep only keeps
+// rows a little longer.
+func ForgetOldEvery(ctx context.Context, st store.Store, interval time.Duration, log *zap.Logger) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		n, err := ForgetOld(ctx, st, time.Now())
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Warn("forgetting old idempotency records failed; trying again later", zap.Duration("in", interval), zap.Error(err))
+		case n > 0:
+			log.Info("forgot old idempotency records", zap.Int64("records", n))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
-	return rw.body.Bytes()
 }

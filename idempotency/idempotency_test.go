@@ -1,6 +1,7 @@
 package idempotency_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -234,7 +235,9 @@ func TestStaleClaimTakenOver(t *testing.T) {
 	var n atomic.Int32
 	h := s.m.Wrap(counting(&n))
 	// Claim the key as a request that never finishes would.
-	if _, claimed, err := s.st.ClaimIdempotencyKey(context.Background(), s.alice.PersonID, "k", "whatever", s.now, s.now.Add(-time.Minute)); err != nil || !claimed {
+	if _, claimed, err := s.st.ClaimIdempotencyKey(context.Background(), store.IdempotencyClaim{
+		PrincipalID: s.alice.PersonID, Key: "k", Fingerprint: "whatever", Token: "crashed", Now: s.now, StaleBefore: s.now.Add(-time.Minute),
+	}); err != nil || !claimed {
 		t.Fatal(claimed, err)
 	}
 	if rec := send(h, &s.alice, "POST", "/x", "k", "{}"); rec.Code != 409 && rec.Code != 422 {
@@ -246,6 +249,185 @@ func TestStaleClaimTakenOver(t *testing.T) {
 	}
 	if n.Load() != 1 {
 		t.Errorf("acted %d times", n.Load())
+	}
+}
+
+// held is a handler whose expected calls (start) each wait to be let go;
+// any other call answers at once. Each answers with the status the
+// request's X-Status header asks for and a body naming its X-Who.
+type held struct {
+	acted atomic.Int32
+	next  chan heldCall
+}
+
+type heldCall struct{ entered, letGo chan struct{} }
+
+func newHeld() *held { return &held{next: make(chan heldCall, 1)} }
+
+func (h *held) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.acted.Add(1)
+	select {
+	case c := <-h.next:
+		close(c.entered)
+		<-c.letGo
+	default:
+	}
+	var status int
+	fmt.Sscan(r.Header.Get("X-Status"), &status)
+	w.WriteHeader(status)
+	fmt.Fprintf(w, "answer of %s", r.Header.Get("X-Who"))
+}
+
+// start sends a request with key as who, asking for status, through h, and
+// once its handler call has begun returns the call's let-go and where its
+// answer will arrive.
+func (s *setup) start(h http.Handler, calls *held, key, who string, status int) (chan struct{}, <-chan *httptest.ResponseRecorder) {
+	c := heldCall{entered: make(chan struct{}), letGo: make(chan struct{})}
+	calls.next <- c
+	out := make(chan *httptest.ResponseRecorder, 1)
+	go func() {
+		req := httptest.NewRequest("POST", "/x", strings.NewReader("{}"))
+		req.Header.Set(idempotency.Header, key)
+		req.Header.Set("X-Who", who)
+		req.Header.Set("X-Status", fmt.Sprint(status))
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req.WithContext(auth.NewContext(req.Context(), s.alice)))
+		out <- rec
+	}()
+	<-c.entered
+	return c.letGo, out
+}
+
+// TestTakenOverRequestLeavesTheRetryAlone: a request still running when a
+// retry takes its key over (it went stale) cannot release the retry's
+// claim when it fails, nor replace the retry's answer when it answers.
+func TestTakenOverRequestLeavesTheRetryAlone(t *testing.T) {
+	s := newSetup(t)
+	calls := newHeld()
+	h := s.m.Wrap(calls)
+
+	letSlowGo, slow := s.start(h, calls, "k1", "slow", http.StatusServiceUnavailable)
+	s.advance(3 * time.Minute) // the slow request's claim goes stale
+	letRetryGo, retry := s.start(h, calls, "k1", "retry", http.StatusCreated)
+	close(letSlowGo) // it fails: releasing its claim must leave the retry's
+	if rec := <-slow; rec.Code != http.StatusServiceUnavailable {
+		t.Fatalf("slow request: %d", rec.Code)
+	}
+	if rec := send(h, &s.alice, "POST", "/x", "k1", "{}"); rec.Code != http.StatusConflict {
+		t.Errorf("a third copy while the retry runs: %d %q, want 409 (the retry holds the key)", rec.Code, rec.Body)
+	}
+	close(letRetryGo)
+	<-retry
+	if rec := send(h, &s.alice, "POST", "/x", "k1", "{}"); rec.Code != http.StatusCreated || rec.Body.String() != "answer of retry" {
+		t.Errorf("after the retry answered: %d %q, want its answer", rec.Code, rec.Body)
+	}
+
+	// The other way round: the slow request answers after its retry did.
+	letSlowGo, slow = s.start(h, calls, "k2", "slow", http.StatusOK)
+	s.advance(3 * time.Minute)
+	letRetryGo, retry = s.start(h, calls, "k2", "retry", http.StatusCreated)
+	close(letRetryGo)
+	<-retry
+	close(letSlowGo)
+	<-slow
+	if rec := send(h, &s.alice, "POST", "/x", "k2", "{}"); rec.Code != http.StatusCreated || rec.Body.String() != "answer of retry" {
+		t.Errorf("after both answered: %d %q, want the retry's answer", rec.Code, rec.Body)
+	}
+	if n := calls.acted.Load(); n != 4 {
+		t.Errorf("acted %d times, want 4 (each slow request and its retry)", n)
+	}
+}
+
+// TestHandlerDeadline: a handler's context ends at Deadline, before a retry
+// could take its key over, so a stuck request is over by then.
+func TestHandlerDeadline(t *testing.T) {
+	s := newSetup(t)
+	var deadline time.Time
+	var ok bool
+	h := s.m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		deadline, ok = r.Context().Deadline()
+	}))
+	sent := time.Now()
+	send(h, &s.alice, "POST", "/x", "k", "{}")
+	answered := time.Now()
+	if !ok {
+		t.Fatal("the handler's context has no deadline")
+	}
+	if deadline.Before(sent.Add(idempotency.Deadline)) || deadline.After(answered.Add(idempotency.Deadline)) {
+		t.Errorf("deadline %s after the request was sent, want %s", deadline.Sub(sent), idempotency.Deadline)
+	}
+	if idempotency.Deadline >= 2*time.Minute {
+		t.Errorf("Deadline %s is not below the stale time, 2m", idempotency.Deadline)
+	}
+}
+
+// TestAnswersKeptForADay: a retry within KeepAnswersFor gets the answer;
+// after it the key acts afresh, and ForgetOld deletes what is past it.
+func TestAnswersKeptForADay(t *testing.T) {
+	s := newSetup(t)
+	var n atomic.Int32
+	h := s.m.Wrap(counting(&n))
+	send(h, &s.alice, "POST", "/x", "k", "{}")
+	s.advance(idempotency.KeepAnswersFor - time.Minute)
+	if rec := send(h, &s.alice, "POST", "/x", "k", "{}"); rec.Header().Get(idempotency.ReplayedHeader) != "true" {
+		t.Errorf("retry within the day: %d %v, want the answer replayed", rec.Code, rec.Header())
+	}
+	send(h, &s.bob, "POST", "/x", "bob's", "{}")
+	s.advance(2 * time.Minute)
+	if rec := send(h, &s.alice, "POST", "/x", "k", "{}"); rec.Code != 201 || rec.Header().Get(idempotency.ReplayedHeader) != "" {
+		t.Errorf("retry after the day: %d %v, want it to act afresh", rec.Code, rec.Header())
+	}
+	if n.Load() != 3 {
+		t.Errorf("acted %d times, want 3", n.Load())
+	}
+	// Alice's key was claimed afresh just now; Bob's is a day old.
+	gone, err := idempotency.ForgetOld(context.Background(), s.st, s.now.Add(idempotency.KeepAnswersFor-time.Second))
+	if err != nil || gone != 1 {
+		t.Errorf("ForgetOld = %d, %v; want Bob's one record", gone, err)
+	}
+}
+
+// TestOutcomeOnly: pages keep where a form led, never what a page showed;
+// a refusal is not kept at all, so a retry is judged again.
+func TestOutcomeOnly(t *testing.T) {
+	s := newSetup(t)
+	s.m.OutcomeOnly = true
+	var n atomic.Int32
+	h := s.m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		switch r.URL.Path {
+		case "/refused":
+			w.WriteHeader(http.StatusUnprocessableEntity)
+			fmt.Fprint(w, "<p>Notes: met Ffion at the lab</p>")
+		case "/shown":
+			fmt.Fprint(w, "<p>Token: secret-123</p>")
+		default:
+			http.Redirect(w, r, "/journeys/1?done=1", http.StatusSeeOther)
+		}
+	}))
+	for range 2 {
+		if rec := send(h, &s.alice, "POST", "/refused", "r", "notes=x"); rec.Code != 422 || rec.Header().Get(idempotency.ReplayedHeader) != "" ||
+			!strings.Contains(rec.Body.String(), "Ffion") {
+			t.Errorf("refused form: %d %v %q, want it judged afresh each time", rec.Code, rec.Header(), rec.Body)
+		}
+	}
+	send(h, &s.alice, "POST", "/shown", "s", "a=1")
+	if rec := send(h, &s.alice, "POST", "/shown", "s", "a=1"); rec.Code != 200 || rec.Body.Len() != 0 || rec.Header().Get(idempotency.ReplayedHeader) != "true" {
+		t.Errorf("replayed page: %d %q, want its status without the page", rec.Code, rec.Body)
+	}
+	send(h, &s.alice, "POST", "/done", "d", "a=1")
+	if rec := send(h, &s.alice, "POST", "/done", "d", "a=1"); rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/journeys/1?done=1" {
+		t.Errorf("replayed redirect: %d %v", rec.Code, rec.Header())
+	}
+	if n.Load() != 4 {
+		t.Errorf("acted %d times, want 4 (the refused form twice, the others once)", n.Load())
+	}
+	for _, key := range []string{"s", "d"} {
+		rec, _, err := s.st.ClaimIdempotencyKey(context.Background(), store.IdempotencyClaim{
+			PrincipalID: s.alice.PersonID, Key: key, Fingerprint: "probe", Token: "probe", Now: s.now})
+		if err != nil || bytes.Contains(rec.Body, []byte("<p>")) {
+			t.Errorf("stored answer of %q = %q, %v; want no page kept", key, rec.Body, err)
+		}
 	}
 }
 

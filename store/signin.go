@@ -28,12 +28,33 @@ type IdempotencyRecord struct {
 	PrincipalID uuid.UUID // the person who sent it
 	Key         string
 	Fingerprint string // method, path and body digest of the request
+	// Token is the secret of the request holding the claim: only it may
+	// answer or release the record, so a request whose claim a retry took
+	// over cannot overwrite or drop the retry's.
+	Token string
 	// Status is the HTTP status of the answer; 0 while the first request
 	// is still being handled.
 	Status      int
 	ContentType string
 	Body        []byte
 	CreatedAt   time.Time
+}
+
+// IdempotencyClaim is a request taking its key (ClaimIdempotencyKey).
+type IdempotencyClaim struct {
+	PrincipalID uuid.UUID
+	Key         string
+	Fingerprint string
+	// Token is the claiming request's own random secret (see
+	// IdempotencyRecord.Token).
+	Token string
+	Now   time.Time
+	// StaleBefore: a record still in progress that was claimed before it
+	// may be taken over; its request crashed or ran out of time.
+	StaleBefore time.Time
+	// ForgetBefore: an answer stored before it is forgotten, and the key
+	// claimed afresh as if never used. Zero keeps answers for ever.
+	ForgetBefore time.Time
 }
 
 // PersonErasure is what ErasePerson removed, for the audit event and the

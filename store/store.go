@@ -351,23 +351,32 @@ type Store interface {
 	// EndWebSession signs a session out; ending an unknown one is not an error.
 	EndWebSession(ctx context.Context, plaintext string) error
 
-	// ClaimIdempotencyKey reserves key for principalID's request with
-	// fingerprint. If nobody used the key it records it in progress and
-	// returns claimed = true. Otherwise it returns the stored record and
-	// claimed = false (Status 0: the first request is still in progress),
-	// except that a record still in progress created before staleBefore is
-	// taken over (claimed = true), so a crashed request does not hold its
-	// key for ever. Keys are per principal: two people may use the same key.
-	ClaimIdempotencyKey(ctx context.Context, principalID uuid.UUID, key, fingerprint string, now, staleBefore time.Time) (IdempotencyRecord, bool, error)
-	// CompleteIdempotencyKey stores the answer of a claimed request.
-	// Storing the same answer again is fine (a retry); another answer for
-	// an answered key is ErrConflict; a key not claimed is ErrNotFound.
-	CompleteIdempotencyKey(ctx context.Context, principalID uuid.UUID, key string, status int, contentType string, body []byte) error
-	// ReleaseIdempotencyKey forgets a claimed key whose request failed
-	// without acting (a server error), so a retry with it may act.
-	// Releasing a key that is not there is not an error; an answered key
-	// is ErrConflict, since it must go on replaying its answer.
-	ReleaseIdempotencyKey(ctx context.Context, principalID uuid.UUID, key string) error
+	// ClaimIdempotencyKey reserves c.Key for c.PrincipalID's request with
+	// c.Fingerprint. If nobody used the key it records it in progress, held
+	// by c.Token, and returns that record with claimed = true. Otherwise it
+	// returns the stored record and claimed = false (Status 0: the first
+	// request is still in progress), except that a record still in progress
+	// claimed before c.StaleBefore, or one answered before c.ForgetBefore,
+	// is taken over (claimed = true), so a crashed request does not hold its
+	// key for ever, nor an answer outlive its time. Keys are per principal:
+	// two people may use the same key.
+	ClaimIdempotencyKey(ctx context.Context, c IdempotencyClaim) (IdempotencyRecord, bool, error)
+	// CompleteIdempotencyKey stores rec's answer (Status, ContentType,
+	// Body) for the claim rec.Token holds. Storing the same answer again is
+	// fine (a retry); another answer for an answered key, or any answer by
+	// a token whose claim was taken over, is ErrConflict; a key not claimed
+	// is ErrNotFound.
+	CompleteIdempotencyKey(ctx context.Context, rec IdempotencyRecord) error
+	// ReleaseIdempotencyKey forgets the claim rec.Token holds on rec.Key,
+	// whose request failed without acting (a server error), so a retry may
+	// act. Releasing a key that is not there is not an error; an answered
+	// key, or one another request's claim holds, is ErrConflict: the
+	// answer must go on replaying, and the other request is running.
+	ReleaseIdempotencyKey(ctx context.Context, rec IdempotencyRecord) error
+	// ForgetIdempotencyRecords deletes every record claimed before before,
+	// answered or not, and says how many it deleted: answers are kept for
+	// retries for a day, not for ever (they may repeat personal data).
+	ForgetIdempotencyRecords(ctx context.Context, before time.Time) (int64, error)
 
 	// JourneysOfPerson lists the journeys of a participant, oldest first.
 	JourneysOfPerson(ctx context.Context, personID uuid.UUID) ([]JourneySnapshot, error)
@@ -384,8 +393,9 @@ type Store interface {
 	// ErasedAt set (role, local authority and theme stay, for funder
 	// counts); notes they wrote and notes on their journeys deleted; their
 	// queued messages failed with the reason "recipient erased"; their API
-	// tokens revoked, sessions ended and sign-in links deleted (and the
-	// API's idempotency records of their requests forgotten). SessionsEnded
+	// tokens revoked, sessions ended and sign-in links deleted; and the
+	// stored answers of their requests, and of anyone's that mention them
+	// (by ID, address or name), forgotten. SessionsEnded
 	// counts sessions still open at at. The event log, which carries IDs
 	// only, stays. Erasing again changes nothing and reports zero counts
 	// (and ErasedAt as first erased). An unknown person is ErrNotFound.

@@ -13,6 +13,7 @@ import (
 	"github.com/infuse-cymru/journeys/programme"
 	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/store/storetest"
 	"github.com/infuse-cymru/journeys/workflows"
 )
 
@@ -334,6 +335,10 @@ func (w *world) checkWithdraw(coord *browser, journeyPath string) {
 	action := journeyPath + "/withdraw"
 	expect(t, "withdrawing without a reason", send(coord, journeyPath, action, url.Values{"note": {"Moving to Swansea"}}),
 		http.StatusUnprocessableEntity, `<a href="#reason">Choose a reason for withdrawing</a>`, ">Moving to Swansea</textarea>")
+	// The refused form's page showed the note; nothing keeps it.
+	if found, err := w.svc.Store.(storetest.TextFinder).FindText(w.ctx, "Moving to Swansea"); err != nil || len(found) > 0 {
+		t.Errorf("the note of a refused form is kept in %v (%v)", found, err)
+	}
 	after := follow(coord, send(coord, journeyPath, action, url.Values{"reason": {"job-change"}, "note": {"Moving to Swansea"}}))
 	expect(t, "withdrawing", after, http.StatusOK, "The participant is withdrawn.")
 	if strings.Contains(after.body, `action="`+action+`"`) || strings.Contains(after.body, `action="`+journeyPath+`/pause"`) {

@@ -31,11 +31,13 @@ const maxFormBytes = 64 << 10
 type onceMiddleware = *idempotency.Middleware
 
 // newOnce is the pages' idempotency: the key is the form's hidden field,
-// and refusals are error pages in the page's language.
+// refusals are error pages in the page's language, and only where a form
+// led is kept, never a page (which may repeat what was typed).
 func (s *server) newOnce() onceMiddleware {
 	return &idempotency.Middleware{
 		Store:       s.svc.Store,
 		Key:         func(_ *http.Request, body []byte) string { return formValue(body, keyField) },
+		OutcomeOnly: true,
 		MaxBody:     maxFormBytes,
 		Problem:     s.onceProblem,
 		Log:         s.log,

@@ -21,6 +21,7 @@ import (
 
 	"github.com/infuse-cymru/journeys/activities"
 	"github.com/infuse-cymru/journeys/delivery"
+	"github.com/infuse-cymru/journeys/idempotency"
 	"github.com/infuse-cymru/journeys/internal/devmail"
 	"github.com/infuse-cymru/journeys/internal/devserver"
 	"github.com/infuse-cymru/journeys/internal/temporalx"
@@ -58,6 +59,9 @@ const (
 	devMailFrom = "Infuse <infuse@localhost>"
 	// workerMailPoll is how often the worker looks for messages to deliver.
 	workerMailPoll = 10 * time.Second
+	// forgetAnswersEvery is how often the API deletes the idempotency
+	// answers older than a day.
+	forgetAnswersEvery = time.Hour
 )
 
 // untilSignalled returns a context cancelled on SIGINT or SIGTERM.
@@ -159,6 +163,7 @@ func (c *cli) runDev(ctx context.Context, o devOptions) error {
 		return err
 	}
 	defer stopHTTP()
+	defer housekeep(ctx, st, log)()
 	c.printDevBanner(c.stdout, srv, mailbox, o)
 	if o.demo {
 		d, err := c.seedDemo(ctx, svc)
@@ -273,6 +278,19 @@ func displayAddr(addr string) string {
 		return "localhost:" + port
 	}
 	return addr
+}
+
+// housekeep starts what the API's store needs done now and then: it
+// forgets idempotency answers older than a day. The function it returns
+// stops it and waits, so the store can be closed after.
+func housekeep(ctx context.Context, st store.Store, log *zap.Logger) func() {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		idempotency.ForgetOldEvery(ctx, st, forgetAnswersEvery, log)
+	}()
+	return func() { cancel(); <-done }
 }
 
 // serveHTTP starts serving the API h on addr (nothing if addr is empty).
@@ -455,6 +473,7 @@ func (c *cli) apiCommand() *cobra.Command {
 				return err
 			}
 			defer stopHTTP()
+			defer housekeep(ctx, svc.Store, c.logger())()
 			stopOps, err := c.serveOps(metricsAddr, m, svc.Store, svc.Temporal)
 			if err != nil {
 				return err

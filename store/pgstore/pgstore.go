@@ -692,46 +692,60 @@ func getIdempotencyRecord(ctx context.Context, tx pgx.Tx, principalID uuid.UUID,
 		FROM idempotency_keys WHERE principal_id = $1 AND key = $2`, principalID, key))
 }
 
-func (s *Store) ClaimIdempotencyKey(ctx context.Context, principalID uuid.UUID, key, fingerprint string, now, staleBefore time.Time) (store.IdempotencyRecord, bool, error) {
+func (s *Store) ClaimIdempotencyKey(ctx context.Context, c store.IdempotencyClaim) (store.IdempotencyRecord, bool, error) {
 	var rec store.IdempotencyRecord
 	var claimed bool
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		var err error
-		rec, claimed, err = sqlstore.ClaimIdempotencyKey(principalID, key, fingerprint, now,
+		rec, claimed, err = sqlstore.ClaimIdempotencyKey(c,
 			func(r store.IdempotencyRecord) (bool, error) {
 				// A concurrent claim of the same key makes this wait for
 				// it; once it commits, the conflict is with its row, whose
 				// created_at is too recent to take over.
-				tag, err := tx.Exec(ctx, `INSERT INTO idempotency_keys AS k (principal_id, key, fingerprint, created_at)
-					VALUES ($1, $2, $3, $4)
-					ON CONFLICT (principal_id, key) DO UPDATE SET fingerprint = excluded.fingerprint, created_at = excluded.created_at
-					WHERE k.status = 0 AND k.created_at < $5`,
-					r.PrincipalID, r.Key, r.Fingerprint, r.CreatedAt, store.StoredTime(staleBefore))
+				tag, err := tx.Exec(ctx, `INSERT INTO idempotency_keys AS k (principal_id, key, fingerprint, claim_token, created_at)
+					VALUES ($1, $2, $3, $4, $5)
+					ON CONFLICT (principal_id, key) DO UPDATE SET fingerprint = excluded.fingerprint, claim_token = excluded.claim_token,
+						created_at = excluded.created_at, status = 0, content_type = '', body = NULL
+					WHERE (k.status = 0 AND k.created_at < $6) OR k.created_at < $7`,
+					r.PrincipalID, r.Key, r.Fingerprint, r.Token, r.CreatedAt, store.StoredTime(c.StaleBefore), store.StoredTime(c.ForgetBefore))
 				return tag.RowsAffected() == 1, err
-			}, func() (store.IdempotencyRecord, error) { return getIdempotencyRecord(ctx, tx, principalID, key) })
+			}, func() (store.IdempotencyRecord, error) { return getIdempotencyRecord(ctx, tx, c.PrincipalID, c.Key) })
 		return err
 	})
 	return rec, claimed, err
 }
 
-func (s *Store) CompleteIdempotencyKey(ctx context.Context, principalID uuid.UUID, key string, status int, contentType string, body []byte) error {
+func (s *Store) CompleteIdempotencyKey(ctx context.Context, rec store.IdempotencyRecord) error {
 	return s.tx(ctx, func(tx pgx.Tx) error {
-		return sqlstore.CompleteIdempotencyKey(principalID, key, status, contentType, body, func() (bool, error) {
+		return sqlstore.CompleteIdempotencyKey(rec, func() (bool, error) {
 			tag, err := tx.Exec(ctx, `UPDATE idempotency_keys SET status = $1, content_type = $2, body = $3
-				WHERE principal_id = $4 AND key = $5 AND status = 0`, status, contentType, body, principalID, key)
+				WHERE principal_id = $4 AND key = $5 AND claim_token = $6 AND status = 0`,
+				rec.Status, rec.ContentType, rec.Body, rec.PrincipalID, rec.Key, rec.Token)
 			return tag.RowsAffected() == 1, err
-		}, func() (store.IdempotencyRecord, error) { return getIdempotencyRecord(ctx, tx, principalID, key) })
+		}, func() (store.IdempotencyRecord, error) {
+			return getIdempotencyRecord(ctx, tx, rec.PrincipalID, rec.Key)
+		})
 	})
 }
 
-func (s *Store) ReleaseIdempotencyKey(ctx context.Context, principalID uuid.UUID, key string) error {
+func (s *Store) ReleaseIdempotencyKey(ctx context.Context, rec store.IdempotencyRecord) error {
 	return s.tx(ctx, func(tx pgx.Tx) error {
-		return sqlstore.ReleaseIdempotencyKey(principalID, key, func() (bool, error) {
-			tag, err := tx.Exec(ctx, `DELETE FROM idempotency_keys WHERE principal_id = $1 AND key = $2 AND status = 0`,
-				principalID, key)
+		return sqlstore.ReleaseIdempotencyKey(rec, func() (bool, error) {
+			tag, err := tx.Exec(ctx, `DELETE FROM idempotency_keys WHERE principal_id = $1 AND key = $2 AND claim_token = $3 AND status = 0`,
+				rec.PrincipalID, rec.Key, rec.Token)
 			return tag.RowsAffected() == 1, err
-		}, func() (store.IdempotencyRecord, error) { return getIdempotencyRecord(ctx, tx, principalID, key) })
+		}, func() (store.IdempotencyRecord, error) {
+			return getIdempotencyRecord(ctx, tx, rec.PrincipalID, rec.Key)
+		})
 	})
+}
+
+func (s *Store) ForgetIdempotencyRecords(ctx context.Context, before time.Time) (int64, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM idempotency_keys WHERE created_at < $1`, store.StoredTime(before))
+	if err != nil {
+		return 0, fmt.Errorf("forgetting idempotency records from before %s: %w", before.Format(time.RFC3339), err)
+	}
+	return tag.RowsAffected(), nil
 }
 
 // ---- a person's journeys and notes ---------------------------------------------
@@ -798,6 +812,10 @@ func (e eraseTx) count(sql string, args ...any) (int64, error) {
 	return tag.RowsAffected(), err
 }
 
+func (e eraseTx) PersonTraces(id uuid.UUID) sqlstore.Scanner {
+	return e.tx.QueryRow(e.ctx, `SELECT given_name, family_name, email FROM people WHERE id = $1 FOR UPDATE`, id)
+}
+
 func (e eraseTx) BlankPerson(id uuid.UUID, at time.Time) sqlstore.Scanner {
 	return e.tx.QueryRow(e.ctx, `UPDATE people SET given_name = '', family_name = '', email = '', email_key = NULL,
 		erased_at = COALESCE(erased_at, $2) WHERE id = $1 RETURNING erased_at`, id, at)
@@ -814,7 +832,12 @@ func (e eraseTx) FailMessages(id uuid.UUID, reason string) (int64, error) {
 }
 
 func (e eraseTx) RevokeAPITokens(id uuid.UUID, at time.Time) (int64, error) {
-	return e.count(`UPDATE api_tokens SET revoked_at = $2 WHERE person_id = $1 AND revoked_at IS NULL`, id, at)
+	n, err := e.count(`UPDATE api_tokens SET revoked_at = $2 WHERE person_id = $1 AND revoked_at IS NULL`, id, at)
+	if err != nil {
+		return 0, err
+	}
+	_, err = e.tx.Exec(e.ctx, `UPDATE api_tokens SET name = '' WHERE person_id = $1`, id)
+	return n, err
 }
 
 func (e eraseTx) EndWebSessions(id uuid.UUID, at time.Time) (int64, error) {
@@ -825,7 +848,8 @@ func (e eraseTx) DeleteSignInLinks(id uuid.UUID) (int64, error) {
 	return e.count(`DELETE FROM sign_in_links WHERE person_id = $1`, id)
 }
 
-func (e eraseTx) DeleteIdempotencyRecords(id uuid.UUID) error {
-	_, err := e.tx.Exec(e.ctx, `DELETE FROM idempotency_keys WHERE principal_id = $1`, id)
+func (e eraseTx) DeleteIdempotencyRecords(id uuid.UUID, mentions [][]byte) error {
+	_, err := e.tx.Exec(e.ctx, `DELETE FROM idempotency_keys WHERE principal_id = $1
+		OR EXISTS (SELECT 1 FROM unnest($2::bytea[]) AS m(b) WHERE position(m.b IN body) > 0)`, id, mentions)
 	return err
 }

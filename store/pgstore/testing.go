@@ -5,14 +5,18 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/infuse-cymru/journeys/store/internal/sqlstore"
 )
 
 // TestDatabaseURLEnv names the environment variable that points tests at a
@@ -132,4 +136,47 @@ func redact(databaseURL string) string {
 		u.User = url.UserPassword(u.User.Username(), "xxxxx")
 	}
 	return u.String()
+}
+
+// FindText lists, as "table.column", every column of every table in the
+// store's schema holding a value in which one of texts appears (as the
+// bytes PostgreSQL sends: text, json and bytea alike). It is how tests
+// prove an erasure leaves nothing of a person behind.
+func (s *Store) FindText(ctx context.Context, texts ...string) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT table_name FROM information_schema.tables
+		WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name`)
+	if err != nil {
+		return nil, fmt.Errorf("listing tables: %w", err)
+	}
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("listing tables: %w", err)
+	}
+	var found []string
+	for _, table := range tables {
+		in, err := s.findTextIn(ctx, table, texts)
+		if err != nil {
+			return nil, err
+		}
+		found = append(found, in...)
+	}
+	return found, nil
+}
+
+// findTextIn is FindText for one table.
+func (s *Store) findTextIn(ctx context.Context, table string, texts []string) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT * FROM `+pgx.Identifier{table}.Sanitize())
+	if err != nil {
+		return nil, fmt.Errorf("reading table %s: %w", table, err)
+	}
+	defer rows.Close()
+	seen := map[string]bool{}
+	for rows.Next() {
+		for i, v := range rows.RawValues() {
+			if sqlstore.HoldsAny(v, texts) {
+				seen[table+"."+rows.FieldDescriptions()[i].Name] = true
+			}
+		}
+	}
+	return slices.Sorted(maps.Keys(seen)), rows.Err()
 }

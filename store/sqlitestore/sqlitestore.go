@@ -723,40 +723,57 @@ func getIdempotencyRecord(ctx context.Context, tx *sql.Tx, principalID uuid.UUID
 		FROM idempotency_keys WHERE principal_id = ? AND key = ?`, principalID.String(), key))
 }
 
-func (s *Store) ClaimIdempotencyKey(ctx context.Context, principalID uuid.UUID, key, fingerprint string, now, staleBefore time.Time) (store.IdempotencyRecord, bool, error) {
+func (s *Store) ClaimIdempotencyKey(ctx context.Context, c store.IdempotencyClaim) (store.IdempotencyRecord, bool, error) {
 	var rec store.IdempotencyRecord
 	var claimed bool
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		rec, claimed, err = sqlstore.ClaimIdempotencyKey(principalID, key, fingerprint, now,
+		rec, claimed, err = sqlstore.ClaimIdempotencyKey(c,
 			func(r store.IdempotencyRecord) (bool, error) {
-				return inserted(tx.ExecContext(ctx, `INSERT INTO idempotency_keys (principal_id, key, fingerprint, created_at)
-					VALUES (?, ?, ?, ?)
-					ON CONFLICT (principal_id, key) DO UPDATE SET fingerprint = excluded.fingerprint, created_at = excluded.created_at
-					WHERE idempotency_keys.status = 0 AND idempotency_keys.created_at < ?`,
-					r.PrincipalID.String(), r.Key, r.Fingerprint, fmtTime(r.CreatedAt), fmtTime(staleBefore)))
-			}, func() (store.IdempotencyRecord, error) { return getIdempotencyRecord(ctx, tx, principalID, key) })
+				return inserted(tx.ExecContext(ctx, `INSERT INTO idempotency_keys AS k (principal_id, key, fingerprint, claim_token, created_at)
+					VALUES (?, ?, ?, ?, ?)
+					ON CONFLICT (principal_id, key) DO UPDATE SET fingerprint = excluded.fingerprint, claim_token = excluded.claim_token,
+						created_at = excluded.created_at, status = 0, content_type = '', body = NULL
+					WHERE (k.status = 0 AND k.created_at < ?) OR k.created_at < ?`,
+					r.PrincipalID.String(), r.Key, r.Fingerprint, r.Token, fmtTime(r.CreatedAt), fmtTime(c.StaleBefore), fmtTime(c.ForgetBefore)))
+			}, func() (store.IdempotencyRecord, error) { return getIdempotencyRecord(ctx, tx, c.PrincipalID, c.Key) })
 		return err
 	})
 	return rec, claimed, err
 }
 
-func (s *Store) CompleteIdempotencyKey(ctx context.Context, principalID uuid.UUID, key string, status int, contentType string, body []byte) error {
+func (s *Store) CompleteIdempotencyKey(ctx context.Context, rec store.IdempotencyRecord) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		return sqlstore.CompleteIdempotencyKey(principalID, key, status, contentType, body, func() (bool, error) {
+		return sqlstore.CompleteIdempotencyKey(rec, func() (bool, error) {
 			return inserted(tx.ExecContext(ctx, `UPDATE idempotency_keys SET status = ?, content_type = ?, body = ?
-				WHERE principal_id = ? AND key = ? AND status = 0`, status, contentType, body, principalID.String(), key))
-		}, func() (store.IdempotencyRecord, error) { return getIdempotencyRecord(ctx, tx, principalID, key) })
+				WHERE principal_id = ? AND key = ? AND claim_token = ? AND status = 0`,
+				rec.Status, rec.ContentType, rec.Body, rec.PrincipalID.String(), rec.Key, rec.Token))
+		}, func() (store.IdempotencyRecord, error) {
+			return getIdempotencyRecord(ctx, tx, rec.PrincipalID, rec.Key)
+		})
 	})
 }
 
-func (s *Store) ReleaseIdempotencyKey(ctx context.Context, principalID uuid.UUID, key string) error {
+func (s *Store) ReleaseIdempotencyKey(ctx context.Context, rec store.IdempotencyRecord) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		return sqlstore.ReleaseIdempotencyKey(principalID, key, func() (bool, error) {
-			return inserted(tx.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE principal_id = ? AND key = ? AND status = 0`,
-				principalID.String(), key))
-		}, func() (store.IdempotencyRecord, error) { return getIdempotencyRecord(ctx, tx, principalID, key) })
+		return sqlstore.ReleaseIdempotencyKey(rec, func() (bool, error) {
+			return inserted(tx.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE principal_id = ? AND key = ? AND claim_token = ? AND status = 0`,
+				rec.PrincipalID.String(), rec.Key, rec.Token))
+		}, func() (store.IdempotencyRecord, error) {
+			return getIdempotencyRecord(ctx, tx, rec.PrincipalID, rec.Key)
+		})
 	})
+}
+
+func (s *Store) ForgetIdempotencyRecords(ctx context.Context, before time.Time) (int64, error) {
+	res, err := s.write.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE created_at < ?`, fmtTime(before))
+	if err == nil {
+		var n int64
+		if n, err = res.RowsAffected(); err == nil {
+			return n, nil
+		}
+	}
+	return 0, fmt.Errorf("forgetting idempotency records from before %s: %w", before.Format(time.RFC3339), err)
 }
 
 // ---- a person's journeys and notes ---------------------------------------------
@@ -829,6 +846,10 @@ func (e eraseTx) count(query string, args ...any) (int64, error) {
 	return res.RowsAffected()
 }
 
+func (e eraseTx) PersonTraces(id uuid.UUID) sqlstore.Scanner {
+	return e.tx.QueryRowContext(e.ctx, `SELECT given_name, family_name, email FROM people WHERE id = ?`, id.String())
+}
+
 func (e eraseTx) BlankPerson(id uuid.UUID, at time.Time) sqlstore.Scanner {
 	return e.tx.QueryRowContext(e.ctx, `UPDATE people SET given_name = '', family_name = '', email = '', email_key = NULL,
 		erased_at = COALESCE(erased_at, ?2) WHERE id = ?1 RETURNING erased_at`, id.String(), fmtTime(at))
@@ -845,7 +866,12 @@ func (e eraseTx) FailMessages(id uuid.UUID, reason string) (int64, error) {
 }
 
 func (e eraseTx) RevokeAPITokens(id uuid.UUID, at time.Time) (int64, error) {
-	return e.count(`UPDATE api_tokens SET revoked_at = ?2 WHERE person_id = ?1 AND revoked_at IS NULL`, id.String(), fmtTime(at))
+	n, err := e.count(`UPDATE api_tokens SET revoked_at = ?2 WHERE person_id = ?1 AND revoked_at IS NULL`, id.String(), fmtTime(at))
+	if err != nil {
+		return 0, err
+	}
+	_, err = e.tx.ExecContext(e.ctx, `UPDATE api_tokens SET name = '' WHERE person_id = ?`, id.String())
+	return n, err
 }
 
 func (e eraseTx) EndWebSessions(id uuid.UUID, at time.Time) (int64, error) {
@@ -857,7 +883,12 @@ func (e eraseTx) DeleteSignInLinks(id uuid.UUID) (int64, error) {
 	return e.count(`DELETE FROM sign_in_links WHERE person_id = ?`, id.String())
 }
 
-func (e eraseTx) DeleteIdempotencyRecords(id uuid.UUID) error {
-	_, err := e.tx.ExecContext(e.ctx, `DELETE FROM idempotency_keys WHERE principal_id = ?`, id.String())
+func (e eraseTx) DeleteIdempotencyRecords(id uuid.UUID, mentions [][]byte) error {
+	query, args := `DELETE FROM idempotency_keys WHERE principal_id = ?`, []any{id.String()}
+	for _, m := range mentions {
+		query += ` OR instr(body, ?) > 0`
+		args = append(args, m)
+	}
+	_, err := e.tx.ExecContext(e.ctx, query, args...)
 	return err
 }

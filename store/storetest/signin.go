@@ -227,89 +227,188 @@ func testWebSessions(t *testing.T, s store.Store) {
 	mustNotFound(t, "CreateSignInLink for an erased person", err)
 }
 
+// claims claims idempotency keys for the suite's tests.
+type claims struct {
+	t *testing.T
+	s store.Store
+}
+
+// claim makes c, checks whether it was claimed, and
+// returns the record claimed or found.
+func (k claims) claim(c store.IdempotencyClaim, wantClaimed bool) store.IdempotencyRecord {
+	k.t.Helper()
+	rec, claimed, err := k.s.ClaimIdempotencyKey(ctxFor(k.t), c)
+	must(k.t, err)
+	if claimed != wantClaimed {
+		k.t.Errorf("ClaimIdempotencyKey(%q, %q, token %q) claimed = %v, want %v (record %+v)", c.Key, c.Fingerprint, c.Token, claimed, wantClaimed, rec)
+	}
+	if rec.PrincipalID != c.PrincipalID || rec.Key != c.Key {
+		k.t.Errorf("ClaimIdempotencyKey(%q) = %+v, want principal %s", c.Key, rec, c.PrincipalID)
+	}
+	return rec
+}
+
+// claimOf is a claim of key by who with token at now; claims in progress
+// go stale a minute before now, and answers are kept for ever.
+func claimOf(who uuid.UUID, key, fp, token string, now time.Time) store.IdempotencyClaim {
+	return store.IdempotencyClaim{PrincipalID: who, Key: key, Fingerprint: fp, Token: token, Now: now, StaleBefore: now.Add(-time.Minute)}
+}
+
+// answer is rec answered with status, contentType and body.
+func answer(rec store.IdempotencyRecord, status int, contentType string, body []byte) store.IdempotencyRecord {
+	rec.Status, rec.ContentType, rec.Body = status, contentType, body
+	return rec
+}
+
 // testIdempotencyKeys: the first request with a key claims it; a retry
 // sees it in progress, then its answer; a stale claim can be taken over
 // and a released one claimed again; keys are per principal.
 func testIdempotencyKeys(t *testing.T, s store.Store) {
 	ctx := ctxFor(t)
+	k := claims{t, s}
 	a, b := uuid.New(), uuid.New()
 	now := base
-	stale := now.Add(-time.Minute)
-	claim := func(who uuid.UUID, key, fp string, now, staleBefore time.Time, wantClaimed bool) store.IdempotencyRecord {
-		t.Helper()
-		rec, claimed, err := s.ClaimIdempotencyKey(ctx, who, key, fp, now, staleBefore)
-		must(t, err)
-		if claimed != wantClaimed {
-			t.Errorf("ClaimIdempotencyKey(%q, %q) claimed = %v, want %v (record %+v)", key, fp, claimed, wantClaimed, rec)
-		}
-		if rec.PrincipalID != who || rec.Key != key {
-			t.Errorf("ClaimIdempotencyKey(%q) = %+v, want principal %s", key, rec, who)
-		}
-		return rec
-	}
 
-	rec := claim(a, "k1", "POST /x digest-1", now, stale, true)
-	if rec.Fingerprint != "POST /x digest-1" || rec.Status != 0 || len(rec.Body) != 0 {
-		t.Errorf("claimed record = %+v", rec)
+	first := k.claim(claimOf(a, "k1", "POST /x digest-1", "t1", now), true)
+	if first.Fingerprint != "POST /x digest-1" || first.Token != "t1" || first.Status != 0 || len(first.Body) != 0 {
+		t.Errorf("claimed record = %+v", first)
 	}
-	sameTime(t, "claimed CreatedAt", rec.CreatedAt, now)
+	sameTime(t, "claimed CreatedAt", first.CreatedAt, now)
 	// The retry while the first is in progress; even with another body.
-	rec = claim(a, "k1", "POST /x digest-2", now.Add(time.Second), stale, false)
-	if rec.Status != 0 || rec.Fingerprint != "POST /x digest-1" {
-		t.Errorf("record in progress = %+v, want status 0 and the first fingerprint", rec)
+	rec := k.claim(claimOf(a, "k1", "POST /x digest-2", "t2", now.Add(time.Second)), false)
+	if rec.Status != 0 || rec.Fingerprint != "POST /x digest-1" || rec.Token != "t1" {
+		t.Errorf("record in progress = %+v, want status 0 and the first claim", rec)
 	}
-	claim(b, "k1", "POST /x digest-1", now, stale, true) // someone else's k1
+	bFirst := k.claim(claimOf(b, "k1", "POST /x digest-1", "t1", now), true) // someone else's k1
 
 	body := []byte(`{"id":"c1","status":"completed"}`)
-	must(t, s.CompleteIdempotencyKey(ctx, a, "k1", 201, "application/json", body))
-	must(t, s.CompleteIdempotencyKey(ctx, a, "k1", 201, "application/json", body)) // a retry
-	rec = claim(a, "k1", "POST /x digest-1", now.Add(time.Hour), now.Add(30*time.Minute), false)
+	must(t, s.CompleteIdempotencyKey(ctx, answer(first, 201, "application/json", body)))
+	must(t, s.CompleteIdempotencyKey(ctx, answer(first, 201, "application/json", body))) // a retry
+	rec = k.claim(claimOf(a, "k1", "POST /x digest-1", "t3", now.Add(time.Hour)), false)
 	if rec.Status != 201 || rec.ContentType != "application/json" || !bytes.Equal(rec.Body, body) || rec.Fingerprint != "POST /x digest-1" {
 		t.Errorf("replayed record = %+v, want the stored answer", rec)
 	}
 	sameTime(t, "replayed CreatedAt", rec.CreatedAt, now)
-	err := s.CompleteIdempotencyKey(ctx, a, "k1", 500, "application/problem+json", nil)
+	err := s.CompleteIdempotencyKey(ctx, answer(first, 500, "application/problem+json", nil))
 	mustIs(t, "CompleteIdempotencyKey with another answer", err, store.ErrConflict)
-	mustIs(t, "ReleaseIdempotencyKey of an answered key", s.ReleaseIdempotencyKey(ctx, a, "k1"), store.ErrConflict)
-	if rec := claim(a, "k1", "x", now.Add(time.Hour), now.Add(30*time.Minute), false); rec.Status != 201 {
+	mustIs(t, "ReleaseIdempotencyKey of an answered key", s.ReleaseIdempotencyKey(ctx, first), store.ErrConflict)
+	if rec := k.claim(claimOf(a, "k1", "x", "t4", now.Add(time.Hour)), false); rec.Status != 201 {
 		t.Errorf("answered key after a refused release = %+v", rec)
 	}
 	// b's k1 is still in progress.
-	if rec := claim(b, "k1", "POST /x digest-1", now, stale, false); rec.Status != 0 {
+	if rec := k.claim(claimOf(b, "k1", "POST /x digest-1", "t5", now), false); rec.Status != 0 || rec.Token != bFirst.Token {
 		t.Errorf("b's k1 = %+v, want in progress", rec)
 	}
 
-	// A crashed request: its claim is taken over once it is stale, not before.
-	claim(a, "k2", "fp-old", now, stale, true)
-	claim(a, "k2", "fp-new", now.Add(time.Minute), now, false)
-	rec = claim(a, "k2", "fp-new", now.Add(10*time.Minute), now.Add(5*time.Minute), true)
-	if rec.Fingerprint != "fp-new" || rec.Status != 0 {
-		t.Errorf("taken-over record = %+v", rec)
-	}
-	sameTime(t, "taken-over CreatedAt", rec.CreatedAt, now.Add(10*time.Minute))
-	if rec := claim(a, "k2", "fp-third", now.Add(11*time.Minute), now.Add(5*time.Minute), false); rec.Fingerprint != "fp-new" {
-		t.Errorf("record after takeover = %+v, want the new claim's", rec)
-	}
-
 	// A failed request releases its key; a retry claims it afresh.
-	claim(a, "k3", "fp", now, stale, true)
-	must(t, s.ReleaseIdempotencyKey(ctx, a, "k3"))
-	must(t, s.ReleaseIdempotencyKey(ctx, a, "k3")) // released already
-	claim(a, "k3", "fp-retry", now, stale, true)
-	must(t, s.CompleteIdempotencyKey(ctx, a, "k3", 204, "", nil))
-	if rec := claim(a, "k3", "fp-retry", now, stale, false); rec.Status != 204 || rec.ContentType != "" || len(rec.Body) != 0 {
+	k3 := k.claim(claimOf(a, "k3", "fp", "t1", now), true)
+	must(t, s.ReleaseIdempotencyKey(ctx, k3))
+	must(t, s.ReleaseIdempotencyKey(ctx, k3)) // released already
+	k3 = k.claim(claimOf(a, "k3", "fp-retry", "t2", now), true)
+	must(t, s.CompleteIdempotencyKey(ctx, answer(k3, 204, "", nil)))
+	if rec := k.claim(claimOf(a, "k3", "fp-retry", "t3", now), false); rec.Status != 204 || rec.ContentType != "" || len(rec.Body) != 0 {
 		t.Errorf("answer without a body = %+v", rec)
 	}
 
-	err = s.CompleteIdempotencyKey(ctx, a, "never-claimed", 200, "text/plain", []byte("x"))
-	mustNotFound(t, "CompleteIdempotencyKey(unknown)", err)
-	must(t, s.ReleaseIdempotencyKey(ctx, a, "never-claimed"))
-	claim(a, "k4", "fp", now, stale, true)
-	mustIs(t, "CompleteIdempotencyKey with status 0", s.CompleteIdempotencyKey(ctx, a, "k4", 0, "", nil), store.ErrInvalid)
-	_, _, err = s.ClaimIdempotencyKey(ctx, a, "", "fp", now, stale)
-	mustIs(t, "ClaimIdempotencyKey without a key", err, store.ErrInvalid)
-	_, _, err = s.ClaimIdempotencyKey(ctx, uuid.Nil, "k", "fp", now, stale)
-	mustIs(t, "ClaimIdempotencyKey without a principal", err, store.ErrInvalid)
+	never := store.IdempotencyRecord{PrincipalID: a, Key: "never-claimed", Token: "t1"}
+	mustNotFound(t, "CompleteIdempotencyKey(unknown)", s.CompleteIdempotencyKey(ctx, answer(never, 200, "text/plain", []byte("x"))))
+	must(t, s.ReleaseIdempotencyKey(ctx, never))
+	k4 := k.claim(claimOf(a, "k4", "fp", "t1", now), true)
+	mustIs(t, "CompleteIdempotencyKey with status 0", s.CompleteIdempotencyKey(ctx, answer(k4, 0, "", nil)), store.ErrInvalid)
+	for name, c := range map[string]store.IdempotencyClaim{
+		"without a key":       claimOf(a, "", "fp", "t", now),
+		"without a principal": claimOf(uuid.Nil, "k", "fp", "t", now),
+		"without a token":     claimOf(a, "k", "fp", "", now),
+		"without a time":      claimOf(a, "k", "fp", "t", time.Time{}),
+	} {
+		_, _, err = s.ClaimIdempotencyKey(ctx, c)
+		mustIs(t, "ClaimIdempotencyKey "+name, err, store.ErrInvalid)
+	}
+	k4.Token = ""
+	mustIs(t, "CompleteIdempotencyKey without a token", s.CompleteIdempotencyKey(ctx, answer(k4, 200, "", nil)), store.ErrInvalid)
+	mustIs(t, "ReleaseIdempotencyKey without a token", s.ReleaseIdempotencyKey(ctx, k4), store.ErrInvalid)
+}
+
+// testIdempotencyTakeover: a claim still in progress is taken over once it
+// is stale, not before; from then on it is the retry's, and the request it
+// was taken from can neither answer it nor release it.
+func testIdempotencyTakeover(t *testing.T, s store.Store) {
+	ctx := ctxFor(t)
+	k := claims{t, s}
+	a := uuid.New()
+	now := base
+
+	slow := k.claim(claimOf(a, "k", "fp-old", "slow", now), true)
+	soon := claimOf(a, "k", "fp-new", "retry", now.Add(time.Minute))
+	soon.StaleBefore = now
+	k.claim(soon, false)
+	late := claimOf(a, "k", "fp-new", "retry", now.Add(10*time.Minute))
+	late.StaleBefore = now.Add(5 * time.Minute)
+	retry := k.claim(late, true)
+	if retry.Fingerprint != "fp-new" || retry.Token != "retry" || retry.Status != 0 {
+		t.Errorf("taken-over record = %+v", retry)
+	}
+	sameTime(t, "taken-over CreatedAt", retry.CreatedAt, now.Add(10*time.Minute))
+
+	// The slow request finishes, failed or answered: neither touches the
+	// retry's claim.
+	mustIs(t, "ReleaseIdempotencyKey by the request taken over", s.ReleaseIdempotencyKey(ctx, slow), store.ErrConflict)
+	mustIs(t, "CompleteIdempotencyKey by the request taken over",
+		s.CompleteIdempotencyKey(ctx, answer(slow, 201, "application/json", []byte(`{"slow":true}`))), store.ErrConflict)
+	third := claimOf(a, "k", "fp-third", "third", now.Add(11*time.Minute))
+	third.StaleBefore = now.Add(5 * time.Minute)
+	if rec := k.claim(third, false); rec.Token != "retry" || rec.Status != 0 {
+		t.Errorf("record after the slow request finished = %+v, want the retry's claim, in progress", rec)
+	}
+	must(t, s.CompleteIdempotencyKey(ctx, answer(retry, 200, "application/json", []byte(`{"retry":true}`))))
+	if rec := k.claim(third, false); rec.Status != 200 || string(rec.Body) != `{"retry":true}` {
+		t.Errorf("answer = %+v, want the retry's", rec)
+	}
+	mustIs(t, "CompleteIdempotencyKey by the request taken over, once answered",
+		s.CompleteIdempotencyKey(ctx, answer(slow, 200, "application/json", []byte(`{"retry":true}`))), store.ErrConflict)
+}
+
+// testIdempotencyForget: an answer is kept until ForgetBefore passes it;
+// then the key is claimed afresh, and ForgetIdempotencyRecords deletes
+// every record claimed before the time it is given, answered or not.
+func testIdempotencyForget(t *testing.T, s store.Store) {
+	ctx := ctxFor(t)
+	k := claims{t, s}
+	a := uuid.New()
+	day := 24 * time.Hour
+	// Far from the other tests' records: ForgetIdempotencyRecords is global.
+	now := base.Add(-1000 * day)
+
+	old := k.claim(claimOf(a, "old", "fp", "t1", now), true)
+	must(t, s.CompleteIdempotencyKey(ctx, answer(old, 201, "application/json", []byte(`{"n":1}`))))
+	within := claimOf(a, "old", "fp", "t2", now.Add(day-time.Second))
+	within.ForgetBefore = within.Now.Add(-day)
+	if rec := k.claim(within, false); rec.Status != 201 {
+		t.Errorf("answer within its day = %+v, want it replayed", rec)
+	}
+	after := claimOf(a, "old", "fp-other", "t3", now.Add(day+time.Second))
+	after.ForgetBefore = after.Now.Add(-day)
+	if rec := k.claim(after, true); rec.Status != 0 || len(rec.Body) != 0 || rec.Fingerprint != "fp-other" || rec.Token != "t3" {
+		t.Errorf("key claimed after its answer's day = %+v, want a fresh claim", rec)
+	}
+
+	k.claim(claimOf(a, "in progress", "fp", "t1", now), true)
+	answered := k.claim(claimOf(a, "answered", "fp", "t1", now.Add(time.Hour)), true)
+	must(t, s.CompleteIdempotencyKey(ctx, answer(answered, 200, "", nil)))
+	k.claim(claimOf(a, "recent", "fp", "t1", now.Add(2*day)), true)
+
+	n, err := s.ForgetIdempotencyRecords(ctx, now.Add(2*time.Hour))
+	must(t, err)
+	if n != 2 {
+		t.Errorf("ForgetIdempotencyRecords deleted %d records, want 2 (in progress and answered)", n)
+	}
+	for key, want := range map[string]bool{"in progress": true, "answered": true, "recent": false} {
+		c := claimOf(a, key, "fp", "probe", now.Add(2*day))
+		c.StaleBefore = time.Time{} // nothing is stale: only a deleted key is claimed
+		if _, claimed, err := s.ClaimIdempotencyKey(ctx, c); err != nil || claimed != want {
+			t.Errorf("key %q after ForgetIdempotencyRecords: claimed = %v, %v; want %v", key, claimed, err, want)
+		}
+	}
 }
 
 // testIdempotencyKeyConcurrent: of many requests sent at once with one
@@ -331,7 +430,7 @@ func testIdempotencyKeyConcurrent(t *testing.T, s store.Store) {
 		go func() {
 			defer wg.Done()
 			<-start
-			rec, claimed, err := s.ClaimIdempotencyKey(ctx, who, "same", fmt.Sprintf("fp-%d", i), base, base.Add(-time.Minute))
+			rec, claimed, err := s.ClaimIdempotencyKey(ctx, claimOf(who, "same", fmt.Sprintf("fp-%d", i), fmt.Sprintf("t-%d", i), base))
 			results <- result{rec, claimed, err}
 		}()
 	}
@@ -523,8 +622,35 @@ func testErasePerson(t *testing.T, s store.Store) {
 	_, err = s.CreateSignInLink(ctx, p.ID, base, base.Add(2*time.Hour))
 	must(t, err)
 
+	// Stored answers: the person's own, and others' about them or not.
+	k := claims{t, s}
+	stored := map[string]struct {
+		by   uuid.UUID
+		body string
+		gone bool
+	}{
+		"own":        {p.ID, `{"ok":true}`, true},
+		"by ID":      {coach.ID, fmt.Sprintf(`{"created":[{"id":%q}]}`, p.ID), true},
+		"by address": {coach.ID, fmt.Sprintf(`{"detail":"line 3: %s is taken"}`, p.EmailAddress), true},
+		"by name":    {coach.ID, fmt.Sprintf(`{"name":%q}`, p.GivenName+" "+p.FamilyName), true},
+		"namesake":   {coach.ID, fmt.Sprintf(`{"givenName":%q,"id":%q}`, o.GivenName, o.ID), false},
+		"unrelated":  {coach.ID, `{"ok":true}`, false},
+		"no body":    {coach.ID, ``, false},
+	}
+	for key, a := range stored {
+		rec := k.claim(claimOf(a.by, key, "fp", "t", at), true)
+		must(t, s.CompleteIdempotencyKey(ctx, answer(rec, 200, "application/json", []byte(a.body))))
+	}
+
 	got, err := s.ErasePerson(ctx, p.ID, at)
 	must(t, err)
+	for key, a := range stored {
+		c := claimOf(a.by, key, "fp", "probe", at)
+		c.StaleBefore = time.Time{}
+		if _, claimed, err := s.ClaimIdempotencyKey(ctx, c); err != nil || claimed != a.gone {
+			t.Errorf("stored answer %q after erasure: claimed afresh = %v, %v; want %v (forgotten)", key, claimed, err, a.gone)
+		}
+	}
 	sameTime(t, "PersonErasure.ErasedAt", got.ErasedAt, at)
 	got.ErasedAt = time.Time{}
 	want := store.PersonErasure{PersonID: p.ID, NotesDeleted: 4, MessagesFailed: 2, TokensRevoked: 1, SessionsEnded: 1, SignInLinksGone: 2}
@@ -630,4 +756,69 @@ func testErasePerson(t *testing.T, s store.Store) {
 	p.ID = uuid.New()
 	p.EmailAddress = "someone.new@example.org"
 	mustIs(t, "CreatePeople of someone erased already", s.CreatePeople(ctx, []store.Person{p}), store.ErrInvalid)
+}
+
+// TextFinder is implemented by stores the suite can search whole: it is how
+// the suite proves an erasure leaves nothing of the person behind. FindText
+// lists, as "table.column", every column of every table with a value that
+// holds one of texts.
+type TextFinder interface {
+	FindText(ctx context.Context, texts ...string) ([]string, error)
+}
+
+// testErasureLeavesNoTrace: after erasure, the person's names and address
+// are nowhere in the database, whatever mentioned them: their record,
+// notes by and about them, their API token's name, and answers kept for
+// retries of their own requests and of others' requests about them.
+func testErasureLeavesNoTrace(t *testing.T, s store.Store) {
+	finder, ok := s.(TextFinder)
+	if !ok {
+		t.Fatalf("%T does not implement storetest.TextFinder; add FindText to the backend", s)
+	}
+	ctx := ctxFor(t)
+	in := newIntake(t, s)
+	p, coach, coord := newPerson(store.RoleParticipant), newPerson(store.RoleCoach), newPerson(store.RoleCoordinator)
+	p.GivenName, p.FamilyName, p.EmailAddress = "Nerys", "Prydderch", "Nerys.Prydderch@torfaen.gov.uk"
+	traces := []string{p.GivenName, p.FamilyName, p.EmailAddress, strings.ToLower(p.EmailAddress)}
+	must(t, s.CreatePeople(ctx, []store.Person{p, coach, coord}))
+	j := uuid.New()
+	snap := snapshot(in, j, p.ID, "lab")
+	snap.CoachID = coach.ID
+	m := message(in, j, "to nerys", base)
+	m.RecipientID = p.ID
+	_, err := s.Record(ctx, journeyEvent(in, j, "j/1", "moved", snap), m)
+	must(t, err)
+	must(t, s.SaveNote(ctx, store.Note{ID: uuid.New(), AuthorID: coach.ID, JourneyID: j, Body: "Nerys led the session", CreatedAt: base}))
+	must(t, s.SaveNote(ctx, store.Note{ID: uuid.New(), AuthorID: p.ID, Body: "Nerys's own note", CreatedAt: base}))
+	_, _, err = s.CreateAPIToken(ctx, p.ID, store.RoleParticipant, "Nerys Prydderch's phone")
+	must(t, err)
+	_, _, err = s.CreateWebSession(ctx, p.ID, base, base.Add(time.Hour))
+	must(t, err)
+	_, err = s.CreateSignInLink(ctx, p.ID, base, base.Add(time.Hour))
+	must(t, err)
+	k := claims{t, s}
+	for key, a := range map[string]struct {
+		by   uuid.UUID
+		body string
+	}{
+		"own":     {p.ID, `{"language":"cy"}`},
+		"import":  {coord.ID, fmt.Sprintf(`{"created":[{"id":%q,"givenName":"Nerys","familyName":"Prydderch","email":%q}]}`, p.ID, p.EmailAddress)},
+		"refused": {coord.ID, fmt.Sprintf(`{"detail":"line 2: %s is already someone else's address"}`, p.EmailAddress)},
+	} {
+		rec := k.claim(claimOf(a.by, key, "fp", "t", base), true)
+		must(t, s.CompleteIdempotencyKey(ctx, answer(rec, 200, "application/json", []byte(a.body))))
+	}
+	before, err := finder.FindText(ctx, traces...)
+	must(t, err)
+	if len(before) < 4 {
+		t.Fatalf("before erasure the person is found in %v only; FindText does not search the whole database", before)
+	}
+
+	_, err = s.ErasePerson(ctx, p.ID, base.Add(time.Hour))
+	must(t, err)
+	after, err := finder.FindText(ctx, traces...)
+	must(t, err)
+	if len(after) > 0 {
+		t.Errorf("after erasure the person's name or address is still in %v (found before in %v)", after, before)
+	}
 }

@@ -143,12 +143,12 @@ func AuthenticateWebSession(plaintext string, find func(hash string) Scanner) (s
 
 // IdempotencyColumns are the idempotency_keys table's columns, in the
 // order ScanIdempotencyRecord reads them.
-const IdempotencyColumns = `principal_id, key, fingerprint, status, content_type, body, created_at`
+const IdempotencyColumns = `principal_id, key, fingerprint, claim_token, status, content_type, body, created_at`
 
 // ScanIdempotencyRecord reads IdempotencyColumns.
 func ScanIdempotencyRecord(row Scanner) (store.IdempotencyRecord, error) {
 	var r store.IdempotencyRecord
-	err := row.Scan(uuidCol{&r.PrincipalID}, &r.Key, &r.Fingerprint, &r.Status, &r.ContentType, &r.Body, timeCol{&r.CreatedAt})
+	err := row.Scan(uuidCol{&r.PrincipalID}, &r.Key, &r.Fingerprint, &r.Token, &r.Status, &r.ContentType, &r.Body, timeCol{&r.CreatedAt})
 	return r, err
 }
 
@@ -156,16 +156,20 @@ func ScanIdempotencyRecord(row Scanner) (store.IdempotencyRecord, error) {
 // similar, not a document.
 const MaxIdempotencyKey = 255
 
-func checkIdempotencyKey(what string, principalID uuid.UUID, key string) error {
+// checkIdempotencyRecord refuses a record that names no key, or no claim.
+func checkIdempotencyRecord(what string, rec store.IdempotencyRecord) error {
 	var problems []string
-	if principalID == uuid.Nil {
+	if rec.PrincipalID == uuid.Nil {
 		problems = append(problems, "principal ID is missing")
 	}
 	switch {
-	case key == "":
+	case rec.Key == "":
 		problems = append(problems, "key is missing")
-	case len(key) > MaxIdempotencyKey:
+	case len(rec.Key) > MaxIdempotencyKey:
 		problems = append(problems, fmt.Sprintf("key is longer than %d bytes", MaxIdempotencyKey))
+	}
+	if rec.Token == "" {
+		problems = append(problems, "claim token is missing")
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("%w: %s: %s", store.ErrInvalid, what, strings.Join(problems, "; "))
@@ -179,21 +183,22 @@ const claimAttempts = 3
 
 // ClaimIdempotencyKey is Store.ClaimIdempotencyKey without the SQL. claim
 // inserts rec (in progress), or takes over a record still in progress
-// created before staleBefore, in one statement, and reports whether it
-// wrote; get reads the stored record (sql.ErrNoRows if there is none).
-func ClaimIdempotencyKey(principalID uuid.UUID, key, fingerprint string, now time.Time,
+// created before c.StaleBefore or one created before c.ForgetBefore, in one
+// statement, and reports whether it wrote; get reads the stored record
+// (sql.ErrNoRows if there is none).
+func ClaimIdempotencyKey(c store.IdempotencyClaim,
 	claim func(rec store.IdempotencyRecord) (bool, error), get func() (store.IdempotencyRecord, error)) (store.IdempotencyRecord, bool, error) {
 	const what = "claiming an idempotency key"
-	if err := checkIdempotencyKey(what, principalID, key); err != nil {
+	rec := store.IdempotencyRecord{PrincipalID: c.PrincipalID, Key: c.Key, Fingerprint: c.Fingerprint, Token: c.Token, CreatedAt: store.StoredTime(c.Now)}
+	if err := checkIdempotencyRecord(what, rec); err != nil {
 		return store.IdempotencyRecord{}, false, err
 	}
-	if fingerprint == "" {
+	if c.Fingerprint == "" {
 		return store.IdempotencyRecord{}, false, fmt.Errorf("%w: %s: fingerprint is missing", store.ErrInvalid, what)
 	}
-	if now.IsZero() {
+	if c.Now.IsZero() {
 		return store.IdempotencyRecord{}, false, fmt.Errorf("%w: %s: the time now is missing", store.ErrInvalid, what)
 	}
-	rec := store.IdempotencyRecord{PrincipalID: principalID, Key: key, Fingerprint: fingerprint, CreatedAt: store.StoredTime(now)}
 	for range claimAttempts {
 		claimed, err := claim(rec)
 		if err != nil {
@@ -215,22 +220,21 @@ func ClaimIdempotencyKey(principalID uuid.UUID, key, fingerprint string, now tim
 }
 
 // CompleteIdempotencyKey is Store.CompleteIdempotencyKey without the SQL:
-// update stores the answer if the record is still in progress, reporting
-// whether it did; get reads the record. Storing the same answer again is
-// a retry and fine; another answer is store.ErrConflict, since the client
-// may already have seen the first.
-func CompleteIdempotencyKey(principalID uuid.UUID, key string, status int, contentType string, body []byte,
-	update func() (bool, error), get func() (store.IdempotencyRecord, error)) error {
+// update stores rec's answer if the record is still in progress under
+// rec.Token, reporting whether it did; get reads the record. Storing the
+// same answer again is a retry and fine; another answer is
+// store.ErrConflict, since the client may already have seen the first.
+func CompleteIdempotencyKey(rec store.IdempotencyRecord, update func() (bool, error), get func() (store.IdempotencyRecord, error)) error {
 	const what = "completing an idempotency key"
-	if err := checkIdempotencyKey(what, principalID, key); err != nil {
+	if err := checkIdempotencyRecord(what, rec); err != nil {
 		return err
 	}
-	if status < 100 || status > 599 {
-		return fmt.Errorf("%w: %s: status %d is not an HTTP status", store.ErrInvalid, what, status)
+	if rec.Status < 100 || rec.Status > 599 {
+		return fmt.Errorf("%w: %s: status %d is not an HTTP status", store.ErrInvalid, what, rec.Status)
 	}
 	done, err := update()
 	if err != nil {
-		return fmt.Errorf("%s %q: %w", what, key, err)
+		return fmt.Errorf("%s %q: %w", what, rec.Key, err)
 	}
 	if done {
 		return nil
@@ -238,27 +242,30 @@ func CompleteIdempotencyKey(principalID uuid.UUID, key string, status int, conte
 	old, err := get()
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		return fmt.Errorf("%s %q: %w (never claimed, or released)", what, key, store.ErrNotFound)
+		return fmt.Errorf("%s %q: %w (never claimed, or released)", what, rec.Key, store.ErrNotFound)
 	case err != nil:
-		return fmt.Errorf("%s %q: %w", what, key, err)
-	case old.Status == status && old.ContentType == contentType && bytes.Equal(old.Body, body):
+		return fmt.Errorf("%s %q: %w", what, rec.Key, err)
+	case old.Token != rec.Token:
+		return fmt.Errorf("%s %q: %w: a retry took the key over, so its answer stands", what, rec.Key, store.ErrConflict)
+	case old.Status == rec.Status && old.ContentType == rec.ContentType && bytes.Equal(old.Body, rec.Body):
 		return nil
 	}
-	return fmt.Errorf("%s %q: %w: it was answered already, with status %d", what, key, store.ErrConflict, old.Status)
+	return fmt.Errorf("%s %q: %w: it was answered already, with status %d", what, rec.Key, store.ErrConflict, old.Status)
 }
 
 // ReleaseIdempotencyKey is Store.ReleaseIdempotencyKey without the SQL:
-// del deletes the record if it is still in progress, reporting whether it
-// did; get reads the record. A key that is not there is released already;
-// an answered one must stay, or a retry would act twice.
-func ReleaseIdempotencyKey(principalID uuid.UUID, key string, del func() (bool, error), get func() (store.IdempotencyRecord, error)) error {
+// del deletes the record if it is still in progress under rec.Token,
+// reporting whether it did; get reads the record. A key that is not there
+// is released already; an answered one must stay, or a retry would act
+// twice, and one a retry took over is the retry's.
+func ReleaseIdempotencyKey(rec store.IdempotencyRecord, del func() (bool, error), get func() (store.IdempotencyRecord, error)) error {
 	const what = "releasing an idempotency key"
-	if err := checkIdempotencyKey(what, principalID, key); err != nil {
+	if err := checkIdempotencyRecord(what, rec); err != nil {
 		return err
 	}
 	gone, err := del()
 	if err != nil {
-		return fmt.Errorf("%s %q: %w", what, key, err)
+		return fmt.Errorf("%s %q: %w", what, rec.Key, err)
 	}
 	if gone {
 		return nil
@@ -268,7 +275,9 @@ func ReleaseIdempotencyKey(principalID uuid.UUID, key string, del func() (bool, 
 	case errors.Is(err, sql.ErrNoRows):
 		return nil
 	case err != nil:
-		return fmt.Errorf("%s %q: %w", what, key, err)
+		return fmt.Errorf("%s %q: %w", what, rec.Key, err)
+	case old.Token != rec.Token:
+		return fmt.Errorf("%s %q: %w: a retry took the key over and holds it now", what, rec.Key, store.ErrConflict)
 	}
-	return fmt.Errorf("%s %q: %w: it was answered already, with status %d", what, key, store.ErrConflict, old.Status)
+	return fmt.Errorf("%s %q: %w: it was answered already, with status %d", what, rec.Key, store.ErrConflict, old.Status)
 }
