@@ -6,10 +6,12 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/google/uuid"
 	"go.uber.org/zap"
 
 	"github.com/infuse-cymru/journeys/auth"
 	"github.com/infuse-cymru/journeys/idempotency"
+	"github.com/infuse-cymru/journeys/internal/telemetry"
 	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 )
@@ -116,9 +118,17 @@ func newIdempotency(st store.Store, log *zap.Logger) *idempotency.Middleware {
 	}
 }
 
-// internalError logs err and answers 500 without its details.
+// internalError logs err and answers 500 without its details, which the
+// log holds under the request's correlation ID.
 func (h *handler) internalError(w http.ResponseWriter, r *http.Request, what string, err error) {
-	h.log.Error("request failed", zap.String("what", what), zap.String("path", r.URL.Path), zap.Error(err))
+	h.log.Error("request failed", telemetry.Correlation(r.Context()), zap.String("what", what), zap.String("path", r.URL.Path), zap.Error(err))
 	writeProblem(w, http.StatusInternalServerError, "Something went wrong on the server while "+what+
-		". Try again; if it keeps happening, tell the programme's administrators the time of the request.")
+		". Try again; if it keeps happening, tell the programme's administrators the request ID "+telemetry.CorrelationID(r.Context())+".")
+}
+
+// workflowUnavailable logs why a journey's workflow could not be asked,
+// which the answer does not say (starter.WorkflowUnavailable).
+func (h *handler) workflowUnavailable(r *http.Request, journeyID uuid.UUID, cause error) {
+	h.log.Warn("a journey's workflow could not be asked", telemetry.Correlation(r.Context()),
+		zap.String("journey", journeyID.String()), zap.Error(cause))
 }

@@ -58,7 +58,7 @@ func New(svc *starter.Service, o Options) http.Handler {
 	if o.Pages != nil {
 		mux.Handle("/", o.Pages)
 	}
-	return transportHeaders(mux)
+	return telemetry.WithCorrelationIDs(transportHeaders(mux))
 }
 
 // transportHeaders are sent with every answer, the pages' included: no

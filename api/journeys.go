@@ -27,6 +27,9 @@ func (h *handler) journey(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, "reading the journey", err)
 		return
 	}
+	if d.LiveCause != nil {
+		h.workflowUnavailable(r, j.JourneyID, d.LiveCause)
+	}
 	writeJSON(w, http.StatusOK, d)
 }
 

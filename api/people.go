@@ -109,6 +109,9 @@ func (h *handler) myJourneys(w http.ResponseWriter, r *http.Request) {
 // overdue first, then by due date.
 func (h *handler) coachInbox(w http.ResponseWriter, r *http.Request) {
 	in, err := h.svc.CoachInbox(r.Context(), principal(r).PersonID)
+	for _, u := range in.Unavailable {
+		h.workflowUnavailable(r, u.JourneyID, u.Cause)
+	}
 	h.answer(w, r, "building your inbox", err, in)
 }
 

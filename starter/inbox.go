@@ -57,10 +57,12 @@ type InboxItem struct {
 	Overdue      bool          `json:"overdue"`
 }
 
-// UnavailableJourney is a journey left out of an inbox, and why.
+// UnavailableJourney is a journey left out of an inbox, and why: Reason
+// is WorkflowUnavailable, Cause the error, for the log only.
 type UnavailableJourney struct {
 	JourneyID uuid.UUID `json:"journeyId"`
 	Reason    string    `json:"reason"`
+	Cause     error     `json:"-"`
 }
 
 // JourneySummary is one journey in a list, from the store's projection.
@@ -120,7 +122,7 @@ func (s *Service) CoachInbox(ctx context.Context, coachID uuid.UUID) (CoachInbox
 			if ctx.Err() != nil {
 				return in, fmt.Errorf("building the inbox of coach %s: %w", coachID, ctx.Err())
 			}
-			in.Unavailable = append(in.Unavailable, UnavailableJourney{JourneyID: j.JourneyID, Reason: errs[i].Error()})
+			in.Unavailable = append(in.Unavailable, UnavailableJourney{JourneyID: j.JourneyID, Reason: WorkflowUnavailable, Cause: errs[i]})
 		default:
 			in.Open = append(in.Open, openCheckpoints(views[i], coachID, j.Participant, in.AsOf)...)
 		}

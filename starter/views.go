@@ -79,6 +79,11 @@ func (pp *people) get(ctx context.Context, id uuid.UUID) (PersonSummary, error) 
 	return pp.seen[id], nil
 }
 
+// WorkflowUnavailable is what a caller is told when a journey's workflow
+// could not be asked (Temporal down or slow): the same words whatever the
+// cause, which goes to the log.
+const WorkflowUnavailable = "Its workflow could not be asked just now; try again in a moment. If this lasts, tell the programme's administrators."
+
 // JourneyDetail is everything about one journey.
 type JourneyDetail struct {
 	Journey     store.JourneySnapshot // the store's projection
@@ -86,9 +91,12 @@ type JourneyDetail struct {
 	Participant PersonSummary
 	Coach       PersonSummary // zero when no coach is assigned
 	// Live is the workflow's own view; nil when the workflow is gone (past
-	// retention) or could not be asked, in which case LiveError says why.
+	// retention) or could not be asked, in which case LiveError is
+	// WorkflowUnavailable and LiveCause the error, for the log only: it
+	// may name servers, ports and internals no caller should see.
 	Live      *workflows.JourneyView `json:",omitempty"`
 	LiveError string                 `json:",omitempty"`
+	LiveCause error                  `json:"-"`
 	Upcoming  []workflows.Upcoming   `json:",omitempty"`
 	// Timeline is the journey's durable record, from the store's event log.
 	Timeline []TimelineEntry
@@ -121,7 +129,7 @@ func (s *Service) JourneyDetail(ctx context.Context, journeyID uuid.UUID) (Journ
 	}
 	d.Journey, d.Live, d.Upcoming = snap, live, upcoming
 	if liveErr != nil && !errors.Is(liveErr, ErrNotFound) {
-		d.LiveError = liveErr.Error()
+		d.LiveError, d.LiveCause = WorkflowUnavailable, liveErr
 	}
 	if err := s.nameJourney(ctx, &d); err != nil {
 		return d, err

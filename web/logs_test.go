@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/infuse-cymru/journeys/internal/telemetry"
 	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
 )
@@ -23,7 +24,7 @@ import (
 func TestSignInSecretNotLogged(t *testing.T) {
 	st := sqlitestore.OpenTest(t)
 	core, logs := observer.New(zapcore.DebugLevel)
-	h := New(starter.New(nil, st), Options{Logger: zap.New(core)})
+	h := telemetry.WithCorrelationIDs(New(starter.New(nil, st), Options{Logger: zap.New(core)}))
 	st.Close()
 	const secret = "Zq3vX9pL2mN8rT5wK7yB4cD6fG1hJ0sA"
 	r := httptest.NewRequest(http.MethodPost, "/signin/"+secret, strings.NewReader(url.Values{csrfField: {"t"}}.Encode()))
@@ -37,6 +38,11 @@ func TestSignInSecretNotLogged(t *testing.T) {
 	entries := logs.FilterMessage("page failed").All()
 	if len(entries) != 1 || entries[0].ContextMap()["path"] != "/signin/…" {
 		t.Errorf("log of the failed sign-in = %+v, want one entry with path /signin/…", entries)
+	}
+	// The page gives the reference to quote, which finds the log line.
+	id := rec.Header().Get(telemetry.CorrelationHeader)
+	if !strings.Contains(rec.Body.String(), "<code>"+id+"</code>") || len(entries) != 1 || entries[0].ContextMap()["request_id"] != id {
+		t.Errorf("the error page or its log line lacks the request ID %q:\n%s\n%+v", id, rec.Body, entries)
 	}
 	for _, e := range logs.All() {
 		for k, v := range e.ContextMap() {

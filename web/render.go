@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/infuse-cymru/journeys/auth"
+	"github.com/infuse-cymru/journeys/internal/telemetry"
 	"github.com/infuse-cymru/journeys/starter"
 )
 
@@ -160,6 +161,9 @@ type errorData struct {
 	// Detail is the system's own reason (for refusals by a journey), shown
 	// as given; it is in English.
 	Detail string
+	// Reference is the request's correlation ID, on a server error page:
+	// what to quote so that an operator finds the log lines.
+	Reference string
 	// Link and LinkText offer a way on.
 	Link, LinkText string
 }
@@ -193,13 +197,16 @@ func loggedPath(r *http.Request) string {
 
 // serverError logs err and answers a 500 page without its details.
 func (s *server) serverError(w http.ResponseWriter, r *http.Request, what string, err error) {
-	s.log.Error("page failed", zap.String("what", what), zap.String("path", loggedPath(r)), zap.Error(err))
+	s.log.Error("page failed", telemetry.Correlation(r.Context()), zap.String("what", what), zap.String("path", loggedPath(r)), zap.Error(err))
 	if what == "rendering page error" {
 		// The error page itself failed: plain text, or this would loop.
 		http.Error(w, "Something went wrong on the server. Try again.", http.StatusInternalServerError)
 		return
 	}
-	s.errorPage(w, r, http.StatusInternalServerError, "error.server.title", "error.server.body")
+	// The page says what to quote; the log says what went wrong.
+	p := s.newPage(r, "error.server.title")
+	p.Data = errorData{Message: p.T("error.server.body"), Reference: telemetry.CorrelationID(r.Context()), Link: "/", LinkText: p.T("error.home")}
+	s.render(w, r, http.StatusInternalServerError, "error", p)
 }
 
 // seeOther redirects after a successful form (post/redirect/get), with a

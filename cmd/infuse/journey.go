@@ -204,9 +204,9 @@ func printJourney(w io.Writer, d starter.JourneyDetail) {
 	if v := d.Live; v != nil {
 		printLive(w, v)
 	} else {
-		why := d.LiveError
-		if why == "" {
-			why = "the workflow has ended and been removed"
+		why := "the workflow has ended and been removed"
+		if d.LiveCause != nil {
+			why = "its workflow could not be asked: " + d.LiveCause.Error()
 		}
 		fmt.Fprintf(w, "(this is the store's record: %s)\n", why)
 	}
