@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"net/mail"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,9 +18,10 @@ import (
 	"github.com/infuse-cymru/journeys/store"
 )
 
-// sendTimeout bounds sending one sign-in e-mail. The e-mail goes out after
-// the answer, so a slow mail server never shows in how long the page took,
-// and the timing does not tell whether an address is known either.
+// sendTimeout bounds the work for one sign-in request: the look-up, the
+// link and the e-mail. It is done after the answer, so a slow mail server
+// never shows in how long the page took, and the timing does not tell
+// whether an address is known either.
 const sendTimeout = 30 * time.Second
 
 // signInData is the body of the sign-in pages.
@@ -35,8 +37,10 @@ func (s *server) signInForm(w http.ResponseWriter, r *http.Request) {
 
 // sendSignInLink e-mails a sign-in link to the address given, if it is a
 // person's. The answer is the same whether it is or not (and whether the
-// e-mail could be sent), so the form cannot be used to find out who has an
-// account.
+// e-mail could be sent), and comes before any of the work, so neither it
+// nor its timing tells who has an account. A client that asks too often is
+// told to wait (429), as is everyone when the queue of e-mails is full
+// (503); neither depends on the address.
 //
 // It takes no CSRF token: a forged request can only make a link go to the
 // address's own mailbox, which the forger could ask for just as well
@@ -53,22 +57,48 @@ func (s *server) sendSignInLink(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusUnprocessableEntity, "signin", p)
 		return
 	}
-	s.mailLink(r.Context(), email)
+	if !s.clients.allow(clientAddress(r), s.now()) {
+		s.log.Info("sign-in refused: too many from one client", zap.String("client", clientAddress(r)))
+		w.Header().Set("Retry-After", strconv.Itoa(int(clientLimit.every.Seconds())))
+		s.errorPage(w, r, http.StatusTooManyRequests, "signin.toomany.title", "signin.toomany.body")
+		return
+	}
+	if !s.links.add(linkRequest{email: email}) {
+		s.log.Warn("sign-in refused: the queue of sign-in e-mails is full", zap.Int("queued", linkQueueSize))
+		w.Header().Set("Retry-After", "60")
+		s.errorPage(w, r, http.StatusServiceUnavailable, "signin.busy.title", "signin.busy.body")
+		return
+	}
 	p := s.newPage(r, "signin.sent.title")
 	p.Data = signInData{Email: email}
 	s.render(w, r, http.StatusOK, "signin-sent", p)
 }
 
-// mailLink makes a link for the person with this address, if any, and
-// sends it in the background. Failures are logged, never shown: showing
-// them would tell the visitor the address is known.
-func (s *server) mailLink(ctx context.Context, email string) {
-	person, err := s.svc.Store.FindPersonByEmail(ctx, email)
+// now is the pages' clock: the authenticator's, which tests move.
+func (s *server) now() time.Time {
+	if s.auth.Now != nil {
+		return s.auth.Now()
+	}
+	return time.Now()
+}
+
+// mailLink makes a link for the person with the address asked about, if
+// any, and sends it, unless the person has had as many as addressLimit
+// allows. Failures are logged, never shown: showing them would tell the
+// visitor the address is known.
+func (s *server) mailLink(req linkRequest) {
+	ctx, cancel := context.WithTimeout(context.Background(), sendTimeout)
+	defer cancel()
+	person, err := s.svc.Store.FindPersonByEmail(ctx, req.email)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && !person.ErasedAt.IsZero()) {
 		return
 	}
 	if err != nil {
 		s.log.Error("looking up a sign-in address", zap.Error(err))
+		return
+	}
+	if !s.addresses.allow(person.ID.String(), s.now()) {
+		s.log.Info("sign-in link not sent: the person was sent as many as are allowed just now", zap.String("person", person.ID.String()))
 		return
 	}
 	if s.mail == nil {
@@ -80,14 +110,9 @@ func (s *server) mailLink(ctx context.Context, email string) {
 		s.log.Error("making a sign-in link", zap.String("person", person.ID.String()), zap.Error(err))
 		return
 	}
-	e := signInEmail(person, s.from, s.base+SignInPath(secret), expires)
-	go func() {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
-		defer cancel()
-		if err := s.mail.Send(ctx, e); err != nil {
-			s.log.Error("sending a sign-in link", zap.String("person", person.ID.String()), zap.Error(err))
-		}
-	}()
+	if err := s.mail.Send(ctx, signInEmail(person, s.from, s.base+SignInPath(secret), expires)); err != nil {
+		s.log.Error("sending a sign-in link", zap.String("person", person.ID.String()), zap.Error(err))
+	}
 }
 
 // signInEmail is the e-mail carrying a sign-in link: in the person's

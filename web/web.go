@@ -59,6 +59,10 @@ type server struct {
 	log   *zap.Logger
 	pages pages
 	once  onceMiddleware
+	// Sign-in by e-mail: per client and per address limits, and the
+	// queue of e-mails to send (see signinlimits.go).
+	clients, addresses *limiter
+	links              *linkQueue
 }
 
 // New returns the handler of every page.
@@ -74,6 +78,8 @@ func New(svc *starter.Service, o Options) http.Handler {
 		base: strings.TrimRight(o.BaseURL, "/"), log: o.Logger.Named("web"), pages: mustParsePages(),
 	}
 	s.once = s.newOnce()
+	s.clients, s.addresses = newLimiter(clientLimit), newLimiter(addressLimit)
+	s.links = &linkQueue{size: linkQueueSize, senders: linkSenders, send: s.mailLink}
 	if s.mail != nil && s.base == "" {
 		s.log.Warn("no BaseURL: sign-in e-mails will carry a path without the site's address; set it to where people reach the pages")
 	}
