@@ -53,9 +53,9 @@ func newFixture(t *testing.T) *fixture {
 	must(t, err)
 
 	f := &fixture{intake: in.ID, st: st, coachID: coach.ID}
-	f.coordinator, _, err = st.CreateAPIToken(ctx, coord.ID, store.RoleCoordinator, "test coordinator")
+	f.coordinator, _, err = st.CreateAPIToken(ctx, store.APIToken{PersonID: coord.ID, Role: store.RoleCoordinator, Name: "test coordinator"})
 	must(t, err)
-	f.coach, _, err = st.CreateAPIToken(ctx, coach.ID, store.RoleCoach, "test coach")
+	f.coach, _, err = st.CreateAPIToken(ctx, store.APIToken{PersonID: coach.ID, Role: store.RoleCoach, Name: "test coach"})
 	must(t, err)
 	f.coordinatorSession, _, err = st.CreateWebSession(ctx, coord.ID, time.Now(), time.Now().Add(time.Hour))
 	must(t, err)

@@ -45,7 +45,7 @@ func TestWorkflowErrorsStayInTheLog(t *testing.T) {
 		Snapshot: &store.JourneySnapshot{JourneyID: journey, IntakeID: in.ID, PersonID: part, CoachID: coach, State: string(workflows.StatusInLabs)}})
 	must(t, err)
 	tokenOf := func(id uuid.UUID, role store.Role) string {
-		tok, _, err := st.CreateAPIToken(ctx, id, role, "test")
+		tok, _, err := st.CreateAPIToken(ctx, store.APIToken{PersonID: id, Role: role, Name: "test"})
 		must(t, err)
 		return tok
 	}

@@ -269,7 +269,7 @@ func (w *world) credentials(t *testing.T, p *who, role store.Role) {
 	t.Helper()
 	ctx := context.Background()
 	var err error
-	p.token, _, err = w.st.CreateAPIToken(ctx, p.id, role, "test "+p.name)
+	p.token, _, err = w.st.CreateAPIToken(ctx, store.APIToken{PersonID: p.id, Role: role, Name: "test " + p.name})
 	must(t, err)
 	p.session, _, err = w.st.CreateWebSession(ctx, p.id, time.Now(), time.Now().Add(time.Hour))
 	must(t, err)

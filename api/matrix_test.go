@@ -87,7 +87,7 @@ func (w *world) testMatrix(t *testing.T) {
 	if !eraseMe.ErasedAt.IsZero() || eraseMe.GivenName == "" {
 		t.Fatalf("the person for the erase probe is erased before the matrix: %+v", eraseMe)
 	}
-	gone, tok, err := w.st.CreateAPIToken(t.Context(), w.coordinator.id, store.RoleCoordinator, "revoked")
+	gone, tok, err := w.st.CreateAPIToken(t.Context(), store.APIToken{PersonID: w.coordinator.id, Role: store.RoleCoordinator, Name: "revoked"})
 	must(t, err)
 	must(t, w.st.RevokeAPIToken(t.Context(), tok.ID))
 	expired, _, err := w.st.CreateWebSession(t.Context(), w.coordinator.id, time.Now().Add(-2*time.Hour), time.Now().Add(-time.Hour))

@@ -34,8 +34,23 @@ const (
 	DefaultSessionTTL = 12 * time.Hour
 )
 
-// SessionCookie is the name of the cookie that carries a browser's session.
-const SessionCookie = "infuse_session"
+// Names of the cookie that carries a browser's session: SessionCookie over
+// plain HTTP (infuse dev), SecureSessionCookie over TLS. Its __Host- prefix
+// makes browsers keep the cookie only if it is Secure, set by this very
+// host, for every path: a page on a sibling subdomain, or any page over
+// plain HTTP, cannot plant a session of its choosing (cookie tossing).
+const (
+	SessionCookie       = "infuse_session"
+	SecureSessionCookie = "__Host-" + SessionCookie
+)
+
+// SessionCookieName is the session cookie's name for requests like r.
+func SessionCookieName(r *http.Request) string {
+	if OverTLS(r) {
+		return SecureSessionCookie
+	}
+	return SessionCookie
+}
 
 // Errors of Identify.
 var (
@@ -129,7 +144,7 @@ func (a *Authenticator) Identify(r *http.Request) (Principal, error) {
 		if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
 			return Principal{}, fmt.Errorf("%w: the Authorization header is not \"Bearer TOKEN\"", ErrBadCredentials)
 		}
-		tok, err := a.Store.AuthenticateAPIToken(r.Context(), token)
+		tok, err := a.Store.AuthenticateAPIToken(r.Context(), token, a.now())
 		if errors.Is(err, store.ErrNotFound) {
 			return Principal{}, fmt.Errorf("%w: the API token is not known or has been revoked", ErrBadCredentials)
 		}
@@ -138,7 +153,7 @@ func (a *Authenticator) Identify(r *http.Request) (Principal, error) {
 		}
 		return Principal{PersonID: tok.PersonID, Role: tok.Role}, nil
 	}
-	c, err := r.Cookie(SessionCookie)
+	c, err := r.Cookie(SessionCookieName(r))
 	if err != nil || c.Value == "" {
 		return Principal{}, ErrNoCredentials
 	}
@@ -186,7 +201,7 @@ func (a *Authenticator) SignIn(w http.ResponseWriter, r *http.Request, linkSecre
 // SignOut ends the request's session, if any, and clears the cookie.
 func (a *Authenticator) SignOut(w http.ResponseWriter, r *http.Request) error {
 	http.SetCookie(w, sessionCookie(r, "", -1))
-	c, err := r.Cookie(SessionCookie)
+	c, err := r.Cookie(SessionCookieName(r))
 	if err != nil || c.Value == "" {
 		return nil
 	}
@@ -195,7 +210,7 @@ func (a *Authenticator) SignOut(w http.ResponseWriter, r *http.Request) error {
 
 func sessionCookie(r *http.Request, value string, maxAge int) *http.Cookie {
 	return &http.Cookie{
-		Name: SessionCookie, Value: value, Path: "/", MaxAge: maxAge,
+		Name: SessionCookieName(r), Value: value, Path: "/", MaxAge: maxAge,
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: OverTLS(r),
 	}
 }

@@ -70,7 +70,7 @@ func request(header string, c *http.Cookie) *http.Request {
 func TestIdentifyPrecedence(t *testing.T) {
 	s := newSetup(t)
 	ctx := context.Background()
-	token, _, err := s.st.CreateAPIToken(ctx, s.coach.ID, store.RoleCoach, "crm")
+	token, _, err := s.st.CreateAPIToken(ctx, store.APIToken{PersonID: s.coach.ID, Role: store.RoleCoach, Name: "crm"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +204,7 @@ func TestCSRF(t *testing.T) {
 		t.Error("one session's CSRF token works for another")
 	}
 	// API tokens need none, and have none.
-	token, _, err := s.st.CreateAPIToken(ctx, s.coach.ID, store.RoleCoach, "crm")
+	token, _, err := s.st.CreateAPIToken(ctx, store.APIToken{PersonID: s.coach.ID, Role: store.RoleCoach, Name: "crm"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -132,7 +132,7 @@ func (s *loadStack) seed(ctx context.Context, svc *starter.Service) error {
 	}
 	s.pending = make([][]string, loadCoaches)
 	for _, coachID := range coaches {
-		tok, _, err := svc.Store.CreateAPIToken(ctx, coachID, store.RoleCoach, "load test")
+		tok, _, err := svc.Store.CreateAPIToken(ctx, store.APIToken{PersonID: coachID, Role: store.RoleCoach, Name: "load test"})
 		if err != nil {
 			return err
 		}

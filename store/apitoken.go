@@ -22,9 +22,18 @@ type APIToken struct {
 	Role      Role
 	Name      string // what the token is for, e.g. "council CRM"
 	CreatedAt time.Time
+	// ExpiresAt is when the token stops working by itself; zero for never.
+	ExpiresAt time.Time
+	// LastUsedAt is when the token was last presented, to the minute; zero
+	// if it never was.
+	LastUsedAt time.Time
 	// RevokedAt is when the token was revoked; zero while it is in use.
 	RevokedAt time.Time
 }
+
+// APITokenUseGranularity is how often a token's LastUsedAt is written: a
+// token used many times a minute costs one write a minute, not one each.
+const APITokenUseGranularity = time.Minute
 
 // apiTokenBytes is how much randomness a token carries.
 const apiTokenBytes = 32
@@ -48,27 +57,31 @@ func HashAPIToken(plaintext string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// PrepareAPIToken checks the fields of a token to create and fills in its
-// ID and creation time.
-func PrepareAPIToken(personID uuid.UUID, role Role, name string, now time.Time) (APIToken, error) {
+// PrepareAPIToken checks the fields of a token to create (its PersonID,
+// Role, Name and ExpiresAt) and fills in its ID and creation time.
+func PrepareAPIToken(t APIToken, now time.Time) (APIToken, error) {
 	var problems []string
-	if personID == uuid.Nil {
+	if t.PersonID == uuid.Nil {
 		problems = append(problems, "person ID is missing")
 	}
-	switch role {
+	switch t.Role {
 	case RoleCoordinator, RoleCoach, RoleParticipant:
 	default:
-		problems = append(problems, fmt.Sprintf("role %q is not coordinator, coach or participant", role))
+		problems = append(problems, fmt.Sprintf("role %q is not coordinator, coach or participant", t.Role))
 	}
-	name = strings.TrimSpace(name)
+	name := strings.TrimSpace(t.Name)
 	switch {
 	case name == "":
 		problems = append(problems, "name is missing (say what the token is for)")
 	case len(name) > 200:
 		problems = append(problems, "name is longer than 200 bytes")
 	}
+	if !t.ExpiresAt.IsZero() && !t.ExpiresAt.After(now) {
+		problems = append(problems, "it would expire before it is made (give a time to come, or none)")
+	}
 	if len(problems) > 0 {
 		return APIToken{}, fmt.Errorf("%w: API token: %s", ErrInvalid, strings.Join(problems, "; "))
 	}
-	return APIToken{ID: uuid.New(), PersonID: personID, Role: role, Name: name, CreatedAt: StoredTime(now)}, nil
+	return APIToken{ID: uuid.New(), PersonID: t.PersonID, Role: t.Role, Name: name,
+		CreatedAt: StoredTime(now), ExpiresAt: StoredTime(t.ExpiresAt)}, nil
 }

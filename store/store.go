@@ -315,15 +315,22 @@ type Store interface {
 	// CertificateOf is the certificate issued for a journey, or ErrNotFound.
 	CertificateOf(ctx context.Context, journeyID uuid.UUID) (Certificate, error)
 
-	// CreateAPIToken creates a token for personID to use the API in role,
-	// named for what it is for. It returns the token, which is shown only
-	// now: the store keeps its SHA-256 hash, never the token itself. An
-	// unknown or erased person is ErrNotFound (erasure revokes a person's
-	// tokens, and none is made after it).
-	CreateAPIToken(ctx context.Context, personID uuid.UUID, role Role, name string) (string, APIToken, error)
-	// AuthenticateAPIToken finds the token a caller presented, by its hash.
-	// An unknown or revoked token is ErrNotFound.
-	AuthenticateAPIToken(ctx context.Context, plaintext string) (APIToken, error)
+	// CreateAPIToken creates a token for t.PersonID to use the API in
+	// t.Role, which must be the person's own role (else ErrInvalid), named
+	// t.Name for what it is for, until t.ExpiresAt (zero: until revoked).
+	// It returns the token, which is shown only now: the store keeps its
+	// SHA-256 hash, never the token itself. An unknown or erased person is
+	// ErrNotFound (erasure revokes a person's tokens, and none is made
+	// after it).
+	CreateAPIToken(ctx context.Context, t APIToken) (string, APIToken, error)
+	// AuthenticateAPIToken finds the token a caller presented at now, by
+	// its hash, and records its use (LastUsedAt, once a minute at most). A
+	// token that is unknown, revoked or expired, or whose person has been
+	// erased or no longer has the token's role, is ErrNotFound.
+	AuthenticateAPIToken(ctx context.Context, plaintext string, now time.Time) (APIToken, error)
+	// APITokensOf lists a person's tokens, newest first; uuid.Nil lists
+	// everyone's.
+	APITokensOf(ctx context.Context, personID uuid.UUID) ([]APIToken, error)
 	// RevokeAPIToken stops a token working. Revoking it again changes
 	// nothing; an unknown ID is ErrNotFound.
 	RevokeAPIToken(ctx context.Context, id uuid.UUID) error

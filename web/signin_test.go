@@ -2,6 +2,8 @@ package web_test
 
 import (
 	"context"
+	"crypto/tls"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -30,7 +32,7 @@ var linkInMail = regexp.MustCompile(`https?://\S+/signin/[A-Za-z0-9_-]+`)
 // sessionCookie is the session cookie an answer sets, or nil.
 func sessionCookie(a answer) *http.Cookie {
 	for _, c := range a.Cookies() {
-		if c.Name == auth.SessionCookie && c.Value != "" {
+		if (c.Name == auth.SessionCookie || c.Name == auth.SecureSessionCookie) && c.Value != "" {
 			return c
 		}
 	}
@@ -131,13 +133,29 @@ func TestSignInNeedsTheConfirmationPage(t *testing.T) {
 	}
 }
 
-// Over TLS the session cookie is Secure.
+// Over TLS the session cookie is Secure and __Host- prefixed (host-only,
+// path /), and a session cookie without the prefix, as a sibling
+// subdomain could plant, is not taken.
 func TestSessionCookieSecureOverTLS(t *testing.T) {
 	s := newSite(t, siteOptions{tls: true})
 	p := s.person(store.RoleCoordinator, "Megan", "megan@example.org", store.LanguageEnglish)
-	c := sessionCookie(s.browser().signIn(p))
-	if c == nil || !c.Secure || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode {
-		t.Errorf("session cookie over TLS %+v: want Secure, HttpOnly, SameSite=Lax", c)
+	b := s.browser()
+	c := sessionCookie(b.signIn(p))
+	if c == nil || c.Name != auth.SecureSessionCookie || !c.Secure || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode ||
+		c.Path != "/" || c.Domain != "" {
+		t.Fatalf("session cookie over TLS %+v: want %s, Secure, HttpOnly, SameSite=Lax, Path=/, no Domain", c, auth.SecureSessionCookie)
+	}
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	req.TLS = &tls.ConnectionState{}
+	req.AddCookie(&http.Cookie{Name: auth.SessionCookie, Value: c.Value})
+	if _, err := s.auth.Identify(req); !errors.Is(err, auth.ErrNoCredentials) {
+		t.Errorf("over TLS, a session in a cookie without the __Host- prefix: %v, want no credentials", err)
+	}
+	req = httptest.NewRequest(http.MethodGet, "/", nil)
+	req.TLS = &tls.ConnectionState{}
+	req.AddCookie(c)
+	if who, err := s.auth.Identify(req); err != nil || who.PersonID != p.ID {
+		t.Errorf("over TLS, the __Host- session cookie: %+v, %v; want %s", who, err, p.ID)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
@@ -15,20 +16,23 @@ import (
 )
 
 func (c *cli) tokenCommand() *cobra.Command {
-	return group("token", "API tokens: create one for a system to call the API as a person, or revoke one",
-		c.tokenCreateCommand(), c.tokenRevokeCommand())
+	return group("token", "API tokens: create one for a system to call the API as a person, list them, or revoke one",
+		c.tokenCreateCommand(), c.tokenListCommand(), c.tokenRevokeCommand())
 }
 
 func (c *cli) tokenCreateCommand() *cobra.Command {
 	var person, role, name string
+	var days int
 	cmd := &cobra.Command{
-		Use:   "create --person EMAIL|ID --role coordinator|coach|participant --name NAME",
+		Use:   "create --person EMAIL|ID --role coordinator|coach|participant --name NAME [--days N]",
 		Short: "Create an API token and print it (once: only its hash is kept)",
 		Long: `Create an API token for another system to call the API as PERSON, in ROLE
 (which must be the person's own role), and print it. The token is shown only
 now: the store keeps its SHA-256 hash, so a lost token cannot be shown again;
 revoke it and create another. Callers send it as
-"Authorization: Bearer TOKEN". NAME says what the token is for.`,
+"Authorization: Bearer TOKEN". NAME says what the token is for. With --days
+it stops working by itself N days from now; without, it works until revoked.
+"infuse token list" shows when each token was last used.`,
 		Args: args(cobra.NoArgs),
 		RunE: c.action(func(ctx context.Context, _ []string) error {
 			r := store.Role(strings.ToLower(strings.TrimSpace(role)))
@@ -39,6 +43,9 @@ revoke it and create another. Callers send it as
 			}
 			if strings.TrimSpace(name) == "" {
 				return usage("--name is missing: say what the token is for, e.g. --name \"council CRM\"")
+			}
+			if days < 0 {
+				return usage("--days %d: give a number of days from now, or leave it out for a token that works until revoked", days)
 			}
 			svc, err := c.service(ctx, false)
 			if err != nil {
@@ -51,15 +58,23 @@ revoke it and create another. Callers send it as
 			if p.Role != r {
 				return usage("%s is a %s: a token can only have its person's own role (--role %s)", person, p.Role, p.Role)
 			}
-			plain, tok, err := svc.Store.CreateAPIToken(ctx, p.ID, r, name)
+			t := store.APIToken{PersonID: p.ID, Role: r, Name: name}
+			if days > 0 {
+				t.ExpiresAt = time.Now().AddDate(0, 0, days)
+			}
+			plain, tok, err := svc.Store.CreateAPIToken(ctx, t)
 			if err != nil {
 				return err
 			}
 			return c.emit(map[string]any{
 				"token": plain, "id": tok.ID, "person": tok.PersonID, "role": tok.Role, "name": tok.Name, "created_at": tok.CreatedAt,
+				"expires_at": nullableTime(tok.ExpiresAt),
 			}, func(w io.Writer) {
 				fmt.Fprintf(w, "API token %s (%s) for %s %s %s:\n\n  %s\n\n", tok.ID, tok.Name, tok.Role,
 					strings.TrimSpace(p.GivenName+" "+p.FamilyName), p.EmailAddress, plain)
+				if !tok.ExpiresAt.IsZero() {
+					fmt.Fprintf(w, "It stops working at %s.\n", when(tok.ExpiresAt))
+				}
 				fmt.Fprintln(w, "Keep it now: it is not shown again. Send it as \"Authorization: Bearer TOKEN\".")
 				fmt.Fprintf(w, "Stop it working with: infuse token revoke %s\n", tok.ID)
 			})
@@ -69,10 +84,59 @@ revoke it and create another. Callers send it as
 	f.StringVar(&person, "person", "", "the person the token acts as: an e-mail address or ID")
 	f.StringVar(&role, "role", "", "coordinator, coach or participant (the person's own role)")
 	f.StringVar(&name, "name", "", "what the token is for, e.g. \"council CRM\"")
+	f.IntVar(&days, "days", 0, "stop working this many days from now (default: until revoked)")
 	for _, flag := range []string{"person", "role", "name"} {
 		_ = cmd.MarkFlagRequired(flag)
 	}
 	return cmd
+}
+
+func (c *cli) tokenListCommand() *cobra.Command {
+	var person string
+	cmd := &cobra.Command{
+		Use:   "list [--person EMAIL|ID]",
+		Short: "List API tokens (never the tokens themselves): whose, what for, when made, last used, ends and revoked",
+		Args:  args(cobra.NoArgs),
+		RunE: c.action(func(ctx context.Context, _ []string) error {
+			svc, err := c.service(ctx, false)
+			if err != nil {
+				return err
+			}
+			who := uuid.Nil
+			if person != "" {
+				p, err := svc.FindPerson(ctx, person)
+				if err != nil {
+					return err
+				}
+				who = p.ID
+			}
+			toks, err := svc.Store.APITokensOf(ctx, who)
+			if err != nil {
+				return err
+			}
+			out := make([]map[string]any, len(toks))
+			rows := make([][]string, len(toks))
+			for i, t := range toks {
+				out[i] = map[string]any{"id": t.ID, "person": t.PersonID, "role": t.Role, "name": t.Name, "created_at": t.CreatedAt,
+					"expires_at": nullableTime(t.ExpiresAt), "last_used_at": nullableTime(t.LastUsedAt), "revoked_at": nullableTime(t.RevokedAt)}
+				rows[i] = []string{t.ID.String(), t.PersonID.String(), string(t.Role), t.Name, when(t.CreatedAt),
+					when(t.LastUsedAt), when(t.ExpiresAt), when(t.RevokedAt)}
+			}
+			return c.emit(out, func(w io.Writer) {
+				table(w, []string{"ID", "PERSON", "ROLE", "NAME", "CREATED", "LAST USED", "ENDS", "REVOKED"}, rows)
+			})
+		}),
+	}
+	cmd.Flags().StringVar(&person, "person", "", "only this person's tokens: an e-mail address or ID")
+	return cmd
+}
+
+// nullableTime is t for JSON, or nil (null) for the zero time.
+func nullableTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t
 }
 
 func (c *cli) tokenRevokeCommand() *cobra.Command {

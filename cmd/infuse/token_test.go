@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -39,10 +41,21 @@ func TestTokenCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	tok, err := st.AuthenticateAPIToken(ctx, plain)
+	tok, err := st.AuthenticateAPIToken(ctx, plain, time.Now())
 	if err != nil || tok.Role != store.RoleCoordinator || tok.PersonID != coord.ID || tok.Name != "reports" {
 		t.Fatalf("the printed token %q does not authenticate as the coordinator: %+v %v\n%s", plain, tok, err, out)
 	}
+
+	// The list shows both, the one just used with its last use, never a token.
+	list := w.must("token", "list", "--person", "ceri@example.org")
+	if used, never := lastUsed(list, tok.ID.String()), lastUsed(list, id); used != when(tok.LastUsedAt) || never != "-" || strings.Contains(list, plain) {
+		t.Errorf("token list shows last uses %q (want %q) and %q (want -):\n%s", used, when(tok.LastUsedAt), never, list)
+	}
+	month := w.jsonField("expires_at", "token", "create", "--person", "ceri@example.org", "--role", "coordinator", "--name", "a month", "--days", "30", "--json")
+	if ends, err := time.Parse(time.RFC3339Nano, month); err != nil || ends.Sub(time.Now()) < 29*24*time.Hour || ends.Sub(time.Now()) > 31*24*time.Hour {
+		t.Errorf("--days 30 made a token that ends at %q (%v)", month, err)
+	}
+	w.expect(exitInvalid, []string{"--days -1"}, "token", "create", "--person", "ceri@example.org", "--role", "coordinator", "--name", "x", "--days", "-1")
 
 	if out := w.must("token", "revoke", id); !strings.Contains(out, "revoked") {
 		t.Errorf("revoke said %q", out)
@@ -54,4 +67,23 @@ func TestTokenCommands(t *testing.T) {
 	w.expect(exitInvalid, []string{"admin"}, "token", "create", "--person", "ceri@example.org", "--role", "admin", "--name", "x")
 	w.expect(exitInvalid, []string{"required"}, "token", "create", "--person", "ceri@example.org", "--role", "coach")
 	w.expect(exitNotFound, []string{"nobody@example.org"}, "token", "create", "--person", "nobody@example.org", "--role", "coach", "--name", "x")
+}
+
+// lastUsed is the LAST USED column of the row of token id in the table
+// `infuse token list` printed.
+func lastUsed(table, id string) string {
+	cols := regexp.MustCompile(`\s{2,}`)
+	lines := strings.Split(table, "\n")
+	header := cols.Split(lines[0], -1)
+	for _, line := range lines[1:] {
+		if strings.HasPrefix(line, id) {
+			row := cols.Split(line, -1)
+			for i, h := range header {
+				if h == "LAST USED" && i < len(row) {
+					return row[i]
+				}
+			}
+		}
+	}
+	return ""
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/infuse-cymru/journeys/api"
 	"github.com/infuse-cymru/journeys/programme"
 	"github.com/infuse-cymru/journeys/starter"
+	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/workflows"
 )
 
@@ -214,7 +215,7 @@ func (s *system) benchCoordinator(ctx context.Context) person {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	tok, _, err := s.store.CreateAPIToken(ctx, p.ID, "coordinator", "fan-out benchmark")
+	tok, _, err := s.store.CreateAPIToken(ctx, store.APIToken{PersonID: p.ID, Role: store.RoleCoordinator, Name: "fan-out benchmark"})
 	if err != nil {
 		s.t.Fatal(err)
 	}

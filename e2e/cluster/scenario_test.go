@@ -199,7 +199,7 @@ func (s *system) importPeople(ctx context.Context, coord person, tag string, coa
 		if err != nil {
 			s.t.Fatal(err)
 		}
-		tok, _, err := s.store.CreateAPIToken(ctx, p.ID, role, "cluster test")
+		tok, _, err := s.store.CreateAPIToken(ctx, store.APIToken{PersonID: p.ID, Role: role, Name: "cluster test"})
 		if err != nil {
 			s.t.Fatal(err)
 		}

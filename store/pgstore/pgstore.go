@@ -595,26 +595,35 @@ func (s *Store) CertificateOf(ctx context.Context, journeyID uuid.UUID) (store.C
 
 // ---- API tokens ------------------------------------------------------------------
 
-func (s *Store) CreateAPIToken(ctx context.Context, personID uuid.UUID, role store.Role, name string) (string, store.APIToken, error) {
-	return sqlstore.CreateAPIToken(personID, role, name, now(),
-		func() (store.Person, error) { return s.GetPerson(ctx, personID) },
+func (s *Store) CreateAPIToken(ctx context.Context, t store.APIToken) (string, store.APIToken, error) {
+	return sqlstore.CreateAPIToken(t, now(),
+		func() (store.Person, error) { return s.GetPerson(ctx, t.PersonID) },
 		func(tok store.APIToken, hash string) error {
-			_, err := s.pool.Exec(ctx, `INSERT INTO api_tokens (id, person_id, role, name, token_hash, created_at)
-				VALUES ($1, $2, $3, $4, $5, $6)`, tok.ID, tok.PersonID, string(tok.Role), tok.Name, hash, tok.CreatedAt)
+			_, err := s.pool.Exec(ctx, `INSERT INTO api_tokens (id, person_id, role, name, token_hash, created_at, expires_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7)`, tok.ID, tok.PersonID, string(tok.Role), tok.Name, hash, tok.CreatedAt, nullTime(tok.ExpiresAt))
 			return err
 		})
 }
 
-func (s *Store) AuthenticateAPIToken(ctx context.Context, plaintext string) (store.APIToken, error) {
-	tok, err := sqlstore.ScanAPIToken(s.pool.QueryRow(ctx, `SELECT `+sqlstore.APITokenColumns+`
-		FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL`+sqlstore.LivePersonToken, store.HashAPIToken(plaintext)))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return store.APIToken{}, sqlstore.APITokenNotFound()
-	}
+func (s *Store) AuthenticateAPIToken(ctx context.Context, plaintext string, at time.Time) (store.APIToken, error) {
+	return sqlstore.AuthenticateAPIToken(plaintext, at,
+		func(hash string) sqlstore.Scanner {
+			return s.pool.QueryRow(ctx, `SELECT `+sqlstore.APITokenColumns+`
+				FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL`+sqlstore.LivePersonToken, hash)
+		},
+		func(id uuid.UUID, at time.Time) error {
+			_, err := s.pool.Exec(ctx, `UPDATE api_tokens SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2)`, id, at)
+			return err
+		})
+}
+
+func (s *Store) APITokensOf(ctx context.Context, personID uuid.UUID) ([]store.APIToken, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+sqlstore.APITokenColumns+` FROM api_tokens
+		WHERE $1 = '00000000-0000-0000-0000-000000000000'::uuid OR person_id = $1 ORDER BY created_at DESC, id`, personID)
 	if err != nil {
-		return store.APIToken{}, fmt.Errorf("checking an API token: %w", err)
+		return nil, fmt.Errorf("listing API tokens: %w", err)
 	}
-	return tok, nil
+	return collect(rows, sqlstore.ScanAPIToken)
 }
 
 func (s *Store) RevokeAPIToken(ctx context.Context, id uuid.UUID) error {

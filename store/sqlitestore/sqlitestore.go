@@ -628,26 +628,34 @@ func (s *Store) CertificateOf(ctx context.Context, journeyID uuid.UUID) (store.C
 
 // ---- API tokens ------------------------------------------------------------------
 
-func (s *Store) CreateAPIToken(ctx context.Context, personID uuid.UUID, role store.Role, name string) (string, store.APIToken, error) {
-	return sqlstore.CreateAPIToken(personID, role, name, now(),
-		func() (store.Person, error) { return s.GetPerson(ctx, personID) },
+func (s *Store) CreateAPIToken(ctx context.Context, t store.APIToken) (string, store.APIToken, error) {
+	return sqlstore.CreateAPIToken(t, now(),
+		func() (store.Person, error) { return s.GetPerson(ctx, t.PersonID) },
 		func(tok store.APIToken, hash string) error {
-			_, err := s.write.ExecContext(ctx, `INSERT INTO api_tokens (id, person_id, role, name, token_hash, created_at)
-				VALUES (?, ?, ?, ?, ?, ?)`, tok.ID.String(), tok.PersonID.String(), string(tok.Role), tok.Name, hash, fmtTime(tok.CreatedAt))
+			_, err := s.write.ExecContext(ctx, `INSERT INTO api_tokens (id, person_id, role, name, token_hash, created_at, expires_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?)`, tok.ID.String(), tok.PersonID.String(), string(tok.Role), tok.Name, hash,
+				fmtTime(tok.CreatedAt), nullTime(tok.ExpiresAt))
 			return err
 		})
 }
 
-func (s *Store) AuthenticateAPIToken(ctx context.Context, plaintext string) (store.APIToken, error) {
-	tok, err := sqlstore.ScanAPIToken(s.read.QueryRowContext(ctx, `SELECT `+sqlstore.APITokenColumns+`
-		FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL`+sqlstore.LivePersonToken, store.HashAPIToken(plaintext)))
-	if errors.Is(err, sql.ErrNoRows) {
-		return store.APIToken{}, sqlstore.APITokenNotFound()
-	}
-	if err != nil {
-		return store.APIToken{}, fmt.Errorf("checking an API token: %w", err)
-	}
-	return tok, nil
+func (s *Store) AuthenticateAPIToken(ctx context.Context, plaintext string, at time.Time) (store.APIToken, error) {
+	return sqlstore.AuthenticateAPIToken(plaintext, at,
+		func(hash string) sqlstore.Scanner {
+			return s.read.QueryRowContext(ctx, `SELECT `+sqlstore.APITokenColumns+`
+				FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL`+sqlstore.LivePersonToken, hash)
+		},
+		func(id uuid.UUID, at time.Time) error {
+			_, err := s.write.ExecContext(ctx, `UPDATE api_tokens SET last_used_at = ?2 WHERE id = ?1 AND (last_used_at IS NULL OR last_used_at < ?2)`,
+				id.String(), fmtTime(at))
+			return err
+		})
+}
+
+func (s *Store) APITokensOf(ctx context.Context, personID uuid.UUID) ([]store.APIToken, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT `+sqlstore.APITokenColumns+` FROM api_tokens
+		WHERE ?1 = '00000000-0000-0000-0000-000000000000' OR person_id = ?1 ORDER BY created_at DESC, id`, personID.String())
+	return collect(rows, err, sqlstore.ScanAPIToken)
 }
 
 func (s *Store) RevokeAPIToken(ctx context.Context, id uuid.UUID) error {

@@ -183,7 +183,7 @@ func TestUpgradeKeepsPeopleAndTokens(t *testing.T) {
 		if _, err := s.FindPersonByEmail(ctx, "NIA@example.org"); err != nil {
 			t.Errorf("FindPersonByEmail after upgrade: %v", err)
 		}
-		if tok, err := s.AuthenticateAPIToken(ctx, plain); err != nil || tok.PersonID != person {
+		if tok, err := s.AuthenticateAPIToken(ctx, plain, time.Now()); err != nil || tok.PersonID != person {
 			t.Errorf("API token after upgrade = %+v, %v", tok, err)
 		}
 		var on int

@@ -599,12 +599,12 @@ func testErasePerson(t *testing.T, s store.Store) {
 	gone := []store.Note{note(coach.ID, j), note(p.ID, j), note(p.ID, oj), note(p.ID, uuid.Nil)}
 	kept := note(coach.ID, oj)
 
-	tok, _, err := s.CreateAPIToken(ctx, p.ID, store.RoleParticipant, "app")
+	tok, _, err := s.CreateAPIToken(ctx, store.APIToken{PersonID: p.ID, Role: store.RoleParticipant, Name: "app"})
 	must(t, err)
-	_, revoked, err := s.CreateAPIToken(ctx, p.ID, store.RoleParticipant, "old app")
+	_, revoked, err := s.CreateAPIToken(ctx, store.APIToken{PersonID: p.ID, Role: store.RoleParticipant, Name: "old app"})
 	must(t, err)
 	must(t, s.RevokeAPIToken(ctx, revoked.ID))
-	coachTok, _, err := s.CreateAPIToken(ctx, coach.ID, store.RoleCoach, "coach app")
+	coachTok, _, err := s.CreateAPIToken(ctx, store.APIToken{PersonID: coach.ID, Role: store.RoleCoach, Name: "coach app"})
 	must(t, err)
 
 	at := base.Add(time.Hour)
@@ -702,7 +702,7 @@ func testErasePerson(t *testing.T, s store.Store) {
 		t.Errorf("DueMessages after erasure = %v, want only the coach's m4", ks)
 	}
 
-	_, err = s.AuthenticateAPIToken(ctx, tok)
+	_, err = s.AuthenticateAPIToken(ctx, tok, time.Now())
 	mustNotFound(t, "AuthenticateAPIToken of the erased person", err)
 	_, err = s.AuthenticateWebSession(ctx, live, at)
 	mustNotFound(t, "AuthenticateWebSession of the erased person", err)
@@ -715,7 +715,7 @@ func testErasePerson(t *testing.T, s store.Store) {
 	if len(sessions) != 3 {
 		t.Errorf("%d sessions of the erased person, want the 3 rows kept, ended", len(sessions))
 	}
-	if _, err := s.AuthenticateAPIToken(ctx, coachTok); err != nil {
+	if _, err := s.AuthenticateAPIToken(ctx, coachTok, time.Now()); err != nil {
 		t.Errorf("erasing a participant stopped their coach's token: %v", err)
 	}
 	if _, err := s.AuthenticateWebSession(ctx, coachSession, at); err != nil {
@@ -790,7 +790,7 @@ func testErasureLeavesNoTrace(t *testing.T, s store.Store) {
 	must(t, err)
 	must(t, s.SaveNote(ctx, store.Note{ID: uuid.New(), AuthorID: coach.ID, JourneyID: j, Body: "Nerys led the session", CreatedAt: base}))
 	must(t, s.SaveNote(ctx, store.Note{ID: uuid.New(), AuthorID: p.ID, Body: "Nerys's own note", CreatedAt: base}))
-	_, _, err = s.CreateAPIToken(ctx, p.ID, store.RoleParticipant, "Nerys Prydderch's phone")
+	_, _, err = s.CreateAPIToken(ctx, store.APIToken{PersonID: p.ID, Role: store.RoleParticipant, Name: "Nerys Prydderch's phone"})
 	must(t, err)
 	_, _, err = s.CreateWebSession(ctx, p.ID, base, base.Add(time.Hour))
 	must(t, err)

@@ -83,6 +83,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SignInLinks", testSignInLinks},
 		{"SignInLinkConcurrent", testSignInLinkConcurrent},
 		{"WebSessions", testWebSessions},
+		{"APITokenExpiryAndUse", testAPITokenExpiryAndUse},
 		{"IdempotencyKeys", testIdempotencyKeys},
 		{"ErasureLeavesNoTrace", testErasureLeavesNoTrace},
 		{"IdempotencyTakeover", testIdempotencyTakeover},

@@ -1,6 +1,8 @@
 package sqlstore
 
 import (
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -11,42 +13,64 @@ import (
 
 // APITokenColumns are the api_tokens table's columns (all but the hash), in
 // the order ScanAPIToken reads them.
-const APITokenColumns = `id, person_id, role, name, created_at, revoked_at`
+const APITokenColumns = `id, person_id, role, name, created_at, expires_at, last_used_at, revoked_at`
 
 // ScanAPIToken reads APITokenColumns.
 func ScanAPIToken(row Scanner) (store.APIToken, error) {
 	var tok store.APIToken
 	var role string
-	err := row.Scan(uuidCol{&tok.ID}, uuidCol{&tok.PersonID}, &role, &tok.Name, timeCol{&tok.CreatedAt}, timeCol{&tok.RevokedAt})
+	err := row.Scan(uuidCol{&tok.ID}, uuidCol{&tok.PersonID}, &role, &tok.Name, timeCol{&tok.CreatedAt},
+		timeCol{&tok.ExpiresAt}, timeCol{&tok.LastUsedAt}, timeCol{&tok.RevokedAt})
 	tok.Role = store.Role(role)
 	return tok, err
 }
 
 // LivePersonToken ends AuthenticateAPIToken's query: the token's person
-// must not be erased. Erasure revokes the person's tokens; this also
-// refuses one inserted by a CreateAPIToken that checked the person just
-// before an erasure committed.
-const LivePersonToken = ` AND person_id IN (SELECT id FROM people WHERE erased_at IS NULL)`
+// must not be erased, and must still have the token's role. Erasure
+// revokes the person's tokens; this also refuses one inserted by a
+// CreateAPIToken that checked the person just before an erasure committed.
+const LivePersonToken = ` AND person_id IN (SELECT id FROM people WHERE erased_at IS NULL AND people.role = api_tokens.role)`
 
-// APITokenNotFound is AuthenticateAPIToken's error for a token that is
-// unknown or revoked. It does not repeat the token.
-func APITokenNotFound() error {
-	return fmt.Errorf("API token: %w (unknown or revoked)", store.ErrNotFound)
+// AuthenticateAPIToken is Store.AuthenticateAPIToken without the SQL: find
+// reads the live (unrevoked, of a live person in its role) token with the
+// hash, sql.ErrNoRows if there is none; touch records its use at now.
+func AuthenticateAPIToken(plaintext string, now time.Time, find func(hash string) Scanner, touch func(id uuid.UUID, at time.Time) error) (store.APIToken, error) {
+	tok, err := ScanAPIToken(find(store.HashAPIToken(plaintext)))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return store.APIToken{}, fmt.Errorf("API token: %w (unknown or revoked)", store.ErrNotFound)
+	case err != nil:
+		return store.APIToken{}, fmt.Errorf("checking an API token: %w", err)
+	case !tok.ExpiresAt.IsZero() && !now.Before(tok.ExpiresAt):
+		return store.APIToken{}, fmt.Errorf("API token %s: %w (expired at %s)", tok.ID, store.ErrNotFound, tok.ExpiresAt.Format(time.RFC3339))
+	}
+	if now.Sub(tok.LastUsedAt) >= store.APITokenUseGranularity {
+		tok.LastUsedAt = store.StoredTime(now)
+		if err := touch(tok.ID, tok.LastUsedAt); err != nil {
+			return store.APIToken{}, fmt.Errorf("recording the use of API token %s: %w", tok.ID, err)
+		}
+	}
+	return tok, nil
 }
 
 // CreateAPIToken is the part of creating a token both backends share:
-// check the request, make sure the person exists and has not been erased
-// (erasure revokes a person's tokens; none may be made after it), draw the
-// secret, and hand the row (with only the secret's hash) to insert. It
-// returns the plaintext, which is shown once and never stored.
-func CreateAPIToken(personID uuid.UUID, role store.Role, name string, now time.Time,
+// check the request, make sure the person exists, has not been erased
+// (erasure revokes a person's tokens; none may be made after it) and has
+// the token's role, draw the secret, and hand the row (with only the
+// secret's hash) to insert. It returns the plaintext, which is shown once
+// and never stored.
+func CreateAPIToken(t store.APIToken, now time.Time,
 	person func() (store.Person, error), insert func(tok store.APIToken, hash string) error) (string, store.APIToken, error) {
-	tok, err := store.PrepareAPIToken(personID, role, name, now)
+	tok, err := store.PrepareAPIToken(t, now)
 	if err != nil {
 		return "", store.APIToken{}, err
 	}
-	if _, err := livePerson("creating an API token", personID, person); err != nil {
+	p, err := livePerson("creating an API token", t.PersonID, person)
+	if err != nil {
 		return "", store.APIToken{}, err
+	}
+	if p.Role != tok.Role {
+		return "", store.APIToken{}, fmt.Errorf("%w: API token: person %s is a %s, and a token can only have its person's own role", store.ErrInvalid, p.ID, p.Role)
 	}
 	plaintext, hash, err := store.NewAPITokenSecret()
 	if err != nil {
