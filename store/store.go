@@ -402,7 +402,7 @@ type Store interface {
 	// queued messages failed with the reason "recipient erased"; their API
 	// tokens revoked, sessions ended and sign-in links deleted; and the
 	// stored answers of their requests, and of anyone's that mention them
-	// (by ID, address or name), forgotten. SessionsEnded
+	// (by ID or address, in any letter case), forgotten. SessionsEnded
 	// counts sessions still open at at. The event log, which carries IDs
 	// only, stays. Erasing again changes nothing and reports zero counts
 	// (and ErasedAt as first erased). An unknown person is ErrNotFound.

@@ -821,8 +821,8 @@ func (e eraseTx) count(sql string, args ...any) (int64, error) {
 	return tag.RowsAffected(), err
 }
 
-func (e eraseTx) PersonTraces(id uuid.UUID) sqlstore.Scanner {
-	return e.tx.QueryRow(e.ctx, `SELECT given_name, family_name, email FROM people WHERE id = $1 FOR UPDATE`, id)
+func (e eraseTx) PersonAddress(id uuid.UUID) sqlstore.Scanner {
+	return e.tx.QueryRow(e.ctx, `SELECT email FROM people WHERE id = $1 FOR UPDATE`, id)
 }
 
 func (e eraseTx) BlankPerson(id uuid.UUID, at time.Time) sqlstore.Scanner {
@@ -857,8 +857,22 @@ func (e eraseTx) DeleteSignInLinks(id uuid.UUID) (int64, error) {
 	return e.count(`DELETE FROM sign_in_links WHERE person_id = $1`, id)
 }
 
-func (e eraseTx) DeleteIdempotencyRecords(id uuid.UUID, mentions [][]byte) error {
-	_, err := e.tx.Exec(e.ctx, `DELETE FROM idempotency_keys WHERE principal_id = $1
-		OR EXISTS (SELECT 1 FROM unnest($2::bytea[]) AS m(b) WHERE position(m.b IN body) > 0)`, id, mentions)
-	return err
+func (e eraseTx) StoredAnswers() ([]store.IdempotencyRecord, error) {
+	rows, err := e.tx.Query(e.ctx, `SELECT `+sqlstore.IdempotencyColumns+` FROM idempotency_keys WHERE body IS NOT NULL`)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, sqlstore.ScanIdempotencyRecord)
+}
+
+func (e eraseTx) DeleteIdempotencyRecords(id uuid.UUID, others []store.IdempotencyRecord) error {
+	if _, err := e.tx.Exec(e.ctx, `DELETE FROM idempotency_keys WHERE principal_id = $1`, id); err != nil {
+		return err
+	}
+	for _, r := range others {
+		if _, err := e.tx.Exec(e.ctx, `DELETE FROM idempotency_keys WHERE principal_id = $1 AND key = $2`, r.PrincipalID, r.Key); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -854,8 +854,8 @@ func (e eraseTx) count(query string, args ...any) (int64, error) {
 	return res.RowsAffected()
 }
 
-func (e eraseTx) PersonTraces(id uuid.UUID) sqlstore.Scanner {
-	return e.tx.QueryRowContext(e.ctx, `SELECT given_name, family_name, email FROM people WHERE id = ?`, id.String())
+func (e eraseTx) PersonAddress(id uuid.UUID) sqlstore.Scanner {
+	return e.tx.QueryRowContext(e.ctx, `SELECT email FROM people WHERE id = ?`, id.String())
 }
 
 func (e eraseTx) BlankPerson(id uuid.UUID, at time.Time) sqlstore.Scanner {
@@ -891,12 +891,19 @@ func (e eraseTx) DeleteSignInLinks(id uuid.UUID) (int64, error) {
 	return e.count(`DELETE FROM sign_in_links WHERE person_id = ?`, id.String())
 }
 
-func (e eraseTx) DeleteIdempotencyRecords(id uuid.UUID, mentions [][]byte) error {
-	query, args := `DELETE FROM idempotency_keys WHERE principal_id = ?`, []any{id.String()}
-	for _, m := range mentions {
-		query += ` OR instr(body, ?) > 0`
-		args = append(args, m)
+func (e eraseTx) StoredAnswers() ([]store.IdempotencyRecord, error) {
+	rows, err := e.tx.QueryContext(e.ctx, `SELECT `+sqlstore.IdempotencyColumns+` FROM idempotency_keys WHERE body IS NOT NULL`)
+	return collect(rows, err, sqlstore.ScanIdempotencyRecord)
+}
+
+func (e eraseTx) DeleteIdempotencyRecords(id uuid.UUID, others []store.IdempotencyRecord) error {
+	if _, err := e.tx.ExecContext(e.ctx, `DELETE FROM idempotency_keys WHERE principal_id = ?`, id.String()); err != nil {
+		return err
 	}
-	_, err := e.tx.ExecContext(e.ctx, query, args...)
-	return err
+	for _, r := range others {
+		if _, err := e.tx.ExecContext(e.ctx, `DELETE FROM idempotency_keys WHERE principal_id = ? AND key = ?`, r.PrincipalID.String(), r.Key); err != nil {
+			return err
+		}
+	}
+	return nil
 }

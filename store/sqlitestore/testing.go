@@ -30,7 +30,7 @@ func OpenTest(t testing.TB) *Store {
 // value in which one of texts appears (as bytes: TEXT and BLOB alike). It
 // is how tests prove an erasure leaves nothing of a person behind.
 func (s *Store) FindText(ctx context.Context, texts ...string) ([]string, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`)
+	rows, err := s.read.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\' ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("listing tables: %w", err)
 	}

@@ -632,7 +632,11 @@ func testErasePerson(t *testing.T, s store.Store) {
 		"own":        {p.ID, `{"ok":true}`, true},
 		"by ID":      {coach.ID, fmt.Sprintf(`{"created":[{"id":%q}]}`, p.ID), true},
 		"by address": {coach.ID, fmt.Sprintf(`{"detail":"line 3: %s is taken"}`, p.EmailAddress), true},
-		"by name":    {coach.ID, fmt.Sprintf(`{"name":%q}`, p.GivenName+" "+p.FamilyName), true},
+		"other case": {coach.ID, fmt.Sprintf(`{"detail":"line 2: \\"%s\\" is taken"}`, strings.ToUpper(p.EmailAddress)), true},
+		"sentence":   {coach.ID, fmt.Sprintf(`{"detail":"write to %s."}`, p.EmailAddress), true},
+		"longer":     {coach.ID, fmt.Sprintf(`{"email":"jo%s"}`, p.EmailAddress), false},
+		"subdomain":  {coach.ID, fmt.Sprintf(`{"email":"%s.example"}`, p.EmailAddress), false},
+		"name only":  {coach.ID, fmt.Sprintf(`{"name":%q}`, p.GivenName+" "+p.FamilyName), false},
 		"namesake":   {coach.ID, fmt.Sprintf(`{"givenName":%q,"id":%q}`, o.GivenName, o.ID), false},
 		"unrelated":  {coach.ID, `{"ok":true}`, false},
 		"no body":    {coach.ID, ``, false},
@@ -779,7 +783,7 @@ func testErasureLeavesNoTrace(t *testing.T, s store.Store) {
 	in := newIntake(t, s)
 	p, coach, coord := newPerson(store.RoleParticipant), newPerson(store.RoleCoach), newPerson(store.RoleCoordinator)
 	p.GivenName, p.FamilyName, p.EmailAddress = "Nerys", "Prydderch", "Nerys.Prydderch@torfaen.gov.uk"
-	traces := []string{p.GivenName, p.FamilyName, p.EmailAddress, strings.ToLower(p.EmailAddress)}
+	traces := []string{p.GivenName, p.FamilyName, p.EmailAddress, strings.ToLower(p.EmailAddress), strings.ToUpper(p.EmailAddress)}
 	must(t, s.CreatePeople(ctx, []store.Person{p, coach, coord}))
 	j := uuid.New()
 	snap := snapshot(in, j, p.ID, "lab")
@@ -804,6 +808,7 @@ func testErasureLeavesNoTrace(t *testing.T, s store.Store) {
 		"own":     {p.ID, `{"language":"cy"}`},
 		"import":  {coord.ID, fmt.Sprintf(`{"created":[{"id":%q,"givenName":"Nerys","familyName":"Prydderch","email":%q}]}`, p.ID, p.EmailAddress)},
 		"refused": {coord.ID, fmt.Sprintf(`{"detail":"line 2: %s is already someone else's address"}`, p.EmailAddress)},
+		"shouted": {coord.ID, fmt.Sprintf(`{"detail":"line 3: \\"%s\\" is also on line 2"}`, strings.ToUpper(p.EmailAddress))},
 	} {
 		rec := k.claim(claimOf(a.by, key, "fp", "t", base), true)
 		must(t, s.CompleteIdempotencyKey(ctx, answer(rec, 200, "application/json", []byte(a.body))))

@@ -21,12 +21,12 @@ const ErasedReason = "recipient erased"
 // EraseTx is a backend's statements for ErasePerson, all in one write
 // transaction. The counting statements report how many rows they changed.
 type EraseTx interface {
-	// PersonTraces returns the row of the person's given name, family name
-	// and e-mail address (none if there is no such person), read before
-	// they are blanked to find what else mentions them. It goes first and
-	// locks the row where the backend can, so a concurrent erasure of the
-	// same person waits.
-	PersonTraces(id uuid.UUID) Scanner
+	// PersonAddress returns the row of the person's e-mail address (none
+	// if there is no such person), read before it is blanked to find the
+	// stored answers that mention them. It goes first and locks the row
+	// where the backend can, so a concurrent erasure of the same person
+	// waits.
+	PersonAddress(id uuid.UUID) Scanner
 	// BlankPerson blanks the person's names and e-mail address (e-mail
 	// key NULL, so the address is free for someone else), sets erased_at
 	// to at unless it is set already, and returns the row of the stored
@@ -45,39 +45,79 @@ type EraseTx interface {
 	// expired one has ended by itself, and is not counted).
 	EndWebSessions(id uuid.UUID, at time.Time) (int64, error)
 	DeleteSignInLinks(id uuid.UUID) (int64, error)
+	// StoredAnswers lists every answer kept for a retry that has a body,
+	// with its principal, key and body, to search for the person: there
+	// are a day's worth at most (idempotency.KeepAnswersFor).
+	StoredAnswers() ([]store.IdempotencyRecord, error)
 	// DeleteIdempotencyRecords forgets the answers kept for the person's
 	// requests, which may repeat what they sent (nobody can retry those
-	// once the person's tokens and sessions are gone), and every kept
-	// answer whose body holds one of mentions: someone else's request
-	// about them, such as an import that created them.
-	DeleteIdempotencyRecords(id uuid.UUID, mentions [][]byte) error
+	// once the person's tokens and sessions are gone), and the others
+	// listed (by principal and key): someone else's request about them,
+	// such as an import that named them.
+	DeleteIdempotencyRecords(id uuid.UUID, others []store.IdempotencyRecord) error
 }
 
-// Mentions are the byte strings by which a stored answer names a person:
-// their ID, their e-mail address as written and as JSON escapes it, and
-// their full name as a whole JSON string. Every answer about a person
-// carries their ID or address; a single given or family name is not
-// searched for, since erasing one Siân would then forget every answer that
-// names another (and so let its retry act again). Blank traces (a person
-// erased before) add nothing.
-func Mentions(id uuid.UUID, givenName, familyName, email string) [][]byte {
-	out := [][]byte{[]byte(id.String())}
-	add := func(b []byte) {
-		for _, m := range out {
-			if bytes.Equal(m, b) {
-				return
-			}
+// mentionedIn lists the answers that name the person with id and address
+// email (see Mentions).
+func mentionedIn(answers []store.IdempotencyRecord, id uuid.UUID, email string) []store.IdempotencyRecord {
+	var out []store.IdempotencyRecord
+	for _, a := range answers {
+		if Mentions(a.Body, id, email) {
+			out = append(out, a)
 		}
-		out = append(out, b)
-	}
-	if email != "" {
-		add([]byte(email))
-		add(bytes.Trim(jsonString(email), `"`))
-	}
-	if name := strings.TrimSpace(givenName + " " + familyName); name != "" {
-		add(jsonString(name))
 	}
 	return out
+}
+
+// Mentions reports whether body names the person with id and address
+// email: by their ID, or by their address as written or as JSON escapes
+// it, in any letter case (the import matches addresses so, and repeats
+// them as typed), and whole: "ann@example.org" is not in
+// "joann@example.org" or "ann@example.org.uk". Names are not searched
+// for: every answer about a person carries their ID or address, and
+// erasing one Siân Jones must not forget the answers about another.
+func Mentions(body []byte, id uuid.UUID, email string) bool {
+	text := strings.ToLower(string(body))
+	needles := []string{id.String()}
+	if email != "" {
+		needles = append(needles, strings.ToLower(email), strings.ToLower(strings.Trim(string(jsonString(email)), `"`)))
+	}
+	for _, n := range needles {
+		if containsWhole(text, n) {
+			return true
+		}
+	}
+	return false
+}
+
+// containsWhole reports whether needle is in text with no address
+// character just before or after it. A dot after it ends a sentence
+// unless a letter or digit follows (a longer domain).
+func containsWhole(text, needle string) bool {
+	for from := 0; ; {
+		i := strings.Index(text[from:], needle)
+		if i < 0 {
+			return false
+		}
+		start, end := from+i, from+i+len(needle)
+		before := start > 0 && addressChar(text[start-1])
+		after := end < len(text) && (addressChar(text[end]) && text[end] != '.' ||
+			text[end] == '.' && end+1 < len(text) && alnum(text[end+1]))
+		if !before && !after {
+			return true
+		}
+		from = start + 1
+	}
+}
+
+// addressChar is a byte that can be part of an e-mail address or UUID
+// (any non-ASCII byte counts: it may be part of a letter).
+func addressChar(b byte) bool {
+	return alnum(b) || strings.IndexByte("._%+-'", b) >= 0 || b >= 0x80
+}
+
+func alnum(b byte) bool {
+	return 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9'
 }
 
 // jsonString is s as encoding/json writes it, quotes included.
@@ -100,8 +140,8 @@ func ErasePerson(id uuid.UUID, at time.Time, inTx func(func(EraseTx) error) erro
 	var out store.PersonErasure
 	err := inTx(func(tx EraseTx) error {
 		out = store.PersonErasure{PersonID: id}
-		var given, family, email string
-		err := tx.PersonTraces(id).Scan(&given, &family, &email)
+		var email string
+		err := tx.PersonAddress(id).Scan(&email)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("person %s: %w", id, store.ErrNotFound)
 		}
@@ -134,7 +174,11 @@ func ErasePerson(id uuid.UUID, at time.Time, inTx func(func(EraseTx) error) erro
 			return fmt.Errorf("deleting sign-in links: %w", err)
 		}
 		out.SignInLinksGone = int(n)
-		if err := tx.DeleteIdempotencyRecords(id, Mentions(id, given, family, email)); err != nil {
+		answers, err := tx.StoredAnswers()
+		if err != nil {
+			return fmt.Errorf("reading stored answers: %w", err)
+		}
+		if err := tx.DeleteIdempotencyRecords(id, mentionedIn(answers, id, email)); err != nil {
 			return fmt.Errorf("deleting idempotency records: %w", err)
 		}
 		return nil
