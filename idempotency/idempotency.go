@@ -28,6 +28,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/infuse-cymru/journeys/auth"
+	"github.com/infuse-cymru/journeys/internal/telemetry"
 	"github.com/infuse-cymru/journeys/store"
 )
 
@@ -48,7 +49,9 @@ const staleAfter = 2 * time.Minute
 // Deadline is how long a handler may take: its context ends then, well
 // before staleAfter, so a request is over (its Temporal calls cancelled)
 // by the time a retry may take its key over. The longest wait inside a
-// handler, a decision waiting for its journey, is a minute.
+// handler, a decision waiting for its journey, is a minute. The 30 s
+// between them also absorbs clock differences between API processes (a
+// claim's time is its process's clock; keep them on NTP).
 const Deadline = 90 * time.Second
 
 // KeepAnswersFor is how long an answer is replayed to a retry. After it,
@@ -115,6 +118,10 @@ func (m *Middleware) Wrap(next http.Handler) http.Handler {
 }
 
 func (m *Middleware) serveOnce(w http.ResponseWriter, r *http.Request, p auth.Principal, key, fp string, next http.Handler) {
+	// The deadline counts from before the claim, so a slow claim (one
+	// waiting for a concurrent claim of the key) eats into the handler's
+	// time, not into the margin below staleAfter.
+	deadline := time.Now().Add(Deadline)
 	now := m.now()
 	rec, claimed, err := m.Store.ClaimIdempotencyKey(r.Context(), store.IdempotencyClaim{
 		PrincipalID: p.PersonID, Key: key, Fingerprint: fp, Token: rand.Text(),
@@ -122,7 +129,7 @@ func (m *Middleware) serveOnce(w http.ResponseWriter, r *http.Request, p auth.Pr
 	})
 	switch {
 	case err != nil:
-		m.Log.Error("claiming an idempotency key", zap.String("person", p.PersonID.String()), zap.Error(err))
+		m.Log.Error("claiming an idempotency key", telemetry.Correlation(r.Context()), zap.String("person", p.PersonID.String()), zap.Error(err))
 		m.Problem(w, r, http.StatusInternalServerError, "The server could not record the request; nothing was done. Try again.")
 		return
 	case !claimed && rec.Fingerprint != fp:
@@ -139,7 +146,7 @@ func (m *Middleware) serveOnce(w http.ResponseWriter, r *http.Request, p auth.Pr
 		return
 	}
 	rw := &recorder{ResponseWriter: w, status: http.StatusOK}
-	ctx, cancel := context.WithTimeout(r.Context(), Deadline)
+	ctx, cancel := context.WithDeadline(r.Context(), deadline)
 	defer cancel()
 	if m.WithRequest != nil {
 		ctx = m.WithRequest(ctx, p.PersonID.String()+"/"+key)
@@ -166,7 +173,7 @@ func (m *Middleware) keep(ctx context.Context, rec store.IdempotencyRecord, rw *
 		err = m.Store.CompleteIdempotencyKey(ctx, answer(rec, rw.status, rw.Header().Get("Content-Type"), rw.body.Bytes()))
 	}
 	if err != nil {
-		m.Log.Error("storing an idempotent answer", zap.String("person", rec.PrincipalID.String()), zap.Error(err))
+		m.Log.Error("storing an idempotent answer", telemetry.Correlation(ctx), zap.String("person", rec.PrincipalID.String()), zap.Error(err))
 	}
 }
 

@@ -272,7 +272,7 @@ func (h *held) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		<-c.letGo
 	default:
 	}
-	var status int
+	status := http.StatusOK // for a request sent without X-Status
 	fmt.Sscan(r.Header.Get("X-Status"), &status)
 	w.WriteHeader(status)
 	fmt.Fprintf(w, "answer of %s", r.Header.Get("X-Who"))

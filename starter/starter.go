@@ -407,7 +407,9 @@ func (s *Service) withNote(ctx context.Context, n noteRequest, send func(noteID 
 	err := send(id)
 	if errors.Is(err, ErrRejected) || errors.Is(err, ErrNotFound) {
 		if derr := s.Store.DeleteNote(ctx, id); derr != nil {
-			return fmt.Errorf("%w (and its note %s could not be removed: %v)", err, id, derr)
+			// The refusal is what the caller needs; the store's error
+			// text is not for them (it names tables and servers).
+			return fmt.Errorf("%w (and its note %s could not be removed; the store failed)", err, id)
 		}
 	}
 	return err

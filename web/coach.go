@@ -18,6 +18,9 @@ func (s *server) inbox(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, "building your inbox", err)
 		return
 	}
+	for _, u := range in.Unavailable {
+		s.workflowUnavailable(r, u.JourneyID, u.Cause)
+	}
 	p := s.newPage(r, "inbox.title")
 	p.Data = in
 	s.render(w, r, http.StatusOK, "inbox", p)
@@ -51,6 +54,7 @@ func (s *server) checkpoint(w http.ResponseWriter, r *http.Request) (checkpointD
 		s.serverError(w, r, "reading the journey", err)
 		return checkpointData{}, false
 	}
+	s.workflowUnavailable(r, j.JourneyID, d.LiveCause)
 	data := checkpointData{Journey: d, Ratings: []workflows.RAG{workflows.RAGGreen, workflows.RAGAmber, workflows.RAGRed}}
 	if d.Live == nil {
 		s.notFound(w, r) // an ended journey takes no more checkpoints

@@ -14,6 +14,7 @@ import (
 
 	"github.com/infuse-cymru/journeys/auth"
 	"github.com/infuse-cymru/journeys/idempotency"
+	"github.com/infuse-cymru/journeys/internal/telemetry"
 	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 )
@@ -48,7 +49,7 @@ func (s *server) newOnce() onceMiddleware {
 // onceProblem shows the idempotency middleware's refusals. Its detail is
 // written for API clients, so the page says it in the visitor's terms.
 func (s *server) onceProblem(w http.ResponseWriter, r *http.Request, status int, detail string) {
-	s.log.Info("form refused", zap.Int("status", status), zap.String("path", loggedPath(r)), zap.String("detail", detail))
+	s.log.Info("form refused", telemetry.Correlation(r.Context()), zap.Int("status", status), zap.String("path", loggedPath(r)), zap.String("detail", detail))
 	key := "error.form.body"
 	switch status {
 	case http.StatusConflict:

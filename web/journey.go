@@ -83,6 +83,7 @@ func (s *server) renderJourney(w http.ResponseWriter, r *http.Request, status in
 		s.serverError(w, r, "reading the journey", err)
 		return
 	}
+	s.workflowUnavailable(r, j.JourneyID, d.LiveCause)
 	pr := principal(r)
 	data := journeyData{JourneyDetail: d, Mine: pr.Role == store.RoleParticipant, CoachOwn: pr.Role == store.RoleCoach, Form: postedForm(r)}
 	data.CanRespond = data.Mine && workflows.Status(d.Journey.State) == workflows.StatusOffered

@@ -173,7 +173,20 @@ type errorData struct {
 func (s *server) errorPage(w http.ResponseWriter, r *http.Request, status int, titleKey, messageKey string) {
 	p := s.newPage(r, titleKey)
 	p.Data = errorData{Message: p.T(messageKey), Link: "/", LinkText: p.T("error.home")}
+	if status >= 500 {
+		// The page says what to quote; the log says what went wrong.
+		p.Data = errorData{Message: p.T(messageKey), Reference: telemetry.CorrelationID(r.Context()), Link: "/", LinkText: p.T("error.home")}
+	}
 	s.render(w, r, status, "error", p)
+}
+
+// workflowUnavailable logs why a journey's workflow could not be asked
+// (nothing when cause is nil): the page shows only that it could not.
+func (s *server) workflowUnavailable(r *http.Request, journeyID uuid.UUID, cause error) {
+	if cause != nil {
+		s.log.Warn("a journey's workflow could not be asked", telemetry.Correlation(r.Context()),
+			zap.String("journey", journeyID.String()), zap.Error(cause))
+	}
 }
 
 // notFound is the 404 page, for anything that does not exist or that the
@@ -203,10 +216,7 @@ func (s *server) serverError(w http.ResponseWriter, r *http.Request, what string
 		http.Error(w, "Something went wrong on the server. Try again.", http.StatusInternalServerError)
 		return
 	}
-	// The page says what to quote; the log says what went wrong.
-	p := s.newPage(r, "error.server.title")
-	p.Data = errorData{Message: p.T("error.server.body"), Reference: telemetry.CorrelationID(r.Context()), Link: "/", LinkText: p.T("error.home")}
-	s.render(w, r, http.StatusInternalServerError, "error", p)
+	s.errorPage(w, r, http.StatusInternalServerError, "error.server.title", "error.server.body")
 }
 
 // seeOther redirects after a successful form (post/redirect/get), with a

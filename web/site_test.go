@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"cmp"
 	"context"
 	"io"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/infuse-cymru/journeys/auth"
@@ -64,6 +66,8 @@ type siteOptions struct {
 	// wrap, when set, stands in front of the pages: a test's way to see,
 	// or hold, what passes between a browser and the pages.
 	wrap func(http.Handler) http.Handler
+	// log, when set, is the pages' logger (else the test's).
+	log *zap.Logger
 }
 
 func newSite(t *testing.T, o siteOptions) *site {
@@ -96,7 +100,7 @@ func newSite(t *testing.T, o siteOptions) *site {
 	}
 	h = web.New(s.svc, web.Options{
 		Auth: s.auth, Mail: sender, From: delivery.Address{Name: "Infuse", Address: "infuse@example.org"},
-		BaseURL: s.srv.URL, Logger: zaptest.NewLogger(t),
+		BaseURL: s.srv.URL, Logger: cmp.Or(o.log, zaptest.NewLogger(t)),
 	})
 	if o.wrap != nil {
 		h = o.wrap(h)

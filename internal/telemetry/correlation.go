@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"net/http"
-	"regexp"
 
 	"go.uber.org/zap"
 )
@@ -15,21 +14,15 @@ import (
 // ever reaching the caller.
 const CorrelationHeader = "X-Request-Id"
 
-// sane is what an ID from a proxy in front must look like to be kept: it
-// goes into logs and headers.
-var sane = regexp.MustCompile(`^[A-Za-z0-9._-]{8,64}$`)
-
 type correlationKey struct{}
 
-// WithCorrelationIDs gives every request a correlation ID: the one a proxy
-// in front sent in X-Request-Id if it is sane, or a new random one. It is
-// on the answer's X-Request-Id and in the request's context (CorrelationID).
+// WithCorrelationIDs gives every request a new random correlation ID, on
+// the answer's X-Request-Id and in the request's context (CorrelationID).
+// One a client sent is not taken: it could pick the ID that a failure
+// tells people to quote, or reuse another request's.
 func WithCorrelationIDs(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.Header.Get(CorrelationHeader)
-		if !sane.MatchString(id) {
-			id = rand.Text()
-		}
+		id := rand.Text()
 		w.Header().Set(CorrelationHeader, id)
 		withID := r.WithContext(context.WithValue(r.Context(), correlationKey{}, id))
 		next.ServeHTTP(w, withID)
