@@ -57,14 +57,14 @@ func (s *server) sendSignInLink(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusUnprocessableEntity, "signin", p)
 		return
 	}
-	if !s.clients.allow(clientAddress(r), s.now()) {
-		s.log.Info("sign-in refused: too many from one client", zap.String("client", clientAddress(r)))
+	if !s.clients.allow(clientKey(r, s.trusted), s.now()) {
+		s.log.Debug("sign-in refused: too many from one client")
 		w.Header().Set("Retry-After", strconv.Itoa(int(clientLimit.every.Seconds())))
 		s.errorPage(w, r, http.StatusTooManyRequests, "signin.toomany.title", "signin.toomany.body")
 		return
 	}
-	if !s.links.add(linkRequest{email: email}) {
-		s.log.Warn("sign-in refused: the queue of sign-in e-mails is full", zap.Int("queued", linkQueueSize))
+	if !s.sends.AllowN(s.now(), 1) || !s.links.add(linkRequest{email: email}) {
+		s.log.Warn("sign-in refused: as many sign-in e-mails as this process sends are being sent", zap.Int("queue", linkQueueSize))
 		w.Header().Set("Retry-After", "60")
 		s.errorPage(w, r, http.StatusServiceUnavailable, "signin.busy.title", "signin.busy.body")
 		return
@@ -83,8 +83,7 @@ func (s *server) now() time.Time {
 }
 
 // mailLink makes a link for the person with the address asked about, if
-// any, and sends it, unless the person has had as many as addressLimit
-// allows. Failures are logged, never shown: showing them would tell the
+// any, and sends it, unless the person has maxLiveLinks unused already. Failures are logged, never shown: showing them would tell the
 // visitor the address is known.
 func (s *server) mailLink(req linkRequest) {
 	ctx, cancel := context.WithTimeout(context.Background(), sendTimeout)
@@ -97,8 +96,12 @@ func (s *server) mailLink(req linkRequest) {
 		s.log.Error("looking up a sign-in address", zap.Error(err))
 		return
 	}
-	if !s.addresses.allow(person.ID.String(), s.now()) {
-		s.log.Info("sign-in link not sent: the person was sent as many as are allowed just now", zap.String("person", person.ID.String()))
+	switch live, err := s.svc.Store.LiveSignInLinks(ctx, person.ID, s.now()); {
+	case err != nil:
+		s.log.Error("counting a person's sign-in links", zap.String("person", person.ID.String()), zap.Error(err))
+		return
+	case live >= maxLiveLinks:
+		s.log.Info("sign-in link not sent: the person has as many unused ones as are allowed", zap.String("person", person.ID.String()))
 		return
 	}
 	if s.mail == nil {

@@ -1,8 +1,10 @@
 package web
 
 import (
-	"net"
+	"context"
+	"fmt"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -10,30 +12,36 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// Sign-in by e-mail is open to anyone, so it is bounded three ways: each
-// client may ask a few times, then once a minute (clientLimit); each
-// address gets a few links, then one every five minutes, however many
-// clients ask (addressLimit); and the e-mails wait in a bounded queue for
-// a few senders (linkQueue), so a flood costs a fixed number of goroutines
-// and SMTP connections, not one each. The page answers before any of the
-// work (the look-up, the link, the e-mail), so it takes as long for an
-// address with an account as for one without.
+// Sign-in by e-mail is open to anyone, so it is bounded four ways: each
+// client may ask a few times, then once a minute (clientLimit); the
+// process sends at most so many a minute, whoever asks (sendLimit); a
+// person with maxLiveLinks links still unused and unexpired is sent no
+// more, however many clients ask (counted in the store, so across API
+// processes and restarts); and the e-mails wait in a bounded queue for a
+// few senders (linkQueue), so a flood costs a fixed number of goroutines
+// and SMTP connections, not one each.
 //
-// The limits are per process: with several API processes each keeps its
-// own, which still bounds what a client or an address can be sent.
+// The page answers before any of the work (the look-up, the link, the
+// e-mail), so its answer and its timing are the same for an address with
+// an account and one without. The senders do more for a known address
+// (a link and an e-mail) than for an unknown one (a look-up), which shows
+// only in how soon a full queue empties, for everyone at once.
 var (
-	clientLimit  = limit{every: time.Minute, burst: 5}
-	addressLimit = limit{every: 5 * time.Minute, burst: 3}
+	clientLimit = limit{every: time.Minute, burst: 5}
+	sendLimit   = limit{every: 2 * time.Second, burst: 120}
 )
 
 const (
+	// maxLiveLinks is how many unused, unexpired sign-in links a person
+	// may have before the pages send no more (links last 15 minutes).
+	maxLiveLinks = 3
 	// linkQueueSize is how many sign-in e-mails may wait to be sent; a
 	// request beyond it is told to try again in a minute.
 	linkQueueSize = 100
 	// linkSenders is how many sign-in e-mails are sent at once.
 	linkSenders = 4
-	// maxLimitKeys bounds how many clients or addresses each limiter
-	// remembers (see limiter.allow).
+	// maxLimitKeys bounds how many clients a limiter remembers (see
+	// limiter.allow).
 	maxLimitKeys = 10000
 )
 
@@ -42,6 +50,9 @@ type limit struct {
 	every time.Duration
 	burst int
 }
+
+// rateOf is l as a limiter of its own.
+func rateOf(l limit) *rate.Limiter { return rate.NewLimiter(rate.Every(l.every), l.burst) }
 
 // limiter keeps a limit for each key it is asked about.
 type limiter struct {
@@ -67,7 +78,7 @@ func (l *limiter) allow(key string, now time.Time) bool {
 		if len(l.keys) >= maxLimitKeys {
 			l.forgetIdle(now)
 		}
-		lim = rate.NewLimiter(rate.Every(l.limit.every), l.limit.burst)
+		lim = rateOf(l.limit)
 		l.keys[key] = lim
 	}
 	return lim.AllowN(now, 1)
@@ -84,29 +95,46 @@ func (l *limiter) forgetIdle(now time.Time) {
 	}
 }
 
-// clientAddress is the IP address a request came from. A request from a
-// loopback or private address came through a proxy of ours, which adds
-// the client's address last in X-Forwarded-For (what came before it the
-// client may have written itself); from anywhere else, the peer is the
-// client, and X-Forwarded-For is not trusted.
-func clientAddress(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
+// clientKey names the client r came from, for its limit. The peer is the
+// client unless it is one of trusted, the proxies in front of us: then
+// X-Forwarded-For is read from the right (each proxy appends the address
+// it was reached from), skipping trusted proxies, and the first address
+// that is not one is the client; what lies left of it the client may have
+// written itself. An IPv6 client is its /64, which one household or
+// server gets whole; an IPv4 one, its address.
+func clientKey(r *http.Request, trusted []netip.Prefix) string {
+	peer, err := netip.ParseAddrPort(r.RemoteAddr)
 	if err != nil {
-		host = r.RemoteAddr
+		return r.RemoteAddr
 	}
-	peer := net.ParseIP(host)
-	if peer == nil || !(peer.IsLoopback() || peer.IsPrivate()) {
-		return host
+	client := peer.Addr().Unmap()
+	if isTrusted(client, trusted) {
+		hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+		for i := len(hops) - 1; i >= 0; i-- {
+			hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+			if err != nil {
+				break // not an address: the last trusted hop is as far as we can tell
+			}
+			client = hop.Unmap()
+			if !isTrusted(client, trusted) {
+				break
+			}
+		}
 	}
-	forwarded := r.Header.Values("X-Forwarded-For")
-	if len(forwarded) == 0 {
-		return host
+	if client.Is6() {
+		p, _ := client.Prefix(64)
+		return p.String()
 	}
-	hops := strings.Split(forwarded[len(forwarded)-1], ",")
-	if ip := net.ParseIP(strings.TrimSpace(hops[len(hops)-1])); ip != nil {
-		return ip.String()
+	return client.String()
+}
+
+func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
+	for _, p := range trusted {
+		if p.Contains(a) {
+			return true
+		}
 	}
-	return host
+	return false
 }
 
 // linkQueue holds sign-in requests for a few senders. Senders start as
@@ -119,6 +147,8 @@ type linkQueue struct {
 	mu      sync.Mutex
 	pending []linkRequest
 	running int
+	closed  bool          // drain has begun: nothing more is taken
+	idle    chan struct{} // closed when the last sender stops, once closed
 }
 
 // linkRequest is one address that asked for a sign-in link.
@@ -130,22 +160,27 @@ type linkRequest struct {
 func (q *linkQueue) add(req linkRequest) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if len(q.pending) >= q.size {
+	if q.closed || len(q.pending) >= q.size {
 		return false
 	}
 	q.pending = append(q.pending, req)
 	if q.running < q.senders {
 		q.running++
-		go q.drain()
+		go q.serve()
 	}
 	return true
 }
 
-func (q *linkQueue) drain() {
+// serve sends queued requests until there are none left.
+func (q *linkQueue) serve() {
 	for {
 		q.mu.Lock()
 		if len(q.pending) == 0 {
 			q.running--
+			if q.running == 0 && q.idle != nil {
+				close(q.idle)
+				q.idle = nil
+			}
 			q.mu.Unlock()
 			return
 		}
@@ -153,5 +188,29 @@ func (q *linkQueue) drain() {
 		q.pending = q.pending[1:]
 		q.mu.Unlock()
 		q.send(req)
+	}
+}
+
+// drain stops taking requests and waits until every one taken has been
+// sent, or ctx ends; then it says how many were left unsent.
+func (q *linkQueue) drain(ctx context.Context) error {
+	q.mu.Lock()
+	q.closed = true
+	if q.running == 0 {
+		q.mu.Unlock()
+		return nil
+	}
+	if q.idle == nil {
+		q.idle = make(chan struct{})
+	}
+	idle := q.idle
+	q.mu.Unlock()
+	select {
+	case <-idle:
+		return nil
+	case <-ctx.Done():
+		q.mu.Lock()
+		defer q.mu.Unlock()
+		return fmt.Errorf("%d sign-in e-mails were not sent before shutdown (%d being sent): %w", len(q.pending)+q.running, q.running, ctx.Err())
 	}
 }

@@ -13,19 +13,23 @@ import (
 func TestLimiterForgets(t *testing.T) {
 	l := newLimiter(limit{every: time.Minute, burst: 2})
 	t0 := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
-	for i := range maxLimitKeys {
-		l.allow(fmt.Sprint("idle", i), t0)
+	for i := range maxLimitKeys - 1 {
+		l.allow(fmt.Sprint("idle", i), t0) // one of two used: refilled a minute on
 	}
-	l.allow("busy", t0.Add(90*time.Second)) // one over: forgets none yet (not full before)
-	l.allow("busy", t0.Add(90*time.Second))
-	if l.allow("busy", t0.Add(90*time.Second)) {
-		t.Error("a key's third request at once was allowed, burst is 2")
+	l.allow("busy", t0.Add(30*time.Second))
+	l.allow("busy", t0.Add(30*time.Second)) // both used: 1.5 back by t0+2m
+	if len(l.keys) != maxLimitKeys {
+		t.Fatalf("%d keys remembered, want %d (full)", len(l.keys), maxLimitKeys)
 	}
-	if !l.allow("new", t0.Add(2*time.Minute)) || len(l.keys) != 2 {
-		t.Errorf("after the idle keys refilled: %d keys remembered, want 2 (busy and new)", len(l.keys))
+	at := t0.Add(2 * time.Minute)
+	if !l.allow("new", at) {
+		t.Error("a new key was refused")
 	}
-	if l.allow("busy", t0.Add(2*time.Minute)) {
-		t.Error("forgetting the idle keys reset a busy one")
+	if len(l.keys) != 2 {
+		t.Errorf("after a new key on a full limiter: %d keys remembered, want 2 (busy and new; the refilled ones forgotten)", len(l.keys))
+	}
+	if !l.allow("busy", at) || l.allow("busy", at) {
+		t.Error("the busy key did not keep its count (1.5 left: one more now, not two)")
 	}
 
 	for i := range 2 * maxLimitKeys {

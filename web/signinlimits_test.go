@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync/atomic"
@@ -28,11 +29,11 @@ import (
 // sent first.
 type signInBench struct {
 	t      *testing.T
-	pages  http.Handler
+	pages  *web.Pages
 	people []store.Person
 }
 
-func newSignInBench(t *testing.T, mail delivery.Sender, people int) *signInBench {
+func newSignInBench(t *testing.T, mail delivery.Sender, people int, trusted ...netip.Prefix) *signInBench {
 	st := sqlitestore.OpenTest(t)
 	b := &signInBench{t: t}
 	for i := range people {
@@ -43,7 +44,7 @@ func newSignInBench(t *testing.T, mail delivery.Sender, people int) *signInBench
 		t.Fatal(err)
 	}
 	b.pages = web.New(starter.New(nil, st), web.Options{Mail: mail, From: delivery.Address{Address: "infuse@example.org"},
-		BaseURL: "http://journeys.example.org", Logger: zap.NewNop()})
+		BaseURL: "http://journeys.example.org", TrustedProxies: trusted, Logger: zap.NewNop()})
 	return b
 }
 
@@ -68,8 +69,7 @@ func (b *signInBench) ask(email, peer, forwarded string) int {
 
 // TestSignInLimitedPerClient: a client may ask five times at once, then
 // once a minute, whichever addresses it asks about; another client is not
-// held up by it. Behind our proxy (a private peer) the client is the last
-// X-Forwarded-For hop; anyone else's X-Forwarded-For is not believed.
+// held up by it. X-Forwarded-For is believed only from a trusted proxy.
 func TestSignInLimitedPerClient(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := newSignInBench(t, &outbox{}, 0)
@@ -81,7 +81,7 @@ func TestSignInLimitedPerClient(t *testing.T) {
 		if code := b.ask("someone5@example.org", "198.51.100.7:4001", ""); code != http.StatusTooManyRequests {
 			t.Errorf("sixth request at once: %d, want 429", code)
 		}
-		// A forged X-Forwarded-For from a public peer changes nothing.
+		// X-Forwarded-For from a peer that is not a trusted proxy changes nothing.
 		if code := b.ask("someone6@example.org", "198.51.100.7:4002", "203.0.113.99"); code != http.StatusTooManyRequests {
 			t.Errorf("sixth request with its own X-Forwarded-For: %d, want 429", code)
 		}
@@ -95,27 +95,53 @@ func TestSignInLimitedPerClient(t *testing.T) {
 		if code := b.ask("someone9@example.org", "198.51.100.7:4004", ""); code != http.StatusTooManyRequests {
 			t.Errorf("and again at once: %d, want 429", code)
 		}
-
-		// Through our proxy: each client behind it has its own limit,
-		// named by the hop the proxy added last.
+		// An IPv6 client is its /64: other addresses in it share the limit.
 		for i := range 5 {
-			if code := b.ask("x@example.org", "10.0.0.2:80", fmt.Sprintf("192.0.2.50, 203.0.113.%d", i)); code != http.StatusOK {
-				t.Errorf("client %d behind the proxy: %d, want 200", i, code)
-			}
+			b.ask("v6@example.org", fmt.Sprintf("[2001:db8:1:2::%x]:443", i+1), "")
 		}
-		for range 5 {
-			b.ask("x@example.org", "10.0.0.2:80", "203.0.113.200")
-		}
-		if code := b.ask("x@example.org", "10.0.0.2:80", "192.0.2.50, 203.0.113.200"); code != http.StatusTooManyRequests {
-			t.Errorf("a client behind the proxy naming another first hop: %d, want 429", code)
+		if code := b.ask("v6@example.org", "[2001:db8:1:2:ffff::1]:443", ""); code != http.StatusTooManyRequests {
+			t.Errorf("a sixth address in the same /64: %d, want 429", code)
 		}
 		synctest.Wait()
 	})
 }
 
-// TestSignInLimitedPerAddress: however many clients ask, one person is
-// sent three links at once, then one every five minutes.
-func TestSignInLimitedPerAddress(t *testing.T) {
+// TestSignInClientBehindProxies: behind trusted proxies, the client is the
+// first hop from the right of X-Forwarded-For that is not one of them;
+// what the client wrote to its left does not make it another client.
+func TestSignInClientBehindProxies(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newSignInBench(t, &outbox{}, 0, netip.MustParsePrefix("10.0.0.0/8"))
+		const lb = "10.0.0.2:80"
+		for i := range 5 {
+			if code := b.ask("x@example.org", lb, fmt.Sprintf("203.0.113.%d", i)); code != http.StatusOK {
+				t.Errorf("client %d behind the proxy: %d, want 200 (each its own limit)", i, code)
+			}
+		}
+		for i := range 5 {
+			// The client writes a new first hop each time; the proxy, its address.
+			b.ask("x@example.org", lb, fmt.Sprintf("192.0.2.%d, 203.0.113.200", i))
+		}
+		if code := b.ask("x@example.org", lb, "192.0.2.99, 203.0.113.200"); code != http.StatusTooManyRequests {
+			t.Errorf("a client naming a new first hop each time: %d, want 429 on its sixth", code)
+		}
+		// Two proxies of ours: the inner one's hop is skipped.
+		for range 5 {
+			b.ask("x@example.org", lb, "203.0.113.201, 10.0.0.9")
+		}
+		if code := b.ask("x@example.org", lb, "203.0.113.201, 10.0.0.9"); code != http.StatusTooManyRequests {
+			t.Errorf("a client behind two proxies: %d, want 429 on its sixth", code)
+		}
+		if code := b.ask("x@example.org", lb, "203.0.113.202, 10.0.0.9"); code != http.StatusOK {
+			t.Errorf("another client behind the two: %d, want 200", code)
+		}
+		synctest.Wait()
+	})
+}
+
+// TestSignInLimitedPerPerson: however many clients ask, a person is sent
+// no more links while three are unused and unexpired (15 minutes).
+func TestSignInLimitedPerPerson(t *testing.T) {
 	box := &outbox{}
 	synctest.Test(t, func(t *testing.T) {
 		b := newSignInBench(t, box, 1)
@@ -124,18 +150,45 @@ func TestSignInLimitedPerAddress(t *testing.T) {
 			if code := b.ask(to, fmt.Sprintf("198.51.100.%d:4000", i), ""); code != http.StatusOK {
 				t.Fatalf("request %d: %d, want 200 (the same page however many were sent)", i+1, code)
 			}
+			synctest.Wait() // one at a time: each sees the links before it
 		}
+		if n := len(box.sent()); n != 3 {
+			t.Errorf("six requests sent %d e-mails, want 3", n)
+		}
+		time.Sleep(14 * time.Minute)
+		b.ask(to, "198.51.100.50:4000", "")
 		synctest.Wait()
 		if n := len(box.sent()); n != 3 {
-			t.Errorf("six requests at once sent %d e-mails, want 3", n)
+			t.Errorf("while the three links last: %d e-mails in all, want 3", n)
 		}
-		time.Sleep(5 * time.Minute)
-		b.ask(to, "198.51.100.50:4000", "")
+		time.Sleep(time.Minute) // the three have expired
 		b.ask(to, "198.51.100.51:4000", "")
 		synctest.Wait()
 		if n := len(box.sent()); n != 4 {
-			t.Errorf("two more five minutes later: %d e-mails in all, want 4", n)
+			t.Errorf("once they expired: %d e-mails in all, want 4", n)
 		}
+	})
+}
+
+// TestSignInLimitedPerProcess: a process takes 120 sign-in requests at
+// once, then one every two seconds, from however many clients.
+func TestSignInLimitedPerProcess(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newSignInBench(t, &outbox{}, 0)
+		for i := range 120 {
+			if code := b.ask(fmt.Sprintf("p%d@example.org", i), fmt.Sprintf("198.51.%d.%d:4000", i/200, i%200), ""); code != http.StatusOK {
+				t.Fatalf("request %d: %d, want 200", i+1, code)
+			}
+			synctest.Wait() // the queue empties each time: only the process's limit counts
+		}
+		if code := b.ask("one.more@example.org", "198.51.99.1:4000", ""); code != http.StatusServiceUnavailable {
+			t.Errorf("the 121st at once: %d, want 503", code)
+		}
+		time.Sleep(2 * time.Second)
+		if code := b.ask("later@example.org", "198.51.99.2:4000", ""); code != http.StatusOK {
+			t.Errorf("two seconds later: %d, want 200", code)
+		}
+		synctest.Wait()
 	})
 }
 
@@ -192,4 +245,49 @@ func (m *stalledMail) Send(ctx context.Context, _ delivery.Email) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// TestSignInDrain: shutting down, the pages take no more sign-in requests
+// and wait for the e-mails already promised; past its deadline, Drain says
+// how many were not sent.
+func TestSignInDrain(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		slow := &stalledMail{release: make(chan struct{})}
+		b := newSignInBench(t, slow, 2)
+		for i, p := range b.people {
+			b.ask(p.EmailAddress, fmt.Sprintf("198.51.100.%d:4000", i), "")
+		}
+		synctest.Wait()
+		drained := make(chan error, 1)
+		go func() { drained <- b.pages.Drain(context.Background()) }()
+		synctest.Wait()
+		if code := b.ask("late@example.org", "198.51.100.9:4000", ""); code != http.StatusServiceUnavailable {
+			t.Errorf("a request while draining: %d, want 503", code)
+		}
+		select {
+		case err := <-drained:
+			t.Fatalf("Drain returned %v with two e-mails still being sent", err)
+		default:
+		}
+		close(slow.release)
+		if err := <-drained; err != nil {
+			t.Errorf("Drain once they were sent: %v", err)
+		}
+		if n := slow.sending.Load(); n != 2 {
+			t.Errorf("%d e-mails sent, want 2", n)
+		}
+	})
+	synctest.Test(t, func(t *testing.T) {
+		slow := &stalledMail{release: make(chan struct{})}
+		b := newSignInBench(t, slow, 1)
+		b.ask(b.people[0].EmailAddress, "198.51.100.1:4000", "")
+		synctest.Wait()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if err := b.pages.Drain(ctx); err == nil || !strings.Contains(err.Error(), "1 sign-in e-mails were not sent") {
+			t.Errorf("Drain past its deadline: %v, want it to say one was not sent", err)
+		}
+		close(slow.release)
+		synctest.Wait()
+	})
 }

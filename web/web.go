@@ -15,11 +15,14 @@
 package web
 
 import (
+	"context"
 	"embed"
 	"net/http"
+	"net/netip"
 	"strings"
 
 	"go.uber.org/zap"
+	"golang.org/x/time/rate"
 
 	"github.com/infuse-cymru/journeys/auth"
 	"github.com/infuse-cymru/journeys/delivery"
@@ -43,7 +46,12 @@ type Options struct {
 	// BaseURL is where people reach these pages, e.g.
 	// "https://journeys.example.org", for links in e-mails; no trailing slash.
 	BaseURL string
-	Logger  *zap.Logger
+	// TrustedProxies are the proxies in front of the pages, whose
+	// X-Forwarded-For says which client a request came from (for the
+	// sign-in limits). Empty: the peer is the client, and the header is
+	// not believed.
+	TrustedProxies []netip.Prefix
+	Logger         *zap.Logger
 }
 
 // SignInPath is the path of the page that redeems a sign-in link secret.
@@ -59,14 +67,17 @@ type server struct {
 	log   *zap.Logger
 	pages pages
 	once  onceMiddleware
-	// Sign-in by e-mail: per client and per address limits, and the
-	// queue of e-mails to send (see signinlimits.go).
-	clients, addresses *limiter
-	links              *linkQueue
+	// Sign-in by e-mail: the proxies whose X-Forwarded-For is believed,
+	// the per-client and whole-process limits, and the queue of e-mails
+	// to send (see signinlimits.go).
+	trusted []netip.Prefix
+	clients *limiter
+	sends   *rate.Limiter
+	links   *linkQueue
 }
 
 // New returns the handler of every page.
-func New(svc *starter.Service, o Options) http.Handler {
+func New(svc *starter.Service, o Options) *Pages {
 	if o.Logger == nil {
 		o.Logger = zap.NewNop()
 	}
@@ -78,13 +89,24 @@ func New(svc *starter.Service, o Options) http.Handler {
 		base: strings.TrimRight(o.BaseURL, "/"), log: o.Logger.Named("web"), pages: mustParsePages(),
 	}
 	s.once = s.newOnce()
-	s.clients, s.addresses = newLimiter(clientLimit), newLimiter(addressLimit)
+	s.trusted, s.clients, s.sends = o.TrustedProxies, newLimiter(clientLimit), rateOf(sendLimit)
 	s.links = &linkQueue{size: linkQueueSize, senders: linkSenders, send: s.mailLink}
 	if s.mail != nil && s.base == "" {
 		s.log.Warn("no BaseURL: sign-in e-mails will carry a path without the site's address; set it to where people reach the pages")
 	}
-	return s.routes()
+	return &Pages{Handler: s.routes(), links: s.links}
 }
+
+// Pages is the web pages: the handler, and Drain for shutting down.
+type Pages struct {
+	http.Handler
+	links *linkQueue
+}
+
+// Drain stops taking sign-in requests (they are told to try again) and
+// waits until the sign-in e-mails already promised have been sent, or ctx
+// ends. Call it once the HTTP server has stopped, before the store closes.
+func (p *Pages) Drain(ctx context.Context) error { return p.links.drain(ctx) }
 
 var (
 	everyone    = []store.Role{store.RoleCoordinator, store.RoleCoach, store.RoleParticipant}

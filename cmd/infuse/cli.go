@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -39,7 +40,17 @@ const (
 	envDatabase = "INFUSE_DATABASE_URL"
 	envLogLevel = "INFUSE_LOG_LEVEL"
 	envBaseURL  = "INFUSE_BASE_URL"
+	// envTrustedProxies is --trusted-proxy's variable: comma-separated.
+	envTrustedProxies = "INFUSE_TRUSTED_PROXIES"
 )
+
+// envList is the comma-separated values of the variable name, nil if unset.
+func envList(name string) []string {
+	if v := strings.TrimSpace(os.Getenv(name)); v != "" {
+		return strings.Split(v, ",")
+	}
+	return nil
+}
 
 // defaultDatabase is where `infuse dev` keeps the store with its default data directory.
 const defaultDatabase = ".infuse/infuse.db"

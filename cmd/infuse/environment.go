@@ -33,6 +33,7 @@ var knownEnvironment = []envVar{
 	{envDatabase, "the store: a postgres:// URL or a SQLite file (the --database flag)"},
 	{envLogLevel, "debug, info, warn or error (the --log-level flag)"},
 	{envBaseURL, "where people reach the pages, for the links in sign-in e-mails (the --base-url flag)"},
+	{envTrustedProxies, "the proxies in front of the API whose X-Forwarded-For names the client, comma-separated (the --trusted-proxy flag)"},
 	{envSMTPHost, "the mail server the outbox and sign-in links are sent through; unset, nothing is e-mailed"},
 	{envSMTPPort, "its port (default 587; 465 with INFUSE_SMTP_TLS=tls)"},
 	{envSMTPTLS, "starttls (default), starttls-opportunistic, tls, or none (clear text, only for a server on loopback or a private network)"},

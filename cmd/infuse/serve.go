@@ -154,10 +154,11 @@ func (c *cli) runDev(ctx context.Context, o devOptions) error {
 	defer stopDelivery()
 	svc := starter.New(tc, st)
 	devMail := devMailSettings(mailbox, o.mailPolicy)
-	handler, err := site(svc, devMail, true, baseURL("", o.httpAddr), log)
+	handler, drainSite, err := site(svc, devMail, true, siteOptions{baseURL: baseURL("", o.httpAddr)}, log)
 	if err != nil {
 		return err
 	}
+	defer drainSite() // after the HTTP server has stopped (defers run last in, first out)
 	httpErr, stopHTTP, err := serveHTTP(o.httpAddr, handler, log)
 	if err != nil {
 		return err
@@ -448,11 +449,15 @@ func (c *cli) registerSearchAttributes(ctx context.Context, tc client.Client, ns
 
 func (c *cli) apiCommand() *cobra.Command {
 	var addr, base, metricsAddr string
+	var proxies []string
 	cmd := &cobra.Command{
 		Use:   "api",
 		Short: "Serve the HTTP API (production), configured like the worker",
 		Args:  args(cobra.NoArgs),
 		RunE: c.server("json", func(ctx context.Context) error {
+			if err := checkBaseURL(base); err != nil {
+				return err
+			}
 			ctx, stop := untilSignalled(ctx)
 			defer stop()
 			m := c.startMetrics(metricsAddr)
@@ -464,10 +469,15 @@ func (c *cli) apiCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			handler, err := site(svc, ms, haveMail, baseURL(base, addr), c.logger())
+			trusted, err := trustedProxies(proxies)
 			if err != nil {
 				return err
 			}
+			handler, drainSite, err := site(svc, ms, haveMail, siteOptions{baseURL: strings.TrimRight(base, "/"), trusted: trusted}, c.logger())
+			if err != nil {
+				return err
+			}
+			defer drainSite() // after the HTTP server has stopped
 			httpErr, stopHTTP, err := serveHTTP(addr, instrument(m, handler), c.logger())
 			if err != nil {
 				return err
@@ -483,7 +493,9 @@ func (c *cli) apiCommand() *cobra.Command {
 		}),
 	}
 	cmd.Flags().StringVar(&addr, "http", defaultHTTPAddr, "the listen address")
-	cmd.Flags().StringVar(&base, "base-url", os.Getenv(envBaseURL), "the address people use to reach the pages, for links in sign-in e-mails (e.g. https://infuse.example.gov.uk) (env "+envBaseURL+")")
+	cmd.Flags().StringVar(&base, "base-url", os.Getenv(envBaseURL), "required: the address people use to reach the pages, for links in sign-in e-mails (e.g. https://infuse.example.gov.uk) (env "+envBaseURL+")")
+	cmd.Flags().StringSliceVar(&proxies, "trusted-proxy", envList(envTrustedProxies),
+		"a proxy in front of the API (address or CIDR range; repeat or separate with commas) whose X-Forwarded-For names the client, for the sign-in limits; none: the peer is the client (env "+envTrustedProxies+")")
 	metricsFlag(cmd, &metricsAddr)
 	return cmd
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -21,22 +23,95 @@ import (
 	"github.com/infuse-cymru/journeys/web"
 )
 
+// siteOptions say where the site is reached and what stands in front of it.
+type siteOptions struct {
+	baseURL string
+	// trusted are the proxies whose X-Forwarded-For names the client.
+	trusted []netip.Prefix
+}
+
+// drainTimeout bounds how long shutting down waits for the sign-in
+// e-mails already promised (each may take up to 30 s to send).
+const drainTimeout = 30 * time.Second
+
 // site is everything served over HTTP: the JSON API and the web pages,
 // sharing one Authenticator, so a browser session works for both. Sign-in
 // links are e-mailed with ms (haveMail false: sign-in by e-mail says mail
-// is not configured, and `infuse signin link` is the way in).
-func site(svc *starter.Service, ms mailSettings, haveMail bool, baseURL string, log *zap.Logger) (http.Handler, error) {
+// is not configured, and `infuse signin link` is the way in). drain, run
+// after the HTTP server has stopped and before the store closes, sends
+// the sign-in e-mails still queued.
+func site(svc *starter.Service, ms mailSettings, haveMail bool, o siteOptions, log *zap.Logger) (h http.Handler, drain func(), err error) {
 	a := &auth.Authenticator{Store: svc.Store}
 	var sender delivery.Sender = noMail{}
 	if haveMail {
 		s, err := delivery.NewSMTP(ms.smtp)
 		if err != nil {
-			return nil, fmt.Errorf("setting up e-mail for sign-in links: %w", err)
+			return nil, nil, fmt.Errorf("setting up e-mail for sign-in links: %w", err)
 		}
 		sender = s
 	}
-	pages := web.New(svc, web.Options{Auth: a, Mail: sender, From: ms.from, BaseURL: baseURL, Logger: log})
-	return api.New(svc, api.Options{Auth: a, Pages: pages, Logger: log}), nil
+	pages := web.New(svc, web.Options{Auth: a, Mail: sender, From: ms.from, BaseURL: o.baseURL, TrustedProxies: o.trusted, Logger: log})
+	drain = func() {
+		ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+		defer cancel()
+		if err := pages.Drain(ctx); err != nil {
+			log.Warn("shutting down before every sign-in e-mail was sent; those people will ask again", zap.Error(err))
+		}
+	}
+	return api.New(svc, api.Options{Auth: a, Pages: pages, Logger: log}), drain, nil
+}
+
+// checkBaseURL refuses a --base-url that would put a wrong or unsafe
+// address in the links people are e-mailed: none (they would lead to the
+// listen address, localhost on the server), not an absolute http(s) URL,
+// or plain http to anywhere but this machine (the link's secret would
+// cross the network in clear).
+func checkBaseURL(base string) error {
+	const example = " (e.g. --base-url https://infuse.example.gov.uk)"
+	if strings.TrimSpace(base) == "" {
+		return usage("--base-url (or %s) is required: the address people use to reach the pages, which starts the links in sign-in e-mails"+example, envBaseURL)
+	}
+	u, err := url.Parse(base)
+	switch {
+	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || u.User != nil || u.RawQuery != "" || u.Fragment != "":
+		return usage("--base-url %q is not an http(s) address of the pages, with nothing after the path"+example, base)
+	case u.Scheme == "http" && !loopbackHost(u.Hostname()):
+		return usage("--base-url %q is plain http: sign-in links would cross the network in clear; serve the pages over https"+example, base)
+	}
+	return nil
+}
+
+// loopbackHost says whether host is this machine.
+func loopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.IsLoopback()
+}
+
+// trustedProxies reads --trusted-proxy values: CIDR ranges, or single
+// addresses.
+func trustedProxies(values []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, v := range values {
+		for _, f := range strings.Split(v, ",") {
+			f = strings.TrimSpace(f)
+			if f == "" {
+				continue
+			}
+			if p, err := netip.ParsePrefix(f); err == nil {
+				out = append(out, p.Masked())
+				continue
+			}
+			a, err := netip.ParseAddr(f)
+			if err != nil {
+				return nil, usage("--trusted-proxy %q is not an address or a CIDR range (e.g. 10.0.0.0/8 or 192.0.2.7)", f)
+			}
+			out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+		}
+	}
+	return out, nil
 }
 
 // noMail is the sender when no SMTP server is configured.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -46,5 +47,29 @@ func TestSigninLinkCommand(t *testing.T) {
 	}
 	if _, err := st.RedeemSignInLink(ctx, secret, time.Now()); err == nil {
 		t.Error("the printed link worked twice")
+	}
+}
+
+// TestAPINeedsABaseURL: `infuse api` will not start without the address
+// its sign-in links should carry, nor with one that is not an absolute
+// http(s) address, nor with plain http to another machine.
+func TestAPINeedsABaseURL(t *testing.T) {
+	isolateEnv(t)
+	w := &world{t: t, database: filepath.Join(t.TempDir(), "infuse.db")}
+	w.expect(exitInvalid, []string{"--base-url", "required"}, "api", "--http", "127.0.0.1:0")
+	for base, want := range map[string]string{
+		"infuse.example.gov.uk":              "not an http(s) address",
+		"ftp://infuse.example.gov.uk":        "not an http(s) address",
+		"https://infuse.example.gov.uk/?x=1": "not an http(s) address",
+		"https://user@infuse.example.gov.uk": "not an http(s) address",
+		"http://infuse.example.gov.uk":       "plain http",
+		"http://192.0.2.10:8080":             "plain http",
+	} {
+		w.expect(exitInvalid, []string{want}, "api", "--http", "127.0.0.1:0", "--base-url", base)
+	}
+	for _, base := range []string{"https://infuse.example.gov.uk", "https://infuse.example.gov.uk/journeys/", "http://localhost:8080", "http://127.0.0.1:8080", "http://[::1]:8080"} {
+		if err := checkBaseURL(base); err != nil {
+			t.Errorf("checkBaseURL(%q) = %v, want it accepted", base, err)
+		}
 	}
 }

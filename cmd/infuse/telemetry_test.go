@@ -68,7 +68,7 @@ func TestReadyzFollowsTheDatabase(t *testing.T) {
 	t.Setenv("TEMPORAL_NAMESPACE", ts.GetDefaultNamespace())
 	w := &world{t: t, database: pg.url(), temporal: ts}
 	public, ops := testenv.ClosedPort(t), testenv.ClosedPort(t)
-	stopped := w.serve("api", "--http", public, "--metrics", ops)
+	stopped := w.serve("api", "--http", public, "--metrics", ops, "--base-url", "http://"+public)
 
 	readyz := []string{"http://" + public + "/readyz", "http://" + ops + "/readyz"}
 	green := func(code int, body string) bool { return code == http.StatusOK && body == `{"status":"ok"}`+"\n" }

@@ -655,6 +655,15 @@ func (s *Store) CreateSignInLink(ctx context.Context, personID uuid.UUID, now, e
 		})
 }
 
+func (s *Store) LiveSignInLinks(ctx context.Context, personID uuid.UUID, now time.Time) (int, error) {
+	var n int
+	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM sign_in_links WHERE person_id = $1 AND expires_at > $2`, personID, now).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("counting the sign-in links of person %s: %w", personID, err)
+	}
+	return n, nil
+}
+
 func (s *Store) RedeemSignInLink(ctx context.Context, plaintext string, now time.Time) (uuid.UUID, error) {
 	return sqlstore.RedeemSignInLink(plaintext, func(hash string) sqlstore.Scanner {
 		// A concurrent redemption that deleted the row first makes this

@@ -687,6 +687,16 @@ func (s *Store) CreateSignInLink(ctx context.Context, personID uuid.UUID, now, e
 		})
 }
 
+func (s *Store) LiveSignInLinks(ctx context.Context, personID uuid.UUID, now time.Time) (int, error) {
+	var n int
+	err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM sign_in_links WHERE person_id = ? AND expires_at > ?`,
+		personID.String(), fmtTime(now)).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("counting the sign-in links of person %s: %w", personID, err)
+	}
+	return n, nil
+}
+
 func (s *Store) RedeemSignInLink(ctx context.Context, plaintext string, now time.Time) (uuid.UUID, error) {
 	return sqlstore.RedeemSignInLink(plaintext, func(hash string) sqlstore.Scanner {
 		return s.write.QueryRowContext(ctx, `DELETE FROM sign_in_links

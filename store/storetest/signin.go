@@ -81,6 +81,14 @@ func testSignInLinks(t *testing.T, s store.Store) {
 	}
 	links, _ := storedSignInHashes(t, s, p.ID)
 	onlyHashOf(t, "sign-in links", links, link, other)
+	live := func(at time.Time, want int) {
+		t.Helper()
+		if n, err := s.LiveSignInLinks(ctx, p.ID, at); err != nil || n != want {
+			t.Errorf("LiveSignInLinks at %s = %d, %v; want %d", at.Format(time.TimeOnly), n, err, want)
+		}
+	}
+	live(base, 2)
+	live(expires, 0)
 
 	_, err = s.RedeemSignInLink(ctx, links[0], base)
 	mustNotFound(t, "RedeemSignInLink(a stored hash)", err)
@@ -91,6 +99,10 @@ func testSignInLinks(t *testing.T, s store.Store) {
 	}
 	_, err = s.RedeemSignInLink(ctx, link, base.Add(time.Minute))
 	mustNotFound(t, "RedeemSignInLink a second time", err)
+	live(base.Add(time.Minute), 1) // the used one no longer counts
+	if n, err := s.LiveSignInLinks(ctx, uuid.New(), base); err != nil || n != 0 {
+		t.Errorf("LiveSignInLinks(someone else) = %d, %v; want 0", n, err)
+	}
 
 	// Valid up to, not at, expiresAt.
 	_, err = s.RedeemSignInLink(ctx, other, expires)
