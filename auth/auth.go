@@ -66,6 +66,8 @@ var (
 type Principal struct {
 	PersonID uuid.UUID
 	Role     store.Role
+	// SessionID is the browser session's ID; uuid.Nil for API tokens.
+	SessionID uuid.UUID
 	// session is the browser session's secret; empty for API tokens. It
 	// never leaves the process except in the cookie it came from.
 	session string
@@ -164,7 +166,7 @@ func (a *Authenticator) Identify(r *http.Request) (Principal, error) {
 	if err != nil {
 		return Principal{}, err
 	}
-	return Principal{PersonID: s.PersonID, Role: s.Role, session: c.Value}, nil
+	return Principal{PersonID: s.PersonID, Role: s.Role, SessionID: s.ID, session: c.Value}, nil
 }
 
 // NewSignInLink makes a single-use sign-in secret for a person, valid for
@@ -195,7 +197,19 @@ func (a *Authenticator) SignIn(w http.ResponseWriter, r *http.Request, linkSecre
 		return Principal{}, err
 	}
 	http.SetCookie(w, sessionCookie(r, secret, int(ttl/time.Second)))
-	return Principal{PersonID: s.PersonID, Role: s.Role, session: secret}, nil
+	return Principal{PersonID: s.PersonID, Role: s.Role, SessionID: s.ID, session: secret}, nil
+}
+
+// SignOutEverywhere ends every open session of p's person, this one
+// included, clears the cookie, and says how many sessions it ended.
+func (a *Authenticator) SignOutEverywhere(w http.ResponseWriter, r *http.Request, p Principal) (int, error) {
+	http.SetCookie(w, sessionCookie(r, "", -1))
+	return a.Store.EndWebSessionsOf(r.Context(), p.PersonID, a.now())
+}
+
+// Sessions lists the open sessions of p's person, newest first.
+func (a *Authenticator) Sessions(ctx context.Context, p Principal) ([]store.WebSession, error) {
+	return a.Store.WebSessionsOf(ctx, p.PersonID, a.now())
 }
 
 // SignOut ends the request's session, if any, and clears the cookie.

@@ -50,7 +50,7 @@ func (s *setup) signIn(t *testing.T, p store.Person, r *http.Request) (*http.Coo
 		t.Fatal(err)
 	}
 	cookies := rec.Result().Cookies()
-	if len(cookies) != 1 || cookies[0].Name != auth.SessionCookie {
+	if len(cookies) != 1 || cookies[0].Name != auth.SessionCookieName(r) {
 		t.Fatalf("cookies: %v", cookies)
 	}
 	return cookies[0], pr
@@ -175,6 +175,10 @@ func TestCookieFlags(t *testing.T) {
 		if !cookie.HttpOnly || cookie.SameSite != http.SameSiteLaxMode || cookie.Secure != c.secure || cookie.Path != "/" ||
 			cookie.MaxAge != int(auth.DefaultSessionTTL/time.Second) || len(cookie.Value) < 20 {
 			t.Errorf("%s: cookie %+v", c.name, cookie)
+		}
+		// Over TLS the __Host- prefix: browsers keep it only Secure, host-only, path /.
+		if want := map[bool]string{false: auth.SessionCookie, true: auth.SecureSessionCookie}[c.secure]; cookie.Name != want || cookie.Domain != "" {
+			t.Errorf("%s: cookie %s (domain %q), want %s and no domain", c.name, cookie.Name, cookie.Domain, want)
 		}
 	}
 }

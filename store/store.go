@@ -361,6 +361,12 @@ type Store interface {
 	AuthenticateWebSession(ctx context.Context, plaintext string, now time.Time) (WebSession, error)
 	// EndWebSession signs a session out; ending an unknown one is not an error.
 	EndWebSession(ctx context.Context, plaintext string) error
+	// WebSessionsOf lists personID's sessions open at now (neither ended
+	// nor expired), newest first.
+	WebSessionsOf(ctx context.Context, personID uuid.UUID, now time.Time) ([]WebSession, error)
+	// EndWebSessionsOf signs out every session of personID open at now
+	// ("sign out everywhere") and says how many it ended.
+	EndWebSessionsOf(ctx context.Context, personID uuid.UUID, now time.Time) (int, error)
 
 	// ClaimIdempotencyKey reserves c.Key for c.PrincipalID's request with
 	// c.Fingerprint. If nobody used the key it records it in progress, held

@@ -95,7 +95,7 @@ func TestBuiltKeysAreKnown(t *testing.T) {
 		keys = append(keys, "task.text."+task)
 	}
 	for _, done := range []string{"started", "decided", "checkpoint", "accepted", "declined", "language", "signedout",
-		"created", "rescheduled", "attendance", "paused", "resumed", "withdrawn", "handedin", "edited", "unchanged"} {
+		"created", "rescheduled", "attendance", "paused", "resumed", "withdrawn", "handedin", "edited", "unchanged", "signedouteverywhere"} {
 		keys = append(keys, "flash."+done)
 	}
 	for _, k := range keys {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"go.uber.org/zap"
 
 	"github.com/infuse-cymru/journeys/auth"
@@ -221,4 +222,35 @@ func (s *server) signOut(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	seeOther(w, r, "/signin", "signedout")
+}
+
+// sessionsData is the body of the sessions page.
+type sessionsData struct {
+	Sessions []store.WebSession
+	Current  uuid.UUID // this browser's session
+}
+
+// sessionsPage lists where the person is signed in, with a way to sign
+// out of all of them (a lost or shared computer).
+func (s *server) sessionsPage(w http.ResponseWriter, r *http.Request) {
+	pr := principal(r)
+	sessions, err := s.auth.Sessions(r.Context(), pr)
+	if err != nil {
+		s.serverError(w, r, "listing your sessions", err)
+		return
+	}
+	p := s.newPage(r, "sessions.title")
+	p.Data = sessionsData{Sessions: sessions, Current: pr.SessionID}
+	s.render(w, r, http.StatusOK, "sessions", p)
+}
+
+// signOutEverywhere ends every session of the person, this one included.
+func (s *server) signOutEverywhere(w http.ResponseWriter, r *http.Request) {
+	n, err := s.auth.SignOutEverywhere(w, r, principal(r))
+	if err != nil {
+		s.serverError(w, r, "signing you out everywhere", err)
+		return
+	}
+	s.log.Info("signed out everywhere", zap.String("person", principal(r).PersonID.String()), zap.Int("sessions", n))
+	seeOther(w, r, "/signin", "signedouteverywhere")
 }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path"
 	"regexp"
 	"slices"
 	"strings"
@@ -16,7 +18,10 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/infuse-cymru/journeys/auth"
 	"github.com/infuse-cymru/journeys/delivery"
@@ -42,7 +47,8 @@ func sessionCookie(a answer) *http.Cookie {
 // A person asks for a link, it arrives by e-mail, opening it does not use
 // it up, the button signs them in once, and a second use is refused.
 func TestSignInWithEmailedLink(t *testing.T) {
-	s := newSite(t, siteOptions{})
+	core, logs := observer.New(zapcore.DebugLevel)
+	s := newSite(t, siteOptions{log: zap.New(core)})
 	p := s.person(store.RoleParticipant, "Eleri", "eleri.prosser@torfaen.example.org", store.LanguageUnknown)
 	b := s.browser()
 
@@ -94,6 +100,18 @@ func TestSignInWithEmailedLink(t *testing.T) {
 	}
 	if !strings.Contains(again.body, `action="/signin"`) {
 		t.Error("the refusal does not offer a new link")
+	}
+
+	// Nothing logged along the way, at any level, carries the link's
+	// secret: whoever reads the log could sign in as Eleri.
+	secret := path.Base(u.Path)
+	for _, e := range logs.All() {
+		if strings.Contains(e.Message, secret) || strings.Contains(fmt.Sprint(e.ContextMap()), secret) {
+			t.Errorf("the link's secret is in the log: %q %v", e.Message, e.ContextMap())
+		}
+	}
+	if logs.Len() == 0 {
+		t.Error("nothing was logged: the check above saw nothing")
 	}
 }
 
@@ -302,10 +320,13 @@ func TestPagesNeedSessionAndRole(t *testing.T) {
 	s := newSite(t, siteOptions{})
 	p := s.person(store.RoleParticipant, "Owain", "owain@example.org", store.LanguageEnglish)
 	anon := s.browser()
-	for _, path := range []string{"/", "/intakes/" + p.ID.String(), "/journeys/" + p.ID.String()} {
+	for _, path := range []string{"/", "/intakes/" + p.ID.String(), "/journeys/" + p.ID.String(), "/sessions"} {
 		if a := anon.get(path); a.StatusCode != http.StatusSeeOther || a.Header.Get("Location") != "/signin" {
 			t.Errorf("%s without a session: %d to %q", path, a.StatusCode, a.Header.Get("Location"))
 		}
+	}
+	if a := anon.post("/sessions/end", url.Values{"csrf": {"x"}, "idempotency_key": {"k"}}); a.StatusCode != http.StatusSeeOther || a.Header.Get("Location") != "/signin" {
+		t.Errorf("signing out everywhere without a session: %d to %q", a.StatusCode, a.Header.Get("Location"))
 	}
 	b := s.browser()
 	b.signIn(p)
@@ -361,4 +382,43 @@ func csrfOf(t *testing.T, b *browser) string {
 		home = b.get(home.Header.Get("Location"))
 	}
 	return formFields(t, home.body, "/signout").Get("csrf")
+}
+
+// A person signed in on two browsers sees both on the sessions page, this
+// one marked; signing out everywhere from one ends both, and nobody
+// else's.
+func TestSignOutEverywhere(t *testing.T) {
+	s := newSite(t, siteOptions{})
+	p := s.person(store.RoleCoach, "Nia", "nia@example.org", store.LanguageEnglish)
+	other := s.person(store.RoleCoach, "Rhys", "rhys@example.org", store.LanguageEnglish)
+	office, shared, rhys := s.browser(), s.browser(), s.browser()
+	office.signIn(p)
+	s.clock.advance(time.Minute)
+	shared.signIn(p)
+	rhys.signIn(other)
+
+	page := office.get("/sessions")
+	if page.StatusCode != http.StatusOK || strings.Count(page.body, "<tr>") != 3 || strings.Count(page.body, "This browser") != 1 {
+		t.Fatalf("sessions page: %d, want a header and two sessions, one marked as this browser\n%s", page.StatusCode, page.body)
+	}
+	// This browser's is the older one: listed second.
+	if strings.Index(page.body, "This browser") < strings.LastIndex(page.body, "<tr>") {
+		t.Errorf("this browser is not the second (older) session:\n%s", page.body)
+	}
+	form := formFields(t, page.body, "/sessions/end")
+	a := office.post("/sessions/end", form)
+	if a.StatusCode != http.StatusSeeOther || !strings.HasPrefix(a.Header.Get("Location"), "/signin") {
+		t.Fatalf("sign out everywhere: %d to %q\n%s", a.StatusCode, a.Header.Get("Location"), a.body)
+	}
+	if landed := office.get(a.Header.Get("Location")); !strings.Contains(landed.body, "You have signed out everywhere.") {
+		t.Errorf("after signing out everywhere:\n%s", landed.body)
+	}
+	for name, b := range map[string]*browser{"this browser": office, "the other browser": shared} {
+		if home := b.get("/"); home.StatusCode != http.StatusSeeOther || home.Header.Get("Location") != "/signin" {
+			t.Errorf("%s after signing out everywhere: %d to %q, want to sign in", name, home.StatusCode, home.Header.Get("Location"))
+		}
+	}
+	if home := rhys.get("/"); home.StatusCode != http.StatusOK {
+		t.Errorf("someone else's session after Nia signed out everywhere: %d, want it still open", home.StatusCode)
+	}
 }

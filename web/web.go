@@ -125,6 +125,8 @@ func (s *server) routes() http.Handler {
 	mux.HandleFunc("GET /signin/{secret}", s.confirmSignIn)
 	mux.HandleFunc("POST /signin/{secret}", s.signIn)
 	mux.Handle("POST /signout", s.reads(everyone, s.signOut)) // CSRF-checked inside; see signOut
+	mux.Handle("GET /sessions", s.reads(everyone, s.sessionsPage))
+	mux.Handle("POST /sessions/end", s.changes(everyone, s.signOutEverywhere))
 
 	mux.Handle("GET /{$}", s.reads(everyone, s.home))
 	mux.Handle("POST /intakes", s.changes(coordinator, s.createIntake))

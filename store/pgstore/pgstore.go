@@ -703,6 +703,24 @@ func (s *Store) EndWebSession(ctx context.Context, plaintext string) error {
 	return nil
 }
 
+func (s *Store) WebSessionsOf(ctx context.Context, personID uuid.UUID, now time.Time) ([]store.WebSession, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+sqlstore.WebSessionColumns+`
+		FROM web_sessions s JOIN people p ON p.id = s.person_id
+		WHERE s.person_id = $1 AND s.ended_at IS NULL AND s.expires_at > $2 ORDER BY s.created_at DESC, s.id`, personID, now)
+	if err != nil {
+		return nil, fmt.Errorf("listing the sessions of person %s: %w", personID, err)
+	}
+	return collect(rows, sqlstore.ScanWebSession)
+}
+
+func (s *Store) EndWebSessionsOf(ctx context.Context, personID uuid.UUID, now time.Time) (int, error) {
+	tag, err := s.pool.Exec(ctx, `UPDATE web_sessions SET ended_at = $2 WHERE person_id = $1 AND ended_at IS NULL AND expires_at > $2`, personID, now)
+	if err != nil {
+		return 0, fmt.Errorf("ending the sessions of person %s: %w", personID, err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
 // ---- idempotency records -------------------------------------------------------
 
 func getIdempotencyRecord(ctx context.Context, tx pgx.Tx, principalID uuid.UUID, key string) (store.IdempotencyRecord, error) {

@@ -734,6 +734,29 @@ func (s *Store) EndWebSession(ctx context.Context, plaintext string) error {
 	return nil
 }
 
+func (s *Store) WebSessionsOf(ctx context.Context, personID uuid.UUID, now time.Time) ([]store.WebSession, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT `+sqlstore.WebSessionColumns+`
+		FROM web_sessions s JOIN people p ON p.id = s.person_id
+		WHERE s.person_id = ? AND s.ended_at IS NULL AND s.expires_at > ? ORDER BY s.created_at DESC, s.id`, personID.String(), fmtTime(now))
+	out, err := collect(rows, err, sqlstore.ScanWebSession)
+	if err != nil {
+		return nil, fmt.Errorf("listing the sessions of person %s: %w", personID, err)
+	}
+	return out, nil
+}
+
+func (s *Store) EndWebSessionsOf(ctx context.Context, personID uuid.UUID, now time.Time) (int, error) {
+	res, err := s.write.ExecContext(ctx, `UPDATE web_sessions SET ended_at = ?2 WHERE person_id = ?1 AND ended_at IS NULL AND expires_at > ?2`,
+		personID.String(), fmtTime(now))
+	if err == nil {
+		var n int64
+		if n, err = res.RowsAffected(); err == nil {
+			return int(n), nil
+		}
+	}
+	return 0, fmt.Errorf("ending the sessions of person %s: %w", personID, err)
+}
+
 // ---- idempotency records -------------------------------------------------------
 
 func getIdempotencyRecord(ctx context.Context, tx *sql.Tx, principalID uuid.UUID, key string) (store.IdempotencyRecord, error) {

@@ -223,6 +223,29 @@ func testWebSessions(t *testing.T, s store.Store) {
 		t.Errorf("ending one session ended another: %v", err)
 	}
 
+	// Sign out everywhere: the coach's open sessions, and no one else's.
+	_, ws3, err := s.CreateWebSession(ctx, coach.ID, base.Add(time.Minute), expires)
+	must(t, err)
+	_, _, err = s.CreateWebSession(ctx, coach.ID, base.Add(-9*time.Hour), base.Add(-time.Hour)) // expired
+	must(t, err)
+	open, err := s.WebSessionsOf(ctx, coach.ID, base.Add(time.Hour))
+	must(t, err)
+	if len(open) != 2 || open[0].ID != ws3.ID || open[1].ID != ws2.ID || open[0].Role != store.RoleCoach {
+		t.Errorf("WebSessionsOf(coach) = %+v, want the two open ones, newest first", open)
+	}
+	n, err := s.EndWebSessionsOf(ctx, coach.ID, base.Add(time.Hour))
+	if err != nil || n != 2 {
+		t.Errorf("EndWebSessionsOf(coach) = %d, %v; want 2", n, err)
+	}
+	_, err = s.AuthenticateWebSession(ctx, plain2, base.Add(time.Hour))
+	mustNotFound(t, "AuthenticateWebSession after EndWebSessionsOf", err)
+	if open, err := s.WebSessionsOf(ctx, coach.ID, base.Add(time.Hour)); err != nil || len(open) != 0 {
+		t.Errorf("WebSessionsOf(coach) after ending them = %+v, %v; want none", open, err)
+	}
+	if _, err := s.AuthenticateWebSession(ctx, cplain, base.Add(time.Hour)); err != nil {
+		t.Errorf("signing the coach out everywhere ended the coordinator's session: %v", err)
+	}
+
 	_, _, err = s.CreateWebSession(ctx, uuid.New(), base, expires)
 	mustNotFound(t, "CreateWebSession(unknown person)", err)
 	_, _, err = s.CreateWebSession(ctx, coach.ID, base, base.Add(-time.Second))
