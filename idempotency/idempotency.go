@@ -77,7 +77,9 @@ type Middleware struct {
 	// their HTML repeats what was typed (a coach's notes, a withdrawal
 	// note), and the page a redirect leads to shows the result afresh. A
 	// refusal (4xx), which did nothing, is then not kept at all: a retry
-	// is judged again and shows the form with its errors.
+	// is judged again and shows the form with its errors. (A page that
+	// acted and answered 200 with a page, which none does, would be
+	// replayed as its status with an empty body.)
 	OutcomeOnly bool
 	// WithRequest, if set, gives the handler's context the request's ID:
 	// the key, prefixed with who sent it (keys are theirs alone), so that
@@ -152,14 +154,14 @@ func (m *Middleware) serveOnce(w http.ResponseWriter, r *http.Request, p auth.Pr
 		ctx = m.WithRequest(ctx, p.PersonID.String()+"/"+key)
 	}
 	next.ServeHTTP(rw, r.WithContext(ctx))
-	m.keep(r.Context(), rec, rw)
+	m.settle(r.Context(), rec, rw)
 }
 
-// keep stores the answer rw recorded for the claim rec, or releases the
+// settle stores the answer rw recorded for the claim rec, or releases the
 // claim when there is nothing to keep: a server error, which may not have
 // acted, or a page's refusal, which did not. It stores even if the client
 // has gone, so that its retry finds the answer.
-func (m *Middleware) keep(ctx context.Context, rec store.IdempotencyRecord, rw *recorder) {
+func (m *Middleware) settle(ctx context.Context, rec store.IdempotencyRecord, rw *recorder) {
 	ctx = context.WithoutCancel(ctx)
 	var err error
 	switch redirect := rw.status >= 300 && rw.status < 400; {
