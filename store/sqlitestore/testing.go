@@ -47,15 +47,9 @@ func (s *Store) FindText(ctx context.Context, texts ...string) ([]string, error)
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	var found []string
-	for _, table := range tables {
-		in, err := s.findTextIn(ctx, table, texts)
-		if err != nil {
-			return nil, err
-		}
-		found = append(found, in...)
-	}
-	return found, nil
+	return sqlstore.FindText(tables, texts, func(table string, texts []string) ([]string, error) {
+		return s.findTextIn(ctx, table, texts)
+	})
 }
 
 // findTextIn is FindText for one table.

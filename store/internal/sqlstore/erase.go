@@ -189,6 +189,21 @@ func ErasePerson(id uuid.UUID, at time.Time, inTx func(func(EraseTx) error) erro
 	return out, nil
 }
 
+// FindText is a backend's FindText (a test helper) without the SQL: it
+// asks in which columns of each of tables one of texts appears, and lists
+// them all as "table.column".
+func FindText(tables []string, texts []string, in func(table string, texts []string) ([]string, error)) ([]string, error) {
+	var found []string
+	for _, table := range tables {
+		cols, err := in(table, texts)
+		if err != nil {
+			return nil, err
+		}
+		found = append(found, cols...)
+	}
+	return found, nil
+}
+
 // HoldsAny reports whether value holds one of texts; empty texts hold
 // nothing. Tests use it to search a whole database for a person's traces.
 func HoldsAny(value []byte, texts []string) bool {
