@@ -172,9 +172,15 @@ func (a *Authenticator) Identify(r *http.Request) (Principal, error) {
 // NewSignInLink makes a single-use sign-in secret for a person, valid for
 // LinkTTL; the caller puts it in a link and e-mails it to them.
 func (a *Authenticator) NewSignInLink(ctx context.Context, personID uuid.UUID) (secret string, expires time.Time, err error) {
+	return a.NewSignInLinkUpTo(ctx, personID, 0)
+}
+
+// NewSignInLinkUpTo is NewSignInLink unless the person already has maxLive
+// unused links (0: no limit): then it is store.ErrConflict.
+func (a *Authenticator) NewSignInLinkUpTo(ctx context.Context, personID uuid.UUID, maxLive int) (secret string, expires time.Time, err error) {
 	now := a.now()
 	expires = now.Add(orDefault(a.LinkTTL, DefaultLinkTTL))
-	secret, err = a.Store.CreateSignInLink(ctx, personID, now, expires)
+	secret, err = a.Store.CreateSignInLinkUpTo(ctx, personID, now, expires, maxLive)
 	return secret, expires, err
 }
 

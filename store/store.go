@@ -340,10 +340,12 @@ type Store interface {
 	// An unknown or erased person is ErrNotFound; an expiresAt not after
 	// now is ErrInvalid.
 	CreateSignInLink(ctx context.Context, personID uuid.UUID, now, expiresAt time.Time) (string, error)
-	// LiveSignInLinks counts personID's links not yet used nor expired at
-	// now: the pages send no more while a few are still live, whichever
-	// API process is asked.
-	LiveSignInLinks(ctx context.Context, personID uuid.UUID, now time.Time) (int, error)
+	// CreateSignInLinkUpTo is CreateSignInLink unless personID already
+	// has maxLive links neither used nor expired at now: then it makes
+	// none and is ErrConflict. The count and the new link are one
+	// transaction, so however many requests race, whichever API process
+	// serves them, the person never has more than maxLive.
+	CreateSignInLinkUpTo(ctx context.Context, personID uuid.UUID, now, expiresAt time.Time, maxLive int) (string, error)
 	// RedeemSignInLink uses a sign-in link up: it returns the person it was
 	// made for and makes sure it never works again. A link that is unknown,
 	// already used or expired at now is ErrNotFound; of two concurrent

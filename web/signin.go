@@ -97,19 +97,15 @@ func (s *server) mailLink(req linkRequest) {
 		s.log.Error("looking up a sign-in address", zap.Error(err))
 		return
 	}
-	switch live, err := s.svc.Store.LiveSignInLinks(ctx, person.ID, s.now()); {
-	case err != nil:
-		s.log.Error("counting a person's sign-in links", zap.String("person", person.ID.String()), zap.Error(err))
-		return
-	case live >= maxLiveLinks:
-		s.log.Info("sign-in link not sent: the person has as many unused ones as are allowed", zap.String("person", person.ID.String()))
-		return
-	}
 	if s.mail == nil {
 		s.log.Warn("a sign-in link was asked for but no mail sender is configured", zap.String("person", person.ID.String()))
 		return
 	}
-	secret, expires, err := s.auth.NewSignInLink(ctx, person.ID)
+	secret, expires, err := s.auth.NewSignInLinkUpTo(ctx, person.ID, maxLiveLinks)
+	if errors.Is(err, store.ErrConflict) {
+		s.log.Info("sign-in link not sent: the person has as many unused ones as are allowed", zap.String("person", person.ID.String()))
+		return
+	}
 	if err != nil {
 		s.log.Error("making a sign-in link", zap.String("person", person.ID.String()), zap.Error(err))
 		return

@@ -641,6 +641,10 @@ func (s *Store) RevokeAPIToken(ctx context.Context, id uuid.UUID) error {
 // ---- sign-in links and web sessions -------------------------------------------
 
 func (s *Store) CreateSignInLink(ctx context.Context, personID uuid.UUID, now, expiresAt time.Time) (string, error) {
+	return s.CreateSignInLinkUpTo(ctx, personID, now, expiresAt, 0)
+}
+
+func (s *Store) CreateSignInLinkUpTo(ctx context.Context, personID uuid.UUID, now, expiresAt time.Time, maxLive int) (string, error) {
 	return sqlstore.CreateSignInLink(personID, now, expiresAt,
 		func() (store.Person, error) { return s.GetPerson(ctx, personID) },
 		func(hash string, now, expiresAt time.Time) error {
@@ -648,20 +652,23 @@ func (s *Store) CreateSignInLink(ctx context.Context, personID uuid.UUID, now, e
 				if _, err := tx.Exec(ctx, `DELETE FROM sign_in_links WHERE expires_at <= $1`, now); err != nil {
 					return err
 				}
+				if maxLive > 0 {
+					// The person's row lock queues concurrent links for them.
+					var live int
+					err := tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM sign_in_links WHERE person_id = $1 AND expires_at > $2)
+						FROM people WHERE id = $1 FOR UPDATE`, personID, now).Scan(&live)
+					if err != nil {
+						return err
+					}
+					if live >= maxLive {
+						return sqlstore.MaxLiveReached(personID, maxLive)
+					}
+				}
 				_, err := tx.Exec(ctx, `INSERT INTO sign_in_links (token_hash, person_id, created_at, expires_at)
 					VALUES ($1, $2, $3, $4)`, hash, personID, now, expiresAt)
 				return err
 			})
 		})
-}
-
-func (s *Store) LiveSignInLinks(ctx context.Context, personID uuid.UUID, now time.Time) (int, error) {
-	var n int
-	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM sign_in_links WHERE person_id = $1 AND expires_at > $2`, personID, now).Scan(&n)
-	if err != nil {
-		return 0, fmt.Errorf("counting the sign-in links of person %s: %w", personID, err)
-	}
-	return n, nil
 }
 
 func (s *Store) RedeemSignInLink(ctx context.Context, plaintext string, now time.Time) (uuid.UUID, error) {

@@ -673,28 +673,35 @@ func (s *Store) RevokeAPIToken(ctx context.Context, id uuid.UUID) error {
 // ---- sign-in links and web sessions -------------------------------------------
 
 func (s *Store) CreateSignInLink(ctx context.Context, personID uuid.UUID, now, expiresAt time.Time) (string, error) {
+	return s.CreateSignInLinkUpTo(ctx, personID, now, expiresAt, 0)
+}
+
+func (s *Store) CreateSignInLinkUpTo(ctx context.Context, personID uuid.UUID, now, expiresAt time.Time, maxLive int) (string, error) {
 	return sqlstore.CreateSignInLink(personID, now, expiresAt,
 		func() (store.Person, error) { return s.GetPerson(ctx, personID) },
 		func(hash string, now, expiresAt time.Time) error {
+			// One writer: the count and the insert are not interleaved
+			// with another's.
 			return s.tx(ctx, func(tx *sql.Tx) error {
 				if _, err := tx.ExecContext(ctx, `DELETE FROM sign_in_links WHERE expires_at <= ?`, fmtTime(now)); err != nil {
 					return err
+				}
+				if maxLive > 0 {
+					var live int
+					err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sign_in_links WHERE person_id = ? AND expires_at > ?`,
+						personID.String(), fmtTime(now)).Scan(&live)
+					if err != nil {
+						return err
+					}
+					if live >= maxLive {
+						return sqlstore.MaxLiveReached(personID, maxLive)
+					}
 				}
 				_, err := tx.ExecContext(ctx, `INSERT INTO sign_in_links (token_hash, person_id, created_at, expires_at)
 					VALUES (?, ?, ?, ?)`, hash, personID.String(), fmtTime(now), fmtTime(expiresAt))
 				return err
 			})
 		})
-}
-
-func (s *Store) LiveSignInLinks(ctx context.Context, personID uuid.UUID, now time.Time) (int, error) {
-	var n int
-	err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM sign_in_links WHERE person_id = ? AND expires_at > ?`,
-		personID.String(), fmtTime(now)).Scan(&n)
-	if err != nil {
-		return 0, fmt.Errorf("counting the sign-in links of person %s: %w", personID, err)
-	}
-	return n, nil
 }
 
 func (s *Store) RedeemSignInLink(ctx context.Context, plaintext string, now time.Time) (uuid.UUID, error) {

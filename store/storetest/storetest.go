@@ -84,6 +84,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SignInLinkConcurrent", testSignInLinkConcurrent},
 		{"WebSessions", testWebSessions},
 		{"APITokenExpiryAndUse", testAPITokenExpiryAndUse},
+		{"SignInLinksUpTo", testSignInLinksUpTo},
 		{"IdempotencyKeys", testIdempotencyKeys},
 		{"ErasureLeavesNoTrace", testErasureLeavesNoTrace},
 		{"IdempotencyTakeover", testIdempotencyTakeover},

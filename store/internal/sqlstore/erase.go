@@ -70,24 +70,57 @@ func mentionedIn(answers []store.IdempotencyRecord, id uuid.UUID, email string) 
 }
 
 // Mentions reports whether body names the person with id and address
-// email: by their ID, or by their address as written or as JSON escapes
-// it, in any letter case (the import matches addresses so, and repeats
-// them as typed), and whole: "ann@example.org" is not in
-// "joann@example.org" or "ann@example.org.uk". Names are not searched
-// for: every answer about a person carries their ID or address, and
-// erasing one Siân Jones must not forget the answers about another.
+// email: by their ID or their address, in any letter case (the import
+// matches addresses so, and repeats them as typed), and whole:
+// "ann@example.org" is not in "joann@example.org" or
+// "ann@example.org.uk". A JSON body (what the API answers) is searched in
+// its decoded strings, so an address after an escape (\n, \u003c) is
+// found; any other body byte for byte, where a match may run on into
+// neighbouring characters (better to forget an answer too many than keep
+// one). Names are not searched for: every answer about a person carries
+// their ID or address, and erasing one Siân Jones must not forget the
+// answers about another.
 func Mentions(body []byte, id uuid.UUID, email string) bool {
-	text := strings.ToLower(string(body))
 	needles := []string{id.String()}
 	if email != "" {
-		needles = append(needles, strings.ToLower(email), strings.ToLower(strings.Trim(string(jsonString(email)), `"`)))
+		needles = append(needles, strings.ToLower(email))
 	}
-	for _, n := range needles {
-		if containsWhole(text, n) {
-			return true
+	var doc any
+	if err := json.Unmarshal(body, &doc); err != nil {
+		text := strings.ToLower(string(body))
+		for _, n := range needles {
+			if strings.Contains(text, n) {
+				return true
+			}
+		}
+		return false
+	}
+	found := false
+	eachString(doc, func(s string) {
+		text := strings.ToLower(s)
+		for _, n := range needles {
+			found = found || containsWhole(text, n)
+		}
+	})
+	return found
+}
+
+// eachString calls fn with every string in a decoded JSON value, object
+// keys included.
+func eachString(v any, fn func(string)) {
+	switch v := v.(type) {
+	case string:
+		fn(v)
+	case []any:
+		for _, e := range v {
+			eachString(e, fn)
+		}
+	case map[string]any:
+		for k, e := range v {
+			fn(k)
+			eachString(e, fn)
 		}
 	}
-	return false
 }
 
 // containsWhole reports whether needle is in text with no address
@@ -110,20 +143,16 @@ func containsWhole(text, needle string) bool {
 	}
 }
 
-// addressChar is a byte that can be part of an e-mail address or UUID
-// (any non-ASCII byte counts: it may be part of a letter).
+// addressChar is a byte that can be part of an e-mail address or UUID as
+// written in text (any non-ASCII byte counts: it may be part of a letter).
+// An apostrophe is left out: it quotes an address more often than it is
+// part of one.
 func addressChar(b byte) bool {
-	return alnum(b) || strings.IndexByte("._%+-'", b) >= 0 || b >= 0x80
+	return alnum(b) || strings.IndexByte("._%+-", b) >= 0 || b >= 0x80
 }
 
 func alnum(b byte) bool {
 	return 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9'
-}
-
-// jsonString is s as encoding/json writes it, quotes included.
-func jsonString(s string) []byte {
-	b, _ := json.Marshal(s) // a string always encodes
-	return b
 }
 
 // ErasePerson is Store.ErasePerson. inTx runs its function in a write

@@ -52,8 +52,16 @@ func livePerson(what string, personID uuid.UUID, get func() (store.Person, error
 	return p, nil
 }
 
-// CreateSignInLink is Store.CreateSignInLink without the SQL: person reads
-// the person, insert adds the link's row (its hash and stored times).
+// MaxLiveReached is CreateSignInLinkUpTo's error when the person has
+// maxLive live links already.
+func MaxLiveReached(personID uuid.UUID, maxLive int) error {
+	return fmt.Errorf("creating a sign-in link: %w: person %s has %d unused sign-in links already", store.ErrConflict, personID, maxLive)
+}
+
+// CreateSignInLink is Store.CreateSignInLink and CreateSignInLinkUpTo
+// without the SQL: person reads the person, insert adds the link's row
+// (its hash and stored times), in the transaction that counts the
+// person's live links if there is a maximum.
 func CreateSignInLink(personID uuid.UUID, now, expiresAt time.Time, person func() (store.Person, error),
 	insert func(hash string, now, expiresAt time.Time) error) (string, error) {
 	const what = "creating a sign-in link"
@@ -67,7 +75,9 @@ func CreateSignInLink(personID uuid.UUID, now, expiresAt time.Time, person func(
 	if err != nil {
 		return "", err
 	}
-	if err := insert(hash, store.StoredTime(now), store.StoredTime(expiresAt)); err != nil {
+	if err := insert(hash, store.StoredTime(now), store.StoredTime(expiresAt)); errors.Is(err, store.ErrConflict) {
+		return "", err
+	} else if err != nil {
 		return "", fmt.Errorf("%s: %w", what, err)
 	}
 	return plaintext, nil
