@@ -58,7 +58,7 @@ func New(svc *starter.Service, o Options) http.Handler {
 	if o.Pages != nil {
 		mux.Handle("/", o.Pages)
 	}
-	return telemetry.WithCorrelationIDs(transportHeaders(mux))
+	return telemetry.WithCorrelationIDs(transportHeaders(o.Auth, mux))
 }
 
 // transportHeaders are sent with every answer, the pages' included: no
@@ -67,10 +67,10 @@ func New(svc *starter.Service, o Options) http.Handler {
 // HTTPS for a year (HSTS). Over plain HTTP there is no HSTS: browsers
 // ignore it there anyway, and a site not yet on TLS must not lock itself
 // out.
-func transportHeaders(next http.Handler) http.Handler {
+func transportHeaders(a *auth.Authenticator, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Content-Type-Options", "nosniff")
-		if auth.OverTLS(r) {
+		if a.OverTLS(r) {
 			w.Header().Set("Strict-Transport-Security", "max-age=31536000")
 		}
 		next.ServeHTTP(w, r)

@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/infuse-cymru/journeys/auth"
 	"github.com/infuse-cymru/journeys/internal/logging"
 	"github.com/infuse-cymru/journeys/internal/testenv"
 	"github.com/infuse-cymru/journeys/starter"
@@ -90,20 +91,22 @@ func TestHealthzOnlyAnswersGet(t *testing.T) {
 }
 
 // Every answer, JSON, CSV, problem or page, tells browsers not to guess
-// its type; over TLS (directly or as the proxy says) it also tells them
+// its type; on a site served over https it also tells them
 // to use HTTPS only from then on (HSTS), and over plain HTTP it does not,
 // which would lock out a site not yet on TLS.
 func TestTransportHeaders(t *testing.T) {
 	pages := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("<p>a page</p>")) })
-	h := New(starter.New(nil, sqlitestore.OpenTest(t)), Options{Pages: pages})
+	svc := starter.New(nil, sqlitestore.OpenTest(t))
+	sites := map[bool]http.Handler{
+		false: New(svc, Options{Pages: pages}),
+		true:  New(svc, Options{Pages: pages, Auth: &auth.Authenticator{Store: svc.Store, HTTPS: true}}),
+	}
 	for _, path := range []string{"/healthz", "/openapi.json", "/api/no-such-thing", "/signin"} {
 		for _, tls := range []bool{false, true} {
 			req := httptest.NewRequest(http.MethodGet, path, nil)
-			if tls {
-				req.Header.Set("X-Forwarded-Proto", "https")
-			}
+			req.Header.Set("X-Forwarded-Proto", "https") // believed by neither
 			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, req)
+			sites[tls].ServeHTTP(rec, req)
 			if got := rec.Header().Get("X-Content-Type-Options"); got != "nosniff" {
 				t.Errorf("GET %s (TLS %v): X-Content-Type-Options %q, want nosniff", path, tls, got)
 			}

@@ -45,8 +45,8 @@ const (
 )
 
 // SessionCookieName is the session cookie's name for requests like r.
-func SessionCookieName(r *http.Request) string {
-	if OverTLS(r) {
+func (a *Authenticator) SessionCookieName(r *http.Request) string {
+	if a.OverTLS(r) {
 		return SecureSessionCookie
 	}
 	return SessionCookie
@@ -120,6 +120,10 @@ type Authenticator struct {
 	Now        func() time.Time
 	LinkTTL    time.Duration // DefaultLinkTTL when zero
 	SessionTTL time.Duration // DefaultSessionTTL when zero
+	// HTTPS says the site is served over https (its base URL is), so
+	// every request counts as over TLS even where TLS ends at a proxy:
+	// cookies are Secure and __Host-, and answers carry HSTS.
+	HTTPS bool
 }
 
 func (a *Authenticator) now() time.Time {
@@ -155,7 +159,7 @@ func (a *Authenticator) Identify(r *http.Request) (Principal, error) {
 		}
 		return Principal{PersonID: tok.PersonID, Role: tok.Role}, nil
 	}
-	c, err := r.Cookie(SessionCookieName(r))
+	c, err := r.Cookie(a.SessionCookieName(r))
 	if err != nil || c.Value == "" {
 		return Principal{}, ErrNoCredentials
 	}
@@ -202,14 +206,14 @@ func (a *Authenticator) SignIn(w http.ResponseWriter, r *http.Request, linkSecre
 	if err != nil {
 		return Principal{}, err
 	}
-	http.SetCookie(w, sessionCookie(r, secret, int(ttl/time.Second)))
+	http.SetCookie(w, a.sessionCookie(r, secret, int(ttl/time.Second)))
 	return Principal{PersonID: s.PersonID, Role: s.Role, SessionID: s.ID, session: secret}, nil
 }
 
 // SignOutEverywhere ends every open session of p's person, this one
 // included, clears the cookie, and says how many sessions it ended.
 func (a *Authenticator) SignOutEverywhere(w http.ResponseWriter, r *http.Request, p Principal) (int, error) {
-	http.SetCookie(w, sessionCookie(r, "", -1))
+	http.SetCookie(w, a.sessionCookie(r, "", -1))
 	return a.Store.EndWebSessionsOf(r.Context(), p.PersonID, a.now())
 }
 
@@ -220,27 +224,26 @@ func (a *Authenticator) Sessions(ctx context.Context, p Principal) ([]store.WebS
 
 // SignOut ends the request's session, if any, and clears the cookie.
 func (a *Authenticator) SignOut(w http.ResponseWriter, r *http.Request) error {
-	http.SetCookie(w, sessionCookie(r, "", -1))
-	c, err := r.Cookie(SessionCookieName(r))
+	http.SetCookie(w, a.sessionCookie(r, "", -1))
+	c, err := r.Cookie(a.SessionCookieName(r))
 	if err != nil || c.Value == "" {
 		return nil
 	}
 	return a.Store.EndWebSession(r.Context(), c.Value)
 }
 
-func sessionCookie(r *http.Request, value string, maxAge int) *http.Cookie {
+func (a *Authenticator) sessionCookie(r *http.Request, value string, maxAge int) *http.Cookie {
 	return &http.Cookie{
-		Name: SessionCookieName(r), Value: value, Path: "/", MaxAge: maxAge,
-		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: OverTLS(r),
+		Name: a.SessionCookieName(r), Value: value, Path: "/", MaxAge: maxAge,
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: a.OverTLS(r),
 	}
 }
 
-// OverTLS reports whether r reached us over TLS, directly or through a
-// proxy that says so (X-Forwarded-Proto: https; behind a chain of
-// proxies, its first value is the client's own connection). Trusting the
-// header can only make cookies stricter and add HSTS, which browsers
-// ignore over plain HTTP: never weaker.
-func OverTLS(r *http.Request) bool {
-	first, _, _ := strings.Cut(r.Header.Get("X-Forwarded-Proto"), ",")
-	return r.TLS != nil || strings.EqualFold(strings.TrimSpace(first), "https")
+// OverTLS reports whether r reached the site over TLS: the site is served
+// over https (HTTPS, from its base URL, when TLS ends at a proxy in front)
+// or r came over TLS itself. X-Forwarded-Proto is not believed: anyone
+// can send it, and a site whose proxy forgot it would hand out cookies
+// without Secure.
+func (a *Authenticator) OverTLS(r *http.Request) bool {
+	return a.HTTPS || r.TLS != nil
 }

@@ -50,7 +50,7 @@ func (s *setup) signIn(t *testing.T, p store.Person, r *http.Request) (*http.Coo
 		t.Fatal(err)
 	}
 	cookies := rec.Result().Cookies()
-	if len(cookies) != 1 || cookies[0].Name != auth.SessionCookieName(r) {
+	if len(cookies) != 1 || cookies[0].Name != s.a.SessionCookieName(r) {
 		t.Fatalf("cookies: %v", cookies)
 	}
 	return cookies[0], pr
@@ -165,12 +165,16 @@ func TestCookieFlags(t *testing.T) {
 	direct := httptest.NewRequest("GET", "https://infuse.example/signin", nil)
 	direct.TLS = &tls.ConnectionState{}
 	proxied := httptest.NewRequest("GET", "http://infuse.example/signin", nil)
-	proxied.Header.Set("X-Forwarded-Proto", "https")
+	https := *s.a
+	https.HTTPS = true // TLS ends at a proxy in front; the base URL is https
 	for _, c := range []struct {
 		name   string
+		a      *auth.Authenticator
 		r      *http.Request
 		secure bool
-	}{{"plain HTTP", plain, false}, {"TLS", direct, true}, {"behind a TLS proxy", proxied, true}} {
+	}{{"plain HTTP", s.a, plain, false}, {"TLS", s.a, direct, true}, {"behind a TLS proxy", &https, proxied, true}} {
+		s := *s
+		s.a = c.a
 		cookie, _ := s.signIn(t, s.partner, c.r)
 		if !cookie.HttpOnly || cookie.SameSite != http.SameSiteLaxMode || cookie.Secure != c.secure || cookie.Path != "/" ||
 			cookie.MaxAge != int(auth.DefaultSessionTTL/time.Second) || len(cookie.Value) < 20 {
@@ -225,28 +229,29 @@ func TestCSRF(t *testing.T) {
 	}
 }
 
-// A request came over TLS if it reached us over TLS, or if the proxy in
-// front says the client's connection was HTTPS: the first value of
-// X-Forwarded-Proto, where a chain of proxies lists the client's first.
+// A request is over TLS if it came over TLS, or the site is served over
+// https (TLS ends at a proxy); X-Forwarded-Proto, which anyone can send,
+// is not believed.
 func TestOverTLS(t *testing.T) {
-	for _, tc := range []struct {
-		proto string
-		want  bool
+	plainSite, httpsSite := &auth.Authenticator{}, &auth.Authenticator{HTTPS: true}
+	plain := httptest.NewRequest(http.MethodGet, "/", nil)
+	claims := httptest.NewRequest(http.MethodGet, "/", nil)
+	claims.Header.Set("X-Forwarded-Proto", "https")
+	direct := httptest.NewRequest(http.MethodGet, "/", nil)
+	direct.TLS = &tls.ConnectionState{}
+	for _, c := range []struct {
+		name string
+		a    *auth.Authenticator
+		r    *http.Request
+		want bool
 	}{
-		{"", false},
-		{"http", false},
-		{"https", true},
-		{"HTTPS", true},
-		{"https, http", true},
-		{"https,http", true},
-		{"http, https", false},
+		{"plain, on a plain site", plainSite, plain, false},
+		{"X-Forwarded-Proto: https, on a plain site", plainSite, claims, false},
+		{"TLS, on a plain site", plainSite, direct, true},
+		{"plain, on an https site", httpsSite, plain, true},
 	} {
-		r := httptest.NewRequest(http.MethodGet, "/", nil)
-		if tc.proto != "" {
-			r.Header.Set("X-Forwarded-Proto", tc.proto)
-		}
-		if got := auth.OverTLS(r); got != tc.want {
-			t.Errorf("X-Forwarded-Proto %q: OverTLS = %v, want %v", tc.proto, got, tc.want)
+		if got := c.a.OverTLS(c.r); got != c.want {
+			t.Errorf("%s: OverTLS = %v, want %v", c.name, got, c.want)
 		}
 	}
 }

@@ -256,7 +256,7 @@ func (s *server) setPageLang(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, &http.Cookie{
 		Name: langCookie, Value: string(l), Path: "/", MaxAge: langCookieAge,
-		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: auth.OverTLS(r),
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.auth.OverTLS(r),
 	})
 	http.Redirect(w, r, localPath(r.URL.Query().Get("next")), http.StatusSeeOther)
 }

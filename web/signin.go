@@ -150,8 +150,25 @@ func signInEmail(p store.Person, from delivery.Address, link string, expires tim
 }
 
 // preSessionCookie carries the sign-in button's CSRF token before there
-// is a session to derive one from.
-const preSessionCookie = "signin_csrf"
+// is a session to derive one from; over TLS it is securePreSessionCookie,
+// whose __Host- prefix keeps a sibling subdomain from planting a token of
+// its own choosing beside its own link (login CSRF by cookie tossing).
+const (
+	preSessionCookie       = "signin_csrf"
+	securePreSessionCookie = "__Host-" + preSessionCookie
+)
+
+// preSessionCookieFor is the sign-in button's cookie for r with value:
+// over TLS __Host- (which must be Secure and for every path), else for
+// the sign-in paths only.
+func (s *server) preSessionCookieFor(r *http.Request, value string, maxAge int) *http.Cookie {
+	c := &http.Cookie{Name: preSessionCookie, Value: value, Path: "/signin/", MaxAge: maxAge,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode}
+	if s.auth.OverTLS(r) {
+		c.Name, c.Path, c.Secure = securePreSessionCookie, "/", true
+	}
+	return c
+}
 
 // confirmSignIn shows a button that signs in; it does not redeem the
 // link, because mail scanners and link previews fetch links by GET and
@@ -163,10 +180,7 @@ const preSessionCookie = "signin_csrf"
 // cannot sign a visitor in as someone else.
 func (s *server) confirmSignIn(w http.ResponseWriter, r *http.Request) {
 	token := rand.Text()
-	http.SetCookie(w, &http.Cookie{
-		Name: preSessionCookie, Value: token, Path: "/signin/", MaxAge: int(auth.DefaultLinkTTL.Seconds()),
-		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: auth.OverTLS(r),
-	})
+	http.SetCookie(w, s.preSessionCookieFor(r, token, int(auth.DefaultLinkTTL.Seconds())))
 	p := s.newPage(r, "signin.confirm.title")
 	p.Data = signInData{Secret: r.PathValue("secret"), CSRF: token}
 	s.render(w, r, http.StatusOK, "signin-confirm", p)
@@ -174,8 +188,8 @@ func (s *server) confirmSignIn(w http.ResponseWriter, r *http.Request) {
 
 // fromConfirmPage says whether a sign-in POST came from our confirmation
 // page: its form's token matches the Strict cookie that page set.
-func fromConfirmPage(r *http.Request) bool {
-	c, err := r.Cookie(preSessionCookie)
+func (s *server) fromConfirmPage(r *http.Request) bool {
+	c, err := r.Cookie(s.preSessionCookieFor(r, "", 0).Name)
 	sent := r.PostFormValue(csrfField)
 	return err == nil && c.Value != "" && subtle.ConstantTimeCompare([]byte(c.Value), []byte(sent)) == 1
 }
@@ -186,11 +200,11 @@ func fromConfirmPage(r *http.Request) bool {
 // a new link.
 func (s *server) signIn(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	if !fromConfirmPage(r) {
+	if !s.fromConfirmPage(r) {
 		s.errorPage(w, r, http.StatusForbidden, "error.csrf.title", "signin.confirm.forged")
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: preSessionCookie, Path: "/signin/", MaxAge: -1})
+	http.SetCookie(w, s.preSessionCookieFor(r, "", -1))
 	pr, err := s.auth.SignIn(w, r, r.PathValue("secret"))
 	if errors.Is(err, auth.ErrLinkUnusable) {
 		p := s.newPage(r, "signin.unusable.title")

@@ -175,6 +175,28 @@ func TestSessionCookieSecureOverTLS(t *testing.T) {
 	if who, err := s.auth.Identify(req); err != nil || who.PersonID != p.ID {
 		t.Errorf("over TLS, the __Host- session cookie: %+v, %v; want %s", who, err, p.ID)
 	}
+
+	// The sign-in button's token is __Host- too: a token a sibling
+	// subdomain planted without the prefix does not sign anyone in.
+	secret, _, err := s.auth.NewSignInLink(t.Context(), p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := s.browser()
+	confirm := fresh.get(web.SignInPath(secret))
+	var button *http.Cookie
+	for _, k := range confirm.Cookies() {
+		button = k
+	}
+	if button == nil || button.Name != "__Host-signin_csrf" || !button.Secure || button.Path != "/" {
+		t.Fatalf("the sign-in button's cookie over TLS: %+v, want __Host-signin_csrf, Secure, Path=/", button)
+	}
+	planted := s.browser()
+	u, _ := url.Parse(s.srv.URL + "/signin/")
+	planted.c.Jar.SetCookies(u, []*http.Cookie{{Name: "signin_csrf", Value: "planted", Path: "/signin/"}})
+	if a := planted.post(web.SignInPath(secret), url.Values{"csrf": {"planted"}}); a.StatusCode != http.StatusForbidden || sessionCookie(a) != nil {
+		t.Errorf("a sign-in with a planted, unprefixed token: %d, want 403 and no session", a.StatusCode)
+	}
 }
 
 // A link past its lifetime is a 400 that starts no session, and signing

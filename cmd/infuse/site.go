@@ -41,7 +41,8 @@ const drainTimeout = 30 * time.Second
 // after the HTTP server has stopped and before the store closes, sends
 // the sign-in e-mails still queued.
 func site(svc *starter.Service, ms mailSettings, haveMail bool, o siteOptions, log *zap.Logger) (h http.Handler, drain func(), err error) {
-	a := &auth.Authenticator{Store: svc.Store}
+	// A site reached over https is over TLS even where TLS ends at a proxy.
+	a := &auth.Authenticator{Store: svc.Store, HTTPS: strings.HasPrefix(o.baseURL, "https://")}
 	var sender delivery.Sender = noMail{}
 	if haveMail {
 		s, err := delivery.NewSMTP(ms.smtp)
