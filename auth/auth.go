@@ -152,7 +152,7 @@ func (a *Authenticator) Identify(r *http.Request) (Principal, error) {
 		}
 		tok, err := a.Store.AuthenticateAPIToken(r.Context(), token, a.now())
 		if errors.Is(err, store.ErrNotFound) {
-			return Principal{}, fmt.Errorf("%w: the API token is not known or has been revoked", ErrBadCredentials)
+			return Principal{}, fmt.Errorf("%w: the API token is not known, has been revoked or has expired, or its person's role has changed", ErrBadCredentials)
 		}
 		if err != nil {
 			return Principal{}, err

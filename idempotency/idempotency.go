@@ -120,12 +120,13 @@ func (m *Middleware) Wrap(next http.Handler) http.Handler {
 }
 
 func (m *Middleware) serveOnce(w http.ResponseWriter, r *http.Request, p auth.Principal, key, fp string, next http.Handler) {
-	// The deadline counts from before the claim, so a slow claim (one
-	// waiting for a concurrent claim of the key) eats into the handler's
-	// time, not into the margin below staleAfter.
-	deadline := time.Now().Add(Deadline)
+	// The deadline covers the claim too, so a slow claim (one waiting for
+	// a concurrent claim of the key) eats into the handler's time, not
+	// into the margin below staleAfter.
+	ctx, cancel := context.WithTimeout(r.Context(), Deadline)
+	defer cancel()
 	now := m.now()
-	rec, claimed, err := m.Store.ClaimIdempotencyKey(r.Context(), store.IdempotencyClaim{
+	rec, claimed, err := m.Store.ClaimIdempotencyKey(ctx, store.IdempotencyClaim{
 		PrincipalID: p.PersonID, Key: key, Fingerprint: fp, Token: rand.Text(),
 		Now: now, StaleBefore: now.Add(-staleAfter), ForgetBefore: now.Add(-KeepAnswersFor),
 	})
@@ -148,8 +149,6 @@ func (m *Middleware) serveOnce(w http.ResponseWriter, r *http.Request, p auth.Pr
 		return
 	}
 	rw := &recorder{ResponseWriter: w, status: http.StatusOK}
-	ctx, cancel := context.WithDeadline(r.Context(), deadline)
-	defer cancel()
 	if m.WithRequest != nil {
 		ctx = m.WithRequest(ctx, p.PersonID.String()+"/"+key)
 	}

@@ -31,6 +31,10 @@ type APIToken struct {
 	RevokedAt time.Time
 }
 
+// MaxAPITokenYears bounds a token's ExpiresAt: beyond it, "until revoked"
+// (no end) says what is meant.
+const MaxAPITokenYears = 10
+
 // APITokenUseGranularity is how often a token's LastUsedAt is written: a
 // token used many times a minute costs one write a minute, not one each.
 const APITokenUseGranularity = time.Minute
@@ -76,8 +80,12 @@ func PrepareAPIToken(t APIToken, now time.Time) (APIToken, error) {
 	case len(name) > 200:
 		problems = append(problems, "name is longer than 200 bytes")
 	}
-	if !t.ExpiresAt.IsZero() && !t.ExpiresAt.After(now) {
+	switch {
+	case t.ExpiresAt.IsZero():
+	case !t.ExpiresAt.After(now):
 		problems = append(problems, "it would expire before it is made (give a time to come, or none)")
+	case t.ExpiresAt.After(now.AddDate(MaxAPITokenYears, 0, 0)):
+		problems = append(problems, fmt.Sprintf("it would last more than %d years (give none to make one that works until revoked)", MaxAPITokenYears))
 	}
 	if len(problems) > 0 {
 		return APIToken{}, fmt.Errorf("%w: API token: %s", ErrInvalid, strings.Join(problems, "; "))

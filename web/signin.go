@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"net/mail"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -58,14 +59,15 @@ func (s *server) sendSignInLink(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusUnprocessableEntity, "signin", p)
 		return
 	}
+	s.noticeUntrustedProxy(r)
 	if !s.clients.allow(clientKey(r, s.trusted), s.now()) {
 		s.log.Debug("sign-in refused: too many from one client")
 		w.Header().Set("Retry-After", strconv.Itoa(int(clientLimit.every.Seconds())))
 		s.errorPage(w, r, http.StatusTooManyRequests, "signin.toomany.title", "signin.toomany.body")
 		return
 	}
-	if !s.sends.AllowN(s.now(), 1) || !s.links.add(linkRequest{email: email}) {
-		s.log.Warn("sign-in refused: as many sign-in e-mails as this process sends are being sent", zap.Int("queue", linkQueueSize))
+	if !s.links.add(linkRequest{email: email}) {
+		s.log.Warn("sign-in refused: the queue of sign-in e-mails is full", zap.Int("queue", linkQueueSize))
 		w.Header().Set("Retry-After", "60")
 		s.errorPage(w, r, http.StatusServiceUnavailable, "signin.busy.title", "signin.busy.body")
 		return
@@ -73,6 +75,23 @@ func (s *server) sendSignInLink(w http.ResponseWriter, r *http.Request) {
 	p := s.newPage(r, "signin.sent.title")
 	p.Data = signInData{Email: email}
 	s.render(w, r, http.StatusOK, "signin-sent", p)
+}
+
+// noticeUntrustedProxy warns, once, when a request carries
+// X-Forwarded-For from a peer --trusted-proxy does not name: behind a
+// proxy left unnamed, every client shares that proxy's sign-in limit.
+func (s *server) noticeUntrustedProxy(r *http.Request) {
+	if r.Header.Get("X-Forwarded-For") == "" {
+		return
+	}
+	peer, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil || isTrusted(peer.Addr().Unmap(), s.trusted) {
+		return
+	}
+	s.untrustedProxy.Do(func() {
+		s.log.Warn("a request came with X-Forwarded-For from a peer not named by --trusted-proxy; if it is a proxy of yours, name it, "+
+			"or every client behind it shares one sign-in limit", zap.String("peer", peer.Addr().String()))
+	})
 }
 
 // now is the pages' clock: the authenticator's, which tests move.
@@ -99,6 +118,11 @@ func (s *server) mailLink(req linkRequest) {
 	}
 	if s.mail == nil {
 		s.log.Warn("a sign-in link was asked for but no mail sender is configured", zap.String("person", person.ID.String()))
+		return
+	}
+	if !s.sends.AllowN(s.now(), 1) {
+		s.log.Warn("sign-in link not sent: this process has sent as many sign-in e-mails as it may just now",
+			zap.String("person", person.ID.String()))
 		return
 	}
 	secret, expires, err := s.auth.NewSignInLinkUpTo(ctx, person.ID, maxLiveLinks)
@@ -244,6 +268,10 @@ type sessionsData struct {
 // out of all of them (a lost or shared computer).
 func (s *server) sessionsPage(w http.ResponseWriter, r *http.Request) {
 	pr := principal(r)
+	if !pr.ViaSession() {
+		s.forbidden(w, r) // an API token has no browser sessions to see
+		return
+	}
 	sessions, err := s.auth.Sessions(r.Context(), pr)
 	if err != nil {
 		s.serverError(w, r, "listing your sessions", err)
@@ -256,6 +284,10 @@ func (s *server) sessionsPage(w http.ResponseWriter, r *http.Request) {
 
 // signOutEverywhere ends every session of the person, this one included.
 func (s *server) signOutEverywhere(w http.ResponseWriter, r *http.Request) {
+	if !principal(r).ViaSession() {
+		s.forbidden(w, r) // a system's token must not sign its person's browsers out
+		return
+	}
 	n, err := s.auth.SignOutEverywhere(w, r, principal(r))
 	if err != nil {
 		s.serverError(w, r, "signing you out everywhere", err)

@@ -419,6 +419,25 @@ func TestSignOutEverywhere(t *testing.T) {
 	shared.signIn(p)
 	rhys.signIn(other)
 
+	// A system's API token for Nia can neither list nor end her sessions.
+	token, _, err := s.st.CreateAPIToken(t.Context(), store.APIToken{PersonID: p.ID, Role: store.RoleCoach, Name: "crm"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ method, path, body string }{{"GET", "/sessions", ""}, {"POST", "/sessions/end", "idempotency_key=k"}} {
+		req, _ := http.NewRequest(c.method, s.srv.URL+c.path, strings.NewReader(c.body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusForbidden {
+			t.Errorf("%s %s with an API token: %d, want 403", c.method, c.path, res.StatusCode)
+		}
+	}
+
 	page := office.get("/sessions")
 	if page.StatusCode != http.StatusOK || strings.Count(page.body, "<tr>") != 3 || strings.Count(page.body, "This browser") != 1 {
 		t.Fatalf("sessions page: %d, want a header and two sessions, one marked as this browser\n%s", page.StatusCode, page.body)

@@ -14,7 +14,9 @@ import (
 
 // Sign-in by e-mail is open to anyone, so it is bounded four ways: each
 // client may ask a few times, then once a minute (clientLimit); the
-// process sends at most so many a minute, whoever asks (sendLimit); a
+// process sends at most so many e-mails a minute, whoever asks, counting
+// only real sends, so requests for unknown addresses cannot use it up and
+// keep real people from signing in (sendLimit); a
 // person with maxLiveLinks links still unused and unexpired is sent no
 // more, however many clients ask (counted in the store, so across API
 // processes and restarts); and the e-mails wait in a bounded queue for a
@@ -111,7 +113,7 @@ func clientKey(r *http.Request, trusted []netip.Prefix) string {
 	if isTrusted(client, trusted) {
 		hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
 		for i := len(hops) - 1; i >= 0; i-- {
-			hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+			hop, err := parseHop(strings.TrimSpace(hops[i]))
 			if err != nil {
 				break // not an address: the last trusted hop is as far as we can tell
 			}
@@ -126,6 +128,15 @@ func clientKey(r *http.Request, trusted []netip.Prefix) string {
 		return p.String()
 	}
 	return client.String()
+}
+
+// parseHop reads one X-Forwarded-For hop: an address, or (as some
+// proxies write it) an address and port.
+func parseHop(hop string) (netip.Addr, error) {
+	if ap, err := netip.ParseAddrPort(hop); err == nil {
+		return ap.Addr(), nil
+	}
+	return netip.ParseAddr(hop)
 }
 
 func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {

@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync"
 
 	"go.uber.org/zap"
 	"golang.org/x/time/rate"
@@ -70,10 +71,11 @@ type server struct {
 	// Sign-in by e-mail: the proxies whose X-Forwarded-For is believed,
 	// the per-client and whole-process limits, and the queue of e-mails
 	// to send (see signinlimits.go).
-	trusted []netip.Prefix
-	clients *limiter
-	sends   *rate.Limiter
-	links   *linkQueue
+	trusted        []netip.Prefix
+	untrustedProxy sync.Once // warned of X-Forwarded-For from an unnamed peer
+	clients        *limiter
+	sends          *rate.Limiter
+	links          *linkQueue
 }
 
 // New returns the handler of every page.

@@ -64,9 +64,10 @@ func site(svc *starter.Service, ms mailSettings, haveMail bool, o siteOptions, l
 
 // checkBaseURL refuses a --base-url that would put a wrong or unsafe
 // address in the links people are e-mailed: none (they would lead to the
-// listen address, localhost on the server), not an absolute http(s) URL,
-// or plain http to anywhere but this machine (the link's secret would
-// cross the network in clear).
+// listen address, localhost on the server), not an absolute http(s) URL
+// of a host (a query or fragment would take the link's secret), a path
+// (the pages redirect to paths from the root), or plain http to anywhere
+// but this machine (the link's secret would cross the network in clear).
 func checkBaseURL(base string) error {
 	const example = " (e.g. --base-url https://infuse.example.gov.uk)"
 	if strings.TrimSpace(base) == "" {
@@ -74,8 +75,10 @@ func checkBaseURL(base string) error {
 	}
 	u, err := url.Parse(base)
 	switch {
-	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || u.User != nil || u.RawQuery != "" || u.Fragment != "":
-		return usage("--base-url %q is not an http(s) address of the pages, with nothing after the path"+example, base)
+	case err != nil || u.Hostname() == "" || (u.Scheme != "https" && u.Scheme != "http") || u.User != nil || strings.ContainsAny(base, "?#"):
+		return usage("--base-url %q is not an http(s) address of the pages, with nothing after the host"+example, base)
+	case strings.Trim(u.Path, "/") != "":
+		return usage("--base-url %q has a path: the pages are served from the root of their host"+example, base)
 	case u.Scheme == "http" && !loopbackHost(u.Hostname()):
 		return usage("--base-url %q is plain http: sign-in links would cross the network in clear; serve the pages over https"+example, base)
 	}

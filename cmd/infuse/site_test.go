@@ -58,16 +58,20 @@ func TestAPINeedsABaseURL(t *testing.T) {
 	w := &world{t: t, database: filepath.Join(t.TempDir(), "infuse.db")}
 	w.expect(exitInvalid, []string{"--base-url", "required"}, "api", "--http", "127.0.0.1:0")
 	for base, want := range map[string]string{
-		"infuse.example.gov.uk":              "not an http(s) address",
-		"ftp://infuse.example.gov.uk":        "not an http(s) address",
-		"https://infuse.example.gov.uk/?x=1": "not an http(s) address",
-		"https://user@infuse.example.gov.uk": "not an http(s) address",
-		"http://infuse.example.gov.uk":       "plain http",
-		"http://192.0.2.10:8080":             "plain http",
+		"infuse.example.gov.uk":               "not an http(s) address",
+		"ftp://infuse.example.gov.uk":         "not an http(s) address",
+		"https://infuse.example.gov.uk/?x=1":  "not an http(s) address",
+		"https://user@infuse.example.gov.uk":  "not an http(s) address",
+		"https://:443":                        "not an http(s) address",
+		"https://infuse.example.gov.uk/?":     "not an http(s) address",
+		"https://infuse.example.gov.uk/#":     "not an http(s) address",
+		"https://infuse.example.gov.uk/pages": "has a path",
+		"http://infuse.example.gov.uk":        "plain http",
+		"http://192.0.2.10:8080":              "plain http",
 	} {
 		w.expect(exitInvalid, []string{want}, "api", "--http", "127.0.0.1:0", "--base-url", base)
 	}
-	for _, base := range []string{"https://infuse.example.gov.uk", "https://infuse.example.gov.uk/journeys/", "http://localhost:8080", "http://127.0.0.1:8080", "http://[::1]:8080"} {
+	for _, base := range []string{"https://infuse.example.gov.uk", "https://infuse.example.gov.uk/", "http://localhost:8080", "http://127.0.0.1:8080", "http://[::1]:8080"} {
 		if err := checkBaseURL(base); err != nil {
 			t.Errorf("checkBaseURL(%q) = %v, want it accepted", base, err)
 		}

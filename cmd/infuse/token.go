@@ -44,8 +44,9 @@ it stops working by itself N days from now; without, it works until revoked.
 			if strings.TrimSpace(name) == "" {
 				return usage("--name is missing: say what the token is for, e.g. --name \"council CRM\"")
 			}
-			if days < 0 {
-				return usage("--days %d: give a number of days from now, or leave it out for a token that works until revoked", days)
+			if days < 0 || days > 365*store.MaxAPITokenYears {
+				return usage("--days %d: give a number of days from now up to %d, or leave it out for a token that works until revoked",
+					days, 365*store.MaxAPITokenYears)
 			}
 			svc, err := c.service(ctx, false)
 			if err != nil {

@@ -56,6 +56,7 @@ func TestTokenCommands(t *testing.T) {
 		t.Errorf("--days 30 made a token that ends at %q (%v)", month, err)
 	}
 	w.expect(exitInvalid, []string{"--days -1"}, "token", "create", "--person", "ceri@example.org", "--role", "coordinator", "--name", "x", "--days", "-1")
+	w.expect(exitInvalid, []string{"--days 3000000"}, "token", "create", "--person", "ceri@example.org", "--role", "coordinator", "--name", "x", "--days", "3000000")
 
 	if out := w.must("token", "revoke", id); !strings.Contains(out, "revoked") {
 		t.Errorf("revoke said %q", out)

@@ -226,3 +226,30 @@ func TestUpgradeKeepsPeopleAndTokens(t *testing.T) {
 		t.Errorf("person after down and up = %+v, %v", got, err)
 	}
 }
+
+// TestTokenWorksWhenItsUseCannotBeWritten: recording a token's last use
+// is best effort; a database that refuses the write (here a trigger, as a
+// read-only or failing database would) still lets a valid token in.
+func TestTokenWorksWhenItsUseCannotBeWritten(t *testing.T) {
+	ctx := context.Background()
+	s := OpenTest(t)
+	p := store.Person{ID: uuid.New(), Role: store.RoleCoach, GivenName: "Nia", EmailAddress: "nia@example.org"}
+	if err := s.CreatePeople(ctx, []store.Person{p}); err != nil {
+		t.Fatal(err)
+	}
+	plain, _, err := s.CreateAPIToken(ctx, store.APIToken{PersonID: p.ID, Role: store.RoleCoach, Name: "crm"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.write.ExecContext(ctx, `CREATE TRIGGER refuse_use BEFORE UPDATE OF last_used_at ON api_tokens
+		BEGIN SELECT RAISE(ABORT, 'the disk is full'); END`); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := s.AuthenticateAPIToken(ctx, plain, time.Now())
+	if err != nil || tok.PersonID != p.ID {
+		t.Fatalf("AuthenticateAPIToken when its use cannot be written = %+v, %v; want the token", tok, err)
+	}
+	if !tok.LastUsedAt.IsZero() {
+		t.Errorf("LastUsedAt = %s, want it unchanged (never used) since the write failed", tok.LastUsedAt)
+	}
+}

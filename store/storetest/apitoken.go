@@ -99,6 +99,9 @@ func testAPITokens(t *testing.T, s store.Store) {
 	mustIs(t, "CreateAPIToken(a coordinator as coach)", err, store.ErrInvalid)
 	_, _, err = s.CreateAPIToken(ctx, store.APIToken{PersonID: coord.ID, Role: store.RoleCoordinator, Name: "ended", ExpiresAt: time.Now().Add(-time.Minute)})
 	mustIs(t, "CreateAPIToken(expired already)", err, store.ErrInvalid)
+	_, _, err = s.CreateAPIToken(ctx, store.APIToken{PersonID: coord.ID, Role: store.RoleCoordinator, Name: "for ever and a day",
+		ExpiresAt: time.Now().AddDate(store.MaxAPITokenYears, 0, 1)})
+	mustIs(t, "CreateAPIToken(ending too far ahead)", err, store.ErrInvalid)
 }
 
 // testAPITokenExpiryAndUse: a token with an end works until then, not

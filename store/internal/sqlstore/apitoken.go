@@ -45,9 +45,11 @@ func AuthenticateAPIToken(plaintext string, now time.Time, find func(hash string
 		return store.APIToken{}, fmt.Errorf("API token %s: %w (expired at %s)", tok.ID, store.ErrNotFound, tok.ExpiresAt.Format(time.RFC3339))
 	}
 	if now.Sub(tok.LastUsedAt) >= store.APITokenUseGranularity {
-		tok.LastUsedAt = store.StoredTime(now)
-		if err := touch(tok.ID, tok.LastUsedAt); err != nil {
-			return store.APIToken{}, fmt.Errorf("recording the use of API token %s: %w", tok.ID, err)
+		// Best effort: a valid token works even when its use cannot be
+		// written (a busy or read-only database); LastUsedAt stays as it
+		// was, and the next use tries again.
+		if touch(tok.ID, store.StoredTime(now)) == nil {
+			tok.LastUsedAt = store.StoredTime(now)
 		}
 	}
 	return tok, nil
