@@ -367,7 +367,9 @@ type Store interface {
 	// nor expired), newest first.
 	WebSessionsOf(ctx context.Context, personID uuid.UUID, now time.Time) ([]WebSession, error)
 	// EndWebSessionsOf signs out every session of personID open at now
-	// ("sign out everywhere") and says how many it ended.
+	// ("sign out everywhere") and says how many it ended. It also deletes
+	// their unused sign-in links: a lost computer may have their mailbox
+	// open too.
 	EndWebSessionsOf(ctx context.Context, personID uuid.UUID, now time.Time) (int, error)
 
 	// ClaimIdempotencyKey reserves c.Key for c.PrincipalID's request with

@@ -182,7 +182,7 @@ func (w *world) checkDashboard(coord *browser) {
 	}
 	csv := coord.get("/intakes/" + w.intake.ID.String() + "/outcomes.csv")
 	if csv.StatusCode != http.StatusOK || !strings.HasPrefix(csv.Header.Get("Content-Type"), "text/csv") ||
-		!strings.HasPrefix(csv.body, "journey_id,intake_id,") || !strings.Contains(csv.body, w.journey.String()) ||
+		!strings.HasPrefix(csv.body, `"journey_id","intake_id",`) || !strings.Contains(csv.body, w.journey.String()) ||
 		strings.Contains(csv.body, w.participant.GivenName) {
 		t.Errorf("outcomes file: %d %s\n%s", csv.StatusCode, csv.Header.Get("Content-Type"), csv.body)
 	}

@@ -721,11 +721,20 @@ func (s *Store) WebSessionsOf(ctx context.Context, personID uuid.UUID, now time.
 }
 
 func (s *Store) EndWebSessionsOf(ctx context.Context, personID uuid.UUID, now time.Time) (int, error) {
-	tag, err := s.pool.Exec(ctx, `UPDATE web_sessions SET ended_at = $2 WHERE person_id = $1 AND ended_at IS NULL AND expires_at > $2`, personID, now)
+	var n int
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE web_sessions SET ended_at = $2 WHERE person_id = $1 AND ended_at IS NULL AND expires_at > $2`, personID, now)
+		if err != nil {
+			return err
+		}
+		n = int(tag.RowsAffected())
+		_, err = tx.Exec(ctx, `DELETE FROM sign_in_links WHERE person_id = $1`, personID)
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("ending the sessions of person %s: %w", personID, err)
 	}
-	return int(tag.RowsAffected()), nil
+	return n, nil
 }
 
 // ---- idempotency records -------------------------------------------------------

@@ -753,15 +753,23 @@ func (s *Store) WebSessionsOf(ctx context.Context, personID uuid.UUID, now time.
 }
 
 func (s *Store) EndWebSessionsOf(ctx context.Context, personID uuid.UUID, now time.Time) (int, error) {
-	res, err := s.write.ExecContext(ctx, `UPDATE web_sessions SET ended_at = ?2 WHERE person_id = ?1 AND ended_at IS NULL AND expires_at > ?2`,
-		personID.String(), fmtTime(now))
-	if err == nil {
-		var n int64
-		if n, err = res.RowsAffected(); err == nil {
-			return int(n), nil
+	var n int64
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE web_sessions SET ended_at = ?2 WHERE person_id = ?1 AND ended_at IS NULL AND expires_at > ?2`,
+			personID.String(), fmtTime(now))
+		if err != nil {
+			return err
 		}
+		if n, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM sign_in_links WHERE person_id = ?`, personID.String())
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("ending the sessions of person %s: %w", personID, err)
 	}
-	return 0, fmt.Errorf("ending the sessions of person %s: %w", personID, err)
+	return int(n), nil
 }
 
 // ---- idempotency records -------------------------------------------------------

@@ -268,10 +268,14 @@ func testWebSessions(t *testing.T, s store.Store) {
 	if len(open) != 2 || open[0].ID != ws3.ID || open[1].ID != ws2.ID || open[0].Role != store.RoleCoach {
 		t.Errorf("WebSessionsOf(coach) = %+v, want the two open ones, newest first", open)
 	}
+	unused, err := s.CreateSignInLink(ctx, coach.ID, base.Add(time.Hour), expires)
+	must(t, err)
 	n, err := s.EndWebSessionsOf(ctx, coach.ID, base.Add(time.Hour))
 	if err != nil || n != 2 {
 		t.Errorf("EndWebSessionsOf(coach) = %d, %v; want 2", n, err)
 	}
+	_, err = s.RedeemSignInLink(ctx, unused, base.Add(time.Hour))
+	mustNotFound(t, "RedeemSignInLink of a link made before signing out everywhere", err)
 	_, err = s.AuthenticateWebSession(ctx, plain2, base.Add(time.Hour))
 	mustNotFound(t, "AuthenticateWebSession after EndWebSessionsOf", err)
 	if open, err := s.WebSessionsOf(ctx, coach.ID, base.Add(time.Hour)); err != nil || len(open) != 0 {
