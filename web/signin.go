@@ -120,12 +120,19 @@ func (s *server) mailLink(req linkRequest) {
 		s.log.Warn("a sign-in link was asked for but no mail sender is configured", zap.String("person", person.ID.String()))
 		return
 	}
-	if !s.sends.AllowN(s.now(), 1) {
+	// A slot of the process's allowance, handed back unless an e-mail goes.
+	now := s.now()
+	slot := s.sends.ReserveN(now, 1)
+	if !slot.OK() || slot.DelayFrom(now) > 0 {
+		slot.CancelAt(now)
 		s.log.Warn("sign-in link not sent: this process has sent as many sign-in e-mails as it may just now",
 			zap.String("person", person.ID.String()))
 		return
 	}
 	secret, expires, err := s.auth.NewSignInLinkUpTo(ctx, person.ID, maxLiveLinks)
+	if err != nil {
+		slot.CancelAt(now)
+	}
 	if errors.Is(err, store.ErrConflict) {
 		s.log.Info("sign-in link not sent: the person has as many unused ones as are allowed", zap.String("person", person.ID.String()))
 		return

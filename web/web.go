@@ -37,7 +37,7 @@ var files embed.FS
 // Options configure New.
 type Options struct {
 	// Auth checks sessions and redeems sign-in links; one on svc's store
-	// with default lifetimes when nil.
+	// with default lifetimes when nil (HTTPS if BaseURL is https).
 	Auth *auth.Authenticator
 	// Mail sends sign-in links; without it nobody can sign in by e-mail
 	// (links can still be made with Auth.NewSignInLink, as `infuse dev` does).
@@ -84,7 +84,7 @@ func New(svc *starter.Service, o Options) *Pages {
 		o.Logger = zap.NewNop()
 	}
 	if o.Auth == nil {
-		o.Auth = &auth.Authenticator{Store: svc.Store}
+		o.Auth = &auth.Authenticator{Store: svc.Store, HTTPS: strings.HasPrefix(strings.ToLower(o.BaseURL), "https://")}
 	}
 	s := &server{
 		svc: svc, auth: o.Auth, mail: o.Mail, from: o.From,

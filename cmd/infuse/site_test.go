@@ -2,13 +2,17 @@ package main
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"go.uber.org/zap"
 
+	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
 )
@@ -74,6 +78,27 @@ func TestAPINeedsABaseURL(t *testing.T) {
 	for _, base := range []string{"https://infuse.example.gov.uk", "https://infuse.example.gov.uk/", "http://localhost:8080", "http://127.0.0.1:8080", "http://[::1]:8080"} {
 		if err := checkBaseURL(base); err != nil {
 			t.Errorf("checkBaseURL(%q) = %v, want it accepted", base, err)
+		}
+	}
+}
+
+// TestSiteHTTPSFromBaseURL: a site whose base URL is https, in any letter
+// case, answers as over TLS behind a proxy (HSTS here; Secure __Host-
+// cookies in the auth tests); one on plain http does not.
+func TestSiteHTTPSFromBaseURL(t *testing.T) {
+	svc := starter.New(nil, sqlitestore.OpenTest(t))
+	for base, want := range map[string]bool{
+		"https://infuse.example.gov.uk": true, "HTTPS://infuse.example.gov.uk": true, "http://localhost:8080": false,
+	} {
+		h, drain, err := site(svc, mailSettings{}, false, siteOptions{baseURL: base}, zap.NewNop())
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/healthz", nil)) // plain HTTP from the proxy
+		drain()
+		if got := rec.Header().Get("Strict-Transport-Security") != ""; got != want {
+			t.Errorf("base URL %s: HSTS sent = %v, want %v", base, got, want)
 		}
 	}
 }

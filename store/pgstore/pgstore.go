@@ -649,14 +649,27 @@ func (s *Store) CreateSignInLinkUpTo(ctx context.Context, personID uuid.UUID, no
 		func() (store.Person, error) { return s.GetPerson(ctx, personID) },
 		func(hash string, now, expiresAt time.Time) error {
 			return s.tx(ctx, func(tx pgx.Tx) error {
+				if maxLive > 0 {
+					// The person's row lock queues concurrent links for
+					// them; it is taken first, as erasure takes it before
+					// deleting their links. The count is a statement of its
+					// own: a statement's snapshot is taken when it starts,
+					// so one that waited for the lock would not see the link
+					// the lock's holder just added.
+					tag, err := tx.Exec(ctx, `SELECT 1 FROM people WHERE id = $1 AND erased_at IS NULL FOR UPDATE`, personID)
+					if err != nil {
+						return err
+					}
+					if tag.RowsAffected() == 0 {
+						return fmt.Errorf("person %s: %w (erased)", personID, store.ErrNotFound)
+					}
+				}
 				if _, err := tx.Exec(ctx, `DELETE FROM sign_in_links WHERE expires_at <= $1`, now); err != nil {
 					return err
 				}
 				if maxLive > 0 {
-					// The person's row lock queues concurrent links for them.
 					var live int
-					err := tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM sign_in_links WHERE person_id = $1 AND expires_at > $2)
-						FROM people WHERE id = $1 FOR UPDATE`, personID, now).Scan(&live)
+					err := tx.QueryRow(ctx, `SELECT count(*) FROM sign_in_links WHERE person_id = $1 AND expires_at > $2`, personID, now).Scan(&live)
 					if err != nil {
 						return err
 					}

@@ -703,20 +703,21 @@ func testErasePerson(t *testing.T, s store.Store) {
 		body string
 		gone bool
 	}{
-		"own":        {p.ID, `{"ok":true}`, true},
-		"by ID":      {coach.ID, fmt.Sprintf(`{"created":[{"id":%q}]}`, p.ID), true},
-		"by address": {coach.ID, fmt.Sprintf(`{"detail":"line 3: %s is taken"}`, p.EmailAddress), true},
-		"other case": {coach.ID, fmt.Sprintf(`{"detail":"line 2: \\"%s\\" is taken"}`, strings.ToUpper(p.EmailAddress)), true},
-		"sentence":   {coach.ID, fmt.Sprintf(`{"detail":"write to %s."}`, p.EmailAddress), true},
-		"escaped":    {coach.ID, fmt.Sprintf(`{"to":"Siân \u003c%s\u003e","note":"line 1\n%s"}`, p.EmailAddress, p.ID), true},
-		"quoted":     {coach.ID, fmt.Sprintf(`{"detail":"address '%s' is taken"}`, p.EmailAddress), true},
-		"not json":   {coach.ID, fmt.Sprintf("line 2: %s is taken", p.EmailAddress), true},
-		"longer":     {coach.ID, fmt.Sprintf(`{"email":"jo%s"}`, p.EmailAddress), false},
-		"subdomain":  {coach.ID, fmt.Sprintf(`{"email":"%s.example"}`, p.EmailAddress), false},
-		"name only":  {coach.ID, fmt.Sprintf(`{"name":%q}`, p.GivenName+" "+p.FamilyName), false},
-		"namesake":   {coach.ID, fmt.Sprintf(`{"givenName":%q,"id":%q}`, o.GivenName, o.ID), false},
-		"unrelated":  {coach.ID, `{"ok":true}`, false},
-		"no body":    {coach.ID, ``, false},
+		"own":             {p.ID, `{"ok":true}`, true},
+		"by ID":           {coach.ID, fmt.Sprintf(`{"created":[{"id":%q}]}`, p.ID), true},
+		"by address":      {coach.ID, fmt.Sprintf(`{"detail":"line 3: %s is taken"}`, p.EmailAddress), true},
+		"other case":      {coach.ID, fmt.Sprintf(`{"detail":"line 2: \\"%s\\" is taken"}`, strings.ToUpper(p.EmailAddress)), true},
+		"sentence":        {coach.ID, fmt.Sprintf(`{"detail":"write to %s."}`, p.EmailAddress), true},
+		"escaped address": {coach.ID, fmt.Sprintf(`{"to":"Siân \u003c%s\u003e"}`, p.EmailAddress), true},
+		"escaped ID":      {coach.ID, fmt.Sprintf(`{"note":"line 1\n%s"}`, p.ID), true},
+		"quoted":          {coach.ID, fmt.Sprintf(`{"detail":"address '%s' is taken"}`, p.EmailAddress), true},
+		"not json":        {coach.ID, fmt.Sprintf("line 2: %s is taken", p.EmailAddress), true},
+		"longer":          {coach.ID, fmt.Sprintf(`{"email":"jo%s"}`, p.EmailAddress), false},
+		"subdomain":       {coach.ID, fmt.Sprintf(`{"email":"%s.example"}`, p.EmailAddress), false},
+		"name only":       {coach.ID, fmt.Sprintf(`{"name":%q}`, p.GivenName+" "+p.FamilyName), false},
+		"namesake":        {coach.ID, fmt.Sprintf(`{"givenName":%q,"id":%q}`, o.GivenName, o.ID), false},
+		"unrelated":       {coach.ID, `{"ok":true}`, false},
+		"no body":         {coach.ID, ``, false},
 	}
 	for key, a := range stored {
 		rec := k.claim(claimOf(a.by, key, "fp", "t", at), true)
