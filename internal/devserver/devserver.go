@@ -21,6 +21,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -342,7 +343,10 @@ func buildConfig(o Options, sqlConf *config.SQL, dialHost string) (*config.Confi
 
 	// The frontend's HTTP API (and Nexus endpoints) on a free port, as
 	// `temporal server start-dev` does.
-	httpPort, err := freePort()
+	// The internal ports must not be the ones asked for: the UI's is free
+	// until the UI starts, after the server, and a port the kernel hands
+	// out as free may be it (the UI server then exits the process).
+	httpPort, err := freePort(o.Port, o.UIPort)
 	if err != nil {
 		return nil, err
 	}
@@ -355,11 +359,13 @@ func buildConfig(o Options, sqlConf *config.SQL, dialHost string) (*config.Confi
 	conf.Services = map[string]config.Service{
 		"frontend": {RPC: config.RPC{GRPCPort: o.Port, HTTPPort: httpPort, BindOnIP: o.IP}},
 	}
+	taken := []int{o.Port, o.UIPort, httpPort}
 	for _, name := range []string{"history", "matching", "worker"} {
-		port, err := freePort()
+		port, err := freePort(taken...)
 		if err != nil {
 			return nil, err
 		}
+		taken = append(taken, port)
 		conf.Services[name] = config.Service{RPC: config.RPC{GRPCPort: port, BindOnIP: "127.0.0.1"}}
 	}
 
@@ -410,11 +416,18 @@ func checkPortFree(ip string, port int, what string) error {
 	return l.Close()
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("devserver: finding a free port: %w", err)
+// freePort is a port free on loopback now, other than any of taken.
+func freePort(taken ...int) (int, error) {
+	for range 100 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return 0, fmt.Errorf("devserver: finding a free port: %w", err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if !slices.Contains(taken, port) {
+			return port, nil
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return 0, fmt.Errorf("devserver: finding a free port: the system kept offering ports already taken (%v)", taken)
 }

@@ -56,9 +56,10 @@ func waitWorkflow(ctx workflow.Context, intake string) (string, error) {
 	return got, nil
 }
 
-func freeTestPort(t *testing.T) int {
+// freeTestPort is a port free now, other than any of taken.
+func freeTestPort(t *testing.T, taken ...int) int {
 	t.Helper()
-	p, err := freePort()
+	p, err := freePort(taken...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +146,7 @@ func TestRestartKeepsState(t *testing.T) {
 	opts := Options{
 		DataDir:          dir,
 		Port:             port,
-		UIPort:           freeTestPort(t),
+		UIPort:           freeTestPort(t, port),
 		Namespace:        "infuse-test",
 		SearchAttributes: temporalx.SearchAttributes(),
 		Logger:           logger,
