@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -237,6 +238,13 @@ func (a *Authenticator) sessionCookie(r *http.Request, value string, maxAge int)
 		Name: a.SessionCookieName(r), Value: value, Path: "/", MaxAge: maxAge,
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: a.OverTLS(r),
 	}
+}
+
+// HTTPSBaseURL says whether base, a site's base URL, is https (in any
+// letter case): the value for Authenticator.HTTPS.
+func HTTPSBaseURL(base string) bool {
+	u, err := url.Parse(base)
+	return err == nil && u.Scheme == "https" // url.Parse lower-cases the scheme
 }
 
 // OverTLS reports whether r reached the site over TLS: the site is served

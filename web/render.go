@@ -172,11 +172,12 @@ type errorData struct {
 // messageKey for what happened and what to do.
 func (s *server) errorPage(w http.ResponseWriter, r *http.Request, status int, titleKey, messageKey string) {
 	p := s.newPage(r, titleKey)
-	p.Data = errorData{Message: p.T(messageKey), Link: "/", LinkText: p.T("error.home")}
+	d := errorData{Message: p.T(messageKey), Link: "/", LinkText: p.T("error.home")}
 	if status >= 500 {
 		// The page says what to quote; the log says what went wrong.
-		p.Data = errorData{Message: p.T(messageKey), Reference: telemetry.CorrelationID(r.Context()), Link: "/", LinkText: p.T("error.home")}
+		d.Reference = telemetry.CorrelationID(r.Context())
 	}
+	p.Data = d
 	s.render(w, r, status, "error", p)
 }
 

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"net/http"
 	"net/mail"
-	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -84,13 +83,13 @@ func (s *server) noticeUntrustedProxy(r *http.Request) {
 	if r.Header.Get("X-Forwarded-For") == "" {
 		return
 	}
-	peer, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil || isTrusted(peer.Addr().Unmap(), s.trusted) {
+	peer, ok := peerAddr(r)
+	if !ok || isTrusted(peer, s.trusted) {
 		return
 	}
 	s.untrustedProxy.Do(func() {
 		s.log.Warn("a request came with X-Forwarded-For from a peer not named by --trusted-proxy; if it is a proxy of yours, name it, "+
-			"or every client behind it shares one sign-in limit", zap.String("peer", peer.Addr().String()))
+			"or every client behind it shares one sign-in limit", zap.String("peer", peer.String()))
 	})
 }
 

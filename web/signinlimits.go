@@ -105,11 +105,10 @@ func (l *limiter) forgetIdle(now time.Time) {
 // written itself. An IPv6 client is its /64, which one household or
 // server gets whole; an IPv4 one, its address.
 func clientKey(r *http.Request, trusted []netip.Prefix) string {
-	peer, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil {
+	client, ok := peerAddr(r)
+	if !ok {
 		return r.RemoteAddr
 	}
-	client := peer.Addr().Unmap()
 	if isTrusted(client, trusted) {
 		hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
 		for i := len(hops) - 1; i >= 0; i-- {
@@ -128,6 +127,12 @@ func clientKey(r *http.Request, trusted []netip.Prefix) string {
 		return p.String()
 	}
 	return client.String()
+}
+
+// peerAddr is the address of the connection r came on.
+func peerAddr(r *http.Request) (netip.Addr, bool) {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	return ap.Addr().Unmap(), err == nil
 }
 
 // parseHop reads one X-Forwarded-For hop: an address, or (as some

@@ -84,7 +84,7 @@ func New(svc *starter.Service, o Options) *Pages {
 		o.Logger = zap.NewNop()
 	}
 	if o.Auth == nil {
-		o.Auth = &auth.Authenticator{Store: svc.Store, HTTPS: strings.HasPrefix(strings.ToLower(o.BaseURL), "https://")}
+		o.Auth = &auth.Authenticator{Store: svc.Store, HTTPS: auth.HTTPSBaseURL(o.BaseURL)}
 	}
 	s := &server{
 		svc: svc, auth: o.Auth, mail: o.Mail, from: o.From,

@@ -42,7 +42,7 @@ const drainTimeout = 30 * time.Second
 // the sign-in e-mails still queued.
 func site(svc *starter.Service, ms mailSettings, haveMail bool, o siteOptions, log *zap.Logger) (h http.Handler, drain func(), err error) {
 	// A site reached over https is over TLS even where TLS ends at a proxy.
-	a := &auth.Authenticator{Store: svc.Store, HTTPS: servedOverHTTPS(o.baseURL)}
+	a := &auth.Authenticator{Store: svc.Store, HTTPS: auth.HTTPSBaseURL(o.baseURL)}
 	var sender delivery.Sender = noMail{}
 	if haveMail {
 		s, err := delivery.NewSMTP(ms.smtp)
@@ -83,12 +83,6 @@ func checkBaseURL(base string) error {
 		return usage("--base-url %q is plain http: sign-in links would cross the network in clear; serve the pages over https"+example, base)
 	}
 	return nil
-}
-
-// servedOverHTTPS says whether base is an https address, in any case.
-func servedOverHTTPS(base string) bool {
-	u, err := url.Parse(base)
-	return err == nil && u.Scheme == "https" // url.Parse lower-cases the scheme
 }
 
 // loopbackHost says whether host is this machine.
