@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/infuse-cymru/journeys/activities"
 	"github.com/infuse-cymru/journeys/api"
+	"github.com/infuse-cymru/journeys/internal/benchref"
 	"github.com/infuse-cymru/journeys/internal/devserver"
 	"github.com/infuse-cymru/journeys/internal/logging"
 	"github.com/infuse-cymru/journeys/internal/temporalx"
@@ -34,13 +34,14 @@ import (
 
 // The load: 50 clients at once, as 25 coaches (loadCoaches; fewer under
 // the race detector) with two browser tabs or systems each, each coach with
-// two participants whose first three checkpoints are open.
+// three participants whose first three checkpoints are open: 225
+// checkpoints, enough for 100 completions by 1 client and 100 by 50.
 const (
 	loadClients     = 2 * loadCoaches
-	loadPerCoach    = 2
+	loadPerCoach    = 3
 	loadCheckpoints = 3
 	// loadSetupTimeout bounds applying, offering and accepting for everyone
-	// (the intake's workflow takes the 100 applications and decisions one
+	// (the intake's workflow takes the 150 applications and decisions one
 	// at a time: about a minute on two cores) and the rush to the
 	// checkpoints.
 	loadSetupTimeout = 5 * time.Minute
@@ -54,8 +55,10 @@ const (
 type loadStack struct {
 	url     string
 	tokens  []string // per coach
+	bare    *benchref.Worker
 	mu      sync.Mutex
 	pending [][]string // per coach: checkpoint paths still to complete
+	turn    int        // the coach whose checkpoint is next
 }
 
 func startLoadStack(b *testing.B) (*loadStack, error) {
@@ -92,8 +95,13 @@ func startLoadStack(b *testing.B) (*loadStack, error) {
 		return nil, err
 	}
 	b.Cleanup(w.Stop)
+	bare, err := benchref.Start(tc)
+	if err != nil {
+		return nil, err
+	}
+	b.Cleanup(bare.Stop)
 	svc := starter.New(tc, st)
-	s := &loadStack{}
+	s := &loadStack{bare: bare}
 	began := time.Now()
 	if err := s.seed(ctx, svc); err != nil {
 		return nil, err
@@ -242,16 +250,19 @@ func (s *loadStack) call(ctx context.Context, method, path, token, key string, b
 	return resp.StatusCode, err
 }
 
-// next takes a coach's next checkpoint to complete.
-func (s *loadStack) next(coach int) (string, bool) {
+// next takes the next checkpoint to complete, from the coaches in turn,
+// and says whose it is.
+func (s *loadStack) next() (coach int, path string, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.pending[coach]) == 0 {
-		return "", false
+	for range loadCoaches {
+		coach, s.turn = s.turn, (s.turn+1)%loadCoaches
+		if p := s.pending[coach]; len(p) > 0 {
+			s.pending[coach] = p[1:]
+			return coach, p[0], true
+		}
 	}
-	p := s.pending[coach][0]
-	s.pending[coach] = s.pending[coach][1:]
-	return p, true
+	return 0, "", false
 }
 
 func (s *loadStack) remaining() int {
@@ -265,11 +276,22 @@ func (s *loadStack) remaining() int {
 }
 
 // BenchmarkCoachLoad measures, on the embedded dev stack over loopback
-// HTTP, the latency coaches see with 50 clients at once: the inbox (a
-// store read and a workflow query per participant) and completing a
-// checkpoint (the note stored, a Temporal Update validated and recorded).
-// It reports p50 and p99 in milliseconds. Completions use up open
-// checkpoints (150, one more per run of a sub-benchmark), so give it a count:
+// HTTP, what coaches wait for, by 1 and by 50 clients at once (loadClients;
+// fewer under the race detector), each beside bare Temporal workflows on
+// the same server in the same run (internal/benchref):
+//
+//   - complete: completing a checkpoint (the idempotency claim, the note
+//     stored, the journey's Update validated, the event recorded), against
+//     an Update that only changes state, one that runs one activity and
+//     one that runs one local activity;
+//   - inbox: the coach's inbox (a store read and a workflow query per
+//     participant), against the state-only Update, the least a round trip
+//     to a workflow costs.
+//
+// Each reports ops/s and p50/p99 in ms, the bare shapes' too, and its
+// ratios to them (x-state-ops: its throughput over the bare one's).
+// Completions use up open checkpoints (loadCheckpoints per participant),
+// so give it a count:
 //
 //	go test ./e2e/ -run '^$' -bench CoachLoad -benchtime 100x
 func BenchmarkCoachLoad(b *testing.B) {
@@ -277,73 +299,33 @@ func BenchmarkCoachLoad(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Run("inbox", func(b *testing.B) {
-		measure(b, func(ctx context.Context, client int) error {
-			status, err := s.call(ctx, http.MethodGet, "/api/coach/inbox", s.tokens[client%loadCoaches], "", nil, nil)
-			return wantStatus(status, err, http.StatusOK)
-		})
-	})
-	b.Run("complete", func(b *testing.B) {
-		if n := s.remaining(); b.N > n {
-			b.Skipf("only %d open checkpoints are left for %d completions: use -benchtime %dx or fewer", n, b.N, n)
-		}
-		measure(b, func(ctx context.Context, client int) error {
-			coach := client % loadCoaches
-			path, ok := s.next(coach)
-			for c := coach; !ok; c = (c + 1) % loadCoaches { // this coach is done: help another
-				path, ok = s.next(c)
-				coach = c
+	for _, clients := range []int{1, loadClients} {
+		b.Run(fmt.Sprintf("complete/clients=%d", clients), func(b *testing.B) {
+			if n := s.remaining(); b.N > n {
+				b.Skipf("only %d open checkpoints are left for %d completions: use -benchtime %dx or fewer", n, b.N, n)
 			}
-			body := []byte(`{"notes":"Going well; next step agreed.","status":"green"}`)
-			status, err := s.call(ctx, http.MethodPost, path, s.tokens[coach], uuid.NewString(), body, nil)
-			return wantStatus(status, err, http.StatusOK)
+			s.bare.Measure(b, clients, s.completeNext, benchref.StateUpdate, benchref.ActivityUpdate, benchref.LocalUpdate)
 		})
-	})
+		b.Run(fmt.Sprintf("inbox/clients=%d", clients), func(b *testing.B) {
+			var next atomic.Int64
+			s.bare.Measure(b, clients, func(ctx context.Context) error {
+				tok := s.tokens[int(next.Add(1))%loadCoaches]
+				status, err := s.call(ctx, http.MethodGet, "/api/coach/inbox", tok, "", nil, nil)
+				return wantStatus(status, err, http.StatusOK)
+			}, benchref.StateUpdate)
+		})
+	}
 }
 
-// measure runs b.N calls of op from loadClients clients at once and
-// reports the latencies' p50 and p99.
-func measure(b *testing.B, op func(ctx context.Context, client int) error) {
-	ctx := context.Background()
-	var (
-		mu        sync.Mutex
-		latencies []time.Duration
-		clients   atomic.Int64
-		left      atomic.Int64
-	)
-	left.Store(int64(b.N))
-	b.ResetTimer()
-	var wg sync.WaitGroup
-	for range loadClients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			client := int(clients.Add(1) - 1)
-			for left.Add(-1) >= 0 {
-				began := time.Now()
-				err := op(ctx, client)
-				took := time.Since(began)
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				mu.Lock()
-				latencies = append(latencies, took)
-				mu.Unlock()
-			}
-		}()
+// completeNext completes the next open checkpoint, as its coach.
+func (s *loadStack) completeNext(ctx context.Context) error {
+	coach, path, ok := s.next()
+	if !ok {
+		return fmt.Errorf("no open checkpoint is left")
 	}
-	wg.Wait()
-	b.StopTimer()
-	if len(latencies) == 0 {
-		return
-	}
-	slices.Sort(latencies)
-	pct := func(p float64) float64 {
-		return float64(latencies[int(p*float64(len(latencies)-1))]) / float64(time.Millisecond)
-	}
-	b.ReportMetric(pct(0.50), "p50-ms")
-	b.ReportMetric(pct(0.99), "p99-ms")
+	body := []byte(`{"notes":"Going well; next step agreed.","status":"green"}`)
+	status, err := s.call(ctx, http.MethodPost, path, s.tokens[coach], uuid.NewString(), body, nil)
+	return wantStatus(status, err, http.StatusOK)
 }
 
 func wantStatus(got int, err error, want int) error {

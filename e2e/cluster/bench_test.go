@@ -4,19 +4,16 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"slices"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
-	"go.temporal.io/sdk/client"
-	sdkworker "go.temporal.io/sdk/worker"
-	"go.temporal.io/sdk/workflow"
 
 	"github.com/infuse-cymru/journeys/activities"
 	"github.com/infuse-cymru/journeys/api"
+	"github.com/infuse-cymru/journeys/internal/benchref"
 	"github.com/infuse-cymru/journeys/programme"
 	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
@@ -24,8 +21,7 @@ import (
 )
 
 const (
-	benchCoaches  = 50
-	bareTaskQueue = "bare"
+	benchCoaches = 50
 	// checkpointsEnv, if set, is how many open checkpoints the benchmark
 	// makes (one per journey); by default enough for -benchtime 100x at 1
 	// and 50 clients. scripts/test, running it once, needs 2.
@@ -47,20 +43,21 @@ func benchCheckpoints(t testing.TB) int {
 }
 
 // BenchmarkCluster measures on the cluster over PostgreSQL what a coach
-// and a coordinator wait for, each beside a bare Temporal workflow of the
-// same shape on the same server in the same run:
+// and a coordinator wait for, each beside bare Temporal workflows of the
+// same shape on the same server in the same run (internal/benchref):
 //
 //   - checkpoint: a coach completing a checkpoint through the HTTP API
 //     (idempotency claim, note stored, the journey's Update, the event
-//     recorded), by 1 and by 50 clients at once, against bare-update: an
-//     Update whose handler only changes the workflow's state;
+//     recorded), by 1 and by 50 clients at once, against an Update whose
+//     handler only changes the workflow's state ("state-") and one that
+//     runs one activity ("activity-");
 //   - intake-start: starting an intake of b.N accepted journeys until
 //     every journey has planned its schedule and recorded its start,
-//     against bare-fan-out: a workflow signalling b.N waiting workflows
-//     until all have finished.
+//     against a workflow signalling b.N waiting workflows until all have
+//     finished ("bare-").
 //
 // The updates report ops/s and p50/p99 latency in ms, the fan-outs
-// journeys/s. Run it as README says, -count 1 (each run sets up a new
+// journeys/s, each with its ratio to the bare shape's ("x-"). Run it as README says, -count 1 (each run sets up a new
 // cluster; the open checkpoints last one count):
 // go test ./e2e/cluster/ -run '^$' -bench Cluster -benchtime 100x -count 1
 func BenchmarkCluster(b *testing.B) {
@@ -68,75 +65,45 @@ func BenchmarkCluster(b *testing.B) {
 	ctx, cancel := context.WithTimeout(context.Background(), clusterTimeout)
 	defer cancel()
 	s := startSystem(ctx, b, pg, "")
-	bare := s.startBareWorker(b)
+	bare, err := benchref.Start(s.tc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer bare.Stop()
 	pool := s.openCheckpoints(ctx)
 	for _, clients := range []int{1, 50} {
 		b.Run(fmt.Sprintf("checkpoint/clients=%d", clients), func(b *testing.B) {
-			closedLoop(b, clients, func(ctx context.Context) error { return s.completeCheckpoint(ctx, pool) })
-		})
-		b.Run(fmt.Sprintf("bare-update/clients=%d", clients), func(b *testing.B) {
-			ids := bare.updaters(ctx, b, clients)
-			closedLoop(b, clients, func(ctx context.Context) error { return bare.update(ctx, ids) })
+			bare.Measure(b, clients, func(ctx context.Context) error { return s.completeCheckpoint(ctx, pool) },
+				benchref.StateUpdate, benchref.ActivityUpdate)
 		})
 	}
 	coord := s.benchCoordinator(ctx)
 	b.Run("intake-start", func(b *testing.B) {
-		timeFanOut(b, s.reportingTo(b).intakeStart(ctx, coord, pool.clock, b.N))
+		start := s.reportingTo(b).intakeStart(ctx, coord, pool.clock, b.N)
+		b.ResetTimer()
+		ours := timeFanOut(b, start)
+		b.StopTimer()
+		fanOut, err := bare.FanOut(ctx, b.N)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ref := timeFanOut(b, fanOut)
+		b.ReportMetric(ours, "journeys/s")
+		b.ReportMetric(ref, "bare-journeys/s")
+		b.ReportMetric(ours/ref, "x-bare")
 	})
-	b.Run("bare-fan-out", func(b *testing.B) {
-		timeFanOut(b, bare.fanOut(ctx, b, b.N))
-	})
-}
-
-// closedLoop runs b.N operations from clients goroutines, each starting
-// its next operation when its last is answered, and reports throughput and
-// latency percentiles.
-func closedLoop(b *testing.B, clients int, op func(context.Context) error) {
-	ctx := context.Background()
-	latencies := make([]time.Duration, b.N)
-	next := make(chan int, b.N)
-	for i := range b.N {
-		next <- i
-	}
-	close(next)
-	var wg sync.WaitGroup
-	b.ResetTimer()
-	began := time.Now()
-	for range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				t := time.Now()
-				if err := op(ctx); err != nil {
-					b.Error(err)
-					return
-				}
-				latencies[i] = time.Since(t)
-			}
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(began)
-	b.StopTimer()
-	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "ops/s")
-	reportPercentiles(b, latencies)
 }
 
 // timeFanOut times one fan-out to b.N journeys or workflows, prepared
-// untimed.
-func timeFanOut(b *testing.B, run func()) {
-	b.ResetTimer()
+// beforehand, and says how many it started a second.
+func timeFanOut(b *testing.B, run func() error) float64 {
 	began := time.Now()
-	run()
-	b.ReportMetric(float64(b.N)/time.Since(began).Seconds(), "journeys/s")
-}
-
-func reportPercentiles(b *testing.B, ds []time.Duration) {
-	slices.Sort(ds)
-	at := func(p float64) float64 { return float64(ds[int(p*float64(len(ds)-1))].Microseconds()) / 1000 }
-	b.ReportMetric(at(0.5), "p50-ms")
-	b.ReportMetric(at(0.99), "p99-ms")
+	err := run()
+	took := time.Since(began)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return float64(b.N) / took.Seconds()
 }
 
 // checkpointPool holds the open checkpoints the benchmark completes.
@@ -227,121 +194,20 @@ func (s *system) benchCoordinator(ctx context.Context) person {
 // The intake starts a month ahead on the workers' clock (which the pool
 // moved months ahead of the real one), so each journey plans its schedule
 // and waits, as at a real intake's start.
-func (s *system) intakeStart(ctx context.Context, coord person, clock activities.RehearsalClock, n int) func() {
+func (s *system) intakeStart(ctx context.Context, coord person, clock activities.RehearsalClock, n int) func() error {
 	r := &intakeRun{coordinator: coord}
 	coaches, participants := s.importPeople(ctx, coord, "fan-"+uuid.NewString()[:8], 1, n)
 	startsOn := clock.ToVirtual(time.Now()).In(starter.London).Add(30 * 24 * time.Hour).Format("2006-01-02")
 	r.id = s.createIntake(ctx, coord, startsOn, n)
 	s.applyAll(ctx, r, coaches, participants)
-	return func() {
+	return func() error {
 		if a, err := s.client.post(ctx, coord.token, "/api/intakes/"+r.id.String()+"/start", struct{}{}); err != nil || !a.ok() {
-			s.t.Fatalf("starting the intake: %v %d %s", err, a.status, a.body)
+			return fmt.Errorf("starting the intake: %v %d %s", err, a.status, a.body)
 		}
 		s.eventually(ctx, "every journey to start", func() (bool, error) {
 			counts, err := s.store.IntakeCounts(ctx, r.id)
 			return counts[string(workflows.StatusAwaitingStart)] == n, err
 		})
-	}
-}
-
-// bareWorker runs the bare reference workflows on the cluster, in this
-// process, on a task queue of their own.
-type bareWorker struct {
-	tc client.Client
-}
-
-func (s *system) startBareWorker(t testing.TB) *bareWorker {
-	w := sdkworker.New(s.tc, bareTaskQueue, sdkworker.Options{})
-	w.RegisterWorkflow(bareUpdated)
-	w.RegisterWorkflow(bareWaiter)
-	w.RegisterWorkflow(bareFanOut)
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.Stop)
-	return &bareWorker{tc: s.tc}
-}
-
-// bareUpdated waits for ever, counting the updates it is sent: the least
-// an Update can do.
-func bareUpdated(ctx workflow.Context) error {
-	n := 0
-	if err := workflow.SetUpdateHandler(ctx, "bump", func(ctx workflow.Context) (int, error) {
-		n++
-		return n, nil
-	}); err != nil {
-		return err
-	}
-	return workflow.Await(ctx, func() bool { return false })
-}
-
-// bareWaiter finishes when signalled.
-func bareWaiter(ctx workflow.Context) error {
-	workflow.GetSignalChannel(ctx, "go").Receive(ctx, nil)
-	return nil
-}
-
-// bareFanOut signals every waiter, all at once.
-func bareFanOut(ctx workflow.Context, ids []string) error {
-	var fs []workflow.Future
-	for _, id := range ids {
-		fs = append(fs, workflow.SignalExternalWorkflow(ctx, id, "", "go", nil))
-	}
-	for _, f := range fs {
-		if err := f.Get(ctx, nil); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// updaters starts one bareUpdated workflow per client.
-func (w *bareWorker) updaters(ctx context.Context, t testing.TB, clients int) chan string {
-	ids := make(chan string, clients)
-	for range clients {
-		id := "bare-updated-" + uuid.NewString()
-		if _, err := w.tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: bareTaskQueue}, bareUpdated); err != nil {
-			t.Fatal(err)
-		}
-		ids <- id
-	}
-	t.Cleanup(func() {
-		for range clients {
-			_ = w.tc.TerminateWorkflow(context.Background(), <-ids, "", "benchmark done")
-		}
-	})
-	return ids
-}
-
-// update sends one Update to a bareUpdated workflow no other client is using.
-func (w *bareWorker) update(ctx context.Context, ids chan string) error {
-	id := <-ids
-	defer func() { ids <- id }()
-	h, err := w.tc.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: id, UpdateName: "bump", WaitForStage: client.WorkflowUpdateStageCompleted})
-	if err == nil {
-		err = h.Get(ctx, nil)
-	}
-	return err
-}
-
-// fanOut starts n waiters (untimed) and returns the timed part: the
-// fan-out workflow signalling them until every waiter has finished.
-func (w *bareWorker) fanOut(ctx context.Context, t testing.TB, n int) func() {
-	ids := make([]string, n)
-	for i := range ids {
-		ids[i] = "bare-waiter-" + uuid.NewString()
-		if _, err := w.tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: ids[i], TaskQueue: bareTaskQueue}, bareWaiter); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return func() {
-		if _, err := w.tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{TaskQueue: bareTaskQueue}, bareFanOut, ids); err != nil {
-			t.Fatal(err)
-		}
-		for _, id := range ids {
-			if err := w.tc.GetWorkflow(ctx, id, "").Get(ctx, nil); err != nil {
-				t.Fatal(err)
-			}
-		}
+		return nil
 	}
 }
