@@ -61,9 +61,15 @@ type loadStack struct {
 	turn    int        // the coach whose checkpoint is next
 }
 
-func startLoadStack(b *testing.B) (*loadStack, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), loadSetupTimeout)
-	defer cancel()
+// embedded is the stack `infuse dev` runs (the Temporal dev server on
+// SQLite, the SQLite store, the worker) with the bare reference worker
+// beside it, for benchmarks.
+type embedded struct {
+	svc  *starter.Service
+	bare *benchref.Worker
+}
+
+func startEmbedded(ctx context.Context, b *testing.B, planner activities.Planner) (*embedded, error) {
 	dir := b.TempDir()
 	port, err := freePort()
 	if err != nil {
@@ -83,13 +89,6 @@ func startLoadStack(b *testing.B) (*loadStack, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Applications and offers for everyone first; once the intake starts,
-	// three lab months and the first checkpoints pass in about 25 s; from
-	// the third checkpoint's opening on, time runs at real speed.
-	planner, err := testenv.UntilOpen(cohort1Start, factor, fmt.Sprintf("checkpoint/%d", loadCheckpoints))
-	if err != nil {
-		return nil, err
-	}
 	w := worker.New(tc, &activities.Activities{Store: st, Planner: planner})
 	if err := w.Start(); err != nil {
 		return nil, err
@@ -100,15 +99,31 @@ func startLoadStack(b *testing.B) (*loadStack, error) {
 		return nil, err
 	}
 	b.Cleanup(bare.Stop)
-	svc := starter.New(tc, st)
-	s := &loadStack{bare: bare}
+	return &embedded{svc: starter.New(tc, st), bare: bare}, nil
+}
+
+func startLoadStack(b *testing.B) (*loadStack, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), loadSetupTimeout)
+	defer cancel()
+	// Applications and offers for everyone first; once the intake starts,
+	// three lab months and the first checkpoints pass in about 25 s; from
+	// the third checkpoint's opening on, time runs at real speed.
+	planner, err := testenv.UntilOpen(cohort1Start, factor, fmt.Sprintf("checkpoint/%d", loadCheckpoints))
+	if err != nil {
+		return nil, err
+	}
+	e, err := startEmbedded(ctx, b, planner)
+	if err != nil {
+		return nil, err
+	}
+	s := &loadStack{bare: e.bare}
 	began := time.Now()
-	if err := s.seed(ctx, svc); err != nil {
+	if err := s.seed(ctx, e.svc); err != nil {
 		return nil, err
 	}
 	b.Logf("%d journeys applied, offered, accepted and started in %s",
 		loadCoaches*loadPerCoach, time.Since(began).Round(time.Second))
-	web := httptest.NewServer(api.New(svc, api.Options{}))
+	web := httptest.NewServer(api.New(e.svc, api.Options{}))
 	b.Cleanup(web.Close)
 	s.url = web.URL
 	return s, s.waitOpen(ctx, planner.ToReal(planner.Knee))

@@ -214,6 +214,25 @@ func (w *Worker) FanOut(ctx context.Context, n int) (func() error, error) {
 	}, nil
 }
 
+// Starts starts n waiting workflows from clients at once, as fast as the
+// server takes them, then terminates them (untimed): the bare start rate.
+func (w *Worker) Starts(ctx context.Context, n, clients int) (Result, error) {
+	ids := make(chan string, n)
+	r, err := ClosedLoop(ctx, n, clients, func(ctx context.Context) error {
+		id := "bare-start-" + uuid.NewString()
+		_, err := w.tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: TaskQueue}, Waiter)
+		if err == nil {
+			ids <- id
+		}
+		return err
+	})
+	close(ids)
+	for id := range ids {
+		_ = w.tc.TerminateWorkflow(context.Background(), id, "", "benchmark done")
+	}
+	return r, err
+}
+
 // Result is what a closed loop measured.
 type Result struct {
 	N        int
