@@ -200,6 +200,9 @@ func (s *Service) eachReportJourney(ctx context.Context, intakeID uuid.UUID, wit
 		if err != nil {
 			return err
 		}
+		if err := pp.ofIntake(ctx, in.ID); err != nil {
+			return err
+		}
 		var facts map[uuid.UUID]*journeyFacts
 		if withEvents {
 			events, err := s.Store.IntakeEvents(ctx, in.ID)

@@ -60,6 +60,20 @@ type people struct {
 
 func (s *Service) people() *people { return &people{s: s.Store, seen: map[uuid.UUID]PersonSummary{}} }
 
+// ofIntake takes the participants and coaches of an intake's journeys in
+// one query, so that a list of its journeys asks the store once, not once
+// a person.
+func (pp *people) ofIntake(ctx context.Context, intakeID uuid.UUID) error {
+	ps, err := pp.s.PeopleOfIntake(ctx, intakeID)
+	if err != nil {
+		return err
+	}
+	for _, p := range ps {
+		pp.seen[p.ID] = summarise(p)
+	}
+	return nil
+}
+
 func (pp *people) get(ctx context.Context, id uuid.UUID) (PersonSummary, error) {
 	if id == uuid.Nil {
 		return PersonSummary{}, nil
@@ -262,6 +276,9 @@ func (s *Service) IntakeDashboard(ctx context.Context, intakeID uuid.UUID) (Inta
 	}
 	journeys, err := s.Store.ListJourneys(ctx, intakeID)
 	if err != nil {
+		return d, err
+	}
+	if err := pp.ofIntake(ctx, intakeID); err != nil {
 		return d, err
 	}
 	for _, j := range journeys {

@@ -215,6 +215,10 @@ type Store interface {
 	// FindPersonByEmail looks a person up by e-mail address, case-insensitively.
 	FindPersonByEmail(ctx context.Context, email string) (Person, error)
 	ListPeople(ctx context.Context, role Role) ([]Person, error)
+	// PeopleOfIntake lists, in one query, the participants and coaches of
+	// an intake's journeys, in no order: what a list of its journeys
+	// names (erased people included, their names blank).
+	PeopleOfIntake(ctx context.Context, intakeID uuid.UUID) ([]Person, error)
 
 	CreateIntake(ctx context.Context, in Intake) error
 	GetIntake(ctx context.Context, id uuid.UUID) (Intake, error)

@@ -191,6 +191,14 @@ func (s *Store) ListPeople(ctx context.Context, role store.Role) ([]store.Person
 	return collect(rows, sqlstore.ScanPerson)
 }
 
+func (s *Store) PeopleOfIntake(ctx context.Context, intakeID uuid.UUID) ([]store.Person, error) {
+	rows, err := s.pool.Query(ctx, sqlstore.PeopleOfIntake("$1"), intakeID)
+	if err != nil {
+		return nil, fmt.Errorf("listing the people of intake %s: %w", intakeID, err)
+	}
+	return collect(rows, sqlstore.ScanPerson)
+}
+
 // ---- intakes ---------------------------------------------------------------
 
 func (s *Store) CreateIntake(ctx context.Context, in store.Intake) error {

@@ -233,6 +233,15 @@ func (s *Store) ListPeople(ctx context.Context, role store.Role) ([]store.Person
 	return out, nil
 }
 
+func (s *Store) PeopleOfIntake(ctx context.Context, intakeID uuid.UUID) ([]store.Person, error) {
+	rows, err := s.read.QueryContext(ctx, sqlstore.PeopleOfIntake("?1"), intakeID.String())
+	out, err := collect(rows, err, sqlstore.ScanPerson)
+	if err != nil {
+		return nil, fmt.Errorf("listing the people of intake %s: %w", intakeID, err)
+	}
+	return out, nil
+}
+
 // ---- intakes ---------------------------------------------------------------
 
 func (s *Store) CreateIntake(ctx context.Context, in store.Intake) error {

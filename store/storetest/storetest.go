@@ -61,6 +61,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"MessageKeyNotQueuedTwice", testMessageKeyNotQueuedTwice},
 		{"EventsOrdered", testEventsOrdered},
 		{"Projections", testProjections},
+		{"PeopleOfIntake", testPeopleOfIntake},
 		{"StaleSnapshotIgnored", testStaleSnapshotIgnored},
 		{"RebuildProjections", testRebuildProjections},
 		{"ListMessagesFilters", testListMessagesFilters},
@@ -953,6 +954,51 @@ func testEventsOrdered(t *testing.T, s store.Store) {
 }
 
 // ---- projections -------------------------------------------------------------
+
+// An intake's people are its journeys' participants and coaches, erased
+// ones too (blank), and nobody else: not its coordinator, not another
+// intake's people, not a coach of no journey of it.
+func testPeopleOfIntake(t *testing.T, s store.Store) {
+	ctx := ctxFor(t)
+	in, other := newIntake(t, s), newIntake(t, s)
+	coach, idle, erased := newPerson(store.RoleCoach), newPerson(store.RoleCoach), newPerson(store.RoleParticipant)
+	a, b, elsewhere := newPerson(store.RoleParticipant), newPerson(store.RoleParticipant), newPerson(store.RoleParticipant)
+	must(t, s.CreatePeople(ctx, []store.Person{coach, idle, erased, a, b, elsewhere}))
+	join := func(in store.Intake, p, coach store.Person) {
+		journey := uuid.New()
+		snap := snapshot(in, journey, p.ID, "submitted")
+		snap.CoachID = coach.ID
+		_, err := s.Record(ctx, journeyEvent(in, journey, journey.String()+"/1", "application.submitted", snap))
+		must(t, err)
+	}
+	join(in, a, coach)
+	join(in, b, store.Person{}) // no coach yet
+	join(in, erased, coach)
+	join(other, elsewhere, idle)
+	_, err := s.ErasePerson(ctx, erased.ID, base)
+	must(t, err)
+
+	got, err := s.PeopleOfIntake(ctx, in.ID)
+	must(t, err)
+	byID := map[uuid.UUID]store.Person{}
+	for _, p := range got {
+		byID[p.ID] = p
+	}
+	if len(got) != 4 || len(byID) != 4 {
+		t.Fatalf("PeopleOfIntake = %d people, want 4 (two participants, one erased, one coach, each once): %+v", len(got), got)
+	}
+	for _, want := range []store.Person{a, b, coach} {
+		if p := byID[want.ID]; p.EmailAddress != want.EmailAddress || p.GivenName != want.GivenName || p.Role != want.Role {
+			t.Errorf("PeopleOfIntake has %+v, want %+v", p, want)
+		}
+	}
+	if p, ok := byID[erased.ID]; !ok || p.ErasedAt.IsZero() || p.GivenName != "" || p.EmailAddress != "" {
+		t.Errorf("the erased participant is %+v (listed: %v), want listed, blank and marked erased", p, ok)
+	}
+	if none, err := s.PeopleOfIntake(ctx, uuid.New()); err != nil || len(none) != 0 {
+		t.Errorf("PeopleOfIntake of no intake = %v, %v; want none", none, err)
+	}
+}
 
 func testProjections(t *testing.T, s store.Store) {
 	ctx := ctxFor(t)

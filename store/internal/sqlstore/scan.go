@@ -99,6 +99,14 @@ const (
 	NoteColumns = `id, author_id, journey_id, body, created_at`
 )
 
+// PeopleOfIntake is the query of store.PeopleOfIntake in a dialect whose
+// parameter for the intake is param ("$1", "?1").
+func PeopleOfIntake(param string) string {
+	return `SELECT ` + PersonColumns + ` FROM people WHERE id IN (
+		SELECT person_id FROM journeys WHERE intake_id = ` + param + `
+		UNION SELECT coach_id FROM journeys WHERE intake_id = ` + param + ` AND coach_id IS NOT NULL)`
+}
+
 // ScanPerson reads PersonColumns.
 func ScanPerson(row Scanner) (store.Person, error) {
 	var p store.Person

@@ -1,0 +1,98 @@
+package starter_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/infuse-cymru/journeys/internal/benchref"
+	"github.com/infuse-cymru/journeys/starter"
+	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/store/pgstore"
+	"github.com/infuse-cymru/journeys/workflows"
+)
+
+// participantsEnv, if set, is the intake's size for BenchmarkViews;
+// scripts/test, running it once to show it still runs, makes it small.
+const participantsEnv = "INFUSE_VIEW_PARTICIPANTS"
+
+// BenchmarkViews measures what a coordinator waits for on PostgreSQL with
+// an intake of 10,000 participants (50 to a coach), each journey in its
+// first lab month: the intake's dashboard (every participant with their
+// coach), the counts by local authority and the funders' outcomes CSV. It
+// reports ops/s and p50/p99 in ms; the goal is a p99 under 50 ms.
+//
+//	go test ./starter/ -run '^$' -bench Views -benchtime 20x
+func BenchmarkViews(b *testing.B) {
+	n := 10_000
+	if v := os.Getenv(participantsEnv); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n < 1 {
+			b.Fatalf("%s=%q: give a number of participants, 1 or more", participantsEnv, v)
+		}
+	}
+	ctx := context.Background()
+	st := pgstore.OpenTest(b)
+	intake := seedIntake(ctx, b, st, n)
+	svc := starter.New(nil, st)
+	views := []struct {
+		name string
+		op   func(context.Context) error
+	}{
+		{"dashboard", func(ctx context.Context) error { _, err := svc.IntakeDashboard(ctx, intake); return err }},
+		{"by-authority", func(ctx context.Context) error { _, err := svc.DashboardByAuthority(ctx, intake); return err }},
+		{"outcomes-csv", func(ctx context.Context) error { return svc.WriteOutcomesCSV(ctx, intake, io.Discard) }},
+	}
+	for _, v := range views {
+		b.Run(v.name, func(b *testing.B) {
+			r, err := benchref.ClosedLoop(ctx, b.N, 1, v.op)
+			if err != nil {
+				b.Fatal(err)
+			}
+			benchref.Report(b, r)
+		})
+	}
+}
+
+// seedIntake stores an intake of n participants, a coach for every 50,
+// each journey recorded as in its first lab month.
+func seedIntake(ctx context.Context, b testing.TB, st store.Store, n int) uuid.UUID {
+	coord := store.Person{ID: uuid.New(), Role: store.RoleCoordinator, GivenName: "View", FamilyName: "Coordinator", EmailAddress: "coord@views.example.org"}
+	people := []store.Person{coord}
+	var coaches, participants []uuid.UUID
+	authorities := starter.LocalAuthorities
+	for i := range (n + 49) / 50 {
+		c := store.Person{ID: uuid.New(), Role: store.RoleCoach, GivenName: "Coach", FamilyName: fmt.Sprint(i), EmailAddress: fmt.Sprintf("coach%d@views.example.org", i)}
+		people, coaches = append(people, c), append(coaches, c.ID)
+	}
+	for i := range n {
+		p := store.Person{ID: uuid.New(), Role: store.RoleParticipant, GivenName: "Participant", FamilyName: fmt.Sprint(i),
+			EmailAddress: fmt.Sprintf("p%d@views.example.org", i), LocalAuthority: authorities[i%len(authorities)], Theme: starter.Themes[i%len(starter.Themes)]}
+		people, participants = append(people, p), append(participants, p.ID)
+	}
+	if err := st.CreatePeople(ctx, people); err != nil {
+		b.Fatal(err)
+	}
+	startsOn := time.Date(2027, 1, 4, 0, 0, 0, 0, starter.London)
+	in := store.Intake{ID: uuid.New(), Name: "Views", ProgrammeID: "infuse", ProgrammeVersion: 1, Capacity: n, CoordinatorID: coord.ID,
+		OpensAt: startsOn.AddDate(0, -2, 0), ClosesAt: startsOn.AddDate(0, -1, 0), StartsOn: startsOn, Status: store.IntakeStarted}
+	if err := st.CreateIntake(ctx, in); err != nil {
+		b.Fatal(err)
+	}
+	for i, person := range participants {
+		j := uuid.New()
+		snap := store.JourneySnapshot{JourneyID: j, IntakeID: in.ID, PersonID: person, CoachID: coaches[i/50],
+			State: string(workflows.StatusInLabs), Phase: "adaption-lab", NextDueItem: "adaption-lab/2", NextDueAt: startsOn.AddDate(0, 0, 14)}
+		ev := store.Event{Key: fmt.Sprintf("journey/%s/1", j), IntakeID: in.ID, JourneyID: j, Type: "journey.started", OccurredAt: startsOn, Snapshot: &snap}
+		if _, err := st.Record(ctx, ev); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return in.ID
+}
