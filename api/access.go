@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
@@ -120,7 +121,18 @@ func newIdempotency(st store.Store, log *zap.Logger) *idempotency.Middleware {
 
 // internalError logs err and answers 500 without its details, which the
 // log holds under the request's correlation ID.
+//
+// A store or Temporal that cannot be reached is not the request's fault nor
+// a bug: that is 503 with Retry-After, and a warning.
 func (h *handler) internalError(w http.ResponseWriter, r *http.Request, what string, err error) {
+	if starter.Unavailable(err) {
+		h.log.Warn("request failed: a service is unavailable", telemetry.Correlation(r.Context()), zap.String("what", what),
+			zap.String("path", r.URL.Path), zap.Error(err))
+		w.Header().Set("Retry-After", strconv.Itoa(int(idempotency.RetryUnreachableAfter.Seconds())))
+		writeProblem(w, http.StatusServiceUnavailable, "The service cannot reach its database or workflow engine just now, so nothing was done while "+
+			what+". Try again in a minute; if it lasts, tell the programme's administrators the request ID "+telemetry.CorrelationID(r.Context())+".")
+		return
+	}
 	h.log.Error("request failed", telemetry.Correlation(r.Context()), zap.String("what", what), zap.String("path", r.URL.Path), zap.Error(err))
 	writeProblem(w, http.StatusInternalServerError, "Something went wrong on the server while "+what+
 		". Try again; if it keeps happening, tell the programme's administrators the request ID "+telemetry.CorrelationID(r.Context())+".")

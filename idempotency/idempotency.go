@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"time"
 
 	"go.uber.org/zap"
@@ -45,6 +46,11 @@ const MaxKeyLength = 200
 // staleAfter is how long a request may hold its key without answering
 // before a retry may take it over (a process that crashed mid-request).
 const staleAfter = 2 * time.Minute
+
+// RetryUnreachableAfter is how long a client is asked to wait before
+// retrying a request that found the store (or, in the API, Temporal)
+// unreachable.
+const RetryUnreachableAfter = 30 * time.Second
 
 // Deadline is how long a handler may take: its context ends then, well
 // before staleAfter, so a request is over (its Temporal calls cancelled)
@@ -131,6 +137,11 @@ func (m *Middleware) serveOnce(w http.ResponseWriter, r *http.Request, p auth.Pr
 		Now: now, StaleBefore: now.Add(-staleAfter), ForgetBefore: now.Add(-KeepAnswersFor),
 	})
 	switch {
+	case err != nil && store.Unreachable(err):
+		m.Log.Warn("claiming an idempotency key: the store is unreachable", telemetry.Correlation(r.Context()), zap.Error(err))
+		w.Header().Set("Retry-After", strconv.Itoa(int(RetryUnreachableAfter.Seconds())))
+		m.Problem(w, r, http.StatusServiceUnavailable, "The server cannot reach its database just now; nothing was done. Try again in a minute.")
+		return
 	case err != nil:
 		m.Log.Error("claiming an idempotency key", telemetry.Correlation(r.Context()), zap.String("person", p.PersonID.String()), zap.Error(err))
 		m.Problem(w, r, http.StatusInternalServerError, "The server could not record the request; nothing was done. Try again.")

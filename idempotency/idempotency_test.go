@@ -5,11 +5,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -444,5 +446,26 @@ func TestRedirectReplayed(t *testing.T) {
 	rec := send(h, &s.alice, "POST", "/form", "f", "a=1")
 	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/journeys/1?done=1" || n.Load() != 1 {
 		t.Errorf("replayed redirect: %d %v, acted %d", rec.Code, rec.Header(), n.Load())
+	}
+}
+
+// unreachable is a real store whose server stops answering claims, as
+// pgx reports a refused connection.
+type unreachable struct{ store.Store }
+
+func (unreachable) ClaimIdempotencyKey(context.Context, store.IdempotencyClaim) (store.IdempotencyRecord, bool, error) {
+	return store.IdempotencyRecord{}, false, fmt.Errorf("claiming: %w", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED})
+}
+
+// A claim the store cannot take because its server is unreachable is
+// 503 with a time to retry after, not a 500, and the handler never runs.
+func TestUnreachableStoreIsRetryLater(t *testing.T) {
+	s := newSetup(t)
+	s.m.Store = unreachable{s.st}
+	var n atomic.Int32
+	rec := send(s.m.Wrap(counting(&n)), &s.alice, "POST", "/x", "k", "{}")
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") != "30" || n.Load() != 0 {
+		t.Errorf("an unreachable store: %d, Retry-After %q, handler ran %d times; want 503, 30, never",
+			rec.Code, rec.Header().Get("Retry-After"), n.Load())
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"time"
 
 	"github.com/google/uuid"
@@ -21,6 +22,14 @@ import (
 
 // ErrNotFound is returned when a looked-up row does not exist.
 var ErrNotFound = errors.New("not found")
+
+// Unreachable says whether err means the store's server could not be
+// reached (a connection refused, lost or timed out): nothing was read or
+// written, and the same call may work later.
+func Unreachable(err error) bool {
+	var netErr net.Error
+	return errors.As(err, &netErr)
+}
 
 // Role is what a person does in the programme.
 type Role string

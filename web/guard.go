@@ -60,6 +60,8 @@ func (s *server) onceProblem(w http.ResponseWriter, r *http.Request, status int,
 		key = "error.form.toolarge"
 	case http.StatusInternalServerError:
 		key = "error.server.body"
+	case http.StatusServiceUnavailable:
+		key = "error.unavailable.body"
 	}
 	s.errorPage(w, r, status, "error.form.title", key)
 }

@@ -1,12 +1,18 @@
 package web
 
 import (
+	"context"
 	"fmt"
+	"github.com/google/uuid"
+	"github.com/infuse-cymru/journeys/store"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -50,5 +56,32 @@ func TestSignInSecretNotLogged(t *testing.T) {
 				t.Errorf("the link's secret is in the log: %q %s=%v", e.Message, k, v)
 			}
 		}
+	}
+}
+
+// unreachableLinks is a real store whose server stops answering when a
+// sign-in link is redeemed, as pgx reports a refused connection.
+type unreachableLinks struct{ store.Store }
+
+func (unreachableLinks) RedeemSignInLink(context.Context, string, time.Time) (uuid.UUID, error) {
+	return uuid.Nil, fmt.Errorf("redeeming: %w", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED})
+}
+
+// A page that finds the store unreachable says so, in the reader's
+// language, as 503 with a time to retry after: not a 500, which would say
+// something is wrong with what they did or with the code.
+func TestUnreachableStoreIsAPageToComeBackTo(t *testing.T) {
+	st := unreachableLinks{sqlitestore.OpenTest(t)}
+	h := telemetry.WithCorrelationIDs(New(starter.New(nil, st), Options{Logger: zap.NewNop()}))
+	r := httptest.NewRequest(http.MethodPost, "/signin/Zq3vX9pL2mN8rT5wK7yB4cD6fG1hJ0sA", strings.NewReader(url.Values{csrfField: {"t"}}.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.AddCookie(&http.Cookie{Name: preSessionCookie, Value: "t"})
+	r.AddCookie(&http.Cookie{Name: langCookie, Value: "en"})
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") != "30" ||
+		!strings.Contains(rec.Body.String(), "cannot reach its database") {
+		t.Errorf("a sign-in with the store unreachable = %d, Retry-After %q:\n%s\nwant 503, 30 and the page saying so",
+			rec.Code, rec.Header().Get("Retry-After"), rec.Body)
 	}
 }

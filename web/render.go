@@ -8,12 +8,14 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
 	"go.uber.org/zap"
 
 	"github.com/infuse-cymru/journeys/auth"
+	"github.com/infuse-cymru/journeys/idempotency"
 	"github.com/infuse-cymru/journeys/internal/telemetry"
 	"github.com/infuse-cymru/journeys/starter"
 )
@@ -209,8 +211,17 @@ func loggedPath(r *http.Request) string {
 	return r.URL.Path
 }
 
-// serverError logs err and answers a 500 page without its details.
+// serverError logs err and answers a 500 page without its details; a
+// store or Temporal that cannot be reached is a 503 page asking to try
+// again later instead.
 func (s *server) serverError(w http.ResponseWriter, r *http.Request, what string, err error) {
+	if starter.Unavailable(err) {
+		s.log.Warn("page failed: a service is unavailable", telemetry.Correlation(r.Context()), zap.String("what", what),
+			zap.String("path", loggedPath(r)), zap.Error(err))
+		w.Header().Set("Retry-After", strconv.Itoa(int(idempotency.RetryUnreachableAfter.Seconds())))
+		s.errorPage(w, r, http.StatusServiceUnavailable, "error.unavailable.title", "error.unavailable.body")
+		return
+	}
 	s.log.Error("page failed", telemetry.Correlation(r.Context()), zap.String("what", what), zap.String("path", loggedPath(r)), zap.Error(err))
 	if what == "rendering page error" {
 		// The error page itself failed: plain text, or this would loop.

@@ -58,7 +58,10 @@ func hasSample(body, prefix, label string) bool {
 // TestReadyzFollowsTheDatabase: `infuse api` on a PostgreSQL server of
 // this test's own: /readyz (on the API and on the operators' listener) is
 // green, goes red naming the store, and only the store, while that server
-// is stopped, and green again once it is back; /metrics is served on the
+// is stopped, and green again once it is back; meanwhile a request that
+// needs the store is told 503 with a time to retry after, in a problem
+// (not a 500, which would say the request or the code is at fault), and
+// once it is back it is answered again; /metrics is served on the
 // operators' listener, not the public one.
 func TestReadyzFollowsTheDatabase(t *testing.T) {
 	pg := startPrivatePostgres(t)
@@ -85,14 +88,42 @@ func TestReadyzFollowsTheDatabase(t *testing.T) {
 		t.Errorf("GET /metrics on the public listener = %d, want 404", code)
 	}
 
+	// A token the store does not know: checking it needs the store.
+	me := func() (int, http.Header, string) {
+		req, err := http.NewRequest(http.MethodGet, "http://"+public+"/api/intakes", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer no-such-token")
+		resp, err := (&http.Client{Timeout: 20 * time.Second}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header, string(body)
+	}
+	if code, _, body := me(); code != http.StatusUnauthorized {
+		t.Errorf("an unknown token, the store up: %d %s, want 401", code, body)
+	}
+
 	pg.stop()
 	for _, u := range readyz {
 		w.until(stopped, u, red)
 	}
 	w.until(stopped, "http://"+ops+"/healthz", func(code int, _ string) bool { return code == http.StatusOK })
+	code, header, body := me()
+	if code != http.StatusServiceUnavailable || header.Get("Retry-After") != "30" ||
+		header.Get("Content-Type") != "application/problem+json" || !strings.Contains(body, header.Get("X-Request-Id")) {
+		t.Errorf("a request while the store is down: %d, Retry-After %q, %s: %s; want 503, 30 s, a problem naming the request ID %s",
+			code, header.Get("Retry-After"), header.Get("Content-Type"), body, header.Get("X-Request-Id"))
+	}
 	pg.start()
 	for _, u := range readyz {
 		w.until(stopped, u, green)
+	}
+	if code, _, body := me(); code != http.StatusUnauthorized {
+		t.Errorf("an unknown token, the store back: %d %s, want 401", code, body)
 	}
 }
 
