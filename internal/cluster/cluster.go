@@ -84,14 +84,32 @@ func Build(ctx context.Context, dir string) (Binaries, error) {
 	var b Binaries
 	for _, p := range packages {
 		out := filepath.Join(dir, p.name)
-		cmd := exec.CommandContext(ctx, "go", "build", "-o", out, p.pkg)
-		cmd.Dir = root
-		if msg, err := cmd.CombinedOutput(); err != nil {
-			return Binaries{}, fmt.Errorf("building %s: %w\n%s", p.pkg, err, msg)
+		if err := build(ctx, root, out, p.pkg); err != nil {
+			return Binaries{}, err
 		}
 		*p.field(&b) = out
 	}
 	return b, nil
+}
+
+// BuildInfuse builds only the infuse command into dir, for a test that
+// runs the Temporal server in its own process, and returns its path.
+func BuildInfuse(ctx context.Context, dir string) (string, error) {
+	root, err := moduleRoot(ctx)
+	if err != nil {
+		return "", err
+	}
+	out := filepath.Join(dir, "infuse")
+	return out, build(ctx, root, out, "./cmd/infuse")
+}
+
+func build(ctx context.Context, root, out, pkg string) error {
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
+	cmd.Dir = root
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("building %s: %w\n%s", pkg, err, msg)
+	}
+	return nil
 }
 
 // moduleRoot is the folder of this module's go.mod.
