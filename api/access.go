@@ -129,8 +129,9 @@ func (h *handler) internalError(w http.ResponseWriter, r *http.Request, what str
 		h.log.Warn("request failed: a service is unavailable", telemetry.Correlation(r.Context()), zap.String("what", what),
 			zap.String("path", r.URL.Path), zap.Error(err))
 		w.Header().Set("Retry-After", strconv.Itoa(int(idempotency.RetryUnreachableAfter.Seconds())))
-		writeProblem(w, http.StatusServiceUnavailable, "The service cannot reach its database or workflow engine just now, so nothing was done while "+
-			what+". Try again in a minute; if it lasts, tell the programme's administrators the request ID "+telemetry.CorrelationID(r.Context())+".")
+		writeProblem(w, http.StatusServiceUnavailable, "The service could not reach its database or workflow engine while "+what+
+			", so this may not have been done. Try again in a minute, with the same Idempotency-Key for a change (a retry never acts twice); "+
+			"if it lasts, tell the programme's administrators the request ID "+telemetry.CorrelationID(r.Context())+".")
 		return
 	}
 	h.log.Error("request failed", telemetry.Correlation(r.Context()), zap.String("what", what), zap.String("path", r.URL.Path), zap.Error(err))

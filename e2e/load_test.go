@@ -165,13 +165,20 @@ func (s *loadStack) seed(ctx context.Context, svc *starter.Service) error {
 	errs := make(chan error, loadCoaches)
 	for i, coachID := range coaches {
 		go func() {
+			var journeys []uuid.UUID
 			for k := range loadPerCoach {
 				j, err := acceptedJourney(ctx, svc, in.ID, people[1+i*(loadPerCoach+1)+1+k].ID, coachID)
 				if err != nil {
 					errs <- err
 					return
 				}
-				for n := 1; n <= loadCheckpoints; n++ {
+				journeys = append(journeys, j)
+			}
+			// Each journey's first checkpoint, then each one's second...:
+			// a coach's two clients complete checkpoints of two journeys
+			// at once, as the bare references update two workflows.
+			for n := 1; n <= loadCheckpoints; n++ {
+				for _, j := range journeys {
 					s.pending[i] = append(s.pending[i], fmt.Sprintf("/api/journeys/%s/checkpoints/%d/complete", j, n))
 				}
 			}

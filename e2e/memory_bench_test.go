@@ -81,6 +81,9 @@ func BenchmarkWorkerMemory(b *testing.B) {
 	}
 	b.Cleanup(func() { _ = w.Stop(30 * time.Second) })
 	waitFor(ctx, b, "the worker's metrics", func() (bool, error) {
+		if !w.Running() {
+			return false, fmt.Errorf("the worker stopped: %s", w.Log())
+		}
 		_, err := workerMemory(ctx, metrics)
 		return err == nil, nil
 	})

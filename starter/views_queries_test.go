@@ -36,7 +36,7 @@ func TestIntakeListsLookPeopleUpTogether(t *testing.T) {
 		"dashboard": func() error {
 			d, err := svc.IntakeDashboard(ctx, intake)
 			if err == nil && (len(d.Rows) != 120 || d.Rows[0].Name == "" || d.Rows[0].CoachName == "") {
-				t.Errorf("the dashboard has %d rows, the first %+v: want 120, named, with their coaches", len(d.Rows), d.Rows[0])
+				t.Errorf("the dashboard has %d rows: want 120, named, with their coaches: %+v", len(d.Rows), d.Rows)
 			}
 			return err
 		},

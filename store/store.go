@@ -14,7 +14,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -24,11 +26,22 @@ import (
 var ErrNotFound = errors.New("not found")
 
 // Unreachable says whether err means the store's server could not be
-// reached (a connection refused, lost or timed out): nothing was read or
-// written, and the same call may work later.
+// reached or is not serving: a connection refused or cut, or the server
+// saying it is shutting down, starting or in recovery (SQLSTATE class 08,
+// 57P01-57P03). The call may work later. A context's deadline or
+// cancellation is not that (it is the caller's own), though Go counts it
+// a net.Error.
 func Unreachable(err error) bool {
+	if err == nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return false
+	}
 	var netErr net.Error
-	return errors.As(err, &netErr)
+	var coded interface{ SQLState() string } // pgconn.PgError, without tying this package to pgx
+	if errors.As(err, &coded) {
+		code := coded.SQLState()
+		return strings.HasPrefix(code, "08") || code == "57P01" || code == "57P02" || code == "57P03"
+	}
+	return errors.As(err, &netErr) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // Role is what a person does in the programme.

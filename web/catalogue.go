@@ -64,7 +64,7 @@ var catalogue = map[string]text{
 	"error.server.body":       {"Aeth rhywbeth o'i le ar y gweinydd. Rhowch gynnig arall arni; os yw'n parhau, rhowch y cyfeirnod isod i'r cydlynydd.", "Something went wrong on the server. Try again; if it keeps happening, give the coordinator the reference below."},
 	"error.server.reference":  {"Cyfeirnod", "Reference"},
 	"error.unavailable.title": {"Dim ar gael am y tro", "Not available just now"},
-	"error.unavailable.body":  {"Ni all y gweinydd gyrraedd ei gronfa ddata na'i beiriant llif gwaith ar hyn o bryd, felly ni wnaed dim. Rhowch gynnig arall arni ymhen munud; os yw'n parhau, rhowch y cyfeirnod isod i'r cydlynydd.", "The server cannot reach its database or workflow engine just now, so nothing was done. Try again in a minute; if it lasts, give the coordinator the reference below."},
+	"error.unavailable.body":  {"Ni all y gweinydd gyrraedd ei gronfa ddata na'i beiriant llif gwaith ar hyn o bryd, felly efallai na chafodd hyn ei wneud. Rhowch gynnig arall arni ymhen munud; os yw'n parhau, rhowch y cyfeirnod isod i'r cydlynydd.", "The server cannot reach its database or workflow engine just now, so this may not have been done. Try again in a minute; if it lasts, give the coordinator the reference below."},
 	"error.form.title":        {"Ni anfonwyd y ffurflen", "The form was not sent"},
 	"error.form.body":         {"Nid oedd y ffurflen yn gyflawn. Ail-lwythwch y dudalen a rhowch gynnig arall arni.", "The form was incomplete. Reload the page and try again."},
 	"error.form.busy":         {"Mae'r ffurflen hon yn dal i gael ei phrosesu. Arhoswch ychydig eiliadau ac ail-lwythwch y dudalen.", "This form is still being handled. Wait a few seconds and reload the page."},

@@ -113,8 +113,8 @@ func TestReadyzFollowsTheDatabase(t *testing.T) {
 	}
 	w.until(stopped, "http://"+ops+"/healthz", func(code int, _ string) bool { return code == http.StatusOK })
 	code, header, body := me()
-	if code != http.StatusServiceUnavailable || header.Get("Retry-After") != "30" ||
-		header.Get("Content-Type") != "application/problem+json" || !strings.Contains(body, header.Get("X-Request-Id")) {
+	if id := header.Get("X-Request-Id"); code != http.StatusServiceUnavailable || header.Get("Retry-After") != "30" ||
+		header.Get("Content-Type") != "application/problem+json" || id == "" || !strings.Contains(body, id) {
 		t.Errorf("a request while the store is down: %d, Retry-After %q, %s: %s; want 503, 30 s, a problem naming the request ID %s",
 			code, header.Get("Retry-After"), header.Get("Content-Type"), body, header.Get("X-Request-Id"))
 	}

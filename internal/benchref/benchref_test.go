@@ -33,6 +33,23 @@ func TestClosedLoopMeasuresWhatTheOperationsTook(t *testing.T) {
 	})
 }
 
+// Percentiles are by nearest rank: of 20, the p99 is the slowest.
+func TestClosedLoopPercentilesOfFew(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var calls atomic.Int64
+		r, err := ClosedLoop(context.Background(), 20, 1, func(context.Context) error {
+			time.Sleep(time.Duration(calls.Add(1)) * time.Millisecond)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.P50 != 10*time.Millisecond || r.P99 != 20*time.Millisecond {
+			t.Errorf("p50 %s p99 %s of 1..20 ms, want 10ms and 20ms", r.P50, r.P99)
+		}
+	})
+}
+
 func TestClosedLoopRunsClientsAtOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r, err := ClosedLoop(context.Background(), 100, 10, func(context.Context) error {

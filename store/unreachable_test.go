@@ -1,0 +1,43 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"syscall"
+	"testing"
+)
+
+// sqlState is an error with a SQLSTATE, as pgx's PgError is.
+type sqlState string
+
+func (s sqlState) Error() string    { return "server said " + string(s) }
+func (s sqlState) SQLState() string { return string(s) }
+
+func TestUnreachable(t *testing.T) {
+	refused := &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
+	for _, c := range []struct {
+		what string
+		err  error
+		want bool
+	}{
+		{"a refused connection", fmt.Errorf("listing: %w", refused), true},
+		{"a connection cut mid-answer", fmt.Errorf("reading: %w", io.ErrUnexpectedEOF), true},
+		{"the server shutting down (57P01)", fmt.Errorf("query: %w", sqlState("57P01")), true},
+		{"the server starting up (57P03)", sqlState("57P03"), true},
+		{"a connection failure (class 08)", sqlState("08006"), true},
+		{"a unique violation (23505)", sqlState("23505"), false},
+		{"the caller's deadline", fmt.Errorf("claim: %w", context.DeadlineExceeded), false},
+		{"the caller's deadline, as a net.Error too", fmt.Errorf("%w: %w", context.DeadlineExceeded, refused), false},
+		{"the caller giving up", context.Canceled, false},
+		{"not found", ErrNotFound, false},
+		{"another error", errors.New("disk I/O error"), false},
+		{"no error", nil, false},
+	} {
+		if got := Unreachable(c.err); got != c.want {
+			t.Errorf("%s: Unreachable = %v, want %v", c.what, got, c.want)
+		}
+	}
+}
