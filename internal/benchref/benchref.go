@@ -71,40 +71,33 @@ func (w *Worker) Stop() { w.w.Stop() }
 
 // StateUpdated waits for ever, counting the updates it is sent.
 func StateUpdated(ctx workflow.Context) error {
-	n := 0
-	if err := workflow.SetUpdateHandler(ctx, updateName, func(ctx workflow.Context) (int, error) {
-		n++
-		return n, nil
-	}); err != nil {
-		return err
-	}
-	return workflow.Await(ctx, func() bool { return false })
+	return updating(ctx, func(workflow.Context) error { return nil })
 }
 
 // ActivityUpdated waits for ever, running Nothing for each update.
 func ActivityUpdated(ctx workflow.Context) error {
-	n := 0
-	if err := workflow.SetUpdateHandler(ctx, updateName, func(ctx workflow.Context) (int, error) {
-		// A handler's context is the SDK's own: options set outside it do not reach it.
+	return updating(ctx, func(ctx workflow.Context) error {
 		ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 30 * time.Second})
-		if err := workflow.ExecuteActivity(ctx, Nothing).Get(ctx, nil); err != nil {
-			return 0, err
-		}
-		n++
-		return n, nil
-	}); err != nil {
-		return err
-	}
-	return workflow.Await(ctx, func() bool { return false })
+		return workflow.ExecuteActivity(ctx, Nothing).Get(ctx, nil)
+	})
 }
 
 // LocalUpdated waits for ever, running Nothing as a local activity for
 // each update.
 func LocalUpdated(ctx workflow.Context) error {
+	return updating(ctx, func(ctx workflow.Context) error {
+		ctx = workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 30 * time.Second})
+		return workflow.ExecuteLocalActivity(ctx, Nothing).Get(ctx, nil)
+	})
+}
+
+// updating waits for ever, doing do for each update and answering how
+// many it has taken. do gets the handler's own context: options set on
+// the workflow's do not reach it.
+func updating(ctx workflow.Context, do func(workflow.Context) error) error {
 	n := 0
 	if err := workflow.SetUpdateHandler(ctx, updateName, func(ctx workflow.Context) (int, error) {
-		ctx = workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 30 * time.Second})
-		if err := workflow.ExecuteLocalActivity(ctx, Nothing).Get(ctx, nil); err != nil {
+		if err := do(ctx); err != nil {
 			return 0, err
 		}
 		n++
