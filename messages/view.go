@@ -38,10 +38,13 @@ func (c *Catalogue) view(lang store.Language, d Data) (view, error) {
 	}
 	item, _ := c.prog.ItemName(d.ItemID) // no name for items that are not a lab or task, such as "offer"
 	return view{
-		RecipientGivenName: d.RecipientGivenName,
-		ParticipantName:    d.ParticipantName,
-		CoachName:          d.CoachName,
-		IntakeName:         d.IntakeName,
+		// Names on one line each: the store refuses line breaks in them,
+		// and a message does not rely on it (a break would split a line
+		// of the HTML, or a subject's header).
+		RecipientGivenName: oneLine(d.RecipientGivenName),
+		ParticipantName:    oneLine(d.ParticipantName),
+		CoachName:          oneLine(d.CoachName),
+		IntakeName:         oneLine(d.IntakeName),
 		IntakeStartsOn:     formatDate(d.IntakeStartsOn, loc, lang),
 		RespondBy:          formatDateTime(d.RespondBy, loc, lang),
 		Programme:          in(c.prog.Name, lang),
