@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
@@ -128,7 +127,7 @@ func (h *handler) internalError(w http.ResponseWriter, r *http.Request, what str
 	if starter.Unavailable(err) {
 		h.log.Warn("request failed: a service is unavailable", telemetry.Correlation(r.Context()), zap.String("what", what),
 			zap.String("path", r.URL.Path), zap.Error(err))
-		w.Header().Set("Retry-After", strconv.Itoa(int(idempotency.RetryUnreachableAfter.Seconds())))
+		idempotency.RetryLater(w)
 		writeProblem(w, http.StatusServiceUnavailable, "The service could not reach its database or workflow engine while "+what+
 			", so this may not have been done. Try again in a minute, with the same Idempotency-Key for a change (a retry never acts twice); "+
 			"if it lasts, tell the programme's administrators the request ID "+telemetry.CorrelationID(r.Context())+".")

@@ -118,7 +118,7 @@ func startLoadStack(b *testing.B) (*loadStack, error) {
 	}
 	s := &loadStack{bare: e.bare}
 	began := time.Now()
-	if err := s.seed(ctx, e.svc); err != nil {
+	if err := s.seed(ctx, b, e.svc); err != nil {
 		return nil, err
 	}
 	b.Logf("%d journeys applied, offered, accepted and started in %s",
@@ -131,7 +131,7 @@ func startLoadStack(b *testing.B) (*loadStack, error) {
 
 // seed makes the coaches, their participants and tokens, and an intake
 // that starts with everyone accepted.
-func (s *loadStack) seed(ctx context.Context, svc *starter.Service) error {
+func (s *loadStack) seed(ctx context.Context, b *testing.B, svc *starter.Service) error {
 	coord := store.Person{ID: uuid.New(), Role: store.RoleCoordinator, GivenName: "Load", FamilyName: "Coordinator", EmailAddress: "coord@load.example.org"}
 	people := []store.Person{coord}
 	var coaches []uuid.UUID
@@ -191,20 +191,7 @@ func (s *loadStack) seed(ctx context.Context, svc *starter.Service) error {
 		}
 	}
 	// The intake learns of acceptances by signal; it starts only those it has counted.
-	for {
-		var counts map[workflows.Status]int
-		v, err := svc.Temporal.QueryWorkflow(ctx, workflows.IntakeWorkflowID(in.ID), "", workflows.QueryIntakeCounts)
-		if err == nil {
-			err = v.Get(&counts)
-		}
-		if err == nil && counts[workflows.StatusAccepted] == loadCoaches*loadPerCoach {
-			break
-		}
-		if ctx.Err() != nil {
-			return fmt.Errorf("the intake counted %v acceptances (%v)", counts, err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	waitForIntakeCount(ctx, b, svc, in.ID, workflows.StatusAccepted, loadCoaches*loadPerCoach)
 	_, err = svc.StartIntake(ctx, in.ID)
 	return err
 }

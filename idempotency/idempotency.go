@@ -52,6 +52,13 @@ const staleAfter = 2 * time.Minute
 // unreachable.
 const RetryUnreachableAfter = 30 * time.Second
 
+// RetryLater asks the client to retry after RetryUnreachableAfter, for
+// every answer (this middleware's, the API's, the pages') to a request
+// that found the store or Temporal unreachable.
+func RetryLater(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", strconv.Itoa(int(RetryUnreachableAfter.Seconds())))
+}
+
 // Deadline is how long a handler may take: its context ends then, well
 // before staleAfter, so a request is over (its Temporal calls cancelled)
 // by the time a retry may take its key over. The longest wait inside a
@@ -139,7 +146,7 @@ func (m *Middleware) serveOnce(w http.ResponseWriter, r *http.Request, p auth.Pr
 	switch {
 	case err != nil && store.Unreachable(err):
 		m.Log.Warn("claiming an idempotency key: the store is unreachable", telemetry.Correlation(r.Context()), zap.Error(err))
-		w.Header().Set("Retry-After", strconv.Itoa(int(RetryUnreachableAfter.Seconds())))
+		RetryLater(w)
 		m.Problem(w, r, http.StatusServiceUnavailable, "The server cannot reach its database just now; nothing was done. Try again in a minute.")
 		return
 	case err != nil:

@@ -39,9 +39,10 @@ var (
 
 // Unavailable says whether err means that the store or Temporal could not
 // be reached (a connection refused or lost, the server saying it is
-// unavailable): nothing was done, and the same request later may go
-// through. The faces answer 503 with a time to retry after, rather than
-// 500, which says something is wrong with the request or the code.
+// unavailable): the request may not have been carried out, and the same
+// request later may go through. The faces answer 503 with a time to retry
+// after, rather than 500, which says something is wrong with the request
+// or the code.
 func Unavailable(err error) bool {
 	var temporalDown *serviceerror.Unavailable
 	return store.Unreachable(err) || errors.As(err, &temporalDown)

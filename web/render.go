@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"path"
-	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
@@ -218,7 +217,7 @@ func (s *server) serverError(w http.ResponseWriter, r *http.Request, what string
 	if starter.Unavailable(err) {
 		s.log.Warn("page failed: a service is unavailable", telemetry.Correlation(r.Context()), zap.String("what", what),
 			zap.String("path", loggedPath(r)), zap.Error(err))
-		w.Header().Set("Retry-After", strconv.Itoa(int(idempotency.RetryUnreachableAfter.Seconds())))
+		idempotency.RetryLater(w)
 		s.errorPage(w, r, http.StatusServiceUnavailable, "error.unavailable.title", "error.unavailable.body")
 		return
 	}
