@@ -43,7 +43,11 @@ type Options struct {
 	FirstRetry time.Duration // 1 minute
 	MaxRetry   time.Duration // 1 hour
 	// MaxAttempts is how many times a message is tried before it is given
-	// up as failed: 20 (with the defaults, about 15 hours of trying).
+	// up as failed: 20 (with the defaults, about 15 hours of trying). Only
+	// failures about the message count: the mail server being out of reach
+	// (Error.Unreachable) counts against no message however long it lasts,
+	// and is tried again on the same backoff, FirstRetry doubling to
+	// MaxRetry (see the package comment, "Mail server down").
 	MaxAttempts     int
 	MessageIDDomain string           // DefaultMessageIDDomain
 	Now             func() time.Time // time.Now
@@ -103,6 +107,7 @@ type Deliverer struct {
 	sender   Sender
 	o        Options
 	owner    string // whose claims are this Deliverer's
+	relay    *relay // whether the mail server can be reached
 }
 
 // New returns a Deliverer sending st's due messages, composed by c, through s.
@@ -110,7 +115,9 @@ func New(st store.Store, c Composer, s Sender, o Options) *Deliverer {
 	owner := "deliverer/" + uuid.NewString()
 	o = o.withDefaults()
 	o.Logger = o.Logger.With(zap.String("deliverer", owner))
-	return &Deliverer{store: st, composer: c, sender: s, o: o, owner: owner}
+	d := &Deliverer{store: st, composer: c, sender: s, o: o, owner: owner}
+	d.relay = &relay{now: o.Now, backoff: d.Backoff, log: o.Logger}
+	return d
 }
 
 // claimLease is how long a claim keeps other Deliverers off the recipients
@@ -144,6 +151,10 @@ type Stats struct {
 	Folded int
 	// Deferred counts messages the Policy held back for a later window.
 	Deferred int
+	// Unreachable counts tries of the mail server that could not reach it
+	// (Error.Unreachable): the message tried, and every other, waits for
+	// the server's next try, charged nothing.
+	Unreachable int
 }
 
 // Add adds o's counts to s.
@@ -153,6 +164,7 @@ func (s *Stats) Add(o Stats) {
 	s.Failed += o.Failed
 	s.Folded += o.Folded
 	s.Deferred += o.Deferred
+	s.Unreachable += o.Unreachable
 }
 
 // Run delivers due messages every Poll until ctx is cancelled, then
@@ -179,10 +191,20 @@ func (d *Deliverer) Run(ctx context.Context) error {
 // DeliverDue delivers every message due now that no other Deliverer is
 // sending, a batch at a time, and returns what it did. It returns early,
 // with ctx's error, when ctx is cancelled; messages it had not finished
-// stay queued, and their claims are handed back.
+// stay queued, and their claims are handed back. While the mail server is
+// out of reach it returns at once, until the time to try it again (see the
+// package comment, "Mail server down").
 func (d *Deliverer) DeliverDue(ctx context.Context) (Stats, error) {
+	d.relay.newPass()
 	var total Stats
 	for {
+		if until, down := d.relay.downUntil(); down {
+			// Nothing can go before the server is tried again, so nothing
+			// is claimed: that would only keep other deliverers, which may
+			// reach it, off these recipients.
+			d.o.Logger.Debug("the mail server is out of reach; waiting to try it again", zap.Time("next_try", until))
+			return total, nil
+		}
 		due, err := d.store.ClaimDue(ctx, d.owner, d.o.Now(), claimLease, d.o.Batch)
 		if err != nil {
 			return total, fmt.Errorf("claiming due messages: %w", err)
@@ -298,8 +320,19 @@ func (d *Deliverer) claimHeld(m store.Message) bool {
 // (tests use it to step a fake clock); what DeliverDue does then, held
 // back or retried, moves the time NextDue gives next. It does not look at
 // claims: a message another Deliverer is sending counts as due, and this
-// one finds it gone or sent by then.
+// one finds it gone or sent by then. While the mail server is out of reach
+// nothing goes before this Deliverer tries it again, so NextDue is no
+// earlier than that try.
 func (d *Deliverer) NextDue(ctx context.Context) (at time.Time, ok bool, err error) {
+	at, ok, err = d.nextQueued(ctx)
+	if until, down := d.relay.downUntil(); ok && down && at.Before(until) {
+		at = until
+	}
+	return at, ok, err
+}
+
+// nextQueued is NextDue as the outbox alone sees it.
+func (d *Deliverer) nextQueued(ctx context.Context) (at time.Time, ok bool, err error) {
 	// At the end of time every queued message is due, so this is the one
 	// with the oldest SendAt: nothing is due before it, and usually it is
 	// due then, unless a retry holds it back.
@@ -406,6 +439,9 @@ func (d *Deliverer) deliverBatch(ctx context.Context, due []store.Message) (_ St
 		go func() {
 			defer wg.Done()
 			for q := range work {
+				if _, down := d.relay.downUntil(); down {
+					continue // q waits for the server, untouched; its claims are handed back
+				}
 				st, err := d.deliverQueue(ctx, q)
 				mu.Lock()
 				total.Add(st)
@@ -440,9 +476,17 @@ const (
 	sent outcome = iota
 	retried
 	failed
-	stopped // ctx cancelled, or the claim ran short: left as it was
+	stopped // ctx cancelled, the claim ran short, or the mail server out of reach: left as it was
+	waiting // this try found the mail server out of reach: left as it was
 	ready   // composed, not yet sent
+	tried   // the mail server answered and did not take it: not yet recorded
 )
+
+// holdsBack reports whether a recipient's later messages must wait after
+// one with outcome out: they must not overtake one still to go.
+func (out outcome) holdsBack() bool {
+	return out == retried || out == stopped || out == waiting
+}
 
 // deliverQueue sends one recipient's due messages in order, stopping at the
 // first that does not go (a later one must not overtake it), after asking
@@ -460,7 +504,7 @@ func (d *Deliverer) sendEach(ctx context.Context, q []store.Message) (Stats, err
 	for _, m := range q {
 		out, err := d.deliverOne(ctx, m)
 		st.count(out, 1)
-		if err != nil || out == retried || out == stopped {
+		if err != nil || out.holdsBack() {
 			return st, err
 		}
 	}
@@ -475,6 +519,8 @@ func (s *Stats) count(out outcome, n int) {
 		s.Retried += n
 	case failed:
 		s.Failed += n
+	case waiting:
+		s.Unreachable += n
 	}
 }
 
@@ -519,12 +565,10 @@ func (d *Deliverer) compose(ctx context.Context, m store.Message) (Email, outcom
 
 // send sends the composed e-mail e of m and records the outcome.
 func (d *Deliverer) send(ctx context.Context, m store.Message, e Email) (outcome, error) {
-	if !d.claimHeld(m) {
-		return stopped, nil
-	}
+	out, err := d.transmit(ctx, m, e)
 	log := d.logger(m)
-	err := d.sender.Send(ctx, e)
-	if err == nil {
+	switch out {
+	case sent:
 		if err := d.markSent(ctx, []string{m.Key}, e.MessageID); err != nil {
 			// The server has it; the outbox does not know. The claim stays
 			// until it runs out; then a pass sends it again, with the same
@@ -533,8 +577,10 @@ func (d *Deliverer) send(ctx context.Context, m store.Message, e Email) (outcome
 		}
 		log.Debug("sent", zap.String("message_id", e.MessageID))
 		return sent, nil
-	}
-	if ctx.Err() != nil {
+	case waiting:
+		log.Debug("the mail server is out of reach: the message waits for it, charged no attempt")
+		return waiting, nil
+	case stopped:
 		return stopped, nil
 	}
 	var de *Error
@@ -542,6 +588,41 @@ func (d *Deliverer) send(ctx context.Context, m store.Message, e Email) (outcome
 		return d.fail(ctx, log, m, fmt.Sprintf("the mail server refused the message: %v", err))
 	}
 	return d.retry(ctx, log, m, err.Error())
+}
+
+// transmit hands e, rendered from m (for a digest, its first message), to
+// the mail server, through d.relay: it returns sent; stopped when e was not
+// offered (the server known to be out of reach, ctx cancelled, m's claim
+// running short); waiting when this try found the server out of reach; or
+// tried, with the server's answer as the error, when the server was
+// reached and did not take e, for the caller to retry or fail m. Only
+// tried is m's own failure.
+func (d *Deliverer) transmit(ctx context.Context, m store.Message, e Email) (outcome, error) {
+	probe, ok := d.relay.admit(ctx)
+	if !ok {
+		return stopped, nil
+	}
+	// Checked after admit, which may have waited for another send to
+	// find out whether the server answers.
+	if !d.claimHeld(m) {
+		d.relay.done(probe, foundNothing, nil)
+		return stopped, nil
+	}
+	err := d.sender.Send(ctx, e)
+	switch {
+	case err == nil:
+		d.relay.done(probe, foundReached, nil)
+		return sent, nil
+	case ctx.Err() != nil:
+		d.relay.done(probe, foundNothing, nil)
+		return stopped, nil
+	case IsUnreachable(err):
+		d.relay.done(probe, foundUnreachable, err)
+		return waiting, nil
+	default:
+		d.relay.done(probe, foundReached, nil)
+		return tried, err
+	}
 }
 
 // checkRecipient explains why addr cannot be sent to, or returns "". The

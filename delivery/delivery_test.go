@@ -20,6 +20,8 @@ import (
 
 	"github.com/emersion/go-smtp"
 	"github.com/google/uuid"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/infuse-cymru/journeys/delivery"
 	"github.com/infuse-cymru/journeys/store"
@@ -291,13 +293,15 @@ func TestDeliver(t *testing.T) {
 	})
 }
 
-// TestServerDownThenUp: while the server refuses connections every
-// recipient's first message is held back with a growing backoff and nothing
-// overtakes it; once the server is up, every message arrives once, in order
-// per person.
+// TestServerDownThenUp: while the server refuses connections it is tried
+// once a pass, not once per recipient, on a growing backoff of its own, and
+// an operator is told; no message is charged an attempt for it and nothing
+// overtakes; once the server is up, every message arrives once, in order
+// per person, and the operator is told that too.
 func TestServerDownThenUp(t *testing.T) {
 	backends(t, func(t *testing.T, st store.Store) {
-		f := newFixture(t, st, delivery.Options{Concurrency: 3})
+		logs, observed := observer.New(zap.InfoLevel)
+		f := newFixture(t, st, delivery.Options{Concurrency: 3, Logger: zap.New(logs)})
 		people := []store.Person{f.person("Siân"), f.person("Rhys"), f.person("Owain")}
 		var ids []uuid.UUID
 		for _, p := range people {
@@ -312,28 +316,35 @@ func TestServerDownThenUp(t *testing.T) {
 		}
 		f.srv.Stop()
 
-		f.pass(delivery.Stats{Retried: 3}) // one per person: the rest wait behind it
-		first := f.message(order[0][0])
-		if first.Attempts != 1 || !first.NextAttemptAt.Equal(t0.Add(time.Minute)) ||
-			!strings.Contains(first.LastError, "connection refused") {
-			t.Errorf("after a refused connection: %+v", first)
+		f.pass(delivery.Stats{Unreachable: 1}) // one try of the server, for all three people
+		f.wantNextDue(t0.Add(time.Minute))
+		for i := range people {
+			for _, k := range order[i] {
+				if m := f.message(k); m.Status != store.MessageQueued || m.Attempts != 0 || m.LastError != "" || !m.NextAttemptAt.IsZero() {
+					t.Errorf("after the server refused the connection, %s = %+v; want queued, charged nothing", k, m)
+				}
+			}
 		}
-		if m := f.message(order[0][1]); m.Attempts != 0 || m.Status != store.MessageQueued {
-			t.Errorf("second message was tried before the first: %+v", m)
+		down := observed.FilterMessage(delivery.MailServerDownWarning).All()
+		if len(down) != 1 || !strings.Contains(fmt.Sprint(down[0].ContextMap()["error"]), "connection refused") ||
+			down[0].ContextMap()["failed_tries"] != int64(1) {
+			t.Errorf("warnings that the server is down = %+v; want one, saying the connection was refused", down)
 		}
 		f.clock.Add(30 * time.Second)
-		f.pass(delivery.Stats{}) // not yet time to retry
+		f.pass(delivery.Stats{}) // not yet time to try the server again
 		f.clock.Add(30 * time.Second)
-		f.pass(delivery.Stats{Retried: 3})
-		if m := f.message(order[0][0]); m.Attempts != 2 || !m.NextAttemptAt.Equal(f.clock.Now().Add(2*time.Minute)) {
-			t.Errorf("second backoff: %+v, want 2 minutes", m)
-		}
+		f.pass(delivery.Stats{Unreachable: 1})
+		f.wantNextDue(f.clock.Now().Add(2 * time.Minute))
 		f.srv.Start()
 		f.clock.Add(time.Minute)
-		f.pass(delivery.Stats{}) // up, but still backing off
+		f.pass(delivery.Stats{}) // up, but not tried again yet
 		f.clock.Add(time.Minute)
 		f.pass(delivery.Stats{Sent: 12})
 		f.pass(delivery.Stats{})
+		if back := observed.FilterMessage(delivery.MailServerBackInfo).All(); len(back) != 1 ||
+			back[0].ContextMap()["down_for"] != 3*time.Minute || back[0].ContextMap()["failed_tries"] != int64(2) {
+			t.Errorf("notes that the server is back = %+v; want one, after 3 minutes and 2 failed tries", back)
+		}
 
 		got := f.srv.Received()
 		if len(got) != 12 {
@@ -352,8 +363,8 @@ func TestServerDownThenUp(t *testing.T) {
 				t.Errorf("%s's messages arrived in order %v, want %v", people[i].GivenName, arrived, keys)
 			}
 		}
-		if m := f.message(order[2][0]); m.Status != store.MessageSent || m.Attempts != 2 {
-			t.Errorf("first message after the outage = %+v, want sent after 2 failed attempts", m)
+		if m := f.message(order[2][0]); m.Status != store.MessageSent || m.Attempts != 0 {
+			t.Errorf("first message after the outage = %+v, want sent, charged no attempt for the outage", m)
 		}
 	})
 }
@@ -559,9 +570,10 @@ func TestSMTPErrors(t *testing.T) {
 		return s.Send(context.Background(), e)
 	}
 	// STARTTLS required, but this server offers none: the configuration,
-	// not the message, so temporary.
-	if err := send(delivery.SMTPConfig{TLS: delivery.STARTTLSMandatory}, email); err == nil || !delivery.IsTemporary(err) {
-		t.Errorf("mandatory STARTTLS without it: %v (temporary %v), want a temporary error", err, delivery.IsTemporary(err))
+	// not the message, so temporary, and the server out of reach.
+	if err := send(delivery.SMTPConfig{TLS: delivery.STARTTLSMandatory}, email); err == nil || !delivery.IsTemporary(err) || !delivery.IsUnreachable(err) {
+		t.Errorf("mandatory STARTTLS without it: %v (temporary %v, unreachable %v), want a temporary error, the server out of reach",
+			err, delivery.IsTemporary(err), delivery.IsUnreachable(err))
 	}
 	// Opportunistic: goes in clear.
 	if err := send(delivery.SMTPConfig{TLS: delivery.STARTTLSOpportunistic}, email); err != nil {
@@ -570,9 +582,21 @@ func TestSMTPErrors(t *testing.T) {
 	bad := email
 	bad.To.Address = "not an address"
 	err := send(delivery.SMTPConfig{TLS: delivery.NoTLS}, bad)
-	if err == nil || delivery.IsTemporary(err) || !errors.Is(err, delivery.ErrInvalidAddress) {
+	if err == nil || delivery.IsTemporary(err) || delivery.IsUnreachable(err) || !errors.Is(err, delivery.ErrInvalidAddress) {
 		t.Errorf("invalid address: %v, want a permanent ErrInvalidAddress", err)
 	}
+	// A 4xx to RCPT TO is about this recipient: the server was reached.
+	srv.Refuse(&smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "mailbox temporarily unavailable"})
+	if err := send(delivery.SMTPConfig{TLS: delivery.NoTLS}, email); !delivery.IsTemporary(err) || delivery.IsUnreachable(err) {
+		t.Errorf("451 to RCPT TO: %v, want temporary, the server reached", err)
+	}
+	srv.Refuse(nil)
+	// A 421 to the greeting is the server serving nobody: out of reach.
+	srv.RefuseSessions(&smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 3, 2}, Message: "try again later"})
+	if err := send(delivery.SMTPConfig{TLS: delivery.NoTLS}, email); !delivery.IsUnreachable(err) || !strings.Contains(err.Error(), "421") {
+		t.Errorf("421 to EHLO: %v, want the server out of reach, with its reply", err)
+	}
+	srv.RefuseSessions(nil)
 	if _, err := delivery.NewSMTP(delivery.SMTPConfig{Host: "x", TLS: "ssl3"}); err == nil {
 		t.Error("NewSMTP accepted an unknown TLS mode")
 	}

@@ -26,6 +26,23 @@
 // the Policy's daily count right. A Deliverer that dies holding a claim
 // delays its messages until the lease runs out.
 //
+// # Mail server down
+//
+// A failure to reach the mail server at all (no connection, no greeting or
+// a 421 in place of one, STARTTLS or AUTH failing: Error.Unreachable) is
+// nothing to do with the message being sent, and is not counted against
+// it: MaxAttempts counts only failures about a message (its MAIL FROM, RCPT
+// TO or DATA refused for now, a transaction cut off, a Composer's temporary
+// error). The Deliverer instead holds every message back, untouched, and
+// tries the server again after a backoff of its own (FirstRetry, doubling,
+// at most MaxRetry), once a pass however many people are waiting: each pass
+// sends one message alone before the others, so a server that went down
+// since the last pass is dialled once. It logs MailServerDownWarning at
+// every failed try and MailServerBackInfo when the server answers, counts
+// the failed tries in Stats.Unreachable, and NextDue waits for the next
+// try. So a relay down over a weekend delays mail to Monday and loses none
+// of it; nothing is given up for it however long it lasts.
+//
 // # Exactly once, nearly
 //
 // Delivery is at-least-once. Between the mail server accepting a message
@@ -94,6 +111,14 @@ type Error struct {
 	// timeout) are retried later; others (a 5xx reply to the message, an
 	// invalid address) are final.
 	Temporary bool
+	// Unreachable failures (temporary too) happened before the message
+	// was offered at all: the mail server could not be connected to, or
+	// would not greet, start TLS or accept the credentials. They are about
+	// the server or this system's SMTP settings, not the message, so the
+	// Deliverer charges no message an attempt for them: it holds every
+	// message back and tries the server again on a backoff of its own (see
+	// the package comment, "Mail server down").
+	Unreachable bool
 	// Code is the SMTP reply code (e.g. 550), or 0 if the failure was not a
 	// reply from the server; EnhancedCode its RFC 3463 code (e.g. "5.1.1"),
 	// if the server sent one.
@@ -117,6 +142,13 @@ func Permanent(err error) error { return &Error{Err: err} }
 func IsTemporary(err error) bool {
 	var e *Error
 	return errors.As(err, &e) && e.Temporary
+}
+
+// IsUnreachable reports whether err is classified as the mail server
+// being out of reach (an *Error with Unreachable set).
+func IsUnreachable(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Unreachable
 }
 
 // ErrInvalidAddress is a recipient address that cannot be sent to.

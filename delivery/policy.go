@@ -348,7 +348,7 @@ compose:
 	for _, c := range individual {
 		out, err := d.send(ctx, c.m, c.e)
 		st.count(out, 1)
-		if err != nil || out == retried || out == stopped {
+		if err != nil || out.holdsBack() {
 			return st, err // the digest waits too
 		}
 	}
@@ -372,15 +372,13 @@ func (d *Deliverer) hold(ctx context.Context, m store.Message, until time.Time) 
 // sendDigest sends folded (two or more messages to one recipient, rendered)
 // as one e-mail and marks each sent with the digest's Message-ID, derived
 // from the first folded message's key. A failure is each message's: all are
-// retried, or all fail, together. As with a single message, a crash between
-// sending and marking sends the digest again on the next pass (possibly
-// gathering a different set, and then with a different Message-ID if the
-// first one was marked).
+// retried, or all fail, together (a server out of reach is none of theirs:
+// all wait for it, charged nothing). As with a single message, a crash
+// between sending and marking sends the digest again on the next pass
+// (possibly gathering a different set, and then with a different
+// Message-ID if the first one was marked).
 func (d *Deliverer) sendDigest(ctx context.Context, folded []composed) (Stats, error) {
 	var st Stats
-	if !d.claimHeld(folded[0].m) { // one claim took them all
-		return st, nil
-	}
 	msgs := make([]store.Message, len(folded))
 	emails := make([]Email, len(folded))
 	for i, c := range folded {
@@ -399,8 +397,10 @@ func (d *Deliverer) sendDigest(ctx context.Context, folded []composed) (Stats, e
 		}
 	}
 	e.MessageID = MessageID("digest/"+msgs[0].Key, d.o.MessageIDDomain)
-	err := d.sender.Send(ctx, e)
-	if err == nil {
+	// One claim took them all: the first message's claim is every one's.
+	out, err := d.transmit(ctx, msgs[0], e)
+	switch out {
+	case sent:
 		st.Sent, st.Folded = len(msgs), len(msgs)
 		keys := make([]string, len(msgs))
 		for i, m := range msgs {
@@ -411,8 +411,10 @@ func (d *Deliverer) sendDigest(ctx context.Context, folded []composed) (Stats, e
 		}
 		d.o.Logger.Debug("sent a digest", zap.Stringer("recipient", msgs[0].RecipientID), zap.Int("messages", len(msgs)), zap.String("message_id", e.MessageID))
 		return st, nil
-	}
-	if ctx.Err() != nil {
+	case waiting:
+		st.Unreachable++ // one try of the server, carrying them all
+		return st, nil
+	case stopped:
 		return st, nil
 	}
 	var de *Error

@@ -209,8 +209,9 @@ func buildMsg(e Email) (*mail.Msg, error) {
 // refused, DNS, timeouts), the greeting, EHLO, STARTTLS or AUTH. Those are
 // about the server or this system's configuration, not about the message, so
 // they are temporary whatever the reply code (a 535 for a wrong password is
-// fixed by fixing the password, then every queued message goes); the
-// Deliverer's cap on attempts keeps them from being retried forever.
+// fixed by fixing the password, then every queued message goes), and
+// Unreachable: the Deliverer charges them to no message, and waits for the
+// server instead (see the package comment, "Mail server down").
 func classify(err error) *Error {
 	var se *mail.SendError
 	if errors.As(err, &se) {
@@ -227,7 +228,7 @@ func classify(err error) *Error {
 		}
 		return e
 	}
-	e := &Error{Temporary: true, Err: fmt.Errorf("connecting to the mail server: %w", err)}
+	e := &Error{Temporary: true, Unreachable: true, Err: fmt.Errorf("connecting to the mail server: %w", err)}
 	var tp *textproto.Error
 	if errors.As(err, &tp) {
 		e.Code = tp.Code

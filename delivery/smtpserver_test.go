@@ -17,8 +17,9 @@ import (
 
 // mailServer is a real SMTP server on loopback (github.com/emersion/go-smtp)
 // that keeps what it receives. It can be told to refuse (a 4xx or 5xx reply
-// to RCPT TO or to the message), and be stopped (connections are refused)
-// and started again on the same port.
+// to RCPT TO or to the message, or to the greeting itself), and be stopped
+// (connections are refused) and started again on the same port. It counts
+// the connections it accepts, so a test can see how often it was dialled.
 type mailServer struct {
 	t    testing.TB
 	log  *testLog // for its goroutines, which may outlive the test
@@ -30,6 +31,11 @@ type mailServer struct {
 	received []received
 	refuse   *smtp.SMTPError // reply to every RCPT TO, when set
 	refuseTo map[string]*smtp.SMTPError
+	// refuseSessions, when set, is the reply to EHLO and HELO: a server
+	// that accepts the connection and will not serve it (421 while it is
+	// overloaded or shutting down).
+	refuseSessions *smtp.SMTPError
+	conns          int // connections accepted, over every Start
 }
 
 // received is one message as the server got it.
@@ -81,12 +87,18 @@ func (s *mailServer) addr2() *net.TCPAddr {
 
 func (s *mailServer) serve(l net.Listener) {
 	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.refuseSessions != nil {
+			return nil, s.refuseSessions
+		}
 		return &session{s: s}, nil
 	}))
 	srv.Domain = "localhost"
 	srv.AllowInsecureAuth = true
 	srv.ReadTimeout = 10 * time.Second
 	srv.WriteTimeout = 10 * time.Second
+	l = countingListener{Listener: l, s: s}
 	s.mu.Lock()
 	s.srv, s.ln = srv, l
 	s.mu.Unlock()
@@ -124,6 +136,38 @@ func (s *mailServer) Start() {
 		s.t.Fatal(err)
 	}
 	s.serve(l)
+}
+
+// countingListener counts the connections its mailServer accepts.
+type countingListener struct {
+	net.Listener
+	s *mailServer
+}
+
+func (l countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.s.mu.Lock()
+		l.s.conns++
+		l.s.mu.Unlock()
+	}
+	return c, err
+}
+
+// Connections is how many connections the server has accepted. A client
+// that got any reply from it has been counted.
+func (s *mailServer) Connections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conns
+}
+
+// RefuseSessions makes the greeting (EHLO and HELO) answer with e: the
+// server is up but serves nobody (nil: serve again).
+func (s *mailServer) RefuseSessions(e *smtp.SMTPError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.refuseSessions = e
 }
 
 // Refuse makes every RCPT TO answer with code (nil: accept again).

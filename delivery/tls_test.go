@@ -373,9 +373,11 @@ func TestSTARTTLSWithAuth(t *testing.T) {
 // smtp.go treats every failure before the mail transaction (dial, greeting,
 // EHLO, STARTTLS, AUTH) as temporary whatever the reply code, by design: a
 // wrong password is this system's configuration, not the message's fault, so
-// once the password is fixed every queued message should still go; the
-// Deliverer's attempt cap stops it retrying forever. So the error must be a
-// *delivery.Error, temporary, and nothing may arrive.
+// once the password is fixed every queued message should still go. It is
+// Unreachable too: the Deliverer charges no message for it, logs that the
+// server cannot be reached and tries it on a backoff of its own. So the
+// error must be a *delivery.Error, temporary and unreachable, and nothing
+// may arrive.
 func TestSTARTTLSWrongPassword(t *testing.T) {
 	ca := newTestCA(t, "Infuse test CA")
 	srv := startAuthServer(t, ca.serverCert(t), false)
@@ -395,6 +397,9 @@ func TestSTARTTLSWrongPassword(t *testing.T) {
 	}
 	if !de.Temporary || !delivery.IsTemporary(err) {
 		t.Errorf("wrong password classified permanent; smtp.go documents auth failures as temporary")
+	}
+	if !de.Unreachable {
+		t.Errorf("wrong password charged to the message; smtp.go documents auth failures as the server out of reach")
 	}
 	// go-mail wraps the server's *textproto.Error, so the reply code survives
 	// for the outbox even though it does not decide the classification.
@@ -473,8 +478,8 @@ func TestSTARTTLSUntrustedCertificate(t *testing.T) {
 				t.Errorf("error %v does not say the certificate was not trusted", err)
 			}
 			// A connection-level failure: temporary, like a server that is down.
-			if !delivery.IsTemporary(err) {
-				t.Error("untrusted certificate classified permanent; smtp.go documents STARTTLS failures as temporary")
+			if !delivery.IsTemporary(err) || !delivery.IsUnreachable(err) {
+				t.Error("untrusted certificate classified permanent or charged to the message; smtp.go documents STARTTLS failures as the server out of reach")
 			}
 			if a := srv.Attempts(); len(a) != 0 {
 				t.Errorf("credentials reached the server: %+v", a)
