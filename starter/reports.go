@@ -2,8 +2,10 @@ package starter
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -48,17 +50,28 @@ type GroupCounts struct {
 // DashboardByAuthority counts journeys for each of the ten local
 // authorities, in one intake or, with uuid.Nil, across every intake.
 func (s *Service) DashboardByAuthority(ctx context.Context, intakeID uuid.UUID) (GroupReport, error) {
-	return s.groupReport(ctx, intakeID, "localAuthority", LocalAuthorities, func(p PersonSummary) string { return p.LocalAuthority })
+	return s.groupReport(ctx, intakeID, "localAuthority", LocalAuthorities, store.TallyByLocalAuthority)
 }
 
 // DashboardByTheme counts journeys for each theme, in one intake or, with
 // uuid.Nil, across every intake.
 func (s *Service) DashboardByTheme(ctx context.Context, intakeID uuid.UUID) (GroupReport, error) {
-	return s.groupReport(ctx, intakeID, "theme", Themes, func(p PersonSummary) string { return p.Theme })
+	return s.groupReport(ctx, intakeID, "theme", Themes, store.TallyByTheme)
 }
 
-func (s *Service) groupReport(ctx context.Context, intakeID uuid.UUID, by string, names []string, groupOf func(PersonSummary) string) (GroupReport, error) {
+// groupReport counts from the store's tally, one query whatever the
+// number of journeys.
+func (s *Service) groupReport(ctx context.Context, intakeID uuid.UUID, by string, names []string, tallyBy store.TallyBy) (GroupReport, error) {
 	r := GroupReport{By: by, IntakeID: intakeID}
+	if intakeID != uuid.Nil {
+		if _, err := s.getIntake(ctx, intakeID); err != nil {
+			return r, err
+		}
+	}
+	tallies, err := s.Store.TallyJourneys(ctx, intakeID, tallyBy)
+	if err != nil {
+		return r, err
+	}
 	index := map[string]int{}
 	add := func(name string) *GroupCounts {
 		if i, ok := index[name]; ok {
@@ -71,20 +84,19 @@ func (s *Service) groupReport(ctx context.Context, intakeID uuid.UUID, by string
 	for _, n := range names {
 		add(n)
 	}
-	err := s.eachReportJourney(ctx, intakeID, false, func(j reportJourney) error {
-		name := groupOf(j.person)
+	for _, t := range tallies {
+		name := t.Group
 		if _, known := index[name]; !known || name == "" {
 			name = notRecorded
 		}
 		g := add(name)
-		g.Journeys++
-		g.ByState[j.State]++
-		if j.Outcome != "" {
-			g.ByOutcome[j.Outcome]++
+		g.Journeys += t.Journeys
+		g.ByState[t.State] += t.Journeys
+		if t.Outcome != "" {
+			g.ByOutcome[t.Outcome] += t.Journeys
 		}
-		return nil
-	})
-	return r, err
+	}
+	return r, nil
 }
 
 // OutcomesCSVColumns are the columns of WriteOutcomesCSV, in order.
@@ -120,7 +132,7 @@ var OutcomesCSVColumns = []string{
 func (s *Service) WriteOutcomesCSV(ctx context.Context, intakeID uuid.UUID, w io.Writer) error {
 	bw := bufio.NewWriter(w)
 	writeQuotedCSV(bw, OutcomesCSVColumns)
-	err := s.eachReportJourney(ctx, intakeID, true, func(j reportJourney) error {
+	err := s.eachReportJourney(ctx, intakeID, func(j reportJourney) error {
 		ended := ""
 		if !j.endedAt.IsZero() {
 			ended = j.endedAt.UTC().Format(time.RFC3339)
@@ -170,17 +182,17 @@ func asText(cell string) string {
 type reportJourney struct {
 	store.JourneySnapshot
 	intake store.Intake
-	person PersonSummary
-	// Read from the event log, only when asked for (withEvents).
+	person store.Listed
+	// Read from the event log.
 	sessionsAttended     int
 	checkpointsCompleted int
 	endedAt              time.Time
 }
 
 // eachReportJourney calls fn for every journey of the intake, or of every
-// intake for uuid.Nil. withEvents reads each intake's event log (once per
-// intake) for attendance, checkpoints and end times.
-func (s *Service) eachReportJourney(ctx context.Context, intakeID uuid.UUID, withEvents bool, fn func(reportJourney) error) error {
+// intake for uuid.Nil, with what each intake's event log (read once per
+// intake) says of its attendance, checkpoints and end.
+func (s *Service) eachReportJourney(ctx context.Context, intakeID uuid.UUID, fn func(reportJourney) error) error {
 	var intakes []store.Intake
 	if intakeID == uuid.Nil {
 		var err error
@@ -194,29 +206,21 @@ func (s *Service) eachReportJourney(ctx context.Context, intakeID uuid.UUID, wit
 		}
 		intakes = []store.Intake{in}
 	}
-	pp := s.people()
 	for _, in := range intakes {
-		journeys, err := s.Store.ListJourneys(ctx, in.ID)
+		roster, err := s.Store.Roster(ctx, in.ID)
 		if err != nil {
 			return err
 		}
-		if err := pp.ofIntake(ctx, in.ID); err != nil {
+		events, err := s.Store.IntakeEvents(ctx, in.ID)
+		if err != nil {
 			return err
 		}
-		var facts map[uuid.UUID]*journeyFacts
-		if withEvents {
-			events, err := s.Store.IntakeEvents(ctx, in.ID)
-			if err != nil {
-				return err
-			}
-			facts = factsOf(events)
-		}
-		for _, j := range journeys {
-			rj := reportJourney{JourneySnapshot: j, intake: in}
-			if rj.person, err = pp.get(ctx, j.PersonID); err != nil {
-				return err
-			}
-			if f := facts[j.JourneyID]; f != nil {
+		facts := factsOf(events)
+		// In the order of the journeys' IDs, as the file always was.
+		slices.SortFunc(roster, func(a, b store.RosterEntry) int { return bytes.Compare(a.JourneyID[:], b.JourneyID[:]) })
+		for _, r := range roster {
+			rj := reportJourney{JourneySnapshot: r.JourneySnapshot, intake: in, person: r.Participant}
+			if f := facts[r.JourneyID]; f != nil {
 				rj.sessionsAttended, rj.checkpointsCompleted, rj.endedAt = f.attended(), len(f.checkpoints), f.endedAt
 			}
 			if err := fn(rj); err != nil {

@@ -44,14 +44,28 @@ const erasedName = "(erased)"
 func summarise(p store.Person) PersonSummary {
 	if !p.ErasedAt.IsZero() {
 		// Role, local authority and theme survive erasure for funder
-		// counts; the name and address do not, so say so rather than
-		// show an empty name.
+		// counts; the name and address do not.
 		return PersonSummary{ID: p.ID, Name: erasedName, LocalAuthority: p.LocalAuthority, Theme: p.Theme}
 	}
 	return PersonSummary{
-		ID: p.ID, Name: strings.TrimSpace(p.GivenName + " " + p.FamilyName), Email: p.EmailAddress,
+		ID: p.ID, Name: fullName(p.GivenName, p.FamilyName), Email: p.EmailAddress,
 		LocalAuthority: p.LocalAuthority, Theme: p.Theme,
 	}
+}
+
+func fullName(given, family string) string { return strings.TrimSpace(given + " " + family) }
+
+// listedName is how a list names a person: erasedName for one erased or
+// gone (say so rather than show an empty name), none for nobody (a
+// journey's coach before one is assigned).
+func listedName(id uuid.UUID, p store.Listed) string {
+	switch {
+	case id == uuid.Nil:
+		return ""
+	case !p.Known || p.Erased:
+		return erasedName
+	}
+	return fullName(p.GivenName, p.FamilyName)
 }
 
 // people looks people up once per view.
@@ -61,20 +75,6 @@ type people struct {
 }
 
 func (s *Service) people() *people { return &people{s: s.Store, seen: map[uuid.UUID]PersonSummary{}} }
-
-// ofIntake takes the participants and coaches of an intake's journeys in
-// one query, so that a list of its journeys asks the store once, not once
-// a person.
-func (pp *people) ofIntake(ctx context.Context, intakeID uuid.UUID) error {
-	ps, err := pp.s.PeopleOfIntake(ctx, intakeID)
-	if err != nil {
-		return err
-	}
-	for _, p := range ps {
-		pp.seen[p.ID] = summarise(p)
-	}
-	return nil
-}
 
 func (pp *people) get(ctx context.Context, id uuid.UUID) (PersonSummary, error) {
 	if id == uuid.Nil {
@@ -269,52 +269,51 @@ func (s *Service) IntakeDashboard(ctx context.Context, intakeID uuid.UUID) (Inta
 		return IntakeDashboard{}, err
 	}
 	d := IntakeDashboard{Intake: in, ByLocalAuthority: map[string]int{}, ByTheme: map[string]int{}, Rows: []DashboardRow{}}
-	pp := s.people()
-	if d.Coordinator, err = pp.get(ctx, in.CoordinatorID); err != nil {
+	if d.Coordinator, err = s.people().get(ctx, in.CoordinatorID); err != nil {
 		return d, err
 	}
-	if d.Counts, err = s.Store.IntakeCounts(ctx, intakeID); err != nil {
-		return d, err
-	}
-	journeys, err := s.Store.ListJourneys(ctx, intakeID)
+	roster, err := s.Store.Roster(ctx, intakeID)
 	if err != nil {
 		return d, err
 	}
-	if err := pp.ofIntake(ctx, intakeID); err != nil {
-		return d, err
+	rows := make([]DashboardRow, len(roster))
+	d.Counts = map[string]int{}
+	for i, r := range roster {
+		rows[i] = dashboardRow(r)
+		d.Counts[r.State]++
+		d.ByLocalAuthority[r.Participant.LocalAuthority]++
+		d.ByTheme[r.Participant.Theme]++
 	}
-	for _, j := range journeys {
-		row, err := dashboardRow(ctx, pp, j)
-		if err != nil {
-			return d, err
-		}
-		d.Rows = append(d.Rows, row)
-		d.ByLocalAuthority[row.LocalAuthority]++
-		d.ByTheme[row.Theme]++
-	}
-	// By name, namesakes in the order of their journeys' IDs (as
-	// ListJourneys gives them, so the order is the stable sort's it
-	// replaced).
-	slices.SortFunc(d.Rows, func(a, b DashboardRow) int {
-		return cmp.Or(strings.Compare(a.Name, b.Name), bytes.Compare(a.JourneyID[:], b.JourneyID[:]))
-	})
+	d.Rows = byName(rows)
 	return d, nil
 }
 
-func dashboardRow(ctx context.Context, pp *people, j store.JourneySnapshot) (DashboardRow, error) {
-	p, err := pp.get(ctx, j.PersonID)
-	if err != nil {
-		return DashboardRow{}, err
+// byName is rows by name, namesakes in the order of their journeys' IDs.
+// It sorts the rows' places, not the rows: moving thousands of rows of
+// many fields about took most of a sort's time.
+func byName(rows []DashboardRow) []DashboardRow {
+	order := make([]int, len(rows))
+	for i := range order {
+		order[i] = i
 	}
-	coach, err := pp.get(ctx, j.CoachID)
-	if err != nil {
-		return DashboardRow{}, err
+	slices.SortFunc(order, func(i, j int) int {
+		a, b := &rows[i], &rows[j]
+		return cmp.Or(strings.Compare(a.Name, b.Name), bytes.Compare(a.JourneyID[:], b.JourneyID[:]))
+	})
+	sorted := make([]DashboardRow, len(rows))
+	for i, at := range order {
+		sorted[i] = rows[at]
 	}
+	return sorted
+}
+
+func dashboardRow(r store.RosterEntry) DashboardRow {
 	return DashboardRow{
-		JourneyID: j.JourneyID, PersonID: j.PersonID, Name: p.Name, LocalAuthority: p.LocalAuthority, Theme: p.Theme,
-		CoachID: j.CoachID, CoachName: coach.Name, State: j.State, Phase: j.Phase,
-		NextDueItem: j.NextDueItem, NextDueAt: j.NextDueAt, OverdueCount: j.OverdueCount, Outcome: j.Outcome,
-	}, nil
+		JourneyID: r.JourneyID, PersonID: r.PersonID, Name: listedName(r.PersonID, r.Participant),
+		LocalAuthority: r.Participant.LocalAuthority, Theme: r.Participant.Theme,
+		CoachID: r.CoachID, CoachName: listedName(r.CoachID, r.Coach), State: r.State, Phase: r.Phase,
+		NextDueItem: r.NextDueItem, NextDueAt: r.NextDueAt, OverdueCount: r.OverdueCount, Outcome: r.Outcome,
+	}
 }
 
 func (s *Service) getIntake(ctx context.Context, intakeID uuid.UUID) (store.Intake, error) {

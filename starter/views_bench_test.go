@@ -40,6 +40,9 @@ func BenchmarkViews(b *testing.B) {
 	ctx := context.Background()
 	st := pgstore.OpenTest(b)
 	intake := seedIntake(ctx, b, st, n)
+	if err := st.Analyze(ctx); err != nil {
+		b.Fatal(err)
+	}
 	svc := starter.New(nil, st)
 	views := []struct {
 		name string

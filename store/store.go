@@ -122,6 +122,38 @@ type JourneySnapshot struct {
 	Outcome      string // set when the journey has ended: "completed", "not_completed", "withdrawn", ...
 }
 
+// RosterEntry is a journey of an intake as a list of its journeys shows it.
+// A list does not show a coach's authority or theme, so Coach has none.
+type RosterEntry struct {
+	JourneySnapshot
+	Participant, Coach Listed
+}
+
+// Listed is what a list shows of a person. Known is false when the store
+// has no such person, or the journey has no coach.
+type Listed struct {
+	Known                                        bool
+	GivenName, FamilyName, LocalAuthority, Theme string // blank once erased, but for the authority and theme
+	Erased                                       bool
+}
+
+// TallyBy is the fact of a journey's participant TallyJourneys groups by.
+type TallyBy string
+
+const (
+	TallyByLocalAuthority TallyBy = "local_authority"
+	TallyByTheme          TallyBy = "theme"
+)
+
+// Tally is how many journeys share a group (their participant's local
+// authority or theme), a state and an outcome.
+type Tally struct {
+	Group    string
+	State    string
+	Outcome  string
+	Journeys int
+}
+
 // Event is one entry in the append-only domain event log.
 type Event struct {
 	// Key makes appending idempotent: appending a second event with the same key
@@ -237,10 +269,6 @@ type Store interface {
 	// FindPersonByEmail looks a person up by e-mail address, case-insensitively.
 	FindPersonByEmail(ctx context.Context, email string) (Person, error)
 	ListPeople(ctx context.Context, role Role) ([]Person, error)
-	// PeopleOfIntake lists, in one query, the participants and coaches of
-	// an intake's journeys, in no order: what a list of its journeys
-	// names (erased people included, their names blank).
-	PeopleOfIntake(ctx context.Context, intakeID uuid.UUID) ([]Person, error)
 
 	CreateIntake(ctx context.Context, in Intake) error
 	GetIntake(ctx context.Context, id uuid.UUID) (Intake, error)
@@ -266,8 +294,17 @@ type Store interface {
 
 	GetJourney(ctx context.Context, journeyID uuid.UUID) (JourneySnapshot, error)
 	ListJourneys(ctx context.Context, intakeID uuid.UUID) ([]JourneySnapshot, error)
+	// Roster lists an intake's journeys with their participants and
+	// coaches as a list of them names them, in one query, in no order.
+	Roster(ctx context.Context, intakeID uuid.UUID) ([]RosterEntry, error)
 	// IntakeCounts gives the number of journeys of an intake in each state.
 	IntakeCounts(ctx context.Context, intakeID uuid.UUID) (map[string]int, error)
+	// TallyJourneys counts, in one query, the journeys of an intake (of
+	// every intake, for uuid.Nil) alike in their participant's local
+	// authority or theme (blank when none is recorded or the person is
+	// gone), their state and their outcome, in no order. Any other by is
+	// ErrInvalid.
+	TallyJourneys(ctx context.Context, intakeID uuid.UUID, by TallyBy) ([]Tally, error)
 	// RebuildProjections recomputes every journey row and intake status from the event log.
 	RebuildProjections(ctx context.Context) error
 

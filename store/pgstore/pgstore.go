@@ -191,14 +191,6 @@ func (s *Store) ListPeople(ctx context.Context, role store.Role) ([]store.Person
 	return collect(rows, sqlstore.ScanPerson)
 }
 
-func (s *Store) PeopleOfIntake(ctx context.Context, intakeID uuid.UUID) ([]store.Person, error) {
-	rows, err := s.pool.Query(ctx, sqlstore.PeopleOfIntake("$1"), intakeID)
-	if err != nil {
-		return nil, fmt.Errorf("listing the people of intake %s: %w", intakeID, err)
-	}
-	return collect(rows, sqlstore.ScanPerson)
-}
-
 // ---- intakes ---------------------------------------------------------------
 
 func (s *Store) CreateIntake(ctx context.Context, in store.Intake) error {
@@ -356,6 +348,14 @@ func (s *Store) ListJourneys(ctx context.Context, intakeID uuid.UUID) ([]store.J
 	return collect(rows, sqlstore.ScanJourney)
 }
 
+func (s *Store) Roster(ctx context.Context, intakeID uuid.UUID) ([]store.RosterEntry, error) {
+	rows, err := s.pool.Query(ctx, sqlstore.Roster("$1"), intakeID)
+	if err != nil {
+		return nil, fmt.Errorf("listing the journeys of intake %s with their people: %w", intakeID, err)
+	}
+	return collect(rows, sqlstore.ScanRosterEntry)
+}
+
 func (s *Store) IntakeCounts(ctx context.Context, intakeID uuid.UUID) (map[string]int, error) {
 	rows, err := s.pool.Query(ctx, `SELECT state, count(*) FROM journeys WHERE intake_id = $1 GROUP BY state`, intakeID)
 	if err != nil {
@@ -363,6 +363,23 @@ func (s *Store) IntakeCounts(ctx context.Context, intakeID uuid.UUID) (map[strin
 	}
 	defer rows.Close()
 	return sqlstore.StateCounts(rows)
+}
+
+func (s *Store) TallyJourneys(ctx context.Context, intakeID uuid.UUID, by store.TallyBy) ([]store.Tally, error) {
+	var args []any
+	param := ""
+	if intakeID != uuid.Nil {
+		args, param = []any{intakeID}, "$1"
+	}
+	query, err := sqlstore.TallyJourneys(by, param)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("tallying journeys by %s: %w", by, err)
+	}
+	return collect(rows, sqlstore.ScanTally)
 }
 
 func (s *Store) RebuildProjections(ctx context.Context) error {

@@ -276,15 +276,6 @@ func (s *Store) ListPeople(ctx context.Context, role store.Role) ([]store.Person
 	return out, nil
 }
 
-func (s *Store) PeopleOfIntake(ctx context.Context, intakeID uuid.UUID) ([]store.Person, error) {
-	rows, err := s.read.QueryContext(ctx, sqlstore.PeopleOfIntake("?1"), intakeID.String())
-	out, err := collect(rows, err, sqlstore.ScanPerson)
-	if err != nil {
-		return nil, fmt.Errorf("listing the people of intake %s: %w", intakeID, err)
-	}
-	return out, nil
-}
-
 // ---- intakes ---------------------------------------------------------------
 
 func (s *Store) CreateIntake(ctx context.Context, in store.Intake) error {
@@ -460,6 +451,15 @@ func (s *Store) ListJourneys(ctx context.Context, intakeID uuid.UUID) ([]store.J
 	return out, nil
 }
 
+func (s *Store) Roster(ctx context.Context, intakeID uuid.UUID) ([]store.RosterEntry, error) {
+	rows, err := s.read.QueryContext(ctx, sqlstore.Roster("?1"), intakeID.String())
+	out, err := collect(rows, err, sqlstore.ScanRosterEntry)
+	if err != nil {
+		return nil, fmt.Errorf("listing the journeys of intake %s with their people: %w", intakeID, err)
+	}
+	return out, nil
+}
+
 func (s *Store) IntakeCounts(ctx context.Context, intakeID uuid.UUID) (map[string]int, error) {
 	rows, err := s.read.QueryContext(ctx, `SELECT state, count(*) FROM journeys WHERE intake_id = ? GROUP BY state`, intakeID.String())
 	if err != nil {
@@ -471,6 +471,24 @@ func (s *Store) IntakeCounts(ctx context.Context, intakeID uuid.UUID) (map[strin
 		return nil, fmt.Errorf("counting journeys of intake %s: %w", intakeID, err)
 	}
 	return counts, nil
+}
+
+func (s *Store) TallyJourneys(ctx context.Context, intakeID uuid.UUID, by store.TallyBy) ([]store.Tally, error) {
+	var args []any
+	param := ""
+	if intakeID != uuid.Nil {
+		args, param = []any{intakeID.String()}, "?1"
+	}
+	query, err := sqlstore.TallyJourneys(by, param)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.read.QueryContext(ctx, query, args...)
+	out, err := collect(rows, err, sqlstore.ScanTally)
+	if err != nil {
+		return nil, fmt.Errorf("tallying journeys by %s: %w", by, err)
+	}
+	return out, nil
 }
 
 func (s *Store) RebuildProjections(ctx context.Context) error {

@@ -61,7 +61,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"MessageKeyNotQueuedTwice", testMessageKeyNotQueuedTwice},
 		{"EventsOrdered", testEventsOrdered},
 		{"Projections", testProjections},
-		{"PeopleOfIntake", testPeopleOfIntake},
+		{"Roster", testRoster},
+		{"TallyJourneys", testTallyJourneys},
 		{"StaleSnapshotIgnored", testStaleSnapshotIgnored},
 		{"RebuildProjections", testRebuildProjections},
 		{"ListMessagesFilters", testListMessagesFilters},
@@ -955,48 +956,137 @@ func testEventsOrdered(t *testing.T, s store.Store) {
 
 // ---- projections -------------------------------------------------------------
 
-// An intake's people are its journeys' participants and coaches, erased
-// ones too (blank), and nobody else: not its coordinator, not another
-// intake's people, not a coach of no journey of it.
-func testPeopleOfIntake(t *testing.T, s store.Store) {
+// An intake's roster is each of its journeys once, with its participant
+// and coach as a list names them: an erased person blank but for the
+// authority and theme, a person the store does not know unknown, no coach
+// unknown, a coach without authority or theme; another intake's journeys
+// are not in it.
+func testRoster(t *testing.T, s store.Store) {
 	ctx := ctxFor(t)
 	in, other := newIntake(t, s), newIntake(t, s)
-	coach, idle, erased := newPerson(store.RoleCoach), newPerson(store.RoleCoach), newPerson(store.RoleParticipant)
+	coach, erasedCoach, erased := newPerson(store.RoleCoach), newPerson(store.RoleCoach), newPerson(store.RoleParticipant)
 	a, b, elsewhere := newPerson(store.RoleParticipant), newPerson(store.RoleParticipant), newPerson(store.RoleParticipant)
-	must(t, s.CreatePeople(ctx, []store.Person{coach, idle, erased, a, b, elsewhere}))
-	join := func(in store.Intake, p, coach store.Person) {
+	erased.LocalAuthority, erased.Theme = "Newport", "wellbeing"
+	must(t, s.CreatePeople(ctx, []store.Person{coach, erasedCoach, erased, a, b, elsewhere}))
+	join := func(in store.Intake, person, coach uuid.UUID) store.JourneySnapshot {
 		journey := uuid.New()
-		snap := snapshot(in, journey, p.ID, "submitted")
-		snap.CoachID = coach.ID
-		_, err := s.Record(ctx, journeyEvent(in, journey, journey.String()+"/1", "application.submitted", snap))
+		snap := snapshot(in, journey, person, "in_labs")
+		snap.CoachID, snap.Phase, snap.NextDueItem, snap.NextDueAt, snap.OverdueCount = coach, "adaption-lab", "adaption-lab/2", base, 1
+		_, err := s.Record(ctx, journeyEvent(in, journey, journey.String()+"/1", "journey.changed", snap))
+		must(t, err)
+		return *snap
+	}
+	listed := func(p store.Person) store.Listed {
+		return store.Listed{Known: true, GivenName: p.GivenName, FamilyName: p.FamilyName, LocalAuthority: p.LocalAuthority, Theme: p.Theme}
+	}
+	asCoach := func(p store.Person) store.Listed {
+		return store.Listed{Known: true, GivenName: p.GivenName, FamilyName: p.FamilyName}
+	}
+	unknown := uuid.New()
+	want := map[uuid.UUID]store.RosterEntry{}
+	for _, e := range []store.RosterEntry{
+		{JourneySnapshot: join(in, a.ID, coach.ID), Participant: listed(a), Coach: asCoach(coach)},
+		{JourneySnapshot: join(in, b.ID, uuid.Nil), Participant: listed(b)},
+		{JourneySnapshot: join(in, erased.ID, erasedCoach.ID), Participant: store.Listed{Known: true, LocalAuthority: "Newport", Theme: "wellbeing", Erased: true},
+			Coach: store.Listed{Known: true, Erased: true}},
+		{JourneySnapshot: join(in, unknown, coach.ID), Coach: asCoach(coach)},
+	} {
+		want[e.JourneyID] = e
+	}
+	join(other, elsewhere.ID, coach.ID)
+	for _, id := range []uuid.UUID{erased.ID, erasedCoach.ID} {
+		_, err := s.ErasePerson(ctx, id, base)
 		must(t, err)
 	}
-	join(in, a, coach)
-	join(in, b, store.Person{}) // no coach yet
-	join(in, erased, coach)
-	join(other, elsewhere, idle)
+
+	got, err := s.Roster(ctx, in.ID)
+	must(t, err)
+	if len(got) != len(want) {
+		t.Fatalf("Roster = %d journeys, want %d (the intake's, each once): %+v", len(got), len(want), got)
+	}
+	for _, e := range got {
+		w, ok := want[e.JourneyID]
+		sameTime(t, "Roster's NextDueAt", e.NextDueAt, w.NextDueAt)
+		e.NextDueAt, w.NextDueAt = time.Time{}, time.Time{}
+		if !ok || e != w {
+			t.Errorf("Roster has\n%+v\nwant\n%+v", e, w)
+		}
+		delete(want, e.JourneyID)
+	}
+	if none, err := s.Roster(ctx, uuid.New()); err != nil || len(none) != 0 {
+		t.Errorf("Roster of no intake = %v, %v; want none", none, err)
+	}
+}
+
+// A tally counts journeys alike in their participant's authority (or
+// theme), state and outcome: an erased participant's authority still
+// counts, a participant not in the store counts under none, and another
+// intake's journeys count only in the tally of every intake.
+func testTallyJourneys(t *testing.T, s store.Store) {
+	ctx := ctxFor(t)
+	in, other := newIntake(t, s), newIntake(t, s)
+	newcomer := func(authority, theme string) store.Person {
+		p := newPerson(store.RoleParticipant)
+		p.LocalAuthority, p.Theme = authority, theme
+		must(t, s.CreatePeople(ctx, []store.Person{p}))
+		return p
+	}
+	join := func(in store.Intake, person uuid.UUID, state, outcome string) {
+		journey := uuid.New()
+		snap := snapshot(in, journey, person, state)
+		snap.Outcome = outcome
+		_, err := s.Record(ctx, journeyEvent(in, journey, journey.String()+"/1", "journey.changed", snap))
+		must(t, err)
+	}
+	join(in, newcomer("Cardiff", "decarbonisation").ID, "in_labs", "")
+	join(in, newcomer("Cardiff", "decarbonisation").ID, "in_labs", "")
+	join(in, newcomer("Cardiff", "wellbeing").ID, "completed", "completed")
+	erased := newcomer("Newport", "wellbeing")
+	join(in, erased.ID, "withdrawn", "withdrawn")
 	_, err := s.ErasePerson(ctx, erased.ID, base)
 	must(t, err)
+	join(in, uuid.New(), "submitted", "") // nobody the store knows
+	join(other, newcomer("Cardiff", "decarbonisation").ID, "in_labs", "")
 
-	got, err := s.PeopleOfIntake(ctx, in.ID)
-	must(t, err)
-	byID := map[uuid.UUID]store.Person{}
-	for _, p := range got {
-		byID[p.ID] = p
-	}
-	if len(got) != 4 || len(byID) != 4 {
-		t.Fatalf("PeopleOfIntake = %d people, want 4 (two participants, one erased, one coach, each once): %+v", len(got), got)
-	}
-	for _, want := range []store.Person{a, b, coach} {
-		if p := byID[want.ID]; p.EmailAddress != want.EmailAddress || p.GivenName != want.GivenName || p.Role != want.Role {
-			t.Errorf("PeopleOfIntake has %+v, want %+v", p, want)
+	tally := func(intake uuid.UUID, by store.TallyBy) map[store.Tally]bool {
+		t.Helper()
+		got, err := s.TallyJourneys(ctx, intake, by)
+		must(t, err)
+		set := map[store.Tally]bool{}
+		for _, g := range got {
+			if set[g] {
+				t.Errorf("TallyJourneys(%s) has %+v twice", by, g)
+			}
+			set[g] = true
 		}
+		return set
 	}
-	if p, ok := byID[erased.ID]; !ok || p.ErasedAt.IsZero() || p.GivenName != "" || p.EmailAddress != "" {
-		t.Errorf("the erased participant is %+v (listed: %v), want listed, blank and marked erased", p, ok)
+	want := map[store.Tally]bool{
+		{Group: "Cardiff", State: "in_labs", Journeys: 2}:                         true,
+		{Group: "Cardiff", State: "completed", Outcome: "completed", Journeys: 1}: true,
+		{Group: "Newport", State: "withdrawn", Outcome: "withdrawn", Journeys: 1}: true,
+		{Group: "", State: "submitted", Journeys: 1}:                              true,
 	}
-	if none, err := s.PeopleOfIntake(ctx, uuid.New()); err != nil || len(none) != 0 {
-		t.Errorf("PeopleOfIntake of no intake = %v, %v; want none", none, err)
+	if got := tally(in.ID, store.TallyByLocalAuthority); !maps.Equal(got, want) {
+		t.Errorf("TallyJourneys by local authority = %v, want %v", got, want)
+	}
+	want = map[store.Tally]bool{
+		{Group: "decarbonisation", State: "in_labs", Journeys: 2}:                   true,
+		{Group: "wellbeing", State: "completed", Outcome: "completed", Journeys: 1}: true,
+		{Group: "wellbeing", State: "withdrawn", Outcome: "withdrawn", Journeys: 1}: true,
+		{Group: "", State: "submitted", Journeys: 1}:                                true,
+	}
+	if got := tally(in.ID, store.TallyByTheme); !maps.Equal(got, want) {
+		t.Errorf("TallyJourneys by theme = %v, want %v", got, want)
+	}
+	if got := tally(uuid.Nil, store.TallyByLocalAuthority); !got[store.Tally{Group: "Cardiff", State: "in_labs", Journeys: 3}] || len(got) != 4 {
+		t.Errorf("TallyJourneys of every intake = %v, want both intakes' three Cardiff journeys in labs together", got)
+	}
+	if got := tally(uuid.New(), store.TallyByTheme); len(got) != 0 {
+		t.Errorf("TallyJourneys of no intake = %v, want none", got)
+	}
+	if _, err := s.TallyJourneys(ctx, in.ID, "email"); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("TallyJourneys by email: %v, want ErrInvalid", err)
 	}
 }
 

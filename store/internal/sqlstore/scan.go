@@ -7,9 +7,11 @@ package sqlstore
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/infuse-cymru/journeys/store"
 )
@@ -39,7 +41,8 @@ func Collect[T any](rows Rows, scan func(Scanner) (T, error)) ([]T, error) {
 
 // Column scanners. Both drivers hand a sql.Scanner the database/sql form of
 // a value (pgx too: a UUID as text, a timestamptz as a time.Time), so one
-// set of scanners reads both backends' columns.
+// set of scanners reads both backends' columns; pgx prefers the binary
+// forms, through its own scanner interfaces, where a scanner has them.
 
 // TimeLayout is how SQLite stores times. It has a fixed width, so stored
 // times sort as they compare.
@@ -75,6 +78,21 @@ func (c timeCol) Scan(v any) error {
 	return nil
 }
 
+// ScanTimestamptz is how pgx hands timeCol a PostgreSQL timestamptz in its
+// binary form, sparing the database/sql detour (a tenth of a long list's
+// time).
+func (c timeCol) ScanTimestamptz(v pgtype.Timestamptz) error {
+	if !v.Valid {
+		*c.t = time.Time{}
+		return nil
+	}
+	if v.InfinityModifier != pgtype.Finite {
+		return fmt.Errorf("stored time is %v, not a time", v.InfinityModifier)
+	}
+	*c.t = store.StoredTime(v.Time)
+	return nil
+}
+
 // uuidCol scans a stored UUID (NULL is uuid.Nil).
 type uuidCol struct{ id *uuid.UUID }
 
@@ -84,6 +102,16 @@ func (c uuidCol) Scan(v any) error {
 		return nil
 	}
 	return c.id.Scan(v)
+}
+
+// ScanUUID is how pgx hands uuidCol a PostgreSQL uuid in its binary form,
+// sparing the detour through text that Scan takes.
+func (c uuidCol) ScanUUID(v pgtype.UUID) error {
+	*c.id = uuid.Nil
+	if v.Valid {
+		*c.id = v.Bytes
+	}
+	return nil
 }
 
 // Column lists, in the order the Scan functions below read them.
@@ -99,12 +127,51 @@ const (
 	NoteColumns = `id, author_id, journey_id, body, created_at`
 )
 
-// PeopleOfIntake is the query of store.PeopleOfIntake in a dialect whose
-// parameter for the intake is param ("$1", "?1").
-func PeopleOfIntake(param string) string {
-	return `SELECT ` + PersonColumns + ` FROM people WHERE id IN (
-		SELECT person_id FROM journeys WHERE intake_id = ` + param + `
-		UNION SELECT coach_id FROM journeys WHERE intake_id = ` + param + ` AND coach_id IS NOT NULL)`
+// Roster is the query of store.Roster in a dialect whose parameter for
+// the intake is param ("$1", "?1").
+func Roster(param string) string {
+	return `SELECT j.` + strings.ReplaceAll(JourneyColumns, ", ", ", j.") + `,
+		p.id IS NOT NULL, COALESCE(p.given_name, ''), COALESCE(p.family_name, ''),
+		COALESCE(p.local_authority, ''), COALESCE(p.theme, ''), p.erased_at IS NOT NULL,
+		c.id IS NOT NULL, COALESCE(c.given_name, ''), COALESCE(c.family_name, ''), c.erased_at IS NOT NULL
+		FROM journeys j LEFT JOIN people p ON p.id = j.person_id LEFT JOIN people c ON c.id = j.coach_id
+		WHERE j.intake_id = ` + param
+}
+
+// ScanRosterEntry reads a row of Roster.
+func ScanRosterEntry(row Scanner) (store.RosterEntry, error) {
+	var r store.RosterEntry
+	j, p, c := &r.JourneySnapshot, &r.Participant, &r.Coach
+	err := row.Scan(uuidCol{&j.JourneyID}, uuidCol{&j.IntakeID}, uuidCol{&j.PersonID}, uuidCol{&j.CoachID},
+		&j.State, &j.Phase, &j.NextDueItem, timeCol{&j.NextDueAt}, &j.OverdueCount, &j.Outcome,
+		&p.Known, &p.GivenName, &p.FamilyName, &p.LocalAuthority, &p.Theme, &p.Erased,
+		&c.Known, &c.GivenName, &c.FamilyName, &c.Erased)
+	return r, err
+}
+
+// TallyJourneys is the query of store.TallyJourneys in a dialect whose
+// parameter for the intake is param ("$1", "?1"); an empty param counts
+// every intake's journeys. by names a column of people, so only the
+// store's own TallyBy values are let through.
+func TallyJourneys(by store.TallyBy, param string) (string, error) {
+	if by != store.TallyByLocalAuthority && by != store.TallyByTheme {
+		return "", fmt.Errorf("%w: journeys are tallied by %q or %q, not %q",
+			store.ErrInvalid, store.TallyByLocalAuthority, store.TallyByTheme, by)
+	}
+	where := ""
+	if param != "" {
+		where = ` WHERE j.intake_id = ` + param
+	}
+	return `SELECT COALESCE(p.` + string(by) + `, ''), j.state, j.outcome, count(*)
+		FROM journeys j LEFT JOIN people p ON p.id = j.person_id` + where + `
+		GROUP BY 1, 2, 3`, nil
+}
+
+// ScanTally reads a row of TallyJourneys.
+func ScanTally(row Scanner) (store.Tally, error) {
+	var t store.Tally
+	err := row.Scan(&t.Group, &t.State, &t.Outcome, &t.Journeys)
+	return t, err
 }
 
 // ScanPerson reads PersonColumns.
