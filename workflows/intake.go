@@ -66,7 +66,7 @@ type intake struct {
 	Intake
 	changed bool
 	busy    int
-	signals []workflow.ReceiveChannel
+	listeners
 	// versions are the versioned changes this run uses (a guarded run
 	// changes status only through moveIntake and takes only news from its
 	// journeys); order keeps its records in sequence (inOrder).
@@ -76,7 +76,7 @@ type intake struct {
 	taking map[uuid.UUID]bool
 }
 
-func (in *intake) addSignal(ch workflow.ReceiveChannel) { in.signals = append(in.signals, ch) }
+func (in *intake) listening() (*listeners, versions) { return &in.listeners, in.versions }
 func (in *intake) handling(delta int) {
 	in.busy += delta
 	in.changed = true
@@ -184,11 +184,7 @@ func (in *intake) sleep(ctx workflow.Context) {
 
 func (in *intake) settle(ctx workflow.Context) {
 	_ = workflow.Await(ctx, func() bool {
-		pending := 0
-		for _, ch := range in.signals {
-			pending += ch.Len()
-		}
-		return workflow.AllHandlersFinished(ctx) && in.busy == 0 && pending == 0
+		return workflow.AllHandlersFinished(ctx) && in.busy == 0 && in.pending() == 0
 	})
 }
 

@@ -95,8 +95,8 @@ type journey struct {
 	// changed wakes the main loop after a handler altered the state.
 	changed bool
 	// busy counts signals being handled, so continue-as-new waits for them.
-	busy    int
-	signals []workflow.ReceiveChannel
+	busy int
+	listeners
 	// versions are the versioned changes this run uses; order keeps its
 	// records in sequence (inOrder).
 	versions
@@ -213,21 +213,13 @@ func (j *journey) sleep(ctx workflow.Context) {
 // accepted update or received signal is lost.
 func (j *journey) settle(ctx workflow.Context) {
 	_ = workflow.Await(ctx, func() bool {
-		return workflow.AllHandlersFinished(ctx) && j.busy == 0 && j.pendingSignals() == 0
+		return workflow.AllHandlersFinished(ctx) && j.busy == 0 && j.pending() == 0
 	})
 }
 
 func (j *journey) continueAsNew(ctx workflow.Context) error {
 	j.settle(ctx)
 	return workflow.NewContinueAsNewError(ctx, JourneyWorkflow, j.Journey)
-}
-
-func (j *journey) pendingSignals() int {
-	n := 0
-	for _, ch := range j.signals {
-		n += ch.Len()
-	}
-	return n
 }
 
 // advance does everything that is due at the current workflow time. It

@@ -78,33 +78,122 @@ func register(ctx workflow.Context, queries []query, updates []update) error {
 
 // signalTarget is a workflow that handles signals in listener coroutines.
 type signalTarget interface {
-	addSignal(workflow.ReceiveChannel)
+	// listening is the workflow's listeners and the changes its run uses.
+	listening() (*listeners, versions)
+	// handling counts signals being handled (delta 1 or -1), and marks the
+	// state changed.
 	handling(delta int)
-	receive(ctx workflow.Context, ch workflow.ReceiveChannel, valuePtr any)
 }
 
-func (j *journey) addSignal(ch workflow.ReceiveChannel) { j.signals = append(j.signals, ch) }
+func (j *journey) listening() (*listeners, versions) { return &j.listeners, j.versions }
 func (j *journey) handling(delta int) {
 	j.busy += delta
 	j.changed = true
 }
 
-// listen handles one signal type in its own coroutine, one at a time, in
-// arrival order. A failing handler is logged: a signal cannot be refused.
+// listeners are a workflow's signal channels and what handles them. Each
+// signal type is handled one signal at a time, in arrival order.
+//
+// Before listensOnDemand every type had a coroutine of its own, waiting
+// for the run's whole life: five a journey, each a goroutine with its
+// stack, in every workflow a worker keeps in its cache. With it one
+// coroutine waits for any signal and starts a type's handler coroutine
+// only while that type has signals to handle: an idle journey holds two
+// goroutines instead of six.
+type listeners struct {
+	channels []workflow.ReceiveChannel
+	kinds    []*signalKind // listensOnDemand only
+}
+
+// signalKind is one signal type under listensOnDemand.
+type signalKind struct {
+	ch workflow.ReceiveChannel
+	// takeOne takes the next signal of the type and handles it; false when
+	// there is none.
+	takeOne func(workflow.Context) bool
+	// handling: its handler coroutine is running, and takes what arrives.
+	handling bool
+}
+
+// pending counts the signals received and not yet taken by a handler.
+func (l *listeners) pending() int {
+	n := 0
+	for _, ch := range l.channels {
+		n += ch.Len()
+	}
+	return n
+}
+
+// listen handles the signal name with handle, one at a time, in arrival
+// order. A failing handler is logged: a signal cannot be refused.
 func listen[T any](ctx workflow.Context, w signalTarget, name string, handle func(workflow.Context, T) error) {
+	l, v := w.listening()
 	ch := workflow.GetSignalChannel(ctx, name)
-	w.addSignal(ch)
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		for {
-			var payload T
-			w.receive(ctx, ch, &payload)
-			w.handling(1)
-			if err := handle(ctx, payload); err != nil {
-				workflow.GetLogger(ctx).Error("signal not handled", "Signal", name, "Error", err)
-			}
-			w.handling(-1)
+	l.channels = append(l.channels, ch)
+	handleOne := func(ctx workflow.Context, payload T) {
+		w.handling(1)
+		if err := handle(ctx, payload); err != nil {
+			workflow.GetLogger(ctx).Error("signal not handled", "Signal", name, "Error", err)
 		}
-	})
+		w.handling(-1)
+	}
+	if !v.listensOnDemand {
+		workflow.Go(ctx, func(ctx workflow.Context) {
+			for {
+				var payload T
+				v.receive(ctx, ch, &payload)
+				handleOne(ctx, payload)
+			}
+		})
+		return
+	}
+	l.kinds = append(l.kinds, &signalKind{ch: ch, takeOne: func(ctx workflow.Context) bool {
+		var payload T
+		// A signal that cannot be decoded is dropped (and logged) by
+		// ReceiveAsync, which then takes the next.
+		if !ch.ReceiveAsync(&payload) {
+			return false
+		}
+		handleOne(ctx, payload)
+		return true
+	}})
+	if len(l.kinds) == 1 {
+		workflow.Go(ctx, l.dispatch)
+	}
+}
+
+// dispatch waits for a signal of a type whose handler is not running and
+// starts one, for ever. The signal stays in its channel, where pending
+// counts it, until the handler takes it: a run settling before it
+// continues as new waits for it (see versions.receive). The wait ignores
+// cancellation, as Receive does: a cancelled Await would return at once,
+// for ever.
+func (l *listeners) dispatch(ctx workflow.Context) {
+	waiting, _ := workflow.NewDisconnectedContext(ctx)
+	for {
+		var next *signalKind
+		_ = workflow.Await(waiting, func() bool {
+			next = l.idleWithSignal()
+			return next != nil
+		})
+		next.handling = true
+		workflow.Go(ctx, func(ctx workflow.Context) {
+			for next.takeOne(ctx) {
+			}
+			next.handling = false
+		})
+	}
+}
+
+// idleWithSignal is the first signal type, in the order they were
+// listened to, with a signal waiting and no handler running.
+func (l *listeners) idleWithSignal() *signalKind {
+	for _, k := range l.kinds {
+		if !k.handling && k.ch.Len() > 0 {
+			return k
+		}
+	}
+	return nil
 }
 
 // --- signals from the intake ---

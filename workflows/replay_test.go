@@ -50,6 +50,9 @@ import (
 //	testdata/before-signals-queued/   recorded before listeners kept a
 //	                                  signal queued until they took it
 //	                                  (lifecycle-guard 4)
+//	testdata/before-listens-on-demand/ recorded with a listener
+//	                                  coroutine for each signal type for
+//	                                  the run's life (lifecycle-guard 5)
 const recordedHistories = "testdata/*.run-*.json"
 
 // recordCommand re-records every history (see above).

@@ -42,6 +42,11 @@ type versions struct {
 	// a signal with it still in its channel, so that settling before a
 	// continue-as-new sees it pending (receive).
 	signalsStayQueued bool
+	// listensOnDemand (lifecycle-guard version 6): one coroutine waits for
+	// every signal type and starts a type's handler only while it has
+	// signals, instead of a coroutine for each type for the run's life
+	// (listeners).
+	listensOnDemand bool
 	// cancelTimers: a wait for a change or a moment cancels its timer when
 	// the change comes first (awaitOrTimeout), instead of leaving it to
 	// fire into the history later.
@@ -75,7 +80,7 @@ const (
 // A further change to the same area bumps its change's maximum version
 // rather than adding a change ID: a run records one marker per change ID.
 func askVersions(ctx workflow.Context) versions {
-	guard := workflow.GetVersion(ctx, changeLifecycleGuard, workflow.DefaultVersion, 5)
+	guard := workflow.GetVersion(ctx, changeLifecycleGuard, workflow.DefaultVersion, 6)
 	cancelTimers := workflow.GetVersion(ctx, changeCancelWakeTimers, workflow.DefaultVersion, 1)
 	recordLocally := workflow.GetVersion(ctx, changeRecordLocally, workflow.DefaultVersion, 3)
 	return versions{
@@ -84,6 +89,7 @@ func askVersions(ctx workflow.Context) versions {
 		replanUntilCurrent: guard >= 3,
 		movesReachTheStart: guard >= 4, looksAgainAfterWaits: guard >= 4, settlesDeferrals: guard >= 4,
 		signalsStayQueued: guard >= 5,
+		listensOnDemand:   guard >= 6,
 		cancelTimers:      cancelTimers >= 1,
 		recordLocally:     recordLocally == 1 || recordLocally == 2, recordFallsBack: recordLocally == 2,
 	}
