@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -110,23 +111,24 @@ not apply.`,
 	return cmd
 }
 
-func (c *cli) runDev(ctx context.Context, o devOptions) error {
+func (c *cli) runDev(ctx context.Context, o devOptions) (err error) {
 	ctx, stop := untilSignalled(ctx)
 	defer stop()
 	log := c.logger()
-	if err := os.MkdirAll(o.dataDir, 0o750); err != nil {
-		return fmt.Errorf("creating the data directory: %w", err)
-	}
-	c.database = filepath.Join(o.dataDir, storeFileName)
-	st, err := c.store(ctx, true) // closed last, after the worker and the server
-	if err != nil {
+	// Until dev mode is up, a full disk or a data directory it may not
+	// write to is said once, with what to do, rather than as what SQLite
+	// or Temporal said several wrappings down.
+	up := false
+	defer func() {
+		if err != nil && !up {
+			err = dataDirProblem(o.dataDir, err)
+		}
+	}()
+	if err := checkDataDir(o.dataDir); err != nil {
 		return err
 	}
-	mailbox, err := startDevMailbox(o.dataDir, o.mailPort, log)
-	if err != nil {
-		return err
-	}
-	defer stopDevMailbox(mailbox, log) // after delivery has stopped (defers run last in, first out)
+	// Temporal first: it locks the data directory, so that a second `infuse
+	// dev` on it is told so before it touches the store or the mailbox.
 	startCtx, cancel := context.WithTimeout(ctx, devStartTimeout)
 	srv, err := devserver.Start(startCtx, devserver.Options{
 		DataDir: o.dataDir, Port: o.port, UIPort: o.uiPort,
@@ -137,6 +139,16 @@ func (c *cli) runDev(ctx context.Context, o devOptions) error {
 		return err
 	}
 	defer srv.Stop()
+	c.database = filepath.Join(o.dataDir, storeFileName)
+	st, err := c.store(ctx, true) // closed last, after the worker and the server
+	if err != nil {
+		return err
+	}
+	mailbox, err := startDevMailbox(o.dataDir, o.mailPort, log)
+	if err != nil {
+		return err
+	}
+	defer stopDevMailbox(mailbox, log) // after delivery has stopped (defers run last in, first out)
 	tc, err := dialTemporal(ctx, client.Options{HostPort: srv.FrontendAddress(), Namespace: devserver.DefaultNamespace}, log)
 	if err != nil {
 		return err
@@ -165,6 +177,7 @@ func (c *cli) runDev(ctx context.Context, o devOptions) error {
 	}
 	defer stopHTTP()
 	defer housekeep(ctx, st, log)()
+	up = true
 	c.printDevBanner(c.stdout, srv, mailbox, o)
 	if o.demo {
 		d, err := c.seedDemo(ctx, svc)
@@ -179,6 +192,102 @@ func (c *cli) runDev(ctx context.Context, o devOptions) error {
 	}
 	log.Info("dev mode running; Ctrl+C to stop")
 	return waitForStop(ctx, httpErr, log)
+}
+
+// SQLite's words for a full disk and for a file it opened read-only,
+// which Temporal passes on only as text.
+const (
+	sqliteFull     = "database or disk is full"
+	sqliteReadOnly = "attempt to write a readonly database"
+)
+
+// checkDataDir makes dev mode's data directory if need be and checks that
+// dev mode may write there before anything is started: in the directory,
+// in its mailbox folder, and to the databases already in it. SQLite opens a
+// file it may not write read-only without a word, and the store would then
+// start and fail every change. A page written and synced (then removed)
+// finds a full disk.
+func checkDataDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("creating the data directory: %w", err)
+	}
+	for _, d := range []string{dir, devmail.Folder(dir)} {
+		if err := tryWrite(d); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	for _, db := range []string{storeFileName, devserver.DatabaseFile} {
+		for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
+			f, err := os.OpenFile(filepath.Join(dir, db+suffix), os.O_WRONLY, 0)
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			f.Close()
+		}
+	}
+	return nil
+}
+
+// tryWrite writes a page to a new file in dir, syncs it and removes it.
+// A failure names dir, not the file's passing name.
+func tryWrite(dir string) error {
+	f, err := os.CreateTemp(dir, ".infuse-write-check-*")
+	if err == nil {
+		defer os.Remove(f.Name())
+		_, err = f.Write(make([]byte, 4096))
+		if err == nil {
+			err = f.Sync()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = &fs.PathError{Op: "write a file in", Path: dir, Err: pe.Err}
+	}
+	return err
+}
+
+// dataDirProblem says what is wrong with the data directory dir and what to
+// do, if err (from starting dev mode) means its disk is full or dev mode
+// may not write there; any other error it returns as it is. Only a file's
+// error counts: a port below 1024 is "permission denied" too.
+func dataDirProblem(dir string, err error) error {
+	if abs, aerr := filepath.Abs(dir); aerr == nil {
+		dir = abs
+	}
+	var pe *fs.PathError
+	file := errors.As(err, &pe)
+	msg := err.Error()
+	switch {
+	case file && (errors.Is(pe.Err, syscall.ENOSPC) || errors.Is(pe.Err, syscall.EDQUOT)), strings.Contains(msg, sqliteFull):
+		return fmt.Errorf("the disk holding the data directory %s is full (%s): free some space on it, "+
+			"or choose a directory on another disk with --data-dir, then start again; nothing was left half-written", dir, briefly(err, sqliteFull))
+	case file && errors.Is(pe.Err, syscall.EROFS):
+		return fmt.Errorf("the data directory %s is on a read-only file system (%s): remount it read-write, "+
+			"or choose another directory with --data-dir", dir, briefly(err, ""))
+	case file && errors.Is(pe.Err, fs.ErrPermission), strings.Contains(msg, sqliteReadOnly):
+		return fmt.Errorf("cannot write to the data directory %s (%s): let the user infuse dev runs as write to it "+
+			"and to everything in it, or choose another directory with --data-dir", dir, briefly(err, sqliteReadOnly))
+	}
+	return err
+}
+
+// briefly is the heart of err: the file and what the system said of it,
+// or SQLite's words (phrase) without the layers around them.
+func briefly(err error, phrase string) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Error()
+	}
+	if phrase != "" && strings.Contains(err.Error(), phrase) {
+		return phrase
+	}
+	return err.Error()
 }
 
 // waitForStop blocks until a signal, or until the HTTP server fails.

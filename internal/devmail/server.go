@@ -250,16 +250,21 @@ func (s *Server) save(from string, to []string, data []byte) (string, error) {
 // timeLayout is the arrival time at the start of a file name.
 const timeLayout = "20060102T150405.000Z"
 
+// writeNew creates path with data, or leaves nothing: a message cut short
+// (the disk full half-way) would be listed as if it were whole.
 func writeNew(path string, data []byte) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
 	if err != nil {
 		return err
 	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
-	return f.Close()
+	if err != nil {
+		_ = os.Remove(path)
+	}
+	return err
 }
 
 // sanitise makes a Message-ID safe and short enough for a file name.

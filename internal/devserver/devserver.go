@@ -302,8 +302,11 @@ func prepareDatabase(dbPath, namespace string, attrs map[string]enumspb.IndexedV
 	if _, err := os.Stat(dbPath); errors.Is(err, os.ErrNotExist) {
 		if err := sqliteschema.SetupSchema(sqlConf); err != nil {
 			// Leave no half-initialised file behind: the next start would
-			// take it for a complete one.
-			_ = os.Remove(dbPath)
+			// take it for a complete one. Nor its journal: SQLite would roll
+			// a leftover journal back into the next, new file.
+			for _, suffix := range []string{"", "-journal", "-wal", "-shm"} {
+				_ = os.Remove(dbPath + suffix)
+			}
 			return nil, fmt.Errorf("devserver: creating Temporal schema in %s: %w", dbPath, err)
 		}
 	} else if err != nil {
