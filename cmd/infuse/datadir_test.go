@@ -71,7 +71,7 @@ func TestDevDataDirReadOnly(t *testing.T) {
 	isolateEnv(t)
 	base, runner := devAsSomeoneElse(t)
 	locked := filepath.Join(base, "locked")
-	mkdir(t, locked, 0o555, nil)
+	mkdirMode(t, locked, 0o555, nil)
 
 	t.Run("a new directory where it may not make one", func(t *testing.T) {
 		dir := filepath.Join(locked, "data")
@@ -89,11 +89,11 @@ func TestDevDataDirReadOnly(t *testing.T) {
 
 	// Its own directory, with the databases of a first run in it.
 	dir := filepath.Join(base, "kept")
-	mkdir(t, dir, 0o750, runner.cred)
+	mkdirMode(t, dir, 0o750, runner.cred)
 	first := runner.start(t, dir)
 	first.waitUntilUp(t)
 	first.stop(t)
-	before := snapshot(t, dir)
+	before := fileHashes(t, dir)
 	for _, c := range []struct {
 		what, path string
 		mode       fs.FileMode
@@ -109,8 +109,8 @@ func TestDevDataDirReadOnly(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			chmod(t, c.path, c.mode)
-			defer chmod(t, c.path, info.Mode().Perm())
+			mustChmod(t, c.path, c.mode)
+			defer mustChmod(t, c.path, info.Mode().Perm())
 			runner.refuses(t, dir, "cannot write to the data directory "+dir+" "+c.says, "--data-dir")
 			sameFiles(t, dir, before)
 		})
@@ -156,7 +156,7 @@ func TestDevDataDirDiskFull(t *testing.T) {
 	}
 	isolateEnv(t)
 	disk := filepath.Join(t.TempDir(), "disk")
-	mkdir(t, disk, 0o755, nil)
+	mkdirMode(t, disk, 0o755, nil)
 	if err := syscall.Mount("tmpfs", disk, "tmpfs", 0, "size=64m,mode=0755"); err != nil {
 		testdeps.Missing(t, fmt.Sprintf("mounting a small tmpfs in a mount namespace of the test's own (%v)", err),
 			"run the tests as root, or allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1; on Ubuntu, sysctl kernel.apparmor_restrict_unprivileged_userns=0)")
@@ -166,12 +166,12 @@ func TestDevDataDirDiskFull(t *testing.T) {
 	dir := filepath.Join(disk, "data")
 
 	t.Run("full at start", func(t *testing.T) {
-		release := fill(t, disk, 0)
+		release := fillDisk(t, disk, 0)
 		runner.refuses(t, dir, "the disk holding the data directory "+dir+" is full (write a file in "+dir+": no space left on device)", "--data-dir")
 		noDatabases(t, dir)
 		release()
 		// Room for the check, not for Temporal's database.
-		release = fill(t, disk, 64<<10)
+		release = fillDisk(t, disk, 64<<10)
 		runner.refuses(t, dir, "the disk holding the data directory "+dir+" is full (database or disk is full)", "--data-dir")
 		noDatabases(t, dir)
 		release()
@@ -193,11 +193,11 @@ func TestDevDataDirDiskFull(t *testing.T) {
 
 	var landed, refused []string // e-mail addresses of people imported while the disk was full
 	t.Run("fills while running", func(t *testing.T) {
-		release := fill(t, disk, 0)
+		release := fillDisk(t, disk, 0)
 		defer release()
 		for i := range 3 {
 			email := fmt.Sprintf("full%d@example.org", i)
-			code, ctype, body := apiCall(t, http.MethodPost, api+"/people/import", token, "text/csv",
+			code, ctype, body := devAPICall(t, http.MethodPost, api+"/people/import", token, "text/csv",
 				"role,given_name,family_name,email,local_authority,theme,language\n"+
 					"participant,Llawn,Rhif"+strconv.Itoa(i)+","+email+",Cardiff,communities,cy\n")
 			switch {
@@ -213,7 +213,7 @@ func TestDevDataDirDiskFull(t *testing.T) {
 		if len(refused) == 0 {
 			t.Errorf("every import on a full disk succeeded (%v): the disk never looked full to the store", landed)
 		}
-		if err := sendMail(p.smtp, "full", 1<<10); !is451(err) {
+		if err := sendToMailbox(p.smtp, "full", 1<<10); !is451(err) {
 			t.Errorf("a message to the mailbox on a full disk: %v, want 451 (try later)", err)
 		}
 		noPartialMail(t, dir)
@@ -222,9 +222,9 @@ func TestDevDataDirDiskFull(t *testing.T) {
 	})
 
 	t.Run("too little room for a message", func(t *testing.T) {
-		release := fill(t, disk, 128<<10)
+		release := fillDisk(t, disk, 128<<10)
 		defer release()
-		if err := sendMail(p.smtp, "big", 1<<20); !is451(err) {
+		if err := sendToMailbox(p.smtp, "big", 1<<20); !is451(err) {
 			t.Errorf("a 1 MiB message to the mailbox with 128 KiB free: %v, want 451 (try later)", err)
 		}
 		noPartialMail(t, dir)
@@ -232,13 +232,13 @@ func TestDevDataDirDiskFull(t *testing.T) {
 	})
 
 	t.Run("space back", func(t *testing.T) {
-		until(t, "importing a person once there is space", func() (bool, string) {
-			code, _, body := apiCall(t, http.MethodPost, api+"/people/import", token, "text/csv",
+		retryUntil(t, "importing a person once there is space", func() (bool, string) {
+			code, _, body := devAPICall(t, http.MethodPost, api+"/people/import", token, "text/csv",
 				"role,given_name,family_name,email,local_authority,theme,language\nparticipant,Lle,Eto,back@example.org,Cardiff,communities,cy\n")
 			return code == http.StatusOK, fmt.Sprintf("%d %s", code, body)
 		})
-		until(t, "offering the journey once there is space", func() (bool, string) {
-			code, _, body := apiCall(t, http.MethodPost, api+"/journeys/"+journey+"/decision", token, "application/json", `{"decision":"offer"}`)
+		retryUntil(t, "offering the journey once there is space", func() (bool, string) {
+			code, _, body := devAPICall(t, http.MethodPost, api+"/journeys/"+journey+"/decision", token, "application/json", `{"decision":"offer"}`)
 			return code == http.StatusOK, fmt.Sprintf("%d %s", code, body)
 		})
 		// The offer, delivered to the mailbox; every message in it reads whole.
@@ -344,7 +344,7 @@ func devAsSomeoneElse(t *testing.T) (string, devRunner) {
 		})
 		_ = os.RemoveAll(base)
 	})
-	chmod(t, base, 0o755)
+	mustChmod(t, base, 0o755)
 	if os.Geteuid() != 0 {
 		return base, devRunner{bin: os.Args[0]}
 	}
@@ -356,7 +356,7 @@ func devAsSomeoneElse(t *testing.T) (string, devRunner) {
 	gid, _ := strconv.Atoi(nobody.Gid)
 	bin := filepath.Join(base, "infuse")
 	if info, err := os.Stat(os.Args[0]); err != nil || info.Mode().Perm()&0o001 == 0 || os.Link(os.Args[0], bin) != nil {
-		copyFile(t, os.Args[0], bin) // a copy anyone may run
+		copyBinary(t, os.Args[0], bin) // a copy anyone may run
 	}
 	return base, devRunner{bin: bin, cred: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
 }
@@ -366,7 +366,7 @@ type devProcess struct {
 	cmd                 *exec.Cmd
 	args                []string
 	api, smtp, temporal string // their host:port
-	stdout, stderr      *lockedBuffer
+	stdout, stderr      *devOutput
 	done                chan struct{} // closed when it has exited; then code is its exit code
 	code                int
 	stopOnce            sync.Once
@@ -379,7 +379,7 @@ func (r devRunner) start(t *testing.T, dataDir string) *devProcess {
 	port := func() string { _, p, _ := strings.Cut(testenv.ClosedPort(t), ":"); return p }
 	temporalPort, smtpPort := port(), port()
 	p := &devProcess{api: "127.0.0.1:" + port(), smtp: "127.0.0.1:" + smtpPort, temporal: "127.0.0.1:" + temporalPort,
-		stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, done: make(chan struct{})}
+		stdout: &devOutput{}, stderr: &devOutput{}, done: make(chan struct{})}
 	p.args = []string{"dev", "--data-dir", dataDir, "--port", temporalPort, "--ui-port", "0", "--http", p.api, "--mail-port", smtpPort}
 	args, err := json.Marshal(p.args)
 	if err != nil {
@@ -500,30 +500,30 @@ func (p *devProcess) stop(t *testing.T) {
 	})
 }
 
-// lockedBuffer is a buffer a process writes to while the test reads it.
-type lockedBuffer struct {
+// devOutput is a buffer a process writes to while the test reads it.
+type devOutput struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *lockedBuffer) Write(p []byte) (int, error) {
+func (b *devOutput) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *lockedBuffer) String() string {
+func (b *devOutput) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
 
-// fill takes the free space of the file system holding dir but leave
+// fillDisk takes the free space of the file system holding dir but leave
 // bytes, with a file, as another program filling the disk would, and
 // returns what gives the space back. With leave 0 it goes on taking
 // whatever is freed until then: a SQLite transaction that fails on a full
 // disk deletes its journal, giving back what the journal had taken.
-func fill(t *testing.T, dir string, leave int64) (release func()) {
+func fillDisk(t *testing.T, dir string, leave int64) (release func()) {
 	t.Helper()
 	path := filepath.Join(dir, "filler")
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
@@ -585,10 +585,10 @@ func fill(t *testing.T, dir string, leave int64) (release func()) {
 	}
 }
 
-// apiCall sends one API request as token, with a new Idempotency-Key,
+// devAPICall sends one API request as token, with a new Idempotency-Key,
 // and returns the status (0 without an answer), the Content-Type and the
 // body (or the error).
-func apiCall(t *testing.T, method, url, token, contentType, body string) (int, string, string) {
+func devAPICall(t *testing.T, method, url, token, contentType, body string) (int, string, string) {
 	t.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
@@ -610,9 +610,9 @@ func apiCall(t *testing.T, method, url, token, contentType, body string) (int, s
 	return resp.StatusCode, resp.Header.Get("Content-Type"), string(b)
 }
 
-// until retries try until it says done, failing the test after patience
+// retryUntil retries try until it says done, failing the test after patience
 // with what it last said.
-func until(t *testing.T, what string, try func() (bool, string)) {
+func retryUntil(t *testing.T, what string, try func() (bool, string)) {
 	t.Helper()
 	deadline := time.Now().Add(patience)
 	for {
@@ -627,8 +627,8 @@ func until(t *testing.T, what string, try func() (bool, string)) {
 	}
 }
 
-// sendMail sends a message of about size bytes to the mailbox at addr.
-func sendMail(addr, id string, size int) error {
+// sendToMailbox sends a message of about size bytes to the mailbox at addr.
+func sendToMailbox(addr, id string, size int) error {
 	msg := "From: test@example.org\r\nTo: someone@example.org\r\nSubject: " + id + "\r\nMessage-ID: <" + id +
 		"@example.org>\r\n\r\n" + strings.Repeat(strings.Repeat("x", 78)+"\r\n", size/80+1)
 	return smtp.SendMail(addr, nil, "test@example.org", []string{"someone@example.org"}, []byte(msg))
@@ -682,8 +682,8 @@ func integrityOK(t *testing.T, path string) {
 	}
 }
 
-// snapshot is every file under dir, with a hash of its content.
-func snapshot(t *testing.T, dir string) map[string][sha256.Size]byte {
+// fileHashes is every file under dir, with a hash of its content.
+func fileHashes(t *testing.T, dir string) map[string][sha256.Size]byte {
 	t.Helper()
 	files := map[string][sha256.Size]byte{}
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
@@ -703,7 +703,7 @@ func snapshot(t *testing.T, dir string) map[string][sha256.Size]byte {
 // sameFiles fails the test if the files under dir are not those of before.
 func sameFiles(t *testing.T, dir string, before map[string][sha256.Size]byte) {
 	t.Helper()
-	after := snapshot(t, dir)
+	after := fileHashes(t, dir)
 	for path, sum := range after {
 		if was, ok := before[path]; !ok {
 			t.Errorf("a refused start made %s", path)
@@ -718,8 +718,8 @@ func sameFiles(t *testing.T, dir string, before map[string][sha256.Size]byte) {
 	}
 }
 
-// mkdir makes dir with mode, owned by cred's user if given.
-func mkdir(t *testing.T, dir string, mode fs.FileMode, cred *syscall.Credential) {
+// mkdirMode makes dir with mode, owned by cred's user if given.
+func mkdirMode(t *testing.T, dir string, mode fs.FileMode, cred *syscall.Credential) {
 	t.Helper()
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)
@@ -729,17 +729,18 @@ func mkdir(t *testing.T, dir string, mode fs.FileMode, cred *syscall.Credential)
 			t.Fatal(err)
 		}
 	}
-	chmod(t, dir, mode)
+	mustChmod(t, dir, mode)
 }
 
-func chmod(t *testing.T, path string, mode fs.FileMode) {
+func mustChmod(t *testing.T, path string, mode fs.FileMode) {
 	t.Helper()
 	if err := os.Chmod(path, mode); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func copyFile(t *testing.T, from, to string) {
+// copyBinary copies the program from to a new file to that anyone may run.
+func copyBinary(t *testing.T, from, to string) {
 	t.Helper()
 	in, err := os.Open(from)
 	if err != nil {
