@@ -129,6 +129,9 @@ func JourneyWorkflow(ctx workflow.Context, in Journey) (Status, error) {
 	j := &journey{Journey: in, versions: askVersions(ctx)}
 	j.order = inOrder{on: j.guarded, done: j.Seq}
 	j.initMaps()
+	if j.Schedule != nil {
+		j.Schedule.Compact() // kept in the worker's cache for months
+	}
 	if err := j.setup(ctx); err != nil {
 		return "", err
 	}
@@ -576,6 +579,7 @@ func planSchedule(ctx workflow.Context, programmeID string, version int, in prog
 	err := runActivity(ctx, acts.PlanSchedule, activities.PlanScheduleInput{
 		ProgrammeID: programmeID, ProgrammeVersion: version, Input: in,
 	}, &s)
+	s.Compact() // kept in the worker's cache for months
 	return s, err
 }
 
