@@ -121,10 +121,11 @@ func newIdempotency(st store.Store, log *zap.Logger) *idempotency.Middleware {
 // internalError logs err and answers 500 without its details, which the
 // log holds under the request's correlation ID.
 //
-// A store or Temporal that cannot be reached is not the request's fault nor
-// a bug: that is 503 with Retry-After, and a warning.
+// A store or Temporal that cannot be reached, or the request's time up
+// while it waited for them (starter.TryLater), is not the request's fault
+// nor a bug: that is 503 with Retry-After, and a warning.
 func (h *handler) internalError(w http.ResponseWriter, r *http.Request, what string, err error) {
-	if starter.Unavailable(err) {
+	if starter.TryLater(r.Context(), err) {
 		h.log.Warn("request failed: a service is unavailable", telemetry.Correlation(r.Context()), zap.String("what", what),
 			zap.String("path", r.URL.Path), zap.Error(err))
 		idempotency.RetryLater(w)

@@ -48,6 +48,27 @@ func Unavailable(err error) bool {
 	return store.Unreachable(err) || errors.As(err, &temporalDown)
 }
 
+// TryLater says whether a request that failed with err, its work done in
+// ctx, is worth the same request again later rather than a 500: a service
+// Unavailable, or the request's own time up while it waited, which is the
+// server's doing, not the request's. With the store down for a while, an
+// update waits for its workflow's records until the store is back; the
+// update still goes through then, once, and a retry with the same request
+// ID (WithRequestID) gets its answer. A ctx cancelled (the client gone) is
+// not that.
+func TryLater(ctx context.Context, err error) bool {
+	if Unavailable(err) {
+		return true
+	}
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return false
+	}
+	// Temporal ends the wait for an update at ctx's deadline by its own
+	// clock, which may be a moment before ctx says its time is up.
+	var waitEnded *client.WorkflowUpdateServiceTimeoutOrCanceledError
+	return errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.As(err, &waitEnded)
+}
+
 // Service carries out coordinator, coach and participant actions.
 type Service struct {
 	Temporal client.Client

@@ -2,10 +2,13 @@ package starter_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
 
 	"github.com/infuse-cymru/journeys/starter"
 )
@@ -26,6 +29,38 @@ func TestUnavailable(t *testing.T) {
 	} {
 		if got := starter.Unavailable(c.err); got != c.want {
 			t.Errorf("%s: Unavailable = %v, want %v", c.what, got, c.want)
+		}
+	}
+}
+
+// A request whose own time ran out while it waited (for a workflow held up
+// by the store, say) is worth trying again later too; one whose client
+// went away, or an error with time left, is not.
+func TestTryLater(t *testing.T) {
+	live := context.Background()
+	expired, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel()
+	gone, leave := context.WithCancel(context.Background())
+	leave()
+	waited := errors.New("Timeout or cancellation waiting for update: context deadline exceeded")
+	// Temporal ending the wait at the deadline by its clock, a moment before ours.
+	cutShort := client.NewWorkflowUpdateServiceTimeoutOrCanceledError(serviceerror.NewCanceled("stream terminated by RST_STREAM"))
+	for _, c := range []struct {
+		what string
+		ctx  context.Context
+		err  error
+		want bool
+	}{
+		{"Temporal unavailable", live, serviceerror.NewUnavailable("shutting down"), true},
+		{"the request's time up", expired, waited, true},
+		{"the wait for an update cut short at the deadline", live, cutShort, true},
+		{"the client gone", gone, context.Canceled, false},
+		{"the client gone while an update was awaited", gone, cutShort, false},
+		{"a bug, with time left", live, errors.New("nil map"), false},
+		{"Temporal's own deadline, with time left", live, serviceerror.NewDeadlineExceeded("too slow"), false},
+	} {
+		if got := starter.TryLater(c.ctx, c.err); got != c.want {
+			t.Errorf("%s: TryLater = %v, want %v", c.what, got, c.want)
 		}
 	}
 }

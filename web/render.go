@@ -211,10 +211,11 @@ func loggedPath(r *http.Request) string {
 }
 
 // serverError logs err and answers a 500 page without its details; a
-// store or Temporal that cannot be reached is a 503 page asking to try
-// again later instead.
+// store or Temporal that cannot be reached, or a form's time up while it
+// waited for them (starter.TryLater), is a 503 page asking to try again
+// later instead.
 func (s *server) serverError(w http.ResponseWriter, r *http.Request, what string, err error) {
-	if starter.Unavailable(err) {
+	if starter.TryLater(r.Context(), err) {
 		s.log.Warn("page failed: a service is unavailable", telemetry.Correlation(r.Context()), zap.String("what", what),
 			zap.String("path", loggedPath(r)), zap.Error(err))
 		idempotency.RetryLater(w)

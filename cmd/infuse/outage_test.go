@@ -1,0 +1,686 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	enumspb "go.temporal.io/api/enums/v1"
+
+	"github.com/infuse-cymru/journeys/api"
+	"github.com/infuse-cymru/journeys/idempotency"
+	"github.com/infuse-cymru/journeys/internal/testenv"
+	"github.com/infuse-cymru/journeys/starter"
+	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/store/pgstore"
+	"github.com/infuse-cymru/journeys/workflows"
+)
+
+// The outage of TestPostgresStoppedMidIntake.
+const (
+	// outage is how long PostgreSQL stays down: issue 11's figure.
+	outage = 30 * time.Second
+	// outageApplicants apply to the intake; outageEarly of them start
+	// before the outage, and the database stops once outageStopAfter of
+	// those have accepted their offers, so the rest are somewhere between
+	// applying and accepting when it goes. The others apply while it is
+	// down.
+	outageApplicants = 16
+	outageEarly      = 12
+	outageStopAfter  = 6
+	// outageLateApplications is how far into the outage the others apply.
+	outageLateApplications = outage / 6
+)
+
+// TestPostgresStoppedMidIntake: issue 11's "PostgreSQL stopped for 30 s
+// mid-run", with the real `infuse worker` and `infuse api` on a PostgreSQL
+// server of the test's own and a Temporal server. Participants apply, are
+// offered places and accept through the API, as scripts of their own
+// would, while the database stops for outage and starts again; then the
+// coordinator starts the intake. Meanwhile the next intake's window opens,
+// on its workflow's timer, inside the outage.
+//
+// While the database is down: /readyz of both processes is red; a request
+// that needs the store is answered 503 with Retry-After in a problem
+// (never 500), and so is every application made meanwhile; the workflows'
+// activities fail and Temporal retries them. Once it is back, every
+// request the clients retried has succeeded and nothing is lost or
+// doubled, as a coordinator sees it: every applicant has one journey, and
+// every journey started; each journey's event log in the store is the
+// journey's own timeline, event for event, and the same steps as every
+// other journey's (the first few were through before the outage: they are
+// what a run without it records); the intake recorded each application and decision
+// once; each participant was sent their offer once; the next intake
+// opened, once, with its opening recorded after the database came back.
+func TestPostgresStoppedMidIntake(t *testing.T) {
+	if testing.Short() {
+		t.Skip("stops a PostgreSQL server for 30 s while an intake runs on it")
+	}
+	began := time.Now()
+	pg := startPrivatePostgres(t)
+	isolateEnv(t)
+	ts := testenv.NewServer(t)
+	t.Setenv("TEMPORAL_ADDRESS", ts.GetFrontendHostPort())
+	t.Setenv("TEMPORAL_NAMESPACE", ts.GetDefaultNamespace())
+	w := &world{t: t, database: pg.url(), temporal: ts}
+
+	// The worker first: it migrates the new database before the API opens it.
+	workerOps := testenv.ClosedPort(t)
+	workerEnded := w.serve("worker", "--metrics", workerOps)
+	w.until(workerEnded, "http://"+workerOps+"/readyz", outageGreen)
+	public, apiOps := testenv.ClosedPort(t), testenv.ClosedPort(t)
+	apiEnded := w.serve("api", "--http", public, "--metrics", apiOps, "--base-url", "http://"+public)
+	readyz := []struct {
+		url   string
+		ended <-chan string
+	}{{"http://" + public + "/readyz", apiEnded}, {"http://" + apiOps + "/readyz", apiEnded}, {"http://" + workerOps + "/readyz", workerEnded}}
+	for _, r := range readyz {
+		w.until(r.ended, r.url, outageGreen)
+	}
+
+	// The people, and an API token each, as a coordinator would make them.
+	w.must("people", "import", w.writeFile("people.csv", outagePeople()))
+	coordinator := w.jsonField("token", "token", "create", "--person", "megan@example.org", "--role", "coordinator", "--name", "intake script")
+	participants := make([]outageParticipant, outageApplicants)
+	for i := range participants {
+		var tok struct{ Token, Person string }
+		w.jsonInto(&tok, "token", "create", "--person", outageEmail(i), "--role", "participant", "--name", "my script")
+		participants[i] = outageParticipant{token: tok.Token, person: uuid.MustParse(tok.Person)}
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	st, err := pgstore.Open(ctx, pg.url()) // the test's own look at the store, as an operator's would be
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	// The clients wait longer than the API's own deadline for a change, so
+	// that a request held up by the outage is answered by the server.
+	c := &outageClient{base: "http://" + public, http: &http.Client{Timeout: 2 * idempotency.Deadline}}
+	var intake store.Intake
+	if err := c.call(ctx, coordinator, http.MethodPost, "/api/intakes", api.CreateIntakeRequest{
+		Name: "Cohort 1", Capacity: outageApplicants, OpensAt: outageRFC(-time.Hour), ClosesAt: outageRFC(48 * time.Hour),
+		StartsOn: time.Now().AddDate(0, 0, 30).Format(time.DateOnly),
+	}, http.StatusCreated, &intake).err; err != nil {
+		t.Fatal(err)
+	}
+	outageUntil(t, ctx, c, participants[0].token, "/api/intakes/open", "Cohort 1 to open", func(open []store.Intake) bool {
+		return slices.ContainsFunc(open, func(in store.Intake) bool { return in.ID == intake.ID })
+	})
+
+	// Each participant's way through, on a goroutine of its own; the
+	// clients' results are checked once they have all finished. The
+	// clients end before the processes they call (cleanups run last in,
+	// first out).
+	var clients sync.WaitGroup
+	t.Cleanup(clients.Wait)
+	t.Cleanup(cancel)
+	accepted := make(chan int, outageApplicants)
+	through := func(i int) {
+		clients.Go(func() {
+			p := &participants[i]
+			var applied api.Applied
+			p.apply = c.call(ctx, p.token, http.MethodPost, "/api/intakes/"+intake.ID.String()+"/applications", struct{}{}, http.StatusCreated, &applied)
+			if p.apply.err != nil {
+				return
+			}
+			p.journey = applied.JourneyID
+			var offered, took api.StatusAnswer
+			p.offer = c.call(ctx, coordinator, http.MethodPost, "/api/journeys/"+p.journey.String()+"/decision",
+				api.DecisionRequest{Decision: workflows.DecisionOffer}, http.StatusOK, &offered)
+			if p.offer.err != nil {
+				return
+			}
+			accept := true
+			p.accept = c.call(ctx, p.token, http.MethodPost, "/api/journeys/"+p.journey.String()+"/offer",
+				api.OfferResponse{Accept: &accept}, http.StatusOK, &took)
+			if p.accept.err == nil && took.Status != workflows.StatusAccepted {
+				p.accept.err = fmt.Errorf("accepting the offer answered %q, want %q", took.Status, workflows.StatusAccepted)
+			}
+			if p.accept.err == nil {
+				accepted <- i
+			}
+		})
+	}
+	for i := range outageEarly {
+		through(i)
+	}
+	for n := 0; n < outageStopAfter; n++ {
+		select {
+		case <-accepted:
+		case <-time.After(patience):
+			cancel()
+			clients.Wait()
+			t.Fatalf("%d of %d participants accepted their offers in %v; the clients: %s", n, outageEarly, patience, outageResults(participants))
+		}
+	}
+
+	// The next intake, whose window opens on its workflow's timer halfway
+	// through the outage: its opening must be recorded once the database is back.
+	var next store.Intake
+	opens := time.Now().Add(outage / 2)
+	if err := c.call(ctx, coordinator, http.MethodPost, "/api/intakes", api.CreateIntakeRequest{
+		Name: "Cohort 2", Capacity: outageApplicants, OpensAt: opens.UTC().Format(time.RFC3339Nano), ClosesAt: outageRFC(30 * 24 * time.Hour),
+		StartsOn: time.Now().AddDate(0, 0, 60).Format(time.DateOnly),
+	}, http.StatusCreated, &next).err; err != nil {
+		t.Fatal(err)
+	}
+
+	// Its workflow records that it is scheduled before it sets the timer.
+	outageWait(t, "Cohort 2 to be scheduled", func() (bool, string) {
+		events, err := st.IntakeEvents(ctx, next.ID)
+		return err == nil && len(events) > 0, fmt.Sprint(events, err)
+	})
+
+	pg.stop()
+	stopped := time.Now()
+	t.Logf("PostgreSQL stopped %v into the test, with %d of %d participants through", stopped.Sub(began).Round(time.Millisecond), outageStopAfter, outageApplicants)
+	if !stopped.Before(opens) {
+		t.Fatalf("PostgreSQL took until %v after Cohort 2 was made to stop, past its opening (%v): the opening is not inside the outage",
+			stopped.Sub(opens.Add(-outage/2)), outage/2)
+	}
+	for _, r := range readyz {
+		w.until(r.ended, r.url, func(code int, body string) bool {
+			return code == http.StatusServiceUnavailable && body == `{"status":"unavailable","failing":{"store":"error"}}`+"\n"
+		})
+	}
+	// Anyone reading the dashboard is told to come back later, and so are
+	// the rest of the applicants, who apply a little into the outage (so
+	// that the Retry-After they are given ends after it).
+	dashboard := c.get(ctx, coordinator, "/api/intakes/"+intake.ID.String()+"/dashboard")
+	if dashboard.status != http.StatusServiceUnavailable || dashboard.header.Get("Retry-After") != "30" ||
+		dashboard.header.Get("Content-Type") != "application/problem+json" || !strings.Contains(string(dashboard.body), dashboard.header.Get("X-Request-Id")) {
+		t.Errorf("the dashboard while the store is down: %d, Retry-After %q, %s: %s; want 503, 30 s, a problem naming the request ID %s",
+			dashboard.status, dashboard.header.Get("Retry-After"), dashboard.header.Get("Content-Type"), dashboard.body, dashboard.header.Get("X-Request-Id"))
+	}
+
+	time.Sleep(time.Until(stopped.Add(outageLateApplications)))
+	for i := outageEarly; i < outageApplicants; i++ {
+		through(i)
+	}
+
+	time.Sleep(time.Until(stopped.Add(outage))) // the outage itself, not a wait for something to happen
+	restarted := time.Now()
+	pg.start()
+	t.Logf("PostgreSQL back after %v", time.Since(stopped).Round(time.Millisecond))
+	for _, r := range readyz {
+		w.until(r.ended, r.url, outageGreen)
+	}
+
+	// Every client finishes: the requests that were told to retry succeed.
+	clients.Wait()
+	retried := 0
+	for i, p := range participants {
+		for _, a := range []outageAnswer{p.apply, p.offer, p.accept} {
+			if a.err != nil {
+				t.Errorf("participant %d: %v", i, a.err)
+			}
+			if slices.Contains(a.statuses, http.StatusServiceUnavailable) {
+				retried++
+			}
+		}
+		if i >= outageEarly && (len(p.apply.statuses) == 0 || p.apply.statuses[0] != http.StatusServiceUnavailable) {
+			t.Errorf("participant %d applied while the store was down and was answered %v, want 503 first", i, p.apply.statuses)
+		}
+	}
+	t.Logf("%d requests were answered 503 and retried; every client was through %v after PostgreSQL started again; the clients: %s",
+		retried, time.Since(restarted).Round(time.Millisecond), outageResults(participants))
+	if t.Failed() {
+		t.FailNow()
+	}
+
+	// The intake starts the journeys it has counted accepted: every one.
+	outageWait(t, "the intake to count every acceptance", func() (bool, string) {
+		counts := w.intakeCounts(intake.ID.String())
+		return counts[workflows.StatusAccepted] == outageApplicants, fmt.Sprint(counts)
+	})
+	var started api.Started
+	if err := c.call(ctx, coordinator, http.MethodPost, "/api/intakes/"+intake.ID.String()+"/start", struct{}{}, http.StatusOK, &started).err; err != nil {
+		t.Fatal(err)
+	}
+	var dash starter.IntakeDashboard
+	outageUntil(t, ctx, c, coordinator, "/api/intakes/"+intake.ID.String()+"/dashboard", "every journey to await the start", func(d starter.IntakeDashboard) bool {
+		dash = d
+		return d.Counts[string(workflows.StatusAwaitingStart)] == outageApplicants
+	})
+	outageUntil(t, ctx, c, participants[0].token, "/api/intakes/open", "Cohort 2 to open", func(open []store.Intake) bool {
+		return slices.ContainsFunc(open, func(in store.Intake) bool { return in.ID == next.ID })
+	})
+
+	journeys := checkOneJourneyEach(t, dash, participants)
+	checkJourneyLogs(t, ctx, st, w, journeys)
+	checkIntakeLog(t, ctx, st, intake.ID, journeys)
+	checkOffersSent(t, ctx, st, intake.ID, journeys)
+	checkOpenedAfterOutage(t, ctx, st, next.ID, stopped, restarted)
+	checkRunning(t, ctx, w, intake.ID, journeys)
+	checkActivitiesRetried(t, "http://"+workerOps+"/metrics")
+	t.Logf("the whole test took %v", time.Since(began).Round(time.Second))
+}
+
+// outageGreen is /readyz saying everything answers.
+func outageGreen(code int, body string) bool {
+	return code == http.StatusOK && body == `{"status":"ok"}`+"\n"
+}
+
+// outagePeople is a coordinator and outageApplicants participants, as a CSV to import.
+func outagePeople() string {
+	var b strings.Builder
+	b.WriteString("role,given_name,family_name,email,local_authority,theme,language\n")
+	b.WriteString("coordinator,Megan,Howells,megan@example.org,Monmouthshire,,en\n")
+	authorities := []string{"Blaenau Gwent", "Cardiff", "Newport", "Torfaen"}
+	themes := []string{"decarbonisation", "communities"}
+	for i := range outageApplicants {
+		fmt.Fprintf(&b, "participant,Participant,%d,%s,%s,%s,%s\n", i, outageEmail(i),
+			authorities[i%len(authorities)], themes[i%len(themes)], []string{"cy", "en", ""}[i%3])
+	}
+	return b.String()
+}
+
+func outageEmail(i int) string { return fmt.Sprintf("p%02d@example.org", i) }
+
+func outageRFC(d time.Duration) string { return time.Now().Add(d).UTC().Format(time.RFC3339) }
+
+// outageParticipant is one participant's credentials and what their way
+// through the intake got.
+type outageParticipant struct {
+	token                string
+	person, journey      uuid.UUID
+	apply, offer, accept outageAnswer
+}
+
+// outageResults sums up what every participant's requests were answered.
+func outageResults(ps []outageParticipant) string {
+	var b strings.Builder
+	for i, p := range ps {
+		fmt.Fprintf(&b, "\n  %d: apply %v, offer %v, accept %v", i, p.apply.statuses, p.offer.statuses, p.accept.statuses)
+	}
+	return b.String()
+}
+
+// outageClient calls the API as a careful script does: a change carries
+// an Idempotency-Key, the same on every retry, and an answer that asks
+// for a retry (503, or 409 while the first attempt is still being
+// handled) is retried after its Retry-After.
+type outageClient struct {
+	base string
+	http *http.Client
+}
+
+// outageAnswer is every status a request was answered, in order, and why
+// it failed (nil if its last answer was the one wanted).
+type outageAnswer struct {
+	statuses []int
+	err      error
+}
+
+// outageResponse is one answer.
+type outageResponse struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// call sends body to path until it is answered other than "retry later",
+// which must be want; out gets the answer. Every 503 must be a problem
+// with a Retry-After; any other 5xx is an error at once, not retried:
+// the outage is nobody's bug.
+func (c *outageClient) call(ctx context.Context, token, method, path string, body any, want int, out any) outageAnswer {
+	var a outageAnswer
+	raw, err := json.Marshal(body)
+	if err != nil {
+		a.err = err
+		return a
+	}
+	key := uuid.NewString()
+	// Only a bound on a failure: a request in flight when the store went
+	// may wait out its whole deadline on the server, be told to come back
+	// later, and take a while more under load when it does.
+	deadline := time.Now().Add(idempotency.Deadline + idempotency.RetryUnreachableAfter + patience)
+	for {
+		req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(raw))
+		if err != nil {
+			a.err = err
+			return a
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set(idempotency.Header, key)
+		r := c.send(req)
+		a.statuses = append(a.statuses, r.status)
+		if r.status == 0 {
+			a.err = fmt.Errorf("%s %s: %s", method, path, r.body)
+			return a
+		}
+		after, retry, err := retryAfter(r)
+		switch {
+		case err != nil:
+			a.err = fmt.Errorf("%s %s: %v", method, path, err)
+			return a
+		case retry && time.Now().Add(after).After(deadline):
+			a.err = fmt.Errorf("%s %s: still told to retry at %v: %d %s", method, path, deadline.Format(time.TimeOnly), r.status, r.body)
+			return a
+		case retry:
+			select {
+			case <-time.After(after):
+				continue
+			case <-ctx.Done():
+				a.err = ctx.Err()
+				return a
+			}
+		case r.status != want:
+			a.err = fmt.Errorf("%s %s: %d %s, want %d", method, path, r.status, r.body, want)
+			return a
+		}
+		if err := json.Unmarshal(r.body, out); err != nil {
+			a.err = fmt.Errorf("%s %s: %v: %s", method, path, err, r.body)
+		}
+		return a
+	}
+}
+
+// get reads path once.
+func (c *outageClient) get(ctx context.Context, token, path string) outageResponse {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
+	if err != nil {
+		return outageResponse{body: []byte(err.Error())}
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	return c.send(req)
+}
+
+// outageUntil GETs path, as a screen refreshing would, until ok says its
+// 200 answer (read into a T) is the one wanted.
+func outageUntil[T any](t *testing.T, ctx context.Context, c *outageClient, token, path, what string, ok func(T) bool) {
+	t.Helper()
+	outageWait(t, what, func() (bool, string) {
+		r := c.get(ctx, token, path)
+		var v T
+		return r.status == http.StatusOK && json.Unmarshal(r.body, &v) == nil && ok(v), fmt.Sprintf("%d %s", r.status, r.body)
+	})
+}
+
+// send sends req once; no answer at all is status 0, with the error as the body.
+func (c *outageClient) send(req *http.Request) outageResponse {
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return outageResponse{body: []byte(err.Error())}
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return outageResponse{body: []byte(err.Error())}
+	}
+	return outageResponse{status: resp.StatusCode, header: resp.Header, body: body}
+}
+
+// retryAfter says whether r asks for a retry and after how long, and
+// whether it breaks the API's promises: a 503 is a problem (RFC 9457)
+// with a Retry-After in seconds; nothing else is a 5xx.
+func retryAfter(r outageResponse) (time.Duration, bool, error) {
+	secs, err := strconv.Atoi(r.header.Get("Retry-After"))
+	hasAfter := err == nil && secs > 0
+	switch {
+	case r.status == http.StatusServiceUnavailable:
+		var p api.Problem
+		if !hasAfter || r.header.Get("Content-Type") != "application/problem+json" || json.Unmarshal(r.body, &p) != nil ||
+			p.Status != http.StatusServiceUnavailable || p.Detail == "" {
+			return 0, false, fmt.Errorf("503 without a Retry-After in seconds (%q) or a problem (%s): %s",
+				r.header.Get("Retry-After"), r.header.Get("Content-Type"), r.body)
+		}
+		return time.Duration(secs) * time.Second, true, nil
+	case r.status >= 500:
+		return 0, false, fmt.Errorf("%d, which says the request or the code is at fault, not the outage: %s", r.status, r.body)
+	case r.status == http.StatusConflict && hasAfter:
+		return time.Duration(secs) * time.Second, true, nil
+	}
+	return 0, false, nil
+}
+
+// outageWait polls done until it says yes, failing the test with what it
+// last said if patience runs out.
+func outageWait(t *testing.T, what string, done func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(patience)
+	for {
+		ok, last := done()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("waited %v for %s; last: %s", patience, what, last)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// checkOneJourneyEach: the coordinator's dashboard lists every applicant
+// once, with the journey their application was answered with, and every
+// journey awaiting the start. It returns the journeys, by participant.
+func checkOneJourneyEach(t *testing.T, d starter.IntakeDashboard, ps []outageParticipant) []uuid.UUID {
+	t.Helper()
+	if len(d.Rows) != len(ps) {
+		t.Errorf("the dashboard lists %d journeys, want one for each of the %d applicants", len(d.Rows), len(ps))
+	}
+	journeys := make([]uuid.UUID, len(ps))
+	for i, p := range ps {
+		var rows []starter.DashboardRow
+		for _, r := range d.Rows {
+			if r.PersonID == p.person {
+				rows = append(rows, r)
+			}
+		}
+		if len(rows) != 1 || rows[0].JourneyID != p.journey || rows[0].State != string(workflows.StatusAwaitingStart) {
+			t.Errorf("participant %d (journey %s) is on the dashboard as %+v; want once, awaiting the start", i, p.journey, rows)
+		}
+		journeys[i] = p.journey
+	}
+	return journeys
+}
+
+// checkJourneyLogs: each journey's events in the store are those its
+// workflow made, in its order, each once (keys 1, 2, 3…: none missing,
+// none twice), and every journey took the same steps: the application,
+// the offer, its acceptance and the programme's schedule once each.
+func checkJourneyLogs(t *testing.T, ctx context.Context, st store.Store, w *world, journeys []uuid.UUID) {
+	t.Helper()
+	var first []string
+	for i, id := range journeys {
+		var types []string
+		// A record may still be in flight a moment after the dashboard shows the start.
+		outageWait(t, fmt.Sprintf("journey %d's events in the store to be its timeline", i), func() (bool, string) {
+			var timeline []workflows.TimelineEntry
+			q, err := w.temporal.GetDefaultClient().QueryWorkflow(ctx, workflows.JourneyWorkflowID(id), "", workflows.QueryTimeline)
+			if err == nil {
+				err = q.Get(&timeline)
+			}
+			if err != nil {
+				return false, err.Error()
+			}
+			events, err := st.JourneyEvents(ctx, id)
+			if err != nil {
+				return false, err.Error()
+			}
+			types = types[:0]
+			var keys, made []string
+			for n, ev := range events {
+				types = append(types, ev.Type)
+				keys = append(keys, ev.Key)
+				if want := fmt.Sprintf("journey/%s/%d", id, n+1); ev.Key != want {
+					t.Fatalf("journey %d's event %d has key %s, want %s: events missing or recorded twice: %v", i, n+1, ev.Key, want, keys)
+				}
+			}
+			for _, e := range timeline {
+				made = append(made, e.Event)
+			}
+			return slices.Equal(types, made), fmt.Sprintf("the store has %v; the workflow made %v", types, made)
+		})
+		for _, step := range []string{"application.submitted", "offer.made", "offer.accepted", "programme.scheduled"} {
+			if n := outageCount(types, step); n != 1 {
+				t.Errorf("journey %d recorded %s %d times, want once: %v", i, step, n, types)
+			}
+		}
+		if i == 0 {
+			first = slices.Clone(types)
+			t.Logf("every journey's events: %v", first)
+		} else if !slices.Equal(types, first) {
+			t.Errorf("journey %d recorded %v; journey 0, which took the same steps, %v", i, types, first)
+		}
+	}
+}
+
+// checkIntakeLog: the intake's own events are numbered without a gap,
+// with each application received and decided once, and one start.
+func checkIntakeLog(t *testing.T, ctx context.Context, st store.Store, intake uuid.UUID, journeys []uuid.UUID) {
+	t.Helper()
+	events, err := st.IntakeEvents(ctx, intake)
+	if err != nil {
+		t.Fatal(err)
+	}
+	received, decided := map[uuid.UUID]int{}, map[uuid.UUID]int{}
+	var types []string
+	for _, ev := range events {
+		if ev.JourneyID != uuid.Nil {
+			continue
+		}
+		types = append(types, ev.Type)
+		if want := fmt.Sprintf("intake/%s/%d", intake, len(types)); ev.Key != want {
+			t.Errorf("the intake's event %d (%s) has key %s, want %s: events missing or recorded twice", len(types), ev.Type, ev.Key, want)
+		}
+		var data struct{ Journey uuid.UUID }
+		_ = json.Unmarshal(ev.Data, &data)
+		switch ev.Type {
+		case "application.received":
+			received[data.Journey]++
+		case "application.decided":
+			decided[data.Journey]++
+		}
+	}
+	for i, id := range journeys {
+		if received[id] != 1 || decided[id] != 1 {
+			t.Errorf("the intake recorded journey %d's application %d times and its decision %d times, want once each", i, received[id], decided[id])
+		}
+	}
+	if len(received) != len(journeys) || len(decided) != len(journeys) || outageCount(types, "intake.started") != 1 || outageCount(types, "intake.opened") != 1 {
+		t.Errorf("the intake's events: %v; want an application and a decision for each of %d journeys, one opening and one start", types, len(journeys))
+	}
+}
+
+// checkOffersSent: each participant was sent their offer and the news
+// that the intake started once, and every journey queued the same messages.
+func checkOffersSent(t *testing.T, ctx context.Context, st store.Store, intake uuid.UUID, journeys []uuid.UUID) {
+	t.Helper()
+	msgs, err := st.ListMessages(ctx, store.OutboxFilter{IntakeID: intake})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byJourney := map[uuid.UUID][]string{}
+	for _, m := range msgs {
+		byJourney[m.JourneyID] = append(byJourney[m.JourneyID], m.Template)
+	}
+	var first []string
+	for i, id := range journeys {
+		templates := byJourney[id]
+		slices.Sort(templates)
+		for _, once := range []string{"offer", "intake-started"} {
+			if n := outageCount(templates, once); n != 1 {
+				t.Errorf("journey %d queued %q %d times, want once: %v", i, once, n, templates)
+			}
+		}
+		if i == 0 {
+			first = templates
+			t.Logf("every journey's messages: %v", first)
+		} else if !slices.Equal(templates, first) {
+			t.Errorf("journey %d queued %v; journey 0 %v", i, templates, first)
+		}
+	}
+}
+
+// checkOpenedAfterOutage: the next intake's window opened, on its timer,
+// while the database was down, and that was recorded once it was back:
+// the record was retried until it could be made, and made once.
+func checkOpenedAfterOutage(t *testing.T, ctx context.Context, st store.Store, intake uuid.UUID, stopped, restarted time.Time) {
+	t.Helper()
+	events, err := st.IntakeEvents(ctx, intake)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var opened []store.Event
+	for _, ev := range events {
+		if ev.Type == "intake.opened" {
+			opened = append(opened, ev)
+		}
+	}
+	if len(opened) != 1 {
+		t.Fatalf("Cohort 2's opening was recorded %d times, want once: %+v", len(opened), events)
+	}
+	ev := opened[0]
+	if ev.OccurredAt.Before(stopped) || !ev.OccurredAt.Before(restarted) || ev.RecordedAt.Before(restarted) {
+		t.Errorf("Cohort 2 opened at %v and that was recorded at %v; want it to open during the outage (%v to %v) and be recorded after",
+			ev.OccurredAt, ev.RecordedAt, stopped, restarted)
+	}
+}
+
+// checkRunning: no workflow gave up: the intake and every journey still run.
+func checkRunning(t *testing.T, ctx context.Context, w *world, intake uuid.UUID, journeys []uuid.UUID) {
+	t.Helper()
+	ids := []string{workflows.IntakeWorkflowID(intake)}
+	for _, j := range journeys {
+		ids = append(ids, workflows.JourneyWorkflowID(j))
+	}
+	for _, id := range ids {
+		d, err := w.temporal.GetDefaultClient().DescribeWorkflowExecution(ctx, id, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := d.GetWorkflowExecutionInfo().GetStatus(); s != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+			t.Errorf("workflow %s is %v, want running", id, s)
+		}
+	}
+}
+
+// checkActivitiesRetried: the worker's metrics count failed attempts of
+// the Record activity (local or not): the outage failed them and Temporal
+// tried again.
+func checkActivitiesRetried(t *testing.T, metrics string) {
+	t.Helper()
+	code, body := get(t, metrics)
+	if code != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", metrics, code, body)
+	}
+	failed := 0.0
+	for _, line := range strings.Split(body, "\n") {
+		name, _, _ := strings.Cut(line, "{")
+		if (name == "temporal_activity_execution_failed_total" || name == "temporal_local_activity_execution_failed_total") &&
+			strings.Contains(line, `activity_type="Record"`) {
+			v, err := strconv.ParseFloat(line[strings.LastIndex(line, " ")+1:], 64)
+			if err != nil {
+				t.Fatalf("%s: %v", line, err)
+			}
+			failed += v
+		}
+	}
+	t.Logf("the worker counts %v failed attempts to record an event", failed)
+	if failed < 2 {
+		t.Errorf("the worker counts %v failed attempts to record an event, want at least two (a failure, and its retry failing too)", failed)
+	}
+}
+
+func outageCount(s []string, v string) int {
+	n := 0
+	for _, x := range s {
+		if x == v {
+			n++
+		}
+	}
+	return n
+}
