@@ -107,7 +107,8 @@ type listeners struct {
 
 // signalKind is one signal type under listensOnDemand.
 type signalKind struct {
-	ch workflow.ReceiveChannel
+	name string // in stack traces (__stack_trace)
+	ch   workflow.ReceiveChannel
 	// takeOne takes the next signal of the type and handles it; false when
 	// there is none.
 	takeOne func(workflow.Context) bool
@@ -147,7 +148,7 @@ func listen[T any](ctx workflow.Context, w signalTarget, name string, handle fun
 		})
 		return
 	}
-	l.kinds = append(l.kinds, &signalKind{ch: ch, takeOne: func(ctx workflow.Context) bool {
+	l.kinds = append(l.kinds, &signalKind{name: name, ch: ch, takeOne: func(ctx workflow.Context) bool {
 		var payload T
 		// A signal that cannot be decoded is dropped (and logged) by
 		// ReceiveAsync, which then takes the next.
@@ -158,7 +159,7 @@ func listen[T any](ctx workflow.Context, w signalTarget, name string, handle fun
 		return true
 	}})
 	if len(l.kinds) == 1 {
-		workflow.Go(ctx, l.dispatch)
+		workflow.GoNamed(ctx, "signals", l.dispatch)
 	}
 }
 
@@ -177,7 +178,7 @@ func (l *listeners) dispatch(ctx workflow.Context) {
 			return next != nil
 		})
 		next.handling = true
-		workflow.Go(ctx, func(ctx workflow.Context) {
+		workflow.GoNamed(ctx, "signal "+next.name, func(ctx workflow.Context) {
 			for next.takeOne(ctx) {
 			}
 			next.handling = false

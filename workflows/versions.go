@@ -45,7 +45,11 @@ type versions struct {
 	// listensOnDemand (lifecycle-guard version 6): one coroutine waits for
 	// every signal type and starts a type's handler only while it has
 	// signals, instead of a coroutine for each type for the run's life
-	// (listeners).
+	// (listeners). No recorded history changes its commands with it (the
+	// replay corpus replays either way); it is versioned because handler
+	// coroutines are now made as signals come, so two handlers woken in
+	// one workflow task can run, and issue their commands, in another
+	// order than the old fixed one.
 	listensOnDemand bool
 	// cancelTimers: a wait for a change or a moment cancels its timer when
 	// the change comes first (awaitOrTimeout), instead of leaving it to
