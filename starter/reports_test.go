@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -312,6 +313,76 @@ func TestOutcomesCSVInASpreadsheet(t *testing.T) {
 			if row[2+i] != w {
 				t.Errorf("a spreadsheet shows column %s of journey %s as %q, want the text %q", shown[0][2+i], row[0], row[2+i], w)
 			}
+		}
+	}
+}
+
+// The dashboard lists its rows by name, namesakes in the order of their
+// journeys' IDs, and counts everyone, the erased and people the store no
+// longer has too; the funders' file lists journeys in the order of their
+// IDs whatever order they were recorded in.
+func TestDashboardOrderAndCounts(t *testing.T) {
+	ctx := context.Background()
+	s := storeOnly(t)
+	c := newCohort(t, s, "Cohort 1")
+	zed, ann := c.participant(t, "Zed", "Morgan", "Cardiff", "communities"), c.participant(t, "Ann", "Jones", "Newport", "communities")
+	erased := c.participant(t, "Bryn", "Hughes", "Torfaen", "communities")
+	ann2 := store.Person{ID: uuid.New(), Role: store.RoleParticipant, GivenName: "Ann", FamilyName: "Jones",
+		EmailAddress: "ann.jones2@example.org", LocalAuthority: "Newport", Theme: "decarbonisation"}
+	if err := s.Store.CreatePeople(ctx, []store.Person{ann2}); err != nil {
+		t.Fatal(err)
+	}
+	gone := store.Person{ID: uuid.New()} // never stored
+	// Journey IDs made in descending order, so that recording order,
+	// ID order and name order all differ.
+	ids := make([]uuid.UUID, 5)
+	for i := range ids {
+		ids[i] = uuid.New()
+	}
+	slices.SortFunc(ids, func(a, b uuid.UUID) int { return -bytes.Compare(a[:], b[:]) })
+	recorded := []struct {
+		person store.Person
+		state  string
+	}{{zed, "in_labs"}, {ann, "in_labs"}, {ann2, "withdrawn"}, {erased, "in_labs"}, {gone, "submitted"}}
+	for i, r := range recorded {
+		c.record(t, ids[i], r.person, "phase.started", "", r.state, "")
+	}
+	if _, err := s.Store.ErasePerson(ctx, erased.ID, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+
+	d, err := s.IntakeDashboard(ctx, c.intake.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Later IDs are smaller: namesakes (the two erased too) go in the order
+	// of their IDs.
+	want := []struct {
+		name string
+		id   uuid.UUID
+	}{{erasedName, ids[4]}, {erasedName, ids[3]}, {"Ann Jones", ids[2]}, {"Ann Jones", ids[1]}, {"Zed Morgan", ids[0]}}
+	if len(d.Rows) != len(want) {
+		t.Fatalf("the dashboard has %d rows, want %d: %+v", len(d.Rows), len(want), d.Rows)
+	}
+	for i, w := range want {
+		if r := d.Rows[i]; r.Name != w.name || r.JourneyID != w.id || r.CoachName != "Elin Rowlands" {
+			t.Errorf("row %d is %s (%s, coach %q), want %s (%s)", i, r.Name, r.JourneyID, r.CoachName, w.name, w.id)
+		}
+	}
+	if w := map[string]int{"in_labs": 3, "withdrawn": 1, "submitted": 1}; !maps.Equal(d.Counts, w) {
+		t.Errorf("counts by state %v, want %v", d.Counts, w)
+	}
+	if w := map[string]int{"Cardiff": 1, "Newport": 2, "Torfaen": 1, "": 1}; !maps.Equal(d.ByLocalAuthority, w) {
+		t.Errorf("counts by authority %v, want %v (the erased keep theirs, the gone have none)", d.ByLocalAuthority, w)
+	}
+
+	rows, b := outcomesCSV(t, s, c.intake.ID)
+	if len(rows) != 1+len(ids) {
+		t.Fatalf("want a header and %d rows:\n%s", len(ids), b.String())
+	}
+	for i, row := range rows[1:] {
+		if want := ids[len(ids)-1-i].String(); row[0] != want {
+			t.Errorf("CSV row %d is journey %s, want %s (journeys in the order of their IDs)", i+1, row[0], want)
 		}
 	}
 }

@@ -986,10 +986,10 @@ func testRoster(t *testing.T, s store.Store) {
 	want := map[uuid.UUID]store.RosterEntry{}
 	for _, e := range []store.RosterEntry{
 		{JourneySnapshot: join(in, a.ID, coach.ID), Participant: listed(a), Coach: asCoach(coach)},
-		{JourneySnapshot: join(in, b.ID, uuid.Nil), Participant: listed(b)},
-		{JourneySnapshot: join(in, erased.ID, erasedCoach.ID), Participant: store.Listed{Known: true, LocalAuthority: "Newport", Theme: "wellbeing", Erased: true},
-			Coach: store.Listed{Known: true, Erased: true}},
-		{JourneySnapshot: join(in, unknown, coach.ID), Coach: asCoach(coach)},
+		{JourneySnapshot: join(in, b.ID, erasedCoach.ID), Participant: listed(b), Coach: store.Listed{Known: true, Erased: true}},
+		{JourneySnapshot: join(in, erased.ID, coach.ID), Participant: store.Listed{Known: true, LocalAuthority: "Newport", Theme: "wellbeing", Erased: true},
+			Coach: asCoach(coach)},
+		{JourneySnapshot: join(in, unknown, uuid.Nil)},
 	} {
 		want[e.JourneyID] = e
 	}

@@ -130,12 +130,21 @@ const (
 // Roster is the query of store.Roster in a dialect whose parameter for
 // the intake is param ("$1", "?1").
 func Roster(param string) string {
-	return `SELECT j.` + strings.ReplaceAll(JourneyColumns, ", ", ", j.") + `,
+	return `SELECT ` + qualified("j", JourneyColumns) + `,
 		p.id IS NOT NULL, COALESCE(p.given_name, ''), COALESCE(p.family_name, ''),
 		COALESCE(p.local_authority, ''), COALESCE(p.theme, ''), p.erased_at IS NOT NULL,
 		c.id IS NOT NULL, COALESCE(c.given_name, ''), COALESCE(c.family_name, ''), c.erased_at IS NOT NULL
 		FROM journeys j LEFT JOIN people p ON p.id = j.person_id LEFT JOIN people c ON c.id = j.coach_id
 		WHERE j.intake_id = ` + param
+}
+
+// qualified is the column list columns, each named as table's.
+func qualified(table, columns string) string {
+	names := strings.Split(columns, ",")
+	for i, n := range names {
+		names[i] = table + "." + strings.TrimSpace(n)
+	}
+	return strings.Join(names, ", ")
 }
 
 // ScanRosterEntry reads a row of Roster.
@@ -151,10 +160,10 @@ func ScanRosterEntry(row Scanner) (store.RosterEntry, error) {
 
 // TallyJourneys is the query of store.TallyJourneys in a dialect whose
 // parameter for the intake is param ("$1", "?1"); an empty param counts
-// every intake's journeys. by names a column of people, so only the
-// store's own TallyBy values are let through.
+// every intake's journeys.
 func TallyJourneys(by store.TallyBy, param string) (string, error) {
-	if by != store.TallyByLocalAuthority && by != store.TallyByTheme {
+	column, ok := tallyColumns[by]
+	if !ok {
 		return "", fmt.Errorf("%w: journeys are tallied by %q or %q, not %q",
 			store.ErrInvalid, store.TallyByLocalAuthority, store.TallyByTheme, by)
 	}
@@ -162,9 +171,16 @@ func TallyJourneys(by store.TallyBy, param string) (string, error) {
 	if param != "" {
 		where = ` WHERE j.intake_id = ` + param
 	}
-	return `SELECT COALESCE(p.` + string(by) + `, ''), j.state, j.outcome, count(*)
+	return `SELECT COALESCE(` + column + `, ''), j.state, j.outcome, count(*)
 		FROM journeys j LEFT JOIN people p ON p.id = j.person_id` + where + `
 		GROUP BY 1, 2, 3`, nil
+}
+
+// tallyColumns is the column each store.TallyBy counts by. Only these
+// reach the query's text: a TallyBy is a string anyone can make.
+var tallyColumns = map[store.TallyBy]string{
+	store.TallyByLocalAuthority: "p.local_authority",
+	store.TallyByTheme:          "p.theme",
 }
 
 // ScanTally reads a row of TallyJourneys.
