@@ -15,6 +15,7 @@ package idempotency
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -99,6 +100,11 @@ type Middleware struct {
 	// what the handler does below HTTP (a Temporal update) can be made
 	// once per request too, as when a retry comes after staleAfter.
 	WithRequest func(ctx context.Context, requestID string) context.Context
+	// SettleRetry is how long to wait before trying again to store an
+	// answer, or free a key, when the store could not be reached: then
+	// twice as long each time, at most 15 s, until the claim would have
+	// gone stale anyway. A second when zero.
+	SettleRetry time.Duration
 }
 
 // Wrap serves next at most once per key. The request's principal must be
@@ -180,20 +186,57 @@ func (m *Middleware) serveOnce(w http.ResponseWriter, r *http.Request, p auth.Pr
 // has gone, so that its retry finds the answer.
 func (m *Middleware) settle(ctx context.Context, rec store.IdempotencyRecord, rw *recorder) {
 	ctx = context.WithoutCancel(ctx)
-	var err error
-	switch redirect := rw.status >= 300 && rw.status < 400; {
-	case rw.status >= 500, m.OutcomeOnly && rw.status >= 400:
-		err = m.Store.ReleaseIdempotencyKey(ctx, rec)
-	case redirect:
-		err = m.Store.CompleteIdempotencyKey(ctx, answer(rec, rw.status, redirectType, []byte(rw.Header().Get("Location"))))
-	case m.OutcomeOnly:
-		err = m.Store.CompleteIdempotencyKey(ctx, answer(rec, rw.status, "", nil))
-	default:
-		err = m.Store.CompleteIdempotencyKey(ctx, answer(rec, rw.status, rw.Header().Get("Content-Type"), rw.body.Bytes()))
-	}
-	if err != nil {
+	write := m.settlement(rec, rw)
+	err := write(ctx)
+	switch {
+	case err != nil && store.Unreachable(err):
+		// The store went away after the claim (the handler likely answered
+		// 503 for the same reason). Left so, the key would stay claimed
+		// until it went stale and every retry till then be told it is still
+		// being handled: keep trying meanwhile, so that a retry once the
+		// store is back gets the answer, or is served afresh.
+		go m.settleLater(ctx, rec, write, err)
+	case err != nil:
 		m.Log.Error("storing an idempotent answer", telemetry.Correlation(ctx), zap.String("person", rec.PrincipalID.String()), zap.Error(err))
 	}
+}
+
+// settlement is what settle writes to the store for rw's answer.
+func (m *Middleware) settlement(rec store.IdempotencyRecord, rw *recorder) func(context.Context) error {
+	redirect := rw.status >= 300 && rw.status < 400
+	var kept store.IdempotencyRecord
+	switch {
+	case rw.status >= 500, m.OutcomeOnly && rw.status >= 400:
+		return func(ctx context.Context) error { return m.Store.ReleaseIdempotencyKey(ctx, rec) }
+	case redirect:
+		kept = answer(rec, rw.status, redirectType, []byte(rw.Header().Get("Location")))
+	case m.OutcomeOnly:
+		kept = answer(rec, rw.status, "", nil)
+	default:
+		kept = answer(rec, rw.status, rw.Header().Get("Content-Type"), rw.body.Bytes())
+	}
+	return func(ctx context.Context) error { return m.Store.CompleteIdempotencyKey(ctx, kept) }
+}
+
+// settleLater tries write again while the store stays unreachable, until
+// the claim would have gone stale: after that a retry takes the key over
+// and the claim's token no longer settles anything.
+func (m *Middleware) settleLater(ctx context.Context, rec store.IdempotencyRecord, write func(context.Context) error, err error) {
+	log := m.Log.With(telemetry.Correlation(ctx), zap.String("person", rec.PrincipalID.String()))
+	log.Warn("storing an idempotent answer: the store is unreachable; trying again until it is back", zap.Error(err))
+	wait := cmp.Or(m.SettleRetry, time.Second)
+	for giveUp := time.Now().Add(staleAfter); time.Now().Before(giveUp); wait = min(2*wait, 15*time.Second) {
+		time.Sleep(wait)
+		if err = write(ctx); err == nil {
+			log.Info("stored an idempotent answer once the store was back")
+			return
+		}
+		if !store.Unreachable(err) {
+			break
+		}
+	}
+	log.Error("storing an idempotent answer: gave up; a retry of the request may be told it is still being handled until its claim goes stale",
+		zap.Duration("stale_after", staleAfter), zap.Error(err))
 }
 
 // answer is rec answered with status, contentType and body.

@@ -469,3 +469,74 @@ func TestUnreachableStoreIsRetryLater(t *testing.T) {
 			rec.Code, rec.Header().Get("Retry-After"), n.Load())
 	}
 }
+
+// goneAWhile is a real store whose server stops answering for the next
+// misses attempts to settle a claim (store an answer or free a key).
+type goneAWhile struct {
+	store.Store
+	misses atomic.Int32
+}
+
+func (g *goneAWhile) gone() error {
+	if g.misses.Add(-1) >= 0 {
+		return fmt.Errorf("settling: %w", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED})
+	}
+	return nil
+}
+
+func (g *goneAWhile) CompleteIdempotencyKey(ctx context.Context, rec store.IdempotencyRecord) error {
+	if err := g.gone(); err != nil {
+		return err
+	}
+	return g.Store.CompleteIdempotencyKey(ctx, rec)
+}
+
+func (g *goneAWhile) ReleaseIdempotencyKey(ctx context.Context, rec store.IdempotencyRecord) error {
+	if err := g.gone(); err != nil {
+		return err
+	}
+	return g.Store.ReleaseIdempotencyKey(ctx, rec)
+}
+
+// When the store goes away between the claim and the answer, the answer
+// is stored (or the key freed) once it is back, not left claimed: a retry
+// then gets the answer (or is served afresh) instead of being told, until
+// the claim went stale two minutes on, that the request is still being
+// handled.
+func TestAnswerSettledOnceTheStoreIsBack(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		status int
+		calls  int32 // the handler's calls after the retry
+	}{
+		{"an answer is kept for the retry", http.StatusCreated, 1},
+		{"a 503's key is freed for the retry", http.StatusServiceUnavailable, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newSetup(t)
+			st := &goneAWhile{Store: s.st}
+			st.misses.Store(3)
+			s.m.Store, s.m.SettleRetry = st, time.Millisecond
+			var n atomic.Int32
+			h := s.m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				n.Add(1)
+				w.WriteHeader(tc.status)
+			}))
+			send(h, &s.alice, "POST", "/x", "k", "{}")
+			deadline := time.Now().Add(30 * time.Second)
+			for {
+				rec := send(h, &s.alice, "POST", "/x", "k", "{}")
+				if rec.Code != http.StatusConflict {
+					if rec.Code != tc.status || n.Load() != tc.calls {
+						t.Errorf("the retry: %d after %d calls, want %d after %d", rec.Code, n.Load(), tc.status, tc.calls)
+					}
+					return
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("the retry is still told the request is being handled 30 s after the store came back")
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		})
+	}
+}
