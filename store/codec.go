@@ -23,6 +23,68 @@ type snapshotJSON struct {
 	NextDueAt    time.Time `json:"next_due_at,omitzero"`
 	OverdueCount int       `json:"overdue_count,omitempty"`
 	Outcome      string    `json:"outcome,omitempty"`
+	// Checkpoints is absent (nil) in snapshots recorded before they were
+	// carried: unknown, not "none left", which is an empty list.
+	Checkpoints *[]checkpointJSON `json:"checkpoints,omitempty"`
+}
+
+// checkpointJSON is the stored form of a Checkpoint, in a snapshot and in
+// the journeys projection's checkpoints column alike.
+type checkpointJSON struct {
+	ID      string    `json:"id"`
+	OpensAt time.Time `json:"opens_at"`
+	DueAt   time.Time `json:"due_at"`
+}
+
+func checkpointsJSON(known bool, cs []Checkpoint) *[]checkpointJSON {
+	if !known {
+		return nil
+	}
+	out := make([]checkpointJSON, len(cs))
+	for i, c := range cs {
+		out[i] = checkpointJSON{ID: c.ID, OpensAt: StoredTime(c.OpensAt), DueAt: StoredTime(c.DueAt)}
+	}
+	return &out
+}
+
+func checkpointsOf(js *[]checkpointJSON) (cs []Checkpoint, known bool) {
+	if js == nil {
+		return nil, false
+	}
+	cs = make([]Checkpoint, len(*js))
+	for i, c := range *js {
+		cs[i] = Checkpoint{ID: c.ID, OpensAt: StoredTime(c.OpensAt), DueAt: StoredTime(c.DueAt)}
+	}
+	return cs, true
+}
+
+// EncodeCheckpoints is the JSON the backends store in a journey's
+// checkpoints column: nil (SQL NULL) when the snapshot does not know them.
+func EncodeCheckpoints(s JourneySnapshot) ([]byte, error) {
+	js := checkpointsJSON(s.CheckpointsKnown, s.Checkpoints)
+	if js == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(*js)
+	if err != nil {
+		return nil, fmt.Errorf("encoding checkpoints of journey %s: %w", s.JourneyID, err)
+	}
+	return b, nil
+}
+
+// DecodeCheckpoints reverses EncodeCheckpoints into s. Empty input (SQL
+// NULL) leaves the checkpoints unknown.
+func DecodeCheckpoints(b []byte, s *JourneySnapshot) error {
+	if len(b) == 0 {
+		s.Checkpoints, s.CheckpointsKnown = nil, false
+		return nil
+	}
+	var js []checkpointJSON
+	if err := json.Unmarshal(b, &js); err != nil {
+		return fmt.Errorf("decoding stored checkpoints of journey %s: %w", s.JourneyID, err)
+	}
+	s.Checkpoints, s.CheckpointsKnown = checkpointsOf(&js)
+	return nil
 }
 
 // EncodeSnapshot is the JSON the backends store in an event's snapshot
@@ -42,6 +104,7 @@ func EncodeSnapshot(s *JourneySnapshot) ([]byte, error) {
 		NextDueAt:    StoredTime(s.NextDueAt),
 		OverdueCount: s.OverdueCount,
 		Outcome:      s.Outcome,
+		Checkpoints:  checkpointsJSON(s.CheckpointsKnown, s.Checkpoints),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("encoding snapshot of journey %s: %w", s.JourneyID, err)
@@ -58,7 +121,7 @@ func DecodeSnapshot(b []byte) (*JourneySnapshot, error) {
 	if err := json.Unmarshal(b, &j); err != nil {
 		return nil, fmt.Errorf("decoding stored journey snapshot: %w", err)
 	}
-	return &JourneySnapshot{
+	s := &JourneySnapshot{
 		JourneyID:    j.JourneyID,
 		IntakeID:     j.IntakeID,
 		PersonID:     j.PersonID,
@@ -69,7 +132,9 @@ func DecodeSnapshot(b []byte) (*JourneySnapshot, error) {
 		NextDueAt:    StoredTime(j.NextDueAt),
 		OverdueCount: j.OverdueCount,
 		Outcome:      j.Outcome,
-	}, nil
+	}
+	s.Checkpoints, s.CheckpointsKnown = checkpointsOf(j.Checkpoints)
+	return s, nil
 }
 
 // CompactData normalises event data read back from a database, so that both

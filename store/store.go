@@ -120,10 +120,32 @@ type JourneySnapshot struct {
 	NextDueAt    time.Time // zero when nothing is due
 	OverdueCount int
 	Outcome      string // set when the journey has ended: "completed", "not_completed", "withdrawn", ...
+	// Checkpoints are the journey's coaching checkpoints not yet completed,
+	// in schedule order, whether open yet or not (a list judges that against
+	// its own now), so a coach's inbox needs no workflow query. None once
+	// the journey has ended. Of the projection's reads only JourneysOfCoach
+	// returns them.
+	//
+	// Both go in JSON (the record activity's input is a Temporal payload),
+	// but only when set: the API shows GetJourney's snapshot, which never
+	// has them, and its schema allows no other properties.
+	Checkpoints []Checkpoint `json:",omitempty"`
+	// CheckpointsKnown tells "none left" (true, Checkpoints empty) from
+	// "not recorded" (false): snapshots recorded before checkpoints were
+	// carry none, and whoever needs them must ask the workflow.
+	CheckpointsKnown bool `json:",omitempty"`
+}
+
+// Checkpoint is a coaching checkpoint as a journey's snapshot carries it.
+type Checkpoint struct {
+	ID      string    // schedule item ID, e.g. "checkpoint/3"
+	OpensAt time.Time // when the coach can complete it
+	DueAt   time.Time
 }
 
 // RosterEntry is a journey of an intake as a list of its journeys shows it.
 // A list does not show a coach's authority or theme, so Coach has none.
+// Nor does it carry the journey's checkpoints (CheckpointsKnown is false).
 type RosterEntry struct {
 	JourneySnapshot
 	Participant, Coach Listed
@@ -464,7 +486,10 @@ type Store interface {
 
 	// JourneysOfPerson lists the journeys of a participant, oldest first.
 	JourneysOfPerson(ctx context.Context, personID uuid.UUID) ([]JourneySnapshot, error)
-	// JourneysOfCoach lists the journeys a coach is assigned to, oldest first.
+	// JourneysOfCoach lists the journeys a coach is assigned to, oldest
+	// first, with their checkpoints (the coach's inbox). The other lists
+	// and GetJourney leave Checkpoints unknown: they never show them, and
+	// long lists should not pay to decode them.
 	JourneysOfCoach(ctx context.Context, coachID uuid.UUID) ([]JourneySnapshot, error)
 	// NotesOfJourney lists a journey's notes, oldest first.
 	NotesOfJourney(ctx context.Context, journeyID uuid.UUID) ([]Note, error)

@@ -264,18 +264,19 @@ func (w writeTx) AppendEvent(ev store.Event, snapshot []byte) (int64, bool, erro
 	return seq, err == nil, err
 }
 
-func (w writeTx) UpsertJourney(snap store.JourneySnapshot, seq int64) error {
+func (w writeTx) UpsertJourney(snap store.JourneySnapshot, checkpoints []byte, seq int64) error {
 	_, err := w.tx.Exec(w.ctx, `INSERT INTO journeys AS j
-		(journey_id, intake_id, person_id, coach_id, state, phase, next_due_item, next_due_at, overdue_count, outcome, updated_seq)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+		(journey_id, intake_id, person_id, coach_id, state, phase, next_due_item, next_due_at, overdue_count, outcome,
+		 checkpoints, updated_seq)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 		ON CONFLICT (journey_id) DO UPDATE SET
 			intake_id = excluded.intake_id, person_id = excluded.person_id, coach_id = excluded.coach_id,
 			state = excluded.state, phase = excluded.phase, next_due_item = excluded.next_due_item,
 			next_due_at = excluded.next_due_at, overdue_count = excluded.overdue_count,
-			outcome = excluded.outcome, updated_seq = excluded.updated_seq
+			outcome = excluded.outcome, checkpoints = excluded.checkpoints, updated_seq = excluded.updated_seq
 		WHERE j.updated_seq < excluded.updated_seq`,
 		snap.JourneyID, snap.IntakeID, snap.PersonID, nullUUID(snap.CoachID), snap.State, snap.Phase,
-		snap.NextDueItem, nullTime(snap.NextDueAt), snap.OverdueCount, snap.Outcome, seq)
+		snap.NextDueItem, nullTime(snap.NextDueAt), snap.OverdueCount, snap.Outcome, checkpoints, seq) // nil is NULL
 	return err
 }
 
@@ -841,23 +842,27 @@ func (s *Store) ForgetIdempotencyRecords(ctx context.Context, before time.Time) 
 // ---- a person's journeys and notes ---------------------------------------------
 
 // journeysWhere lists the journeys matching cond (with $1), in the order
-// they began: by their first event.
-func (s *Store) journeysWhere(ctx context.Context, what string, cond string, id uuid.UUID) ([]store.JourneySnapshot, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+sqlstore.JourneyColumns+` FROM journeys j
+// they began: by their first event. cols and scan are
+// sqlstore.JourneyColumns and ScanJourney, or the Coach ones.
+func (s *Store) journeysWhere(ctx context.Context, what string, cond string, id uuid.UUID,
+	cols string, scan func(sqlstore.Scanner) (store.JourneySnapshot, error)) ([]store.JourneySnapshot, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+cols+` FROM journeys j
 		WHERE `+cond+`
 		ORDER BY (SELECT min(e.seq) FROM events e WHERE e.journey_id = j.journey_id), j.journey_id`, id)
 	if err != nil {
 		return nil, fmt.Errorf("listing journeys of %s %s: %w", what, id, err)
 	}
-	return collect(rows, sqlstore.ScanJourney)
+	return collect(rows, scan)
 }
 
 func (s *Store) JourneysOfPerson(ctx context.Context, personID uuid.UUID) ([]store.JourneySnapshot, error) {
-	return s.journeysWhere(ctx, "person", `j.person_id = $1`, personID)
+	return s.journeysWhere(ctx, "person", `j.person_id = $1`, personID,
+		sqlstore.JourneyColumns, sqlstore.ScanJourney)
 }
 
 func (s *Store) JourneysOfCoach(ctx context.Context, coachID uuid.UUID) ([]store.JourneySnapshot, error) {
-	return s.journeysWhere(ctx, "coach", `j.coach_id = $1`, coachID)
+	return s.journeysWhere(ctx, "coach", `j.coach_id = $1`, coachID,
+		sqlstore.CoachJourneyColumns, sqlstore.ScanCoachJourney)
 }
 
 func (s *Store) NotesOfJourney(ctx context.Context, journeyID uuid.UUID) ([]store.Note, error) {

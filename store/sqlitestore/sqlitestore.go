@@ -344,13 +344,14 @@ const (
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (key) DO NOTHING RETURNING seq`
 	upsertJourneySQL = `INSERT INTO journeys
-		(journey_id, intake_id, person_id, coach_id, state, phase, next_due_item, next_due_at, overdue_count, outcome, updated_seq)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		(journey_id, intake_id, person_id, coach_id, state, phase, next_due_item, next_due_at, overdue_count, outcome,
+		 checkpoints, updated_seq)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (journey_id) DO UPDATE SET
 			intake_id = excluded.intake_id, person_id = excluded.person_id, coach_id = excluded.coach_id,
 			state = excluded.state, phase = excluded.phase, next_due_item = excluded.next_due_item,
 			next_due_at = excluded.next_due_at, overdue_count = excluded.overdue_count,
-			outcome = excluded.outcome, updated_seq = excluded.updated_seq
+			outcome = excluded.outcome, checkpoints = excluded.checkpoints, updated_seq = excluded.updated_seq
 		WHERE journeys.updated_seq < excluded.updated_seq`
 	setIntakeStatusSQL = `UPDATE intakes SET status = ? WHERE id = ?`
 	queueMessageSQL    = `INSERT INTO outbox
@@ -378,10 +379,11 @@ func (w writeTx) AppendEvent(ev store.Event, snapshot []byte) (int64, bool, erro
 	return seq, err == nil, err
 }
 
-func (w writeTx) UpsertJourney(snap store.JourneySnapshot, seq int64) error {
+func (w writeTx) UpsertJourney(snap store.JourneySnapshot, checkpoints []byte, seq int64) error {
 	_, err := w.in(w.stmts.upsertJourney).ExecContext(w.ctx,
 		snap.JourneyID.String(), snap.IntakeID.String(), snap.PersonID.String(), nullUUID(snap.CoachID),
-		snap.State, snap.Phase, snap.NextDueItem, nullTime(snap.NextDueAt), snap.OverdueCount, snap.Outcome, seq)
+		snap.State, snap.Phase, snap.NextDueItem, nullTime(snap.NextDueAt), snap.OverdueCount, snap.Outcome,
+		jsonText(checkpoints), seq)
 	return err
 }
 
@@ -917,12 +919,14 @@ func (s *Store) ForgetIdempotencyRecords(ctx context.Context, before time.Time) 
 // ---- a person's journeys and notes ---------------------------------------------
 
 // journeysWhere lists the journeys matching cond (with ?1), in the order
-// they began: by their first event.
-func (s *Store) journeysWhere(ctx context.Context, what string, cond string, id uuid.UUID) ([]store.JourneySnapshot, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT `+sqlstore.JourneyColumns+` FROM journeys j
+// they began: by their first event. cols and scan are
+// sqlstore.JourneyColumns and ScanJourney, or the Coach ones.
+func (s *Store) journeysWhere(ctx context.Context, what string, cond string, id uuid.UUID,
+	cols string, scan func(sqlstore.Scanner) (store.JourneySnapshot, error)) ([]store.JourneySnapshot, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT `+cols+` FROM journeys j
 		WHERE `+cond+`
 		ORDER BY (SELECT min(e.seq) FROM events e WHERE e.journey_id = j.journey_id), j.journey_id`, id.String())
-	out, err := collect(rows, err, sqlstore.ScanJourney)
+	out, err := collect(rows, err, scan)
 	if err != nil {
 		return nil, fmt.Errorf("listing journeys of %s %s: %w", what, id, err)
 	}
@@ -930,11 +934,13 @@ func (s *Store) journeysWhere(ctx context.Context, what string, cond string, id 
 }
 
 func (s *Store) JourneysOfPerson(ctx context.Context, personID uuid.UUID) ([]store.JourneySnapshot, error) {
-	return s.journeysWhere(ctx, "person", `j.person_id = ?1`, personID)
+	return s.journeysWhere(ctx, "person", `j.person_id = ?1`, personID,
+		sqlstore.JourneyColumns, sqlstore.ScanJourney)
 }
 
 func (s *Store) JourneysOfCoach(ctx context.Context, coachID uuid.UUID) ([]store.JourneySnapshot, error) {
-	return s.journeysWhere(ctx, "coach", `j.coach_id = ?1`, coachID)
+	return s.journeysWhere(ctx, "coach", `j.coach_id = ?1`, coachID,
+		sqlstore.CoachJourneyColumns, sqlstore.ScanCoachJourney)
 }
 
 func (s *Store) NotesOfJourney(ctx context.Context, journeyID uuid.UUID) ([]store.Note, error) {

@@ -65,6 +65,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"TallyJourneys", testTallyJourneys},
 		{"StaleSnapshotIgnored", testStaleSnapshotIgnored},
 		{"RebuildProjections", testRebuildProjections},
+		{"JourneyCheckpoints", testJourneyCheckpoints},
 		{"ListMessagesFilters", testListMessagesFilters},
 		{"MessageItemFields", testMessageItemFields},
 		{"DueMessages", testDueMessages},
@@ -273,8 +274,23 @@ func message(in store.Intake, journey uuid.UUID, key string, sendAt time.Time) s
 func sameSnapshot(t *testing.T, what string, got, want store.JourneySnapshot) {
 	t.Helper()
 	sameTime(t, what+" NextDueAt", got.NextDueAt, want.NextDueAt)
+	if len(got.Checkpoints) != len(want.Checkpoints) {
+		t.Errorf("%s Checkpoints = %+v\nwant %+v", what, got.Checkpoints, want.Checkpoints)
+	} else {
+		for i, g := range got.Checkpoints {
+			w := want.Checkpoints[i]
+			if g.ID != w.ID {
+				t.Errorf("%s Checkpoints[%d] = %q, want %q", what, i, g.ID, w.ID)
+			}
+			sameTime(t, fmt.Sprintf("%s Checkpoints[%d] OpensAt", what, i), g.OpensAt, w.OpensAt)
+			sameTime(t, fmt.Sprintf("%s Checkpoints[%d] DueAt", what, i), g.DueAt, w.DueAt)
+		}
+	}
+	// The times and checkpoints are compared above (a slice makes a
+	// snapshot incomparable with ==); the rest must be equal.
 	got.NextDueAt, want.NextDueAt = time.Time{}, time.Time{}
-	if got != want {
+	got.Checkpoints, want.Checkpoints = nil, nil
+	if !reflect.DeepEqual(got, want) {
 		t.Errorf("%s = %+v\nwant %+v", what, got, want)
 	}
 }
@@ -1006,9 +1022,12 @@ func testRoster(t *testing.T, s store.Store) {
 	}
 	for _, e := range got {
 		w, ok := want[e.JourneyID]
-		sameTime(t, "Roster's NextDueAt", e.NextDueAt, w.NextDueAt)
-		e.NextDueAt, w.NextDueAt = time.Time{}, time.Time{}
-		if !ok || e != w {
+		if !ok {
+			t.Errorf("Roster has journey %s, not one of the intake's: %+v", e.JourneyID, e)
+			continue
+		}
+		sameSnapshot(t, "Roster's journey "+e.JourneyID.String(), e.JourneySnapshot, w.JourneySnapshot)
+		if e.Participant != w.Participant || e.Coach != w.Coach {
 			t.Errorf("Roster has\n%+v\nwant\n%+v", e, w)
 		}
 		delete(want, e.JourneyID)
@@ -1264,6 +1283,70 @@ func testRebuildProjections(t *testing.T, s store.Store) {
 	g, err := s.GetJourney(ctx, j.JourneyID)
 	must(t, err)
 	sameSnapshot(t, "journey after rebuild and a new event", g, next)
+}
+
+// testJourneyCheckpoints: a snapshot's checkpoints come back from the
+// event log and from JourneysOfCoach (the coach's inbox reads them there
+// instead of asking each workflow): "none left" stays known and empty, a
+// snapshot without them (as recorded before they were carried) reads as
+// unknown, the latest snapshot's win, and a rebuild from the log keeps them.
+func testJourneyCheckpoints(t *testing.T, s store.Store) {
+	ctx := ctxFor(t)
+	wiper, ok := s.(ProjectionWiper)
+	if !ok {
+		t.Fatalf("%T does not implement storetest.ProjectionWiper; add WipeProjections in the backend's _test.go", s)
+	}
+	in := newIntake(t, s)
+	coach := uuid.New()
+	seq := 0
+	record := func(journey uuid.UUID, known bool, cs ...store.Checkpoint) store.JourneySnapshot {
+		t.Helper()
+		seq++
+		snap := snapshot(in, journey, uuid.New(), "experimentation")
+		snap.CoachID, snap.Checkpoints, snap.CheckpointsKnown = coach, cs, known
+		_, err := s.Record(ctx, journeyEvent(in, journey, fmt.Sprintf("%s/%d", journey, seq), "moved", snap))
+		must(t, err)
+		evs, err := s.JourneyEvents(ctx, journey)
+		must(t, err)
+		sameSnapshot(t, "the event log's snapshot", *evs[len(evs)-1].Snapshot, *snap)
+		return *snap
+	}
+	cp := func(n int) store.Checkpoint {
+		return store.Checkpoint{ID: fmt.Sprintf("checkpoint/%d", n),
+			OpensAt: base.Add(time.Duration(n) * 7 * 24 * time.Hour), DueAt: base.Add(time.Duration(n)*7*24*time.Hour + 48*time.Hour)}
+	}
+	check := func(what string, want ...store.JourneySnapshot) {
+		t.Helper()
+		got, err := s.JourneysOfCoach(ctx, coach)
+		must(t, err)
+		if len(got) != len(want) {
+			t.Fatalf("%s: JourneysOfCoach = %d journeys %+v, want %d", what, len(got), got, len(want))
+		}
+		for i := range want {
+			sameSnapshot(t, fmt.Sprintf("%s: JourneysOfCoach[%d]", what, i), got[i], want[i])
+		}
+	}
+	open, none, old, forgotten := uuid.New(), uuid.New(), uuid.New(), uuid.New()
+	record(open, true, cp(1), cp(2), cp(3))
+	o := record(open, true, cp(2), cp(3)) // checkpoint 1 completed
+	n := record(none, true)
+	ol := record(old, false)
+	record(forgotten, true, cp(1))
+	f := record(forgotten, false) // a later snapshot without them: unknown again
+	if n.Checkpoints != nil || !n.CheckpointsKnown || ol.CheckpointsKnown {
+		t.Fatalf("test set-up: %+v, %+v", n, ol)
+	}
+	check("recorded", o, n, ol, f)
+	got, err := s.JourneysOfCoach(ctx, coach)
+	must(t, err)
+	if !got[1].CheckpointsKnown || got[2].CheckpointsKnown || got[3].CheckpointsKnown {
+		t.Errorf("JourneysOfCoach known = %v, %v, %v; want true (none left), false (old snapshot), false (latest without)",
+			got[1].CheckpointsKnown, got[2].CheckpointsKnown, got[3].CheckpointsKnown)
+	}
+
+	must(t, wiper.WipeProjections(ctx))
+	must(t, s.RebuildProjections(ctx))
+	check("rebuilt from the log", o, n, ol, f)
 }
 
 // ---- outbox ----------------------------------------------------------------

@@ -122,7 +122,11 @@ const (
 	IntakeColumns  = `id, name, programme_id, programme_version, opens_at, closes_at, starts_on, capacity, coordinator_id, status, created_at`
 	EventColumns   = `seq, key, intake_id, journey_id, type, occurred_at, data, snapshot, intake_status, recorded_at`
 	JourneyColumns = `journey_id, intake_id, person_id, coach_id, state, phase, next_due_item, next_due_at, overdue_count, outcome`
-	MessageColumns = `key, intake_id, journey_id, recipient_id, role, template, item_id, item_starts_at, item_ends_at, revision, cancels, ` +
+	// CoachJourneyColumns adds the journey's checkpoints (JSON, NULL when
+	// unknown), which only a coach's list reads, for the inbox: decoding
+	// them would slow the lists of thousands of journeys that never show them.
+	CoachJourneyColumns = JourneyColumns + `, checkpoints`
+	MessageColumns      = `key, intake_id, journey_id, recipient_id, role, template, item_id, item_starts_at, item_ends_at, revision, cancels, ` +
 		`channel, send_at, status, created_at, attempts, next_attempt_at, last_error, sent_at, message_id, claimed_by, claimed_until`
 	NoteColumns = `id, author_id, journey_id, body, created_at`
 )
@@ -239,6 +243,17 @@ func ScanJourney(row Scanner) (store.JourneySnapshot, error) {
 	err := row.Scan(uuidCol{&j.JourneyID}, uuidCol{&j.IntakeID}, uuidCol{&j.PersonID}, uuidCol{&j.CoachID},
 		&j.State, &j.Phase, &j.NextDueItem, timeCol{&j.NextDueAt}, &j.OverdueCount, &j.Outcome)
 	return j, err
+}
+
+// ScanCoachJourney reads CoachJourneyColumns.
+func ScanCoachJourney(row Scanner) (store.JourneySnapshot, error) {
+	var j store.JourneySnapshot
+	var checkpoints []byte
+	if err := row.Scan(uuidCol{&j.JourneyID}, uuidCol{&j.IntakeID}, uuidCol{&j.PersonID}, uuidCol{&j.CoachID},
+		&j.State, &j.Phase, &j.NextDueItem, timeCol{&j.NextDueAt}, &j.OverdueCount, &j.Outcome, &checkpoints); err != nil {
+		return store.JourneySnapshot{}, err
+	}
+	return j, store.DecodeCheckpoints(checkpoints, &j)
 }
 
 // ScanMessage reads MessageColumns.

@@ -118,9 +118,11 @@ type Tx interface {
 	// store.EncodeSnapshot, unless an event with its key is already in the
 	// log: then appended is false.
 	AppendEvent(ev store.Event, snapshot []byte) (seq int64, appended bool, err error)
-	// UpsertJourney makes snap the journey's projection row, recording seq
-	// as the event it reflects, unless the row reflects a later event.
-	UpsertJourney(snap store.JourneySnapshot, seq int64) error
+	// UpsertJourney makes snap the journey's projection row, with its
+	// checkpoints encoded by store.EncodeCheckpoints (nil is NULL: unknown),
+	// recording seq as the event it reflects, unless the row reflects a
+	// later event.
+	UpsertJourney(snap store.JourneySnapshot, checkpoints []byte, seq int64) error
 	SetIntakeStatus(intakeID uuid.UUID, status store.IntakeStatus) error
 	// QueueMessage adds m to the outbox unless its key is there already.
 	QueueMessage(m store.Message, eventSeq int64) error
@@ -178,8 +180,15 @@ func Record(ev store.Event, msgs []store.Message, now time.Time, inTx func(func(
 	return recorded, nil
 }
 
+// project makes snap, carried by event seq, the journey's projection row.
+// Record and RebuildProjections both come here, so a rebuilt row keeps
+// what the recorded one had, checkpoints too.
 func project(tx Tx, snap store.JourneySnapshot, seq int64) error {
-	if err := tx.UpsertJourney(snap, seq); err != nil {
+	checkpoints, err := store.EncodeCheckpoints(snap)
+	if err != nil {
+		return fmt.Errorf("projecting journey %s: %w", snap.JourneyID, err)
+	}
+	if err := tx.UpsertJourney(snap, checkpoints, seq); err != nil {
 		return fmt.Errorf("projecting journey %s: %w", snap.JourneyID, err)
 	}
 	return nil
