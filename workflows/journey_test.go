@@ -249,6 +249,64 @@ func TestOverdueCheckpointEscalatesToCoachThenCoordinator(t *testing.T) {
 	}
 }
 
+// The coach's list of journeys (the inbox's source) carries each journey's
+// checkpoints not yet completed, from the start of the programme, with
+// their times; a completed one leaves the list; an ended journey has
+// none, and says so (known), so the inbox never asks its workflow.
+func TestProjectionCarriesCheckpointsNotYetCompleted(t *testing.T) {
+	h := newHarness(t, 20)
+	j := h.startedJourney()
+	h.attend(j, func(int) bool { return true })
+	h.submitTask(j, "plan")
+	// Checkpoint 1 is never completed; the rest are.
+	h.completeCheckpoints(j, func(i int) bool { return i > 0 })
+	all := h.items(programme.KindCheckpoint)
+	ofCoach := func() store.JourneySnapshot {
+		t.Helper()
+		js, err := h.store.JourneysOfCoach(context.Background(), h.coach)
+		if err != nil || len(js) != 1 {
+			t.Fatalf("JourneysOfCoach = %+v, %v; want the one journey", js, err)
+		}
+		return js[0]
+	}
+	var early, middle store.JourneySnapshot
+	h.at(all[0].OpensAt.Add(-time.Hour), func() { early = ofCoach() })
+	// Just after checkpoint 2 was completed (the day before it is due).
+	h.at(all[1].DueAt.Add(-23*time.Hour), func() { middle = ofCoach() })
+	h.submitTask(j, "reflection")
+	h.run()
+
+	want := func(items ...programme.Item) []store.Checkpoint {
+		out := []store.Checkpoint{}
+		for _, it := range items {
+			out = append(out, store.Checkpoint{ID: it.ID, OpensAt: store.StoredTime(it.OpensAt), DueAt: store.StoredTime(it.DueAt)})
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		when string
+		got  store.JourneySnapshot
+		want []store.Checkpoint
+	}{
+		{"before the first opens", early, want(all...)},
+		{"after the second is completed", middle, want(append([]programme.Item{all[0]}, all[2:]...)...)},
+		{"once ended", ofCoach(), want()},
+	} {
+		if !tc.got.CheckpointsKnown {
+			t.Errorf("%s: checkpoints unknown; the workflow always knows them", tc.when)
+		}
+		if len(tc.got.Checkpoints) != len(tc.want) {
+			t.Errorf("%s: checkpoints %+v, want %+v", tc.when, tc.got.Checkpoints, tc.want)
+			continue
+		}
+		for i := range tc.want {
+			if g, w := tc.got.Checkpoints[i], tc.want[i]; g.ID != w.ID || !g.OpensAt.Equal(w.OpensAt) || !g.DueAt.Equal(w.DueAt) {
+				t.Errorf("%s: checkpoint %d = %+v, want %+v", tc.when, i, g, w)
+			}
+		}
+	}
+}
+
 // The coach's update is validated before anything is written: wrong coach,
 // not open yet, missing notes; the same request twice completes once.
 func TestCheckpointValidationRejectsAndRepeatsAreIdempotent(t *testing.T) {

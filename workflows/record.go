@@ -167,15 +167,21 @@ func withItem(data any, itemID string) any {
 	return data
 }
 
-// snapshot is the journey as the dashboards see it.
+// snapshot is the journey as the dashboards and the coach's inbox see it.
+// The checkpoints not yet completed go with it, so the inbox reads them
+// from the store instead of querying each journey; the workflow always
+// knows them (none before the programme is scheduled or once it has
+// ended). This only changes the record activity's input, never a
+// command, so replay is unaffected.
 func (j *journey) snapshot(now time.Time) store.JourneySnapshot {
 	s := store.JourneySnapshot{
-		JourneyID: j.JourneyID,
-		IntakeID:  j.IntakeID,
-		PersonID:  j.PersonID,
-		CoachID:   j.CoachID,
-		State:     string(j.Status),
-		Phase:     j.Phase,
+		JourneyID:        j.JourneyID,
+		IntakeID:         j.IntakeID,
+		PersonID:         j.PersonID,
+		CoachID:          j.CoachID,
+		State:            string(j.Status),
+		Phase:            j.Phase,
+		CheckpointsKnown: true,
 	}
 	if j.Status.Terminal() {
 		s.Outcome = string(j.Status)
@@ -187,6 +193,9 @@ func (j *journey) snapshot(now time.Time) store.JourneySnapshot {
 	for _, it := range j.Schedule.Items {
 		if j.itemDone(it) {
 			continue
+		}
+		if it.Kind == programme.KindCheckpoint {
+			s.Checkpoints = append(s.Checkpoints, store.Checkpoint{ID: it.ID, OpensAt: it.OpensAt, DueAt: it.DueAt})
 		}
 		at := it.DueAt
 		if it.Kind == programme.KindSession {
