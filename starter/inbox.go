@@ -16,9 +16,12 @@ import (
 	"github.com/infuse-cymru/journeys/workflows"
 )
 
-// A coach's inbox answers "what must I do now?". Which checkpoints are open
-// is the workflow's knowledge (the projection keeps only the next due item),
-// so each live journey is asked; who the journeys are comes from the store.
+// A coach's inbox answers "what must I do now?". The store's projection of
+// each journey carries its checkpoints not yet completed, so the inbox is
+// read from the store alone (issue 11: it must answer in milliseconds, for
+// many coaches at once, and while Temporal is down). A journey whose
+// projection was recorded before checkpoints were carried does not know
+// them: its workflow is asked, as before, until its next event is recorded.
 
 // inboxParallelism bounds the queries one inbox has in flight: a coach has
 // a dozen or so journeys, and many coaches may open their inbox at once, so
@@ -41,8 +44,9 @@ type CoachInbox struct {
 	// Journeys is every journey the coach is assigned to, oldest first,
 	// from the store (so it answers even when Temporal does not).
 	Journeys []JourneySummary `json:"journeys"`
-	// Unavailable lists journeys whose workflow could not be asked: their
-	// open checkpoints are missing from Open. Try again in a moment; if a
+	// Unavailable lists journeys whose workflow had to be asked (their
+	// projection predates checkpoints) and could not be: their open
+	// checkpoints are missing from Open. Try again in a moment; if a
 	// journey stays here, check the worker.
 	Unavailable []UnavailableJourney `json:"unavailable,omitempty"`
 }
@@ -82,8 +86,10 @@ type JourneySummary struct {
 }
 
 // CoachInbox lists the checkpoints coachID can complete now across all
-// their journeys, and those journeys. A journey whose workflow does not
-// answer is listed in Unavailable rather than failing the inbox.
+// their journeys, and those journeys, from the store's projection. Only a
+// journey whose projection does not know its checkpoints is asked of its
+// workflow; one that does not answer is listed in Unavailable rather than
+// failing the inbox.
 func (s *Service) CoachInbox(ctx context.Context, coachID uuid.UUID) (CoachInbox, error) {
 	if err := s.checkPerson(ctx, coachID, store.RoleCoach); err != nil {
 		return CoachInbox{}, err
@@ -101,10 +107,16 @@ func (s *Service) CoachInbox(ctx context.Context, coachID uuid.UUID) (CoachInbox
 		return in, err
 	}
 
+	// summariseJourneys keeps the order: in.Journeys[i] is snaps[i].
 	var ask []JourneySummary
-	for _, j := range in.Journeys {
-		if checkpointsMayBeOpen(j.State) {
-			ask = append(ask, j)
+	for i, j := range snaps {
+		switch {
+		case !checkpointsMayBeOpen(j.State):
+			// Nothing can be open: neither read nor asked.
+		case j.CheckpointsKnown:
+			in.Open = append(in.Open, openCheckpoints(snapshotCheckpoints(j), coachID, in.Journeys[i].Participant, in.AsOf)...)
+		default:
+			ask = append(ask, in.Journeys[i])
 		}
 	}
 	views := make([]workflows.JourneyView, len(ask))
@@ -124,7 +136,7 @@ func (s *Service) CoachInbox(ctx context.Context, coachID uuid.UUID) (CoachInbox
 			}
 			in.Unavailable = append(in.Unavailable, UnavailableJourney{JourneyID: j.JourneyID, Reason: WorkflowUnavailable, Cause: errs[i]})
 		default:
-			in.Open = append(in.Open, openCheckpoints(views[i], coachID, j.Participant, in.AsOf)...)
+			in.Open = append(in.Open, openCheckpoints(viewCheckpoints(views[i]), coachID, j.Participant, in.AsOf)...)
 		}
 	}
 	sortInbox(in.Open)
@@ -134,8 +146,9 @@ func (s *Service) CoachInbox(ctx context.Context, coachID uuid.UUID) (CoachInbox
 // checkpointsMayBeOpen says whether a journey in this (projected) state
 // can have a checkpoint its coach may complete: not before the programme
 // has started, not while paused (the journey refuses completions then),
-// not once it has ended. Only these journeys are asked, which keeps an
-// inbox cheap for a coach with many finished journeys.
+// not once it has ended. Only these journeys are looked at (or, without
+// checkpoints in their projection, asked), which keeps an inbox cheap for
+// a coach with many finished journeys.
 func checkpointsMayBeOpen(state string) bool {
 	switch workflows.Status(state) {
 	case workflows.StatusInLabs, workflows.StatusExperimenting:
@@ -144,23 +157,52 @@ func checkpointsMayBeOpen(state string) bool {
 	return false
 }
 
-// openCheckpoints lists the checkpoints of v that coachID can complete at
-// now. The workflow's own Overdue flag is worked out at the workflow's
-// last task, which may be days ago, so opening and overdue are judged
-// against now here.
-func openCheckpoints(v workflows.JourneyView, coachID uuid.UUID, participant PersonSummary, now time.Time) []InboxItem {
-	if v.CoachID != coachID || v.Status.Terminal() || v.Status == workflows.StatusPaused {
-		// A coach reassigned since the projection was written no longer
-		// sees the journey's checkpoints.
+// journeyCheckpoints is what the inbox needs of one journey to list its
+// open checkpoints, from the store's projection (snapshotCheckpoints) or
+// from the workflow's view (viewCheckpoints): both go through the same
+// openCheckpoints, so they cannot disagree on what is open.
+type journeyCheckpoints struct {
+	JourneyID uuid.UUID
+	CoachID   uuid.UUID
+	Status    workflows.Status
+	// Pending is the checkpoints not yet completed, open or not.
+	Pending []store.Checkpoint
+}
+
+// snapshotCheckpoints is a projected journey whose checkpoints are known.
+func snapshotCheckpoints(j store.JourneySnapshot) journeyCheckpoints {
+	return journeyCheckpoints{JourneyID: j.JourneyID, CoachID: j.CoachID, Status: workflows.Status(j.State), Pending: j.Checkpoints}
+}
+
+// viewCheckpoints is a journey as its workflow answered the state query.
+func viewCheckpoints(v workflows.JourneyView) journeyCheckpoints {
+	out := journeyCheckpoints{JourneyID: v.JourneyID, CoachID: v.CoachID, Status: v.Status}
+	for _, c := range v.Checkpoints {
+		if c.CompletedAt.IsZero() {
+			out.Pending = append(out.Pending, store.Checkpoint{ID: c.ID, OpensAt: c.OpensAt, DueAt: c.DueAt})
+		}
+	}
+	return out
+}
+
+// openCheckpoints lists the checkpoints of j that coachID can complete at
+// now. Opening and overdue are judged against now here, whichever the
+// source: a projection is as old as the journey's last event, and the
+// workflow's own Overdue flag is worked out at its last task, either of
+// which may be days ago.
+func openCheckpoints(j journeyCheckpoints, coachID uuid.UUID, participant PersonSummary, now time.Time) []InboxItem {
+	if j.CoachID != coachID || j.Status.Terminal() || j.Status == workflows.StatusPaused {
+		// A coach reassigned since the list was read no longer sees the
+		// journey's checkpoints.
 		return nil
 	}
 	var out []InboxItem
-	for _, c := range v.Checkpoints {
-		if !c.CompletedAt.IsZero() || c.OpensAt.After(now) {
+	for _, c := range j.Pending {
+		if c.OpensAt.After(now) {
 			continue
 		}
 		out = append(out, InboxItem{
-			JourneyID: v.JourneyID, Participant: participant, CheckpointID: c.ID,
+			JourneyID: j.JourneyID, Participant: participant, CheckpointID: c.ID,
 			OpensAt: c.OpensAt, DueAt: c.DueAt, Overdue: !c.DueAt.After(now),
 		})
 	}

@@ -21,7 +21,8 @@ import (
 // The inbox shows what a coach can complete now, overdue first, judged
 // against the real clock rather than the workflow's last task; checkpoints
 // of journeys the coach no longer has, or that are paused, are not theirs
-// to complete.
+// to complete. The store's projection of the same journeys gives the same
+// list as their workflows' views.
 func TestInboxOrdersOverdueFirst(t *testing.T) {
 	now := time.Date(2022, 2, 14, 12, 0, 0, 0, time.UTC)
 	day := 24 * time.Hour
@@ -46,27 +47,123 @@ func TestInboxOrdersOverdueFirst(t *testing.T) {
 		{JourneyID: uuid.New(), CoachID: coach, Status: workflows.StatusWithdrawn, Checkpoints: []workflows.ItemView{
 			cp("checkpoint/1", -20*day, -10*day)}},
 	}
-	var items []InboxItem
+	// The same journeys as the store projects them: checkpoints not yet
+	// completed, the completed one gone.
+	var snaps []store.JourneySnapshot
 	for _, v := range views {
-		items = append(items, openCheckpoints(v, coach, PersonSummary{ID: v.PersonID}, now)...)
-	}
-	sortInbox(items)
-	var got []string
-	for _, it := range items {
-		j := "a"
-		if it.JourneyID == b {
-			j = "b"
+		snap := store.JourneySnapshot{JourneyID: v.JourneyID, CoachID: v.CoachID, State: string(v.Status), CheckpointsKnown: true}
+		for _, c := range v.Checkpoints {
+			if c.CompletedAt.IsZero() {
+				snap.Checkpoints = append(snap.Checkpoints, store.Checkpoint{ID: c.ID, OpensAt: c.OpensAt, DueAt: c.DueAt})
+			}
 		}
-		got = append(got, fmt.Sprintf("%s %s overdue=%v", j, it.CheckpointID, it.Overdue))
+		snaps = append(snaps, snap)
 	}
-	want := []string{
+	list := func(items []InboxItem) string {
+		sortInbox(items)
+		var got []string
+		for _, it := range items {
+			j := "a"
+			if it.JourneyID == b {
+				j = "b"
+			}
+			got = append(got, fmt.Sprintf("%s %s overdue=%v", j, it.CheckpointID, it.Overdue))
+		}
+		return strings.Join(got, "\n")
+	}
+	want := strings.Join([]string{
 		"a checkpoint/1 overdue=true",
 		"b checkpoint/1 overdue=true",
 		"b checkpoint/2 overdue=false",
 		"a checkpoint/2 overdue=false",
+	}, "\n")
+	var fromViews, fromSnaps []InboxItem
+	for _, v := range views {
+		fromViews = append(fromViews, openCheckpoints(viewCheckpoints(v), coach, PersonSummary{ID: v.PersonID}, now)...)
+	}
+	for _, j := range snaps {
+		fromSnaps = append(fromSnaps, openCheckpoints(snapshotCheckpoints(j), coach, PersonSummary{}, now)...)
+	}
+	if got := list(fromViews); got != want {
+		t.Errorf("inbox from the workflows' views:\n%s\nwant:\n%s", got, want)
+	}
+	if got := list(fromSnaps); got != want {
+		t.Errorf("inbox from the store's projection:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// The inbox is answered from the store's projection: with no Temporal at
+// all, a journey whose projection carries its checkpoints lists those open
+// now (overdue judged against now, not-yet-open and paused ones left out),
+// and only a journey projected before checkpoints were carried is asked of
+// its workflow (here unreachable, so it is listed as unavailable).
+func TestCoachInboxReadsTheProjection(t *testing.T) {
+	ctx := t.Context()
+	s := storeOnly(t) // no Temporal client: any query fails
+	now := time.Date(2022, 2, 14, 12, 0, 0, 0, time.UTC)
+	s.Now = func() time.Time { return now }
+	day := 24 * time.Hour
+	coach, coordinator := uuid.New(), uuid.New()
+	people := []store.Person{
+		{ID: coach, Role: store.RoleCoach, GivenName: "Nia", FamilyName: "Parry", EmailAddress: "nia@example.org"},
+		{ID: coordinator, Role: store.RoleCoordinator, GivenName: "Megan", FamilyName: "Howells", EmailAddress: "megan@example.org"},
+	}
+	participant := func(name string) uuid.UUID {
+		id := uuid.New()
+		people = append(people, store.Person{ID: id, Role: store.RoleParticipant, GivenName: name, FamilyName: "Powell",
+			EmailAddress: strings.ToLower(name) + "@example.org", LocalAuthority: "Newport", Theme: "communities"})
+		return id
+	}
+	pa, pb, pc, pd := participant("Aled"), participant("Bethan"), participant("Carys"), participant("Dafydd")
+	if err := s.Store.CreatePeople(ctx, people); err != nil {
+		t.Fatal(err)
+	}
+	in := store.Intake{ID: uuid.New(), Name: "Cohort 3", ProgrammeID: "infuse", ProgrammeVersion: 1, Capacity: 20,
+		CoordinatorID: coordinator, Status: store.IntakeStarted}
+	if err := s.Store.CreateIntake(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	cp := func(id string, opens, due time.Duration) store.Checkpoint {
+		return store.Checkpoint{ID: id, OpensAt: now.Add(opens), DueAt: now.Add(due)}
+	}
+	record := func(person uuid.UUID, state workflows.Status, known bool, cs ...store.Checkpoint) uuid.UUID {
+		journey := uuid.New()
+		_, err := s.Store.Record(ctx, store.Event{Key: journey.String() + "/1", IntakeID: in.ID, JourneyID: journey,
+			Type: "journey.changed", OccurredAt: now.Add(-30 * day), Snapshot: &store.JourneySnapshot{
+				JourneyID: journey, IntakeID: in.ID, PersonID: person, CoachID: coach, State: string(state),
+				Checkpoints: cs, CheckpointsKnown: known}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return journey
+	}
+	a := record(pa, workflows.StatusExperimenting, true,
+		cp("checkpoint/2", -20*day, -6*day), cp("checkpoint/3", -6*day, 8*day), cp("checkpoint/4", 8*day, 22*day))
+	record(pb, workflows.StatusPaused, true, cp("checkpoint/1", -20*day, -10*day))
+	old := record(pc, workflows.StatusInLabs, false)
+	record(pd, workflows.StatusExperimenting, true) // none left
+
+	inbox, err := s.CoachInbox(ctx, coach)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, it := range inbox.Open {
+		got = append(got, fmt.Sprintf("%s %s %s overdue=%v", it.Participant.Name, it.JourneyID, it.CheckpointID, it.Overdue))
+	}
+	want := []string{
+		fmt.Sprintf("Aled Powell %s checkpoint/2 overdue=true", a),
+		fmt.Sprintf("Aled Powell %s checkpoint/3 overdue=false", a),
 	}
 	if !slices.Equal(got, want) {
-		t.Errorf("inbox:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		t.Errorf("open from the projection:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if len(inbox.Journeys) != 4 {
+		t.Errorf("inbox lists %d journeys, want the coach's 4", len(inbox.Journeys))
+	}
+	if len(inbox.Unavailable) != 1 || inbox.Unavailable[0].JourneyID != old || inbox.Unavailable[0].Reason != WorkflowUnavailable {
+		t.Errorf("unavailable = %+v; want only journey %s, whose projection does not know its checkpoints (so its workflow was asked)",
+			inbox.Unavailable, old)
 	}
 }
 
@@ -149,7 +246,7 @@ func TestCoachInboxAndCalendarOfAStartedIntake(t *testing.T) {
 		t.Fatal(err)
 	}
 	later := v.Checkpoints[1].OpensAt.Add(time.Hour)
-	open := openCheckpoints(v, coachA, PersonSummary{}, later)
+	open := openCheckpoints(viewCheckpoints(v), coachA, PersonSummary{}, later)
 	if len(open) != 2 || open[0].CheckpointID != "checkpoint/1" || !open[0].Overdue || open[1].Overdue {
 		t.Errorf("open at %s: %+v", later, open)
 	}
