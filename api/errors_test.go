@@ -40,6 +40,8 @@ func TestWorkflowErrorsStayInTheLog(t *testing.T) {
 	in := store.Intake{ID: uuid.New(), Name: "Cohort A", ProgrammeID: "infuse", ProgrammeVersion: 1, Capacity: 20,
 		CoordinatorID: coord, Status: store.IntakeStarted, OpensAt: time.Now(), ClosesAt: time.Now(), StartsOn: time.Now()}
 	must(t, st.CreateIntake(ctx, in))
+	// Recorded as before snapshots carried checkpoints: the inbox must ask
+	// the journey's workflow for them.
 	journey := uuid.New()
 	_, err := st.Record(ctx, store.Event{Key: "j/1", IntakeID: in.ID, JourneyID: journey, Type: "journey.started", OccurredAt: time.Now(),
 		Snapshot: &store.JourneySnapshot{JourneyID: journey, IntakeID: in.ID, PersonID: part, CoachID: coach, State: string(workflows.StatusInLabs)}})

@@ -293,9 +293,9 @@ func (s *loadStack) remaining() int {
 //     stored, the journey's Update validated, the event recorded), against
 //     an Update that only changes state, one that runs one activity and
 //     one that runs one local activity;
-//   - inbox: the coach's inbox (a store read and a workflow query per
-//     participant), against the state-only Update, the least a round trip
-//     to a workflow costs.
+//   - inbox: the coach's inbox (a store read: the projection carries each
+//     journey's open checkpoints, so no workflow is queried), against the
+//     state-only Update, the least a round trip to a workflow costs.
 //
 // Each reports ops/s and p50/p99 in ms, the bare shapes' too, and its
 // ratios to them (x-state-ops: its throughput over the bare one's).
