@@ -36,6 +36,8 @@ type checkpointJSON struct {
 	DueAt   time.Time `json:"due_at"`
 }
 
+// checkpointsJSON is the stored form of a snapshot's checkpoints: nil when
+// they are unknown, so the key is left out.
 func checkpointsJSON(known bool, cs []Checkpoint) *[]checkpointJSON {
 	if !known {
 		return nil
@@ -47,6 +49,7 @@ func checkpointsJSON(known bool, cs []Checkpoint) *[]checkpointJSON {
 	return &out
 }
 
+// checkpointsOf reverses checkpointsJSON.
 func checkpointsOf(js *[]checkpointJSON) (cs []Checkpoint, known bool) {
 	if js == nil {
 		return nil, false
@@ -81,7 +84,9 @@ func DecodeCheckpoints(b []byte, s *JourneySnapshot) error {
 	}
 	var js []checkpointJSON
 	if err := json.Unmarshal(b, &js); err != nil {
-		return fmt.Errorf("decoding stored checkpoints of journey %s: %w", s.JourneyID, err)
+		// The column is a projection: RebuildProjections rewrites it from the event log.
+		return fmt.Errorf("decoding the stored checkpoints of journey %s (journeys.checkpoints; rebuilding the "+
+			"projections from the event log rewrites it): %w", s.JourneyID, err)
 	}
 	s.Checkpoints, s.CheckpointsKnown = checkpointsOf(&js)
 	return nil
