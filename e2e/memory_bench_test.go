@@ -38,6 +38,9 @@ import (
 // journeys added to them ("rss-MB/1000"). The goal is under 1 GB at 10,000:
 //
 //	go test ./e2e/ -run '^$' -bench WorkerMemory -benchtime 10000x -timeout 60m
+//
+// With INFUSE_BENCH_WORKER_GOMEMLIMIT set (e.g. 850MiB) the worker runs
+// with that GOMEMLIMIT, as a deployment sized for its container would.
 func BenchmarkWorkerMemory(b *testing.B) {
 	ctx, cancel := context.WithTimeout(context.Background(), 55*time.Minute)
 	defer cancel()
@@ -72,10 +75,13 @@ func BenchmarkWorkerMemory(b *testing.B) {
 		b.Fatal(err)
 	}
 	metrics := fmt.Sprintf("127.0.0.1:%d", metricsPort)
+	env := []string{"HOME=" + dir, "PATH=" + os.Getenv("PATH"), "TEMPORAL_ADDRESS=" + srv.FrontendAddress(),
+		"TEMPORAL_NAMESPACE=" + devserver.DefaultNamespace, "INFUSE_LOG_LEVEL=error"}
+	if limit := os.Getenv(workerMemoryLimitEnv); limit != "" {
+		env = append(env, "GOMEMLIMIT="+limit)
+	}
 	w, err := cluster.StartProcess("worker", filepath.Join(dir, "worker.log"), infuse,
-		[]string{"worker", "--database", dbPath, "--metrics", metrics},
-		[]string{"HOME=" + dir, "PATH=" + os.Getenv("PATH"), "TEMPORAL_ADDRESS=" + srv.FrontendAddress(),
-			"TEMPORAL_NAMESPACE=" + devserver.DefaultNamespace, "INFUSE_LOG_LEVEL=error"})
+		[]string{"worker", "--database", dbPath, "--metrics", metrics}, env)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -144,6 +150,9 @@ func startAcceptedJourney(ctx context.Context, tc client.Client, in store.Intake
 		workflows.JourneyWorkflow, j)
 	return err
 }
+
+// workerMemoryLimitEnv, when set, is the worker's GOMEMLIMIT.
+const workerMemoryLimitEnv = "INFUSE_BENCH_WORKER_GOMEMLIMIT"
 
 type memory struct{ rss, heap float64 }
 
