@@ -50,12 +50,14 @@ func Unavailable(err error) bool {
 
 // TryLater says whether a request that failed with err, its work done in
 // ctx, is worth the same request again later rather than a 500: a service
-// Unavailable, or the request's own time up while it waited, which is the
-// server's doing, not the request's. With the store down for a while, an
-// update waits for its workflow's records until the store is back; the
-// update still goes through then, once, and a retry with the same request
-// ID (WithRequestID) gets its answer. A ctx cancelled (the client gone) is
-// not that.
+// Unavailable, or a wait that ran out of time, which is the server's
+// doing, not the request's. With the store down for a while, an update
+// waits for its workflow's records until the store is back; the update
+// still goes through then, once, and a retry with the same request ID
+// (WithRequestID) gets its answer. A query waits for the journey's worker,
+// which after such an outage has a backlog to work through, and Temporal
+// gives up on it at its own deadline. A ctx cancelled (the client gone)
+// is not that.
 func TryLater(ctx context.Context, err error) bool {
 	if Unavailable(err) {
 		return true
@@ -63,10 +65,13 @@ func TryLater(ctx context.Context, err error) bool {
 	if errors.Is(ctx.Err(), context.Canceled) {
 		return false
 	}
-	// Temporal ends the wait for an update at ctx's deadline by its own
-	// clock, which may be a moment before ctx says its time is up.
+	// Temporal ends a wait at ctx's deadline by its own clock, which may
+	// be a moment before ctx says its time is up, or at a deadline of its
+	// own (a query its worker did not answer in time).
 	var waitEnded *client.WorkflowUpdateServiceTimeoutOrCanceledError
-	return errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.As(err, &waitEnded)
+	var temporalDeadline *serviceerror.DeadlineExceeded
+	return errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.As(err, &waitEnded) || errors.As(err, &temporalDeadline)
 }
 
 // Service carries out coordinator, coach and participant actions.

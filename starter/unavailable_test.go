@@ -57,7 +57,9 @@ func TestTryLater(t *testing.T) {
 		{"the client gone", gone, context.Canceled, false},
 		{"the client gone while an update was awaited", gone, cutShort, false},
 		{"a bug, with time left", live, errors.New("nil map"), false},
-		{"Temporal's own deadline, with time left", live, serviceerror.NewDeadlineExceeded("too slow"), false},
+		{"Temporal's own deadline, with time left (a query its worker did not answer)", live,
+			fmt.Errorf("asking journey/x for state: %w", serviceerror.NewDeadlineExceeded("context deadline exceeded")), true},
+		{"a wait of our own that ran out, with the request's time left", live, fmt.Errorf("asking: %w", context.DeadlineExceeded), true},
 	} {
 		if got := starter.TryLater(c.ctx, c.err); got != c.want {
 			t.Errorf("%s: TryLater = %v, want %v", c.what, got, c.want)

@@ -106,6 +106,23 @@ func (w *world) expect(code int, fragments []string, args ...string) {
 	}
 }
 
+// retryUntil retries try until it says done, failing the test after patience
+// with what it last said.
+func retryUntil(t *testing.T, what string, try func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(patience)
+	for {
+		done, last := try()
+		if done {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: no success within %v; last answer: %s", what, patience, last)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // eventually retries a command until its output contains every fragment:
 // workflows record what they did a moment after answering.
 func (w *world) eventually(fragments []string, args ...string) string {

@@ -610,23 +610,6 @@ func devAPICall(t *testing.T, method, url, token, contentType, body string) (int
 	return resp.StatusCode, resp.Header.Get("Content-Type"), string(b)
 }
 
-// retryUntil retries try until it says done, failing the test after patience
-// with what it last said.
-func retryUntil(t *testing.T, what string, try func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(patience)
-	for {
-		done, last := try()
-		if done {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: no success within %v; last answer: %s", what, patience, last)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 // sendToMailbox sends a message of about size bytes to the mailbox at addr.
 func sendToMailbox(addr, id string, size int) error {
 	msg := "From: test@example.org\r\nTo: someone@example.org\r\nSubject: " + id + "\r\nMessage-ID: <" + id +

@@ -177,7 +177,7 @@ func TestPostgresStoppedMidIntake(t *testing.T) {
 	}
 
 	// Its workflow records that it is scheduled before it sets the timer.
-	outageWait(t, "Cohort 2 to be scheduled", func() (bool, string) {
+	retryUntil(t, "Cohort 2 to be scheduled", func() (bool, string) {
 		events, err := st.IntakeEvents(ctx, next.ID)
 		return err == nil && len(events) > 0, fmt.Sprint(events, err)
 	})
@@ -240,7 +240,7 @@ func TestPostgresStoppedMidIntake(t *testing.T) {
 	}
 
 	// The intake starts the journeys it has counted accepted: every one.
-	outageWait(t, "the intake to count every acceptance", func() (bool, string) {
+	retryUntil(t, "the intake to count every acceptance", func() (bool, string) {
 		counts := w.intakeCounts(intake.ID.String())
 		return counts[workflows.StatusAccepted] == outageApplicants, fmt.Sprint(counts)
 	})
@@ -402,7 +402,7 @@ func (c *outageClient) get(ctx context.Context, token, path string) outageRespon
 // 200 answer (read into a T) is the one wanted.
 func outageUntil[T any](t *testing.T, ctx context.Context, c *outageClient, token, path, what string, ok func(T) bool) {
 	t.Helper()
-	outageWait(t, what, func() (bool, string) {
+	retryUntil(t, what, func() (bool, string) {
 		r := c.get(ctx, token, path)
 		var v T
 		return r.status == http.StatusOK && json.Unmarshal(r.body, &v) == nil && ok(v), fmt.Sprintf("%d %s", r.status, r.body)
@@ -446,23 +446,6 @@ func retryAfter(r outageResponse) (time.Duration, bool, error) {
 	return 0, false, nil
 }
 
-// outageWait polls done until it says yes, failing the test with what it
-// last said if patience runs out.
-func outageWait(t *testing.T, what string, done func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(patience)
-	for {
-		ok, last := done()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("waited %v for %s; last: %s", patience, what, last)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 // checkOneJourneyEach: the coordinator's dashboard lists every applicant
 // once, with the journey their application was answered with, and every
 // journey awaiting the start. It returns the journeys, by participant.
@@ -497,7 +480,7 @@ func checkJourneyLogs(t *testing.T, ctx context.Context, st store.Store, w *worl
 	for i, id := range journeys {
 		var types []string
 		// A record may still be in flight a moment after the dashboard shows the start.
-		outageWait(t, fmt.Sprintf("journey %d's events in the store to be its timeline", i), func() (bool, string) {
+		retryUntil(t, fmt.Sprintf("journey %d's events in the store to be its timeline", i), func() (bool, string) {
 			var timeline []workflows.TimelineEntry
 			q, err := w.temporal.GetDefaultClient().QueryWorkflow(ctx, workflows.JourneyWorkflowID(id), "", workflows.QueryTimeline)
 			if err == nil {
