@@ -217,8 +217,8 @@ func checkDataDir(dir string) error {
 		}
 	}
 	for _, db := range []string{storeFileName, devserver.DatabaseFile} {
-		for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
-			f, err := os.OpenFile(filepath.Join(dir, db+suffix), os.O_WRONLY, 0)
+		for _, file := range devserver.SQLiteFiles(filepath.Join(dir, db)) {
+			f, err := os.OpenFile(file, os.O_WRONLY, 0)
 			if errors.Is(err, fs.ErrNotExist) {
 				continue
 			}

@@ -304,8 +304,8 @@ func prepareDatabase(dbPath, namespace string, attrs map[string]enumspb.IndexedV
 			// Leave no half-initialised file behind: the next start would
 			// take it for a complete one. Nor its journal: SQLite would roll
 			// a leftover journal back into the next, new file.
-			for _, suffix := range []string{"", "-journal", "-wal", "-shm"} {
-				_ = os.Remove(dbPath + suffix)
+			for _, f := range SQLiteFiles(dbPath) {
+				_ = os.Remove(f)
 			}
 			return nil, fmt.Errorf("devserver: creating Temporal schema in %s: %w", dbPath, err)
 		}
@@ -433,4 +433,11 @@ func freePort(taken ...int) (int, error) {
 		}
 	}
 	return 0, fmt.Errorf("devserver: finding a free port: the system kept offering ports already taken (%v)", taken)
+}
+
+// SQLiteFiles are the files SQLite may keep for the database at path: the
+// database itself, its rollback journal, its write-ahead log and its
+// shared memory.
+func SQLiteFiles(path string) []string {
+	return []string{path, path + "-journal", path + "-wal", path + "-shm"}
 }
