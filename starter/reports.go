@@ -2,10 +2,8 @@ package starter
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"io"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -130,23 +128,43 @@ var OutcomesCSVColumns = []string{
 //
 // On an error, what was already written to w is incomplete: discard it.
 func (s *Service) WriteOutcomesCSV(ctx context.Context, intakeID uuid.UUID, w io.Writer) error {
-	bw := bufio.NewWriter(w)
-	writeQuotedCSV(bw, OutcomesCSVColumns)
-	err := s.eachReportJourney(ctx, intakeID, func(j reportJourney) error {
-		ended := ""
-		if !j.endedAt.IsZero() {
-			ended = j.endedAt.UTC().Format(time.RFC3339)
-		}
-		writeQuotedCSV(bw, []string{
-			j.JourneyID.String(), j.intake.ID.String(), asText(j.intake.Name), asText(j.person.LocalAuthority), asText(j.person.Theme),
-			j.State, j.Outcome, strconv.Itoa(j.sessionsAttended), strconv.Itoa(j.checkpointsCompleted), ended,
-		})
-		return nil
-	})
+	intakes, err := s.reportIntakes(ctx, intakeID)
 	if err != nil {
 		return err
 	}
+	bw := bufio.NewWriter(w)
+	writeQuotedCSV(bw, OutcomesCSVColumns)
+	for _, in := range intakes {
+		// One read of the journeys' counts, kept as their events were
+		// recorded (store.JourneyOutcome), in the order of their IDs.
+		journeys, err := s.Store.JourneyOutcomes(ctx, in.ID)
+		if err != nil {
+			return err
+		}
+		for _, j := range journeys {
+			ended := ""
+			if !j.EndedAt.IsZero() {
+				ended = j.EndedAt.UTC().Format(time.RFC3339)
+			}
+			writeQuotedCSV(bw, []string{
+				j.JourneyID.String(), in.ID.String(), asText(in.Name), asText(j.LocalAuthority), asText(j.Theme),
+				j.State, j.Outcome, strconv.Itoa(j.SessionsAttended), strconv.Itoa(j.CheckpointsCompleted), ended,
+			})
+		}
+	}
 	return bw.Flush()
+}
+
+// reportIntakes is the intake a report is of, or every intake for uuid.Nil.
+func (s *Service) reportIntakes(ctx context.Context, intakeID uuid.UUID) ([]store.Intake, error) {
+	if intakeID == uuid.Nil {
+		return s.Store.ListIntakes(ctx)
+	}
+	in, err := s.getIntake(ctx, intakeID)
+	if err != nil {
+		return nil, err
+	}
+	return []store.Intake{in}, nil
 }
 
 // writeQuotedCSV writes one CSV record (RFC 4180) with every field quoted.
@@ -176,99 +194,4 @@ func asText(cell string) string {
 		return "'" + cell
 	}
 	return cell
-}
-
-// reportJourney is a journey with what reports need to know about it.
-type reportJourney struct {
-	store.JourneySnapshot
-	intake store.Intake
-	person store.Listed
-	// Read from the event log.
-	sessionsAttended     int
-	checkpointsCompleted int
-	endedAt              time.Time
-}
-
-// eachReportJourney calls fn for every journey of the intake, or of every
-// intake for uuid.Nil, with what each intake's event log (read once per
-// intake) says of its attendance, checkpoints and end.
-func (s *Service) eachReportJourney(ctx context.Context, intakeID uuid.UUID, fn func(reportJourney) error) error {
-	var intakes []store.Intake
-	if intakeID == uuid.Nil {
-		var err error
-		if intakes, err = s.Store.ListIntakes(ctx); err != nil {
-			return err
-		}
-	} else {
-		in, err := s.getIntake(ctx, intakeID)
-		if err != nil {
-			return err
-		}
-		intakes = []store.Intake{in}
-	}
-	for _, in := range intakes {
-		roster, err := s.Store.Roster(ctx, in.ID)
-		if err != nil {
-			return err
-		}
-		events, err := s.Store.IntakeEvents(ctx, in.ID)
-		if err != nil {
-			return err
-		}
-		facts := factsOf(events)
-		// In the order of the journeys' IDs, as the file always was.
-		slices.SortFunc(roster, func(a, b store.RosterEntry) int { return bytes.Compare(a.JourneyID[:], b.JourneyID[:]) })
-		for _, r := range roster {
-			rj := reportJourney{JourneySnapshot: r.JourneySnapshot, intake: in, person: r.Participant}
-			if f := facts[r.JourneyID]; f != nil {
-				rj.sessionsAttended, rj.checkpointsCompleted, rj.endedAt = f.attended(), len(f.checkpoints), f.endedAt
-			}
-			if err := fn(rj); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// journeyFacts is what an intake's event log says about one journey.
-type journeyFacts struct {
-	attendance  map[string]bool // session → last recorded attendance
-	checkpoints map[string]bool
-	endedAt     time.Time
-}
-
-func (f *journeyFacts) attended() int {
-	n := 0
-	for _, present := range f.attendance {
-		if present {
-			n++
-		}
-	}
-	return n
-}
-
-// factsOf folds an intake's event log (in recorded order) into facts per journey.
-func factsOf(events []store.Event) map[uuid.UUID]*journeyFacts {
-	out := map[uuid.UUID]*journeyFacts{}
-	for _, ev := range events {
-		if ev.JourneyID == uuid.Nil {
-			continue
-		}
-		f := out[ev.JourneyID]
-		if f == nil {
-			f = &journeyFacts{attendance: map[string]bool{}, checkpoints: map[string]bool{}}
-			out[ev.JourneyID] = f
-		}
-		switch item := eventItem(ev.Data); ev.Type {
-		case "attendance.present", "attendance.absent":
-			f.attendance[item] = ev.Type == "attendance.present"
-		case "checkpoint.completed":
-			f.checkpoints[item] = true
-		}
-		if ev.Snapshot != nil && ev.Snapshot.Outcome != "" && f.endedAt.IsZero() {
-			f.endedAt = ev.OccurredAt
-		}
-	}
-	return out
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -212,24 +211,13 @@ func (s *Service) timeline(ctx context.Context, journeyID uuid.UUID) ([]Timeline
 	}
 	out := make([]TimelineEntry, 0, len(events))
 	for _, ev := range events {
-		e := TimelineEntry{At: ev.OccurredAt, Event: ev.Type, Item: eventItem(ev.Data)}
+		e := TimelineEntry{At: ev.OccurredAt, Event: ev.Type, Item: store.EventItem(ev.Data)}
 		if ev.Snapshot != nil {
 			e.State = ev.Snapshot.State
 		}
 		out = append(out, e)
 	}
 	return out, nil
-}
-
-// eventItem is the schedule item an event is about, if any.
-func eventItem(data json.RawMessage) string {
-	var d struct {
-		Item string `json:"item"`
-	}
-	if len(data) == 0 || json.Unmarshal(data, &d) != nil {
-		return ""
-	}
-	return d.Item
 }
 
 // IntakeDashboard is a coordinator's view of one intake.

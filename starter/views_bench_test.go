@@ -2,6 +2,7 @@ package starter_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -63,8 +64,17 @@ func BenchmarkViews(b *testing.B) {
 	}
 }
 
+// journeyStart is each seeded journey's log: started, and the first two
+// sessions' attendance taken, one of them corrected.
+var journeyStart = []struct{ typ, item string }{
+	{"journey.started", ""},
+	{"attendance.present", "adaption-lab/1"},
+	{"attendance.absent", "adaption-lab/2"},
+	{"attendance.present", "adaption-lab/2"},
+}
+
 // seedIntake stores an intake of n participants, a coach for every 50,
-// each journey recorded as in its first lab month.
+// each journey recorded as in its first lab month (journeyStart).
 func seedIntake(ctx context.Context, b testing.TB, st store.Store, n int) uuid.UUID {
 	coord := store.Person{ID: uuid.New(), Role: store.RoleCoordinator, GivenName: "View", FamilyName: "Coordinator", EmailAddress: "coord@views.example.org"}
 	people := []store.Person{coord}
@@ -92,9 +102,15 @@ func seedIntake(ctx context.Context, b testing.TB, st store.Store, n int) uuid.U
 		j := uuid.New()
 		snap := store.JourneySnapshot{JourneyID: j, IntakeID: in.ID, PersonID: person, CoachID: coaches[i/50],
 			State: string(workflows.StatusInLabs), Phase: "adaption-lab", NextDueItem: "adaption-lab/2", NextDueAt: startsOn.AddDate(0, 0, 14)}
-		ev := store.Event{Key: fmt.Sprintf("journey/%s/1", j), IntakeID: in.ID, JourneyID: j, Type: "journey.started", OccurredAt: startsOn, Snapshot: &snap}
-		if _, err := st.Record(ctx, ev); err != nil {
-			b.Fatal(err)
+		for k, e := range journeyStart {
+			ev := store.Event{Key: fmt.Sprintf("journey/%s/%d", j, k+1), IntakeID: in.ID, JourneyID: j, Type: e.typ,
+				OccurredAt: startsOn.Add(time.Duration(k) * time.Hour), Snapshot: &snap}
+			if e.item != "" {
+				ev.Data = json.RawMessage(fmt.Sprintf(`{"item": %q}`, e.item))
+			}
+			if _, err := st.Record(ctx, ev); err != nil {
+				b.Fatal(err)
+			}
 		}
 	}
 	return in.ID

@@ -151,6 +151,18 @@ type RosterEntry struct {
 	Participant, Coach Listed
 }
 
+// JourneyOutcome is a journey as the funders' outcomes report counts it,
+// kept as its events are recorded: the sessions whose latest recorded
+// attendance is present, the checkpoints completed, and when it ended
+// (its first event with an outcome; zero while it runs).
+type JourneyOutcome struct {
+	JourneyID                              uuid.UUID
+	State, Outcome                         string
+	LocalAuthority, Theme                  string // of its participant, blank when not recorded or the person is gone
+	SessionsAttended, CheckpointsCompleted int
+	EndedAt                                time.Time
+}
+
 // Listed is what a list shows of a person. Known is false when the store
 // has no such person, or the journey has no coach.
 type Listed struct {
@@ -319,6 +331,9 @@ type Store interface {
 	// Roster lists an intake's journeys with their participants and
 	// coaches as a list of them names them, in one query, in no order.
 	Roster(ctx context.Context, intakeID uuid.UUID) ([]RosterEntry, error)
+	// JourneyOutcomes lists an intake's journeys as the outcomes report
+	// counts them, in one query, in the order of their IDs.
+	JourneyOutcomes(ctx context.Context, intakeID uuid.UUID) ([]JourneyOutcome, error)
 	// IntakeCounts gives the number of journeys of an intake in each state.
 	IntakeCounts(ctx context.Context, intakeID uuid.UUID) (map[string]int, error)
 	// TallyJourneys counts, in one query, the journeys of an intake (of

@@ -296,6 +296,30 @@ func (w writeTx) QueueMessage(m store.Message, eventSeq int64) error {
 	return err
 }
 
+func (w writeTx) RecordItem(f sqlstore.ItemFact) error {
+	_, err := w.tx.Exec(w.ctx, `INSERT INTO journey_items (journey_id, intake_id, item_id, attended, completed)
+		VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (journey_id, item_id) DO UPDATE SET
+			attended = COALESCE(excluded.attended, journey_items.attended),
+			completed = journey_items.completed OR excluded.completed`,
+		f.JourneyID, f.IntakeID, f.ItemID, f.Attended, f.Attended == nil) // nil is NULL
+	return err
+}
+
+func (w writeTx) MarkEnded(journeyID uuid.UUID, at time.Time) error {
+	_, err := w.tx.Exec(w.ctx, `UPDATE journeys SET ended_at = $2 WHERE journey_id = $1 AND ended_at IS NULL`, journeyID, at)
+	return err
+}
+
+func (w writeTx) RebuildJourneyItems() error {
+	for _, q := range sqlstore.JourneyItemsFromEvents(`data->>'item'`, `e.snapshot->>'outcome'`) {
+		if _, err := w.tx.Exec(w.ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (w writeTx) LatestSnapshots() ([]sqlstore.Latest, error) {
 	rows, err := w.tx.Query(w.ctx, `SELECT seq, snapshot FROM events WHERE seq IN
 		(SELECT max(seq) FROM events WHERE snapshot IS NOT NULL GROUP BY journey_id) ORDER BY seq`)
@@ -355,6 +379,14 @@ func (s *Store) Roster(ctx context.Context, intakeID uuid.UUID) ([]store.RosterE
 		return nil, fmt.Errorf("listing the journeys of intake %s with their people: %w", intakeID, err)
 	}
 	return collect(rows, sqlstore.ScanRosterEntry)
+}
+
+func (s *Store) JourneyOutcomes(ctx context.Context, intakeID uuid.UUID) ([]store.JourneyOutcome, error) {
+	rows, err := s.pool.Query(ctx, sqlstore.JourneyOutcomes("$1"), intakeID)
+	if err != nil {
+		return nil, fmt.Errorf("counting the outcomes of intake %s's journeys: %w", intakeID, err)
+	}
+	return collect(rows, sqlstore.ScanJourneyOutcome)
 }
 
 func (s *Store) IntakeCounts(ctx context.Context, intakeID uuid.UUID) (map[string]int, error) {

@@ -24,7 +24,7 @@ func TestConformance(t *testing.T) {
 
 // WipeProjections lets the conformance suite prove RebuildProjections.
 func (s *Store) WipeProjections(ctx context.Context) error {
-	_, err := s.pool.Exec(ctx, `DELETE FROM journeys; UPDATE intakes SET status = 'draft'`)
+	_, err := s.pool.Exec(ctx, `DELETE FROM journeys; DELETE FROM journey_items; UPDATE intakes SET status = 'draft'`)
 	return err
 }
 
@@ -33,28 +33,7 @@ func (s *Store) WipeProjections(ctx context.Context) error {
 func TestOpenInSchema(t *testing.T) {
 	ctx := t.Context()
 	s := OpenTest(t)
-	var schema string
-	if err := s.pool.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasPrefix(schema, "t_") {
-		t.Fatalf("current_schema() = %q, want the test schema", schema)
-	}
-	for _, table := range []string{"goose_db_version", "people", "intakes", "events", "journeys", "outbox", "notes", "certificates", "api_tokens",
-		"sign_in_links", "web_sessions", "idempotency_keys"} {
-		var found bool
-		if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = $1 AND tablename = $2)`,
-			schema, table).Scan(&found); err != nil {
-			t.Fatal(err)
-		}
-		if !found {
-			t.Errorf("table %s is not in schema %s", table, schema)
-		}
-	}
-	u, err := WithSearchPath(TestDatabaseURL(), schema)
-	if err != nil {
-		t.Fatal(err)
-	}
+	u := migrateDownTo(t, s, 4)
 	again, err := Open(ctx, u)
 	if err != nil {
 		t.Fatalf("reopening: %v", err)
@@ -134,6 +113,36 @@ func TestMigrateDownAndUp(t *testing.T) {
 	if _, err := s.ErasePerson(ctx, p.ID, time.Now()); err != nil {
 		t.Fatal(err)
 	}
+	u := migrateDownTo(t, s, 4)
+	again, err := Open(ctx, u)
+	if err != nil {
+		t.Fatalf("migrating up again: %v", err)
+	}
+	defer again.Close()
+	if got, err := again.GetPerson(ctx, p.ID); err != nil || got.Role != store.RoleCoach || got.GivenName != "" {
+		t.Errorf("person after down and up = %+v, %v", got, err)
+	}
+}
+
+// TestMigrationFillsJourneyItems: 00010 fills the outcomes' table and the
+// journeys' ends from an existing log as recording would have.
+func TestMigrationFillsJourneyItems(t *testing.T) {
+	ctx := t.Context()
+	s := OpenTest(t)
+	check := storetest.SeedOutcomes(t, s)
+	again, err := Open(ctx, migrateDownTo(t, s, 9))
+	if err != nil {
+		t.Fatalf("migrating up again: %v", err)
+	}
+	defer again.Close()
+	check(t, again, "after migrating up from 00009")
+}
+
+// migrateDownTo migrates s's schema down to version and returns the URL
+// that opens it (migrating it up again).
+func migrateDownTo(t *testing.T, s *Store, version int64) string {
+	t.Helper()
+	ctx := t.Context()
 	var schema string
 	if err := s.pool.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
 		t.Fatal(err)
@@ -156,17 +165,10 @@ func TestMigrateDownAndUp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := prov.DownTo(ctx, 4); err != nil {
-		t.Fatalf("migrating down: %v", err)
+	if _, err := prov.DownTo(ctx, version); err != nil {
+		t.Fatalf("migrating down to %d: %v", version, err)
 	}
-	again, err := Open(ctx, u)
-	if err != nil {
-		t.Fatalf("migrating up again: %v", err)
-	}
-	defer again.Close()
-	if got, err := again.GetPerson(ctx, p.ID); err != nil || got.Role != store.RoleCoach || got.GivenName != "" {
-		t.Errorf("person after down and up = %+v, %v", got, err)
-	}
+	return u
 }
 
 // TestClaimSkipsRecipientBeingClaimed: while another transaction holds one

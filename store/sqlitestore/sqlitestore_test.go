@@ -35,8 +35,10 @@ func TestConformanceInMemory(t *testing.T) {
 // WipeProjections lets the conformance suite prove RebuildProjections.
 func (s *Store) WipeProjections(ctx context.Context) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM journeys`); err != nil {
-			return err
+		for _, q := range []string{`DELETE FROM journeys`, `DELETE FROM journey_items`} {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return err
+			}
 		}
 		_, err := tx.ExecContext(ctx, `UPDATE intakes SET status = 'draft'`)
 		return err
@@ -225,6 +227,41 @@ func TestUpgradeKeepsPeopleAndTokens(t *testing.T) {
 	if got, err := s.GetPerson(ctx, person); err != nil || got.Role != store.RoleCoach {
 		t.Errorf("person after down and up = %+v, %v", got, err)
 	}
+}
+
+// TestMigrationFillsJourneyItems: 00010 fills the outcomes' table and the
+// journeys' ends from an existing log as recording would have.
+func TestMigrationFillsJourneyItems(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "journeys.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := storetest.SeedOutcomes(t, s)
+	s.Close()
+	db, err := sql.Open("sqlite", path+"?_pragma=foreign_keys(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	fsys, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, db, fsys, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.DownTo(ctx, 9); err != nil {
+		t.Fatalf("migrating down to 00009: %v", err)
+	}
+	again, err := Open(ctx, path)
+	if err != nil {
+		t.Fatalf("migrating up again: %v", err)
+	}
+	defer again.Close()
+	check(t, again, "after migrating up from 00009")
 }
 
 // TestTokenWorksWhenItsUseCannotBeWritten: recording a token's last use

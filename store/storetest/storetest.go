@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"maps"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -32,7 +33,7 @@ import (
 // ProjectionWiper is implemented, in a backend's _test.go files, by stores
 // whose projections the suite can wipe. Run requires it: it is how the suite
 // proves RebuildProjections works from the event log alone. WipeProjections
-// must delete every journey row and set every intake's status to "draft".
+// must delete every journey row and journey item and set every intake's status to "draft".
 type ProjectionWiper interface {
 	WipeProjections(ctx context.Context) error
 }
@@ -63,6 +64,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Projections", testProjections},
 		{"Roster", testRoster},
 		{"TallyJourneys", testTallyJourneys},
+		{"JourneyOutcomes", testJourneyOutcomes},
 		{"StaleSnapshotIgnored", testStaleSnapshotIgnored},
 		{"RebuildProjections", testRebuildProjections},
 		{"JourneyCheckpoints", testJourneyCheckpoints},
@@ -1034,6 +1036,101 @@ func testRoster(t *testing.T, s store.Store) {
 	}
 	if none, err := s.Roster(ctx, uuid.New()); err != nil || len(none) != 0 {
 		t.Errorf("Roster of no intake = %v, %v; want none", none, err)
+	}
+}
+
+// The outcomes report's counts are kept as events are recorded, and come
+// back the same from the log alone: a session counts by its latest
+// attendance, a checkpoint completed twice counts once, a journey ended at
+// its first event with an outcome, an erased participant's authority and
+// theme stay, and another intake's journeys are not there.
+func testJourneyOutcomes(t *testing.T, s store.Store) {
+	ctx := ctxFor(t)
+	check := SeedOutcomes(t, s)
+	check(t, s, "as recorded")
+	must(t, s.(ProjectionWiper).WipeProjections(ctx))
+	must(t, s.RebuildProjections(ctx))
+	check(t, s, "rebuilt from the log")
+	if none, err := s.JourneyOutcomes(ctx, uuid.New()); err != nil || len(none) != 0 {
+		t.Errorf("JourneyOutcomes of no intake = %v, %v; want none", none, err)
+	}
+}
+
+// SeedOutcomes records the journeys of testJourneyOutcomes in s and returns
+// the check that a store (s, or s again after a migration) reports their
+// outcomes as it should. A backend's migration test uses it to prove that
+// the migration that made the outcomes' table filled it from the log.
+func SeedOutcomes(t *testing.T, s store.Store) func(t *testing.T, s store.Store, when string) {
+	ctx := ctxFor(t)
+	in, other := newIntake(t, s), newIntake(t, s)
+	p, erased := newPerson(store.RoleParticipant), newPerson(store.RoleParticipant)
+	p.LocalAuthority, p.Theme = "Torfaen", "data"
+	erased.LocalAuthority, erased.Theme = "Newport", "wellbeing"
+	must(t, s.CreatePeople(ctx, []store.Person{p, erased}))
+	n := 0
+	record := func(in store.Intake, snap *store.JourneySnapshot, typ, item string, hours int) {
+		t.Helper()
+		n++
+		ev := journeyEvent(in, snap.JourneyID, fmt.Sprintf("%s/%d", snap.JourneyID, n), typ, snap)
+		ev.OccurredAt, ev.Data = base.Add(time.Duration(hours)*time.Hour), nil
+		if item != "" {
+			ev.Data = json.RawMessage(fmt.Sprintf(`{"item": %q}`, item))
+		}
+		_, err := s.Record(ctx, ev)
+		must(t, err)
+	}
+	a := snapshot(in, uuid.New(), p.ID, "in_labs")
+	for i, step := range []struct{ typ, item string }{
+		{"journey.started", ""},
+		{"attendance.present", "lab/1"},
+		{"attendance.present", "lab/2"},
+		{"attendance.absent", "lab/2"}, // corrected
+		{"attendance.absent", "lab/3"},
+		{"attendance.present", "lab/4"},
+		{"checkpoint.completed", "checkpoint/1"},
+		{"checkpoint.completed", "checkpoint/1"}, // again, under another key
+		{"checkpoint.completed", "checkpoint/2"},
+	} {
+		record(in, a, step.typ, step.item, i)
+	}
+	done := *a
+	done.State, done.Outcome = "completed", "completed"
+	record(in, &done, "journey.completed", "", 100)
+	record(in, &done, "certificate.issued", "", 200) // still ended at 100
+
+	b := snapshot(in, uuid.New(), erased.ID, "in_labs")
+	record(in, b, "attendance.absent", "lab/1", 1)
+	record(in, b, "attendance.present", "lab/1", 2) // corrected the other way
+	c := snapshot(in, uuid.New(), uuid.New(), "offered")
+	record(in, c, "offer.made", "", 1)
+	record(other, snapshot(other, uuid.New(), p.ID, "in_labs"), "attendance.present", "lab/1", 1)
+	_, err := s.ErasePerson(ctx, erased.ID, base)
+	must(t, err)
+
+	want := []store.JourneyOutcome{
+		{JourneyID: a.JourneyID, State: "completed", Outcome: "completed", LocalAuthority: "Torfaen", Theme: "data",
+			SessionsAttended: 2, CheckpointsCompleted: 2, EndedAt: base.Add(100 * time.Hour)},
+		{JourneyID: b.JourneyID, State: "in_labs", LocalAuthority: "Newport", Theme: "wellbeing", SessionsAttended: 1},
+		{JourneyID: c.JourneyID, State: "offered"},
+	}
+	slices.SortFunc(want, func(x, y store.JourneyOutcome) int { return bytes.Compare(x.JourneyID[:], y.JourneyID[:]) })
+	return func(t *testing.T, s store.Store, when string) {
+		t.Helper()
+		got, err := s.JourneyOutcomes(ctxFor(t), in.ID)
+		must(t, err)
+		if len(got) != len(want) {
+			t.Fatalf("JourneyOutcomes %s = %+v\nwant (in the order of their IDs) %+v", when, got, want)
+		}
+		for i := range got {
+			g, w := got[i], want[i]
+			if !g.EndedAt.Equal(store.StoredTime(w.EndedAt)) {
+				t.Errorf("JourneyOutcomes %s: journey %s ended at %v, want %v", when, g.JourneyID, g.EndedAt, w.EndedAt)
+			}
+			g.EndedAt, w.EndedAt = time.Time{}, time.Time{}
+			if g != w {
+				t.Errorf("JourneyOutcomes %s, row %d:\n got %+v\nwant %+v", when, i, g, w)
+			}
+		}
 	}
 }
 

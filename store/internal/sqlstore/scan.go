@@ -142,6 +142,28 @@ func Roster(param string) string {
 		WHERE j.intake_id = ` + param
 }
 
+// JourneyOutcomes is the query of store.JourneyOutcomes in a dialect
+// whose parameter for the intake is param ("$1", "?1").
+func JourneyOutcomes(param string) string {
+	return `SELECT j.journey_id, j.state, j.outcome, COALESCE(p.local_authority, ''), COALESCE(p.theme, ''),
+		COALESCE(i.attended, 0), COALESCE(i.completed, 0), j.ended_at
+		FROM journeys j LEFT JOIN people p ON p.id = j.person_id
+		LEFT JOIN (SELECT journey_id,
+				SUM(CASE WHEN attended THEN 1 ELSE 0 END) AS attended,
+				SUM(CASE WHEN completed THEN 1 ELSE 0 END) AS completed
+			FROM journey_items WHERE intake_id = ` + param + ` GROUP BY journey_id) i ON i.journey_id = j.journey_id
+		WHERE j.intake_id = ` + param + `
+		ORDER BY j.journey_id`
+}
+
+// ScanJourneyOutcome reads a row of JourneyOutcomes.
+func ScanJourneyOutcome(row Scanner) (store.JourneyOutcome, error) {
+	var o store.JourneyOutcome
+	err := row.Scan(uuidCol{&o.JourneyID}, &o.State, &o.Outcome, &o.LocalAuthority, &o.Theme,
+		&o.SessionsAttended, &o.CheckpointsCompleted, timeCol{&o.EndedAt})
+	return o, err
+}
+
 // qualified is the column list columns, each named as table's.
 func qualified(table, columns string) string {
 	names := strings.Split(columns, ",")
