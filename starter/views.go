@@ -260,21 +260,28 @@ func (s *Service) IntakeDashboard(ctx context.Context, intakeID uuid.UUID) (Inta
 	if d.Coordinator, err = s.people().get(ctx, in.CoordinatorID); err != nil {
 		return d, err
 	}
-	roster, err := s.Store.Roster(ctx, intakeID)
-	if err != nil {
-		return d, err
-	}
-	rows := make([]DashboardRow, len(roster))
+	// Room for the intake's places at first (up to rowsUpFront): a full
+	// intake's rows are made without the list growing, and being copied,
+	// as they come.
+	rows := make([]DashboardRow, 0, min(in.Capacity, rowsUpFront))
 	d.Counts = map[string]int{}
-	for i, r := range roster {
-		rows[i] = dashboardRow(r)
+	err = s.Store.Roster(ctx, intakeID, func(r store.RosterEntry) error {
+		rows = append(rows, dashboardRow(r))
 		d.Counts[r.State]++
 		d.ByLocalAuthority[r.Participant.LocalAuthority]++
 		d.ByTheme[r.Participant.Theme]++
+		return nil
+	})
+	if err != nil {
+		return d, err
 	}
 	d.Rows = byName(rows)
 	return d, nil
 }
+
+// rowsUpFront bounds the room a dashboard makes for its rows before it
+// has them: an intake's capacity is whatever its coordinator typed.
+const rowsUpFront = 10_000
 
 // byName is rows by name, namesakes in the order of their journeys' IDs.
 // It sorts the rows' places, not the rows: moving thousands of rows of

@@ -328,9 +328,11 @@ type Store interface {
 
 	GetJourney(ctx context.Context, journeyID uuid.UUID) (JourneySnapshot, error)
 	ListJourneys(ctx context.Context, intakeID uuid.UUID) ([]JourneySnapshot, error)
-	// Roster lists an intake's journeys with their participants and
-	// coaches as a list of them names them, in one query, in no order.
-	Roster(ctx context.Context, intakeID uuid.UUID) ([]RosterEntry, error)
+	// Roster hands each of an intake's journeys, with its participant and
+	// coach as a list of them names them, to each, in one query, in no
+	// order, stopping at each's first error. It keeps no list of its own:
+	// the caller makes the one it shows.
+	Roster(ctx context.Context, intakeID uuid.UUID, each func(RosterEntry) error) error
 	// JourneyOutcomes lists an intake's journeys as the outcomes report
 	// counts them, in one query, in the order of their IDs.
 	JourneyOutcomes(ctx context.Context, intakeID uuid.UUID) ([]JourneyOutcome, error)

@@ -373,12 +373,16 @@ func (s *Store) ListJourneys(ctx context.Context, intakeID uuid.UUID) ([]store.J
 	return collect(rows, sqlstore.ScanJourney)
 }
 
-func (s *Store) Roster(ctx context.Context, intakeID uuid.UUID) ([]store.RosterEntry, error) {
+func (s *Store) Roster(ctx context.Context, intakeID uuid.UUID, each func(store.RosterEntry) error) error {
 	rows, err := s.pool.Query(ctx, sqlstore.Roster("$1"), intakeID)
-	if err != nil {
-		return nil, fmt.Errorf("listing the journeys of intake %s with their people: %w", intakeID, err)
+	if err == nil {
+		defer rows.Close()
+		err = sqlstore.Each(rows, sqlstore.ScanRosterEntry, each)
 	}
-	return collect(rows, sqlstore.ScanRosterEntry)
+	if err != nil {
+		return fmt.Errorf("listing the journeys of intake %s with their people: %w", intakeID, err)
+	}
+	return nil
 }
 
 func (s *Store) JourneyOutcomes(ctx context.Context, intakeID uuid.UUID) ([]store.JourneyOutcome, error) {

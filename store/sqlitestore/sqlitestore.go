@@ -493,13 +493,16 @@ func (s *Store) JourneyOutcomes(ctx context.Context, intakeID uuid.UUID) ([]stor
 	return out, nil
 }
 
-func (s *Store) Roster(ctx context.Context, intakeID uuid.UUID) ([]store.RosterEntry, error) {
+func (s *Store) Roster(ctx context.Context, intakeID uuid.UUID, each func(store.RosterEntry) error) error {
 	rows, err := s.read.QueryContext(ctx, sqlstore.Roster("?1"), intakeID.String())
-	out, err := collect(rows, err, sqlstore.ScanRosterEntry)
-	if err != nil {
-		return nil, fmt.Errorf("listing the journeys of intake %s with their people: %w", intakeID, err)
+	if err == nil {
+		defer rows.Close()
+		err = sqlstore.Each(rows, sqlstore.ScanRosterEntry, each)
 	}
-	return out, nil
+	if err != nil {
+		return fmt.Errorf("listing the journeys of intake %s with their people: %w", intakeID, err)
+	}
+	return nil
 }
 
 func (s *Store) IntakeCounts(ctx context.Context, intakeID uuid.UUID) (map[string]int, error) {

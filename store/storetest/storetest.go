@@ -1017,8 +1017,7 @@ func testRoster(t *testing.T, s store.Store) {
 		must(t, err)
 	}
 
-	got, err := s.Roster(ctx, in.ID)
-	must(t, err)
+	got := roster(t, s, in.ID)
 	if len(got) != len(want) {
 		t.Fatalf("Roster = %d journeys, want %d (the intake's, each once): %+v", len(got), len(want), got)
 	}
@@ -1034,9 +1033,24 @@ func testRoster(t *testing.T, s store.Store) {
 		}
 		delete(want, e.JourneyID)
 	}
-	if none, err := s.Roster(ctx, uuid.New()); err != nil || len(none) != 0 {
-		t.Errorf("Roster of no intake = %v, %v; want none", none, err)
+	if none := roster(t, s, uuid.New()); len(none) != 0 {
+		t.Errorf("Roster of no intake = %v; want none", none)
 	}
+	// Roster stops at its caller's first error, and returns it.
+	stop := errors.New("enough")
+	seen := 0
+	err := s.Roster(ctx, in.ID, func(store.RosterEntry) error { seen++; return stop })
+	if !errors.Is(err, stop) || seen != 1 {
+		t.Errorf("Roster with a caller that stops at once: %d seen, error %v; want 1 and %v", seen, err, stop)
+	}
+}
+
+// roster is an intake's Roster as a list.
+func roster(t *testing.T, s store.Store, intakeID uuid.UUID) []store.RosterEntry {
+	t.Helper()
+	var out []store.RosterEntry
+	must(t, s.Roster(ctxFor(t), intakeID, func(e store.RosterEntry) error { out = append(out, e); return nil }))
+	return out
 }
 
 // The outcomes report's counts are kept as events are recorded, and come

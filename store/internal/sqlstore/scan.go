@@ -39,6 +39,21 @@ func Collect[T any](rows Rows, scan func(Scanner) (T, error)) ([]T, error) {
 	return out, rows.Err()
 }
 
+// Each scans every row with scan and hands it to fn, keeping none: a list
+// of thousands of rows is not gathered twice (here, then by the caller).
+func Each[T any](rows Rows, scan func(Scanner) (T, error), fn func(T) error) error {
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return err
+		}
+		if err := fn(v); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
 // Column scanners. Both drivers hand a sql.Scanner the database/sql form of
 // a value (pgx too: a UUID as text, a timestamptz as a time.Time), so one
 // set of scanners reads both backends' columns; pgx prefers the binary
