@@ -91,30 +91,28 @@ type JourneySummary struct {
 // workflow; one that does not answer is listed in Unavailable rather than
 // failing the inbox.
 func (s *Service) CoachInbox(ctx context.Context, coachID uuid.UUID) (CoachInbox, error) {
-	if err := s.checkPerson(ctx, coachID, store.RoleCoach); err != nil {
-		return CoachInbox{}, err
-	}
-	snaps, err := s.Store.JourneysOfCoach(ctx, coachID)
+	coach, err := s.personAs(ctx, coachID, store.RoleCoach)
 	if err != nil {
 		return CoachInbox{}, err
 	}
-	pp := s.people()
-	in := CoachInbox{AsOf: s.Now(), Open: []InboxItem{}}
-	if in.Coach, err = pp.get(ctx, coachID); err != nil {
-		return in, err
+	// The journeys with their checkpoints, intakes and participants, in
+	// one read.
+	caseload, err := s.Store.Caseload(ctx, coachID)
+	if err != nil {
+		return CoachInbox{}, err
 	}
-	if in.Journeys, err = s.summariseJourneys(ctx, pp, snaps); err != nil {
-		return in, err
+	in := CoachInbox{AsOf: s.Now(), Coach: summarise(coach), Open: []InboxItem{}, Journeys: make([]JourneySummary, len(caseload))}
+	for i, j := range caseload {
+		in.Journeys[i] = caseloadSummary(j, in.Coach)
 	}
 
-	// summariseJourneys keeps the order: in.Journeys[i] is snaps[i].
 	var ask []JourneySummary
-	for i, j := range snaps {
+	for i, j := range caseload {
 		switch {
 		case !checkpointsMayBeOpen(j.State):
 			// Nothing can be open: neither read nor asked.
 		case j.CheckpointsKnown:
-			in.Open = append(in.Open, openCheckpoints(snapshotCheckpoints(j), coachID, in.Journeys[i].Participant, in.AsOf)...)
+			in.Open = append(in.Open, openCheckpoints(snapshotCheckpoints(j.JourneySnapshot), coachID, in.Journeys[i].Participant, in.AsOf)...)
 		default:
 			ask = append(ask, in.Journeys[i])
 		}
@@ -239,6 +237,17 @@ func forEachBounded(n, limit int, fn func(i int)) {
 		}()
 	}
 	wg.Wait()
+}
+
+// caseloadSummary is a journey of coach's caseload as the inbox lists it,
+// its participant named as a look-up would name them (summarise).
+func caseloadSummary(j store.CaseloadEntry, coach PersonSummary) JourneySummary {
+	return JourneySummary{
+		JourneyID: j.JourneyID, IntakeID: j.IntakeID, IntakeName: j.IntakeName,
+		Participant: listedSummary(j.PersonID, j.Participant, j.ParticipantEmail), Coach: &coach,
+		State: j.State, Phase: j.Phase, NextDueItem: j.NextDueItem, NextDueAt: j.NextDueAt,
+		OverdueCount: j.OverdueCount, Outcome: j.Outcome,
+	}
 }
 
 // summariseJourneys names the journeys' people and intakes, each looked up

@@ -254,20 +254,26 @@ func (s *Service) setCapacity(ctx context.Context, in store.Intake, capacity int
 
 // checkPerson makes sure id names a person with the given role.
 func (s *Service) checkPerson(ctx context.Context, id uuid.UUID, role store.Role) error {
+	_, err := s.personAs(ctx, id, role)
+	return err
+}
+
+// personAs is the person with id, who must be a role.
+func (s *Service) personAs(ctx context.Context, id uuid.UUID, role store.Role) (store.Person, error) {
 	if id == uuid.Nil {
-		return invalidf("a %s is required", role)
+		return store.Person{}, invalidf("a %s is required", role)
 	}
 	p, err := s.Store.GetPerson(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("%w: no person %s (import people first)", ErrNotFound, id)
+		return p, fmt.Errorf("%w: no person %s (import people first)", ErrNotFound, id)
 	}
 	if err != nil {
-		return err
+		return p, err
 	}
 	if p.Role != role {
-		return invalidf("person %s is a %s, not a %s", id, p.Role, role)
+		return p, invalidf("person %s is a %s, not a %s", id, p.Role, role)
 	}
-	return nil
+	return p, nil
 }
 
 // Apply submits a participant's application to an open intake. The

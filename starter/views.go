@@ -67,6 +67,20 @@ func listedName(id uuid.UUID, p store.Listed) string {
 	return fullName(p.GivenName, p.FamilyName)
 }
 
+// listedSummary is a person named on a list (Roster, Caseload) as a
+// look-up of them would be (people.get): erasedName for one erased, who
+// keeps their authority and theme, or gone from the store.
+func listedSummary(id uuid.UUID, p store.Listed, email string) PersonSummary {
+	switch {
+	case !p.Known:
+		return PersonSummary{ID: id, Name: erasedName}
+	case p.Erased:
+		return PersonSummary{ID: id, Name: erasedName, LocalAuthority: p.LocalAuthority, Theme: p.Theme}
+	}
+	return PersonSummary{ID: id, Name: fullName(p.GivenName, p.FamilyName), Email: email,
+		LocalAuthority: p.LocalAuthority, Theme: p.Theme}
+}
+
 // people looks people up once per view.
 type people struct {
 	s    store.Store

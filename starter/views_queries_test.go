@@ -17,7 +17,12 @@ import (
 // a time, and the reads of an event log.
 type personCounting struct {
 	store.Store
-	gets, logReads atomic.Int64
+	gets, logReads, intakeGets atomic.Int64
+}
+
+func (s *personCounting) GetIntake(ctx context.Context, id uuid.UUID) (store.Intake, error) {
+	s.intakeGets.Add(1)
+	return s.Store.GetIntake(ctx, id)
 }
 
 func (s *personCounting) IntakeEvents(ctx context.Context, id uuid.UUID) ([]store.Event, error) {
@@ -67,5 +72,32 @@ func TestIntakeListsLookPeopleUpTogether(t *testing.T) {
 		if n := st.logReads.Load(); n > 0 {
 			t.Errorf("the %s read an event log %d times", name, n)
 		}
+	}
+}
+
+// A coach's inbox reads their caseload, its participants and intakes named,
+// in one query: it looked each participant and intake up, eight reads for
+// a coach of three.
+func TestInboxReadsTheCaseloadTogether(t *testing.T) {
+	ctx := context.Background()
+	st := &personCounting{Store: sqlitestore.OpenTest(t)}
+	intake := seedIntake(ctx, t, st, 120)
+	var coach uuid.UUID
+	if err := st.Roster(ctx, intake, func(e store.RosterEntry) error { coach = e.CoachID; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	st.gets.Store(0)
+	in, err := starter.New(nil, st).CoachInbox(ctx, coach)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(in.Journeys) == 0 || in.Journeys[0].Participant.Name == "" || in.Journeys[0].IntakeName == "" {
+		t.Fatalf("the inbox has %d journeys, want some, each with its participant and intake named: %+v", len(in.Journeys), in.Journeys)
+	}
+	if n := st.gets.Load(); n > 1 { // the coach
+		t.Errorf("the inbox looked %d people up one at a time", n)
+	}
+	if n := st.intakeGets.Load(); n > 0 {
+		t.Errorf("the inbox looked %d intakes up one at a time", n)
 	}
 }

@@ -151,6 +151,17 @@ type RosterEntry struct {
 	Participant, Coach Listed
 }
 
+// CaseloadEntry is a journey a coach is assigned to, as their inbox lists
+// it: with its checkpoints (as JourneysOfCoach reads them), its intake's
+// name (blank if the intake is gone) and its participant, whose e-mail
+// address is blank once erased.
+type CaseloadEntry struct {
+	JourneySnapshot
+	IntakeName       string
+	Participant      Listed
+	ParticipantEmail string
+}
+
 // JourneyOutcome is a journey as the funders' outcomes report counts it,
 // kept as its events are recorded: the sessions whose latest recorded
 // attendance is present, the checkpoints completed, and when it ended
@@ -503,6 +514,10 @@ type Store interface {
 
 	// JourneysOfPerson lists the journeys of a participant, oldest first.
 	JourneysOfPerson(ctx context.Context, personID uuid.UUID) ([]JourneySnapshot, error)
+	// Caseload lists the journeys a coach is assigned to as their inbox
+	// shows them, oldest first, in one query: each with its checkpoints,
+	// its intake's name and its participant.
+	Caseload(ctx context.Context, coachID uuid.UUID) ([]CaseloadEntry, error)
 	// JourneysOfCoach lists the journeys a coach is assigned to, oldest
 	// first, with their checkpoints (the coach's inbox). The other lists
 	// and GetJourney leave Checkpoints unknown: they never show them, and

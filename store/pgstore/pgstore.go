@@ -896,6 +896,14 @@ func (s *Store) JourneysOfPerson(ctx context.Context, personID uuid.UUID) ([]sto
 		sqlstore.JourneyColumns, sqlstore.ScanJourney)
 }
 
+func (s *Store) Caseload(ctx context.Context, coachID uuid.UUID) ([]store.CaseloadEntry, error) {
+	rows, err := s.pool.Query(ctx, sqlstore.Caseload("$1"), coachID)
+	if err != nil {
+		return nil, fmt.Errorf("listing the caseload of coach %s: %w", coachID, err)
+	}
+	return collect(rows, sqlstore.ScanCaseloadEntry)
+}
+
 func (s *Store) JourneysOfCoach(ctx context.Context, coachID uuid.UUID) ([]store.JourneySnapshot, error) {
 	return s.journeysWhere(ctx, "coach", `j.coach_id = $1`, coachID,
 		sqlstore.CoachJourneyColumns, sqlstore.ScanCoachJourney)

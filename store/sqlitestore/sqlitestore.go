@@ -981,6 +981,15 @@ func (s *Store) JourneysOfPerson(ctx context.Context, personID uuid.UUID) ([]sto
 		sqlstore.JourneyColumns, sqlstore.ScanJourney)
 }
 
+func (s *Store) Caseload(ctx context.Context, coachID uuid.UUID) ([]store.CaseloadEntry, error) {
+	rows, err := s.read.QueryContext(ctx, sqlstore.Caseload("?1"), coachID.String())
+	out, err := collect(rows, err, sqlstore.ScanCaseloadEntry)
+	if err != nil {
+		return nil, fmt.Errorf("listing the caseload of coach %s: %w", coachID, err)
+	}
+	return out, nil
+}
+
 func (s *Store) JourneysOfCoach(ctx context.Context, coachID uuid.UUID) ([]store.JourneySnapshot, error) {
 	return s.journeysWhere(ctx, "coach", `j.coach_id = ?1`, coachID,
 		sqlstore.CoachJourneyColumns, sqlstore.ScanCoachJourney)

@@ -68,6 +68,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"StaleSnapshotIgnored", testStaleSnapshotIgnored},
 		{"RebuildProjections", testRebuildProjections},
 		{"JourneyCheckpoints", testJourneyCheckpoints},
+		{"Caseload", testCaseload},
 		{"ListMessagesFilters", testListMessagesFilters},
 		{"MessageItemFields", testMessageItemFields},
 		{"DueMessages", testDueMessages},
@@ -1436,6 +1437,14 @@ func testJourneyCheckpoints(t *testing.T, s store.Store) {
 		for i := range want {
 			sameSnapshot(t, fmt.Sprintf("%s: JourneysOfCoach[%d]", what, i), got[i], want[i])
 		}
+		caseload, err := s.Caseload(ctx, coach)
+		must(t, err)
+		if len(caseload) != len(want) {
+			t.Fatalf("%s: Caseload = %d journeys %+v, want %d", what, len(caseload), caseload, len(want))
+		}
+		for i := range want {
+			sameSnapshot(t, fmt.Sprintf("%s: Caseload[%d]", what, i), caseload[i].JourneySnapshot, want[i])
+		}
 	}
 	open, none, old, forgotten := uuid.New(), uuid.New(), uuid.New(), uuid.New()
 	record(open, true, cp(1), cp(2), cp(3))
@@ -1458,6 +1467,60 @@ func testJourneyCheckpoints(t *testing.T, s store.Store) {
 	must(t, wiper.WipeProjections(ctx))
 	must(t, s.RebuildProjections(ctx))
 	check("rebuilt from the log", o, n, ol, f)
+}
+
+// testCaseload: a coach's caseload names each journey's participant and
+// intake in the one read: an erased participant keeps their authority and
+// theme but no name or address, one not in the store is unknown, and
+// another coach's journeys are not there.
+func testCaseload(t *testing.T, s store.Store) {
+	ctx := ctxFor(t)
+	in, other := newIntake(t, s), newIntake(t, s)
+	other.Name = "Cohort 2"
+	must(t, s.UpdateIntake(ctx, other.ID, other.Name, other.Capacity))
+	coach, otherCoach := newPerson(store.RoleCoach), newPerson(store.RoleCoach)
+	a, erased := newPerson(store.RoleParticipant), newPerson(store.RoleParticipant)
+	a.LocalAuthority, a.Theme = "Caerphilly", "data"
+	erased.LocalAuthority, erased.Theme = "Newport", "wellbeing"
+	must(t, s.CreatePeople(ctx, []store.Person{coach, otherCoach, a, erased}))
+	n := 0
+	join := func(in store.Intake, person, coach uuid.UUID) store.JourneySnapshot {
+		t.Helper()
+		n++
+		journey := uuid.New()
+		snap := snapshot(in, journey, person, "in_labs")
+		snap.CoachID, snap.CheckpointsKnown = coach, true
+		_, err := s.Record(ctx, journeyEvent(in, journey, fmt.Sprintf("%s/%d", journey, n), "journey.changed", snap))
+		must(t, err)
+		return *snap
+	}
+	want := []store.CaseloadEntry{
+		{JourneySnapshot: join(in, a.ID, coach.ID), IntakeName: in.Name, ParticipantEmail: a.EmailAddress,
+			Participant: store.Listed{Known: true, GivenName: a.GivenName, FamilyName: a.FamilyName, LocalAuthority: "Caerphilly", Theme: "data"}},
+		{JourneySnapshot: join(other, erased.ID, coach.ID), IntakeName: other.Name,
+			Participant: store.Listed{Known: true, LocalAuthority: "Newport", Theme: "wellbeing", Erased: true}},
+		{JourneySnapshot: join(in, uuid.New(), coach.ID), IntakeName: in.Name},
+	}
+	join(in, a.ID, otherCoach.ID)
+	_, err := s.ErasePerson(ctx, erased.ID, base)
+	must(t, err)
+
+	got, err := s.Caseload(ctx, coach.ID)
+	must(t, err)
+	if len(got) != len(want) {
+		t.Fatalf("Caseload = %d journeys %+v, want %d (the coach's, oldest first)", len(got), got, len(want))
+	}
+	for i, g := range got {
+		w := want[i]
+		sameSnapshot(t, fmt.Sprintf("Caseload[%d]", i), g.JourneySnapshot, w.JourneySnapshot)
+		if g.IntakeName != w.IntakeName || g.Participant != w.Participant || g.ParticipantEmail != w.ParticipantEmail {
+			t.Errorf("Caseload[%d] = %q, %+v, %q; want %q, %+v, %q", i,
+				g.IntakeName, g.Participant, g.ParticipantEmail, w.IntakeName, w.Participant, w.ParticipantEmail)
+		}
+	}
+	if none, err := s.Caseload(ctx, uuid.New()); err != nil || len(none) != 0 {
+		t.Errorf("Caseload of nobody = %v, %v; want none", none, err)
+	}
 }
 
 // ---- outbox ----------------------------------------------------------------

@@ -157,6 +157,31 @@ func Roster(param string) string {
 		WHERE j.intake_id = ` + param
 }
 
+// Caseload is the query of store.Caseload in a dialect whose parameter for
+// the coach is param ("$1", "?1"), in the order of JourneysOfCoach.
+func Caseload(param string) string {
+	return `SELECT ` + qualified("j", CoachJourneyColumns) + `, COALESCE(i.name, ''),
+		p.id IS NOT NULL, COALESCE(p.given_name, ''), COALESCE(p.family_name, ''),
+		COALESCE(p.local_authority, ''), COALESCE(p.theme, ''), p.erased_at IS NOT NULL, COALESCE(p.email, '')
+		FROM journeys j LEFT JOIN people p ON p.id = j.person_id LEFT JOIN intakes i ON i.id = j.intake_id
+		WHERE j.coach_id = ` + param + `
+		ORDER BY (SELECT min(e.seq) FROM events e WHERE e.journey_id = j.journey_id), j.journey_id`
+}
+
+// ScanCaseloadEntry reads a row of Caseload.
+func ScanCaseloadEntry(row Scanner) (store.CaseloadEntry, error) {
+	var c store.CaseloadEntry
+	j, p := &c.JourneySnapshot, &c.Participant
+	var checkpoints []byte
+	if err := row.Scan(uuidCol{&j.JourneyID}, uuidCol{&j.IntakeID}, uuidCol{&j.PersonID}, uuidCol{&j.CoachID},
+		&j.State, &j.Phase, &j.NextDueItem, timeCol{&j.NextDueAt}, &j.OverdueCount, &j.Outcome, &checkpoints,
+		&c.IntakeName, &p.Known, &p.GivenName, &p.FamilyName, &p.LocalAuthority, &p.Theme, &p.Erased,
+		&c.ParticipantEmail); err != nil {
+		return store.CaseloadEntry{}, err
+	}
+	return c, store.DecodeCheckpoints(checkpoints, j)
+}
+
 // JourneyOutcomes is the query of store.JourneyOutcomes in a dialect
 // whose parameter for the intake is param ("$1", "?1").
 func JourneyOutcomes(param string) string {
