@@ -144,20 +144,7 @@ func (s *Store) StoredSignInHashes(ctx context.Context, personID uuid.UUID) (lin
 func TestUpgradeKeepsPeopleAndTokens(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "old.db")
-	db, err := sql.Open("sqlite", path+"?_pragma=foreign_keys(1)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	db.SetMaxOpenConns(1)
-	fsys, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := goose.NewProvider(goose.DialectSQLite3, db, fsys, goose.WithDisableGlobalRegistry(true))
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, p := migrator(t, path)
 	if _, err := p.UpTo(ctx, 4); err != nil {
 		t.Fatal(err)
 	}
@@ -229,6 +216,27 @@ func TestUpgradeKeepsPeopleAndTokens(t *testing.T) {
 	}
 }
 
+// migrator opens the database file at path for goose to migrate, closed
+// when the test ends.
+func migrator(t *testing.T, path string) (*sql.DB, *goose.Provider) {
+	t.Helper()
+	db, err := sql.Open("sqlite", path+"?_pragma=foreign_keys(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	db.SetMaxOpenConns(1)
+	fsys, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, db, fsys, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, p
+}
+
 // TestMigrationFillsJourneyItems: 00010 fills the outcomes' table and the
 // journeys' ends from an existing log as recording would have.
 func TestMigrationFillsJourneyItems(t *testing.T) {
@@ -240,19 +248,7 @@ func TestMigrationFillsJourneyItems(t *testing.T) {
 	}
 	check := storetest.SeedOutcomes(t, s)
 	s.Close()
-	db, err := sql.Open("sqlite", path+"?_pragma=foreign_keys(1)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	fsys, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := goose.NewProvider(goose.DialectSQLite3, db, fsys, goose.WithDisableGlobalRegistry(true))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, p := migrator(t, path)
 	if _, err := p.DownTo(ctx, 9); err != nil {
 		t.Fatalf("migrating down to 00009: %v", err)
 	}
