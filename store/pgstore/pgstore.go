@@ -296,23 +296,8 @@ func (w writeTx) QueueMessage(m store.Message, eventSeq int64) error {
 	return err
 }
 
-func (w writeTx) RecordItem(f sqlstore.ItemFact) error {
-	_, err := w.tx.Exec(w.ctx, `INSERT INTO journey_items (journey_id, intake_id, item_id, attended, completed)
-		VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (journey_id, item_id) DO UPDATE SET
-			attended = COALESCE(excluded.attended, journey_items.attended),
-			completed = journey_items.completed OR excluded.completed`,
-		f.JourneyID, f.IntakeID, f.ItemID, f.Attended, f.Attended == nil) // nil is NULL
-	return err
-}
-
-func (w writeTx) MarkEnded(journeyID uuid.UUID, at time.Time) error {
-	_, err := w.tx.Exec(w.ctx, `UPDATE journeys SET ended_at = $2 WHERE journey_id = $1 AND ended_at IS NULL`, journeyID, at)
-	return err
-}
-
-func (w writeTx) RebuildJourneyItems() error {
-	for _, q := range sqlstore.JourneyItemsFromEvents(`data->>'item'`, `e.snapshot->>'outcome'`) {
+func (w writeTx) RebuildJourneyFacts() error {
+	for _, q := range sqlstore.JourneyFactsFromEvents(`data->>'item'`, `snapshot->>'outcome'`) {
 		if _, err := w.tx.Exec(w.ctx, q); err != nil {
 			return err
 		}

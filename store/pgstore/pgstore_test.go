@@ -22,9 +22,17 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return OpenTest(t) })
 }
 
+// AppendBare lets the conformance suite append an event as an earlier
+// release's Record would have: the row alone.
+func (s *Store) AppendBare(ctx context.Context, ev store.Event) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO events (key, intake_id, journey_id, type, occurred_at, data, recorded_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $5)`, ev.Key, ev.IntakeID, ev.JourneyID, ev.Type, ev.OccurredAt, []byte(ev.Data))
+	return err
+}
+
 // WipeProjections lets the conformance suite prove RebuildProjections.
 func (s *Store) WipeProjections(ctx context.Context) error {
-	_, err := s.pool.Exec(ctx, `DELETE FROM journeys; DELETE FROM journey_items; UPDATE intakes SET status = 'draft'`)
+	_, err := s.pool.Exec(ctx, `DELETE FROM journeys; DELETE FROM journey_items; DELETE FROM journey_ends; UPDATE intakes SET status = 'draft'`)
 	return err
 }
 

@@ -46,7 +46,7 @@ type Store struct {
 
 // recordStatements are the statements of writeTx's methods that Record runs.
 type recordStatements struct {
-	appendEvent, upsertJourney, setIntakeStatus, queueMessage, recordItem, markEnded *sql.Stmt
+	appendEvent, upsertJourney, setIntakeStatus, queueMessage *sql.Stmt
 }
 
 // prepare prepares them, on the write connection (before any transaction
@@ -58,7 +58,6 @@ func (r *recordStatements) prepare(ctx context.Context, db *sql.DB) error {
 	}{
 		{&r.appendEvent, appendEventSQL}, {&r.upsertJourney, upsertJourneySQL},
 		{&r.setIntakeStatus, setIntakeStatusSQL}, {&r.queueMessage, queueMessageSQL},
-		{&r.recordItem, recordItemSQL}, {&r.markEnded, markEndedSQL},
 	} {
 		st, err := db.PrepareContext(ctx, p.query)
 		if err != nil {
@@ -70,7 +69,7 @@ func (r *recordStatements) prepare(ctx context.Context, db *sql.DB) error {
 }
 
 func (r *recordStatements) close() {
-	for _, st := range []*sql.Stmt{r.appendEvent, r.upsertJourney, r.setIntakeStatus, r.queueMessage, r.recordItem, r.markEnded} {
+	for _, st := range []*sql.Stmt{r.appendEvent, r.upsertJourney, r.setIntakeStatus, r.queueMessage} {
 		if st != nil {
 			st.Close()
 		}
@@ -359,12 +358,6 @@ const (
 		(key, event_seq, intake_id, journey_id, recipient_id, role, template, item_id,
 		 item_starts_at, item_ends_at, revision, cancels, channel, send_at, status, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`
-	recordItemSQL = `INSERT INTO journey_items (journey_id, intake_id, item_id, attended, completed)
-		VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (journey_id, item_id) DO UPDATE SET
-			attended = COALESCE(excluded.attended, journey_items.attended),
-			completed = journey_items.completed OR excluded.completed`
-	markEndedSQL = `UPDATE journeys SET ended_at = ? WHERE journey_id = ? AND ended_at IS NULL`
 )
 
 // jsonText stores JSON as TEXT, and nil as NULL.
@@ -407,23 +400,8 @@ func (w writeTx) QueueMessage(m store.Message, eventSeq int64) error {
 	return err
 }
 
-func (w writeTx) RecordItem(f sqlstore.ItemFact) error {
-	var attended any // nil is NULL
-	if f.Attended != nil {
-		attended = boolInt(*f.Attended)
-	}
-	_, err := w.in(w.stmts.recordItem).ExecContext(w.ctx,
-		f.JourneyID.String(), f.IntakeID.String(), f.ItemID, attended, boolInt(f.Attended == nil))
-	return err
-}
-
-func (w writeTx) MarkEnded(journeyID uuid.UUID, at time.Time) error {
-	_, err := w.in(w.stmts.markEnded).ExecContext(w.ctx, fmtTime(at), journeyID.String())
-	return err
-}
-
-func (w writeTx) RebuildJourneyItems() error {
-	for _, q := range sqlstore.JourneyItemsFromEvents(`json_extract(data, '$.item')`, `json_extract(e.snapshot, '$.outcome')`) {
+func (w writeTx) RebuildJourneyFacts() error {
+	for _, q := range sqlstore.JourneyFactsFromEvents(`json_extract(data, '$.item')`, `json_extract(snapshot, '$.outcome')`) {
 		if _, err := w.tx.ExecContext(w.ctx, q); err != nil {
 			return err
 		}

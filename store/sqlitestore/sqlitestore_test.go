@@ -32,10 +32,18 @@ func TestConformanceInMemory(t *testing.T) {
 	})
 }
 
+// AppendBare lets the conformance suite append an event as an earlier
+// release's Record would have: the row alone.
+func (s *Store) AppendBare(ctx context.Context, ev store.Event) error {
+	_, err := s.write.ExecContext(ctx, `INSERT INTO events (key, intake_id, journey_id, type, occurred_at, data, recorded_at)
+		VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?5)`, ev.Key, ev.IntakeID.String(), ev.JourneyID.String(), ev.Type, fmtTime(ev.OccurredAt), string(ev.Data))
+	return err
+}
+
 // WipeProjections lets the conformance suite prove RebuildProjections.
 func (s *Store) WipeProjections(ctx context.Context) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		for _, q := range []string{`DELETE FROM journeys`, `DELETE FROM journey_items`} {
+		for _, q := range []string{`DELETE FROM journeys`, `DELETE FROM journey_items`, `DELETE FROM journey_ends`} {
 			if _, err := tx.ExecContext(ctx, q); err != nil {
 				return err
 			}

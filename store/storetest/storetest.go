@@ -33,9 +33,17 @@ import (
 // ProjectionWiper is implemented, in a backend's _test.go files, by stores
 // whose projections the suite can wipe. Run requires it: it is how the suite
 // proves RebuildProjections works from the event log alone. WipeProjections
-// must delete every journey row and journey item and set every intake's status to "draft".
+// must delete every journey row, journey item and journey end, and set every intake's status to "draft".
 type ProjectionWiper interface {
 	WipeProjections(ctx context.Context) error
+}
+
+// BareAppender is implemented, in a backend's _test.go files, by stores to
+// which the suite can append an event as an earlier release's Record did
+// (the events row alone, none of this release's code): what the database
+// itself keeps of it, it keeps whoever appends. Run requires it.
+type BareAppender interface {
+	AppendBare(ctx context.Context, ev store.Event) error
 }
 
 // Run runs the conformance suite. open must return a new, empty store that
@@ -1054,11 +1062,12 @@ func roster(t *testing.T, s store.Store, intakeID uuid.UUID) []store.RosterEntry
 	return out
 }
 
-// The outcomes report's counts are kept as events are recorded, and come
-// back the same from the log alone: a session counts by its latest
-// attendance, a checkpoint completed twice counts once, a journey ended at
-// its first event with an outcome, an erased participant's authority and
-// theme stay, and another intake's journeys are not there.
+// The outcomes report's counts are kept as events are appended, by this
+// release's Record or an earlier one's, and come back the same from the
+// log alone: a session counts by its latest attendance, a checkpoint
+// completed twice counts once, a journey ended at its first event with an
+// outcome, an erased participant's authority and theme stay, and another
+// intake's journeys are not there.
 func testJourneyOutcomes(t *testing.T, s store.Store) {
 	ctx := ctxFor(t)
 	check := SeedOutcomes(t, s)
@@ -1116,6 +1125,13 @@ func SeedOutcomes(t *testing.T, s store.Store) func(t *testing.T, s store.Store,
 	b := snapshot(in, uuid.New(), erased.ID, "in_labs")
 	record(in, b, "attendance.absent", "lab/1", 1)
 	record(in, b, "attendance.present", "lab/1", 2) // corrected the other way
+	// Appended by a worker of the release before (a rolling upgrade).
+	bare, ok := s.(BareAppender)
+	if !ok {
+		t.Fatalf("%T does not implement storetest.BareAppender; add AppendBare in the backend's _test.go", s)
+	}
+	must(t, bare.AppendBare(ctx, store.Event{Key: b.JourneyID.String() + "/older-release", IntakeID: in.ID, JourneyID: b.JourneyID,
+		Type: "attendance.present", OccurredAt: base.Add(3 * time.Hour), Data: json.RawMessage(`{"item": "lab/2"}`)}))
 	c := snapshot(in, uuid.New(), uuid.New(), "offered")
 	record(in, c, "offer.made", "", 1)
 	record(other, snapshot(other, uuid.New(), p.ID, "in_labs"), "attendance.present", "lab/1", 1)
@@ -1125,7 +1141,7 @@ func SeedOutcomes(t *testing.T, s store.Store) func(t *testing.T, s store.Store,
 	want := []store.JourneyOutcome{
 		{JourneyID: a.JourneyID, State: "completed", Outcome: "completed", LocalAuthority: "Torfaen", Theme: "data",
 			SessionsAttended: 2, CheckpointsCompleted: 2, EndedAt: base.Add(100 * time.Hour)},
-		{JourneyID: b.JourneyID, State: "in_labs", LocalAuthority: "Newport", Theme: "wellbeing", SessionsAttended: 1},
+		{JourneyID: b.JourneyID, State: "in_labs", LocalAuthority: "Newport", Theme: "wellbeing", SessionsAttended: 2},
 		{JourneyID: c.JourneyID, State: "offered"},
 	}
 	slices.SortFunc(want, func(x, y store.JourneyOutcome) int { return bytes.Compare(x.JourneyID[:], y.JourneyID[:]) })

@@ -186,8 +186,8 @@ func ScanCaseloadEntry(row Scanner) (store.CaseloadEntry, error) {
 // whose parameter for the intake is param ("$1", "?1").
 func JourneyOutcomes(param string) string {
 	return `SELECT j.journey_id, j.state, j.outcome, COALESCE(p.local_authority, ''), COALESCE(p.theme, ''),
-		COALESCE(i.attended, 0), COALESCE(i.completed, 0), j.ended_at
-		FROM journeys j LEFT JOIN people p ON p.id = j.person_id
+		COALESCE(i.attended, 0), COALESCE(i.completed, 0), e.ended_at
+		FROM journeys j LEFT JOIN people p ON p.id = j.person_id LEFT JOIN journey_ends e ON e.journey_id = j.journey_id
 		LEFT JOIN (SELECT journey_id,
 				SUM(CASE WHEN attended THEN 1 ELSE 0 END) AS attended,
 				SUM(CASE WHEN completed THEN 1 ELSE 0 END) AS completed

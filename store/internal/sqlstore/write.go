@@ -126,20 +126,14 @@ type Tx interface {
 	SetIntakeStatus(intakeID uuid.UUID, status store.IntakeStatus) error
 	// QueueMessage adds m to the outbox unless its key is there already.
 	QueueMessage(m store.Message, eventSeq int64) error
-	// RecordItem keeps what an event says of one item of its journey
-	// (journey_items): an attendance replaces the one before, a completed
-	// checkpoint stays completed.
-	RecordItem(f ItemFact) error
-	// MarkEnded sets when the journey ended, unless that is set already.
-	MarkEnded(journeyID uuid.UUID, at time.Time) error
 
 	// LatestSnapshots reads, in log order, the latest snapshot of every
 	// journey, with ScanLatest.
 	LatestSnapshots() ([]Latest, error)
 	DeleteJourneys() error
-	// RebuildJourneyItems makes journey_items and the journeys' ended_at
-	// again from the log, with JourneyItemsFromEvents' statements.
-	RebuildJourneyItems() error
+	// RebuildJourneyFacts makes journey_items and journey_ends again from
+	// the log, with JourneyFactsFromEvents' statements.
+	RebuildJourneyFacts() error
 	// ResetIntakeStatuses sets every intake's status to that of its latest
 	// event that has one, or else to the status it was created with.
 	ResetIntakeStatuses() error
@@ -169,9 +163,6 @@ func Record(ev store.Event, msgs []store.Message, now time.Time, inTx func(func(
 			if err := project(tx, *ev.Snapshot, seq); err != nil {
 				return err
 			}
-		}
-		if err := keepItemFacts(tx, ev); err != nil {
-			return err
 		}
 		if ev.IntakeStatus != "" {
 			if err := tx.SetIntakeStatus(ev.IntakeID, ev.IntakeStatus); err != nil {
@@ -239,8 +230,8 @@ func RebuildProjections(tx Tx) error {
 			return fmt.Errorf("rebuilding projections: %w", err)
 		}
 	}
-	if err := tx.RebuildJourneyItems(); err != nil {
-		return fmt.Errorf("rebuilding journey items: %w", err)
+	if err := tx.RebuildJourneyFacts(); err != nil {
+		return fmt.Errorf("rebuilding the outcomes' counts: %w", err)
 	}
 	if err := tx.ResetIntakeStatuses(); err != nil {
 		return fmt.Errorf("rebuilding intake statuses: %w", err)
@@ -248,60 +239,24 @@ func RebuildProjections(tx Tx) error {
 	return nil
 }
 
-// ItemFact is what one event says of one item of its journey, for the
-// outcomes report: a session attended or missed (Attended set), or a
-// checkpoint completed (Attended nil).
-type ItemFact struct {
-	JourneyID, IntakeID uuid.UUID
-	ItemID              string
-	Attended            *bool
-}
-
-// The event types that say something of an item (ItemFact).
+// The event types whose items the outcomes report counts.
 const (
 	eventAttended            = "attendance.present"
 	eventAbsent              = "attendance.absent"
 	eventCheckpointCompleted = "checkpoint.completed"
 )
 
-// keepItemFacts keeps what ev says of its journey's items and end, so the
-// outcomes report need not read the log.
-func keepItemFacts(tx Tx, ev store.Event) error {
-	if ev.JourneyID == uuid.Nil {
-		return nil
-	}
-	if ev.Snapshot != nil && ev.Snapshot.Outcome != "" {
-		if err := tx.MarkEnded(ev.JourneyID, ev.OccurredAt); err != nil {
-			return fmt.Errorf("marking journey %s ended: %w", ev.JourneyID, err)
-		}
-	}
-	f := ItemFact{JourneyID: ev.JourneyID, IntakeID: ev.IntakeID, ItemID: store.EventItem(ev.Data)}
-	switch ev.Type {
-	case eventAttended, eventAbsent:
-		attended := ev.Type == eventAttended
-		f.Attended = &attended
-	case eventCheckpointCompleted:
-	default:
-		return nil
-	}
-	if f.ItemID == "" {
-		return nil
-	}
-	if err := tx.RecordItem(f); err != nil {
-		return fmt.Errorf("keeping item %q of journey %s: %w", f.ItemID, ev.JourneyID, err)
-	}
-	return nil
-}
-
-// JourneyItemsFromEvents are the statements that make journey_items and
-// the journeys' ended_at from the log, in a dialect whose expressions for
-// an event's item and its snapshot's outcome are item and outcome: the
-// latest attendance of each session, every checkpoint completed, and the
-// time of each journey's first event (in the log's order) with an outcome. The migration that
-// made the table (00010) ran the same.
-func JourneyItemsFromEvents(item, outcome string) []string {
+// JourneyFactsFromEvents are the statements that make journey_items and
+// journey_ends from the log, in a dialect whose expressions for an event's
+// item and its snapshot's outcome are item and outcome: the latest
+// attendance of each session, every checkpoint completed, and the time of
+// each journey's first event (in the log's order) with an outcome. The
+// migration that made the tables (00010) ran the same, and its triggers
+// keep them as events are appended.
+func JourneyFactsFromEvents(item, outcome string) []string {
 	return []string{
 		`DELETE FROM journey_items`,
+		`DELETE FROM journey_ends`,
 		`INSERT INTO journey_items (journey_id, intake_id, item_id, attended)
 			SELECT journey_id, intake_id, item, type = '` + eventAttended + `' FROM (
 				SELECT journey_id, intake_id, type, ` + item + ` AS item,
@@ -314,8 +269,11 @@ func JourneyItemsFromEvents(item, outcome string) []string {
 			SELECT DISTINCT journey_id, intake_id, ` + item + `, true FROM events
 			WHERE journey_id IS NOT NULL AND type = '` + eventCheckpointCompleted + `' AND ` + item + ` IS NOT NULL
 			ON CONFLICT (journey_id, item_id) DO UPDATE SET completed = true`,
-		`UPDATE journeys SET ended_at = (SELECT e.occurred_at FROM events e
-			WHERE e.journey_id = journeys.journey_id AND COALESCE(` + outcome + `, '') <> ''
-			ORDER BY e.seq LIMIT 1)`,
+		`INSERT INTO journey_ends (journey_id, ended_at)
+			SELECT journey_id, occurred_at FROM (
+				SELECT journey_id, occurred_at, row_number() OVER (PARTITION BY journey_id ORDER BY seq) AS earliest
+				FROM events
+				WHERE journey_id IS NOT NULL AND COALESCE(` + outcome + `, '') <> '') AS e
+			WHERE earliest = 1`,
 	}
 }

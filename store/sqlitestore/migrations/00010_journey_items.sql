@@ -1,9 +1,12 @@
--- What the funders' outcomes file counts of each journey, kept as events
--- are recorded so that the file reads one row per journey instead of the
--- intake's whole event log: the last recorded attendance of each session,
--- each checkpoint completed, and when the journey ended (its first event
--- with an outcome). Rebuildable from events, as the backfill below does
--- (sqlstore.JourneyItemsFromEvents is the same in code).
+-- What the funders' outcomes file counts of each journey, kept by the
+-- database as events are appended, so that the file reads one row per
+-- journey instead of the intake's whole event log: the last recorded
+-- attendance of each session, each checkpoint completed (journey_items),
+-- and when the journey ended, the time of its first event with an outcome
+-- (journey_ends). Triggers keep them, not Record, so that events appended
+-- by an earlier release's worker (during a rolling upgrade) count too.
+-- Rebuildable from events, as the backfill below does
+-- (sqlstore.JourneyFactsFromEvents is the same in code).
 
 -- +goose Up
 CREATE TABLE journey_items (
@@ -15,7 +18,38 @@ CREATE TABLE journey_items (
     PRIMARY KEY (journey_id, item_id)
 );
 CREATE INDEX journey_items_intake_idx ON journey_items (intake_id);
-ALTER TABLE journeys ADD COLUMN ended_at TEXT;
+CREATE TABLE journey_ends (
+    journey_id TEXT PRIMARY KEY,
+    ended_at   TEXT NOT NULL
+);
+
+-- +goose StatementBegin
+CREATE TRIGGER events_keep_attendance AFTER INSERT ON events
+WHEN NEW.journey_id IS NOT NULL AND NEW.type IN ('attendance.present', 'attendance.absent')
+    AND json_extract(NEW.data, '$.item') IS NOT NULL
+BEGIN
+    INSERT INTO journey_items (journey_id, intake_id, item_id, attended)
+        VALUES (NEW.journey_id, NEW.intake_id, json_extract(NEW.data, '$.item'), NEW.type = 'attendance.present')
+        ON CONFLICT (journey_id, item_id) DO UPDATE SET attended = excluded.attended;
+END;
+-- +goose StatementEnd
+-- +goose StatementBegin
+CREATE TRIGGER events_keep_checkpoints AFTER INSERT ON events
+WHEN NEW.journey_id IS NOT NULL AND NEW.type = 'checkpoint.completed' AND json_extract(NEW.data, '$.item') IS NOT NULL
+BEGIN
+    INSERT INTO journey_items (journey_id, intake_id, item_id, completed)
+        VALUES (NEW.journey_id, NEW.intake_id, json_extract(NEW.data, '$.item'), 1)
+        ON CONFLICT (journey_id, item_id) DO UPDATE SET completed = 1;
+END;
+-- +goose StatementEnd
+-- +goose StatementBegin
+CREATE TRIGGER events_keep_journey_ends AFTER INSERT ON events
+WHEN NEW.journey_id IS NOT NULL AND COALESCE(json_extract(NEW.snapshot, '$.outcome'), '') <> ''
+BEGIN
+    INSERT INTO journey_ends (journey_id, ended_at) VALUES (NEW.journey_id, NEW.occurred_at)
+        ON CONFLICT (journey_id) DO NOTHING;
+END;
+-- +goose StatementEnd
 
 INSERT INTO journey_items (journey_id, intake_id, item_id, attended)
     SELECT journey_id, intake_id, item, type = 'attendance.present' FROM (
@@ -26,13 +60,19 @@ INSERT INTO journey_items (journey_id, intake_id, item_id, attended)
             AND json_extract(data, '$.item') IS NOT NULL) AS a
     WHERE latest = 1;
 INSERT INTO journey_items (journey_id, intake_id, item_id, completed)
-    SELECT DISTINCT journey_id, intake_id, json_extract(data, '$.item'), true FROM events
+    SELECT DISTINCT journey_id, intake_id, json_extract(data, '$.item'), 1 FROM events
     WHERE journey_id IS NOT NULL AND type = 'checkpoint.completed' AND json_extract(data, '$.item') IS NOT NULL
-    ON CONFLICT (journey_id, item_id) DO UPDATE SET completed = true;
-UPDATE journeys SET ended_at = (SELECT e.occurred_at FROM events e
-    WHERE e.journey_id = journeys.journey_id AND COALESCE(json_extract(e.snapshot, '$.outcome'), '') <> ''
-    ORDER BY e.seq LIMIT 1);
+    ON CONFLICT (journey_id, item_id) DO UPDATE SET completed = 1;
+INSERT INTO journey_ends (journey_id, ended_at)
+    SELECT journey_id, occurred_at FROM (
+        SELECT journey_id, occurred_at, row_number() OVER (PARTITION BY journey_id ORDER BY seq) AS earliest
+        FROM events
+        WHERE journey_id IS NOT NULL AND COALESCE(json_extract(snapshot, '$.outcome'), '') <> '') AS e
+    WHERE earliest = 1;
 
 -- +goose Down
-ALTER TABLE journeys DROP COLUMN ended_at;
+DROP TRIGGER events_keep_journey_ends;
+DROP TRIGGER events_keep_checkpoints;
+DROP TRIGGER events_keep_attendance;
+DROP TABLE journey_ends;
 DROP TABLE journey_items;
