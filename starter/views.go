@@ -72,6 +72,8 @@ func listedName(id uuid.UUID, p store.Listed) string {
 // keeps their authority and theme, or gone from the store.
 func listedSummary(id uuid.UUID, p store.Listed, email string) PersonSummary {
 	switch {
+	case id == uuid.Nil:
+		return PersonSummary{}
 	case !p.Known:
 		return PersonSummary{ID: id, Name: erasedName}
 	case p.Erased:
@@ -276,7 +278,7 @@ func (s *Service) IntakeDashboard(ctx context.Context, intakeID uuid.UUID) (Inta
 	}
 	// Room for the intake's places at first (up to rowsUpFront): a full
 	// intake's rows are made without the list growing, and being copied,
-	// as they come.
+	// as they come (only applicants beyond its places make it grow).
 	rows := make([]DashboardRow, 0, min(in.Capacity, rowsUpFront))
 	d.Counts = map[string]int{}
 	err = s.Store.Roster(ctx, intakeID, func(r store.RosterEntry) error {
@@ -294,7 +296,8 @@ func (s *Service) IntakeDashboard(ctx context.Context, intakeID uuid.UUID) (Inta
 }
 
 // rowsUpFront bounds the room a dashboard makes for its rows before it
-// has them: an intake's capacity is whatever its coordinator typed.
+// has them: the workflows hold a capacity to workflows.MaxCapacity, the
+// store to nothing (the 10,000-place intake of BenchmarkViews).
 const rowsUpFront = 10_000
 
 // byName is rows by name, namesakes in the order of their journeys' IDs.

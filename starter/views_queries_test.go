@@ -5,6 +5,7 @@ import (
 	"io"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -77,27 +78,64 @@ func TestIntakeListsLookPeopleUpTogether(t *testing.T) {
 
 // A coach's inbox reads their caseload, its participants and intakes named,
 // in one query: it looked each participant and intake up, eight reads for
-// a coach of three.
+// a coach of three. It names each participant as that look-up did: an
+// erased one keeps their authority and theme but no name or address, one
+// gone from the store is erased too.
 func TestInboxReadsTheCaseloadTogether(t *testing.T) {
 	ctx := context.Background()
 	st := &personCounting{Store: sqlitestore.OpenTest(t)}
 	intake := seedIntake(ctx, t, st, 120)
 	var coach uuid.UUID
-	if err := st.Roster(ctx, intake, func(e store.RosterEntry) error { coach = e.CoachID; return nil }); err != nil {
+	var entries []store.RosterEntry
+	if err := st.Roster(ctx, intake, func(e store.RosterEntry) error {
+		if coach == uuid.Nil || e.CoachID == coach {
+			coach = e.CoachID
+			entries = append(entries, e)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	erased, gone := entries[0].PersonID, uuid.New()
+	if _, err := st.ErasePerson(ctx, erased, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	snap := entries[1].JourneySnapshot
+	snap.JourneyID, snap.PersonID = uuid.New(), gone
+	if _, err := st.Record(ctx, store.Event{Key: "journey/" + snap.JourneyID.String() + "/1", IntakeID: intake,
+		JourneyID: snap.JourneyID, Type: "journey.started", OccurredAt: time.Now(), Snapshot: &snap}); err != nil {
 		t.Fatal(err)
 	}
 	st.gets.Store(0)
+	st.intakeGets.Store(0)
 	in, err := starter.New(nil, st).CoachInbox(ctx, coach)
 	if err != nil {
 		t.Fatal(err)
-	}
-	if len(in.Journeys) == 0 || in.Journeys[0].Participant.Name == "" || in.Journeys[0].IntakeName == "" {
-		t.Fatalf("the inbox has %d journeys, want some, each with its participant and intake named: %+v", len(in.Journeys), in.Journeys)
 	}
 	if n := st.gets.Load(); n > 1 { // the coach
 		t.Errorf("the inbox looked %d people up one at a time", n)
 	}
 	if n := st.intakeGets.Load(); n > 0 {
 		t.Errorf("the inbox looked %d intakes up one at a time", n)
+	}
+	if len(in.Journeys) != len(entries)+1 {
+		t.Fatalf("the inbox has %d journeys, want the coach's %d", len(in.Journeys), len(entries)+1)
+	}
+	for _, j := range in.Journeys {
+		want := starter.PersonSummary{ID: j.Participant.ID, Name: "(erased)"}
+		switch p, err := st.Store.GetPerson(ctx, j.Participant.ID); {
+		case j.Participant.ID == gone:
+		case err != nil:
+			t.Fatal(err)
+		case j.Participant.ID == erased:
+			want.LocalAuthority, want.Theme = p.LocalAuthority, p.Theme
+		default:
+			want = starter.PersonSummary{ID: p.ID, Name: p.GivenName + " " + p.FamilyName, Email: p.EmailAddress,
+				LocalAuthority: p.LocalAuthority, Theme: p.Theme}
+		}
+		if j.Participant != want || j.IntakeName != "Views" || j.Coach == nil || j.Coach.ID != coach {
+			t.Errorf("the inbox lists journey %s as %+v (coach %+v, intake %q); want participant %+v, coach %s, intake Views",
+				j.JourneyID, j.Participant, j.Coach, j.IntakeName, want, coach)
+		}
 	}
 }

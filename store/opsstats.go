@@ -30,3 +30,11 @@ const (
 	EventTaskOverdue         = "task.overdue"
 	EventCheckpointCompleted = "checkpoint.completed"
 )
+
+// How the journey workflow records a session's attendance, which the
+// outcomes report counts (JourneyOutcome): the session's item ID as data's
+// "item", the latest of the two for a session standing.
+const (
+	EventAttended = "attendance.present"
+	EventAbsent   = "attendance.absent"
+)

@@ -341,8 +341,10 @@ type Store interface {
 	ListJourneys(ctx context.Context, intakeID uuid.UUID) ([]JourneySnapshot, error)
 	// Roster hands each of an intake's journeys, with its participant and
 	// coach as a list of them names them, to each, in one query, in no
-	// order, stopping at each's first error. It keeps no list of its own:
-	// the caller makes the one it shows.
+	// order, stopping at each's first error, which it returns as it is. It
+	// keeps no list of its own: the caller makes the one it shows. each runs
+	// while the query's rows are open, holding a connection: it must not use
+	// the store.
 	Roster(ctx context.Context, intakeID uuid.UUID, each func(RosterEntry) error) error
 	// JourneyOutcomes lists an intake's journeys as the outcomes report
 	// counts them, in one query, in the order of their IDs.

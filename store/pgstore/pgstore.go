@@ -297,7 +297,7 @@ func (w writeTx) QueueMessage(m store.Message, eventSeq int64) error {
 }
 
 func (w writeTx) RebuildJourneyFacts() error {
-	for _, q := range sqlstore.JourneyFactsFromEvents(`data->>'item'`, `snapshot->>'outcome'`) {
+	for _, q := range sqlstore.JourneyFactsFromEvents(`COALESCE(data->>'item', '')`, `snapshot->>'outcome'`) {
 		if _, err := w.tx.Exec(w.ctx, q); err != nil {
 			return err
 		}
@@ -360,14 +360,13 @@ func (s *Store) ListJourneys(ctx context.Context, intakeID uuid.UUID) ([]store.J
 
 func (s *Store) Roster(ctx context.Context, intakeID uuid.UUID, each func(store.RosterEntry) error) error {
 	rows, err := s.pool.Query(ctx, sqlstore.Roster("$1"), intakeID)
-	if err == nil {
-		defer rows.Close()
-		err = sqlstore.Each(rows, sqlstore.ScanRosterEntry, each)
-	}
 	if err != nil {
 		return fmt.Errorf("listing the journeys of intake %s with their people: %w", intakeID, err)
 	}
-	return nil
+	defer rows.Close()
+	return sqlstore.Each(rows, sqlstore.ScanRosterEntry, each, func(err error) error {
+		return fmt.Errorf("listing the journeys of intake %s with their people: %w", intakeID, err)
+	})
 }
 
 func (s *Store) JourneyOutcomes(ctx context.Context, intakeID uuid.UUID) ([]store.JourneyOutcome, error) {
@@ -869,7 +868,7 @@ func (s *Store) journeysWhere(ctx context.Context, what string, cond string, id 
 	cols string, scan func(sqlstore.Scanner) (store.JourneySnapshot, error)) ([]store.JourneySnapshot, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+cols+` FROM journeys j
 		WHERE `+cond+`
-		ORDER BY (SELECT min(e.seq) FROM events e WHERE e.journey_id = j.journey_id), j.journey_id`, id)
+		ORDER BY `+sqlstore.OldestJourneyFirst, id)
 	if err != nil {
 		return nil, fmt.Errorf("listing journeys of %s %s: %w", what, id, err)
 	}

@@ -41,7 +41,36 @@ func (s *Store) WipeProjections(ctx context.Context) error {
 func TestOpenInSchema(t *testing.T) {
 	ctx := t.Context()
 	s := OpenTest(t)
-	u := migrateDownTo(t, s, 4)
+	var schema string
+	if err := s.pool.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(schema, "t_") {
+		t.Fatalf("current_schema() = %q, want the test schema", schema)
+	}
+	for _, table := range []string{"goose_db_version", "people", "intakes", "events", "journeys", "outbox", "notes", "certificates", "api_tokens",
+		"sign_in_links", "web_sessions", "idempotency_keys", "journey_items", "journey_ends"} {
+		var found bool
+		if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = $1 AND tablename = $2)`,
+			schema, table).Scan(&found); err != nil {
+			t.Fatal(err)
+		}
+		if !found {
+			t.Errorf("table %s is not in schema %s", table, schema)
+		}
+	}
+	var function bool
+	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+		WHERE n.nspname = $1 AND p.proname = 'keep_journey_facts')`, schema).Scan(&function); err != nil {
+		t.Fatal(err)
+	}
+	if !function {
+		t.Errorf("the trigger function keep_journey_facts is not in schema %s", schema)
+	}
+	u, err := WithSearchPath(TestDatabaseURL(), schema)
+	if err != nil {
+		t.Fatal(err)
+	}
 	again, err := Open(ctx, u)
 	if err != nil {
 		t.Fatalf("reopening: %v", err)

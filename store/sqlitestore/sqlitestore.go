@@ -401,7 +401,7 @@ func (w writeTx) QueueMessage(m store.Message, eventSeq int64) error {
 }
 
 func (w writeTx) RebuildJourneyFacts() error {
-	for _, q := range sqlstore.JourneyFactsFromEvents(`json_extract(data, '$.item')`, `json_extract(snapshot, '$.outcome')`) {
+	for _, q := range sqlstore.JourneyFactsFromEvents(`COALESCE(json_extract(data, '$.item'), '')`, `json_extract(snapshot, '$.outcome')`) {
 		if _, err := w.tx.ExecContext(w.ctx, q); err != nil {
 			return err
 		}
@@ -473,14 +473,13 @@ func (s *Store) JourneyOutcomes(ctx context.Context, intakeID uuid.UUID) ([]stor
 
 func (s *Store) Roster(ctx context.Context, intakeID uuid.UUID, each func(store.RosterEntry) error) error {
 	rows, err := s.read.QueryContext(ctx, sqlstore.Roster("?1"), intakeID.String())
-	if err == nil {
-		defer rows.Close()
-		err = sqlstore.Each(rows, sqlstore.ScanRosterEntry, each)
-	}
 	if err != nil {
 		return fmt.Errorf("listing the journeys of intake %s with their people: %w", intakeID, err)
 	}
-	return nil
+	defer rows.Close()
+	return sqlstore.Each(rows, sqlstore.ScanRosterEntry, each, func(err error) error {
+		return fmt.Errorf("listing the journeys of intake %s with their people: %w", intakeID, err)
+	})
 }
 
 func (s *Store) IntakeCounts(ctx context.Context, intakeID uuid.UUID) (map[string]int, error) {
@@ -946,7 +945,7 @@ func (s *Store) journeysWhere(ctx context.Context, what string, cond string, id 
 	cols string, scan func(sqlstore.Scanner) (store.JourneySnapshot, error)) ([]store.JourneySnapshot, error) {
 	rows, err := s.read.QueryContext(ctx, `SELECT `+cols+` FROM journeys j
 		WHERE `+cond+`
-		ORDER BY (SELECT min(e.seq) FROM events e WHERE e.journey_id = j.journey_id), j.journey_id`, id.String())
+		ORDER BY `+sqlstore.OldestJourneyFirst, id.String())
 	out, err := collect(rows, err, scan)
 	if err != nil {
 		return nil, fmt.Errorf("listing journeys of %s %s: %w", what, id, err)

@@ -41,17 +41,21 @@ func Collect[T any](rows Rows, scan func(Scanner) (T, error)) ([]T, error) {
 
 // Each scans every row with scan and hands it to fn, keeping none: a list
 // of thousands of rows is not gathered twice (here, then by the caller).
-func Each[T any](rows Rows, scan func(Scanner) (T, error), fn func(T) error) error {
+// fn's error comes back as it is; the rows' own, through explain.
+func Each[T any](rows Rows, scan func(Scanner) (T, error), fn func(T) error, explain func(error) error) error {
 	for rows.Next() {
 		v, err := scan(rows)
 		if err != nil {
-			return err
+			return explain(err)
 		}
 		if err := fn(v); err != nil {
 			return err
 		}
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return explain(err)
+	}
+	return nil
 }
 
 // Column scanners. Both drivers hand a sql.Scanner the database/sql form of
@@ -165,8 +169,12 @@ func Caseload(param string) string {
 		COALESCE(p.local_authority, ''), COALESCE(p.theme, ''), p.erased_at IS NOT NULL, COALESCE(p.email, '')
 		FROM journeys j LEFT JOIN people p ON p.id = j.person_id LEFT JOIN intakes i ON i.id = j.intake_id
 		WHERE j.coach_id = ` + param + `
-		ORDER BY (SELECT min(e.seq) FROM events e WHERE e.journey_id = j.journey_id), j.journey_id`
+		ORDER BY ` + OldestJourneyFirst
 }
+
+// OldestJourneyFirst orders journeys j by their first event, as every list
+// of a person's or coach's journeys does.
+const OldestJourneyFirst = `(SELECT min(e.seq) FROM events e WHERE e.journey_id = j.journey_id), j.journey_id`
 
 // ScanCaseloadEntry reads a row of Caseload.
 func ScanCaseloadEntry(row Scanner) (store.CaseloadEntry, error) {
@@ -192,6 +200,8 @@ func JourneyOutcomes(param string) string {
 				SUM(CASE WHEN attended THEN 1 ELSE 0 END) AS attended,
 				SUM(CASE WHEN completed THEN 1 ELSE 0 END) AS completed
 			FROM journey_items WHERE intake_id = ` + param + ` GROUP BY journey_id) i ON i.journey_id = j.journey_id
+		-- journey_items is narrowed by intake for its index; a journey never
+		-- changes intake (a deferral makes a new one), so nothing is lost.
 		WHERE j.intake_id = ` + param + `
 		ORDER BY j.journey_id`
 }

@@ -239,39 +239,32 @@ func RebuildProjections(tx Tx) error {
 	return nil
 }
 
-// The event types whose items the outcomes report counts.
-const (
-	eventAttended            = "attendance.present"
-	eventAbsent              = "attendance.absent"
-	eventCheckpointCompleted = "checkpoint.completed"
-)
-
 // JourneyFactsFromEvents are the statements that make journey_items and
 // journey_ends from the log, in a dialect whose expressions for an event's
-// item and its snapshot's outcome are item and outcome: the latest
-// attendance of each session, every checkpoint completed, and the time of
-// each journey's first event (in the log's order) with an outcome. The
+// item (blank when it has none) and its snapshot's outcome are item and
+// outcome: the latest attendance of each session, every checkpoint
+// completed, and the time of each journey's first event (in the log's
+// order) with an outcome, each with the seq of the event it came from. The
 // migration that made the tables (00010) ran the same, and its triggers
 // keep them as events are appended.
 func JourneyFactsFromEvents(item, outcome string) []string {
 	return []string{
 		`DELETE FROM journey_items`,
 		`DELETE FROM journey_ends`,
-		`INSERT INTO journey_items (journey_id, intake_id, item_id, attended)
-			SELECT journey_id, intake_id, item, type = '` + eventAttended + `' FROM (
-				SELECT journey_id, intake_id, type, ` + item + ` AS item,
+		`INSERT INTO journey_items (journey_id, intake_id, item_id, attended, attended_seq)
+			SELECT journey_id, intake_id, item, type = '` + store.EventAttended + `', seq FROM (
+				SELECT journey_id, intake_id, type, seq, ` + item + ` AS item,
 					row_number() OVER (PARTITION BY journey_id, ` + item + ` ORDER BY seq DESC) AS latest
 				FROM events
-				WHERE journey_id IS NOT NULL AND type IN ('` + eventAttended + `', '` + eventAbsent + `')
-					AND ` + item + ` IS NOT NULL) AS a
+				WHERE journey_id IS NOT NULL AND type IN ('` + store.EventAttended + `', '` + store.EventAbsent + `')) AS a
 			WHERE latest = 1`,
 		`INSERT INTO journey_items (journey_id, intake_id, item_id, completed)
 			SELECT DISTINCT journey_id, intake_id, ` + item + `, true FROM events
-			WHERE journey_id IS NOT NULL AND type = '` + eventCheckpointCompleted + `' AND ` + item + ` IS NOT NULL
+			WHERE journey_id IS NOT NULL AND type = '` + store.EventCheckpointCompleted + `'
 			ON CONFLICT (journey_id, item_id) DO UPDATE SET completed = true`,
-		`INSERT INTO journey_ends (journey_id, ended_at)
-			SELECT journey_id, occurred_at FROM (
-				SELECT journey_id, occurred_at, row_number() OVER (PARTITION BY journey_id ORDER BY seq) AS earliest
+		`INSERT INTO journey_ends (journey_id, ended_at, ended_seq)
+			SELECT journey_id, occurred_at, seq FROM (
+				SELECT journey_id, occurred_at, seq, row_number() OVER (PARTITION BY journey_id ORDER BY seq) AS earliest
 				FROM events
 				WHERE journey_id IS NOT NULL AND COALESCE(` + outcome + `, '') <> '') AS e
 			WHERE earliest = 1`,
