@@ -23,6 +23,13 @@ func Register(r sdkworker.Registry, a *activities.Activities) {
 	r.RegisterActivity(a)
 }
 
+// SetCacheSize sets how many workflows the workers of this process keep in
+// memory between their tasks (the SDK's sticky cache, 10,000 unless set):
+// about 100 KB a journey. One pushed out is replayed from its history when
+// its next task comes, which costs CPU, not correctness. It must be called
+// before the process makes its first worker.
+func SetCacheSize(n int) { sdkworker.SetStickyWorkflowCacheSize(n) }
+
 // New creates a worker on the Infuse task queue with everything registered.
 // Activities that send updates to workflows do so through c, unless a has
 // a client of its own.

@@ -259,3 +259,21 @@ func startDelivery(ctx context.Context, st store.Store, ms mailSettings, poll ti
 		}
 	}, nil
 }
+
+// envWorkerCache is how many journeys and intakes a worker keeps in memory.
+const envWorkerCache = "INFUSE_WORKER_CACHE"
+
+// workerCacheFromEnv reads envWorkerCache: set is false when it is unset
+// (the SDK's 10,000).
+func workerCacheFromEnv() (size int, set bool, err error) {
+	v := strings.TrimSpace(os.Getenv(envWorkerCache))
+	if v == "" {
+		return 0, false, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, false, usage("%s=%q: give how many journeys and intakes a worker keeps in memory, a whole number of 1 or more "+
+			"(about 100 KB each; unset, 10000)", envWorkerCache, v)
+	}
+	return n, true, nil
+}

@@ -41,6 +41,7 @@ var knownEnvironment = []envVar{
 	{envSMTPPassword, "and its password"},
 	{envMailFrom, `the sending address, e.g. "Infuse <infuse@example.org>" (required with INFUSE_SMTP_HOST)`},
 	{envMetricsAddr, "where worker and api serve /metrics, /readyz and /healthz for operators (the --metrics flag); unset: not served"},
+	{envWorkerCache, "how many journeys and intakes a worker keeps in memory between their tasks (about 100 KB each); unset: 10000"},
 	{envRehearsalFrom, "rehearsals only: from this instant (RFC 3339) programme time runs INFUSE_REHEARSAL_SPEED times as fast; never for real journeys"},
 	{envRehearsalSpeed, "rehearsals only: how many times as fast (set both or neither)"},
 	{envRehearsalUntil, "rehearsals only, optional: from this instant (RFC 3339) programme time runs at real speed again"},

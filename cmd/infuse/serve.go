@@ -466,6 +466,10 @@ messages it sends, so however many run, a message goes out once and one
 person's messages go out in order. A worker that dies holding messages
 leaves them to the others after five minutes.
 
+Memory: the worker keeps the journeys and intakes it runs in memory between
+their tasks, up to INFUSE_WORKER_CACHE of them (about 100 KB each; unset,
+10000). One pushed out is replayed from its history at its next task.
+
 Operators: with --metrics ADDRESS (or INFUSE_METRICS_ADDR) the worker serves
 Prometheus metrics on http://ADDRESS/metrics, a readiness check (the store
 and Temporal answer) on /readyz and a liveness check on /healthz.`,
@@ -476,6 +480,13 @@ and Temporal answer) on /readyz and a liveness check on /healthz.`,
 			ms, deliver, err := mailFromEnv() // checked first: a mistake there is reported at once
 			if err != nil {
 				return err
+			}
+			cache, setCache, err := workerCacheFromEnv()
+			if err != nil {
+				return err
+			}
+			if setCache {
+				worker.SetCacheSize(cache)
 			}
 			m := c.startMetrics(metricsAddr)
 			st, err := c.store(ctx, true)
