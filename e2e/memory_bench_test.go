@@ -40,7 +40,9 @@ import (
 //	go test ./e2e/ -run '^$' -bench WorkerMemory -benchtime 10000x -timeout 60m
 //
 // With INFUSE_BENCH_WORKER_GOMEMLIMIT set (e.g. 850MiB) the worker runs
-// with that GOMEMLIMIT, as a deployment sized for its container would.
+// with that GOMEMLIMIT, as a deployment sized for its container would, and
+// with INFUSE_BENCH_WORKER_CACHE (e.g. 1000) it keeps that many journeys in
+// memory (INFUSE_WORKER_CACHE).
 func BenchmarkWorkerMemory(b *testing.B) {
 	ctx, cancel := context.WithTimeout(context.Background(), 55*time.Minute)
 	defer cancel()
@@ -79,6 +81,9 @@ func BenchmarkWorkerMemory(b *testing.B) {
 		"TEMPORAL_NAMESPACE=" + devserver.DefaultNamespace, "INFUSE_LOG_LEVEL=error"}
 	if limit := os.Getenv(workerMemoryLimitEnv); limit != "" {
 		env = append(env, "GOMEMLIMIT="+limit)
+	}
+	if size := os.Getenv(workerCacheEnv); size != "" {
+		env = append(env, "INFUSE_WORKER_CACHE="+size)
 	}
 	w, err := cluster.StartProcess("worker", filepath.Join(dir, "worker.log"), infuse,
 		[]string{"worker", "--database", dbPath, "--metrics", metrics}, env)
@@ -151,8 +156,12 @@ func startAcceptedJourney(ctx context.Context, tc client.Client, in store.Intake
 	return err
 }
 
-// workerMemoryLimitEnv, when set, is the worker's GOMEMLIMIT.
-const workerMemoryLimitEnv = "INFUSE_BENCH_WORKER_GOMEMLIMIT"
+// workerMemoryLimitEnv, when set, is the worker's GOMEMLIMIT, and
+// workerCacheEnv its INFUSE_WORKER_CACHE.
+const (
+	workerMemoryLimitEnv = "INFUSE_BENCH_WORKER_GOMEMLIMIT"
+	workerCacheEnv       = "INFUSE_BENCH_WORKER_CACHE"
+)
 
 type memory struct{ rss, heap float64 }
 
