@@ -61,11 +61,14 @@ func BuildInfuseAt(ctx context.Context, dir, commit string) (string, error) {
 	return out, nil
 }
 
-// packages are what Build builds, by Binaries field.
-var packages = []struct {
+// buildPackage is a program Build builds, and its Binaries field.
+type buildPackage struct {
 	name, pkg string
 	field     func(*Binaries) *string
-}{
+}
+
+// packages are what Build builds: the Temporal server's first.
+var packages = []buildPackage{
 	{"temporal-server", "go.temporal.io/server/cmd/server", func(b *Binaries) *string { return &b.Temporal }},
 	{"temporal-sql-tool", "go.temporal.io/server/cmd/tools/sql", func(b *Binaries) *string { return &b.SQLTool }},
 	{"infuse", "./cmd/infuse", func(b *Binaries) *string { return &b.Infuse }},
@@ -77,12 +80,22 @@ var packages = []struct {
 // every build after the first quick; the first compiles the Temporal
 // server, which takes minutes.
 func Build(ctx context.Context, dir string) (Binaries, error) {
+	return buildPackages(ctx, dir, packages)
+}
+
+// BuildTemporal builds only the Temporal server and its schema tool into
+// dir (Binaries.Infuse is left empty), for a test that runs infuse itself.
+func BuildTemporal(ctx context.Context, dir string) (Binaries, error) {
+	return buildPackages(ctx, dir, packages[:2])
+}
+
+func buildPackages(ctx context.Context, dir string, pkgs []buildPackage) (Binaries, error) {
 	root, err := moduleRoot(ctx)
 	if err != nil {
 		return Binaries{}, err
 	}
 	var b Binaries
-	for _, p := range packages {
+	for _, p := range pkgs {
 		out := filepath.Join(dir, p.name)
 		if err := build(ctx, root, out, p.pkg); err != nil {
 			return Binaries{}, err
