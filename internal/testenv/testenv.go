@@ -260,6 +260,22 @@ func newNamespace(t *testing.T, l log.Logger, ns string) *Temporal {
 	return &Temporal{client: c, namespace: ns, hostPort: shared.hostPort}
 }
 
+// Connect gives the test a client of namespace ns on the Temporal server
+// at hostPort, one it runs itself (internal/cluster), as a *Temporal like
+// those of NewServer, closed when the test ends.
+func Connect(t *testing.T, hostPort, ns string) *Temporal {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, err := client.DialContext(ctx, client.Options{HostPort: hostPort, Namespace: ns,
+		Logger: logging.NewTemporalLogger(zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)))})
+	if err != nil {
+		t.Fatalf("connecting to the Temporal server at %s: %v", hostPort, err)
+	}
+	t.Cleanup(c.Close)
+	return &Temporal{client: c, namespace: ns, hostPort: hostPort}
+}
+
 // terminateRunning terminates every workflow still running in ns.
 func terminateRunning(ctx context.Context, c client.Client, ns string) error {
 	resp, err := c.WorkflowService().ListOpenWorkflowExecutions(ctx, &workflowservice.ListOpenWorkflowExecutionsRequest{
