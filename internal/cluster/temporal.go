@@ -125,11 +125,11 @@ func (t *Temporal) WaitServing(ctx context.Context) error {
 		}
 		last = err
 		if !t.Running() {
-			return fmt.Errorf("the Temporal server exited while starting; its log, %s:\n%s", t.LogPath, tail(t.Log(), 4000))
+			return fmt.Errorf("the Temporal server exited while starting; its log, %s:\n%s", t.LogPath, Tail(t.Log(), 4000))
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("the Temporal server at %s did not answer (%v); its log, %s:\n%s", t.Address, last, t.LogPath, tail(t.Log(), 4000))
+			return fmt.Errorf("the Temporal server at %s did not answer (%v); its log, %s:\n%s", t.Address, last, t.LogPath, Tail(t.Log(), 4000))
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
@@ -226,7 +226,7 @@ func sqlTool(ctx context.Context, tool string, pg Postgres, db string, args ...s
 	// every user of the machine can read.
 	cmd.Env = append(os.Environ(), "SQL_PASSWORD="+pg.Password)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("temporal-sql-tool %s on database %s: %w\n%s", args[0], db, err, tail(string(out), 2000))
+		return fmt.Errorf("temporal-sql-tool %s on database %s: %w\n%s", args[0], db, err, Tail(string(out), 2000))
 	}
 	return nil
 }
@@ -356,8 +356,8 @@ func FreePort() (int, error) {
 	return p[0], nil
 }
 
-// tail is the last n bytes of s.
-func tail(s string, n int) string {
+// Tail is the last n bytes of s: the end of a log, for a failure to show.
+func Tail(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
