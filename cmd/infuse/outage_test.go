@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -187,12 +188,14 @@ func startOutageTemporal(t *testing.T, pg *privatePostgres) *cluster.Temporal {
 	began := time.Now()
 	// Built where the next run finds them: the go command then links them
 	// again only if they changed, which saves every later run the 20 s
-	// (more on a loaded machine) linking the server takes.
+	// (more on a loaded machine) linking the server takes. A folder per
+	// version of the server: a checkout with another version, testing at
+	// the same time, must not overwrite a server that is running.
 	cache, err := os.UserCacheDir()
 	if err != nil {
 		cache = dir
 	}
-	binDir := filepath.Join(cache, "infuse-journeys-tests", "temporal")
+	binDir := filepath.Join(cache, "infuse-journeys-tests", "temporal-"+serverVersion())
 	if err := os.MkdirAll(binDir, 0o750); err != nil {
 		t.Fatal(err)
 	}
@@ -467,6 +470,19 @@ func runOutage(t *testing.T, o outageOf) {
 		t.Logf("what the Temporal server logged as errors: %s", serverErrors(server.Log()))
 	}
 	t.Logf("the whole test took %v", time.Since(began).Round(time.Second))
+}
+
+// serverVersion is the version of the Temporal server module this test
+// binary was built with, which the go command builds the server from.
+func serverVersion() string {
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, m := range info.Deps {
+			if m.Path == "go.temporal.io/server" {
+				return m.Version
+			}
+		}
+	}
+	return "unknown"
 }
 
 // serverErrors sums up the Temporal server's log lines at level error or
