@@ -60,6 +60,8 @@ func Start(tc client.Client) (*Worker, error) {
 	w.RegisterActivity(Nothing)
 	w.RegisterWorkflow(Waiter)
 	w.RegisterWorkflow(FanOut)
+	w.RegisterWorkflow(Alarm)
+	w.RegisterActivity(Now)
 	if err := w.Start(); err != nil {
 		return nil, fmt.Errorf("starting the bare reference worker: %w", err)
 	}
@@ -213,6 +215,67 @@ func (w *Worker) FanOut(ctx context.Context, n int) (func() error, error) {
 	}, nil
 }
 
+// Alarmed is what an Alarm did.
+type Alarmed struct {
+	// Early says its timer was set before the instant: one set after it
+	// fires at once, and its lag measures its start instead.
+	Early bool
+	// Ran is when its activity ran.
+	Ran time.Time
+}
+
+// Alarm sleeps until at, then runs Now: a reminder's timer firing into an
+// activity, the least a journey's reminder could do.
+func Alarm(ctx workflow.Context, at time.Time) (Alarmed, error) {
+	d := at.Sub(workflow.Now(ctx))
+	r := Alarmed{Early: d > 0}
+	if d > 0 {
+		if err := workflow.NewTimer(ctx, d).Get(ctx, nil); err != nil {
+			return r, err
+		}
+	}
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 30 * time.Second})
+	err := workflow.ExecuteActivity(ctx, Now).Get(ctx, &r.Ran)
+	return r, err
+}
+
+// Now is Nothing that says when it ran, on the worker's clock: the instant
+// the activity task reached a worker is what a herd's lag is measured to.
+func Now(context.Context) (time.Time, error) { return time.Now(), nil }
+
+// Herd starts n Alarms from clients at once, all due lead after the call,
+// and waits for them all: the lags from that instant to each activity
+// running, and the rate the server fired them at. Give lead enough to
+// start them all: an Alarm started late fails it.
+func (w *Worker) Herd(ctx context.Context, n, clients int, lead time.Duration) (Result, error) {
+	due := time.Now().Add(lead)
+	ids := make(chan string, n)
+	_, err := ClosedLoop(ctx, n, clients, func(ctx context.Context) error {
+		id := "bare-alarm-" + uuid.NewString()
+		_, err := w.tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: TaskQueue}, Alarm, due)
+		if err == nil {
+			ids <- id
+		}
+		return err
+	})
+	close(ids)
+	if err != nil {
+		return Result{}, fmt.Errorf("starting the bare alarms: %w", err)
+	}
+	var ran []time.Time
+	for id := range ids {
+		var r Alarmed
+		if err := w.tc.GetWorkflow(ctx, id, "").Get(ctx, &r); err != nil {
+			return Result{}, fmt.Errorf("bare alarm %s: %w", id, err)
+		}
+		if !r.Early {
+			return Result{}, fmt.Errorf("bare alarm %s set its timer after the herd was due: give it more than %s to start %d", id, lead, n)
+		}
+		ran = append(ran, r.Ran)
+	}
+	return Lags(due, ran)
+}
+
 // Starts starts n waiting workflows from clients at once, as fast as the
 // server takes them, then terminates them (untimed): the bare start rate.
 func (w *Worker) Starts(ctx context.Context, n, clients int) (Result, error) {
@@ -276,10 +339,34 @@ func ClosedLoop(ctx context.Context, n, clients int, op func(context.Context) er
 	if err := context.Cause(ctx); err != nil {
 		return Result{}, err
 	}
+	return summarise(elapsed, latencies), nil
+}
+
+// summarise is n latencies' result over elapsed.
+func summarise(elapsed time.Duration, latencies []time.Duration) Result {
+	n := len(latencies)
 	slices.Sort(latencies)
 	// Nearest rank: the p99 of 20 is the slowest, not the second slowest.
 	at := func(p float64) time.Duration { return latencies[int(math.Ceil(p*float64(n)))-1] }
-	return Result{N: n, Elapsed: elapsed, P50: at(0.5), P99: at(0.99)}, nil
+	return Result{N: n, Elapsed: elapsed, P50: at(0.5), P99: at(0.99)}
+}
+
+// Lags is a herd's result: things all due at due that happened at each of
+// at. Its latencies are their lags from due, and its throughput the rate
+// from due until the last: how fast the herd drained.
+func Lags(due time.Time, at []time.Time) (Result, error) {
+	if len(at) == 0 {
+		return Result{}, fmt.Errorf("a herd of none measures nothing")
+	}
+	lags := make([]time.Duration, len(at))
+	for i, t := range at {
+		lags[i] = t.Sub(due)
+	}
+	last := slices.Max(lags)
+	if last <= 0 {
+		return Result{}, fmt.Errorf("the whole herd was done %s before it was due", -last)
+	}
+	return summarise(last, lags), nil
 }
 
 // Reference is a bare shape's result beside ours.

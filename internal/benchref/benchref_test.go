@@ -107,3 +107,25 @@ func TestMetricsGiveOurRatiosToEachReference(t *testing.T) {
 		}
 	}
 }
+
+// A herd's rate runs from the instant it was due to the last of it.
+func TestLagsFromTheInstantDue(t *testing.T) {
+	due := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
+	var at []time.Time
+	for i := 100; i >= 1; i-- { // in any order
+		at = append(at, due.Add(time.Duration(i)*10*time.Millisecond))
+	}
+	r, err := Lags(due, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.N != 100 || r.Elapsed != time.Second || r.P50 != 500*time.Millisecond || r.P99 != 990*time.Millisecond {
+		t.Errorf("got %+v; want 100 in 1s, p50 500ms, p99 990ms", r)
+	}
+	if _, err := Lags(due, []time.Time{due.Add(-time.Second)}); err == nil {
+		t.Error("a herd done before it was due was measured")
+	}
+	if _, err := Lags(due, nil); err == nil {
+		t.Error("a herd of none was measured")
+	}
+}

@@ -47,4 +47,10 @@ func TestEveryShapeAnswers(t *testing.T) {
 	if r, err := w.Starts(ctx, 3, 2); err != nil || r.N != 3 {
 		t.Errorf("3 starts: %+v, %v", r, err)
 	}
+	if r, err := w.Herd(ctx, 3, 2, 2*time.Second); err != nil || r.N != 3 || r.P50 <= 0 {
+		t.Errorf("a herd of 3: %+v, %v; want 3 activities run after they were due", r, err)
+	}
+	if _, err := w.Herd(ctx, 3, 2, -time.Second); err == nil {
+		t.Error("a herd already due when it was started was measured")
+	}
 }
