@@ -130,16 +130,10 @@ func BenchmarkIntake(b *testing.B) {
 // and n participants to apply.
 func intakeOf(ctx context.Context, b *testing.B, svc *starter.Service, n int) (uuid.UUID, []uuid.UUID) {
 	coord := store.Person{ID: uuid.New(), Role: store.RoleCoordinator, GivenName: "Bench", FamilyName: "Coordinator", EmailAddress: "coord@intake.example.org"}
-	people := []store.Person{coord}
-	var ids []uuid.UUID
-	for i := range n {
-		p := store.Person{ID: uuid.New(), Role: store.RoleParticipant, GivenName: "Participant", FamilyName: fmt.Sprint(i),
-			EmailAddress: fmt.Sprintf("p%d@intake.example.org", i), LocalAuthority: "Newport", Theme: "communities"}
-		people, ids = append(people, p), append(ids, p.ID)
-	}
-	if err := svc.Store.CreatePeople(ctx, people); err != nil {
+	if err := svc.Store.CreatePeople(ctx, []store.Person{coord}); err != nil {
 		b.Fatal(err)
 	}
+	ids := participants(ctx, b, svc.Store, n, "intake.example.org")
 	now := time.Now()
 	in, err := svc.CreateIntake(ctx, starter.IntakeSpec{Name: "Bench", CoordinatorID: coord.ID, Capacity: n,
 		OpensAt: now.Add(-time.Minute), ClosesAt: now.Add(time.Hour), StartsOn: now.Add(30 * 24 * time.Hour)})
@@ -156,6 +150,21 @@ func intakeOf(ctx context.Context, b *testing.B, svc *starter.Service, n int) (u
 		return err == nil && v.Status == store.IntakeOpen, nil
 	})
 	return in.ID, ids
+}
+
+// participants stores n participants with addresses at domain.
+func participants(ctx context.Context, b *testing.B, st store.Store, n int, domain string) []uuid.UUID {
+	var people []store.Person
+	var ids []uuid.UUID
+	for i := range n {
+		p := store.Person{ID: uuid.New(), Role: store.RoleParticipant, GivenName: "Participant", FamilyName: fmt.Sprint(i),
+			EmailAddress: fmt.Sprintf("p%d@%s", i, domain), LocalAuthority: "Newport", Theme: "communities"}
+		people, ids = append(people, p), append(ids, p.ID)
+	}
+	if err := st.CreatePeople(ctx, people); err != nil {
+		b.Fatal(err)
+	}
+	return ids
 }
 
 // waitForCount waits until n of the intake's journeys are in the status, as the store has them.

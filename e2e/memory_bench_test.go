@@ -106,7 +106,7 @@ func BenchmarkWorkerMemory(b *testing.B) {
 	in := openJourneysIntake(ctx, b, st, b.N)
 	b.ResetTimer()
 	started, err := benchref.ClosedLoop(ctx, b.N, intakeClients, func(ctx context.Context) error {
-		return startAcceptedJourney(ctx, tc, in)
+		return startAcceptedJourney(ctx, tc, in, uuid.New())
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -143,10 +143,11 @@ func openJourneysIntake(ctx context.Context, b *testing.B, st store.Store, n int
 	return in
 }
 
-// startAcceptedJourney starts a journey as its intake would a deferred-in
-// one, accepted, and tells it the intake starts.
-func startAcceptedJourney(ctx context.Context, tc client.Client, in store.Intake) error {
-	j := workflows.Journey{JourneyID: uuid.New(), IntakeID: in.ID, PersonID: uuid.New(), CoordinatorID: in.CoordinatorID,
+// startAcceptedJourney starts the person's journey as its intake would a
+// deferred-in one, accepted, and tells it the intake starts. The person
+// need not be stored unless a message to them is to be delivered.
+func startAcceptedJourney(ctx context.Context, tc client.Client, in store.Intake, person uuid.UUID) error {
+	j := workflows.Journey{JourneyID: uuid.New(), IntakeID: in.ID, PersonID: person, CoordinatorID: in.CoordinatorID,
 		ProgrammeID: in.ProgrammeID, ProgrammeVersion: in.ProgrammeVersion, IntakeStartsOn: in.StartsOn, Status: workflows.StatusAccepted}
 	_, err := tc.SignalWithStartWorkflow(ctx, workflows.JourneyWorkflowID(j.JourneyID), workflows.SignalStart,
 		workflows.StartSignal{StartsOn: in.StartsOn},
