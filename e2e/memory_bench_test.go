@@ -147,14 +147,24 @@ func openJourneysIntake(ctx context.Context, b *testing.B, st store.Store, n int
 // deferred-in one, accepted, and tells it the intake starts. The person
 // need not be stored unless a message to them is to be delivered.
 func startAcceptedJourney(ctx context.Context, tc client.Client, in store.Intake, person uuid.UUID) error {
+	j, opts := deferredIn(in, person)
+	_, err := tc.SignalWithStartWorkflow(ctx, opts.ID, workflows.SignalStart, intakeStarts(in), opts, workflows.JourneyWorkflow, j)
+	return err
+}
+
+// deferredIn is the person's journey, accepted, as its intake starts
+// a deferred-in one, and how it is started.
+func deferredIn(in store.Intake, person uuid.UUID) (workflows.Journey, client.StartWorkflowOptions) {
 	j := workflows.Journey{JourneyID: uuid.New(), IntakeID: in.ID, PersonID: person, CoordinatorID: in.CoordinatorID,
 		ProgrammeID: in.ProgrammeID, ProgrammeVersion: in.ProgrammeVersion, IntakeStartsOn: in.StartsOn, Status: workflows.StatusAccepted}
-	_, err := tc.SignalWithStartWorkflow(ctx, workflows.JourneyWorkflowID(j.JourneyID), workflows.SignalStart,
-		workflows.StartSignal{StartsOn: in.StartsOn},
-		client.StartWorkflowOptions{TaskQueue: temporalx.TaskQueue, TypedSearchAttributes: temporal.NewSearchAttributes(
-			temporalx.IntakeIDKey.ValueSet(in.ID.String()), temporalx.PhaseKey.ValueSet(string(workflows.StatusAccepted)))},
-		workflows.JourneyWorkflow, j)
-	return err
+	return j, client.StartWorkflowOptions{ID: workflows.JourneyWorkflowID(j.JourneyID), TaskQueue: temporalx.TaskQueue,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			temporalx.IntakeIDKey.ValueSet(in.ID.String()), temporalx.PhaseKey.ValueSet(string(workflows.StatusAccepted)))}
+}
+
+// intakeStarts is what an intake tells its journeys when it starts.
+func intakeStarts(in store.Intake) workflows.StartSignal {
+	return workflows.StartSignal{StartsOn: in.StartsOn}
 }
 
 // workerMemoryLimitEnv, when set, is the worker's GOMEMLIMIT, and
