@@ -188,6 +188,12 @@ func waitForIntakeCount(ctx context.Context, b *testing.B, svc *starter.Service,
 }
 
 func waitFor(ctx context.Context, b *testing.B, what string, done func() (bool, error)) {
+	waitEvery(ctx, b, what, 20*time.Millisecond, done)
+}
+
+// waitEvery is waitFor looking every period: for a benchmark whose looking
+// would take the machine from what it measures.
+func waitEvery(ctx context.Context, b *testing.B, what string, period time.Duration, done func() (bool, error)) {
 	for {
 		ok, err := done()
 		if err != nil {
@@ -199,7 +205,7 @@ func waitFor(ctx context.Context, b *testing.B, what string, done func() (bool, 
 		select {
 		case <-ctx.Done():
 			b.Fatalf("gave up waiting for %s", what)
-		case <-time.After(20 * time.Millisecond):
+		case <-time.After(period):
 		}
 	}
 }
