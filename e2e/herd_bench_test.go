@@ -32,7 +32,8 @@ import (
 // notices and the first session's reminders. All of that must be over
 // before the herd falls due, or the herd would share the machine with it:
 // the herd falls due herdBase plus herdPace times the starting's time after
-// the first journey plans.
+// the first journey plans. (Planning 1,000 took 2.8 times as long as
+// starting them, 240 s against 85 s, on a machine shared with other suites.)
 const (
 	herdBase = 10 * time.Second
 	herdPace = 4
