@@ -39,8 +39,11 @@ const (
 	herdPace = 4
 	// herdMargin is how long before the herd is due all of that must be over.
 	herdMargin = time.Second
-	// herdDrainBase and herdDrainEach bound the herd's reaching the mailbox.
-	herdDrainBase, herdDrainEach = 30 * time.Second, 100 * time.Millisecond
+	// herdDrainBase and herdDrainEach bound the herd's reaching the mailbox:
+	// a third of what a quiet machine's 20 messages a second needs for each,
+	// so that a loaded one's 8 a second (BENCHMARKS.md) is measured, not
+	// failed.
+	herdDrainBase, herdDrainEach = 30 * time.Second, 400 * time.Millisecond
 	// herdLook is how often the benchmark looks at the store or the
 	// mailbox while it waits: looking is not free, and the mailbox's file
 	// names, not the looking, say when each message arrived.

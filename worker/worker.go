@@ -23,6 +23,9 @@ func Register(r sdkworker.Registry, a *activities.Activities) {
 	r.RegisterActivity(a)
 }
 
+// DefaultCacheSize is the SDK's sticky cache size, unless SetCacheSize.
+const DefaultCacheSize = 10_000
+
 // SetCacheSize sets how many workflows the workers of this process keep in
 // memory between their tasks (the SDK's sticky cache, 10,000 unless set):
 // about 100 KB a journey. One pushed out is replayed from its history when

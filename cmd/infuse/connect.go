@@ -260,8 +260,13 @@ func startDelivery(ctx context.Context, st store.Store, ms mailSettings, poll ti
 	}, nil
 }
 
-// envWorkerCache is how many journeys and intakes a worker keeps in memory.
-const envWorkerCache = "INFUSE_WORKER_CACHE"
+// envWorkerCache is how many journeys and intakes a worker keeps in memory,
+// at least minWorkerCache: fewer would have every journey replay its whole
+// history for each of its tasks (the SDK keeps one fewer than it is told).
+const (
+	envWorkerCache = "INFUSE_WORKER_CACHE"
+	minWorkerCache = 100
+)
 
 // workerCacheFromEnv reads envWorkerCache: set is false when it is unset
 // (the SDK's 10,000).
@@ -271,9 +276,9 @@ func workerCacheFromEnv() (size int, set bool, err error) {
 		return 0, false, nil
 	}
 	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 {
-		return 0, false, usage("%s=%q: give how many journeys and intakes a worker keeps in memory, a whole number of 1 or more "+
-			"(about 100 KB each; unset, 10000)", envWorkerCache, v)
+	if err != nil || n < minWorkerCache {
+		return 0, false, usage("%s=%q: give how many journeys and intakes a worker keeps in memory, a whole number of %d or more "+
+			"(about 100 KB each; unset, 10000)", envWorkerCache, v, minWorkerCache)
 	}
 	return n, true, nil
 }

@@ -129,17 +129,17 @@ func infuseNames(t *testing.T, filename string, src []byte) []string {
 	return names
 }
 
-// INFUSE_WORKER_CACHE: unset leaves the SDK's size; a whole number of 1 or
-// more is the size; anything else is refused, saying what to give.
+// INFUSE_WORKER_CACHE: unset leaves the SDK's size; a whole number of 100
+// or more is the size; anything else is refused, saying what to give.
 func TestWorkerCacheFromEnv(t *testing.T) {
-	for v, want := range map[string]int{"": 0, " 2000 ": 2000, "1": 1} {
+	for v, want := range map[string]int{"": 0, " 2000 ": 2000, "100": 100} {
 		t.Setenv(envWorkerCache, v)
 		n, set, err := workerCacheFromEnv()
 		if err != nil || n != want || set != (want != 0) {
 			t.Errorf("%s=%q: %d, %v, %v; want %d, %v, no error", envWorkerCache, v, n, set, err, want, want != 0)
 		}
 	}
-	for _, v := range []string{"0", "-5", "lots", "1e4", "2000MB"} {
+	for _, v := range []string{"0", "1", "99", "-5", "lots", "1e4", "2000MB"} {
 		t.Setenv(envWorkerCache, v)
 		if _, set, err := workerCacheFromEnv(); err == nil || set || !errors.Is(err, starter.ErrInvalid) ||
 			!strings.Contains(err.Error(), envWorkerCache) || !strings.Contains(err.Error(), "whole number") {

@@ -168,11 +168,11 @@ func (o outageOf) checkDashboardDown(t *testing.T, r outageResponse) {
 // waits for Temporal up to its deadline, longer than the outage).
 func (o outageOf) checkLateApplication(t *testing.T, i int, a outageAnswer, restarted time.Time) {
 	t.Helper()
-	tooSoon := len(a.statuses) == 0 || a.statuses[0] != http.StatusServiceUnavailable
-	if !o.storeDown && tooSoon && !a.firstAt.Before(restarted) {
+	no503First := len(a.statuses) == 0 || a.statuses[0] != http.StatusServiceUnavailable
+	if !o.storeDown && no503First && !a.firstAt.Before(restarted) {
 		return
 	}
-	if tooSoon {
+	if no503First {
 		t.Errorf("participant %d applied while %s was down and was answered %v, first at %v (the database back at %v), want 503 first",
 			i, o.database, a.statuses, a.firstAt.Format(time.TimeOnly), restarted.Format(time.TimeOnly))
 	}
@@ -182,8 +182,10 @@ func (o outageOf) checkLateApplication(t *testing.T, i int, a outageAnswer, rest
 // own databases on pg, stopped when the test ends.
 func startOutageTemporal(t *testing.T, pg *privatePostgres) *cluster.Temporal {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*patience) // the first build compiles the server
-	defer cancel()
+	// The first build compiles the server (minutes on two loaded cores);
+	// starting it has patience of its own.
+	buildCtx, cancelBuild := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancelBuild()
 	dir := t.TempDir()
 	began := time.Now()
 	// Built where the next run finds them: the go command then links them
@@ -199,12 +201,17 @@ func startOutageTemporal(t *testing.T, pg *privatePostgres) *cluster.Temporal {
 	if err := os.MkdirAll(binDir, 0o750); err != nil {
 		t.Fatal(err)
 	}
-	bins, err := cluster.BuildTemporal(ctx, binDir)
+	bins, err := cluster.BuildTemporal(buildCtx, binDir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	built := time.Now()
-	port, _ := strconv.Atoi(pg.port)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*patience)
+	defer cancel()
+	port, err := strconv.Atoi(pg.port)
+	if err != nil {
+		t.Fatalf("the private PostgreSQL's port %q: %v", pg.port, err)
+	}
 	server, err := cluster.StartTemporal(ctx, cluster.TemporalOptions{Binaries: bins, Dir: dir, Namespace: outageNamespace,
 		Postgres: cluster.Postgres{Host: "127.0.0.1", Port: port, User: "postgres"}})
 	if err != nil {

@@ -467,8 +467,9 @@ person's messages go out in order. A worker that dies holding messages
 leaves them to the others after five minutes.
 
 Memory: the worker keeps the journeys and intakes it runs in memory between
-their tasks, up to INFUSE_WORKER_CACHE of them (about 100 KB each; unset,
-10000). One pushed out is replayed from its history at its next task.
+their tasks, up to INFUSE_WORKER_CACHE of them (100 or more, about 100 KB
+each; unset, 10000). One pushed out is replayed from its history at its
+next task. The worker logs the size it runs with.
 
 Operators: with --metrics ADDRESS (or INFUSE_METRICS_ADDR) the worker serves
 Prometheus metrics on http://ADDRESS/metrics, a readiness check (the store
@@ -487,6 +488,8 @@ and Temporal answer) on /readyz and a liveness check on /healthz.`,
 			}
 			if setCache {
 				worker.SetCacheSize(cache)
+			} else {
+				cache = worker.DefaultCacheSize
 			}
 			m := c.startMetrics(metricsAddr)
 			st, err := c.store(ctx, true)
@@ -518,7 +521,8 @@ and Temporal answer) on /readyz and a liveness check on /healthz.`,
 				return err
 			}
 			defer stopDelivery()
-			c.logger().Info("worker running", zap.String("task_queue", temporalx.TaskQueue), zap.String("namespace", ns))
+			c.logger().Info("worker running", zap.String("task_queue", temporalx.TaskQueue), zap.String("namespace", ns),
+				zap.Int("workflow_cache", cache))
 			return worker.Run(ctx, tc, acts)
 		}),
 	}

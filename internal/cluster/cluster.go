@@ -117,7 +117,17 @@ func BuildInfuse(ctx context.Context, dir string) (string, error) {
 }
 
 func build(ctx context.Context, root, out, pkg string) error {
+	// The go command's work files beside out: it then renames the linked
+	// binary into place, which is atomic, where from another file system
+	// it would copy it, and a copy cut short would be a truncated binary
+	// that a later build takes for up to date (its build ID is at the
+	// start), or that another test process starts half-written.
+	tmp := filepath.Join(filepath.Dir(out), ".build-tmp")
+	if err := os.MkdirAll(tmp, 0o750); err != nil {
+		return fmt.Errorf("building %s: %w", pkg, err)
+	}
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
+	cmd.Env = append(os.Environ(), "GOTMPDIR="+tmp)
 	cmd.Dir = root
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("building %s: %w\n%s", pkg, err, msg)
