@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -40,16 +41,10 @@ type PersonSummary struct {
 // under no name.
 const erasedName = "(erased)"
 
+// summarise is a person looked up, named as a list names them.
 func summarise(p store.Person) PersonSummary {
-	if !p.ErasedAt.IsZero() {
-		// Role, local authority and theme survive erasure for funder
-		// counts; the name and address do not.
-		return PersonSummary{ID: p.ID, Name: erasedName, LocalAuthority: p.LocalAuthority, Theme: p.Theme}
-	}
-	return PersonSummary{
-		ID: p.ID, Name: fullName(p.GivenName, p.FamilyName), Email: p.EmailAddress,
-		LocalAuthority: p.LocalAuthority, Theme: p.Theme,
-	}
+	return listedSummary(p.ID, store.Listed{Known: true, GivenName: p.GivenName, FamilyName: p.FamilyName,
+		LocalAuthority: p.LocalAuthority, Theme: p.Theme, Erased: !p.ErasedAt.IsZero()}, p.EmailAddress)
 }
 
 func fullName(given, family string) string { return strings.TrimSpace(given + " " + family) }
@@ -57,19 +52,12 @@ func fullName(given, family string) string { return strings.TrimSpace(given + " 
 // listedName is how a list names a person: erasedName for one erased or
 // gone (say so rather than show an empty name), none for nobody (a
 // journey's coach before one is assigned).
-func listedName(id uuid.UUID, p store.Listed) string {
-	switch {
-	case id == uuid.Nil:
-		return ""
-	case !p.Known || p.Erased:
-		return erasedName
-	}
-	return fullName(p.GivenName, p.FamilyName)
-}
+func listedName(id uuid.UUID, p store.Listed) string { return listedSummary(id, p, "").Name }
 
-// listedSummary is a person named on a list (Roster, Caseload) as a
-// look-up of them would be (people.get): erasedName for one erased, who
-// keeps their authority and theme, or gone from the store.
+// listedSummary is a person as every view names them, whether listed
+// (Roster, Caseload) or looked up (summarise): nobody for no ID;
+// erasedName for one gone from the store, or erased, who keeps their
+// authority and theme for funders' counts but not their name or address.
 func listedSummary(id uuid.UUID, p store.Listed, email string) PersonSummary {
 	switch {
 	case id == uuid.Nil:
@@ -101,7 +89,7 @@ func (pp *people) get(ctx context.Context, id uuid.UUID) (PersonSummary, error) 
 	p, err := pp.s.GetPerson(ctx, id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		pp.seen[id] = PersonSummary{ID: id, Name: erasedName}
+		pp.seen[id] = listedSummary(id, store.Listed{}, "")
 	case err != nil:
 		return PersonSummary{}, err
 	default:
@@ -227,13 +215,24 @@ func (s *Service) timeline(ctx context.Context, journeyID uuid.UUID) ([]Timeline
 	}
 	out := make([]TimelineEntry, 0, len(events))
 	for _, ev := range events {
-		e := TimelineEntry{At: ev.OccurredAt, Event: ev.Type, Item: store.EventItem(ev.Data)}
+		e := TimelineEntry{At: ev.OccurredAt, Event: ev.Type, Item: eventItem(ev.Data)}
 		if ev.Snapshot != nil {
 			e.State = ev.Snapshot.State
 		}
 		out = append(out, e)
 	}
 	return out, nil
+}
+
+// eventItem is the schedule item an event is about, if any.
+func eventItem(data json.RawMessage) string {
+	var d struct {
+		Item string `json:"item"`
+	}
+	if len(data) == 0 || json.Unmarshal(data, &d) != nil {
+		return ""
+	}
+	return d.Item
 }
 
 // IntakeDashboard is a coordinator's view of one intake.

@@ -155,15 +155,3 @@ func CompactData(b []byte) (json.RawMessage, error) {
 	}
 	return json.RawMessage(buf.Bytes()), nil
 }
-
-// EventItem is the schedule item an event is about (its data's "item",
-// which the workflows set), or "" if none.
-func EventItem(data json.RawMessage) string {
-	var d struct {
-		Item string `json:"item"`
-	}
-	if len(data) == 0 || json.Unmarshal(data, &d) != nil {
-		return ""
-	}
-	return d.Item
-}

@@ -181,10 +181,9 @@ func ScanCaseloadEntry(row Scanner) (store.CaseloadEntry, error) {
 	var c store.CaseloadEntry
 	j, p := &c.JourneySnapshot, &c.Participant
 	var checkpoints []byte
-	if err := row.Scan(uuidCol{&j.JourneyID}, uuidCol{&j.IntakeID}, uuidCol{&j.PersonID}, uuidCol{&j.CoachID},
-		&j.State, &j.Phase, &j.NextDueItem, timeCol{&j.NextDueAt}, &j.OverdueCount, &j.Outcome, &checkpoints,
+	if err := row.Scan(journeyInto(j, &checkpoints,
 		&c.IntakeName, &p.Known, &p.GivenName, &p.FamilyName, &p.LocalAuthority, &p.Theme, &p.Erased,
-		&c.ParticipantEmail); err != nil {
+		&c.ParticipantEmail)...); err != nil {
 		return store.CaseloadEntry{}, err
 	}
 	return c, store.DecodeCheckpoints(checkpoints, j)
@@ -227,10 +226,9 @@ func qualified(table, columns string) string {
 func ScanRosterEntry(row Scanner) (store.RosterEntry, error) {
 	var r store.RosterEntry
 	j, p, c := &r.JourneySnapshot, &r.Participant, &r.Coach
-	err := row.Scan(uuidCol{&j.JourneyID}, uuidCol{&j.IntakeID}, uuidCol{&j.PersonID}, uuidCol{&j.CoachID},
-		&j.State, &j.Phase, &j.NextDueItem, timeCol{&j.NextDueAt}, &j.OverdueCount, &j.Outcome,
+	err := row.Scan(journeyInto(j,
 		&p.Known, &p.GivenName, &p.FamilyName, &p.LocalAuthority, &p.Theme, &p.Erased,
-		&c.Known, &c.GivenName, &c.FamilyName, &c.Erased)
+		&c.Known, &c.GivenName, &c.FamilyName, &c.Erased)...)
 	return r, err
 }
 
@@ -312,17 +310,22 @@ func ScanEvent(row Scanner) (store.Event, error) {
 // ScanJourney reads JourneyColumns.
 func ScanJourney(row Scanner) (store.JourneySnapshot, error) {
 	var j store.JourneySnapshot
-	err := row.Scan(uuidCol{&j.JourneyID}, uuidCol{&j.IntakeID}, uuidCol{&j.PersonID}, uuidCol{&j.CoachID},
-		&j.State, &j.Phase, &j.NextDueItem, timeCol{&j.NextDueAt}, &j.OverdueCount, &j.Outcome)
+	err := row.Scan(journeyInto(&j)...)
 	return j, err
+}
+
+// journeyInto is where a row's JourneyColumns go, in j, followed by more:
+// every read of a journey and what a list joins to it scans through it.
+func journeyInto(j *store.JourneySnapshot, more ...any) []any {
+	return append([]any{uuidCol{&j.JourneyID}, uuidCol{&j.IntakeID}, uuidCol{&j.PersonID}, uuidCol{&j.CoachID},
+		&j.State, &j.Phase, &j.NextDueItem, timeCol{&j.NextDueAt}, &j.OverdueCount, &j.Outcome}, more...)
 }
 
 // ScanCoachJourney reads CoachJourneyColumns.
 func ScanCoachJourney(row Scanner) (store.JourneySnapshot, error) {
 	var j store.JourneySnapshot
 	var checkpoints []byte
-	if err := row.Scan(uuidCol{&j.JourneyID}, uuidCol{&j.IntakeID}, uuidCol{&j.PersonID}, uuidCol{&j.CoachID},
-		&j.State, &j.Phase, &j.NextDueItem, timeCol{&j.NextDueAt}, &j.OverdueCount, &j.Outcome, &checkpoints); err != nil {
+	if err := row.Scan(journeyInto(&j, &checkpoints)...); err != nil {
 		return store.JourneySnapshot{}, err
 	}
 	return j, store.DecodeCheckpoints(checkpoints, &j)
