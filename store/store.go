@@ -216,7 +216,49 @@ type Event struct {
 	// IntakeStatus, when set, updates the intake's status.
 	IntakeStatus IntakeStatus
 	RecordedAt   time.Time // set by the store
+	// Attempt, when set, says which attempt at a workflow task wrote the
+	// event: it was recorded before that task was committed (by a local
+	// activity), so a later attempt at the task may replace it (see
+	// Store.Record). Nil for an event recorded once its command is in the
+	// history, which can never be replaced.
+	Attempt *TaskAttempt
 }
+
+// TaskAttempt places an event recorded from inside a workflow task. A task
+// can fail after its event is written (its worker killed, its deadline
+// passed) and be tried again, and the new attempt may number its events
+// differently (other updates arrived meanwhile): the store must then keep
+// the new attempt's events and drop the failed one's, and refuse a late
+// write from an attempt that has been replaced.
+type TaskAttempt struct {
+	// Stream is the workflow whose events these are ("journey/<id>",
+	// "intake/<id>"); Seq is the event's number in it, counted by the
+	// workflow from 1 without gaps.
+	Stream string
+	Seq    int64
+	// Fence orders the attempts that write a stream: a later attempt at a
+	// task, or any attempt at a later task, has a higher fence (see
+	// FenceOf). Attempts at one task that cannot be told apart have equal
+	// fences, and the later write wins.
+	Fence int64
+}
+
+// FenceOf packs a task attempt's place into a TaskAttempt.Fence: the run's
+// generation (how many runs of the workflow continued as new before it),
+// the event ID of the task's WorkflowTaskStarted (its history length, which
+// grows with every task) and the task's attempt (1, 2, … as the server
+// counts them). Each is clamped to its field: 23 bits of generation, 24 of
+// event ID (Temporal caps a history at 51,200 events by default) and 16
+// of attempt.
+func FenceOf(generation, taskStarted int64, attempt int32) int64 {
+	clamp := func(v, bits int64) int64 { return min(max(v, 0), 1<<bits-1) }
+	return clamp(generation, 23)<<40 | clamp(taskStarted, 24)<<16 | clamp(int64(attempt), 16)
+}
+
+// ErrStaleAttempt is Record's refusal of an event from a task attempt that
+// a later one has replaced: the stream holds an event with a higher fence.
+// The attempt's work is void; its worker cannot commit it either.
+var ErrStaleAttempt = errors.New("a later attempt at the workflow task has recorded this stream")
 
 // MessageStatus is where a message is on its way out.
 type MessageStatus string
@@ -331,6 +373,17 @@ type Store interface {
 	// status to the projections, and queues msgs, all in one transaction.
 	// If an event with ev.Key was already recorded it does nothing and
 	// returns false: that is how retried activities stay exactly-once.
+	//
+	// An event with an Attempt is fenced instead, one writer at a time per
+	// stream. If the stream holds an event with a higher fence, Record
+	// writes nothing and returns an error wrapping ErrStaleAttempt. If the
+	// event with ev.Key is there with the same fence, type and data, it
+	// does nothing and returns false (a retried local activity). Otherwise
+	// it first drops every event of the stream numbered ev.Attempt.Seq or
+	// later (a failed attempt's), with their messages still queued, and
+	// what the projections took from them (journey facts, intake status),
+	// then records ev as above; a message whose key is still in the outbox
+	// (one already sent) is not queued again.
 	Record(ctx context.Context, ev Event, msgs ...Message) (bool, error)
 	// Events lists a journey's events in the order they were recorded.
 	JourneyEvents(ctx context.Context, journeyID uuid.UUID) ([]Event, error)
