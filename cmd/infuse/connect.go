@@ -69,6 +69,7 @@ func redact(databaseURL string) string {
 // dialTemporal connects to Temporal with opts, logging through zap.
 func dialTemporal(ctx context.Context, opts client.Options, log *zap.Logger) (client.Client, error) {
 	opts.Logger = logging.NewTemporalLogger(log.Named("temporal-sdk"))
+	temporalx.WatchTaskAttempts(&opts) // for the worker's local records
 	c, err := client.DialContext(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("cannot reach Temporal at %s (namespace %q): is `infuse dev` running? "+

@@ -390,11 +390,13 @@ func waitReady(ctx context.Context, addr, namespace string, logger *zap.Logger) 
 	}
 	var lastErr error
 	for {
-		c, err := client.DialContext(ctx, client.Options{
+		opts := client.Options{
 			HostPort:  addr,
 			Namespace: namespace,
 			Logger:    logging.NewTemporalLogger(sdkZap),
-		})
+		}
+		temporalx.WatchTaskAttempts(&opts) // `infuse dev` runs its worker on this client
+		c, err := client.DialContext(ctx, opts)
 		if err == nil {
 			_, err = c.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: namespace})
 			if err == nil {

@@ -252,7 +252,9 @@ func newNamespace(t *testing.T, l log.Logger, ns string) *Temporal {
 	if err := registerNamespace(ctx, shared.admin, ns); err != nil {
 		t.Fatal(err)
 	}
-	c, err := client.DialContext(ctx, client.Options{HostPort: shared.hostPort, Namespace: ns, Logger: l})
+	opts := client.Options{HostPort: shared.hostPort, Namespace: ns, Logger: l}
+	temporalx.WatchTaskAttempts(&opts) // tests run workers on it
+	c, err := client.DialContext(ctx, opts)
 	if err != nil {
 		t.Fatalf("connecting to the test Temporal server: %v", err)
 	}
@@ -267,8 +269,10 @@ func Connect(t *testing.T, hostPort, ns string) *Temporal {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	c, err := client.DialContext(ctx, client.Options{HostPort: hostPort, Namespace: ns,
-		Logger: logging.NewTemporalLogger(zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)))})
+	opts := client.Options{HostPort: hostPort, Namespace: ns,
+		Logger: logging.NewTemporalLogger(zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)))}
+	temporalx.WatchTaskAttempts(&opts) // tests run workers on it
+	c, err := client.DialContext(ctx, opts)
 	if err != nil {
 		t.Fatalf("connecting to the Temporal server at %s: %v", hostPort, err)
 	}
