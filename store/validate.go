@@ -289,6 +289,17 @@ func PrepareRecord(ev Event, msgs []Message, now time.Time) (Event, []Message, e
 	if ev.Type == "" {
 		problems = append(problems, "type is missing")
 	}
+	if a := ev.Attempt; a != nil {
+		if a.Stream == "" {
+			problems = append(problems, "attempt's stream is missing")
+		}
+		if a.Seq < 1 {
+			problems = append(problems, fmt.Sprintf("attempt's number in the stream is %d, not 1 or more", a.Seq))
+		}
+		if a.Fence < 0 {
+			problems = append(problems, fmt.Sprintf("attempt's fence is %d, not 0 or more", a.Fence))
+		}
+	}
 	if ev.IntakeStatus != "" && !validIntakeStatus(ev.IntakeStatus) {
 		problems = append(problems, fmt.Sprintf("intake status %q is not a known intake status", ev.IntakeStatus))
 	}

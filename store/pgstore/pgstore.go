@@ -252,12 +252,13 @@ func (w writeTx) AppendEvent(ev store.Event, snapshot []byte) (int64, bool, erro
 	// A concurrent transaction inserting the same key makes this one wait
 	// for it; if it commits, ON CONFLICT turns this insert into a no-op.
 	var seq int64
+	stream, streamSeq, fence := sqlstore.AttemptValues(ev.Attempt)
 	err := w.tx.QueryRow(w.ctx, `INSERT INTO events
-		(key, intake_id, journey_id, type, occurred_at, data, snapshot, intake_status, recorded_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		(key, intake_id, journey_id, type, occurred_at, data, snapshot, intake_status, recorded_at, stream, stream_seq, fence)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 		ON CONFLICT (key) DO NOTHING RETURNING seq`,
 		ev.Key, ev.IntakeID, nullUUID(ev.JourneyID), ev.Type, ev.OccurredAt, []byte(ev.Data), snapshot, // nil is NULL
-		nullString(string(ev.IntakeStatus)), ev.RecordedAt).Scan(&seq)
+		nullString(string(ev.IntakeStatus)), ev.RecordedAt, stream, streamSeq, fence).Scan(&seq)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, false, nil
 	}
@@ -296,9 +297,17 @@ func (w writeTx) QueueMessage(m store.Message, eventSeq int64) error {
 	return err
 }
 
-func (w writeTx) RebuildJourneyFacts() error {
-	for _, q := range sqlstore.JourneyFactsFromEvents(`COALESCE(data->>'item', '')`, `snapshot->>'outcome'`) {
-		if _, err := w.tx.Exec(w.ctx, q); err != nil {
+func (w writeTx) RebuildJourneyFacts() error { return w.journeyFacts("") }
+
+func (w writeTx) RebuildJourneyFactsOf(journeyID uuid.UUID) error {
+	return w.journeyFacts("$1", journeyID)
+}
+
+// journeyFacts runs sqlstore.JourneyFactsFromEvents for journey ("" or
+// "$1", with args its ID).
+func (w writeTx) journeyFacts(journey string, args ...any) error {
+	for _, q := range sqlstore.JourneyFactsFromEvents(`COALESCE(data->>'item', '')`, `snapshot->>'outcome'`, journey) {
+		if _, err := w.tx.Exec(w.ctx, q, args...); err != nil {
 			return err
 		}
 	}
@@ -306,12 +315,15 @@ func (w writeTx) RebuildJourneyFacts() error {
 }
 
 func (w writeTx) LatestSnapshots() ([]sqlstore.Latest, error) {
-	rows, err := w.tx.Query(w.ctx, `SELECT seq, snapshot FROM events WHERE seq IN
-		(SELECT max(seq) FROM events WHERE snapshot IS NOT NULL GROUP BY journey_id) ORDER BY seq`)
+	rows, err := w.tx.Query(w.ctx, sqlstore.LatestSnapshots(""))
 	if err != nil {
 		return nil, err
 	}
 	return collect(rows, sqlstore.ScanLatest)
+}
+
+func (w writeTx) LatestSnapshotOf(journeyID uuid.UUID) (sqlstore.Latest, error) {
+	return sqlstore.ScanLatest(w.tx.QueryRow(w.ctx, sqlstore.LatestSnapshots("$1"), journeyID))
 }
 
 func (w writeTx) DeleteJourneys() error {
@@ -319,11 +331,54 @@ func (w writeTx) DeleteJourneys() error {
 	return err
 }
 
-func (w writeTx) ResetIntakeStatuses() error {
-	_, err := w.tx.Exec(w.ctx, `UPDATE intakes SET status = COALESCE(
-		(SELECT e.intake_status FROM events e WHERE e.intake_id = intakes.id AND e.intake_status IS NOT NULL
-		 ORDER BY e.seq DESC LIMIT 1), created_status)`)
+func (w writeTx) DeleteJourney(journeyID uuid.UUID) error {
+	_, err := w.tx.Exec(w.ctx, fenceSQL.DeleteJourney, journeyID)
 	return err
+}
+
+func (w writeTx) ResetIntakeStatuses() error {
+	_, err := w.tx.Exec(w.ctx, sqlstore.ResetIntakeStatuses(""))
+	return err
+}
+
+func (w writeTx) ResetIntakeStatus(intakeID uuid.UUID) error {
+	_, err := w.tx.Exec(w.ctx, sqlstore.ResetIntakeStatuses("$1"), intakeID)
+	return err
+}
+
+// fenceSQL are the statements of fenced events that SQLite writes alike.
+var fenceSQL = sqlstore.FenceStatements("$")
+
+func (w writeTx) LockStream(stream string) (sqlstore.Head, error) {
+	// The no-op update takes the row lock, which a concurrent writer of the
+	// stream then waits for; a new stream's insert does the same for a
+	// concurrent insert. RETURNING reads the row as it is once locked.
+	var h sqlstore.Head
+	err := w.tx.QueryRow(w.ctx, `INSERT INTO event_streams AS h (stream, fence, seq) VALUES ($1, 0, 0)
+		ON CONFLICT (stream) DO UPDATE SET fence = h.fence RETURNING fence, seq`, stream).Scan(&h.Fence, &h.Seq)
+	return h, err
+}
+
+func (w writeTx) SetStreamHead(stream string, h sqlstore.Head) error {
+	_, err := w.tx.Exec(w.ctx, fenceSQL.SetStreamHead, stream, h.Fence, h.Seq)
+	return err
+}
+
+func (w writeTx) RecordedAs(key string) (sqlstore.Recorded, error) {
+	return sqlstore.ScanRecorded(w.tx.QueryRow(w.ctx, fenceSQL.RecordedAs, key))
+}
+
+func (w writeTx) DropQueuedMessages(stream string, from int64) error {
+	_, err := w.tx.Exec(w.ctx, fenceSQL.DropQueuedMessages, stream, from)
+	return err
+}
+
+func (w writeTx) DropEvents(stream string, from int64) ([]sqlstore.Dropped, error) {
+	rows, err := w.tx.Query(w.ctx, fenceSQL.DropEvents, stream, from)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, sqlstore.ScanDropped)
 }
 
 func (s *Store) JourneyEvents(ctx context.Context, journeyID uuid.UUID) ([]store.Event, error) {

@@ -47,6 +47,8 @@ type Store struct {
 // recordStatements are the statements of writeTx's methods that Record runs.
 type recordStatements struct {
 	appendEvent, upsertJourney, setIntakeStatus, queueMessage *sql.Stmt
+	// Those of a fenced event's common case (a new event at the head).
+	streamHead, setStreamHead *sql.Stmt
 }
 
 // prepare prepares them, on the write connection (before any transaction
@@ -58,6 +60,7 @@ func (r *recordStatements) prepare(ctx context.Context, db *sql.DB) error {
 	}{
 		{&r.appendEvent, appendEventSQL}, {&r.upsertJourney, upsertJourneySQL},
 		{&r.setIntakeStatus, setIntakeStatusSQL}, {&r.queueMessage, queueMessageSQL},
+		{&r.streamHead, streamHeadSQL}, {&r.setStreamHead, fenceSQL.SetStreamHead},
 	} {
 		st, err := db.PrepareContext(ctx, p.query)
 		if err != nil {
@@ -69,7 +72,7 @@ func (r *recordStatements) prepare(ctx context.Context, db *sql.DB) error {
 }
 
 func (r *recordStatements) close() {
-	for _, st := range []*sql.Stmt{r.appendEvent, r.upsertJourney, r.setIntakeStatus, r.queueMessage} {
+	for _, st := range []*sql.Stmt{r.appendEvent, r.upsertJourney, r.setIntakeStatus, r.queueMessage, r.streamHead, r.setStreamHead} {
 		if st != nil {
 			st.Close()
 		}
@@ -340,8 +343,8 @@ func (w writeTx) in(st *sql.Stmt) *sql.Stmt { return w.tx.StmtContext(w.ctx, st)
 // Record's statements (recordStatements).
 const (
 	appendEventSQL = `INSERT INTO events
-		(key, intake_id, journey_id, type, occurred_at, data, snapshot, intake_status, recorded_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		(key, intake_id, journey_id, type, occurred_at, data, snapshot, intake_status, recorded_at, stream, stream_seq, fence)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (key) DO NOTHING RETURNING seq`
 	upsertJourneySQL = `INSERT INTO journeys
 		(journey_id, intake_id, person_id, coach_id, state, phase, next_due_item, next_due_at, overdue_count, outcome,
@@ -358,7 +361,11 @@ const (
 		(key, event_seq, intake_id, journey_id, recipient_id, role, template, item_id,
 		 item_starts_at, item_ends_at, revision, cancels, channel, send_at, status, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`
+	streamHeadSQL = `SELECT fence, seq FROM event_streams WHERE stream = ?`
 )
+
+// fenceSQL are the statements of fenced events that PostgreSQL writes alike.
+var fenceSQL = sqlstore.FenceStatements("?")
 
 // jsonText stores JSON as TEXT, and nil as NULL.
 func jsonText(b []byte) any {
@@ -370,9 +377,11 @@ func jsonText(b []byte) any {
 
 func (w writeTx) AppendEvent(ev store.Event, snapshot []byte) (int64, bool, error) {
 	var seq int64
+	stream, streamSeq, fence := sqlstore.AttemptValues(ev.Attempt)
 	err := w.in(w.stmts.appendEvent).QueryRowContext(w.ctx,
 		ev.Key, ev.IntakeID.String(), nullUUID(ev.JourneyID), ev.Type, fmtTime(ev.OccurredAt),
-		jsonText(ev.Data), jsonText(snapshot), nullString(string(ev.IntakeStatus)), fmtTime(ev.RecordedAt)).Scan(&seq)
+		jsonText(ev.Data), jsonText(snapshot), nullString(string(ev.IntakeStatus)), fmtTime(ev.RecordedAt),
+		stream, streamSeq, fence).Scan(&seq)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, false, nil
 	}
@@ -400,9 +409,17 @@ func (w writeTx) QueueMessage(m store.Message, eventSeq int64) error {
 	return err
 }
 
-func (w writeTx) RebuildJourneyFacts() error {
-	for _, q := range sqlstore.JourneyFactsFromEvents(`COALESCE(json_extract(data, '$.item'), '')`, `json_extract(snapshot, '$.outcome')`) {
-		if _, err := w.tx.ExecContext(w.ctx, q); err != nil {
+func (w writeTx) RebuildJourneyFacts() error { return w.journeyFacts("") }
+
+func (w writeTx) RebuildJourneyFactsOf(journeyID uuid.UUID) error {
+	return w.journeyFacts("?1", journeyID.String())
+}
+
+// journeyFacts runs sqlstore.JourneyFactsFromEvents for journey ("" or
+// "?1", with args its ID).
+func (w writeTx) journeyFacts(journey string, args ...any) error {
+	for _, q := range sqlstore.JourneyFactsFromEvents(`COALESCE(json_extract(data, '$.item'), '')`, `json_extract(snapshot, '$.outcome')`, journey) {
+		if _, err := w.tx.ExecContext(w.ctx, q, args...); err != nil {
 			return err
 		}
 	}
@@ -410,9 +427,12 @@ func (w writeTx) RebuildJourneyFacts() error {
 }
 
 func (w writeTx) LatestSnapshots() ([]sqlstore.Latest, error) {
-	rows, err := w.tx.QueryContext(w.ctx, `SELECT seq, snapshot FROM events WHERE seq IN
-		(SELECT max(seq) FROM events WHERE snapshot IS NOT NULL GROUP BY journey_id) ORDER BY seq`)
+	rows, err := w.tx.QueryContext(w.ctx, sqlstore.LatestSnapshots(""))
 	return collect(rows, err, sqlstore.ScanLatest)
+}
+
+func (w writeTx) LatestSnapshotOf(journeyID uuid.UUID) (sqlstore.Latest, error) {
+	return sqlstore.ScanLatest(w.tx.QueryRowContext(w.ctx, sqlstore.LatestSnapshots("?1"), journeyID.String()))
 }
 
 func (w writeTx) DeleteJourneys() error {
@@ -420,11 +440,50 @@ func (w writeTx) DeleteJourneys() error {
 	return err
 }
 
-func (w writeTx) ResetIntakeStatuses() error {
-	_, err := w.tx.ExecContext(w.ctx, `UPDATE intakes SET status = COALESCE(
-		(SELECT e.intake_status FROM events e WHERE e.intake_id = intakes.id AND e.intake_status IS NOT NULL
-		 ORDER BY e.seq DESC LIMIT 1), created_status)`)
+func (w writeTx) DeleteJourney(journeyID uuid.UUID) error {
+	_, err := w.tx.ExecContext(w.ctx, fenceSQL.DeleteJourney, journeyID.String())
 	return err
+}
+
+func (w writeTx) ResetIntakeStatuses() error {
+	_, err := w.tx.ExecContext(w.ctx, sqlstore.ResetIntakeStatuses(""))
+	return err
+}
+
+func (w writeTx) ResetIntakeStatus(intakeID uuid.UUID) error {
+	_, err := w.tx.ExecContext(w.ctx, sqlstore.ResetIntakeStatuses("?1"), intakeID.String())
+	return err
+}
+
+func (w writeTx) LockStream(stream string) (sqlstore.Head, error) {
+	// The write transaction (BEGIN IMMEDIATE) keeps every other writer out
+	// already: reading the head is enough. A new stream's is (0, 0), and
+	// SetStreamHead adds it.
+	var h sqlstore.Head
+	err := w.in(w.stmts.streamHead).QueryRowContext(w.ctx, stream).Scan(&h.Fence, &h.Seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return sqlstore.Head{}, nil
+	}
+	return h, err
+}
+
+func (w writeTx) SetStreamHead(stream string, h sqlstore.Head) error {
+	_, err := w.in(w.stmts.setStreamHead).ExecContext(w.ctx, stream, h.Fence, h.Seq)
+	return err
+}
+
+func (w writeTx) RecordedAs(key string) (sqlstore.Recorded, error) {
+	return sqlstore.ScanRecorded(w.tx.QueryRowContext(w.ctx, fenceSQL.RecordedAs, key))
+}
+
+func (w writeTx) DropQueuedMessages(stream string, from int64) error {
+	_, err := w.tx.ExecContext(w.ctx, fenceSQL.DropQueuedMessages, stream, from)
+	return err
+}
+
+func (w writeTx) DropEvents(stream string, from int64) ([]sqlstore.Dropped, error) {
+	rows, err := w.tx.QueryContext(w.ctx, fenceSQL.DropEvents, stream, from)
+	return collect(rows, err, sqlstore.ScanDropped)
 }
 
 func (s *Store) JourneyEvents(ctx context.Context, journeyID uuid.UUID) ([]store.Event, error) {

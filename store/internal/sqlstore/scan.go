@@ -139,7 +139,7 @@ const (
 	// as NULL: nobody is created erased.
 	PersonColumns  = `id, role, given_name, family_name, email, local_authority, theme, language, created_at, erased_at`
 	IntakeColumns  = `id, name, programme_id, programme_version, opens_at, closes_at, starts_on, capacity, coordinator_id, status, created_at`
-	EventColumns   = `seq, key, intake_id, journey_id, type, occurred_at, data, snapshot, intake_status, recorded_at`
+	EventColumns   = `seq, key, intake_id, journey_id, type, occurred_at, data, snapshot, intake_status, recorded_at, stream, stream_seq, fence`
 	JourneyColumns = `journey_id, intake_id, person_id, coach_id, state, phase, next_due_item, next_due_at, overdue_count, outcome`
 	// CoachJourneyColumns adds the journey's checkpoints (JSON, NULL when
 	// unknown), which only a coach's list reads, for the inbox: decoding
@@ -289,10 +289,14 @@ func ScanIntake(row Scanner) (store.Intake, error) {
 func ScanEvent(row Scanner) (store.Event, error) {
 	var ev store.Event
 	var data, snap []byte
-	var status *string
+	var status, stream *string
+	var streamSeq, fence *int64
 	if err := row.Scan(&ev.Seq, &ev.Key, uuidCol{&ev.IntakeID}, uuidCol{&ev.JourneyID}, &ev.Type,
-		timeCol{&ev.OccurredAt}, &data, &snap, &status, timeCol{&ev.RecordedAt}); err != nil {
+		timeCol{&ev.OccurredAt}, &data, &snap, &status, timeCol{&ev.RecordedAt}, &stream, &streamSeq, &fence); err != nil {
 		return store.Event{}, err
+	}
+	if stream != nil && streamSeq != nil && fence != nil {
+		ev.Attempt = &store.TaskAttempt{Stream: *stream, Seq: *streamSeq, Fence: *fence}
 	}
 	var err error
 	if ev.Data, err = store.CompactData(data); err != nil {

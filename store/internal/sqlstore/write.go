@@ -137,6 +137,35 @@ type Tx interface {
 	// ResetIntakeStatuses sets every intake's status to that of its latest
 	// event that has one, or else to the status it was created with.
 	ResetIntakeStatuses() error
+
+	// The statements of a fenced event (ev.Attempt set; see fence.go).
+
+	// LockStream locks the stream's head in event_streams, adding it as
+	// (0, 0) if the stream has none, and reads it. PostgreSQL holds the
+	// row lock until the transaction ends; SQLite's write transaction
+	// already keeps every other writer out.
+	LockStream(stream string) (Head, error)
+	// SetStreamHead makes h the stream's head.
+	SetStreamHead(stream string, h Head) error
+	// RecordedAs reads, with ScanRecorded, the event with key; sql.ErrNoRows
+	// when there is none.
+	RecordedAs(key string) (Recorded, error)
+	// DropQueuedMessages deletes the messages still queued that the
+	// stream's events numbered from or later queued.
+	DropQueuedMessages(stream string, from int64) error
+	// DropEvents deletes the stream's events numbered from or later and
+	// returns, with ScanDropped, what the projections took from each.
+	DropEvents(stream string, from int64) ([]Dropped, error)
+	// LatestSnapshotOf is LatestSnapshots for one journey: its latest
+	// snapshot, or sql.ErrNoRows.
+	LatestSnapshotOf(journeyID uuid.UUID) (Latest, error)
+	// DeleteJourney deletes the journey's projection row.
+	DeleteJourney(journeyID uuid.UUID) error
+	// RebuildJourneyFactsOf is RebuildJourneyFacts for one journey, with
+	// the statements of JourneyFactsFromEvents for it.
+	RebuildJourneyFactsOf(journeyID uuid.UUID) error
+	// ResetIntakeStatus is ResetIntakeStatuses for one intake.
+	ResetIntakeStatus(intakeID uuid.UUID) error
 }
 
 // Record is Store.Record. inTx runs its function in a write transaction,
@@ -152,11 +181,21 @@ func Record(ev store.Event, msgs []store.Message, now time.Time, inTx func(func(
 	}
 	recorded := false
 	err = inTx(func(tx Tx) error {
+		if ev.Attempt != nil {
+			again, err := fence(tx, ev)
+			if err != nil || again {
+				return err
+			}
+		}
 		seq, appended, err := tx.AppendEvent(ev, snap)
 		if err != nil {
 			return fmt.Errorf("appending event %q: %w", ev.Key, err)
 		}
 		if !appended {
+			if ev.Attempt != nil {
+				// fence found no event with the key, or dropped it.
+				return keyTaken(ev)
+			}
 			return nil // already recorded
 		}
 		if ev.Snapshot != nil {
@@ -172,6 +211,11 @@ func Record(ev store.Event, msgs []store.Message, now time.Time, inTx func(func(
 		for _, m := range msgs {
 			if err := tx.QueueMessage(m, seq); err != nil {
 				return fmt.Errorf("queueing message %q: %w", m.Key, err)
+			}
+		}
+		if a := ev.Attempt; a != nil {
+			if err := tx.SetStreamHead(a.Stream, Head{Fence: a.Fence, Seq: a.Seq}); err != nil {
+				return fmt.Errorf("moving the head of stream %q: %w", a.Stream, err)
 			}
 		}
 		recorded = true
@@ -246,27 +290,56 @@ func RebuildProjections(tx Tx) error {
 // completed, and the time of each journey's first event (in the log's
 // order) with an outcome, each with the seq of the event it came from. The
 // migration that made the tables (00010) ran the same, and its triggers
-// keep them as events are appended.
-func JourneyFactsFromEvents(item, outcome string) []string {
+// keep them as events are appended. journey is "" for every journey, or
+// the dialect's parameter ("$1", "?1") for the one journey the statements
+// make again (each statement then takes its ID as that parameter).
+func JourneyFactsFromEvents(item, outcome, journey string) []string {
+	only, and := "", ""
+	if journey != "" {
+		only, and = ` WHERE journey_id = `+journey, ` AND journey_id = `+journey
+	}
 	return []string{
-		`DELETE FROM journey_items`,
-		`DELETE FROM journey_ends`,
+		`DELETE FROM journey_items` + only,
+		`DELETE FROM journey_ends` + only,
 		`INSERT INTO journey_items (journey_id, intake_id, item_id, attended, attended_seq)
 			SELECT journey_id, intake_id, item, type = '` + store.EventAttended + `', seq FROM (
 				SELECT journey_id, intake_id, type, seq, ` + item + ` AS item,
 					row_number() OVER (PARTITION BY journey_id, ` + item + ` ORDER BY seq DESC) AS latest
 				FROM events
-				WHERE journey_id IS NOT NULL AND type IN ('` + store.EventAttended + `', '` + store.EventAbsent + `')) AS a
+				WHERE journey_id IS NOT NULL AND type IN ('` + store.EventAttended + `', '` + store.EventAbsent + `')` + and + `) AS a
 			WHERE latest = 1`,
 		`INSERT INTO journey_items (journey_id, intake_id, item_id, completed)
 			SELECT DISTINCT journey_id, intake_id, ` + item + `, true FROM events
-			WHERE journey_id IS NOT NULL AND type = '` + store.EventCheckpointCompleted + `'
+			WHERE journey_id IS NOT NULL AND type = '` + store.EventCheckpointCompleted + `'` + and + `
 			ON CONFLICT (journey_id, item_id) DO UPDATE SET completed = true`,
 		`INSERT INTO journey_ends (journey_id, ended_at, ended_seq)
 			SELECT journey_id, occurred_at, seq FROM (
 				SELECT journey_id, occurred_at, seq, row_number() OVER (PARTITION BY journey_id ORDER BY seq) AS earliest
 				FROM events
-				WHERE journey_id IS NOT NULL AND COALESCE(` + outcome + `, '') <> '') AS e
+				WHERE journey_id IS NOT NULL AND COALESCE(` + outcome + `, '') <> ''` + and + `) AS e
 			WHERE earliest = 1`,
 	}
+}
+
+// LatestSnapshots is the query of Tx.LatestSnapshots, or with journey (a
+// dialect's parameter, "$1", "?1") that of Tx.LatestSnapshotOf.
+func LatestSnapshots(journey string) string {
+	and := ""
+	if journey != "" {
+		and = ` AND journey_id = ` + journey
+	}
+	return `SELECT seq, snapshot FROM events WHERE seq IN
+		(SELECT max(seq) FROM events WHERE snapshot IS NOT NULL` + and + ` GROUP BY journey_id) ORDER BY seq`
+}
+
+// ResetIntakeStatuses is the statement of Tx.ResetIntakeStatuses, or with
+// intake (a dialect's parameter, "$1", "?1") that of Tx.ResetIntakeStatus.
+func ResetIntakeStatuses(intake string) string {
+	where := ""
+	if intake != "" {
+		where = ` WHERE id = ` + intake
+	}
+	return `UPDATE intakes SET status = COALESCE(
+		(SELECT e.intake_status FROM events e WHERE e.intake_id = intakes.id AND e.intake_status IS NOT NULL
+		 ORDER BY e.seq DESC LIMIT 1), created_status)` + where
 }

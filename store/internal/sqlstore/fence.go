@@ -1,0 +1,211 @@
+package sqlstore
+
+import (
+	"bytes"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/google/uuid"
+
+	"github.com/infuse-cymru/journeys/store"
+)
+
+// Head is the head of a stream (event_streams): the highest fence that has
+// written it and the number of its latest event.
+type Head struct{ Fence, Seq int64 }
+
+// Recorded is what Record compares of the event already recorded under a
+// fenced event's key: where it is (Fenced false for an event without an
+// attempt), its type and its data.
+type Recorded struct {
+	Fenced     bool
+	Stream     string
+	Seq, Fence int64
+	Type       string
+	Data       []byte
+}
+
+// RecordedColumns are what ScanRecorded reads, of the events table.
+const RecordedColumns = `stream, stream_seq, fence, type, data`
+
+// ScanRecorded reads RecordedColumns.
+func ScanRecorded(row Scanner) (Recorded, error) {
+	var r Recorded
+	var stream *string
+	var seq, fence *int64
+	if err := row.Scan(&stream, &seq, &fence, &r.Type, &r.Data); err != nil {
+		return Recorded{}, err
+	}
+	if stream != nil && seq != nil && fence != nil {
+		r.Fenced, r.Stream, r.Seq, r.Fence = true, *stream, *seq, *fence
+	}
+	var err error
+	r.Data, err = store.CompactData(r.Data)
+	return r, err
+}
+
+// Dropped is what the projections may have taken from an event that a
+// later attempt dropped: the journey (uuid.Nil for none), whether it
+// carried a snapshot, its intake, and whether it carried a status for it.
+type Dropped struct {
+	JourneyID, IntakeID    uuid.UUID
+	Snapshot, IntakeStatus bool
+}
+
+// DroppedColumns are what ScanDropped reads, of a deleted events row (a
+// DELETE's RETURNING).
+const DroppedColumns = `journey_id, intake_id, snapshot IS NOT NULL, intake_status IS NOT NULL`
+
+// ScanDropped reads DroppedColumns.
+func ScanDropped(row Scanner) (Dropped, error) {
+	var d Dropped
+	err := row.Scan(uuidCol{&d.JourneyID}, uuidCol{&d.IntakeID}, &d.Snapshot, &d.IntakeStatus)
+	return d, err
+}
+
+// fence applies the rules of a fenced event (ev.Attempt set; see
+// store.Store.Record) before Record appends it, in Record's transaction:
+// it locks the stream's head, refuses an attempt that a later one has
+// replaced, reports again when the event is recorded already as it is, and
+// drops the stream's events from ev's number on if there are any. The
+// common case, a new event past the head, costs the lock alone here.
+func fence(tx Tx, ev store.Event) (again bool, err error) {
+	a := ev.Attempt
+	head, err := tx.LockStream(a.Stream)
+	if err != nil {
+		return false, fmt.Errorf("locking stream %q: %w", a.Stream, err)
+	}
+	if head.Fence > a.Fence {
+		return false, fmt.Errorf("stream %q holds events of fence %d, event %q has fence %d: "+
+			"its workflow task attempt was replaced by a later one: %w",
+			a.Stream, head.Fence, ev.Key, a.Fence, store.ErrStaleAttempt)
+	}
+	if head.Seq < a.Seq {
+		return false, nil
+	}
+	old, err := tx.RecordedAs(ev.Key)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return false, fmt.Errorf("reading event %q: %w", ev.Key, err)
+	case old.Fenced && old.Fence == a.Fence && old.Type == ev.Type && bytes.Equal(old.Data, ev.Data):
+		return true, nil // a retried local activity
+	case !old.Fenced || old.Stream != a.Stream || old.Seq < a.Seq:
+		return false, keyTaken(ev) // the drop would leave it there
+	}
+	if err := drop(tx, a); err != nil {
+		return false, fmt.Errorf("dropping the events of stream %q from number %d: %w", a.Stream, a.Seq, err)
+	}
+	return false, nil
+}
+
+// keyTaken is Record's refusal of a fenced event whose key an event
+// elsewhere has (one without an attempt, or of another stream, or earlier
+// in the stream), which the event cannot replace.
+func keyTaken(ev store.Event) error {
+	return fmt.Errorf("event %q: %w: the key is recorded already, not as event %d of stream %q or later",
+		ev.Key, store.ErrConflict, ev.Attempt.Seq, ev.Attempt.Stream)
+}
+
+// drop deletes the stream's events numbered from a.Seq on, with the
+// messages they queued that are still queued, and makes again what the
+// projections took from them: their journeys' facts and rows, and their
+// intakes' statuses.
+func drop(tx Tx, a *store.TaskAttempt) error {
+	if err := tx.DropQueuedMessages(a.Stream, a.Seq); err != nil {
+		return fmt.Errorf("dropping their queued messages: %w", err)
+	}
+	dropped, err := tx.DropEvents(a.Stream, a.Seq)
+	if err != nil {
+		return err
+	}
+	journeys := map[uuid.UUID]bool{} // with a snapshot dropped
+	var intakes []uuid.UUID
+	for _, d := range dropped {
+		if d.JourneyID != uuid.Nil {
+			journeys[d.JourneyID] = journeys[d.JourneyID] || d.Snapshot
+		}
+		if d.IntakeStatus && !slices.Contains(intakes, d.IntakeID) {
+			intakes = append(intakes, d.IntakeID)
+		}
+	}
+	// In one order, so that two transactions lock rows alike.
+	ids := make([]uuid.UUID, 0, len(journeys))
+	for id := range journeys {
+		ids = append(ids, id)
+	}
+	slices.SortFunc(ids, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) })
+	slices.SortFunc(intakes, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) })
+	for _, id := range ids {
+		if err := tx.RebuildJourneyFactsOf(id); err != nil {
+			return fmt.Errorf("counting the outcomes of journey %s again: %w", id, err)
+		}
+		if journeys[id] {
+			if err := reproject(tx, id); err != nil {
+				return err
+			}
+		}
+	}
+	for _, id := range intakes {
+		if err := tx.ResetIntakeStatus(id); err != nil {
+			return fmt.Errorf("resetting the status of intake %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// reproject makes the journey's row that of its latest snapshot left in the
+// log, or deletes it if none is left. The row reflects a dropped event,
+// later in the log than any left, so it is deleted first: UpsertJourney
+// would not go back.
+func reproject(tx Tx, journeyID uuid.UUID) error {
+	if err := tx.DeleteJourney(journeyID); err != nil {
+		return fmt.Errorf("projecting journey %s again: %w", journeyID, err)
+	}
+	l, err := tx.LatestSnapshotOf(journeyID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("projecting journey %s again: %w", journeyID, err)
+	}
+	return project(tx, *l.Snapshot, l.Seq)
+}
+
+// AttemptValues are the values of the events columns stream, stream_seq
+// and fence for an event with attempt a: all NULL when a is nil.
+func AttemptValues(a *store.TaskAttempt) (stream, seq, fence any) {
+	if a == nil {
+		return nil, nil, nil
+	}
+	return a.Stream, a.Seq, a.Fence
+}
+
+// FenceSQL are the statements of Tx's methods for fenced events that both
+// dialects write alike.
+type FenceSQL struct {
+	// SetStreamHead takes the stream, fence and number.
+	SetStreamHead string
+	// RecordedAs takes the key.
+	RecordedAs string
+	// DropQueuedMessages and DropEvents take the stream and the number from which to drop.
+	DropQueuedMessages, DropEvents string
+	// DeleteJourney takes the journey's ID.
+	DeleteJourney string
+}
+
+// FenceStatements are the FenceSQL of a dialect whose parameters are p
+// followed by their number: "$" for PostgreSQL, "?" for SQLite.
+func FenceStatements(p string) FenceSQL {
+	return FenceSQL{
+		SetStreamHead: `INSERT INTO event_streams (stream, fence, seq) VALUES (` + p + `1, ` + p + `2, ` + p + `3)
+			ON CONFLICT (stream) DO UPDATE SET fence = excluded.fence, seq = excluded.seq`,
+		RecordedAs: `SELECT ` + RecordedColumns + ` FROM events WHERE key = ` + p + `1`,
+		DropQueuedMessages: `DELETE FROM outbox WHERE status = 'queued' AND event_seq IN
+			(SELECT seq FROM events WHERE stream = ` + p + `1 AND stream_seq >= ` + p + `2)`,
+		DropEvents:    `DELETE FROM events WHERE stream = ` + p + `1 AND stream_seq >= ` + p + `2 RETURNING ` + DroppedColumns,
+		DeleteJourney: `DELETE FROM journeys WHERE journey_id = ` + p + `1`,
+	}
+}
