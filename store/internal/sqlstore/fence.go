@@ -17,29 +17,27 @@ import (
 type Head struct{ Fence, Seq int64 }
 
 // Recorded is what Record compares of the event already recorded under a
-// fenced event's key: where it is (Fenced false for an event without an
+// fenced event's key: its fence (Fenced false for an event without an
 // attempt), its type and its data.
 type Recorded struct {
-	Fenced     bool
-	Stream     string
-	Seq, Fence int64
-	Type       string
-	Data       []byte
+	Fenced bool
+	Fence  int64
+	Type   string
+	Data   []byte
 }
 
 // RecordedColumns are what ScanRecorded reads, of the events table.
-const RecordedColumns = `stream, stream_seq, fence, type, data`
+const RecordedColumns = `fence, type, data`
 
 // ScanRecorded reads RecordedColumns.
 func ScanRecorded(row Scanner) (Recorded, error) {
 	var r Recorded
-	var stream *string
-	var seq, fence *int64
-	if err := row.Scan(&stream, &seq, &fence, &r.Type, &r.Data); err != nil {
+	var fence *int64
+	if err := row.Scan(&fence, &r.Type, &r.Data); err != nil {
 		return Recorded{}, err
 	}
-	if stream != nil && seq != nil && fence != nil {
-		r.Fenced, r.Stream, r.Seq, r.Fence = true, *stream, *seq, *fence
+	if fence != nil {
+		r.Fenced, r.Fence = true, *fence
 	}
 	var err error
 	r.Data, err = store.CompactData(r.Data)
@@ -92,18 +90,19 @@ func fence(tx Tx, ev store.Event) (again bool, err error) {
 		return false, fmt.Errorf("reading event %q: %w", ev.Key, err)
 	case old.Fenced && old.Fence == a.Fence && old.Type == ev.Type && bytes.Equal(old.Data, ev.Data):
 		return true, nil // a retried local activity
-	case !old.Fenced || old.Stream != a.Stream || old.Seq < a.Seq:
-		return false, keyTaken(ev) // the drop would leave it there
 	}
+	// An event with the key that the drop leaves (one without an attempt,
+	// or another stream's, or earlier in this one) makes the append fail,
+	// which rolls the drop back.
 	if err := drop(tx, a); err != nil {
 		return false, fmt.Errorf("dropping the events of stream %q from number %d: %w", a.Stream, a.Seq, err)
 	}
 	return false, nil
 }
 
-// keyTaken is Record's refusal of a fenced event whose key an event
-// elsewhere has (one without an attempt, or of another stream, or earlier
-// in the stream), which the event cannot replace.
+// keyTaken is Record's refusal of a fenced event whose key an event that
+// it does not replace has (one without an attempt, or another stream's, or
+// one earlier in its stream).
 func keyTaken(ev store.Event) error {
 	return fmt.Errorf("event %q: %w: the key is recorded already, not as event %d of stream %q or later",
 		ev.Key, store.ErrConflict, ev.Attempt.Seq, ev.Attempt.Stream)
