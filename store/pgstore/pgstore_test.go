@@ -260,3 +260,35 @@ func TestClaimSkipsRecipientBeingClaimed(t *testing.T) {
 	}
 	claim("b", "m0", "m1", "m2")
 }
+
+// TestMigrationFencedEvents: 00011 goes down (the fences go; a sent
+// message of a dropped event goes, as event_seq is NOT NULL again) and up
+// again, and fenced events are recorded as before.
+func TestMigrationFencedEvents(t *testing.T) {
+	ctx := t.Context()
+	s := OpenTest(t)
+	check := storetest.SeedFenced(t, s)
+	check(t, s, "before migrating down", true)
+	u := migrateDownTo(t, s, 10)
+	var columns int
+	var streams *string
+	var nullable string
+	if err := s.pool.QueryRow(ctx, `SELECT
+		(SELECT count(*) FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'events'
+			AND column_name IN ('stream', 'stream_seq', 'fence')),
+		to_regclass('event_streams')::text,
+		(SELECT is_nullable FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'outbox'
+			AND column_name = 'event_seq')`).Scan(&columns, &streams, &nullable); err != nil {
+		t.Fatal(err)
+	}
+	if columns != 0 || streams != nil || nullable != "NO" {
+		t.Errorf("after migrating down: %d of the events' fence columns, event_streams %v, outbox.event_seq nullable %s; want 0, none, NO",
+			columns, streams, nullable)
+	}
+	again, err := Open(ctx, u)
+	if err != nil {
+		t.Fatalf("migrating up again: %v", err)
+	}
+	defer again.Close()
+	check(t, again, "after migrating down and up", false)
+}

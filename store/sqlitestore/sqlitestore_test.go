@@ -294,3 +294,67 @@ func TestTokenWorksWhenItsUseCannotBeWritten(t *testing.T) {
 		t.Errorf("LastUsedAt = %s, want it unchanged (never used) since the write failed", tok.LastUsedAt)
 	}
 }
+
+// TestMigrationFencedEvents: 00011 goes down (the fences go; a sent
+// message of a dropped event goes, as event_seq is NOT NULL again) and up
+// again, each time rebuilding outbox with its ids, its AUTOINCREMENT
+// counter and foreign keys intact, and fenced events are recorded as before.
+func TestMigrationFencedEvents(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "journeys.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := storetest.SeedFenced(t, s)
+	check(t, s, "before migrating down", true)
+	counter := func(db *sql.DB) (n int64) {
+		t.Helper()
+		if err := db.QueryRowContext(ctx, `SELECT seq FROM sqlite_sequence WHERE name = 'outbox'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	// The newest message goes (as a dropped event's queued one does), so
+	// the counter is past every id left: a rebuild must keep it so.
+	if _, err := s.write.ExecContext(ctx, `DELETE FROM outbox WHERE id = (SELECT max(id) FROM outbox)`); err != nil {
+		t.Fatal(err)
+	}
+	before := counter(s.write)
+	s.Close()
+	db, p := migrator(t, path)
+	if _, err := p.DownTo(ctx, 10); err != nil {
+		t.Fatalf("migrating down to 00010: %v", err)
+	}
+	var columns, streams, notNull int
+	if err := db.QueryRowContext(ctx, `SELECT
+		(SELECT count(*) FROM pragma_table_info('events') WHERE name IN ('stream', 'stream_seq', 'fence')),
+		(SELECT count(*) FROM sqlite_master WHERE name = 'event_streams'),
+		(SELECT "notnull" FROM pragma_table_info('outbox') WHERE name = 'event_seq')`).Scan(&columns, &streams, &notNull); err != nil {
+		t.Fatal(err)
+	}
+	if columns != 0 || streams != 0 || notNull != 1 {
+		t.Errorf("after migrating down: %d of the events' fence columns, %d event_streams, outbox.event_seq NOT NULL %d; want 0, 0, 1",
+			columns, streams, notNull)
+	}
+	if n := counter(db); n != before {
+		t.Errorf("outbox's AUTOINCREMENT counter after migrating down = %d, want %d (ids would be used again)", n, before)
+	}
+	again, err := Open(ctx, path)
+	if err != nil {
+		t.Fatalf("migrating up again: %v", err)
+	}
+	defer again.Close()
+	if n := counter(again.write); n != before {
+		t.Errorf("outbox's AUTOINCREMENT counter after migrating down and up = %d, want %d (ids would be used again)", n, before)
+	}
+	check(t, again, "after migrating down and up", false)
+	rows, err := again.write.QueryContext(ctx, `PRAGMA foreign_key_check`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	if rows.Next() {
+		t.Error("foreign_key_check reports violations after migrating down and up")
+	}
+}
