@@ -292,3 +292,5 @@ func TestMigrationFencedEvents(t *testing.T) {
 	defer again.Close()
 	check(t, again, "after migrating down and up", false)
 }
+
+func BenchmarkRecord(b *testing.B) { storetest.BenchmarkRecord(b, OpenTest(b)) }

@@ -358,3 +358,16 @@ func TestMigrationFencedEvents(t *testing.T) {
 		t.Error("foreign_key_check reports violations after migrating down and up")
 	}
 }
+
+func BenchmarkRecord(b *testing.B) { storetest.BenchmarkRecord(b, OpenTest(b)) }
+
+// BenchmarkRecordInMemory is BenchmarkRecord without the disk: the
+// statements' own cost.
+func BenchmarkRecordInMemory(b *testing.B) {
+	s, err := Open(context.Background(), ":memory:")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	storetest.BenchmarkRecord(b, s)
+}
