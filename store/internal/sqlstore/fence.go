@@ -202,8 +202,10 @@ func FenceStatements(p string) FenceSQL {
 		SetStreamHead: `INSERT INTO event_streams (stream, fence, seq) VALUES (` + p + `1, ` + p + `2, ` + p + `3)
 			ON CONFLICT (stream) DO UPDATE SET fence = excluded.fence, seq = excluded.seq`,
 		RecordedAs: `SELECT ` + RecordedColumns + ` FROM events WHERE key = ` + p + `1`,
-		DropQueuedMessages: `DELETE FROM outbox WHERE status = 'queued' AND event_seq IN
-			(SELECT seq FROM events WHERE stream = ` + p + `1 AND stream_seq >= ` + p + `2)`,
+		// A join from the stream's events, so that SQLite looks the
+		// messages up by event (outbox_event_idx), not every queued one.
+		DropQueuedMessages: `DELETE FROM outbox WHERE id IN (SELECT o.id FROM events e JOIN outbox o ON o.event_seq = e.seq
+			WHERE e.stream = ` + p + `1 AND e.stream_seq >= ` + p + `2 AND o.status = 'queued')`,
 		DropEvents:    `DELETE FROM events WHERE stream = ` + p + `1 AND stream_seq >= ` + p + `2 RETURNING ` + DroppedColumns,
 		DeleteJourney: `DELETE FROM journeys WHERE journey_id = ` + p + `1`,
 	}
