@@ -202,10 +202,13 @@ func FenceStatements(p string) FenceSQL {
 		SetStreamHead: `INSERT INTO event_streams (stream, fence, seq) VALUES (` + p + `1, ` + p + `2, ` + p + `3)
 			ON CONFLICT (stream) DO UPDATE SET fence = excluded.fence, seq = excluded.seq`,
 		RecordedAs: `SELECT ` + RecordedColumns + ` FROM events WHERE key = ` + p + `1`,
-		// A join from the stream's events, so that SQLite looks the
-		// messages up by event (outbox_event_idx), not every queued one.
+		// A join from the stream's events, so that the messages are looked
+		// up by event (outbox_event_idx), not among every queued one: the
+		// status is "not sent nor failed" (queued, as outbox's CHECK
+		// allows no other), which no index on status serves, so neither
+		// database's planner (SQLite's never has statistics) is drawn to one.
 		DropQueuedMessages: `DELETE FROM outbox WHERE id IN (SELECT o.id FROM events e JOIN outbox o ON o.event_seq = e.seq
-			WHERE e.stream = ` + p + `1 AND e.stream_seq >= ` + p + `2 AND o.status = 'queued')`,
+			WHERE e.stream = ` + p + `1 AND e.stream_seq >= ` + p + `2 AND o.status NOT IN ('sent', 'failed'))`,
 		DropEvents:    `DELETE FROM events WHERE stream = ` + p + `1 AND stream_seq >= ` + p + `2 RETURNING ` + DroppedColumns,
 		DeleteJourney: `DELETE FROM journeys WHERE journey_id = ` + p + `1`,
 	}
