@@ -270,7 +270,16 @@ func (d *Deliverer) markSent(ctx context.Context, keys []string, messageID strin
 	defer cancel()
 	at := d.o.Now()
 	for i, key := range keys {
-		if err := d.store.MarkSent(ctx, key, messageID, at); err != nil {
+		err := d.store.MarkSent(ctx, key, messageID, at)
+		if errors.Is(err, store.ErrNotFound) {
+			// Dropped since it was claimed: the event that queued it was a
+			// failed workflow task's, replaced by the retry (store.Record).
+			// It is gone; the others must still be marked.
+			d.o.Logger.Warn("a message sent had been dropped from the outbox with the void event that queued it",
+				zap.String("key", key), zap.String("messageID", messageID))
+			continue
+		}
+		if err != nil {
 			return &sentUnmarked{keys: keys[i:], err: err}
 		}
 	}

@@ -354,3 +354,64 @@ func TestStoppingMidSendMarksWhatWasSent(t *testing.T) {
 		checkReceivedOnceInOrder(t, f.srv.Received(), order)
 	})
 }
+
+// TestDroppedWhileSendingMarksTheRest: a message can be dropped from the
+// outbox while a deliverer is sending it, when the workflow task whose
+// event queued it failed and its retry replaced that event (store.Record).
+// It went out in a digest with others; they are marked sent all the same,
+// so none is sent again once the claim runs out.
+func TestDroppedWhileSendingMarksTheRest(t *testing.T) {
+	backends(t, func(t *testing.T, st store.Store) {
+		f := newPolicyFixture(t, st, lon(2021, 11, 8, 10, 0)) // a Monday
+		siân := f.person("Siân")
+		for i := range 5 {
+			if i == 3 {
+				continue // the fourth comes from a task attempt that fails
+			}
+			f.queue(fmt.Sprintf("reminder-%d", i+1), lon(2021, 11, 8, 9, i), siân.ID)
+		}
+		journey := uuid.New()
+		attempt := func(fence int64, msgs ...store.Message) {
+			t.Helper()
+			ev := store.Event{Key: fmt.Sprintf("journey/%s/1", journey), IntakeID: f.intake.ID, JourneyID: journey,
+				Type: "reminder.queued", Attempt: &store.TaskAttempt{Stream: "journey/" + journey.String(), Seq: 1, Fence: fence}}
+			if _, err := st.Record(context.Background(), ev, msgs...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		attempt(1, store.Message{Key: fmt.Sprintf("journey/%s/reminder-4", journey), RecipientID: siân.ID,
+			Role: store.RoleParticipant, Template: "reminder-4", SendAt: lon(2021, 11, 8, 9, 3)})
+		smtp, err := delivery.NewSMTP(delivery.SMTPConfig{Host: f.srv.host(), Port: f.srv.port(), TLS: delivery.NoTLS, Timeout: 5 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dropping := &dropOnDigest{Sender: smtp, drop: func() { attempt(2) }}
+		d := delivery.New(st, inviteComposer{textComposer{st}}, dropping,
+			delivery.Options{Now: f.clock.Now, Concurrency: 1, Policy: delivery.NewPolicy(st)})
+		drainShared(context.Background(), t, st, d)
+		if !dropping.dropped {
+			t.Fatal("no digest was sent, so nothing was dropped while sending: the test did not happen")
+		}
+		f.clock.Add(time.Hour) // every claim has run out
+		drainShared(context.Background(), t, st, d)
+		if n := len(f.srv.Received()); n != 3 {
+			t.Errorf("Siân got %d e-mails, want 3 (two and one digest of three): a message was sent again", n)
+		}
+	})
+}
+
+// dropOnDigest drops a message from the outbox (drop) as the first digest
+// goes out.
+type dropOnDigest struct {
+	delivery.Sender
+	drop    func()
+	dropped bool
+}
+
+func (s *dropOnDigest) Send(ctx context.Context, e delivery.Email) error {
+	if strings.Contains(e.Subject, "Digest") && !s.dropped {
+		s.dropped = true
+		s.drop()
+	}
+	return s.Sender.Send(ctx, e)
+}
