@@ -16,8 +16,15 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math"
 	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/infuse-cymru/journeys/internal/temporalx"
 
 	"github.com/infuse-cymru/journeys/programme"
 	"github.com/infuse-cymru/journeys/store"
@@ -55,6 +62,9 @@ type Activities struct {
 	// Workflows sends the updates one workflow asks of another (a
 	// deferral handed to a later intake); worker.New sets its client here.
 	Workflows Updater
+	// Attempts fences local records (Record); worker.New sets the
+	// process's temporalx.Attempts here.
+	Attempts TaskAttempts
 }
 
 // New returns activities that plan from the embedded programme data.
@@ -100,12 +110,75 @@ func (a *Activities) PlanOffer(ctx context.Context, in PlanOfferInput) (programm
 type RecordInput struct {
 	Event    store.Event
 	Messages []store.Message
+	// InTask, when set, fences the record (store.TaskAttempt): it is
+	// recorded by a local activity, before its workflow task is committed,
+	// or by a regular activity standing in for one.
+	InTask *TaskPlace
+}
+
+// TaskPlace is where a record stands among its workflow's: the stream
+// and the event's number in it, and which task asked for it.
+type TaskPlace struct {
+	Stream string
+	Seq    int64
+	// Generation counts the workflow's runs before this one.
+	Generation int64
+	// TaskStarted is the history length of the workflow task that asked
+	// for the record.
+	TaskStarted int64
+}
+
+// StaleAttemptError is the type of Record's refusal of a write from a
+// replaced attempt at a workflow task (store.ErrStaleAttempt). It is not
+// retried: that attempt is over.
+const StaleAttemptError = "StaleAttempt"
+
+// IsStaleAttempt says whether err is Record's StaleAttemptError.
+func IsStaleAttempt(err error) bool {
+	var appErr *temporal.ApplicationError
+	return errors.As(err, &appErr) && appErr.Type() == StaleAttemptError
+}
+
+// TaskAttempts tells a local activity which attempt at its workflow task
+// it runs in (temporalx.Attempts, read off the worker's client).
+type TaskAttempts interface {
+	Of(runID string) (temporalx.TaskAttempt, bool)
 }
 
 // Record appends a domain event, updates the projections and queues its
 // messages in one transaction. The event key makes it exactly-once: a retry
 // after a lost acknowledgement finds the key taken and does nothing.
+//
+// A record with InTask is fenced by the attempt at the workflow task that
+// wrote it. A regular activity runs only once the task that asked for it
+// is committed, so it outranks every attempt at that task. A local
+// activity runs inside its task: the worker's client says which attempt
+// that is (TaskAttempts; without it, the first, so that attempts at one
+// task tie and the later write wins).
 func (a *Activities) Record(ctx context.Context, in RecordInput) error {
+	if in.InTask != nil {
+		in.Event.Attempt = a.fence(ctx, *in.InTask)
+	}
 	_, err := a.Store.Record(ctx, in.Event, in.Messages...)
+	if errors.Is(err, store.ErrStaleAttempt) {
+		return temporal.NewNonRetryableApplicationError(err.Error(), StaleAttemptError, err)
+	}
 	return err
+}
+
+// committed is the attempt number a committed task's record is fenced
+// with: no attempt at a task outranks it.
+const committed = math.MaxInt32
+
+func (a *Activities) fence(ctx context.Context, at TaskPlace) *store.TaskAttempt {
+	started, attempt := at.TaskStarted, int32(committed)
+	if info := activity.GetInfo(ctx); info.IsLocalActivity {
+		attempt = 1
+		if a.Attempts != nil {
+			if t, ok := a.Attempts.Of(info.WorkflowExecution.RunID); ok && t.Started >= started {
+				started, attempt = t.Started, t.Attempt
+			}
+		}
+	}
+	return &store.TaskAttempt{Stream: at.Stream, Seq: at.Seq, Fence: store.FenceOf(at.Generation, started, attempt)}
 }

@@ -35,10 +35,14 @@ func SetCacheSize(n int) { sdkworker.SetStickyWorkflowCacheSize(n) }
 
 // New creates a worker on the Infuse task queue with everything registered.
 // Activities that send updates to workflows do so through c, unless a has
-// a client of its own.
+// a client of its own. c must be dialled with temporalx.WatchTaskAttempts,
+// so that the local records know their task's attempt.
 func New(c client.Client, a *activities.Activities) sdkworker.Worker {
 	if a.Workflows == nil {
 		a.Workflows = c
+	}
+	if a.Attempts == nil {
+		a.Attempts = temporalx.Attempts
 	}
 	w := sdkworker.New(c, temporalx.TaskQueue, sdkworker.Options{})
 	Register(w, a)

@@ -31,6 +31,9 @@ type Intake struct {
 	// Published is the status last set as the InfusePhase search attribute.
 	Published store.IntakeStatus
 	Seq       int64
+	// Runs counts the runs that continued as new before this one (since
+	// record-locally 4; see Journey.Runs).
+	Runs int64
 	// Order lists journeys in the order they arrived; maps are never
 	// iterated for anything that touches history, so replay is stable.
 	Order      []uuid.UUID
@@ -136,6 +139,9 @@ func (in *intake) run(ctx workflow.Context) (store.IntakeStatus, error) {
 		}
 		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
 			in.settle(ctx)
+			if in.recordFenced {
+				in.Runs++
+			}
 			return "", workflow.NewContinueAsNewError(ctx, IntakeWorkflow, in.Intake)
 		}
 		in.sleep(ctx)
@@ -733,7 +739,7 @@ func (in *intake) record(ctx workflow.Context, eventType string, data any) error
 		return err
 	}
 	defer in.order.over(seq)
-	return in.recordEvent(ctx, ev)
+	return in.recordEvent(ctx, in.place(IntakeWorkflowID(in.IntakeID), seq, in.Runs), ev)
 }
 
 func (in *intake) count(s Status) int {

@@ -34,6 +34,10 @@ type Journey struct {
 	// Seq counts recorded events; event keys are built from it, so they are
 	// stable across retries and unique across runs.
 	Seq int64
+	// Runs counts the runs that continued as new before this one (since
+	// record-locally 4), so that a record's fence orders runs too
+	// (activities.TaskPlace).
+	Runs int64
 
 	Offer *programme.OfferPlan
 
@@ -222,6 +226,9 @@ func (j *journey) settle(ctx workflow.Context) {
 
 func (j *journey) continueAsNew(ctx workflow.Context) error {
 	j.settle(ctx)
+	if j.recordFenced {
+		j.Runs++
+	}
 	return workflow.NewContinueAsNewError(ctx, JourneyWorkflow, j.Journey)
 }
 

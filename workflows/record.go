@@ -40,6 +40,15 @@ func retryForEver() *temporal.RetryPolicy {
 // before the record falls back to a regular activity (recordEvent).
 const localRecordFor = 2 * time.Minute
 
+// place is where a record stands, for the fence of a run that records
+// from inside its workflow tasks (recordFenced); nil before.
+func (v versions) place(stream string, seq, runs int64) *activities.TaskPlace {
+	if !v.recordFenced {
+		return nil
+	}
+	return &activities.TaskPlace{Stream: stream, Seq: seq, Generation: runs}
+}
+
 // recordEvent appends a domain event through the Record activity. The key
 // is derived from the workflow's own sequence, so retries are harmless.
 // With recordLocally it runs as a local activity: a record is one short
@@ -49,8 +58,15 @@ const localRecordFor = 2 * time.Minute
 // workflow task each, though, so a store that is down for weeks would
 // fill it: after localRecordFor (record-locally version 2) the record
 // waits as a regular activity instead, whose retries cost nothing.
-func (v versions) recordEvent(ctx workflow.Context, ev store.Event, msgs ...store.Message) error {
-	in := activities.RecordInput{Event: ev, Messages: msgs}
+//
+// A local activity writes before its workflow task is committed. From
+// record-locally 4 the record carries its place (at), fenced by the
+// store: a retried task's events replace those of the attempt that
+// failed, and a write from an attempt that has been replaced is refused
+// (activities.Record). Such a refusal means this attempt's work is void:
+// the task is failed, so that nothing after it runs on the void record.
+func (v versions) recordEvent(ctx workflow.Context, at *activities.TaskPlace, ev store.Event, msgs ...store.Message) error {
+	in := activities.RecordInput{Event: ev, Messages: msgs, InTask: at}
 	if !v.recordLocally {
 		return runActivity(ctx, acts.Record, in, nil)
 	}
@@ -64,11 +80,27 @@ func (v versions) recordEvent(ctx workflow.Context, ev store.Event, msgs ...stor
 		ScheduleToCloseTimeout: timeout,
 		RetryPolicy:            retryForEver(),
 	})
+	in.InTask = askedNow(ctx, at)
 	err := workflow.ExecuteLocalActivity(local, acts.Record, in).Get(ctx, nil)
+	if activities.IsStaleAttempt(err) {
+		panic(fmt.Sprintf("event %q: this attempt at the workflow task was replaced by a later one: %v", ev.Key, err))
+	}
 	if err != nil && v.recordFallsBack {
+		in.InTask = askedNow(ctx, at)
 		return runActivity(ctx, acts.Record, in, nil)
 	}
 	return err
+}
+
+// askedNow is at, stamped with the workflow task asking for the record
+// now: its history length, which every later task exceeds.
+func askedNow(ctx workflow.Context, at *activities.TaskPlace) *activities.TaskPlace {
+	if at == nil {
+		return nil
+	}
+	stamped := *at
+	stamped.TaskStarted = int64(workflow.GetInfo(ctx).GetCurrentHistoryLength())
+	return &stamped
 }
 
 // runActivity runs an activity with the house options and waits for it.
@@ -146,7 +178,7 @@ func (j *journey) record(ctx workflow.Context, eventType, itemID string, data an
 		return err
 	}
 	defer j.order.over(seq)
-	err := j.recordEvent(ctx, ev, msgs...)
+	err := j.recordEvent(ctx, j.place(JourneyWorkflowID(j.JourneyID), seq, j.Runs), ev, msgs...)
 	if err == nil && j.Status != j.Notified {
 		j.Notified = j.Status
 		j.notifyIntake(ctx)

@@ -53,6 +53,8 @@ import (
 //	testdata/before-listens-on-demand/ recorded with a listener
 //	                                  coroutine for each signal type for
 //	                                  the run's life (lifecycle-guard 5)
+//	testdata/before-record-fenced/    recorded with events recorded by a
+//	                                  regular activity (record-locally 3)
 const recordedHistories = "testdata/*.run-*.json"
 
 // recordCommand re-records every history (see above).

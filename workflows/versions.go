@@ -71,6 +71,14 @@ type versions struct {
 	// dropped the retried one's. The cluster test found an attendance lost
 	// that way. A regular activity runs only once its command is in the
 	// history, so every number means the same event for ever.
+	//
+	// recordFenced (record-locally version 4): events are recorded by a
+	// local activity again, falling back as in version 2, each fenced by
+	// the attempt at the workflow task that wrote it, so that the store
+	// keeps a retried task's events and drops the failed attempt's
+	// (store.TaskAttempt, activities.TaskPlace). The runs of a workflow are
+	// counted (Journey.Runs, Intake.Runs) so the fence orders them too.
+	recordFenced bool
 }
 
 // The change IDs. Never reuse one for another change.
@@ -86,7 +94,7 @@ const (
 func askVersions(ctx workflow.Context) versions {
 	guard := workflow.GetVersion(ctx, changeLifecycleGuard, workflow.DefaultVersion, 6)
 	cancelTimers := workflow.GetVersion(ctx, changeCancelWakeTimers, workflow.DefaultVersion, 1)
-	recordLocally := workflow.GetVersion(ctx, changeRecordLocally, workflow.DefaultVersion, 3)
+	recordLocally := workflow.GetVersion(ctx, changeRecordLocally, workflow.DefaultVersion, 4)
 	return versions{
 		guarded:          guard >= 1,
 		handOverByUpdate: guard >= 2, tellsInBatches: guard >= 2,
@@ -95,7 +103,9 @@ func askVersions(ctx workflow.Context) versions {
 		signalsStayQueued: guard >= 5,
 		listensOnDemand:   guard >= 6,
 		cancelTimers:      cancelTimers >= 1,
-		recordLocally:     recordLocally == 1 || recordLocally == 2, recordFallsBack: recordLocally == 2,
+		recordLocally:     recordLocally != 3 && recordLocally >= 1,
+		recordFallsBack:   recordLocally == 2 || recordLocally >= 4,
+		recordFenced:      recordLocally >= 4,
 	}
 }
 
