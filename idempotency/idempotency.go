@@ -150,10 +150,10 @@ func (m *Middleware) serveOnce(w http.ResponseWriter, r *http.Request, p auth.Pr
 		Now: now, StaleBefore: now.Add(-staleAfter), ForgetBefore: now.Add(-KeepAnswersFor),
 	})
 	switch {
-	case err != nil && store.Unreachable(err):
-		m.Log.Warn("claiming an idempotency key: the store is unreachable", telemetry.Correlation(r.Context()), zap.Error(err))
+	case err != nil && store.Unavailable(err):
+		m.Log.Warn("claiming an idempotency key: the store is unavailable", telemetry.Correlation(r.Context()), zap.Error(err))
 		RetryLater(w)
-		m.Problem(w, r, http.StatusServiceUnavailable, "The server cannot reach its database just now; nothing was done. Try again in a minute.")
+		m.Problem(w, r, http.StatusServiceUnavailable, "The server cannot use its database just now; nothing was done. Try again in a minute.")
 		return
 	case err != nil:
 		m.Log.Error("claiming an idempotency key", telemetry.Correlation(r.Context()), zap.String("person", p.PersonID.String()), zap.Error(err))
@@ -189,7 +189,7 @@ func (m *Middleware) settle(ctx context.Context, rec store.IdempotencyRecord, rw
 	write := m.settlement(rec, rw)
 	err := write(ctx)
 	switch {
-	case err != nil && store.Unreachable(err):
+	case err != nil && store.Unavailable(err):
 		// The store went away after the claim (the handler likely answered
 		// 503 for the same reason). Left so, the key would stay claimed
 		// until it went stale and every retry till then be told it is still
@@ -231,7 +231,7 @@ func (m *Middleware) settleLater(ctx context.Context, rec store.IdempotencyRecor
 			log.Info("stored an idempotent answer once the store was back")
 			return
 		}
-		if !store.Unreachable(err) {
+		if !store.Unavailable(err) {
 			break
 		}
 	}

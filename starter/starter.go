@@ -38,14 +38,14 @@ var (
 )
 
 // Unavailable says whether err means that the store or Temporal could not
-// be reached (a connection refused or lost, the server saying it is
-// unavailable): the request may not have been carried out, and the same
-// request later may go through. The faces answer 503 with a time to retry
+// serve it just now (a connection refused or lost, the server saying it is
+// unavailable, the store's disk full): the request may not have been
+// carried out, and the same request later may go through. The faces answer 503 with a time to retry
 // after, rather than 500, which says something is wrong with the request
 // or the code.
 func Unavailable(err error) bool {
 	var temporalDown *serviceerror.Unavailable
-	return store.Unreachable(err) || errors.As(err, &temporalDown)
+	return store.Unavailable(err) || errors.As(err, &temporalDown)
 }
 
 // TryLater says whether a request that failed with err, its work done in

@@ -25,24 +25,35 @@ import (
 // ErrNotFound is returned when a looked-up row does not exist.
 var ErrNotFound = errors.New("not found")
 
-// Unreachable says whether err means the store's server could not be
-// reached or is not serving: a connection refused or cut, or the server
-// saying it is shutting down, starting or in recovery (SQLSTATE class 08,
-// 57P01-57P03). The call may work later. A context's deadline or
+// Unavailable says whether err means the store cannot serve the call just
+// now, though the call may work later: its server could not be reached or
+// is not serving (a connection refused or cut, the server shutting down,
+// starting or in recovery: SQLSTATE class 08, 57P01-57P03), or it has run
+// out of room (a full disk: SQLITE_FULL, or SQLSTATE class 53, the server
+// out of disk, memory or connections). A context's deadline or
 // cancellation is not that (it is the caller's own), though Go counts it
 // a net.Error.
-func Unreachable(err error) bool {
+func Unavailable(err error) bool {
 	if err == nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return false
 	}
 	var netErr net.Error
-	var coded interface{ SQLState() string } // pgconn.PgError, without tying this package to pgx
+	var stated interface{ SQLState() string } // pgconn.PgError, without tying this package to pgx
+	if errors.As(err, &stated) {
+		code := stated.SQLState()
+		return strings.HasPrefix(code, "08") || strings.HasPrefix(code, "53") ||
+			code == "57P01" || code == "57P02" || code == "57P03"
+	}
+	var coded interface{ Code() int } // modernc.org/sqlite's Error
 	if errors.As(err, &coded) {
-		code := coded.SQLState()
-		return strings.HasPrefix(code, "08") || code == "57P01" || code == "57P02" || code == "57P03"
+		return coded.Code()&0xff == sqliteFull // the primary code, under an extended one
 	}
 	return errors.As(err, &netErr) || errors.Is(err, io.ErrUnexpectedEOF)
 }
+
+// sqliteFull is SQLite's SQLITE_FULL: the disk, or the database's size
+// limit, is full.
+const sqliteFull = 13
 
 // Role is what a person does in the programme.
 type Role string
