@@ -388,8 +388,12 @@ type Store interface {
 	// An event with an Attempt is fenced instead, one writer at a time per
 	// stream. If the stream holds an event with a higher fence, Record
 	// writes nothing and returns an error wrapping ErrStaleAttempt. If the
-	// event with ev.Key is there with the same fence, type and data, it
-	// does nothing and returns false (a retried local activity). Otherwise
+	// event with ev.Key is there as the same event of the stream (the same
+	// number, type and data), written by this attempt (a retried local
+	// activity) or an earlier one, it keeps it where it is, with the
+	// messages it queued (one may be on its way), gives it ev's fence,
+	// drops the stream's events after it as below, queues those of msgs
+	// whose keys are not in the outbox, and returns false. Otherwise
 	// it first drops every event of the stream numbered ev.Attempt.Seq or
 	// later (a failed attempt's), with their messages still queued, and
 	// what the projections took from them (journey facts, intake status),

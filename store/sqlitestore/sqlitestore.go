@@ -472,6 +472,11 @@ func (w writeTx) SetStreamHead(stream string, h sqlstore.Head) error {
 	return err
 }
 
+func (w writeTx) Refence(key string, fence int64) error {
+	_, err := w.tx.ExecContext(w.ctx, fenceSQL.Refence, key, fence)
+	return err
+}
+
 func (w writeTx) RecordedAs(key string) (sqlstore.Recorded, error) {
 	return sqlstore.ScanRecorded(w.tx.QueryRowContext(w.ctx, fenceSQL.RecordedAs, key))
 }

@@ -113,7 +113,7 @@ func testFenceReplacesFailedAttempt(t *testing.T, s store.Store) {
 	before := streamShows(t, s, j, fenceLine(1, "journey.started", fenceEarlier), fenceLine(2, "offer.made", fenceEarlier),
 		fenceLine(3, "coach.assigned", fenceA), fenceLine(4, "session.booked", fenceA))
 
-	record(t, s, fenced(in, withState(snap, "B3"), 3, fenceB, "offer.accepted", `{"by":"b"}`))
+	record(t, s, fenced(in, withState(snap, "B3"), 3, fenceB, "offer.accepted", `{"by":"b"}`), message(in, j, "mB3", base))
 	evs := streamShows(t, s, j, fenceLine(1, "journey.started", fenceEarlier), fenceLine(2, "offer.made", fenceEarlier),
 		fenceLine(3, "offer.accepted", fenceB))
 	if got := evs[2]; got.Seq <= before[3].Seq || string(got.Data) != `{"by":"b"}` ||
@@ -133,14 +133,25 @@ func testFenceReplacesFailedAttempt(t *testing.T, s store.Store) {
 	}
 
 	// C, a later attempt still, records event 3 just as B did: the same
-	// key, type and data, but another fence. It replaces B's 3 and 4.
-	again := fenced(in, withState(snap, "B3"), 3, store.FenceOf(0, 11, 3), "offer.accepted", `{"by":"b"}`)
-	record(t, s, again)
-	streamShows(t, s, j, fenceLine(1, "journey.started", fenceEarlier), fenceLine(2, "offer.made", fenceEarlier),
-		fenceLine(3, "offer.accepted", again.Attempt.Fence))
-	if got, err := s.GetJourney(ctx, j); err != nil || got.State != "B3" {
-		t.Errorf("journey after C's event 3 = %+v, %v; want C's snapshot (B3)", got, err)
+	// key, type and data, but another fence. B's 3 stays where it is in
+	// the log, with the message it queued (a deliverer may be sending it),
+	// and takes C's fence; B's 4 goes.
+	kept := evs
+	again := fenced(in, withState(snap, "C3"), 3, store.FenceOf(0, 11, 3), "offer.accepted", `{"by":"b"}`)
+	if ok, err := s.Record(ctx, again, message(in, j, "mB3", base)); ok || err != nil {
+		t.Errorf("Record of B's event 3 again by C = %v, %v; want false, nil: kept, not appended", ok, err)
 	}
+	evs = streamShows(t, s, j, fenceLine(1, "journey.started", fenceEarlier), fenceLine(2, "offer.made", fenceEarlier),
+		fenceLine(3, "offer.accepted", again.Attempt.Fence))
+	if len(evs) == 3 && len(kept) == 3 && evs[2].Seq != kept[2].Seq {
+		t.Errorf("B's event 3 kept by C moved from seq %d to %d: it was recorded again", kept[2].Seq, evs[2].Seq)
+	}
+	outboxShows(t, s, j, "once C kept B's event 3", "mB3")
+	if got, err := s.GetJourney(ctx, j); err != nil || got.State != "B3" {
+		t.Errorf("journey after C kept event 3 = %+v, %v; want the snapshot of the event kept (B3), not B4's", got, err)
+	}
+	_, err := s.Record(ctx, fenced(in, withState(snap, "B4"), 4, fenceB, "session.booked", `{"by":"b"}`))
+	mustIs(t, "B's event 4 once C kept event 3", err, store.ErrStaleAttempt)
 }
 
 // testFenceReprojectsJourney: when the replacing event carries no snapshot,
@@ -323,8 +334,8 @@ func testFenceStaleAttempt(t *testing.T, s store.Store) {
 }
 
 // testFenceSameEventAgain: the same event again from the same attempt (a
-// retried local activity) changes nothing; with the same fence but other
-// contents, the later write replaces it.
+// retried local activity) keeps it, queueing only a message not queued
+// yet; with the same fence but other contents, the later write replaces it.
 func testFenceSameEventAgain(t *testing.T, s store.Store) {
 	ctx := ctxFor(t)
 	in := newIntake(t, s)
@@ -343,7 +354,7 @@ func testFenceSameEventAgain(t *testing.T, s store.Store) {
 	if after := streamShows(t, s, j, fenceLine(1, "session.booked", fenceA)); len(after) == 1 && after[0].Seq != before[0].Seq {
 		t.Errorf("the event's seq went from %d to %d: it was recorded again", before[0].Seq, after[0].Seq)
 	}
-	outboxShows(t, s, j, "after the same event again", "m1")
+	outboxShows(t, s, j, "after the same event again (with a message it had not queued)", "m-again", "m1")
 
 	// Same fence, other data (the data's JSON compacts alike: not other).
 	same := first

@@ -17,27 +17,32 @@ import (
 type Head struct{ Fence, Seq int64 }
 
 // Recorded is what Record compares of the event already recorded under a
-// fenced event's key: its fence (Fenced false for an event without an
-// attempt), its type and its data.
+// fenced event's key: its place in the log (LogSeq), its stream, number and
+// fence (Fenced false for an event without an attempt), its type and its
+// data.
 type Recorded struct {
-	Fenced bool
-	Fence  int64
-	Type   string
-	Data   []byte
+	LogSeq    int64
+	Fenced    bool
+	Stream    string
+	StreamSeq int64
+	Fence     int64
+	Type      string
+	Data      []byte
 }
 
 // RecordedColumns are what ScanRecorded reads, of the events table.
-const RecordedColumns = `fence, type, data`
+const RecordedColumns = `seq, stream, stream_seq, fence, type, data`
 
 // ScanRecorded reads RecordedColumns.
 func ScanRecorded(row Scanner) (Recorded, error) {
 	var r Recorded
-	var fence *int64
-	if err := row.Scan(&fence, &r.Type, &r.Data); err != nil {
+	var stream *string
+	var streamSeq, fence *int64
+	if err := row.Scan(&r.LogSeq, &stream, &streamSeq, &fence, &r.Type, &r.Data); err != nil {
 		return Recorded{}, err
 	}
-	if fence != nil {
-		r.Fenced, r.Fence = true, *fence
+	if stream != nil && streamSeq != nil && fence != nil {
+		r.Fenced, r.Stream, r.StreamSeq, r.Fence = true, *stream, *streamSeq, *fence
 	}
 	var err error
 	r.Data, err = store.CompactData(r.Data)
@@ -66,38 +71,55 @@ func ScanDropped(row Scanner) (Dropped, error) {
 // fence applies the rules of a fenced event (ev.Attempt set; see
 // store.Store.Record) before Record appends it, in Record's transaction:
 // it locks the stream's head, refuses an attempt that a later one has
-// replaced, reports again when the event is recorded already as it is, and
+// replaced, keeps the event where it is recorded already as it is, and
 // drops the stream's events from ev's number on if there are any. The
-// common case, a new event past the head, costs the lock alone here.
-func fence(tx Tx, ev store.Event) (again bool, err error) {
+// common case, a new event past the head, costs the lock alone here. kept
+// is the log's seq of the event kept, 0 if ev is to be appended.
+func fence(tx Tx, ev store.Event, head Head) (kept int64, err error) {
 	a := ev.Attempt
-	head, err := tx.LockStream(a.Stream)
-	if err != nil {
-		return false, fmt.Errorf("locking stream %q: %w", a.Stream, err)
-	}
 	if head.Fence > a.Fence {
-		return false, fmt.Errorf("stream %q holds events of fence %d, event %q has fence %d: "+
+		return 0, fmt.Errorf("stream %q holds events of fence %d, event %q has fence %d: "+
 			"its workflow task attempt was replaced by a later one: %w",
 			a.Stream, head.Fence, ev.Key, a.Fence, store.ErrStaleAttempt)
 	}
 	if head.Seq < a.Seq {
-		return false, nil
+		return 0, nil
 	}
 	old, err := tx.RecordedAs(ev.Key)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 	case err != nil:
-		return false, fmt.Errorf("reading event %q: %w", ev.Key, err)
-	case old.Fenced && old.Fence == a.Fence && old.Type == ev.Type && bytes.Equal(old.Data, ev.Data):
-		return true, nil // a retried local activity
+		return 0, fmt.Errorf("reading event %q: %w", ev.Key, err)
+	case old.Fenced && old.Stream == a.Stream && old.StreamSeq == a.Seq && old.Type == ev.Type && bytes.Equal(old.Data, ev.Data):
+		// The same event again: a retried local activity, or a later
+		// attempt making it as the failed one did. It keeps its place and
+		// its messages (a deliverer may be sending one) and takes the
+		// later fence; only what the failed attempt numbered after it goes.
+		return old.LogSeq, keep(tx, ev, head)
 	}
 	// An event with the key that the drop leaves (one without an attempt,
 	// or another stream's, or earlier in this one) makes the append fail,
 	// which rolls the drop back.
 	if err := drop(tx, a); err != nil {
-		return false, fmt.Errorf("dropping the events of stream %q from number %d: %w", a.Stream, a.Seq, err)
+		return 0, fmt.Errorf("dropping the events of stream %q from number %d: %w", a.Stream, a.Seq, err)
 	}
-	return false, nil
+	return 0, nil
+}
+
+// keep gives the recorded event ev's fence and drops the stream's events
+// after it.
+func keep(tx Tx, ev store.Event, head Head) error {
+	a := ev.Attempt
+	if err := tx.Refence(ev.Key, a.Fence); err != nil {
+		return fmt.Errorf("fencing event %q again: %w", ev.Key, err)
+	}
+	if head.Seq > a.Seq {
+		after := &store.TaskAttempt{Stream: a.Stream, Seq: a.Seq + 1, Fence: a.Fence}
+		if err := drop(tx, after); err != nil {
+			return fmt.Errorf("dropping the events of stream %q after number %d: %w", a.Stream, a.Seq, err)
+		}
+	}
+	return nil
 }
 
 // keyTaken is Record's refusal of a fenced event whose key an event that
@@ -187,6 +209,8 @@ func AttemptValues(a *store.TaskAttempt) (stream, seq, fence any) {
 type FenceSQL struct {
 	// SetStreamHead takes the stream, fence and number.
 	SetStreamHead string
+	// Refence takes the event's key and its new fence.
+	Refence string
 	// RecordedAs takes the key.
 	RecordedAs string
 	// DropQueuedMessages and DropEvents take the stream and the number from which to drop.
@@ -202,6 +226,7 @@ func FenceStatements(p string) FenceSQL {
 		SetStreamHead: `INSERT INTO event_streams (stream, fence, seq) VALUES (` + p + `1, ` + p + `2, ` + p + `3)
 			ON CONFLICT (stream) DO UPDATE SET fence = excluded.fence, seq = excluded.seq`,
 		RecordedAs: `SELECT ` + RecordedColumns + ` FROM events WHERE key = ` + p + `1`,
+		Refence:    `UPDATE events SET fence = ` + p + `2 WHERE key = ` + p + `1`,
 		// A join from the stream's events, so that the messages are looked
 		// up by event (outbox_event_idx), not among every queued one: the
 		// status is "not sent nor failed" (queued, as outbox's CHECK

@@ -150,6 +150,8 @@ type Tx interface {
 	// RecordedAs reads, with ScanRecorded, the event with key; sql.ErrNoRows
 	// when there is none.
 	RecordedAs(key string) (Recorded, error)
+	// Refence sets the fence of the event with key.
+	Refence(key string, fence int64) error
 	// DropQueuedMessages deletes the messages still queued that the
 	// stream's events numbered from or later queued.
 	DropQueuedMessages(stream string, from int64) error
@@ -180,51 +182,85 @@ func Record(ev store.Event, msgs []store.Message, now time.Time, inTx func(func(
 		return false, err
 	}
 	recorded := false
-	err = inTx(func(tx Tx) error {
-		if ev.Attempt != nil {
-			again, err := fence(tx, ev)
-			if err != nil || again {
-				return err
-			}
-		}
-		seq, appended, err := tx.AppendEvent(ev, snap)
-		if err != nil {
-			return fmt.Errorf("appending event %q: %w", ev.Key, err)
-		}
-		if !appended {
-			if ev.Attempt != nil {
-				// fence found no event with the key, or dropped it.
-				return keyTaken(ev)
-			}
-			return nil // already recorded
-		}
-		if ev.Snapshot != nil {
-			if err := project(tx, *ev.Snapshot, seq); err != nil {
-				return err
-			}
-		}
-		if ev.IntakeStatus != "" {
-			if err := tx.SetIntakeStatus(ev.IntakeID, ev.IntakeStatus); err != nil {
-				return fmt.Errorf("updating status of intake %s: %w", ev.IntakeID, err)
-			}
-		}
-		for _, m := range msgs {
-			if err := tx.QueueMessage(m, seq); err != nil {
-				return fmt.Errorf("queueing message %q: %w", m.Key, err)
-			}
-		}
-		if a := ev.Attempt; a != nil {
-			if err := tx.SetStreamHead(a.Stream, Head{Fence: a.Fence, Seq: a.Seq}); err != nil {
-				return fmt.Errorf("moving the head of stream %q: %w", a.Stream, err)
-			}
-		}
-		recorded = true
-		return nil
+	err = inTx(func(tx Tx) (err error) {
+		recorded, err = record(tx, ev, snap, msgs)
+		return err
 	})
 	if err != nil {
 		return false, fmt.Errorf("recording event %q: %w", ev.Key, err)
 	}
 	return recorded, nil
+}
+
+// record is Record's transaction: it reports whether ev was appended.
+func record(tx Tx, ev store.Event, snap []byte, msgs []store.Message) (bool, error) {
+	a := ev.Attempt
+	if a == nil {
+		seq, appended, err := tx.AppendEvent(ev, snap)
+		if err != nil || !appended { // not appended: already recorded
+			return false, appending(ev, err)
+		}
+		return true, apply(tx, ev, seq, msgs)
+	}
+	head, err := tx.LockStream(a.Stream)
+	if err != nil {
+		return false, fmt.Errorf("locking stream %q: %w", a.Stream, err)
+	}
+	seq, err := fence(tx, ev, head)
+	if err != nil {
+		return false, err
+	}
+	appended := seq == 0
+	if appended {
+		if seq, appended, err = tx.AppendEvent(ev, snap); err != nil {
+			return false, appending(ev, err)
+		}
+		if !appended { // fence found no event with the key, or dropped it
+			return false, keyTaken(ev)
+		}
+		err = apply(tx, ev, seq, msgs)
+	} else {
+		err = queue(tx, seq, msgs) // those the event kept did not queue
+	}
+	if err != nil {
+		return false, err
+	}
+	if err := tx.SetStreamHead(a.Stream, Head{Fence: a.Fence, Seq: a.Seq}); err != nil {
+		return false, fmt.Errorf("moving the head of stream %q: %w", a.Stream, err)
+	}
+	return appended, nil
+}
+
+func appending(ev store.Event, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("appending event %q: %w", ev.Key, err)
+}
+
+// apply makes the projections take ev, appended as seq, and queues msgs.
+func apply(tx Tx, ev store.Event, seq int64, msgs []store.Message) error {
+	if ev.Snapshot != nil {
+		if err := project(tx, *ev.Snapshot, seq); err != nil {
+			return err
+		}
+	}
+	if ev.IntakeStatus != "" {
+		if err := tx.SetIntakeStatus(ev.IntakeID, ev.IntakeStatus); err != nil {
+			return fmt.Errorf("updating status of intake %s: %w", ev.IntakeID, err)
+		}
+	}
+	return queue(tx, seq, msgs)
+}
+
+// queue queues msgs for event seq, but for those whose keys are queued.
+func queue(tx Tx, seq int64, msgs []store.Message) error {
+	for _, m := range msgs {
+		if err := tx.QueueMessage(m, seq); err != nil {
+			return fmt.Errorf("queueing message %q: %w", m.Key, err)
+		}
+	}
+	return nil
 }
 
 // project makes snap, carried by event seq, the journey's projection row.
