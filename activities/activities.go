@@ -18,7 +18,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -123,9 +122,13 @@ type TaskPlace struct {
 	Seq    int64
 	// Generation counts the workflow's runs before this one.
 	Generation int64
-	// TaskStarted is the history length of the workflow task that asked
-	// for the record.
-	TaskStarted int64
+	// Task is the workflow task that asked for the record, as the worker's
+	// client saw it handed out (temporalx.Attempts), if Known. Where the
+	// client did not see it (a worker dialled without
+	// temporalx.WatchTaskAttempts, the SDK's test environment) it is the
+	// task's history length, attempt 1.
+	Task  temporalx.TaskAttempt
+	Known bool
 }
 
 // StaleAttemptError is the type of Record's refusal of a write from a
@@ -150,14 +153,18 @@ type TaskAttempts interface {
 // after a lost acknowledgement finds the key taken and does nothing.
 //
 // A record with InTask is fenced by the attempt at the workflow task that
-// wrote it. A regular activity runs only once the task that asked for it
-// is committed, so it outranks every attempt at that task. A local
-// activity runs inside its task: the worker's client says which attempt
-// that is (TaskAttempts; without it, the first, so that attempts at one
-// task tie and the later write wins).
+// asked for it (store.TaskAttempt). A local activity runs inside that
+// task, before it is committed: if the server has handed the task out
+// again since it asked (the run's tasks polled have changed), that attempt
+// is over, and the record is refused unwritten. A regular activity runs
+// once the task is committed, with the fence of the attempt that was.
 func (a *Activities) Record(ctx context.Context, in RecordInput) error {
 	if in.InTask != nil {
-		in.Event.Attempt = a.fence(ctx, *in.InTask)
+		at, err := a.attempt(ctx, *in.InTask)
+		if err != nil {
+			return temporal.NewNonRetryableApplicationError(err.Error(), StaleAttemptError, err)
+		}
+		in.Event.Attempt = at
 	}
 	_, err := a.Store.Record(ctx, in.Event, in.Messages...)
 	if errors.Is(err, store.ErrStaleAttempt) {
@@ -166,19 +173,23 @@ func (a *Activities) Record(ctx context.Context, in RecordInput) error {
 	return err
 }
 
-// committed is the attempt number a committed task's record is fenced
-// with: no attempt at a task outranks it.
-const committed = math.MaxInt32
-
-func (a *Activities) fence(ctx context.Context, at TaskPlace) *store.TaskAttempt {
-	started, attempt := at.TaskStarted, int32(committed)
-	if info := activity.GetInfo(ctx); info.IsLocalActivity {
-		attempt = 1
-		if a.Attempts != nil {
-			if t, ok := a.Attempts.Of(info.WorkflowExecution.RunID); ok && t.Started >= started {
-				started, attempt = t.Started, t.Attempt
-			}
+// attempt is the fenced place of a record. A local activity's first try
+// runs within the task that asked for it, whose attempt the place holds;
+// a later try may run in a later task (the SDK waits out a long backoff
+// with a timer), which it takes from the worker's client.
+func (a *Activities) attempt(ctx context.Context, at TaskPlace) (*store.TaskAttempt, error) {
+	task := at.Task
+	if info := activity.GetInfo(ctx); info.IsLocalActivity && at.Known && a.Attempts != nil {
+		now, ok := a.Attempts.Of(info.WorkflowExecution.RunID)
+		switch {
+		case !ok:
+		case info.Attempt <= 1 && now.Polls != task.Polls:
+			return nil, fmt.Errorf("event %d of stream %q: its workflow task (event %d, attempt %d) was handed out again "+
+				"while it ran (now event %d, attempt %d): %w", at.Seq, at.Stream, task.Started, task.Attempt,
+				now.Started, now.Attempt, store.ErrStaleAttempt)
+		case info.Attempt > 1 && now.Started >= task.Started:
+			task = now
 		}
 	}
-	return &store.TaskAttempt{Stream: at.Stream, Seq: at.Seq, Fence: store.FenceOf(at.Generation, started, attempt)}
+	return &store.TaskAttempt{Stream: at.Stream, Seq: at.Seq, Fence: store.FenceOf(at.Generation, task.Started, task.Attempt)}, nil
 }

@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/infuse-cymru/journeys/activities"
+	"github.com/infuse-cymru/journeys/internal/temporalx"
 	"github.com/infuse-cymru/journeys/programme"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
@@ -65,6 +66,55 @@ func TestRetriedRecordLeavesOneEventAndOneMessage(t *testing.T) {
 	}
 	if len(events) != 1 || len(msgs) != 1 {
 		t.Fatalf("after three attempts: %d events and %d messages, want exactly 1 and 1", len(events), len(msgs))
+	}
+}
+
+// tasksSeen is the worker's record of the tasks handed out, for one run.
+type tasksSeen struct{ task temporalx.TaskAttempt }
+
+func (s tasksSeen) Of(string) (temporalx.TaskAttempt, bool) { return s.task, true }
+
+// A local record asked for by a workflow task that the server has since
+// handed out again (the run's polled tasks changed while it ran) is
+// refused unwritten, as a stale attempt that no retry can save; one whose
+// task is still the latest is written with that task's fence.
+func TestALocalRecordOfATaskHandedOutAgainIsRefused(t *testing.T) {
+	ctx := context.Background()
+	s := sqlitestore.OpenTest(t)
+	intake := store.Intake{ID: uuid.New(), Name: "Cohort 1", ProgrammeID: "infuse", ProgrammeVersion: 1, Capacity: 20,
+		CoordinatorID: uuid.New(), Status: store.IntakeDraft}
+	if err := s.CreateIntake(ctx, intake); err != nil {
+		t.Fatal(err)
+	}
+	journey := uuid.New()
+	asked := temporalx.TaskAttempt{Started: 21, Attempt: 2, Polls: 4}
+	in := activities.RecordInput{
+		Event:  store.Event{Key: "journey/" + journey.String() + "/1", IntakeID: intake.ID, JourneyID: journey, Type: "offer.made"},
+		InTask: &activities.TaskPlace{Stream: "journey/" + journey.String(), Seq: 1, Generation: 3, Task: asked, Known: true},
+	}
+	var suite testsuite.WorkflowTestSuite
+	for _, c := range []struct {
+		what  string
+		now   temporalx.TaskAttempt
+		stale bool
+	}{
+		{"handed out again since", temporalx.TaskAttempt{Started: 24, Attempt: 1, Polls: 5}, true},
+		{"handed out again since, as a transient retry", temporalx.TaskAttempt{Started: 21, Attempt: 3, Polls: 5}, true},
+		{"still the latest (a heartbeat's task handed back does not count)", temporalx.TaskAttempt{Started: 23, Attempt: 1, Polls: 4}, false},
+	} {
+		env := suite.NewTestActivityEnvironment()
+		acts := activities.New(s)
+		acts.Attempts = tasksSeen{c.now}
+		env.RegisterActivity(acts)
+		_, err := env.ExecuteLocalActivity(acts.Record, in)
+		events, _ := s.JourneyEvents(ctx, journey)
+		switch {
+		case c.stale && (!activities.IsStaleAttempt(err) || len(events) != 0):
+			t.Errorf("%s: %v, %d events; want a stale attempt refused unwritten", c.what, err, len(events))
+		case !c.stale && (err != nil || len(events) != 1 || events[0].Attempt == nil ||
+			events[0].Attempt.Fence != store.FenceOf(3, asked.Started, asked.Attempt)):
+			t.Errorf("%s: %v, %+v; want the event written with the fence of the task that asked", c.what, err, events)
+		}
 	}
 }
 

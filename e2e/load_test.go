@@ -84,8 +84,10 @@ func startEmbedded(ctx context.Context, b *testing.B, planner activities.Planner
 	if err != nil {
 		return nil, err
 	}
-	tc, err := client.DialContext(ctx, client.Options{HostPort: srv.FrontendAddress(), Namespace: devserver.DefaultNamespace,
-		Logger: logging.NewTemporalLogger(zap.NewNop())})
+	opts := client.Options{HostPort: srv.FrontendAddress(), Namespace: devserver.DefaultNamespace,
+		Logger: logging.NewTemporalLogger(zap.NewNop())}
+	temporalx.WatchTaskAttempts(&opts) // the worker's local records are fenced by it
+	tc, err := client.DialContext(ctx, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -93,13 +93,26 @@ func (v versions) recordEvent(ctx workflow.Context, at *activities.TaskPlace, ev
 }
 
 // askedNow is at, stamped with the workflow task asking for the record
-// now: its history length, which every later task exceeds.
+// now: as the worker's client saw it handed out (temporalx.Attempts), when
+// that is this task (its history length) or, while the workflow replays,
+// the task the replay is for; else its history length, attempt 1. Where
+// the task was handed out again after this one started, this attempt is
+// over, and its records will be refused (activities.Record).
+//
+// The stamp only goes into the record's input, which a local activity's
+// marker does not keep and replay never compares.
 func askedNow(ctx workflow.Context, at *activities.TaskPlace) *activities.TaskPlace {
 	if at == nil {
 		return nil
 	}
 	stamped := *at
-	stamped.TaskStarted = int64(workflow.GetInfo(ctx).GetCurrentHistoryLength())
+	info := workflow.GetInfo(ctx)
+	stamped.Task = temporalx.TaskAttempt{Started: int64(info.GetCurrentHistoryLength()), Attempt: 1}
+	// The process's record of the tasks handed out only fences the record's input (above).
+	if t, ok := temporalx.Attempts.Of(info.WorkflowExecution.RunID); ok &&
+		(t.Started == stamped.Task.Started || workflow.IsReplaying(ctx)) {
+		stamped.Task, stamped.Known = t, true
+	}
 	return &stamped
 }
 

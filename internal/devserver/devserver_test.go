@@ -98,7 +98,9 @@ func dial(t *testing.T, s *Server) client.Client {
 }
 
 func dialWithLogger(s *Server, l log.Logger) (client.Client, error) {
-	c, err := client.Dial(client.Options{HostPort: s.FrontendAddress(), Namespace: "infuse-test", Logger: l})
+	opts := client.Options{HostPort: s.FrontendAddress(), Namespace: "infuse-test", Logger: l}
+	temporalx.WatchTaskAttempts(&opts) // its worker's local records are fenced by it
+	c, err := client.Dial(opts)
 	if err != nil {
 		return nil, fmt.Errorf("dial: %w", err)
 	}

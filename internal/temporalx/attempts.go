@@ -11,9 +11,14 @@ import (
 
 // TaskAttempt is the workflow task a worker is running for a run: the
 // event ID of its WorkflowTaskStarted and the server's attempt number.
+// Polls counts the tasks of the run this process has polled for (a task
+// the server hands back with the completion of the one before, while the
+// worker holds on, is not counted): one polled while a task is being run
+// means the server has given up on that one.
 type TaskAttempt struct {
 	Started int64
 	Attempt int32
+	Polls   uint64
 }
 
 // TaskAttempts remembers, for each workflow run, the latest workflow task
@@ -46,6 +51,10 @@ var Attempts = NewTaskAttempts(200_000)
 func (a *TaskAttempts) Of(runID string) (TaskAttempt, bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	return a.of(runID)
+}
+
+func (a *TaskAttempts) of(runID string) (TaskAttempt, bool) {
 	if t, ok := a.recent[runID]; ok {
 		return t, true
 	}
@@ -53,21 +62,28 @@ func (a *TaskAttempts) Of(runID string) (TaskAttempt, bool) {
 	return t, ok
 }
 
-// saw notes a task handed over for a run. Tasks for one run come one after
-// another, but a late answer must not put back an earlier one.
-func (a *TaskAttempts) saw(runID string, t TaskAttempt) {
+// saw notes a task handed over for a run, polled or handed back with a
+// completion. Tasks for one run come one after another, but a late answer
+// must not put back an earlier one.
+func (a *TaskAttempts) saw(runID string, t TaskAttempt, polled bool) {
 	if runID == "" {
 		return
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if prev, ok := a.recent[runID]; ok && later(prev, t) {
+	prev, known := a.of(runID)
+	if known && later(prev, t) {
 		return
 	}
-	if len(a.recent) >= a.bound/2 {
+	t.Polls = prev.Polls
+	if polled {
+		t.Polls++
+	}
+	if _, recent := a.recent[runID]; !recent && len(a.recent) >= a.bound/2 {
 		a.older, a.recent = a.recent, make(map[string]TaskAttempt, a.bound/2)
 	}
 	a.recent[runID] = t
+	delete(a.older, runID)
 }
 
 func later(a, b TaskAttempt) bool {
@@ -76,19 +92,22 @@ func later(a, b TaskAttempt) bool {
 
 // note reads the workflow task out of a reply that can carry one: a poll,
 // or the completion of a task, which the SDK asks to hand the next task
-// back at once.
+// back at once. A poll that answers a query only (a legacy query task)
+// runs no workflow code and is not a task of the run's.
 func (a *TaskAttempts) note(reply any) {
 	var task *workflowservice.PollWorkflowTaskQueueResponse
+	polled := false
 	switch r := reply.(type) {
 	case *workflowservice.PollWorkflowTaskQueueResponse:
-		task = r
+		task, polled = r, true
 	case *workflowservice.RespondWorkflowTaskCompletedResponse:
 		task = r.GetWorkflowTask()
 	}
-	if len(task.GetTaskToken()) == 0 { // an empty poll
+	if len(task.GetTaskToken()) == 0 || task.GetQuery() != nil { // an empty poll, or a query
 		return
 	}
-	a.saw(task.GetWorkflowExecution().GetRunId(), TaskAttempt{Started: task.GetStartedEventId(), Attempt: task.GetAttempt()})
+	a.saw(task.GetWorkflowExecution().GetRunId(),
+		TaskAttempt{Started: task.GetStartedEventId(), Attempt: task.GetAttempt()}, polled)
 }
 
 // interceptor notes the tasks in the client's replies.

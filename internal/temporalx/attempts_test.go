@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	commonpb "go.temporal.io/api/common/v1"
+	querypb "go.temporal.io/api/query/v1"
 	"go.temporal.io/api/workflowservice/v1"
 )
 
@@ -30,8 +31,12 @@ func TestTaskAttemptsFollowTheTasksHandedOut(t *testing.T) {
 	a.note(task("run-1", 9, 7))                              // late
 	a.note(&workflowservice.PollWorkflowTaskQueueResponse{}) // an empty poll
 	a.note(&workflowservice.RespondWorkflowTaskCompletedResponse{})
-	if got, ok := a.Of("run-1"); !ok || got != (TaskAttempt{Started: 12, Attempt: 3}) {
-		t.Errorf("Of(run-1) = %+v, %v; want started 12, attempt 3", got, ok)
+	query := task("run-1", 30, 1) // a legacy query task runs no workflow code
+	query.Query = &querypb.WorkflowQuery{QueryType: "state"}
+	a.note(query)
+	// Three tasks polled; the one handed back with a completion is not counted.
+	if got, ok := a.Of("run-1"); !ok || got != (TaskAttempt{Started: 12, Attempt: 3, Polls: 3}) {
+		t.Errorf("Of(run-1) = %+v, %v; want started 12, attempt 3, 3 polled", got, ok)
 	}
 	if got, ok := a.Of("run-2"); ok {
 		t.Errorf("Of(run-2) = %+v for a run never handed a task", got)
@@ -51,5 +56,14 @@ func TestTaskAttemptsAreBounded(t *testing.T) {
 		if _, ok := a.Of(run); !ok {
 			t.Errorf("run %s, among the latest, is forgotten", run)
 		}
+	}
+	// A run handed a task again is kept with the latest, and a late note
+	// about it cannot put back an earlier task even from the older half.
+	a.note(task("c", 20, 1))
+	a.note(task("f", 21, 1))
+	a.note(task("g", 22, 1))
+	a.note(task("c", 5, 1))
+	if got, ok := a.Of("c"); !ok || got.Started != 20 {
+		t.Errorf("Of(c) = %+v, %v; want the task at event 20 kept", got, ok)
 	}
 }
