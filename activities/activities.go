@@ -173,23 +173,35 @@ func (a *Activities) Record(ctx context.Context, in RecordInput) error {
 	return err
 }
 
-// attempt is the fenced place of a record. A local activity's first try
-// runs within the task that asked for it, whose attempt the place holds;
-// a later try may run in a later task (the SDK waits out a long backoff
-// with a timer), which it takes from the worker's client.
+// attempt is the fenced place of a record (fenceOf), asked of the
+// worker's record of the tasks handed out where it runs as a local
+// activity.
 func (a *Activities) attempt(ctx context.Context, at TaskPlace) (*store.TaskAttempt, error) {
+	info := activity.GetInfo(ctx)
+	if !info.IsLocalActivity || !at.Known || a.Attempts == nil {
+		return fenceOf(at, 0, temporalx.TaskAttempt{}, false)
+	}
+	now, ok := a.Attempts.Of(info.WorkflowExecution.RunID)
+	return fenceOf(at, info.Attempt, now, ok)
+}
+
+// fenceOf is the fenced place of a record asked for by the task at.Task.
+// A local activity's first try runs within that task: if the run has had
+// a task polled since (now, where seen), that attempt is over, and the
+// record is refused. A later try may run in a later task (the SDK waits
+// out a long backoff with a timer, and a new task is polled for it), whose
+// attempt it takes. A regular activity runs once the task is committed,
+// with its fence: it is not seen.
+func fenceOf(at TaskPlace, try int32, now temporalx.TaskAttempt, seen bool) (*store.TaskAttempt, error) {
 	task := at.Task
-	if info := activity.GetInfo(ctx); info.IsLocalActivity && at.Known && a.Attempts != nil {
-		now, ok := a.Attempts.Of(info.WorkflowExecution.RunID)
-		switch {
-		case !ok:
-		case info.Attempt <= 1 && now.Polls != task.Polls:
-			return nil, fmt.Errorf("event %d of stream %q: its workflow task (event %d, attempt %d) was handed out again "+
-				"while it ran (now event %d, attempt %d): %w", at.Seq, at.Stream, task.Started, task.Attempt,
-				now.Started, now.Attempt, store.ErrStaleAttempt)
-		case info.Attempt > 1 && now.Started >= task.Started:
-			task = now
-		}
+	switch {
+	case !seen:
+	case try <= 1 && now.Polls != task.Polls:
+		return nil, fmt.Errorf("event %d of stream %q: its workflow task (event %d, attempt %d) was handed out again "+
+			"while it ran (now event %d, attempt %d): %w", at.Seq, at.Stream, task.Started, task.Attempt,
+			now.Started, now.Attempt, store.ErrStaleAttempt)
+	case try > 1 && now.Started >= task.Started:
+		task = now
 	}
 	return &store.TaskAttempt{Stream: at.Stream, Seq: at.Seq, Fence: store.FenceOf(at.Generation, task.Started, task.Attempt)}, nil
 }

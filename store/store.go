@@ -391,9 +391,9 @@ type Store interface {
 	// event with ev.Key is there as the same event of the stream (the same
 	// number, type and data), written by this attempt (a retried local
 	// activity) or an earlier one, it keeps it where it is, with the
-	// messages it queued (one may be on its way), gives it ev's fence,
-	// drops the stream's events after it as below, queues those of msgs
-	// whose keys are not in the outbox, and returns false. Otherwise
+	// messages it queued (one may be on its way; msgs, the same notices
+	// made at another moment, are not queued), gives it ev's fence, drops
+	// the stream's events after it as below, and returns false. Otherwise
 	// it first drops every event of the stream numbered ev.Attempt.Seq or
 	// later (a failed attempt's), with their messages still queued, and
 	// what the projections took from them (journey facts, intake status),

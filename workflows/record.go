@@ -87,7 +87,10 @@ func (v versions) recordEvent(ctx workflow.Context, at *activities.TaskPlace, ev
 	}
 	if err != nil && v.recordFallsBack {
 		in.InTask = askedNow(ctx, at)
-		return runActivity(ctx, acts.Record, in, nil)
+		err = runActivity(ctx, acts.Record, in, nil)
+		if activities.IsStaleAttempt(err) {
+			panic(fmt.Sprintf("event %q: the workflow task that asked for it was replaced: %v", ev.Key, err))
+		}
 	}
 	return err
 }

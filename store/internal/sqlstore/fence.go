@@ -93,7 +93,7 @@ func fence(tx Tx, ev store.Event, head Head) (kept int64, err error) {
 	case old.Fenced && old.Stream == a.Stream && old.StreamSeq == a.Seq && old.Type == ev.Type && bytes.Equal(old.Data, ev.Data):
 		// The same event again: a retried local activity, or a later
 		// attempt making it as the failed one did. It keeps its place and
-		// its messages (a deliverer may be sending one) and takes the
+		// its messages (a deliverer may be sending one), and takes the
 		// later fence; only what the failed attempt numbered after it goes.
 		return old.LogSeq, keep(tx, ev, head)
 	}

@@ -218,13 +218,13 @@ func record(tx Tx, ev store.Event, snap []byte, msgs []store.Message) (bool, err
 		if !appended { // fence found no event with the key, or dropped it
 			return false, keyTaken(ev)
 		}
-		err = apply(tx, ev, seq, msgs)
-	} else {
-		err = queue(tx, seq, msgs) // those the event kept did not queue
+		if err := apply(tx, ev, seq, msgs); err != nil {
+			return false, err
+		}
 	}
-	if err != nil {
-		return false, err
-	}
+	// An event kept keeps the messages it queued: msgs are the same
+	// notices made at another moment, whose keys (a notice's holds its
+	// time) would have them sent twice.
 	if err := tx.SetStreamHead(a.Stream, Head{Fence: a.Fence, Seq: a.Seq}); err != nil {
 		return false, fmt.Errorf("moving the head of stream %q: %w", a.Stream, err)
 	}
