@@ -47,7 +47,10 @@ func TestIntakePreviewCommand(t *testing.T) {
 
 	infuse := func(args ...string) (int, string, string) {
 		var out, errb bytes.Buffer
-		code := run(ctx, append([]string{"--database", db}, args...), strings.NewReader(""), &out, &errb)
+		// The preview runs six months of the programme, which takes seconds
+		// alone and can take more than the default 30 s under the race
+		// detector beside other tests: what is checked here is its output.
+		code := run(ctx, append([]string{"--database", db, "--timeout", "10m"}, args...), strings.NewReader(""), &out, &errb)
 		return code, out.String(), errb.String()
 	}
 
