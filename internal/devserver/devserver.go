@@ -18,6 +18,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -422,19 +423,28 @@ func checkPortFree(ip string, port int, what string) error {
 }
 
 // freePort is a port free on loopback now, other than any of taken.
+//
+// It is chosen at random below Linux's ephemeral range (32768 up), not
+// handed out by the kernel from within it: the server binds it a moment
+// later, and in that moment any connection this machine opens may be
+// given a port of that range as its own (a test suite's hundreds of
+// connections to PostgreSQL and Temporal took one, and the server, unable
+// to bind, exited).
 func freePort(taken ...int) (int, error) {
+	const low, high = 20000, 32768
 	for range 100 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+		port := low + rand.IntN(high-low)
+		if slices.Contains(taken, port) {
+			continue
+		}
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 		if err != nil {
-			return 0, fmt.Errorf("devserver: finding a free port: %w", err)
+			continue // taken
 		}
-		port := l.Addr().(*net.TCPAddr).Port
 		l.Close()
-		if !slices.Contains(taken, port) {
-			return port, nil
-		}
+		return port, nil
 	}
-	return 0, fmt.Errorf("devserver: finding a free port: the system kept offering ports already taken (%v)", taken)
+	return 0, fmt.Errorf("devserver: finding a free port between %d and %d: the 100 tried were all taken (%v)", low, high-1, taken)
 }
 
 // SQLiteFiles are the files SQLite may keep for the database at path: the
