@@ -81,16 +81,20 @@ func (v versions) recordEvent(ctx workflow.Context, at *activities.TaskPlace, ev
 		RetryPolicy:            retryForEver(),
 	})
 	in.InTask = askedNow(ctx, at)
-	err := workflow.ExecuteLocalActivity(local, acts.Record, in).Get(ctx, nil)
-	if activities.IsStaleAttempt(err) {
-		panic(fmt.Sprintf("event %q: this attempt at the workflow task was replaced by a later one: %v", ev.Key, err))
-	}
+	err := failIfStale(ev, workflow.ExecuteLocalActivity(local, acts.Record, in).Get(ctx, nil))
 	if err != nil && v.recordFallsBack {
 		in.InTask = askedNow(ctx, at)
-		err = runActivity(ctx, acts.Record, in, nil)
-		if activities.IsStaleAttempt(err) {
-			panic(fmt.Sprintf("event %q: the workflow task that asked for it was replaced: %v", ev.Key, err))
-		}
+		err = failIfStale(ev, runActivity(ctx, acts.Record, in, nil))
+	}
+	return err
+}
+
+// failIfStale fails the workflow task (a panic) when the record of ev was
+// refused because the task that asked for it has been replaced: its work
+// is void. Any other err is returned.
+func failIfStale(ev store.Event, err error) error {
+	if activities.IsStaleAttempt(err) {
+		panic(fmt.Sprintf("event %q: the workflow task that asked for it was replaced by a later attempt: %v", ev.Key, err))
 	}
 	return err
 }
