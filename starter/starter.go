@@ -39,13 +39,15 @@ var (
 
 // Unavailable says whether err means that the store or Temporal could not
 // serve it just now (a connection refused or lost, the server saying it is
-// unavailable, the store's disk full): the request may not have been
-// carried out, and the same request later may go through. The faces answer 503 with a time to retry
-// after, rather than 500, which says something is wrong with the request
-// or the code.
+// unavailable or that the workflow's tasks are failing, the store's disk
+// full): the request may not have been carried out, and the same request
+// later may go through. The faces answer 503 with a time to retry after,
+// rather than 500, which says something is wrong with the request or the
+// code.
 func Unavailable(err error) bool {
 	var temporalDown *serviceerror.Unavailable
-	return store.Unavailable(err) || errors.As(err, &temporalDown)
+	var notReady *serviceerror.WorkflowNotReady
+	return store.Unavailable(err) || errors.As(err, &temporalDown) || errors.As(err, &notReady)
 }
 
 // TryLater says whether a request that failed with err, its work done in
@@ -496,6 +498,14 @@ func workflowError(workflowID string, err error) error {
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) {
 		return fmt.Errorf("%w: %s", ErrRejected, appErr.Message())
+	}
+	var notReady *serviceerror.WorkflowNotReady
+	if errors.As(err, &notReady) {
+		// Temporal turns requests away while the workflow's tasks keep
+		// failing (a worker overloaded, or a bug its logs name); nothing
+		// was done, and the same request later may go through.
+		return fmt.Errorf("%s cannot take requests just now: its workflow tasks are failing and being retried "+
+			"(the worker's logs say why); nothing was done, try again in a moment: %w", workflowID, err)
 	}
 	return err
 }

@@ -13,7 +13,8 @@ import (
 	"github.com/infuse-cymru/journeys/starter"
 )
 
-// Temporal saying it is unavailable is worth a retry later; its own
+// Temporal saying it is unavailable, or that a workflow cannot take
+// requests while its tasks fail, is worth a retry later; its own
 // deadline, a refusal or a missing workflow are not.
 func TestUnavailable(t *testing.T) {
 	for _, c := range []struct {
@@ -22,6 +23,9 @@ func TestUnavailable(t *testing.T) {
 		want bool
 	}{
 		{"Temporal unavailable", fmt.Errorf("updating: %w", serviceerror.NewUnavailable("shutting down")), true},
+		// What the server answers an update while the workflow's tasks fail.
+		{"a workflow whose tasks are failing", fmt.Errorf("applying: %w",
+			serviceerror.NewWorkflowNotReady("Unable to perform workflow execution update due to Workflow Task in failed state.")), true},
 		{"Temporal's deadline", serviceerror.NewDeadlineExceeded("too slow"), false},
 		{"the caller's deadline", context.DeadlineExceeded, false},
 		{"a refusal", fmt.Errorf("%w: checkpoint closed", starter.ErrRejected), false},

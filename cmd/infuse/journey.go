@@ -134,9 +134,9 @@ func journeyIntake(ctx context.Context, svc *starter.Service, flag string, journ
 	if flag != "" {
 		return parseID("--intake", flag)
 	}
-	j, err := svc.Store.GetJourney(ctx, journeyID)
+	j, err := svc.Journey(ctx, journeyID)
 	if err != nil {
-		return uuid.Nil, fmt.Errorf("%w: journey %s is not in the store yet; give --intake", starter.ErrNotFound, journeyID)
+		return uuid.Nil, fmt.Errorf("finding journey %s's intake (or give --intake): %w", journeyID, err)
 	}
 	return j.IntakeID, nil
 }
