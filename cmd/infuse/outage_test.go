@@ -344,10 +344,12 @@ func runOutage(t *testing.T, o outageOf) {
 		}
 	}
 
-	// The next intake, whose window opens on its workflow's timer halfway
-	// through the outage: its opening must be recorded once the database is back.
+	// The next intake, whose window opens on its workflow's timer inside
+	// the outage: its opening must be recorded once the database is back.
+	// It opens an outage's length from now, so that a loaded machine has
+	// that long to schedule it and stop the database first.
 	var next store.Intake
-	opens := time.Now().Add(outage / 2)
+	opens := time.Now().Add(outage)
 	if err := c.call(ctx, coordinator, http.MethodPost, "/api/intakes", api.CreateIntakeRequest{
 		Name: "Cohort 2", Capacity: outageApplicants, OpensAt: opens.UTC().Format(time.RFC3339Nano), ClosesAt: outageRFC(30 * 24 * time.Hour),
 		StartsOn: time.Now().AddDate(0, 0, 60).Format(time.DateOnly),
@@ -366,7 +368,13 @@ func runOutage(t *testing.T, o outageOf) {
 	t.Logf("%s stopped %v into the test, with %d of %d participants through", o.database, stopped.Sub(began).Round(time.Millisecond), outageStopAfter, outageApplicants)
 	if !stopped.Before(opens) {
 		t.Fatalf("%s took until %v after Cohort 2 was made to stop, past its opening (%v): the opening is not inside the outage",
-			o.database, stopped.Sub(opens.Add(-outage/2)), outage/2)
+			o.database, stopped.Sub(opens.Add(-outage)), outage)
+	}
+	// The database is back after the outage, and not before Cohort 2 has
+	// opened well inside it.
+	back := stopped.Add(outage)
+	if b := opens.Add(outageLateApplications); b.After(back) {
+		back = b
 	}
 	// What /readyz and the dashboard say, as the outage begins and again
 	// near its end. The rest of the applicants apply a little into the
@@ -403,10 +411,10 @@ func runOutage(t *testing.T, o outageOf) {
 	for i := outageEarly; i < outageApplicants; i++ {
 		through(i)
 	}
-	time.Sleep(time.Until(stopped.Add(outage - outageLateApplications)))
+	time.Sleep(time.Until(back.Add(-outageLateApplications)))
 	whileDown()
 
-	time.Sleep(time.Until(stopped.Add(outage))) // the outage itself, not a wait for something to happen
+	time.Sleep(time.Until(back)) // the outage itself, not a wait for something to happen
 	restarted := time.Now()
 	pg.start()
 	t.Logf("%s back after %v", o.database, time.Since(stopped).Round(time.Millisecond))
