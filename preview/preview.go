@@ -523,30 +523,33 @@ func (r *runner) run(mem store.Store) (err error) {
 // script registers what everyone does, at workflow times.
 func (r *runner) script() {
 	p := r.plan
-	r.at(p.AppliedAt, func() {
-		for _, a := range r.applicants {
+	// Each applicant's step is a step of its own, in the applicants'
+	// order: one step sending an update for each of a thousand people
+	// would overfill the environment's queue (scripted.handOver).
+	for _, a := range r.applicants {
+		r.at(p.AppliedAt, func() {
 			r.update(uuid.Nil, "apply "+a.JourneyID.String(), workflows.UpdateSubmitApplication,
 				workflows.SubmitApplicationRequest{JourneyID: a.JourneyID, PersonID: a.PersonID, CoachID: a.CoachID})
+		})
+	}
+	for _, a := range r.applicants {
+		d := workflows.DecisionWaitlist
+		if a.Offered {
+			d = workflows.DecisionOffer
 		}
-	})
-	r.at(p.OfferedAt, func() {
-		for _, a := range r.applicants {
-			d := workflows.DecisionWaitlist
-			if a.Offered {
-				d = workflows.DecisionOffer
-			}
+		r.at(p.OfferedAt, func() {
 			r.update(uuid.Nil, string(d)+" "+a.JourneyID.String(), workflows.UpdateDecide,
 				workflows.DecideRequest{JourneyID: a.JourneyID, Decision: d})
-		}
-	})
-	r.at(p.AcceptedAt, func() {
-		for _, a := range r.applicants {
-			if a.Offered {
+		})
+	}
+	for _, a := range r.applicants {
+		if a.Offered {
+			r.at(p.AcceptedAt, func() {
 				r.update(a.JourneyID, "accept "+a.JourneyID.String(), workflows.UpdateRespondToOffer,
 					workflows.RespondToOfferRequest{Accept: true})
-			}
+			})
 		}
-	})
+	}
 	r.at(p.StartedAt, func() {
 		r.update(uuid.Nil, "start the intake", workflows.UpdateStartIntake, workflows.StartIntakeRequest{})
 	})
@@ -601,8 +604,11 @@ func taskTime(it programme.Item) time.Time {
 // at runs fn when the workflow clock reaches when, or at once if that is
 // before the preview starts (the preview plays what is still to come).
 func (r *runner) at(when time.Time, fn func()) {
+	if !when.After(r.began) {
+		when = r.began.Add(time.Nanosecond)
+	}
 	if err := r.people.At(when, fn); err != nil {
-		r.env.RegisterDelayedCallback(fn, time.Nanosecond)
+		panic(fmt.Sprintf("scripting a step at %s, after the start %s: %v", when, r.began, err)) // At refuses only times before the start
 	}
 }
 

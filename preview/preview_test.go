@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"os"
 	"slices"
 	"sort"
+	"strconv"
 	"testing"
 	"time"
 
@@ -448,16 +450,36 @@ func TestPreviewEmptyAndUnknownIntakes(t *testing.T) {
 	}
 }
 
-func BenchmarkPreview20Journeys(b *testing.B) {
-	c := newCohort(20, 20, -1)
-	st := sqlitestore.OpenTest(b)
-	c.seed(b, st)
-	b.ResetTimer()
-	for range b.N {
-		plan, err := preview.Run(context.Background(), st, c.intake.ID)
-		if err != nil || len(plan.Problems) > 0 {
-			b.Fatal(err, plan.Problems)
+// BenchmarkPreview previews intakes of 20 and 200 people, or of
+// INFUSE_BENCH_PREVIEW_PEOPLE (issue 11's goal: 1,000 in under 30 s), and
+// reports the time per person. Up to 6c06596 an intake of more than about
+// 40 people never finished: the script overfilled the SDK environment's
+// queue (internal/scripted).
+func BenchmarkPreview(b *testing.B) {
+	sizes := []int{20, 200}
+	if v := os.Getenv("INFUSE_BENCH_PREVIEW_PEOPLE"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			b.Fatalf("INFUSE_BENCH_PREVIEW_PEOPLE=%q: want a number of people", v)
 		}
+		sizes = []int{n}
+	}
+	for _, n := range sizes {
+		b.Run(fmt.Sprintf("people=%d", n), func(b *testing.B) {
+			c := newCohort(n, n, -1)
+			st := sqlitestore.OpenTest(b)
+			c.seed(b, st)
+			for b.Loop() {
+				plan, err := preview.Run(context.Background(), st, c.intake.ID)
+				if err != nil || len(plan.Problems) > 0 {
+					b.Fatal(err, plan.Problems)
+				}
+				if plan.Participants != n {
+					b.Fatalf("%d participants previewed, want %d", plan.Participants, n)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N*n), "ms/person")
+		})
 	}
 }
 

@@ -20,6 +20,7 @@ package scripted
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -38,18 +39,46 @@ type Script struct {
 	intake uuid.UUID
 	steps  []*step
 	sent   []*Update
+
+	// pending are the moments whose steps have not begun to run, by time
+	// (UnixNano). handed counts the moments handed to the environment
+	// before the run; waiting (soonest first) are those past handOver,
+	// which relays hand over as the run goes on; relayAt is when the
+	// latest relay armed runs (zero: none is armed).
+	pending map[int64]*moment
+	handed  int
+	waiting []*moment
+	relayAt time.Time
 }
+
+// handOver bounds the callbacks the script gives the environment at once.
+// The environment queues each on a channel of 1,000 that only its main
+// loop empties, and a send to a full one blocks for ever: before the run
+// nothing empties it at all. Moments past the bound wait in the script,
+// and a relay (a callback of the script's own) hands them over in chunks
+// of this size as the run reaches them.
+const handOver = 600
 
 // step is one scheduled action and whether it ran.
 type step struct {
 	at  time.Time
+	fn  func()
 	ran bool
+}
+
+// moment is every step scripted for one time, in the order scripted. The
+// environment fires timers due at the same time in no set order, so the
+// steps of a moment share one, and run one after another, each in a
+// callback of its own (as each had its own timer before).
+type moment struct {
+	at    time.Time
+	steps []*step
 }
 
 // New scripts env, whose clock starts at began and whose root workflow is
 // the intake's (workflows.IntakeWorkflowID(intake)).
 func New(env *testsuite.TestWorkflowEnvironment, began time.Time, intake uuid.UUID) *Script {
-	s := &Script{env: env, began: began, intake: intake}
+	s := &Script{env: env, began: began, intake: intake, pending: map[int64]*moment{}}
 	env.SetOnChildWorkflowStartedListener(s.runStarted)
 	return s
 }
@@ -70,20 +99,79 @@ func (s *Script) runStarted(info *workflow.Info, _ workflow.Context, _ converter
 // ErrBeforeStart is returned by At for a step the clock has already passed.
 var ErrBeforeStart = errors.New("scripted step is not after the start of the run")
 
-// At runs fn when the workflow clock reaches when. A step at or before the
-// start would run at a time other than the one asked for, so it is refused.
+// At runs fn when the workflow clock reaches when, after the steps
+// scripted for the same time before it. A step at or before the start
+// would run at a time other than the one asked for, so it is refused.
 func (s *Script) At(when time.Time, fn func()) error {
 	d := when.Sub(s.began)
 	if d <= 0 {
 		return fmt.Errorf("%w: %s is not after %s", ErrBeforeStart, when, s.began)
 	}
-	st := &step{at: when}
+	st := &step{at: when, fn: fn}
 	s.steps = append(s.steps, st)
-	s.env.RegisterDelayedCallback(func() {
-		st.ran = true
-		fn()
-	}, d)
+	if m := s.pending[when.UnixNano()]; m != nil {
+		m.steps = append(m.steps, st)
+		return nil
+	}
+	m := &moment{at: when, steps: []*step{st}}
+	s.pending[when.UnixNano()] = m
+	if s.handed < handOver && len(s.waiting) == 0 {
+		s.handed++
+		s.hand(m, d)
+		return nil
+	}
+	i, _ := slices.BinarySearchFunc(s.waiting, when, func(m *moment, t time.Time) int { return m.at.Compare(t) })
+	s.waiting = slices.Insert(s.waiting, i, m)
+	if s.relayAt.IsZero() {
+		// Before the run the soonest moment waiting is not known yet: the
+		// first relay runs as soon as the run has begun.
+		s.arm(s.began.Add(time.Nanosecond), time.Nanosecond)
+	}
 	return nil
+}
+
+// hand gives the environment m, to run d from now (from the start before
+// the run).
+func (s *Script) hand(m *moment, d time.Duration) {
+	s.env.RegisterDelayedCallback(func() { s.run(m, 0) }, d)
+}
+
+// run runs m's step i, and has the environment run the next one after
+// whatever this one sent.
+func (s *Script) run(m *moment, i int) {
+	if i == 0 {
+		delete(s.pending, m.at.UnixNano())
+	}
+	st := m.steps[i]
+	st.ran = true
+	st.fn()
+	if i+1 < len(m.steps) {
+		s.env.RegisterDelayedCallback(func() { s.run(m, i+1) }, 0)
+	}
+}
+
+// arm has a relay run at, d from now.
+func (s *Script) arm(at time.Time, d time.Duration) {
+	s.relayAt = at
+	s.env.RegisterDelayedCallback(s.relay, d)
+}
+
+// relay hands the environment the next chunk of the moments waiting, and
+// arms itself again for the rest at the soonest of them.
+func (s *Script) relay() {
+	now := s.env.Now()
+	if !now.Before(s.relayAt) {
+		s.relayAt = time.Time{}
+	}
+	n := min(handOver, len(s.waiting))
+	for _, m := range s.waiting[:n] {
+		s.hand(m, max(m.at.Sub(now), 0))
+	}
+	s.waiting = s.waiting[n:]
+	if len(s.waiting) > 0 && s.relayAt.IsZero() {
+		next := s.waiting[0].at
+		s.arm(next, max(next.Sub(now), 0))
+	}
 }
 
 // NotRun says which steps never ran: the workflow had ended before their

@@ -118,3 +118,70 @@ func TestOutcomesAreKeptUntilTheRunIsOver(t *testing.T) {
 		t.Errorf("Problems: %v, want the step that never ran, the failed updates and the one that never completed", p)
 	}
 }
+
+// A script of thousands of steps (a preview of a large intake), scripted
+// out of order: every step runs, at its own time, soonest first and, at
+// one time, in the order scripted. The environment queues a step on a
+// channel of 1,000 that nothing empties before the run, so scripting them
+// all at once would block for ever.
+func TestThousandsOfStepsRunInTimeOrder(t *testing.T) {
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	began := time.Date(2021, 10, 1, 9, 0, 0, 0, time.UTC)
+	env.SetStartTime(began)
+	intake := uuid.New()
+	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: workflows.IntakeWorkflowID(intake)})
+	env.RegisterWorkflow(counter)
+	s := scripted.New(env, began, intake)
+
+	type run struct {
+		step   int
+		at, on time.Time
+	}
+	const steps = 2500
+	var ran []run
+	scripted := make(chan error, 1)
+	go func() {
+		for i := range steps {
+			// 1,250 times a minute apart (more than the script hands
+			// the environment at once), each taken by two steps, in an
+			// order that goes back in time at every step but one in
+			// 1,250 (the workflow lasts a day).
+			at := began.Add(time.Duration(1250-i%1250) * time.Minute)
+			if err := s.At(at, func() { ran = append(ran, run{i, at, env.Now()}) }); err != nil {
+				scripted <- err
+				return
+			}
+		}
+		scripted <- nil
+	}()
+	select {
+	case err := <-scripted:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatalf("scripting %d steps did not return within a minute: the environment's queue is full", steps)
+	}
+	env.ExecuteWorkflow(counter)
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.NotRun(); err != nil {
+		t.Fatalf("some steps never ran: %.300s", err)
+	}
+	if len(ran) != steps {
+		t.Fatalf("%d steps ran, want %d", len(ran), steps)
+	}
+	for k, r := range ran {
+		if !r.on.Equal(r.at) {
+			t.Fatalf("step %d, for %s, ran at %s", r.step, r.at, r.on)
+		}
+		if k > 0 {
+			p := ran[k-1]
+			if r.at.Before(p.at) || (r.at.Equal(p.at) && r.step < p.step) {
+				t.Fatalf("step %d (for %s) ran after step %d (for %s)", r.step, r.at, p.step, p.at)
+			}
+		}
+	}
+}
