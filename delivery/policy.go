@@ -150,17 +150,11 @@ func (p *Policy) judge(ctx context.Context, now time.Time, q []store.Message) (v
 // sentBetween counts the e-mails (distinct Message-IDs: a digest is one)
 // the outbox says recipient was sent in [from, to).
 func (p *Policy) sentBetween(ctx context.Context, recipient uuid.UUID, from, to time.Time) (int, error) {
-	msgs, err := p.store.ListMessages(ctx, store.OutboxFilter{RecipientID: recipient, Status: store.MessageSent})
+	n, err := p.store.SentEmails(ctx, recipient, from, to)
 	if err != nil {
 		return 0, fmt.Errorf("counting messages sent today to %s: %w", recipient, err)
 	}
-	ids := map[string]bool{}
-	for _, m := range msgs {
-		if !m.SentAt.Before(from) && m.SentAt.Before(to) {
-			ids[m.MessageID] = true
-		}
-	}
-	return len(ids), nil
+	return n, nil
 }
 
 // composed is a due message rendered and ready to send.

@@ -429,6 +429,11 @@ type Store interface {
 	RebuildProjections(ctx context.Context) error
 
 	ListMessages(ctx context.Context, f OutboxFilter) ([]Message, error)
+	// SentEmails counts the e-mails (distinct Message-IDs: a digest is
+	// one) sent to recipient with SentAt in [from, to): the delivery
+	// policy's daily count, asked before each delivery, so it is counted
+	// where the rows are rather than read out.
+	SentEmails(ctx context.Context, recipient uuid.UUID, from, to time.Time) (int, error)
 
 	// DueMessages lists, oldest SendAt first, up to limit queued messages
 	// that may be sent at now: SendAt and NextAttemptAt are not after now,

@@ -492,6 +492,15 @@ func (s *Store) ListMessages(ctx context.Context, f store.OutboxFilter) ([]store
 	return collect(rows, sqlstore.ScanMessage)
 }
 
+func (s *Store) SentEmails(ctx context.Context, recipient uuid.UUID, from, to time.Time) (int, error) {
+	var n int
+	err := s.pool.QueryRow(ctx, sqlstore.SentEmailsQuery, recipient, store.StoredTime(from), store.StoredTime(to)).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("counting the e-mails sent to %s: %w", recipient, err)
+	}
+	return n, nil
+}
+
 func (s *Store) DueMessages(ctx context.Context, now time.Time, limit int) ([]store.Message, error) {
 	rows, err := s.pool.Query(ctx, sqlstore.DueMessagesQuery, store.StoredTime(now), sqlstore.DueLimit(limit))
 	if err != nil {

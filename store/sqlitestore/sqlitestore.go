@@ -603,6 +603,15 @@ func (s *Store) ListMessages(ctx context.Context, f store.OutboxFilter) ([]store
 	return out, nil
 }
 
+func (s *Store) SentEmails(ctx context.Context, recipient uuid.UUID, from, to time.Time) (int, error) {
+	var n int
+	err := s.read.QueryRowContext(ctx, sqlstore.SentEmailsQuery, recipient.String(), fmtTime(from), fmtTime(to)).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("counting the e-mails sent to %s: %w", recipient, err)
+	}
+	return n, nil
+}
+
 func (s *Store) DueMessages(ctx context.Context, now time.Time, limit int) ([]store.Message, error) {
 	rows, err := s.read.QueryContext(ctx, sqlstore.DueMessagesQuery, fmtTime(now), sqlstore.DueLimit(limit))
 	out, err := collect(rows, err, sqlstore.ScanMessage)

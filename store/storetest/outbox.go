@@ -215,6 +215,47 @@ func testMarkSent(t *testing.T, s store.Store) {
 	mustIs(t, "MarkSent without a key", s.MarkSent(ctx, "", "<x@y>", at), store.ErrInvalid)
 }
 
+// SentEmails counts what one person was sent in a window: a digest (two
+// messages, one Message-ID) once, nothing sent before the window or at its
+// end, nothing still queued, nothing sent to anyone else.
+func testSentEmails(t *testing.T, s store.Store) {
+	ctx := ctxFor(t)
+	in := newIntake(t, s)
+	journey, person := uuid.New(), uuid.New()
+	from, to := base, base.Add(24*time.Hour)
+	sent := map[string]struct {
+		id string
+		at time.Time
+	}{
+		"digest-1": {"<digest@x>", from}, "digest-2": {"<digest@x>", from},
+		"later": {"<later@x>", to.Add(-time.Microsecond)},
+		"before": {"<before@x>", from.Add(-time.Microsecond)},
+		"at-the-end": {"<end@x>", to},
+		"another's": {"<another@x>", from.Add(time.Hour)},
+	}
+	var msgs []store.Message
+	for _, key := range []string{"digest-1", "digest-2", "later", "before", "at-the-end", "another's", "queued"} {
+		m := message(in, journey, key, base)
+		if key != "another's" {
+			m.RecipientID = person
+		}
+		msgs = append(msgs, m)
+	}
+	_, err := s.Record(ctx, journeyEvent(in, journey, "e1", "t", nil), msgs...)
+	must(t, err)
+	for key, m := range sent {
+		must(t, s.MarkSent(ctx, key, m.id, m.at))
+	}
+	n, err := s.SentEmails(ctx, person, from, to)
+	must(t, err)
+	if n != 2 {
+		t.Errorf("SentEmails = %d, want 2 (the digest once, and the later one)", n)
+	}
+	if n, err := s.SentEmails(ctx, uuid.New(), from, to); err != nil || n != 0 {
+		t.Errorf("SentEmails of someone sent nothing = %d, %v; want 0", n, err)
+	}
+}
+
 func testMarkRetryAndFailed(t *testing.T, s store.Store) {
 	ctx := ctxFor(t)
 	in := newIntake(t, s)

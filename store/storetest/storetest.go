@@ -92,6 +92,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"DueMessages", testDueMessages},
 		{"DueMessagesRecipientOrder", testDueMessagesRecipientOrder},
 		{"MarkSent", testMarkSent},
+		{"SentEmails", testSentEmails},
 		{"MarkRetryAndFailed", testMarkRetryAndFailed},
 		{"Defer", testDefer},
 		{"ClaimsExclude", testClaimsExclude},

@@ -23,6 +23,12 @@ const dueWhere = `o.status = 'queued' AND o.send_at <= $1 AND (o.next_attempt_at
 		WHERE p.recipient_id = o.recipient_id AND p.status = 'queued'
 		  AND (p.send_at, p.id) < (o.send_at, o.id) AND p.next_attempt_at > $1)`
 
+// SentEmailsQuery is Store.SentEmails: $1 is the recipient, [$2, $3) the
+// window. It names the recipient outright, so that the outbox's recipient
+// index finds their rows.
+const SentEmailsQuery = `SELECT COUNT(DISTINCT message_id) FROM outbox
+	WHERE recipient_id = $1 AND status = 'sent' AND sent_at >= $2 AND sent_at < $3`
+
 // DueMessagesQuery is Store.DueMessages: $1 is now, $2 the limit.
 const DueMessagesQuery = `SELECT ` + MessageColumns + ` FROM outbox o WHERE ` + dueWhere + `
 	ORDER BY o.send_at, o.id LIMIT $2`
