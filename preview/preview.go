@@ -200,18 +200,12 @@ func Run(ctx context.Context, st store.Store, intakeID uuid.UUID) (Plan, error) 
 	if err := mem.CreatePeople(ctx, slices.Collect(maps.Values(people))); err != nil {
 		return p, fmt.Errorf("copying people: %w", err)
 	}
-	copyIn := in
-	copyIn.Status = store.IntakeDraft
-	if err := mem.CreateIntake(ctx, copyIn); err != nil {
-		return p, fmt.Errorf("copying the intake: %w", err)
-	}
-
-	r := &runner{plan: &p, intake: in, applicants: applicants, schedule: sched}
-	if err := r.run(mem); err != nil {
+	if err := runParts(ctx, mem, &p, in, applicants, sched); err != nil {
 		return p, err
 	}
 
-	queued, err := mem.ListMessages(ctx, store.OutboxFilter{IntakeID: in.ID})
+	// mem holds this preview's messages and nothing else.
+	queued, err := mem.ListMessages(ctx, store.OutboxFilter{})
 	if err != nil {
 		return p, err
 	}
@@ -219,12 +213,12 @@ func Run(ctx context.Context, st store.Store, intakeID uuid.UUID) (Plan, error) 
 	for _, m := range queued {
 		queuedAt[m.Key] = m.SendAt
 	}
-	emails, err := deliver(ctx, mem, in.ID)
+	emails, err := deliver(ctx, mem)
 	if err != nil {
 		return p, err
 	}
 	p.Emails = emails
-	msgs, err := mem.ListMessages(ctx, store.OutboxFilter{IntakeID: in.ID})
+	msgs, err := mem.ListMessages(ctx, store.OutboxFilter{})
 	if err != nil {
 		return p, err
 	}
@@ -254,9 +248,54 @@ func Run(ctx context.Context, st store.Store, intakeID uuid.UUID) (Plan, error) 
 			a.DeliverAt.Compare(b.DeliverAt), a.QueuedAt.Compare(b.QueuedAt),
 			cmp.Compare(a.RecipientName, b.RecipientName),
 			cmp.Compare(a.RecipientID.String(), b.RecipientID.String()), cmp.Compare(a.Template, b.Template),
-			cmp.Compare(a.ItemID, b.ItemID))
+			cmp.Compare(a.ItemID, b.ItemID), cmp.Compare(a.JourneyID.String(), b.JourneyID.String()))
 	})
 	return p, nil
+}
+
+// partSize bounds the journeys one run of the SDK's test environment
+// takes. Journeys of one intake move in step, and the environment's main
+// loop blocks for ever when it queues more than 1,000 callbacks at once
+// (a thousand journeys finishing at one moment do): an intake of 1,000
+// never finished. Larger intakes run in parts, each its own copy of the
+// intake with a share of the applicants. Nothing a journey does depends
+// on another's, and each part's offers stay within the intake's capacity
+// (those offered are chosen before the run), so the messages are the
+// same; delivery then runs once, over every part's.
+var partSize = 150
+
+// runParts runs the intake's journeys in parts (partSize), one after
+// another, each in a test environment of its own, all recording into mem.
+// Each part's participants, waitlist and problems are added to p. (Parts
+// at once, one a core, took a 1,000-person preview from 54.8 s to 51.6 s
+// only: their records take turns on mem's one connection.)
+func runParts(ctx context.Context, mem store.Store, p *Plan, in store.Intake, applicants []applicant, sched programme.Schedule) error {
+	for i, some := range parts(applicants) {
+		copyIn := in
+		copyIn.Status = store.IntakeDraft
+		if i > 0 {
+			copyIn.ID = uuid.NewSHA1(in.ID, fmt.Appendf(nil, "preview part %d", i))
+		}
+		if err := mem.CreateIntake(ctx, copyIn); err != nil {
+			return fmt.Errorf("copying the intake: %w", err)
+		}
+		r := &runner{plan: p, intake: copyIn, applicants: some, schedule: sched}
+		if err := r.run(mem); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// parts splits the applicants into parts of at most partSize, as even as
+// can be, in their order.
+func parts(applicants []applicant) [][]applicant {
+	n := (len(applicants) + partSize - 1) / partSize
+	out := make([][]applicant, 0, n)
+	for i := range n {
+		out = append(out, applicants[i*len(applicants)/n:(i+1)*len(applicants)/n])
+	}
+	return out
 }
 
 func boolInt(b bool) int {
@@ -282,7 +321,7 @@ const maxPasses = 100_000
 // passes (every 10 seconds) see each message as soon as it is due, so
 // passing exactly at each due time gives what production would. It returns
 // how many e-mails were sent.
-func deliver(ctx context.Context, mem store.Store, intakeID uuid.UUID) (int, error) {
+func deliver(ctx context.Context, mem store.Store) (int, error) {
 	var now time.Time
 	rec := &recorder{}
 	d := delivery.New(mem, &notify.Composer{Store: mem, From: From}, rec, delivery.Options{
@@ -297,7 +336,7 @@ func deliver(ctx context.Context, mem store.Store, intakeID uuid.UUID) (int, err
 	// nothing.
 	var times []time.Time
 	read := func() error {
-		pending, err := mem.ListMessages(ctx, store.OutboxFilter{IntakeID: intakeID, Status: store.MessageQueued})
+		pending, err := mem.ListMessages(ctx, store.OutboxFilter{Status: store.MessageQueued})
 		if err != nil {
 			return fmt.Errorf("reading the preview's outbox: %w", err)
 		}
@@ -325,7 +364,7 @@ func deliver(ctx context.Context, mem store.Store, intakeID uuid.UUID) (int, err
 			i++
 		}
 		if i == len(times) {
-			left, err := mem.ListMessages(ctx, store.OutboxFilter{IntakeID: intakeID, Status: store.MessageQueued})
+			left, err := mem.ListMessages(ctx, store.OutboxFilter{Status: store.MessageQueued})
 			if err != nil {
 				return 0, fmt.Errorf("reading the preview's outbox: %w", err)
 			}

@@ -437,6 +437,60 @@ func TestPreviewBeyondCapacityWaitlistsTheLastApplicants(t *testing.T) {
 }
 
 // Nobody to preview, or no such intake.
+// An intake run in parts (as one of more than partSize is) previews the
+// same messages, delivered at the same times, as when it runs whole: the
+// parts change how the simulation is cut, not what it shows. Two coaches
+// and the coordinator get messages from every part, so their daily caps
+// and digests are shared across them.
+func TestPreviewInPartsIsThePreviewWhole(t *testing.T) {
+	c := newCohort(20, 16, 7)
+	st := sqlitestore.OpenTest(t)
+	c.seed(t, st)
+	whole, err := preview.Run(context.Background(), st, c.intake.ID)
+	if err != nil || len(whole.Problems) > 0 {
+		t.Fatal(err, whole.Problems)
+	}
+	preview.SetPartSize(t, 6)
+	inParts, err := preview.Run(context.Background(), st, c.intake.ID)
+	if err != nil || len(inParts.Problems) > 0 {
+		t.Fatal(err, inParts.Problems)
+	}
+	if inParts.Participants != 16 || inParts.Waitlisted != 4 || inParts.Emails != whole.Emails {
+		t.Errorf("in parts: %d participants, %d waitlisted, %d e-mails; whole: %d, %d, %d",
+			inParts.Participants, inParts.Waitlisted, inParts.Emails, whole.Participants, whole.Waitlisted, whole.Emails)
+	}
+	if len(inParts.Lines) != len(whole.Lines) {
+		t.Fatalf("in parts: %d lines, whole: %d", len(inParts.Lines), len(whole.Lines))
+	}
+	// Which of the messages due together beyond a day's cap go into the
+	// digest follows the order they were queued in, which no one chooses
+	// (in production, whichever workflow got there first): how many do,
+	// for whom and when, is what must not change.
+	type digest struct {
+		who uuid.UUID
+		at  time.Time
+	}
+	folded := map[digest]int{}
+	for i, w := range whole.Lines {
+		p := inParts.Lines[i]
+		if w.Digest {
+			folded[digest{w.RecipientID, w.DeliverAt}]++
+		}
+		if p.Digest {
+			folded[digest{p.RecipientID, p.DeliverAt}]--
+		}
+		w.Digest, p.Digest = false, false
+		if p != w {
+			t.Fatalf("line %d in parts:\n%+v\nwhole:\n%+v", i, p, w)
+		}
+	}
+	for d, n := range folded {
+		if n != 0 {
+			t.Errorf("%s at %s: %d more messages in a digest whole than in parts", d.who, d.at, n)
+		}
+	}
+}
+
 func TestPreviewEmptyAndUnknownIntakes(t *testing.T) {
 	c := newCohort(0, 20, -1)
 	st := sqlitestore.OpenTest(t)
