@@ -46,10 +46,9 @@ func counter(ctx workflow.Context) error {
 	return workflow.Sleep(ctx, 24*time.Hour)
 }
 
-// Each outcome is kept where it can be read once the run is over, a step
-// the workflow did not live to see is reported, and so is an update to a
-// workflow that is not there.
-func TestOutcomesAreKeptUntilTheRunIsOver(t *testing.T) {
+// counterScript is a test environment running counter from 9:00 on
+// 1 October 2021, as an intake's workflow, and a script of it.
+func counterScript() (*testsuite.TestWorkflowEnvironment, *scripted.Script, time.Time) {
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestWorkflowEnvironment()
 	began := time.Date(2021, 10, 1, 9, 0, 0, 0, time.UTC)
@@ -57,7 +56,14 @@ func TestOutcomesAreKeptUntilTheRunIsOver(t *testing.T) {
 	intake := uuid.New()
 	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: workflows.IntakeWorkflowID(intake)})
 	env.RegisterWorkflow(counter)
-	s := scripted.New(env, began, intake)
+	return env, scripted.New(env, began, intake), began
+}
+
+// Each outcome is kept where it can be read once the run is over, a step
+// the workflow did not live to see is reported, and so is an update to a
+// workflow that is not there.
+func TestOutcomesAreKeptUntilTheRunIsOver(t *testing.T) {
+	env, s, began := counterScript()
 
 	if err := s.At(began, func() {}); !errors.Is(err, scripted.ErrBeforeStart) {
 		t.Errorf("a step at the start: %v, want ErrBeforeStart", err)
@@ -125,14 +131,7 @@ func TestOutcomesAreKeptUntilTheRunIsOver(t *testing.T) {
 // channel of 1,000 that nothing empties before the run, so scripting them
 // all at once would block for ever.
 func TestThousandsOfStepsRunInTimeOrder(t *testing.T) {
-	var suite testsuite.WorkflowTestSuite
-	env := suite.NewTestWorkflowEnvironment()
-	began := time.Date(2021, 10, 1, 9, 0, 0, 0, time.UTC)
-	env.SetStartTime(began)
-	intake := uuid.New()
-	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: workflows.IntakeWorkflowID(intake)})
-	env.RegisterWorkflow(counter)
-	s := scripted.New(env, began, intake)
+	env, s, began := counterScript()
 
 	type run struct {
 		step   int
