@@ -49,6 +49,9 @@ type Script struct {
 	handed  int
 	waiting []*moment
 	relayAt time.Time
+	// running is set once the first step or relay has run: delays are
+	// counted from the clock's time from then on, not from the start.
+	running bool
 }
 
 // handOver bounds the callbacks the script gives the environment at once.
@@ -100,12 +103,17 @@ func (s *Script) runStarted(info *workflow.Info, _ workflow.Context, _ converter
 var ErrBeforeStart = errors.New("scripted step is not after the start of the run")
 
 // At runs fn when the workflow clock reaches when, after the steps
-// scripted for the same time before it. A step at or before the start
-// would run at a time other than the one asked for, so it is refused.
+// scripted for the same time before it. A step at or before the start (or,
+// scripted by a step, at or before the clock's time) would run at a time
+// other than the one asked for, so it is refused.
 func (s *Script) At(when time.Time, fn func()) error {
-	d := when.Sub(s.began)
+	from := s.began
+	if s.running {
+		from = s.env.Now()
+	}
+	d := when.Sub(from)
 	if d <= 0 {
-		return fmt.Errorf("%w: %s is not after %s", ErrBeforeStart, when, s.began)
+		return fmt.Errorf("%w: %s is not after %s", ErrBeforeStart, when, from)
 	}
 	st := &step{at: when, fn: fn}
 	s.steps = append(s.steps, st)
@@ -122,10 +130,13 @@ func (s *Script) At(when time.Time, fn func()) error {
 	}
 	i, _ := slices.BinarySearchFunc(s.waiting, when, func(m *moment, t time.Time) int { return m.at.Compare(t) })
 	s.waiting = slices.Insert(s.waiting, i, m)
-	if s.relayAt.IsZero() {
+	switch {
+	case !s.running && s.relayAt.IsZero():
 		// Before the run the soonest moment waiting is not known yet: the
 		// first relay runs as soon as the run has begun.
 		s.arm(s.began.Add(time.Nanosecond), time.Nanosecond)
+	case s.running && (s.relayAt.IsZero() || when.Before(s.relayAt)):
+		s.arm(when, d)
 	}
 	return nil
 }
@@ -139,6 +150,7 @@ func (s *Script) hand(m *moment, d time.Duration) {
 // run runs m's step i, and has the environment run the next one after
 // whatever this one sent.
 func (s *Script) run(m *moment, i int) {
+	s.running = true
 	if i == 0 {
 		delete(s.pending, m.at.UnixNano())
 	}
@@ -159,6 +171,7 @@ func (s *Script) arm(at time.Time, d time.Duration) {
 // relay hands the environment the next chunk of the moments waiting, and
 // arms itself again for the rest at the soonest of them.
 func (s *Script) relay() {
+	s.running = true
 	now := s.env.Now()
 	if !now.Before(s.relayAt) {
 		s.relayAt = time.Time{}

@@ -139,7 +139,7 @@ func TestThousandsOfStepsRunInTimeOrder(t *testing.T) {
 	}
 	const steps = 2500
 	var ran []run
-	scripted := make(chan error, 1)
+	scripting := make(chan error, 1)
 	go func() {
 		for i := range steps {
 			// 1,250 times a minute apart (more than the script hands
@@ -147,15 +147,31 @@ func TestThousandsOfStepsRunInTimeOrder(t *testing.T) {
 			// order that goes back in time at every step but one in
 			// 1,250 (the workflow lasts a day).
 			at := began.Add(time.Duration(1250-i%1250) * time.Minute)
-			if err := s.At(at, func() { ran = append(ran, run{i, at, env.Now()}) }); err != nil {
-				scripted <- err
+			step := func() { ran = append(ran, run{i, at, env.Now()}) }
+			if i == steps-1 {
+				// The first to run scripts one more, half a minute on,
+				// which comes before the relay then armed; and one for
+				// the clock's time, which is refused.
+				step = func() {
+					ran = append(ran, run{i, at, env.Now()})
+					later := env.Now().Add(30 * time.Second)
+					if err := s.At(later, func() { ran = append(ran, run{steps, later, env.Now()}) }); err != nil {
+						t.Errorf("scripting a step from a step: %v", err)
+					}
+					if err := s.At(env.Now(), func() {}); !errors.Is(err, scripted.ErrBeforeStart) {
+						t.Errorf("a step scripted for the clock's time: %v, want ErrBeforeStart", err)
+					}
+				}
+			}
+			if err := s.At(at, step); err != nil {
+				scripting <- err
 				return
 			}
 		}
-		scripted <- nil
+		scripting <- nil
 	}()
 	select {
-	case err := <-scripted:
+	case err := <-scripting:
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -169,8 +185,8 @@ func TestThousandsOfStepsRunInTimeOrder(t *testing.T) {
 	if err := s.NotRun(); err != nil {
 		t.Fatalf("some steps never ran: %.300s", err)
 	}
-	if len(ran) != steps {
-		t.Fatalf("%d steps ran, want %d", len(ran), steps)
+	if len(ran) != steps+1 {
+		t.Fatalf("%d steps ran, want %d", len(ran), steps+1)
 	}
 	for k, r := range ran {
 		if !r.on.Equal(r.at) {
