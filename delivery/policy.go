@@ -132,7 +132,7 @@ func (p *Policy) judge(ctx context.Context, now time.Time, q []store.Message) (v
 	loc := capProg.Location()
 	y, mo, d := now.In(loc).Date()
 	dayStart, dayEnd := time.Date(y, mo, d, 0, 0, 0, 0, loc), time.Date(y, mo, d+1, 0, 0, 0, 0, loc)
-	sent, err := p.sentBetween(ctx, q[0].RecipientID, dayStart, dayEnd)
+	sent, err := p.store.SentEmails(ctx, q[0].RecipientID, dayStart, dayEnd)
 	if err != nil {
 		return verdict{}, err
 	}
@@ -145,16 +145,6 @@ func (p *Policy) judge(ctx context.Context, now time.Time, q []store.Message) (v
 		v.send = nil
 	}
 	return v, nil
-}
-
-// sentBetween counts the e-mails (distinct Message-IDs: a digest is one)
-// the outbox says recipient was sent in [from, to).
-func (p *Policy) sentBetween(ctx context.Context, recipient uuid.UUID, from, to time.Time) (int, error) {
-	n, err := p.store.SentEmails(ctx, recipient, from, to)
-	if err != nil {
-		return 0, fmt.Errorf("counting messages sent today to %s: %w", recipient, err)
-	}
-	return n, nil
 }
 
 // composed is a due message rendered and ready to send.

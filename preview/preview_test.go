@@ -436,7 +436,6 @@ func TestPreviewBeyondCapacityWaitlistsTheLastApplicants(t *testing.T) {
 	}
 }
 
-// Nobody to preview, or no such intake.
 // An intake run in parts (as one of more than partSize is) previews the
 // same messages, delivered at the same times, as when it runs whole: the
 // parts change how the simulation is cut, not what it shows. Two coaches
@@ -491,6 +490,7 @@ func TestPreviewInPartsIsThePreviewWhole(t *testing.T) {
 	}
 }
 
+// Nobody to preview, or no such intake.
 func TestPreviewEmptyAndUnknownIntakes(t *testing.T) {
 	c := newCohort(0, 20, -1)
 	st := sqlitestore.OpenTest(t)

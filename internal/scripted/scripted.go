@@ -49,8 +49,9 @@ type Script struct {
 	handed  int
 	waiting []*moment
 	relayAt time.Time
-	// running is set once the first step or relay has run: delays are
-	// counted from the clock's time from then on, not from the start.
+	// running is set once the first step or relay has run: from then on
+	// a moment past handOver needs a relay of its own if the one armed
+	// comes later.
 	running bool
 }
 
@@ -107,10 +108,9 @@ var ErrBeforeStart = errors.New("scripted step is not after the start of the run
 // scripted by a step, at or before the clock's time) would run at a time
 // other than the one asked for, so it is refused.
 func (s *Script) At(when time.Time, fn func()) error {
-	from := s.began
-	if s.running {
-		from = s.env.Now()
-	}
+	// The clock is at began until the run starts (New), and delays are
+	// counted from where it is when they are given.
+	from := s.env.Now()
 	d := when.Sub(from)
 	if d <= 0 {
 		return fmt.Errorf("%w: %s is not after %s", ErrBeforeStart, when, from)

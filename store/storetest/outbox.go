@@ -217,7 +217,8 @@ func testMarkSent(t *testing.T, s store.Store) {
 
 // SentEmails counts what one person was sent in a window: a digest (two
 // messages, one Message-ID) once, nothing sent before the window or at its
-// end, nothing still queued, nothing sent to anyone else.
+// end, nothing sent to anyone else (and nothing not sent, which has no
+// SentAt).
 func testSentEmails(t *testing.T, s store.Store) {
 	ctx := ctxFor(t)
 	in := newIntake(t, s)
