@@ -229,10 +229,10 @@ func testSentEmails(t *testing.T, s store.Store) {
 		at time.Time
 	}{
 		"digest-1": {"<digest@x>", from}, "digest-2": {"<digest@x>", from},
-		"later": {"<later@x>", to.Add(-time.Microsecond)},
-		"before": {"<before@x>", from.Add(-time.Microsecond)},
+		"later":      {"<later@x>", to.Add(-time.Microsecond)},
+		"before":     {"<before@x>", from.Add(-time.Microsecond)},
 		"at-the-end": {"<end@x>", to},
-		"another's": {"<another@x>", from.Add(time.Hour)},
+		"another's":  {"<another@x>", from.Add(time.Hour)},
 	}
 	var msgs []store.Message
 	for _, key := range []string{"digest-1", "digest-2", "later", "before", "at-the-end", "another's", "queued"} {
