@@ -196,12 +196,32 @@ func Run(ctx context.Context, st store.Store, intakeID uuid.UUID) (Plan, error) 
 	if err != nil {
 		return p, fmt.Errorf("opening the preview's store: %w", err)
 	}
-	defer mem.Close()
+	abandoned := false
+	defer func() {
+		if !abandoned {
+			mem.Close()
+		}
+	}()
 	if err := mem.CreatePeople(ctx, slices.Collect(maps.Values(people))); err != nil {
 		return p, fmt.Errorf("copying people: %w", err)
 	}
-	if err := runParts(ctx, mem, &p, in, applicants, sched); err != nil {
-		return p, err
+	// The SDK's environment takes no context, and one that blocks (see
+	// partSize) never returns: the preview waits for it only as long as
+	// ctx allows, and then leaves it, with mem, to end with the process.
+	ran, done := p, make(chan error, 1)
+	go func() { done <- runParts(ctx, mem, &ran, in, applicants, sched) }()
+	select {
+	case err := <-done:
+		if p = ran; err != nil {
+			return p, err
+		}
+	case <-ctx.Done():
+		abandoned = true
+		go func() {
+			<-done
+			mem.Close()
+		}()
+		return p, fmt.Errorf("the preview's simulation did not finish in time: %w", ctx.Err())
 	}
 
 	// mem holds this preview's messages and nothing else.
@@ -265,6 +285,9 @@ func Run(ctx context.Context, st store.Store, intakeID uuid.UUID) (Plan, error) 
 // same; delivery then runs once, over every part's.
 var partSize = 100
 
+// partStarts, if set, is called as each part starts (for tests).
+var partStarts func()
+
 // runParts runs the intake's journeys in parts (partSize), one after
 // another, each in a test environment of its own, all recording into mem.
 // Each part's participants, waitlist and problems are added to p. (Parts
@@ -283,6 +306,9 @@ func runParts(ctx context.Context, mem store.Store, p *Plan, in store.Intake, ap
 		part := *p // the plan's times; its problems are the part's own
 		part.Problems = nil
 		r := &runner{plan: &part, intake: copyIn, applicants: some, schedule: sched}
+		if partStarts != nil {
+			partStarts()
+		}
 		err := r.run(mem)
 		p.Participants, p.Waitlisted = part.Participants, part.Waitlisted
 		for _, problem := range part.Problems {

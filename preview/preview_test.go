@@ -2,6 +2,7 @@ package preview_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -9,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -487,6 +489,22 @@ func TestPreviewInPartsIsThePreviewWhole(t *testing.T) {
 		if n != 0 {
 			t.Errorf("%s at %s: %d more messages in a digest whole than in parts", d.who, d.at, n)
 		}
+	}
+}
+
+// A preview whose time runs out while its journeys run answers at once
+// with that, rather than waiting for the simulation: the SDK's environment
+// takes no context, and one that blocks would hold the command for ever.
+func TestPreviewStopsWaitingWhenItsTimeRunsOut(t *testing.T) {
+	c := newCohort(20, 20, -1)
+	st := sqlitestore.OpenTest(t)
+	c.seed(t, st)
+	ctx, cancel := context.WithCancel(context.Background())
+	preview.OnPartStart(t, cancel)
+	plan, err := preview.Run(ctx, st, c.intake.ID)
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "did not finish in time") {
+		t.Fatalf("a preview cancelled as its journeys started: %v (%d lines), want it to say it did not finish in time",
+			err, len(plan.Lines))
 	}
 }
 
