@@ -601,7 +601,8 @@ func (r *runner) script() {
 	p := r.plan
 	// Each applicant's step is a step of its own, in the applicants'
 	// order: one step sending an update for each of a thousand people
-	// would overfill the environment's queue (scripted.handOver).
+	// would overfill the environment's queue of 1,000 callbacks, which its
+	// main loop empties only once the step returns.
 	for _, a := range r.applicants {
 		r.at(p.AppliedAt, func() {
 			r.update(uuid.Nil, "apply "+a.JourneyID.String(), workflows.UpdateSubmitApplication,

@@ -41,8 +41,8 @@ type Script struct {
 	sent   []*Update
 
 	// pending are the moments whose steps have not begun to run, by time
-	// (UnixNano). handed counts the moments handed to the environment
-	// before the run; waiting (soonest first) are those past handOver,
+	// (UnixNano). handed counts the moments At handed to the environment
+	// itself; waiting (soonest first) are those past handOver,
 	// which relays hand over as the run goes on; relayAt is when the
 	// latest relay armed runs (zero: none is armed).
 	pending map[int64]*moment
