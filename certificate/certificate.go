@@ -78,16 +78,25 @@ func mustLocation(name string) *time.Location {
 	return loc
 }
 
-// Render builds the certificate's PDF.
-func Render(c Certificate) ([]byte, error) {
+// Check says why c cannot be rendered, if it cannot: what Render checks
+// before it draws.
+func Check(c Certificate) error {
 	if strings.TrimSpace(c.ParticipantName) == "" {
-		return nil, fmt.Errorf("%w: no participant name", errData)
+		return fmt.Errorf("%w: no participant name", errData)
 	}
 	if c.Code == "" {
-		return nil, fmt.Errorf("%w: no verification code", errData)
+		return fmt.Errorf("%w: no verification code", errData)
 	}
 	if c.CompletedAt.IsZero() {
-		return nil, fmt.Errorf("%w: no completion date", errData)
+		return fmt.Errorf("%w: no completion date", errData)
+	}
+	return nil
+}
+
+// Render builds the certificate's PDF.
+func Render(c Certificate) ([]byte, error) {
+	if err := Check(c); err != nil {
+		return nil, err
 	}
 	regular, err := fonts.ReadFile("fonts/DejaVuSans.ttf")
 	if err != nil {

@@ -96,3 +96,27 @@ func TestCompletionOfUncompletedJourneyFails(t *testing.T) {
 		t.Error("a certificate was issued for a journey that has not completed")
 	}
 }
+
+// An unrendered composer (the preview's) issues the certificate and attaches
+// it by name, without its PDF; one for a journey not completed still fails
+// for good.
+func TestUnrenderedCertificateIsIssuedButNotDrawn(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, store.LanguageEnglish)
+	f.c.Unrendered = true
+	if _, err := f.c.Compose(ctx, f.completion()); err == nil || delivery.IsTemporary(err) {
+		t.Fatalf("Compose before completion: %v, want a permanent failure", err)
+	}
+	f.complete(t)
+	e, err := f.c.Compose(ctx, f.completion())
+	must(t, err)
+	if len(e.Attachments) != 1 {
+		t.Fatalf("%d attachments, want the certificate", len(e.Attachments))
+	}
+	if a := e.Attachments[0]; a.Name != "certificate.pdf" || a.ContentType != "application/pdf" || len(a.Data) != 0 {
+		t.Errorf("attachment %q %q with %d bytes, want certificate.pdf unrendered", a.Name, a.ContentType, len(a.Data))
+	}
+	if _, err := f.st.CertificateOf(ctx, f.journey); err != nil {
+		t.Errorf("no certificate issued: %v", err)
+	}
+}

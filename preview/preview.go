@@ -362,7 +362,7 @@ const maxPasses = 100_000
 func deliver(ctx context.Context, mem store.Store) (int, error) {
 	var now time.Time
 	rec := &recorder{}
-	d := delivery.New(mem, &notify.Composer{Store: mem, From: From}, rec, delivery.Options{
+	d := delivery.New(mem, &notify.Composer{Store: mem, From: From, Unrendered: true}, rec, delivery.Options{
 		Policy: delivery.NewPolicy(mem),
 		Now:    func() time.Time { return now },
 		Batch:  1000,
