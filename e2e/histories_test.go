@@ -94,6 +94,19 @@ func (w *world) checkHistories(sc scenario, record bool) {
 		{"journey-deferred-in", workflows.JourneyWorkflowID(sc.deferredIn)},
 	})
 
+	for _, label := range []string{"journey-completed", "journey-declined", "journey-deferred", "journey-not-selected"} {
+		if err := quietUntilTold(chains[label][0].events); err != nil {
+			t.Errorf("%s: %v", label, err)
+		}
+	}
+	for label, runs := range chains {
+		for i, r := range runs {
+			if err := plannedLocally(r.events); err != nil {
+				t.Errorf("%s run %d: %v", label, i+1, err)
+			}
+		}
+	}
+
 	// How a full journey's history is made up, and how late its timers fired.
 	total, late := 0, time.Duration(0)
 	for i, r := range chains["journey-completed"] {
@@ -230,6 +243,36 @@ func (w *world) recordHistories(order []labelled, chains map[string][]run) {
 			t.Logf("recorded %s (%d events)", name, len(r.events))
 		}
 	}
+}
+
+// quietUntilTold checks that a journey begun by an application signals
+// nothing to its intake before the intake has signalled it: the status
+// it begins with is the one the intake gave it (lifecycle-guard 7), and
+// each report costs both workflows a task while the intake fills.
+func quietUntilTold(events []*historypb.HistoryEvent) error {
+	for _, ev := range events {
+		switch {
+		case ev.GetWorkflowExecutionSignaledEventAttributes() != nil:
+			return nil
+		case ev.GetSignalExternalWorkflowExecutionInitiatedEventAttributes() != nil:
+			return fmt.Errorf("event %d signals %s before the intake has told the journey anything: it reports the status its intake gave it",
+				ev.GetEventId(), ev.GetSignalExternalWorkflowExecutionInitiatedEventAttributes().GetSignalName())
+		}
+	}
+	return nil
+}
+
+// plannedLocally checks that no offer or schedule is planned by a
+// regular activity, which costs three events and a workflow task where a
+// local one costs a marker (lifecycle-guard 7).
+func plannedLocally(events []*historypb.HistoryEvent) error {
+	for _, ev := range events {
+		a := ev.GetActivityTaskScheduledEventAttributes()
+		if name := a.GetActivityType().GetName(); name == "PlanOffer" || name == "PlanSchedule" {
+			return fmt.Errorf("event %d schedules %s as a regular activity: plan locally", ev.GetEventId(), name)
+		}
+	}
+	return nil
 }
 
 // outstandingTimers follows a run's timers: the most pending at once, and

@@ -546,7 +546,7 @@ func (in *intake) reschedule(ctx workflow.Context, r RescheduleSessionRequest) e
 // replan keeps the intake's own copy of the schedule, which it needs to
 // check reschedule requests.
 func (in *intake) replan(ctx workflow.Context) error {
-	s, err := planSchedule(ctx, in.ProgrammeID, in.ProgrammeVersion,
+	s, err := in.planSchedule(ctx, in.ProgrammeID, in.ProgrammeVersion,
 		programme.ScheduleInput{StartsOn: in.StartsOn, SessionMoves: in.SessionMoves})
 	if err != nil {
 		return err

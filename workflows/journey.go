@@ -186,11 +186,14 @@ func (j *journey) run(ctx workflow.Context) (Status, error) {
 
 // begin records the application, or the arrival of a deferred participant.
 func (j *journey) begin(ctx workflow.Context) error {
+	event := "deferral.joined" // a deferral arrives already accepted, carrying progress
 	if j.Status == "" && j.move("", StatusSubmitted) {
-		return j.record(ctx, "application.submitted", "", nil)
+		event = "application.submitted"
 	}
-	// A deferral arrives already accepted, carrying progress.
-	return j.record(ctx, "deferral.joined", "", nil)
+	if j.startsKnown {
+		j.Notified = j.Status // the intake gave it this status as it started it
+	}
+	return j.record(ctx, event, "", nil)
 }
 
 // sleep waits until the next scheduled moment or until a handler changes the state.
@@ -549,7 +552,7 @@ func (j *journey) replan(ctx workflow.Context, cutoff time.Time) error {
 	}
 	for {
 		planned := j.planChanges
-		s, err := planSchedule(ctx, j.ProgrammeID, j.ProgrammeVersion,
+		s, err := j.planSchedule(ctx, j.ProgrammeID, j.ProgrammeVersion,
 			programme.ScheduleInput{StartsOn: j.StartsOn, SessionMoves: j.SessionMoves, Shift: j.Shift})
 		if err != nil {
 			return err
@@ -581,9 +584,9 @@ func (j *journey) countRevisions(old, next *programme.Schedule) {
 }
 
 // planSchedule runs the PlanSchedule activity for a pinned programme version.
-func planSchedule(ctx workflow.Context, programmeID string, version int, in programme.ScheduleInput) (programme.Schedule, error) {
+func (v versions) planSchedule(ctx workflow.Context, programmeID string, version int, in programme.ScheduleInput) (programme.Schedule, error) {
 	var s programme.Schedule
-	err := runActivity(ctx, acts.PlanSchedule, activities.PlanScheduleInput{
+	err := v.plan(ctx, acts.PlanSchedule, activities.PlanScheduleInput{
 		ProgrammeID: programmeID, ProgrammeVersion: version, Input: in,
 	}, &s)
 	s.Compact() // kept in the worker's cache for months

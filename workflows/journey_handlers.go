@@ -218,7 +218,7 @@ func (j *journey) onDecision(ctx workflow.Context, s DecisionSignal) error {
 func (j *journey) makeOffer(ctx workflow.Context) error {
 	from, now := j.Status, workflow.Now(ctx)
 	var plan programme.OfferPlan
-	err := runActivity(ctx, acts.PlanOffer, activities.PlanOfferInput{
+	err := j.plan(ctx, acts.PlanOffer, activities.PlanOfferInput{
 		ProgrammeID: j.ProgrammeID, ProgrammeVersion: j.ProgrammeVersion, OfferedAt: now,
 	}, &plan)
 	if err != nil {
@@ -270,7 +270,7 @@ func (j *journey) onStart(ctx workflow.Context, s StartSignal) error {
 	for {
 		planned := j.planChanges
 		var err error
-		plan, err = planSchedule(ctx, j.ProgrammeID, j.ProgrammeVersion,
+		plan, err = j.planSchedule(ctx, j.ProgrammeID, j.ProgrammeVersion,
 			programme.ScheduleInput{StartsOn: j.StartsOn, SessionMoves: j.SessionMoves, Shift: j.Shift})
 		if err != nil {
 			return err

@@ -74,14 +74,8 @@ func (v versions) recordEvent(ctx workflow.Context, at *activities.TaskPlace, ev
 	if v.recordFallsBack {
 		timeout = localRecordFor
 	}
-	local := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		// Unset, it would be the start-to-close timeout: one attempt.
-		ScheduleToCloseTimeout: timeout,
-		RetryPolicy:            retryForEver(),
-	})
 	in.InTask = askedNow(ctx, at)
-	err := failIfStale(ev, workflow.ExecuteLocalActivity(local, acts.Record, in).Get(ctx, nil))
+	err := failIfStale(ev, workflow.ExecuteLocalActivity(withLocalOptions(ctx, timeout), acts.Record, in).Get(ctx, nil))
 	if err != nil && v.recordFallsBack {
 		in.InTask = askedNow(ctx, at)
 		err = failIfStale(ev, runActivity(ctx, acts.Record, in, nil))
@@ -128,6 +122,33 @@ func askedNow(ctx workflow.Context, at *activities.TaskPlace) *activities.TaskPl
 // rather than once at the top of the workflow.
 func runActivity(ctx workflow.Context, activity, input, result any) error {
 	return workflow.ExecuteActivity(withActivityOptions(ctx), activity, input).Get(ctx, result)
+}
+
+// plan runs an activity that only computes from the pinned programme
+// (planning a schedule or an offer). With plansLocally it is a local one,
+// within the workflow task, retried for localRecordFor and then, as a
+// record is, by a regular activity, whose retries cost the history
+// nothing.
+func (v versions) plan(ctx workflow.Context, activity, input, result any) error {
+	if !v.plansLocally {
+		return runActivity(ctx, activity, input, result)
+	}
+	err := workflow.ExecuteLocalActivity(withLocalOptions(ctx, localRecordFor), activity, input).Get(ctx, result)
+	if err != nil {
+		err = runActivity(ctx, activity, input, result)
+	}
+	return err
+}
+
+// withLocalOptions are a local activity's options: retried as every
+// activity is (retryForEver), for at most retryFor in all.
+func withLocalOptions(ctx workflow.Context, retryFor time.Duration) workflow.Context {
+	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		// Unset, it would be the start-to-close timeout: one attempt.
+		ScheduleToCloseTimeout: retryFor,
+		RetryPolicy:            retryForEver(),
+	})
 }
 
 // asJSON encodes an event's payload, or an update one workflow sends

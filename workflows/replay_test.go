@@ -55,6 +55,10 @@ import (
 //	                                  the run's life (lifecycle-guard 5)
 //	testdata/before-record-fenced/    recorded with events recorded by a
 //	                                  regular activity (record-locally 3)
+//	testdata/before-fewer-round-trips/ recorded with journeys that
+//	                                  reported the status they began with
+//	                                  and planned offers by a regular
+//	                                  activity (lifecycle-guard 6)
 const recordedHistories = "testdata/*.run-*.json"
 
 // recordCommand re-records every history (see above).

@@ -51,6 +51,21 @@ type versions struct {
 	// one workflow task can run, and issue their commands, in another
 	// order than the old fixed one.
 	listensOnDemand bool
+	// startsKnown (lifecycle-guard version 7): a journey does not report
+	// the status it begins with to its intake, which gave it that status
+	// when it started it. The report changed nothing (the intake takes
+	// only news) and cost, for each application, a signal out of the
+	// journey, the workflow task that takes its confirmation, and one of
+	// the intake's tasks to take it in: while an intake fills, its
+	// workflow's tasks are what every application waits its turn for.
+	startsKnown bool
+	// plansLocally (lifecycle-guard version 7): offers (when one lapses,
+	// when the applicant is reminded) and schedules are planned by a local
+	// activity (runLocally), one marker in the history where a regular
+	// activity took three events and a workflow task: a computation from
+	// the pinned programme needs no round trip to the server. Every
+	// journey of an intake plans its schedule as the intake starts.
+	plansLocally bool
 	// cancelTimers: a wait for a change or a moment cancels its timer when
 	// the change comes first (awaitOrTimeout), instead of leaving it to
 	// fire into the history later.
@@ -92,7 +107,7 @@ const (
 // A further change to the same area bumps its change's maximum version
 // rather than adding a change ID: a run records one marker per change ID.
 func askVersions(ctx workflow.Context) versions {
-	guard := workflow.GetVersion(ctx, changeLifecycleGuard, workflow.DefaultVersion, 6)
+	guard := workflow.GetVersion(ctx, changeLifecycleGuard, workflow.DefaultVersion, 7)
 	cancelTimers := workflow.GetVersion(ctx, changeCancelWakeTimers, workflow.DefaultVersion, 1)
 	recordLocally := workflow.GetVersion(ctx, changeRecordLocally, workflow.DefaultVersion, 4)
 	return versions{
@@ -102,6 +117,8 @@ func askVersions(ctx workflow.Context) versions {
 		movesReachTheStart: guard >= 4, looksAgainAfterWaits: guard >= 4, settlesDeferrals: guard >= 4,
 		signalsStayQueued: guard >= 5,
 		listensOnDemand:   guard >= 6,
+		startsKnown:       guard >= 7,
+		plansLocally:      guard >= 7,
 		cancelTimers:      cancelTimers >= 1,
 		recordLocally:     recordLocally != 3 && recordLocally >= 1,
 		recordFallsBack:   recordLocally == 2 || recordLocally >= 4,
