@@ -79,7 +79,8 @@ func mustLocation(name string) *time.Location {
 }
 
 // Check says why c cannot be rendered, if it cannot: what Render checks
-// before it draws.
+// before it draws. Render can fail after it (its embedded fonts unread,
+// the PDF not written), which only a broken build would make happen.
 func Check(c Certificate) error {
 	if strings.TrimSpace(c.ParticipantName) == "" {
 		return fmt.Errorf("%w: no participant name", errData)

@@ -134,7 +134,7 @@ func (v versions) plan(ctx workflow.Context, activity, input, result any) error 
 		return runActivity(ctx, activity, input, result)
 	}
 	err := workflow.ExecuteLocalActivity(withLocalOptions(ctx, localRecordFor), activity, input).Get(ctx, result)
-	if err != nil {
+	if err != nil && !temporal.IsCanceledError(err) {
 		err = runActivity(ctx, activity, input, result)
 	}
 	return err

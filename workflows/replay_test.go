@@ -57,8 +57,9 @@ import (
 //	                                  regular activity (record-locally 3)
 //	testdata/before-fewer-round-trips/ recorded with journeys that
 //	                                  reported the status they began with
-//	                                  and planned offers by a regular
-//	                                  activity (lifecycle-guard 6)
+//	                                  and planned offers and schedules
+//	                                  by a regular activity
+//	                                  (lifecycle-guard 6)
 const recordedHistories = "testdata/*.run-*.json"
 
 // recordCommand re-records every history (see above).

@@ -61,7 +61,7 @@ type versions struct {
 	startsKnown bool
 	// plansLocally (lifecycle-guard version 7): offers (when one lapses,
 	// when the applicant is reminded) and schedules are planned by a local
-	// activity (runLocally), one marker in the history where a regular
+	// activity (versions.plan), one marker in the history where a regular
 	// activity took three events and a workflow task: a computation from
 	// the pinned programme needs no round trip to the server. Every
 	// journey of an intake plans its schedule as the intake starts.
