@@ -117,7 +117,7 @@ or 2006-01-02T15:04, meant in Europe/London, or RFC 3339 with an offset.
 		"the store: a postgres:// URL or a SQLite file (env "+envDatabase+")")
 	pf.StringVar(&c.logLevel, "log-level", os.Getenv(envLogLevel), "debug, info, warn or error (default warn; info for dev, worker and api) (env "+envLogLevel+")")
 	pf.StringVar(&c.logFormat, "log-format", "", "console or json (default console; json for worker and api)")
-	pf.DurationVar(&c.timeout, "timeout", 30*time.Second, "how long a command waits for Temporal and the store")
+	pf.DurationVar(&c.timeout, "timeout", 30*time.Second, "how long a command waits for Temporal and the store (intake preview: 10m unless given)")
 	root.AddCommand(
 		c.devCommand(), c.workerCommand(), c.apiCommand(),
 		c.peopleCommand(), c.intakeCommand(),
@@ -158,6 +158,17 @@ func (c *cli) action(fn func(ctx context.Context, args []string) error) func(*co
 			return &failure{err}
 		}
 		return nil
+	}
+}
+
+// longer is action for a command that computes for long: it runs under
+// budget unless --timeout is given.
+func (c *cli) longer(budget time.Duration, fn func(ctx context.Context, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		if f := cmd.Flag("timeout"); f == nil || !f.Changed {
+			c.timeout = budget
+		}
+		return c.action(fn)(cmd, args)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
 	"github.com/infuse-cymru/journeys/preview"
@@ -60,19 +61,17 @@ The scenario, a plan in which everyone does everything on time:
     version are used; sessions already moved with "intake reschedule" are
     shown at their planned times.`,
 		Args: args(cobra.ExactArgs(1)),
-		RunE: c.action(func(ctx context.Context, a []string) error {
+		RunE: c.longer(previewTimeout, func(ctx context.Context, a []string) error {
 			id, err := parseID("intake", a[0])
 			if err != nil {
 				return err
 			}
-			st, err := c.store(ctx, false)
-			if err != nil {
-				return err
-			}
 			began := time.Now()
-			plan, err := preview.Run(ctx, st, id)
-			if errors.Is(err, store.ErrNotFound) {
-				return fmt.Errorf("%w: no intake %s (see `infuse intake list`)", starter.ErrNotFound, id)
+			plan, err := c.preview(ctx, id)
+			if err != nil && ctx.Err() != nil {
+				// Not a worker's silence (explain's hint): the simulation's own time.
+				return fmt.Errorf("the preview did not finish within --timeout %s: it computes for about a minute "+
+					"for 1,000 people on two cores; give it longer with --timeout", c.timeout)
 			}
 			if err != nil {
 				return err
@@ -84,6 +83,24 @@ The scenario, a plan in which everyone does everything on time:
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "also show when each message is queued, before the delivery policy moves it")
 	return cmd
 }
+
+// preview reads the intake from the store and previews it.
+func (c *cli) preview(ctx context.Context, id uuid.UUID) (preview.Plan, error) {
+	st, err := c.store(ctx, false)
+	if err != nil {
+		return preview.Plan{}, err
+	}
+	plan, err := preview.Run(ctx, st, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return plan, fmt.Errorf("%w: no intake %s (see `infuse intake list`)", starter.ErrNotFound, id)
+	}
+	return plan, err
+}
+
+// previewTimeout is a preview's time when --timeout is not given: the 30
+// s other commands wait for Temporal and the store is too little for the
+// simulation of a large intake (about a minute for 1,000 people).
+const previewTimeout = 10 * time.Minute
 
 func printPreview(w io.Writer, p preview.Plan, took time.Duration, verbose bool) {
 	fmt.Fprintf(w, "Preview of %s (%s), %s v%d\n", p.IntakeName, p.IntakeID, p.ProgrammeID, p.ProgrammeVersion)

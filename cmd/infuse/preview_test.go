@@ -102,6 +102,13 @@ func TestIntakePreviewCommand(t *testing.T) {
 		t.Errorf("languages %v, participants %d", langs, plan.Participants)
 	}
 
+	// Out of time, it says so and what to do, not that a worker may be
+	// missing (the preview needs none).
+	code, _, errOut = infuse("--timeout", "1ms", "intake", "preview", in.ID.String())
+	if code != exitFailed || !strings.Contains(errOut, "did not finish within --timeout 1ms") || strings.Contains(errOut, "worker") {
+		t.Errorf("--timeout 1ms: exit %d, %s; want %d saying the preview did not finish, and no worker hint", code, errOut, exitFailed)
+	}
+
 	if code, _, errOut := infuse("intake", "preview", uuid.NewString()); code != exitNotFound || !strings.Contains(errOut, "no intake") {
 		t.Errorf("unknown intake: exit %d, %s", code, errOut)
 	}
