@@ -8,9 +8,3 @@ func SetPartSize(t testing.TB, n int) {
 	partSize = n
 	t.Cleanup(func() { partSize = was })
 }
-
-// OnPartStart has fn called as each part of a preview starts, for the test.
-func OnPartStart(t testing.TB, fn func()) {
-	partStarts = fn
-	t.Cleanup(func() { partStarts = nil })
-}

@@ -452,9 +452,17 @@ func TestPreviewInPartsIsThePreviewWhole(t *testing.T) {
 		t.Fatal(err, whole.Problems)
 	}
 	preview.SetPartSize(t, 6)
-	inParts, err := preview.Run(context.Background(), st, c.intake.ID)
+	var told []preview.Progress
+	inParts, err := preview.RunReporting(context.Background(), st, c.intake.ID, func(p preview.Progress) { told = append(told, p) })
 	if err != nil || len(inParts.Problems) > 0 {
 		t.Fatal(err, inParts.Problems)
+	}
+	// Told of each part as it starts, its share of the 20 applicants, then
+	// of the delivery and how many messages it drains.
+	want := []preview.Progress{{Part: 1, Parts: 4, People: 5}, {Part: 2, Parts: 4, People: 5}, {Part: 3, Parts: 4, People: 5},
+		{Part: 4, Parts: 4, People: 5}, {Messages: len(inParts.Lines)}}
+	if fmt.Sprint(told) != fmt.Sprint(want) {
+		t.Errorf("progress %v, want %v", told, want)
 	}
 	if inParts.Participants != 16 || inParts.Waitlisted != 4 || inParts.Emails != whole.Emails {
 		t.Errorf("in parts: %d participants, %d waitlisted, %d e-mails; whole: %d, %d, %d",
@@ -500,8 +508,11 @@ func TestPreviewStopsWaitingWhenItsTimeRunsOut(t *testing.T) {
 	st := sqlitestore.OpenTest(t)
 	c.seed(t, st)
 	ctx, cancel := context.WithCancel(context.Background())
-	preview.OnPartStart(t, cancel)
-	plan, err := preview.Run(ctx, st, c.intake.ID)
+	plan, err := preview.RunReporting(ctx, st, c.intake.ID, func(p preview.Progress) {
+		if p.Part == 1 {
+			cancel()
+		}
+	})
 	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "did not finish in time") {
 		t.Fatalf("a preview cancelled as its journeys started: %v (%d lines), want it to say it did not finish in time",
 			err, len(plan.Lines))

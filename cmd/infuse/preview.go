@@ -90,11 +90,32 @@ func (c *cli) preview(ctx context.Context, id uuid.UUID) (preview.Plan, error) {
 	if err != nil {
 		return preview.Plan{}, err
 	}
-	plan, err := preview.Run(ctx, st, id)
+	plan, err := preview.RunReporting(ctx, st, id, func(p preview.Progress) { c.previewProgress(p) })
 	if errors.Is(err, store.ErrNotFound) {
 		return plan, fmt.Errorf("%w: no intake %s (see `infuse intake list`)", starter.ErrNotFound, id)
 	}
 	return plan, err
+}
+
+// previewProgress tells whoever waits, on stderr (stdout is the plan's),
+// where a preview has got to.
+func (c *cli) previewProgress(p preview.Progress) {
+	switch {
+	case p.Part == 0:
+		fmt.Fprintf(c.stderr, "Delivering %d messages under the delivery policy...\n", p.Messages)
+	case p.Parts == 1:
+		fmt.Fprintf(c.stderr, "Simulating the journeys of %s...\n", peopleCount(p.People))
+	default:
+		fmt.Fprintf(c.stderr, "Simulating part %d of %d: the journeys of %s...\n", p.Part, p.Parts, peopleCount(p.People))
+	}
+}
+
+// peopleCount counts people in words.
+func peopleCount(n int) string {
+	if n == 1 {
+		return "1 person"
+	}
+	return fmt.Sprintf("%d people", n)
 }
 
 // previewTimeout is a preview's time when --timeout is not given: the 30

@@ -68,6 +68,12 @@ func TestIntakePreviewCommand(t *testing.T) {
 	if strings.Contains(out, "QUEUED AT") {
 		t.Errorf("QUEUED AT shown without --verbose:\n%s", out)
 	}
+	// Whoever waits is told how far it has got, on stderr: stdout is the plan.
+	for _, want := range []string{"Simulating the journeys of 1 person...", "Delivering "} {
+		if !strings.Contains(errOut, want) || strings.Contains(out, want) {
+			t.Errorf("progress %q not on stderr (or on stdout too):\nstderr: %s", want, errOut)
+		}
+	}
 
 	code, out, errOut = infuse("intake", "preview", "--verbose", in.ID.String())
 	if code != 0 {
