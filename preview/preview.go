@@ -168,10 +168,23 @@ type Progress struct {
 	Messages int
 }
 
-// RunReporting is Run, telling report (if not nil) of its progress.
+// RunReporting is Run, telling report (if not nil) of its progress, one
+// call at a time and never after it has returned, though not always from
+// the caller's goroutine (the parts' come from the simulation's).
 func RunReporting(ctx context.Context, st store.Store, intakeID uuid.UUID, report func(Progress)) (Plan, error) {
-	if report == nil {
-		report = func(Progress) {}
+	var mu sync.Mutex
+	over := false
+	defer func() {
+		mu.Lock()
+		over = true // a simulation left running (see below) tells no one
+		mu.Unlock()
+	}()
+	tell := func(p Progress) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !over && report != nil {
+			report(p)
+		}
 	}
 	in, err := st.GetIntake(ctx, intakeID)
 	if err != nil {
@@ -229,7 +242,7 @@ func RunReporting(ctx context.Context, st store.Store, intakeID uuid.UUID, repor
 	// partSize) never returns: the preview waits for it only as long as
 	// ctx allows, and then leaves it, with mem, to end with the process.
 	ran, done := p, make(chan error, 1)
-	go func() { done <- runParts(ctx, mem, &ran, in, applicants, sched, report) }()
+	go func() { done <- runParts(ctx, mem, &ran, in, applicants, sched, tell) }()
 	select {
 	case err := <-done:
 		if p = ran; err != nil {
@@ -253,7 +266,7 @@ func RunReporting(ctx context.Context, st store.Store, intakeID uuid.UUID, repor
 	for _, m := range queued {
 		queuedAt[m.Key] = m.SendAt
 	}
-	report(Progress{Messages: len(queued)})
+	tell(Progress{Messages: len(queued)})
 	emails, err := deliver(ctx, mem)
 	if err != nil {
 		return p, err

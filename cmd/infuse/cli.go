@@ -161,17 +161,6 @@ func (c *cli) action(fn func(ctx context.Context, args []string) error) func(*co
 	}
 }
 
-// longer is action for a command that computes for long: it runs under
-// budget unless --timeout is given.
-func (c *cli) longer(budget time.Duration, fn func(ctx context.Context, args []string) error) func(*cobra.Command, []string) error {
-	return func(cmd *cobra.Command, args []string) error {
-		if f := cmd.Flag("timeout"); f == nil || !f.Changed {
-			c.timeout = budget
-		}
-		return c.action(fn)(cmd, args)
-	}
-}
-
 // server wraps a long-running command (dev, worker, api): no timeout, the
 // default log level is info and the default log format is format.
 func (c *cli) server(format string, fn func(ctx context.Context) error) func(*cobra.Command, []string) error {

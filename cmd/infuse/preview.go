@@ -59,40 +59,55 @@ The scenario, a plan in which everyone does everything on time:
     coordinator, as they would for real, and the checkpoints stay open.
   - The intake's own dates, capacity, coordinator, coaches and programme
     version are used; sessions already moved with "intake reschedule" are
-    shown at their planned times.`,
+    shown at their planned times.
+
+A large intake takes minutes (about one for 1,000 people on two cores): the
+preview says on stderr which part of the simulation it is at, and allows
+itself ten minutes unless --timeout is given.`,
 		Args: args(cobra.ExactArgs(1)),
-		RunE: c.longer(previewTimeout, func(ctx context.Context, a []string) error {
+	}
+	cmd.RunE = func(self *cobra.Command, a []string) error {
+		budget := previewTimeout
+		if f := self.Flag("timeout"); f != nil && f.Changed {
+			budget = c.timeout
+		}
+		return c.action(func(ctx context.Context, a []string) error {
 			id, err := parseID("intake", a[0])
 			if err != nil {
 				return err
 			}
 			began := time.Now()
-			plan, err := c.preview(ctx, id)
-			if err != nil && ctx.Err() != nil {
-				// Not a worker's silence (explain's hint): the simulation's own time.
-				return fmt.Errorf("the preview did not finish within --timeout %s: it computes for about a minute "+
-					"for 1,000 people on two cores; give it longer with --timeout", c.timeout)
-			}
+			plan, err := c.preview(ctx, id, budget)
 			if err != nil {
 				return err
 			}
 			took := time.Since(began)
 			return c.emit(plan, func(w io.Writer) { printPreview(w, plan, took, verbose) })
-		}),
+		})(self, a)
 	}
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "also show when each message is queued, before the delivery policy moves it")
 	return cmd
 }
 
-// preview reads the intake from the store and previews it.
-func (c *cli) preview(ctx context.Context, id uuid.UUID) (preview.Plan, error) {
+// preview opens the store as every command does (within --timeout), then
+// previews the intake within budget: a simulation computes for longer
+// than a command waits for Temporal and the store.
+func (c *cli) preview(ctx context.Context, id uuid.UUID, budget time.Duration) (preview.Plan, error) {
 	st, err := c.store(ctx, false)
 	if err != nil {
 		return preview.Plan{}, err
 	}
-	plan, err := preview.RunReporting(ctx, st, id, func(p preview.Progress) { c.previewProgress(p) })
-	if errors.Is(err, store.ErrNotFound) {
+	simulating, cancel := context.WithTimeout(context.WithoutCancel(ctx), budget)
+	defer cancel()
+	plan, err := preview.RunReporting(simulating, st, id, c.previewProgress)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
 		return plan, fmt.Errorf("%w: no intake %s (see `infuse intake list`)", starter.ErrNotFound, id)
+	case err != nil && errors.Is(simulating.Err(), context.DeadlineExceeded):
+		// Out of its own time, not waiting for a worker (explain's hint):
+		// the error says so without wrapping the deadline.
+		return plan, fmt.Errorf("the preview did not finish within %s (%v): a large intake takes minutes; "+
+			"give it longer with --timeout", budget, err)
 	}
 	return plan, err
 }
@@ -102,26 +117,27 @@ func (c *cli) preview(ctx context.Context, id uuid.UUID) (preview.Plan, error) {
 func (c *cli) previewProgress(p preview.Progress) {
 	switch {
 	case p.Part == 0:
-		fmt.Fprintf(c.stderr, "Delivering %d messages under the delivery policy...\n", p.Messages)
+		fmt.Fprintf(c.stderr, "Delivering %s under the delivery policy...\n", counted(p.Messages, "message", "messages"))
 	case p.Parts == 1:
-		fmt.Fprintf(c.stderr, "Simulating the journeys of %s...\n", peopleCount(p.People))
+		fmt.Fprintf(c.stderr, "Simulating the journeys of %s...\n", counted(p.People, "person", "people"))
 	default:
-		fmt.Fprintf(c.stderr, "Simulating part %d of %d: the journeys of %s...\n", p.Part, p.Parts, peopleCount(p.People))
+		fmt.Fprintf(c.stderr, "Simulating part %d of %d: the journeys of %s...\n", p.Part, p.Parts, counted(p.People, "person", "people"))
 	}
 }
 
-// peopleCount counts people in words.
-func peopleCount(n int) string {
+// counted is n with the noun it counts: "1 person", "20 people".
+func counted(n int, one, many string) string {
 	if n == 1 {
-		return "1 person"
+		return "1 " + one
 	}
-	return fmt.Sprintf("%d people", n)
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 // previewTimeout is a preview's time when --timeout is not given: the 30
 // s other commands wait for Temporal and the store is too little for the
-// simulation of a large intake (about a minute for 1,000 people).
-const previewTimeout = 10 * time.Minute
+// simulation of a large intake (about a minute for 1,000 people). A
+// variable for the tests.
+var previewTimeout = 10 * time.Minute
 
 func printPreview(w io.Writer, p preview.Plan, took time.Duration, verbose bool) {
 	fmt.Fprintf(w, "Preview of %s (%s), %s v%d\n", p.IntakeName, p.IntakeID, p.ProgrammeID, p.ProgrammeVersion)
