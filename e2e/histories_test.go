@@ -12,6 +12,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/temporalproto"
+	"go.temporal.io/sdk/converter"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/infuse-cymru/journeys/workflows"
@@ -142,6 +143,9 @@ func (w *world) histories(record bool, wfs []labelled) map[string][]run {
 			if err := plannedLocally(r.events); err != nil {
 				t.Errorf("%s run %d: %v", wf.label, i+1, err)
 			}
+			if err := startTakenAsTold(r.events); err != nil {
+				t.Errorf("%s run %d: %v", wf.label, i+1, err)
+			}
 			most, left := outstandingTimers(r.events)
 			if left != 0 {
 				t.Errorf("%s run %d: %d timers still pending when the run ended: a wait that ended early left its timer", wf.label, i+1, left)
@@ -270,6 +274,34 @@ func plannedLocally(events []*historypb.HistoryEvent) error {
 		if name := a.GetActivityType().GetName(); name == "PlanOffer" || name == "PlanSchedule" {
 			return fmt.Errorf("event %d schedules %s as a regular activity: plan locally", ev.GetEventId(), name)
 		}
+	}
+	return nil
+}
+
+// startTakenAsTold checks that a journey told to start does not report
+// back that it awaits the start: its intake counts it so from the moment it
+// told it (lifecycle-guard 8). A journey resumed before its programme
+// starts still reports that it awaits the start again: only the report
+// the start signal caused is checked.
+func startTakenAsTold(events []*historypb.HistoryEvent) error {
+	told := false
+	for _, ev := range events {
+		if a := ev.GetWorkflowExecutionSignaledEventAttributes(); a != nil && a.GetSignalName() == workflows.SignalStart {
+			told = true
+		}
+		a := ev.GetSignalExternalWorkflowExecutionInitiatedEventAttributes()
+		if a == nil || a.GetSignalName() != workflows.SignalJourneyStatus {
+			continue
+		}
+		var report workflows.JourneyStatusSignal
+		if err := converter.GetDefaultDataConverter().FromPayloads(a.GetInput(), &report); err != nil {
+			return fmt.Errorf("event %d: reading the status report: %w", ev.GetEventId(), err)
+		}
+		if told && report.Status == workflows.StatusAwaitingStart {
+			return fmt.Errorf("event %d reports %s to the intake, which counts the journey so since it told it to start",
+				ev.GetEventId(), report.Status)
+		}
+		told = false
 	}
 	return nil
 }

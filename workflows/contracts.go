@@ -193,6 +193,10 @@ type DecisionSignal struct {
 type StartSignal struct {
 	StartsOn     time.Time
 	SessionMoves map[string]time.Time
+	// Assumed says the intake counts the journey as awaiting its start
+	// once told, so the journey need not report that (lifecycle-guard 8).
+	// Intakes before it leave it false and wait for the report.
+	Assumed bool
 }
 
 // SessionMovedSignal tells a journey that a lab session was rescheduled.

@@ -391,7 +391,11 @@ func (in *intake) onJourneyStatus(ctx workflow.Context, s JourneyStatusSignal) e
 	}
 	a.Status, a.Reported = s.Status, s.Status
 	if in.guarded && s.Status == StatusAccepted && in.Status == store.IntakeStarted {
-		return in.signalJourney(ctx, s.JourneyID, SignalStart, in.startSignal())
+		if err := in.signalJourney(ctx, s.JourneyID, SignalStart, in.startSignal()); err != nil {
+			return err
+		}
+		in.assumeStarting(s.JourneyID)
+		return nil
 	}
 	if s.Status == StatusDeclined || s.Status == StatusOfferLapsed {
 		return in.promoteFromWaitlist(ctx)
@@ -497,7 +501,9 @@ func (in *intake) start(ctx workflow.Context, _ StartIntakeRequest) (map[Status]
 		return in.counts(), nil // another start went first
 	}
 	in.Waitlist = nil
-	in.tell(ctx, SignalStart, in.startSignal(), StatusAccepted)
+	for _, id := range in.tell(ctx, SignalStart, in.startSignal(), StatusAccepted) {
+		in.assumeStarting(id)
+	}
 	in.tell(ctx, SignalNotSelected, struct{}{}, StatusSubmitted, StatusUnderReview, StatusWaitlisted, StatusOffered)
 	return in.counts(), in.record(ctx, "intake.started", map[string]any{"starts_on": in.StartsOn})
 }
@@ -657,6 +663,9 @@ func (in *intake) takeDeferral(ctx workflow.Context, d DeferralHandOver, byUpdat
 		return nil
 	}
 	err = in.signalJourney(ctx, d.NewJourneyID, SignalStart, in.startSignal())
+	if err == nil {
+		in.assumeStarting(d.NewJourneyID)
+	}
 	if err != nil && in.settlesDeferrals {
 		// Taken all the same: the journey exists, and its answer must say
 		// so, or its source journey would stay live beside it.
@@ -676,15 +685,25 @@ func (in *intake) forget(journeyID uuid.UUID) {
 
 // startSignal tells a journey when its programme starts.
 func (in *intake) startSignal() StartSignal {
-	return StartSignal{StartsOn: in.StartsOn, SessionMoves: in.SessionMoves}
+	return StartSignal{StartsOn: in.StartsOn, SessionMoves: in.SessionMoves, Assumed: in.startsAssumed}
 }
 
-// tell signals every journey in one of the statuses. In guarded runs the
-// journeys are those in the statuses when it is called: a journey whose
-// report arrives while the signals go out is dealt with by that report.
-// With tellsInBatches the signals go out tellBatch at a time,
-// each batch in one workflow task, rather than one task per journey.
-func (in *intake) tell(ctx workflow.Context, signal string, payload any, statuses ...Status) {
+// assumeStarting counts a journey just told to start as awaiting its start
+// (startsAssumed), as its start signal told it. A report that overtook the
+// signal (a withdrawal, a deferral) stands: only an accepted journey moves.
+func (in *intake) assumeStarting(journeyID uuid.UUID) {
+	if a := in.Applicants[journeyID]; in.startsAssumed && a != nil && a.Status == StatusAccepted {
+		a.Status = StatusAwaitingStart
+	}
+}
+
+// tell signals every journey in one of the statuses, and returns those
+// the signal reached. In guarded runs the journeys are those in the
+// statuses when it is called: a journey whose report arrives while the
+// signals go out is dealt with by that report. With tellsInBatches the
+// signals go out tellBatch at a time, each batch in one workflow task,
+// rather than one task per journey.
+func (in *intake) tell(ctx workflow.Context, signal string, payload any, statuses ...Status) (told []uuid.UUID) {
 	recipients := in.Order
 	if in.guarded {
 		recipients = slices.DeleteFunc(slices.Clone(in.Order), func(id uuid.UUID) bool {
@@ -707,10 +726,13 @@ func (in *intake) tell(ctx workflow.Context, signal string, payload any, statuse
 			if f, ok := sent[id]; ok {
 				if err := f.Get(ctx, nil); err != nil {
 					workflow.GetLogger(ctx).Warn("journey not signalled", "JourneyID", id, "Signal", signal, "Error", err)
+					continue
 				}
+				told = append(told, id)
 			}
 		}
 	}
+	return told
 }
 
 // tellBatch bounds how many signals the intake has in flight at once.

@@ -1,6 +1,8 @@
 package workflows_test
 
 import (
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -217,6 +219,46 @@ func TestAcceptanceRacingTheStartIsStarted(t *testing.T) {
 
 	if n := count(h.events(b), "programme.scheduled"); n != 1 {
 		t.Errorf("b's programme scheduled %d times, want once: %v", n, h.events(b))
+	}
+}
+
+// The intake counts the journeys it tells to start as awaiting the start
+// as soon as it has told them, without their reports (lifecycle-guard 8),
+// and a journey's news after that still counts: one withdrawn while its
+// start was recorded is counted withdrawn, not awaiting the start.
+func TestAStartedIntakeCountsItsJourneysAwaitingTheStart(t *testing.T) {
+	h := newHarness(t, 20)
+	a, b, c := h.apply(day(2021, 8, 20, 11)), h.apply(day(2021, 8, 21, 11)), h.apply(day(2021, 8, 22, 11))
+	h.offerAndAccept(a)
+	h.offerAndAccept(b)
+	h.startIntake()
+	// Not held: the withdrawal records after the start's record, in turn.
+	h.during("b withdraws", workflows.JourneyWorkflowID(b), "Record", recording("programme.scheduled", ""), func() *scripted.Update {
+		h.mustAccept(h.withdraw(b), "b withdraws")
+		return nil
+	})
+	var counts map[workflows.Status]int
+	h.at(day(2021, 9, 28, 10), func() {
+		q, err := h.env.QueryWorkflow(workflows.QueryIntakeCounts)
+		if err == nil {
+			err = q.Get(&counts)
+		}
+		if err != nil {
+			t.Errorf("asking the intake for its counts: %v", err)
+		}
+	})
+	h.at(day(2021, 10, 20, 10), func() { h.mustAccept(h.withdraw(a), "a withdraws") })
+	h.run()
+
+	want := map[workflows.Status]int{workflows.StatusAwaitingStart: 1, workflows.StatusWithdrawn: 1, workflows.StatusNotSelected: 1}
+	if !maps.Equal(counts, want) {
+		t.Errorf("the started intake counted %v, want %v", counts, want)
+	}
+	if got := h.after(b, "programme.scheduled"); !slices.Equal(got, []string{"journey.withdrawn"}) {
+		t.Errorf("b's events after its start %v, want its withdrawal", got)
+	}
+	if got := h.journey(c).State; got != string(workflows.StatusNotSelected) {
+		t.Errorf("c, never offered, ended %s, want %s", got, workflows.StatusNotSelected)
 	}
 }
 

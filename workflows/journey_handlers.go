@@ -282,6 +282,9 @@ func (j *journey) onStart(ctx workflow.Context, s StartSignal) error {
 	if !j.move(StatusAccepted, StatusAwaitingStart) {
 		return fmt.Errorf("start ignored: %s", describe(j.Status))
 	}
+	if s.Assumed {
+		j.Notified = j.Status // the intake counts it awaiting the start already
+	}
 	j.Schedule = &plan
 	j.applyCarried()
 	j.upsertStage(ctx)

@@ -60,6 +60,10 @@ import (
 //	                                  and planned offers and schedules
 //	                                  by a regular activity
 //	                                  (lifecycle-guard 6)
+//	testdata/before-starts-assumed/   recorded with journeys that
+//	                                  reported back that they awaited
+//	                                  the start their intake had just
+//	                                  told them of (lifecycle-guard 7)
 const recordedHistories = "testdata/*.run-*.json"
 
 // recordCommand re-records every history (see above).

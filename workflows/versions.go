@@ -66,6 +66,16 @@ type versions struct {
 	// the pinned programme needs no round trip to the server. Every
 	// journey of an intake plans its schedule as the intake starts.
 	plansLocally bool
+	// startsAssumed (lifecycle-guard version 8): an intake takes each
+	// journey it tells to start as awaiting its start, and says so in the
+	// signal (StartSignal.Assumed), so the journey does not report it
+	// back. That report told the intake only what it had just caused, and
+	// cost for every journey of a starting intake a signal out, the
+	// journey's workflow task taking its confirmation and the intake's
+	// taking it in. A journey that could not start (it withdrew or was
+	// deferred as the start went out) reports what it did instead, which
+	// the intake takes as news.
+	startsAssumed bool
 	// cancelTimers: a wait for a change or a moment cancels its timer when
 	// the change comes first (awaitOrTimeout), instead of leaving it to
 	// fire into the history later.
@@ -107,7 +117,7 @@ const (
 // A further change to the same area bumps its change's maximum version
 // rather than adding a change ID: a run records one marker per change ID.
 func askVersions(ctx workflow.Context) versions {
-	guard := workflow.GetVersion(ctx, changeLifecycleGuard, workflow.DefaultVersion, 7)
+	guard := workflow.GetVersion(ctx, changeLifecycleGuard, workflow.DefaultVersion, 8)
 	cancelTimers := workflow.GetVersion(ctx, changeCancelWakeTimers, workflow.DefaultVersion, 1)
 	recordLocally := workflow.GetVersion(ctx, changeRecordLocally, workflow.DefaultVersion, 4)
 	return versions{
@@ -119,6 +129,7 @@ func askVersions(ctx workflow.Context) versions {
 		listensOnDemand:   guard >= 6,
 		startsKnown:       guard >= 7,
 		plansLocally:      guard >= 7,
+		startsAssumed:     guard >= 8,
 		cancelTimers:      cancelTimers >= 1,
 		recordLocally:     recordLocally != 3 && recordLocally >= 1,
 		recordFallsBack:   recordLocally == 2 || recordLocally >= 4,
