@@ -99,8 +99,13 @@ func BenchmarkReminderHerd(b *testing.B) {
 // be mostly the set-up.
 const herdProfileEnv = "INFUSE_BENCH_HERD_CPUPROFILE"
 
-func profileHerd(b *testing.B) (stop func()) {
-	path := os.Getenv(herdProfileEnv)
+func profileHerd(b *testing.B) (stop func()) { return profileStage(b, herdProfileEnv) }
+
+// profileStage starts a CPU profile into the file the environment
+// variable env names, if it names one, for one stage of a benchmark; stop
+// ends it.
+func profileStage(b *testing.B, env string) (stop func()) {
+	path := os.Getenv(env)
 	if path == "" {
 		return func() {}
 	}
@@ -109,7 +114,7 @@ func profileHerd(b *testing.B) (stop func()) {
 		err = pprof.StartCPUProfile(f)
 	}
 	if err != nil {
-		b.Fatalf("%s: %v", herdProfileEnv, err)
+		b.Fatalf("%s: %v", env, err)
 	}
 	return func() {
 		pprof.StopCPUProfile()

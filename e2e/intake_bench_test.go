@@ -79,12 +79,14 @@ func BenchmarkIntake(b *testing.B) {
 	// The intake learns of acceptances by signal and starts only those it has counted.
 	waitForIntakeCount(ctx, b, e.svc, in, workflows.StatusAccepted, b.N)
 	b.StartTimer()
+	stopProfile := profileStage(b, startProfileEnv)
 	began := time.Now()
 	if _, err := e.svc.StartIntake(ctx, in); err != nil {
 		b.Fatal(err)
 	}
 	waitForCount(ctx, b, e.svc, in, workflows.StatusAwaitingStart, b.N)
 	start := time.Since(began)
+	stopProfile()
 	b.StopTimer()
 
 	u, err := e.bare.Updaters(ctx, benchref.StateUpdate, intakeClients)
@@ -125,6 +127,10 @@ func BenchmarkIntake(b *testing.B) {
 	b.ReportMetric(starts.PerSecond(), "bare-starts/s")
 	b.ReportMetric(float64(b.N)/start.Seconds()/starts.PerSecond(), "x-bare-starts")
 }
+
+// startProfileEnv, when set, is a file for a CPU profile of the intake's
+// start alone.
+const startProfileEnv = "INFUSE_BENCH_START_CPUPROFILE"
 
 // intakeOf makes an intake open for applications, starting in a month,
 // and n participants to apply.
