@@ -278,30 +278,36 @@ func plannedLocally(events []*historypb.HistoryEvent) error {
 	return nil
 }
 
-// startTakenAsTold checks that a journey told to start does not report
-// back that it awaits the start: its intake counts it so from the moment it
-// told it (lifecycle-guard 8). A journey resumed before its programme
-// starts still reports that it awaits the start again: only the report
-// the start signal caused is checked.
+// startTakenAsTold checks that a journey told to start, by an intake that
+// counts it awaiting the start from then on (StartSignal.Assumed), does
+// not report that back (lifecycle-guard 8). A start from an older intake
+// is reported, and a journey resumed before its programme starts reports
+// that it awaits the start again: only the report such a start signal
+// would cause is checked.
 func startTakenAsTold(events []*historypb.HistoryEvent) error {
-	told := false
+	dc := converter.GetDefaultDataConverter()
+	assumed := false
 	for _, ev := range events {
 		if a := ev.GetWorkflowExecutionSignaledEventAttributes(); a != nil && a.GetSignalName() == workflows.SignalStart {
-			told = true
+			var start workflows.StartSignal
+			if err := dc.FromPayloads(a.GetInput(), &start); err != nil {
+				return fmt.Errorf("event %d: reading the start signal: %w", ev.GetEventId(), err)
+			}
+			assumed = start.Assumed
 		}
 		a := ev.GetSignalExternalWorkflowExecutionInitiatedEventAttributes()
 		if a == nil || a.GetSignalName() != workflows.SignalJourneyStatus {
 			continue
 		}
 		var report workflows.JourneyStatusSignal
-		if err := converter.GetDefaultDataConverter().FromPayloads(a.GetInput(), &report); err != nil {
+		if err := dc.FromPayloads(a.GetInput(), &report); err != nil {
 			return fmt.Errorf("event %d: reading the status report: %w", ev.GetEventId(), err)
 		}
-		if told && report.Status == workflows.StatusAwaitingStart {
+		if assumed && report.Status == workflows.StatusAwaitingStart {
 			return fmt.Errorf("event %d reports %s to the intake, which counts the journey so since it told it to start",
 				ev.GetEventId(), report.Status)
 		}
-		told = false
+		assumed = false
 	}
 	return nil
 }

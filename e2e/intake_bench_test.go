@@ -36,10 +36,14 @@ const intakeClients = 8
 //     rate the server starts bare workflows from intakeClients at once
 //     ("x-bare-starts").
 //
-// b.N is the intake's size, so give it one:
+// b.N is the intake's size, so give it one, up to workflows.MaxCapacity:
 //
 //	go test ./e2e/ -run '^$' -bench Intake -benchtime 200x
 func BenchmarkIntake(b *testing.B) {
+	if b.N > workflows.MaxCapacity {
+		b.Fatalf("an intake of %d: an intake has at most %d places, so give -benchtime %dx or fewer",
+			b.N, workflows.MaxCapacity, workflows.MaxCapacity)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 	e, err := startEmbedded(ctx, b, activities.ProgrammePlanner{})

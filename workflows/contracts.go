@@ -194,8 +194,9 @@ type StartSignal struct {
 	StartsOn     time.Time
 	SessionMoves map[string]time.Time
 	// Assumed says the intake counts the journey as awaiting its start
-	// once told, so the journey need not report that (lifecycle-guard 8).
-	// Intakes before it leave it false and wait for the report.
+	// once told, so the journey need not report that (lifecycle-guard 8;
+	// journeys begun before it report all the same). Intakes before it
+	// leave it false and wait for the report.
 	Assumed bool
 }
 

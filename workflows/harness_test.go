@@ -165,8 +165,13 @@ func (h *harness) run() store.IntakeStatus {
 // timeout): that is returned, so that run still reports what the script
 // sent and what came of it, which is usually why.
 func (h *harness) execute() (stuck any) {
+	return h.executeIntake(h.intake)
+}
+
+// executeIntake is execute with an intake of the test's making.
+func (h *harness) executeIntake(in workflows.Intake) (stuck any) {
 	defer func() { stuck = recover() }()
-	h.env.ExecuteWorkflow(workflows.IntakeWorkflow, h.intake)
+	h.env.ExecuteWorkflow(workflows.IntakeWorkflow, in)
 	return nil
 }
 

@@ -282,8 +282,12 @@ func (j *journey) onStart(ctx workflow.Context, s StartSignal) error {
 	if !j.move(StatusAccepted, StatusAwaitingStart) {
 		return fmt.Errorf("start ignored: %s", describe(j.Status))
 	}
-	if s.Assumed {
-		j.Notified = j.Status // the intake counts it awaiting the start already
+	if s.Assumed && j.startsAssumed {
+		// The intake counts it awaiting the start already. Only a journey
+		// begun at lifecycle-guard 8 takes the intake's word: one begun
+		// before may have had a task of this signal handled by a worker
+		// that did not know the field, and reported.
+		j.Notified = j.Status
 	}
 	j.Schedule = &plan
 	j.applyCarried()

@@ -2,11 +2,15 @@ package workflows_test
 
 import (
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/log"
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -108,6 +112,71 @@ func TestReplayRecordedHistories(t *testing.T) {
 	if kinds["intake"] == 0 || kinds["journey"] == 0 {
 		t.Errorf("recorded histories %v: want intake and journey runs", files)
 	}
+}
+
+// Journeys begun before lifecycle-guard 8 report that they await the start
+// whatever their intake's start signal says. An intake from version 8 on
+// sets StartSignal.Assumed; during a rolling deploy a worker that predates
+// the field may handle a journey's start and report it, and that journey's
+// replay on the new code must make the same report. Every journey history
+// recorded before the change replays with Assumed set in its start signals.
+func TestJourneysBegunBeforeStartsAssumedStillReport(t *testing.T) {
+	files, err := filepath.Glob("testdata/before-starts-assumed/journey-*.run-*.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	marked := 0
+	for _, f := range files {
+		h, n := historyWithStartsAssumed(t, f)
+		if n == 0 {
+			continue
+		}
+		marked += n
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			r := sdkworker.NewWorkflowReplayer()
+			r.RegisterWorkflow(workflows.IntakeWorkflow)
+			r.RegisterWorkflow(workflows.JourneyWorkflow)
+			if err := r.ReplayWorkflowHistory(quietLogger, h); err != nil {
+				t.Fatalf("replaying %s told its start is assumed: %v", f, err)
+			}
+		})
+	}
+	if marked == 0 {
+		t.Fatalf("no journey history in testdata/before-starts-assumed has a start signal to mark")
+	}
+}
+
+// historyWithStartsAssumed reads a recorded history and sets Assumed in
+// each of its start signals, returning it and how many it set.
+func historyWithStartsAssumed(t *testing.T, path string) (*historypb.History, int) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	h, err := client.HistoryFromJSON(f, client.HistoryJSONOptions{})
+	if err != nil {
+		t.Fatalf("reading %s: %v", path, err)
+	}
+	dc := converter.GetDefaultDataConverter()
+	n := 0
+	for _, ev := range h.GetEvents() {
+		a := ev.GetWorkflowExecutionSignaledEventAttributes()
+		if a.GetSignalName() != workflows.SignalStart {
+			continue
+		}
+		var s workflows.StartSignal
+		if err := dc.FromPayloads(a.GetInput(), &s); err != nil {
+			t.Fatalf("%s event %d: %v", path, ev.GetEventId(), err)
+		}
+		s.Assumed = true
+		if a.Input, err = dc.ToPayloads(s); err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	return h, n
 }
 
 // branches are the paths through the two workflows that the recorded
