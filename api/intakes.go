@@ -127,7 +127,8 @@ func (h *handler) intakeDashboard(w http.ResponseWriter, r *http.Request) {
 	h.answer(w, r, "building the intake's dashboard", err, d)
 }
 
-// Started is the answer to an intake's start: journeys by state.
+// Started is the answer to an intake's start: journeys by state, as the
+// intake counts them (those it told to start are awaiting_start at once).
 type Started struct {
 	Counts map[workflows.Status]int `json:"counts"`
 }

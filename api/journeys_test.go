@@ -134,8 +134,9 @@ func newWorld(t *testing.T) *world {
 	}
 	// Intake A first: its start starts the test clock.
 	for _, in := range []uuid.UUID{w.intakeA, w.intakeB} {
+		// The intake counts whom it told to start as awaiting it (lifecycle-guard 8).
 		started := w.start(t, in, 2)
-		if started.Counts[workflows.StatusAccepted] != 2 {
+		if started.Counts[workflows.StatusAwaitingStart] != 2 {
 			t.Fatalf("started %s: %+v", in, started)
 		}
 	}

@@ -278,14 +278,18 @@ func plannedLocally(events []*historypb.HistoryEvent) error {
 	return nil
 }
 
-// startTakenAsTold checks that a journey told to start, by an intake that
-// counts it awaiting the start from then on (StartSignal.Assumed), does
-// not report that back (lifecycle-guard 8). A start from an older intake
+// startTakenAsTold checks that a journey begun at lifecycle-guard 8 or
+// later, told to start by an intake that counts it awaiting the start from
+// then on (StartSignal.Assumed), does not report that back. A journey
+// begun before reports whatever it is told, a start from an older intake
 // is reported, and a journey resumed before its programme starts reports
 // that it awaits the start again: only the report such a start signal
 // would cause is checked.
 func startTakenAsTold(events []*historypb.HistoryEvent) error {
 	dc := converter.GetDefaultDataConverter()
+	if v, err := lifecycleGuard(events); err != nil || v < 8 {
+		return err
+	}
 	assumed := false
 	for _, ev := range events {
 		if a := ev.GetWorkflowExecutionSignaledEventAttributes(); a != nil && a.GetSignalName() == workflows.SignalStart {
@@ -310,6 +314,32 @@ func startTakenAsTold(events []*historypb.HistoryEvent) error {
 		assumed = false
 	}
 	return nil
+}
+
+// lifecycleGuard is the version of the lifecycle-guard change a run
+// records (workflow.GetVersion's marker), or -1 (the SDK's default
+// version) if it records none.
+func lifecycleGuard(events []*historypb.HistoryEvent) (int, error) {
+	dc := converter.GetDefaultDataConverter()
+	for _, ev := range events {
+		m := ev.GetMarkerRecordedEventAttributes()
+		if m.GetMarkerName() != "Version" {
+			continue
+		}
+		var change string
+		var version int
+		if err := dc.FromPayloads(m.GetDetails()["change-id"], &change); err != nil {
+			return 0, fmt.Errorf("event %d: reading a version marker: %w", ev.GetEventId(), err)
+		}
+		if change != "lifecycle-guard" {
+			continue
+		}
+		if err := dc.FromPayloads(m.GetDetails()["version"], &version); err != nil {
+			return 0, fmt.Errorf("event %d: reading a version marker: %w", ev.GetEventId(), err)
+		}
+		return version, nil
+	}
+	return -1, nil
 }
 
 // outstandingTimers follows a run's timers: the most pending at once, and

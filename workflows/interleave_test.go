@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/infuse-cymru/journeys/activities"
 	"github.com/infuse-cymru/journeys/internal/scripted"
@@ -346,6 +347,53 @@ func TestAWithdrawalOvertakingTheStartStands(t *testing.T) {
 	}
 	if want := map[workflows.Status]int{workflows.StatusAwaitingStart: 1, workflows.StatusWithdrawn: 1}; !maps.Equal(*counts, want) {
 		t.Errorf("the started intake counted %v, want %v", *counts, want)
+	}
+}
+
+// An intake run begun before lifecycle-guard 8 does not assume: its start
+// signals say so, and it counts its journeys accepted until they report,
+// as journeys begun since take its word and report.
+func TestAnIntakeBeforeStartsAssumedWaitsForTheReports(t *testing.T) {
+	h := newHarness(t, 20)
+	a, b := uuid.New(), uuid.New()
+	in := h.intake
+	in.Status, in.Published = store.IntakeOpen, store.IntakeOpen
+	in.Order = []uuid.UUID{a, b}
+	in.Applicants = map[uuid.UUID]*workflows.Applicant{
+		a: {PersonID: uuid.New(), Status: workflows.StatusAccepted},
+		b: {PersonID: uuid.New(), Status: workflows.StatusAccepted},
+	}
+	h.env.SetStartTime(day(2021, 9, 20, 9))
+	// 8 is the most the code asks for: raise it with the next version.
+	h.env.OnGetVersion("lifecycle-guard", workflow.DefaultVersion, 8).Return(workflow.Version(7))
+	var told []workflows.StartSignal
+	h.env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, "", workflows.SignalStart, mock.Anything).Return(
+		func(_, _, _, _ string, arg any) error {
+			told = append(told, arg.(workflows.StartSignal))
+			return nil
+		})
+	var start *scripted.Update
+	h.at(day(2021, 9, 20, 10), func() {
+		start = h.update(uuid.Nil, workflows.UpdateStartIntake, workflows.StartIntakeRequest{})
+	})
+	counts := h.intakeCountsAt(day(2021, 9, 20, 11))
+	h.at(day(2021, 9, 20, 12), func() {
+		for _, j := range []uuid.UUID{a, b} {
+			h.env.SignalWorkflow(workflows.SignalJourneyStatus, workflows.JourneyStatusSignal{JourneyID: j, Status: workflows.StatusWithdrawn, Seq: 9})
+		}
+	})
+	if stuck := h.executeIntake(in); stuck != nil {
+		t.Fatalf("the intake did not finish: %v", stuck)
+	}
+
+	if err := start.Problem(); err != nil {
+		t.Fatal(err)
+	}
+	if len(told) != 2 || told[0].Assumed || told[1].Assumed {
+		t.Errorf("the version-7 intake's start signals %+v, want two that do not say the start is assumed", told)
+	}
+	if want := map[workflows.Status]int{workflows.StatusAccepted: 2}; !maps.Equal(*counts, want) {
+		t.Errorf("the version-7 intake counted %v after its start, want %v until the journeys report", *counts, want)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -121,34 +122,69 @@ func TestReplayRecordedHistories(t *testing.T) {
 // replay on the new code must make the same report. Every journey history
 // recorded before the change replays with Assumed set in its start signals.
 func TestJourneysBegunBeforeStartsAssumedStillReport(t *testing.T) {
-	files, err := filepath.Glob("testdata/before-starts-assumed/journey-*.run-*.json")
-	if err != nil {
-		t.Fatal(err)
-	}
 	marked := 0
-	for _, f := range files {
-		h, n := historyWithStartsAssumed(t, f)
+	for _, f := range journeyHistories(t, historiesBefore) {
+		h, n := historyWithStartsAssumed(t, f, true)
 		if n == 0 {
 			continue
 		}
 		marked += n
-		t.Run(filepath.Base(f), func(t *testing.T) {
-			r := sdkworker.NewWorkflowReplayer()
-			r.RegisterWorkflow(workflows.IntakeWorkflow)
-			r.RegisterWorkflow(workflows.JourneyWorkflow)
-			if err := r.ReplayWorkflowHistory(quietLogger, h); err != nil {
+		name, _ := filepath.Rel("testdata", f)
+		t.Run(name, func(t *testing.T) {
+			if err := replay(h); err != nil {
 				t.Fatalf("replaying %s told its start is assumed: %v", f, err)
 			}
 		})
 	}
 	if marked == 0 {
-		t.Fatalf("no journey history in testdata/before-starts-assumed has a start signal to mark")
+		t.Fatalf("no journey history recorded before a change has a start signal to mark")
 	}
 }
 
-// historyWithStartsAssumed reads a recorded history and sets Assumed in
-// each of its start signals, returning it and how many it set.
-func historyWithStartsAssumed(t *testing.T, path string) (*historypb.History, int) {
+// A journey begun at lifecycle-guard 8 takes its intake's word: told by an
+// intake from before it (Assumed false) that its start is not assumed, it
+// reports that it awaits the start. Replayed with Assumed cleared, each
+// recorded journey history that took a start without reporting it must
+// now want to report, which its history does not have.
+func TestJourneysReportAStartTheIntakeDidNotAssume(t *testing.T) {
+	cleared := 0
+	for _, f := range journeyHistories(t, recordedHistories) {
+		h, n := historyWithStartsAssumed(t, f, false)
+		if n == 0 {
+			continue
+		}
+		cleared += n
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			err := replay(h)
+			if err == nil || !strings.Contains(err.Error(), "TMPRL1100") {
+				t.Fatalf("replaying %s told its start is not assumed: %v, want the report it did not make (TMPRL1100)", f, err)
+			}
+		})
+	}
+	if cleared == 0 {
+		t.Fatalf("no recorded journey history has a start signal to clear")
+	}
+}
+
+func journeyHistories(t *testing.T, pattern string) []string {
+	t.Helper()
+	files, err := filepath.Glob(pattern)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return slices.DeleteFunc(files, func(f string) bool { return !strings.HasPrefix(filepath.Base(f), "journey-") })
+}
+
+func replay(h *historypb.History) error {
+	r := sdkworker.NewWorkflowReplayer()
+	r.RegisterWorkflow(workflows.IntakeWorkflow)
+	r.RegisterWorkflow(workflows.JourneyWorkflow)
+	return r.ReplayWorkflowHistory(quietLogger, h)
+}
+
+// historyWithStartsAssumed reads a recorded history and sets Assumed to
+// assumed in each of its start signals, returning it and how many it set.
+func historyWithStartsAssumed(t *testing.T, path string, assumed bool) (*historypb.History, int) {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -170,7 +206,7 @@ func historyWithStartsAssumed(t *testing.T, path string) (*historypb.History, in
 		if err := dc.FromPayloads(a.GetInput(), &s); err != nil {
 			t.Fatalf("%s event %d: %v", path, ev.GetEventId(), err)
 		}
-		s.Assumed = true
+		s.Assumed = assumed
 		if a.Input, err = dc.ToPayloads(s); err != nil {
 			t.Fatal(err)
 		}

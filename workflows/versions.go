@@ -74,10 +74,11 @@ type versions struct {
 	// journey's workflow task taking its confirmation and the intake's
 	// taking it in. A journey that could not start (it withdrew or was
 	// deferred as the start went out) reports what it did instead, which
-	// the intake takes as news. A journey begun before version 8 reports
-	// all the same, whatever the signal says (the intake takes that as no
-	// news): during a rolling deploy an older worker may have handled its
-	// start and reported, and a journey's replay must not depend on which.
+	// the intake takes as news. A journey run begun before version 8
+	// reports all the same, whatever the signal says (the intake takes
+	// that as no news): during a rolling deploy an older worker may have
+	// handled its start and reported, and a run's replay must not depend
+	// on which.
 	startsAssumed bool
 	// cancelTimers: a wait for a change or a moment cancels its timer when
 	// the change comes first (awaitOrTimeout), instead of leaving it to
