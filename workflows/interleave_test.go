@@ -366,9 +366,12 @@ func TestAnIntakeBeforeStartsAssumedWaitsForTheReports(t *testing.T) {
 	h.env.SetStartTime(day(2021, 9, 20, 9))
 	// 8 is the most the code asks for: raise it with the next version.
 	h.env.OnGetVersion("lifecycle-guard", workflow.DefaultVersion, 8).Return(workflow.Version(7))
+	var mu sync.Mutex // the environment runs each signal's mock on a goroutine of its own
 	var told []workflows.StartSignal
 	h.env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, "", workflows.SignalStart, mock.Anything).Return(
 		func(_, _, _, _ string, arg any) error {
+			mu.Lock()
+			defer mu.Unlock()
 			told = append(told, arg.(workflows.StartSignal))
 			return nil
 		})
@@ -389,6 +392,8 @@ func TestAnIntakeBeforeStartsAssumedWaitsForTheReports(t *testing.T) {
 	if err := start.Problem(); err != nil {
 		t.Fatal(err)
 	}
+	mu.Lock()
+	defer mu.Unlock()
 	if len(told) != 2 || told[0].Assumed || told[1].Assumed {
 		t.Errorf("the version-7 intake's start signals %+v, want two that do not say the start is assumed", told)
 	}
