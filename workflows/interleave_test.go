@@ -31,6 +31,22 @@ func (h *harness) withdraw(j uuid.UUID) *scripted.Update {
 	return h.update(j, workflows.UpdateWithdraw, workflows.WithdrawRequest{Reason: "other"})
 }
 
+// intakeOfTwoAccepted is the harness's intake, open, with two applicants
+// who have accepted, for a test that runs the intake alone from when (its
+// journeys are not started: the test plays their part).
+func (h *harness) intakeOfTwoAccepted(when time.Time) (in workflows.Intake, a, b uuid.UUID) {
+	a, b = uuid.New(), uuid.New()
+	in = h.intake
+	in.Status, in.Published = store.IntakeOpen, store.IntakeOpen
+	in.Order = []uuid.UUID{a, b}
+	in.Applicants = map[uuid.UUID]*workflows.Applicant{
+		a: {PersonID: uuid.New(), Status: workflows.StatusAccepted},
+		b: {PersonID: uuid.New(), Status: workflows.StatusAccepted},
+	}
+	h.env.SetStartTime(when)
+	return in, a, b
+}
+
 // intakeCountsAt asks the intake for its counts by status at when; they
 // are filled in once that step has run.
 func (h *harness) intakeCountsAt(when time.Time) *map[workflows.Status]int {
@@ -314,15 +330,7 @@ func TestAStartIgnoredByAWithdrawnJourneyIsCountedWithdrawn(t *testing.T) {
 // runs alone, its journeys' reports sent by the test.
 func TestAWithdrawalOvertakingTheStartStands(t *testing.T) {
 	h := newHarness(t, 20)
-	a, b := uuid.New(), uuid.New()
-	in := h.intake
-	in.Status, in.Published = store.IntakeOpen, store.IntakeOpen
-	in.Order = []uuid.UUID{a, b}
-	in.Applicants = map[uuid.UUID]*workflows.Applicant{
-		a: {PersonID: uuid.New(), Status: workflows.StatusAccepted},
-		b: {PersonID: uuid.New(), Status: workflows.StatusAccepted},
-	}
-	h.env.SetStartTime(day(2021, 9, 20, 9))
+	in, a, b := h.intakeOfTwoAccepted(day(2021, 9, 20, 9))
 	report := func(j uuid.UUID, s workflows.Status) {
 		h.env.SignalWorkflow(workflows.SignalJourneyStatus, workflows.JourneyStatusSignal{JourneyID: j, Status: s, Seq: 9})
 	}
@@ -355,15 +363,7 @@ func TestAWithdrawalOvertakingTheStartStands(t *testing.T) {
 // as journeys begun since take its word and report.
 func TestAnIntakeBeforeStartsAssumedWaitsForTheReports(t *testing.T) {
 	h := newHarness(t, 20)
-	a, b := uuid.New(), uuid.New()
-	in := h.intake
-	in.Status, in.Published = store.IntakeOpen, store.IntakeOpen
-	in.Order = []uuid.UUID{a, b}
-	in.Applicants = map[uuid.UUID]*workflows.Applicant{
-		a: {PersonID: uuid.New(), Status: workflows.StatusAccepted},
-		b: {PersonID: uuid.New(), Status: workflows.StatusAccepted},
-	}
-	h.env.SetStartTime(day(2021, 9, 20, 9))
+	in, a, b := h.intakeOfTwoAccepted(day(2021, 9, 20, 9))
 	// 8 is the most the code asks for: raise it with the next version.
 	h.env.OnGetVersion("lifecycle-guard", workflow.DefaultVersion, 8).Return(workflow.Version(7))
 	var mu sync.Mutex // the environment runs each signal's mock on a goroutine of its own
