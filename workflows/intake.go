@@ -391,11 +391,7 @@ func (in *intake) onJourneyStatus(ctx workflow.Context, s JourneyStatusSignal) e
 	}
 	a.Status, a.Reported = s.Status, s.Status
 	if in.guarded && s.Status == StatusAccepted && in.Status == store.IntakeStarted {
-		if err := in.signalJourney(ctx, s.JourneyID, SignalStart, in.startSignal()); err != nil {
-			return err
-		}
-		in.assumeStarting(s.JourneyID)
-		return nil
+		return in.tellToStart(ctx, s.JourneyID)
 	}
 	if s.Status == StatusDeclined || s.Status == StatusOfferLapsed {
 		return in.promoteFromWaitlist(ctx)
@@ -662,10 +658,7 @@ func (in *intake) takeDeferral(ctx workflow.Context, d DeferralHandOver, byUpdat
 	if in.Status != store.IntakeStarted {
 		return nil
 	}
-	err = in.signalJourney(ctx, d.NewJourneyID, SignalStart, in.startSignal())
-	if err == nil {
-		in.assumeStarting(d.NewJourneyID)
-	}
+	err = in.tellToStart(ctx, d.NewJourneyID)
 	if err != nil && in.settlesDeferrals {
 		// Taken all the same: the journey exists, and its answer must say
 		// so, or its source journey would stay live beside it.
@@ -686,6 +679,16 @@ func (in *intake) forget(journeyID uuid.UUID) {
 // startSignal tells a journey when its programme starts.
 func (in *intake) startSignal() StartSignal {
 	return StartSignal{StartsOn: in.StartsOn, SessionMoves: in.SessionMoves, Assumed: in.startsAssumed}
+}
+
+// tellToStart tells one journey that its programme starts and, once the
+// signal is delivered, counts it awaiting the start.
+func (in *intake) tellToStart(ctx workflow.Context, journeyID uuid.UUID) error {
+	if err := in.signalJourney(ctx, journeyID, SignalStart, in.startSignal()); err != nil {
+		return err
+	}
+	in.assumeStarting(journeyID)
+	return nil
 }
 
 // assumeStarting counts a journey just told to start as awaiting its start
