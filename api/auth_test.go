@@ -112,6 +112,17 @@ func TestCoordinatorViews(t *testing.T) {
 		d.Rows[0].Name != "Siân Llywelyn" || d.Rows[0].CoachName != "Dai Evans" || d.ByLocalAuthority["Caerphilly"] != 1 {
 		t.Errorf("dashboard = %+v", d)
 	}
+	// A page is named by the journey it follows; one named by a journey not
+	// on this intake is refused, rather than looking like the end.
+	dashboard := "/api/intakes/" + f.intake.String() + "/dashboard"
+	var after starter.IntakeDashboard
+	decode(t, f.do(t, call{method: "GET", path: dashboard + "?limit=1&after=" + d.Rows[0].JourneyID.String(), token: f.coordinator}), 200, &after)
+	if after.Total != 1 || len(after.Rows) != 0 || after.Next != uuid.Nil || d.Total != 1 || d.Next != uuid.Nil || d.Previous != uuid.Nil {
+		t.Errorf("the page after the only journey = %+v; the first = %+v", after, d)
+	}
+	if p := checkProblem(t, f.do(t, call{method: "GET", path: dashboard + "?after=" + uuid.NewString(), token: f.coordinator}), 422); !strings.Contains(p.Detail, "first page") {
+		t.Errorf("a page after another intake's journey: %q", p.Detail)
+	}
 	// The problem for an unknown intake says what to do.
 	rec := f.do(t, call{method: "GET", path: "/api/intakes/" + uuid.NewString() + "/dashboard", token: f.coordinator})
 	checkProblem(t, rec, 404)

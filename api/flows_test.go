@@ -78,6 +78,11 @@ func (w *world) testBadInput(t *testing.T) {
 		for _, c := range []struct{ method, path, detail string }{
 			{"GET", "/api/journeys/nope", "journey ID"},
 			{"GET", "/api/intakes/nope/dashboard", "intake ID"},
+			{"GET", "/api/intakes/" + w.intakeA.String() + "/dashboard?after=nope", "not a journey ID"},
+			{"GET", "/api/intakes/" + w.intakeA.String() + "/dashboard?before=1", "not a journey ID"},
+			{"GET", "/api/intakes/" + w.intakeA.String() + "/dashboard?limit=0", "from 1 to 1000"},
+			{"GET", "/api/intakes/" + w.intakeA.String() + "/dashboard?limit=1001", "from 1 to 1000"},
+			{"GET", "/api/intakes/" + w.intakeA.String() + "/dashboard?limit=ten", "from 1 to 1000"},
 			{"GET", "/api/people/nope/export", "person ID"},
 			{"GET", "/api/reports/themes?intake=nope", "not an intake ID"},
 			{"POST", "/api/journeys/" + w.journey.String() + "/checkpoints/0/complete", "checkpoint number"},

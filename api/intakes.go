@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -117,14 +118,45 @@ func (h *handler) editIntake(w http.ResponseWriter, r *http.Request) {
 	h.answer(w, r, "editing the intake", err, in)
 }
 
-// intakeDashboard is GET /api/intakes/{id}/dashboard: starter.IntakeDashboard.
+// intakeDashboard is GET /api/intakes/{id}/dashboard[?after=J|before=J][&limit=N]:
+// starter.IntakeDashboard.
 func (h *handler) intakeDashboard(w http.ResponseWriter, r *http.Request) {
 	id, ok := pathID(w, r, "id", "an intake")
 	if !ok {
 		return
 	}
-	d, err := h.svc.IntakeDashboard(r.Context(), id)
+	page, ok := dashboardPage(w, r)
+	if !ok {
+		return
+	}
+	d, err := h.svc.IntakeDashboard(r.Context(), id, page)
 	h.answer(w, r, "building the intake's dashboard", err, d)
+}
+
+// dashboardPage is the page of a dashboard its query asks for: ?after= or
+// ?before= a journey's ID (the Next or Previous of the page beside it),
+// and ?limit= its number of rows.
+func dashboardPage(w http.ResponseWriter, r *http.Request) (starter.DashboardPage, bool) {
+	var page starter.DashboardPage
+	q := r.URL.Query()
+	for name, id := range map[string]*uuid.UUID{"after": &page.After, "before": &page.Before} {
+		if v := q.Get(name); v != "" {
+			var err error
+			if *id, err = uuid.Parse(v); err != nil {
+				writeProblem(w, http.StatusBadRequest, fmt.Sprintf("?%s=%q is not a journey ID: give the Next or Previous of a dashboard's page.", name, v))
+				return page, false
+			}
+		}
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > starter.MaxDashboardRows {
+			writeProblem(w, http.StatusBadRequest, fmt.Sprintf("?limit=%q: give a number of rows from 1 to %d.", v, starter.MaxDashboardRows))
+			return page, false
+		}
+		page.Limit = n
+	}
+	return page, true
 }
 
 // Started is the answer to an intake's start: journeys by state, as the

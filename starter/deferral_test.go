@@ -70,7 +70,7 @@ func TestAFullIntakeRefusesADeferralAndTheJourneyStays(t *testing.T) {
 	if snap, err := s.Journey(ctx, journey); err != nil || snap.State != string(workflows.StatusAccepted) {
 		t.Errorf("after the refusal the journey is %q (%v), want it still accepted", snap.State, err)
 	}
-	if d, err := s.IntakeDashboard(ctx, later.ID); err != nil || len(d.Rows) != 1 {
+	if d, err := s.IntakeDashboard(ctx, later.ID, DashboardPage{}); err != nil || len(d.Rows) != 1 {
 		t.Errorf("the full intake holds %d journeys (%v), want only its own applicant", len(d.Rows), err)
 	}
 

@@ -50,7 +50,7 @@ func TestSeedDemo(t *testing.T) {
 	// two unanswered offers and the four waitlisted not selected.
 	var dash IntakeDashboard
 	err = s.waitFor(ctx, "the start to reach every journey", func() (bool, error) {
-		dash, err = s.IntakeDashboard(ctx, d.AlphaID)
+		dash, err = s.IntakeDashboard(ctx, d.AlphaID, DashboardPage{})
 		return dash.Counts["awaiting_start"] == 18 && dash.Counts["not_selected"] == 6, err
 	})
 	if err != nil {
@@ -67,7 +67,7 @@ func TestSeedDemo(t *testing.T) {
 			t.Errorf("row without names: %+v", r)
 		}
 	}
-	c2, err := s.IntakeDashboard(ctx, d.Cohort2ID)
+	c2, err := s.IntakeDashboard(ctx, d.Cohort2ID, DashboardPage{})
 	if err != nil || len(c2.Rows) != 0 {
 		t.Errorf("Cohort 2: %d rows, %v", len(c2.Rows), err)
 	}

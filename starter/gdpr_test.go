@@ -94,7 +94,7 @@ func TestExportThenEraseAPerson(t *testing.T) {
 		t.Errorf("after erasure: %+v (the journey and authority stay, for counts)", x.Person)
 	}
 
-	dash, err := s.IntakeDashboard(ctx, c.intake.ID)
+	dash, err := s.IntakeDashboard(ctx, c.intake.ID, DashboardPage{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -99,13 +99,13 @@ func TestTheSameRequestTwiceIsDoneOnce(t *testing.T) {
 		t.Fatalf("deferring twice at once: %v, %v; journeys %s and %s", errs[0], errs[1], deferred[0], deferred[1])
 	}
 	err = s.waitFor(ctx, "the later intake to take the deferral", func() (bool, error) {
-		d, err := s.IntakeDashboard(ctx, later.ID)
+		d, err := s.IntakeDashboard(ctx, later.ID, DashboardPage{})
 		return len(d.Rows) > 0, err
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d, err := s.IntakeDashboard(ctx, later.ID); err != nil || len(d.Rows) != 1 || d.Rows[0].JourneyID != deferred[0] {
+	if d, err := s.IntakeDashboard(ctx, later.ID, DashboardPage{}); err != nil || len(d.Rows) != 1 || d.Rows[0].JourneyID != deferred[0] {
 		t.Errorf("the later intake holds %d journeys (%v), want the one deferral %s", len(d.Rows), err, deferred[0])
 	}
 

@@ -48,25 +48,25 @@ type GroupCounts struct {
 // DashboardByAuthority counts journeys for each of the ten local
 // authorities, in one intake or, with uuid.Nil, across every intake.
 func (s *Service) DashboardByAuthority(ctx context.Context, intakeID uuid.UUID) (GroupReport, error) {
-	return s.groupReport(ctx, intakeID, "localAuthority", LocalAuthorities, store.TallyByLocalAuthority)
+	return s.groupReport(ctx, intakeID, "localAuthority", LocalAuthorities, func(t store.Tally) string { return t.LocalAuthority })
 }
 
 // DashboardByTheme counts journeys for each theme, in one intake or, with
 // uuid.Nil, across every intake.
 func (s *Service) DashboardByTheme(ctx context.Context, intakeID uuid.UUID) (GroupReport, error) {
-	return s.groupReport(ctx, intakeID, "theme", Themes, store.TallyByTheme)
+	return s.groupReport(ctx, intakeID, "theme", Themes, func(t store.Tally) string { return t.Theme })
 }
 
 // groupReport counts from the store's tally, one query whatever the
-// number of journeys.
-func (s *Service) groupReport(ctx context.Context, intakeID uuid.UUID, by string, names []string, tallyBy store.TallyBy) (GroupReport, error) {
+// number of journeys, each journey in the group its tally's group names.
+func (s *Service) groupReport(ctx context.Context, intakeID uuid.UUID, by string, names []string, group func(store.Tally) string) (GroupReport, error) {
 	r := GroupReport{By: by, IntakeID: intakeID}
 	if intakeID != uuid.Nil {
 		if _, err := s.getIntake(ctx, intakeID); err != nil {
 			return r, err
 		}
 	}
-	tallies, err := s.Store.TallyJourneys(ctx, intakeID, tallyBy)
+	tallies, err := s.Store.TallyJourneys(ctx, intakeID)
 	if err != nil {
 		return r, err
 	}
@@ -83,7 +83,7 @@ func (s *Service) groupReport(ctx context.Context, intakeID uuid.UUID, by string
 		add(n)
 	}
 	for _, t := range tallies {
-		name := t.Group
+		name := group(t)
 		if _, known := index[name]; !known || name == "" {
 			name = notRecorded
 		}

@@ -1,13 +1,11 @@
 package starter
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -235,7 +233,8 @@ func eventItem(data json.RawMessage) string {
 	return d.Item
 }
 
-// IntakeDashboard is a coordinator's view of one intake.
+// IntakeDashboard is a coordinator's view of one intake: its counts, and
+// one page of its journeys (DashboardPage).
 type IntakeDashboard struct {
 	Intake      store.Intake
 	Coordinator PersonSummary
@@ -244,7 +243,13 @@ type IntakeDashboard struct {
 	// ByLocalAuthority and ByTheme count every application, whatever its state.
 	ByLocalAuthority map[string]int
 	ByTheme          map[string]int
-	Rows             []DashboardRow
+	// Total is the number of the intake's journeys; Rows, a page of them,
+	// by participant (store.RosterPage says in what order).
+	Total int
+	Rows  []DashboardRow
+	// Previous and Next name the pages before and after this one
+	// (DashboardPage.Before and After); uuid.Nil where there is none.
+	Previous, Next uuid.UUID
 }
 
 // DashboardRow is one journey of an intake.
@@ -264,58 +269,122 @@ type DashboardRow struct {
 	Outcome        string
 }
 
+// Sizes of a dashboard's page of journeys: an intake of the usual twenty
+// fits on one; a national one of thousands is read a page at a time, so
+// that its dashboard costs what a page costs.
+const (
+	DashboardRows    = 100
+	MaxDashboardRows = 1_000
+)
+
+// DashboardPage is which of an intake's journeys its dashboard lists:
+// Limit of them (DashboardRows for 0) after the journey After or, else,
+// before the journey Before; from the first when neither is given. A page
+// is named by a journey, not by a name, so no one's name is put in an
+// address (store.RosterPage).
+type DashboardPage struct {
+	After, Before uuid.UUID
+	Limit         int
+}
+
+func (p DashboardPage) check() (DashboardPage, error) {
+	switch {
+	case p.After != uuid.Nil && p.Before != uuid.Nil:
+		return p, invalidf("ask for the journeys after one journey or before one, not both")
+	case p.Limit < 0 || p.Limit > MaxDashboardRows:
+		return p, invalidf("a page lists 1 to %d journeys, not %d", MaxDashboardRows, p.Limit)
+	case p.Limit == 0:
+		p.Limit = DashboardRows
+	}
+	return p, nil
+}
+
 // IntakeDashboard builds the dashboard of an intake from the store alone,
-// so it answers even while Temporal is unreachable.
-func (s *Service) IntakeDashboard(ctx context.Context, intakeID uuid.UUID) (IntakeDashboard, error) {
+// so it answers even while Temporal is unreachable: the counts in one
+// query, the page of journeys asked for in another.
+func (s *Service) IntakeDashboard(ctx context.Context, intakeID uuid.UUID, page DashboardPage) (IntakeDashboard, error) {
+	page, err := page.check()
+	if err != nil {
+		return IntakeDashboard{}, err
+	}
 	in, err := s.getIntake(ctx, intakeID)
 	if err != nil {
 		return IntakeDashboard{}, err
 	}
-	d := IntakeDashboard{Intake: in, ByLocalAuthority: map[string]int{}, ByTheme: map[string]int{}, Rows: []DashboardRow{}}
+	d := IntakeDashboard{Intake: in}
 	if d.Coordinator, err = s.people().get(ctx, in.CoordinatorID); err != nil {
 		return d, err
 	}
-	// Room for the intake's places at first (up to rowsUpFront): a full
-	// intake's rows are made without the list growing, and being copied,
-	// as they come (only applicants beyond its places make it grow).
-	rows := make([]DashboardRow, 0, min(in.Capacity, rowsUpFront))
-	d.Counts = map[string]int{}
-	err = s.Store.Roster(ctx, intakeID, func(r store.RosterEntry) error {
-		rows = append(rows, dashboardRow(r))
-		d.Counts[r.State]++
-		d.ByLocalAuthority[r.Participant.LocalAuthority]++
-		d.ByTheme[r.Participant.Theme]++
-		return nil
-	})
-	if err != nil {
+	if err := s.countDashboard(ctx, &d); err != nil {
 		return d, err
 	}
-	d.Rows = byName(rows)
-	return d, nil
+	return d, s.dashboardRows(ctx, &d, page)
 }
 
-// rowsUpFront bounds the room a dashboard makes for its rows before it
-// has them: the workflows hold a capacity to workflows.MaxCapacity, the
-// store to nothing (the 10,000-place intake of BenchmarkViews).
-const rowsUpFront = 10_000
+// countDashboard fills in d's counts, by state, local authority and
+// theme, from one tally of its intake's journeys.
+func (s *Service) countDashboard(ctx context.Context, d *IntakeDashboard) error {
+	tallies, err := s.Store.TallyJourneys(ctx, d.Intake.ID)
+	if err != nil {
+		return err
+	}
+	d.Counts, d.ByLocalAuthority, d.ByTheme = map[string]int{}, map[string]int{}, map[string]int{}
+	for _, t := range tallies {
+		d.Counts[t.State] += t.Journeys
+		d.ByLocalAuthority[t.LocalAuthority] += t.Journeys
+		d.ByTheme[t.Theme] += t.Journeys
+		d.Total += t.Journeys
+	}
+	return nil
+}
 
-// byName is rows by name, namesakes in the order of their journeys' IDs.
-// It sorts the rows' places, not the rows: moving thousands of rows of
-// many fields about took most of a sort's time.
-func byName(rows []DashboardRow) []DashboardRow {
-	order := make([]int, len(rows))
-	for i := range order {
-		order[i] = i
+// dashboardRows lists d's page of journeys and names the pages beside it.
+// It asks for one journey more than the page holds, to learn whether there
+// is another page beyond it.
+func (s *Service) dashboardRows(ctx context.Context, d *IntakeDashboard, page DashboardPage) error {
+	d.Rows = make([]DashboardRow, 0, page.Limit+1)
+	err := s.Store.Roster(ctx, d.Intake.ID, store.RosterPage{After: page.After, Before: page.Before, Limit: page.Limit + 1},
+		func(r store.RosterEntry) error {
+			d.Rows = append(d.Rows, dashboardRow(r))
+			return nil
+		})
+	if err != nil {
+		return err
 	}
-	slices.SortFunc(order, func(i, j int) int {
-		a, b := &rows[i], &rows[j]
-		return cmp.Or(strings.Compare(a.Name, b.Name), bytes.Compare(a.JourneyID[:], b.JourneyID[:]))
-	})
-	sorted := make([]DashboardRow, len(rows))
-	for i, at := range order {
-		sorted[i] = rows[at]
+	if len(d.Rows) == 0 {
+		return s.checkPageJourney(ctx, d.Intake.ID, cmp.Or(page.After, page.Before))
 	}
-	return sorted
+	more := len(d.Rows) > page.Limit
+	// A page before a journey is read backwards: the one more is its first.
+	if page.After == uuid.Nil && page.Before != uuid.Nil {
+		if more {
+			d.Rows = d.Rows[1:]
+			d.Previous = d.Rows[0].JourneyID
+		}
+		d.Next = d.Rows[len(d.Rows)-1].JourneyID
+		return nil
+	}
+	d.Rows = d.Rows[:min(len(d.Rows), page.Limit)]
+	if page.After != uuid.Nil {
+		d.Previous = d.Rows[0].JourneyID
+	}
+	if more {
+		d.Next = d.Rows[len(d.Rows)-1].JourneyID
+	}
+	return nil
+}
+
+// checkPageJourney refuses a page named by a journey that is not the
+// intake's: its rows would be none, and look like the end of the list.
+func (s *Service) checkPageJourney(ctx context.Context, intakeID, journeyID uuid.UUID) error {
+	if journeyID == uuid.Nil {
+		return nil
+	}
+	j, err := s.Store.GetJourney(ctx, journeyID)
+	if errors.Is(err, store.ErrNotFound) || err == nil && j.IntakeID != intakeID {
+		return invalidf("journey %s is not on intake %s's dashboard: start from its first page", journeyID, intakeID)
+	}
+	return err
 }
 
 func dashboardRow(r store.RosterEntry) DashboardRow {

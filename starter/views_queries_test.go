@@ -2,7 +2,10 @@ package starter_test
 
 import (
 	"context"
+	"errors"
 	"io"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -12,6 +15,7 @@ import (
 	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
+	"github.com/infuse-cymru/journeys/workflows"
 )
 
 // personCounting is a real store that counts the people looked up one at
@@ -52,9 +56,10 @@ func TestIntakeListsLookPeopleUpTogether(t *testing.T) {
 	svc := starter.New(nil, st)
 	views := map[string]func() error{
 		"dashboard": func() error {
-			d, err := svc.IntakeDashboard(ctx, intake)
-			if err == nil && (len(d.Rows) != 120 || d.Rows[0].Name == "" || d.Rows[0].CoachName == "") {
-				t.Errorf("the dashboard has %d rows: want 120, named, with their coaches: %+v", len(d.Rows), d.Rows)
+			d, err := svc.IntakeDashboard(ctx, intake, starter.DashboardPage{})
+			if err == nil && (len(d.Rows) != starter.DashboardRows || d.Total != 120 || d.Rows[0].Name == "" || d.Rows[0].CoachName == "") {
+				t.Errorf("the dashboard has %d rows of %d: want a page of %d of 120, named, with their coaches: %+v",
+					len(d.Rows), d.Total, starter.DashboardRows, d.Rows)
 			}
 			return err
 		},
@@ -87,7 +92,7 @@ func TestInboxReadsTheCaseloadTogether(t *testing.T) {
 	intake := seedIntake(ctx, t, st, 120)
 	var coach uuid.UUID
 	var entries []store.RosterEntry
-	if err := st.Roster(ctx, intake, func(e store.RosterEntry) error {
+	if err := st.Roster(ctx, intake, store.RosterPage{}, func(e store.RosterEntry) error {
 		if coach == uuid.Nil || e.CoachID == coach {
 			coach = e.CoachID
 			entries = append(entries, e)
@@ -136,6 +141,85 @@ func TestInboxReadsTheCaseloadTogether(t *testing.T) {
 		if j.Participant != want || j.IntakeName != "Views" || j.Coach == nil || j.Coach.ID != coach {
 			t.Errorf("the inbox lists journey %s as %+v (coach %+v, intake %q); want participant %+v, coach %s, intake Views",
 				j.JourneyID, j.Participant, j.Coach, j.IntakeName, want, coach)
+		}
+	}
+}
+
+// A coordinator pages through an intake's dashboard, forwards and back,
+// and sees every journey once, in the same order, with the whole intake's
+// counts on every page; a page named by another intake's journey, or by
+// two journeys, or of too many rows is refused.
+func TestTheDashboardPagesThroughAnIntake(t *testing.T) {
+	ctx := context.Background()
+	st := sqlitestore.OpenTest(t)
+	const n = 25 // more than the authorities, so that some have two
+	intake, other := seedIntake(ctx, t, st, n), seedIntake(ctx, t, st, 1)
+	svc := starter.New(nil, st)
+	dashboard := func(page starter.DashboardPage) starter.IntakeDashboard {
+		t.Helper()
+		d, err := svc.IntakeDashboard(ctx, intake, page)
+		if err != nil {
+			t.Fatalf("the dashboard's page %+v: %v", page, err)
+		}
+		sum := func(counts map[string]int) (n int) {
+			for _, c := range counts {
+				n += c
+			}
+			return n
+		}
+		if d.Total != n || d.Counts[string(workflows.StatusInLabs)] != n || sum(d.ByLocalAuthority) != n || d.ByLocalAuthority[starter.LocalAuthorities[0]] != 3 ||
+			len(d.ByTheme) != len(starter.Themes) || sum(d.ByTheme) != n {
+			t.Errorf("page %+v counts %d journeys, by state %v, by authority %v, by theme %v; want the whole intake's %d",
+				page, d.Total, d.Counts, d.ByLocalAuthority, d.ByTheme, n)
+		}
+		return d
+	}
+	whole := dashboard(starter.DashboardPage{})
+	if len(whole.Rows) != n || whole.Previous != uuid.Nil || whole.Next != uuid.Nil {
+		t.Fatalf("the first page of 100 has %d rows (previous %s, next %s); want all %d and no other page", len(whole.Rows), whole.Previous, whole.Next, n)
+	}
+	if !slices.IsSortedFunc(whole.Rows, func(a, b starter.DashboardRow) int { return strings.Compare(a.Name, b.Name) }) {
+		t.Errorf("the dashboard's rows are not by name: %+v", whole.Rows)
+	}
+	var forwards, backwards []starter.DashboardRow
+	var pages int
+	for page := (starter.DashboardPage{Limit: 3}); pages < n; pages++ {
+		d := dashboard(page)
+		forwards = append(forwards, d.Rows...)
+		if (d.Previous != uuid.Nil) != (pages > 0) {
+			t.Errorf("page %d of 3 rows names the page before it as %s", pages+1, d.Previous)
+		}
+		if page.After = d.Next; d.Next == uuid.Nil {
+			break
+		}
+	}
+	last := whole.Rows[n-1].JourneyID
+	for page := (starter.DashboardPage{Limit: 3, Before: last}); ; {
+		d := dashboard(page)
+		backwards = append(d.Rows, backwards...)
+		if d.Next != page.Before && d.Next != d.Rows[len(d.Rows)-1].JourneyID {
+			t.Errorf("a page before %s names the page after it as %s", page.Before, d.Next)
+		}
+		if page.Before = d.Previous; d.Previous == uuid.Nil || len(backwards) > n {
+			break
+		}
+	}
+	if pages != n/3 || !slices.Equal(forwards, whole.Rows) {
+		t.Errorf("pages of 3 forwards (%d more after the first) list %+v\nwant %+v", pages, forwards, whole.Rows)
+	}
+	if !slices.Equal(backwards, whole.Rows[:n-1]) {
+		t.Errorf("pages of 3 backwards from the last list %+v\nwant %+v", backwards, whole.Rows[:n-1])
+	}
+	elsewhere, err := svc.IntakeDashboard(ctx, other, starter.DashboardPage{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, page := range []starter.DashboardPage{
+		{After: elsewhere.Rows[0].JourneyID}, {Before: uuid.New()}, {After: whole.Rows[0].JourneyID, Before: whole.Rows[1].JourneyID},
+		{Limit: -1}, {Limit: starter.MaxDashboardRows + 1},
+	} {
+		if _, err := svc.IntakeDashboard(ctx, intake, page); !errors.Is(err, starter.ErrInvalid) {
+			t.Errorf("the dashboard's page %+v: %v; want ErrInvalid", page, err)
 		}
 	}
 }

@@ -162,6 +162,21 @@ type RosterEntry struct {
 	Participant, Coach Listed
 }
 
+// RosterPage is which of an intake's journeys Roster lists, in the
+// roster's order: participants by given name, then family name (each as
+// Go compares strings, so that both backends agree whatever the database's
+// locale), namesakes by journey ID, then those erased or gone from the
+// store, by journey ID. A page is named by the journey it
+// follows or precedes, never by a name, so that no one's name ends up in
+// an address or a log.
+type RosterPage struct {
+	// After lists the journeys after this one; Before, else, those before
+	// it; neither (uuid.Nil), from the first.
+	After, Before uuid.UUID
+	// Limit is the most journeys listed; 0 lists them all.
+	Limit int
+}
+
 // CaseloadEntry is a journey a coach is assigned to, as their inbox lists
 // it: with its checkpoints (as JourneysOfCoach reads them), its intake's
 // name (blank if the intake is gone) and its participant, whose e-mail
@@ -193,21 +208,15 @@ type Listed struct {
 	Erased                                       bool
 }
 
-// TallyBy is the fact of a journey's participant TallyJourneys groups by.
-type TallyBy string
-
-const (
-	TallyByLocalAuthority TallyBy = "local_authority"
-	TallyByTheme          TallyBy = "theme"
-)
-
-// Tally is how many journeys share a group (their participant's local
-// authority or theme), a state and an outcome.
+// Tally is how many journeys share their participant's local authority
+// and theme (each blank when none is recorded or the person is gone), a
+// state and an outcome.
 type Tally struct {
-	Group    string
-	State    string
-	Outcome  string
-	Journeys int
+	LocalAuthority string
+	Theme          string
+	State          string
+	Outcome        string
+	Journeys       int
 }
 
 // Event is one entry in the append-only domain event log.
@@ -407,13 +416,15 @@ type Store interface {
 
 	GetJourney(ctx context.Context, journeyID uuid.UUID) (JourneySnapshot, error)
 	ListJourneys(ctx context.Context, intakeID uuid.UUID) ([]JourneySnapshot, error)
-	// Roster hands each of an intake's journeys, with its participant and
-	// coach as a list of them names them, to each, in one query, in no
-	// order, stopping at each's first error, which it returns as it is. It
-	// keeps no list of its own: the caller makes the one it shows. each runs
-	// while the query's rows are open, holding a connection: it must not use
-	// the store.
-	Roster(ctx context.Context, intakeID uuid.UUID, each func(RosterEntry) error) error
+	// Roster hands the page of an intake's journeys that page asks for,
+	// each with its participant and coach as a list of them names them, to
+	// each, in one query, in the roster's order (RosterPage), stopping at
+	// each's first error, which it returns as it is. It keeps no list of
+	// its own: the caller makes the one it shows. each runs while the
+	// query's rows are open, holding a connection: it must not use the
+	// store. A page after or before a journey that is not the intake's is
+	// empty.
+	Roster(ctx context.Context, intakeID uuid.UUID, page RosterPage, each func(RosterEntry) error) error
 	// JourneyOutcomes lists an intake's journeys as the outcomes report
 	// counts them, in one query, in the order of their IDs.
 	JourneyOutcomes(ctx context.Context, intakeID uuid.UUID) ([]JourneyOutcome, error)
@@ -421,10 +432,10 @@ type Store interface {
 	IntakeCounts(ctx context.Context, intakeID uuid.UUID) (map[string]int, error)
 	// TallyJourneys counts, in one query, the journeys of an intake (of
 	// every intake, for uuid.Nil) alike in their participant's local
-	// authority or theme (blank when none is recorded or the person is
-	// gone), their state and their outcome, in no order. Any other by is
-	// ErrInvalid.
-	TallyJourneys(ctx context.Context, intakeID uuid.UUID, by TallyBy) ([]Tally, error)
+	// authority and theme, their state and their outcome, in no order: a
+	// few hundred tallies at most, from which every count by one of these
+	// is summed.
+	TallyJourneys(ctx context.Context, intakeID uuid.UUID) ([]Tally, error)
 	// RebuildProjections recomputes every journey row and intake status from the event log.
 	RebuildProjections(ctx context.Context) error
 

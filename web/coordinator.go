@@ -173,6 +173,28 @@ func (d intakeData) EditCapacity() string {
 	return strconv.Itoa(d.Intake.Capacity)
 }
 
+// pageAsked is the page of an intake's participants r's links ask for
+// (intakeData.PreviousPage, NextPage); an ID that is not one names the
+// journey after or before which nothing is listed: the first page.
+func pageAsked(r *http.Request) starter.DashboardPage {
+	q := r.URL.Query()
+	after, _ := uuid.Parse(q.Get("after"))
+	before, _ := uuid.Parse(q.Get("before"))
+	return starter.DashboardPage{After: after, Before: before}
+}
+
+// PreviousPage and NextPage are the addresses of the pages of the
+// intake's participants beside this one, "" where there is none.
+func (d intakeData) PreviousPage() string { return pageLink(d.Intake.ID, "before", d.Previous) }
+func (d intakeData) NextPage() string     { return pageLink(d.Intake.ID, "after", d.Next) }
+
+func pageLink(intake uuid.UUID, side string, journey uuid.UUID) string {
+	if journey == uuid.Nil {
+		return ""
+	}
+	return "/intakes/" + intake.String() + "?" + side + "=" + journey.String() + "#journeys"
+}
+
 // Decidable says whether a row's application still awaits a decision.
 func (intakeData) Decidable(state string) bool {
 	switch workflows.Status(state) {
@@ -192,7 +214,12 @@ func (s *server) renderIntake(w http.ResponseWriter, r *http.Request, status int
 		s.notFound(w, r)
 		return
 	}
-	d, err := s.svc.IntakeDashboard(r.Context(), id)
+	d, err := s.svc.IntakeDashboard(r.Context(), id, pageAsked(r))
+	if errors.Is(err, starter.ErrInvalid) {
+		// A link to a page of another intake's, or a mangled one: the
+		// first page is where its reader can go on from.
+		d, err = s.svc.IntakeDashboard(r.Context(), id, starter.DashboardPage{})
+	}
 	if err != nil {
 		s.intakeMissing(w, r, err)
 		return

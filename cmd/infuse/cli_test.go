@@ -244,6 +244,16 @@ func TestCommands(t *testing.T) {
 	if !strings.Contains(dash, "By theme: communities 1, decarbonisation 1") {
 		t.Errorf("dashboard totals:\n%s", dash)
 	}
+	// A page at a time: Carys's page names Tom's as the next, Tom's hers
+	// as the previous.
+	carys := w.must("intake", "dashboard", open, "--limit", "1")
+	if !strings.Contains(carys, "Carys Pritchard") || strings.Contains(carys, "Tom Ashworth") ||
+		!strings.Contains(carys, "1 of 2 applications on this page. Next: --after "+journey+".") {
+		t.Errorf("the dashboard's first page of 1:\n%s", carys)
+	}
+	w.eventually([]string{"Tom Ashworth", "1 of 2 applications on this page. Previous: --before " + tom + "."}, "intake", "dashboard", open, "--after", journey)
+	w.expect(exitInvalid, []string{"1 to 1000"}, "intake", "dashboard", open, "--limit", "1001")
+	w.expect(exitInvalid, []string{"--before", "is not an ID"}, "intake", "dashboard", open, "--before", "Tom")
 
 	// Starting with nobody accepted is refused by the intake.
 	w.expect(exitRejected, []string{"nobody has accepted"}, "intake", "start", open)

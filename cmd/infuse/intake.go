@@ -169,15 +169,33 @@ func statusCounts(m map[workflows.Status]int) string {
 }
 
 func (c *cli) intakeDashboardCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:   "dashboard INTAKE",
-		Short: "Show an intake's participants, where each one is and the totals",
+	var after, before string
+	var page starter.DashboardPage
+	cmd := &cobra.Command{
+		Use:   "dashboard INTAKE [--after JOURNEY | --before JOURNEY] [--limit N]",
+		Short: "Show an intake's totals and a page of its participants, where each one is",
 		Args:  args(cobra.ExactArgs(1)),
 		RunE: c.onID("intake", false, func(ctx context.Context, svc *starter.Service, id uuid.UUID, _ []string) (any, func(io.Writer), error) {
-			d, err := svc.IntakeDashboard(ctx, id)
+			for flag, v := range map[string]struct {
+				text string
+				id   *uuid.UUID
+			}{"--after": {after, &page.After}, "--before": {before, &page.Before}} {
+				if v.text == "" {
+					continue
+				}
+				var err error
+				if *v.id, err = parseID(flag, v.text); err != nil {
+					return nil, nil, err
+				}
+			}
+			d, err := svc.IntakeDashboard(ctx, id, page)
 			return d, func(w io.Writer) { printDashboard(w, d) }, err
 		}),
 	}
+	cmd.Flags().StringVar(&after, "after", "", "list the participants after this journey (the last page's next)")
+	cmd.Flags().StringVar(&before, "before", "", "list the participants before this journey (the last page's previous)")
+	cmd.Flags().IntVar(&page.Limit, "limit", starter.DashboardRows, fmt.Sprintf("list at most this many participants (1 to %d)", starter.MaxDashboardRows))
+	return cmd
 }
 
 func printDashboard(w io.Writer, d starter.IntakeDashboard) {
@@ -195,7 +213,14 @@ func printDashboard(w io.Writer, d starter.IntakeDashboard) {
 			next, strconv.Itoa(r.OverdueCount), r.JourneyID.String()}
 	}
 	table(w, []string{"PARTICIPANT", "LOCAL AUTHORITY", "THEME", "COACH", "STATE", "NEXT DUE", "OVERDUE", "JOURNEY"}, rows)
-	fmt.Fprintf(w, "\n%d applications. By state: %s\n", len(d.Rows), counts(d.Counts))
+	fmt.Fprintf(w, "\n%d of %d applications on this page.", len(d.Rows), d.Total)
+	if d.Previous != uuid.Nil {
+		fmt.Fprintf(w, " Previous: --before %s.", d.Previous)
+	}
+	if d.Next != uuid.Nil {
+		fmt.Fprintf(w, " Next: --after %s.", d.Next)
+	}
+	fmt.Fprintf(w, "\n%d applications. By state: %s\n", d.Total, counts(d.Counts))
 	fmt.Fprintf(w, "By local authority: %s\n", counts(d.ByLocalAuthority))
 	fmt.Fprintf(w, "By theme: %s\n", counts(d.ByTheme))
 }

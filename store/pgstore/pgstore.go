@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io/fs"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -418,8 +419,9 @@ func (s *Store) ListJourneys(ctx context.Context, intakeID uuid.UUID) ([]store.J
 	return collect(rows, sqlstore.ScanJourney)
 }
 
-func (s *Store) Roster(ctx context.Context, intakeID uuid.UUID, each func(store.RosterEntry) error) error {
-	rows, err := s.pool.Query(ctx, sqlstore.Roster("$1"), intakeID)
+func (s *Store) Roster(ctx context.Context, intakeID uuid.UUID, page store.RosterPage, each func(store.RosterEntry) error) error {
+	query := sqlstore.Roster(func(n int) string { return "$" + strconv.Itoa(n) }, `COLLATE "C"`, page)
+	rows, err := s.pool.Query(ctx, query, sqlstore.RosterArgs(intakeID, page, func(id uuid.UUID) any { return id })...)
 	if err != nil {
 		return fmt.Errorf("listing the journeys of intake %s with their people: %w", intakeID, err)
 	}
@@ -446,19 +448,15 @@ func (s *Store) IntakeCounts(ctx context.Context, intakeID uuid.UUID) (map[strin
 	return sqlstore.StateCounts(rows)
 }
 
-func (s *Store) TallyJourneys(ctx context.Context, intakeID uuid.UUID, by store.TallyBy) ([]store.Tally, error) {
+func (s *Store) TallyJourneys(ctx context.Context, intakeID uuid.UUID) ([]store.Tally, error) {
 	var args []any
 	param := ""
 	if intakeID != uuid.Nil {
 		args, param = []any{intakeID}, "$1"
 	}
-	query, err := sqlstore.TallyJourneys(by, param)
+	rows, err := s.pool.Query(ctx, sqlstore.TallyJourneys(param), args...)
 	if err != nil {
-		return nil, err
-	}
-	rows, err := s.pool.Query(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("tallying journeys by %s: %w", by, err)
+		return nil, fmt.Errorf("tallying journeys: %w", err)
 	}
 	return collect(rows, sqlstore.ScanTally)
 }

@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"io/fs"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -535,8 +536,9 @@ func (s *Store) JourneyOutcomes(ctx context.Context, intakeID uuid.UUID) ([]stor
 	return out, nil
 }
 
-func (s *Store) Roster(ctx context.Context, intakeID uuid.UUID, each func(store.RosterEntry) error) error {
-	rows, err := s.read.QueryContext(ctx, sqlstore.Roster("?1"), intakeID.String())
+func (s *Store) Roster(ctx context.Context, intakeID uuid.UUID, page store.RosterPage, each func(store.RosterEntry) error) error {
+	query := sqlstore.Roster(func(n int) string { return "?" + strconv.Itoa(n) }, "", page)
+	rows, err := s.read.QueryContext(ctx, query, sqlstore.RosterArgs(intakeID, page, func(id uuid.UUID) any { return id.String() })...)
 	if err != nil {
 		return fmt.Errorf("listing the journeys of intake %s with their people: %w", intakeID, err)
 	}
@@ -559,20 +561,16 @@ func (s *Store) IntakeCounts(ctx context.Context, intakeID uuid.UUID) (map[strin
 	return counts, nil
 }
 
-func (s *Store) TallyJourneys(ctx context.Context, intakeID uuid.UUID, by store.TallyBy) ([]store.Tally, error) {
+func (s *Store) TallyJourneys(ctx context.Context, intakeID uuid.UUID) ([]store.Tally, error) {
 	var args []any
 	param := ""
 	if intakeID != uuid.Nil {
 		args, param = []any{intakeID.String()}, "?1"
 	}
-	query, err := sqlstore.TallyJourneys(by, param)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := s.read.QueryContext(ctx, query, args...)
+	rows, err := s.read.QueryContext(ctx, sqlstore.TallyJourneys(param), args...)
 	out, err := collect(rows, err, sqlstore.ScanTally)
 	if err != nil {
-		return nil, fmt.Errorf("tallying journeys by %s: %w", by, err)
+		return nil, fmt.Errorf("tallying journeys: %w", err)
 	}
 	return out, nil
 }
