@@ -139,11 +139,14 @@ func (h *handler) intakeDashboard(w http.ResponseWriter, r *http.Request) {
 func dashboardPage(w http.ResponseWriter, r *http.Request) (starter.DashboardPage, bool) {
 	var page starter.DashboardPage
 	q := r.URL.Query()
-	for name, id := range map[string]*uuid.UUID{"after": &page.After, "before": &page.Before} {
-		if v := q.Get(name); v != "" {
+	for _, p := range []struct {
+		name string
+		id   *uuid.UUID
+	}{{"after", &page.After}, {"before", &page.Before}} {
+		if v := q.Get(p.name); v != "" {
 			var err error
-			if *id, err = uuid.Parse(v); err != nil {
-				writeProblem(w, http.StatusBadRequest, fmt.Sprintf("?%s=%q is not a journey ID: give the Next or Previous of a dashboard's page.", name, v))
+			if *p.id, err = uuid.Parse(v); err != nil {
+				writeProblem(w, http.StatusBadRequest, fmt.Sprintf("?%s=%q is not a journey ID: give the Next or Previous of a dashboard's page.", p.name, v))
 				return page, false
 			}
 		}

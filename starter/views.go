@@ -270,8 +270,9 @@ type DashboardRow struct {
 }
 
 // Sizes of a dashboard's page of journeys: an intake of the usual twenty
-// fits on one; a national one of thousands is read a page at a time, so
-// that its dashboard costs what a page costs.
+// fits on one; a national one of thousands is read a page at a time. The
+// database still orders the whole intake's names for each page (no index
+// can), but reads and sends what a row shows only for the page's rows.
 const (
 	DashboardRows    = 100
 	MaxDashboardRows = 1_000
@@ -356,7 +357,7 @@ func (s *Service) dashboardRows(ctx context.Context, d *IntakeDashboard, page Da
 	}
 	more := len(d.Rows) > page.Limit
 	// A page before a journey is read backwards: the one more is its first.
-	if page.After == uuid.Nil && page.Before != uuid.Nil {
+	if page.Before != uuid.Nil { // check: not with After
 		if more {
 			d.Rows = d.Rows[1:]
 			d.Previous = d.Rows[0].JourneyID

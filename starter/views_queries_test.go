@@ -181,34 +181,44 @@ func TestTheDashboardPagesThroughAnIntake(t *testing.T) {
 	if !slices.IsSortedFunc(whole.Rows, func(a, b starter.DashboardRow) int { return strings.Compare(a.Name, b.Name) }) {
 		t.Errorf("the dashboard's rows are not by name: %+v", whole.Rows)
 	}
-	var forwards, backwards []starter.DashboardRow
-	var pages int
-	for page := (starter.DashboardPage{Limit: 3}); pages < n; pages++ {
-		d := dashboard(page)
-		forwards = append(forwards, d.Rows...)
-		if (d.Previous != uuid.Nil) != (pages > 0) {
-			t.Errorf("page %d of 3 rows names the page before it as %s", pages+1, d.Previous)
+	// Pages of 5 end on a full page, pages of 3 on a part of one.
+	for _, size := range []int{3, 5} {
+		var forwards, backwards []starter.DashboardRow
+		var pages int
+		for page := (starter.DashboardPage{Limit: size}); pages < n; pages++ {
+			d := dashboard(page)
+			forwards = append(forwards, d.Rows...)
+			if (d.Previous != uuid.Nil) != (pages > 0) || pages > 0 && d.Previous != d.Rows[0].JourneyID {
+				t.Errorf("page %d of %d rows names the page before it as %s", pages+1, size, d.Previous)
+			}
+			if page.After = d.Next; d.Next == uuid.Nil {
+				break
+			}
+			if d.Next != d.Rows[len(d.Rows)-1].JourneyID {
+				t.Errorf("page %d of %d rows names the page after it as %s, not its last row", pages+1, size, d.Next)
+			}
 		}
-		if page.After = d.Next; d.Next == uuid.Nil {
-			break
+		if pages != (n-1)/size || !slices.Equal(forwards, whole.Rows) {
+			t.Errorf("pages of %d forwards (%d more after the first) list %+v\nwant %+v", size, pages, forwards, whole.Rows)
 		}
-	}
-	last := whole.Rows[n-1].JourneyID
-	for page := (starter.DashboardPage{Limit: 3, Before: last}); ; {
-		d := dashboard(page)
-		backwards = append(d.Rows, backwards...)
-		if d.Next != page.Before && d.Next != d.Rows[len(d.Rows)-1].JourneyID {
-			t.Errorf("a page before %s names the page after it as %s", page.Before, d.Next)
+		last := whole.Rows[n-1].JourneyID
+		for page := (starter.DashboardPage{Limit: size, Before: last}); ; {
+			d := dashboard(page)
+			backwards = append(d.Rows, backwards...)
+			if len(d.Rows) == 0 || d.Next != d.Rows[len(d.Rows)-1].JourneyID {
+				t.Fatalf("a page before %s of %d rows names the page after it as %s", page.Before, len(d.Rows), d.Next)
+			}
+			// The page after a page before: the journeys from page.Before on.
+			if after := dashboard(starter.DashboardPage{Limit: size, After: d.Next}); after.Rows[0].JourneyID != page.Before {
+				t.Errorf("the page after the page before %s starts at %s", page.Before, after.Rows[0].JourneyID)
+			}
+			if page.Before = d.Previous; d.Previous == uuid.Nil || len(backwards) > n {
+				break
+			}
 		}
-		if page.Before = d.Previous; d.Previous == uuid.Nil || len(backwards) > n {
-			break
+		if !slices.Equal(backwards, whole.Rows[:n-1]) {
+			t.Errorf("pages of %d backwards from the last list %+v\nwant %+v", size, backwards, whole.Rows[:n-1])
 		}
-	}
-	if pages != n/3 || !slices.Equal(forwards, whole.Rows) {
-		t.Errorf("pages of 3 forwards (%d more after the first) list %+v\nwant %+v", pages, forwards, whole.Rows)
-	}
-	if !slices.Equal(backwards, whole.Rows[:n-1]) {
-		t.Errorf("pages of 3 backwards from the last list %+v\nwant %+v", backwards, whole.Rows[:n-1])
 	}
 	elsewhere, err := svc.IntakeDashboard(ctx, other, starter.DashboardPage{})
 	if err != nil {

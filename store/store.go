@@ -166,9 +166,11 @@ type RosterEntry struct {
 // roster's order: participants by given name, then family name (each as
 // Go compares strings, so that both backends agree whatever the database's
 // locale), namesakes by journey ID, then those erased or gone from the
-// store, by journey ID. A page is named by the journey it
-// follows or precedes, never by a name, so that no one's name ends up in
-// an address or a log.
+// store, by journey ID. A page is named by the journey it follows or
+// precedes, never by a name, so that no one's name ends up in an address
+// or a log. It starts from where that journey is now: if its participant
+// is renamed or erased between pages, the next page goes on from their new
+// place, and may skip or repeat others (the first page is always whole).
 type RosterPage struct {
 	// After lists the journeys after this one; Before, else, those before
 	// it; neither (uuid.Nil), from the first.

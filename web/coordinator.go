@@ -151,6 +151,9 @@ type intakeData struct {
 	// Form is what was typed into the form that failed (reschedule or
 	// edit), kept after a mistake.
 	Form url.Values
+	// Page is the page of participants shown, which a decision on one of
+	// them comes back to.
+	Page starter.DashboardPage
 }
 
 // EditName is the edit form's name: what was typed if that form failed,
@@ -173,26 +176,58 @@ func (d intakeData) EditCapacity() string {
 	return strconv.Itoa(d.Intake.Capacity)
 }
 
-// pageAsked is the page of an intake's participants r's links ask for
-// (intakeData.PreviousPage, NextPage); an ID that is not one names the
-// journey after or before which nothing is listed: the first page.
-func pageAsked(r *http.Request) starter.DashboardPage {
-	q := r.URL.Query()
-	after, _ := uuid.Parse(q.Get("after"))
-	before, _ := uuid.Parse(q.Get("before"))
+// pageAsked is the page of an intake's participants that field names
+// (r.URL.Query().Get for the page's links, r.PostFormValue for a form
+// sent from a page: intakeData.Page); an ID that is not one is none, so
+// a mangled link shows the first page.
+func pageAsked(field func(string) string) starter.DashboardPage {
+	after, _ := uuid.Parse(field("after"))
+	before, _ := uuid.Parse(field("before"))
 	return starter.DashboardPage{After: after, Before: before}
+}
+
+// intakePage is the address of a page of an intake's participants.
+func intakePage(intake uuid.UUID, page starter.DashboardPage) string {
+	to := "/intakes/" + intake.String()
+	if name, journey := pageField(page); name != "" {
+		to += "?" + name + "=" + journey
+	}
+	return to
+}
+
+// pageField is the field that names page (pageAsked): "after" or "before"
+// and its journey; none for the first page.
+func pageField(page starter.DashboardPage) (name, journey string) {
+	switch {
+	case page.After != uuid.Nil:
+		return "after", page.After.String()
+	case page.Before != uuid.Nil:
+		return "before", page.Before.String()
+	}
+	return "", ""
 }
 
 // PreviousPage and NextPage are the addresses of the pages of the
 // intake's participants beside this one, "" where there is none.
-func (d intakeData) PreviousPage() string { return pageLink(d.Intake.ID, "before", d.Previous) }
-func (d intakeData) NextPage() string     { return pageLink(d.Intake.ID, "after", d.Next) }
+func (d intakeData) PreviousPage() string {
+	return pageLink(d.Intake.ID, starter.DashboardPage{Before: d.Previous})
+}
+func (d intakeData) NextPage() string {
+	return pageLink(d.Intake.ID, starter.DashboardPage{After: d.Next})
+}
 
-func pageLink(intake uuid.UUID, side string, journey uuid.UUID) string {
-	if journey == uuid.Nil {
+// PageField is the hidden field a decision's form sends to come back to
+// this page (pageAsked): none on the first page.
+func (d intakeData) PageField() (field struct{ Name, Value string }) {
+	field.Name, field.Value = pageField(d.Page)
+	return field
+}
+
+func pageLink(intake uuid.UUID, page starter.DashboardPage) string {
+	if page == (starter.DashboardPage{}) {
 		return ""
 	}
-	return "/intakes/" + intake.String() + "?" + side + "=" + journey.String() + "#journeys"
+	return intakePage(intake, page) + "#journeys"
 }
 
 // Decidable says whether a row's application still awaits a decision.
@@ -214,11 +249,13 @@ func (s *server) renderIntake(w http.ResponseWriter, r *http.Request, status int
 		s.notFound(w, r)
 		return
 	}
-	d, err := s.svc.IntakeDashboard(r.Context(), id, pageAsked(r))
+	page := pageAsked(r.URL.Query().Get)
+	d, err := s.svc.IntakeDashboard(r.Context(), id, page)
 	if errors.Is(err, starter.ErrInvalid) {
 		// A link to a page of another intake's, or a mangled one: the
 		// first page is where its reader can go on from.
-		d, err = s.svc.IntakeDashboard(r.Context(), id, starter.DashboardPage{})
+		page = starter.DashboardPage{}
+		d, err = s.svc.IntakeDashboard(r.Context(), id, page)
 	}
 	if err != nil {
 		s.intakeMissing(w, r, err)
@@ -227,7 +264,7 @@ func (s *server) renderIntake(w http.ResponseWriter, r *http.Request, status int
 	p := s.newPage(r, "intake.title")
 	p.Title = d.Intake.Name
 	p.Errors = errs
-	data := intakeData{IntakeDashboard: d, Decisions: []workflows.Decision{workflows.DecisionOffer, workflows.DecisionWaitlist, workflows.DecisionReject},
+	data := intakeData{IntakeDashboard: d, Page: page, Decisions: []workflows.Decision{workflows.DecisionOffer, workflows.DecisionWaitlist, workflows.DecisionReject},
 		Sessions: sessionChoices(sessionIDs(d.Intake.ProgrammeID, d.Intake.ProgrammeVersion), s.intakeStarts(r, d.Intake)), Form: postedForm(r)}
 	for state := range d.Counts {
 		data.States = append(data.States, state)
@@ -337,7 +374,7 @@ func (s *server) decide(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	back := "/intakes/" + j.IntakeID.String()
+	back := intakePage(j.IntakeID, pageAsked(r.PostFormValue))
 	d := workflows.Decision(r.PostFormValue("decision"))
 	if !slices.Contains([]workflows.Decision{workflows.DecisionOffer, workflows.DecisionWaitlist, workflows.DecisionReject}, d) {
 		s.errorPage(w, r, http.StatusUnprocessableEntity, "error.form.title", "intake.decision.missing")

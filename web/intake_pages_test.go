@@ -41,7 +41,7 @@ func TestIntakePagesItsParticipants(t *testing.T) {
 	for _, p := range people {
 		j := uuid.New()
 		_, err := s.st.Record(t.Context(), store.Event{Key: j.String() + "/1", IntakeID: in.ID, JourneyID: j, Type: "journey.started",
-			OccurredAt: time.Now(), Snapshot: &store.JourneySnapshot{JourneyID: j, IntakeID: in.ID, PersonID: p.ID, State: string(workflows.StatusInLabs)}})
+			OccurredAt: time.Now(), Snapshot: &store.JourneySnapshot{JourneyID: j, IntakeID: in.ID, PersonID: p.ID, State: string(workflows.StatusSubmitted)}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -75,6 +75,14 @@ func TestIntakePagesItsParticipants(t *testing.T) {
 	}
 	second := b.get(next["next"])
 	expect(t, "the second page", second, http.StatusOK, ">Person 100</a>", ">Person 102</a>")
+	// A decision on a row comes back to the row's page.
+	after := strings.TrimSuffix(strings.SplitN(next["next"], "after=", 2)[1], "#journeys")
+	if n := strings.Count(second.body, `<input type="hidden" name="after" value="`+after+`">`); n != 3 {
+		t.Errorf("the second page's 3 decision forms carry its place %d times", n)
+	}
+	if strings.Contains(first.body, `name="after"`) || strings.Contains(first.body, `name="before"`) {
+		t.Errorf("the first page's decision forms carry a place")
+	}
 	if got := named(second); len(got) != 3 {
 		t.Errorf("the second page names %v, want the last 3", got)
 	}

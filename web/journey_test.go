@@ -267,8 +267,12 @@ func (w *world) checkFormsOverHTTP() {
 	action := fmt.Sprintf("/journeys/%s/decision", w.otherJourney)
 	form := formFields(t, page, action)
 	form.Set("decision", "waitlist")
+	form.Set("after", w.journey.String()) // as sent from a later page of participants
 	first := b.post(action, form)
 	replay := b.post(action, form)
+	if back := intakePath + "?after=" + w.journey.String() + "&done=decided"; first.Header.Get("Location") != back {
+		t.Errorf("a decision from a later page goes back to %q, not to that page (%s)", first.Header.Get("Location"), back)
+	}
 	if first.StatusCode != http.StatusSeeOther || replay.StatusCode != http.StatusSeeOther ||
 		replay.Header.Get("Location") != first.Header.Get("Location") || replay.Header.Get(idempotency.ReplayedHeader) != "true" {
 		t.Errorf("decision %d to %q, replay %d to %q (replayed %q)", first.StatusCode, first.Header.Get("Location"),

@@ -251,8 +251,12 @@ func TestCommands(t *testing.T) {
 		!strings.Contains(carys, "1 of 2 applications on this page. Next: --after "+journey+".") {
 		t.Errorf("the dashboard's first page of 1:\n%s", carys)
 	}
-	w.eventually([]string{"Tom Ashworth", "1 of 2 applications on this page. Previous: --before " + tom + "."}, "intake", "dashboard", open, "--after", journey)
+	if last := w.must("intake", "dashboard", open, "--after", journey); !strings.Contains(last, "Tom Ashworth") ||
+		!strings.Contains(last, "1 of 2 applications on this page. Previous: --before "+tom+".\n") {
+		t.Errorf("the dashboard's last page:\n%s", last)
+	}
 	w.expect(exitInvalid, []string{"1 to 1000"}, "intake", "dashboard", open, "--limit", "1001")
+	w.expect(exitInvalid, []string{"1 to 1000"}, "intake", "dashboard", open, "--limit", "0")
 	w.expect(exitInvalid, []string{"--before", "is not an ID"}, "intake", "dashboard", open, "--before", "Tom")
 
 	// Starting with nobody accepted is refused by the intake.

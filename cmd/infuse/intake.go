@@ -176,15 +176,18 @@ func (c *cli) intakeDashboardCommand() *cobra.Command {
 		Short: "Show an intake's totals and a page of its participants, where each one is",
 		Args:  args(cobra.ExactArgs(1)),
 		RunE: c.onID("intake", false, func(ctx context.Context, svc *starter.Service, id uuid.UUID, _ []string) (any, func(io.Writer), error) {
-			for flag, v := range map[string]struct {
-				text string
-				id   *uuid.UUID
-			}{"--after": {after, &page.After}, "--before": {before, &page.Before}} {
-				if v.text == "" {
+			if page.Limit < 1 {
+				return nil, nil, usage("--limit %d: list 1 to %d participants a page", page.Limit, starter.MaxDashboardRows)
+			}
+			for _, f := range []struct {
+				flag, text string
+				id         *uuid.UUID
+			}{{"--after", after, &page.After}, {"--before", before, &page.Before}} {
+				if f.text == "" {
 					continue
 				}
 				var err error
-				if *v.id, err = parseID(flag, v.text); err != nil {
+				if *f.id, err = parseID(f.flag, f.text); err != nil {
 					return nil, nil, err
 				}
 			}

@@ -420,8 +420,9 @@ func (s *Store) ListJourneys(ctx context.Context, intakeID uuid.UUID) ([]store.J
 }
 
 func (s *Store) Roster(ctx context.Context, intakeID uuid.UUID, page store.RosterPage, each func(store.RosterEntry) error) error {
-	query := sqlstore.Roster(func(n int) string { return "$" + strconv.Itoa(n) }, `COLLATE "C"`, page)
-	rows, err := s.pool.Query(ctx, query, sqlstore.RosterArgs(intakeID, page, func(id uuid.UUID) any { return id })...)
+	query, args := sqlstore.Roster(func(n int) string { return "$" + strconv.Itoa(n) }, func(id uuid.UUID) any { return id },
+		`COLLATE "C"`, intakeID, page)
+	rows, err := s.pool.Query(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("listing the journeys of intake %s with their people: %w", intakeID, err)
 	}

@@ -537,8 +537,9 @@ func (s *Store) JourneyOutcomes(ctx context.Context, intakeID uuid.UUID) ([]stor
 }
 
 func (s *Store) Roster(ctx context.Context, intakeID uuid.UUID, page store.RosterPage, each func(store.RosterEntry) error) error {
-	query := sqlstore.Roster(func(n int) string { return "?" + strconv.Itoa(n) }, "", page)
-	rows, err := s.read.QueryContext(ctx, query, sqlstore.RosterArgs(intakeID, page, func(id uuid.UUID) any { return id.String() })...)
+	query, args := sqlstore.Roster(func(n int) string { return "?" + strconv.Itoa(n) }, func(id uuid.UUID) any { return id.String() },
+		"", intakeID, page)
+	rows, err := s.read.QueryContext(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("listing the journeys of intake %s with their people: %w", intakeID, err)
 	}

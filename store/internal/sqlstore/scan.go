@@ -6,6 +6,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 	"time"
@@ -150,34 +151,36 @@ const (
 	NoteColumns = `id, author_id, journey_id, body, created_at`
 )
 
-// Roster is the query of store.Roster for page, in a dialect whose
-// parameters are named by param ("$1", "?1") and whose text compares as
-// Go's strings do after collate (PostgreSQL's `COLLATE "C"`; SQLite's
-// default already does). RosterArgs are its arguments.
+// Roster is the query of store.Roster for page and its arguments, in a
+// dialect whose parameters are named by param ("$1", "?1"), whose IDs are
+// arguments as id makes them, and whose text compares as Go's strings do
+// after collate (PostgreSQL's `COLLATE "C"`; SQLite's default already does).
 //
 // It finds the page's journeys by their sort keys alone (keys), and only
 // then reads what a list shows of them: at 10,000 journeys, carrying every
 // column of every journey through the sort took twice as long. A page
 // after (before) a journey is those whose keys follow (precede) its keys;
 // one before is found backwards, and every page is listed forwards.
-func Roster(param func(int) string, collate string, page store.RosterPage) string {
+func Roster(param func(int) string, id func(uuid.UUID) any, collate string, intakeID uuid.UUID, page store.RosterPage) (string, []any) {
 	const order = `unnamed, given, family, journey_id`
+	args := []any{id(intakeID)}
 	keys := `SELECT j.journey_id, (p.id IS NULL OR p.erased_at IS NOT NULL) AS unnamed,
 		COALESCE(p.given_name, '') ` + collate + ` AS given, COALESCE(p.family_name, '') ` + collate + ` AS family
 		FROM journeys j LEFT JOIN people p ON p.id = j.person_id
-		WHERE j.intake_id = ` + param(1)
-	where, sort, next := ``, order, 2
-	if page.After != uuid.Nil || page.Before != uuid.Nil {
-		cmp := `>`
+		WHERE j.intake_id = ` + param(len(args))
+	where, sort := ``, order
+	if from := cmp.Or(page.After, page.Before); from != uuid.Nil {
+		op := `>`
 		if page.After == uuid.Nil {
-			cmp, sort = `<`, `unnamed DESC, given DESC, family DESC, journey_id DESC`
+			op, sort = `<`, `unnamed DESC, given DESC, family DESC, journey_id DESC`
 		}
-		where = ` WHERE (` + order + `) ` + cmp + ` (SELECT ` + order + ` FROM keys WHERE journey_id = ` + param(next) + `)`
-		next++
+		args = append(args, id(from))
+		where = ` WHERE (` + order + `) ` + op + ` (SELECT ` + order + ` FROM keys WHERE journey_id = ` + param(len(args)) + `)`
 	}
 	limit := ``
 	if page.Limit > 0 {
-		limit = ` LIMIT ` + param(next)
+		args = append(args, page.Limit)
+		limit = ` LIMIT ` + param(len(args))
 	}
 	return `WITH keys AS (` + keys + `),
 		page AS (SELECT * FROM keys` + where + ` ORDER BY ` + sort + limit + `)
@@ -187,22 +190,7 @@ func Roster(param func(int) string, collate string, page store.RosterPage) strin
 		c.id IS NOT NULL, COALESCE(c.given_name, ''), COALESCE(c.family_name, ''), c.erased_at IS NOT NULL
 		FROM page JOIN journeys j ON j.journey_id = page.journey_id
 		LEFT JOIN people p ON p.id = j.person_id LEFT JOIN people c ON c.id = j.coach_id
-		ORDER BY ` + qualified("page", order)
-}
-
-// RosterArgs are the arguments of Roster's query, each ID as id makes it
-// an argument for the backend.
-func RosterArgs(intakeID uuid.UUID, page store.RosterPage, id func(uuid.UUID) any) []any {
-	args := []any{id(intakeID)}
-	if page.After != uuid.Nil {
-		args = append(args, id(page.After))
-	} else if page.Before != uuid.Nil {
-		args = append(args, id(page.Before))
-	}
-	if page.Limit > 0 {
-		args = append(args, page.Limit)
-	}
-	return args
+		ORDER BY ` + qualified("page", order), args
 }
 
 // Caseload is the query of store.Caseload in a dialect whose parameter for
