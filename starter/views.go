@@ -357,7 +357,7 @@ func (s *Service) dashboardRows(ctx context.Context, d *IntakeDashboard, page Da
 	}
 	more := len(d.Rows) > page.Limit
 	// A page before a journey is read backwards: the one more is its first.
-	if page.Before != uuid.Nil { // check: not with After
+	if page.Before != uuid.Nil { // check refuses it with After
 		if more {
 			d.Rows = d.Rows[1:]
 			d.Previous = d.Rows[0].JourneyID

@@ -209,8 +209,8 @@ func TestTheDashboardPagesThroughAnIntake(t *testing.T) {
 				t.Fatalf("a page before %s of %d rows names the page after it as %s", page.Before, len(d.Rows), d.Next)
 			}
 			// The page after a page before: the journeys from page.Before on.
-			if after := dashboard(starter.DashboardPage{Limit: size, After: d.Next}); after.Rows[0].JourneyID != page.Before {
-				t.Errorf("the page after the page before %s starts at %s", page.Before, after.Rows[0].JourneyID)
+			if after := dashboard(starter.DashboardPage{Limit: size, After: d.Next}); len(after.Rows) == 0 || after.Rows[0].JourneyID != page.Before {
+				t.Errorf("the page after the page before %s is %+v, not from that journey on", page.Before, after.Rows)
 			}
 			if page.Before = d.Previous; d.Previous == uuid.Nil || len(backwards) > n {
 				break

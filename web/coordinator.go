@@ -186,8 +186,8 @@ func pageAsked(field func(string) string) starter.DashboardPage {
 	return starter.DashboardPage{After: after, Before: before}
 }
 
-// intakePage is the address of a page of an intake's participants.
-func intakePage(intake uuid.UUID, page starter.DashboardPage) string {
+// intakePageURL is the address of a page of an intake's participants.
+func intakePageURL(intake uuid.UUID, page starter.DashboardPage) string {
 	to := "/intakes/" + intake.String()
 	if name, journey := pageField(page); name != "" {
 		to += "?" + name + "=" + journey
@@ -227,7 +227,7 @@ func pageLink(intake uuid.UUID, page starter.DashboardPage) string {
 	if page == (starter.DashboardPage{}) {
 		return ""
 	}
-	return intakePage(intake, page) + "#journeys"
+	return intakePageURL(intake, page) + "#journeys"
 }
 
 // Decidable says whether a row's application still awaits a decision.
@@ -374,7 +374,7 @@ func (s *server) decide(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	back := intakePage(j.IntakeID, pageAsked(r.PostFormValue))
+	back := intakePageURL(j.IntakeID, pageAsked(r.PostFormValue))
 	d := workflows.Decision(r.PostFormValue("decision"))
 	if !slices.Contains([]workflows.Decision{workflows.DecisionOffer, workflows.DecisionWaitlist, workflows.DecisionReject}, d) {
 		s.errorPage(w, r, http.StatusUnprocessableEntity, "error.form.title", "intake.decision.missing")

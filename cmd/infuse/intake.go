@@ -176,7 +176,7 @@ func (c *cli) intakeDashboardCommand() *cobra.Command {
 		Short: "Show an intake's totals and a page of its participants, where each one is",
 		Args:  args(cobra.ExactArgs(1)),
 		RunE: c.onID("intake", false, func(ctx context.Context, svc *starter.Service, id uuid.UUID, _ []string) (any, func(io.Writer), error) {
-			if page.Limit < 1 {
+			if page.Limit < 1 || page.Limit > starter.MaxDashboardRows {
 				return nil, nil, usage("--limit %d: list 1 to %d participants a page", page.Limit, starter.MaxDashboardRows)
 			}
 			for _, f := range []struct {

@@ -32,6 +32,12 @@ func TestRosterPagesWhateverTheCollation(t *testing.T) {
 		ALTER COLUMN given_name TYPE text COLLATE "und-x-icu", ALTER COLUMN family_name TYPE text COLLATE "und-x-icu"`); err != nil {
 		t.Fatalf("giving the people's names ICU's order: %v", err)
 	}
+	// Names RosterPages lists ("anna", "Bryn") that ICU orders otherwise
+	// than Go does: else this test would prove nothing.
+	var icuFirst string
+	if err := s.pool.QueryRow(t.Context(), `SELECT min(n COLLATE "und-x-icu") FROM (VALUES ('anna'), ('Bryn')) AS v(n)`).Scan(&icuFirst); err != nil || icuFirst != "anna" {
+		t.Fatalf("ICU puts %q first (%v): want anna, where Go puts Bryn", icuFirst, err)
+	}
 	storetest.RosterPages(t, s)
 }
 
