@@ -100,6 +100,15 @@ func TestIntakePagesItsParticipants(t *testing.T) {
 			}
 		}
 	}
+	// The page after the last journey lists nobody and leads back to the
+	// first page.
+	rows := regexp.MustCompile(`<a href="/journeys/([0-9a-f-]{36})">`).FindAllStringSubmatch(second.body, -1)
+	if len(rows) == 0 {
+		t.Fatal("the second page links to no journey")
+	}
+	beyond := b.get("/intakes/" + in.ID.String() + "?after=" + rows[len(rows)-1][1])
+	expect(t, "the page after the last journey", beyond, http.StatusOK, fmt.Sprintf("%s 0 %s %d", web.Welsh.T("intake.page"), web.Welsh.T("intake.page.of"), n),
+		`<a href="/intakes/`+in.ID.String()+`#journeys">`+web.Welsh.T("intake.page.first")+`</a>`)
 	// A link naming a journey of another intake, or no journey, leads to
 	// the first page.
 	for _, q := range []string{"?after=" + uuid.NewString(), "?before=nonsense"} {
