@@ -12,10 +12,11 @@ import (
 	"go.temporal.io/sdk/temporal"
 )
 
-// Updater sends an update to a running workflow, and says whether a
-// workflow exists (a client.Client does both).
+// Updater sends updates and signals to running workflows, and says
+// whether a workflow exists (a client.Client does all three).
 type Updater interface {
 	UpdateWorkflow(ctx context.Context, options client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error)
+	SignalWorkflow(ctx context.Context, workflowID, runID, signalName string, arg any) error
 	DescribeWorkflowExecution(ctx context.Context, workflowID, runID string) (*workflowservice.DescribeWorkflowExecutionResponse, error)
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -144,6 +145,9 @@ func (w *world) histories(record bool, wfs []labelled) map[string][]run {
 				t.Errorf("%s run %d: %v", wf.label, i+1, err)
 			}
 			if err := startTakenAsTold(r.events); err != nil {
+				t.Errorf("%s run %d: %v", wf.label, i+1, err)
+			}
+			if err := toldByActivity(r.events); err != nil {
 				t.Errorf("%s run %d: %v", wf.label, i+1, err)
 			}
 			most, left := outstandingTimers(r.events)
@@ -312,6 +316,30 @@ func startTakenAsTold(events []*historypb.HistoryEvent) error {
 				ev.GetEventId(), report.Status)
 		}
 		assumed = false
+	}
+	return nil
+}
+
+// toldByActivity checks that an intake run at lifecycle-guard 9 or later
+// tells its journeys what they all hear (the end of applications, that
+// they were not selected, a session moved) by the SendSignals activity,
+// three events for them all, rather than a signal of its own to each, two
+// events each and a write to the intake for every journey. (The start
+// goes to one journey on its own too, when it accepts or is deferred in
+// after the start, as a decision does.)
+func toldByActivity(events []*historypb.HistoryEvent) error {
+	if v, err := lifecycleGuard(events); err != nil || v < 9 {
+		return err
+	}
+	if events[0].GetWorkflowExecutionStartedEventAttributes().GetWorkflowType().GetName() != "IntakeWorkflow" {
+		return nil
+	}
+	for _, ev := range events {
+		a := ev.GetSignalExternalWorkflowExecutionInitiatedEventAttributes()
+		if slices.Contains([]string{workflows.SignalReview, workflows.SignalNotSelected, workflows.SignalSessionMoved}, a.GetSignalName()) {
+			return fmt.Errorf("event %d signals %s to %s itself: an intake tells its journeys by SendSignals",
+				ev.GetEventId(), a.GetSignalName(), a.GetWorkflowExecution().GetWorkflowId())
+		}
 	}
 	return nil
 }

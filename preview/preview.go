@@ -600,8 +600,8 @@ func (r *runner) run(mem store.Store) (err error) {
 	r.began = r.intake.OpensAt.Add(-time.Minute)
 	r.env.SetStartTime(r.began)
 	r.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: workflows.IntakeWorkflowID(r.intake.ID)})
-	r.people = scripted.New(r.env, r.began, r.intake.ID)
 	worker.Register(r.env, activities.New(mem))
+	r.people = scripted.New(r.env, r.began, r.intake.ID)
 	defer func() {
 		// The test environment panics when a workflow is stuck.
 		if v := recover(); v != nil {

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/infuse-cymru/journeys/activities"
 	"github.com/infuse-cymru/journeys/internal/temporalx"
 	"github.com/infuse-cymru/journeys/programme"
 	"github.com/infuse-cymru/journeys/store"
@@ -713,6 +714,9 @@ func (in *intake) tell(ctx workflow.Context, signal string, payload any, statuse
 			return !slices.Contains(statuses, in.Applicants[id].Status)
 		})
 	}
+	if in.signalsByActivity {
+		return in.tellByActivity(ctx, signal, payload, recipients)
+	}
 	batch := 1
 	if in.tellsInBatches {
 		batch = tellBatch
@@ -740,6 +744,29 @@ func (in *intake) tell(ctx workflow.Context, signal string, payload any, statuse
 
 // tellBatch bounds how many signals the intake has in flight at once.
 const tellBatch = 50
+
+// tellByActivity signals the recipients by one activity
+// (signalsByActivity), and returns those it reached.
+func (in *intake) tellByActivity(ctx workflow.Context, signal string, payload any, recipients []uuid.UUID) []uuid.UUID {
+	if len(recipients) == 0 {
+		return nil
+	}
+	ids := make([]string, len(recipients))
+	for i, id := range recipients {
+		ids[i] = JourneyWorkflowID(id)
+	}
+	var sent activities.SignalsResult
+	err := workflow.ExecuteActivity(withSignalsOptions(ctx), acts.SendSignals,
+		activities.SignalsInput{WorkflowIDs: ids, SignalName: signal, Arg: asJSON(payload)}).Get(ctx, &sent)
+	if err != nil {
+		// Retried until it succeeds: only the intake ending stops it.
+		workflow.GetLogger(ctx).Warn("journeys not signalled", "Signal", signal, "Error", err)
+		return nil
+	}
+	return slices.DeleteFunc(slices.Clone(recipients), func(id uuid.UUID) bool {
+		return slices.Contains(sent.Gone, JourneyWorkflowID(id))
+	})
+}
 
 func (in *intake) signalJourney(ctx workflow.Context, journeyID uuid.UUID, signal string, payload any) error {
 	return workflow.SignalExternalWorkflow(ctx, JourneyWorkflowID(journeyID), "", signal, payload).Get(ctx, nil)

@@ -1,6 +1,8 @@
 package workflows_test
 
 import (
+	"context"
+	"encoding/json"
 	"maps"
 	"slices"
 	"strings"
@@ -45,6 +47,31 @@ func (h *harness) intakeOfTwoAccepted(when time.Time) (in workflows.Intake, a, b
 	}
 	h.env.SetStartTime(when)
 	return in, a, b
+}
+
+// startAlone runs the intake of intakeOfTwoAccepted alone from when: the
+// coordinator starts it an hour later, and an hour after the counts are
+// asked for, each of withdrawn reports that it withdrew, so that the
+// intake can finish. It returns the intake's counts two hours after when.
+func (h *harness) startAlone(in workflows.Intake, when time.Time, withdrawn ...uuid.UUID) map[workflows.Status]int {
+	h.t.Helper()
+	var start *scripted.Update
+	h.at(when.Add(time.Hour), func() {
+		start = h.update(uuid.Nil, workflows.UpdateStartIntake, workflows.StartIntakeRequest{})
+	})
+	counts := h.intakeCountsAt(when.Add(2 * time.Hour))
+	h.at(when.Add(3*time.Hour), func() {
+		for _, j := range withdrawn {
+			h.env.SignalWorkflow(workflows.SignalJourneyStatus, workflows.JourneyStatusSignal{JourneyID: j, Status: workflows.StatusWithdrawn, Seq: 9})
+		}
+	})
+	if stuck := h.executeIntake(in); stuck != nil {
+		h.t.Fatalf("the intake did not finish: %v", stuck)
+	}
+	if err := start.Problem(); err != nil {
+		h.t.Fatal(err)
+	}
+	return *counts
 }
 
 // intakeCountsAt asks the intake for its counts by status at when; they
@@ -334,27 +361,16 @@ func TestAWithdrawalOvertakingTheStartStands(t *testing.T) {
 	report := func(j uuid.UUID, s workflows.Status) {
 		h.env.SignalWorkflow(workflows.SignalJourneyStatus, workflows.JourneyStatusSignal{JourneyID: j, Status: s, Seq: 9})
 	}
-	h.env.OnSignalExternalWorkflow(mock.Anything, workflows.JourneyWorkflowID(a), "", workflows.SignalStart, mock.Anything).Return(nil)
-	h.env.OnSignalExternalWorkflow(mock.Anything, workflows.JourneyWorkflowID(b), "", workflows.SignalStart, mock.Anything).Return(
-		func(_, _, _, _ string, _ any) error {
+	h.script.SendSignals = func(_ context.Context, in activities.SignalsInput) (activities.SignalsResult, error) {
+		if in.SignalName == workflows.SignalStart && slices.Contains(in.WorkflowIDs, workflows.JourneyWorkflowID(b)) {
 			report(b, workflows.StatusWithdrawn) // b withdrew; its report comes first
-			return nil
-		})
-	var start *scripted.Update
-	h.at(day(2021, 9, 20, 10), func() {
-		start = h.update(uuid.Nil, workflows.UpdateStartIntake, workflows.StartIntakeRequest{})
-	})
-	counts := h.intakeCountsAt(day(2021, 9, 20, 11))
-	h.at(day(2021, 9, 20, 12), func() { report(a, workflows.StatusWithdrawn) })
-	if stuck := h.executeIntake(in); stuck != nil {
-		t.Fatalf("the intake did not finish: %v", stuck)
+		}
+		return activities.SignalsResult{}, nil
 	}
+	counts := h.startAlone(in, day(2021, 9, 20, 9), a)
 
-	if err := start.Problem(); err != nil {
-		t.Fatal(err)
-	}
-	if want := map[workflows.Status]int{workflows.StatusAwaitingStart: 1, workflows.StatusWithdrawn: 1}; !maps.Equal(*counts, want) {
-		t.Errorf("the started intake counted %v, want %v", *counts, want)
+	if want := map[workflows.Status]int{workflows.StatusAwaitingStart: 1, workflows.StatusWithdrawn: 1}; !maps.Equal(counts, want) {
+		t.Errorf("the started intake counted %v, want %v", counts, want)
 	}
 }
 
@@ -364,8 +380,8 @@ func TestAWithdrawalOvertakingTheStartStands(t *testing.T) {
 func TestAnIntakeBeforeStartsAssumedWaitsForTheReports(t *testing.T) {
 	h := newHarness(t, 20)
 	in, a, b := h.intakeOfTwoAccepted(day(2021, 9, 20, 9))
-	// 8 is the most the code asks for: raise it with the next version.
-	h.env.OnGetVersion("lifecycle-guard", workflow.DefaultVersion, 8).Return(workflow.Version(7))
+	// 9 is the most the code asks for: raise it with the next version.
+	h.env.OnGetVersion("lifecycle-guard", workflow.DefaultVersion, 9).Return(workflow.Version(7))
 	var mu sync.Mutex // the environment runs each signal's mock on a goroutine of its own
 	var told []workflows.StartSignal
 	h.env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, "", workflows.SignalStart, mock.Anything).Return(
@@ -375,30 +391,46 @@ func TestAnIntakeBeforeStartsAssumedWaitsForTheReports(t *testing.T) {
 			told = append(told, arg.(workflows.StartSignal))
 			return nil
 		})
-	var start *scripted.Update
-	h.at(day(2021, 9, 20, 10), func() {
-		start = h.update(uuid.Nil, workflows.UpdateStartIntake, workflows.StartIntakeRequest{})
-	})
-	counts := h.intakeCountsAt(day(2021, 9, 20, 11))
-	h.at(day(2021, 9, 20, 12), func() {
-		for _, j := range []uuid.UUID{a, b} {
-			h.env.SignalWorkflow(workflows.SignalJourneyStatus, workflows.JourneyStatusSignal{JourneyID: j, Status: workflows.StatusWithdrawn, Seq: 9})
-		}
-	})
-	if stuck := h.executeIntake(in); stuck != nil {
-		t.Fatalf("the intake did not finish: %v", stuck)
-	}
+	counts := h.startAlone(in, day(2021, 9, 20, 9), a, b)
 
-	if err := start.Problem(); err != nil {
-		t.Fatal(err)
-	}
 	mu.Lock()
 	defer mu.Unlock()
 	if len(told) != 2 || told[0].Assumed || told[1].Assumed {
 		t.Errorf("the version-7 intake's start signals %+v, want two that do not say the start is assumed", told)
 	}
-	if want := map[workflows.Status]int{workflows.StatusAccepted: 2}; !maps.Equal(*counts, want) {
-		t.Errorf("the version-7 intake counted %v after its start, want %v until the journeys report", *counts, want)
+	if want := map[workflows.Status]int{workflows.StatusAccepted: 2}; !maps.Equal(counts, want) {
+		t.Errorf("the version-7 intake counted %v after its start, want %v until the journeys report", counts, want)
+	}
+}
+
+// An intake tells its journeys to start by one SendSignals activity
+// (lifecycle-guard 9), each start saying it is assumed, and counts
+// awaiting the start only the journeys it reached: one whose workflow had
+// ended (it withdrew, and its report is yet to come) stays as it was until
+// its report.
+func TestAJourneyTheStartDidNotReachIsNotCountedAwaitingIt(t *testing.T) {
+	h := newHarness(t, 20)
+	in, a, b := h.intakeOfTwoAccepted(day(2021, 9, 20, 9))
+	var told []activities.SignalsInput // SendSignals runs one at a time: the intake waits for each
+	h.script.SendSignals = func(_ context.Context, in activities.SignalsInput) (activities.SignalsResult, error) {
+		told = append(told, in)
+		if in.SignalName != workflows.SignalStart {
+			return activities.SignalsResult{}, nil
+		}
+		return activities.SignalsResult{Gone: []string{workflows.JourneyWorkflowID(b)}}, nil
+	}
+	counts := h.startAlone(in, day(2021, 9, 20, 9), a, b)
+
+	if len(told) != 1 || told[0].SignalName != workflows.SignalStart ||
+		!slices.Equal(told[0].WorkflowIDs, []string{workflows.JourneyWorkflowID(a), workflows.JourneyWorkflowID(b)}) {
+		t.Fatalf("the intake's start sent %+v, want one start for a and b", told)
+	}
+	var s workflows.StartSignal
+	if err := json.Unmarshal(told[0].Arg, &s); err != nil || !s.Assumed || !s.StartsOn.Equal(in.StartsOn) {
+		t.Errorf("the start said %s (%v), want it assumed, starting on %s", told[0].Arg, err, in.StartsOn)
+	}
+	if want := map[workflows.Status]int{workflows.StatusAwaitingStart: 1, workflows.StatusAccepted: 1}; !maps.Equal(counts, want) {
+		t.Errorf("the started intake counted %v, want %v: b, which the start did not reach, as it was", counts, want)
 	}
 }
 

@@ -25,6 +25,17 @@ func withActivityOptions(ctx workflow.Context) workflow.Context {
 	})
 }
 
+// withSignalsOptions are SendSignals' options: an attempt may take minutes
+// for a large intake, and says it is alive (and how far it has come) as it
+// goes, so a worker that died is noticed in seconds.
+func withSignalsOptions(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Minute,
+		HeartbeatTimeout:    30 * time.Second,
+		RetryPolicy:         retryForEver(),
+	})
+}
+
 // retryForEver is every activity's retry policy: a failure is retried,
 // backing off to five minutes between attempts, until the cause is fixed
 // (see the activities package).

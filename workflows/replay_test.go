@@ -69,6 +69,9 @@ import (
 //	                                  reported back that they awaited
 //	                                  the start their intake had just
 //	                                  told them of (lifecycle-guard 7)
+//	testdata/before-signals-by-activity/ recorded with intakes that
+//	                                  signalled each journey themselves
+//	                                  (lifecycle-guard 8)
 const recordedHistories = "testdata/*.run-*.json"
 
 // recordCommand re-records every history (see above).

@@ -80,6 +80,16 @@ type versions struct {
 	// handled its start and reported, and a run's replay must not depend
 	// on which.
 	startsAssumed bool
+	// signalsByActivity (lifecycle-guard version 9): an intake tells its
+	// journeys by one activity (activities.SendSignals) rather than a
+	// signal command for each. Each signal command was two events in the
+	// intake's history and a write the server made to the intake for each
+	// journey told, while the start of the intake waited; the activity is
+	// three events for them all. It may send a journey the same signal
+	// twice (a retried attempt), so a journey begun at version 9 ignores a
+	// session move it has already taken (onSessionMoved); a start or a
+	// decision it has taken is refused by its status already.
+	signalsByActivity bool
 	// cancelTimers: a wait for a change or a moment cancels its timer when
 	// the change comes first (awaitOrTimeout), instead of leaving it to
 	// fire into the history later.
@@ -121,7 +131,7 @@ const (
 // A further change to the same area bumps its change's maximum version
 // rather than adding a change ID: a run records one marker per change ID.
 func askVersions(ctx workflow.Context) versions {
-	guard := workflow.GetVersion(ctx, changeLifecycleGuard, workflow.DefaultVersion, 8)
+	guard := workflow.GetVersion(ctx, changeLifecycleGuard, workflow.DefaultVersion, 9)
 	cancelTimers := workflow.GetVersion(ctx, changeCancelWakeTimers, workflow.DefaultVersion, 1)
 	recordLocally := workflow.GetVersion(ctx, changeRecordLocally, workflow.DefaultVersion, 4)
 	return versions{
@@ -134,6 +144,7 @@ func askVersions(ctx workflow.Context) versions {
 		startsKnown:       guard >= 7,
 		plansLocally:      guard >= 7,
 		startsAssumed:     guard >= 8,
+		signalsByActivity: guard >= 9,
 		cancelTimers:      cancelTimers >= 1,
 		recordLocally:     recordLocally != 3 && recordLocally >= 1,
 		recordFallsBack:   recordLocally == 2 || recordLocally >= 4,

@@ -18,22 +18,29 @@
 package scripted
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/infuse-cymru/journeys/activities"
 	"github.com/infuse-cymru/journeys/workflows"
 )
 
 // Script schedules what people do to an intake (the environment's root
 // workflow) and its journeys (its children).
 type Script struct {
+	// SendSignals answers the workflows' SendSignals activity:
+	// DeliverSignals, unless a test plays the journeys' part itself.
+	SendSignals func(context.Context, activities.SignalsInput) (activities.SignalsResult, error)
+
 	env    *testsuite.TestWorkflowEnvironment
 	began  time.Time
 	intake uuid.UUID
@@ -81,10 +88,45 @@ type moment struct {
 
 // New scripts env, whose clock starts at began and whose root workflow is
 // the intake's (workflows.IntakeWorkflowID(intake)).
+//
+// The workflows' activities must be registered with env first: the
+// script stands in for SendSignals, which needs a Temporal client.
 func New(env *testsuite.TestWorkflowEnvironment, began time.Time, intake uuid.UUID) *Script {
 	s := &Script{env: env, began: began, intake: intake, pending: map[int64]*moment{}}
+	s.SendSignals = s.DeliverSignals
 	env.SetOnChildWorkflowStartedListener(s.runStarted)
+	env.OnActivity(sendSignals, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in activities.SignalsInput) (activities.SignalsResult, error) {
+			return s.SendSignals(ctx, in)
+		})
 	return s
+}
+
+// sendSignals is the name the worker registers activities.SendSignals by.
+const sendSignals = "SendSignals"
+
+// DeliverSignals is the SendSignals activity in the test environment: it
+// signals each workflow and says which were gone (ended, or never
+// started), as the activity does. Activities run on goroutines of their
+// own, so the signals are sent from the environment's main loop, which
+// owns its workflows.
+func (s *Script) DeliverSignals(ctx context.Context, in activities.SignalsInput) (activities.SignalsResult, error) {
+	sent := make(chan activities.SignalsResult, 1)
+	s.env.RegisterDelayedCallback(func() {
+		var r activities.SignalsResult
+		for _, id := range in.WorkflowIDs {
+			if err := s.env.SignalWorkflowByID(id, in.SignalName, in.Arg); err != nil {
+				r.Gone = append(r.Gone, id)
+			}
+		}
+		sent <- r
+	}, 0)
+	select {
+	case r := <-sent:
+		return r, nil
+	case <-ctx.Done():
+		return activities.SignalsResult{}, ctx.Err()
+	}
 }
 
 // runStarted sends again, to a journey's new run, every update sent to it
