@@ -6,45 +6,60 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
+	"github.com/google/uuid"
+	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
 )
 
 // SignalsInput is one signal for many workflows: what an intake tells all
-// its journeys at once (that the programme starts, that a session moved).
+// its journeys at once (that the programme starts, that applications
+// have closed, that they were not selected).
 type SignalsInput struct {
 	WorkflowIDs []string
 	SignalName  string
 	Arg         json.RawMessage
 }
 
-// SignalsResult says which of the workflows the signal did not reach:
-// those that have ended, or never existed.
+// SignalsResult names the workflows the signal did not reach: those that
+// have ended or never existed, and any the server refused it for good (a
+// workflow that has taken the most signals a run may).
 type SignalsResult struct {
-	Gone []string
+	NotReached []string
 }
 
 // signalsInFlight bounds how many signals one SendSignals has on their way
-// at once: enough to keep the server busy, few enough that a start of a
-// thousand journeys does not queue a thousand workflow tasks at one go.
+// at once: enough to keep the server busy, few enough that a start of
+// hundreds of journeys does not queue hundreds of workflow tasks at once.
 const signalsInFlight = 8
 
+// signalTimeout bounds one signal's call, retries of a server out of
+// reach included, so that an attempt heartbeats well within its
+// heartbeat timeout (workflows.withSignalsOptions).
+const signalTimeout = 10 * time.Second
+
 // SignalsProgress is what SendSignals heartbeats: how many of its
-// workflows have been signalled, and which of those were gone. A retried
-// attempt goes on from there rather than signal them all again.
+// workflows have been signalled, and which of those it did not reach. A
+// retried attempt goes on from there.
 type SignalsProgress struct {
-	Done int
-	Gone []string
+	Done       int
+	NotReached []string
 }
 
 // SendSignals sends one signal to each of the workflows, a few at a time,
-// and says which were gone. A workflow signalling each of its journeys
-// itself writes two events to its own history for every one of them, each
-// a write the server makes to the sender as well as to the receiver; this
-// activity is three events for them all. A signal is sent at least once:
-// an attempt retried after a failure may send again what the failed one
-// sent, so a receiver must ignore a signal it has had already.
+// and says which it did not reach. A workflow signalling each of its
+// journeys itself writes two events to its own history for each, and the
+// server a write to the sender for each; this activity is three events for
+// them all.
+//
+// Each workflow takes the signal once. A retried attempt goes on from the
+// last heartbeat, and a signal it sends again (one on its way when the
+// last attempt failed) carries the same request ID, which the server
+// takes once in a workflow's run, as it does a workflow's own signals.
 func (a *Activities) SendSignals(ctx context.Context, in SignalsInput) (SignalsResult, error) {
 	if a.Workflows == nil {
 		return SignalsResult{}, errors.New("these activities have no Temporal client to send signals with: give Activities.Workflows one (worker.New does)")
@@ -55,33 +70,49 @@ func (a *Activities) SendSignals(ctx context.Context, in SignalsInput) (SignalsR
 			progress = SignalsProgress{}
 		}
 	}
+	input, err := converter.GetDefaultDataConverter().ToPayloads(in.Arg)
+	if err != nil {
+		return SignalsResult{}, fmt.Errorf("encoding %s: %w", in.SignalName, err)
+	}
+	info := activity.GetInfo(ctx)
 	for progress.Done < len(in.WorkflowIDs) {
 		batch := in.WorkflowIDs[progress.Done:min(progress.Done+signalsInFlight, len(in.WorkflowIDs))]
-		gone, err := a.signalEach(ctx, batch, in.SignalName, in.Arg)
+		missed, err := a.signalEach(ctx, info, batch, in.SignalName, input)
 		if err != nil {
 			return SignalsResult{}, err
 		}
 		progress.Done += len(batch)
-		progress.Gone = append(progress.Gone, gone...)
+		progress.NotReached = append(progress.NotReached, missed...)
 		activity.RecordHeartbeat(ctx, progress)
 	}
-	return SignalsResult{Gone: progress.Gone}, nil
+	return SignalsResult{NotReached: progress.NotReached}, nil
 }
 
-// signalEach signals every workflow in ids at once, and returns those that
-// were gone. Any other failure fails them all: the attempt is retried.
-func (a *Activities) signalEach(ctx context.Context, ids []string, signal string, arg json.RawMessage) ([]string, error) {
-	gone := make([]bool, len(ids))
+// signalEach signals every workflow in ids at once, and returns those it
+// did not reach. A failure that may pass (the server out of reach, busy)
+// fails them all, for the attempt to be retried.
+func (a *Activities) signalEach(ctx context.Context, info activity.Info, ids []string, signal string, input *commonpb.Payloads) ([]string, error) {
+	missed := make([]bool, len(ids))
 	failed := make([]error, len(ids))
 	var wg sync.WaitGroup
 	for i, id := range ids {
 		wg.Go(func() {
-			err := a.Workflows.SignalWorkflow(ctx, id, "", signal, arg)
-			var notFound *serviceerror.NotFound
+			call, cancel := context.WithTimeout(ctx, signalTimeout)
+			defer cancel()
+			_, err := a.Workflows.WorkflowService().SignalWorkflowExecution(call, &workflowservice.SignalWorkflowExecutionRequest{
+				Namespace:         info.WorkflowNamespace,
+				WorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: id},
+				SignalName:        signal,
+				Input:             input,
+				Identity:          info.WorkflowExecution.ID,
+				RequestId:         signalRequestID(info, id),
+			})
 			switch {
-			case errors.As(err, &notFound):
-				gone[i] = true
-			case err != nil:
+			case err == nil:
+			case isFinal(err):
+				missed[i] = true
+				activity.GetLogger(ctx).Warn("signal not delivered", "WorkflowID", id, "Signal", signal, "Error", err)
+			default:
 				failed[i] = fmt.Errorf("signalling %s to %s (the activity is retried): %w", signal, id, err)
 			}
 		})
@@ -92,9 +123,30 @@ func (a *Activities) signalEach(ctx context.Context, ids []string, signal string
 	}
 	var out []string
 	for i, id := range ids {
-		if gone[i] {
+		if missed[i] {
 			out = append(out, id)
 		}
 	}
 	return out, nil
+}
+
+// signalRequestNamespace names the request IDs signalRequestID derives.
+var signalRequestNamespace = uuid.MustParse("0b5cf2f3-6f57-4f4c-9d0e-4e8a3f0f6a51")
+
+// signalRequestID is the same for every attempt of one activity sending to
+// one workflow, and differs for any other.
+func signalRequestID(info activity.Info, target string) string {
+	return uuid.NewSHA1(signalRequestNamespace, fmt.Appendf(nil, "%s/%s/%s/%s",
+		info.WorkflowExecution.ID, info.WorkflowExecution.RunID, info.ActivityID, target)).String()
+}
+
+// isFinal says whether a signal's failure will be the same however often
+// it is tried: the workflow has ended or never existed, or the server
+// refuses the signal itself (a run that has taken the most signals it
+// may, a payload too large).
+func isFinal(err error) bool {
+	var notFound *serviceerror.NotFound
+	var invalid *serviceerror.InvalidArgument
+	var precondition *serviceerror.FailedPrecondition
+	return errors.As(err, &notFound) || errors.As(err, &invalid) || errors.As(err, &precondition)
 }

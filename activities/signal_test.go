@@ -5,14 +5,19 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
+	"google.golang.org/grpc"
 
 	"github.com/infuse-cymru/journeys/activities"
 	"github.com/infuse-cymru/journeys/internal/testenv"
@@ -43,15 +48,65 @@ func counting(ctx workflow.Context) error {
 	return nil
 }
 
-// signalling runs SendSignals as an activity (it heartbeats its progress)
-// whose client is c, going on from progress if that is given.
-func signalling(t *testing.T, c client.Client, in activities.SignalsInput, progress *activities.SignalsProgress) (activities.SignalsResult, error) {
+// clientIn is a client whose signals go to the test's namespace (SendSignals
+// signals in its calling workflow's, which in the SDK's activity test
+// environment is one of its own), counting how many are on their way at
+// once.
+type clientIn struct {
+	client.Client
+	namespace string
+	inFlight  *inFlight
+}
+
+type inFlight struct {
+	sync.Mutex
+	now, most int
+}
+
+func (c clientIn) WorkflowService() workflowservice.WorkflowServiceClient {
+	return serviceIn{c.Client.WorkflowService(), c}
+}
+
+type serviceIn struct {
+	workflowservice.WorkflowServiceClient
+	c clientIn
+}
+
+func (s serviceIn) SignalWorkflowExecution(ctx context.Context, in *workflowservice.SignalWorkflowExecutionRequest, opts ...grpc.CallOption) (*workflowservice.SignalWorkflowExecutionResponse, error) {
+	f := s.c.inFlight
+	f.Lock()
+	f.now++
+	f.most = max(f.most, f.now)
+	f.Unlock()
+	defer func() {
+		f.Lock()
+		f.now--
+		f.Unlock()
+	}()
+	in.Namespace = s.c.namespace
+	return s.WorkflowServiceClient.SignalWorkflowExecution(ctx, in, opts...)
+}
+
+// signalling runs SendSignals as an activity (it heartbeats its progress,
+// which it hands to heartbeat if that is given) whose client is c, going
+// on from progress if that is given. Every call is the same activity of
+// the same workflow run, as a retried attempt is.
+func signalling(t *testing.T, c client.Client, in activities.SignalsInput, progress *activities.SignalsProgress, heartbeat func(activities.SignalsProgress)) (activities.SignalsResult, error) {
 	t.Helper()
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestActivityEnvironment()
 	env.RegisterActivity(&activities.Activities{Workflows: c})
 	if progress != nil {
 		env.SetHeartbeatDetails(*progress)
+	}
+	if heartbeat != nil {
+		env.SetOnActivityHeartbeatListener(func(_ *activity.Info, details converter.EncodedValues) {
+			var p activities.SignalsProgress
+			if err := details.Get(&p); err != nil {
+				t.Errorf("reading a heartbeat: %v", err)
+			}
+			heartbeat(p)
+		})
 	}
 	var got activities.SignalsResult
 	v, err := env.ExecuteActivity("SendSignals", in)
@@ -61,80 +116,111 @@ func signalling(t *testing.T, c client.Client, in activities.SignalsInput, progr
 	return got, err
 }
 
-// SendSignals reaches every workflow that runs, through a real Temporal
-// server, once each, and names those that have ended or never existed; an
-// attempt going on from a failed one's progress signals only those the
-// failed one had not, and keeps what it had found gone.
-func TestSendSignalsReachesEveryRunningWorkflowOnce(t *testing.T) {
-	c := serving(t, "counting", counting)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+// pokesOf asks a counting workflow what it was sent.
+func pokesOf(ctx context.Context, t *testing.T, c client.Client, id string) []string {
+	t.Helper()
+	v, err := c.QueryWorkflow(ctx, id, "", "pokes")
+	var pokes []string
+	if err == nil {
+		err = v.Get(&pokes)
+	}
+	if err != nil {
+		t.Fatalf("asking %s what it was sent: %v", id, err)
+	}
+	return pokes
+}
+
+// startCounting starts n counting workflows and returns their IDs.
+func startCounting(ctx context.Context, t *testing.T, c client.Client, n int) []string {
+	t.Helper()
 	var ids []string
-	for range 19 { // more than one batch in flight, the last one short
+	for range n {
 		id := "counting/" + uuid.NewString()
 		if _, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: "counting"}, counting); err != nil {
 			t.Fatal(err)
 		}
 		ids = append(ids, id)
 	}
-	ended := ids[7]
-	if err := c.SignalWorkflow(ctx, ended, "", "end", nil); err != nil {
+	return ids
+}
+
+// end ends a counting workflow and waits until it has.
+func end(ctx context.Context, t *testing.T, c client.Client, id string) {
+	t.Helper()
+	if err := c.SignalWorkflow(ctx, id, "", "end", nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.GetWorkflow(ctx, ended, "").Get(ctx, nil); err != nil {
+	if err := c.GetWorkflow(ctx, id, "").Get(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
-	never := "counting/never-started"
-	all := slices.Insert(slices.Clone(ids), 12, never)
+}
+
+// SendSignals reaches every workflow that runs, through a real Temporal
+// server, once each, eight at a time with its progress heartbeated after
+// each eight, and names those it did not reach: one not started yet, one
+// that has ended, one never started. An attempt retried goes on from the
+// last one's progress, keeping what it found, and a signal it sends again
+// is taken once.
+func TestSendSignalsReachesEveryRunningWorkflowOnce(t *testing.T) {
+	ts := testenv.NewServer(t)
+	c := clientIn{servingOn(t, ts, "counting", counting), ts.GetDefaultNamespace(), &inFlight{}}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	ids := startCounting(ctx, t, c, 18)
+	late, never := "counting/"+uuid.NewString(), "counting/never-started"
+	all := slices.Insert(slices.Clone(ids), 3, late)
+	all = slices.Insert(all, 12, never) // 20 in all: two full eights, then four
+	ended := all[6]
+	end(ctx, t, c, ended)
 	in := activities.SignalsInput{WorkflowIDs: all, SignalName: "poke", Arg: json.RawMessage(`"first"`)}
 
-	got, err := signalling(t, c, in, nil)
+	var beats []activities.SignalsProgress
+	got, err := signalling(t, c, in, nil, func(p activities.SignalsProgress) { beats = append(beats, p) })
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{ended, never}; !slices.Equal(got.Gone, want) {
-		t.Errorf("gone %v, want %v", got.Gone, want)
+	if want := []string{late, ended, never}; !slices.Equal(got.NotReached, want) {
+		t.Errorf("not reached %v, want %v", got.NotReached, want)
 	}
-	pokesOf := func(id string) []string {
-		v, err := c.QueryWorkflow(ctx, id, "", "pokes")
-		var pokes []string
-		if err == nil {
-			err = v.Get(&pokes)
-		}
-		if err != nil {
-			t.Fatalf("asking %s what it was sent: %v", id, err)
-		}
-		return pokes
+	// The SDK sends a heartbeat on at most every so often: the first says
+	// how far the first eight went.
+	if len(beats) == 0 || beats[0].Done != 8 || !slices.Equal(beats[0].NotReached, []string{late, ended}) {
+		t.Errorf("heartbeats %+v, want the first after eight signals, with %s and %s not reached", beats, late, ended)
+	}
+	if c.inFlight.most > 8 || c.inFlight.most < 2 {
+		t.Errorf("at most %d signals on their way at once, want some at once but no more than 8", c.inFlight.most)
 	}
 	for _, id := range ids {
-		if id != ended && !slices.Equal(pokesOf(id), []string{"first"}) {
-			t.Errorf("%s was sent %v, want the one signal", id, pokesOf(id))
+		if id != ended && !slices.Equal(pokesOf(ctx, t, c, id), []string{"first"}) {
+			t.Errorf("%s was sent %v, want the one signal", id, pokesOf(ctx, t, c, id))
 		}
 	}
 
-	// Going on after the first 10 (the ended one among them):
-	in.Arg = json.RawMessage(`"again"`)
-	got, err = signalling(t, c, in, &activities.SignalsProgress{Done: 10, Gone: []string{ended}})
+	// The same activity retried from its heartbeat after the first eight:
+	// it does not send to those again (late, started since, hears
+	// nothing), and the rest, sent again, take nothing twice.
+	if _, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: late, TaskQueue: "counting"}, counting); err != nil {
+		t.Fatal(err)
+	}
+	got, err = signalling(t, c, in, &activities.SignalsProgress{Done: 8, NotReached: []string{late, ended}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{ended, never}; !slices.Equal(got.Gone, want) {
-		t.Errorf("going on from 10: gone %v, want %v", got.Gone, want)
+	if want := []string{late, ended, never}; !slices.Equal(got.NotReached, want) {
+		t.Errorf("retried from 8: not reached %v, want %v", got.NotReached, want)
 	}
-	for i, id := range all {
-		want := []string{"first"}
-		if i >= 10 {
-			want = append(want, "again")
-		}
-		if id != ended && id != never && !slices.Equal(pokesOf(id), want) {
-			t.Errorf("going on from 10, %s (%d) was sent %v, want %v", id, i, pokesOf(id), want)
+	if pokes := pokesOf(ctx, t, c, late); len(pokes) != 0 {
+		t.Errorf("retried from 8, %s, before it, was sent %v, want nothing", late, pokes)
+	}
+	for _, id := range all[8:] {
+		if id != never && !slices.Equal(pokesOf(ctx, t, c, id), []string{"first"}) {
+			t.Errorf("retried from 8, %s was sent %v, want the one signal", id, pokesOf(ctx, t, c, id))
 		}
 	}
 }
 
 // A server out of reach fails the attempt, to be retried: nobody is
-// reported gone for it. (Run as a local activity, whose deadline the test
-// sets, rather than wait out the client's own.)
+// reported not reached for it.
 func TestSendSignalsLeavesAServerOutOfReachToRetry(t *testing.T) {
 	unreachable, err := client.NewLazyClient(client.Options{HostPort: testenv.ClosedPort(t)})
 	if err != nil {
@@ -152,7 +238,7 @@ func TestSendSignalsLeavesAServerOutOfReachToRetry(t *testing.T) {
 		_ = v.Get(&got)
 	}
 	var final *temporal.ApplicationError
-	if err == nil || (errors.As(err, &final) && final.NonRetryable()) || len(got.Gone) > 0 {
-		t.Errorf("with the server out of reach: %v, gone %v; want an error left to retry", err, got.Gone)
+	if err == nil || (errors.As(err, &final) && final.NonRetryable()) || len(got.NotReached) > 0 {
+		t.Errorf("with the server out of reach: %v, not reached %v; want an error left to retry", err, got.NotReached)
 	}
 }

@@ -13,10 +13,12 @@ import (
 )
 
 // Updater sends updates and signals to running workflows, and says
-// whether a workflow exists (a client.Client does all three).
+// whether a workflow exists (a client.Client does all three). Signals go
+// through the service itself, which alone takes a request ID
+// (SendSignals).
 type Updater interface {
 	UpdateWorkflow(ctx context.Context, options client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error)
-	SignalWorkflow(ctx context.Context, workflowID, runID, signalName string, arg any) error
+	WorkflowService() workflowservice.WorkflowServiceClient
 	DescribeWorkflowExecution(ctx context.Context, workflowID, runID string) (*workflowservice.DescribeWorkflowExecutionResponse, error)
 }
 

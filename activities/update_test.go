@@ -174,7 +174,13 @@ func TestSendUpdateSettlesAnAnswerLostToTheWorkflowEnding(t *testing.T) {
 // running these workflows, and a client for it.
 func serving(t *testing.T, queue string, wfs ...any) client.Client {
 	t.Helper()
-	c := testenv.NewServer(t).GetDefaultClient()
+	return servingOn(t, testenv.NewServer(t), queue, wfs...)
+}
+
+// servingOn is serving in ts's namespace.
+func servingOn(t *testing.T, ts *testenv.Temporal, queue string, wfs ...any) client.Client {
+	t.Helper()
+	c := ts.GetDefaultClient()
 	w := sdkworker.New(c, queue, sdkworker.Options{})
 	for _, wf := range wfs {
 		w.RegisterWorkflow(wf)

@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/infuse-cymru/journeys/activities"
 	"github.com/infuse-cymru/journeys/workflows"
 )
 
@@ -322,11 +324,13 @@ func startTakenAsTold(events []*historypb.HistoryEvent) error {
 
 // toldByActivity checks that an intake run at lifecycle-guard 9 or later
 // tells its journeys what they all hear (the end of applications, that
-// they were not selected, a session moved) by the SendSignals activity,
-// three events for them all, rather than a signal of its own to each, two
-// events each and a write to the intake for every journey. (The start
-// goes to one journey on its own too, when it accepts or is deferred in
-// after the start, as a decision does.)
+// they were not selected, that the programme starts) by the SendSignals
+// activity, three events for them all, rather than a signal of its own to
+// each, two events each and a write to the intake for every journey: no
+// such signal of its own, and a run that took the start sends the start by
+// SendSignals. (A start goes to one journey on its own too, when it
+// accepts or is deferred in after the start, as a decision or a session
+// move does.)
 func toldByActivity(events []*historypb.HistoryEvent) error {
 	if v, err := lifecycleGuard(events); err != nil || v < 9 {
 		return err
@@ -334,12 +338,26 @@ func toldByActivity(events []*historypb.HistoryEvent) error {
 	if events[0].GetWorkflowExecutionStartedEventAttributes().GetWorkflowType().GetName() != "IntakeWorkflow" {
 		return nil
 	}
+	started, startSent := false, false
 	for _, ev := range events {
 		a := ev.GetSignalExternalWorkflowExecutionInitiatedEventAttributes()
-		if slices.Contains([]string{workflows.SignalReview, workflows.SignalNotSelected, workflows.SignalSessionMoved}, a.GetSignalName()) {
+		if slices.Contains([]string{workflows.SignalReview, workflows.SignalNotSelected}, a.GetSignalName()) {
 			return fmt.Errorf("event %d signals %s to %s itself: an intake tells its journeys by SendSignals",
 				ev.GetEventId(), a.GetSignalName(), a.GetWorkflowExecution().GetWorkflowId())
 		}
+		if u := ev.GetWorkflowExecutionUpdateAcceptedEventAttributes(); u.GetAcceptedRequest().GetInput().GetName() == workflows.UpdateStartIntake {
+			started = true
+		}
+		if act := ev.GetActivityTaskScheduledEventAttributes(); act.GetActivityType().GetName() == "SendSignals" {
+			var in activities.SignalsInput
+			if err := converter.GetDefaultDataConverter().FromPayloads(act.GetInput(), &in); err != nil {
+				return fmt.Errorf("event %d: reading SendSignals' input: %w", ev.GetEventId(), err)
+			}
+			startSent = startSent || in.SignalName == workflows.SignalStart
+		}
+	}
+	if started && !startSent {
+		return errors.New("the intake took the start but sent no start by SendSignals")
 	}
 	return nil
 }

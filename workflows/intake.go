@@ -714,7 +714,7 @@ func (in *intake) tell(ctx workflow.Context, signal string, payload any, statuse
 			return !slices.Contains(statuses, in.Applicants[id].Status)
 		})
 	}
-	if in.signalsByActivity {
+	if in.signalsByActivity && signal != SignalSessionMoved {
 		return in.tellByActivity(ctx, signal, payload, recipients)
 	}
 	batch := 1
@@ -746,7 +746,11 @@ func (in *intake) tell(ctx workflow.Context, signal string, payload any, statuse
 const tellBatch = 50
 
 // tellByActivity signals the recipients by one activity
-// (signalsByActivity), and returns those it reached.
+// (signalsByActivity), and returns those it reached. A session move is
+// not sent this way: a retried attempt can come minutes later, after a
+// later move of the same session, which it would undo. What is sent this
+// way (the start, the review, not selected) a journey takes only in the
+// status it is sent for, so no later signal is undone by it.
 func (in *intake) tellByActivity(ctx workflow.Context, signal string, payload any, recipients []uuid.UUID) []uuid.UUID {
 	if len(recipients) == 0 {
 		return nil
@@ -764,7 +768,7 @@ func (in *intake) tellByActivity(ctx workflow.Context, signal string, payload an
 		return nil
 	}
 	return slices.DeleteFunc(slices.Clone(recipients), func(id uuid.UUID) bool {
-		return slices.Contains(sent.Gone, JourneyWorkflowID(id))
+		return slices.Contains(sent.NotReached, JourneyWorkflowID(id))
 	})
 }
 

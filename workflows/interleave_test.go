@@ -417,7 +417,7 @@ func TestAJourneyTheStartDidNotReachIsNotCountedAwaitingIt(t *testing.T) {
 		if in.SignalName != workflows.SignalStart {
 			return activities.SignalsResult{}, nil
 		}
-		return activities.SignalsResult{Gone: []string{workflows.JourneyWorkflowID(b)}}, nil
+		return activities.SignalsResult{NotReached: []string{workflows.JourneyWorkflowID(b)}}, nil
 	}
 	counts := h.startAlone(in, day(2021, 9, 20, 9), a, b)
 

@@ -297,9 +297,6 @@ func (j *journey) onStart(ctx workflow.Context, s StartSignal) error {
 }
 
 func (j *journey) onSessionMoved(ctx workflow.Context, s SessionMovedSignal) error {
-	if moved, ok := j.SessionMoves[s.SessionID]; j.signalsByActivity && ok && moved.Equal(s.StartsAt) {
-		return nil // the same move again (a retried SendSignals): taken already
-	}
 	if j.movesReachTheStart && j.Schedule == nil && j.Status == StatusAccepted {
 		// The start is on its way: its plan takes the move.
 		j.SessionMoves[s.SessionID] = s.StartsAt

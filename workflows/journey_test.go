@@ -8,7 +8,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/infuse-cymru/journeys/activities"
 	"github.com/infuse-cymru/journeys/internal/scripted"
 	"github.com/infuse-cymru/journeys/programme"
 	"github.com/infuse-cymru/journeys/store"
@@ -513,43 +512,6 @@ func TestRescheduledSessionMovesItsReminders(t *testing.T) {
 		}
 		if n := count(h.events(j), "session.rescheduled"); n != 1 {
 			t.Errorf("session.rescheduled recorded %d times in a journey, want 1", n)
-		}
-	}
-}
-
-// SendSignals may send a journey the same session move twice (an attempt
-// retried after it had sent some): the journey takes it once, one event
-// and one revision of the session's invitation.
-func TestASessionMoveSentTwiceIsTakenOnce(t *testing.T) {
-	h := newHarness(t, 20)
-	j := h.apply(day(2021, 8, 20, 11))
-	h.offerAndAccept(j)
-	h.startIntake()
-	h.script.SendSignals = func(ctx context.Context, in activities.SignalsInput) (activities.SignalsResult, error) {
-		if in.SignalName == workflows.SignalSessionMoved {
-			if _, err := h.script.DeliverSignals(ctx, in); err != nil {
-				return activities.SignalsResult{}, err
-			}
-		}
-		return h.script.DeliverSignals(ctx, in)
-	}
-	moved := h.items(programme.KindSession)[6]
-	to := moved.OpensAt.Add(48 * time.Hour)
-	h.at(day(2021, 10, 5, 12), func() {
-		h.mustAccept(h.update(uuid.Nil, workflows.UpdateRescheduleSession,
-			workflows.RescheduleSessionRequest{SessionID: moved.ID, StartsAt: to}), "reschedule")
-	})
-	h.at(to.Add(24*time.Hour), func() {
-		h.mustAccept(h.update(j, workflows.UpdateWithdraw, workflows.WithdrawRequest{Reason: "other"}), "withdraw")
-	})
-	h.run()
-
-	if n := count(h.events(j), "session.rescheduled"); n != 1 {
-		t.Errorf("session.rescheduled recorded %d times, want once: %v", n, h.events(j))
-	}
-	for _, m := range h.messages(j) {
-		if m.ItemID == moved.ID && m.Revision > 1 {
-			t.Errorf("%s for the moved session is revision %d, want 1: the repeat was taken as a move", m.Template, m.Revision)
 		}
 	}
 }

@@ -27,7 +27,8 @@ func withActivityOptions(ctx workflow.Context) workflow.Context {
 
 // withSignalsOptions are SendSignals' options: an attempt may take minutes
 // for a large intake, and says it is alive (and how far it has come) as it
-// goes, so a worker that died is noticed in seconds.
+// goes, so that a worker that died is noticed within the heartbeat timeout
+// rather than the attempt's.
 func withSignalsOptions(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Minute,

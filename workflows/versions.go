@@ -81,14 +81,14 @@ type versions struct {
 	// on which.
 	startsAssumed bool
 	// signalsByActivity (lifecycle-guard version 9): an intake tells its
-	// journeys by one activity (activities.SendSignals) rather than a
-	// signal command for each. Each signal command was two events in the
-	// intake's history and a write the server made to the intake for each
-	// journey told, while the start of the intake waited; the activity is
-	// three events for them all. It may send a journey the same signal
-	// twice (a retried attempt), so a journey begun at version 9 ignores a
-	// session move it has already taken (onSessionMoved); a start or a
-	// decision it has taken is refused by its status already.
+	// journeys that applications have closed, that they were not
+	// selected, or that the programme starts, by one activity
+	// (activities.SendSignals) rather than a signal command for each. Each
+	// signal command was two events in the intake's history and a write
+	// the server made to the intake for each journey told, while the
+	// intake's start waited; the activity is three events for them all.
+	// Session moves are still signalled one by one (intake.tellByActivity
+	// says why).
 	signalsByActivity bool
 	// cancelTimers: a wait for a change or a moment cancels its timer when
 	// the change comes first (awaitOrTimeout), instead of leaving it to

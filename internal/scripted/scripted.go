@@ -116,7 +116,7 @@ func (s *Script) DeliverSignals(ctx context.Context, in activities.SignalsInput)
 		var r activities.SignalsResult
 		for _, id := range in.WorkflowIDs {
 			if err := s.env.SignalWorkflowByID(id, in.SignalName, in.Arg); err != nil {
-				r.Gone = append(r.Gone, id)
+				r.NotReached = append(r.NotReached, id)
 			}
 		}
 		sent <- r
