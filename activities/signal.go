@@ -70,6 +70,9 @@ func (a *Activities) SendSignals(ctx context.Context, in SignalsInput) (SignalsR
 			progress = SignalsProgress{}
 		}
 	}
+	// The service takes payloads as they go on the wire: encoded as the
+	// clients encode them, with the default converter (a codec added to
+	// the clients must be applied here too).
 	input, err := converter.GetDefaultDataConverter().ToPayloads(in.Arg)
 	if err != nil {
 		return SignalsResult{}, fmt.Errorf("encoding %s: %w", in.SignalName, err)
