@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 )
 
 // SignalsInput is one signal for many workflows: what an intake tells all
@@ -37,10 +39,18 @@ type SignalsResult struct {
 // hundreds of journeys does not queue hundreds of workflow tasks at once.
 const signalsInFlight = 8
 
-// signalTimeout bounds one signal's call, retries of a server out of
-// reach included, so that an attempt heartbeats well within its
+// signalTimeout bounds the time spent on one signal, its retries
+// (signalOnce) included, so that an attempt heartbeats well within its
 // heartbeat timeout (workflows.withSignalsOptions).
 const signalTimeout = 10 * time.Second
+
+// The pause between tries of one signal, doubling from the first to the
+// most: a server that is busy for a moment costs a moment, not the whole
+// attempt and the activity's growing backoff.
+const (
+	firstSignalRetry = 50 * time.Millisecond
+	mostSignalRetry  = 2 * time.Second
+)
 
 // SignalsProgress is what SendSignals heartbeats: how many of its
 // workflows have been signalled, and which of those it did not reach. A
@@ -56,13 +66,21 @@ type SignalsProgress struct {
 // server a write to the sender for each; this activity is three events for
 // them all.
 //
-// Each workflow takes the signal once. A retried attempt goes on from the
-// last heartbeat, and a signal it sends again (one on its way when the
-// last attempt failed) carries the same request ID, which the server
-// takes once in a workflow's run, as it does a workflow's own signals.
+// Each run of a workflow takes the signal once. A retried attempt goes on
+// from the last heartbeat, and a signal it sends again (one on its way
+// when the last attempt failed) carries the same request ID, which the
+// server takes once in a run, as it does a workflow's own signals. A
+// workflow that has continued as new since can be sent it again: the
+// signals sent this way are taken only in the status they are sent for.
 func (a *Activities) SendSignals(ctx context.Context, in SignalsInput) (SignalsResult, error) {
 	if a.Workflows == nil {
 		return SignalsResult{}, errors.New("these activities have no Temporal client to send signals with: give Activities.Workflows one (worker.New does)")
+	}
+	if in.SignalName == "" || slices.Contains(in.WorkflowIDs, "") {
+		// Every journey would be refused it, and reported not reached.
+		return SignalsResult{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("SendSignals needs a signal name and a workflow ID for each target: given %q for %d targets", in.SignalName, len(in.WorkflowIDs)),
+			"InvalidSignals", nil)
 	}
 	var progress SignalsProgress
 	if activity.HasHeartbeatDetails(ctx) {
@@ -100,9 +118,7 @@ func (a *Activities) signalEach(ctx context.Context, info activity.Info, ids []s
 	var wg sync.WaitGroup
 	for i, id := range ids {
 		wg.Go(func() {
-			call, cancel := context.WithTimeout(ctx, signalTimeout)
-			defer cancel()
-			_, err := a.Workflows.WorkflowService().SignalWorkflowExecution(call, &workflowservice.SignalWorkflowExecutionRequest{
+			err := a.signalOnce(ctx, &workflowservice.SignalWorkflowExecutionRequest{
 				Namespace:         info.WorkflowNamespace,
 				WorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: id},
 				SignalName:        signal,
@@ -133,6 +149,27 @@ func (a *Activities) signalEach(ctx context.Context, info activity.Info, ids []s
 	return out, nil
 }
 
+// signalOnce sends one signal, trying again after a failure that may
+// pass, for at most signalTimeout. (The service's own client retries
+// nothing: the SDK's retries are for its own calls.) A retry carries the
+// same request ID, so the signal is taken once however many tries reach
+// the server.
+func (a *Activities) signalOnce(ctx context.Context, req *workflowservice.SignalWorkflowExecutionRequest) error {
+	ctx, cancel := context.WithTimeout(ctx, signalTimeout)
+	defer cancel()
+	for pause := firstSignalRetry; ; pause = min(2*pause, mostSignalRetry) {
+		_, err := a.Workflows.WorkflowService().SignalWorkflowExecution(ctx, req)
+		if err == nil || isFinal(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(pause):
+		}
+	}
+}
+
 // signalRequestNamespace names the request IDs signalRequestID derives.
 var signalRequestNamespace = uuid.MustParse("0b5cf2f3-6f57-4f4c-9d0e-4e8a3f0f6a51")
 
@@ -144,9 +181,10 @@ func signalRequestID(info activity.Info, target string) string {
 }
 
 // isFinal says whether a signal's failure will be the same however often
-// it is tried: the workflow has ended or never existed, or the server
-// refuses the signal itself (a run that has taken the most signals it
-// may, a payload too large).
+// it is tried: the workflow has ended or never existed (NotFound), or the
+// server refuses the signal itself (InvalidArgument: a run that has taken
+// the most signals it may, a payload too large; FailedPrecondition, which
+// this server does not send for a signal today, is as final).
 func isFinal(err error) bool {
 	var notFound *serviceerror.NotFound
 	var invalid *serviceerror.InvalidArgument

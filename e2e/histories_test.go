@@ -329,8 +329,9 @@ func startTakenAsTold(events []*historypb.HistoryEvent) error {
 // each, two events each and a write to the intake for every journey: no
 // such signal of its own, and a run that took the start sends the start by
 // SendSignals. (A start goes to one journey on its own too, when it
-// accepts or is deferred in after the start, as a decision or a session
-// move does.)
+// accepts or is deferred in after the start, as a decision does.) A
+// session move never goes by SendSignals: a retried attempt could deliver
+// it after a later move of the same session.
 func toldByActivity(events []*historypb.HistoryEvent) error {
 	if v, err := lifecycleGuard(events); err != nil || v < 9 {
 		return err
@@ -352,6 +353,9 @@ func toldByActivity(events []*historypb.HistoryEvent) error {
 			var in activities.SignalsInput
 			if err := converter.GetDefaultDataConverter().FromPayloads(act.GetInput(), &in); err != nil {
 				return fmt.Errorf("event %d: reading SendSignals' input: %w", ev.GetEventId(), err)
+			}
+			if in.SignalName == workflows.SignalSessionMoved {
+				return fmt.Errorf("event %d sends %s by SendSignals: a retried attempt could undo a later move of the session", ev.GetEventId(), in.SignalName)
 			}
 			startSent = startSent || in.SignalName == workflows.SignalStart
 		}
