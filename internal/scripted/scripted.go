@@ -106,7 +106,7 @@ func New(env *testsuite.TestWorkflowEnvironment, began time.Time, intake uuid.UU
 const sendSignals = "SendSignals"
 
 // DeliverSignals is the SendSignals activity in the test environment: it
-// signals each workflow and says which were gone (ended, or never
+// signals each workflow and says which it did not reach (ended, or never
 // started), as the activity does. Activities run on goroutines of their
 // own, so the signals are sent from the environment's main loop, which
 // owns its workflows.
