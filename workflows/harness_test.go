@@ -71,7 +71,13 @@ type harness struct {
 // commenced 1 October 2021, and UK clocks went back on 31 October 2021.
 func newHarness(t testing.TB, capacity int) *harness {
 	t.Helper()
-	h := &harness{t: t, store: sqlitestore.OpenTest(t), coach: uuid.New()}
+	return newHarnessOn(t, capacity, sqlitestore.OpenTest(t))
+}
+
+// newHarnessOn is newHarness recording into st.
+func newHarnessOn(t testing.TB, capacity int, st store.Store) *harness {
+	t.Helper()
+	h := &harness{t: t, store: st, coach: uuid.New()}
 	h.acts = activities.New(h.store)
 	h.suite.SetLogger(quietLogger)
 	h.env = h.suite.NewTestWorkflowEnvironment()
