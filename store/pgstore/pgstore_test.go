@@ -181,17 +181,22 @@ func TestMigrateDownAndUp(t *testing.T) {
 }
 
 // TestMigrationFillsJourneyItems: 00010 fills the outcomes' table and the
-// journeys' ends from an existing log as recording would have.
+// journeys' ends, and 00013 their totals, from an existing log as
+// recording would have: migrated up from before either, and from before
+// the totals alone.
 func TestMigrationFillsJourneyItems(t *testing.T) {
-	ctx := t.Context()
-	s := OpenTest(t)
-	check := storetest.SeedOutcomes(t, s)
-	again, err := Open(ctx, migrateDownTo(t, s, 9))
-	if err != nil {
-		t.Fatalf("migrating up again: %v", err)
+	for _, from := range []int64{9, 12} {
+		t.Run(fmt.Sprintf("from=%05d", from), func(t *testing.T) {
+			s := OpenTest(t)
+			check := storetest.SeedOutcomes(t, s)
+			again, err := Open(t.Context(), migrateDownTo(t, s, from))
+			if err != nil {
+				t.Fatalf("migrating up again: %v", err)
+			}
+			defer again.Close()
+			check(t, again, fmt.Sprintf("after migrating up from %05d", from))
+		})
 	}
-	defer again.Close()
-	check(t, again, "after migrating up from 00009")
 }
 
 // migrateDownTo migrates s's schema down to version and returns the URL

@@ -246,26 +246,32 @@ func migrator(t *testing.T, path string) (*sql.DB, *goose.Provider) {
 }
 
 // TestMigrationFillsJourneyItems: 00010 fills the outcomes' table and the
-// journeys' ends from an existing log as recording would have.
+// journeys' ends, and 00013 their totals, from an existing log as
+// recording would have: migrated up from before either, and from before
+// the totals alone.
 func TestMigrationFillsJourneyItems(t *testing.T) {
-	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "journeys.db")
-	s, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
+	for _, from := range []int64{9, 12} {
+		t.Run(fmt.Sprintf("from=%05d", from), func(t *testing.T) {
+			ctx := t.Context()
+			path := filepath.Join(t.TempDir(), "journeys.db")
+			s, err := Open(ctx, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			check := storetest.SeedOutcomes(t, s)
+			s.Close()
+			_, p := migrator(t, path)
+			if _, err := p.DownTo(ctx, from); err != nil {
+				t.Fatalf("migrating down to %05d: %v", from, err)
+			}
+			again, err := Open(ctx, path)
+			if err != nil {
+				t.Fatalf("migrating up again: %v", err)
+			}
+			defer again.Close()
+			check(t, again, fmt.Sprintf("after migrating up from %05d", from))
+		})
 	}
-	check := storetest.SeedOutcomes(t, s)
-	s.Close()
-	_, p := migrator(t, path)
-	if _, err := p.DownTo(ctx, 9); err != nil {
-		t.Fatalf("migrating down to 00009: %v", err)
-	}
-	again, err := Open(ctx, path)
-	if err != nil {
-		t.Fatalf("migrating up again: %v", err)
-	}
-	defer again.Close()
-	check(t, again, "after migrating up from 00009")
 }
 
 // TestTokenWorksWhenItsUseCannotBeWritten: recording a token's last use

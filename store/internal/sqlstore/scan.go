@@ -222,17 +222,14 @@ func ScanCaseloadEntry(row Scanner) (store.CaseloadEntry, error) {
 }
 
 // JourneyOutcomes is the query of store.JourneyOutcomes in a dialect
-// whose parameter for the intake is param ("$1", "?1").
+// whose parameter for the intake is param ("$1", "?1"). The counts are
+// journey_totals', kept by triggers as journey_items change (migration
+// 00013), one row per journey.
 func JourneyOutcomes(param string) string {
 	return `SELECT j.journey_id, j.state, j.outcome, COALESCE(p.local_authority, ''), COALESCE(p.theme, ''),
-		COALESCE(i.attended, 0), COALESCE(i.completed, 0), e.ended_at
+		COALESCE(t.attended, 0), COALESCE(t.completed, 0), e.ended_at
 		FROM journeys j LEFT JOIN people p ON p.id = j.person_id LEFT JOIN journey_ends e ON e.journey_id = j.journey_id
-		LEFT JOIN (SELECT journey_id,
-				SUM(CASE WHEN attended THEN 1 ELSE 0 END) AS attended,
-				SUM(CASE WHEN completed THEN 1 ELSE 0 END) AS completed
-			FROM journey_items WHERE intake_id = ` + param + ` GROUP BY journey_id) i ON i.journey_id = j.journey_id
-		-- journey_items is narrowed by intake for its index; a journey never
-		-- changes intake (a deferral makes a new one), so nothing is lost.
+		LEFT JOIN journey_totals t ON t.journey_id = j.journey_id
 		WHERE j.intake_id = ` + param + `
 		ORDER BY j.journey_id`
 }
