@@ -38,7 +38,7 @@ var migrations embed.FS
 // Store is a store.Store backed by SQLite.
 type Store struct {
 	write *sql.DB // exactly one connection: all writes queue for it
-	read  *sql.DB // read-only connections; the same as write for ":memory:"
+	read  *readDB // read-only connections; write's one for ":memory:"
 	// recording are Record's statements, prepared once on the write
 	// connection: SQLite parses a statement each time it runs one
 	// unprepared, which was a fifth of the time a journey's records took.
@@ -105,7 +105,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxLifetime(0) // an in-memory database lives only as long as its connection
 	write.SetConnMaxIdleTime(0)
-	s := &Store{write: write, read: write}
+	s := &Store{write: write, read: newReadDB(write)}
 	if err := write.PingContext(ctx); err != nil {
 		write.Close()
 		return nil, fmt.Errorf("sqlitestore: opening %s: %w", path, err)
@@ -127,7 +127,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 			return nil, fmt.Errorf("sqlitestore: %w", err)
 		}
 		read.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)))
-		s.read = read
+		s.read = newReadDB(read)
 	}
 	return s, nil
 }
@@ -153,8 +153,9 @@ func (s *Store) Ping(ctx context.Context) error { return s.write.PingContext(ctx
 // Close closes the database.
 func (s *Store) Close() {
 	s.recording.close()
-	if s.read != s.write {
-		s.read.Close()
+	s.read.closeStatements()
+	if s.read.DB != s.write {
+		s.read.DB.Close()
 	}
 	s.write.Close()
 }
