@@ -141,14 +141,15 @@ func (s *Service) WriteOutcomesCSV(ctx context.Context, intakeID uuid.UUID, w io
 		if err != nil {
 			return err
 		}
-		intakeID, intakeName := in.ID.String(), asText(in.Name)
+		// The same in each of the intake's rows.
+		intakeCell, nameCell := in.ID.String(), asText(in.Name)
 		for _, j := range journeys {
 			ended := ""
 			if !j.EndedAt.IsZero() {
 				ended = j.EndedAt.UTC().Format(time.RFC3339)
 			}
 			writeQuotedCSV(bw, []string{
-				j.JourneyID.String(), intakeID, intakeName, asText(j.LocalAuthority), asText(j.Theme),
+				j.JourneyID.String(), intakeCell, nameCell, asText(j.LocalAuthority), asText(j.Theme),
 				j.State, j.Outcome, strconv.Itoa(j.SessionsAttended), strconv.Itoa(j.CheckpointsCompleted), ended,
 			})
 		}
@@ -179,11 +180,7 @@ func writeQuotedCSV(w *bufio.Writer, fields []string) {
 			w.WriteByte(',')
 		}
 		w.WriteByte('"')
-		if strings.IndexByte(f, '"') < 0 { // most cells: IDs, counts, states
-			w.WriteString(f)
-		} else {
-			w.WriteString(strings.ReplaceAll(f, `"`, `""`))
-		}
+		w.WriteString(strings.ReplaceAll(f, `"`, `""`))
 		w.WriteByte('"')
 	}
 	w.WriteString("\r\n")

@@ -28,7 +28,8 @@ import (
 //
 // ns/op is the wall time of one full journey. It also reports what one
 // journey records (domain events and the messages they queue), the same
-// for all three. The test suite keeps no history, so a journey's history
+// for all three: store=none counts Record's calls, which would count a
+// retried record twice, and nothing here is retried. The test suite keeps no history, so a journey's history
 // length is measured where a real server runs the current code: the
 // end-to-end test (e2e/histories_test.go) logs it and holds it to a budget.
 //

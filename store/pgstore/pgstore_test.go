@@ -49,9 +49,12 @@ func (s *Store) AppendBare(ctx context.Context, ev store.Event) error {
 	return err
 }
 
-// WipeProjections lets the conformance suite prove RebuildProjections.
+// WipeProjections lets the conformance suite prove RebuildProjections: it
+// empties the projections and leaves the journeys' totals wrong, as rows
+// changed outside their triggers would.
 func (s *Store) WipeProjections(ctx context.Context) error {
-	_, err := s.pool.Exec(ctx, `DELETE FROM journeys; DELETE FROM journey_items; DELETE FROM journey_ends; UPDATE intakes SET status = 'draft'`)
+	_, err := s.pool.Exec(ctx, `DELETE FROM journeys; DELETE FROM journey_items; DELETE FROM journey_ends; UPDATE intakes SET status = 'draft';
+		UPDATE journey_totals SET attended = attended + 5, completed = completed + 5`)
 	return err
 }
 

@@ -23,10 +23,12 @@ type readDB struct {
 	mu       sync.Mutex
 	prepared map[string]*sql.Stmt
 	kept     atomic.Int64 // len(prepared), read without the lock
+	// prepare is DB.PrepareContext; a test counts through it.
+	prepare func(ctx context.Context, query string) (*sql.Stmt, error)
 }
 
 func newReadDB(db *sql.DB) *readDB {
-	return &readDB{DB: db, prepared: map[string]*sql.Stmt{}}
+	return &readDB{DB: db, prepared: map[string]*sql.Stmt{}, prepare: db.PrepareContext}
 }
 
 // QueryContext runs query from its kept statement.
@@ -50,7 +52,9 @@ func (r *readDB) QueryRowContext(ctx context.Context, query string, args ...any)
 }
 
 // statement is query's kept statement, prepared now if it is not kept
-// yet; nil if it cannot be prepared or the cache is full.
+// yet; nil if it cannot be prepared or the cache is full. (A kept
+// statement lives on each connection of the pool it has run on, as long as
+// the connection: the pool keeps all of its connections idle, see Open.)
 func (r *readDB) statement(ctx context.Context, query string) *sql.Stmt {
 	r.mu.Lock()
 	st, ok := r.prepared[query]
@@ -61,7 +65,7 @@ func (r *readDB) statement(ctx context.Context, query string) *sql.Stmt {
 	if r.kept.Load() >= maxPrepared {
 		return nil
 	}
-	st, err := r.DB.PrepareContext(ctx, query)
+	st, err := r.prepare(ctx, query)
 	if err != nil {
 		return nil
 	}
@@ -70,6 +74,10 @@ func (r *readDB) statement(ctx context.Context, query string) *sql.Stmt {
 	if was, ok := r.prepared[query]; ok { // prepared meanwhile by another caller
 		st.Close()
 		return was
+	}
+	if len(r.prepared) >= maxPrepared { // filled meanwhile
+		st.Close()
+		return nil
 	}
 	r.prepared[query] = st
 	r.kept.Store(int64(len(r.prepared)))

@@ -126,7 +126,11 @@ func Open(ctx context.Context, path string) (*Store, error) {
 			write.Close()
 			return nil, fmt.Errorf("sqlitestore: %w", err)
 		}
-		read.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)))
+		// Every connection stays open when idle (database/sql keeps two by
+		// default), so the read statements prepared on it stay prepared.
+		conns := max(4, runtime.GOMAXPROCS(0))
+		read.SetMaxOpenConns(conns)
+		read.SetMaxIdleConns(conns)
 		s.read = newReadDB(read)
 	}
 	return s, nil

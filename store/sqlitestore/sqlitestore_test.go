@@ -40,10 +40,13 @@ func (s *Store) AppendBare(ctx context.Context, ev store.Event) error {
 	return err
 }
 
-// WipeProjections lets the conformance suite prove RebuildProjections.
+// WipeProjections lets the conformance suite prove RebuildProjections: it
+// empties the projections and leaves the journeys' totals wrong, as rows
+// changed outside their triggers would.
 func (s *Store) WipeProjections(ctx context.Context) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		for _, q := range []string{`DELETE FROM journeys`, `DELETE FROM journey_items`, `DELETE FROM journey_ends`} {
+		for _, q := range []string{`DELETE FROM journeys`, `DELETE FROM journey_items`, `DELETE FROM journey_ends`,
+			`UPDATE journey_totals SET attended = attended + 5, completed = completed + 5`} {
 			if _, err := tx.ExecContext(ctx, q); err != nil {
 				return err
 			}

@@ -320,7 +320,8 @@ func RebuildProjections(tx Tx) error {
 }
 
 // JourneyFactsFromEvents are the statements that make journey_items and
-// journey_ends from the log, in a dialect whose expressions for an event's
+// journey_ends (and so journey_totals, kept by journey_items' triggers)
+// from the log, in a dialect whose expressions for an event's
 // item (blank when it has none) and its snapshot's outcome are item and
 // outcome: the latest attendance of each session, every checkpoint
 // completed, and the time of each journey's first event (in the log's
@@ -336,6 +337,9 @@ func JourneyFactsFromEvents(item, outcome, journey string) []string {
 	}
 	return []string{
 		`DELETE FROM journey_items` + only,
+		// After the items' triggers have taken them off: what is left is
+		// drift (rows changed outside the triggers), which a rebuild ends.
+		`DELETE FROM journey_totals` + only,
 		`DELETE FROM journey_ends` + only,
 		`INSERT INTO journey_items (journey_id, intake_id, item_id, attended, attended_seq)
 			SELECT journey_id, intake_id, item, type = '` + store.EventAttended + `', seq FROM (

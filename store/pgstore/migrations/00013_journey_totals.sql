@@ -9,6 +9,8 @@
 -- without the other's row, and the last to commit would win; an increment
 -- waits for the other's row lock and adds to what it committed. Creating
 -- the trigger holds journey_items' writers off until the backfill is done.
+-- A change that bypasses row triggers (TRUNCATE, a hand edit) leaves the
+-- totals wrong until the projections are rebuilt, which starts them anew.
 
 -- +goose Up
 CREATE TABLE journey_totals (

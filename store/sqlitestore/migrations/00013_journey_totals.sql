@@ -4,7 +4,10 @@
 -- read. The triggers add the change each row of journey_items makes,
 -- whoever makes it (the events triggers, a rebuild, a fence's reset), so
 -- the totals are always journey_items summed; they add rather than count
--- again, as PostgreSQL's must.
+-- again, as PostgreSQL's must, and only for a row whose counts change.
+-- Nothing may write journey_items with INSERT OR REPLACE: with recursive
+-- triggers off (SQLite's default) its delete fires no delete trigger, and
+-- the replaced row's counts would stay in the total.
 
 -- +goose Up
 CREATE TABLE journey_totals (
@@ -15,6 +18,7 @@ CREATE TABLE journey_totals (
 
 -- +goose StatementBegin
 CREATE TRIGGER journey_items_total_insert AFTER INSERT ON journey_items
+WHEN COALESCE(NEW.attended, 0) <> 0 OR NEW.completed <> 0
 BEGIN
     INSERT INTO journey_totals (journey_id, attended, completed)
         VALUES (NEW.journey_id, COALESCE(NEW.attended, 0), NEW.completed)
@@ -23,7 +27,8 @@ BEGIN
 END;
 -- +goose StatementEnd
 -- +goose StatementBegin
-CREATE TRIGGER journey_items_total_update AFTER UPDATE ON journey_items
+CREATE TRIGGER journey_items_total_update AFTER UPDATE OF attended, completed ON journey_items
+WHEN COALESCE(NEW.attended, 0) <> COALESCE(OLD.attended, 0) OR NEW.completed <> OLD.completed
 BEGIN
     INSERT INTO journey_totals (journey_id, attended, completed)
         VALUES (NEW.journey_id, COALESCE(NEW.attended, 0) - COALESCE(OLD.attended, 0), NEW.completed - OLD.completed)
@@ -33,6 +38,7 @@ END;
 -- +goose StatementEnd
 -- +goose StatementBegin
 CREATE TRIGGER journey_items_total_delete AFTER DELETE ON journey_items
+WHEN COALESCE(OLD.attended, 0) <> 0 OR OLD.completed <> 0
 BEGIN
     INSERT INTO journey_totals (journey_id, attended, completed)
         VALUES (OLD.journey_id, -COALESCE(OLD.attended, 0), -OLD.completed)
