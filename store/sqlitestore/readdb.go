@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"sync"
-	"sync/atomic"
 )
 
 // maxPrepared bounds the statements a readDB keeps. The store's queries
@@ -22,7 +21,6 @@ type readDB struct {
 	*sql.DB
 	mu       sync.Mutex
 	prepared map[string]*sql.Stmt
-	kept     atomic.Int64 // len(prepared), read without the lock
 	// prepare is DB.PrepareContext; a test counts through it.
 	prepare func(ctx context.Context, query string) (*sql.Stmt, error)
 }
@@ -58,11 +56,12 @@ func (r *readDB) QueryRowContext(ctx context.Context, query string, args ...any)
 func (r *readDB) statement(ctx context.Context, query string) *sql.Stmt {
 	r.mu.Lock()
 	st, ok := r.prepared[query]
+	full := len(r.prepared) >= maxPrepared
 	r.mu.Unlock()
 	if ok {
 		return st
 	}
-	if r.kept.Load() >= maxPrepared {
+	if full {
 		return nil
 	}
 	st, err := r.prepare(ctx, query)
@@ -80,7 +79,6 @@ func (r *readDB) statement(ctx context.Context, query string) *sql.Stmt {
 		return nil
 	}
 	r.prepared[query] = st
-	r.kept.Store(int64(len(r.prepared)))
 	return st
 }
 
@@ -92,5 +90,11 @@ func (r *readDB) closeStatements() {
 		st.Close()
 		delete(r.prepared, q)
 	}
-	r.kept.Store(0)
+}
+
+// kept is how many statements are kept.
+func (r *readDB) kept() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.prepared)
 }
