@@ -106,6 +106,11 @@ func (w *world) checkHistories(sc scenario, record bool) {
 		}
 	}
 
+	// The decisions reach their journeys by update (lifecycle-guard 10).
+	if took, err := decisionsAnswered(chains["journey-completed"][0].events); err == nil && !took {
+		t.Error("journey-completed: its offer did not come by update: the intake signalled it")
+	}
+
 	// How a full journey's history is made up, and how late its timers fired.
 	total, late := 0, time.Duration(0)
 	for i, r := range chains["journey-completed"] {
@@ -150,6 +155,12 @@ func (w *world) histories(record bool, wfs []labelled) map[string][]run {
 				t.Errorf("%s run %d: %v", wf.label, i+1, err)
 			}
 			if err := toldByActivity(r.events); err != nil {
+				t.Errorf("%s run %d: %v", wf.label, i+1, err)
+			}
+			if err := decidedByUpdate(r.events); err != nil {
+				t.Errorf("%s run %d: %v", wf.label, i+1, err)
+			}
+			if _, err := decisionsAnswered(r.events); err != nil {
 				t.Errorf("%s run %d: %v", wf.label, i+1, err)
 			}
 			most, left := outstandingTimers(r.events)
@@ -255,13 +266,15 @@ func (w *world) recordHistories(order []labelled, chains map[string][]run) {
 }
 
 // quietUntilTold checks that a journey begun by an application signals
-// nothing to its intake before the intake has signalled it: the status
-// it begins with is the one the intake gave it (lifecycle-guard 7), and
-// each report costs both workflows a task while the intake fills.
+// nothing to its intake before the intake has told it something (by a
+// signal, or a decision by update): the status it begins with is the one
+// the intake gave it (lifecycle-guard 7), and each report costs both
+// workflows a task while the intake fills.
 func quietUntilTold(events []*historypb.HistoryEvent) error {
 	for _, ev := range events {
 		switch {
-		case ev.GetWorkflowExecutionSignaledEventAttributes() != nil:
+		case ev.GetWorkflowExecutionSignaledEventAttributes() != nil,
+			ev.GetWorkflowExecutionUpdateAcceptedEventAttributes().GetAcceptedRequest().GetInput().GetName() == workflows.UpdateDecision:
 			return nil
 		case ev.GetSignalExternalWorkflowExecutionInitiatedEventAttributes() != nil:
 			return fmt.Errorf("event %d signals %s before the intake has told the journey anything: it reports the status its intake gave it",
@@ -364,6 +377,58 @@ func toldByActivity(events []*historypb.HistoryEvent) error {
 		return errors.New("the intake took the start but sent no start by SendSignals")
 	}
 	return nil
+}
+
+// decidedByUpdate checks that an intake run at lifecycle-guard 10 or
+// later sends each coordinator's decision to its journey by an update
+// (the SendUpdate activity), whose answer is the journey's report, rather
+// than by a signal the journey answers with a signal of its own: one
+// SendUpdate of UpdateDecision for each decision the intake took.
+func decidedByUpdate(events []*historypb.HistoryEvent) error {
+	if v, err := lifecycleGuard(events); err != nil || v < 10 {
+		return err
+	}
+	decided, sent := 0, 0
+	for _, ev := range events {
+		if u := ev.GetWorkflowExecutionUpdateAcceptedEventAttributes(); u.GetAcceptedRequest().GetInput().GetName() == workflows.UpdateDecide {
+			decided++
+		}
+		if act := ev.GetActivityTaskScheduledEventAttributes(); act.GetActivityType().GetName() == "SendUpdate" {
+			var in activities.UpdateInput
+			if err := converter.GetDefaultDataConverter().FromPayloads(act.GetInput(), &in); err != nil {
+				return fmt.Errorf("event %d: reading SendUpdate's input: %w", ev.GetEventId(), err)
+			}
+			if in.UpdateName == workflows.UpdateDecision {
+				sent++
+			}
+		}
+	}
+	if sent != decided {
+		return fmt.Errorf("the intake took %d decisions and sent %d to their journeys by update: it sends each by update", decided, sent)
+	}
+	return nil
+}
+
+// decisionsAnswered checks that a journey that takes a decision by update
+// does not also signal the status it moved to back to its intake, which
+// has it from the update's answer: no status report before anything else
+// reaches the journey (a signal, another update, a timer). It says
+// whether the run took a decision by update.
+func decisionsAnswered(events []*historypb.HistoryEvent) (took bool, err error) {
+	answered := false
+	for _, ev := range events {
+		switch {
+		case ev.GetWorkflowExecutionUpdateAcceptedEventAttributes() != nil:
+			name := ev.GetWorkflowExecutionUpdateAcceptedEventAttributes().GetAcceptedRequest().GetInput().GetName()
+			answered = name == workflows.UpdateDecision
+			took = took || answered
+		case ev.GetWorkflowExecutionSignaledEventAttributes() != nil, ev.GetTimerFiredEventAttributes() != nil:
+			answered = false
+		case answered && ev.GetSignalExternalWorkflowExecutionInitiatedEventAttributes().GetSignalName() == workflows.SignalJourneyStatus:
+			return took, fmt.Errorf("event %d reports the journey's status to its intake, which has it from the answer to its decision", ev.GetEventId())
+		}
+	}
+	return took, nil
 }
 
 // lifecycleGuard is the version of the lifecycle-guard change a run

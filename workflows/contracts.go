@@ -41,6 +41,10 @@ const (
 	UpdateDefer              = "defer"
 	UpdatePause              = "pause"
 	UpdateResume             = "resume"
+	// UpdateDecision carries a coordinator's decision from the intake to
+	// a journey (through the SendUpdate activity) from lifecycle-guard
+	// 10; it answers the journey's status after it, a JourneyStatusSignal.
+	UpdateDecision = "take-decision"
 
 	// Journey signals, sent by the intake.
 	SignalDecision     = "decision"
@@ -184,7 +188,8 @@ type DeferRequest struct {
 	TargetIntakeID uuid.UUID
 }
 
-// DecisionSignal carries a coordinator's decision from the intake to a journey.
+// DecisionSignal carries a coordinator's decision from the intake to a
+// journey, as a signal or as UpdateDecision's argument.
 type DecisionSignal struct {
 	Decision Decision
 }

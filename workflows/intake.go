@@ -354,6 +354,9 @@ func (in *intake) decide(ctx workflow.Context, r DecideRequest) (Status, error) 
 	if next == StatusWaitlisted {
 		in.Waitlist = append(in.Waitlist, r.JourneyID)
 	}
+	if in.decisionsByUpdate {
+		return in.sendDecision(ctx, a, r)
+	}
 	if err := in.signalJourney(ctx, r.JourneyID, SignalDecision, DecisionSignal{Decision: r.Decision}); err != nil {
 		return "", err
 	}
@@ -369,6 +372,53 @@ func (in *intake) decide(ctx workflow.Context, r DecideRequest) (Status, error) 
 
 // decisionConfirmTimeout bounds how long a decision waits for its journey.
 const decisionConfirmTimeout = time.Minute
+
+// sendDecision sends a decision to its journey by update
+// (decisionsByUpdate), records it while the update is on its way, and
+// takes the journey's answer as its report. Like the signalled decision
+// it answers once the journey has acted on it, or after
+// decisionConfirmTimeout with the status the intake gave it; the update
+// is retried, under one ID, until the journey has it, so a decision is
+// never lost to a journey that is slow to answer.
+func (in *intake) sendDecision(ctx workflow.Context, a *Applicant, r DecideRequest) (Status, error) {
+	sent := workflow.ExecuteActivity(withActivityOptions(ctx), acts.SendUpdate, activities.UpdateInput{
+		WorkflowID: JourneyWorkflowID(r.JourneyID),
+		UpdateName: UpdateDecision,
+		UpdateID:   fmt.Sprintf("%s/%s/%s", UpdateDecision, r.JourneyID, workflow.GetCurrentUpdateInfo(ctx).ID),
+		Arg:        asJSON(DecisionSignal{Decision: r.Decision}),
+	})
+	// The answer counts as a signal being handled, so that the intake
+	// does not continue as new without it.
+	answered := false
+	in.handling(1)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		defer func() { answered = true; in.handling(-1) }()
+		var report JourneyStatusSignal
+		err := sent.Get(ctx, &report)
+		var refused *temporal.ApplicationError
+		if errors.As(err, &refused) && refused.Type() == activities.ErrRefused {
+			// Only a worker that does not know the update refuses it (one
+			// of an older release, during a deploy): it knows the signal.
+			workflow.GetLogger(ctx).Warn("journey refused the decision by update: signalled instead", "JourneyID", r.JourneyID, "Error", err)
+			err = in.signalJourney(ctx, r.JourneyID, SignalDecision, DecisionSignal{Decision: r.Decision})
+		}
+		if err != nil {
+			// Ended: what the journey did instead, it reported.
+			workflow.GetLogger(ctx).Warn("journey did not take the decision", "JourneyID", r.JourneyID, "Error", err)
+		}
+		if err != nil || report.JourneyID == uuid.Nil {
+			return
+		}
+		if err := in.onJourneyStatus(ctx, report); err != nil {
+			workflow.GetLogger(ctx).Warn("journey's answer to the decision not taken", "JourneyID", r.JourneyID, "Error", err)
+		}
+	})
+	if err := in.record(ctx, "application.decided", map[string]any{"journey": r.JourneyID, "decision": r.Decision}); err != nil {
+		return "", err
+	}
+	in.awaitOrTimeout(ctx, decisionConfirmTimeout, func() bool { return answered })
+	return a.Status, nil
+}
 
 // onJourneyStatus takes a journey's report of its status. In guarded runs
 // only news counts: a report older than one already taken (by the

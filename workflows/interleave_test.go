@@ -380,8 +380,8 @@ func TestAWithdrawalOvertakingTheStartStands(t *testing.T) {
 func TestAnIntakeBeforeStartsAssumedWaitsForTheReports(t *testing.T) {
 	h := newHarness(t, 20)
 	in, a, b := h.intakeOfTwoAccepted(day(2021, 9, 20, 9))
-	// 9 is the most the code asks for: raise it with the next version.
-	h.env.OnGetVersion("lifecycle-guard", workflow.DefaultVersion, 9).Return(workflow.Version(7))
+	// 10 is the most the code asks for: raise it with the next version.
+	h.env.OnGetVersion("lifecycle-guard", workflow.DefaultVersion, 10).Return(workflow.Version(7))
 	var mu sync.Mutex // the environment runs each signal's mock on a goroutine of its own
 	var told []workflows.StartSignal
 	h.env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, "", workflows.SignalStart, mock.Anything).Return(

@@ -35,6 +35,7 @@ func (j *journey) setup(ctx workflow.Context) error {
 		{UpdateDefer, j.deferTo, j.validateDefer},
 		{UpdatePause, j.pause, j.validatePause},
 		{UpdateResume, j.resume, j.validateResume},
+		{UpdateDecision, j.answerDecision, nil},
 	})
 	if err != nil {
 		return err
@@ -199,23 +200,63 @@ func (l *listeners) idleWithSignal() *signalKind {
 
 // --- signals from the intake ---
 
+// onDecision takes a decision the intake signalled: a waitlisted
+// applicant's promotion, or any decision of an intake run begun before
+// lifecycle-guard 10. The journey reports the status it moves to.
 func (j *journey) onDecision(ctx workflow.Context, s DecisionSignal) error {
+	return j.takeDecision(ctx, s, false)
+}
+
+// answerDecision takes a decision the intake sent by update
+// (decisionsByUpdate). Its answer is the journey's status after it, which
+// the intake takes as a report, so the journey does not signal that
+// status back: that signal, the task taking its confirmation and the
+// intake's task taking it in were a third of what an offer waited for.
+// A decision the journey's status no longer allows (it withdrew as the
+// decision went out) is not an error: the answer says where it is.
+func (j *journey) answerDecision(ctx workflow.Context, s DecisionSignal) (JourneyStatusSignal, error) {
+	if err := j.takeDecision(ctx, s, true); err != nil && !errors.Is(err, errDecisionIgnored) {
+		return JourneyStatusSignal{}, err
+	}
+	return JourneyStatusSignal{JourneyID: j.JourneyID, Status: j.Status, Seq: j.Seq}, nil
+}
+
+// errDecisionIgnored is a decision the journey's status does not allow.
+var errDecisionIgnored = errors.New("ignored")
+
+// takeDecision moves the journey as the coordinator decided. answered
+// says the intake learns the new status from an update's answer rather
+// than from the journey's report.
+func (j *journey) takeDecision(ctx workflow.Context, s DecisionSignal, answered bool) error {
 	switch {
 	case s.Decision == DecisionOffer && j.in(StatusSubmitted, StatusUnderReview, StatusWaitlisted):
-		return j.makeOffer(ctx)
-	case s.Decision == DecisionWaitlist && j.in(StatusSubmitted, StatusUnderReview) && j.move(j.Status, StatusWaitlisted):
+		return j.makeOffer(ctx, answered)
+	case s.Decision == DecisionWaitlist && j.in(StatusSubmitted, StatusUnderReview) && j.moveAnswered(j.Status, StatusWaitlisted, answered):
 		return j.record(ctx, "application.waitlisted", "", nil)
-	case s.Decision == DecisionReject && j.in(StatusSubmitted, StatusUnderReview, StatusWaitlisted) && j.move(j.Status, StatusRejected):
+	case s.Decision == DecisionReject && j.in(StatusSubmitted, StatusUnderReview, StatusWaitlisted) && j.moveAnswered(j.Status, StatusRejected, answered):
 		return j.record(ctx, "application.rejected", "", nil, j.noticeMessage("application-unsuccessful", workflow.Now(ctx)))
 	}
-	return fmt.Errorf("decision %q ignored: %s", s.Decision, describe(j.Status))
+	return fmt.Errorf("decision %q %w: %s", s.Decision, errDecisionIgnored, describe(j.Status))
+}
+
+// moveAnswered is move for a status the intake will learn from an
+// update's answer: the journey counts it as told, so recording it sends
+// no report.
+func (j *journey) moveAnswered(from, to Status, answered bool) bool {
+	if !j.move(from, to) {
+		return false
+	}
+	if answered {
+		j.Notified = j.Status
+	}
+	return true
 }
 
 // makeOffer plans the offer, then makes it unless the journey moved on
 // (withdrawn, not selected) while it was being planned: a move that keeps
 // it open to an offer (the window closing puts it under review) does not
 // stop it.
-func (j *journey) makeOffer(ctx workflow.Context) error {
+func (j *journey) makeOffer(ctx workflow.Context, answered bool) error {
 	from, now := j.Status, workflow.Now(ctx)
 	var plan programme.OfferPlan
 	err := j.plan(ctx, acts.PlanOffer, activities.PlanOfferInput{
@@ -227,8 +268,8 @@ func (j *journey) makeOffer(ctx workflow.Context) error {
 	if j.guarded && j.in(StatusSubmitted, StatusUnderReview, StatusWaitlisted) {
 		from = j.Status
 	}
-	if !j.move(from, StatusOffered) {
-		return fmt.Errorf("offer not made: %s", describe(j.Status))
+	if !j.moveAnswered(from, StatusOffered, answered) {
+		return fmt.Errorf("offer %w: %s", errDecisionIgnored, describe(j.Status))
 	}
 	j.Offer = &plan
 	j.upsertStage(ctx)

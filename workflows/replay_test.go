@@ -72,6 +72,10 @@ import (
 //	testdata/before-signals-by-activity/ recorded with intakes that
 //	                                  signalled each journey themselves
 //	                                  (lifecycle-guard 8)
+//	testdata/before-decisions-by-update/ recorded with intakes that
+//	                                  signalled each decision and waited
+//	                                  for the journey's report
+//	                                  (lifecycle-guard 9)
 const recordedHistories = "testdata/*.run-*.json"
 
 // recordCommand re-records every history (see above).

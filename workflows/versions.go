@@ -90,6 +90,16 @@ type versions struct {
 	// Session moves are still signalled one by one (intake.tellByActivity
 	// says why).
 	signalsByActivity bool
+	// decisionsByUpdate (lifecycle-guard version 10): an intake sends a
+	// coordinator's decision to its journey by an update (the SendUpdate
+	// activity, UpdateDecision) and takes the update's answer as the
+	// journey's report, where it signalled the journey and waited for a
+	// report signalled back. An offer waited for five workflow tasks,
+	// three of them the intake's, which every application and decision
+	// queues for; now for three, two of them the intake's. A waitlisted
+	// applicant promoted as a place frees is still signalled: nobody
+	// waits for that answer.
+	decisionsByUpdate bool
 	// cancelTimers: a wait for a change or a moment cancels its timer when
 	// the change comes first (awaitOrTimeout), instead of leaving it to
 	// fire into the history later.
@@ -131,7 +141,7 @@ const (
 // A further change to the same area bumps its change's maximum version
 // rather than adding a change ID: a run records one marker per change ID.
 func askVersions(ctx workflow.Context) versions {
-	guard := workflow.GetVersion(ctx, changeLifecycleGuard, workflow.DefaultVersion, 9)
+	guard := workflow.GetVersion(ctx, changeLifecycleGuard, workflow.DefaultVersion, 10)
 	cancelTimers := workflow.GetVersion(ctx, changeCancelWakeTimers, workflow.DefaultVersion, 1)
 	recordLocally := workflow.GetVersion(ctx, changeRecordLocally, workflow.DefaultVersion, 4)
 	return versions{
@@ -145,6 +155,7 @@ func askVersions(ctx workflow.Context) versions {
 		plansLocally:      guard >= 7,
 		startsAssumed:     guard >= 8,
 		signalsByActivity: guard >= 9,
+		decisionsByUpdate: guard >= 10,
 		cancelTimers:      cancelTimers >= 1,
 		recordLocally:     recordLocally != 3 && recordLocally >= 1,
 		recordFallsBack:   recordLocally == 2 || recordLocally >= 4,

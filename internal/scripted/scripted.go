@@ -19,6 +19,7 @@ package scripted
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -27,6 +28,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
@@ -40,6 +42,10 @@ type Script struct {
 	// SendSignals answers the workflows' SendSignals activity:
 	// DeliverSignals, unless a test plays the journeys' part itself.
 	SendSignals func(context.Context, activities.SignalsInput) (activities.SignalsResult, error)
+	// SendUpdate answers the SendUpdate activity when an intake sends a
+	// journey its decision: DeliverUpdate, unless a test plays the
+	// journey's part itself.
+	SendUpdate func(context.Context, activities.UpdateInput) (json.RawMessage, error)
 
 	env    *testsuite.TestWorkflowEnvironment
 	began  time.Time
@@ -90,20 +96,74 @@ type moment struct {
 // the intake's (workflows.IntakeWorkflowID(intake)).
 //
 // The workflows' activities must be registered with env first: the
-// script stands in for SendSignals, which needs a Temporal client.
+// script stands in for SendSignals, and for SendUpdate sending a journey
+// its decision, which need a Temporal client.
 func New(env *testsuite.TestWorkflowEnvironment, began time.Time, intake uuid.UUID) *Script {
 	s := &Script{env: env, began: began, intake: intake, pending: map[int64]*moment{}}
-	s.SendSignals = s.DeliverSignals
+	s.SendSignals, s.SendUpdate = s.DeliverSignals, s.DeliverUpdate
 	env.SetOnChildWorkflowStartedListener(s.runStarted)
 	env.OnActivity(sendSignals, mock.Anything, mock.Anything).Return(
 		func(ctx context.Context, in activities.SignalsInput) (activities.SignalsResult, error) {
 			return s.SendSignals(ctx, in)
 		})
+	env.OnActivity(sendUpdate, mock.Anything, mock.MatchedBy(toAJourney)).Return(
+		func(ctx context.Context, in activities.UpdateInput) (json.RawMessage, error) {
+			return s.SendUpdate(ctx, in)
+		})
 	return s
 }
 
-// sendSignals is the name the worker registers activities.SendSignals by.
-const sendSignals = "SendSignals"
+// The names the worker registers activities.SendSignals and
+// activities.SendUpdate by.
+const (
+	sendSignals = "SendSignals"
+	sendUpdate  = "SendUpdate"
+)
+
+// toAJourney says whether an update is one an intake sends its journeys
+// (a decision), which DeliverUpdate sends; a test stands in for a later
+// intake taking a deferral itself.
+func toAJourney(in activities.UpdateInput) bool {
+	return in.UpdateName == workflows.UpdateDecision
+}
+
+// DeliverUpdate is the SendUpdate activity in the test environment for an
+// update to a journey: it sends the update from the environment's main
+// loop, which owns its workflows, and answers as the activity does (the
+// result as JSON; a refusal or a failed handler as ErrRefused, a workflow
+// that is not running as ErrNotRunning, both final).
+func (s *Script) DeliverUpdate(ctx context.Context, in activities.UpdateInput) (json.RawMessage, error) {
+	type outcome struct {
+		result json.RawMessage
+		err    error
+	}
+	done := make(chan outcome, 1)
+	refuse := func(err error) {
+		done <- outcome{err: temporal.NewNonRetryableApplicationError(err.Error(), activities.ErrRefused, nil)}
+	}
+	callbacks := &testsuite.TestUpdateCallback{
+		OnReject: refuse,
+		OnComplete: func(v any, err error) {
+			if err != nil {
+				refuse(err)
+				return
+			}
+			result, err := json.Marshal(v)
+			done <- outcome{result: result, err: err}
+		},
+	}
+	s.env.RegisterDelayedCallback(func() {
+		if err := s.env.UpdateWorkflowByID(in.WorkflowID, in.UpdateName, in.UpdateID, callbacks, in.Arg); err != nil {
+			done <- outcome{err: temporal.NewNonRetryableApplicationError(err.Error(), activities.ErrNotRunning, nil)}
+		}
+	}, 0)
+	select {
+	case o := <-done:
+		return o.result, o.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
 
 // DeliverSignals is the SendSignals activity in the test environment: it
 // signals each workflow and says which it did not reach (ended, or never

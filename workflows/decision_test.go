@@ -1,0 +1,130 @@
+package workflows_test
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"testing"
+
+	"github.com/google/uuid"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/infuse-cymru/journeys/activities"
+	"github.com/infuse-cymru/journeys/internal/scripted"
+	"github.com/infuse-cymru/journeys/workflows"
+)
+
+// decisions runs the harness's intake with two applicants, j offered and
+// k rejected after the window closes; j accepts the next day, the intake
+// starts, and j withdraws once it has. It returns the two decisions'
+// updates and j's acceptance.
+func (h *harness) decisions() (offer, reject, accept *scripted.Update, j, k uuid.UUID) {
+	j = h.apply(day(2021, 8, 20, 11))
+	k = h.apply(day(2021, 8, 20, 12))
+	h.at(day(2021, 9, 14, 10), func() {
+		offer = h.update(uuid.Nil, workflows.UpdateDecide, workflows.DecideRequest{JourneyID: j, Decision: workflows.DecisionOffer})
+		reject = h.update(uuid.Nil, workflows.UpdateDecide, workflows.DecideRequest{JourneyID: k, Decision: workflows.DecisionReject})
+	})
+	h.at(day(2021, 9, 15, 10), func() {
+		accept = h.update(j, workflows.UpdateRespondToOffer, workflows.RespondToOfferRequest{Accept: true})
+	})
+	h.startIntake()
+	h.at(day(2021, 9, 29, 10), func() { h.mustAccept(h.withdraw(j), "withdraw j") })
+	h.run()
+	for _, u := range []*scripted.Update{offer, reject, accept} {
+		if err := u.Problem(); err != nil {
+			h.t.Fatal(err)
+		}
+	}
+	return offer, reject, accept, j, k
+}
+
+// A coordinator's decision goes to its journey as an update
+// (lifecycle-guard 10), one for each decision, each under an ID of its
+// own, and the decision answers with the status the journey moved to.
+func TestADecisionGoesToItsJourneyByUpdate(t *testing.T) {
+	h := newHarness(t, 20)
+	var mu sync.Mutex // activities run on goroutines of their own
+	var sent []activities.UpdateInput
+	deliver := h.script.SendUpdate
+	h.script.SendUpdate = func(ctx context.Context, in activities.UpdateInput) (json.RawMessage, error) {
+		mu.Lock()
+		sent = append(sent, in)
+		mu.Unlock()
+		return deliver(ctx, in)
+	}
+	offer, reject, _, j, k := h.decisions()
+
+	if offer.Value != workflows.StatusOffered || reject.Value != workflows.StatusRejected {
+		t.Errorf("the decisions answered %v and %v, want %s and %s", offer.Value, reject.Value, workflows.StatusOffered, workflows.StatusRejected)
+	}
+	want := map[string]workflows.Decision{workflows.JourneyWorkflowID(j): workflows.DecisionOffer, workflows.JourneyWorkflowID(k): workflows.DecisionReject}
+	ids := map[string]bool{}
+	for _, in := range sent {
+		var d workflows.DecisionSignal
+		if err := json.Unmarshal(in.Arg, &d); err != nil {
+			t.Fatal(err)
+		}
+		if in.UpdateName != workflows.UpdateDecision || want[in.WorkflowID] != d.Decision {
+			t.Errorf("sent %s %+v to %s, want one of %v", in.UpdateName, d, in.WorkflowID, want)
+		}
+		delete(want, in.WorkflowID)
+		ids[in.UpdateID] = true
+	}
+	if len(sent) != 2 || len(ids) != 2 {
+		t.Errorf("sent %d decisions under %d update IDs, want 2 under 2: %+v", len(sent), len(ids), sent)
+	}
+	if n := count(h.events(j), "offer.made"); n != 1 {
+		t.Errorf("offer made %d times, want once", n)
+	}
+	if n := count(h.events(k), "application.rejected"); n != 1 {
+		t.Errorf("rejection recorded %d times, want once", n)
+	}
+}
+
+// A journey whose worker does not know the decision's update (one of an
+// older release, during a deploy) refuses it: the intake then signals the
+// decision, as before, and the applicant still gets the offer and can
+// accept it.
+func TestADecisionRefusedByUpdateIsSignalled(t *testing.T) {
+	h := newHarness(t, 20)
+	refused := 0
+	h.script.SendUpdate = func(_ context.Context, in activities.UpdateInput) (json.RawMessage, error) {
+		refused++ // the intake waits for each decision's answer: one at a time
+		return nil, temporal.NewNonRetryableApplicationError("unknown update "+in.UpdateName, activities.ErrRefused, nil)
+	}
+	offer, _, _, j, k := h.decisions()
+
+	if refused != 2 {
+		t.Errorf("%d decisions sent by update, want 2", refused)
+	}
+	if offer.Value != workflows.StatusOffered {
+		t.Errorf("the offer answered %v, want %s", offer.Value, workflows.StatusOffered)
+	}
+	if n := count(h.events(j), "offer.made"); n != 1 {
+		t.Errorf("offer made %d times, want once", n)
+	}
+	if got := h.journey(k).State; got != string(workflows.StatusRejected) {
+		t.Errorf("the rejected applicant's journey is %s, want %s", got, workflows.StatusRejected)
+	}
+}
+
+// An intake run begun before lifecycle-guard 10 signals its decisions,
+// and waits for the journeys' reports, as it always did.
+func TestAnIntakeBeforeDecisionsByUpdateSignalsThem(t *testing.T) {
+	h := newHarness(t, 20)
+	h.env.OnGetVersion("lifecycle-guard", workflow.DefaultVersion, 10).Return(workflow.Version(9))
+	h.script.SendUpdate = func(_ context.Context, in activities.UpdateInput) (json.RawMessage, error) {
+		t.Errorf("a version-9 intake sent %s by update", in.UpdateName)
+		return nil, temporal.NewNonRetryableApplicationError("not expected", activities.ErrRefused, nil)
+	}
+	offer, reject, _, j, _ := h.decisions()
+
+	if offer.Value != workflows.StatusOffered || reject.Value != workflows.StatusRejected {
+		t.Errorf("the decisions answered %v and %v, want %s and %s", offer.Value, reject.Value, workflows.StatusOffered, workflows.StatusRejected)
+	}
+	if n := count(h.events(j), "offer.made"); n != 1 {
+		t.Errorf("offer made %d times, want once", n)
+	}
+}
