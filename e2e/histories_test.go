@@ -388,7 +388,8 @@ func decidedByUpdate(events []*historypb.HistoryEvent) error {
 	if v, err := lifecycleGuard(events); err != nil || v < 10 {
 		return err
 	}
-	decided, sent := 0, 0
+	decided, answered := 0, 0
+	sent := map[int64]bool{} // the SendUpdates of decisions, by their scheduled event
 	for _, ev := range events {
 		if u := ev.GetWorkflowExecutionUpdateAcceptedEventAttributes(); u.GetAcceptedRequest().GetInput().GetName() == workflows.UpdateDecide {
 			decided++
@@ -398,13 +399,14 @@ func decidedByUpdate(events []*historypb.HistoryEvent) error {
 			if err := converter.GetDefaultDataConverter().FromPayloads(act.GetInput(), &in); err != nil {
 				return fmt.Errorf("event %d: reading SendUpdate's input: %w", ev.GetEventId(), err)
 			}
-			if in.UpdateName == workflows.UpdateDecision {
-				sent++
-			}
+			sent[ev.GetEventId()] = in.UpdateName == workflows.UpdateDecision
+		}
+		if sent[ev.GetActivityTaskCompletedEventAttributes().GetScheduledEventId()] {
+			answered++
 		}
 	}
-	if sent != decided {
-		return fmt.Errorf("the intake took %d decisions and sent %d to their journeys by update: it sends each by update", decided, sent)
+	if answered != decided {
+		return fmt.Errorf("the intake took %d decisions and had %d answered by their journeys' updates: it sends each by update, which the journey answers", decided, answered)
 	}
 	return nil
 }
@@ -422,6 +424,8 @@ func decisionsAnswered(events []*historypb.HistoryEvent) (took bool, err error) 
 			name := ev.GetWorkflowExecutionUpdateAcceptedEventAttributes().GetAcceptedRequest().GetInput().GetName()
 			answered = name == workflows.UpdateDecision
 			took = took || answered
+		case ev.GetWorkflowExecutionUpdateCompletedEventAttributes().GetOutcome().GetFailure() != nil && answered:
+			return took, fmt.Errorf("event %d: the journey failed the decision's update: it answers every decision with where it is", ev.GetEventId())
 		case ev.GetWorkflowExecutionSignaledEventAttributes() != nil, ev.GetTimerFiredEventAttributes() != nil:
 			answered = false
 		case answered && ev.GetSignalExternalWorkflowExecutionInitiatedEventAttributes().GetSignalName() == workflows.SignalJourneyStatus:

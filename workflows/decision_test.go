@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/uuid"
@@ -18,8 +19,8 @@ import (
 // decisions runs the harness's intake with two applicants, j offered and
 // k rejected after the window closes; j accepts the next day, the intake
 // starts, and j withdraws once it has. It returns the two decisions'
-// updates and j's acceptance.
-func (h *harness) decisions() (offer, reject, accept *scripted.Update, j, k uuid.UUID) {
+// updates.
+func (h *harness) decisions() (offer, reject *scripted.Update, j, k uuid.UUID) {
 	j = h.apply(day(2021, 8, 20, 11))
 	k = h.apply(day(2021, 8, 20, 12))
 	h.at(day(2021, 9, 14, 10), func() {
@@ -27,34 +28,41 @@ func (h *harness) decisions() (offer, reject, accept *scripted.Update, j, k uuid
 		reject = h.update(uuid.Nil, workflows.UpdateDecide, workflows.DecideRequest{JourneyID: k, Decision: workflows.DecisionReject})
 	})
 	h.at(day(2021, 9, 15, 10), func() {
-		accept = h.update(j, workflows.UpdateRespondToOffer, workflows.RespondToOfferRequest{Accept: true})
+		h.mustAccept(h.update(j, workflows.UpdateRespondToOffer, workflows.RespondToOfferRequest{Accept: true}), "accept")
 	})
 	h.startIntake()
 	h.at(day(2021, 9, 29, 10), func() { h.mustAccept(h.withdraw(j), "withdraw j") })
 	h.run()
-	for _, u := range []*scripted.Update{offer, reject, accept} {
+	for _, u := range []*scripted.Update{offer, reject} {
 		if err := u.Problem(); err != nil {
 			h.t.Fatal(err)
 		}
 	}
-	return offer, reject, accept, j, k
+	return offer, reject, j, k
 }
 
 // A coordinator's decision goes to its journey as an update
 // (lifecycle-guard 10), one for each decision, each under an ID of its
-// own, and the decision answers with the status the journey moved to.
+// own, which the journey answers (none fails, so none falls back to a
+// signal). That the journey then reports nothing back is checked on real
+// histories (e2e, decisionsAnswered): the SDK's test environment carries
+// the signals between its workflows out of a test's sight.
 func TestADecisionGoesToItsJourneyByUpdate(t *testing.T) {
 	h := newHarness(t, 20)
 	var mu sync.Mutex // activities run on goroutines of their own
 	var sent []activities.UpdateInput
+	var failed []error
 	deliver := h.script.SendUpdate
 	h.script.SendUpdate = func(ctx context.Context, in activities.UpdateInput) (json.RawMessage, error) {
+		answer, err := deliver(ctx, in)
 		mu.Lock()
-		sent = append(sent, in)
-		mu.Unlock()
-		return deliver(ctx, in)
+		defer mu.Unlock()
+		if sent = append(sent, in); err != nil {
+			failed = append(failed, err)
+		}
+		return answer, err
 	}
-	offer, reject, _, j, k := h.decisions()
+	offer, reject, j, k := h.decisions()
 
 	if offer.Value != workflows.StatusOffered || reject.Value != workflows.StatusRejected {
 		t.Errorf("the decisions answered %v and %v, want %s and %s", offer.Value, reject.Value, workflows.StatusOffered, workflows.StatusRejected)
@@ -72,8 +80,8 @@ func TestADecisionGoesToItsJourneyByUpdate(t *testing.T) {
 		delete(want, in.WorkflowID)
 		ids[in.UpdateID] = true
 	}
-	if len(sent) != 2 || len(ids) != 2 {
-		t.Errorf("sent %d decisions under %d update IDs, want 2 under 2: %+v", len(sent), len(ids), sent)
+	if len(sent) != 2 || len(ids) != 2 || len(failed) != 0 {
+		t.Errorf("sent %d decisions under %d update IDs, %d of them failed (%v), want 2 under 2, none failed", len(sent), len(ids), len(failed), failed)
 	}
 	if n := count(h.events(j), "offer.made"); n != 1 {
 		t.Errorf("offer made %d times, want once", n)
@@ -83,24 +91,56 @@ func TestADecisionGoesToItsJourneyByUpdate(t *testing.T) {
 	}
 }
 
+// An offer to an applicant who withdraws while it is planned answers
+// withdrawn: the journey answers where it is.
+func TestAnOfferToAnApplicantWhoWithdrewAnswersWithdrawn(t *testing.T) {
+	h := newHarness(t, 20)
+	j := h.apply(day(2021, 8, 20, 11))
+	var offer *scripted.Update
+	h.at(day(2021, 9, 14, 10), func() {
+		offer = h.update(uuid.Nil, workflows.UpdateDecide, workflows.DecideRequest{JourneyID: j, Decision: workflows.DecisionOffer})
+	})
+	h.during("withdraw", workflows.JourneyWorkflowID(j), "PlanOffer", nil, func() *scripted.Update {
+		u := h.withdraw(j)
+		h.mustAccept(u, "withdraw as the offer is made")
+		return u
+	})
+	// The intake ends once its journeys have: it needs one that starts.
+	k := h.apply(day(2021, 8, 21, 11))
+	h.offerAndAccept(k)
+	h.startIntake()
+	h.at(day(2021, 9, 29, 10), func() { h.mustAccept(h.withdraw(k), "withdraw k") })
+	h.run()
+
+	if err := offer.Problem(); err != nil {
+		t.Fatal(err)
+	}
+	if offer.Value != workflows.StatusWithdrawn {
+		t.Errorf("the offer answered %v, want %s", offer.Value, workflows.StatusWithdrawn)
+	}
+}
+
 // A journey whose worker does not know the decision's update (one of an
 // older release, during a deploy) refuses it: the intake then signals the
-// decision, as before, and the applicant still gets the offer and can
-// accept it.
+// decision, as before (the journey makes the offer, which only the signal
+// could have told it of), and the applicant can accept it.
 func TestADecisionRefusedByUpdateIsSignalled(t *testing.T) {
 	h := newHarness(t, 20)
-	refused := 0
+	var refused atomic.Int32
 	h.script.SendUpdate = func(_ context.Context, in activities.UpdateInput) (json.RawMessage, error) {
-		refused++ // the intake waits for each decision's answer: one at a time
+		refused.Add(1)
 		return nil, temporal.NewNonRetryableApplicationError("unknown update "+in.UpdateName, activities.ErrRefused, nil)
 	}
-	offer, _, _, j, k := h.decisions()
+	offer, reject, j, k := h.decisions()
 
-	if refused != 2 {
-		t.Errorf("%d decisions sent by update, want 2", refused)
+	if n := refused.Load(); n != 2 {
+		t.Errorf("%d decisions sent by update, want 2", n)
 	}
 	if offer.Value != workflows.StatusOffered {
 		t.Errorf("the offer answered %v, want %s", offer.Value, workflows.StatusOffered)
+	}
+	if reject.Value != workflows.StatusRejected {
+		t.Errorf("the rejection answered %v, want %s", reject.Value, workflows.StatusRejected)
 	}
 	if n := count(h.events(j), "offer.made"); n != 1 {
 		t.Errorf("offer made %d times, want once", n)
@@ -115,12 +155,16 @@ func TestADecisionRefusedByUpdateIsSignalled(t *testing.T) {
 func TestAnIntakeBeforeDecisionsByUpdateSignalsThem(t *testing.T) {
 	h := newHarness(t, 20)
 	h.env.OnGetVersion("lifecycle-guard", workflow.DefaultVersion, 10).Return(workflow.Version(9))
+	var sent atomic.Int32
 	h.script.SendUpdate = func(_ context.Context, in activities.UpdateInput) (json.RawMessage, error) {
-		t.Errorf("a version-9 intake sent %s by update", in.UpdateName)
+		sent.Add(1)
 		return nil, temporal.NewNonRetryableApplicationError("not expected", activities.ErrRefused, nil)
 	}
-	offer, reject, _, j, _ := h.decisions()
+	offer, reject, j, _ := h.decisions()
 
+	if n := sent.Load(); n != 0 {
+		t.Errorf("a version-9 intake sent %d decisions by update", n)
+	}
 	if offer.Value != workflows.StatusOffered || reject.Value != workflows.StatusRejected {
 		t.Errorf("the decisions answered %v and %v, want %s and %s", offer.Value, reject.Value, workflows.StatusOffered, workflows.StatusRejected)
 	}

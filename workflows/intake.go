@@ -348,7 +348,8 @@ func (in *intake) decide(ctx workflow.Context, r DecideRequest) (Status, error) 
 		return next, nil
 	}
 	// The intake updates its own view at once, so two quick offers cannot
-	// both take the last place; the journey confirms by signal later.
+	// both take the last place; the journey confirms later (its report, or
+	// its answer to the update).
 	a.Status = next
 	in.Waitlist = slices.DeleteFunc(in.Waitlist, func(id uuid.UUID) bool { return id == r.JourneyID })
 	if next == StatusWaitlisted {
@@ -375,16 +376,14 @@ const decisionConfirmTimeout = time.Minute
 
 // sendDecision sends a decision to its journey by update
 // (decisionsByUpdate), records it while the update is on its way, and
-// takes the journey's answer as its report. Like the signalled decision
-// it answers once the journey has acted on it, or after
-// decisionConfirmTimeout with the status the intake gave it; the update
-// is retried, under one ID, until the journey has it, so a decision is
-// never lost to a journey that is slow to answer.
+// takes the journey's answer as its report (takeAnswer). Like the
+// signalled decision it answers once the journey has acted on it, or
+// after decisionConfirmTimeout with the status the intake gave it.
 func (in *intake) sendDecision(ctx workflow.Context, a *Applicant, r DecideRequest) (Status, error) {
-	sent := workflow.ExecuteActivity(withActivityOptions(ctx), acts.SendUpdate, activities.UpdateInput{
+	sent := workflow.ExecuteActivity(withDecisionOptions(ctx), acts.SendUpdate, activities.UpdateInput{
 		WorkflowID: JourneyWorkflowID(r.JourneyID),
 		UpdateName: UpdateDecision,
-		UpdateID:   fmt.Sprintf("%s/%s/%s", UpdateDecision, r.JourneyID, workflow.GetCurrentUpdateInfo(ctx).ID),
+		UpdateID:   decisionUpdateID(ctx, r.JourneyID),
 		Arg:        asJSON(DecisionSignal{Decision: r.Decision}),
 	})
 	// The answer counts as a signal being handled, so that the intake
@@ -393,31 +392,62 @@ func (in *intake) sendDecision(ctx workflow.Context, a *Applicant, r DecideReque
 	in.handling(1)
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		defer func() { answered = true; in.handling(-1) }()
-		var report JourneyStatusSignal
-		err := sent.Get(ctx, &report)
-		var refused *temporal.ApplicationError
-		if errors.As(err, &refused) && refused.Type() == activities.ErrRefused {
-			// Only a worker that does not know the update refuses it (one
-			// of an older release, during a deploy): it knows the signal.
-			workflow.GetLogger(ctx).Warn("journey refused the decision by update: signalled instead", "JourneyID", r.JourneyID, "Error", err)
-			err = in.signalJourney(ctx, r.JourneyID, SignalDecision, DecisionSignal{Decision: r.Decision})
-		}
-		if err != nil {
-			// Ended: what the journey did instead, it reported.
-			workflow.GetLogger(ctx).Warn("journey did not take the decision", "JourneyID", r.JourneyID, "Error", err)
-		}
-		if err != nil || report.JourneyID == uuid.Nil {
-			return
-		}
-		if err := in.onJourneyStatus(ctx, report); err != nil {
-			workflow.GetLogger(ctx).Warn("journey's answer to the decision not taken", "JourneyID", r.JourneyID, "Error", err)
-		}
+		in.takeAnswer(ctx, sent, a, r)
 	})
 	if err := in.record(ctx, "application.decided", map[string]any{"journey": r.JourneyID, "decision": r.Decision}); err != nil {
 		return "", err
 	}
 	in.awaitOrTimeout(ctx, decisionConfirmTimeout, func() bool { return answered })
 	return a.Status, nil
+}
+
+// takeAnswer takes a journey's answer to a decision sent by update as
+// its report. A journey that refused the update (its worker, of an older
+// release during a rolling deploy, does not know it) or did not answer
+// within decisionConfirmTimeout is signalled the decision instead, as
+// before lifecycle-guard 10, which it cannot miss, and its report is
+// waited for as a signalled decision's is; a journey that has ended
+// reported what it did instead. The wait is bounded either way, so a
+// journey that never answers cannot hold up the intake's continue-as-new.
+func (in *intake) takeAnswer(ctx workflow.Context, sent workflow.Future, a *Applicant, r DecideRequest) {
+	var report JourneyStatusSignal
+	err := sent.Get(ctx, &report)
+	var answer *temporal.ApplicationError
+	switch {
+	case err == nil:
+		if err := in.onJourneyStatus(ctx, report); err != nil {
+			workflow.GetLogger(ctx).Warn("journey's answer to the decision not taken", "JourneyID", r.JourneyID, "Error", err)
+		}
+		return
+	case errors.As(err, &answer) && answer.Type() == activities.ErrNotRunning:
+		workflow.GetLogger(ctx).Warn("journey ended before it took the decision", "JourneyID", r.JourneyID, "Error", err)
+		return
+	}
+	workflow.GetLogger(ctx).Warn("journey did not answer the decision by update: signalled instead", "JourneyID", r.JourneyID, "Error", err)
+	if err := in.signalJourney(ctx, r.JourneyID, SignalDecision, DecisionSignal{Decision: r.Decision}); err != nil {
+		workflow.GetLogger(ctx).Warn("journey not signalled the decision", "JourneyID", r.JourneyID, "Error", err)
+		return
+	}
+	next := a.Status
+	in.awaitOrTimeout(ctx, decisionConfirmTimeout, func() bool { return a.Reported == next })
+}
+
+// withDecisionOptions are the options of the SendUpdate that carries a
+// decision: retried as every activity is, but only for as long as the
+// decision waits for its answer, after which the decision is signalled.
+func withDecisionOptions(ctx workflow.Context) workflow.Context {
+	opts := workflow.GetActivityOptions(withActivityOptions(ctx))
+	opts.ScheduleToCloseTimeout = decisionConfirmTimeout
+	return workflow.WithActivityOptions(ctx, opts)
+}
+
+// decisionUpdateID names the update that carries the decision being
+// handled to journeyID: the same for every attempt of the activity and
+// every retry of the coordinator's request (the intake's update ID), so
+// the journey takes it once. The intake's update ID is the client's (an
+// idempotency key, free text), so only a hash of it goes to the journey.
+func decisionUpdateID(ctx workflow.Context, journeyID uuid.UUID) string {
+	return fmt.Sprintf("%s/%s", UpdateDecision, uuid.NewSHA1(journeyID, []byte(workflow.GetCurrentUpdateInfo(ctx).ID)))
 }
 
 // onJourneyStatus takes a journey's report of its status. In guarded runs

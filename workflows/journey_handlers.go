@@ -212,11 +212,13 @@ func (j *journey) onDecision(ctx workflow.Context, s DecisionSignal) error {
 // the intake takes as a report, so the journey does not signal that
 // status back: that signal, the task taking its confirmation and the
 // intake's task taking it in were a third of what an offer waited for.
-// A decision the journey's status no longer allows (it withdrew as the
-// decision went out) is not an error: the answer says where it is.
+// It never fails: a decision the journey's status no longer allows (it
+// withdrew as the decision went out) is answered with where it is, and a
+// failure is logged and answered the same way, so that the intake takes a
+// refusal of the update to mean only a worker that does not know it.
 func (j *journey) answerDecision(ctx workflow.Context, s DecisionSignal) (JourneyStatusSignal, error) {
 	if err := j.takeDecision(ctx, s, true); err != nil && !errors.Is(err, errDecisionIgnored) {
-		return JourneyStatusSignal{}, err
+		workflow.GetLogger(ctx).Error("decision not taken", "Decision", s.Decision, "Error", err)
 	}
 	return JourneyStatusSignal{JourneyID: j.JourneyID, Status: j.Status, Seq: j.Seq}, nil
 }

@@ -98,7 +98,8 @@ type versions struct {
 	// three of them the intake's, which every application and decision
 	// queues for; now for three, two of them the intake's. A waitlisted
 	// applicant promoted as a place frees is still signalled: nobody
-	// waits for that answer.
+	// waits for that answer. A refused or unanswered update falls back to
+	// the signal (intake.takeAnswer).
 	decisionsByUpdate bool
 	// cancelTimers: a wait for a change or a moment cancels its timer when
 	// the change comes first (awaitOrTimeout), instead of leaving it to

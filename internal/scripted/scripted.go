@@ -131,7 +131,11 @@ func toAJourney(in activities.UpdateInput) bool {
 // update to a journey: it sends the update from the environment's main
 // loop, which owns its workflows, and answers as the activity does (the
 // result as JSON; a refusal or a failed handler as ErrRefused, a workflow
-// that is not running as ErrNotRunning, both final).
+// that is not running as ErrNotRunning, both final). Unlike the server it
+// does not send an update a run had not yet accepted on to the run it
+// continued as (journeys do not continue as new while decisions are made),
+// and the environment takes an update ID once in all its workflows, where
+// the server takes it once in a run.
 func (s *Script) DeliverUpdate(ctx context.Context, in activities.UpdateInput) (json.RawMessage, error) {
 	type outcome struct {
 		result json.RawMessage
