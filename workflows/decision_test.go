@@ -3,6 +3,7 @@ package workflows_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -170,5 +171,34 @@ func TestAnIntakeBeforeDecisionsByUpdateSignalsThem(t *testing.T) {
 	}
 	if n := count(h.events(j), "offer.made"); n != 1 {
 		t.Errorf("offer made %d times, want once", n)
+	}
+}
+
+// A decision's update that cannot reach its journey (the server out of
+// reach for it) is retried only for the minute the decision waits; then
+// the decision is signalled, which the journey cannot miss, and the
+// applicant still gets the offer and can accept it.
+func TestADecisionUnansweredByUpdateIsSignalled(t *testing.T) {
+	h := newHarness(t, 20)
+	var tries atomic.Int32
+	h.script.SendUpdate = func(context.Context, activities.UpdateInput) (json.RawMessage, error) {
+		tries.Add(1)
+		return nil, errors.New("the server is out of reach")
+	}
+	offer, reject, j, k := h.decisions()
+
+	// Retried, but only for the minute the decision waits: with the
+	// backoff doubling from a second, at most six attempts each.
+	if n := tries.Load(); n <= 2 || n > 12 {
+		t.Errorf("the two decisions' updates were tried %d times, want more than once each and at most six times each", n)
+	}
+	if offer.Value != workflows.StatusOffered || reject.Value != workflows.StatusRejected {
+		t.Errorf("the decisions answered %v and %v, want %s and %s", offer.Value, reject.Value, workflows.StatusOffered, workflows.StatusRejected)
+	}
+	if n := count(h.events(j), "offer.made"); n != 1 {
+		t.Errorf("offer made %d times, want once", n)
+	}
+	if got := h.journey(k).State; got != string(workflows.StatusRejected) {
+		t.Errorf("the rejected applicant's journey is %s, want %s", got, workflows.StatusRejected)
 	}
 }
