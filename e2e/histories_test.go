@@ -418,14 +418,19 @@ func decidedByUpdate(events []*historypb.HistoryEvent) error {
 // whether the run took a decision by update.
 func decisionsAnswered(events []*historypb.HistoryEvent) (took bool, err error) {
 	answered := false
+	decisions := map[int64]bool{} // the decisions' updates, by their accepted event
 	for _, ev := range events {
 		switch {
 		case ev.GetWorkflowExecutionUpdateAcceptedEventAttributes() != nil:
 			name := ev.GetWorkflowExecutionUpdateAcceptedEventAttributes().GetAcceptedRequest().GetInput().GetName()
 			answered = name == workflows.UpdateDecision
+			decisions[ev.GetEventId()] = answered
 			took = took || answered
-		case ev.GetWorkflowExecutionUpdateCompletedEventAttributes().GetOutcome().GetFailure() != nil && answered:
-			return took, fmt.Errorf("event %d: the journey failed the decision's update: it answers every decision with where it is", ev.GetEventId())
+		case ev.GetWorkflowExecutionUpdateCompletedEventAttributes() != nil:
+			done := ev.GetWorkflowExecutionUpdateCompletedEventAttributes()
+			if decisions[done.GetAcceptedEventId()] && done.GetOutcome().GetFailure() != nil {
+				return took, fmt.Errorf("event %d: the journey failed the decision's update: it answers every decision with where it is", ev.GetEventId())
+			}
 		case ev.GetWorkflowExecutionSignaledEventAttributes() != nil, ev.GetTimerFiredEventAttributes() != nil:
 			answered = false
 		case answered && ev.GetSignalExternalWorkflowExecutionInitiatedEventAttributes().GetSignalName() == workflows.SignalJourneyStatus:

@@ -20,12 +20,15 @@ import (
 // decisions runs the harness's intake with two applicants, j offered and
 // k rejected after the window closes; j accepts the next day, the intake
 // starts, and j withdraws once it has. It returns the two decisions'
-// updates.
+// updates, and fails the test unless the offer answered only once j's
+// journey had made it (the applicant can then accept at once).
 func (h *harness) decisions() (offer, reject *scripted.Update, j, k uuid.UUID) {
 	j = h.apply(day(2021, 8, 20, 11))
 	k = h.apply(day(2021, 8, 20, 12))
+	made := -1
 	h.at(day(2021, 9, 14, 10), func() {
 		offer = h.update(uuid.Nil, workflows.UpdateDecide, workflows.DecideRequest{JourneyID: j, Decision: workflows.DecisionOffer})
+		offer.OnDone = func() { made = count(h.events(j), "offer.made") }
 		reject = h.update(uuid.Nil, workflows.UpdateDecide, workflows.DecideRequest{JourneyID: k, Decision: workflows.DecisionReject})
 	})
 	h.at(day(2021, 9, 15, 10), func() {
@@ -38,6 +41,9 @@ func (h *harness) decisions() (offer, reject *scripted.Update, j, k uuid.UUID) {
 		if err := u.Problem(); err != nil {
 			h.t.Fatal(err)
 		}
+	}
+	if made != 1 {
+		h.t.Errorf("the offer answered when its journey had made %d offers, want it made first", made)
 	}
 	return offer, reject, j, k
 }
@@ -96,6 +102,23 @@ func TestADecisionGoesToItsJourneyByUpdate(t *testing.T) {
 // withdrawn: the journey answers where it is.
 func TestAnOfferToAnApplicantWhoWithdrewAnswersWithdrawn(t *testing.T) {
 	h := newHarness(t, 20)
+	var mu sync.Mutex // activities run on goroutines of their own
+	var answers []workflows.JourneyStatusSignal
+	var failed []error
+	deliver := h.script.SendUpdate
+	h.script.SendUpdate = func(ctx context.Context, in activities.UpdateInput) (json.RawMessage, error) {
+		answer, err := deliver(ctx, in)
+		mu.Lock()
+		defer mu.Unlock()
+		var a workflows.JourneyStatusSignal
+		if err == nil {
+			err = json.Unmarshal(answer, &a)
+		}
+		if answers = append(answers, a); err != nil {
+			failed = append(failed, err)
+		}
+		return answer, err
+	}
 	j := h.apply(day(2021, 8, 20, 11))
 	var offer *scripted.Update
 	h.at(day(2021, 9, 14, 10), func() {
@@ -118,6 +141,15 @@ func TestAnOfferToAnApplicantWhoWithdrewAnswersWithdrawn(t *testing.T) {
 	}
 	if offer.Value != workflows.StatusWithdrawn {
 		t.Errorf("the offer answered %v, want %s", offer.Value, workflows.StatusWithdrawn)
+	}
+	var ofJ []workflows.JourneyStatusSignal
+	for _, a := range answers {
+		if a.JourneyID == j {
+			ofJ = append(ofJ, a)
+		}
+	}
+	if len(failed) != 0 || len(ofJ) != 1 || ofJ[0].Status != workflows.StatusWithdrawn {
+		t.Errorf("the journey answered the offer %+v (failures %v), want one answer: withdrawn", ofJ, failed)
 	}
 }
 

@@ -343,7 +343,7 @@ func (in *intake) decide(ctx workflow.Context, r DecideRequest) (Status, error) 
 		}
 	}
 	a := in.Applicants[r.JourneyID]
-	next := map[Decision]Status{DecisionOffer: StatusOffered, DecisionWaitlist: StatusWaitlisted, DecisionReject: StatusRejected}[r.Decision]
+	next := decided(r.Decision)
 	if a.Status == next {
 		return next, nil
 	}
@@ -409,6 +409,12 @@ func (in *intake) sendDecision(ctx workflow.Context, a *Applicant, r DecideReque
 // waited for as a signalled decision's is; a journey that has ended
 // reported what it did instead. The wait is bounded either way, so a
 // journey that never answers cannot hold up the intake's continue-as-new.
+//
+// An update that timed out may still reach the journey, before or after
+// the signal: the journey acts on whichever comes first and ignores the
+// other by its status (a run begun before the lifecycle guard, which
+// does not look again after planning an offer, could make it twice). If
+// the update comes first no report follows, and the wait runs its minute.
 func (in *intake) takeAnswer(ctx workflow.Context, sent workflow.Future, a *Applicant, r DecideRequest) {
 	var report JourneyStatusSignal
 	err := sent.Get(ctx, &report)
@@ -428,8 +434,13 @@ func (in *intake) takeAnswer(ctx workflow.Context, sent workflow.Future, a *Appl
 		workflow.GetLogger(ctx).Warn("journey not signalled the decision", "JourneyID", r.JourneyID, "Error", err)
 		return
 	}
-	next := a.Status
+	next := decided(r.Decision)
 	in.awaitOrTimeout(ctx, decisionConfirmTimeout, func() bool { return a.Reported == next })
+}
+
+// decided is the status a decision gives an application.
+func decided(d Decision) Status {
+	return map[Decision]Status{DecisionOffer: StatusOffered, DecisionWaitlist: StatusWaitlisted, DecisionReject: StatusRejected}[d]
 }
 
 // withDecisionOptions are the options of the SendUpdate that carries a

@@ -317,6 +317,10 @@ type Update struct {
 	Err error
 	// Value is the handler's result.
 	Value any
+	// OnDone, if set, runs on the environment's main loop as the update is
+	// answered, so a test can see the workflows' state at that moment.
+	// Set it in the step that sends the update: it runs only after.
+	OnDone func()
 
 	// finished is closed once Done is set.
 	finished chan struct{}
@@ -339,6 +343,9 @@ func (u *Update) Finished() <-chan struct{} { return u.finished }
 func (u *Update) finish() {
 	u.Done = true
 	close(u.finished)
+	if u.OnDone != nil {
+		u.OnDone()
+	}
 }
 
 // answered takes an answer, unless one came already: then the update was
