@@ -17,6 +17,37 @@ import (
 	"github.com/infuse-cymru/journeys/workflows"
 )
 
+// sentUpdates watches the decisions the intake sends by update: each
+// update, the journey's answer, and any failure.
+type sentUpdates struct {
+	mu      sync.Mutex // activities run on goroutines of their own
+	sent    []activities.UpdateInput
+	answers []workflows.JourneyStatusSignal
+	failed  []error
+}
+
+// watchUpdates has the harness's stand-in for SendUpdate deliver the
+// intake's decisions as before, noting what went and came back.
+func (h *harness) watchUpdates() *sentUpdates {
+	w := &sentUpdates{}
+	deliver := h.script.SendUpdate
+	h.script.SendUpdate = func(ctx context.Context, in activities.UpdateInput) (json.RawMessage, error) {
+		answer, err := deliver(ctx, in)
+		var a workflows.JourneyStatusSignal
+		if err == nil {
+			err = json.Unmarshal(answer, &a)
+		}
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		w.sent, w.answers = append(w.sent, in), append(w.answers, a)
+		if err != nil {
+			w.failed = append(w.failed, err)
+		}
+		return answer, err
+	}
+	return w
+}
+
 // decisions runs the harness's intake with two applicants, j offered and
 // k rejected after the window closes; j accepts the next day, the intake
 // starts, and j withdraws once it has. It returns the two decisions'
@@ -56,20 +87,9 @@ func (h *harness) decisions() (offer, reject *scripted.Update, j, k uuid.UUID) {
 // the signals between its workflows out of a test's sight.
 func TestADecisionGoesToItsJourneyByUpdate(t *testing.T) {
 	h := newHarness(t, 20)
-	var mu sync.Mutex // activities run on goroutines of their own
-	var sent []activities.UpdateInput
-	var failed []error
-	deliver := h.script.SendUpdate
-	h.script.SendUpdate = func(ctx context.Context, in activities.UpdateInput) (json.RawMessage, error) {
-		answer, err := deliver(ctx, in)
-		mu.Lock()
-		defer mu.Unlock()
-		if sent = append(sent, in); err != nil {
-			failed = append(failed, err)
-		}
-		return answer, err
-	}
+	w := h.watchUpdates()
 	offer, reject, j, k := h.decisions()
+	sent, failed := w.sent, w.failed
 
 	if offer.Value != workflows.StatusOffered || reject.Value != workflows.StatusRejected {
 		t.Errorf("the decisions answered %v and %v, want %s and %s", offer.Value, reject.Value, workflows.StatusOffered, workflows.StatusRejected)
@@ -102,54 +122,20 @@ func TestADecisionGoesToItsJourneyByUpdate(t *testing.T) {
 // withdrawn: the journey answers where it is.
 func TestAnOfferToAnApplicantWhoWithdrewAnswersWithdrawn(t *testing.T) {
 	h := newHarness(t, 20)
-	var mu sync.Mutex // activities run on goroutines of their own
-	var answers []workflows.JourneyStatusSignal
-	var failed []error
-	deliver := h.script.SendUpdate
-	h.script.SendUpdate = func(ctx context.Context, in activities.UpdateInput) (json.RawMessage, error) {
-		answer, err := deliver(ctx, in)
-		mu.Lock()
-		defer mu.Unlock()
-		var a workflows.JourneyStatusSignal
-		if err == nil {
-			err = json.Unmarshal(answer, &a)
-		}
-		if answers = append(answers, a); err != nil {
-			failed = append(failed, err)
-		}
-		return answer, err
-	}
-	j := h.apply(day(2021, 8, 20, 11))
-	var offer *scripted.Update
-	h.at(day(2021, 9, 14, 10), func() {
-		offer = h.update(uuid.Nil, workflows.UpdateDecide, workflows.DecideRequest{JourneyID: j, Decision: workflows.DecisionOffer})
-	})
-	h.during("withdraw", workflows.JourneyWorkflowID(j), "PlanOffer", nil, func() *scripted.Update {
-		u := h.withdraw(j)
-		h.mustAccept(u, "withdraw as the offer is made")
-		return u
-	})
-	// The intake ends once its journeys have: it needs one that starts.
-	k := h.apply(day(2021, 8, 21, 11))
-	h.offerAndAccept(k)
-	h.startIntake()
-	h.at(day(2021, 9, 29, 10), func() { h.mustAccept(h.withdraw(k), "withdraw k") })
-	h.run()
+	w := h.watchUpdates()
+	j, offer := h.offerWithdrawnWhilePlanned()
 
-	if err := offer.Problem(); err != nil {
-		t.Fatal(err)
-	}
 	if offer.Value != workflows.StatusWithdrawn {
 		t.Errorf("the offer answered %v, want %s", offer.Value, workflows.StatusWithdrawn)
 	}
 	var ofJ []workflows.JourneyStatusSignal
-	for _, a := range answers {
+	for _, a := range w.answers {
 		if a.JourneyID == j {
 			ofJ = append(ofJ, a)
 		}
 	}
-	if len(failed) != 0 || len(ofJ) != 1 || ofJ[0].Status != workflows.StatusWithdrawn {
-		t.Errorf("the journey answered the offer %+v (failures %v), want one answer: withdrawn", ofJ, failed)
+	if len(w.failed) != 0 || len(ofJ) != 1 || ofJ[0].Status != workflows.StatusWithdrawn {
+		t.Errorf("the journey answered the offer %+v (failures %v), want one answer: withdrawn", ofJ, w.failed)
 	}
 }
 

@@ -179,25 +179,34 @@ func TestWithdrawalWhileTheStartIsPlannedStands(t *testing.T) {
 	}
 }
 
-// A withdrawal while an offer is being planned stands: the offer is not
-// then made.
-func TestWithdrawalWhileAnOfferIsPlannedStands(t *testing.T) {
-	h := newHarness(t, 20)
-	j := h.apply(day(2021, 8, 20, 11))
+// offerWithdrawnWhilePlanned scripts an offer to a new applicant, j, who
+// withdraws while it is planned, and runs the intake; a second applicant
+// accepts, starts and withdraws, as the intake ends once its journeys
+// have and needs one that starts. It returns j and the offer's update.
+func (h *harness) offerWithdrawnWhilePlanned() (j uuid.UUID, offer *scripted.Update) {
+	j = h.apply(day(2021, 8, 20, 11))
 	h.at(day(2021, 9, 14, 10), func() {
-		h.mustAccept(h.update(uuid.Nil, workflows.UpdateDecide, workflows.DecideRequest{JourneyID: j, Decision: workflows.DecisionOffer}), "offer")
+		offer = h.update(uuid.Nil, workflows.UpdateDecide, workflows.DecideRequest{JourneyID: j, Decision: workflows.DecisionOffer})
+		h.mustAccept(offer, "offer")
 	})
 	h.during("withdraw", workflows.JourneyWorkflowID(j), "PlanOffer", nil, func() *scripted.Update {
 		u := h.withdraw(j)
 		h.mustAccept(u, "withdraw as the offer is made")
 		return u
 	})
-	// The intake ends once its journeys have: it needs one that starts.
 	k := h.apply(day(2021, 8, 21, 11))
 	h.offerAndAccept(k)
 	h.startIntake()
 	h.at(day(2021, 9, 29, 10), func() { h.mustAccept(h.withdraw(k), "withdraw k") })
 	h.run()
+	return j, offer
+}
+
+// A withdrawal while an offer is being planned stands: the offer is not
+// then made.
+func TestWithdrawalWhileAnOfferIsPlannedStands(t *testing.T) {
+	h := newHarness(t, 20)
+	j, _ := h.offerWithdrawnWhilePlanned()
 
 	if got := h.journey(j).State; got != string(workflows.StatusWithdrawn) {
 		t.Errorf("journey ended %s, want withdrawn", got)
