@@ -9,7 +9,9 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/infuse-cymru/journeys/activities"
@@ -218,5 +220,36 @@ func TestADecisionUnansweredByUpdateIsSignalled(t *testing.T) {
 	}
 	if got := h.journey(k).State; got != string(workflows.StatusRejected) {
 		t.Errorf("the rejected applicant's journey is %s, want %s", got, workflows.StatusRejected)
+	}
+}
+
+// A decision can reach a journey in its first workflow task, when the
+// intake decides as soon as the application is taken: the journey takes
+// it once it has begun, rather than answer from before it had a status
+// (the coach load benchmark's set-up caught a journey that answered an
+// offer with no status and never made it).
+func TestADecisionInAJourneysFirstTaskWaitsForItToBegin(t *testing.T) {
+	h := newHarness(t, 20)
+	j := workflows.Journey{
+		JourneyID: uuid.New(), IntakeID: h.intake.IntakeID, PersonID: uuid.New(), CoordinatorID: h.intake.CoordinatorID,
+		ProgrammeID: "infuse", ProgrammeVersion: 1, IntakeStartsOn: h.intake.StartsOn,
+	}
+	var answer workflows.JourneyStatusSignal
+	answerErr := errors.New("never answered")
+	h.env.RegisterDelayedCallback(func() {
+		h.env.UpdateWorkflow(workflows.UpdateDecision, uuid.NewString(), &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { answerErr = err },
+			OnAccept: func() {},
+			OnComplete: func(v any, err error) {
+				answer, answerErr = v.(workflows.JourneyStatusSignal), err
+				h.env.CancelWorkflow()
+			},
+		}, workflows.DecisionSignal{Decision: workflows.DecisionOffer})
+	}, 0)
+	h.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: workflows.JourneyWorkflowID(j.JourneyID)})
+	h.env.ExecuteWorkflow(workflows.JourneyWorkflow, j)
+
+	if answerErr != nil || answer.Status != workflows.StatusOffered {
+		t.Errorf("the journey answered %+v, %v; want offered", answer, answerErr)
 	}
 }

@@ -217,6 +217,12 @@ func (j *journey) onDecision(ctx workflow.Context, s DecisionSignal) error {
 // failure is logged and answered the same way, so that the intake takes a
 // refusal of the update to mean only a worker that does not know it.
 func (j *journey) answerDecision(ctx workflow.Context, s DecisionSignal) (JourneyStatusSignal, error) {
+	// A decision made as soon as the application is taken can reach the
+	// journey in its first workflow task, before the run has begun (given
+	// itself the status it starts with): it waits for that.
+	if err := workflow.Await(ctx, func() bool { return j.Status != "" }); err != nil {
+		return JourneyStatusSignal{}, err
+	}
 	if err := j.takeDecision(ctx, s, true); err != nil && !errors.Is(err, errDecisionIgnored) {
 		workflow.GetLogger(ctx).Error("decision not taken", "Decision", s.Decision, "Error", err)
 	}
