@@ -71,7 +71,8 @@ func Start(tc client.Client) (*Worker, error) {
 // Stop stops the worker.
 func (w *Worker) Stop() { w.w.Stop() }
 
-// StateUpdated waits for ever, counting the updates it is sent.
+// StateUpdated waits for ever (continuing as new), counting the updates
+// it is sent.
 func StateUpdated(ctx workflow.Context) error {
 	return updating(ctx, func(workflow.Context) error { return nil })
 }
@@ -94,8 +95,11 @@ func LocalUpdated(ctx workflow.Context) error {
 }
 
 // updating waits for ever, doing do for each update and answering how
-// many it has taken. do gets the handler's own context: options set on
-// the workflow's do not reach it.
+// many its run has taken. do gets the handler's own context: options set
+// on the workflow's do not reach it. It continues as new when the server
+// suggests it, as the project's workflows do: a run may take only so many
+// updates (2,000 by default, history.maxTotalUpdates), and a reference
+// that kept one run failed a benchmark of more.
 func updating(ctx workflow.Context, do func(workflow.Context) error) error {
 	n := 0
 	if err := workflow.SetUpdateHandler(ctx, updateName, func(ctx workflow.Context) (int, error) {
@@ -107,7 +111,13 @@ func updating(ctx workflow.Context, do func(workflow.Context) error) error {
 	}); err != nil {
 		return err
 	}
-	return workflow.Await(ctx, func() bool { return false })
+	err := workflow.Await(ctx, func() bool {
+		return workflow.GetInfo(ctx).GetContinueAsNewSuggested() && workflow.AllHandlersFinished(ctx)
+	})
+	if err != nil {
+		return err
+	}
+	return workflow.NewContinueAsNewError(ctx, workflow.GetInfo(ctx).WorkflowType.Name)
 }
 
 // Nothing is the activity that does nothing.
