@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/log"
 
 	"github.com/infuse-cymru/journeys/internal/testenv"
 	"github.com/infuse-cymru/journeys/programme"
@@ -516,7 +517,10 @@ func TestEndToEndContinueAsNew(t *testing.T) {
 	defer cancel()
 	planner := testenv.NewPlanner(cohort1Start, factor)
 	planner.Lead = time.Hour
-	w := newWorld(ctx, t, testenv.NewSuggestingServer, sqlite, planner)
+	suggesting := func(t *testing.T, l log.Logger) *testenv.Temporal {
+		return testenv.NewSuggestingServer(t, l, testenv.SuggestingNamespaceE2E)
+	}
+	w := newWorld(ctx, t, suggesting, sqlite, planner)
 	w.coordinator = newPerson(store.RoleCoordinator, "Angharad", "Vaughan-Lewis", "Powys", "", store.LanguageWelsh)
 	w.coach = newPerson(store.RoleCoach, "Gwilym", "Tudor-Edwards", "Newport", "", store.LanguageEnglish)
 	reviewed := newPerson(store.RoleParticipant, "Llinos", "Harries-Bevan", "Cardiff", "decarbonisation", store.LanguageWelsh)

@@ -18,7 +18,7 @@ import (
 func TestBareUpdatesContinueAsNewWhenSuggested(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	tt := testenv.NewSuggestingServer(t, logging.NewTemporalLogger(zap.NewNop()))
+	tt := testenv.NewSuggestingServer(t, logging.NewTemporalLogger(zap.NewNop()), testenv.SuggestingNamespaceBenchref)
 	w, err := Start(tt.GetDefaultClient())
 	if err != nil {
 		t.Fatal(err)

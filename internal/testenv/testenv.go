@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -69,7 +70,7 @@ import (
 // setting is temporaltest's own default, kept because this replaces its
 // configuration.
 //
-// In one namespace, SuggestingNamespace, the server suggests
+// In the suggesting namespaces (SuggestingNamespaceE2E...), the server suggests
 // continue-as-new after SuggestContinueAsNewAt events instead of 4 Ki
 // (limit.historyCount.suggestContinueAsNew, a per-namespace setting): the
 // workflows take the suggestion, and a test there sees them do it within
@@ -80,19 +81,37 @@ var serverConfig = dynamicconfig.StaticClient{
 	dynamicconfig.TimerProcessorMaxTimeShift.Key():              10 * time.Millisecond,
 	dynamicconfig.TimerProcessorMaxPollRPS.Key():                1000,
 	dynamicconfig.NamespaceCacheRefreshInterval.Key():           100 * time.Millisecond,
-	dynamicconfig.HistoryCountSuggestContinueAsNew.Key(): []dynamicconfig.ConstrainedValue{{
-		Constraints: dynamicconfig.Constraints{Namespace: SuggestingNamespace},
-		Value:       SuggestContinueAsNewAt,
-	}},
+	dynamicconfig.HistoryCountSuggestContinueAsNew.Key():        suggestingEarly(),
 }
 
-// SuggestingNamespace is the test server's namespace in which the server
-// suggests continue-as-new early (serverConfig). Its name is fixed because
-// the server's configuration names it before any test runs.
-const SuggestingNamespace = "test-suggests-continue-as-new"
+// suggestingEarly sets SuggestContinueAsNewAt in each suggesting namespace.
+func suggestingEarly() []dynamicconfig.ConstrainedValue {
+	var in []dynamicconfig.ConstrainedValue
+	for _, ns := range suggestingNamespaces {
+		in = append(in, dynamicconfig.ConstrainedValue{
+			Constraints: dynamicconfig.Constraints{Namespace: ns},
+			Value:       SuggestContinueAsNewAt,
+		})
+	}
+	return in
+}
+
+// The test server's namespaces in which the server suggests
+// continue-as-new early (serverConfig), one for each test package that
+// uses them. A test there terminates what it finds running (see
+// NewSuggestingServer), and the shared server serves several test
+// binaries at once: two packages sharing a namespace would terminate each
+// other's workflows. Their names are fixed because the server's
+// configuration names them before any test runs.
+const (
+	SuggestingNamespaceE2E      = "test-suggests-continue-as-new"
+	SuggestingNamespaceBenchref = "test-suggests-continue-as-new-benchref"
+)
+
+var suggestingNamespaces = []string{SuggestingNamespaceE2E, SuggestingNamespaceBenchref}
 
 // SuggestContinueAsNewAt is how many events a run's history has in
-// SuggestingNamespace when the server starts suggesting continue-as-new.
+// each suggesting namespace when the server starts suggesting continue-as-new.
 const SuggestContinueAsNewAt = 40
 
 // ServerEnv names the variable holding the address of a running shared
@@ -212,23 +231,28 @@ func NewServerWithLogger(t *testing.T, l log.Logger) *Temporal {
 	return newNamespace(t, l, "test-"+uuid.NewString())
 }
 
-// suggesting is held by the test using SuggestingNamespace.
-var suggesting sync.Mutex
+// suggesting holds, for each suggesting namespace, the lock its test holds.
+var suggesting sync.Map // namespace → *sync.Mutex
 
-// NewSuggestingServer is NewServerWithLogger in SuggestingNamespace, where
-// the server suggests continue-as-new after SuggestContinueAsNewAt events.
+// NewSuggestingServer is NewServerWithLogger in ns, one of the suggesting
+// namespaces (SuggestingNamespaceE2E...), where the server suggests
+// continue-as-new after SuggestContinueAsNewAt events.
 //
 // The namespace outlives the test, and its workers share one task queue,
-// so one test at a time has it (the others in this test binary wait; use
-// it from one package only, as the shared server serves several test
-// binaries at once), and it starts by terminating whatever an earlier test
-// left running there (a test that failed, or -count=2): a worker must
+// so one test at a time has it (the others in this test binary wait; each
+// package has a namespace of its own, as the shared server serves several
+// test binaries at once), and it starts by terminating whatever an earlier
+// test left running there (a test that failed, or -count=2): a worker must
 // serve only its own test's workflows, which record to its own store.
-func NewSuggestingServer(t *testing.T, l log.Logger) *Temporal {
+func NewSuggestingServer(t *testing.T, l log.Logger, ns string) *Temporal {
 	t.Helper()
-	suggesting.Lock()
-	t.Cleanup(suggesting.Unlock)
-	tt := newNamespace(t, l, SuggestingNamespace)
+	if !slices.Contains(suggestingNamespaces, ns) {
+		t.Fatalf("%q is not a namespace where the test server suggests continue-as-new: add it to testenv's serverConfig and constants", ns)
+	}
+	lock, _ := suggesting.LoadOrStore(ns, &sync.Mutex{})
+	lock.(*sync.Mutex).Lock()
+	t.Cleanup(lock.(*sync.Mutex).Unlock)
+	tt := newNamespace(t, l, ns)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := terminateRunning(ctx, tt.client, tt.namespace); err != nil {
