@@ -54,9 +54,14 @@ func (ProgrammePlanner) OfferPlan(id string, version int, offeredAt time.Time) (
 	return p.OfferPlan(offeredAt), nil
 }
 
+// Recorder is the store as the activities use it: they only record.
+type Recorder interface {
+	Record(ctx context.Context, ev store.Event, msgs ...store.Message) (bool, error)
+}
+
 // Activities holds what the activities need. Register a *Activities with the worker.
 type Activities struct {
-	Store   store.Store
+	Store   Recorder
 	Planner Planner
 	// Workflows sends the updates one workflow asks of another (a
 	// deferral handed to a later intake); worker.New sets its client here.
@@ -67,7 +72,7 @@ type Activities struct {
 }
 
 // New returns activities that plan from the embedded programme data.
-func New(s store.Store) *Activities {
+func New(s Recorder) *Activities {
 	return &Activities{Store: s, Planner: ProgrammePlanner{}}
 }
 

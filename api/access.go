@@ -105,7 +105,7 @@ func plural(roles []store.Role) string {
 
 // newIdempotency is the API's idempotency: the key is the Idempotency-Key
 // header; refusals are problem+json.
-func newIdempotency(st store.Store, log *zap.Logger) *idempotency.Middleware {
+func newIdempotency(st idempotency.Claims, log *zap.Logger) *idempotency.Middleware {
 	return &idempotency.Middleware{
 		Store:   st,
 		Key:     func(r *http.Request, _ []byte) string { return strings.TrimSpace(r.Header.Get(idempotency.Header)) },

@@ -113,10 +113,23 @@ func FromContext(ctx context.Context) (Principal, bool) {
 	return p, ok
 }
 
+// Credentials is the store as the authenticator uses it: API tokens,
+// sign-in links and browser sessions, each kept only as a hash.
+type Credentials interface {
+	AuthenticateAPIToken(ctx context.Context, plaintext string, now time.Time) (store.APIToken, error)
+	CreateSignInLinkUpTo(ctx context.Context, personID uuid.UUID, now, expiresAt time.Time, maxLive int) (string, error)
+	RedeemSignInLink(ctx context.Context, plaintext string, now time.Time) (uuid.UUID, error)
+	CreateWebSession(ctx context.Context, personID uuid.UUID, now, expiresAt time.Time) (string, store.WebSession, error)
+	AuthenticateWebSession(ctx context.Context, plaintext string, now time.Time) (store.WebSession, error)
+	EndWebSession(ctx context.Context, plaintext string) error
+	WebSessionsOf(ctx context.Context, personID uuid.UUID, now time.Time) ([]store.WebSession, error)
+	EndWebSessionsOf(ctx context.Context, personID uuid.UUID, now time.Time) (int, error)
+}
+
 // Authenticator checks credentials against the store and starts and ends
 // browser sessions.
 type Authenticator struct {
-	Store store.Store
+	Store Credentials
 	// Now is the clock (time.Now when nil); tests move it to expire things.
 	Now        func() time.Time
 	LinkTTL    time.Duration // DefaultLinkTTL when zero

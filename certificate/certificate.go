@@ -206,11 +206,22 @@ func Permanent(err error) bool {
 	return false
 }
 
+// Records is the store as certificates use it: the journey, its
+// participant and intake as they are now, and the certificate, issued once.
+type Records interface {
+	GetJourney(ctx context.Context, journeyID uuid.UUID) (store.JourneySnapshot, error)
+	JourneyEvents(ctx context.Context, journeyID uuid.UUID) ([]store.Event, error)
+	GetPerson(ctx context.Context, id uuid.UUID) (store.Person, error)
+	GetIntake(ctx context.Context, id uuid.UUID) (store.Intake, error)
+	CertificateOf(ctx context.Context, journeyID uuid.UUID) (store.Certificate, error)
+	IssueCertificate(ctx context.Context, journeyID, personID, intakeID uuid.UUID, at time.Time) (store.Certificate, error)
+}
+
 // ForJourney issues (once; afterwards it finds it again) the certificate of
 // a completed journey and gathers what it says from the store and the
 // programme data: the participant's name as the store has it now, the
 // intake, the labs, the completion date and the verification code.
-func ForJourney(ctx context.Context, st store.Store, journeyID uuid.UUID) (Certificate, store.Certificate, error) {
+func ForJourney(ctx context.Context, st Records, journeyID uuid.UUID) (Certificate, store.Certificate, error) {
 	j, err := st.GetJourney(ctx, journeyID)
 	if err != nil {
 		return Certificate{}, store.Certificate{}, err
@@ -240,7 +251,7 @@ func ForJourney(ctx context.Context, st store.Store, journeyID uuid.UUID) (Certi
 
 // Describe is what an issued certificate says, apart from the
 // participant's name (personal data, which the caller adds if it may).
-func Describe(ctx context.Context, st store.Store, issued store.Certificate) (Certificate, error) {
+func Describe(ctx context.Context, st Records, issued store.Certificate) (Certificate, error) {
 	in, err := st.GetIntake(ctx, issued.IntakeID)
 	if err != nil {
 		return Certificate{}, err
@@ -258,7 +269,7 @@ func Describe(ctx context.Context, st store.Store, issued store.Certificate) (Ce
 
 // completedAt is when the journey completed: the time of the first event
 // that put it in the state "completed".
-func completedAt(ctx context.Context, st store.Store, journeyID uuid.UUID) (time.Time, error) {
+func completedAt(ctx context.Context, st Records, journeyID uuid.UUID) (time.Time, error) {
 	evs, err := st.JourneyEvents(ctx, journeyID)
 	if err != nil {
 		return time.Time{}, err

@@ -98,11 +98,24 @@ func (o Options) withDefaults() Options {
 // to the mail server when its process dies.
 const DefaultConcurrency = 4
 
+// Outbox is the store as a Deliverer uses it: the queued messages, claimed
+// by recipient, and what became of each.
+type Outbox interface {
+	ClaimDue(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]store.Message, error)
+	ReleaseClaims(ctx context.Context, owner string, keys ...string) error
+	DueMessages(ctx context.Context, now time.Time, limit int) ([]store.Message, error)
+	ListMessages(ctx context.Context, f store.OutboxFilter) ([]store.Message, error)
+	MarkSent(ctx context.Context, key, messageID string, at time.Time) error
+	MarkRetry(ctx context.Context, owner, key string, next time.Time, reason string) error
+	MarkFailed(ctx context.Context, owner, key, reason string) error
+	Defer(ctx context.Context, owner, key string, until time.Time) error
+}
+
 // Deliverer drains the outbox of a store. Any number of Deliverers, in one
 // process or several, may drain one store: each claims the messages it
 // sends (store.ClaimDue), under a name of its own.
 type Deliverer struct {
-	store    store.Store
+	store    Outbox
 	composer Composer
 	sender   Sender
 	o        Options
@@ -111,7 +124,7 @@ type Deliverer struct {
 }
 
 // New returns a Deliverer sending st's due messages, composed by c, through s.
-func New(st store.Store, c Composer, s Sender, o Options) *Deliverer {
+func New(st Outbox, c Composer, s Sender, o Options) *Deliverer {
 	owner := "deliverer/" + uuid.NewString()
 	o = o.withDefaults()
 	o.Logger = o.Logger.With(zap.String("deliverer", owner))

@@ -47,15 +47,22 @@ import (
 // (store.ClaimDue claims whole recipients), and a Deliverer marks what it
 // sent before its claim ends, so the next one to serve them counts it.
 type Policy struct {
-	store store.Store
+	store SentLog
 
 	mu       sync.Mutex
 	byIntake map[uuid.UUID]*programme.Programme
 }
 
+// SentLog is the store as a Policy reads it: the programme an intake
+// pinned, and how many e-mails a person has been sent in a day.
+type SentLog interface {
+	GetIntake(ctx context.Context, id uuid.UUID) (store.Intake, error)
+	SentEmails(ctx context.Context, recipient uuid.UUID, from, to time.Time) (int, error)
+}
+
 // NewPolicy returns a Policy reading intakes and the sent outbox from st.
 // Give it to the Deliverer in Options.Policy.
-func NewPolicy(st store.Store) *Policy {
+func NewPolicy(st SentLog) *Policy {
 	return &Policy{store: st, byIntake: map[uuid.UUID]*programme.Programme{}}
 }
 

@@ -73,9 +73,18 @@ const Deadline = 90 * time.Second
 // an answer may repeat what was sent, which should not be kept for ever.
 const KeepAnswersFor = 24 * time.Hour
 
+// Claims is the store as this package uses it: each key's claim, its
+// answer once complete, and the sweep of old ones.
+type Claims interface {
+	ClaimIdempotencyKey(ctx context.Context, c store.IdempotencyClaim) (store.IdempotencyRecord, bool, error)
+	CompleteIdempotencyKey(ctx context.Context, rec store.IdempotencyRecord) error
+	ReleaseIdempotencyKey(ctx context.Context, rec store.IdempotencyRecord) error
+	ForgetIdempotencyRecords(ctx context.Context, before time.Time) (int64, error)
+}
+
 // Middleware wraps handlers of state-changing requests.
 type Middleware struct {
-	Store store.Store
+	Store Claims
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 	// Key finds the request's key given its body (the caller decides:
@@ -305,7 +314,7 @@ func (rw *recorder) Write(b []byte) (int, error) {
 
 // ForgetOld deletes the records claimed longer than KeepAnswersFor before
 // now, answered or not, and says how many it deleted.
-func ForgetOld(ctx context.Context, st store.Store, now time.Time) (int64, error) {
+func ForgetOld(ctx context.Context, st Claims, now time.Time) (int64, error) {
 	return st.ForgetIdempotencyRecords(ctx, now.Add(-KeepAnswersFor))
 }
 
@@ -313,7 +322,7 @@ func ForgetOld(ctx context.Context, st store.Store, now time.Time) (int64, error
 // ends. A failed sweep is logged and tried again at the next interval: the
 // claims already ignore answers past their time, so a late sweep only keeps
 // rows a little longer.
-func ForgetOldEvery(ctx context.Context, st store.Store, interval time.Duration, log *zap.Logger) {
+func ForgetOldEvery(ctx context.Context, st Claims, interval time.Duration, log *zap.Logger) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {

@@ -26,7 +26,10 @@ import (
 
 // Composer builds e-mails from outbox messages.
 type Composer struct {
-	Store store.Store
+	// Store is read for the recipient, and the intake and journey a
+	// message is about, as they are at send time; and for the journey's
+	// certificate, issued on its first completion message.
+	Store certificate.Records
 	// From is the programme's sending address, also the invites' organiser.
 	From delivery.Address
 	// Unrendered leaves the certificate's PDF out of its attachment, which

@@ -127,6 +127,16 @@ const (
 // do (wall clock) before it gives up: a stuck workflow, not a long intake.
 const idleTimeout = 30 * time.Second
 
+// Source is the store a preview reads its intake from: the intake, its
+// journeys and their events as recorded so far, and the people in them.
+// It writes nothing there.
+type Source interface {
+	GetIntake(ctx context.Context, id uuid.UUID) (store.Intake, error)
+	ListJourneys(ctx context.Context, intakeID uuid.UUID) ([]store.JourneySnapshot, error)
+	IntakeEvents(ctx context.Context, intakeID uuid.UUID) ([]store.Event, error)
+	GetPerson(ctx context.Context, id uuid.UUID) (store.Person, error)
+}
+
 // Run previews the intake intakeID of st, which it only reads. The scenario:
 //
 //   - Who takes part: if the intake has started, every journey that has
@@ -152,7 +162,7 @@ const idleTimeout = 30 * time.Second
 // The intake's own dates, capacity, coordinator, coaches and pinned
 // programme version are used. Sessions moved with `intake reschedule` are
 // not replayed: the preview follows the programme's planned times.
-func Run(ctx context.Context, st store.Store, intakeID uuid.UUID) (Plan, error) {
+func Run(ctx context.Context, st Source, intakeID uuid.UUID) (Plan, error) {
 	return RunReporting(ctx, st, intakeID, nil)
 }
 
@@ -171,7 +181,7 @@ type Progress struct {
 // RunReporting is Run, telling report (if not nil) of its progress, one
 // call at a time and never after it has returned, though not always from
 // the caller's goroutine (the parts' come from the simulation's).
-func RunReporting(ctx context.Context, st store.Store, intakeID uuid.UUID, report func(Progress)) (Plan, error) {
+func RunReporting(ctx context.Context, st Source, intakeID uuid.UUID, report func(Progress)) (Plan, error) {
 	var mu sync.Mutex
 	over := false
 	defer func() {
@@ -325,7 +335,7 @@ var partSize = 100
 // report is told as each starts. (Parts at once, one a core, took a
 // 1,000-person preview from 54.8 s to 51.6 s only: their records take
 // turns on mem's one connection.)
-func runParts(ctx context.Context, mem store.Store, p *Plan, in store.Intake, applicants []applicant, sched programme.Schedule, report func(Progress)) error {
+func runParts(ctx context.Context, mem *sqlitestore.Store, p *Plan, in store.Intake, applicants []applicant, sched programme.Schedule, report func(Progress)) error {
 	all := parts(applicants)
 	for i, some := range all {
 		copyIn := in
@@ -390,7 +400,7 @@ const maxPasses = 100_000
 // passes (every 10 seconds) see each message as soon as it is due, so
 // passing exactly at each due time gives what production would. It returns
 // how many e-mails were sent.
-func deliver(ctx context.Context, mem store.Store) (int, error) {
+func deliver(ctx context.Context, mem *sqlitestore.Store) (int, error) {
 	var now time.Time
 	rec := &recorder{}
 	d := delivery.New(mem, &notify.Composer{Store: mem, From: From, Unrendered: true}, rec, delivery.Options{
@@ -484,7 +494,7 @@ type applicant struct {
 }
 
 // applicants picks who takes part (see Run), in the order they first applied.
-func applicants(ctx context.Context, st store.Store, in store.Intake) ([]applicant, error) {
+func applicants(ctx context.Context, st Source, in store.Intake) ([]applicant, error) {
 	snaps, err := st.ListJourneys(ctx, in.ID)
 	if err != nil {
 		return nil, fmt.Errorf("listing the intake's journeys: %w", err)
@@ -542,7 +552,7 @@ func takesPart(s workflows.Status, started bool) bool {
 // copyPeople reads the coordinator, participants and coaches from st.
 // Someone missing from the store is left out: their messages still show,
 // without a name, in both languages.
-func copyPeople(ctx context.Context, st store.Store, in store.Intake, as []applicant) (map[uuid.UUID]store.Person, error) {
+func copyPeople(ctx context.Context, st Source, in store.Intake, as []applicant) (map[uuid.UUID]store.Person, error) {
 	people := map[uuid.UUID]store.Person{}
 	add := func(id uuid.UUID) error {
 		if id == uuid.Nil {
@@ -587,7 +597,7 @@ type runner struct {
 	people *scripted.Script // what everyone does, and what came of it
 }
 
-func (r *runner) run(mem store.Store) (err error) {
+func (r *runner) run(mem *sqlitestore.Store) (err error) {
 	var suite testsuite.WorkflowTestSuite
 	suite.SetLogger(sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler)))
 	r.env = suite.NewTestWorkflowEnvironment()

@@ -45,7 +45,6 @@ import (
 	"github.com/infuse-cymru/journeys/activities"
 	"github.com/infuse-cymru/journeys/internal/logging"
 	"github.com/infuse-cymru/journeys/internal/temporalx"
-	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/worker"
 )
 
@@ -369,7 +368,7 @@ func StartWorker(t *testing.T, tt *Temporal, a *activities.Activities) {
 
 // Start is NewServer and StartWorker with the activities over st: a
 // Temporal namespace running Infuse journeys that record to st.
-func Start(t *testing.T, st store.Store) *Temporal {
+func Start(t *testing.T, st activities.Recorder) *Temporal {
 	t.Helper()
 	tt := NewServer(t)
 	StartWorker(t, tt, activities.New(st))
