@@ -59,7 +59,7 @@ func (h *handler) guard(a access, next http.HandlerFunc) http.Handler {
 			return
 		case errors.Is(err, auth.ErrBadCredentials):
 			w.Header().Set("WWW-Authenticate", `Bearer realm="infuse", error="invalid_token"`)
-			writeProblem(w, http.StatusUnauthorized, detail(err, auth.ErrBadCredentials)+" "+signInHelp)
+			writeProblem(w, http.StatusUnauthorized, sentence(starter.Reason(err, auth.ErrBadCredentials))+" "+signInHelp)
 			return
 		case err != nil:
 			h.internalError(w, r, "checking who you are", err)

@@ -27,35 +27,28 @@ func pathID(w http.ResponseWriter, r *http.Request, name, what string) (uuid.UUI
 // caller, in the service's own words; anything unexpected is a 500.
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, what string, err error) {
 	var imp *starter.ImportError
-	switch {
-	case errors.As(err, &imp):
+	if errors.As(err, &imp) {
 		writeProblem(w, http.StatusUnprocessableEntity, imp.Error())
-	case errors.Is(err, starter.ErrInvalid):
-		writeProblem(w, http.StatusUnprocessableEntity, detail(err, starter.ErrInvalid))
-	case errors.Is(err, starter.ErrRejected):
-		writeProblem(w, http.StatusConflict, detail(err, starter.ErrRejected))
-	case errors.Is(err, starter.ErrNotFound):
-		writeProblem(w, http.StatusNotFound, detail(err, starter.ErrNotFound))
-	default:
+		return
+	}
+	switch kind, reason := starter.Classify(r.Context(), err); kind {
+	case starter.KindInvalid:
+		writeProblem(w, http.StatusUnprocessableEntity, sentence(reason))
+	case starter.KindRefused:
+		writeProblem(w, http.StatusConflict, sentence(reason))
+	case starter.KindNotFound:
+		writeProblem(w, http.StatusNotFound, sentence(reason))
+	default: // unavailable (503) or unexpected (500)
 		h.internalError(w, r, what, err)
 	}
 }
 
-// detail is err's message without the sentinel's "kind: " prefix, as a sentence.
-func detail(err, kind error) string {
-	msg := err.Error()
-	if i := strings.Index(msg, kind.Error()+": "); i >= 0 {
-		msg = msg[:i] + msg[i+len(kind.Error())+2:]
+// sentence ends reason with a full stop, as a problem's detail.
+func sentence(reason string) string {
+	if strings.HasSuffix(reason, ".") {
+		return reason
 	}
-	msg = strings.TrimSpace(msg)
-	if msg == "" {
-		msg = kind.Error()
-	}
-	msg = strings.ToUpper(msg[:1]) + msg[1:]
-	if !strings.HasSuffix(msg, ".") {
-		msg += "."
-	}
-	return msg
+	return reason + "."
 }
 
 // visibleJourney is the journey in the path if the caller may see it (see

@@ -29,7 +29,7 @@ func (s *server) finishForm(w http.ResponseWriter, r *http.Request, err error, a
 		seeOther(w, r, to, done)
 		return
 	}
-	status, reason, known := refusal(err)
+	status, reason, known := refusal(r, err)
 	if !known || errors.Is(err, starter.ErrNotFound) {
 		s.failAction(w, r, to, err)
 		return

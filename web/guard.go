@@ -158,36 +158,24 @@ func (s *server) visibleJourney(w http.ResponseWriter, r *http.Request) (store.J
 // refusal is why the service would not act, for the page: a form's
 // mistake (422), a refusal by the journey or intake in its current state
 // (409, with the workflow's own reason), or nothing to act on (404).
-// ok is false for anything unexpected, which is a server error.
-func refusal(err error) (status int, reason string, ok bool) {
-	switch {
-	case errors.Is(err, starter.ErrInvalid):
-		return http.StatusUnprocessableEntity, reasonOf(err, starter.ErrInvalid), true
-	case errors.Is(err, starter.ErrRejected):
-		return http.StatusConflict, reasonOf(err, starter.ErrRejected), true
-	case errors.Is(err, starter.ErrNotFound):
-		return http.StatusNotFound, reasonOf(err, starter.ErrNotFound), true
+// ok is false for anything else, which is a server error (or, for a
+// service unavailable, a page asking to try again).
+func refusal(r *http.Request, err error) (status int, reason string, ok bool) {
+	switch kind, reason := starter.Classify(r.Context(), err); kind {
+	case starter.KindInvalid:
+		return http.StatusUnprocessableEntity, reason, true
+	case starter.KindRefused:
+		return http.StatusConflict, reason, true
+	case starter.KindNotFound:
+		return http.StatusNotFound, reason, true
 	}
 	return 0, "", false
-}
-
-// reasonOf is err's message without the sentinel's "kind: " prefix.
-func reasonOf(err, kind error) string {
-	msg := err.Error()
-	if i := strings.Index(msg, kind.Error()+": "); i >= 0 {
-		msg = msg[:i] + msg[i+len(kind.Error())+2:]
-	}
-	msg = strings.TrimSpace(msg)
-	if msg == "" {
-		return kind.Error()
-	}
-	return strings.ToUpper(msg[:1]) + msg[1:]
 }
 
 // failAction answers a form the service refused: the error page with the
 // reason and a way back to the page the form was on.
 func (s *server) failAction(w http.ResponseWriter, r *http.Request, back string, err error) {
-	status, reason, ok := refusal(err)
+	status, reason, ok := refusal(r, err)
 	if !ok {
 		s.serverError(w, r, "carrying out "+r.URL.Path, err)
 		return

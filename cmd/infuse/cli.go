@@ -215,17 +215,19 @@ func usage(format string, args ...any) error {
 // exitCode maps an error to the documented exit codes.
 func exitCode(err error) int {
 	var f *failure
-	switch {
-	case !errors.As(err, &f):
+	if !errors.As(err, &f) {
+		return exitInvalid // cobra's: the command was called wrongly
+	}
+	// The command has ended: whether its time ran out is in err alone.
+	switch kind, _ := starter.Classify(context.Background(), err); kind {
+	case starter.KindInvalid:
 		return exitInvalid
-	case errors.Is(err, starter.ErrInvalid):
-		return exitInvalid
-	case errors.Is(err, starter.ErrRejected):
+	case starter.KindRefused:
 		return exitRejected
-	case errors.Is(err, starter.ErrNotFound):
+	case starter.KindNotFound:
 		return exitNotFound
 	}
-	return exitFailed
+	return exitFailed // unavailable or unexpected
 }
 
 // explain turns an error into the sentence printed on stderr, adding what
