@@ -24,7 +24,9 @@ import (
 )
 
 // Keys of the fixed notices journeys send whatever the programme's reminder
-// rules say. Reminder template keys come from the programme data instead.
+// rules say; the workflows name them by these constants, and every
+// catalogue must have them (NoticeKeys). Reminder template keys come from
+// the programme data instead.
 const (
 	Offer                   = "offer"
 	IntakeStarted           = "intake-started"

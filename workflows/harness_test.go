@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/infuse-cymru/journeys/activities"
 	"github.com/infuse-cymru/journeys/internal/scripted"
+	"github.com/infuse-cymru/journeys/messages"
 	"github.com/infuse-cymru/journeys/programme"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
@@ -113,7 +115,30 @@ func newHarnessOn(t testing.TB, capacity int, st store.Store) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(h.checkTemplates)
 	return h
+}
+
+// checkTemplates fails the test if a message the workflows queued names a
+// template the programme's catalogue lacks (messages.Load refuses a
+// catalogue missing either language of a template). Checked after every
+// harness run, it ties each notice and reminder the tests' branches send
+// to its text in Welsh and English.
+func (h *harness) checkTemplates() {
+	cat, err := messages.Load(h.intake.ProgrammeID, h.intake.ProgrammeVersion)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	queued, err := h.store.ListMessages(context.Background(), store.OutboxFilter{IntakeID: h.intake.IntakeID})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	for _, m := range queued {
+		if !slices.Contains(cat.Keys(), m.Template) {
+			h.t.Errorf("message %s names template %q, which %s v%d's catalogue lacks", m.Key, m.Template,
+				h.intake.ProgrammeID, h.intake.ProgrammeVersion)
+		}
+	}
 }
 
 // at runs fn when the workflow clock reaches when.

@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/infuse-cymru/journeys/activities"
+	"github.com/infuse-cymru/journeys/messages"
 	"github.com/infuse-cymru/journeys/programme"
 	"github.com/infuse-cymru/journeys/store"
 )
@@ -392,9 +393,9 @@ func (j *journey) markOverdue(ctx workflow.Context, now time.Time) error {
 // that was in status from when it was due.
 func (j *journey) assess(ctx workflow.Context, from Status) error {
 	o := assessCompletion(j.Schedule, j.Attendance, j.Tasks)
-	status, template := StatusCompleted, "completion"
+	status, template := StatusCompleted, messages.Completion
 	if !o.Completed {
-		status, template = StatusNotCompleted, "non-completion"
+		status, template = StatusNotCompleted, messages.NonCompletion
 	}
 	if !j.move(from, status) {
 		return nil

@@ -12,6 +12,7 @@ import (
 
 	"github.com/infuse-cymru/journeys/activities"
 	"github.com/infuse-cymru/journeys/internal/temporalx"
+	"github.com/infuse-cymru/journeys/messages"
 	"github.com/infuse-cymru/journeys/programme"
 	"github.com/infuse-cymru/journeys/store"
 )
@@ -242,7 +243,7 @@ func (j *journey) takeDecision(ctx workflow.Context, s DecisionSignal, answered 
 	case s.Decision == DecisionWaitlist && j.in(StatusSubmitted, StatusUnderReview) && j.moveAnswered(j.Status, StatusWaitlisted, answered):
 		return j.record(ctx, "application.waitlisted", "", nil)
 	case s.Decision == DecisionReject && j.in(StatusSubmitted, StatusUnderReview, StatusWaitlisted) && j.moveAnswered(j.Status, StatusRejected, answered):
-		return j.record(ctx, "application.rejected", "", nil, j.noticeMessage("application-unsuccessful", workflow.Now(ctx)))
+		return j.record(ctx, "application.rejected", "", nil, j.noticeMessage(messages.ApplicationUnsuccessful, workflow.Now(ctx)))
 	}
 	return fmt.Errorf("decision %q %w: %s", s.Decision, errDecisionIgnored, describe(j.Status))
 }
@@ -282,7 +283,7 @@ func (j *journey) makeOffer(ctx workflow.Context, answered bool) error {
 	j.Offer = &plan
 	j.upsertStage(ctx)
 	// The offer says by when to answer: it is "about" the offer's lapse time.
-	offer := j.noticeMessage("offer", now)
+	offer := j.noticeMessage(messages.Offer, now)
 	offer.ItemID, offer.ItemStartsAt, offer.ItemEndsAt = "offer", plan.LapsesAt, plan.LapsesAt
 	return j.record(ctx, "offer.made", "", map[string]any{"lapses_at": plan.LapsesAt}, offer)
 }
@@ -299,7 +300,7 @@ func (j *journey) onNotSelected(ctx workflow.Context) error {
 		return nil
 	}
 	j.upsertStage(ctx)
-	return j.record(ctx, "application.not_selected", "", nil, j.noticeMessage("application-unsuccessful", workflow.Now(ctx)))
+	return j.record(ctx, "application.not_selected", "", nil, j.noticeMessage(messages.ApplicationUnsuccessful, workflow.Now(ctx)))
 }
 
 func (j *journey) onStart(ctx workflow.Context, s StartSignal) error {
@@ -342,7 +343,7 @@ func (j *journey) onStart(ctx workflow.Context, s StartSignal) error {
 	j.applyCarried()
 	j.upsertStage(ctx)
 	return j.record(ctx, "programme.scheduled", "", map[string]any{"starts_on": s.StartsOn},
-		j.noticeMessage("intake-started", workflow.Now(ctx)))
+		j.noticeMessage(messages.IntakeStarted, workflow.Now(ctx)))
 }
 
 func (j *journey) onSessionMoved(ctx workflow.Context, s SessionMovedSignal) error {

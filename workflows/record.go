@@ -11,6 +11,7 @@ import (
 
 	"github.com/infuse-cymru/journeys/activities"
 	"github.com/infuse-cymru/journeys/internal/temporalx"
+	"github.com/infuse-cymru/journeys/messages"
 	"github.com/infuse-cymru/journeys/programme"
 	"github.com/infuse-cymru/journeys/store"
 )
@@ -379,7 +380,7 @@ func (j *journey) cancellations(now time.Time) []store.Message {
 			continue
 		}
 		m := j.reminderMessage(programme.Reminder{
-			Key: it.ID + "/cancel", At: now, Recipient: programme.Participant, Template: "session-cancelled",
+			Key: it.ID + "/cancel", At: now, Recipient: programme.Participant, Template: messages.SessionCancelled,
 		}, aboutItem(it), now)
 		m.Cancels = true
 		m.Revision++ // a CANCEL must outrank the invite it withdraws
