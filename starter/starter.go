@@ -75,6 +75,10 @@ func (s *Service) CreateIntake(ctx context.Context, spec IntakeSpec) (store.Inta
 	if err := s.Store.CreateIntake(ctx, in); err != nil {
 		return store.Intake{}, storeError(err)
 	}
+	// As recorded, with the time it was: what the caller is shown.
+	if in, err = s.Store.GetIntake(ctx, in.ID); err != nil {
+		return store.Intake{}, storeError(err)
+	}
 	// A workflow already started for this intake (by the attempt being
 	// retried) is the one wanted; one that has ended is not started again.
 	_, err = s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{

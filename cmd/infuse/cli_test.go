@@ -222,9 +222,17 @@ func TestCommands(t *testing.T) {
 		"intake", "create", "--name", "Cohort 9", "--opens", "2027-01-01", "--closes", "2027-02-01",
 		"--starts", "2027-03-01", "--coordinator", "nobody@example.org")
 
-	open := w.jsonField("ID", "intake", "create", "--name", "Cohort 1", "--capacity", "2",
+	var created struct {
+		ID        string
+		CreatedAt time.Time
+	}
+	w.jsonInto(&created, "intake", "create", "--name", "Cohort 1", "--capacity", "2",
 		"--opens", rfc(-time.Hour), "--closes", rfc(48*time.Hour), "--starts", time.Now().AddDate(0, 0, 4).Format("2006-01-02"),
 		"--coordinator", "megan@example.org")
+	open := created.ID
+	if ago := time.Since(created.CreatedAt); ago < 0 || ago > time.Hour {
+		t.Errorf("intake create --json: CreatedAt %s, want the time it was recorded", created.CreatedAt)
+	}
 	closed := w.jsonField("ID", "intake", "create", "--name", "Cohort 0",
 		"--opens", rfc(-72*time.Hour), "--closes", rfc(-time.Hour), "--starts", time.Now().Format("2006-01-02"),
 		"--coordinator", "megan@example.org")
