@@ -19,6 +19,8 @@ import (
 
 	"github.com/infuse-cymru/journeys/auth"
 	"github.com/infuse-cymru/journeys/idempotency"
+	"github.com/infuse-cymru/journeys/internal/app/privacy"
+	"github.com/infuse-cymru/journeys/internal/app/reports"
 	"github.com/infuse-cymru/journeys/internal/telemetry"
 	"github.com/infuse-cymru/journeys/starter"
 )
@@ -40,7 +42,8 @@ func New(svc *starter.Service, o Options) http.Handler {
 	if o.Auth == nil {
 		o.Auth = &auth.Authenticator{Store: svc.Store}
 	}
-	h := &handler{svc: svc, auth: o.Auth, log: o.Logger.Named("api")}
+	h := &handler{svc: svc, auth: o.Auth, log: o.Logger.Named("api"),
+		reports: reports.New(svc.Store), privacy: &privacy.Service{Store: svc.Store, Now: svc.Now}}
 	h.once = newIdempotency(svc.Store, h.log)
 	mux := http.NewServeMux()
 	// /healthz is liveness (the process answers), /readyz readiness (the
@@ -127,10 +130,12 @@ func (h *handler) routes() []route {
 }
 
 type handler struct {
-	svc  *starter.Service
-	auth *auth.Authenticator
-	once *idempotency.Middleware
-	log  *zap.Logger
+	svc     *starter.Service
+	reports *reports.Service
+	privacy *privacy.Service
+	auth    *auth.Authenticator
+	once    *idempotency.Middleware
+	log     *zap.Logger
 }
 
 // Health is the body of GET /healthz and GET /readyz.

@@ -16,6 +16,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/infuse-cymru/journeys/idempotency"
+	"github.com/infuse-cymru/journeys/internal/app/privacy"
+	"github.com/infuse-cymru/journeys/internal/app/reports"
 	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/storetest"
@@ -264,10 +266,10 @@ func (w *world) testIntakeB(t *testing.T) {
 func (w *world) testReports(t *testing.T) {
 	coord := call{method: "GET", token: w.coordinator.token}
 	get := func(path string) call { c := coord; c.path = path; return c }
-	var byLA, byTheme starter.GroupReport
+	var byLA, byTheme reports.GroupReport
 	decode(t, w.do(t, get("/api/reports/authorities?intake="+w.intakeA.String())), 200, &byLA)
 	decode(t, w.do(t, get("/api/reports/themes?intake="+w.intakeA.String())), 200, &byTheme)
-	count := func(r starter.GroupReport, name string) int {
+	count := func(r reports.GroupReport, name string) int {
 		for _, g := range r.Groups {
 			if g.Name == name {
 				return g.Journeys
@@ -281,7 +283,7 @@ func (w *world) testReports(t *testing.T) {
 	if byTheme.By != "theme" || count(byTheme, "communities") != 1 || count(byTheme, "decarbonisation") != 1 {
 		t.Errorf("by theme: %+v", byTheme)
 	}
-	var every starter.GroupReport
+	var every reports.GroupReport
 	decode(t, w.do(t, get("/api/reports/authorities")), 200, &every)
 	if count(every, "Newport") != 1 || count(every, "Bridgend") != 1 || count(every, "Torfaen") != 1 || every.IntakeID != uuid.Nil {
 		t.Errorf("every intake by authority: %+v", every)
@@ -294,7 +296,7 @@ func (w *world) testReports(t *testing.T) {
 	}
 	rows, err := csv.NewReader(strings.NewReader(rec.Body.String())).ReadAll()
 	must(t, err)
-	if len(rows) != 3 || !slices.Equal(rows[0], starter.OutcomesCSVColumns) {
+	if len(rows) != 3 || !slices.Equal(rows[0], reports.OutcomesCSVColumns) {
 		t.Fatalf("outcomes.csv: %q", rows)
 	}
 	outcomes := map[string]string{rows[1][0]: rows[1][6], rows[2][0]: rows[2][6]}
@@ -308,12 +310,12 @@ func (w *world) testReports(t *testing.T) {
 
 	// Export, erase, export again.
 	person := "/api/people/" + w.eraseMe.id.String()
-	var x starter.PersonExport
+	var x privacy.PersonExport
 	decode(t, w.do(t, get(person+"/export")), 200, &x)
 	if x.Person.Email != "ffion@example.org" || x.Person.GivenName != "Ffion" || len(x.Journeys) != 0 {
 		t.Errorf("export: %+v", x)
 	}
-	var aled starter.PersonExport
+	var aled privacy.PersonExport
 	decode(t, w.do(t, get("/api/people/"+w.participant.id.String()+"/export")), 200, &aled)
 	if len(aled.Journeys) != 1 || aled.Journeys[0].JourneyID != w.journey || len(aled.Journeys[0].Events) == 0 {
 		t.Errorf("the participant's export: %+v", aled.Journeys)

@@ -231,7 +231,7 @@ func (h *handler) outcomesCSV(w http.ResponseWriter, r *http.Request) {
 	}
 	// Written to a buffer first, so a failure halfway is a clean error.
 	var buf strings.Builder
-	if err := h.svc.WriteOutcomesCSV(r.Context(), id, &buf); err != nil {
+	if err := h.reports.WriteOutcomesCSV(r.Context(), id, &buf); err != nil {
 		h.fail(w, r, "exporting the outcomes", err)
 		return
 	}

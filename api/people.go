@@ -33,7 +33,7 @@ func (h *handler) exportPerson(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	x, err := h.svc.ExportPerson(r.Context(), id)
+	x, err := h.privacy.Export(r.Context(), id)
 	if err == nil {
 		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="person-%s.json"`, id))
 	}
@@ -45,7 +45,7 @@ func (h *handler) erasePerson(w http.ResponseWriter, r *http.Request, id uuid.UU
 		writeProblem(w, http.StatusConflict, "You cannot erase yourself while signed in; ask another coordinator.")
 		return
 	}
-	e, err := h.svc.ErasePerson(r.Context(), id)
+	e, err := h.privacy.Erase(r.Context(), id)
 	h.answer(w, r, "erasing the person", err, e)
 }
 
@@ -119,7 +119,7 @@ func (h *handler) coachInbox(w http.ResponseWriter, r *http.Request) {
 // state and outcome for each of the ten authorities.
 func (h *handler) byAuthority(w http.ResponseWriter, r *http.Request) {
 	if intake, ok := intakeFilter(w, r); ok {
-		d, err := h.svc.DashboardByAuthority(r.Context(), intake)
+		d, err := h.reports.ByAuthority(r.Context(), intake)
 		h.answer(w, r, "counting by local authority", err, d)
 	}
 }
@@ -127,7 +127,7 @@ func (h *handler) byAuthority(w http.ResponseWriter, r *http.Request) {
 // byTheme is GET /api/reports/themes[?intake=ID]: the same by theme.
 func (h *handler) byTheme(w http.ResponseWriter, r *http.Request) {
 	if intake, ok := intakeFilter(w, r); ok {
-		d, err := h.svc.DashboardByTheme(r.Context(), intake)
+		d, err := h.reports.ByTheme(r.Context(), intake)
 		h.answer(w, r, "counting by theme", err, d)
 	}
 }

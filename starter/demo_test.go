@@ -63,7 +63,7 @@ func TestSeedDemo(t *testing.T) {
 		t.Errorf("spread: %v / %v", dash.ByLocalAuthority, dash.ByTheme)
 	}
 	for _, r := range dash.Rows {
-		if r.Name == "" || r.Name == erasedName || r.CoachName == "" {
+		if r.Name == "" || r.Name == ErasedName || r.CoachName == "" {
 			t.Errorf("row without names: %+v", r)
 		}
 	}

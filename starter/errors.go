@@ -3,6 +3,7 @@ package starter
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	"go.temporal.io/api/serviceerror"
@@ -112,4 +113,19 @@ func Reason(err, kind error) string {
 		return kind.Error()
 	}
 	return strings.ToUpper(msg[:1]) + msg[1:]
+}
+
+// StoreError is a store's error in this vocabulary: its invalid input,
+// conflict and missing record become ErrInvalid, ErrRejected and
+// ErrNotFound, with the store's own words; anything else is as it was.
+func StoreError(err error) error {
+	switch {
+	case errors.Is(err, store.ErrInvalid):
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	case errors.Is(err, store.ErrConflict):
+		return fmt.Errorf("%w: %v", ErrRejected, err)
+	case errors.Is(err, store.ErrNotFound):
+		return fmt.Errorf("%w: %v", ErrNotFound, err)
+	}
+	return err
 }

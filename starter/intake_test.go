@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/infuse-cymru/journeys/internal/app/apptest"
 	"github.com/infuse-cymru/journeys/store"
 )
 
@@ -18,15 +19,15 @@ import (
 func TestEditIntakeRenamesAndRefusesBadEdits(t *testing.T) {
 	ctx := context.Background()
 	s := storeOnly(t)
-	c := newCohort(t, s, "Cohort 1")
+	c := apptest.NewCohort(t, s.Store, "Cohort 1")
 	name := "  Carfan 1  "
 	for range 2 {
-		in, err := s.EditIntake(ctx, c.intake.ID, IntakeEdit{Name: &name})
+		in, err := s.EditIntake(ctx, c.Intake.ID, IntakeEdit{Name: &name})
 		if err != nil || in.Name != "Carfan 1" || in.Capacity != 20 {
 			t.Fatalf("EditIntake(name) = %+v, %v", in, err)
 		}
 	}
-	if got, err := s.Store.GetIntake(ctx, c.intake.ID); err != nil || got.Name != "Carfan 1" || got.Capacity != 20 {
+	if got, err := s.Store.GetIntake(ctx, c.Intake.ID); err != nil || got.Name != "Carfan 1" || got.Capacity != 20 {
 		t.Errorf("stored after renaming: %+v, %v", got, err)
 	}
 
@@ -39,12 +40,12 @@ func TestEditIntakeRenamesAndRefusesBadEdits(t *testing.T) {
 		want error
 		says string
 	}{
-		{"nothing", IntakeEdit{}, c.intake.ID, ErrInvalid, "new name, a new capacity"},
-		{"an empty name", IntakeEdit{Name: &empty, Capacity: &huge}, c.intake.ID, ErrInvalid, "capacity must be from 1 to 500"},
-		{"an empty name", IntakeEdit{Name: &empty}, c.intake.ID, ErrInvalid, "name is missing"},
-		{"a long name", IntakeEdit{Name: &long}, c.intake.ID, ErrInvalid, "longer than 200"},
-		{"a name with a tab", IntakeEdit{Name: &tabbed}, c.intake.ID, ErrInvalid, "control character (U+0009"},
-		{"no places", IntakeEdit{Capacity: &zero}, c.intake.ID, ErrInvalid, "got 0"},
+		{"nothing", IntakeEdit{}, c.Intake.ID, ErrInvalid, "new name, a new capacity"},
+		{"an empty name", IntakeEdit{Name: &empty, Capacity: &huge}, c.Intake.ID, ErrInvalid, "capacity must be from 1 to 500"},
+		{"an empty name", IntakeEdit{Name: &empty}, c.Intake.ID, ErrInvalid, "name is missing"},
+		{"a long name", IntakeEdit{Name: &long}, c.Intake.ID, ErrInvalid, "longer than 200"},
+		{"a name with a tab", IntakeEdit{Name: &tabbed}, c.Intake.ID, ErrInvalid, "control character (U+0009"},
+		{"no places", IntakeEdit{Capacity: &zero}, c.Intake.ID, ErrInvalid, "got 0"},
 		{"an unknown intake", IntakeEdit{Name: &name}, uuid.New(), ErrNotFound, "not found"},
 	} {
 		_, err := s.EditIntake(ctx, tc.id, tc.edit)
@@ -52,7 +53,7 @@ func TestEditIntakeRenamesAndRefusesBadEdits(t *testing.T) {
 			t.Errorf("editing %s: %v, want %v saying %q", tc.what, err, tc.want, tc.says)
 		}
 	}
-	if got, _ := s.Store.GetIntake(ctx, c.intake.ID); got.Name != "Carfan 1" || got.Capacity != 20 {
+	if got, _ := s.Store.GetIntake(ctx, c.Intake.ID); got.Name != "Carfan 1" || got.Capacity != 20 {
 		t.Errorf("a refused edit changed the intake: %+v", got)
 	}
 }

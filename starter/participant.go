@@ -67,7 +67,7 @@ func (s *Service) SetLanguage(ctx context.Context, personID uuid.UUID, lang stri
 	if errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("%w: no person %s (check the ID with `infuse people list`)", ErrNotFound, personID)
 	}
-	return storeError(err)
+	return StoreError(err)
 }
 
 // checkpointMarker is how long a coaching checkpoint is shown in a calendar.

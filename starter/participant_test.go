@@ -8,14 +8,15 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/infuse-cymru/journeys/internal/app/apptest"
 	"github.com/infuse-cymru/journeys/store"
 )
 
 func TestSetLanguage(t *testing.T) {
 	ctx := context.Background()
 	s := storeOnly(t)
-	c := newCohort(t, s, "Cohort 1")
-	p := c.participant(t, "Dafydd", "Llywelyn", "Cardiff", "communities")
+	c := apptest.NewCohort(t, s.Store, "Cohort 1")
+	p := c.Participant(t, "Dafydd", "Llywelyn", "Cardiff", "communities")
 	for _, tc := range []struct {
 		give string
 		want store.Language
@@ -40,21 +41,21 @@ func TestSetLanguage(t *testing.T) {
 func TestOpenIntakesAndJourneysOf(t *testing.T) {
 	ctx := context.Background()
 	s := storeOnly(t)
-	c := newCohort(t, s, "Cohort 1") // open
+	c := apptest.NewCohort(t, s.Store, "Cohort 1") // open
 	closed := store.Intake{ID: uuid.New(), Name: "Cohort Alpha", ProgrammeID: "infuse", ProgrammeVersion: 1,
-		CoordinatorID: c.coordinator.ID, Capacity: 20, Status: store.IntakeStarted,
-		OpensAt: c.intake.OpensAt, ClosesAt: c.intake.ClosesAt, StartsOn: c.intake.StartsOn}
+		CoordinatorID: c.Coordinator.ID, Capacity: 20, Status: store.IntakeStarted,
+		OpensAt: c.Intake.OpensAt, ClosesAt: c.Intake.ClosesAt, StartsOn: c.Intake.StartsOn}
 	if err := s.Store.CreateIntake(ctx, closed); err != nil {
 		t.Fatal(err)
 	}
 	open, err := s.OpenIntakes(ctx)
-	if err != nil || len(open) != 1 || open[0].ID != c.intake.ID {
+	if err != nil || len(open) != 1 || open[0].ID != c.Intake.ID {
 		t.Errorf("OpenIntakes = %+v, %v; want Cohort 1 only", open, err)
 	}
 
-	p := c.participant(t, "Rhodri", "Thomas", "Blaenau Gwent", "communities")
+	p := c.Participant(t, "Rhodri", "Thomas", "Blaenau Gwent", "communities")
 	journey := uuid.New()
-	c.record(t, journey, p, "application.submitted", "", "submitted", "")
+	c.Record(t, journey, p, "application.submitted", "", "submitted", "")
 	js, err := s.JourneysOf(ctx, p.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -63,7 +64,7 @@ func TestOpenIntakesAndJourneysOf(t *testing.T) {
 		js[0].Coach == nil || js[0].Coach.Name != "Elin Rowlands" || js[0].Participant.Name != "Rhodri Thomas" {
 		t.Errorf("JourneysOf = %+v", js)
 	}
-	if _, err := s.JourneysOf(ctx, c.coach.ID); !errors.Is(err, ErrInvalid) {
+	if _, err := s.JourneysOf(ctx, c.Coach.ID); !errors.Is(err, ErrInvalid) {
 		t.Errorf("JourneysOf a coach = %v, want ErrInvalid", err)
 	}
 }

@@ -109,7 +109,7 @@ func (s *Service) ImportPeople(ctx context.Context, r io.Reader) (ImportResult, 
 		return ImportResult{}, &ImportError{Rows: bad}
 	}
 	if err := s.Store.CreatePeople(ctx, toCreate); err != nil {
-		return ImportResult{}, storeError(err)
+		return ImportResult{}, StoreError(err)
 	}
 	for _, p := range toCreate {
 		res.Created = append(res.Created, p.ID)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/infuse-cymru/journeys/internal/app/apptest"
 	"github.com/infuse-cymru/journeys/programme"
 	"github.com/infuse-cymru/journeys/store"
 )
@@ -15,7 +16,7 @@ import (
 func TestIntakeSessionsBeforeAndAfterTheStart(t *testing.T) {
 	ctx := context.Background()
 	s := storeOnly(t)
-	in := newCohort(t, s, "Cohort 1").intake
+	in := apptest.NewCohort(t, s.Store, "Cohort 1").Intake
 	got, err := s.IntakeSessions(ctx, in)
 	if err != nil {
 		t.Fatal(err)

@@ -73,11 +73,11 @@ func (s *Service) CreateIntake(ctx context.Context, spec IntakeSpec) (store.Inta
 		CoordinatorID: spec.CoordinatorID, Status: store.IntakeDraft,
 	}
 	if err := s.Store.CreateIntake(ctx, in); err != nil {
-		return store.Intake{}, storeError(err)
+		return store.Intake{}, StoreError(err)
 	}
 	// As recorded, with the time it was: what the caller is shown.
 	if in, err = s.Store.GetIntake(ctx, in.ID); err != nil {
-		return store.Intake{}, storeError(err)
+		return store.Intake{}, StoreError(err)
 	}
 	// A workflow already started for this intake (by the attempt being
 	// retried) is the one wanted; one that has ended is not started again.
@@ -170,7 +170,7 @@ func (s *Service) EditIntake(ctx context.Context, intakeID uuid.UUID, e IntakeEd
 	}
 	in, err := s.Store.GetIntake(ctx, intakeID)
 	if err != nil {
-		return store.Intake{}, storeError(err)
+		return store.Intake{}, StoreError(err)
 	}
 	name, capacity := in.Name, in.Capacity
 	if e.Name != nil {
@@ -182,7 +182,7 @@ func (s *Service) EditIntake(ctx context.Context, intakeID uuid.UUID, e IntakeEd
 	// The name is checked before the workflow acts, so a bad name cannot
 	// leave the capacity changed and the name not.
 	if name, err = store.PrepareIntakeEdit(in.ID, name, capacity); err != nil {
-		return store.Intake{}, storeError(err)
+		return store.Intake{}, StoreError(err)
 	}
 	if e.Capacity != nil {
 		if err := s.setCapacity(ctx, in, capacity); err != nil {
@@ -190,7 +190,7 @@ func (s *Service) EditIntake(ctx context.Context, intakeID uuid.UUID, e IntakeEd
 		}
 	}
 	if err := s.Store.UpdateIntake(ctx, in.ID, name, capacity); err != nil {
-		return store.Intake{}, storeError(err)
+		return store.Intake{}, StoreError(err)
 	}
 	in.Name, in.Capacity = name, capacity
 	return in, nil
@@ -401,7 +401,7 @@ func (s *Service) withNote(ctx context.Context, n noteRequest, send func(noteID 
 	}
 	id := uuid.NewSHA1(n.journey, []byte(n.request))
 	if err := s.Store.SaveNote(ctx, store.Note{ID: id, AuthorID: n.author, JourneyID: n.journey, Body: body}); err != nil {
-		return storeError(err)
+		return StoreError(err)
 	}
 	err := send(id)
 	if errors.Is(err, ErrRejected) || errors.Is(err, ErrNotFound) {
@@ -460,18 +460,6 @@ func workflowError(workflowID string, err error) error {
 		// was done, and the same request later may go through.
 		return fmt.Errorf("%s cannot take requests just now: its workflow tasks are failing and being retried "+
 			"(the worker's logs say why); nothing was done, try again in a moment: %w", workflowID, err)
-	}
-	return err
-}
-
-func storeError(err error) error {
-	switch {
-	case errors.Is(err, store.ErrInvalid):
-		return fmt.Errorf("%w: %v", ErrInvalid, err)
-	case errors.Is(err, store.ErrConflict):
-		return fmt.Errorf("%w: %v", ErrRejected, err)
-	case errors.Is(err, store.ErrNotFound):
-		return fmt.Errorf("%w: %v", ErrNotFound, err)
 	}
 	return err
 }

@@ -34,10 +34,10 @@ type PersonSummary struct {
 	Theme          string `json:",omitempty"`
 }
 
-// erasedName stands in for a person whose data has been erased under UK
+// ErasedName stands in for a person whose data has been erased under UK
 // GDPR (or who is no longer in the store): their journeys still count,
 // under no name.
-const erasedName = "(erased)"
+const ErasedName = "(erased)"
 
 // summarise is a person looked up, named as a list names them.
 func summarise(p store.Person) PersonSummary {
@@ -47,23 +47,23 @@ func summarise(p store.Person) PersonSummary {
 
 func fullName(given, family string) string { return strings.TrimSpace(given + " " + family) }
 
-// listedName is how a list names a person: erasedName for one erased or
+// listedName is how a list names a person: ErasedName for one erased or
 // gone (say so rather than show an empty name), none for nobody (a
 // journey's coach before one is assigned).
 func listedName(id uuid.UUID, p store.Listed) string { return listedSummary(id, p, "").Name }
 
 // listedSummary is a person as every view names them, whether listed
 // (Roster, Caseload) or looked up (summarise): nobody for no ID;
-// erasedName for one gone from the store, or erased, who keeps their
+// ErasedName for one gone from the store, or erased, who keeps their
 // authority and theme for funders' counts but not their name or address.
 func listedSummary(id uuid.UUID, p store.Listed, email string) PersonSummary {
 	switch {
 	case id == uuid.Nil:
 		return PersonSummary{}
 	case !p.Known:
-		return PersonSummary{ID: id, Name: erasedName}
+		return PersonSummary{ID: id, Name: ErasedName}
 	case p.Erased:
-		return PersonSummary{ID: id, Name: erasedName, LocalAuthority: p.LocalAuthority, Theme: p.Theme}
+		return PersonSummary{ID: id, Name: ErasedName, LocalAuthority: p.LocalAuthority, Theme: p.Theme}
 	}
 	return PersonSummary{ID: id, Name: fullName(p.GivenName, p.FamilyName), Email: email,
 		LocalAuthority: p.LocalAuthority, Theme: p.Theme}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/infuse-cymru/journeys/internal/app/reports"
 	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
@@ -53,7 +54,7 @@ func TestIntakeListsLookPeopleUpTogether(t *testing.T) {
 	ctx := context.Background()
 	st := &personCounting{Store: sqlitestore.OpenTest(t)}
 	intake := seedIntake(ctx, t, st, 120)
-	svc := starter.New(nil, st)
+	svc, counts := starter.New(nil, st), reports.New(st)
 	views := map[string]func() error{
 		"dashboard": func() error {
 			d, err := svc.IntakeDashboard(ctx, intake, starter.DashboardPage{})
@@ -63,8 +64,8 @@ func TestIntakeListsLookPeopleUpTogether(t *testing.T) {
 			}
 			return err
 		},
-		"by authority": func() error { _, err := svc.DashboardByAuthority(ctx, intake); return err },
-		"outcomes CSV": func() error { return svc.WriteOutcomesCSV(ctx, intake, io.Discard) },
+		"by authority": func() error { _, err := counts.ByAuthority(ctx, intake); return err },
+		"outcomes CSV": func() error { return counts.WriteOutcomesCSV(ctx, intake, io.Discard) },
 	}
 	for name, view := range views {
 		st.gets.Store(0)

@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 	"go.uber.org/zap"
 
+	"github.com/infuse-cymru/journeys/internal/app/reports"
 	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/workflows"
@@ -36,7 +37,7 @@ func (s *server) home(w http.ResponseWriter, r *http.Request) {
 type dashboardData struct {
 	Intakes []starter.IntakeSummary
 	// Reports count every intake's journeys by local authority and by theme.
-	Reports []starter.GroupReport
+	Reports []reports.GroupReport
 	// Form is what was typed into the new-intake form, kept after a mistake.
 	Form url.Values
 }
@@ -54,7 +55,7 @@ func (s *server) renderDashboard(w http.ResponseWriter, r *http.Request, status 
 		s.serverError(w, r, "listing the intakes", err)
 		return
 	}
-	for _, report := range []func(context.Context, uuid.UUID) (starter.GroupReport, error){s.svc.DashboardByAuthority, s.svc.DashboardByTheme} {
+	for _, report := range []func(context.Context, uuid.UUID) (reports.GroupReport, error){s.reports.ByAuthority, s.reports.ByTheme} {
 		g, err := report(r.Context(), uuid.Nil)
 		if err != nil {
 			s.serverError(w, r, "counting the journeys", err)
@@ -102,7 +103,7 @@ func (s *server) outcomesCSV(w http.ResponseWriter, r *http.Request) {
 	id := in.ID
 	// Written to a buffer first, so a failure halfway is a clean error page.
 	var buf bytes.Buffer
-	if err := s.svc.WriteOutcomesCSV(r.Context(), id, &buf); err != nil {
+	if err := s.reports.WriteOutcomesCSV(r.Context(), id, &buf); err != nil {
 		s.serverError(w, r, "exporting the outcomes", err)
 		return
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/infuse-cymru/journeys/auth"
 	"github.com/infuse-cymru/journeys/idempotency"
+	"github.com/infuse-cymru/journeys/internal/app/reports"
 	"github.com/infuse-cymru/journeys/internal/telemetry"
 	"github.com/infuse-cymru/journeys/starter"
 )
@@ -46,7 +47,7 @@ func mustParsePages() pages {
 var funcs = template.FuncMap{"checkpointPath": checkpointPath, "ongoing": ongoing, "endedOtherwise": endedOtherwise}
 
 // ongoing is how many of a group's journeys have not ended.
-func ongoing(g starter.GroupCounts) int {
+func ongoing(g reports.GroupCounts) int {
 	n := g.Journeys
 	for _, c := range g.ByOutcome {
 		n -= c
@@ -56,7 +57,7 @@ func ongoing(g starter.GroupCounts) int {
 
 // endedOtherwise is how many of a group's journeys ended other than by
 // completing (withdrawn, deferred, declined, …).
-func endedOtherwise(g starter.GroupCounts) int {
+func endedOtherwise(g reports.GroupCounts) int {
 	return g.Journeys - ongoing(g) - g.ByOutcome["completed"]
 }
 

@@ -27,6 +27,7 @@ import (
 
 	"github.com/infuse-cymru/journeys/auth"
 	"github.com/infuse-cymru/journeys/delivery"
+	"github.com/infuse-cymru/journeys/internal/app/reports"
 	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 )
@@ -60,14 +61,15 @@ func SignInPath(secret string) string { return "/signin/" + secret }
 
 // server holds what every handler needs.
 type server struct {
-	svc   *starter.Service
-	auth  *auth.Authenticator
-	mail  delivery.Sender
-	from  delivery.Address
-	base  string
-	log   *zap.Logger
-	pages pages
-	once  onceMiddleware
+	svc     *starter.Service
+	reports *reports.Service
+	auth    *auth.Authenticator
+	mail    delivery.Sender
+	from    delivery.Address
+	base    string
+	log     *zap.Logger
+	pages   pages
+	once    onceMiddleware
 	// Sign-in by e-mail: the proxies whose X-Forwarded-For is believed,
 	// the per-client and whole-process limits, and the queue of e-mails
 	// to send (see signinlimits.go).
@@ -87,7 +89,7 @@ func New(svc *starter.Service, o Options) *Pages {
 		o.Auth = &auth.Authenticator{Store: svc.Store, HTTPS: auth.HTTPSBaseURL(o.BaseURL)}
 	}
 	s := &server{
-		svc: svc, auth: o.Auth, mail: o.Mail, from: o.From,
+		svc: svc, reports: reports.New(svc.Store), auth: o.Auth, mail: o.Mail, from: o.From,
 		base: strings.TrimRight(o.BaseURL, "/"), log: o.Logger.Named("web"), pages: mustParsePages(),
 	}
 	s.once = s.newOnce()

