@@ -37,7 +37,7 @@ func TestAFullIntakeRefusesADeferralAndTheJourneyStays(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = s.waitFor(ctx, name+" to open", func() (bool, error) {
+		err = WaitFor(ctx, name+" to open", func() (bool, error) {
 			got, err := s.Store.GetIntake(ctx, in.ID)
 			return got.Status == store.IntakeOpen, err
 		})
@@ -83,14 +83,14 @@ func TestAFullIntakeRefusesADeferralAndTheJourneyStays(t *testing.T) {
 		t.Fatalf("deferring once the later intake has room: %v", err)
 	}
 	var counts map[workflows.Status]int
-	err = s.waitFor(ctx, "the later intake to hold the deferral", func() (bool, error) {
+	err = WaitFor(ctx, "the later intake to hold the deferral", func() (bool, error) {
 		err := s.query(ctx, workflows.IntakeWorkflowID(later.ID), workflows.QueryIntakeCounts, &counts)
 		return counts[workflows.StatusAccepted] == 1, err
 	})
 	if err != nil || counts[workflows.StatusOffered] != 1 {
 		t.Errorf("the later intake counts %v (%v), want its applicant offered and the deferral %s accepted", counts, err, moved)
 	}
-	err = s.waitFor(ctx, "the journey to end deferred", func() (bool, error) {
+	err = WaitFor(ctx, "the journey to end deferred", func() (bool, error) {
 		snap, err := s.Journey(ctx, journey)
 		return snap.State == string(workflows.StatusDeferred), err
 	})

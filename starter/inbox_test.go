@@ -199,7 +199,7 @@ func TestCoachInboxAndCalendarOfAStartedIntake(t *testing.T) {
 	}
 	j1 := startJourney(ctx, t, s, in.ID, p1, coachA)
 	j2 := startJourney(ctx, t, s, in.ID, p2, coachB)
-	err = s.waitFor(ctx, "the intake to count both acceptances", func() (bool, error) {
+	err = WaitFor(ctx, "the intake to count both acceptances", func() (bool, error) {
 		var counts map[workflows.Status]int
 		err := s.query(ctx, workflows.IntakeWorkflowID(in.ID), workflows.QueryIntakeCounts, &counts)
 		return counts[workflows.StatusAccepted] == 2, err
@@ -214,7 +214,7 @@ func TestCoachInboxAndCalendarOfAStartedIntake(t *testing.T) {
 	// be scheduled of a moved session, and learns of each by signal a moment
 	// after the store does. (A move in that moment is lost for the journey:
 	// a race between people acting at once, for issue 8.)
-	err = s.waitFor(ctx, "both journeys to be scheduled", func() (bool, error) {
+	err = WaitFor(ctx, "both journeys to be scheduled", func() (bool, error) {
 		js, err := s.Store.ListJourneys(ctx, in.ID)
 		if err != nil || len(js) != 2 || js[0].State != string(workflows.StatusAwaitingStart) || js[1].State != js[0].State {
 			return false, err
@@ -268,7 +268,7 @@ func TestCoachInboxAndCalendarOfAStartedIntake(t *testing.T) {
 	if err := s.RescheduleSession(ctx, in.ID, "adaption-lab/2", moved); err != nil {
 		t.Fatal(err)
 	}
-	err = s.waitFor(ctx, "the calendar to show the moved session", func() (bool, error) {
+	err = WaitFor(ctx, "the calendar to show the moved session", func() (bool, error) {
 		sessions = calendarSessions(ctx, t, s, j1)
 		return sessions["adaption-lab/2"].sequence == "1", nil
 	})
@@ -284,7 +284,7 @@ func TestCoachInboxAndCalendarOfAStartedIntake(t *testing.T) {
 func startJourney(ctx context.Context, t *testing.T, s *Service, intakeID, person, coach uuid.UUID) uuid.UUID {
 	t.Helper()
 	var journey uuid.UUID
-	err := s.waitFor(ctx, "the intake to open", func() (bool, error) {
+	err := WaitFor(ctx, "the intake to open", func() (bool, error) {
 		var err error
 		journey, err = s.Apply(ctx, intakeID, person, coach)
 		if errors.Is(err, ErrRejected) {
@@ -298,7 +298,7 @@ func startJourney(ctx context.Context, t *testing.T, s *Service, intakeID, perso
 	if _, err := s.Decide(ctx, intakeID, journey, workflows.DecisionOffer); err != nil {
 		t.Fatal(err)
 	}
-	err = s.waitFor(ctx, "the offer", func() (bool, error) {
+	err = WaitFor(ctx, "the offer", func() (bool, error) {
 		_, err := s.RespondToOffer(ctx, journey, true)
 		if errors.Is(err, ErrRejected) {
 			return false, nil

@@ -44,7 +44,7 @@ func TestJourneyBeforeItIsProjected(t *testing.T) {
 		t.Fatal(err)
 	}
 	var journey uuid.UUID
-	err = s.waitFor(ctx, "the intake to open", func() (bool, error) {
+	err = WaitFor(ctx, "the intake to open", func() (bool, error) {
 		journey, err = s.Apply(ctx, in.ID, person, coach)
 		return err == nil, nil
 	})
@@ -55,7 +55,7 @@ func TestJourneyBeforeItIsProjected(t *testing.T) {
 		t.Fatalf("the service's store knows the journey (%v): the test cannot hold it back", err)
 	}
 	var j store.JourneySnapshot
-	err = s.waitFor(ctx, "the journey workflow", func() (bool, error) {
+	err = WaitFor(ctx, "the journey workflow", func() (bool, error) {
 		j, err = s.Journey(ctx, journey)
 		return err == nil, nil
 	})

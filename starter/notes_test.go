@@ -112,7 +112,7 @@ func startAndWaitUntilOpen(t *testing.T, ctx context.Context, s *Service, intake
 	if _, err := s.RespondToOffer(ctx, journey, true); err != nil {
 		t.Fatal(err)
 	}
-	err := s.waitFor(ctx, "the intake to count the acceptance", func() (bool, error) {
+	err := WaitFor(ctx, "the intake to count the acceptance", func() (bool, error) {
 		var counts map[workflows.Status]int
 		err := s.query(ctx, workflows.IntakeWorkflowID(intake), workflows.QueryIntakeCounts, &counts)
 		return counts[workflows.StatusAccepted] == 1, err
@@ -124,7 +124,7 @@ func startAndWaitUntilOpen(t *testing.T, ctx context.Context, s *Service, intake
 		t.Fatal(err)
 	}
 	var opens time.Time
-	err = s.waitFor(ctx, "the journey to plan its schedule", func() (bool, error) {
+	err = WaitFor(ctx, "the journey to plan its schedule", func() (bool, error) {
 		items, err := s.JourneySchedule(ctx, journey)
 		for _, it := range items {
 			if it.ID == item {

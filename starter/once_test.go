@@ -56,7 +56,7 @@ func TestTheSameRequestTwiceIsDoneOnce(t *testing.T) {
 	}
 
 	// Applying twice at once: one journey, both told its ID.
-	err = s.waitFor(ctx, "the intake to open", func() (bool, error) {
+	err = WaitFor(ctx, "the intake to open", func() (bool, error) {
 		got, err := s.Store.GetIntake(ctx, in.ID)
 		return got.Status == store.IntakeOpen, err
 	})
@@ -98,7 +98,7 @@ func TestTheSameRequestTwiceIsDoneOnce(t *testing.T) {
 	if errs[0] != nil || errs[1] != nil || deferred[0] != deferred[1] {
 		t.Fatalf("deferring twice at once: %v, %v; journeys %s and %s", errs[0], errs[1], deferred[0], deferred[1])
 	}
-	err = s.waitFor(ctx, "the later intake to take the deferral", func() (bool, error) {
+	err = WaitFor(ctx, "the later intake to take the deferral", func() (bool, error) {
 		d, err := s.IntakeDashboard(ctx, later.ID, DashboardPage{})
 		return len(d.Rows) > 0, err
 	})

@@ -23,6 +23,7 @@ import (
 	"github.com/infuse-cymru/journeys/activities"
 	"github.com/infuse-cymru/journeys/delivery"
 	"github.com/infuse-cymru/journeys/idempotency"
+	"github.com/infuse-cymru/journeys/internal/app/demo"
 	"github.com/infuse-cymru/journeys/internal/devmail"
 	"github.com/infuse-cymru/journeys/internal/devserver"
 	"github.com/infuse-cymru/journeys/internal/temporalx"
@@ -301,10 +302,10 @@ func waitForStop(ctx context.Context, httpErr <-chan error, log *zap.Logger) err
 	}
 }
 
-func (c *cli) seedDemo(ctx context.Context, svc *starter.Service) (starter.Demo, error) {
+func (c *cli) seedDemo(ctx context.Context, svc *starter.Service) (demo.Demo, error) {
 	ctx, cancel := context.WithTimeout(ctx, demoTimeout)
 	defer cancel()
-	d, err := svc.SeedDemo(ctx)
+	d, err := demo.Seed(ctx, svc)
 	if err != nil {
 		return d, fmt.Errorf("creating the demo data: %w", err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/infuse-cymru/journeys/api"
 	"github.com/infuse-cymru/journeys/auth"
 	"github.com/infuse-cymru/journeys/delivery"
+	"github.com/infuse-cymru/journeys/internal/app/demo"
 	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/web"
 )
@@ -181,7 +182,7 @@ func signInLink(ctx context.Context, svc *starter.Service, personID uuid.UUID, b
 
 // printDemoLinks prints sign-in links for the demo's coordinator, a coach
 // and one of that coach's participants, so a newcomer can try each role.
-func (c *cli) printDemoLinks(ctx context.Context, svc *starter.Service, d starter.Demo, base string) error {
+func (c *cli) printDemoLinks(ctx context.Context, svc *starter.Service, d demo.Demo, base string) error {
 	if len(d.ParticipantIDs) == 0 || len(d.CoachIDs) == 0 {
 		return nil
 	}

@@ -1,7 +1,14 @@
-package starter
+// Package demo gives `infuse dev --demo` something to look at: people, an
+// intake part-way through (Cohort Alpha, started, with offers, a waitlist
+// and acceptances behind it) and one open for applications (Cohort 2). It
+// goes through the same starter.Service calls as the command line, so it
+// doubles as a smoke test of the whole path. Its addresses are at
+// example.org, which cannot receive mail.
+package demo
 
 import (
 	"context"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"strings"
@@ -10,16 +17,13 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/workflows"
 )
 
-// The demo gives `infuse dev --demo` something to look at: people, an intake
-// part-way through (Cohort Alpha, started, with offers, a waitlist and
-// acceptances behind it) and one open for applications (Cohort 2). It goes
-// through the same Service methods as the command line, so it doubles as a
-// smoke test of the whole path. Its addresses are at example.org, which
-// cannot receive mail.
+// seeder makes the demo through the service people use.
+type seeder struct{ *starter.Service }
 
 // demoPeople is the demo's people file. Names are fictional; languages mix
 // Welsh, English and unknown (bilingual, Welsh first).
@@ -54,17 +58,19 @@ participant,Zoë,Richards,zoe.richards@demo.example.org,Caerphilly,communities,e
 participant,Emrys,Vaughan,emrys.vaughan@demo.example.org,Rhondda Cynon Taf,decarbonisation,cy
 `
 
+// demoEmailColumn is where demoPeople has each person's address.
+const demoEmailColumn = 3
+
 // Names of the demo intakes and how Cohort Alpha's applications go.
 const (
-	demoAlpha      = "Cohort Alpha"
-	demoCohort2    = "Cohort 2"
-	demoCapacity   = 20
-	demoOffered    = 20 // the first 20 applicants are offered a place, the rest waitlisted
-	demoAccepted   = 18 // the first 18 offered accept
-	demoWaitPeriod = time.Minute
+	demoAlpha    = "Cohort Alpha"
+	demoCohort2  = "Cohort 2"
+	demoCapacity = 20
+	demoOffered  = 20 // the first 20 applicants are offered a place, the rest waitlisted
+	demoAccepted = 18 // the first 18 offered accept
 )
 
-// Demo is what SeedDemo made, or found already made.
+// Demo is what Seed made, or found already made.
 type Demo struct {
 	CoordinatorID  uuid.UUID
 	CoachIDs       []uuid.UUID
@@ -75,16 +81,17 @@ type Demo struct {
 	Done []string
 }
 
-// SeedDemo creates the demo data, or finishes creating it. It is
+// Seed creates the demo data through svc, or finishes creating it. It is
 // idempotent: each step first looks for what it would create, so a second
 // run finds everything and does nothing.
-func (s *Service) SeedDemo(ctx context.Context) (Demo, error) {
+func Seed(ctx context.Context, svc *starter.Service) (Demo, error) {
+	s := seeder{svc}
 	var d Demo
 	if err := s.seedDemoPeople(ctx, &d); err != nil {
 		return d, fmt.Errorf("demo people: %w", err)
 	}
 	now := s.Now()
-	alpha, err := s.ensureDemoIntake(ctx, &d, IntakeSpec{
+	alpha, err := s.ensureDemoIntake(ctx, &d, starter.IntakeSpec{
 		Name: demoAlpha, CoordinatorID: d.CoordinatorID, Capacity: demoCapacity,
 		OpensAt: now.Add(-time.Hour), ClosesAt: now.Add(48 * time.Hour), StartsOn: londonDay(now.AddDate(0, 0, 3)),
 	})
@@ -95,7 +102,7 @@ func (s *Service) SeedDemo(ctx context.Context) (Demo, error) {
 	if err := s.runDemoAlpha(ctx, &d, alpha); err != nil {
 		return d, fmt.Errorf("demo %s: %w", demoAlpha, err)
 	}
-	c2, err := s.ensureDemoIntake(ctx, &d, IntakeSpec{
+	c2, err := s.ensureDemoIntake(ctx, &d, starter.IntakeSpec{
 		Name: demoCohort2, CoordinatorID: d.CoordinatorID, Capacity: demoCapacity,
 		OpensAt: now, ClosesAt: now.AddDate(0, 0, 28), StartsOn: londonDay(now.AddDate(0, 0, 56)),
 	})
@@ -103,7 +110,7 @@ func (s *Service) SeedDemo(ctx context.Context) (Demo, error) {
 	return d, err
 }
 
-func (s *Service) seedDemoPeople(ctx context.Context, d *Demo) error {
+func (s seeder) seedDemoPeople(ctx context.Context, d *Demo) error {
 	res, err := s.ImportPeople(ctx, strings.NewReader(demoPeople))
 	if err != nil {
 		return err
@@ -112,12 +119,12 @@ func (s *Service) seedDemoPeople(ctx context.Context, d *Demo) error {
 		d.Done = append(d.Done, fmt.Sprintf("created %d demo people", n))
 	}
 	// Keep the file's order: who applies first decides who is offered.
-	rows, _, err := readPeopleCSV(strings.NewReader(demoPeople))
+	rows, err := csv.NewReader(strings.NewReader(demoPeople)).ReadAll()
 	if err != nil {
 		return err
 	}
-	for _, row := range rows {
-		p, err := s.Store.FindPersonByEmail(ctx, row.fields["email"])
+	for _, row := range rows[1:] { // after the header
+		p, err := s.Store.FindPersonByEmail(ctx, row[demoEmailColumn])
 		if err != nil {
 			return err
 		}
@@ -134,7 +141,7 @@ func (s *Service) seedDemoPeople(ctx context.Context, d *Demo) error {
 }
 
 // ensureDemoIntake finds the demo coordinator's intake by name, or creates it.
-func (s *Service) ensureDemoIntake(ctx context.Context, d *Demo, spec IntakeSpec) (store.Intake, error) {
+func (s seeder) ensureDemoIntake(ctx context.Context, d *Demo, spec starter.IntakeSpec) (store.Intake, error) {
 	intakes, err := s.Store.ListIntakes(ctx)
 	if err != nil {
 		return store.Intake{}, err
@@ -154,11 +161,11 @@ func (s *Service) ensureDemoIntake(ctx context.Context, d *Demo, spec IntakeSpec
 
 // runDemoAlpha takes Cohort Alpha from open to started. Every step acts
 // only on journeys not yet past it, so an interrupted run can be repeated.
-func (s *Service) runDemoAlpha(ctx context.Context, d *Demo, alpha store.Intake) error {
+func (s seeder) runDemoAlpha(ctx context.Context, d *Demo, alpha store.Intake) error {
 	if alpha.Status == store.IntakeStarted || alpha.Status == store.IntakeFinished {
 		return nil
 	}
-	if err := s.waitFor(ctx, "the application window to open", func() (bool, error) {
+	if err := starter.WaitFor(ctx, "the application window to open", func() (bool, error) {
 		in, err := s.Store.GetIntake(ctx, alpha.ID)
 		return in.Status == store.IntakeOpen, err
 	}); err != nil {
@@ -173,7 +180,7 @@ func (s *Service) runDemoAlpha(ctx context.Context, d *Demo, alpha store.Intake)
 	return nil
 }
 
-func (s *Service) demoApply(ctx context.Context, d *Demo, intakeID uuid.UUID) error {
+func (s seeder) demoApply(ctx context.Context, d *Demo, intakeID uuid.UUID) error {
 	journeys, err := s.journeysByPerson(ctx, intakeID)
 	if err != nil {
 		return err
@@ -197,7 +204,7 @@ func (s *Service) demoApply(ctx context.Context, d *Demo, intakeID uuid.UUID) er
 	return s.waitForJourneys(ctx, d, intakeID, "every application to be recorded", func(int, string) bool { return true })
 }
 
-func (s *Service) demoDecide(ctx context.Context, d *Demo, intakeID uuid.UUID) error {
+func (s seeder) demoDecide(ctx context.Context, d *Demo, intakeID uuid.UUID) error {
 	journeys, err := s.journeysByPerson(ctx, intakeID)
 	if err != nil {
 		return err
@@ -231,7 +238,7 @@ func (s *Service) demoDecide(ctx context.Context, d *Demo, intakeID uuid.UUID) e
 	})
 }
 
-func (s *Service) demoAccept(ctx context.Context, d *Demo, intakeID uuid.UUID) error {
+func (s seeder) demoAccept(ctx context.Context, d *Demo, intakeID uuid.UUID) error {
 	journeys, err := s.journeysByPerson(ctx, intakeID)
 	if err != nil {
 		return err
@@ -253,9 +260,8 @@ func (s *Service) demoAccept(ctx context.Context, d *Demo, intakeID uuid.UUID) e
 		d.Done = append(d.Done, fmt.Sprintf("%d offers accepted", len(todo)))
 	}
 	// The intake learns of acceptances by signal; it starts only with them counted.
-	return s.waitFor(ctx, "the intake to count the acceptances", func() (bool, error) {
-		var counts map[workflows.Status]int
-		err := s.query(ctx, workflows.IntakeWorkflowID(intakeID), workflows.QueryIntakeCounts, &counts)
+	return starter.WaitFor(ctx, "the intake to count the acceptances", func() (bool, error) {
+		counts, err := s.AskIntakeCounts(ctx, intakeID)
 		return counts[workflows.StatusAccepted] >= demoAccepted, err
 	})
 }
@@ -283,7 +289,7 @@ func inParallel(todo []int, fn func(int) error) error {
 	return errors.Join(errs...)
 }
 
-func (s *Service) demoStart(ctx context.Context, d *Demo, intakeID uuid.UUID) error {
+func (s seeder) demoStart(ctx context.Context, d *Demo, intakeID uuid.UUID) error {
 	if _, err := s.StartIntake(ctx, intakeID); err != nil {
 		return err
 	}
@@ -291,7 +297,7 @@ func (s *Service) demoStart(ctx context.Context, d *Demo, intakeID uuid.UUID) er
 	return nil
 }
 
-func (s *Service) journeysByPerson(ctx context.Context, intakeID uuid.UUID) (map[uuid.UUID]store.JourneySnapshot, error) {
+func (s seeder) journeysByPerson(ctx context.Context, intakeID uuid.UUID) (map[uuid.UUID]store.JourneySnapshot, error) {
 	journeys, err := s.Store.ListJourneys(ctx, intakeID)
 	if err != nil {
 		return nil, err
@@ -305,8 +311,8 @@ func (s *Service) journeysByPerson(ctx context.Context, intakeID uuid.UUID) (map
 
 // waitForJourneys waits until every demo participant has a journey whose
 // state satisfies ok (given the participant's position in the file).
-func (s *Service) waitForJourneys(ctx context.Context, d *Demo, intakeID uuid.UUID, what string, ok func(i int, state string) bool) error {
-	return s.waitFor(ctx, what, func() (bool, error) {
+func (s seeder) waitForJourneys(ctx context.Context, d *Demo, intakeID uuid.UUID, what string, ok func(i int, state string) bool) error {
+	return starter.WaitFor(ctx, what, func() (bool, error) {
 		journeys, err := s.journeysByPerson(ctx, intakeID)
 		if err != nil {
 			return false, err
@@ -321,30 +327,9 @@ func (s *Service) waitForJourneys(ctx context.Context, d *Demo, intakeID uuid.UU
 	})
 }
 
-// waitFor polls done until it is true. Workflows answer updates at once but
-// record their effects (and tell each other) a moment later.
-func (s *Service) waitFor(ctx context.Context, what string, done func() (bool, error)) error {
-	ctx, cancel := context.WithTimeout(ctx, demoWaitPeriod)
-	defer cancel()
-	for {
-		ok, err := done()
-		if ok && err == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			if err == nil || errors.Is(err, context.DeadlineExceeded) {
-				err = ctx.Err()
-			}
-			return fmt.Errorf("waiting for %s (is the worker running?): %w", what, err)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-}
-
-// londonDay is midnight, Europe/London, at the start of t's day there: the
+// londonDay is midnight, Europe/starter.London, at the start of t's day there: the
 // form an intake's start date takes.
 func londonDay(t time.Time) time.Time {
-	t = t.In(London)
-	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, London)
+	t = t.In(starter.London)
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, starter.London)
 }

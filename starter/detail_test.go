@@ -1,0 +1,65 @@
+package starter
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/infuse-cymru/journeys/internal/testenv"
+	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/store/sqlitestore"
+)
+
+// withTemporal is a Service on a real in-process Temporal server with the
+// real worker, and a SQLite store.
+func withTemporal(t *testing.T) *Service {
+	t.Helper()
+	st := sqlitestore.OpenTest(t)
+	return New(testenv.Start(t, st).GetDefaultClient(), st)
+}
+
+// A journey whose workflow is gone (past retention) is shown from the store.
+func TestJourneyDetailFallsBackToTheStore(t *testing.T) {
+	t.Parallel() // a Temporal namespace of its own (testenv)
+	s := withTemporal(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := s.ImportPeople(ctx, strings.NewReader(goodPeople)); err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.FindPerson(ctx, "tom@example.org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	journey, intake := uuid.New(), uuid.New()
+	err = s.Store.CreateIntake(ctx, store.Intake{ID: intake, Name: "Cohort 0", CoordinatorID: p.ID, Capacity: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Store.Record(ctx, store.Event{
+		Key: "test/1", IntakeID: intake, JourneyID: journey, Type: "journey.completed",
+		Data:     json.RawMessage(`{"item":"reflection"}`),
+		Snapshot: &store.JourneySnapshot{JourneyID: journey, PersonID: p.ID, State: "completed", Outcome: "completed"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := s.JourneyDetail(ctx, journey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Live != nil || d.LiveError != "" || d.Journey.State != "completed" || d.Participant.Name != "Tom Ashworth" {
+		t.Errorf("fallback detail = %+v", d)
+	}
+	if len(d.Timeline) != 1 || d.Timeline[0].Item != "reflection" {
+		t.Errorf("timeline = %+v", d.Timeline)
+	}
+	if _, err := s.JourneyDetail(ctx, uuid.New()); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unknown journey: %v", err)
+	}
+}

@@ -1,0 +1,42 @@
+package starter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/infuse-cymru/journeys/workflows"
+)
+
+// WaitFor polls done until it is true, for at most a minute. Workflows answer updates at once but
+// record their effects (and tell each other) a moment later.
+func WaitFor(ctx context.Context, what string, done func() (bool, error)) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	for {
+		ok, err := done()
+		if ok && err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			if err == nil || errors.Is(err, context.DeadlineExceeded) {
+				err = ctx.Err()
+			}
+			return fmt.Errorf("waiting for %s (is the worker running?): %w", what, err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// AskIntakeCounts is the intake's count of its journeys by status as its
+// workflow has it now. Journeys report their acceptances to it by signal,
+// a moment after the answer, and it starts only those it has counted.
+func (s *Service) AskIntakeCounts(ctx context.Context, intakeID uuid.UUID) (map[workflows.Status]int, error) {
+	var counts map[workflows.Status]int
+	err := s.query(ctx, workflows.IntakeWorkflowID(intakeID), workflows.QueryIntakeCounts, &counts)
+	return counts, err
+}
