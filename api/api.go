@@ -14,6 +14,7 @@ package api
 import (
 	"encoding/json"
 	"net/http"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -43,7 +44,7 @@ func New(svc *starter.Service, o Options) http.Handler {
 		o.Auth = &auth.Authenticator{Store: svc.Store}
 	}
 	h := &handler{svc: svc, auth: o.Auth, log: o.Logger.Named("api"),
-		reports: reports.New(svc.Store), privacy: &privacy.Service{Store: svc.Store, Now: svc.Now}}
+		reports: reports.New(svc.Store), privacy: &privacy.Service{Store: svc.Store, Now: func() time.Time { return svc.Now() }}}
 	h.once = newIdempotency(svc.Store, h.log)
 	mux := http.NewServeMux()
 	// /healthz is liveness (the process answers), /readyz readiness (the

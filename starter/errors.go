@@ -110,7 +110,7 @@ func Reason(err, kind error) string {
 	}
 	msg = strings.TrimSpace(msg)
 	if msg == "" {
-		return kind.Error()
+		msg = kind.Error()
 	}
 	return strings.ToUpper(msg[:1]) + msg[1:]
 }

@@ -11,8 +11,8 @@ import (
 	"github.com/infuse-cymru/journeys/starter"
 )
 
-// Every face maps an error through Classify, so what it says of each kind
-// is what the API's status, the page and the exit code say.
+// Every face maps an error through Classify: each error's kind, and the
+// reason a person is shown (capitalised, without the kind's prefix).
 func TestClassify(t *testing.T) {
 	for _, c := range []struct {
 		err    error
@@ -23,6 +23,7 @@ func TestClassify(t *testing.T) {
 		{fmt.Errorf("deciding: %w: journey is withdrawn", starter.ErrRejected), starter.KindRefused, "Deciding: journey is withdrawn"},
 		{fmt.Errorf("%w: no intake 42", starter.ErrNotFound), starter.KindNotFound, "No intake 42"},
 		{starter.ErrNotFound, starter.KindNotFound, "Not found"},
+		{fmt.Errorf("%w: ", starter.ErrRejected), starter.KindRefused, "Rejected"}, // a workflow's refusal without a message
 		{fmt.Errorf("asking: %w", serviceerror.NewUnavailable("frontend down")), starter.KindUnavailable, ""},
 		{errors.New("a bug"), starter.KindUnexpected, ""},
 	} {

@@ -75,10 +75,6 @@ func (s *Service) CreateIntake(ctx context.Context, spec IntakeSpec) (store.Inta
 	if err := s.Store.CreateIntake(ctx, in); err != nil {
 		return store.Intake{}, StoreError(err)
 	}
-	// As recorded, with the time it was: what the caller is shown.
-	if in, err = s.Store.GetIntake(ctx, in.ID); err != nil {
-		return store.Intake{}, StoreError(err)
-	}
 	// A workflow already started for this intake (by the attempt being
 	// retried) is the one wanted; one that has ended is not started again.
 	_, err = s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
@@ -95,7 +91,13 @@ func (s *Service) CreateIntake(ctx context.Context, spec IntakeSpec) (store.Inta
 	if err != nil && !errors.As(err, &started) {
 		return store.Intake{}, fmt.Errorf("intake %s is recorded but its workflow did not start (run the command again once Temporal is reachable): %w", in.ID, err)
 	}
-	return in, nil
+	// As recorded, with the time it was (and its times in UTC, as every
+	// read of it gives them): what the caller is shown.
+	recorded, err := s.Store.GetIntake(ctx, in.ID)
+	if err != nil {
+		return store.Intake{}, fmt.Errorf("intake %s is recorded and its workflow started, but reading it back failed (see `infuse intake list`): %w", in.ID, StoreError(err))
+	}
+	return recorded, nil
 }
 
 func (s *Service) programme(version int) (*programme.Programme, error) {

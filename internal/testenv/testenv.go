@@ -7,7 +7,7 @@
 // server takes seconds (many more under the race detector), a namespace a
 // moment, and tests in different namespaces cannot see each other's
 // workflows or task queues, so they may run in parallel.
-// (One more namespace, with a fixed name, has the server suggest
+// (A few more namespaces, with fixed names, have the server suggest
 // continue-as-new early: NewSuggestingServer.)
 //
 // The server is the one at the address in $INFUSE_TEST_TEMPORAL when that is
@@ -25,8 +25,11 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -238,9 +241,9 @@ var suggesting sync.Map // namespace → *sync.Mutex
 // continue-as-new after SuggestContinueAsNewAt events.
 //
 // The namespace outlives the test, and its workers share one task queue,
-// so one test at a time has it (the others in this test binary wait; each
-// package has a namespace of its own, as the shared server serves several
-// test binaries at once), and it starts by terminating whatever an earlier
+// so one test at a time has it (the others wait, in this test binary and
+// in any other on the same server; each package has a namespace of its
+// own, so that its tests do not wait on another's), and it starts by terminating whatever an earlier
 // test left running there (a test that failed, or -count=2): a worker must
 // serve only its own test's workflows, which record to its own store.
 func NewSuggestingServer(t *testing.T, l log.Logger, ns string) *Temporal {
@@ -248,9 +251,16 @@ func NewSuggestingServer(t *testing.T, l log.Logger, ns string) *Temporal {
 	if !slices.Contains(suggestingNamespaces, ns) {
 		t.Fatalf("%q is not a namespace where the test server suggests continue-as-new: add it to testenv's serverConfig and constants", ns)
 	}
+	if testing.Short() {
+		t.Skip("uses a Temporal server")
+	}
 	lock, _ := suggesting.LoadOrStore(ns, &sync.Mutex{})
 	lock.(*sync.Mutex).Lock()
 	t.Cleanup(lock.(*sync.Mutex).Unlock)
+	if err := sharedServer(); err != nil {
+		t.Fatal(err)
+	}
+	holdAcrossBinaries(t, ns)
 	tt := newNamespace(t, l, ns)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -258,6 +268,26 @@ func NewSuggestingServer(t *testing.T, l log.Logger, ns string) *Temporal {
 		t.Fatal(err)
 	}
 	return tt
+}
+
+// holdAcrossBinaries holds ns on the shared server against other test
+// binaries until the test ends: scripts/test runs a package's benchmarks
+// in a binary of their own beside its tests, and two runs of one package
+// may share a server. The lock is a file's (flock), which the system lets
+// go if the binary dies.
+func holdAcrossBinaries(t *testing.T, ns string) {
+	t.Helper()
+	server := strings.NewReplacer(":", "_", "/", "_", "[", "", "]", "").Replace(shared.hostPort)
+	name := filepath.Join(os.TempDir(), "infuse-test-"+server+"-"+ns+".lock")
+	f, err := os.OpenFile(name, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		t.Fatalf("locking namespace %s for this test: %v", ns, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		t.Fatalf("locking namespace %s for this test (%s): %v", ns, name, err)
+	}
+	t.Cleanup(func() { f.Close() }) // closing lets the lock go
 }
 
 // newNamespace gives the test namespace ns on the test binary's Temporal

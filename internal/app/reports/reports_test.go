@@ -25,7 +25,7 @@ import (
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
 )
 
-func TestDashboardByAuthorityListsAllTen(t *testing.T) {
+func TestByAuthorityListsAllTen(t *testing.T) {
 	ctx := context.Background()
 	st := sqlitestore.OpenTest(t)
 	s := reports.New(st)
