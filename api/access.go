@@ -11,6 +11,7 @@ import (
 
 	"github.com/infuse-cymru/journeys/auth"
 	"github.com/infuse-cymru/journeys/idempotency"
+	"github.com/infuse-cymru/journeys/internal/app/apperr"
 	"github.com/infuse-cymru/journeys/internal/telemetry"
 	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
@@ -59,7 +60,7 @@ func (h *handler) guard(a access, next http.HandlerFunc) http.Handler {
 			return
 		case errors.Is(err, auth.ErrBadCredentials):
 			w.Header().Set("WWW-Authenticate", `Bearer realm="infuse", error="invalid_token"`)
-			writeProblem(w, http.StatusUnauthorized, sentence(starter.Reason(err, auth.ErrBadCredentials))+" "+signInHelp)
+			writeProblem(w, http.StatusUnauthorized, sentence(apperr.Reason(err, auth.ErrBadCredentials))+" "+signInHelp)
 			return
 		case err != nil:
 			h.internalError(w, r, "checking who you are", err)
@@ -122,10 +123,10 @@ func newIdempotency(st idempotency.Claims, log *zap.Logger) *idempotency.Middlew
 // log holds under the request's correlation ID.
 //
 // A store or Temporal that cannot be reached, or the request's time up
-// while it waited for them (starter.TryLater), is not the request's fault
+// while it waited for them (apperr.TryLater), is not the request's fault
 // nor a bug: that is 503 with Retry-After, and a warning.
 func (h *handler) internalError(w http.ResponseWriter, r *http.Request, what string, err error) {
-	if starter.TryLater(r.Context(), err) {
+	if apperr.TryLater(r.Context(), err) {
 		h.log.Warn("request failed: a service is unavailable", telemetry.Correlation(r.Context()), zap.String("what", what),
 			zap.String("path", r.URL.Path), zap.Error(err))
 		idempotency.RetryLater(w)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/infuse-cymru/journeys/internal/app/apperr"
 	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 )
@@ -31,12 +32,12 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, what string, err 
 		writeProblem(w, http.StatusUnprocessableEntity, imp.Error())
 		return
 	}
-	switch kind, reason := starter.Classify(r.Context(), err); kind {
-	case starter.KindInvalid:
+	switch kind, reason := apperr.Classify(r.Context(), err); kind {
+	case apperr.KindInvalid:
 		writeProblem(w, http.StatusUnprocessableEntity, sentence(reason))
-	case starter.KindRefused:
+	case apperr.KindRefused:
 		writeProblem(w, http.StatusConflict, sentence(reason))
-	case starter.KindNotFound:
+	case apperr.KindNotFound:
 		writeProblem(w, http.StatusNotFound, sentence(reason))
 	default: // unavailable (503) or unexpected (500)
 		h.internalError(w, r, what, err)
@@ -62,7 +63,7 @@ func (h *handler) visibleJourney(w http.ResponseWriter, r *http.Request) (store.
 	p := principal(r)
 	j, err := h.svc.VisibleJourney(r.Context(), id, p.PersonID, p.Role)
 	switch {
-	case errors.Is(err, starter.ErrNotFound):
+	case errors.Is(err, apperr.ErrNotFound):
 		writeProblem(w, http.StatusNotFound, fmt.Sprintf("There is no journey %s that you can see; check the ID (GET /api/me/journeys lists yours).", id))
 		return j, false
 	case err != nil:

@@ -15,6 +15,7 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/log"
 
+	"github.com/infuse-cymru/journeys/internal/app/apperr"
 	"github.com/infuse-cymru/journeys/internal/testenv"
 	"github.com/infuse-cymru/journeys/programme"
 	"github.com/infuse-cymru/journeys/starter"
@@ -163,7 +164,7 @@ func (b *branchRun) setUp() {
 		b.respond(j[br], true, workflows.StatusAccepted)
 	}
 	b.decide(j["escalated"], workflows.DecisionWaitlist, workflows.StatusWaitlisted)
-	if _, err := b.svc.Decide(b.ctx, b.intake.ID, j["withdrawn-offered"], workflows.DecisionOffer); !errors.Is(err, starter.ErrRejected) ||
+	if _, err := b.svc.Decide(b.ctx, b.intake.ID, j["withdrawn-offered"], workflows.DecisionOffer); !errors.Is(err, apperr.ErrRejected) ||
 		!strings.Contains(err.Error(), "full") {
 		t.Errorf("a fifth offer with four places: got %v, want rejected as full", err)
 	}

@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/log"
 
 	"github.com/infuse-cymru/journeys/activities"
+	"github.com/infuse-cymru/journeys/internal/app/apperr"
 	"github.com/infuse-cymru/journeys/internal/testenv"
 	"github.com/infuse-cymru/journeys/programme"
 	"github.com/infuse-cymru/journeys/starter"
@@ -248,14 +249,14 @@ func (w *world) runIntakes() scenario {
 			t.Fatalf("%s applying: %v", p.GivenName, err)
 		}
 	}
-	if _, err := w.svc.Apply(w.ctx, sc.intakeA.ID, w.participants[0].ID, w.coach.ID); !errors.Is(err, starter.ErrRejected) {
-		t.Errorf("a second application from the same person: got %v, want %v", err, starter.ErrRejected)
+	if _, err := w.svc.Apply(w.ctx, sc.intakeA.ID, w.participants[0].ID, w.coach.ID); !errors.Is(err, apperr.ErrRejected) {
+		t.Errorf("a second application from the same person: got %v, want %v", err, apperr.ErrRejected)
 	}
 	sc.declined, sc.completed, sc.deferred, sc.notSelected = journeys[0], journeys[1], journeys[2], journeys[3]
 
 	// Decisions.
-	if _, err := w.svc.Apply(w.ctx, sc.intakeA.ID, w.otherCoach.ID, uuid.Nil); !errors.Is(err, starter.ErrInvalid) {
-		t.Errorf("a coach applying as a participant: got %v, want %v", err, starter.ErrInvalid)
+	if _, err := w.svc.Apply(w.ctx, sc.intakeA.ID, w.otherCoach.ID, uuid.Nil); !errors.Is(err, apperr.ErrInvalid) {
+		t.Errorf("a coach applying as a participant: got %v, want %v", err, apperr.ErrInvalid)
 	}
 	// Offers are planned in real time (testenv.Planner): no reminder falls
 	// due while the test answers them.
@@ -268,7 +269,7 @@ func (w *world) runIntakes() scenario {
 	w.respond(sc.completed, true, workflows.StatusAccepted)
 	decide(sc.deferred, workflows.DecisionWaitlist, workflows.StatusWaitlisted)
 	decide(sc.declined, workflows.DecisionOffer, workflows.StatusOffered)
-	if _, err := w.svc.Decide(w.ctx, sc.intakeA.ID, sc.notSelected, workflows.DecisionOffer); !errors.Is(err, starter.ErrRejected) ||
+	if _, err := w.svc.Decide(w.ctx, sc.intakeA.ID, sc.notSelected, workflows.DecisionOffer); !errors.Is(err, apperr.ErrRejected) ||
 		!strings.Contains(err.Error(), "full") {
 		t.Errorf("a third offer with two places: got %v, want rejected as full", err)
 	}
@@ -297,8 +298,8 @@ func (w *world) runIntakes() scenario {
 		t.Fatal(err)
 	}
 	t.Logf("intake A started %s after set-up: %v", time.Since(now).Round(time.Millisecond), counts)
-	if _, err := w.svc.StartIntake(w.ctx, sc.intakeA.ID); !errors.Is(err, starter.ErrRejected) {
-		t.Errorf("starting intake A twice: got %v, want %v", err, starter.ErrRejected)
+	if _, err := w.svc.StartIntake(w.ctx, sc.intakeA.ID); !errors.Is(err, apperr.ErrRejected) {
+		t.Errorf("starting intake A twice: got %v, want %v", err, apperr.ErrRejected)
 	}
 	// Attendance is taken once a journey has its schedule: on a loaded
 	// machine that may be after the first sessions, which is fine (late
@@ -556,8 +557,8 @@ func (w *world) coachCheckpoint(journey uuid.UUID, p store.Person, it programme.
 		wrong := cp
 		wrong.CoachID, wrong.RequestID = w.otherCoach.ID, ""
 		_, err := w.svc.CompleteCheckpoint(w.ctx, wrong)
-		if !errors.Is(err, starter.ErrRejected) || !strings.Contains(err.Error(), "assigned coach") {
-			return fmt.Errorf("checkpoint completed by another coach: got %v, want %v (only the assigned coach)", err, starter.ErrRejected)
+		if !errors.Is(err, apperr.ErrRejected) || !strings.Contains(err.Error(), "assigned coach") {
+			return fmt.Errorf("checkpoint completed by another coach: got %v, want %v (only the assigned coach)", err, apperr.ErrRejected)
 		}
 	}
 	task, err := w.svc.CompleteCheckpoint(w.ctx, cp)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/infuse-cymru/journeys/internal/app/apperr"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/workflows"
 )
@@ -64,7 +65,7 @@ func TestAFullIntakeRefusesADeferralAndTheJourneyStays(t *testing.T) {
 	}
 
 	_, err = s.Defer(ctx, journey, later.ID)
-	if !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "full") {
+	if !errors.Is(err, apperr.ErrRejected) || !strings.Contains(err.Error(), "full") {
 		t.Fatalf("deferring into a full intake: %v, want it refused as full", err)
 	}
 	if snap, err := s.Journey(ctx, journey); err != nil || snap.State != string(workflows.StatusAccepted) {

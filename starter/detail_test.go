@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/infuse-cymru/journeys/internal/app/apperr"
 	"github.com/infuse-cymru/journeys/internal/testenv"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
@@ -59,7 +60,7 @@ func TestJourneyDetailFallsBackToTheStore(t *testing.T) {
 	if len(d.Timeline) != 1 || d.Timeline[0].Item != "reflection" {
 		t.Errorf("timeline = %+v", d.Timeline)
 	}
-	if _, err := s.JourneyDetail(ctx, uuid.New()); !errors.Is(err, ErrNotFound) {
+	if _, err := s.JourneyDetail(ctx, uuid.New()); !errors.Is(err, apperr.ErrNotFound) {
 		t.Errorf("unknown journey: %v", err)
 	}
 }

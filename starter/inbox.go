@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/infuse-cymru/journeys/internal/app/apperr"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/workflows"
 )
@@ -126,7 +127,7 @@ func (s *Service) CoachInbox(ctx context.Context, coachID uuid.UUID) (CoachInbox
 	})
 	for i, j := range ask {
 		switch {
-		case errors.Is(errs[i], ErrNotFound):
+		case errors.Is(errs[i], apperr.ErrNotFound):
 			// Ended since the projection was written: nothing is open.
 		case errs[i] != nil:
 			if ctx.Err() != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/infuse-cymru/journeys/calendar"
+	"github.com/infuse-cymru/journeys/internal/app/apperr"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/workflows"
 )
@@ -237,8 +238,8 @@ func TestCoachInboxAndCalendarOfAStartedIntake(t *testing.T) {
 			t.Errorf("inbox of %s = %+v, want journey %s only and nothing open", inbox.Coach.Name, inbox, journey)
 		}
 	}
-	if _, err := s.CoachInbox(ctx, p1); !errors.Is(err, ErrInvalid) {
-		t.Errorf("inbox of a participant: %v, want ErrInvalid", err)
+	if _, err := s.CoachInbox(ctx, p1); !errors.Is(err, apperr.ErrInvalid) {
+		t.Errorf("inbox of a participant: %v, want apperr.ErrInvalid", err)
 	}
 	// Four months on, the live view's checkpoints come up in the inbox.
 	var v workflows.JourneyView
@@ -287,7 +288,7 @@ func startJourney(ctx context.Context, t *testing.T, s *Service, intakeID, perso
 	err := WaitFor(ctx, "the intake to open", func() (bool, error) {
 		var err error
 		journey, err = s.Apply(ctx, intakeID, person, coach)
-		if errors.Is(err, ErrRejected) {
+		if errors.Is(err, apperr.ErrRejected) {
 			return false, nil
 		}
 		return err == nil, err
@@ -300,7 +301,7 @@ func startJourney(ctx context.Context, t *testing.T, s *Service, intakeID, perso
 	}
 	err = WaitFor(ctx, "the offer", func() (bool, error) {
 		_, err := s.RespondToOffer(ctx, journey, true)
-		if errors.Is(err, ErrRejected) {
+		if errors.Is(err, apperr.ErrRejected) {
 			return false, nil
 		}
 		return err == nil, err

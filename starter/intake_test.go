@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/infuse-cymru/journeys/internal/app/apperr"
 	"github.com/infuse-cymru/journeys/internal/app/apptest"
 	"github.com/infuse-cymru/journeys/store"
 )
@@ -40,13 +41,13 @@ func TestEditIntakeRenamesAndRefusesBadEdits(t *testing.T) {
 		want error
 		says string
 	}{
-		{"nothing", IntakeEdit{}, c.Intake.ID, ErrInvalid, "new name, a new capacity"},
-		{"an empty name", IntakeEdit{Name: &empty, Capacity: &huge}, c.Intake.ID, ErrInvalid, "capacity must be from 1 to 500"},
-		{"an empty name", IntakeEdit{Name: &empty}, c.Intake.ID, ErrInvalid, "name is missing"},
-		{"a long name", IntakeEdit{Name: &long}, c.Intake.ID, ErrInvalid, "longer than 200"},
-		{"a name with a tab", IntakeEdit{Name: &tabbed}, c.Intake.ID, ErrInvalid, "control character (U+0009"},
-		{"no places", IntakeEdit{Capacity: &zero}, c.Intake.ID, ErrInvalid, "got 0"},
-		{"an unknown intake", IntakeEdit{Name: &name}, uuid.New(), ErrNotFound, "not found"},
+		{"nothing", IntakeEdit{}, c.Intake.ID, apperr.ErrInvalid, "new name, a new capacity"},
+		{"an empty name", IntakeEdit{Name: &empty, Capacity: &huge}, c.Intake.ID, apperr.ErrInvalid, "capacity must be from 1 to 500"},
+		{"an empty name", IntakeEdit{Name: &empty}, c.Intake.ID, apperr.ErrInvalid, "name is missing"},
+		{"a long name", IntakeEdit{Name: &long}, c.Intake.ID, apperr.ErrInvalid, "longer than 200"},
+		{"a name with a tab", IntakeEdit{Name: &tabbed}, c.Intake.ID, apperr.ErrInvalid, "control character (U+0009"},
+		{"no places", IntakeEdit{Capacity: &zero}, c.Intake.ID, apperr.ErrInvalid, "got 0"},
+		{"an unknown intake", IntakeEdit{Name: &name}, uuid.New(), apperr.ErrNotFound, "not found"},
 	} {
 		_, err := s.EditIntake(ctx, tc.id, tc.edit)
 		if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.says) {

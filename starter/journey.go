@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/infuse-cymru/journeys/internal/app/apperr"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/workflows"
 )
@@ -21,13 +22,13 @@ func (s *Service) Journey(ctx context.Context, journeyID uuid.UUID) (store.Journ
 	if !errors.Is(err, store.ErrNotFound) {
 		return snap, err
 	}
-	notFound := fmt.Errorf("%w: no journey %s", ErrNotFound, journeyID)
+	notFound := fmt.Errorf("%w: no journey %s", apperr.ErrNotFound, journeyID)
 	if s.Temporal == nil {
 		return snap, notFound
 	}
 	var v workflows.JourneyView
 	switch err := s.query(ctx, workflows.JourneyWorkflowID(journeyID), workflows.QueryState, &v); {
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, apperr.ErrNotFound):
 		return snap, notFound
 	case err != nil:
 		return snap, err
@@ -57,5 +58,5 @@ func (s *Service) VisibleJourney(ctx context.Context, journeyID, personID uuid.U
 		(role == store.RoleParticipant && j.PersonID == personID) {
 		return j, nil
 	}
-	return store.JourneySnapshot{}, fmt.Errorf("%w: no journey %s", ErrNotFound, journeyID)
+	return store.JourneySnapshot{}, fmt.Errorf("%w: no journey %s", apperr.ErrNotFound, journeyID)
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/infuse-cymru/journeys/internal/app/apperr"
 	"github.com/infuse-cymru/journeys/internal/testenv"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
@@ -72,11 +73,11 @@ func TestJourneyBeforeItIsProjected(t *testing.T) {
 	}{{coord, store.RoleCoordinator, true}, {coach, store.RoleCoach, true}, {person, store.RoleParticipant, true},
 		{uuid.New(), store.RoleCoach, false}, {uuid.New(), store.RoleParticipant, false}, {person, store.RoleCoach, false}} {
 		_, err := s.VisibleJourney(ctx, journey, who.id, who.role)
-		if who.visible != (err == nil) || (err != nil && !errors.Is(err, ErrNotFound)) {
-			t.Errorf("VisibleJourney for %s %s: %v, want visible %v (else ErrNotFound)", who.role, who.id, err, who.visible)
+		if who.visible != (err == nil) || (err != nil && !errors.Is(err, apperr.ErrNotFound)) {
+			t.Errorf("VisibleJourney for %s %s: %v, want visible %v (else apperr.ErrNotFound)", who.role, who.id, err, who.visible)
 		}
 	}
-	if _, err := s.Journey(ctx, uuid.New()); !errors.Is(err, ErrNotFound) {
-		t.Errorf("an unknown journey: %v, want ErrNotFound", err)
+	if _, err := s.Journey(ctx, uuid.New()); !errors.Is(err, apperr.ErrNotFound) {
+		t.Errorf("an unknown journey: %v, want apperr.ErrNotFound", err)
 	}
 }

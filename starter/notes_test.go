@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/infuse-cymru/journeys/activities"
+	"github.com/infuse-cymru/journeys/internal/app/apperr"
 	"github.com/infuse-cymru/journeys/internal/testenv"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
@@ -48,15 +49,15 @@ func TestNotesOfRefusedAndRetriedRequests(t *testing.T) {
 	for journey == uuid.Nil {
 		// The intake opens a moment after its workflow starts.
 		journey, err = s.Apply(ctx, in.ID, participant, coach)
-		if err != nil && (!errors.Is(err, ErrRejected) || time.Now().After(deadline)) {
+		if err != nil && (!errors.Is(err, apperr.ErrRejected) || time.Now().After(deadline)) {
 			t.Fatal(err)
 		}
 	}
 
 	// The programme has not started, so there is no checkpoint to complete.
 	refused := Checkpoint{JourneyID: journey, CheckpointID: "checkpoint/1", CoachID: coach, Notes: "Going well.", Status: workflows.RAGGreen, RequestID: "req-1"}
-	if _, err := s.CompleteCheckpoint(ctx, refused); !errors.Is(err, ErrRejected) {
-		t.Fatalf("completing a checkpoint before the programme: %v, want ErrRejected", err)
+	if _, err := s.CompleteCheckpoint(ctx, refused); !errors.Is(err, apperr.ErrRejected) {
+		t.Fatalf("completing a checkpoint before the programme: %v, want apperr.ErrRejected", err)
 	}
 	if _, err := s.Store.GetNote(ctx, uuid.NewSHA1(journey, []byte(refused.RequestID))); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("the refused request's note is still in the store (%v)", err)

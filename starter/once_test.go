@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/infuse-cymru/journeys/internal/app/apperr"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/workflows"
 )
@@ -73,7 +74,7 @@ func TestTheSameRequestTwiceIsDoneOnce(t *testing.T) {
 			journey = journeys[i]
 		case err == nil:
 			t.Errorf("both applications taken, as journeys %s and %s", journey, journeys[i])
-		case !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "already applied"):
+		case !errors.Is(err, apperr.ErrRejected) || !strings.Contains(err.Error(), "already applied"):
 			t.Errorf("the second application: %v, want it refused as already applied", err)
 		}
 	}
@@ -117,7 +118,7 @@ func TestTheSameRequestTwiceIsDoneOnce(t *testing.T) {
 			t.Fatalf("withdrawal, attempt %d: %v", i+1, err)
 		}
 	}
-	if err := s.Withdraw(ctx, deferred[0], coordinator, "other", ""); !errors.Is(err, ErrRejected) && !errors.Is(err, ErrNotFound) {
+	if err := s.Withdraw(ctx, deferred[0], coordinator, "other", ""); !errors.Is(err, apperr.ErrRejected) && !errors.Is(err, apperr.ErrNotFound) {
 		t.Errorf("a new withdrawal of a withdrawn journey: %v, want it refused (the journey has ended)", err)
 	}
 }

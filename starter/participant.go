@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/infuse-cymru/journeys/calendar"
+	"github.com/infuse-cymru/journeys/internal/app/apperr"
 	"github.com/infuse-cymru/journeys/notify"
 	"github.com/infuse-cymru/journeys/programme"
 	"github.com/infuse-cymru/journeys/store"
@@ -65,9 +66,9 @@ func (s *Service) SetLanguage(ctx context.Context, personID uuid.UUID, lang stri
 	}
 	err := s.Store.SetLanguage(ctx, personID, l)
 	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("%w: no person %s (check the ID with `infuse people list`)", ErrNotFound, personID)
+		return fmt.Errorf("%w: no person %s (check the ID with `infuse people list`)", apperr.ErrNotFound, personID)
 	}
-	return StoreError(err)
+	return apperr.StoreError(err)
 }
 
 // checkpointMarker is how long a coaching checkpoint is shown in a calendar.
@@ -85,7 +86,7 @@ const checkpointMarker = 30 * time.Minute
 func (s *Service) JourneyCalendar(ctx context.Context, journeyID uuid.UUID) ([]byte, error) {
 	j, err := s.Store.GetJourney(ctx, journeyID)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, fmt.Errorf("%w: no journey %s (see `infuse intake dashboard` for the IDs)", ErrNotFound, journeyID)
+		return nil, fmt.Errorf("%w: no journey %s (see `infuse intake dashboard` for the IDs)", apperr.ErrNotFound, journeyID)
 	}
 	if err != nil {
 		return nil, err
@@ -107,7 +108,7 @@ func (s *Service) JourneyCalendar(ctx context.Context, journeyID uuid.UUID) ([]b
 	var items []workflows.ScheduledItem
 	if !workflows.Status(j.State).Terminal() {
 		items, err = s.JourneySchedule(ctx, journeyID)
-		if err != nil && !errors.Is(err, ErrNotFound) {
+		if err != nil && !errors.Is(err, apperr.ErrNotFound) {
 			return nil, fmt.Errorf("the calendar of journey %s needs its live schedule: %w (try again; if it persists, check that the worker runs this release)", journeyID, err)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/infuse-cymru/journeys/internal/app/apperr"
 	"github.com/infuse-cymru/journeys/internal/app/apptest"
 	"github.com/infuse-cymru/journeys/store"
 )
@@ -30,11 +31,11 @@ func TestSetLanguage(t *testing.T) {
 		}
 	}
 	err := s.SetLanguage(ctx, p.ID, "fr")
-	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "cy") || !strings.Contains(err.Error(), "both") {
-		t.Errorf(`SetLanguage("fr") = %v, want ErrInvalid naming the accepted values`, err)
+	if !errors.Is(err, apperr.ErrInvalid) || !strings.Contains(err.Error(), "cy") || !strings.Contains(err.Error(), "both") {
+		t.Errorf(`SetLanguage("fr") = %v, want apperr.ErrInvalid naming the accepted values`, err)
 	}
-	if err := s.SetLanguage(ctx, uuid.New(), "cy"); !errors.Is(err, ErrNotFound) {
-		t.Errorf("SetLanguage of nobody = %v, want ErrNotFound", err)
+	if err := s.SetLanguage(ctx, uuid.New(), "cy"); !errors.Is(err, apperr.ErrNotFound) {
+		t.Errorf("SetLanguage of nobody = %v, want apperr.ErrNotFound", err)
 	}
 }
 
@@ -64,7 +65,7 @@ func TestOpenIntakesAndJourneysOf(t *testing.T) {
 		js[0].Coach == nil || js[0].Coach.Name != "Elin Rowlands" || js[0].Participant.Name != "Rhodri Thomas" {
 		t.Errorf("JourneysOf = %+v", js)
 	}
-	if _, err := s.JourneysOf(ctx, c.Coach.ID); !errors.Is(err, ErrInvalid) {
-		t.Errorf("JourneysOf a coach = %v, want ErrInvalid", err)
+	if _, err := s.JourneysOf(ctx, c.Coach.ID); !errors.Is(err, apperr.ErrInvalid) {
+		t.Errorf("JourneysOf a coach = %v, want apperr.ErrInvalid", err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/infuse-cymru/journeys/internal/app/apperr"
 	"github.com/infuse-cymru/journeys/store"
 )
 
@@ -55,7 +56,7 @@ type ImportError struct {
 
 func (e *ImportError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%v: ", ErrInvalid)
+	fmt.Fprintf(&b, "%v: ", apperr.ErrInvalid)
 	switch {
 	case e.File != "" && len(e.Rows) == 0:
 		fmt.Fprintf(&b, "%s; nothing was imported", e.File)
@@ -75,7 +76,7 @@ func (e *ImportError) Error() string {
 	return b.String()
 }
 
-func (e *ImportError) Unwrap() error { return ErrInvalid }
+func (e *ImportError) Unwrap() error { return apperr.ErrInvalid }
 
 // ImportPeople reads people from CSV (a header row naming ImportColumns,
 // then one person per line) and stores them all, or none if any line is
@@ -109,7 +110,7 @@ func (s *Service) ImportPeople(ctx context.Context, r io.Reader) (ImportResult, 
 		return ImportResult{}, &ImportError{Rows: bad}
 	}
 	if err := s.Store.CreatePeople(ctx, toCreate); err != nil {
-		return ImportResult{}, StoreError(err)
+		return ImportResult{}, apperr.StoreError(err)
 	}
 	for _, p := range toCreate {
 		res.Created = append(res.Created, p.ID)
@@ -321,7 +322,7 @@ func (s *Service) FindPerson(ctx context.Context, ref string) (store.Person, err
 		return store.Person{}, invalidf("%q names nobody: give a person's ID or e-mail address", ref)
 	}
 	if errors.Is(err, store.ErrNotFound) {
-		return store.Person{}, fmt.Errorf("%w: no person %s (import people first, or check with `infuse people list`)", ErrNotFound, ref)
+		return store.Person{}, fmt.Errorf("%w: no person %s (import people first, or check with `infuse people list`)", apperr.ErrNotFound, ref)
 	}
 	return p, err
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/infuse-cymru/journeys/internal/app/apperr"
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
 )
 
@@ -35,8 +36,8 @@ func FuzzImportPeople(f *testing.F) {
 		res, err := s.ImportPeople(ctx, strings.NewReader(file))
 		if err != nil {
 			var imp *ImportError
-			if !errors.As(err, &imp) || !errors.Is(err, ErrInvalid) {
-				t.Fatalf("a refused file is %T %v, want an ImportError (ErrInvalid)", err, err)
+			if !errors.As(err, &imp) || !errors.Is(err, apperr.ErrInvalid) {
+				t.Fatalf("a refused file is %T %v, want an ImportError (apperr.ErrInvalid)", err, err)
 			}
 			if imp.Error() == "" {
 				t.Fatal("an ImportError says nothing")

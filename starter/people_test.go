@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/infuse-cymru/journeys/internal/app/apperr"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
 )
@@ -73,8 +74,8 @@ participant,"Nia` + "\u202e" + `senoJ",Jones,nia@example.org,Cardiff,communities
 participant,Huw,"Ll` + "\u2028" + `oyd",huw@example.org,Cardiff,communities,
 `
 	_, err := s.ImportPeople(ctx, strings.NewReader(bad))
-	if !errors.Is(err, ErrInvalid) {
-		t.Fatalf("err = %v, want ErrInvalid", err)
+	if !errors.Is(err, apperr.ErrInvalid) {
+		t.Fatalf("err = %v, want apperr.ErrInvalid", err)
 	}
 	var ie *ImportError
 	if !errors.As(err, &ie) {
@@ -110,7 +111,7 @@ participant,Huw,"Ll` + "\u2028" + `oyd",huw@example.org,Cardiff,communities,
 		t.Errorf("line 11 should report every problem: %q", got[11])
 	}
 	// Nothing from the file was stored, not even the good line.
-	if _, err := s.FindPerson(ctx, "ok@example.org"); !errors.Is(err, ErrNotFound) {
+	if _, err := s.FindPerson(ctx, "ok@example.org"); !errors.Is(err, apperr.ErrNotFound) {
 		t.Errorf("ok@example.org was imported from a bad file: %v", err)
 	}
 }
@@ -124,8 +125,8 @@ func TestImportPeopleBadHeader(t *testing.T) {
 		"repeated":       "role,given_name,email,email\n",
 	} {
 		_, err := s.ImportPeople(context.Background(), strings.NewReader(file))
-		if !errors.Is(err, ErrInvalid) {
-			t.Errorf("%s: err = %v, want ErrInvalid", name, err)
+		if !errors.Is(err, apperr.ErrInvalid) {
+			t.Errorf("%s: err = %v, want apperr.ErrInvalid", name, err)
 		}
 	}
 }
@@ -133,13 +134,13 @@ func TestImportPeopleBadHeader(t *testing.T) {
 func TestFindPerson(t *testing.T) {
 	s := storeOnly(t)
 	ctx := context.Background()
-	if _, err := s.FindPerson(ctx, "nobody@example.org"); !errors.Is(err, ErrNotFound) {
+	if _, err := s.FindPerson(ctx, "nobody@example.org"); !errors.Is(err, apperr.ErrNotFound) {
 		t.Errorf("unknown address: %v", err)
 	}
-	if _, err := s.FindPerson(ctx, "Carys"); !errors.Is(err, ErrInvalid) {
+	if _, err := s.FindPerson(ctx, "Carys"); !errors.Is(err, apperr.ErrInvalid) {
 		t.Errorf("a bare name: %v", err)
 	}
-	if _, err := s.ListPeople(ctx, "manager"); !errors.Is(err, ErrInvalid) {
+	if _, err := s.ListPeople(ctx, "manager"); !errors.Is(err, apperr.ErrInvalid) {
 		t.Errorf("unknown role: %v", err)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/infuse-cymru/journeys/internal/app/apperr"
 	"github.com/infuse-cymru/journeys/internal/temporalx"
 	"github.com/infuse-cymru/journeys/programme"
 	"github.com/infuse-cymru/journeys/store"
@@ -40,7 +41,7 @@ func New(c client.Client, s store.Store) *Service {
 }
 
 func invalidf(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+	return fmt.Errorf("%w: %s", apperr.ErrInvalid, fmt.Sprintf(format, args...))
 }
 
 // IntakeSpec is what a coordinator gives to open an intake.
@@ -73,7 +74,7 @@ func (s *Service) CreateIntake(ctx context.Context, spec IntakeSpec) (store.Inta
 		CoordinatorID: spec.CoordinatorID, Status: store.IntakeDraft,
 	}
 	if err := s.Store.CreateIntake(ctx, in); err != nil {
-		return store.Intake{}, StoreError(err)
+		return store.Intake{}, apperr.StoreError(err)
 	}
 	// A workflow already started for this intake (by the attempt being
 	// retried) is the one wanted; one that has ended is not started again.
@@ -95,7 +96,7 @@ func (s *Service) CreateIntake(ctx context.Context, spec IntakeSpec) (store.Inta
 	// read of it gives them): what the caller is shown.
 	recorded, err := s.Store.GetIntake(ctx, in.ID)
 	if err != nil {
-		return store.Intake{}, fmt.Errorf("intake %s is recorded and its workflow started, but reading it back failed (see `infuse intake list`): %w", in.ID, StoreError(err))
+		return store.Intake{}, fmt.Errorf("intake %s is recorded and its workflow started, but reading it back failed (see `infuse intake list`): %w", in.ID, apperr.StoreError(err))
 	}
 	return recorded, nil
 }
@@ -172,7 +173,7 @@ func (s *Service) EditIntake(ctx context.Context, intakeID uuid.UUID, e IntakeEd
 	}
 	in, err := s.Store.GetIntake(ctx, intakeID)
 	if err != nil {
-		return store.Intake{}, StoreError(err)
+		return store.Intake{}, apperr.StoreError(err)
 	}
 	name, capacity := in.Name, in.Capacity
 	if e.Name != nil {
@@ -184,7 +185,7 @@ func (s *Service) EditIntake(ctx context.Context, intakeID uuid.UUID, e IntakeEd
 	// The name is checked before the workflow acts, so a bad name cannot
 	// leave the capacity changed and the name not.
 	if name, err = store.PrepareIntakeEdit(in.ID, name, capacity); err != nil {
-		return store.Intake{}, StoreError(err)
+		return store.Intake{}, apperr.StoreError(err)
 	}
 	if e.Capacity != nil {
 		if err := s.setCapacity(ctx, in, capacity); err != nil {
@@ -192,7 +193,7 @@ func (s *Service) EditIntake(ctx context.Context, intakeID uuid.UUID, e IntakeEd
 		}
 	}
 	if err := s.Store.UpdateIntake(ctx, in.ID, name, capacity); err != nil {
-		return store.Intake{}, StoreError(err)
+		return store.Intake{}, apperr.StoreError(err)
 	}
 	in.Name, in.Capacity = name, capacity
 	return in, nil
@@ -205,7 +206,7 @@ func (s *Service) setCapacity(ctx context.Context, in store.Intake, capacity int
 		if capacity == in.Capacity {
 			return nil
 		}
-		return fmt.Errorf("%w: intake %s has finished: its number of places can no longer change", ErrRejected, in.ID)
+		return fmt.Errorf("%w: intake %s has finished: its number of places can no longer change", apperr.ErrRejected, in.ID)
 	}
 	return s.updateIntake(ctx, in.ID, workflows.UpdateSetCapacity, workflows.SetCapacityRequest{Capacity: capacity}, nil)
 }
@@ -223,7 +224,7 @@ func (s *Service) personAs(ctx context.Context, id uuid.UUID, role store.Role) (
 	}
 	p, err := s.Store.GetPerson(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return p, fmt.Errorf("%w: no person %s (import people first)", ErrNotFound, id)
+		return p, fmt.Errorf("%w: no person %s (import people first)", apperr.ErrNotFound, id)
 	}
 	if err != nil {
 		return p, err
@@ -314,13 +315,13 @@ func (s *Service) Withdraw(ctx context.Context, journeyID, authorID uuid.UUID, r
 func (s *Service) Defer(ctx context.Context, journeyID, targetIntakeID uuid.UUID) (uuid.UUID, error) {
 	target, err := s.Store.GetIntake(ctx, targetIntakeID)
 	if errors.Is(err, store.ErrNotFound) {
-		return uuid.Nil, fmt.Errorf("%w: no intake %s to defer to", ErrNotFound, targetIntakeID)
+		return uuid.Nil, fmt.Errorf("%w: no intake %s to defer to", apperr.ErrNotFound, targetIntakeID)
 	}
 	if err != nil {
 		return uuid.Nil, err
 	}
 	if target.Status == store.IntakeFinished {
-		return uuid.Nil, fmt.Errorf("%w: intake %s has finished; defer to a later one", ErrRejected, target.ID)
+		return uuid.Nil, fmt.Errorf("%w: intake %s has finished; defer to a later one", apperr.ErrRejected, target.ID)
 	}
 	var newJourney uuid.UUID
 	err = s.updateJourney(ctx, journeyID, "", workflows.UpdateDefer, workflows.DeferRequest{TargetIntakeID: targetIntakeID}, &newJourney)
@@ -403,10 +404,10 @@ func (s *Service) withNote(ctx context.Context, n noteRequest, send func(noteID 
 	}
 	id := uuid.NewSHA1(n.journey, []byte(n.request))
 	if err := s.Store.SaveNote(ctx, store.Note{ID: id, AuthorID: n.author, JourneyID: n.journey, Body: body}); err != nil {
-		return StoreError(err)
+		return apperr.StoreError(err)
 	}
 	err := send(id)
-	if errors.Is(err, ErrRejected) || errors.Is(err, ErrNotFound) {
+	if errors.Is(err, apperr.ErrRejected) || errors.Is(err, apperr.ErrNotFound) {
 		if derr := s.Store.DeleteNote(ctx, id); derr != nil {
 			// The refusal is what the caller needs; the store's error
 			// text is not for them (it names tables and servers).
@@ -449,11 +450,11 @@ func workflowError(workflowID string, err error) error {
 	}
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) {
-		return fmt.Errorf("%w: %s is not running (check the ID; ended journeys take no more actions)", ErrNotFound, workflowID)
+		return fmt.Errorf("%w: %s is not running (check the ID; ended journeys take no more actions)", apperr.ErrNotFound, workflowID)
 	}
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) {
-		return fmt.Errorf("%w: %s", ErrRejected, appErr.Message())
+		return fmt.Errorf("%w: %s", apperr.ErrRejected, appErr.Message())
 	}
 	var notReady *serviceerror.WorkflowNotReady
 	if errors.As(err, &notReady) {

@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"go.temporal.io/api/serviceerror"
 
+	"github.com/infuse-cymru/journeys/internal/app/apperr"
 	"github.com/infuse-cymru/journeys/programme"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/workflows"
@@ -135,17 +136,17 @@ func (s *Service) JourneyDetail(ctx context.Context, journeyID uuid.UUID) (Journ
 	snap, err := s.Store.GetJourney(ctx, journeyID)
 	switch {
 	case errors.Is(err, store.ErrNotFound) && live == nil:
-		if liveErr != nil && !errors.Is(liveErr, ErrNotFound) {
+		if liveErr != nil && !errors.Is(liveErr, apperr.ErrNotFound) {
 			return d, liveErr
 		}
-		return d, fmt.Errorf("%w: no journey %s", ErrNotFound, journeyID)
+		return d, fmt.Errorf("%w: no journey %s", apperr.ErrNotFound, journeyID)
 	case errors.Is(err, store.ErrNotFound):
 		snap = unprojected(journeyID, live)
 	case err != nil:
 		return d, err
 	}
 	d.Journey, d.Live, d.Upcoming = snap, live, upcoming
-	if liveErr != nil && !errors.Is(liveErr, ErrNotFound) {
+	if liveErr != nil && !errors.Is(liveErr, apperr.ErrNotFound) {
 		d.LiveError, d.LiveCause = WorkflowUnavailable, liveErr
 	}
 	if err := s.nameJourney(ctx, &d); err != nil {
@@ -177,7 +178,7 @@ func (s *Service) query(ctx context.Context, workflowID, name string, result any
 	if err != nil {
 		var nf *serviceerror.NotFound
 		if errors.As(err, &nf) {
-			return fmt.Errorf("%w: workflow %s (it has ended and been removed after retention, or never existed)", ErrNotFound, workflowID)
+			return fmt.Errorf("%w: workflow %s (it has ended and been removed after retention, or never existed)", apperr.ErrNotFound, workflowID)
 		}
 		return fmt.Errorf("asking %s for %s: %w", workflowID, name, err)
 	}
@@ -400,7 +401,7 @@ func dashboardRow(r store.RosterEntry) DashboardRow {
 func (s *Service) getIntake(ctx context.Context, intakeID uuid.UUID) (store.Intake, error) {
 	in, err := s.Store.GetIntake(ctx, intakeID)
 	if errors.Is(err, store.ErrNotFound) {
-		return in, fmt.Errorf("%w: no intake %s (see `infuse intake list`)", ErrNotFound, intakeID)
+		return in, fmt.Errorf("%w: no intake %s (see `infuse intake list`)", apperr.ErrNotFound, intakeID)
 	}
 	return in, err
 }

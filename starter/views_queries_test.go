@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/infuse-cymru/journeys/internal/app/apperr"
 	"github.com/infuse-cymru/journeys/internal/app/reports"
 	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
@@ -229,7 +230,7 @@ func TestTheDashboardPagesThroughAnIntake(t *testing.T) {
 		{After: elsewhere.Rows[0].JourneyID}, {Before: uuid.New()}, {After: whole.Rows[0].JourneyID, Before: whole.Rows[1].JourneyID},
 		{Limit: -1}, {Limit: starter.MaxDashboardRows + 1},
 	} {
-		if _, err := svc.IntakeDashboard(ctx, intake, page); !errors.Is(err, starter.ErrInvalid) {
+		if _, err := svc.IntakeDashboard(ctx, intake, page); !errors.Is(err, apperr.ErrInvalid) {
 			t.Errorf("the dashboard's page %+v: %v; want ErrInvalid", page, err)
 		}
 	}

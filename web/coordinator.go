@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 	"go.uber.org/zap"
 
+	"github.com/infuse-cymru/journeys/internal/app/apperr"
 	"github.com/infuse-cymru/journeys/internal/app/reports"
 	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
@@ -130,7 +131,7 @@ func (s *server) pathIntake(w http.ResponseWriter, r *http.Request) (store.Intak
 }
 
 func (s *server) intakeMissing(w http.ResponseWriter, r *http.Request, err error) {
-	if errors.Is(err, starter.ErrNotFound) || errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, apperr.ErrNotFound) || errors.Is(err, store.ErrNotFound) {
 		s.notFound(w, r)
 		return
 	}
@@ -252,7 +253,7 @@ func (s *server) renderIntake(w http.ResponseWriter, r *http.Request, status int
 	}
 	page := pageAsked(r.URL.Query().Get)
 	d, err := s.svc.IntakeDashboard(r.Context(), id, page)
-	if errors.Is(err, starter.ErrInvalid) {
+	if errors.Is(err, apperr.ErrInvalid) {
 		// A link to a page of another intake's, or a mangled one: the
 		// first page is where its reader can go on from.
 		page = starter.DashboardPage{}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/infuse-cymru/journeys/internal/app/apperr"
 	"github.com/infuse-cymru/journeys/programme"
 	"github.com/infuse-cymru/journeys/starter"
 )
@@ -30,7 +31,7 @@ func (s *server) finishForm(w http.ResponseWriter, r *http.Request, err error, a
 		return
 	}
 	status, reason, known := refusal(r, err)
-	if !known || errors.Is(err, starter.ErrNotFound) {
+	if !known || errors.Is(err, apperr.ErrNotFound) {
 		s.failAction(w, r, to, err)
 		return
 	}

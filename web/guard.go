@@ -14,6 +14,7 @@ import (
 
 	"github.com/infuse-cymru/journeys/auth"
 	"github.com/infuse-cymru/journeys/idempotency"
+	"github.com/infuse-cymru/journeys/internal/app/apperr"
 	"github.com/infuse-cymru/journeys/internal/telemetry"
 	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
@@ -145,7 +146,7 @@ func (s *server) visibleJourney(w http.ResponseWriter, r *http.Request) (store.J
 	p := principal(r)
 	j, err := s.svc.VisibleJourney(r.Context(), id, p.PersonID, p.Role)
 	switch {
-	case errors.Is(err, starter.ErrNotFound):
+	case errors.Is(err, apperr.ErrNotFound):
 		s.notFound(w, r)
 		return j, false
 	case err != nil:
@@ -161,12 +162,12 @@ func (s *server) visibleJourney(w http.ResponseWriter, r *http.Request) (store.J
 // ok is false for anything else, which is a server error (or, for a
 // service unavailable, a page asking to try again).
 func refusal(r *http.Request, err error) (status int, reason string, ok bool) {
-	switch kind, reason := starter.Classify(r.Context(), err); kind {
-	case starter.KindInvalid:
+	switch kind, reason := apperr.Classify(r.Context(), err); kind {
+	case apperr.KindInvalid:
 		return http.StatusUnprocessableEntity, reason, true
-	case starter.KindRefused:
+	case apperr.KindRefused:
 		return http.StatusConflict, reason, true
-	case starter.KindNotFound:
+	case apperr.KindNotFound:
 		return http.StatusNotFound, reason, true
 	}
 	return 0, "", false

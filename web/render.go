@@ -15,9 +15,9 @@ import (
 
 	"github.com/infuse-cymru/journeys/auth"
 	"github.com/infuse-cymru/journeys/idempotency"
+	"github.com/infuse-cymru/journeys/internal/app/apperr"
 	"github.com/infuse-cymru/journeys/internal/app/reports"
 	"github.com/infuse-cymru/journeys/internal/telemetry"
-	"github.com/infuse-cymru/journeys/starter"
 )
 
 // pages are the parsed templates, one set per page: the layout, the shared
@@ -213,10 +213,10 @@ func loggedPath(r *http.Request) string {
 
 // serverError logs err and answers a 500 page without its details; a
 // store or Temporal that cannot be reached, or a form's time up while it
-// waited for them (starter.TryLater), is a 503 page asking to try again
+// waited for them (apperr.TryLater), is a 503 page asking to try again
 // later instead.
 func (s *server) serverError(w http.ResponseWriter, r *http.Request, what string, err error) {
-	if starter.TryLater(r.Context(), err) {
+	if apperr.TryLater(r.Context(), err) {
 		s.log.Warn("page failed: a service is unavailable", telemetry.Correlation(r.Context()), zap.String("what", what),
 			zap.String("path", loggedPath(r)), zap.Error(err))
 		idempotency.RetryLater(w)

@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/infuse-cymru/journeys/certificate"
-	"github.com/infuse-cymru/journeys/starter"
+	"github.com/infuse-cymru/journeys/internal/app/apperr"
 	"github.com/infuse-cymru/journeys/store"
 )
 
@@ -36,7 +36,7 @@ spaces in the code do not matter. A code no certificate has exits with 4.`,
 			}
 			issued, err := st.VerifyCertificate(ctx, a[0])
 			if errors.Is(err, store.ErrNotFound) {
-				return fmt.Errorf("%w: no certificate has the code %q: it is not genuine, or was mistyped", starter.ErrNotFound, a[0])
+				return fmt.Errorf("%w: no certificate has the code %q: it is not genuine, or was mistyped", apperr.ErrNotFound, a[0])
 			}
 			if err != nil {
 				return err
@@ -110,9 +110,9 @@ A journey that has not completed has no certificate (exit 3).`,
 func certificateError(journeyID uuid.UUID, err error) error {
 	switch {
 	case errors.Is(err, certificate.ErrNotCompleted):
-		return fmt.Errorf("%w: %w: only a completed journey has a certificate", starter.ErrRejected, err)
+		return fmt.Errorf("%w: %w: only a completed journey has a certificate", apperr.ErrRejected, err)
 	case errors.Is(err, store.ErrNotFound):
-		return fmt.Errorf("%w: journey %s: %w", starter.ErrNotFound, journeyID, err)
+		return fmt.Errorf("%w: journey %s: %w", apperr.ErrNotFound, journeyID, err)
 	}
 	return err
 }

@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 
+	"github.com/infuse-cymru/journeys/internal/app/apperr"
 	"github.com/infuse-cymru/journeys/internal/logging"
 	"github.com/infuse-cymru/journeys/starter"
 )
@@ -209,7 +210,7 @@ func (c *cli) close() {
 
 // usage is an error in how a command was called.
 func usage(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", starter.ErrInvalid, fmt.Sprintf(format, args...))
+	return fmt.Errorf("%w: %s", apperr.ErrInvalid, fmt.Sprintf(format, args...))
 }
 
 // exitCode maps an error to the documented exit codes.
@@ -219,12 +220,12 @@ func exitCode(err error) int {
 		return exitInvalid // cobra's: the command was called wrongly
 	}
 	// The command has ended: whether its time ran out is in err alone.
-	switch kind, _ := starter.Classify(context.Background(), err); kind {
-	case starter.KindInvalid:
+	switch kind, _ := apperr.Classify(context.Background(), err); kind {
+	case apperr.KindInvalid:
 		return exitInvalid
-	case starter.KindRefused:
+	case apperr.KindRefused:
 		return exitRejected
-	case starter.KindNotFound:
+	case apperr.KindNotFound:
 		return exitNotFound
 	}
 	return exitFailed // unavailable or unexpected

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/infuse-cymru/journeys/starter"
+	"github.com/infuse-cymru/journeys/internal/app/apperr"
 )
 
 // TestREADMEListsEveryVariable keeps the README's "Production" table and
@@ -141,7 +141,7 @@ func TestWorkerCacheFromEnv(t *testing.T) {
 	}
 	for _, v := range []string{"0", "1", "99", "-5", "lots", "1e4", "2000MB"} {
 		t.Setenv(envWorkerCache, v)
-		if _, set, err := workerCacheFromEnv(); err == nil || set || !errors.Is(err, starter.ErrInvalid) ||
+		if _, set, err := workerCacheFromEnv(); err == nil || set || !errors.Is(err, apperr.ErrInvalid) ||
 			!strings.Contains(err.Error(), envWorkerCache) || !strings.Contains(err.Error(), "whole number") {
 			t.Errorf("%s=%q: %v, %v; want it refused as invalid, naming the variable and what to give", envWorkerCache, v, set, err)
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
+	"github.com/infuse-cymru/journeys/internal/app/apperr"
 	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/workflows"
 )
@@ -59,7 +60,7 @@ first run created instead of creating another.`,
 				return err
 			}
 			in, err := svc.CreateIntake(ctx, spec)
-			if requestID != "" && errors.Is(err, starter.ErrRejected) {
+			if requestID != "" && errors.Is(err, apperr.ErrRejected) {
 				// The store refuses the derived ID only when it already
 				// names an intake with other details.
 				return fmt.Errorf("%w (the --request-id %q already created an intake with other details; use a new one for a new intake)", err, requestID)

@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
+	"github.com/infuse-cymru/journeys/internal/app/apperr"
 	"github.com/infuse-cymru/journeys/internal/devmail"
 	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
@@ -102,7 +103,7 @@ list" (or the start of one that matches only one file), or a path to an .eml fil
 func mailboxDir(dataDir string) (string, error) {
 	if _, err := os.Stat(dataDir); errors.Is(err, os.ErrNotExist) {
 		return "", fmt.Errorf("%w: there is no data directory %s: is `infuse dev` running in this directory? "+
-			"(otherwise pass --data-dir)", starter.ErrNotFound, dataDir)
+			"(otherwise pass --data-dir)", apperr.ErrNotFound, dataDir)
 	}
 	return devmail.Folder(dataDir), nil
 }
@@ -134,7 +135,7 @@ func readMail(dataDir, ref string) (devmail.Message, error) {
 	}
 	switch len(match) {
 	case 0:
-		return devmail.Message{}, fmt.Errorf("%w: no e-mail %q in %s (see `infuse mail list`)", starter.ErrNotFound, ref, dir)
+		return devmail.Message{}, fmt.Errorf("%w: no e-mail %q in %s (see `infuse mail list`)", apperr.ErrNotFound, ref, dir)
 	case 1:
 		return mailOrNotFound(devmail.Read(dir, match[0]))
 	}
@@ -143,7 +144,7 @@ func readMail(dataDir, ref string) (devmail.Message, error) {
 
 func mailOrNotFound(m devmail.Message, err error) (devmail.Message, error) {
 	if errors.Is(err, devmail.ErrNoMessage) {
-		return m, fmt.Errorf("%w: %w", starter.ErrNotFound, err)
+		return m, fmt.Errorf("%w: %w", apperr.ErrNotFound, err)
 	}
 	return m, err
 }
@@ -236,7 +237,7 @@ refusing it). It reads the store only, so it works while Temporal is down.`,
 			}
 			if f.IntakeID != uuid.Nil {
 				if _, err := st.GetIntake(ctx, f.IntakeID); errors.Is(err, store.ErrNotFound) {
-					return fmt.Errorf("%w: no intake %s", starter.ErrNotFound, f.IntakeID)
+					return fmt.Errorf("%w: no intake %s", apperr.ErrNotFound, f.IntakeID)
 				} else if err != nil {
 					return err
 				}

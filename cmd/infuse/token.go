@@ -11,7 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
-	"github.com/infuse-cymru/journeys/starter"
+	"github.com/infuse-cymru/journeys/internal/app/apperr"
 	"github.com/infuse-cymru/journeys/store"
 )
 
@@ -155,7 +155,7 @@ func (c *cli) tokenRevokeCommand() *cobra.Command {
 				return err
 			}
 			if err := st.RevokeAPIToken(ctx, id); errors.Is(err, store.ErrNotFound) {
-				return fmt.Errorf("%w: no API token %s", starter.ErrNotFound, id)
+				return fmt.Errorf("%w: no API token %s", apperr.ErrNotFound, id)
 			} else if err != nil {
 				return err
 			}

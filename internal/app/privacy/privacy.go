@@ -14,7 +14,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/infuse-cymru/journeys/starter"
+	"github.com/infuse-cymru/journeys/internal/app/apperr"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/workflows"
 )
@@ -130,7 +130,7 @@ type CertificateRecord struct {
 func (s *Service) Export(ctx context.Context, personID uuid.UUID) (PersonExport, error) {
 	p, err := s.Store.GetPerson(ctx, personID)
 	if errors.Is(err, store.ErrNotFound) {
-		return PersonExport{}, fmt.Errorf("%w: no person %s (check the ID with `infuse people list`)", starter.ErrNotFound, personID)
+		return PersonExport{}, fmt.Errorf("%w: no person %s (check the ID with `infuse people list`)", apperr.ErrNotFound, personID)
 	}
 	if err != nil {
 		return PersonExport{}, err
@@ -241,7 +241,7 @@ func noteRecords(notes []store.Note, author uuid.UUID) []NoteRecord {
 // still count in dashboards and reports, shown as "(erased)". Erasing
 // again changes nothing and reports zero counts.
 //
-// It refuses (starter.ErrRejected) while the person still has a part in a running
+// It refuses (apperr.ErrRejected) while the person still has a part in a running
 // journey or intake: the journey would go on sending reminders and
 // escalations to nobody, and a coordinator should decide what happens to it
 // (withdraw the participant, assign another coach, hand the intake on) first.
@@ -251,10 +251,10 @@ func (s *Service) Erase(ctx context.Context, personID uuid.UUID) (store.PersonEr
 	}
 	e, err := s.Store.ErasePerson(ctx, personID, s.Now())
 	if errors.Is(err, store.ErrNotFound) {
-		return e, fmt.Errorf("%w: no person %s, so nothing was erased (check the ID with `infuse people list`)", starter.ErrNotFound, personID)
+		return e, fmt.Errorf("%w: no person %s, so nothing was erased (check the ID with `infuse people list`)", apperr.ErrNotFound, personID)
 	}
 	if err != nil {
-		return e, fmt.Errorf("erasing person %s: %w (nothing was erased; try again)", personID, starter.StoreError(err))
+		return e, fmt.Errorf("erasing person %s: %w (nothing was erased; try again)", personID, apperr.StoreError(err))
 	}
 	return e, nil
 }
@@ -291,7 +291,7 @@ func (s *Service) checkNothingRunning(ctx context.Context, personID uuid.UUID) e
 	}
 	if len(running) > 0 {
 		return fmt.Errorf("%w: person %s still takes part in what is running, so nothing was erased: %s; then erase them",
-			starter.ErrRejected, personID, strings.Join(running, "; "))
+			apperr.ErrRejected, personID, strings.Join(running, "; "))
 	}
 	return nil
 }

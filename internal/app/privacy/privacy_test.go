@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/infuse-cymru/journeys/internal/app/apperr"
 	"github.com/infuse-cymru/journeys/internal/app/apptest"
 	"github.com/infuse-cymru/journeys/internal/app/privacy"
 	"github.com/infuse-cymru/journeys/starter"
@@ -68,11 +69,11 @@ func TestExportThenEraseAPerson(t *testing.T) {
 
 	// While her journey runs neither she nor her coach can be erased: the
 	// journey would go on mailing nobody.
-	if _, err := s.Erase(ctx, carys.ID); !errors.Is(err, starter.ErrRejected) || !strings.Contains(err.Error(), journey.String()) {
-		t.Fatalf("erasing a participant with a running journey: %v, want starter.ErrRejected naming the journey", err)
+	if _, err := s.Erase(ctx, carys.ID); !errors.Is(err, apperr.ErrRejected) || !strings.Contains(err.Error(), journey.String()) {
+		t.Fatalf("erasing a participant with a running journey: %v, want apperr.ErrRejected naming the journey", err)
 	}
-	if _, err := s.Erase(ctx, c.Coach.ID); !errors.Is(err, starter.ErrRejected) || !strings.Contains(err.Error(), "assign another coach") {
-		t.Fatalf("erasing the coach of a running journey: %v, want starter.ErrRejected saying to assign another coach", err)
+	if _, err := s.Erase(ctx, c.Coach.ID); !errors.Is(err, apperr.ErrRejected) || !strings.Contains(err.Error(), "assign another coach") {
+		t.Fatalf("erasing the coach of a running journey: %v, want apperr.ErrRejected saying to assign another coach", err)
 	}
 	if p, err := st.GetPerson(ctx, carys.ID); err != nil || p.GivenName != "Carys" || !p.ErasedAt.IsZero() {
 		t.Fatalf("a refused erasure changed the person: %+v %v", p, err)
@@ -112,11 +113,11 @@ func TestExportThenEraseAPerson(t *testing.T) {
 		t.Errorf("JourneysOf an erased person = %+v, %v", journeys, err)
 	}
 
-	if _, err := s.Erase(ctx, uuid.New()); !errors.Is(err, starter.ErrNotFound) {
-		t.Errorf("erasing nobody: %v, want starter.ErrNotFound", err)
+	if _, err := s.Erase(ctx, uuid.New()); !errors.Is(err, apperr.ErrNotFound) {
+		t.Errorf("erasing nobody: %v, want apperr.ErrNotFound", err)
 	}
-	if _, err := s.Export(ctx, uuid.New()); !errors.Is(err, starter.ErrNotFound) {
-		t.Errorf("exporting nobody: %v, want starter.ErrNotFound", err)
+	if _, err := s.Export(ctx, uuid.New()); !errors.Is(err, apperr.ErrNotFound) {
+		t.Errorf("exporting nobody: %v, want apperr.ErrNotFound", err)
 	}
 }
 

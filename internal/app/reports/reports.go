@@ -18,6 +18,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/infuse-cymru/journeys/internal/app/apperr"
 	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 )
@@ -222,7 +223,7 @@ func asText(cell string) string {
 func (s *Service) intake(ctx context.Context, intakeID uuid.UUID) (store.Intake, error) {
 	in, err := s.Store.GetIntake(ctx, intakeID)
 	if errors.Is(err, store.ErrNotFound) {
-		return in, fmt.Errorf("%w: no intake %s (see `infuse intake list`)", starter.ErrNotFound, intakeID)
+		return in, fmt.Errorf("%w: no intake %s (see `infuse intake list`)", apperr.ErrNotFound, intakeID)
 	}
 	return in, err
 }

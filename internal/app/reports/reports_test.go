@@ -17,6 +17,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/infuse-cymru/journeys/internal/app/apperr"
 	"github.com/infuse-cymru/journeys/internal/app/apptest"
 	"github.com/infuse-cymru/journeys/internal/app/reports"
 	"github.com/infuse-cymru/journeys/internal/testdeps"
@@ -79,8 +80,8 @@ func TestByAuthorityListsAllTen(t *testing.T) {
 		themes.Groups[1].Journeys != 1 {
 		t.Errorf("themes = %+v", themes.Groups)
 	}
-	if _, err := s.ByTheme(ctx, uuid.New()); !errors.Is(err, starter.ErrNotFound) {
-		t.Errorf("unknown intake: %v, want starter.ErrNotFound", err)
+	if _, err := s.ByTheme(ctx, uuid.New()); !errors.Is(err, apperr.ErrNotFound) {
+		t.Errorf("unknown intake: %v, want apperr.ErrNotFound", err)
 	}
 }
 

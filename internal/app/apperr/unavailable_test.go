@@ -1,4 +1,4 @@
-package starter_test
+package apperr_test
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
-	"github.com/infuse-cymru/journeys/starter"
+	"github.com/infuse-cymru/journeys/internal/app/apperr"
 )
 
 // Temporal saying it is unavailable, or that a workflow cannot take
@@ -28,10 +28,10 @@ func TestUnavailable(t *testing.T) {
 			serviceerror.NewWorkflowNotReady("Unable to perform workflow execution update due to Workflow Task in failed state.")), true},
 		{"Temporal's deadline", serviceerror.NewDeadlineExceeded("too slow"), false},
 		{"the caller's deadline", context.DeadlineExceeded, false},
-		{"a refusal", fmt.Errorf("%w: checkpoint closed", starter.ErrRejected), false},
+		{"a refusal", fmt.Errorf("%w: checkpoint closed", apperr.ErrRejected), false},
 		{"no such workflow", serviceerror.NewNotFound("no such workflow"), false},
 	} {
-		if got := starter.Unavailable(c.err); got != c.want {
+		if got := apperr.Unavailable(c.err); got != c.want {
 			t.Errorf("%s: Unavailable = %v, want %v", c.what, got, c.want)
 		}
 	}
@@ -65,7 +65,7 @@ func TestTryLater(t *testing.T) {
 			fmt.Errorf("asking journey/x for state: %w", serviceerror.NewDeadlineExceeded("context deadline exceeded")), true},
 		{"a wait of our own that ran out, with the request's time left", live, fmt.Errorf("asking: %w", context.DeadlineExceeded), true},
 	} {
-		if got := starter.TryLater(c.ctx, c.err); got != c.want {
+		if got := apperr.TryLater(c.ctx, c.err); got != c.want {
 			t.Errorf("%s: TryLater = %v, want %v", c.what, got, c.want)
 		}
 	}

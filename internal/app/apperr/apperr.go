@@ -1,4 +1,10 @@
-package starter
+// Package apperr is the application's error vocabulary: what an error
+// means for whoever asked (invalid, refused, not found, unavailable, or
+// unexpected) and why, in the application's words. Every application
+// package wraps its errors in it, and each face (the API, the pages, the
+// command line) maps it once, through Classify, to a status or an exit
+// code. It depends on no application package, so all of them can use it.
+package apperr
 
 import (
 	"context"
