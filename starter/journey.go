@@ -16,7 +16,7 @@ import (
 // moment between an application and the journey workflow recording its
 // first event, the workflow's own view. Without that fallback a
 // coordinator who applies someone and at once assigns a coach would be told
-// the journey does not exist. A journey in neither is ErrNotFound.
+// the journey does not exist. A journey in neither is apperr.ErrNotFound.
 func (s *Service) Journey(ctx context.Context, journeyID uuid.UUID) (store.JourneySnapshot, error) {
 	snap, err := s.Store.GetJourney(ctx, journeyID)
 	if !errors.Is(err, store.ErrNotFound) {
@@ -45,7 +45,7 @@ func unprojected(journeyID uuid.UUID, v *workflows.JourneyView) store.JourneySna
 
 // VisibleJourney is Journey for someone who may see it: a coordinator
 // every journey, a coach those they coach, a participant their own.
-// Anyone else gets ErrNotFound, exactly as for a journey that does not
+// Anyone else gets apperr.ErrNotFound, exactly as for a journey that does not
 // exist, so a guessed ID reveals nothing. The API and the pages both ask
 // here, so the rule is written once.
 func (s *Service) VisibleJourney(ctx context.Context, journeyID, personID uuid.UUID, role store.Role) (store.JourneySnapshot, error) {

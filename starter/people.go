@@ -46,7 +46,7 @@ type RowProblem struct {
 	Problems []string
 }
 
-// ImportError lists every bad line of a people file. It wraps ErrInvalid:
+// ImportError lists every bad line of a people file. It wraps apperr.ErrInvalid:
 // nothing was imported, and the whole file can be corrected and imported again.
 type ImportError struct {
 	Rows []RowProblem

@@ -17,7 +17,7 @@ import (
 // JourneySchedule is the journey's whole schedule as its workflow now
 // holds it (every session and task, after reschedules and its own
 // pauses): what JourneyCalendar makes its file of. Empty before the
-// programme is scheduled; ErrNotFound once the workflow has gone.
+// programme is scheduled; apperr.ErrNotFound once the workflow has gone.
 // JourneyCalendar makes the same query; it can call this instead.
 func (s *Service) JourneySchedule(ctx context.Context, journeyID uuid.UUID) ([]workflows.ScheduledItem, error) {
 	var items []workflows.ScheduledItem

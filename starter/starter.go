@@ -157,7 +157,7 @@ type IntakeEdit struct {
 // EditIntake renames an intake and changes its number of places. A new
 // capacity goes to the intake's workflow first, which refuses it once the
 // intake has started or below the places already offered or taken
-// (ErrRejected, with its reason), and offers places it frees to the
+// (apperr.ErrRejected, with its reason), and offers places it frees to the
 // waitlist; only then is the store's row changed, so the row never claims
 // places the workflow refused. A rename touches only the store. The same
 // edit twice is fine: the workflow takes an unchanged capacity as done, so
@@ -426,7 +426,7 @@ func (s *Service) updateJourney(ctx context.Context, journeyID uuid.UUID, update
 }
 
 // update sends an update and waits for its result. A validator's rejection
-// or a handler's error comes back as ErrRejected with the workflow's reason.
+// or a handler's error comes back as apperr.ErrRejected with the workflow's reason.
 // explicitID, if not empty, is its update ID; else it is derived from the
 // request's ID (WithRequestID).
 func (s *Service) update(ctx context.Context, workflowID, explicitID, name string, arg, result any) error {

@@ -169,7 +169,7 @@ func (s *Service) liveJourney(ctx context.Context, journeyID uuid.UUID) (*workfl
 	return &v, up, nil
 }
 
-// query runs a workflow query; a workflow that no longer exists is ErrNotFound.
+// query runs a workflow query; a workflow that no longer exists is apperr.ErrNotFound.
 func (s *Service) query(ctx context.Context, workflowID, name string, result any) error {
 	if s.Temporal == nil {
 		return errors.New("this service has no Temporal client; live state is unavailable")

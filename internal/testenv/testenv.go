@@ -271,10 +271,11 @@ func NewSuggestingServer(t *testing.T, l log.Logger, ns string) *Temporal {
 }
 
 // holdAcrossBinaries holds ns on the shared server against other test
-// binaries until the test ends: scripts/test runs a package's benchmarks
-// in a binary of their own beside its tests, and two runs of one package
-// may share a server. The lock is a file's (flock), which the system lets
-// go if the binary dies.
+// binaries until the test ends: two runs of one package may share a
+// server, and scripts/test runs a package's benchmarks in a binary of
+// their own beside its tests, should a benchmark ever take a suggesting
+// namespace. The lock is a file's (flock), which the system lets go if
+// the binary dies.
 func holdAcrossBinaries(t *testing.T, ns string) {
 	t.Helper()
 	server := strings.NewReplacer(":", "_", "/", "_", "[", "", "]", "").Replace(shared.hostPort)

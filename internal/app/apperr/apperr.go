@@ -48,7 +48,7 @@ func Unavailable(err error) bool {
 // doing, not the request's. With the store down for a while, an update
 // waits for its workflow's records until the store is back; the update
 // still goes through then, once, and a retry with the same request ID
-// (WithRequestID) gets its answer. A query waits for the journey's worker,
+// (starter.WithRequestID) gets its answer. A query waits for the journey's worker,
 // which after such an outage has a backlog to work through, and Temporal
 // gives up on it at its own deadline. A ctx cancelled (the client gone)
 // is not that.

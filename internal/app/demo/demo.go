@@ -11,6 +11,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -57,9 +58,6 @@ participant,Geraint,Watkins,geraint.watkins@demo.example.org,Newport,decarbonisa
 participant,Zoë,Richards,zoe.richards@demo.example.org,Caerphilly,communities,en
 participant,Emrys,Vaughan,emrys.vaughan@demo.example.org,Rhondda Cynon Taf,decarbonisation,cy
 `
-
-// demoEmailColumn is where demoPeople has each person's address.
-const demoEmailColumn = 3
 
 // Names of the demo intakes and how Cohort Alpha's applications go.
 const (
@@ -123,8 +121,9 @@ func (s seeder) seedDemoPeople(ctx context.Context, d *Demo) error {
 	if err != nil {
 		return err
 	}
+	email := slices.Index(rows[0], "email")
 	for _, row := range rows[1:] { // after the header
-		p, err := s.Store.FindPersonByEmail(ctx, row[demoEmailColumn])
+		p, err := s.Store.FindPersonByEmail(ctx, row[email])
 		if err != nil {
 			return err
 		}
@@ -327,7 +326,7 @@ func (s seeder) waitForJourneys(ctx context.Context, d *Demo, intakeID uuid.UUID
 	})
 }
 
-// londonDay is midnight, Europe/starter.London, at the start of t's day there: the
+// londonDay is midnight, Europe/London, at the start of t's day there: the
 // form an intake's start date takes.
 func londonDay(t time.Time) time.Time {
 	t = t.In(starter.London)

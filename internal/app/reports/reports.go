@@ -219,7 +219,7 @@ func asText(cell string) string {
 	return cell
 }
 
-// intake is the intake a report is of; ErrNotFound names it if there is none.
+// intake is the intake a report is of; apperr.ErrNotFound names it if there is none.
 func (s *Service) intake(ctx context.Context, intakeID uuid.UUID) (store.Intake, error) {
 	in, err := s.Store.GetIntake(ctx, intakeID)
 	if errors.Is(err, store.ErrNotFound) {
