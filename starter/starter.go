@@ -68,9 +68,13 @@ func (s *Service) CreateIntake(ctx context.Context, spec IntakeSpec) (store.Inta
 	if err := s.checkIntakeSpec(ctx, spec); err != nil {
 		return store.Intake{}, err
 	}
+	// Its times as the store keeps them (StoredTime), so that the workflow
+	// and every later read of the intake have the same instants: on a
+	// compressed test clock the microsecond truncated is most of a second.
 	in := store.Intake{
 		ID: newIntakeID(ctx), Name: strings.TrimSpace(spec.Name), ProgrammeID: p.ID, ProgrammeVersion: p.Version,
-		OpensAt: spec.OpensAt, ClosesAt: spec.ClosesAt, StartsOn: spec.StartsOn, Capacity: spec.Capacity,
+		OpensAt: store.StoredTime(spec.OpensAt), ClosesAt: store.StoredTime(spec.ClosesAt),
+		StartsOn: store.StoredTime(spec.StartsOn), Capacity: spec.Capacity,
 		CoordinatorID: spec.CoordinatorID, Status: store.IntakeDraft,
 	}
 	if err := s.Store.CreateIntake(ctx, in); err != nil {
