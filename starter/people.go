@@ -12,18 +12,9 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/infuse-cymru/journeys/internal/app/apperr"
+	"github.com/infuse-cymru/journeys/programme"
 	"github.com/infuse-cymru/journeys/store"
 )
-
-// LocalAuthorities are the ten Cardiff Capital Region authorities whose
-// employees take part, spelt as the programme spells them.
-var LocalAuthorities = []string{
-	"Blaenau Gwent", "Bridgend", "Caerphilly", "Cardiff", "Merthyr Tydfil",
-	"Monmouthshire", "Newport", "Rhondda Cynon Taf", "Torfaen", "Vale of Glamorgan",
-}
-
-// Themes are the two themes a participant works on.
-var Themes = []string{"decarbonisation", "communities"}
 
 // ImportColumns are the columns of a people file, in the usual order. The
 // header may name them in any order and case.
@@ -277,14 +268,14 @@ func (r csvRow) person() (store.Person, []string) {
 	switch {
 	case !ok:
 		problems = append(problems, fmt.Sprintf("local_authority %q is not one of the ten authorities (%s)",
-			r.fields["local_authority"], strings.Join(LocalAuthorities, ", ")))
+			r.fields["local_authority"], strings.Join(programme.LocalAuthorities, ", ")))
 	case la == "" && p.Role == store.RoleParticipant:
-		problems = append(problems, "local_authority is missing; a participant works for one of "+strings.Join(LocalAuthorities, ", "))
+		problems = append(problems, "local_authority is missing; a participant works for one of "+strings.Join(programme.LocalAuthorities, ", "))
 	}
 	p.LocalAuthority = la
 	switch {
-	case p.Role == store.RoleParticipant && !slices.Contains(Themes, p.Theme):
-		problems = append(problems, fmt.Sprintf("theme %q is not %q or %q", r.fields["theme"], Themes[0], Themes[1]))
+	case p.Role == store.RoleParticipant && !slices.Contains(programme.Themes, p.Theme):
+		problems = append(problems, fmt.Sprintf("theme %q is not %q or %q", r.fields["theme"], programme.Themes[0], programme.Themes[1]))
 	case p.Role != store.RoleParticipant && p.Role != "" && p.Theme != "":
 		problems = append(problems, fmt.Sprintf("theme %q is only for participants; leave it empty for a %s", r.fields["theme"], p.Role))
 	}
@@ -298,7 +289,7 @@ func NormaliseLocalAuthority(name string) (la string, ok bool) {
 	if name == "" {
 		return "", true
 	}
-	for _, la := range LocalAuthorities {
+	for _, la := range programme.LocalAuthorities {
 		if strings.EqualFold(la, name) {
 			return la, true
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/infuse-cymru/journeys/internal/app/reports"
 	"github.com/infuse-cymru/journeys/internal/benchref"
+	"github.com/infuse-cymru/journeys/programme"
 	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/pgstore"
@@ -100,14 +101,14 @@ func seedIntake(ctx context.Context, b testing.TB, st store.Store, n int) uuid.U
 	coord := store.Person{ID: uuid.New(), Role: store.RoleCoordinator, GivenName: "View", FamilyName: "Coordinator", EmailAddress: "coord@" + domain}
 	people := []store.Person{coord}
 	var coaches, participants []uuid.UUID
-	authorities := starter.LocalAuthorities
+	authorities := programme.LocalAuthorities
 	for i := range (n + 49) / 50 {
 		c := store.Person{ID: uuid.New(), Role: store.RoleCoach, GivenName: "Coach", FamilyName: fmt.Sprint(i), EmailAddress: fmt.Sprintf("coach%d@%s", i, domain)}
 		people, coaches = append(people, c), append(coaches, c.ID)
 	}
 	for i := range n {
 		p := store.Person{ID: uuid.New(), Role: store.RoleParticipant, GivenName: "Participant", FamilyName: fmt.Sprint(i),
-			EmailAddress: fmt.Sprintf("p%d@%s", i, domain), LocalAuthority: authorities[i%len(authorities)], Theme: starter.Themes[i%len(starter.Themes)]}
+			EmailAddress: fmt.Sprintf("p%d@%s", i, domain), LocalAuthority: authorities[i%len(authorities)], Theme: programme.Themes[i%len(programme.Themes)]}
 		people, participants = append(people, p), append(participants, p.ID)
 	}
 	if err := st.CreatePeople(ctx, people); err != nil {

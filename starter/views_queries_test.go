@@ -14,6 +14,7 @@ import (
 
 	"github.com/infuse-cymru/journeys/internal/app/apperr"
 	"github.com/infuse-cymru/journeys/internal/app/reports"
+	"github.com/infuse-cymru/journeys/programme"
 	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
@@ -169,8 +170,8 @@ func TestTheDashboardPagesThroughAnIntake(t *testing.T) {
 			}
 			return n
 		}
-		if d.Total != n || d.Counts[string(workflows.StatusInLabs)] != n || sum(d.ByLocalAuthority) != n || d.ByLocalAuthority[starter.LocalAuthorities[0]] != 3 ||
-			len(d.ByTheme) != len(starter.Themes) || sum(d.ByTheme) != n {
+		if d.Total != n || d.Counts[string(workflows.StatusInLabs)] != n || sum(d.ByLocalAuthority) != n || d.ByLocalAuthority[programme.LocalAuthorities[0]] != 3 ||
+			len(d.ByTheme) != len(programme.Themes) || sum(d.ByTheme) != n {
 			t.Errorf("page %+v counts %d journeys, by state %v, by authority %v, by theme %v; want the whole intake's %d",
 				page, d.Total, d.Counts, d.ByLocalAuthority, d.ByTheme, n)
 		}

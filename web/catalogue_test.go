@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/infuse-cymru/journeys/starter"
+	"github.com/infuse-cymru/journeys/programme"
 	"github.com/infuse-cymru/journeys/workflows"
 )
 
@@ -85,7 +85,7 @@ func TestBuiltKeysAreKnown(t *testing.T) {
 	for _, r := range workflows.WithdrawReasons {
 		keys = append(keys, "withdrawreason."+r)
 	}
-	for _, g := range append(append([]string{"(not recorded)"}, starter.LocalAuthorities...), starter.Themes...) {
+	for _, g := range append(append([]string{"(not recorded)"}, programme.LocalAuthorities...), programme.Themes...) {
 		keys = append(keys, "group."+g)
 	}
 	for _, by := range []string{"localAuthority", "theme"} {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/infuse-cymru/journeys/internal/app/demo"
 	"github.com/infuse-cymru/journeys/internal/testenv"
+	"github.com/infuse-cymru/journeys/programme"
 	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
@@ -54,7 +55,7 @@ func TestSeedDemo(t *testing.T) {
 	if dash.Intake.Status != store.IntakeStarted || len(dash.Rows) != 24 {
 		t.Errorf("Cohort Alpha is %s with %d rows", dash.Intake.Status, len(dash.Rows))
 	}
-	if len(dash.ByLocalAuthority) != len(starter.LocalAuthorities) || len(dash.ByTheme) != 2 {
+	if len(dash.ByLocalAuthority) != len(programme.LocalAuthorities) || len(dash.ByTheme) != 2 {
 		t.Errorf("spread: %v / %v", dash.ByLocalAuthority, dash.ByTheme)
 	}
 	for _, r := range dash.Rows {

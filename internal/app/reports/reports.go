@@ -19,7 +19,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/infuse-cymru/journeys/internal/app/apperr"
-	"github.com/infuse-cymru/journeys/starter"
+	"github.com/infuse-cymru/journeys/programme"
 	"github.com/infuse-cymru/journeys/store"
 )
 
@@ -69,13 +69,13 @@ type GroupCounts struct {
 // ByAuthority counts journeys for each of the ten local authorities, in
 // one intake or, with uuid.Nil, across every intake.
 func (s *Service) ByAuthority(ctx context.Context, intakeID uuid.UUID) (GroupReport, error) {
-	return s.groupReport(ctx, intakeID, "localAuthority", starter.LocalAuthorities, func(t store.Tally) string { return t.LocalAuthority })
+	return s.groupReport(ctx, intakeID, "localAuthority", programme.LocalAuthorities, func(t store.Tally) string { return t.LocalAuthority })
 }
 
 // ByTheme counts journeys for each theme, in one intake or, with uuid.Nil,
 // across every intake.
 func (s *Service) ByTheme(ctx context.Context, intakeID uuid.UUID) (GroupReport, error) {
-	return s.groupReport(ctx, intakeID, "theme", starter.Themes, func(t store.Tally) string { return t.Theme })
+	return s.groupReport(ctx, intakeID, "theme", programme.Themes, func(t store.Tally) string { return t.Theme })
 }
 
 // groupReport counts from the store's tally, one query whatever the

@@ -21,6 +21,7 @@ import (
 	"github.com/infuse-cymru/journeys/internal/app/apptest"
 	"github.com/infuse-cymru/journeys/internal/app/reports"
 	"github.com/infuse-cymru/journeys/internal/testdeps"
+	"github.com/infuse-cymru/journeys/programme"
 	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
@@ -44,7 +45,7 @@ func TestByAuthorityListsAllTen(t *testing.T) {
 	for _, g := range r.Groups {
 		names = append(names, g.Name)
 	}
-	if !slices.Equal(names, starter.LocalAuthorities) {
+	if !slices.Equal(names, programme.LocalAuthorities) {
 		t.Fatalf("groups %q, want the ten authorities in order", names)
 	}
 	got := map[string]reports.GroupCounts{}
