@@ -399,11 +399,7 @@ func dashboardRow(r store.RosterEntry) DashboardRow {
 }
 
 func (s *Service) getIntake(ctx context.Context, intakeID uuid.UUID) (store.Intake, error) {
-	in, err := s.Store.GetIntake(ctx, intakeID)
-	if errors.Is(err, store.ErrNotFound) {
-		return in, fmt.Errorf("%w: no intake %s (see `infuse intake list`)", apperr.ErrNotFound, intakeID)
-	}
-	return in, err
+	return apperr.IntakeOf(ctx, s.Store, intakeID)
 }
 
 // IntakeSummary is one line of the list of intakes.

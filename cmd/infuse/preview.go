@@ -102,7 +102,7 @@ func (c *cli) preview(ctx context.Context, id uuid.UUID, budget time.Duration) (
 	plan, err := preview.RunReporting(simulating, st, id, c.previewProgress)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return plan, fmt.Errorf("%w: no intake %s (see `infuse intake list`)", apperr.ErrNotFound, id)
+		return plan, apperr.NoIntake(id)
 	case err != nil && errors.Is(simulating.Err(), context.DeadlineExceeded):
 		// Out of its own time, not waiting for a worker (explain's hint):
 		// the error says so without wrapping the deadline.

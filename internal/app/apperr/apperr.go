@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/google/uuid"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
@@ -134,4 +135,22 @@ func StoreError(err error) error {
 		return fmt.Errorf("%w: %v", ErrNotFound, err)
 	}
 	return err
+}
+
+// NoIntake is ErrNotFound for an intake ID that names none, saying where
+// to find the right one.
+func NoIntake(id uuid.UUID) error {
+	return fmt.Errorf("%w: no intake %s (see `infuse intake list`)", ErrNotFound, id)
+}
+
+// IntakeOf is the intake id names in st, or NoIntake: what every request
+// about one intake reads first.
+func IntakeOf(ctx context.Context, st interface {
+	GetIntake(ctx context.Context, id uuid.UUID) (store.Intake, error)
+}, id uuid.UUID) (store.Intake, error) {
+	in, err := st.GetIntake(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return in, NoIntake(id)
+	}
+	return in, err
 }

@@ -9,8 +9,6 @@ package reports
 import (
 	"bufio"
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"strconv"
 	"strings"
@@ -83,7 +81,7 @@ func (s *Service) ByTheme(ctx context.Context, intakeID uuid.UUID) (GroupReport,
 func (s *Service) groupReport(ctx context.Context, intakeID uuid.UUID, by string, names []string, group func(store.Tally) string) (GroupReport, error) {
 	r := GroupReport{By: by, IntakeID: intakeID}
 	if intakeID != uuid.Nil {
-		if _, err := s.intake(ctx, intakeID); err != nil {
+		if _, err := apperr.IntakeOf(ctx, s.Store, intakeID); err != nil {
 			return r, err
 		}
 	}
@@ -183,7 +181,7 @@ func (s *Service) reportIntakes(ctx context.Context, intakeID uuid.UUID) ([]stor
 	if intakeID == uuid.Nil {
 		return s.Store.ListIntakes(ctx)
 	}
-	in, err := s.intake(ctx, intakeID)
+	in, err := apperr.IntakeOf(ctx, s.Store, intakeID)
 	if err != nil {
 		return nil, err
 	}
@@ -217,13 +215,4 @@ func asText(cell string) string {
 		return "'" + cell
 	}
 	return cell
-}
-
-// intake is the intake a report is of; apperr.ErrNotFound names it if there is none.
-func (s *Service) intake(ctx context.Context, intakeID uuid.UUID) (store.Intake, error) {
-	in, err := s.Store.GetIntake(ctx, intakeID)
-	if errors.Is(err, store.ErrNotFound) {
-		return in, fmt.Errorf("%w: no intake %s (see `infuse intake list`)", apperr.ErrNotFound, intakeID)
-	}
-	return in, err
 }
