@@ -30,6 +30,8 @@ type access struct {
 	// changes marks state-changing endpoints: they need an Idempotency-Key
 	// and, for browser sessions, the CSRF token.
 	changes bool
+	// public marks the system's endpoints, which anyone may call.
+	public bool
 }
 
 func reads(roles ...store.Role) access   { return access{roles: roles} }

@@ -1,7 +1,6 @@
 package api
 
 import (
-	_ "embed"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -13,19 +12,6 @@ import (
 	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/workflows"
 )
-
-// openAPIDocument describes the API; tests check every response against it.
-//
-//go:embed openapi.json
-var openAPIDocument []byte
-
-// OpenAPIDocument is the OpenAPI 3 document served at /openapi.json.
-func OpenAPIDocument() []byte { return openAPIDocument }
-
-func (h *handler) openAPI(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(openAPIDocument)
-}
 
 // listIntakes is GET /api/intakes: starter.ListIntakes.
 func (h *handler) listIntakes(w http.ResponseWriter, r *http.Request) {
@@ -43,13 +29,13 @@ func (h *handler) openIntakes(w http.ResponseWriter, r *http.Request) {
 // or Europe/London local ("2027-01-04", "2027-01-04T10:00").
 type CreateIntakeRequest struct {
 	Name     string `json:"name"`
-	OpensAt  string `json:"opensAt"`
-	ClosesAt string `json:"closesAt"`
-	StartsOn string `json:"startsOn"`
-	Capacity int    `json:"capacity"`
+	OpensAt  string `json:"opensAt" doc:"RFC 3339 (2027-01-04T10:00:00Z), a Europe/London time (2027-01-04T10:00) or a date (2027-01-04, midnight)"`
+	ClosesAt string `json:"closesAt" doc:"RFC 3339 (2027-01-04T10:00:00Z), a Europe/London time (2027-01-04T10:00) or a date (2027-01-04, midnight)"`
+	StartsOn string `json:"startsOn" doc:"RFC 3339 (2027-01-04T10:00:00Z), a Europe/London time (2027-01-04T10:00) or a date (2027-01-04, midnight)"`
+	Capacity int    `json:"capacity" openapi:"minimum=1,maximum=500"`
 	// CoordinatorID is who runs the intake; the caller when absent.
-	CoordinatorID    uuid.UUID `json:"coordinatorId,omitempty"`
-	ProgrammeVersion int       `json:"programmeVersion,omitempty"`
+	CoordinatorID    uuid.UUID `json:"coordinatorId,omitzero" doc:"Who runs the intake; the caller when absent"`
+	ProgrammeVersion int       `json:"programmeVersion,omitempty" doc:"The programme version; the newest when absent"`
 }
 
 func (h *handler) createIntake(w http.ResponseWriter, r *http.Request) {
@@ -88,8 +74,8 @@ func (h *handler) createIntake(w http.ResponseWriter, r *http.Request) {
 // EditIntakeRequest is the body of PATCH /api/intakes/{id}: the fields to
 // change, at least one. The dates cannot change.
 type EditIntakeRequest struct {
-	Name     *string `json:"name,omitempty"`
-	Capacity *int    `json:"capacity,omitempty"`
+	Name     *string `json:"name,omitempty" doc:"The intake's new name, e.g. \"Cohort 2\"" openapi:"minLength=1,maxLength=200"`
+	Capacity *int    `json:"capacity,omitempty" doc:"The new number of places; not fewer than are offered or taken, and only before the intake starts" openapi:"minimum=1,maximum=500"`
 }
 
 // editableIntake is the 422 for an edit that changes nothing.
@@ -165,7 +151,7 @@ func dashboardPage(w http.ResponseWriter, r *http.Request) (starter.DashboardPag
 // Started is the answer to an intake's start: journeys by state, as the
 // intake counts them (those it told to start are awaiting_start at once).
 type Started struct {
-	Counts map[workflows.Status]int `json:"counts"`
+	Counts map[workflows.Status]int `json:"counts" openapi:"nullable" doc:"The intake's journeys by state after the start, as the intake counts them: those it has told to start count as awaiting_start at once; the dashboard, read from their records, follows a moment later"`
 }
 
 func (h *handler) startIntake(w http.ResponseWriter, r *http.Request, id uuid.UUID, _ struct{}) {
@@ -175,8 +161,8 @@ func (h *handler) startIntake(w http.ResponseWriter, r *http.Request, id uuid.UU
 
 // RescheduleRequest is the body of POST /api/intakes/{id}/reschedule.
 type RescheduleRequest struct {
-	Session  string `json:"session"`  // e.g. "adaption-lab/2"
-	StartsAt string `json:"startsAt"` // RFC 3339 or Europe/London local
+	Session  string `json:"session" doc:"e.g. adaption-lab/2"`
+	StartsAt string `json:"startsAt" doc:"RFC 3339 (2027-01-04T10:00:00Z), a Europe/London time (2027-01-04T10:00) or a date (2027-01-04, midnight)"`
 }
 
 func (h *handler) rescheduleSession(w http.ResponseWriter, r *http.Request, id uuid.UUID, body RescheduleRequest) {
@@ -192,13 +178,13 @@ func (h *handler) rescheduleSession(w http.ResponseWriter, r *http.Request, id u
 // participant applies for themselves and sends {}; a coordinator names
 // the applicant.
 type ApplyRequest struct {
-	PersonID uuid.UUID `json:"personId,omitempty"`
-	CoachID  uuid.UUID `json:"coachId,omitempty"`
+	PersonID uuid.UUID `json:"personId,omitzero" doc:"The applicant; participants leave it out (they apply for themselves)"`
+	CoachID  uuid.UUID `json:"coachId,omitzero" doc:"The coach to assign (coordinators only)"`
 }
 
 // Applied is the answer to an application: the new journey's ID.
 type Applied struct {
-	JourneyID uuid.UUID `json:"journeyId"`
+	JourneyID uuid.UUID `json:"journeyId" doc:"The new journey's ID"`
 }
 
 func (h *handler) apply(w http.ResponseWriter, r *http.Request, id uuid.UUID, body ApplyRequest) {

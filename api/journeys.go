@@ -97,7 +97,7 @@ func (h *handler) assignCoach(w http.ResponseWriter, r *http.Request, j store.Jo
 
 // AttendanceRequest is the body of POST /api/journeys/{id}/attendance.
 type AttendanceRequest struct {
-	Session  string `json:"session"` // e.g. "adaption-lab/1"
+	Session  string `json:"session" doc:"e.g. adaption-lab/1"`
 	Attended *bool  `json:"attended"`
 }
 
@@ -112,7 +112,7 @@ func (h *handler) attendance(w http.ResponseWriter, r *http.Request, j store.Jou
 // WithdrawRequest is the body of POST /api/journeys/{id}/withdraw.
 type WithdrawRequest struct {
 	Reason string `json:"reason"`
-	Note   string `json:"note,omitempty"`
+	Note   string `json:"note,omitempty" doc:"Free text, kept in the store as personal data"`
 }
 
 func (h *handler) withdraw(w http.ResponseWriter, r *http.Request, j store.JourneySnapshot, body WithdrawRequest) {
@@ -129,12 +129,12 @@ func (h *handler) withdraw(w http.ResponseWriter, r *http.Request, j store.Journ
 
 // DeferRequest is the body of POST /api/journeys/{id}/defer.
 type DeferRequest struct {
-	IntakeID uuid.UUID `json:"intakeId"`
+	IntakeID uuid.UUID `json:"intakeId" doc:"The later intake"`
 }
 
 // Deferred is the answer to a deferral: the participant's journey in the later intake.
 type Deferred struct {
-	JourneyID uuid.UUID `json:"journeyId"`
+	JourneyID uuid.UUID `json:"journeyId" doc:"The participant's journey in the later intake"`
 }
 
 func (h *handler) deferJourney(w http.ResponseWriter, r *http.Request, j store.JourneySnapshot, body DeferRequest) {
@@ -152,12 +152,12 @@ func (h *handler) resume(w http.ResponseWriter, r *http.Request, j store.Journey
 
 // SubmitTaskRequest is the body of POST /api/journeys/{id}/tasks/{task}/submit.
 type SubmitTaskRequest struct {
-	Text string `json:"text"`
+	Text string `json:"text" openapi:"minLength=1"`
 }
 
 // TaskAnswer is a completed task or checkpoint.
 type TaskAnswer struct {
-	Task        string        `json:"task"`
+	Task        string        `json:"task" doc:"The task or checkpoint: plan, reflection, checkpoint/3"`
 	CompletedAt time.Time     `json:"completedAt"`
 	Status      workflows.RAG `json:"status,omitempty"`
 }
@@ -175,7 +175,7 @@ func (h *handler) submitTask(w http.ResponseWriter, r *http.Request, j store.Jou
 // CompleteCheckpointRequest is the body of POST
 // /api/journeys/{id}/checkpoints/{n}/complete.
 type CompleteCheckpointRequest struct {
-	Notes  string        `json:"notes"`
+	Notes  string        `json:"notes" doc:"The coach's notes; kept as personal data, visible to the programme's staff" openapi:"minLength=1"`
 	Status workflows.RAG `json:"status"`
 }
 
@@ -219,27 +219,27 @@ func requestID(r *http.Request) string {
 
 // journeyChange serves a change to the journey in the path: act runs only
 // if the caller may see the journey and the body decodes into B.
-func journeyChange[B any](h *handler, act func(http.ResponseWriter, *http.Request, store.JourneySnapshot, B)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+func journeyChange[B any](h *handler, act func(http.ResponseWriter, *http.Request, store.JourneySnapshot, B)) endpoint {
+	return decoding[B](func(w http.ResponseWriter, r *http.Request) {
 		j, ok := h.visibleJourney(w, r)
 		var body B
 		if ok && decodeBody(w, r, &body) {
 			act(w, r, j, body)
 		}
-	}
+	})
 }
 
 // pathChange serves a change to the intake or person whose ID is in the
 // path (what names it in errors: "an intake"): act runs only if the ID
 // parses and the body decodes into B.
-func pathChange[B any](what string, act func(http.ResponseWriter, *http.Request, uuid.UUID, B)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+func pathChange[B any](what string, act func(http.ResponseWriter, *http.Request, uuid.UUID, B)) endpoint {
+	return decoding[B](func(w http.ResponseWriter, r *http.Request) {
 		id, ok := pathID(w, r, "id", what)
 		var body B
 		if ok && decodeBody(w, r, &body) {
 			act(w, r, id, body)
 		}
-	}
+	})
 }
 
 // decodeBody decodes r's JSON body into body; a B of struct{} (a change
@@ -253,7 +253,7 @@ func decodeBody[B any](w http.ResponseWriter, r *http.Request, body *B) bool {
 
 // Done is the answer of a change with nothing more to say.
 type Done struct {
-	Done bool `json:"done"`
+	Done bool `json:"done" openapi:"enum=true"`
 }
 
 // answer writes ok as 200 JSON, or the problem err is.

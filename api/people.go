@@ -76,7 +76,7 @@ func (h *handler) me(w http.ResponseWriter, r *http.Request) {
 // LanguageRequest is the body of PUT /api/me/language.
 type LanguageRequest struct {
 	// Language is "cy", "en", or "" for both (Welsh first).
-	Language string `json:"language"`
+	Language string `json:"language" doc:"cy (Cymraeg), en (English), or both / empty for bilingual, Welsh first" openapi:"enum=cy|en|both|"`
 }
 
 func (h *handler) setLanguage(w http.ResponseWriter, r *http.Request) {

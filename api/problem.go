@@ -14,10 +14,10 @@ import (
 // what went wrong and what to do about it. It never carries a stack trace
 // or an internal error; those go to the log.
 type Problem struct {
-	Type   string `json:"type"`
-	Title  string `json:"title"`
-	Status int    `json:"status"`
-	Detail string `json:"detail"`
+	Type   string `json:"type" doc:"A URI naming the kind of problem; about:blank when the status says it all"`
+	Title  string `json:"title" doc:"The HTTP status text"`
+	Status int    `json:"status" openapi:"minimum=400,maximum=599"`
+	Detail string `json:"detail" doc:"What went wrong this time and what to do about it, for the person reading it"`
 }
 
 // problemContentType is the media type of error responses.
