@@ -24,9 +24,9 @@ import (
 	"github.com/infuse-cymru/journeys/idempotency"
 	"github.com/infuse-cymru/journeys/internal/app/privacy"
 	"github.com/infuse-cymru/journeys/internal/app/reports"
+	"github.com/infuse-cymru/journeys/internal/app/wire"
 	"github.com/infuse-cymru/journeys/internal/telemetry"
 	"github.com/infuse-cymru/journeys/starter"
-	"github.com/infuse-cymru/journeys/store"
 )
 
 // Options configure New.
@@ -116,26 +116,26 @@ func (h *handler) routes() []route {
 	return []route{
 		// Intakes.
 		{"GET /api/intakes", reads(coordinator), plain(h.listIntakes), op{id: "listIntakes", tag: "intakes",
-			summary: "Every intake, soonest start first, with its numbers", says: "The intakes", answer: []starter.IntakeSummary{}}},
+			summary: "Every intake, soonest start first, with its numbers", says: "The intakes", answer: []wire.IntakeSummary{}}},
 		{"POST /api/intakes", changes(coordinator), decoding[CreateIntakeRequest](h.createIntake), op{id: "createIntake", tag: "intakes",
 			summary: "Open a new intake; its workflow opens and closes the application window on time",
 			notes:   "404 when coordinatorId names nobody; 422 for missing or inconsistent values (detail lists them all).",
-			status:  http.StatusCreated, says: "The intake, as created", answer: store.Intake{}, errs: []int{http.StatusNotFound}}},
+			status:  http.StatusCreated, says: "The intake, as created", answer: wire.Intake{}, errs: []int{http.StatusNotFound}}},
 		{"GET /api/intakes/open", reads(anyone...), plain(h.openIntakes), op{id: "openIntakes", tag: "intakes",
-			summary: "The intakes taking applications now, soonest start first", says: "The open intakes", answer: []store.Intake{}}},
+			summary: "The intakes taking applications now, soonest start first", says: "The open intakes", answer: []wire.Intake{}}},
 		{"PATCH /api/intakes/{id}", changes(coordinator), decoding[EditIntakeRequest](h.editIntake), op{id: "editIntake", tag: "intakes",
 			summary: "Rename an intake or change its number of places",
 			notes: "Send only what changes, at least one of name and capacity; the dates cannot change. A new capacity goes to the intake first: " +
 				"places it frees are offered to the waitlist at once, longest-waiting first. 422 for an empty body, no field, an empty or over-long name " +
 				"or a capacity outside 1 to 500; 409 (the intake's reason) for fewer places than are already offered or taken, or once the intake has started; " +
 				"404 for an unknown intake. Sending the same edit again changes nothing.",
-			says: "The intake, as edited", answer: store.Intake{}}},
+			says: "The intake, as edited", answer: wire.Intake{}}},
 		{"GET /api/intakes/{id}/dashboard", reads(coordinator), plain(h.intakeDashboard), op{id: "intakeDashboard", tag: "intakes",
 			summary: "The dashboard of one intake, a page of its journeys at a time, from the store's projections",
-			params:  dashboardParams, errs: []int{http.StatusUnprocessableEntity}, says: "The dashboard", answer: starter.IntakeDashboard{}}},
+			params:  dashboardParams, errs: []int{http.StatusUnprocessableEntity}, says: "The dashboard", answer: wire.IntakeDashboard{}}},
 		{"POST /api/intakes/{id}/start", changes(coordinator), pathChange("an intake", h.startIntake), op{tag: "intakes", id: "startIntake",
 			summary: "Start the programme for everyone who accepted", notes: "409 if the intake has already started or nobody has accepted.",
-			says: "Started: the journeys by state", answer: Started{}}},
+			says: "Started: the journeys by state", answer: wire.Started{}}},
 		{"POST /api/intakes/{id}/reschedule", changes(coordinator), pathChange("an intake", h.rescheduleSession), op{tag: "intakes", id: "rescheduleSession",
 			summary: "Move one lab session for the whole intake",
 			notes:   "422 for a time that is not in the future or unreadable; 409 for an unknown session or one that has already started.",
@@ -166,7 +166,7 @@ func (h *handler) routes() []route {
 		{"POST /api/people/{id}/erase", changes(coordinator), pathChange("a person", h.erasePerson), op{id: "erasePerson", tag: "people",
 			summary: "Erase a person's personal data for good (UK GDPR right to erasure)",
 			notes:   `Their journeys still count in reports, shown as "(erased)". You cannot erase yourself (409).`,
-			says:    "What was erased; erasing again reports zero counts", answer: store.PersonErasure{}}},
+			says:    "What was erased; erasing again reports zero counts", answer: wire.Erasure{}}},
 		{"GET /api/me", reads(anyone...), plain(h.me), op{id: "me", tag: "me", summary: "Who you are signed in as",
 			errs: []int{http.StatusNotFound}, says: "You", answer: Me{}}},
 		{"PUT /api/me/language", changes(anyone...), decoding[LanguageRequest](h.setLanguage), op{id: "setLanguage", tag: "me",
@@ -178,7 +178,7 @@ func (h *handler) routes() []route {
 		{"GET /api/journeys/{id}", reads(anyone...), plain(h.journey), op{id: "journey", tag: "journeys",
 			summary: "One journey: its state, what is ahead, its timeline", who: seesJourney,
 			notes: "A journey you may not see answers 404, exactly as one that does not exist.",
-			says:  "The journey", answer: starter.JourneyDetail{}}},
+			says:  "The journey", answer: wire.JourneyDetail{}}},
 		{"GET /api/journeys/{id}/calendar.ics", reads(anyone...), plain(h.calendar), op{id: "calendar", tag: "journeys",
 			summary: "The journey's sessions and checkpoints still ahead, as an iCalendar file", who: seesJourney,
 			says: "An iCalendar file (Europe/London); an ended journey's has no events", media: "text/calendar", headers: []string{"Content-Disposition"}}},

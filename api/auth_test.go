@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/infuse-cymru/journeys/auth"
+	"github.com/infuse-cymru/journeys/internal/app/wire"
 	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
@@ -101,12 +102,12 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 // TestCoordinatorViews: the bodies are the starter's views.
 func TestCoordinatorViews(t *testing.T) {
 	f := newFixture(t)
-	var list []starter.IntakeSummary
+	var list []wire.IntakeSummary
 	decode(t, f.do(t, call{method: "GET", path: "/api/intakes", token: f.coordinator}), 200, &list)
 	if len(list) != 1 || list[0].ID != f.intake || list[0].Applications != 1 || list[0].Counts["submitted"] != 1 {
 		t.Errorf("intakes = %+v", list)
 	}
-	var d starter.IntakeDashboard
+	var d wire.IntakeDashboard
 	decode(t, f.do(t, call{method: "GET", path: "/api/intakes/" + f.intake.String() + "/dashboard", session: f.coordinatorSession}), 200, &d)
 	if d.Intake.ID != f.intake || d.Coordinator.Name != "Ceri Jones" || len(d.Rows) != 1 ||
 		d.Rows[0].Name != "Siân Llywelyn" || d.Rows[0].CoachName != "Dai Evans" || d.ByLocalAuthority["Caerphilly"] != 1 {
@@ -115,7 +116,7 @@ func TestCoordinatorViews(t *testing.T) {
 	// A page is named by the journey it follows; one named by a journey not
 	// on this intake is refused, rather than looking like the end.
 	dashboard := "/api/intakes/" + f.intake.String() + "/dashboard"
-	var after starter.IntakeDashboard
+	var after wire.IntakeDashboard
 	decode(t, f.do(t, call{method: "GET", path: dashboard + "?limit=1&after=" + d.Rows[0].JourneyID.String(), token: f.coordinator}), 200, &after)
 	if after.Total != 1 || len(after.Rows) != 0 || after.Next != uuid.Nil || d.Total != 1 || d.Next != uuid.Nil || d.Previous != uuid.Nil {
 		t.Errorf("the page after the only journey = %+v; the first = %+v", after, d)
@@ -129,7 +130,7 @@ func TestCoordinatorViews(t *testing.T) {
 	if !strings.Contains(rec.Body.String(), "infuse intake list") {
 		t.Errorf("404 detail does not point at the list: %s", rec.Body)
 	}
-	var open []store.Intake
+	var open []wire.Intake
 	decode(t, f.do(t, call{method: "GET", path: "/api/intakes/open", token: f.coach}), 200, &open)
 	if len(open) != 1 || open[0].ID != f.intake {
 		t.Errorf("open intakes = %+v", open)

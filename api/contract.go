@@ -110,7 +110,7 @@ func (h *handler) document() (*openapi3.T, error) {
 	problem := s.of(Problem{})
 	doc := &openapi3.T{
 		OpenAPI:  "3.0.3",
-		Info:     &openapi3.Info{Title: "Infuse Journeys API", Version: "0.2.0", Description: apiDescription},
+		Info:     &openapi3.Info{Title: "Infuse Journeys API", Version: "0.3.0", Description: apiDescription},
 		Servers:  openapi3.Servers{{URL: "/"}},
 		Security: openapi3.SecurityRequirements{{"bearerToken": {}}, {"sessionCookie": {}}},
 		Paths:    openapi3.NewPaths(),

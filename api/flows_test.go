@@ -18,6 +18,7 @@ import (
 	"github.com/infuse-cymru/journeys/idempotency"
 	"github.com/infuse-cymru/journeys/internal/app/privacy"
 	"github.com/infuse-cymru/journeys/internal/app/reports"
+	"github.com/infuse-cymru/journeys/internal/app/wire"
 	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/storetest"
@@ -204,9 +205,9 @@ func (w *world) testIntakeB(t *testing.T) {
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for moved := false; !moved; {
-		var d starter.JourneyDetail
+		var d wire.JourneyDetail
 		decode(t, w.do(t, call{method: "GET", path: journey, token: w.bParticipant.token}), 200, &d)
-		moved = slices.ContainsFunc(d.Upcoming, func(u workflows.Upcoming) bool {
+		moved = slices.ContainsFunc(d.Upcoming, func(u wire.Upcoming) bool {
 			return u.ItemID == "adaption-lab/2" && u.What == "session" && u.At.Equal(at)
 		})
 		if !moved && time.Now().After(deadline) {
@@ -217,7 +218,7 @@ func (w *world) testIntakeB(t *testing.T) {
 
 	// Pause and resume.
 	decode(t, w.do(t, post(journey+"/pause", "")), 200, &done)
-	var d starter.JourneyDetail
+	var d wire.JourneyDetail
 	decode(t, w.do(t, call{method: "GET", path: journey, token: w.coordinator.token}), 200, &d)
 	if d.Live == nil || d.Live.Status != workflows.StatusPaused {
 		t.Errorf("after pausing: %+v", d.Live)
@@ -330,7 +331,7 @@ func (w *world) testReports(t *testing.T) {
 		t.Fatalf("the refused import does not name the address: %+v", p)
 	}
 	erase := call{method: "POST", path: person + "/erase", token: w.coordinator.token, key: uuid.NewString()}
-	var e store.PersonErasure
+	var e wire.Erasure
 	decode(t, w.do(t, erase), 200, &e)
 	if e.PersonID != w.eraseMe.id || e.TokensRevoked != 1 || e.SessionsEnded != 1 {
 		t.Errorf("erasure: %+v", e)
@@ -484,7 +485,7 @@ func (w *world) testCheckpoint(t *testing.T) {
 	if n := w.countEvents(t, w.journey, "checkpoint.completed"); n != 1 {
 		t.Errorf("%d checkpoint.completed events, want 1", n)
 	}
-	var d starter.JourneyDetail
+	var d wire.JourneyDetail
 	decode(t, w.do(t, call{method: "GET", path: "/api/journeys/" + w.journey.String(), token: w.participant.token}), 200, &d)
 	var js []byte
 	js, _ = json.Marshal(d.Live)
@@ -506,9 +507,9 @@ func (w *world) testEditIntake(t *testing.T) {
 		t.Helper()
 		return w.do(t, call{method: "PATCH", path: path, body: body, token: w.coordinator.token, key: uuid.NewString()})
 	}
-	edited := func(body string) store.Intake {
+	edited := func(body string) wire.Intake {
 		t.Helper()
-		var in store.Intake
+		var in wire.Intake
 		decode(t, edit(body), http.StatusOK, &in)
 		stored, err := w.st.GetIntake(t.Context(), id)
 		must(t, err)

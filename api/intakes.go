@@ -9,20 +9,20 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/infuse-cymru/journeys/internal/app/wire"
 	"github.com/infuse-cymru/journeys/starter"
-	"github.com/infuse-cymru/journeys/workflows"
 )
 
 // listIntakes is GET /api/intakes: starter.ListIntakes.
 func (h *handler) listIntakes(w http.ResponseWriter, r *http.Request) {
 	intakes, err := h.svc.ListIntakes(r.Context())
-	h.answer(w, r, "listing the intakes", err, intakes)
+	h.answer(w, r, "listing the intakes", err, wire.IntakeSummaries(intakes))
 }
 
 // openIntakes is GET /api/intakes/open: the intakes taking applications.
 func (h *handler) openIntakes(w http.ResponseWriter, r *http.Request) {
 	intakes, err := h.svc.OpenIntakes(r.Context())
-	h.answer(w, r, "listing the open intakes", err, intakes)
+	h.answer(w, r, "listing the open intakes", err, wire.Intakes(intakes))
 }
 
 // CreateIntakeRequest is the body of POST /api/intakes. Times are RFC 3339
@@ -68,7 +68,7 @@ func (h *handler) createIntake(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, "creating the intake", err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, in)
+	writeJSON(w, http.StatusCreated, wire.Intake(in))
 }
 
 // EditIntakeRequest is the body of PATCH /api/intakes/{id}: the fields to
@@ -101,7 +101,7 @@ func (h *handler) editIntake(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in, err := h.svc.EditIntake(r.Context(), id, starter.IntakeEdit{Name: body.Name, Capacity: body.Capacity})
-	h.answer(w, r, "editing the intake", err, in)
+	h.answer(w, r, "editing the intake", err, wire.Intake(in))
 }
 
 // intakeDashboard is GET /api/intakes/{id}/dashboard[?after=J|before=J][&limit=N]:
@@ -116,7 +116,7 @@ func (h *handler) intakeDashboard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d, err := h.svc.IntakeDashboard(r.Context(), id, page)
-	h.answer(w, r, "building the intake's dashboard", err, d)
+	h.answer(w, r, "building the intake's dashboard", err, wire.DashboardOf(d))
 }
 
 // dashboardPage is the page of a dashboard its query asks for: ?after= or
@@ -148,15 +148,9 @@ func dashboardPage(w http.ResponseWriter, r *http.Request) (starter.DashboardPag
 	return page, true
 }
 
-// Started is the answer to an intake's start: journeys by state, as the
-// intake counts them (those it told to start are awaiting_start at once).
-type Started struct {
-	Counts map[workflows.Status]int `json:"counts" openapi:"nullable" doc:"The intake's journeys by state after the start, as the intake counts them: those it has told to start count as awaiting_start at once; the dashboard, read from their records, follows a moment later"`
-}
-
 func (h *handler) startIntake(w http.ResponseWriter, r *http.Request, id uuid.UUID, _ struct{}) {
 	counts, err := h.svc.StartIntake(r.Context(), id)
-	h.answer(w, r, "starting the intake", err, Started{counts})
+	h.answer(w, r, "starting the intake", err, wire.Started{Counts: counts})
 }
 
 // RescheduleRequest is the body of POST /api/intakes/{id}/reschedule.

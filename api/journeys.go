@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/infuse-cymru/journeys/idempotency"
+	"github.com/infuse-cymru/journeys/internal/app/wire"
 	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/workflows"
@@ -30,7 +31,7 @@ func (h *handler) journey(w http.ResponseWriter, r *http.Request) {
 	if d.LiveCause != nil {
 		h.workflowUnavailable(r, j.JourneyID, d.LiveCause)
 	}
-	writeJSON(w, http.StatusOK, d)
+	writeJSON(w, http.StatusOK, wire.JourneyDetailOf(d))
 }
 
 // calendar is GET /api/journeys/{id}/calendar.ics: the journey's sessions

@@ -16,6 +16,7 @@ import (
 
 	"github.com/infuse-cymru/journeys/activities"
 	"github.com/infuse-cymru/journeys/auth"
+	"github.com/infuse-cymru/journeys/internal/app/wire"
 	"github.com/infuse-cymru/journeys/internal/testenv"
 	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
@@ -234,10 +235,10 @@ func (w *world) startCall(intake uuid.UUID) call {
 
 // start starts an intake through the API once it has counted accepted
 // acceptances.
-func (w *world) start(t *testing.T, intake uuid.UUID, accepted int) Started {
+func (w *world) start(t *testing.T, intake uuid.UUID, accepted int) wire.Started {
 	t.Helper()
 	w.counted(t, intake, workflows.StatusAccepted, accepted)
-	var started Started
+	var started wire.Started
 	decode(t, w.do(t, w.startCall(intake)), http.StatusOK, &started)
 	return started
 }
@@ -283,7 +284,7 @@ func (w *world) credentials(t *testing.T, p *who, role store.Role) {
 
 func (w *world) createIntake(t *testing.T, name string, opens, closes, starts time.Time) uuid.UUID {
 	t.Helper()
-	var in store.Intake
+	var in wire.Intake
 	body := fmt.Sprintf(`{"name":%q,"opensAt":%q,"closesAt":%q,"startsOn":%q,"capacity":10}`,
 		name, opens.Format(time.RFC3339Nano), closes.Format(time.RFC3339Nano), starts.Format(time.RFC3339Nano))
 	decode(t, w.do(t, call{method: "POST", path: "/api/intakes", body: body, token: w.coordinator.token, key: uuid.NewString()}),

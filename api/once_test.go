@@ -15,6 +15,7 @@ import (
 
 	"github.com/infuse-cymru/journeys/activities"
 	"github.com/infuse-cymru/journeys/idempotency"
+	"github.com/infuse-cymru/journeys/internal/app/wire"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/workflows"
 )
@@ -247,7 +248,7 @@ func (w *world) testAcceptancesRacingTheStart(t *testing.T, now time.Time) {
 	w.counted(t, race, workflows.StatusAccepted, 1)
 
 	recs := w.atOnce(t, calls...)
-	var st Started
+	var st wire.Started
 	decode(t, recs[0], http.StatusOK, &st)
 	t.Logf("the intake counted, as it started: %v", st.Counts)
 	want := map[workflows.Status]int{workflows.StatusAwaitingStart: 1}

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3filter"
+
+	"github.com/infuse-cymru/journeys/internal/app/wire"
 )
 
 // TestOpenAPIFileIsUpToDate: api/openapi.json, kept for readers and
@@ -98,6 +100,23 @@ func TestValidationCatchesAnotherCasing(t *testing.T) {
 		})
 		if (err == nil) != ok {
 			t.Errorf("GET /api/me answering %s: validation error %v, want one: %v", body, err, !ok)
+		}
+	}
+}
+
+// TestOpenAPIPropertiesAreLowerCamelCase: every key of every answer and
+// request the document describes is lowerCamelCase, one style for the
+// whole API (the keys of counts are data: states, authorities, themes).
+func TestOpenAPIPropertiesAreLowerCamelCase(t *testing.T) {
+	doc, err := (&handler{}).document()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, ref := range doc.Components.Schemas {
+		for key := range ref.Value.Properties {
+			if !wire.LowerCamelCase(key) {
+				t.Errorf("schema %s has the property %q: write it lowerCamelCase", name, key)
+			}
 		}
 	}
 }

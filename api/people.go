@@ -9,6 +9,8 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/infuse-cymru/journeys/internal/app/wire"
+
 	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 )
@@ -46,7 +48,7 @@ func (h *handler) erasePerson(w http.ResponseWriter, r *http.Request, id uuid.UU
 		return
 	}
 	e, err := h.privacy.Erase(r.Context(), id)
-	h.answer(w, r, "erasing the person", err, e)
+	h.answer(w, r, "erasing the person", err, wire.Erasure(e))
 }
 
 // Me is the answer of GET /api/me: who the caller is.

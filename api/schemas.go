@@ -27,8 +27,8 @@ import (
 //     `openapi:"minimum=0,maximum=500,enum=a|b,nullable"` (nullable: a
 //     slice or map that may be null; pointers are not nullable unless
 //     tagged);
-//   - the same for fields of types this package does not own (the store's,
-//     the workflows'), and a description for each type, in notes;
+//   - a description for each type, and what a field's tags cannot say, in
+//     notes;
 //   - the values of the string types that have a fixed set, in enums.
 
 // note is what the document says of a type or a field beyond its Go type.
@@ -101,77 +101,23 @@ func (n note) says() bool {
 
 func atLeast(f float64) *float64 { return &f }
 
-// notes describe types (by schema name) and fields of types this package
-// cannot tag (by schema name and JSON name). Generating the document fails
+// notes describe types (by schema name), and fields (by schema name and JSON
+// name) where a tag cannot: an enum kept in a Go variable. Generating the document fails
 // for a note that names no schema or property, so none is left behind by a
 // rename.
 var notes = map[string]note{
-	"Problem":                       {doc: "RFC 9457 problem details"},
-	"Intake":                        {doc: "An intake (cohort) of the programme"},
-	"Intake.StartsOn":               {doc: startsOnDoc},
-	"Intake.Capacity":               {min: atLeast(0)},
-	"IntakeSummary.StartsOn":        {doc: startsOnDoc},
-	"IntakeSummary.Capacity":        {min: atLeast(0)},
-	"Done":                          {doc: "The change is made"},
-	"TaskAnswer":                    {doc: "A completed task or checkpoint; status only for checkpoints"},
-	"PersonErasure":                 {doc: "What the erasure removed; all zero when the person was already erased"},
-	"PersonErasure.NotesDeleted":    {min: atLeast(0)},
-	"PersonErasure.MessagesFailed":  {min: atLeast(0)},
-	"PersonErasure.TokensRevoked":   {min: atLeast(0)},
-	"PersonErasure.SessionsEnded":   {min: atLeast(0)},
-	"PersonErasure.SignInLinksGone": {min: atLeast(0)},
-	"JourneySnapshot":               {doc: "The store's projection of a journey"},
-	"JourneySnapshot.OverdueCount":  {min: atLeast(0)},
-	"ItemView.CompletedAt":          {doc: "0001-01-01T00:00:00Z while not completed"},
-	"Outcome.AttendancePercent":     {min: atLeast(0)},
-	"Outcome.Checkpoints":           {min: atLeast(0)},
-	"Outcome.Unmet":                 {nullable: true, doc: "Completion criteria not met: lab-attendance, checkpoints, reflection"},
-	"JourneyView":                   {doc: "The journey's workflow's own view"},
-	"JourneyView.PausedFor":         {doc: "How long the journey has been paused in all, in nanoseconds"},
-	"JourneyView.SessionsAttended":  {min: atLeast(0)},
-	"JourneyView.SessionsTotal":     {min: atLeast(0)},
-	"JourneyView.Checkpoints":       {nullable: true},
-	"JourneyView.Tasks":             {nullable: true},
-	"JourneyView.Overdue":           {nullable: true, doc: "IDs of overdue items"},
-	"Upcoming.What":                 {doc: "session, due, reminder or offer-lapses"},
-	"PersonExport":                  {doc: "Everything the store holds about one person (UK GDPR Article 15)"},
-	"EditIntakeRequest":             {doc: "The fields to change, at least one"},
-	"ApplyRequest":                  {doc: "A participant sends {}; a coordinator names the applicant"},
-	"WithdrawRequest.reason":        {enum: workflows.WithdrawReasons},
-	"Readiness.status":              {enum: []string{"ok", "unavailable"}},
-	"Readiness.failing":             {doc: `Each dependency that did not answer (store, temporal) and how: "timed out" or "error"`},
-	"IntakeSummary.Applications":    {min: atLeast(0), doc: "The number of journeys of the intake"},
-	"PersonSummary.ID":              {doc: "The nil UUID for nobody (no coach assigned)"},
-	"PersonSummary.Name":            {doc: `"(erased)" for a person whose data has been erased`},
-	"DashboardRow.CoachID":          {doc: "The nil UUID until a coach is assigned"},
-	"DashboardRow.NextDueAt":        {doc: "0001-01-01T00:00:00Z when nothing is due"},
-	"DashboardRow.OverdueCount":     {min: atLeast(0)},
-	"IntakeDashboard.Total":         {min: atLeast(0), doc: "The number of the intake's journeys, on every page"},
-	"IntakeDashboard.Rows": {doc: "A page of the intake's journeys: participants by given, then family name (compared as bytes, capitals first), " +
-		"namesakes by journey ID, then the erased and those gone from the store. A page starts from where its journey is now: " +
-		"if that participant is renamed or erased between pages, the next page goes on from their new place and may skip or repeat others"},
-	"IntakeDashboard.Previous": {doc: "Ask for ?before= this journey for the page before this one; the nil UUID on the first page, " +
-		"and on an empty page (after the last journey, or before the first)"},
-	"IntakeDashboard.Next": {doc: "Ask for ?after= this journey for the page after this one; the nil UUID on the last page, " +
-		"and on an empty page (after the last journey, or before the first)"},
-	"ImportResult.Created":        {nullable: true, doc: "The people added; null when none"},
-	"ImportResult.Unchanged":      {nullable: true, doc: "People already stored with the same details; null when none"},
-	"JourneySummary.overdueCount": {min: atLeast(0)},
-	"CoachInbox.open":             {doc: "The checkpoints the coach can complete now, overdue first, then soonest due"},
-	"CoachInbox.journeys":         {doc: "Every journey the coach is assigned to"},
-	"CoachInbox.unavailable":      {doc: "Journeys whose workflow did not answer: their open checkpoints are missing; try again"},
-	"GroupCounts.journeys":        {min: atLeast(0)},
-	"GroupReport.by":              {enum: []string{"localAuthority", "theme"}},
-	"GroupReport.intakeId":        {doc: "The intake counted; absent when every intake is"},
-	"JourneyDetail.LiveError": {doc: "Set, always to the same words, when the workflow could not be asked (Temporal down or slow); " +
-		"the cause is logged under the answer's X-Request-Id, which is what to quote to the administrators"},
-	"JourneyDetail.Timeline": {doc: "The journey's recorded events, oldest first"},
-	"PersonRecord.language":  {doc: "cy, en, or empty for bilingual (Welsh first)", enum: []string{"cy", "en", ""}},
-	"MessageRecord.status":   {enum: []string{"queued", "sent", "failed"}},
-	"EventRecord.data":       {nullable: true, doc: "The event's IDs and codes, as recorded; null when it has none"},
+	"Problem":                {doc: "RFC 9457 problem details"},
+	"Intake":                 {doc: "An intake (cohort) of the programme"},
+	"Journey":                {doc: "The store's projection of a journey"},
+	"LiveJourney":            {doc: "The journey's workflow's own view"},
+	"Erasure":                {doc: "What the erasure removed; all zero when the person was already erased"},
+	"Done":                   {doc: "The change is made"},
+	"TaskAnswer":             {doc: "A completed task or checkpoint; status only for checkpoints"},
+	"PersonExport":           {doc: "Everything the store holds about one person (UK GDPR Article 15)"},
+	"EditIntakeRequest":      {doc: "The fields to change, at least one"},
+	"ApplyRequest":           {doc: "A participant sends {}; a coordinator names the applicant"},
+	"WithdrawRequest.reason": {enum: workflows.WithdrawReasons},
 }
-
-const startsOnDoc = "The first day of the lab months (midnight Europe/London)"
 
 // enums are the string types with a fixed set of values, and what they mean.
 var enums = map[reflect.Type]note{

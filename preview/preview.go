@@ -62,49 +62,49 @@ const (
 
 // Line is one message one person would get.
 type Line struct {
-	QueuedAt time.Time // when the workflow queues it
+	QueuedAt time.Time `json:"queuedAt"` // when the workflow queues it
 	// DeliverAt is when the delivery policy lets it go (quiet hours, bank
 	// holidays, the daily cap); zero if it would not go at all (such as a
 	// recipient with no usable e-mail address).
-	DeliverAt time.Time
+	DeliverAt time.Time `json:"deliverAt"`
 	// Digest: it is folded, with others due at once beyond the day's cap,
 	// into one digest e-mail sent at DeliverAt.
-	Digest        bool
-	RecipientID   uuid.UUID
-	RecipientName string // empty if the person is not in the store
-	Role          string // participant, coach or coordinator: what the recipient is to the journey
-	Template      string // the programme's message template, e.g. "session-reminder-day"
-	ItemID        string // the schedule item it is about, e.g. "adaption-lab/1"; empty for notices
-	Language      string // cy, en or cy+en
-	JourneyID     uuid.UUID
+	Digest        bool      `json:"digest"`
+	RecipientID   uuid.UUID `json:"recipientId"`
+	RecipientName string    `json:"recipientName"` // empty if the person is not in the store
+	Role          string    `json:"role"`          // participant, coach or coordinator: what the recipient is to the journey
+	Template      string    `json:"template"`      // the programme's message template, e.g. "session-reminder-day"
+	ItemID        string    `json:"itemId"`        // the schedule item it is about, e.g. "adaption-lab/1"; empty for notices
+	Language      string    `json:"language"`      // cy, en or cy+en
+	JourneyID     uuid.UUID `json:"journeyId"`
 }
 
 // Plan is the outcome of a preview.
 type Plan struct {
-	IntakeID         uuid.UUID
-	IntakeName       string
-	ProgrammeID      string
-	ProgrammeVersion int
-	OpensAt          time.Time
-	ClosesAt         time.Time
-	StartsOn         time.Time
+	IntakeID         uuid.UUID `json:"intakeId"`
+	IntakeName       string    `json:"intakeName"`
+	ProgrammeID      string    `json:"programmeId"`
+	ProgrammeVersion int       `json:"programmeVersion"`
+	OpensAt          time.Time `json:"opensAt"`
+	ClosesAt         time.Time `json:"closesAt"`
+	StartsOn         time.Time `json:"startsOn"`
 	// The scenario's moments (see Run).
-	AppliedAt  time.Time
-	OfferedAt  time.Time
-	AcceptedAt time.Time
-	StartedAt  time.Time
+	AppliedAt  time.Time `json:"appliedAt"`
+	OfferedAt  time.Time `json:"offeredAt"`
+	AcceptedAt time.Time `json:"acceptedAt"`
+	StartedAt  time.Time `json:"startedAt"`
 	// Participants take a place and go through the programme; Waitlisted
 	// applied beyond capacity and are not selected when the intake starts.
-	Participants int
-	Waitlisted   int
+	Participants int `json:"participants"`
+	Waitlisted   int `json:"waitlisted"`
 	// Lines are the messages, by delivery time (undelivered ones last),
 	// then queue time, then recipient.
-	Lines []Line
+	Lines []Line `json:"lines"`
 	// Emails counts the e-mails delivery sent: a digest is one.
-	Emails int
+	Emails int `json:"emails"`
 	// Problems lists scripted steps that the workflows refused. It is
 	// empty when the scenario ran as described.
-	Problems []string
+	Problems []string `json:"problems"`
 }
 
 // The scenario's timing, relative to the intake's own dates.

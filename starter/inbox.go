@@ -41,15 +41,15 @@ type CoachInbox struct {
 	AsOf time.Time `json:"asOf"`
 	// Open is every checkpoint the coach can complete now, overdue first,
 	// then soonest due first.
-	Open []InboxItem `json:"open"`
+	Open []InboxItem `json:"open" doc:"The checkpoints the coach can complete now, overdue first, then soonest due"`
 	// Journeys is every journey the coach is assigned to, oldest first,
 	// from the store (so it answers even when Temporal does not).
-	Journeys []JourneySummary `json:"journeys"`
+	Journeys []JourneySummary `json:"journeys" doc:"Every journey the coach is assigned to"`
 	// Unavailable lists journeys whose workflow had to be asked (their
 	// projection predates checkpoints) and could not be: their open
 	// checkpoints are missing from Open. Try again in a moment; if a
 	// journey stays here, check the worker.
-	Unavailable []UnavailableJourney `json:"unavailable,omitempty"`
+	Unavailable []UnavailableJourney `json:"unavailable,omitempty" doc:"Journeys whose workflow did not answer: their open checkpoints are missing; try again"`
 }
 
 // InboxItem is one open coaching checkpoint.
@@ -82,7 +82,7 @@ type JourneySummary struct {
 	Phase        string         `json:"phase,omitempty"`
 	NextDueItem  string         `json:"nextDueItem,omitempty"`
 	NextDueAt    time.Time      `json:"nextDueAt,omitzero"`
-	OverdueCount int            `json:"overdueCount"`
+	OverdueCount int            `json:"overdueCount" openapi:"minimum=0"`
 	Outcome      string         `json:"outcome,omitempty"`
 }
 

@@ -27,8 +27,8 @@ var requiredColumns = []string{"role", "given_name", "email"}
 // ImportResult says what an import did. Re-importing a file lists everyone
 // as unchanged.
 type ImportResult struct {
-	Created   []uuid.UUID
-	Unchanged []uuid.UUID
+	Created   []uuid.UUID `json:"created" openapi:"nullable" doc:"The people added; null when none"`
+	Unchanged []uuid.UUID `json:"unchanged" openapi:"nullable" doc:"People already stored with the same details; null when none"`
 }
 
 // RowProblem is what is wrong with one line of a people file.

@@ -28,11 +28,11 @@ var London = programme.London
 
 // PersonSummary is how a person appears in a view.
 type PersonSummary struct {
-	ID             uuid.UUID
-	Name           string
-	Email          string `json:",omitempty"`
-	LocalAuthority string `json:",omitempty"`
-	Theme          string `json:",omitempty"`
+	ID             uuid.UUID `json:"id" doc:"The nil UUID for nobody (no coach assigned)"`
+	Name           string    `json:"name" doc:"\"(erased)\" for a person whose data has been erased"`
+	Email          string    `json:"email,omitempty"`
+	LocalAuthority string    `json:"localAuthority,omitempty"`
+	Theme          string    `json:"theme,omitempty"`
 }
 
 // ErasedName stands in for a person whose data has been erased under UK
@@ -122,10 +122,10 @@ type JourneyDetail struct {
 
 // TimelineEntry is one recorded event of a journey.
 type TimelineEntry struct {
-	At    time.Time
-	Event string
-	Item  string `json:",omitempty"`
-	State string `json:",omitempty"`
+	At    time.Time `json:"at"`
+	Event string    `json:"event"`
+	Item  string    `json:"item,omitempty"`
+	State string    `json:"state,omitempty"`
 }
 
 // JourneyDetail combines the journey's live state (from its workflow) with
@@ -255,19 +255,19 @@ type IntakeDashboard struct {
 
 // DashboardRow is one journey of an intake.
 type DashboardRow struct {
-	JourneyID      uuid.UUID
-	PersonID       uuid.UUID
-	Name           string
-	LocalAuthority string
-	Theme          string
-	CoachID        uuid.UUID
-	CoachName      string
-	State          string
-	Phase          string
-	NextDueItem    string
-	NextDueAt      time.Time
-	OverdueCount   int
-	Outcome        string
+	JourneyID      uuid.UUID `json:"journeyId"`
+	PersonID       uuid.UUID `json:"personId"`
+	Name           string    `json:"name"`
+	LocalAuthority string    `json:"localAuthority"`
+	Theme          string    `json:"theme"`
+	CoachID        uuid.UUID `json:"coachId" doc:"The nil UUID until a coach is assigned"`
+	CoachName      string    `json:"coachName"`
+	State          string    `json:"state"`
+	Phase          string    `json:"phase"`
+	NextDueItem    string    `json:"nextDueItem"`
+	NextDueAt      time.Time `json:"nextDueAt" doc:"0001-01-01T00:00:00Z when nothing is due"`
+	OverdueCount   int       `json:"overdueCount" openapi:"minimum=0"`
+	Outcome        string    `json:"outcome"`
 }
 
 // Sizes of a dashboard's page of journeys: an intake of the usual twenty

@@ -54,7 +54,7 @@ spaces in the code do not matter. A code no certificate has exits with 4.`,
 			cy, en := certificate.Dates(desc.CompletedAt, desc.Location)
 			return c.emit(map[string]any{
 				"code": issued.Code, "journey": issued.JourneyID, "person": issued.PersonID, "name": name,
-				"intake": issued.IntakeID, "intake_name": desc.IntakeName, "completed_at": issued.IssuedAt,
+				"intake": issued.IntakeID, "intakeName": desc.IntakeName, "completedAt": issued.IssuedAt,
 			}, func(w io.Writer) {
 				fmt.Fprintf(w, "Certificate %s is genuine.\n", issued.Code)
 				fmt.Fprintf(w, "  %s completed %s, %s, on %s (%s).\n", name, certificate.ProgrammeName, desc.IntakeName, en, cy)

@@ -79,7 +79,9 @@ func (w *world) infuse(args ...string) result {
 	defer cancel()
 	var out, errb bytes.Buffer
 	code := run(ctx, append([]string{"--database", w.database, "--timeout", commandTimeout.String()}, args...), strings.NewReader(""), &out, &errb)
-	return result{code: code, stdout: out.String(), stderr: errb.String()}
+	r := result{code: code, stdout: out.String(), stderr: errb.String()}
+	checkJSONOutput(w.t, args, r)
+	return r
 }
 
 // must runs a command that has to succeed.
@@ -233,7 +235,7 @@ func TestCommands(t *testing.T) {
 	if ago := time.Since(created.CreatedAt); ago < 0 || ago > time.Hour {
 		t.Errorf("intake create --json: CreatedAt %s, want the time it was recorded", created.CreatedAt)
 	}
-	closed := w.jsonField("ID", "intake", "create", "--name", "Cohort 0",
+	closed := w.jsonField("id", "intake", "create", "--name", "Cohort 0",
 		"--opens", rfc(-72*time.Hour), "--closes", rfc(-time.Hour), "--starts", time.Now().Format("2006-01-02"),
 		"--coordinator", "megan@example.org")
 	w.eventually([]string{"Cohort 1", "open", "Cohort 0", "closed"}, "intake", "list")

@@ -186,7 +186,7 @@ func TestDevDataDirDiskFull(t *testing.T) {
 	w.must("people", "import", w.writeFile("people.csv", people))
 	token := w.jsonField("token", "token", "create", "--person", "megan@example.org", "--role", "coordinator", "--name", "disk test")
 	rfc := func(d time.Duration) string { return time.Now().Add(d).Format(time.RFC3339) }
-	intake := w.jsonField("ID", "intake", "create", "--name", "Cohort 1", "--capacity", "2",
+	intake := w.jsonField("id", "intake", "create", "--name", "Cohort 1", "--capacity", "2",
 		"--opens", rfc(-time.Hour), "--closes", rfc(48*time.Hour), "--starts", time.Now().AddDate(0, 0, 4).Format("2006-01-02"),
 		"--coordinator", "megan@example.org")
 	journey := w.jsonField("journey", "apply", "--intake", intake, "--person", "carys@example.org")
@@ -250,11 +250,11 @@ func TestDevDataDirDiskFull(t *testing.T) {
 				w.must("mail", "show", fields[len(fields)-1], "--data-dir", dir)
 			}
 		}
-		var listed []struct{ EmailAddress string }
+		var listed []struct{ Email string }
 		w.jsonInto(&listed, "people", "list")
 		have := map[string]bool{}
 		for _, p := range listed {
-			have[p.EmailAddress] = true
+			have[p.Email] = true
 		}
 		for _, email := range append([]string{"back@example.org"}, landed...) {
 			if !have[email] {

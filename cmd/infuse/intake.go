@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/infuse-cymru/journeys/internal/app/apperr"
+	"github.com/infuse-cymru/journeys/internal/app/wire"
 	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/workflows"
 )
@@ -68,7 +69,7 @@ first run created instead of creating another.`,
 			if err != nil {
 				return err
 			}
-			return c.emit(in, func(w io.Writer) {
+			return c.emit(wire.Intake(in), func(w io.Writer) {
 				fmt.Fprintf(w, "Created intake %s: %s\nApplications open %s and close %s; the programme starts %s.\n",
 					in.Name, in.ID, when(in.OpensAt), when(in.ClosesAt), day(in.StartsOn))
 			})
@@ -109,7 +110,7 @@ func (c *cli) intakeEditCommand() *cobra.Command {
 			// A rename is the store's alone, so it works without Temporal.
 			return c.onID("intake", edit.Capacity != nil, func(ctx context.Context, svc *starter.Service, id uuid.UUID, _ []string) (any, func(io.Writer), error) {
 				in, err := svc.EditIntake(ctx, id, edit)
-				return in, func(w io.Writer) {
+				return wire.Intake(in), func(w io.Writer) {
 					fmt.Fprintf(w, "Intake %s is now %s, with places for %d.\n", in.ID, in.Name, in.Capacity)
 				}, err
 			})(cmd, a)
@@ -135,7 +136,7 @@ func (c *cli) intakeListCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return c.emit(intakes, func(w io.Writer) {
+			return c.emit(wire.IntakeSummaries(intakes), func(w io.Writer) {
 				rows := make([][]string, len(intakes))
 				for i, in := range intakes {
 					rows[i] = []string{in.ID.String(), in.Name, string(in.Status), when(in.OpensAt), when(in.ClosesAt),
@@ -154,7 +155,7 @@ func (c *cli) intakeStartCommand() *cobra.Command {
 		Args:  args(cobra.ExactArgs(1)),
 		RunE: c.onID("intake", true, func(ctx context.Context, svc *starter.Service, id uuid.UUID, _ []string) (any, func(io.Writer), error) {
 			got, err := svc.StartIntake(ctx, id)
-			return got, func(w io.Writer) {
+			return wire.Started{Counts: got}, func(w io.Writer) {
 				fmt.Fprintf(w, "Started intake %s: %s.\n", id, statusCounts(got))
 			}, err
 		}),
@@ -193,7 +194,7 @@ func (c *cli) intakeDashboardCommand() *cobra.Command {
 				}
 			}
 			d, err := svc.IntakeDashboard(ctx, id, page)
-			return d, func(w io.Writer) { printDashboard(w, d) }, err
+			return wire.DashboardOf(d), func(w io.Writer) { printDashboard(w, d) }, err
 		}),
 	}
 	cmd.Flags().StringVar(&after, "after", "", "list the participants after this journey (the last page's next)")
@@ -251,7 +252,7 @@ func (c *cli) intakeRescheduleCommand() *cobra.Command {
 			if err := svc.RescheduleSession(ctx, id, a[1], at); err != nil {
 				return err
 			}
-			return c.emit(map[string]any{"intake": id, "session": a[1], "starts_at": at}, func(w io.Writer) {
+			return c.emit(map[string]any{"intake": id, "session": a[1], "startsAt": at}, func(w io.Writer) {
 				fmt.Fprintf(w, "Session %s of intake %s now starts %s.\n", a[1], id, when(at))
 			})
 		}),

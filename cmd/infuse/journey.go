@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
+	"github.com/infuse-cymru/journeys/internal/app/wire"
 	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/workflows"
 )
@@ -189,7 +190,7 @@ func (c *cli) journeyShowCommand() *cobra.Command {
 		Args:  args(cobra.ExactArgs(1)),
 		RunE: c.onID("journey", true, func(ctx context.Context, svc *starter.Service, id uuid.UUID, _ []string) (any, func(io.Writer), error) {
 			d, err := svc.JourneyDetail(ctx, id)
-			return d, func(w io.Writer) { printJourney(w, d) }, err
+			return wire.JourneyDetailOf(d), func(w io.Writer) { printJourney(w, d) }, err
 		}),
 	}
 }
@@ -292,7 +293,7 @@ func (c *cli) journeyDeferCommand() *cobra.Command {
 				return nil, "", err
 			}
 			next, err := svc.Defer(ctx, id, target)
-			return map[string]any{"journey": id, "new_journey": next, "intake": target},
+			return map[string]any{"journey": id, "newJourney": next, "intake": target},
 				fmt.Sprintf("Journey %s deferred to intake %s as journey %s.", id, target, next), err
 		}),
 	}

@@ -152,8 +152,8 @@ func mailOrNotFound(m devmail.Message, err error) (devmail.Message, error) {
 // mailJSON is `mail show --json`.
 func mailJSON(m devmail.Message) any {
 	type part struct {
-		ContentType string `json:"content_type"`
-		FileName    string `json:"file_name,omitempty"`
+		ContentType string `json:"contentType"`
+		FileName    string `json:"fileName,omitempty"`
 		Size        int    `json:"size"`
 	}
 	parts := make([]part, len(m.Parts))
@@ -274,19 +274,19 @@ refusing it). It reads the store only, so it works while Temporal is down.`,
 // outboxRow is one line of `mail outbox`.
 type outboxRow struct {
 	Key         string              `json:"key"`
-	IntakeID    uuid.UUID           `json:"intake_id"`
-	JourneyID   uuid.UUID           `json:"journey_id"`
-	RecipientID uuid.UUID           `json:"recipient_id"`
+	IntakeID    uuid.UUID           `json:"intakeId"`
+	JourneyID   uuid.UUID           `json:"journeyId"`
+	RecipientID uuid.UUID           `json:"recipientId"`
 	Recipient   string              `json:"recipient"`
 	Role        store.Role          `json:"role"`
 	Template    string              `json:"template"`
-	ItemID      string              `json:"item_id,omitempty"`
-	SendAt      time.Time           `json:"send_at"`
+	ItemID      string              `json:"itemId,omitempty"`
+	SendAt      time.Time           `json:"sendAt"`
 	Status      store.MessageStatus `json:"status"`
 	Attempts    int                 `json:"attempts"`
-	LastError   string              `json:"last_error,omitempty"`
-	SentAt      *time.Time          `json:"sent_at,omitempty"`
-	MessageID   string              `json:"message_id,omitempty"`
+	LastError   string              `json:"lastError,omitempty"`
+	SentAt      *time.Time          `json:"sentAt,omitempty"`
+	MessageID   string              `json:"messageId,omitempty"`
 }
 
 // outboxRows names each message's recipient, looking each person up once.

@@ -24,7 +24,9 @@ func runInfuse(t *testing.T, args ...string) result {
 	defer cancel()
 	var out, errb bytes.Buffer
 	code := run(ctx, args, strings.NewReader(""), &out, &errb)
-	return result{code: code, stdout: out.String(), stderr: errb.String()}
+	r := result{code: code, stdout: out.String(), stderr: errb.String()}
+	checkJSONOutput(t, args, r)
+	return r
 }
 
 // Dev mode's wiring end to end, without Temporal: a queued offer in a real

@@ -11,7 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/infuse-cymru/journeys/starter"
+	"github.com/infuse-cymru/journeys/internal/app/wire"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
 	"github.com/infuse-cymru/journeys/workflows"
@@ -69,8 +69,8 @@ func TestTheSameCommandTwiceAtOnce(t *testing.T) {
 		return append([]string{"--json", "intake", "create", "--name", name, "--opens", rfc(-time.Hour), "--closes", closes,
 			"--starts", starts, "--coordinator", "megan@example.org"}, more...)
 	}
-	own := w.jsonField("ID", create("Cohort Own", rfc(48*time.Hour), time.Now().AddDate(0, 0, 4).Format("2006-01-02"))[1:]...)
-	later := w.jsonField("ID", create("Cohort Later", rfc(30*24*time.Hour), time.Now().AddDate(0, 0, 40).Format("2006-01-02"))[1:]...)
+	own := w.jsonField("id", create("Cohort Own", rfc(48*time.Hour), time.Now().AddDate(0, 0, 4).Format("2006-01-02"))[1:]...)
+	later := w.jsonField("id", create("Cohort Later", rfc(30*24*time.Hour), time.Now().AddDate(0, 0, 40).Format("2006-01-02"))[1:]...)
 	for _, in := range []string{own, later} {
 		w.eventually([]string{": open\n"}, "intake", "dashboard", in)
 	}
@@ -88,7 +88,7 @@ func TestTheSameCommandTwiceAtOnce(t *testing.T) {
 		switch r.code {
 		case exitOK:
 			var got struct {
-				NewJourney string `json:"new_journey"`
+				NewJourney string `json:"newJourney"`
 			}
 			if err := json.Unmarshal([]byte(r.stdout), &got); err != nil || got.NewJourney == "" {
 				t.Fatalf("a deferral's answer: %v\n%s", err, r.stdout)
@@ -116,7 +116,7 @@ func TestTheSameCommandTwiceAtOnce(t *testing.T) {
 		t.Errorf("the later intake counts %v, want the one deferred journey accepted", counts)
 	}
 	w.eventually([]string{moved}, "intake", "dashboard", later)
-	var dash starter.IntakeDashboard
+	var dash wire.IntakeDashboard
 	w.jsonInto(&dash, "intake", "dashboard", later)
 	if len(dash.Rows) != 1 || dash.Rows[0].JourneyID.String() != moved {
 		t.Errorf("the later intake's dashboard lists %+v, want only journey %s", dash.Rows, moved)
@@ -140,7 +140,7 @@ func TestTheSameCommandTwiceAtOnce(t *testing.T) {
 		t.Error("neither withdrawal withdrew the participant")
 	}
 	w.eventually([]string{"journey.withdrawn"}, "journey", "show", moved)
-	var d starter.JourneyDetail
+	var d wire.JourneyDetail
 	w.jsonInto(&d, "journey", "show", moved)
 	n := 0
 	for _, e := range d.Timeline {
@@ -175,15 +175,15 @@ func TestTheSameCommandTwiceAtOnce(t *testing.T) {
 		}
 		ids = append(ids, in.ID.String())
 	}
-	ids = append(ids, w.jsonField("ID", retried[1:]...))
+	ids = append(ids, w.jsonField("id", retried[1:]...))
 	if ids[0] != ids[1] || ids[0] != ids[2] {
 		t.Errorf("one --request-id created intakes %v, want one", ids)
 	}
-	other := w.jsonField("ID", create("Cohort Retried", closes, starts, "--request-id", "nightly-2027-02")[1:]...)
+	other := w.jsonField("id", create("Cohort Retried", closes, starts, "--request-id", "nightly-2027-02")[1:]...)
 	if other == ids[0] {
 		t.Errorf("another --request-id answered with the same intake %s", other)
 	}
-	var intakes []store.Intake
+	var intakes []wire.IntakeSummary
 	w.jsonInto(&intakes, "intake", "list")
 	named := 0
 	for _, in := range intakes {

@@ -24,6 +24,7 @@ import (
 
 	"github.com/infuse-cymru/journeys/api"
 	"github.com/infuse-cymru/journeys/idempotency"
+	"github.com/infuse-cymru/journeys/internal/app/wire"
 	"github.com/infuse-cymru/journeys/internal/cluster"
 	"github.com/infuse-cymru/journeys/internal/testenv"
 	"github.com/infuse-cymru/journeys/starter"
@@ -149,7 +150,7 @@ type outageOf struct {
 // naming the request, and a 200 is the dashboard.
 func (o outageOf) checkDashboardDown(t *testing.T, r outageResponse) {
 	t.Helper()
-	var d starter.IntakeDashboard
+	var d wire.IntakeDashboard
 	switch {
 	case r.status != o.readsDown:
 	case r.status == http.StatusOK && json.Unmarshal(r.body, &d) == nil && d.Intake.Name != "":
@@ -400,7 +401,7 @@ func runOutage(t *testing.T, o outageOf) {
 				err = fmt.Errorf("%d %s, want %d", r.status, r.body, o.readsDown)
 			}
 			what := fmt.Sprintf("asked at %v, answered %d after %v", asked.Format(time.TimeOnly), r.status, time.Since(asked).Round(time.Millisecond))
-			var d starter.JourneyDetail
+			var d wire.JourneyDetail
 			if r.status == http.StatusOK && json.Unmarshal(r.body, &d) == nil {
 				what += ", its live state " + cmp.Or(d.LiveError, "there")
 			}
@@ -460,7 +461,7 @@ func runOutage(t *testing.T, o outageOf) {
 		counts := w.intakeCounts(intake.ID.String())
 		return counts[workflows.StatusAccepted] == outageApplicants, fmt.Sprint(counts)
 	})
-	var started api.Started
+	var started wire.Started
 	if err := c.call(ctx, coordinator, http.MethodPost, "/api/intakes/"+intake.ID.String()+"/start", struct{}{}, http.StatusOK, &started).err; err != nil {
 		t.Fatal(err)
 	}

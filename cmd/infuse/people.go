@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/infuse-cymru/journeys/internal/app/wire"
 	"github.com/infuse-cymru/journeys/store"
 )
 
@@ -79,7 +80,7 @@ func (c *cli) peopleListCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return c.emit(people, func(w io.Writer) {
+			return c.emit(wire.People(people), func(w io.Writer) {
 				rows := make([][]string, len(people))
 				for i, p := range people {
 					rows[i] = []string{p.ID.String(), string(p.Role), p.GivenName + " " + p.FamilyName, p.EmailAddress,

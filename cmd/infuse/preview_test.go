@@ -88,6 +88,7 @@ func TestIntakePreviewCommand(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("--json: exit %d: %s", code, errOut)
 	}
+	checkJSONStyle(t, "intake preview", out)
 	var plan preview.Plan
 	if err := json.Unmarshal([]byte(out), &plan); err != nil {
 		t.Fatalf("--json output does not parse: %v\n%s", err, out)
@@ -99,8 +100,8 @@ func TestIntakePreviewCommand(t *testing.T) {
 			t.Errorf("--json line queued %v, delivered %v", l.QueuedAt, l.DeliverAt)
 		}
 	}
-	if !strings.Contains(out, `"QueuedAt"`) || !strings.Contains(out, `"DeliverAt"`) || !strings.Contains(out, `"Digest"`) {
-		t.Errorf("--json lacks QueuedAt, DeliverAt or Digest:\n%.2000s", out)
+	if !strings.Contains(out, `"queuedAt"`) || !strings.Contains(out, `"deliverAt"`) || !strings.Contains(out, `"digest"`) {
+		t.Errorf("--json lacks queuedAt, deliverAt or digest:\n%.2000s", out)
 	}
 	if fmt.Sprint(langs) != "map[Huw Hyfforddwr:cy Siân Evans:en]" || plan.Participants != 1 {
 		t.Errorf("languages %v, participants %d", langs, plan.Participants)

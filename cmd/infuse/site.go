@@ -162,7 +162,7 @@ Give it to the person only: whoever opens it is signed in as them.`,
 			if err != nil {
 				return err
 			}
-			return c.emit(map[string]any{"person": p.ID, "role": p.Role, "link": link, "expires_at": expires},
+			return c.emit(map[string]any{"person": p.ID, "role": p.Role, "link": link, "expiresAt": expires},
 				func(w io.Writer) { fmt.Fprintf(w, "%s (%s), until %s:\n%s\n", a[0], p.Role, when(expires), link) })
 		}),
 	}

@@ -32,7 +32,7 @@ func TestWorkerMetrics(t *testing.T) {
 
 	w.must("people", "import", w.writeFile("people.csv", people))
 	rfc := func(d time.Duration) string { return time.Now().Add(d).Format(time.RFC3339) }
-	intake := w.jsonField("ID", "intake", "create", "--name", "Cohort 1", "--capacity", "2",
+	intake := w.jsonField("id", "intake", "create", "--name", "Cohort 1", "--capacity", "2",
 		"--opens", rfc(-time.Hour), "--closes", rfc(48*time.Hour), "--starts", time.Now().AddDate(0, 0, 4).Format("2006-01-02"),
 		"--coordinator", "megan@example.org")
 	w.must("apply", "--intake", intake, "--person", "carys@example.org")

@@ -68,8 +68,8 @@ it stops working by itself N days from now; without, it works until revoked.
 				return err
 			}
 			return c.emit(map[string]any{
-				"token": plain, "id": tok.ID, "person": tok.PersonID, "role": tok.Role, "name": tok.Name, "created_at": tok.CreatedAt,
-				"expires_at": nullableTime(tok.ExpiresAt),
+				"token": plain, "id": tok.ID, "person": tok.PersonID, "role": tok.Role, "name": tok.Name, "createdAt": tok.CreatedAt,
+				"expiresAt": nullableTime(tok.ExpiresAt),
 			}, func(w io.Writer) {
 				fmt.Fprintf(w, "API token %s (%s) for %s %s %s:\n\n  %s\n\n", tok.ID, tok.Name, tok.Role,
 					strings.TrimSpace(p.GivenName+" "+p.FamilyName), p.EmailAddress, plain)
@@ -118,8 +118,8 @@ func (c *cli) tokenListCommand() *cobra.Command {
 			out := make([]map[string]any, len(toks))
 			rows := make([][]string, len(toks))
 			for i, t := range toks {
-				out[i] = map[string]any{"id": t.ID, "person": t.PersonID, "role": t.Role, "name": t.Name, "created_at": t.CreatedAt,
-					"expires_at": nullableTime(t.ExpiresAt), "last_used_at": nullableTime(t.LastUsedAt), "revoked_at": nullableTime(t.RevokedAt)}
+				out[i] = map[string]any{"id": t.ID, "person": t.PersonID, "role": t.Role, "name": t.Name, "createdAt": t.CreatedAt,
+					"expiresAt": nullableTime(t.ExpiresAt), "lastUsedAt": nullableTime(t.LastUsedAt), "revokedAt": nullableTime(t.RevokedAt)}
 				rows[i] = []string{t.ID.String(), t.PersonID.String(), string(t.Role), t.Name, when(t.CreatedAt),
 					when(t.LastUsedAt), when(t.ExpiresAt), when(t.RevokedAt)}
 			}

@@ -51,7 +51,7 @@ func TestTokenCommands(t *testing.T) {
 	if used, never := lastUsed(list, tok.ID.String()), lastUsed(list, id); used != when(tok.LastUsedAt) || never != "-" || strings.Contains(list, plain) {
 		t.Errorf("token list shows last uses %q (want %q) and %q (want -):\n%s", used, when(tok.LastUsedAt), never, list)
 	}
-	month := w.jsonField("expires_at", "token", "create", "--person", "ceri@example.org", "--role", "coordinator", "--name", "a month", "--days", "30", "--json")
+	month := w.jsonField("expiresAt", "token", "create", "--person", "ceri@example.org", "--role", "coordinator", "--name", "a month", "--days", "30", "--json")
 	if ends, err := time.Parse(time.RFC3339Nano, month); err != nil || ends.Sub(time.Now()) < 29*24*time.Hour || ends.Sub(time.Now()) > 31*24*time.Hour {
 		t.Errorf("--days 30 made a token that ends at %q (%v)", month, err)
 	}

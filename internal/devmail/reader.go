@@ -20,13 +20,13 @@ import (
 
 // Summary describes one message in the mailbox.
 type Summary struct {
-	File      string    // the file's name in the mailbox folder
-	Received  time.Time // when the mailbox received it
-	From      string    // decoded, e.g. "Infuse <infuse@localhost>"
-	To        string    // decoded, e.g. "Siân O'Brien <sian@example.org>"
-	Subject   string    // decoded (RFC 2047), so Welsh letters show
-	MessageID string    // with its angle brackets
-	HasInvite bool      // a text/calendar part (an invite, update or cancellation)
+	File      string    `json:"file"`      // the file's name in the mailbox folder
+	Received  time.Time `json:"received"`  // when the mailbox received it
+	From      string    `json:"from"`      // decoded, e.g. "Infuse <infuse@localhost>"
+	To        string    `json:"to"`        // decoded, e.g. "Siân O'Brien <sian@example.org>"
+	Subject   string    `json:"subject"`   // decoded (RFC 2047), so Welsh letters show
+	MessageID string    `json:"messageId"` // with its angle brackets
+	HasInvite bool      `json:"hasInvite"` // a text/calendar part (an invite, update or cancellation)
 }
 
 // Part is one leaf of a message's MIME tree, decoded.

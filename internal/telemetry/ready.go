@@ -51,11 +51,11 @@ func TemporalCheck(tc client.Client) Check {
 
 // Readiness is the body of /readyz (and /healthz, which is always "ok").
 type Readiness struct {
-	Status string `json:"status"` // "ok" or "unavailable"
+	Status string `json:"status" openapi:"enum=ok|unavailable"`
 	// Failing names each dependency that did not answer and how ("timed
 	// out" or "error"). The error itself goes to the log only: it can
 	// name hosts, users and databases.
-	Failing map[string]string `json:"failing,omitempty"`
+	Failing map[string]string `json:"failing,omitempty" doc:"Each dependency that did not answer (store, temporal) and how: \"timed out\" or \"error\""`
 }
 
 // Ready answers 200 when every check passes, else 503 naming the failing

@@ -68,7 +68,7 @@ type PersonRecord struct {
 	LocalAuthority string    `json:"localAuthority,omitempty"`
 	Theme          string    `json:"theme,omitempty"`
 	// Language is "cy", "en", or empty for bilingual (Welsh first).
-	Language  string    `json:"language"`
+	Language  string    `json:"language" openapi:"enum=cy|en|" doc:"cy, en, or empty for bilingual (Welsh first)"`
 	CreatedAt time.Time `json:"createdAt"`
 	ErasedAt  time.Time `json:"erasedAt,omitzero"`
 }
@@ -94,7 +94,7 @@ type JourneyRecord struct {
 type EventRecord struct {
 	At   time.Time       `json:"at"`
 	Type string          `json:"type"`
-	Data json.RawMessage `json:"data,omitempty"`
+	Data json.RawMessage `json:"data,omitempty" openapi:"nullable" doc:"The event's IDs and codes, as recorded; null when it has none"`
 }
 
 // NoteRecord is a note's text and who wrote it when.
@@ -114,7 +114,7 @@ type MessageRecord struct {
 	ItemID    string    `json:"itemId,omitempty"`
 	ItemAt    time.Time `json:"itemAt,omitzero"`
 	Channel   string    `json:"channel"`
-	Status    string    `json:"status"`
+	Status    string    `json:"status" openapi:"enum=queued|sent|failed"`
 	SendAt    time.Time `json:"sendAt"`
 	SentAt    time.Time `json:"sentAt,omitzero"`
 	CreatedAt time.Time `json:"createdAt"`

@@ -45,9 +45,9 @@ const notRecorded = "(not recorded)"
 // GroupReport counts journeys by local authority or by theme.
 type GroupReport struct {
 	// By is "localAuthority" or "theme".
-	By string `json:"by"`
+	By string `json:"by" openapi:"enum=localAuthority|theme"`
 	// IntakeID is the intake counted; absent when every intake is.
-	IntakeID uuid.UUID `json:"intakeId,omitzero"`
+	IntakeID uuid.UUID `json:"intakeId,omitzero" doc:"The intake counted; absent when every intake is"`
 	// Groups has every authority (or theme) in the programme's order, even
 	// those with no journeys, then "(not recorded)" if any journey has none.
 	Groups []GroupCounts `json:"groups"`
@@ -56,7 +56,7 @@ type GroupReport struct {
 // GroupCounts is one authority's or theme's journeys.
 type GroupCounts struct {
 	Name     string `json:"name"`
-	Journeys int    `json:"journeys"`
+	Journeys int    `json:"journeys" openapi:"minimum=0"`
 	// ByState counts journeys by their current state ("in_labs", "completed", …).
 	ByState map[string]int `json:"byState"`
 	// ByOutcome counts the journeys that have ended, by outcome
