@@ -5,9 +5,10 @@
 //
 // Temporal histories are immutable and expire after namespace retention, so
 // anything people must be able to read, correct, erase or report on lives here.
-// One interface, two backends: store/pgstore (PostgreSQL through pgx, for
-// production) and store/sqlitestore (pure-Go SQLite, the embedded default).
-// Both must pass the shared conformance suite in store/storetest.
+// One interface, written once (store/internal/sqlstore: the queries in SQL
+// files, the logic in Go), on two databases: store/pgstore (PostgreSQL
+// through pgx, for production) and store/sqlitestore (pure-Go SQLite, the
+// embedded default). Both pass the conformance suite in store/storetest.
 package store
 
 import (

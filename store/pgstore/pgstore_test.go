@@ -15,6 +15,7 @@ import (
 	"github.com/pressly/goose/v3"
 
 	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/store/internal/sqlstore"
 	"github.com/infuse-cymru/journeys/store/storetest"
 )
 
@@ -321,3 +322,25 @@ func TestMigrationFencedEvents(t *testing.T) {
 }
 
 func BenchmarkRecord(b *testing.B) { storetest.BenchmarkRecord(b, OpenTest(b)) }
+
+// TestEveryQueryPrepares: PostgreSQL parses and plans every query of
+// queries/*.sql against the migrated schema, those no conformance test
+// happens to reach included. (SQLite's store prepares them all as it
+// opens.)
+func TestEveryQueryPrepares(t *testing.T) {
+	s := OpenTest(t)
+	q, err := sqlstore.LoadQueries(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := s.pool.Acquire(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	for _, query := range q.All() {
+		if _, err := conn.Conn().Prepare(t.Context(), "", query); err != nil {
+			t.Errorf("preparing %q: %v", query, err)
+		}
+	}
+}

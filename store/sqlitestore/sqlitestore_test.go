@@ -14,6 +14,7 @@ import (
 	"github.com/pressly/goose/v3"
 
 	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/store/internal/sqlstore"
 	"github.com/infuse-cymru/journeys/store/storetest"
 )
 
@@ -44,15 +45,14 @@ func (s *Store) AppendBare(ctx context.Context, ev store.Event) error {
 // empties the projections and leaves the journeys' totals wrong, as rows
 // changed outside their triggers would.
 func (s *Store) WipeProjections(ctx context.Context) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx sqlstore.DB) error {
 		for _, q := range []string{`DELETE FROM journeys`, `DELETE FROM journey_items`, `DELETE FROM journey_ends`,
-			`UPDATE journey_totals SET attended = attended + 5, completed = completed + 5`} {
-			if _, err := tx.ExecContext(ctx, q); err != nil {
+			`UPDATE journey_totals SET attended = attended + 5, completed = completed + 5`, `UPDATE intakes SET status = 'draft'`} {
+			if _, err := tx.Exec(ctx, q); err != nil {
 				return err
 			}
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE intakes SET status = 'draft'`)
-		return err
+		return nil
 	})
 }
 
@@ -379,4 +379,23 @@ func BenchmarkRecordInMemory(b *testing.B) {
 	}
 	defer s.Close()
 	storetest.BenchmarkRecord(b, s)
+}
+
+// TestEveryQueryPrepares: SQLite parses every query of queries/*.sql
+// against the migrated schema, those no conformance test happens to reach
+// included.
+func TestEveryQueryPrepares(t *testing.T) {
+	s := OpenTest(t)
+	q, err := sqlstore.LoadQueries(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, query := range q.All() {
+		st, err := s.write.PrepareContext(t.Context(), query)
+		if err != nil {
+			t.Errorf("preparing %q: %v", query, err)
+			continue
+		}
+		st.Close()
+	}
 }

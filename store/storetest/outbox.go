@@ -331,3 +331,67 @@ func testDefer(t *testing.T, s store.Store) {
 	mustNotFound(t, "Defer of an unknown key", s.Defer(ctx, marker, "nope", until))
 	mustIs(t, "Defer without a time", s.Defer(ctx, marker, "m1", time.Time{}), store.ErrInvalid)
 }
+
+func testListMessagesFilters(t *testing.T, s store.Store) {
+	ctx := ctxFor(t)
+	in1, in2 := newIntake(t, s), newIntake(t, s)
+	j1, j2, j3 := uuid.New(), uuid.New(), uuid.New()
+	coach := uuid.New()
+	mk := func(in store.Intake, journey uuid.UUID, key string, hours int, recipient uuid.UUID) store.Message {
+		m := message(in, journey, key, base.Add(time.Duration(hours)*time.Hour))
+		if recipient != uuid.Nil {
+			m.RecipientID, m.Role = recipient, store.RoleCoach
+		}
+		return m
+	}
+	m := []store.Message{
+		mk(in1, j1, "m0", 5, uuid.Nil),
+		mk(in1, j1, "m1", 1, coach),
+		mk(in1, j2, "m2", 3, coach),
+		mk(in2, j3, "m3", 2, uuid.Nil),
+		mk(in2, j3, "m4", 4, coach),
+	}
+	_, err := s.Record(ctx, journeyEvent(in1, j1, "e1", "t", nil), m[0], m[1])
+	must(t, err)
+	_, err = s.Record(ctx, journeyEvent(in1, j2, "e2", "t", nil), m[2])
+	must(t, err)
+	_, err = s.Record(ctx, journeyEvent(in2, j3, "e3", "t", nil), m[3], m[4])
+	must(t, err)
+	// An intake-level message (to the coordinator, about no journey).
+	coord := store.Message{Key: "m5", RecipientID: in1.CoordinatorID, Role: store.RoleCoordinator,
+		Template: "intake.closed", SendAt: base.Add(6 * time.Hour)}
+	_, err = s.Record(ctx, store.Event{Key: "e4", IntakeID: in1.ID, Type: "intake.closed"}, coord)
+	must(t, err)
+
+	for _, tc := range []struct {
+		name string
+		f    store.OutboxFilter
+		want []string
+	}{
+		{"all", store.OutboxFilter{}, []string{"m1", "m3", "m2", "m4", "m0", "m5"}},
+		{"limit", store.OutboxFilter{Limit: 2}, []string{"m1", "m3"}},
+		{"intake", store.OutboxFilter{IntakeID: in1.ID}, []string{"m1", "m2", "m0", "m5"}},
+		{"journey", store.OutboxFilter{JourneyID: j1}, []string{"m1", "m0"}},
+		{"recipient", store.OutboxFilter{RecipientID: coach}, []string{"m1", "m2", "m4"}},
+		{"intake and recipient", store.OutboxFilter{IntakeID: in2.ID, RecipientID: coach}, []string{"m4"}},
+		{"queued", store.OutboxFilter{Status: store.MessageQueued, Limit: 3}, []string{"m1", "m3", "m2"}},
+		{"sent", store.OutboxFilter{Status: store.MessageSent}, nil},
+		{"no match", store.OutboxFilter{JourneyID: uuid.New()}, nil},
+	} {
+		got, err := s.ListMessages(ctx, tc.f)
+		must(t, err)
+		var keys []string
+		for _, m := range got {
+			keys = append(keys, m.Key)
+		}
+		if !reflect.DeepEqual(keys, tc.want) {
+			t.Errorf("ListMessages(%s) = %v, want %v", tc.name, keys, tc.want)
+		}
+	}
+	got, err := s.ListMessages(ctx, store.OutboxFilter{IntakeID: in1.ID})
+	must(t, err)
+	last := got[len(got)-1]
+	if last.Key != "m5" || last.JourneyID != uuid.Nil || last.IntakeID != in1.ID || last.Role != store.RoleCoordinator {
+		t.Errorf("intake-level message = %+v", last)
+	}
+}

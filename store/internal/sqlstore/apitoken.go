@@ -25,12 +25,6 @@ func ScanAPIToken(row Scanner) (store.APIToken, error) {
 	return tok, err
 }
 
-// LivePersonToken ends AuthenticateAPIToken's query: the token's person
-// must not be erased, and must still have the token's role. Erasure
-// revokes the person's tokens; this also refuses one inserted by a
-// CreateAPIToken that checked the person just before an erasure committed.
-const LivePersonToken = ` AND person_id IN (SELECT id FROM people WHERE erased_at IS NULL AND people.role = api_tokens.role)`
-
 // AuthenticateAPIToken is Store.AuthenticateAPIToken without the SQL: find
 // reads the live (unrevoked, of a live person in its role) token with the
 // hash, sql.ErrNoRows if there is none; touch records its use at now.
@@ -55,7 +49,7 @@ func AuthenticateAPIToken(plaintext string, now time.Time, find func(hash string
 	return tok, nil
 }
 
-// CreateAPIToken is the part of creating a token both backends share:
+// CreateAPIToken is the logic of Store.CreateAPIToken:
 // check the request, make sure the person exists, has not been erased
 // (erasure revokes a person's tokens; none may be made after it) and has
 // the token's role, draw the secret, and hand the row (with only the

@@ -9,42 +9,14 @@ import (
 	"github.com/infuse-cymru/journeys/store"
 )
 
-// The rule of what is due and the choice of what a claim takes are one
-// statement each for both databases: PostgreSQL reads $1, $2, … as its
-// parameters and SQLite's driver binds them by position too. Each backend
-// encodes the arguments its own way (a time is a timestamptz in one, TEXT
-// in TimeLayout in the other; both compare as times).
-
 // dueWhere holds for a message o that may be sent at $1 (Store.DueMessages):
 // queued, its SendAt and next attempt come, and no earlier queued message
-// of its recipient waiting for a retry.
+// of its recipient waiting for a retry. queries/outbox.sql's DueMessages
+// and ClaimCandidates both take it, as DueAt.
 const dueWhere = `o.status = 'queued' AND o.send_at <= $1 AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= $1)
 	AND NOT EXISTS (SELECT 1 FROM outbox p
 		WHERE p.recipient_id = o.recipient_id AND p.status = 'queued'
 		  AND (p.send_at, p.id) < (o.send_at, o.id) AND p.next_attempt_at > $1)`
-
-// SentEmailsQuery is Store.SentEmails: $1 is the recipient, [$2, $3) the
-// window. It names the recipient outright, so that the outbox's recipient
-// index finds their rows.
-const SentEmailsQuery = `SELECT COUNT(DISTINCT message_id) FROM outbox
-	WHERE recipient_id = $1 AND status = 'sent' AND sent_at >= $2 AND sent_at < $3`
-
-// DueMessagesQuery is Store.DueMessages: $1 is now, $2 the limit.
-const DueMessagesQuery = `SELECT ` + MessageColumns + ` FROM outbox o WHERE ` + dueWhere + `
-	ORDER BY o.send_at, o.id LIMIT $2`
-
-// ClaimCandidatesQuery lists (id, recipient_id, claimed_by), oldest first, what a claim
-// at $1 may take: every due message of the recipients of the oldest $2 due
-// messages, leaving out the recipients someone is serving (any of whose
-// queued messages is claimed with a lease running past $1). For ScanCandidate.
-const ClaimCandidatesQuery = `WITH due AS (
-	SELECT o.id, o.recipient_id, o.send_at, o.claimed_by FROM outbox o
-	WHERE ` + dueWhere + `
-	  AND NOT EXISTS (SELECT 1 FROM outbox c
-		WHERE c.recipient_id = o.recipient_id AND c.status = 'queued' AND c.claimed_until > $1))
-	SELECT id, recipient_id, claimed_by FROM due
-	WHERE recipient_id IN (SELECT recipient_id FROM due ORDER BY send_at, id LIMIT $2)
-	ORDER BY send_at, id`
 
 // ClaimedColumns is what ClaimTx.Stamp returns of each row, for ScanClaimed.
 const ClaimedColumns = `id, ` + MessageColumns
@@ -79,9 +51,10 @@ func ScanClaimed(row Scanner) (Claimed, error) {
 	return c, err
 }
 
-// ClaimTx is a backend's statements for Claim, all in one write transaction.
+// ClaimTx is the statements of Claim, all in one write transaction:
+// claimTx's queries of queries/outbox.sql.
 type ClaimTx interface {
-	// Candidates runs ClaimCandidatesQuery at now with limit.
+	// Candidates runs the ClaimCandidates query at now with limit.
 	Candidates(now time.Time, limit int) ([]Candidate, error)
 	// Lock locks, of the rows ids, those that are still queued, due at now
 	// and unclaimed (or their lease run out) and that no other transaction

@@ -18,14 +18,15 @@ import (
 // recipient was erased: there is nobody left to send it to.
 const ErasedReason = "recipient erased"
 
-// EraseTx is a backend's statements for ErasePerson, all in one write
-// transaction. The counting statements report how many rows they changed.
+// EraseTx is the statements of ErasePerson, all in one write transaction:
+// eraseTx's queries. The counting statements report how many rows they
+// changed.
 type EraseTx interface {
 	// PersonAddress returns the row of the person's e-mail address (none
 	// if there is no such person), read before it is blanked to find the
 	// stored answers that mention them. It goes first and locks the row
-	// where the backend can, so a concurrent erasure of the same person
-	// waits.
+	// where the database can (PostgreSQL), so a concurrent erasure of the
+	// same person waits.
 	PersonAddress(id uuid.UUID) Scanner
 	// BlankPerson blanks the person's names and e-mail address (e-mail
 	// key NULL, so the address is free for someone else), sets erased_at
@@ -218,7 +219,7 @@ func ErasePerson(id uuid.UUID, at time.Time, inTx func(func(EraseTx) error) erro
 	return out, nil
 }
 
-// FindText is a backend's FindText (a test helper) without the SQL: it
+// FindText is the backends' FindText (a test helper) without the SQL: it
 // asks in which columns of each of tables one of texts appears, and lists
 // them all as "table.column".
 func FindText(tables []string, texts []string, in func(table string, texts []string) ([]string, error)) ([]string, error) {

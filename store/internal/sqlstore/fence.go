@@ -203,38 +203,3 @@ func AttemptValues(a *store.TaskAttempt) (stream, seq, fence any) {
 	}
 	return a.Stream, a.Seq, a.Fence
 }
-
-// FenceSQL are the statements of Tx's methods for fenced events that both
-// dialects write alike.
-type FenceSQL struct {
-	// SetStreamHead takes the stream, fence and number.
-	SetStreamHead string
-	// Refence takes the event's key and its new fence.
-	Refence string
-	// RecordedAs takes the key.
-	RecordedAs string
-	// DropQueuedMessages and DropEvents take the stream and the number from which to drop.
-	DropQueuedMessages, DropEvents string
-	// DeleteJourney takes the journey's ID.
-	DeleteJourney string
-}
-
-// FenceStatements are the FenceSQL of a dialect whose parameters are p
-// followed by their number: "$" for PostgreSQL, "?" for SQLite.
-func FenceStatements(p string) FenceSQL {
-	return FenceSQL{
-		SetStreamHead: `INSERT INTO event_streams (stream, fence, seq) VALUES (` + p + `1, ` + p + `2, ` + p + `3)
-			ON CONFLICT (stream) DO UPDATE SET fence = excluded.fence, seq = excluded.seq`,
-		RecordedAs: `SELECT ` + RecordedColumns + ` FROM events WHERE key = ` + p + `1`,
-		Refence:    `UPDATE events SET fence = ` + p + `2 WHERE key = ` + p + `1`,
-		// A join from the stream's events, so that the messages are looked
-		// up by event (outbox_event_idx), not among every queued one: the
-		// status is "not sent nor failed" (queued, as outbox's CHECK
-		// allows no other), which no index on status serves, so neither
-		// database's planner (SQLite's never has statistics) is drawn to one.
-		DropQueuedMessages: `DELETE FROM outbox WHERE id IN (SELECT o.id FROM events e JOIN outbox o ON o.event_seq = e.seq
-			WHERE e.stream = ` + p + `1 AND e.stream_seq >= ` + p + `2 AND o.status NOT IN ('sent', 'failed'))`,
-		DropEvents:    `DELETE FROM events WHERE stream = ` + p + `1 AND stream_seq >= ` + p + `2 RETURNING ` + DroppedColumns,
-		DeleteJourney: `DELETE FROM journeys WHERE journey_id = ` + p + `1`,
-	}
-}

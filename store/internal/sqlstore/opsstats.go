@@ -7,30 +7,21 @@ import (
 	"github.com/infuse-cymru/journeys/store"
 )
 
-// The operators' figures (store/opsstats.go) that both backends ask in the
-// same SQL, and the reading of the rows. The oldest due message and the
-// overdue checkpoints are asked differently (placeholders, time encoding,
-// JSON access), so each backend keeps its own SQL for them.
-const (
-	OutboxCountsQuery  = `SELECT status, count(*) FROM outbox GROUP BY status ORDER BY status`
-	JourneyCountsQuery = `SELECT phase, state, count(*) FROM journeys GROUP BY phase, state ORDER BY phase, state`
-)
-
-// ScanOutboxCount reads a row of OutboxCountsQuery.
+// ScanOutboxCount reads a row of the OutboxCounts query.
 func ScanOutboxCount(row Scanner) (store.OutboxCount, error) {
 	var c store.OutboxCount
 	err := row.Scan(&c.Status, &c.Messages)
 	return c, err
 }
 
-// ScanJourneyCount reads a row of JourneyCountsQuery.
+// ScanJourneyCount reads a row of the JourneyCounts query.
 func ScanJourneyCount(row Scanner) (store.JourneyCount, error) {
 	var c store.JourneyCount
 	err := row.Scan(&c.Phase, &c.State, &c.Journeys)
 	return c, err
 }
 
-// OldestDue reads the row of a backend's oldest-due-message query: a
+// OldestDue reads the row of the OldestDue query: a
 // single stored time, the zero time if NULL (no message is due).
 func OldestDue(row Scanner) (time.Time, error) {
 	var t time.Time
@@ -40,7 +31,7 @@ func OldestDue(row Scanner) (time.Time, error) {
 	return t, nil
 }
 
-// OverdueCount reads the row of a backend's overdue-checkpoints query.
+// OverdueCount reads the row of the OverdueCheckpoints query.
 func OverdueCount(row Scanner) (int, error) {
 	var n int
 	if err := row.Scan(&n); err != nil {

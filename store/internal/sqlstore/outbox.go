@@ -53,15 +53,12 @@ type Update struct {
 	// (and claim) allows, and reports whether it changed one.
 	Apply func() (bool, error)
 	// State reads the row's status and who claimed it, "" for nobody
-	// (sql.ErrNoRows, or pgx.ErrNoRows, if there is no row): StateQuery.
+	// (sql.ErrNoRows if there is no row): the MessageState query.
 	State func() (store.MessageStatus, string, error)
 	// Done are the statuses in which an unchanged row means the change was
 	// already made (or is not needed): no error.
 	Done []store.MessageStatus
 }
-
-// StateQuery reads what Update.State returns of the message with key $1.
-const StateQuery = `SELECT status, claimed_by FROM outbox WHERE key = $1`
 
 // Transition is the body of a Mark* or Defer transaction: it applies u, and
 // when no row changed tells why: no such message (store.ErrNotFound), a

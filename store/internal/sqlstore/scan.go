@@ -1,13 +1,14 @@
-// Package sqlstore is the Go logic that the SQL backends (store/pgstore and
-// store/sqlitestore) share: reading rows into store types, and the steps of
-// the writes that must behave alike whichever database is underneath. Each
-// backend keeps its own SQL and its own encoding of query arguments; what is
-// here only sees rows and the backend's statements, through small interfaces.
+// Package sqlstore is the store (store.Store) written once for both SQL
+// databases: every query, in queries/*.sql, and every method's logic. The
+// backends, store/pgstore and store/sqlitestore, embed its Store and add
+// only what differs by database: how they connect and migrate, how they
+// run a statement and encode its arguments, and their transactions.
 package sqlstore
 
 import (
 	"cmp"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,11 +21,12 @@ import (
 // Scanner is one row: a *sql.Row, *sql.Rows, pgx.Row or pgx.Rows.
 type Scanner interface{ Scan(dest ...any) error }
 
-// Rows is a result set: *sql.Rows or pgx.Rows. The caller closes it.
+// Rows is a result set, as DB.Query returns it. The caller closes it.
 type Rows interface {
 	Scanner
 	Next() bool
 	Err() error
+	Close()
 }
 
 // Collect scans every row with scan.
@@ -61,7 +63,7 @@ func Each[T any](rows Rows, scan func(Scanner) (T, error), fn func(T) error, exp
 
 // Column scanners. Both drivers hand a sql.Scanner the database/sql form of
 // a value (pgx too: a UUID as text, a timestamptz as a time.Time), so one
-// set of scanners reads both backends' columns; pgx prefers the binary
+// set of scanners reads both databases' columns; pgx prefers the binary
 // forms, through its own scanner interfaces, where a scanner has them.
 
 // TimeLayout is how SQLite stores times. It has a fixed width, so stored
@@ -151,19 +153,25 @@ const (
 	NoteColumns = `id, author_id, journey_id, body, created_at`
 )
 
-// Roster is the query of store.Roster for page and its arguments, in a
-// dialect whose parameters are named by param ("$1", "?1"), whose IDs are
-// arguments as id makes them, and whose text compares as Go's strings do
-// after collate (PostgreSQL's `COLLATE "C"`; SQLite's default already does).
+// Roster is the query of store.Roster for page and its arguments, on
+// PostgreSQL (postgres) or SQLite. Its text compares as Go's strings do:
+// PostgreSQL is told `COLLATE "C"`; SQLite's default already does.
 //
 // It finds the page's journeys by their sort keys alone (keys), and only
 // then reads what a list shows of them: at 10,000 journeys, carrying every
 // column of every journey through the sort took twice as long. A page
 // after (before) a journey is those whose keys follow (precede) its keys;
-// one before is found backwards, and every page is listed forwards.
-func Roster(param func(int) string, id func(uuid.UUID) any, collate string, intakeID uuid.UUID, page store.RosterPage) (string, []any) {
+// one before is found backwards, and every page is listed forwards. It is
+// made in Go rather than kept in queries/, as a page's bounds change its
+// shape.
+func Roster(postgres bool, intakeID uuid.UUID, page store.RosterPage) (string, []any) {
+	collate := ""
+	if postgres {
+		collate = `COLLATE "C"`
+	}
+	param := func(n int) string { return "$" + strconv.Itoa(n) }
 	const order = `unnamed, given, family, journey_id`
-	args := []any{id(intakeID)}
+	args := []any{intakeID}
 	keys := `SELECT j.journey_id, (p.id IS NULL OR p.erased_at IS NOT NULL) AS unnamed,
 		COALESCE(p.given_name, '') ` + collate + ` AS given, COALESCE(p.family_name, '') ` + collate + ` AS family
 		FROM journeys j LEFT JOIN people p ON p.id = j.person_id
@@ -174,7 +182,7 @@ func Roster(param func(int) string, id func(uuid.UUID) any, collate string, inta
 		if page.After == uuid.Nil {
 			op, sort = `<`, `unnamed DESC, given DESC, family DESC, journey_id DESC`
 		}
-		args = append(args, id(from))
+		args = append(args, from)
 		where = ` WHERE (` + order + `) ` + op + ` (SELECT ` + order + ` FROM keys WHERE journey_id = ` + param(len(args)) + `)`
 	}
 	limit := ``
@@ -193,22 +201,7 @@ func Roster(param func(int) string, id func(uuid.UUID) any, collate string, inta
 		ORDER BY ` + qualified("page", order), args
 }
 
-// Caseload is the query of store.Caseload in a dialect whose parameter for
-// the coach is param ("$1", "?1"), in the order of JourneysOfCoach.
-func Caseload(param string) string {
-	return `SELECT ` + qualified("j", CoachJourneyColumns) + `, COALESCE(i.name, ''),
-		p.id IS NOT NULL, COALESCE(p.given_name, ''), COALESCE(p.family_name, ''),
-		COALESCE(p.local_authority, ''), COALESCE(p.theme, ''), p.erased_at IS NOT NULL, COALESCE(p.email, '')
-		FROM journeys j LEFT JOIN people p ON p.id = j.person_id LEFT JOIN intakes i ON i.id = j.intake_id
-		WHERE j.coach_id = ` + param + `
-		ORDER BY ` + OldestJourneyFirst
-}
-
-// OldestJourneyFirst orders journeys j by their first event, as every list
-// of a person's or coach's journeys does.
-const OldestJourneyFirst = `(SELECT min(e.seq) FROM events e WHERE e.journey_id = j.journey_id), j.journey_id`
-
-// ScanCaseloadEntry reads a row of Caseload.
+// ScanCaseloadEntry reads a row of the Caseload query.
 func ScanCaseloadEntry(row Scanner) (store.CaseloadEntry, error) {
 	var c store.CaseloadEntry
 	j, p := &c.JourneySnapshot, &c.Participant
@@ -221,20 +214,7 @@ func ScanCaseloadEntry(row Scanner) (store.CaseloadEntry, error) {
 	return c, store.DecodeCheckpoints(checkpoints, j)
 }
 
-// JourneyOutcomes is the query of store.JourneyOutcomes in a dialect
-// whose parameter for the intake is param ("$1", "?1"). The counts are
-// journey_totals', kept by triggers as journey_items change (migration
-// 00013), one row per journey.
-func JourneyOutcomes(param string) string {
-	return `SELECT j.journey_id, j.state, j.outcome, COALESCE(p.local_authority, ''), COALESCE(p.theme, ''),
-		COALESCE(t.attended, 0), COALESCE(t.completed, 0), e.ended_at
-		FROM journeys j LEFT JOIN people p ON p.id = j.person_id LEFT JOIN journey_ends e ON e.journey_id = j.journey_id
-		LEFT JOIN journey_totals t ON t.journey_id = j.journey_id
-		WHERE j.intake_id = ` + param + `
-		ORDER BY j.journey_id`
-}
-
-// ScanJourneyOutcome reads a row of JourneyOutcomes.
+// ScanJourneyOutcome reads a row of the JourneyOutcomes query.
 func ScanJourneyOutcome(row Scanner) (store.JourneyOutcome, error) {
 	var o store.JourneyOutcome
 	err := row.Scan(uuidCol{&o.JourneyID}, &o.State, &o.Outcome, &o.LocalAuthority, &o.Theme,
@@ -261,20 +241,7 @@ func ScanRosterEntry(row Scanner) (store.RosterEntry, error) {
 	return r, err
 }
 
-// TallyJourneys is the query of store.TallyJourneys in a dialect whose
-// parameter for the intake is param ("$1", "?1"); an empty param counts
-// every intake's journeys.
-func TallyJourneys(param string) string {
-	where := ""
-	if param != "" {
-		where = ` WHERE j.intake_id = ` + param
-	}
-	return `SELECT COALESCE(p.local_authority, ''), COALESCE(p.theme, ''), j.state, j.outcome, count(*)
-		FROM journeys j LEFT JOIN people p ON p.id = j.person_id` + where + `
-		GROUP BY 1, 2, 3, 4`
-}
-
-// ScanTally reads a row of TallyJourneys.
+// ScanTally reads a row of the TallyJourneys queries.
 func ScanTally(row Scanner) (store.Tally, error) {
 	var t store.Tally
 	err := row.Scan(&t.LocalAuthority, &t.Theme, &t.State, &t.Outcome, &t.Journeys)

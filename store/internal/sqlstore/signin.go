@@ -39,8 +39,8 @@ func checkWindow(what string, personID uuid.UUID, now, expiresAt time.Time) erro
 	return nil
 }
 
-// livePerson reads the person a secret is for, with get (the backend's
-// GetPerson); an erased person is as unknown as one never created.
+// livePerson reads the person a secret is for, with get (Store.GetPerson);
+// an erased person is as unknown as one never created.
 func livePerson(what string, personID uuid.UUID, get func() (store.Person, error)) (store.Person, error) {
 	p, err := get()
 	if err != nil {

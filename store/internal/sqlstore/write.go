@@ -61,7 +61,7 @@ func CreateIntake(in store.Intake, insert func() (bool, error), get func() (stor
 		fmt.Sprintf("intake %s", in.ID), "an intake with this ID exists with different details")
 }
 
-// UpdateIntake is Store.UpdateIntake for both backends: it validates the
+// UpdateIntake is the logic of Store.UpdateIntake: it validates the
 // edit with store.PrepareIntakeEdit and hands the stored name to update,
 // which sets both fields of the row with the ID and reports whether there
 // was one.
@@ -111,8 +111,9 @@ func insertOnce[T any](v T, insert func() (bool, error), get func() (T, error), 
 	return nil
 }
 
-// Tx is a backend's write transaction, as Record and RebuildProjections use
-// it. Each method is one statement in the backend's own SQL.
+// Tx is the statements of Record and RebuildProjections, each one query of
+// queries/events.sql in a write transaction: writeTx. The steps below see
+// them through this interface so that they read apart from the SQL.
 type Tx interface {
 	// AppendEvent appends ev, with its snapshot encoded by
 	// store.EncodeSnapshot, unless an event with its key is already in the
@@ -321,19 +322,19 @@ func RebuildProjections(tx Tx) error {
 
 // JourneyFactsFromEvents are the statements that make journey_items and
 // journey_ends (and so journey_totals, kept by journey_items' triggers)
-// from the log, in a dialect whose expressions for an event's
-// item (blank when it has none) and its snapshot's outcome are item and
-// outcome: the latest attendance of each session, every checkpoint
+// from the log: the latest attendance of each session, every checkpoint
 // completed, and the time of each journey's first event (in the log's
 // order) with an outcome, each with the seq of the event it came from. The
 // migration that made the tables (00010) ran the same, and its triggers
-// keep them as events are appended. journey is "" for every journey, or
-// the dialect's parameter ("$1", "?1") for the one journey the statements
-// make again (each statement then takes its ID as that parameter).
-func JourneyFactsFromEvents(item, outcome, journey string) []string {
+// keep them as events are appended. With one, they make again the facts of
+// the one journey whose ID is each statement's $1; else every journey's.
+// They are made in Go rather than kept in queries/, as the migrations'
+// comments point here.
+func JourneyFactsFromEvents(one bool) []string {
+	const item, outcome = `COALESCE(data->>'item', '')`, `snapshot->>'outcome'`
 	only, and := "", ""
-	if journey != "" {
-		only, and = ` WHERE journey_id = `+journey, ` AND journey_id = `+journey
+	if one {
+		only, and = ` WHERE journey_id = $1`, ` AND journey_id = $1`
 	}
 	return []string{
 		`DELETE FROM journey_items` + only,
@@ -361,23 +362,23 @@ func JourneyFactsFromEvents(item, outcome, journey string) []string {
 	}
 }
 
-// LatestSnapshots is the query of Tx.LatestSnapshots, or with journey (a
-// dialect's parameter, "$1", "?1") that of Tx.LatestSnapshotOf.
-func LatestSnapshots(journey string) string {
+// LatestSnapshots is the query of Tx.LatestSnapshots, or with one (the
+// journey's ID as $1) that of Tx.LatestSnapshotOf.
+func LatestSnapshots(one bool) string {
 	and := ""
-	if journey != "" {
-		and = ` AND journey_id = ` + journey
+	if one {
+		and = ` AND journey_id = $1`
 	}
 	return `SELECT seq, snapshot FROM events WHERE seq IN
 		(SELECT max(seq) FROM events WHERE snapshot IS NOT NULL` + and + ` GROUP BY journey_id) ORDER BY seq`
 }
 
 // ResetIntakeStatuses is the statement of Tx.ResetIntakeStatuses, or with
-// intake (a dialect's parameter, "$1", "?1") that of Tx.ResetIntakeStatus.
-func ResetIntakeStatuses(intake string) string {
+// one (the intake's ID as $1) that of Tx.ResetIntakeStatus.
+func ResetIntakeStatuses(one bool) string {
 	where := ""
-	if intake != "" {
-		where = ` WHERE id = ` + intake
+	if one {
+		where = ` WHERE id = $1`
 	}
 	return `UPDATE intakes SET status = COALESCE(
 		(SELECT e.intake_status FROM events e WHERE e.intake_id = intakes.id AND e.intake_status IS NOT NULL
