@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -18,7 +19,7 @@ const dueWhere = `o.status = 'queued' AND o.send_at <= $1 AND (o.next_attempt_at
 		WHERE p.recipient_id = o.recipient_id AND p.status = 'queued'
 		  AND (p.send_at, p.id) < (o.send_at, o.id) AND p.next_attempt_at > $1)`
 
-// ClaimedColumns is what ClaimTx.Stamp returns of each row, for ScanClaimed.
+// ClaimedColumns is what claimTx.Stamp returns of each row, for ScanClaimed.
 const ClaimedColumns = `id, ` + MessageColumns
 
 // Candidate is a message a claim may take: its row, its recipient, and
@@ -51,27 +52,8 @@ func ScanClaimed(row Scanner) (Claimed, error) {
 	return c, err
 }
 
-// ClaimTx is the statements of Claim, all in one write transaction:
-// claimTx's queries of queries/outbox.sql.
-type ClaimTx interface {
-	// Candidates runs the ClaimCandidates query at now with limit.
-	Candidates(now time.Time, limit int) ([]Candidate, error)
-	// Lock locks, of the rows ids, those that are still queued, due at now
-	// and unclaimed (or their lease run out) and that no other transaction
-	// holds, without waiting for any, and returns them. On PostgreSQL that
-	// is SELECT … FOR UPDATE SKIP LOCKED: what Candidates read was a
-	// snapshot, and another deliverer may be claiming the same rows at this
-	// moment. Where the write transaction keeps every other claim out (on
-	// SQLite, the single writer), it returns ids.
-	Lock(ids []int64, now time.Time) ([]int64, error)
-	// Stamp claims the rows ids for owner until until and returns them
-	// (ClaimedColumns, in any order).
-	Stamp(ids []int64, owner string, until time.Time) ([]Claimed, error)
-}
-
-// Claim is Store.ClaimDue. inTx runs its function in a write transaction,
-// committing if it returns nil.
-func Claim(owner string, now time.Time, lease time.Duration, limit int, inTx func(func(ClaimTx) error) error) ([]store.Message, error) {
+func (s *Store) ClaimDue(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]store.Message, error) {
+	now = store.StoredTime(now)
 	if owner == "" {
 		return nil, fmt.Errorf("claiming due messages: %w: the owner is missing (give each deliverer a name of its own)", store.ErrInvalid)
 	}
@@ -79,7 +61,8 @@ func Claim(owner string, now time.Time, lease time.Duration, limit int, inTx fun
 		return nil, fmt.Errorf("claiming due messages: %w: a lease of %s runs out at once; give one longer than a send takes", store.ErrInvalid, lease)
 	}
 	var out []store.Message
-	err := inTx(func(tx ClaimTx) error {
+	err := s.b.InTx(ctx, func(db DB) error {
+		tx := claimTx{s, ctx, db}
 		cands, err := tx.Candidates(now, DueLimit(limit))
 		if err != nil || len(cands) == 0 {
 			return err

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"bytes"
+	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -17,46 +18,6 @@ import (
 // ErasedReason is the LastError of a queued message given up because its
 // recipient was erased: there is nobody left to send it to.
 const ErasedReason = "recipient erased"
-
-// EraseTx is the statements of ErasePerson, all in one write transaction:
-// eraseTx's queries. The counting statements report how many rows they
-// changed.
-type EraseTx interface {
-	// PersonAddress returns the row of the person's e-mail address (none
-	// if there is no such person), read before it is blanked to find the
-	// stored answers that mention them. It goes first and locks the row
-	// where the database can (PostgreSQL), so a concurrent erasure of the
-	// same person waits.
-	PersonAddress(id uuid.UUID) Scanner
-	// BlankPerson blanks the person's names and e-mail address (e-mail
-	// key NULL, so the address is free for someone else), sets erased_at
-	// to at unless it is set already, and returns the row of the stored
-	// erased_at.
-	BlankPerson(id uuid.UUID, at time.Time) Scanner
-	// DeleteNotes deletes the notes the person wrote and the notes on
-	// journeys of which they are the participant.
-	DeleteNotes(id uuid.UUID) (int64, error)
-	// FailMessages gives up the person's queued messages with reason.
-	FailMessages(id uuid.UUID, reason string) (int64, error)
-	// RevokeAPITokens revokes the person's live API tokens, counting them,
-	// and blanks the names of all their tokens: a name is free text, which
-	// whoever made the token may have written the person's name into.
-	RevokeAPITokens(id uuid.UUID, at time.Time) (int64, error)
-	// EndWebSessions ends the person's sessions still open at at (an
-	// expired one has ended by itself, and is not counted).
-	EndWebSessions(id uuid.UUID, at time.Time) (int64, error)
-	DeleteSignInLinks(id uuid.UUID) (int64, error)
-	// StoredAnswers lists every answer kept for a retry that has a body,
-	// with its principal, key and body, to search for the person: there
-	// are a day's worth at most (idempotency.KeepAnswersFor).
-	StoredAnswers() ([]store.IdempotencyRecord, error)
-	// DeleteIdempotencyRecords forgets the answers kept for the person's
-	// requests, which may repeat what they sent (nobody can retry those
-	// once the person's tokens and sessions are gone), and the others
-	// listed (by principal and key): someone else's request about them,
-	// such as an import that named them.
-	DeleteIdempotencyRecords(id uuid.UUID, others []store.IdempotencyRecord) error
-}
 
 // mentionedIn lists the answers that name the person with id and address
 // email (see Mentions).
@@ -156,11 +117,10 @@ func alnum(b byte) bool {
 	return 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9'
 }
 
-// ErasePerson is Store.ErasePerson. inTx runs its function in a write
-// transaction, committing if it returns nil. Every step runs on every
-// call, so erasing again also catches anything that arrived for the person
-// since (a message a workflow queued late, say); normally it finds nothing.
-func ErasePerson(id uuid.UUID, at time.Time, inTx func(func(EraseTx) error) error) (store.PersonErasure, error) {
+// ErasePerson runs every step on every call, so erasing again also catches
+// anything that arrived for the person since (a message a workflow queued
+// late, say); normally it finds nothing.
+func (s *Store) ErasePerson(ctx context.Context, id uuid.UUID, at time.Time) (store.PersonErasure, error) {
 	if id == uuid.Nil {
 		return store.PersonErasure{}, fmt.Errorf("%w: erasing a person: person ID is missing", store.ErrInvalid)
 	}
@@ -168,7 +128,8 @@ func ErasePerson(id uuid.UUID, at time.Time, inTx func(func(EraseTx) error) erro
 		at = time.Now()
 	}
 	var out store.PersonErasure
-	err := inTx(func(tx EraseTx) error {
+	err := s.b.InTx(ctx, func(db DB) error {
+		tx := eraseTx{s, ctx, db}
 		out = store.PersonErasure{PersonID: id}
 		var email string
 		err := tx.PersonAddress(id).Scan(&email)

@@ -75,7 +75,7 @@ func ScanDropped(row Scanner) (Dropped, error) {
 // drops the stream's events from ev's number on if there are any. The
 // common case, a new event past the head, costs the lock alone here. kept
 // is the log's seq of the event kept, 0 if ev is to be appended.
-func fence(tx Tx, ev store.Event, head Head) (kept int64, err error) {
+func fence(tx writeTx, ev store.Event, head Head) (kept int64, err error) {
 	a := ev.Attempt
 	if head.Fence > a.Fence {
 		return 0, fmt.Errorf("stream %q holds events of fence %d, event %q has fence %d: "+
@@ -108,7 +108,7 @@ func fence(tx Tx, ev store.Event, head Head) (kept int64, err error) {
 
 // keep gives the recorded event ev's fence and drops the stream's events
 // after it.
-func keep(tx Tx, ev store.Event, head Head) error {
+func keep(tx writeTx, ev store.Event, head Head) error {
 	a := ev.Attempt
 	if err := tx.Refence(ev.Key, a.Fence); err != nil {
 		return fmt.Errorf("fencing event %q again: %w", ev.Key, err)
@@ -134,7 +134,7 @@ func keyTaken(ev store.Event) error {
 // messages they queued that are still queued, and makes again what the
 // projections took from them: their journeys' facts and rows, and their
 // intakes' statuses.
-func drop(tx Tx, a *store.TaskAttempt) error {
+func drop(tx writeTx, a *store.TaskAttempt) error {
 	if err := tx.DropQueuedMessages(a.Stream, a.Seq); err != nil {
 		return fmt.Errorf("dropping their queued messages: %w", err)
 	}
@@ -181,7 +181,7 @@ func drop(tx Tx, a *store.TaskAttempt) error {
 // log, or deletes it if none is left. The row reflects a dropped event,
 // later in the log than any left, so it is deleted first: UpsertJourney
 // would not go back.
-func reproject(tx Tx, journeyID uuid.UUID) error {
+func reproject(tx writeTx, journeyID uuid.UUID) error {
 	if err := tx.DeleteJourney(journeyID); err != nil {
 		return fmt.Errorf("projecting journey %s again: %w", journeyID, err)
 	}

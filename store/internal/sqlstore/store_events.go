@@ -15,9 +15,23 @@ import (
 // queries/journeys.sql).
 
 func (s *Store) Record(ctx context.Context, ev store.Event, msgs ...store.Message) (bool, error) {
-	return Record(ev, msgs, now(), func(fn func(Tx) error) error {
-		return s.b.InTx(ctx, func(tx DB) error { return fn(writeTx{s, ctx, tx}) })
+	ev, msgs, err := store.PrepareRecord(ev, msgs, now())
+	if err != nil {
+		return false, err
+	}
+	snap, err := store.EncodeSnapshot(ev.Snapshot)
+	if err != nil {
+		return false, err
+	}
+	recorded := false
+	err = s.b.InTx(ctx, func(tx DB) (err error) {
+		recorded, err = record(writeTx{s, ctx, tx}, ev, snap, msgs)
+		return err
 	})
+	if err != nil {
+		return false, fmt.Errorf("recording event %q: %w", ev.Key, err)
+	}
+	return recorded, nil
 }
 
 func (s *Store) RebuildProjections(ctx context.Context) error {
@@ -27,18 +41,21 @@ func (s *Store) RebuildProjections(ctx context.Context) error {
 				return fmt.Errorf("rebuilding projections: %w", err)
 			}
 		}
-		return RebuildProjections(writeTx{s, ctx, tx})
+		return rebuildProjections(writeTx{s, ctx, tx})
 	})
 }
 
-// writeTx is Tx: the statements of Record and RebuildProjections in a
-// write transaction.
+// writeTx is the statements of Record and RebuildProjections (write.go)
+// and of fenced events (fence.go), in a write transaction: each one query.
 type writeTx struct {
 	s   *Store
 	ctx context.Context
 	db  DB
 }
 
+// AppendEvent appends ev, with its snapshot encoded by
+// store.EncodeSnapshot, unless an event with its key is already in the
+// log: then appended is false.
 func (w writeTx) AppendEvent(ev store.Event, snapshot []byte) (int64, bool, error) {
 	var seq int64
 	stream, streamSeq, fence := AttemptValues(ev.Attempt)
@@ -51,6 +68,10 @@ func (w writeTx) AppendEvent(ev store.Event, snapshot []byte) (int64, bool, erro
 	return seq, err == nil, err
 }
 
+// UpsertJourney makes snap the journey's projection row, with its
+// checkpoints encoded by store.EncodeCheckpoints (nil is NULL: unknown),
+// recording seq as the event it reflects, unless the row reflects a
+// later event.
 func (w writeTx) UpsertJourney(snap store.JourneySnapshot, checkpoints []byte, seq int64) error {
 	_, err := w.db.Exec(w.ctx, w.s.q.UpsertJourney,
 		snap.JourneyID, snap.IntakeID, snap.PersonID, NullUUID(snap.CoachID), snap.State, snap.Phase,
@@ -63,6 +84,7 @@ func (w writeTx) SetIntakeStatus(intakeID uuid.UUID, status store.IntakeStatus) 
 	return err
 }
 
+// QueueMessage adds m to the outbox unless its key is there already.
 func (w writeTx) QueueMessage(m store.Message, eventSeq int64) error {
 	_, err := w.db.Exec(w.ctx, w.s.q.QueueMessage,
 		m.Key, eventSeq, m.IntakeID, NullUUID(m.JourneyID), m.RecipientID, string(m.Role), m.Template,
@@ -71,8 +93,12 @@ func (w writeTx) QueueMessage(m store.Message, eventSeq int64) error {
 	return err
 }
 
+// RebuildJourneyFacts makes journey_items and journey_ends again from
+// the log, with JourneyFactsFromEvents' statements.
 func (w writeTx) RebuildJourneyFacts() error { return w.execAll(JourneyFactsFromEvents(false)) }
 
+// RebuildJourneyFactsOf is RebuildJourneyFacts for one journey, with
+// the statements of JourneyFactsFromEvents for it.
 func (w writeTx) RebuildJourneyFactsOf(journeyID uuid.UUID) error {
 	return w.execAll(JourneyFactsFromEvents(true), journeyID)
 }
@@ -87,10 +113,14 @@ func (w writeTx) execAll(statements []string, args ...any) error {
 	return nil
 }
 
+// LatestSnapshots reads, in log order, the latest snapshot of every
+// journey, with ScanLatest.
 func (w writeTx) LatestSnapshots() ([]Latest, error) {
 	return list(w.ctx, w.db, ScanLatest, LatestSnapshots(false))
 }
 
+// LatestSnapshotOf is LatestSnapshots for one journey: its latest
+// snapshot, or sql.ErrNoRows.
 func (w writeTx) LatestSnapshotOf(journeyID uuid.UUID) (Latest, error) {
 	return ScanLatest(w.db.QueryRow(w.ctx, LatestSnapshots(true), journeyID))
 }
@@ -100,23 +130,29 @@ func (w writeTx) DeleteJourneys() error {
 	return err
 }
 
+// DeleteJourney deletes the journey's projection row.
 func (w writeTx) DeleteJourney(journeyID uuid.UUID) error {
 	_, err := w.db.Exec(w.ctx, w.s.q.DeleteJourney, journeyID)
 	return err
 }
 
+// ResetIntakeStatuses sets every intake's status to that of its latest
+// event that has one, or else to the status it was created with.
 func (w writeTx) ResetIntakeStatuses() error {
 	_, err := w.db.Exec(w.ctx, ResetIntakeStatuses(false))
 	return err
 }
 
+// ResetIntakeStatus is ResetIntakeStatuses for one intake.
 func (w writeTx) ResetIntakeStatus(intakeID uuid.UUID) error {
 	_, err := w.db.Exec(w.ctx, ResetIntakeStatuses(true), intakeID)
 	return err
 }
 
-// LockStream reads the stream's head, locking it on PostgreSQL; a new
-// stream's is (0, 0): SQLite has no row for it until SetStreamHead adds it.
+// LockStream reads the stream's head, (0, 0) for a new stream, and on
+// PostgreSQL locks it (adding its row) until the transaction ends;
+// SQLite's write transaction already keeps every other writer out, and
+// SetStreamHead adds a new stream's row.
 func (w writeTx) LockStream(stream string) (Head, error) {
 	var h Head
 	err := w.db.QueryRow(w.ctx, w.s.q.LockStream, stream).Scan(&h.Fence, &h.Seq)
@@ -126,25 +162,33 @@ func (w writeTx) LockStream(stream string) (Head, error) {
 	return h, err
 }
 
+// SetStreamHead makes h the stream's head.
 func (w writeTx) SetStreamHead(stream string, h Head) error {
 	_, err := w.db.Exec(w.ctx, w.s.q.SetStreamHead, stream, h.Fence, h.Seq)
 	return err
 }
 
+// Refence sets the fence of the event with key.
 func (w writeTx) Refence(key string, fence int64) error {
 	_, err := w.db.Exec(w.ctx, w.s.q.Refence, key, fence)
 	return err
 }
 
+// RecordedAs reads, with ScanRecorded, the event with key; sql.ErrNoRows
+// when there is none.
 func (w writeTx) RecordedAs(key string) (Recorded, error) {
 	return ScanRecorded(w.db.QueryRow(w.ctx, w.s.q.RecordedAs, key))
 }
 
+// DropQueuedMessages deletes the messages still queued that the
+// stream's events numbered from or later queued.
 func (w writeTx) DropQueuedMessages(stream string, from int64) error {
 	_, err := w.db.Exec(w.ctx, w.s.q.DropQueuedMessages, stream, from)
 	return err
 }
 
+// DropEvents deletes the stream's events numbered from or later and
+// returns, with ScanDropped, what the projections took from each.
 func (w writeTx) DropEvents(stream string, from int64) ([]Dropped, error) {
 	return list(w.ctx, w.db, ScanDropped, w.s.q.DropEvents, stream, from)
 }

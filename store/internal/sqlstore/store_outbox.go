@@ -40,24 +40,24 @@ func (s *Store) DueMessages(ctx context.Context, now time.Time, limit int) ([]st
 	return out, failing(err, "listing due messages")
 }
 
-func (s *Store) ClaimDue(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]store.Message, error) {
-	return Claim(owner, store.StoredTime(now), lease, limit, func(fn func(ClaimTx) error) error {
-		return s.b.InTx(ctx, func(tx DB) error { return fn(claimTx{s, ctx, tx}) })
-	})
-}
-
-// claimTx is ClaimTx: the statements of Claim in a write transaction.
+// claimTx is the statements of ClaimDue, in its write transaction.
 type claimTx struct {
 	s   *Store
 	ctx context.Context
 	db  DB
 }
 
+// Candidates runs the ClaimCandidates query at now with limit.
 func (c claimTx) Candidates(now time.Time, limit int) ([]Candidate, error) {
 	return list(c.ctx, c.db, ScanCandidate, c.s.q.ClaimCandidates, now, limit)
 }
 
-// Lock has nothing to do on SQLite: no other claim runs while this write
+// Lock locks, of the rows ids, those that are still queued, due at now
+// and unclaimed (or their lease run out) and that no other transaction
+// holds, without waiting for any, and returns them. On PostgreSQL that is
+// SELECT … FOR UPDATE SKIP LOCKED: what Candidates read was a snapshot, and
+// another deliverer may be claiming the same rows at this moment. On
+// SQLite it has nothing to do: no other claim runs while this write
 // transaction does, so the candidates it read are as they are.
 func (c claimTx) Lock(ids []int64, now time.Time) ([]int64, error) {
 	if !c.s.b.Postgres {
@@ -73,6 +73,8 @@ func scanID(row Scanner) (int64, error) {
 	return id, err
 }
 
+// Stamp claims the rows ids for owner until until and returns them
+// (ClaimedColumns, in any order).
 func (c claimTx) Stamp(ids []int64, owner string, until time.Time) ([]Claimed, error) {
 	return list(c.ctx, c.db, ScanClaimed, c.s.q.StampClaims, owner, until, List[int64](ids))
 }

@@ -55,35 +55,45 @@ func (s *Store) CertificateOf(ctx context.Context, journeyID uuid.UUID) (store.C
 	return c, nil
 }
 
-func (s *Store) ErasePerson(ctx context.Context, personID uuid.UUID, at time.Time) (store.PersonErasure, error) {
-	return ErasePerson(personID, at, func(fn func(EraseTx) error) error {
-		return s.b.InTx(ctx, func(tx DB) error { return fn(eraseTx{s, ctx, tx}) })
-	})
-}
-
-// eraseTx is EraseTx: the statements of ErasePerson in a write transaction.
+// eraseTx is the statements of ErasePerson, in its write transaction. The
+// counting statements report how many rows they changed.
 type eraseTx struct {
 	s   *Store
 	ctx context.Context
 	db  DB
 }
 
+// PersonAddress returns the row of the person's e-mail address (none
+// if there is no such person), read before it is blanked to find the
+// stored answers that mention them. It goes first and locks the row
+// where the database can (PostgreSQL), so a concurrent erasure of the
+// same person waits.
 func (e eraseTx) PersonAddress(id uuid.UUID) Scanner {
 	return e.db.QueryRow(e.ctx, e.s.q.PersonAddress, id)
 }
 
+// BlankPerson blanks the person's names and e-mail address (e-mail
+// key NULL, so the address is free for someone else), sets erased_at
+// to at unless it is set already, and returns the row of the stored
+// erased_at.
 func (e eraseTx) BlankPerson(id uuid.UUID, at time.Time) Scanner {
 	return e.db.QueryRow(e.ctx, e.s.q.BlankPerson, id, at)
 }
 
+// DeleteNotes deletes the notes the person wrote and the notes on
+// journeys of which they are the participant.
 func (e eraseTx) DeleteNotes(id uuid.UUID) (int64, error) {
 	return e.db.Exec(e.ctx, e.s.q.DeleteNotesOf, id)
 }
 
+// FailMessages gives up the person's queued messages with reason.
 func (e eraseTx) FailMessages(id uuid.UUID, reason string) (int64, error) {
 	return e.db.Exec(e.ctx, e.s.q.FailMessagesTo, id, reason)
 }
 
+// RevokeAPITokens revokes the person's live API tokens, counting them,
+// and blanks the names of all their tokens: a name is free text, which
+// whoever made the token may have written the person's name into.
 func (e eraseTx) RevokeAPITokens(id uuid.UUID, at time.Time) (int64, error) {
 	n, err := e.db.Exec(e.ctx, e.s.q.RevokeAPITokensOf, id, at)
 	if err != nil {
@@ -93,6 +103,8 @@ func (e eraseTx) RevokeAPITokens(id uuid.UUID, at time.Time) (int64, error) {
 	return n, err
 }
 
+// EndWebSessions ends the person's sessions still open at at (an
+// expired one has ended by itself, and is not counted).
 func (e eraseTx) EndWebSessions(id uuid.UUID, at time.Time) (int64, error) {
 	return e.db.Exec(e.ctx, e.s.q.EndWebSessionsOf, id, at)
 }
@@ -101,10 +113,18 @@ func (e eraseTx) DeleteSignInLinks(id uuid.UUID) (int64, error) {
 	return e.db.Exec(e.ctx, e.s.q.DeleteSignInLinksOf, id)
 }
 
+// StoredAnswers lists every answer kept for a retry that has a body,
+// with its principal, key and body, to search for the person: there
+// are a day's worth at most (idempotency.KeepAnswersFor).
 func (e eraseTx) StoredAnswers() ([]store.IdempotencyRecord, error) {
 	return list(e.ctx, e.db, ScanIdempotencyRecord, e.s.q.StoredAnswers)
 }
 
+// DeleteIdempotencyRecords forgets the answers kept for the person's
+// requests, which may repeat what they sent (nobody can retry those
+// once the person's tokens and sessions are gone), and the others
+// listed (by principal and key): someone else's request about them,
+// such as an import that named them.
 func (e eraseTx) DeleteIdempotencyRecords(id uuid.UUID, others []store.IdempotencyRecord) error {
 	if _, err := e.db.Exec(e.ctx, e.s.q.DeleteIdempotencyRecordsOf, id); err != nil {
 		return err

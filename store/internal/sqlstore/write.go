@@ -4,7 +4,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -111,90 +110,8 @@ func insertOnce[T any](v T, insert func() (bool, error), get func() (T, error), 
 	return nil
 }
 
-// Tx is the statements of Record and RebuildProjections, each one query of
-// queries/events.sql in a write transaction: writeTx. The steps below see
-// them through this interface so that they read apart from the SQL.
-type Tx interface {
-	// AppendEvent appends ev, with its snapshot encoded by
-	// store.EncodeSnapshot, unless an event with its key is already in the
-	// log: then appended is false.
-	AppendEvent(ev store.Event, snapshot []byte) (seq int64, appended bool, err error)
-	// UpsertJourney makes snap the journey's projection row, with its
-	// checkpoints encoded by store.EncodeCheckpoints (nil is NULL: unknown),
-	// recording seq as the event it reflects, unless the row reflects a
-	// later event.
-	UpsertJourney(snap store.JourneySnapshot, checkpoints []byte, seq int64) error
-	SetIntakeStatus(intakeID uuid.UUID, status store.IntakeStatus) error
-	// QueueMessage adds m to the outbox unless its key is there already.
-	QueueMessage(m store.Message, eventSeq int64) error
-
-	// LatestSnapshots reads, in log order, the latest snapshot of every
-	// journey, with ScanLatest.
-	LatestSnapshots() ([]Latest, error)
-	DeleteJourneys() error
-	// RebuildJourneyFacts makes journey_items and journey_ends again from
-	// the log, with JourneyFactsFromEvents' statements.
-	RebuildJourneyFacts() error
-	// ResetIntakeStatuses sets every intake's status to that of its latest
-	// event that has one, or else to the status it was created with.
-	ResetIntakeStatuses() error
-
-	// The statements of a fenced event (ev.Attempt set; see fence.go).
-
-	// LockStream locks the stream's head in event_streams, adding it as
-	// (0, 0) if the stream has none, and reads it. PostgreSQL holds the
-	// row lock until the transaction ends; SQLite's write transaction
-	// already keeps every other writer out.
-	LockStream(stream string) (Head, error)
-	// SetStreamHead makes h the stream's head.
-	SetStreamHead(stream string, h Head) error
-	// RecordedAs reads, with ScanRecorded, the event with key; sql.ErrNoRows
-	// when there is none.
-	RecordedAs(key string) (Recorded, error)
-	// Refence sets the fence of the event with key.
-	Refence(key string, fence int64) error
-	// DropQueuedMessages deletes the messages still queued that the
-	// stream's events numbered from or later queued.
-	DropQueuedMessages(stream string, from int64) error
-	// DropEvents deletes the stream's events numbered from or later and
-	// returns, with ScanDropped, what the projections took from each.
-	DropEvents(stream string, from int64) ([]Dropped, error)
-	// LatestSnapshotOf is LatestSnapshots for one journey: its latest
-	// snapshot, or sql.ErrNoRows.
-	LatestSnapshotOf(journeyID uuid.UUID) (Latest, error)
-	// DeleteJourney deletes the journey's projection row.
-	DeleteJourney(journeyID uuid.UUID) error
-	// RebuildJourneyFactsOf is RebuildJourneyFacts for one journey, with
-	// the statements of JourneyFactsFromEvents for it.
-	RebuildJourneyFactsOf(journeyID uuid.UUID) error
-	// ResetIntakeStatus is ResetIntakeStatuses for one intake.
-	ResetIntakeStatus(intakeID uuid.UUID) error
-}
-
-// Record is Store.Record. inTx runs its function in a write transaction,
-// committing if it returns nil.
-func Record(ev store.Event, msgs []store.Message, now time.Time, inTx func(func(Tx) error) error) (bool, error) {
-	ev, msgs, err := store.PrepareRecord(ev, msgs, now)
-	if err != nil {
-		return false, err
-	}
-	snap, err := store.EncodeSnapshot(ev.Snapshot)
-	if err != nil {
-		return false, err
-	}
-	recorded := false
-	err = inTx(func(tx Tx) (err error) {
-		recorded, err = record(tx, ev, snap, msgs)
-		return err
-	})
-	if err != nil {
-		return false, fmt.Errorf("recording event %q: %w", ev.Key, err)
-	}
-	return recorded, nil
-}
-
-// record is Record's transaction: it reports whether ev was appended.
-func record(tx Tx, ev store.Event, snap []byte, msgs []store.Message) (bool, error) {
+// record is Store.Record's transaction: it reports whether ev was appended.
+func record(tx writeTx, ev store.Event, snap []byte, msgs []store.Message) (bool, error) {
 	a := ev.Attempt
 	if a == nil {
 		seq, appended, err := tx.AppendEvent(ev, snap)
@@ -240,7 +157,7 @@ func appending(ev store.Event, err error) error {
 }
 
 // apply makes the projections take ev, appended as seq, and queues msgs.
-func apply(tx Tx, ev store.Event, seq int64, msgs []store.Message) error {
+func apply(tx writeTx, ev store.Event, seq int64, msgs []store.Message) error {
 	if ev.Snapshot != nil {
 		if err := project(tx, *ev.Snapshot, seq); err != nil {
 			return err
@@ -255,7 +172,7 @@ func apply(tx Tx, ev store.Event, seq int64, msgs []store.Message) error {
 }
 
 // queue queues msgs for event seq, but for those whose keys are queued.
-func queue(tx Tx, seq int64, msgs []store.Message) error {
+func queue(tx writeTx, seq int64, msgs []store.Message) error {
 	for _, m := range msgs {
 		if err := tx.QueueMessage(m, seq); err != nil {
 			return fmt.Errorf("queueing message %q: %w", m.Key, err)
@@ -267,7 +184,7 @@ func queue(tx Tx, seq int64, msgs []store.Message) error {
 // project makes snap, carried by event seq, the journey's projection row.
 // Record and RebuildProjections both come here, so a rebuilt row keeps
 // what the recorded one had, checkpoints too.
-func project(tx Tx, snap store.JourneySnapshot, seq int64) error {
+func project(tx writeTx, snap store.JourneySnapshot, seq int64) error {
 	checkpoints, err := store.EncodeCheckpoints(snap)
 	if err != nil {
 		return fmt.Errorf("projecting journey %s: %w", snap.JourneyID, err)
@@ -296,9 +213,9 @@ func ScanLatest(row Scanner) (Latest, error) {
 	return l, err
 }
 
-// RebuildProjections is the body of Store.RebuildProjections' transaction,
+// rebuildProjections is the body of Store.RebuildProjections' transaction,
 // which must keep Record out until it commits.
-func RebuildProjections(tx Tx) error {
+func rebuildProjections(tx writeTx) error {
 	all, err := tx.LatestSnapshots()
 	if err != nil {
 		return fmt.Errorf("rebuilding projections: %w", err)
@@ -362,8 +279,8 @@ func JourneyFactsFromEvents(one bool) []string {
 	}
 }
 
-// LatestSnapshots is the query of Tx.LatestSnapshots, or with one (the
-// journey's ID as $1) that of Tx.LatestSnapshotOf.
+// LatestSnapshots is the query of writeTx.LatestSnapshots, or with one (the
+// journey's ID as $1) that of writeTx.LatestSnapshotOf.
 func LatestSnapshots(one bool) string {
 	and := ""
 	if one {
@@ -373,8 +290,8 @@ func LatestSnapshots(one bool) string {
 		(SELECT max(seq) FROM events WHERE snapshot IS NOT NULL` + and + ` GROUP BY journey_id) ORDER BY seq`
 }
 
-// ResetIntakeStatuses is the statement of Tx.ResetIntakeStatuses, or with
-// one (the intake's ID as $1) that of Tx.ResetIntakeStatus.
+// ResetIntakeStatuses is the statement of writeTx.ResetIntakeStatuses, or with
+// one (the intake's ID as $1) that of writeTx.ResetIntakeStatus.
 func ResetIntakeStatuses(one bool) string {
 	where := ""
 	if one {
