@@ -202,14 +202,14 @@ func (h *handler) routes() []route {
 		{"POST /api/journeys/{id}/tasks/{task}/submit", changes(participant), journeyChange(h, h.submitTask), op{tag: "journeys", id: "submitTask",
 			summary: "Hand in your experiment plan or final reflection", who: "the journey's participant",
 			params: []param{{name: "task", in: "path", doc: "plan or reflection", schema: openapi3.NewStringSchema()}},
-			says:   "Handed in", answer: TaskAnswer{}}},
+			says:   "Handed in", answer: wire.TaskAnswer{}}},
 		{"POST /api/journeys/{id}/checkpoints/{n}/complete", changes(coach), journeyChange(h, h.completeCheckpoint), op{tag: "journeys", id: "completeCheckpoint",
 			summary: "Complete a coaching checkpoint of a participant you coach", who: "the journey's coach",
 			notes: "The coach is the caller. The checkpoint must be open (409 otherwise); a journey you do not coach answers 404. " +
 				"The Idempotency-Key is also the completion's ID, so a retry completes the checkpoint once.",
 			params: []param{{name: "n", in: "path", doc: "The checkpoint's number: 3 for checkpoint/3",
 				schema: openapi3.NewIntegerSchema().WithMin(1).WithMax(99)}},
-			says: "The checkpoint is complete (or was already, by this same request)", answer: TaskAnswer{}}},
+			says: "The checkpoint is complete (or was already, by this same request)", answer: wire.TaskAnswer{}}},
 		// Coaches.
 		{"GET /api/coach/inbox", reads(coach), plain(h.coachInbox), op{id: "coachInbox", tag: "coach",
 			summary: "Your open checkpoints, overdue first, and your participants' journeys",

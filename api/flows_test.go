@@ -461,7 +461,7 @@ func (w *world) testCheckpoint(t *testing.T) {
 
 	// The participant hands in their plan with the key the coach is about
 	// to use: keys are each caller's own, so the two are separate changes.
-	var plan TaskAnswer
+	var plan wire.TaskAnswer
 	decode(t, w.do(t, call{method: "POST", path: "/api/journeys/" + w.journey.String() + "/tasks/plan/submit",
 		body: `{"text":"Try a shared van pool."}`, token: w.participant.token, key: "cp-1"}), 200, &plan)
 	if plan.Task != "plan" || plan.CompletedAt.IsZero() {
@@ -469,7 +469,7 @@ func (w *world) testCheckpoint(t *testing.T) {
 	}
 	complete := call{method: "POST", path: path, body: good, token: w.coach.token, key: "cp-1"}
 	first := w.do(t, complete)
-	var a TaskAnswer
+	var a wire.TaskAnswer
 	decode(t, first, 200, &a)
 	if a.Task != "checkpoint/1" || a.Status != workflows.RAGGreen || a.CompletedAt.IsZero() {
 		t.Errorf("completed: %+v", a)

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -156,13 +155,6 @@ type SubmitTaskRequest struct {
 	Text string `json:"text" openapi:"minLength=1"`
 }
 
-// TaskAnswer is a completed task or checkpoint.
-type TaskAnswer struct {
-	Task        string        `json:"task" doc:"The task or checkpoint: plan, reflection, checkpoint/3"`
-	CompletedAt time.Time     `json:"completedAt"`
-	Status      workflows.RAG `json:"status,omitempty"`
-}
-
 func (h *handler) submitTask(w http.ResponseWriter, r *http.Request, j store.JourneySnapshot, body SubmitTaskRequest) {
 	if strings.TrimSpace(body.Text) == "" {
 		writeProblem(w, http.StatusUnprocessableEntity, "The text is empty; write your plan or reflection.")
@@ -170,7 +162,7 @@ func (h *handler) submitTask(w http.ResponseWriter, r *http.Request, j store.Jou
 	}
 	task := r.PathValue("task")
 	t, err := h.svc.SubmitTask(r.Context(), j.JourneyID, principal(r).PersonID, task, body.Text, requestID(r))
-	h.answer(w, r, "submitting the task", err, TaskAnswer{Task: task, CompletedAt: t.CompletedAt})
+	h.answer(w, r, "submitting the task", err, wire.TaskDone(task, t))
 }
 
 // CompleteCheckpointRequest is the body of POST
@@ -206,7 +198,7 @@ func (h *handler) completeCheckpoint(w http.ResponseWriter, r *http.Request, j s
 		JourneyID: j.JourneyID, CheckpointID: checkpoint, CoachID: principal(r).PersonID,
 		Notes: body.Notes, Status: body.Status, RequestID: requestID(r),
 	})
-	h.answer(w, r, "completing the checkpoint", err, TaskAnswer{Task: checkpoint, CompletedAt: t.CompletedAt, Status: t.RAG})
+	h.answer(w, r, "completing the checkpoint", err, wire.TaskDone(checkpoint, t))
 }
 
 // requestID names a change for the journey workflow (its Temporal update

@@ -354,7 +354,7 @@ func (c *cli) checkpointCommand() *cobra.Command {
 				JourneyID: id, CheckpointID: rest[0], CoachID: coachID, Notes: notes,
 				Status: workflows.RAG(status), RequestID: requestID,
 			})
-			return t, fmt.Sprintf("Journey %s: %s completed (%s).", id, rest[0], status), err
+			return wire.TaskDone(rest[0], t), fmt.Sprintf("Journey %s: %s completed (%s).", id, rest[0], status), err
 		}),
 	}
 	f := complete.Flags()
@@ -380,7 +380,7 @@ func (c *cli) taskCommand() *cobra.Command {
 				return nil, "", err
 			}
 			t, err := svc.SubmitTask(ctx, id, author, rest[0], text, requestID)
-			return t, fmt.Sprintf("Journey %s: %s handed in.", id, rest[0]), err
+			return wire.TaskDone(rest[0], t), fmt.Sprintf("Journey %s: %s handed in.", id, rest[0]), err
 		}),
 	}
 	f := submit.Flags()

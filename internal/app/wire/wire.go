@@ -186,6 +186,21 @@ type Upcoming struct {
 	Detail string    `json:"detail"`
 }
 
+// TaskAnswer is a task handed in or a checkpoint completed: the
+// workflows.Task the journey answers, without who (the caller) and the
+// note's and request's IDs, which are the store's and Temporal's business.
+type TaskAnswer struct {
+	Task        string        `json:"task" doc:"The task or checkpoint: plan, reflection, checkpoint/3"`
+	CompletedAt time.Time     `json:"completedAt"`
+	Status      workflows.RAG `json:"status,omitempty"`
+}
+
+// TaskDone is the completion t of the task or checkpoint task as the faces
+// show it.
+func TaskDone(task string, t workflows.Task) TaskAnswer {
+	return TaskAnswer{Task: task, CompletedAt: t.CompletedAt, Status: t.RAG}
+}
+
 // Erasure is what erasing a person removed: a store.PersonErasure.
 type Erasure struct {
 	PersonID        uuid.UUID `json:"personId"`
