@@ -117,13 +117,13 @@ func (h *handler) routes() []route {
 		// Intakes.
 		{"GET /api/intakes", reads(coordinator), plain(h.listIntakes), op{id: "listIntakes", tag: "intakes",
 			summary: "Every intake, soonest start first, with its numbers", says: "The intakes", answer: []wire.IntakeSummary{}}},
-		{"POST /api/intakes", changes(coordinator), decoding[CreateIntakeRequest](h.createIntake), op{id: "createIntake", tag: "intakes",
+		{"POST /api/intakes", changes(coordinator), decoding(h.createIntake), op{id: "createIntake", tag: "intakes",
 			summary: "Open a new intake; its workflow opens and closes the application window on time",
 			notes:   "404 when coordinatorId names nobody; 422 for missing or inconsistent values (detail lists them all).",
 			status:  http.StatusCreated, says: "The intake, as created", answer: wire.Intake{}, errs: []int{http.StatusNotFound}}},
 		{"GET /api/intakes/open", reads(anyone...), plain(h.openIntakes), op{id: "openIntakes", tag: "intakes",
 			summary: "The intakes taking applications now, soonest start first", says: "The open intakes", answer: []wire.Intake{}}},
-		{"PATCH /api/intakes/{id}", changes(coordinator), decoding[EditIntakeRequest](h.editIntake), op{id: "editIntake", tag: "intakes",
+		{"PATCH /api/intakes/{id}", changes(coordinator), pathChange("an intake", h.editIntake), op{id: "editIntake", tag: "intakes",
 			summary: "Rename an intake or change its number of places",
 			notes: "Send only what changes, at least one of name and capacity; the dates cannot change. A new capacity goes to the intake first: " +
 				"places it frees are offered to the waitlist at once, longest-waiting first. 422 for an empty body, no field, an empty or over-long name " +
@@ -169,7 +169,7 @@ func (h *handler) routes() []route {
 			says:    "What was erased; erasing again reports zero counts", answer: wire.Erasure{}}},
 		{"GET /api/me", reads(anyone...), plain(h.me), op{id: "me", tag: "me", summary: "Who you are signed in as",
 			errs: []int{http.StatusNotFound}, says: "You", answer: Me{}}},
-		{"PUT /api/me/language", changes(anyone...), decoding[LanguageRequest](h.setLanguage), op{id: "setLanguage", tag: "me",
+		{"PUT /api/me/language", changes(anyone...), decoding(h.setLanguage), op{id: "setLanguage", tag: "me",
 			summary: "The language you want your messages in", errs: []int{http.StatusNotFound}, says: "Recorded", answer: Done{}}},
 		{"GET /api/me/journeys", reads(coach, participant), plain(h.myJourneys), op{id: "myJourneys", tag: "me",
 			summary: "Your journeys: a participant's own, or those a coach coaches", errs: []int{http.StatusNotFound, http.StatusUnprocessableEntity},

@@ -71,9 +71,20 @@ type endpoint struct {
 // plain is a handler that reads no JSON body.
 func plain(f http.HandlerFunc) endpoint { return endpoint{serve: f} }
 
-// decoding is a handler of a JSON body B that it decodes itself.
-func decoding[B any](f http.HandlerFunc) endpoint {
-	return endpoint{serve: f, body: reflect.TypeFor[B]()}
+// decoding serves act with the request's JSON body, once it decodes into B.
+func decoding[B any](act func(http.ResponseWriter, *http.Request, B)) endpoint {
+	return taking[B](func(w http.ResponseWriter, r *http.Request) {
+		var body B
+		if decodeBody(w, r, &body) {
+			act(w, r, body)
+		}
+	})
+}
+
+// taking is serve, which decodes a JSON body B (with decodeBody) when it
+// has checked what comes first: the document names B once for it.
+func taking[B any](serve http.HandlerFunc) endpoint {
+	return endpoint{serve: serve, body: reflect.TypeFor[B]()}
 }
 
 var (

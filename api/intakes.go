@@ -38,11 +38,7 @@ type CreateIntakeRequest struct {
 	ProgrammeVersion int       `json:"programmeVersion,omitempty" doc:"The programme version; the newest when absent"`
 }
 
-func (h *handler) createIntake(w http.ResponseWriter, r *http.Request) {
-	var body CreateIntakeRequest
-	if !decodeJSON(w, r, &body, 0) {
-		return
-	}
+func (h *handler) createIntake(w http.ResponseWriter, r *http.Request, body CreateIntakeRequest) {
 	spec := starter.IntakeSpec{Name: body.Name, Capacity: body.Capacity, CoordinatorID: body.CoordinatorID,
 		ProgrammeVersion: body.ProgrammeVersion}
 	if spec.CoordinatorID == uuid.Nil {
@@ -78,24 +74,14 @@ type EditIntakeRequest struct {
 	Capacity *int    `json:"capacity,omitempty" doc:"The new number of places; not fewer than are offered or taken, and only before the intake starts" openapi:"minimum=1,maximum=500"`
 }
 
+func (EditIntakeRequest) optionalFields() {}
+
 // editableIntake is the 422 for an edit that changes nothing.
 const editableIntake = `Say what to change: {"name": "Cohort 2"}, {"capacity": 24} or both; an intake's dates cannot change.`
 
 // editIntake is PATCH /api/intakes/{id}: starter.EditIntake. It answers
 // the intake as POST /api/intakes does.
-func (h *handler) editIntake(w http.ResponseWriter, r *http.Request) {
-	id, ok := pathID(w, r, "id", "an intake")
-	if !ok {
-		return
-	}
-	if r.ContentLength == 0 {
-		writeProblem(w, http.StatusUnprocessableEntity, editableIntake)
-		return
-	}
-	var body EditIntakeRequest
-	if !decodeJSON(w, r, &body, 0) {
-		return
-	}
+func (h *handler) editIntake(w http.ResponseWriter, r *http.Request, id uuid.UUID, body EditIntakeRequest) {
 	if body.Name == nil && body.Capacity == nil {
 		writeProblem(w, http.StatusUnprocessableEntity, editableIntake)
 		return

@@ -213,7 +213,7 @@ func requestID(r *http.Request) string {
 // journeyChange serves a change to the journey in the path: act runs only
 // if the caller may see the journey and the body decodes into B.
 func journeyChange[B any](h *handler, act func(http.ResponseWriter, *http.Request, store.JourneySnapshot, B)) endpoint {
-	return decoding[B](func(w http.ResponseWriter, r *http.Request) {
+	return taking[B](func(w http.ResponseWriter, r *http.Request) {
 		j, ok := h.visibleJourney(w, r)
 		var body B
 		if ok && decodeBody(w, r, &body) {
@@ -226,7 +226,7 @@ func journeyChange[B any](h *handler, act func(http.ResponseWriter, *http.Reques
 // path (what names it in errors: "an intake"): act runs only if the ID
 // parses and the body decodes into B.
 func pathChange[B any](what string, act func(http.ResponseWriter, *http.Request, uuid.UUID, B)) endpoint {
-	return decoding[B](func(w http.ResponseWriter, r *http.Request) {
+	return taking[B](func(w http.ResponseWriter, r *http.Request) {
 		id, ok := pathID(w, r, "id", what)
 		var body B
 		if ok && decodeBody(w, r, &body) {
@@ -236,13 +236,20 @@ func pathChange[B any](what string, act func(http.ResponseWriter, *http.Request,
 }
 
 // decodeBody decodes r's JSON body into body; a B of struct{} (a change
-// that takes nothing) also accepts an empty body.
+// that takes nothing) or whose fields are all optional (optionalFields)
+// also accepts an empty body, as {}.
 func decodeBody[B any](w http.ResponseWriter, r *http.Request, body *B) bool {
-	if _, none := any(*body).(struct{}); none && r.ContentLength == 0 {
+	_, none := any(*body).(struct{})
+	_, optional := any(*body).(optionalFields)
+	if (none || optional) && r.ContentLength == 0 {
 		return true
 	}
 	return decodeJSON(w, r, body, 0)
 }
+
+// optionalFields is a request body whose fields may all be left out, so
+// no body is {}: its handler says what it lacks.
+type optionalFields interface{ optionalFields() }
 
 // Done is the answer of a change with nothing more to say.
 type Done struct {

@@ -81,11 +81,7 @@ type LanguageRequest struct {
 	Language string `json:"language" doc:"cy (Cymraeg), en (English), or both / empty for bilingual, Welsh first" openapi:"enum=cy|en|both|"`
 }
 
-func (h *handler) setLanguage(w http.ResponseWriter, r *http.Request) {
-	var body LanguageRequest
-	if !decodeJSON(w, r, &body, 0) {
-		return
-	}
+func (h *handler) setLanguage(w http.ResponseWriter, r *http.Request, body LanguageRequest) {
 	h.answer(w, r, "recording your language", h.svc.SetLanguage(r.Context(), principal(r).PersonID, body.Language), Done{})
 }
 
