@@ -102,9 +102,10 @@ func (n note) says() bool {
 func atLeast(f float64) *float64 { return &f }
 
 // notes describe types (by schema name), and fields (by schema name and JSON
-// name) where a tag cannot: an enum kept in a Go variable. Generating the document fails
-// for a note that names no schema or property, so none is left behind by a
-// rename.
+// name) where a tag cannot: an enum kept in a Go variable, or what the API
+// says of a field of another package's type that its tag does not. A note's
+// description replaces the tag's. Generating the document fails for a note
+// that names no schema or property, so none is left behind by a rename.
 var notes = map[string]note{
 	"Problem":                {doc: "RFC 9457 problem details"},
 	"Intake":                 {doc: "An intake (cohort) of the programme"},
@@ -117,6 +118,9 @@ var notes = map[string]note{
 	"EditIntakeRequest":      {doc: "The fields to change, at least one"},
 	"ApplyRequest":           {doc: "A participant sends {}; a coordinator names the applicant"},
 	"WithdrawRequest.reason": {enum: workflows.WithdrawReasons},
+	"EventRecord.data": {doc: "The event's IDs and codes exactly as recorded; null when it has none. " +
+		"Its keys are the stored event's own, not this API's style, and never change, as recorded events do not: " +
+		"snake_case in most (starts_at, lapses_at, from_journey), Go field names in an ended journey's outcome (AttendancePercent, Unmet)"},
 }
 
 // enums are the string types with a fixed set of values, and what they mean.
