@@ -2,17 +2,19 @@
 // and the command line's --json, in one style, lowerCamelCase keys, written
 // once here for both faces and described by /openapi.json.
 //
-// Its types stand for the store's and the workflows' types that the faces
-// show. Those keep their own JSON, Go field names, because it is persisted
-// (a journey's snapshot in every event, an erasure in its audit event) or
-// sent through Temporal (a workflow's queries and payloads, whose recorded
-// histories must still replay): it must not change. Each type here has the
-// same fields as the one it stands for, so converting is a Go conversion
-// (struct tags do not count), or a few lines where it holds such types.
+// Its types stand for the store's, the workflows' and the application's
+// types that the faces show, so that those carry no API casing: they keep
+// their Go field names as JSON keys, and some of them must, because they go
+// through Temporal and recorded histories must still replay (the record
+// activity's input, and JourneyView, ItemView, Outcome and Upcoming, which a
+// journey's query answers). Each type here has the fields of the one it
+// stands for (TestMirrorsHaveTheirSourcesFields pairs them and names the
+// exceptions), so converting is a Go conversion (struct tags do not count),
+// or a few lines where it holds such types.
 //
 // The application's own views (starter.PersonSummary, DashboardRow,
-// TimelineEntry, ImportResult, CoachInbox...) are not persisted and carry
-// lowerCamelCase tags themselves.
+// TimelineEntry, ImportResult, CoachInbox...) are made for the faces and
+// carry lowerCamelCase tags themselves.
 package wire
 
 import (
@@ -245,13 +247,17 @@ func each[T, U any](in []T, f func(T) U) []U {
 }
 
 // LowerCamelCase is whether key is in the style of this package: a
-// lower-case letter, then letters and digits ("journeyId", "asOf").
+// lower-case letter, then letters and digits, never two capitals in a row,
+// so an initialism is a word like any other ("journeyId", "asOf", never
+// "journeyID").
 func LowerCamelCase(key string) bool {
+	var previous rune
 	for i, r := range key {
 		lower, upper, digit := 'a' <= r && r <= 'z', 'A' <= r && r <= 'Z', '0' <= r && r <= '9'
-		if !lower && (i == 0 || !(upper || digit)) {
+		if !lower && (i == 0 || !(upper || digit)) || upper && 'A' <= previous && previous <= 'Z' {
 			return false
 		}
+		previous = r
 	}
 	return key != ""
 }
