@@ -209,8 +209,18 @@ func TestCommands(t *testing.T) {
 	if out := w.must("people", "import", good); !strings.Contains(out, "0 created, 4 unchanged") {
 		t.Errorf("re-import: %s", out)
 	}
+	var imported struct {
+		Created, Unchanged []json.RawMessage
+	}
+	if w.jsonInto(&imported, "people", "import", good); len(imported.Created) != 0 || len(imported.Unchanged) != 4 {
+		t.Errorf("import --json, again: %d created, %d unchanged", len(imported.Created), len(imported.Unchanged))
+	}
 	if out := w.must("people", "list", "--role", "participant"); !strings.Contains(out, "Vale of Glamorgan") || strings.Contains(out, "Megan") {
 		t.Errorf("people list --role participant:\n%s", out)
+	}
+	var participants []struct{ Email, LocalAuthority string }
+	if w.jsonInto(&participants, "people", "list", "--role", "participant"); len(participants) != 2 || participants[0].LocalAuthority == "" {
+		t.Errorf("people list --role participant --json: %+v", participants)
 	}
 
 	// Bad dates are bad usage.
@@ -272,9 +282,13 @@ func TestCommands(t *testing.T) {
 	// Starting with nobody accepted is refused by the intake.
 	w.expect(exitRejected, []string{"nobody has accepted"}, "intake", "start", open)
 	w.expect(exitInvalid, []string{"not one of"}, "decide", "--journey", journey, "maybe")
-	w.must("decide", "--journey", journey, "offer")
+	if st := w.jsonField("status", "decide", "--journey", journey, "offer"); st != "offered" {
+		t.Errorf("decide --json: status %q", st)
+	}
 	w.eventually([]string{"offer.made"}, "journey", "show", journey)
-	w.must("offer", "accept", journey)
+	if st := w.jsonField("status", "offer", "accept", journey); st != "accepted" {
+		t.Errorf("offer accept --json: status %q", st)
+	}
 	show := w.eventually([]string{"Carys Pritchard", "Cohort 1", "Elin Rowlands", "application.submitted", "offer.accepted"},
 		"journey", "show", journey)
 	t.Logf("journey show:\n%s", show)
@@ -293,9 +307,26 @@ func TestCommands(t *testing.T) {
 	}
 	w.eventually([]string{"Cohort One"}, "intake", "list")
 	w.must("decide", "--journey", tom, "waitlist")
-	w.must("intake", "edit", open, "--capacity", "2")
+	var edited struct{ Capacity int }
+	if w.jsonInto(&edited, "intake", "edit", open, "--capacity", "2"); edited.Capacity != 2 {
+		t.Errorf("intake edit --json: capacity %d, want 2", edited.Capacity)
+	}
 	w.eventually([]string{"offer.made"}, "journey", "show", tom)
 	w.expect(exitRejected, []string{"2 places are already offered or taken"}, "intake", "edit", open, "--capacity", "1")
+
+	// Started (Carys accepted), the intake moves a session of its own.
+	var started struct{ Counts map[string]int }
+	if w.jsonInto(&started, "intake", "start", open); started.Counts["awaiting_start"] != 1 {
+		t.Errorf("intake start --json: counts %v, want Carys awaiting the start", started.Counts)
+	}
+	to := time.Now().AddDate(0, 0, 20).Truncate(time.Minute)
+	var moved struct {
+		Session  string
+		StartsAt time.Time
+	}
+	if w.jsonInto(&moved, "intake", "reschedule", open, "adaption-lab/2", "--to", to.Format(time.RFC3339)); moved.Session != "adaption-lab/2" || !moved.StartsAt.Equal(to) {
+		t.Errorf("intake reschedule --json: %+v, want adaption-lab/2 at %s", moved, to)
+	}
 }
 
 func TestTemporalUnreachable(t *testing.T) {

@@ -125,6 +125,15 @@ func TestDevMailDelivery(t *testing.T) {
 		t.Errorf("mail show: exit %d: %s%s", r.code, r.stdout, r.stderr)
 	}
 
+	r = runInfuse(t, "mail", "show", "--data-dir", dataDir, list[0].File, "--json")
+	var shown struct {
+		File string `json:"file"`
+		Text string `json:"text"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &shown); err != nil || shown.File != list[0].File || !strings.Contains(shown.Text, "Llongyfarchiadau") {
+		t.Errorf("mail show --json: exit %d, %v: %s%s", r.code, err, r.stdout, r.stderr)
+	}
+
 	r = runInfuse(t, "--database", db, "mail", "outbox", "--status", "failed")
 	if r.code != 0 || !strings.Contains(r.stdout, "Bryn Typo") || !strings.Contains(r.stdout, "no-such-template") || strings.Contains(r.stdout, "Siân") {
 		t.Errorf("mail outbox --status failed: exit %d:\n%s%s", r.code, r.stdout, r.stderr)

@@ -49,6 +49,7 @@ func TestIntakePreviewCommand(t *testing.T) {
 		var out, errb bytes.Buffer
 		// No --timeout: the preview allows itself previewTimeout.
 		code := run(ctx, append([]string{"--database", db}, args...), strings.NewReader(""), &out, &errb)
+		checkJSONOutput(t, args, result{code: code, stdout: out.String(), stderr: errb.String()})
 		return code, out.String(), errb.String()
 	}
 

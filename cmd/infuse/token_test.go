@@ -51,6 +51,14 @@ func TestTokenCommands(t *testing.T) {
 	if used, never := lastUsed(list, tok.ID.String()), lastUsed(list, id); used != when(tok.LastUsedAt) || never != "-" || strings.Contains(list, plain) {
 		t.Errorf("token list shows last uses %q (want %q) and %q (want -):\n%s", used, when(tok.LastUsedAt), never, list)
 	}
+	var listed []struct {
+		ID         string `json:"id"`
+		LastUsedAt string `json:"lastUsedAt"`
+	}
+	w.jsonInto(&listed, "token", "list", "--person", "ceri@example.org")
+	if len(listed) != 2 {
+		t.Errorf("token list --json lists %+v, want the two tokens", listed)
+	}
 	month := w.jsonField("expiresAt", "token", "create", "--person", "ceri@example.org", "--role", "coordinator", "--name", "a month", "--days", "30", "--json")
 	if ends, err := time.Parse(time.RFC3339Nano, month); err != nil || ends.Sub(time.Now()) < 29*24*time.Hour || ends.Sub(time.Now()) > 31*24*time.Hour {
 		t.Errorf("--days 30 made a token that ends at %q (%v)", month, err)
@@ -61,7 +69,14 @@ func TestTokenCommands(t *testing.T) {
 	if out := w.must("token", "revoke", id); !strings.Contains(out, "revoked") {
 		t.Errorf("revoke said %q", out)
 	}
-	w.must("token", "revoke", id) // again: still revoked, no error
+	var again struct {
+		ID      string `json:"id"`
+		Revoked bool   `json:"revoked"`
+	}
+	w.jsonInto(&again, "token", "revoke", id) // again: still revoked, no error
+	if again.ID != id || !again.Revoked {
+		t.Errorf("token revoke --json, again: %+v", again)
+	}
 	w.expect(exitNotFound, []string{"no API token"}, "token", "revoke", uuid.NewString())
 	w.expect(exitInvalid, []string{"not a token ID"}, "token", "revoke", "abc")
 	w.expect(exitInvalid, []string{"own role"}, "token", "create", "--person", "ceri@example.org", "--role", "coach", "--name", "x")

@@ -22,6 +22,7 @@ package testenv
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"os"
@@ -180,14 +181,34 @@ func StartServer() (ts *temporaltest.TestServer, err error) {
 		temporaltest.WithBaseServerOptions(temporal.WithDynamicConfigClient(serverConfig))), nil
 }
 
-// Main runs a package's tests and then stops the Temporal server they
-// shared, if they started it. Call it from TestMain.
-func Main(m *testing.M) {
+// Main runs a package's tests, then, if they passed, each of after (a
+// check of the whole run, such as what the tests together reached, which
+// says what is wrong on stderr and returns false), and then stops the
+// Temporal server they shared, if they started it. Call it from TestMain.
+func Main(m *testing.M, after ...func() bool) {
 	code := m.Run()
+	for _, check := range after {
+		if code == 0 && !check() {
+			code = 1
+		}
+	}
 	if shared.ts != nil {
 		Stop(shared.ts)
 	}
 	os.Exit(code)
+}
+
+// WholeRun is whether this run is running every test of the package: no
+// -run or -skip filter, and not -short (under which the tests needing
+// Temporal skip). A check of what the tests reached together (see Main)
+// means nothing otherwise.
+func WholeRun() bool {
+	for _, name := range []string{"test.run", "test.skip"} {
+		if f := flag.Lookup(name); f != nil && f.Value.String() != "" {
+			return false
+		}
+	}
+	return !testing.Short()
 }
 
 // Stop stops a server from StartServer. temporaltest logs a failure to
