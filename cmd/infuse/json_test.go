@@ -146,7 +146,9 @@ func everyJSONOutputChecked() bool {
 func TestUncheckedJSON(t *testing.T) {
 	root := &cobra.Command{Use: "infuse"}
 	root.PersistentFlags().Bool("json", false, "")
-	leaf := func(use string) *cobra.Command { return &cobra.Command{Use: use, Run: func(*cobra.Command, []string) {}} }
+	leaf := func(use string) *cobra.Command {
+		return &cobra.Command{Use: use, Run: func(*cobra.Command, []string) {}}
+	}
 	group := &cobra.Command{Use: "intake"}
 	group.AddCommand(leaf("list"), leaf("start"), leaf("edit"))
 	root.AddCommand(group, leaf("dev"), leaf("replay"))
