@@ -14,6 +14,7 @@ package api
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,6 +28,7 @@ import (
 	"github.com/infuse-cymru/journeys/internal/app/wire"
 	"github.com/infuse-cymru/journeys/internal/telemetry"
 	"github.com/infuse-cymru/journeys/starter"
+	"github.com/infuse-cymru/journeys/workflows"
 )
 
 // Options configure New.
@@ -127,7 +129,7 @@ func (h *handler) routes() []route {
 			summary: "Rename an intake or change its number of places",
 			notes: "Send only what changes, at least one of name and capacity; the dates cannot change. A new capacity goes to the intake first: " +
 				"places it frees are offered to the waitlist at once, longest-waiting first. 422 for an empty body, no field, an empty or over-long name " +
-				"or a capacity outside 1 to 500; 409 (the intake's reason) for fewer places than are already offered or taken, or once the intake has started; " +
+				"or a capacity outside " + strconv.Itoa(workflows.MinCapacity) + " to " + strconv.Itoa(workflows.MaxCapacity) + "; 409 (the intake's reason) for fewer places than are already offered or taken, or once the intake has started; " +
 				"404 for an unknown intake. Sending the same edit again changes nothing.",
 			says: "The intake, as edited", answer: wire.Intake{}}},
 		{"GET /api/intakes/{id}/dashboard", reads(coordinator), plain(h.intakeDashboard), op{id: "intakeDashboard", tag: "intakes",

@@ -13,6 +13,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
+	"github.com/infuse-cymru/journeys/idempotency"
 	"github.com/infuse-cymru/journeys/store"
 )
 
@@ -117,6 +118,11 @@ func (h *handler) openAPI(w http.ResponseWriter, r *http.Request) {
 
 // document is the OpenAPI document of h's routes.
 func (h *handler) document() (*openapi3.T, error) {
+	return documentOf(slices.Concat(h.routes(), h.system()))
+}
+
+// documentOf is the OpenAPI document of routes.
+func documentOf(routes []route) (*openapi3.T, error) {
 	s := newSchemas()
 	problem := s.of(Problem{})
 	doc := &openapi3.T{
@@ -132,12 +138,21 @@ func (h *handler) document() (*openapi3.T, error) {
 			SecuritySchemes: securitySchemes,
 		},
 	}
-	for _, name := range []string{"intakes", "reports", "people", "me", "journeys", "coach", "system"} {
+	untagged := map[string]bool{}
+	for _, name := range tags {
 		doc.Tags = append(doc.Tags, &openapi3.Tag{Name: name})
+		untagged[name] = true
 	}
-	for _, rt := range slices.Concat(h.routes(), h.system()) {
+	for _, rt := range routes {
+		if !slices.Contains(tags, rt.op.tag) {
+			return nil, fmt.Errorf("%s has the tag %q, which is not in the document's list (tags)", rt.pattern, rt.op.tag)
+		}
+		delete(untagged, rt.op.tag)
 		method, path, _ := strings.Cut(rt.pattern, " ")
-		o := rt.operation(s, path)
+		o, err := rt.operation(s, path)
+		if err != nil {
+			return nil, err
+		}
 		item := doc.Paths.Value(path)
 		if item == nil {
 			item = &openapi3.PathItem{}
@@ -148,6 +163,9 @@ func (h *handler) document() (*openapi3.T, error) {
 		}
 		item.SetOperation(method, o)
 	}
+	for name := range untagged {
+		return nil, fmt.Errorf("the tag %q of the document's list (tags) has no route", name)
+	}
 	if s.err != nil {
 		return nil, s.err
 	}
@@ -157,8 +175,12 @@ func (h *handler) document() (*openapi3.T, error) {
 	return doc, nil
 }
 
+// tags group the operations in the document, in this order; each route
+// has one of them.
+var tags = []string{"intakes", "reports", "people", "me", "journeys", "coach", "system"}
+
 // operation is rt's operation in the document.
-func (rt route) operation(s *schemas, path string) *openapi3.Operation {
+func (rt route) operation(s *schemas, path string) (*openapi3.Operation, error) {
 	o := &openapi3.Operation{OperationID: rt.op.id, Tags: []string{rt.op.tag}, Description: rt.op.notes,
 		Summary: rt.op.summary, Responses: openapi3.NewResponses()}
 	if rt.access.public {
@@ -167,7 +189,11 @@ func (rt route) operation(s *schemas, path string) *openapi3.Operation {
 		o.Summary += " (" + cmp.Or(rt.op.who, whoMay(rt.access.roles)) + ")"
 	}
 	if strings.Contains(path, "{id}") {
-		o.Parameters = append(o.Parameters, pathParam("id", "The "+idOf(path)+"'s ID", uuidSchema()))
+		what, err := idOf(path)
+		if err != nil {
+			return nil, err
+		}
+		o.Parameters = append(o.Parameters, pathParam("id", "The "+what+"'s ID", uuidSchema()))
 	}
 	for _, p := range rt.op.params {
 		pr := &openapi3.Parameter{Name: p.name, In: p.in, Required: p.in == "path", Description: p.doc, Schema: openapi3.NewSchemaRef("", p.schema)}
@@ -216,7 +242,7 @@ func (rt route) operation(s *schemas, path string) *openapi3.Operation {
 	for _, status := range rt.errorStatuses(path) {
 		o.Responses.Set(strconv.Itoa(status), &openapi3.ResponseRef{Ref: "#/components/responses/" + errorNames[status]})
 	}
-	return o
+	return o, nil
 }
 
 // errorStatuses are the error answers rt can give: a guarded route's
@@ -251,15 +277,15 @@ func whoMay(roles []store.Role) string {
 	return plural(roles)
 }
 
-// idOf is what the {id} of path names.
-func idOf(path string) string {
-	switch {
-	case strings.HasPrefix(path, "/api/journeys/"):
-		return "journey"
-	case strings.HasPrefix(path, "/api/people/"):
-		return "person"
+// idOf is what the {id} of path names: an error for a path under none of
+// the collections below, rather than a guess.
+func idOf(path string) (string, error) {
+	for prefix, what := range map[string]string{"/api/intakes/{id}": "intake", "/api/journeys/{id}": "journey", "/api/people/{id}": "person"} {
+		if strings.HasPrefix(path, prefix) {
+			return what, nil
+		}
 	}
-	return "intake"
+	return "", fmt.Errorf("%s: what does its {id} name? Add its collection to idOf", path)
 }
 
 func uuidSchema() *openapi3.Schema { return openapi3.NewStringSchema().WithFormat("uuid") }
@@ -321,7 +347,7 @@ func errorResponses(problem *openapi3.SchemaRef) openapi3.ResponseBodies {
 var changeParameters = openapi3.ParametersMap{
 	"IdempotencyKey": {Value: &openapi3.Parameter{Name: "Idempotency-Key", In: "header", Required: true,
 		Description: "A key unique to this change (a new UUID will do), the same when retrying it: a retry gets the first answer (with Idempotent-Replayed: true) and acts once. Keys belong to the caller; reusing one for a different request is 422.",
-		Schema:      openapi3.NewSchemaRef("", openapi3.NewStringSchema().WithMinLength(1).WithMaxLength(200))}},
+		Schema:      openapi3.NewSchemaRef("", openapi3.NewStringSchema().WithMinLength(1).WithMaxLength(idempotency.MaxKeyLength))}},
 	"CSRFToken": {Value: &openapi3.Parameter{Name: CSRFHeader, In: "header",
 		Description: "Required when signed in with a browser session (the page gives the token); API tokens need none",
 		Schema:      openapi3.NewSchemaRef("", openapi3.NewStringSchema())}},

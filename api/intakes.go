@@ -32,7 +32,7 @@ type CreateIntakeRequest struct {
 	OpensAt  string `json:"opensAt" doc:"RFC 3339 (2027-01-04T10:00:00Z), a Europe/London time (2027-01-04T10:00) or a date (2027-01-04, midnight)"`
 	ClosesAt string `json:"closesAt" doc:"RFC 3339 (2027-01-04T10:00:00Z), a Europe/London time (2027-01-04T10:00) or a date (2027-01-04, midnight)"`
 	StartsOn string `json:"startsOn" doc:"RFC 3339 (2027-01-04T10:00:00Z), a Europe/London time (2027-01-04T10:00) or a date (2027-01-04, midnight)"`
-	Capacity int    `json:"capacity" openapi:"minimum=1,maximum=500"`
+	Capacity int    `json:"capacity"`
 	// CoordinatorID is who runs the intake; the caller when absent.
 	CoordinatorID    uuid.UUID `json:"coordinatorId,omitzero" doc:"Who runs the intake; the caller when absent"`
 	ProgrammeVersion int       `json:"programmeVersion,omitempty" doc:"The programme version; the newest when absent"`
@@ -70,8 +70,8 @@ func (h *handler) createIntake(w http.ResponseWriter, r *http.Request, body Crea
 // EditIntakeRequest is the body of PATCH /api/intakes/{id}: the fields to
 // change, at least one. The dates cannot change.
 type EditIntakeRequest struct {
-	Name     *string `json:"name,omitempty" doc:"The intake's new name, e.g. \"Cohort 2\"" openapi:"minLength=1,maxLength=200"`
-	Capacity *int    `json:"capacity,omitempty" doc:"The new number of places; not fewer than are offered or taken, and only before the intake starts" openapi:"minimum=1,maximum=500"`
+	Name     *string `json:"name,omitempty" doc:"The intake's new name, e.g. \"Cohort 2\""`
+	Capacity *int    `json:"capacity,omitempty" doc:"The new number of places; not fewer than are offered or taken, and only before the intake starts"`
 }
 
 func (EditIntakeRequest) optionalFields() {}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -86,6 +87,7 @@ func TestValidationCatchesAnotherCasing(t *testing.T) {
 		strings.Replace(good, `"name"`, `"Name"`, 1):         false,
 		strings.Replace(good, `,"language":"cy"`, ``, 1):     false,
 		strings.Replace(good, `"coordinator"`, `"admin"`, 1): false,
+		strings.Replace(good, `}`, `,"extra":1}`, 1):         false, // every key right, and one more
 	} {
 		req := httptest.NewRequest(http.MethodGet, "http://example.com/api/me", nil)
 		route, params, err := router.FindRoute(req)
@@ -101,6 +103,31 @@ func TestValidationCatchesAnotherCasing(t *testing.T) {
 		if (err == nil) != ok {
 			t.Errorf("GET /api/me answering %s: validation error %v, want one: %v", body, err, !ok)
 		}
+	}
+}
+
+// TestDocumentRefusesWhatItCannotName: a route whose {id} names no
+// collection the document knows, or whose tag is not in its list, and a
+// tag of the list no route has, are mistakes in the route table, not
+// something to guess at.
+func TestDocumentRefusesWhatItCannotName(t *testing.T) {
+	all := slices.Concat((&handler{}).routes(), (&handler{}).system())
+	thing := route{"GET /api/things/{id}", reads(coordinator), plain(nil), op{id: "thing", tag: "reports", says: "A thing", answer: Done{}}}
+	odd := route{"GET /api/odd", reads(coordinator), plain(nil), op{id: "odd", tag: "odd", says: "Odd", answer: Done{}}}
+	for _, c := range []struct {
+		routes []route
+		want   string
+	}{
+		{append(slices.Clone(all), thing), "/api/things/{id}: what does its {id} name?"},
+		{append(slices.Clone(all), odd), `GET /api/odd has the tag "odd"`},
+		{(&handler{}).routes(), `the tag "system" of the document's list (tags) has no route`},
+	} {
+		if _, err := documentOf(c.routes); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("documentOf(%d routes) = %v, want an error saying %q", len(c.routes), err, c.want)
+		}
+	}
+	if _, err := documentOf(all); err != nil {
+		t.Errorf("the route table's document: %v", err)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3gen"
 	"github.com/google/uuid"
 
+	"github.com/infuse-cymru/journeys/internal/telemetry"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/workflows"
 )
@@ -24,9 +25,10 @@ import (
 //   - which fields are required: those encoding/json always writes (no
 //     omitempty that can apply, no omitzero); no other properties allowed;
 //   - a field's description and limits, from its tags: `doc:"..."` and
-//     `openapi:"minimum=0,maximum=500,enum=a|b,nullable"` (nullable: a
+//     `openapi:"minimum=0,maxLength=80,enum=a|b,nullable"` (nullable: a
 //     slice or map that may be null; pointers are not nullable unless
-//     tagged);
+//     tagged); limits that are Go constants go in notes, so they cannot
+//     drift from the code that enforces them;
 //   - a description for each type, and what a field's tags cannot say, in
 //     notes;
 //   - the values of the string types that have a fixed set, in enums.
@@ -37,7 +39,9 @@ type note struct {
 	min, max             *float64
 	minLength, maxLength uint64
 	enum                 []string
-	nullable             bool
+	// values is the enum of a map's values.
+	values   []string
+	nullable bool
 }
 
 // parseNote reads a field's doc and openapi tags.
@@ -82,6 +86,11 @@ func (n note) set(v *openapi3.Schema) {
 		v.MaxLength = &n.maxLength
 	}
 	v.Nullable = v.Nullable || n.nullable
+	if n.values != nil && v.AdditionalProperties.Schema != nil && v.AdditionalProperties.Schema.Value != nil {
+		for _, e := range n.values {
+			v.AdditionalProperties.Schema.Value.Enum = append(v.AdditionalProperties.Schema.Value.Enum, e)
+		}
+	}
 	if n.enum != nil {
 		v.Enum = nil
 		for _, e := range n.enum {
@@ -96,28 +105,34 @@ func (n note) set(v *openapi3.Schema) {
 
 // says is whether n says anything.
 func (n note) says() bool {
-	return n.doc != "" || n.enum != nil || n.min != nil || n.max != nil || n.minLength+n.maxLength > 0 || n.nullable
+	return n.doc != "" || n.enum != nil || n.values != nil || n.min != nil || n.max != nil || n.minLength+n.maxLength > 0 || n.nullable
 }
 
 func atLeast(f float64) *float64 { return &f }
 
+func atMost(f float64) *float64 { return &f }
+
 // notes describe types (by schema name), and fields (by schema name and JSON
-// name) where a tag cannot: an enum kept in a Go variable, or what the API
+// name) where a tag cannot: an enum or a limit kept in Go, or what the API
 // says of a field of another package's type that its tag does not. A note's
 // description replaces the tag's. Generating the document fails for a note
 // that names no schema or property, so none is left behind by a rename.
 var notes = map[string]note{
-	"Problem":                {doc: "RFC 9457 problem details"},
-	"Intake":                 {doc: "An intake (cohort) of the programme"},
-	"Journey":                {doc: "The store's projection of a journey"},
-	"LiveJourney":            {doc: "The journey's workflow's own view"},
-	"Erasure":                {doc: "What the erasure removed; all zero when the person was already erased"},
-	"Done":                   {doc: "The change is made"},
-	"TaskAnswer":             {doc: "A completed task or checkpoint; status only for checkpoints"},
-	"PersonExport":           {doc: "Everything the store holds about one person (UK GDPR Article 15)"},
-	"EditIntakeRequest":      {doc: "The fields to change, at least one"},
-	"ApplyRequest":           {doc: "A participant sends {}; a coordinator names the applicant"},
-	"WithdrawRequest.reason": {enum: workflows.WithdrawReasons},
+	"Problem":                      {doc: "RFC 9457 problem details"},
+	"Intake":                       {doc: "An intake (cohort) of the programme"},
+	"Journey":                      {doc: "The store's projection of a journey"},
+	"LiveJourney":                  {doc: "The journey's workflow's own view"},
+	"Erasure":                      {doc: "What the erasure removed; all zero when the person was already erased"},
+	"Done":                         {doc: "The change is made"},
+	"TaskAnswer":                   {doc: "A completed task or checkpoint; status only for checkpoints"},
+	"PersonExport":                 {doc: "Everything the store holds about one person (UK GDPR Article 15)"},
+	"EditIntakeRequest":            {doc: "The fields to change, at least one"},
+	"ApplyRequest":                 {doc: "A participant sends {}; a coordinator names the applicant"},
+	"WithdrawRequest.reason":       {enum: workflows.WithdrawReasons},
+	"CreateIntakeRequest.capacity": {min: atLeast(workflows.MinCapacity), max: atMost(workflows.MaxCapacity)},
+	"EditIntakeRequest.capacity":   {min: atLeast(workflows.MinCapacity), max: atMost(workflows.MaxCapacity)},
+	"EditIntakeRequest.name":       {minLength: 1, maxLength: store.MaxIntakeNameLength},
+	"Readiness.failing":            {values: []string{telemetry.CheckTimedOut, telemetry.CheckFailed}},
 	"EventRecord.data": {doc: "The event's IDs and codes exactly as recorded; null when it has none. " +
 		"Its keys are the stored event's own, not this API's style, and never change, as recorded events do not: " +
 		"snake_case in most (starts_at, lapses_at, from_journey), Go field names in an ended journey's outcome (AttendancePercent, Unmet)"},

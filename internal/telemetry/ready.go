@@ -109,10 +109,16 @@ func check(ctx context.Context, log *zap.Logger, c Check) string {
 	}
 	log.Warn("dependency check failed", zap.String("dependency", c.Name), zap.Error(err))
 	if ctx.Err() != nil {
-		return "timed out"
+		return CheckTimedOut
 	}
-	return "error"
+	return CheckFailed
 }
+
+// How a check failed, in a Readiness's Failing.
+const (
+	CheckTimedOut = "timed out"
+	CheckFailed   = "error"
+)
 
 func answer(w http.ResponseWriter, status int, body Readiness) {
 	w.Header().Set("Content-Type", "application/json")
