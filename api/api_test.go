@@ -63,12 +63,15 @@ func alive(t *testing.T, h http.Handler) {
 	}
 }
 
+// get asks h for path, and checks the answer against /openapi.json.
 func get(t *testing.T, h http.Handler, path string) (int, Health) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequestWithContext(ctx, http.MethodGet, path, nil))
+	req := httptest.NewRequestWithContext(ctx, http.MethodGet, "http://example.com"+path, nil)
+	h.ServeHTTP(rec, req)
+	newClient(t, h).validate(t, req, rec)
 	if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
 		t.Errorf("Content-Type = %q", ct)
 	}

@@ -2,11 +2,15 @@ package api
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +22,7 @@ import (
 
 	"github.com/infuse-cymru/journeys/auth"
 	"github.com/infuse-cymru/journeys/idempotency"
+	"github.com/infuse-cymru/journeys/internal/testenv"
 )
 
 // Every request of this package's tests goes through apiClient.do, which
@@ -128,7 +133,47 @@ func (a *apiClient) validate(t testing.TB, req *http.Request, rec *httptest.Resp
 	}
 	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
 		t.Errorf("%s %s → %d does not match /openapi.json: %v\nbody: %s", req.Method, req.URL.Path, rec.Code, err, rec.Body)
+		return
 	}
+	reached.Store(answered(route.Operation.OperationID, rec.Code), true)
+}
+
+// reached holds each operation and status (answered) that a test's
+// request got, valid by the document, in this run.
+var reached sync.Map
+
+func answered(operationID string, status int) string {
+	return fmt.Sprintf("%s %d", operationID, status)
+}
+
+// unreachedSuccesses names the routes whose success status no request
+// reached.
+func unreachedSuccesses(routes []route, got func(answer string) bool) []string {
+	var out []string
+	for _, rt := range routes {
+		if a := answered(rt.op.id, cmp.Or(rt.op.status, http.StatusOK)); !got(a) {
+			out = append(out, fmt.Sprintf("%s (%s): no test got its success answer through apiClient.do", rt.pattern, a))
+		}
+	}
+	return out
+}
+
+// everySuccessReached is run after the package's tests (TestMain): in a
+// run of them all, some test must have got each route's success answer,
+// valid by the document, so the document's description of every success
+// is checked against a real answer.
+func everySuccessReached() bool {
+	if !testenv.WholeRun() {
+		return true
+	}
+	missing := unreachedSuccesses(slices.Concat((&handler{}).routes(), (&handler{}).system()), func(a string) bool {
+		_, ok := reached.Load(a)
+		return ok
+	})
+	for _, m := range missing {
+		fmt.Fprintln(os.Stderr, "FAIL: /openapi.json:", m)
+	}
+	return len(missing) == 0
 }
 
 // checkProblem checks rec is a problem+json answer of status with a detail

@@ -6,5 +6,6 @@ import (
 	"github.com/infuse-cymru/journeys/internal/testenv"
 )
 
-// The tests share one Temporal server, a namespace each (testenv).
-func TestMain(m *testing.M) { testenv.Main(m) }
+// The tests share one Temporal server, a namespace each (testenv). A run of
+// them all must have reached every route's success answer (helpers_test.go).
+func TestMain(m *testing.M) { testenv.Main(m, everySuccessReached) }
