@@ -16,7 +16,7 @@ import (
 	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
-	"github.com/infuse-cymru/journeys/workflows"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // TestWorkflowErrorsStayInTheLog: when a journey's workflow cannot be
@@ -44,7 +44,7 @@ func TestWorkflowErrorsStayInTheLog(t *testing.T) {
 	// the journey's workflow for them.
 	journey := uuid.New()
 	_, err := st.Record(ctx, store.Event{Key: "j/1", IntakeID: in.ID, JourneyID: journey, Type: "journey.started", OccurredAt: time.Now(),
-		Snapshot: &store.JourneySnapshot{JourneyID: journey, IntakeID: in.ID, PersonID: part, CoachID: coach, State: string(workflows.StatusInLabs)}})
+		Snapshot: &store.JourneySnapshot{JourneyID: journey, IntakeID: in.ID, PersonID: part, CoachID: coach, State: contract.StatusInLabs}})
 	must(t, err)
 	tokenOf := func(id uuid.UUID, role store.Role) string {
 		tok, _, err := st.CreateAPIToken(ctx, store.APIToken{PersonID: id, Role: role, Name: "test"})

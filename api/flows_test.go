@@ -23,6 +23,7 @@ import (
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/storetest"
 	"github.com/infuse-cymru/journeys/workflows"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // me is GET /api/me as p.
@@ -220,20 +221,20 @@ func (w *world) testIntakeB(t *testing.T) {
 	decode(t, w.do(t, post(journey+"/pause", "")), 200, &done)
 	var d wire.JourneyDetail
 	decode(t, w.do(t, call{method: "GET", path: journey, token: w.coordinator.token}), 200, &d)
-	if d.Live == nil || d.Live.Status != workflows.StatusPaused {
+	if d.Live == nil || d.Live.Status != contract.StatusPaused {
 		t.Errorf("after pausing: %+v", d.Live)
 	}
 	checkProblem(t, w.do(t, post(journey+"/pause", "{}")), 409) // already paused
 	decode(t, w.do(t, post(journey+"/resume", "{}")), 200, &done)
 	decode(t, w.do(t, call{method: "GET", path: journey, token: w.coordinator.token}), 200, &d)
-	if d.Live == nil || d.Live.Status == workflows.StatusPaused || d.Live.PausedFor <= 0 {
+	if d.Live == nil || d.Live.Status == contract.StatusPaused || d.Live.PausedFor <= 0 {
 		t.Errorf("after resuming: %+v", d.Live)
 	}
 
 	// Withdrawal, with a note kept in the store.
 	leaver := "/api/journeys/" + w.bLeaverJourney.String()
 	decode(t, w.do(t, post(leaver+"/withdraw", `{"reason":"workload","note":"Moving to a new post."}`)), 200, &done)
-	w.waitFor(t, w.bLeaverJourney, func(s store.JourneySnapshot) bool { return s.State == string(workflows.StatusWithdrawn) })
+	w.waitFor(t, w.bLeaverJourney, func(s store.JourneySnapshot) bool { return s.State == contract.StatusWithdrawn })
 	if r := w.record(t, w.bLeaverJourney); r.notes != 1 {
 		t.Errorf("withdrawal notes: %d", r.notes)
 	}
@@ -536,7 +537,7 @@ func (w *world) testEditIntake(t *testing.T) {
 	if in := edited(`{"capacity":2}`); in.Capacity != 2 || in.Name != "Carfan C" {
 		t.Errorf("two places: %+v", in)
 	}
-	w.waitFor(t, second, func(s store.JourneySnapshot) bool { return s.State == string(workflows.StatusOffered) })
+	w.waitFor(t, second, func(s store.JourneySnapshot) bool { return s.State == contract.StatusOffered })
 	if p := checkProblem(t, edit(`{"capacity":1}`), http.StatusConflict); !strings.Contains(p.Detail, "2 places are already offered or taken") {
 		t.Errorf("fewer places than taken: %q", p.Detail)
 	}

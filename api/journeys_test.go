@@ -22,6 +22,7 @@ import (
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
 	"github.com/infuse-cymru/journeys/workflows"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // The tests here drive the API over a real SQLite store and a real
@@ -126,10 +127,10 @@ func newWorld(t *testing.T) *world {
 		by      who
 	}{{w.journey, w.participant}, {w.otherJourney, w.otherParticipant}, {w.bJourney, w.bParticipant}, {w.bLeaverJourney, w.bLeaver}} {
 		// (UntilOpen plans offers in real time: they wait for the answer.)
-		if st := w.decide(t, j.journey, workflows.DecisionOffer); st != workflows.StatusOffered {
+		if st := w.decide(t, j.journey, workflows.DecisionOffer); st != contract.StatusOffered {
 			t.Fatalf("decision: %s", st)
 		}
-		if st := w.accept(t, j.journey, j.by); st != workflows.StatusAccepted {
+		if st := w.accept(t, j.journey, j.by); st != contract.StatusAccepted {
 			t.Fatalf("accepting: %s", st)
 		}
 	}
@@ -137,7 +138,7 @@ func newWorld(t *testing.T) *world {
 	for _, in := range []uuid.UUID{w.intakeA, w.intakeB} {
 		// The intake counts whom it told to start as awaiting it (lifecycle-guard 8).
 		started := w.start(t, in, 2)
-		if started.Counts[workflows.StatusAwaitingStart] != 2 {
+		if started.Counts[contract.StatusAwaitingStart] != 2 {
 			t.Fatalf("started %s: %+v", in, started)
 		}
 	}
@@ -147,7 +148,7 @@ func newWorld(t *testing.T) *world {
 	// their coaches; the participant of intake B has none.
 	for _, j := range []uuid.UUID{w.journey, w.otherJourney, w.bJourney, w.bLeaverJourney} {
 		w.waitFor(t, j, func(s store.JourneySnapshot) bool {
-			return s.State != string(workflows.StatusAccepted) && (s.CoachID != uuid.Nil || j == w.bJourney)
+			return s.State != contract.StatusAccepted && (s.CoachID != uuid.Nil || j == w.bJourney)
 		})
 	}
 	return w
@@ -237,7 +238,7 @@ func (w *world) startCall(intake uuid.UUID) call {
 // acceptances.
 func (w *world) start(t *testing.T, intake uuid.UUID, accepted int) wire.Started {
 	t.Helper()
-	w.counted(t, intake, workflows.StatusAccepted, accepted)
+	w.counted(t, intake, contract.StatusAccepted, accepted)
 	var started wire.Started
 	decode(t, w.do(t, w.startCall(intake)), http.StatusOK, &started)
 	return started
@@ -348,7 +349,7 @@ func (w *world) record(t *testing.T, journey uuid.UUID) record {
 	must(t, err)
 	notes, err := w.st.NotesOfJourney(ctx, journey)
 	must(t, err)
-	r := record{person: s.PersonID, coach: s.CoachID, outcome: s.Outcome, notes: len(notes)}
+	r := record{person: s.PersonID, coach: s.CoachID, outcome: string(s.Outcome), notes: len(notes)}
 	for _, e := range evs {
 		if !slices.Contains(byTime, e.Type) {
 			r.requested++

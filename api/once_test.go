@@ -18,6 +18,7 @@ import (
 	"github.com/infuse-cymru/journeys/internal/app/wire"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/workflows"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // atOnce sends the calls at the same moment, each from a goroutine of its
@@ -112,8 +113,8 @@ func (w *world) waitOpen(t *testing.T, intake uuid.UUID) {
 
 // started are the statuses of a journey whose intake has started it:
 // awaiting_start, and whatever may follow.
-var startedStates = []string{string(workflows.StatusAwaitingStart), string(workflows.StatusInLabs), string(workflows.StatusExperimenting),
-	string(workflows.StatusPaused), string(workflows.StatusCompleted), string(workflows.StatusNotCompleted)}
+var startedStates = []contract.Status{contract.StatusAwaitingStart, contract.StatusInLabs, contract.StatusExperimenting,
+	contract.StatusPaused, contract.StatusCompleted, contract.StatusNotCompleted}
 
 // Issue 8: two identical applications, deferrals and withdrawals, and
 // acceptances racing the intake's start, each sent through the API at the
@@ -181,13 +182,13 @@ func TestTheSameRequestTwiceAtOnce(t *testing.T) {
 		deferred = d.JourneyID
 		// Once the journey has handed itself over and ended deferred,
 		// every copy that could have reached the later intake has.
-		w.waitFor(t, journey, func(s store.JourneySnapshot) bool { return s.State == string(workflows.StatusDeferred) })
-		w.counted(t, later, workflows.StatusAccepted, 1)
-		if counts, err := w.counts(t, later); err != nil || !maps.Equal(nonZero(counts), map[workflows.Status]int{workflows.StatusAccepted: 1}) {
+		w.waitFor(t, journey, func(s store.JourneySnapshot) bool { return s.State == contract.StatusDeferred })
+		w.counted(t, later, contract.StatusAccepted, 1)
+		if counts, err := w.counts(t, later); err != nil || !maps.Equal(nonZero(counts), map[workflows.Status]int{contract.StatusAccepted: 1}) {
 			t.Errorf("the later intake counts %v (%v), want the one deferred journey", counts, err)
 		}
 		w.waitFor(t, deferred, func(s store.JourneySnapshot) bool {
-			return s.IntakeID == later && s.State == string(workflows.StatusAccepted)
+			return s.IntakeID == later && s.State == contract.StatusAccepted
 		})
 	})
 
@@ -199,7 +200,7 @@ func TestTheSameRequestTwiceAtOnce(t *testing.T) {
 			token: w.coordinator.token, key: uuid.NewString()}
 		var done Done
 		decode(t, w.actedOnce(t, c, w.atOnce(t, c, c), http.StatusOK), http.StatusOK, &done)
-		w.waitFor(t, deferred, func(s store.JourneySnapshot) bool { return s.State == string(workflows.StatusWithdrawn) })
+		w.waitFor(t, deferred, func(s store.JourneySnapshot) bool { return s.State == contract.StatusWithdrawn })
 		if n := w.countEvents(t, deferred, "journey.withdrawn"); n != 1 {
 			t.Errorf("%d journey.withdrawn events, want 1", n)
 		}
@@ -245,25 +246,25 @@ func (w *world) testAcceptancesRacingTheStart(t *testing.T, now time.Time) {
 	if len(raced) != len(racers) {
 		t.Fatalf("%d racing journeys, want %d", len(raced), len(racers))
 	}
-	w.counted(t, race, workflows.StatusAccepted, 1)
+	w.counted(t, race, contract.StatusAccepted, 1)
 
 	recs := w.atOnce(t, calls...)
 	var st wire.Started
 	decode(t, recs[0], http.StatusOK, &st)
 	t.Logf("the intake counted, as it started: %v", st.Counts)
-	want := map[workflows.Status]int{workflows.StatusAwaitingStart: 1}
+	want := map[workflows.Status]int{contract.StatusAwaitingStart: 1}
 	for i, j := range raced {
 		var state workflows.Status
 		switch rec := recs[i+1]; rec.Code {
 		case http.StatusOK:
 			// Taken: started with the rest.
 			w.waitFor(t, j, func(s store.JourneySnapshot) bool { return slices.Contains(startedStates, s.State) })
-			state = workflows.StatusAwaitingStart
+			state = contract.StatusAwaitingStart
 		case http.StatusConflict:
 			// Refused: the start closed the offer first.
 			checkProblem(t, rec, http.StatusConflict)
-			w.waitFor(t, j, func(s store.JourneySnapshot) bool { return s.State == string(workflows.StatusNotSelected) })
-			state = workflows.StatusNotSelected
+			w.waitFor(t, j, func(s store.JourneySnapshot) bool { return s.State == contract.StatusNotSelected })
+			state = contract.StatusNotSelected
 		default:
 			t.Errorf("an acceptance racing the start: %d %s", rec.Code, rec.Body)
 			continue

@@ -15,6 +15,7 @@ import (
 	"github.com/infuse-cymru/journeys/internal/telemetry"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/workflows"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // The schemas of /openapi.json are made from the Go types the handlers
@@ -136,13 +137,17 @@ var notes = map[string]note{
 	"EventRecord.data": {doc: "The event's IDs and codes exactly as recorded; null when it has none. " +
 		"Its keys are the stored event's own, not this API's style, and never change, as recorded events do not: " +
 		"snake_case in most (starts_at, lapses_at, from_journey), Go field names in an ended journey's outcome (AttendancePercent, Unmet)"},
+	"Journey.outcome":      outcome,
+	"DashboardRow.outcome": outcome,
 }
+
+// outcome is a journey's outcome: empty until it ends, then its terminal status.
+var outcome = note{doc: "The journey's terminal status once it has ended; empty before",
+	enum: append([]string{""}, names(contract.Outcomes())...)}
 
 // enums are the string types with a fixed set of values, and what they mean.
 var enums = map[reflect.Type]note{
-	reflect.TypeFor[workflows.Status](): {doc: "Where a journey is", enum: []string{
-		"submitted", "under_review", "offered", "accepted", "waitlisted", "awaiting_start", "in_labs", "experimenting", "paused",
-		"declined", "offer_lapsed", "rejected", "not_selected", "withdrawn", "deferred", "completed", "not_completed"}},
+	reflect.TypeFor[contract.Status]():    {doc: "Where a journey is", enum: names(contract.Statuses())},
 	reflect.TypeFor[workflows.RAG]():      {doc: "A coach's red/amber/green view of the participant", enum: []string{"red", "amber", "green"}},
 	reflect.TypeFor[workflows.Decision](): {enum: []string{"offer", "waitlist", "reject"}},
 	reflect.TypeFor[store.IntakeStatus](): {enum: []string{"draft", "open", "closed", "started", "finished"}},
@@ -302,4 +307,13 @@ func canBeEmpty(t reflect.Type) bool {
 		return t.Len() == 0
 	}
 	return true
+}
+
+// names are values of a string type as the document's enum lists them.
+func names[S ~string](values []S) []string {
+	out := make([]string, len(values))
+	for i, v := range values {
+		out[i] = string(v)
+	}
+	return out
 }

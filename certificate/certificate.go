@@ -24,6 +24,7 @@ import (
 
 	"github.com/infuse-cymru/journeys/programme"
 	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 //go:embed fonts/DejaVuSans.ttf fonts/DejaVuSans-Bold.ttf
@@ -226,7 +227,7 @@ func ForJourney(ctx context.Context, st Records, journeyID uuid.UUID) (Certifica
 	if err != nil {
 		return Certificate{}, store.Certificate{}, err
 	}
-	if j.State != "completed" {
+	if j.State != contract.StatusCompleted {
 		return Certificate{}, store.Certificate{}, fmt.Errorf("%w: journey %s is %s", ErrNotCompleted, journeyID, j.State)
 	}
 	issued, err := st.CertificateOf(ctx, journeyID)
@@ -275,7 +276,7 @@ func completedAt(ctx context.Context, st Records, journeyID uuid.UUID) (time.Tim
 		return time.Time{}, err
 	}
 	for _, ev := range evs {
-		if ev.Snapshot != nil && ev.Snapshot.State == "completed" {
+		if ev.Snapshot != nil && ev.Snapshot.State == contract.StatusCompleted {
 			return ev.OccurredAt, nil
 		}
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/infuse-cymru/journeys/programme"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 func sample() certificate.Certificate {
@@ -143,7 +144,7 @@ func TestForJourney(t *testing.T) {
 	record := func(key, state string, at time.Time) {
 		t.Helper()
 		if _, err := st.Record(ctx, store.Event{Key: key, IntakeID: in.ID, JourneyID: journey, Type: "journey." + state, OccurredAt: at,
-			Snapshot: &store.JourneySnapshot{JourneyID: journey, IntakeID: in.ID, PersonID: p.ID, State: state}}); err != nil {
+			Snapshot: &store.JourneySnapshot{JourneyID: journey, IntakeID: in.ID, PersonID: p.ID, State: contract.Status(state)}}); err != nil {
 			t.Fatal(err)
 		}
 	}

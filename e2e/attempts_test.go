@@ -20,7 +20,7 @@ import (
 	"github.com/infuse-cymru/journeys/store/pgstore"
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
 	"github.com/infuse-cymru/journeys/worker"
-	"github.com/infuse-cymru/journeys/workflows"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // A workflow task that fails after its local record has written (here a
@@ -91,7 +91,7 @@ func TestARetriedTaskReplacesTheFailedAttemptsRecord(t *testing.T) {
 				t.Errorf("the store holds the withdrawal of attempt %+v, want the last one's (fence %x)", got, last)
 			}
 			j, err := st.GetJourney(ctx, journey)
-			if err != nil || j.State != string(workflows.StatusWithdrawn) {
+			if err != nil || j.State != contract.StatusWithdrawn {
 				t.Errorf("the journey's projection: %+v, %v; want withdrawn", j, err)
 			}
 		})

@@ -22,6 +22,7 @@ import (
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
 	"github.com/infuse-cymru/journeys/workflows"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // The branch scenarios record a history for every branch of the two
@@ -158,12 +159,12 @@ func (b *branchRun) setUp() {
 	j := b.journeys
 
 	b.must(b.withdraw(j["withdrawn-applied"], "workload"))
-	b.decide(j["rejected"], workflows.DecisionReject, workflows.StatusRejected)
+	b.decide(j["rejected"], workflows.DecisionReject, contract.StatusRejected)
 	for _, br := range []string{"withdrawn-accepted", "withdrawn-in-labs", "withdrawn-experimenting", "paused"} {
-		b.decide(j[br], workflows.DecisionOffer, workflows.StatusOffered)
-		b.respond(j[br], true, workflows.StatusAccepted)
+		b.decide(j[br], workflows.DecisionOffer, contract.StatusOffered)
+		b.respond(j[br], true, contract.StatusAccepted)
 	}
-	b.decide(j["escalated"], workflows.DecisionWaitlist, workflows.StatusWaitlisted)
+	b.decide(j["escalated"], workflows.DecisionWaitlist, contract.StatusWaitlisted)
 	if _, err := b.svc.Decide(b.ctx, b.intake.ID, j["withdrawn-offered"], workflows.DecisionOffer); !errors.Is(err, apperr.ErrRejected) ||
 		!strings.Contains(err.Error(), "full") {
 		t.Errorf("a fifth offer with four places: got %v, want rejected as full", err)
@@ -173,18 +174,18 @@ func (b *branchRun) setUp() {
 	if _, err := b.svc.EditIntake(b.ctx, b.intake.ID, starter.IntakeEdit{Capacity: &places}); err != nil {
 		t.Fatal(err)
 	}
-	b.respond(j["escalated"], true, workflows.StatusAccepted)
-	b.decide(j["withdrawn-offered"], workflows.DecisionOffer, workflows.StatusOffered)
+	b.respond(j["escalated"], true, contract.StatusAccepted)
+	b.decide(j["withdrawn-offered"], workflows.DecisionOffer, contract.StatusOffered)
 	b.must(b.withdraw(j["withdrawn-offered"], "health"))
 
 	// An offer planned on the compressed clock lapses in seconds; the
 	// clock goes back to real time for offers once the journey has made
 	// it (planned it), so no other offer could lapse.
 	b.planner.CompressOffers(factor)
-	b.decide(j["offer-lapsed"], workflows.DecisionOffer, workflows.StatusOffered)
-	b.must(b.journeyReaches(j["offer-lapsed"], workflows.StatusOffered, time.Minute))
+	b.decide(j["offer-lapsed"], workflows.DecisionOffer, contract.StatusOffered)
+	b.must(b.journeyReaches(j["offer-lapsed"], contract.StatusOffered, time.Minute))
 	b.planner.CompressOffers(0)
-	b.must(b.journeyReaches(j["offer-lapsed"], workflows.StatusOfferLapsed, time.Minute))
+	b.must(b.journeyReaches(j["offer-lapsed"], contract.StatusOfferLapsed, time.Minute))
 
 	b.must(b.withdraw(j["withdrawn-accepted"], "job-change"))
 
@@ -192,7 +193,7 @@ func (b *branchRun) setUp() {
 	b.planner.SetFactor(speed)
 	t.Logf("set-up took %s: the clock runs %d times as fast as real time", time.Since(began).Round(time.Millisecond), speed)
 	b.must(b.intakeCounts(b.intake.ID, "the intake counts the acceptances", func(counts map[workflows.Status]int) bool {
-		return counts[workflows.StatusAccepted] == 4
+		return counts[contract.StatusAccepted] == 4
 	}))
 	counts, err := b.svc.StartIntake(b.ctx, b.intake.ID)
 	if err != nil {
@@ -216,7 +217,7 @@ func (b *branchRun) runProgramme() {
 	// The intake tells a moved session to the journeys it knows have
 	// started, from their reports: wait for those, or it tells none.
 	b.must(b.intakeCounts(b.intake.ID, "the intake knows its journeys started", func(counts map[workflows.Status]int) bool {
-		return counts[workflows.StatusAwaitingStart]+counts[workflows.StatusInLabs] == len(inProgramme)
+		return counts[contract.StatusAwaitingStart]+counts[contract.StatusInLabs] == len(inProgramme)
 	}))
 	// The last lab session, months ahead, moves a programme day later.
 	last := sessions(b.schedule)[len(sessions(b.schedule))-1]
@@ -236,7 +237,7 @@ func (b *branchRun) runProgramme() {
 	labs, experimentation := b.schedule.Phases[0], b.schedule.Phases[len(b.schedule.Phases)-1]
 	errs := make(chan error, len(inProgramme))
 	go func() {
-		err := b.journeyReaches(j["withdrawn-in-labs"], workflows.StatusInLabs, time.Minute)
+		err := b.journeyReaches(j["withdrawn-in-labs"], contract.StatusInLabs, time.Minute)
 		if err == nil {
 			err = b.sleepUntil(labs.Start.Add(week))
 		}
@@ -248,7 +249,7 @@ func (b *branchRun) runProgramme() {
 	go func() {
 		err := b.until("experimenting", experimentation.Start.Add(time.Minute), func() (bool, error) {
 			snap, err := b.st.GetJourney(b.ctx, j["withdrawn-experimenting"])
-			return snap.State == string(workflows.StatusExperimenting), err
+			return snap.State == contract.StatusExperimenting, err
 		})
 		if err == nil {
 			err = b.sleepUntil(experimentation.Start.Add(week))
@@ -279,7 +280,7 @@ func (b *branchRun) runProgramme() {
 	for id, ends := range map[uuid.UUID]time.Time{j["paused"]: b.afterResume.EndsAt, j["escalated"]: b.schedule.EndsAt} {
 		b.must(b.until("journey "+id.String()+" assessed", ends.Add(20*time.Second), func() (bool, error) {
 			snap, err := b.st.GetJourney(b.ctx, id)
-			return snap.State == string(workflows.StatusNotCompleted), err
+			return snap.State == contract.StatusNotCompleted, err
 		}))
 	}
 	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
@@ -293,7 +294,7 @@ func (b *branchRun) runProgramme() {
 // pauseAndResume pauses the journey, once it is in the labs and at has
 // come, for two programme weeks.
 func (b *branchRun) pauseAndResume(journey uuid.UUID, at time.Time) error {
-	if err := b.journeyReaches(journey, workflows.StatusInLabs, time.Minute); err != nil {
+	if err := b.journeyReaches(journey, contract.StatusInLabs, time.Minute); err != nil {
 		return err
 	}
 	if err := b.sleepUntil(at); err != nil {
@@ -306,7 +307,7 @@ func (b *branchRun) pauseAndResume(journey uuid.UUID, at time.Time) error {
 	if err := b.svc.Pause(b.ctx, journey); err != nil {
 		return fmt.Errorf("pausing: %w", err)
 	}
-	if err := b.journeyReaches(journey, workflows.StatusPaused, time.Minute); err != nil {
+	if err := b.journeyReaches(journey, contract.StatusPaused, time.Minute); err != nil {
 		return err
 	}
 	if err := b.sleepUntil(time.Now().Add(b.planner.RealDuration(14 * 24 * time.Hour))); err != nil {
@@ -337,7 +338,7 @@ func (b *branchRun) withdraw(journey uuid.UUID, reason string) error {
 	if err := b.svc.Withdraw(b.ctx, journey, b.coordinator.ID, reason, note); err != nil {
 		return fmt.Errorf("withdrawing journey %s: %w", journey, err)
 	}
-	return b.journeyReaches(journey, workflows.StatusWithdrawn, time.Minute)
+	return b.journeyReaches(journey, contract.StatusWithdrawn, time.Minute)
 }
 
 // check checks where each journey and the intake ended and what they
@@ -346,11 +347,11 @@ func (b *branchRun) check() {
 	t := b.t
 	j := b.journeys
 	final := map[string]workflows.Status{
-		"withdrawn-applied": workflows.StatusWithdrawn, "rejected": workflows.StatusRejected,
-		"withdrawn-offered": workflows.StatusWithdrawn, "offer-lapsed": workflows.StatusOfferLapsed,
-		"withdrawn-accepted": workflows.StatusWithdrawn, "withdrawn-in-labs": workflows.StatusWithdrawn,
-		"withdrawn-experimenting": workflows.StatusWithdrawn, "paused": workflows.StatusNotCompleted,
-		"escalated": workflows.StatusNotCompleted,
+		"withdrawn-applied": contract.StatusWithdrawn, "rejected": contract.StatusRejected,
+		"withdrawn-offered": contract.StatusWithdrawn, "offer-lapsed": contract.StatusOfferLapsed,
+		"withdrawn-accepted": contract.StatusWithdrawn, "withdrawn-in-labs": contract.StatusWithdrawn,
+		"withdrawn-experimenting": contract.StatusWithdrawn, "paused": contract.StatusNotCompleted,
+		"escalated": contract.StatusNotCompleted,
 	}
 	// The phase each was in when it ended ("" before the programme).
 	phase := map[string]string{}
@@ -359,7 +360,7 @@ func (b *branchRun) check() {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if snap.State != string(want) || snap.Outcome != string(want) {
+		if snap.State != want || snap.Outcome != want {
 			t.Errorf("%s: ended in state %q with outcome %q, want %s", br, snap.State, snap.Outcome, want)
 		}
 		phase[br] = snap.Phase
@@ -555,23 +556,23 @@ func TestEndToEndContinueAsNew(t *testing.T) {
 	for _, j := range b.journeys {
 		w.must(w.until("under review", opens.Add(reviewWindow+time.Minute), func() (bool, error) {
 			snap, err := w.st.GetJourney(ctx, j)
-			return snap.State == string(workflows.StatusUnderReview), err
+			return snap.State == contract.StatusUnderReview, err
 		}))
 	}
 	w.must(b.withdraw(b.journeys["withdrawn-under-review"], "workload"))
 	j := b.journeys["withdrawn-awaiting-start"]
-	b.decide(j, workflows.DecisionOffer, workflows.StatusOffered)
-	w.respond(j, true, workflows.StatusAccepted)
+	b.decide(j, workflows.DecisionOffer, contract.StatusOffered)
+	w.respond(j, true, contract.StatusAccepted)
 	// The journey reports its acceptance to the intake by signal, which may
 	// land after the answer: the intake starts only with someone accepted.
 	w.must(w.intakeCounts(b.intake.ID, "the intake counts the acceptance", func(counts map[workflows.Status]int) bool {
-		return counts[workflows.StatusAccepted] == 1
+		return counts[contract.StatusAccepted] == 1
 	}))
 	if _, err := w.svc.StartIntake(ctx, b.intake.ID); err != nil {
 		t.Fatal(err)
 	}
-	if view, err := w.scheduled(j); err != nil || view.Status != workflows.StatusAwaitingStart {
-		t.Fatalf("once the intake started, the journey is %s (%v), want %s", view.Status, err, workflows.StatusAwaitingStart)
+	if view, err := w.scheduled(j); err != nil || view.Status != contract.StatusAwaitingStart {
+		t.Fatalf("once the intake started, the journey is %s (%v), want %s", view.Status, err, contract.StatusAwaitingStart)
 	}
 	w.must(b.withdraw(j, "job-change"))
 	var st store.IntakeStatus

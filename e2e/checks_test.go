@@ -14,6 +14,7 @@ import (
 	"github.com/infuse-cymru/journeys/programme"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/workflows"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // checkStore checks the business record: projections, the event log and the outbox.
@@ -39,16 +40,16 @@ func (w *world) checkStore(sc scenario) {
 	}
 
 	final := map[uuid.UUID]workflows.Status{
-		sc.declined: workflows.StatusDeclined, sc.completed: workflows.StatusCompleted,
-		sc.deferred: workflows.StatusDeferred, sc.notSelected: workflows.StatusNotSelected,
-		sc.deferredIn: workflows.StatusCompleted,
+		sc.declined: contract.StatusDeclined, sc.completed: contract.StatusCompleted,
+		sc.deferred: contract.StatusDeferred, sc.notSelected: contract.StatusNotSelected,
+		sc.deferredIn: contract.StatusCompleted,
 	}
 	for id, want := range final {
 		snap, err := w.st.GetJourney(w.ctx, id)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if snap.State != string(want) || snap.Outcome != string(want) {
+		if snap.State != want || snap.Outcome != want {
 			t.Errorf("journey %s ended in state %q with outcome %q, want %s", id, snap.State, snap.Outcome, want)
 		}
 		w.checkEventKeys(id)

@@ -26,6 +26,7 @@ import (
 	"github.com/infuse-cymru/journeys/store/pgstore"
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
 	"github.com/infuse-cymru/journeys/workflows"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // Time on the compressed clock (see testenv.Planner). The clock starts
@@ -265,20 +266,20 @@ func (w *world) runIntakes() scenario {
 			t.Fatalf("decision %s: %s, %v; want %s", d, got, err, want)
 		}
 	}
-	decide(sc.completed, workflows.DecisionOffer, workflows.StatusOffered)
-	w.respond(sc.completed, true, workflows.StatusAccepted)
-	decide(sc.deferred, workflows.DecisionWaitlist, workflows.StatusWaitlisted)
-	decide(sc.declined, workflows.DecisionOffer, workflows.StatusOffered)
+	decide(sc.completed, workflows.DecisionOffer, contract.StatusOffered)
+	w.respond(sc.completed, true, contract.StatusAccepted)
+	decide(sc.deferred, workflows.DecisionWaitlist, contract.StatusWaitlisted)
+	decide(sc.declined, workflows.DecisionOffer, contract.StatusOffered)
 	if _, err := w.svc.Decide(w.ctx, sc.intakeA.ID, sc.notSelected, workflows.DecisionOffer); !errors.Is(err, apperr.ErrRejected) ||
 		!strings.Contains(err.Error(), "full") {
 		t.Errorf("a third offer with two places: got %v, want rejected as full", err)
 	}
 
 	// The declined offer frees its place for the waitlisted applicant.
-	w.respond(sc.declined, false, workflows.StatusDeclined)
-	w.respond(sc.deferred, true, workflows.StatusAccepted)
+	w.respond(sc.declined, false, contract.StatusDeclined)
+	w.respond(sc.deferred, true, contract.StatusAccepted)
 	w.must(w.intakeCounts(sc.intakeA.ID, "intake A sees two acceptances", func(counts map[workflows.Status]int) bool {
-		return counts[workflows.StatusAccepted] == 2
+		return counts[contract.StatusAccepted] == 2
 	}))
 	// Set-up showed how fast this machine is today: the clock runs at a pace
 	// the system can keep up with, and intake B starts laterIntake after
@@ -348,7 +349,7 @@ func (w *world) runIntakes() scenario {
 	}{{sc.completed, scheduleA}, {sc.deferredIn, scheduleB}} {
 		w.must(w.until("journey "+j.id.String()+" completed", j.s.EndsAt.Add(20*time.Second), func() (bool, error) {
 			snap, err := w.st.GetJourney(w.ctx, j.id)
-			return snap.State == string(workflows.StatusCompleted), err
+			return snap.State == contract.StatusCompleted, err
 		}))
 	}
 	for _, in := range []store.Intake{sc.intakeA, sc.intakeB} {
@@ -390,7 +391,7 @@ func (w *world) intakeCounts(intake uuid.UUID, what string, ok func(map[workflow
 
 func (w *world) respond(journey uuid.UUID, accept bool, want workflows.Status) {
 	w.t.Helper()
-	w.must(w.journeyReaches(journey, workflows.StatusOffered, time.Minute))
+	w.must(w.journeyReaches(journey, contract.StatusOffered, time.Minute))
 	got, err := w.svc.RespondToOffer(w.ctx, journey, accept)
 	if err != nil || got != want {
 		w.t.Fatalf("answering offer (accept %v): %s, %v; want %s", accept, got, err, want)
@@ -414,7 +415,7 @@ func (w *world) deferAfterTwoSessions(sc scenario, s programme.Schedule) (uuid.U
 	if newJourney == uuid.Nil || newJourney == sc.deferred {
 		return uuid.Nil, fmt.Errorf("deferral returned journey %s", newJourney)
 	}
-	if err := w.journeyReaches(newJourney, workflows.StatusAccepted, time.Minute); err != nil {
+	if err := w.journeyReaches(newJourney, contract.StatusAccepted, time.Minute); err != nil {
 		return uuid.Nil, err
 	}
 	if _, err := w.svc.StartIntake(w.ctx, sc.intakeB.ID); err != nil {
@@ -611,7 +612,7 @@ func (w *world) journeyReaches(id uuid.UUID, want workflows.Status, timeout time
 		if errors.Is(err, store.ErrNotFound) {
 			return false, nil
 		}
-		return snap.State == string(want), err
+		return snap.State == want, err
 	})
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/infuse-cymru/journeys/programme"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/workflows"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // The herd's timeline on the real clock. The journeys are started, accepted
@@ -252,7 +253,7 @@ func (h *herd) startAccepted(ctx context.Context, b *testing.B, people []uuid.UU
 	}); err != nil {
 		b.Fatal(err)
 	}
-	waitForCount(ctx, b, h.svc, h.intake.ID, workflows.StatusAccepted, len(people))
+	waitForCount(ctx, b, h.svc, h.intake.ID, contract.StatusAccepted, len(people))
 	return ids
 }
 
@@ -278,7 +279,7 @@ func (h *herd) due(b *testing.B) time.Time {
 func (h *herd) countPlanned(ctx context.Context, b *testing.B) time.Time {
 	waitEvery(ctx, b, fmt.Sprintf("%d journeys to plan", b.N), herdLook, func() (bool, error) {
 		counts, err := h.svc.Store.IntakeCounts(ctx, h.intake.ID)
-		return counts[string(workflows.StatusAwaitingStart)]+counts[string(workflows.StatusInLabs)] == b.N, err
+		return counts[string(contract.StatusAwaitingStart)]+counts[string(contract.StatusInLabs)] == b.N, err
 	})
 	return time.Now()
 }
@@ -292,7 +293,7 @@ func (h *herd) settle(ctx context.Context, b *testing.B, t0 time.Time) {
 			return false, fmt.Errorf("the journeys' start had not settled %s before the herd: raise herdPace (%d)", herdMargin, herdPace)
 		}
 		counts, err := h.svc.Store.IntakeCounts(ctx, h.intake.ID)
-		if err != nil || counts[string(workflows.StatusInLabs)] != b.N {
+		if err != nil || counts[string(contract.StatusInLabs)] != b.N {
 			return false, err
 		}
 		queued, err := h.svc.Store.ListMessages(ctx, store.OutboxFilter{IntakeID: h.intake.ID, Status: store.MessageQueued, Limit: 1})

@@ -19,6 +19,7 @@ import (
 
 	"github.com/infuse-cymru/journeys/activities"
 	"github.com/infuse-cymru/journeys/workflows"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // maxHistory is the budget for one workflow's history, all its runs
@@ -326,7 +327,7 @@ func startTakenAsTold(events []*historypb.HistoryEvent) error {
 		if err := dc.FromPayloads(a.GetInput(), &report); err != nil {
 			return fmt.Errorf("event %d: reading the status report: %w", ev.GetEventId(), err)
 		}
-		if assumed && report.Status == workflows.StatusAwaitingStart {
+		if assumed && report.Status == contract.StatusAwaitingStart {
 			return fmt.Errorf("event %d reports %s to the intake, which counts the journey so since it told it to start",
 				ev.GetEventId(), report.Status)
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/workflows"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // intakeClients is how many coordinators' and participants' requests are
@@ -73,7 +74,7 @@ func BenchmarkIntake(b *testing.B) {
 	})
 	b.StopTimer()
 	// An offer reaches its journey a moment after the decision.
-	waitForCount(ctx, b, e.svc, in, workflows.StatusOffered, b.N)
+	waitForCount(ctx, b, e.svc, in, contract.StatusOffered, b.N)
 	b.StartTimer()
 	accept := stage("accept", func(ctx context.Context, i int) error {
 		_, err := e.svc.RespondToOffer(ctx, journeys[i], true)
@@ -81,14 +82,14 @@ func BenchmarkIntake(b *testing.B) {
 	})
 	b.StopTimer()
 	// The intake learns of acceptances by signal and starts only those it has counted.
-	waitForIntakeCount(ctx, b, e.svc, in, workflows.StatusAccepted, b.N)
+	waitForIntakeCount(ctx, b, e.svc, in, contract.StatusAccepted, b.N)
 	b.StartTimer()
 	stopProfile := profileStage(b, startProfileEnv)
 	began := time.Now()
 	if _, err := e.svc.StartIntake(ctx, in); err != nil {
 		b.Fatal(err)
 	}
-	waitForCount(ctx, b, e.svc, in, workflows.StatusAwaitingStart, b.N)
+	waitForCount(ctx, b, e.svc, in, contract.StatusAwaitingStart, b.N)
 	start := time.Since(began)
 	stopProfile()
 	b.StopTimer()

@@ -30,6 +30,7 @@ import (
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
 	"github.com/infuse-cymru/journeys/worker"
 	"github.com/infuse-cymru/journeys/workflows"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // The load: 50 clients at once, as 25 coaches (loadCoaches; fewer under
@@ -193,7 +194,7 @@ func (s *loadStack) seed(ctx context.Context, b *testing.B, svc *starter.Service
 		}
 	}
 	// The intake learns of acceptances by signal; it starts only those it has counted.
-	waitForIntakeCount(ctx, b, svc, in.ID, workflows.StatusAccepted, loadCoaches*loadPerCoach)
+	waitForIntakeCount(ctx, b, svc, in.ID, contract.StatusAccepted, loadCoaches*loadPerCoach)
 	_, err = svc.StartIntake(ctx, in.ID)
 	return err
 }

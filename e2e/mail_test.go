@@ -31,6 +31,7 @@ import (
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
 	"github.com/infuse-cymru/journeys/worker"
 	"github.com/infuse-cymru/journeys/workflows"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // mailLondon is where every programme time is meant.
@@ -278,12 +279,12 @@ func TestIntakeMailEndToEnd(t *testing.T) {
 	if err := script.Problems(); err != nil {
 		t.Error(err)
 	}
-	for p, want := range map[uuid.UUID]workflows.Status{cy.ID: workflows.StatusCompleted, unk.ID: workflows.StatusCompleted, en.ID: workflows.StatusWithdrawn} {
+	for p, want := range map[uuid.UUID]workflows.Status{cy.ID: contract.StatusCompleted, unk.ID: contract.StatusCompleted, en.ID: contract.StatusWithdrawn} {
 		snap, err := st.GetJourney(ctx, journeys[p])
 		if err != nil {
 			t.Fatal(err)
 		}
-		if snap.State != string(want) {
+		if snap.State != want {
 			t.Errorf("%s's journey ended %s, want %s", byID[p].GivenName, snap.State, want)
 		}
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
 	"github.com/infuse-cymru/journeys/workflows"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // BenchmarkWorkerMemory measures what one worker holds for b.N open
@@ -111,7 +112,7 @@ func BenchmarkWorkerMemory(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	waitForCount(ctx, b, starter.New(tc, st), in.ID, workflows.StatusAwaitingStart, b.N)
+	waitForCount(ctx, b, starter.New(tc, st), in.ID, contract.StatusAwaitingStart, b.N)
 	b.StopTimer()
 	after, err := workerMemory(ctx, metrics)
 	if err != nil {
@@ -156,10 +157,10 @@ func startAcceptedJourney(ctx context.Context, tc client.Client, in store.Intake
 // a deferred-in one, and how it is started.
 func deferredIn(in store.Intake, person uuid.UUID) (workflows.Journey, client.StartWorkflowOptions) {
 	j := workflows.Journey{JourneyID: uuid.New(), IntakeID: in.ID, PersonID: person, CoordinatorID: in.CoordinatorID,
-		ProgrammeID: in.ProgrammeID, ProgrammeVersion: in.ProgrammeVersion, IntakeStartsOn: in.StartsOn, Status: workflows.StatusAccepted}
+		ProgrammeID: in.ProgrammeID, ProgrammeVersion: in.ProgrammeVersion, IntakeStartsOn: in.StartsOn, Status: contract.StatusAccepted}
 	return j, client.StartWorkflowOptions{ID: workflows.JourneyWorkflowID(j.JourneyID), TaskQueue: temporalx.TaskQueue,
 		TypedSearchAttributes: temporal.NewSearchAttributes(
-			temporalx.IntakeIDKey.ValueSet(in.ID.String()), temporalx.PhaseKey.ValueSet(string(workflows.StatusAccepted)))}
+			temporalx.IntakeIDKey.ValueSet(in.ID.String()), temporalx.PhaseKey.ValueSet(string(contract.StatusAccepted)))}
 }
 
 // intakeStarts is what an intake tells its journeys when it starts.

@@ -47,6 +47,7 @@ import (
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
 	"github.com/infuse-cymru/journeys/worker"
 	"github.com/infuse-cymru/journeys/workflows"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // London is where programme times are meant and shown.
@@ -512,7 +513,7 @@ func applicants(ctx context.Context, st Source, in store.Intake) ([]applicant, e
 	started := in.Status == store.IntakeStarted || in.Status == store.IntakeFinished
 	var out []applicant
 	for _, s := range snaps {
-		if !takesPart(workflows.Status(s.State), started) {
+		if !takesPart(s.State, started) {
 			continue
 		}
 		out = append(out, applicant{JourneyID: s.JourneyID, PersonID: s.PersonID, CoachID: s.CoachID})
@@ -542,8 +543,8 @@ func takesPart(s workflows.Status, started bool) bool {
 		return !s.Terminal()
 	}
 	switch s {
-	case workflows.StatusAccepted, workflows.StatusAwaitingStart, workflows.StatusInLabs,
-		workflows.StatusExperimenting, workflows.StatusPaused, workflows.StatusCompleted, workflows.StatusNotCompleted:
+	case contract.StatusAccepted, contract.StatusAwaitingStart, contract.StatusInLabs,
+		contract.StatusExperimenting, contract.StatusPaused, contract.StatusCompleted, contract.StatusNotCompleted:
 		return true
 	}
 	return false

@@ -27,6 +27,7 @@ import (
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
 	"github.com/infuse-cymru/journeys/worker"
 	"github.com/infuse-cymru/journeys/workflows"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 var london = func() *time.Location {
@@ -78,7 +79,7 @@ func newCohort(n, capacity, noCoach int) *cohort {
 		}
 		c.people = append(c.people, p)
 		c.journeys = append(c.journeys, store.JourneySnapshot{JourneyID: uuid.New(), IntakeID: c.intake.ID,
-			PersonID: p.ID, CoachID: coach, State: string(workflows.StatusAccepted)})
+			PersonID: p.ID, CoachID: coach, State: contract.StatusAccepted})
 	}
 	return c
 }
@@ -99,9 +100,9 @@ func (c *cohort) seed(t testing.TB, st store.Store) {
 		t.Fatal(err)
 	}
 	for i, j := range c.journeys {
-		for seq, state := range []workflows.Status{workflows.StatusSubmitted, workflows.StatusAccepted} {
+		for seq, state := range []workflows.Status{contract.StatusSubmitted, contract.StatusAccepted} {
 			snap := j
-			snap.State = string(state)
+			snap.State = state
 			_, err := st.Record(ctx, store.Event{
 				Key: fmt.Sprintf("journey/%s/%d", j.JourneyID, seq+1), IntakeID: c.intake.ID, JourneyID: j.JourneyID,
 				Type: "seeded." + string(state), OccurredAt: c.intake.OpensAt.Add(time.Duration(i) * time.Hour), Snapshot: &snap,
@@ -414,7 +415,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 func TestPreviewBeyondCapacityWaitlistsTheLastApplicants(t *testing.T) {
 	c := newCohort(4, 3, -1)
 	for i := range c.journeys {
-		c.journeys[i].State = string(workflows.StatusSubmitted)
+		c.journeys[i].State = contract.StatusSubmitted
 	}
 	c.intake.Status = store.IntakeOpen
 	st := sqlitestore.OpenTest(t)

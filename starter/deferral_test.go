@@ -12,6 +12,7 @@ import (
 	"github.com/infuse-cymru/journeys/internal/app/apperr"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/workflows"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // A later intake can refuse a deferral, through a real Temporal server:
@@ -68,7 +69,7 @@ func TestAFullIntakeRefusesADeferralAndTheJourneyStays(t *testing.T) {
 	if !errors.Is(err, apperr.ErrRejected) || !strings.Contains(err.Error(), "full") {
 		t.Fatalf("deferring into a full intake: %v, want it refused as full", err)
 	}
-	if snap, err := s.Journey(ctx, journey); err != nil || snap.State != string(workflows.StatusAccepted) {
+	if snap, err := s.Journey(ctx, journey); err != nil || snap.State != contract.StatusAccepted {
 		t.Errorf("after the refusal the journey is %q (%v), want it still accepted", snap.State, err)
 	}
 	if d, err := s.IntakeDashboard(ctx, later.ID, DashboardPage{}); err != nil || len(d.Rows) != 1 {
@@ -86,14 +87,14 @@ func TestAFullIntakeRefusesADeferralAndTheJourneyStays(t *testing.T) {
 	var counts map[workflows.Status]int
 	err = WaitFor(ctx, "the later intake to hold the deferral", func() (bool, error) {
 		err := s.query(ctx, workflows.IntakeWorkflowID(later.ID), workflows.QueryIntakeCounts, &counts)
-		return counts[workflows.StatusAccepted] == 1, err
+		return counts[contract.StatusAccepted] == 1, err
 	})
-	if err != nil || counts[workflows.StatusOffered] != 1 {
+	if err != nil || counts[contract.StatusOffered] != 1 {
 		t.Errorf("the later intake counts %v (%v), want its applicant offered and the deferral %s accepted", counts, err, moved)
 	}
 	err = WaitFor(ctx, "the journey to end deferred", func() (bool, error) {
 		snap, err := s.Journey(ctx, journey)
-		return snap.State == string(workflows.StatusDeferred), err
+		return snap.State == contract.StatusDeferred, err
 	})
 	if err != nil {
 		t.Error(err)

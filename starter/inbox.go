@@ -15,6 +15,7 @@ import (
 	"github.com/infuse-cymru/journeys/internal/app/apperr"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/workflows"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // A coach's inbox answers "what must I do now?". The store's projection of
@@ -77,13 +78,13 @@ type JourneySummary struct {
 	IntakeName  string        `json:"intakeName"`
 	Participant PersonSummary `json:"participant"`
 	// Coach is absent while no coach is assigned.
-	Coach        *PersonSummary `json:"coach,omitempty"`
-	State        string         `json:"state"`
-	Phase        string         `json:"phase,omitempty"`
-	NextDueItem  string         `json:"nextDueItem,omitempty"`
-	NextDueAt    time.Time      `json:"nextDueAt,omitzero"`
-	OverdueCount int            `json:"overdueCount" openapi:"minimum=0"`
-	Outcome      string         `json:"outcome,omitempty"`
+	Coach        *PersonSummary  `json:"coach,omitempty"`
+	State        contract.Status `json:"state"`
+	Phase        string          `json:"phase,omitempty"`
+	NextDueItem  string          `json:"nextDueItem,omitempty"`
+	NextDueAt    time.Time       `json:"nextDueAt,omitzero"`
+	OverdueCount int             `json:"overdueCount" openapi:"minimum=0"`
+	Outcome      contract.Status `json:"outcome,omitempty"`
 }
 
 // CoachInbox lists the checkpoints coachID can complete now across all
@@ -148,9 +149,9 @@ func (s *Service) CoachInbox(ctx context.Context, coachID uuid.UUID) (CoachInbox
 // not once it has ended. Only these journeys are looked at (or, without
 // checkpoints in their projection, asked), which keeps an inbox cheap for
 // a coach with many finished journeys.
-func checkpointsMayBeOpen(state string) bool {
-	switch workflows.Status(state) {
-	case workflows.StatusInLabs, workflows.StatusExperimenting:
+func checkpointsMayBeOpen(state contract.Status) bool {
+	switch state {
+	case contract.StatusInLabs, contract.StatusExperimenting:
 		return true
 	}
 	return false
@@ -170,7 +171,7 @@ type journeyCheckpoints struct {
 
 // snapshotCheckpoints is a projected journey whose checkpoints are known.
 func snapshotCheckpoints(j store.JourneySnapshot) journeyCheckpoints {
-	return journeyCheckpoints{JourneyID: j.JourneyID, CoachID: j.CoachID, Status: workflows.Status(j.State), Pending: j.Checkpoints}
+	return journeyCheckpoints{JourneyID: j.JourneyID, CoachID: j.CoachID, Status: j.State, Pending: j.Checkpoints}
 }
 
 // viewCheckpoints is a journey as its workflow answered the state query.
@@ -190,7 +191,7 @@ func viewCheckpoints(v workflows.JourneyView) journeyCheckpoints {
 // workflow's own Overdue flag is worked out at its last task, either of
 // which may be days ago.
 func openCheckpoints(j journeyCheckpoints, coachID uuid.UUID, participant PersonSummary, now time.Time) []InboxItem {
-	if j.CoachID != coachID || j.Status.Terminal() || j.Status == workflows.StatusPaused {
+	if j.CoachID != coachID || j.Status.Terminal() || j.Status == contract.StatusPaused {
 		// A coach reassigned since the list was read no longer sees the
 		// journey's checkpoints.
 		return nil

@@ -17,6 +17,7 @@ import (
 	"github.com/infuse-cymru/journeys/internal/app/apperr"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/workflows"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // The inbox shows what a coach can complete now, overdue first, judged
@@ -35,24 +36,24 @@ func TestInboxOrdersOverdueFirst(t *testing.T) {
 	done := cp("checkpoint/0", -40*day, -30*day)
 	done.CompletedAt = now.Add(-31 * day)
 	views := []workflows.JourneyView{
-		{JourneyID: a, CoachID: coach, Status: workflows.StatusExperimenting, Checkpoints: []workflows.ItemView{
+		{JourneyID: a, CoachID: coach, Status: contract.StatusExperimenting, Checkpoints: []workflows.ItemView{
 			done, cp("checkpoint/1", -20*day, -6*day), cp("checkpoint/2", -6*day, 8*day), cp("checkpoint/3", 8*day, 22*day)}},
 		// Its workflow last ran before checkpoint/1 fell due, so the view
 		// does not flag it; the inbox must.
-		{JourneyID: b, CoachID: coach, Status: workflows.StatusInLabs, Checkpoints: []workflows.ItemView{
+		{JourneyID: b, CoachID: coach, Status: contract.StatusInLabs, Checkpoints: []workflows.ItemView{
 			cp("checkpoint/1", -20*day, -day), cp("checkpoint/2", -12*day, 2*day)}},
-		{JourneyID: uuid.New(), CoachID: uuid.New(), Status: workflows.StatusExperimenting, Checkpoints: []workflows.ItemView{
+		{JourneyID: uuid.New(), CoachID: uuid.New(), Status: contract.StatusExperimenting, Checkpoints: []workflows.ItemView{
 			cp("checkpoint/1", -20*day, -10*day)}},
-		{JourneyID: uuid.New(), CoachID: coach, Status: workflows.StatusPaused, Checkpoints: []workflows.ItemView{
+		{JourneyID: uuid.New(), CoachID: coach, Status: contract.StatusPaused, Checkpoints: []workflows.ItemView{
 			cp("checkpoint/1", -20*day, -10*day)}},
-		{JourneyID: uuid.New(), CoachID: coach, Status: workflows.StatusWithdrawn, Checkpoints: []workflows.ItemView{
+		{JourneyID: uuid.New(), CoachID: coach, Status: contract.StatusWithdrawn, Checkpoints: []workflows.ItemView{
 			cp("checkpoint/1", -20*day, -10*day)}},
 	}
 	// The same journeys as the store projects them: checkpoints not yet
 	// completed, the completed one gone.
 	var snaps []store.JourneySnapshot
 	for _, v := range views {
-		snap := store.JourneySnapshot{JourneyID: v.JourneyID, CoachID: v.CoachID, State: string(v.Status), CheckpointsKnown: true}
+		snap := store.JourneySnapshot{JourneyID: v.JourneyID, CoachID: v.CoachID, State: v.Status, CheckpointsKnown: true}
 		for _, c := range v.Checkpoints {
 			if c.CompletedAt.IsZero() {
 				snap.Checkpoints = append(snap.Checkpoints, store.Checkpoint{ID: c.ID, OpensAt: c.OpensAt, DueAt: c.DueAt})
@@ -131,18 +132,18 @@ func TestCoachInboxReadsTheProjection(t *testing.T) {
 		journey := uuid.New()
 		_, err := s.Store.Record(ctx, store.Event{Key: journey.String() + "/1", IntakeID: in.ID, JourneyID: journey,
 			Type: "journey.changed", OccurredAt: now.Add(-30 * day), Snapshot: &store.JourneySnapshot{
-				JourneyID: journey, IntakeID: in.ID, PersonID: person, CoachID: coach, State: string(state),
+				JourneyID: journey, IntakeID: in.ID, PersonID: person, CoachID: coach, State: state,
 				Checkpoints: cs, CheckpointsKnown: known}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return journey
 	}
-	a := record(pa, workflows.StatusExperimenting, true,
+	a := record(pa, contract.StatusExperimenting, true,
 		cp("checkpoint/2", -20*day, -6*day), cp("checkpoint/3", -6*day, 8*day), cp("checkpoint/4", 8*day, 22*day))
-	record(pb, workflows.StatusPaused, true, cp("checkpoint/1", -20*day, -10*day))
-	old := record(pc, workflows.StatusInLabs, false)
-	record(pd, workflows.StatusExperimenting, true) // none left
+	record(pb, contract.StatusPaused, true, cp("checkpoint/1", -20*day, -10*day))
+	old := record(pc, contract.StatusInLabs, false)
+	record(pd, contract.StatusExperimenting, true) // none left
 
 	inbox, err := s.CoachInbox(ctx, coach)
 	if err != nil {
@@ -203,7 +204,7 @@ func TestCoachInboxAndCalendarOfAStartedIntake(t *testing.T) {
 	err = WaitFor(ctx, "the intake to count both acceptances", func() (bool, error) {
 		var counts map[workflows.Status]int
 		err := s.query(ctx, workflows.IntakeWorkflowID(in.ID), workflows.QueryIntakeCounts, &counts)
-		return counts[workflows.StatusAccepted] == 2, err
+		return counts[contract.StatusAccepted] == 2, err
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -217,12 +218,12 @@ func TestCoachInboxAndCalendarOfAStartedIntake(t *testing.T) {
 	// a race between people acting at once, for issue 8.)
 	err = WaitFor(ctx, "both journeys to be scheduled", func() (bool, error) {
 		js, err := s.Store.ListJourneys(ctx, in.ID)
-		if err != nil || len(js) != 2 || js[0].State != string(workflows.StatusAwaitingStart) || js[1].State != js[0].State {
+		if err != nil || len(js) != 2 || js[0].State != contract.StatusAwaitingStart || js[1].State != js[0].State {
 			return false, err
 		}
 		var counts map[workflows.Status]int
 		err = s.query(ctx, workflows.IntakeWorkflowID(in.ID), workflows.QueryIntakeCounts, &counts)
-		return counts[workflows.StatusAwaitingStart] == 2, err
+		return counts[contract.StatusAwaitingStart] == 2, err
 	})
 	if err != nil {
 		t.Fatal(err)

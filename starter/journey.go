@@ -40,7 +40,7 @@ func (s *Service) Journey(ctx context.Context, journeyID uuid.UUID) (store.Journ
 // from its workflow's view.
 func unprojected(journeyID uuid.UUID, v *workflows.JourneyView) store.JourneySnapshot {
 	return store.JourneySnapshot{JourneyID: journeyID, IntakeID: v.IntakeID, PersonID: v.PersonID,
-		CoachID: v.CoachID, State: string(v.Status), Phase: v.Phase}
+		CoachID: v.CoachID, State: v.Status, Phase: v.Phase}
 }
 
 // VisibleJourney is Journey for someone who may see it: a coordinator

@@ -14,6 +14,7 @@ import (
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
 	"github.com/infuse-cymru/journeys/workflows"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // Notes are personal data: a request the journey refuses must not leave its
@@ -116,7 +117,7 @@ func startAndWaitUntilOpen(t *testing.T, ctx context.Context, s *Service, intake
 	err := WaitFor(ctx, "the intake to count the acceptance", func() (bool, error) {
 		var counts map[workflows.Status]int
 		err := s.query(ctx, workflows.IntakeWorkflowID(intake), workflows.QueryIntakeCounts, &counts)
-		return counts[workflows.StatusAccepted] == 1, err
+		return counts[contract.StatusAccepted] == 1, err
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"github.com/infuse-cymru/journeys/internal/app/apperr"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/workflows"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // twice runs act twice at once and returns both answers.
@@ -84,7 +85,7 @@ func TestTheSameRequestTwiceIsDoneOnce(t *testing.T) {
 	// The intake's own count (its query: the store's projection may lag).
 	var counts map[workflows.Status]int
 	err = s.query(ctx, workflows.IntakeWorkflowID(in.ID), workflows.QueryIntakeCounts, &counts)
-	if err != nil || counts[workflows.StatusSubmitted] != 1 || len(counts) != 1 {
+	if err != nil || counts[contract.StatusSubmitted] != 1 || len(counts) != 1 {
 		t.Errorf("the intake counts %v (%v), want one application", counts, err)
 	}
 	if _, err := s.Decide(ctx, in.ID, journey, workflows.DecisionOffer); err != nil {

@@ -106,7 +106,7 @@ func (s *Service) JourneyCalendar(ctx context.Context, journeyID uuid.UUID) ([]b
 		return nil, err
 	}
 	var items []workflows.ScheduledItem
-	if !workflows.Status(j.State).Terminal() {
+	if !j.State.Terminal() {
 		items, err = s.JourneySchedule(ctx, journeyID)
 		if err != nil && !errors.Is(err, apperr.ErrNotFound) {
 			return nil, fmt.Errorf("the calendar of journey %s needs its live schedule: %w (try again; if it persists, check that the worker runs this release)", journeyID, err)

@@ -16,6 +16,7 @@ import (
 	"github.com/infuse-cymru/journeys/programme"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/workflows"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // The read models here answer "where is this journey?" and "how is this
@@ -122,10 +123,10 @@ type JourneyDetail struct {
 
 // TimelineEntry is one recorded event of a journey.
 type TimelineEntry struct {
-	At    time.Time `json:"at"`
-	Event string    `json:"event"`
-	Item  string    `json:"item,omitempty"`
-	State string    `json:"state,omitempty"`
+	At    time.Time       `json:"at"`
+	Event string          `json:"event"`
+	Item  string          `json:"item,omitempty"`
+	State contract.Status `json:"state,omitempty"`
 }
 
 // JourneyDetail combines the journey's live state (from its workflow) with
@@ -255,19 +256,19 @@ type IntakeDashboard struct {
 
 // DashboardRow is one journey of an intake.
 type DashboardRow struct {
-	JourneyID      uuid.UUID `json:"journeyId"`
-	PersonID       uuid.UUID `json:"personId"`
-	Name           string    `json:"name"`
-	LocalAuthority string    `json:"localAuthority"`
-	Theme          string    `json:"theme"`
-	CoachID        uuid.UUID `json:"coachId" doc:"The nil UUID until a coach is assigned"`
-	CoachName      string    `json:"coachName"`
-	State          string    `json:"state"`
-	Phase          string    `json:"phase"`
-	NextDueItem    string    `json:"nextDueItem"`
-	NextDueAt      time.Time `json:"nextDueAt" doc:"0001-01-01T00:00:00Z when nothing is due"`
-	OverdueCount   int       `json:"overdueCount" openapi:"minimum=0"`
-	Outcome        string    `json:"outcome"`
+	JourneyID      uuid.UUID       `json:"journeyId"`
+	PersonID       uuid.UUID       `json:"personId"`
+	Name           string          `json:"name"`
+	LocalAuthority string          `json:"localAuthority"`
+	Theme          string          `json:"theme"`
+	CoachID        uuid.UUID       `json:"coachId" doc:"The nil UUID until a coach is assigned"`
+	CoachName      string          `json:"coachName"`
+	State          contract.Status `json:"state"`
+	Phase          string          `json:"phase"`
+	NextDueItem    string          `json:"nextDueItem"`
+	NextDueAt      time.Time       `json:"nextDueAt" doc:"0001-01-01T00:00:00Z when nothing is due"`
+	OverdueCount   int             `json:"overdueCount" openapi:"minimum=0"`
+	Outcome        contract.Status `json:"outcome"`
 }
 
 // Sizes of a dashboard's page of journeys: an intake of the usual twenty

@@ -18,7 +18,7 @@ import (
 	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/pgstore"
-	"github.com/infuse-cymru/journeys/workflows"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // participantsEnv, if set, is the intake's size for BenchmarkViews;
@@ -123,7 +123,7 @@ func seedIntake(ctx context.Context, b testing.TB, st store.Store, n int) uuid.U
 	for i, person := range participants {
 		j := uuid.New()
 		snap := store.JourneySnapshot{JourneyID: j, IntakeID: in.ID, PersonID: person, CoachID: coaches[i/50],
-			State: string(workflows.StatusInLabs), Phase: "adaption-lab", NextDueItem: "adaption-lab/2", NextDueAt: startsOn.AddDate(0, 0, 14)}
+			State: contract.StatusInLabs, Phase: "adaption-lab", NextDueItem: "adaption-lab/2", NextDueAt: startsOn.AddDate(0, 0, 14)}
 		for k, e := range journeyStart {
 			ev := store.Event{Key: fmt.Sprintf("journey/%s/%d", j, k+1), IntakeID: in.ID, JourneyID: j, Type: e.typ,
 				OccurredAt: startsOn.Add(time.Duration(k) * time.Hour), Snapshot: &snap}

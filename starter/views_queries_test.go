@@ -18,7 +18,7 @@ import (
 	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
-	"github.com/infuse-cymru/journeys/workflows"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // personCounting is a real store that counts the people looked up one at
@@ -170,7 +170,7 @@ func TestTheDashboardPagesThroughAnIntake(t *testing.T) {
 			}
 			return n
 		}
-		if d.Total != n || d.Counts[string(workflows.StatusInLabs)] != n || sum(d.ByLocalAuthority) != n || d.ByLocalAuthority[programme.LocalAuthorities[0]] != 3 ||
+		if d.Total != n || d.Counts[string(contract.StatusInLabs)] != n || sum(d.ByLocalAuthority) != n || d.ByLocalAuthority[programme.LocalAuthorities[0]] != 3 ||
 			len(d.ByTheme) != len(programme.Themes) || sum(d.ByTheme) != n {
 			t.Errorf("page %+v counts %d journeys, by state %v, by authority %v, by theme %v; want the whole intake's %d",
 				page, d.Total, d.Counts, d.ByLocalAuthority, d.ByTheme, n)

@@ -7,22 +7,24 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // snapshotJSON is the stored form of a JourneySnapshot in the event log. It
 // has its own JSON names so renaming a Go field never breaks the rebuild of
 // projections from old events.
 type snapshotJSON struct {
-	JourneyID    uuid.UUID `json:"journey_id"`
-	IntakeID     uuid.UUID `json:"intake_id"`
-	PersonID     uuid.UUID `json:"person_id"`
-	CoachID      uuid.UUID `json:"coach_id,omitzero"`
-	State        string    `json:"state"`
-	Phase        string    `json:"phase,omitempty"`
-	NextDueItem  string    `json:"next_due_item,omitempty"`
-	NextDueAt    time.Time `json:"next_due_at,omitzero"`
-	OverdueCount int       `json:"overdue_count,omitempty"`
-	Outcome      string    `json:"outcome,omitempty"`
+	JourneyID    uuid.UUID       `json:"journey_id"`
+	IntakeID     uuid.UUID       `json:"intake_id"`
+	PersonID     uuid.UUID       `json:"person_id"`
+	CoachID      uuid.UUID       `json:"coach_id,omitzero"`
+	State        contract.Status `json:"state"`
+	Phase        string          `json:"phase,omitempty"`
+	NextDueItem  string          `json:"next_due_item,omitempty"`
+	NextDueAt    time.Time       `json:"next_due_at,omitzero"`
+	OverdueCount int             `json:"overdue_count,omitempty"`
+	Outcome      contract.Status `json:"outcome,omitempty"`
 	// Checkpoints is absent (nil) in snapshots recorded before they were
 	// carried: unknown, not "none left", which is an empty list.
 	Checkpoints *[]checkpointJSON `json:"checkpoints,omitempty"`

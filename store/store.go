@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // ErrNotFound is returned when a looked-up row does not exist.
@@ -125,13 +127,13 @@ type JourneySnapshot struct {
 	JourneyID    uuid.UUID
 	IntakeID     uuid.UUID
 	PersonID     uuid.UUID
-	CoachID      uuid.UUID // uuid.Nil until a coach is assigned
-	State        string    // e.g. "submitted", "offered", "lab", "experimentation", "completed"
-	Phase        string    // programme phase key, empty before the programme starts
-	NextDueItem  string    // schedule item ID, empty when nothing is due
-	NextDueAt    time.Time // zero when nothing is due
+	CoachID      uuid.UUID       // uuid.Nil until a coach is assigned
+	State        contract.Status // where the journey is: "submitted", "offered", "in_labs", "completed", ...
+	Phase        string          // programme phase key, empty before the programme starts
+	NextDueItem  string          // schedule item ID, empty when nothing is due
+	NextDueAt    time.Time       // zero when nothing is due
 	OverdueCount int
-	Outcome      string // set when the journey has ended: "completed", "not_completed", "withdrawn", ...
+	Outcome      contract.Status // its terminal status once it has ended ("completed", "withdrawn", ...); "" before
 	// Checkpoints are the journey's coaching checkpoints not yet completed,
 	// in schedule order, whether open yet or not (a list judges that against
 	// its own now), so a coach's inbox needs no workflow query. None once

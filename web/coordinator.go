@@ -20,6 +20,7 @@ import (
 	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/workflows"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // home is each role's own start page.
@@ -142,7 +143,7 @@ func (s *server) intakeMissing(w http.ResponseWriter, r *http.Request, err error
 type intakeData struct {
 	starter.IntakeDashboard
 	// States lists the states in Counts in a fixed order.
-	States []string
+	States []contract.Status
 	// CanStart says whether to offer the start button.
 	CanStart bool
 	// Decisions are the choices of the decision form.
@@ -232,10 +233,13 @@ func pageLink(intake uuid.UUID, page starter.DashboardPage) string {
 	return intakePageURL(intake, page) + "#journeys"
 }
 
+// Count is the number of the intake's journeys in state.
+func (d intakeData) Count(state contract.Status) int { return d.Counts[string(state)] }
+
 // Decidable says whether a row's application still awaits a decision.
-func (intakeData) Decidable(state string) bool {
-	switch workflows.Status(state) {
-	case workflows.StatusSubmitted, workflows.StatusUnderReview, workflows.StatusWaitlisted:
+func (intakeData) Decidable(state contract.Status) bool {
+	switch state {
+	case contract.StatusSubmitted, contract.StatusUnderReview, contract.StatusWaitlisted:
 		return true
 	}
 	return false
@@ -269,7 +273,7 @@ func (s *server) renderIntake(w http.ResponseWriter, r *http.Request, status int
 	data := intakeData{IntakeDashboard: d, Page: page, Decisions: []workflows.Decision{workflows.DecisionOffer, workflows.DecisionWaitlist, workflows.DecisionReject},
 		Sessions: sessionChoices(sessionIDs(d.Intake.ProgrammeID, d.Intake.ProgrammeVersion), s.intakeStarts(r, d.Intake)), Form: postedForm(r)}
 	for state := range d.Counts {
-		data.States = append(data.States, state)
+		data.States = append(data.States, contract.Status(state))
 	}
 	slices.Sort(data.States)
 	data.CanStart = d.Intake.Status != store.IntakeStarted && d.Intake.Status != store.IntakeFinished

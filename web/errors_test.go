@@ -15,7 +15,7 @@ import (
 	"github.com/infuse-cymru/journeys/internal/telemetry"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/web"
-	"github.com/infuse-cymru/journeys/workflows"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // TestWorkflowCauseLoggedNotShown: a journey page whose workflow cannot be
@@ -33,7 +33,7 @@ func TestWorkflowCauseLoggedNotShown(t *testing.T) {
 	}
 	journey := uuid.New()
 	_, err := s.st.Record(t.Context(), store.Event{Key: "j/1", IntakeID: in.ID, JourneyID: journey, Type: "journey.started", OccurredAt: time.Now(),
-		Snapshot: &store.JourneySnapshot{JourneyID: journey, IntakeID: in.ID, PersonID: part.ID, State: string(workflows.StatusInLabs)}})
+		Snapshot: &store.JourneySnapshot{JourneyID: journey, IntakeID: in.ID, PersonID: part.ID, State: contract.StatusInLabs}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/storetest"
 	"github.com/infuse-cymru/journeys/workflows"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // formsPace rushes through the labs (about 2.5 s) to the experimentation
@@ -54,7 +55,7 @@ func TestFormsOfEachRole(t *testing.T) {
 
 	w.eventually("the plan opens", 30*time.Second, func() (bool, error) {
 		d, err := w.svc.JourneyDetail(w.ctx, w.journey)
-		return err == nil && d.Live != nil && d.Live.Status == workflows.StatusExperimenting, err
+		return err == nil && d.Live != nil && d.Live.Status == contract.StatusExperimenting, err
 	})
 	journeyPath := "/journeys/" + w.journey.String()
 	if a := send(coord, "/intakes/"+w.intake.ID.String(), "/intakes/"+w.intake.ID.String()+"/reschedule",
@@ -256,7 +257,7 @@ func (w *world) checkPause(coord *browser, journeyPath string) {
 	page := coord.get(journeyPath).body
 	form := formFields(t, page, action)
 	noCSRF := url.Values{"idempotency_key": form["idempotency_key"]}
-	if a := coord.post(action, noCSRF); a.StatusCode != http.StatusForbidden || w.state() == workflows.StatusPaused {
+	if a := coord.post(action, noCSRF); a.StatusCode != http.StatusForbidden || w.state() == contract.StatusPaused {
 		t.Errorf("pausing without the CSRF token: %d, journey %s", a.StatusCode, w.state())
 	}
 	pb := w.s.browser()
@@ -274,7 +275,7 @@ func (w *world) checkPause(coord *browser, journeyPath string) {
 
 	expect(t, "resuming", follow(coord, send(coord, journeyPath, journeyPath+"/resume", nil)), http.StatusOK,
 		"The journey has resumed.", "Pause the journey")
-	if st := w.state(); st != workflows.StatusExperimenting {
+	if st := w.state(); st != contract.StatusExperimenting {
 		t.Errorf("after resuming the journey is %s", st)
 	}
 }
@@ -344,7 +345,7 @@ func (w *world) checkWithdraw(coord *browser, journeyPath string) {
 	if strings.Contains(after.body, `action="`+action+`"`) || strings.Contains(after.body, `action="`+journeyPath+`/pause"`) {
 		t.Errorf("an ended journey still offers its forms:\n%s", after.body)
 	}
-	if st := w.state(); st != workflows.StatusWithdrawn {
+	if st := w.state(); st != contract.StatusWithdrawn {
 		t.Errorf("after withdrawing the journey is %s", st)
 	}
 }

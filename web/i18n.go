@@ -10,6 +10,7 @@ import (
 	"github.com/infuse-cymru/journeys/programme"
 	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // Lang is a page language: Welsh or English. The Welsh Language Standards
@@ -169,7 +170,7 @@ func (l Lang) Session(id string, startsAt time.Time) string {
 }
 
 // State names a journey state ("in_labs") in l.
-func (l Lang) State(s string) string { return l.TOr("state."+s, s) }
+func (l Lang) State(s contract.Status) string { return l.TOr("state."+string(s), string(s)) }
 
 // Event names a timeline event ("checkpoint.completed") in l.
 func (l Lang) Event(s string) string { return l.TOr("event."+s, s) }

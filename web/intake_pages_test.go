@@ -14,7 +14,7 @@ import (
 	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/web"
-	"github.com/infuse-cymru/journeys/workflows"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // TestIntakePagesItsParticipants: an intake of more participants than a
@@ -41,7 +41,7 @@ func TestIntakePagesItsParticipants(t *testing.T) {
 	for _, p := range people {
 		j := uuid.New()
 		_, err := s.st.Record(t.Context(), store.Event{Key: j.String() + "/1", IntakeID: in.ID, JourneyID: j, Type: "journey.started",
-			OccurredAt: time.Now(), Snapshot: &store.JourneySnapshot{JourneyID: j, IntakeID: in.ID, PersonID: p.ID, State: string(workflows.StatusSubmitted)}})
+			OccurredAt: time.Now(), Snapshot: &store.JourneySnapshot{JourneyID: j, IntakeID: in.ID, PersonID: p.ID, State: contract.StatusSubmitted}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/workflows"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // participantHome sends a participant to their newest journey; with none
@@ -86,7 +87,7 @@ func (s *server) renderJourney(w http.ResponseWriter, r *http.Request, status in
 	s.workflowUnavailable(r, j.JourneyID, d.LiveCause)
 	pr := principal(r)
 	data := journeyData{JourneyDetail: d, Mine: pr.Role == store.RoleParticipant, CoachOwn: pr.Role == store.RoleCoach, Form: postedForm(r)}
-	data.CanRespond = data.Mine && workflows.Status(d.Journey.State) == workflows.StatusOffered
+	data.CanRespond = data.Mine && d.Journey.State == contract.StatusOffered
 	if data.Mine {
 		person, err := s.svc.Store.GetPerson(r.Context(), pr.PersonID)
 		if err != nil {
@@ -119,14 +120,14 @@ func (d *journeyData) live(role store.Role, now time.Time) {
 	st := d.Live.Status
 	if role == store.RoleCoordinator {
 		d.Manage = true
-		d.CanPause = st == workflows.StatusAwaitingStart || st == workflows.StatusInLabs || st == workflows.StatusExperimenting
-		d.CanResume = st == workflows.StatusPaused
+		d.CanPause = st == contract.StatusAwaitingStart || st == contract.StatusInLabs || st == contract.StatusExperimenting
+		d.CanResume = st == contract.StatusPaused
 		if d.Live.SessionsTotal > 0 {
 			d.Sessions = sessionChoices(sessionIDs(d.Live.ProgrammeID, d.Live.ProgrammeVersion), nil)
 		}
 		d.Reasons = workflows.WithdrawReasons
 	}
-	if d.Mine && st != workflows.StatusPaused {
+	if d.Mine && st != contract.StatusPaused {
 		for _, t := range d.Live.Tasks {
 			if t.CompletedAt.IsZero() && !t.OpensAt.After(now) {
 				d.OpenTasks = append(d.OpenTasks, t)

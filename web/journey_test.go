@@ -20,6 +20,7 @@ import (
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
 	"github.com/infuse-cymru/journeys/workflows"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // pace is a world's programme clock (see testenv.Planner): the clock
@@ -126,7 +127,7 @@ func (w *world) waitAccepted(intake uuid.UUID) {
 		if err == nil {
 			err = v.Get(&counts)
 		}
-		return counts[workflows.StatusAccepted] == 1, err
+		return counts[contract.StatusAccepted] == 1, err
 	})
 }
 

@@ -15,7 +15,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/infuse-cymru/journeys/idempotency"
-	"github.com/infuse-cymru/journeys/workflows"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // reply is what the pages answered one post of a form.
@@ -228,7 +228,7 @@ func TestAFormSentTwiceActsOnce(t *testing.T) {
 		t.Errorf("after pressing twice, the page says %q", flash)
 	}
 	tb.shot("10-coordinator-withdrawn-after-pressing-twice")
-	withdrawn := "journey." + string(workflows.StatusWithdrawn)
+	withdrawn := "journey." + string(contract.StatusWithdrawn)
 	w.eventually("the withdrawal is recorded", 15*time.Second, func() (bool, error) { return w.events(w.otherJourney, withdrawn) > 0, nil })
 	if n := w.events(w.otherJourney, withdrawn); n != 1 {
 		t.Errorf("%d journey.withdrawn events after pressing twice, want 1", n)

@@ -9,7 +9,7 @@ import (
 
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
-	"github.com/infuse-cymru/journeys/workflows"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // BenchmarkFullJourney runs one participant's whole six months per
@@ -66,14 +66,14 @@ func benchmarkFullJourney(b *testing.B, open func(testing.TB) store.Store) {
 		b.StopTimer()
 		if none, ok := h.store.(*recordsNothing); ok {
 			ended := none.last[j]
-			if ended.Type != "journey."+string(workflows.StatusCompleted) {
+			if ended.Type != "journey."+string(contract.StatusCompleted) {
 				b.Fatalf("journey's last record %q, want it completed", ended.Type)
 			}
 			msgs += none.messages[j]
 			events += none.events[j]
 			continue
 		}
-		if got := h.journey(j).State; got != string(workflows.StatusCompleted) {
+		if got := h.journey(j).State; got != contract.StatusCompleted {
 			b.Fatalf("journey ended %s, want completed", got)
 		}
 		msgs += len(h.messages(j))

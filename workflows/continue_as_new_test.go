@@ -11,6 +11,7 @@ import (
 	"github.com/infuse-cymru/journeys/internal/scripted"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/workflows"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // A journey's report that reaches the intake in the same workflow task as
@@ -36,7 +37,7 @@ func TestAReportArrivingAsTheIntakeContinuesAsNewIsKept(t *testing.T) {
 	h.during("b's acceptance", workflows.IntakeWorkflowID(h.intake.IntakeID), "Record", recording("intake.closed", ""), func() *scripted.Update {
 		h.env.SetContinueAsNewSuggested(true)
 		h.env.SignalWorkflowSkippingWorkflowTask(workflows.SignalJourneyStatus,
-			workflows.JourneyStatusSignal{JourneyID: b, Status: workflows.StatusAccepted, Seq: 3})
+			workflows.JourneyStatusSignal{JourneyID: b, Status: contract.StatusAccepted, Seq: 3})
 		return nil
 	})
 	if stuck := h.execute(); stuck != nil {
@@ -53,7 +54,7 @@ func TestAReportArrivingAsTheIntakeContinuesAsNewIsKept(t *testing.T) {
 	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
 		t.Fatal(err)
 	}
-	if got := next.Applicants[b]; got == nil || got.Status != workflows.StatusAccepted {
+	if got := next.Applicants[b]; got == nil || got.Status != contract.StatusAccepted {
 		t.Errorf("the next run starts with b %+v, want accepted", got)
 	}
 	if next.Status != store.IntakeClosed {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // Workflow IDs are derived from UUIDs only, so nothing personal is ever
@@ -88,39 +89,9 @@ const (
 	QueryIntakeState  = "intake-state"
 )
 
-// Status is where a journey is. The terminal ones end the workflow.
-type Status string
-
-const (
-	StatusSubmitted     Status = "submitted"
-	StatusUnderReview   Status = "under_review"
-	StatusOffered       Status = "offered"
-	StatusAccepted      Status = "accepted"
-	StatusWaitlisted    Status = "waitlisted"
-	StatusAwaitingStart Status = "awaiting_start"
-	StatusInLabs        Status = "in_labs"
-	StatusExperimenting Status = "experimenting"
-	StatusPaused        Status = "paused"
-
-	StatusDeclined     Status = "declined"
-	StatusOfferLapsed  Status = "offer_lapsed"
-	StatusRejected     Status = "rejected"
-	StatusNotSelected  Status = "not_selected"
-	StatusWithdrawn    Status = "withdrawn"
-	StatusDeferred     Status = "deferred"
-	StatusCompleted    Status = "completed"
-	StatusNotCompleted Status = "not_completed"
-)
-
-// Terminal reports whether a journey in this status has ended.
-func (s Status) Terminal() bool {
-	switch s {
-	case StatusDeclined, StatusOfferLapsed, StatusRejected, StatusNotSelected,
-		StatusWithdrawn, StatusDeferred, StatusCompleted, StatusNotCompleted:
-		return true
-	}
-	return false
-}
+// Status is where a journey is: contract.Status, whose constants name
+// every status.
+type Status = contract.Status
 
 // Decision is a coordinator's decision on an application.
 type Decision string

@@ -17,6 +17,7 @@ import (
 	"github.com/infuse-cymru/journeys/activities"
 	"github.com/infuse-cymru/journeys/internal/scripted"
 	"github.com/infuse-cymru/journeys/workflows"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // sentUpdates watches the decisions the intake sends by update: each
@@ -80,8 +81,8 @@ func (h *harness) decisions() (j, k uuid.UUID) {
 	if made != 1 {
 		h.t.Errorf("the offer answered when its journey had made %d offers, want it made first", made)
 	}
-	if offer.Value != workflows.StatusOffered || reject.Value != workflows.StatusRejected {
-		h.t.Errorf("the decisions answered %v and %v, want %s and %s", offer.Value, reject.Value, workflows.StatusOffered, workflows.StatusRejected)
+	if offer.Value != contract.StatusOffered || reject.Value != contract.StatusRejected {
+		h.t.Errorf("the decisions answered %v and %v, want %s and %s", offer.Value, reject.Value, contract.StatusOffered, contract.StatusRejected)
 	}
 	if n := count(h.events(j), "offer.made"); n != 1 {
 		h.t.Errorf("offer made %d times, want once", n)
@@ -89,8 +90,8 @@ func (h *harness) decisions() (j, k uuid.UUID) {
 	if n := count(h.events(k), "application.rejected"); n != 1 {
 		h.t.Errorf("rejection recorded %d times, want once", n)
 	}
-	if got := h.journey(k).State; got != string(workflows.StatusRejected) {
-		h.t.Errorf("the rejected applicant's journey is %s, want %s", got, workflows.StatusRejected)
+	if got := h.journey(k).State; got != contract.StatusRejected {
+		h.t.Errorf("the rejected applicant's journey is %s, want %s", got, contract.StatusRejected)
 	}
 	return j, k
 }
@@ -132,8 +133,8 @@ func TestAnOfferToAnApplicantWhoWithdrewAnswersWithdrawn(t *testing.T) {
 	w := h.watchUpdates()
 	j, offer := h.offerWithdrawnWhilePlanned()
 
-	if offer.Value != workflows.StatusWithdrawn {
-		t.Errorf("the offer answered %v, want %s", offer.Value, workflows.StatusWithdrawn)
+	if offer.Value != contract.StatusWithdrawn {
+		t.Errorf("the offer answered %v, want %s", offer.Value, contract.StatusWithdrawn)
 	}
 	var ofJ []workflows.JourneyStatusSignal
 	for _, a := range w.answers {
@@ -141,7 +142,7 @@ func TestAnOfferToAnApplicantWhoWithdrewAnswersWithdrawn(t *testing.T) {
 			ofJ = append(ofJ, a)
 		}
 	}
-	if len(w.failed) != 0 || len(ofJ) != 1 || ofJ[0].Status != workflows.StatusWithdrawn {
+	if len(w.failed) != 0 || len(ofJ) != 1 || ofJ[0].Status != contract.StatusWithdrawn {
 		t.Errorf("the journey answered the offer %+v (failures %v), want one answer: withdrawn", ofJ, w.failed)
 	}
 }
@@ -227,7 +228,7 @@ func TestADecisionInAJourneysFirstTaskWaitsForItToBegin(t *testing.T) {
 	h.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: workflows.JourneyWorkflowID(j.JourneyID)})
 	h.env.ExecuteWorkflow(workflows.JourneyWorkflow, j)
 
-	if answerErr != nil || answer.Status != workflows.StatusOffered {
+	if answerErr != nil || answer.Status != contract.StatusOffered {
 		t.Errorf("the journey answered %+v, %v; want offered", answer, answerErr)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/infuse-cymru/journeys/internal/temporalx"
 	"github.com/infuse-cymru/journeys/programme"
 	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // Intake is the whole state of one intake (cohort) and the workflow's input.
@@ -164,7 +165,7 @@ func (in *intake) advance(ctx workflow.Context) error {
 		if err := in.record(ctx, "intake.closed", nil); err != nil {
 			return err
 		}
-		in.tell(ctx, SignalReview, struct{}{}, StatusSubmitted)
+		in.tell(ctx, SignalReview, struct{}{}, contract.StatusSubmitted)
 	}
 	if in.Status == store.IntakeStarted && in.allEnded() && in.moveIntake(store.IntakeFinished) {
 		return in.record(ctx, "intake.finished", nil)
@@ -265,7 +266,7 @@ func (in *intake) submit(ctx workflow.Context, r SubmitApplicationRequest) (uuid
 			return uuid.Nil, err
 		}
 	}
-	in.Applicants[r.JourneyID] = &Applicant{PersonID: r.PersonID, Status: StatusSubmitted}
+	in.Applicants[r.JourneyID] = &Applicant{PersonID: r.PersonID, Status: contract.StatusSubmitted}
 	in.Order = append(in.Order, r.JourneyID)
 	err := in.startJourney(ctx, Journey{
 		JourneyID: r.JourneyID, PersonID: r.PersonID, CoachID: r.CoachID,
@@ -284,7 +285,7 @@ func (in *intake) startJourney(ctx workflow.Context, j Journey) error {
 	j.ProgrammeID, j.ProgrammeVersion = in.ProgrammeID, in.ProgrammeVersion
 	sa := []temporal.SearchAttributeUpdate{
 		temporalx.IntakeIDKey.ValueSet(in.IntakeID.String()),
-		temporalx.PhaseKey.ValueSet(string(StatusSubmitted)),
+		temporalx.PhaseKey.ValueSet(string(contract.StatusSubmitted)),
 	}
 	if j.CoachID != uuid.Nil {
 		sa = append(sa, temporalx.CoachIDKey.ValueSet(j.CoachID.String()))
@@ -311,10 +312,10 @@ func (in *intake) validateDecide(ctx workflow.Context, r DecideRequest) error {
 	if in.Status == store.IntakeStarted || in.Status == store.IntakeFinished {
 		return errors.New("the intake has started: decisions are closed")
 	}
-	undecided := []Status{StatusSubmitted, StatusUnderReview}
+	undecided := []Status{contract.StatusSubmitted, contract.StatusUnderReview}
 	switch r.Decision {
 	case DecisionOffer:
-		if !slices.Contains(append(undecided, StatusWaitlisted), a.Status) {
+		if !slices.Contains(append(undecided, contract.StatusWaitlisted), a.Status) {
 			return fmt.Errorf("cannot offer a place: the application is %s", a.Status)
 		}
 		if in.placesTaken() >= in.Capacity {
@@ -325,7 +326,7 @@ func (in *intake) validateDecide(ctx workflow.Context, r DecideRequest) error {
 			return fmt.Errorf("cannot waitlist: the application is %s", a.Status)
 		}
 	case DecisionReject:
-		if !slices.Contains(append(undecided, StatusWaitlisted), a.Status) {
+		if !slices.Contains(append(undecided, contract.StatusWaitlisted), a.Status) {
 			return fmt.Errorf("cannot reject: the application is %s", a.Status)
 		}
 	default:
@@ -352,7 +353,7 @@ func (in *intake) decide(ctx workflow.Context, r DecideRequest) (Status, error) 
 	// its answer to the update).
 	a.Status = next
 	in.Waitlist = slices.DeleteFunc(in.Waitlist, func(id uuid.UUID) bool { return id == r.JourneyID })
-	if next == StatusWaitlisted {
+	if next == contract.StatusWaitlisted {
 		in.Waitlist = append(in.Waitlist, r.JourneyID)
 	}
 	if in.decisionsByUpdate {
@@ -440,7 +441,7 @@ func (in *intake) takeAnswer(ctx workflow.Context, sent workflow.Future, a *Appl
 
 // decided is the status a decision gives an application.
 func decided(d Decision) Status {
-	return map[Decision]Status{DecisionOffer: StatusOffered, DecisionWaitlist: StatusWaitlisted, DecisionReject: StatusRejected}[d]
+	return map[Decision]Status{DecisionOffer: contract.StatusOffered, DecisionWaitlist: contract.StatusWaitlisted, DecisionReject: contract.StatusRejected}[d]
 }
 
 // withDecisionOptions are the options of the SendUpdate that carries a
@@ -482,10 +483,10 @@ func (in *intake) onJourneyStatus(ctx workflow.Context, s JourneyStatusSignal) e
 		}
 	}
 	a.Status, a.Reported = s.Status, s.Status
-	if in.guarded && s.Status == StatusAccepted && in.Status == store.IntakeStarted {
+	if in.guarded && s.Status == contract.StatusAccepted && in.Status == store.IntakeStarted {
 		return in.tellToStart(ctx, s.JourneyID)
 	}
-	if s.Status == StatusDeclined || s.Status == StatusOfferLapsed {
+	if s.Status == contract.StatusDeclined || s.Status == contract.StatusOfferLapsed {
 		return in.promoteFromWaitlist(ctx)
 	}
 	return nil
@@ -496,10 +497,10 @@ func (in *intake) promoteFromWaitlist(ctx workflow.Context) error {
 	for in.Status != store.IntakeStarted && in.placesTaken() < in.Capacity && len(in.Waitlist) > 0 {
 		next := in.Waitlist[0]
 		in.Waitlist = in.Waitlist[1:]
-		if in.Applicants[next].Status != StatusWaitlisted {
+		if in.Applicants[next].Status != contract.StatusWaitlisted {
 			continue
 		}
-		in.Applicants[next].Status = StatusOffered
+		in.Applicants[next].Status = contract.StatusOffered
 		if err := in.signalJourney(ctx, next, SignalDecision, DecisionSignal{Decision: DecisionOffer}); err != nil {
 			return err
 		}
@@ -514,7 +515,7 @@ func (in *intake) placesTaken() int {
 	n := 0
 	for _, id := range in.Order {
 		switch in.Applicants[id].Status {
-		case StatusOffered, StatusAccepted, StatusAwaitingStart, StatusInLabs, StatusExperimenting, StatusPaused:
+		case contract.StatusOffered, contract.StatusAccepted, contract.StatusAwaitingStart, contract.StatusInLabs, contract.StatusExperimenting, contract.StatusPaused:
 			n++
 		}
 	}
@@ -570,7 +571,7 @@ func (in *intake) validateStart(ctx workflow.Context, _ StartIntakeRequest) erro
 	if in.Status == store.IntakeDraft {
 		return errors.New("the intake cannot start before its application window has opened")
 	}
-	if in.count(StatusAccepted) == 0 {
+	if in.count(contract.StatusAccepted) == 0 {
 		return errors.New("nobody has accepted an offer yet: make offers and wait for acceptances before starting")
 	}
 	return nil
@@ -589,10 +590,10 @@ func (in *intake) start(ctx workflow.Context, _ StartIntakeRequest) (map[Status]
 		return in.counts(), nil // another start went first
 	}
 	in.Waitlist = nil
-	for _, id := range in.tell(ctx, SignalStart, in.startSignal(), StatusAccepted) {
+	for _, id := range in.tell(ctx, SignalStart, in.startSignal(), contract.StatusAccepted) {
 		in.assumeStarting(id)
 	}
-	in.tell(ctx, SignalNotSelected, struct{}{}, StatusSubmitted, StatusUnderReview, StatusWaitlisted, StatusOffered)
+	in.tell(ctx, SignalNotSelected, struct{}{}, contract.StatusSubmitted, contract.StatusUnderReview, contract.StatusWaitlisted, contract.StatusOffered)
 	return in.counts(), in.record(ctx, "intake.started", map[string]any{"starts_on": in.StartsOn})
 }
 
@@ -627,11 +628,11 @@ func (in *intake) reschedule(ctx workflow.Context, r RescheduleSessionRequest) e
 		delete(in.SessionMoves, r.SessionID)
 		return err
 	}
-	scheduled := []Status{StatusAwaitingStart, StatusInLabs, StatusExperimenting, StatusPaused}
+	scheduled := []Status{contract.StatusAwaitingStart, contract.StatusInLabs, contract.StatusExperimenting, contract.StatusPaused}
 	if in.movesReachTheStart {
 		// An accepted journey of a started intake has its start on the
 		// way (or its report of it): it takes the move into that plan.
-		scheduled = append(scheduled, StatusAccepted)
+		scheduled = append(scheduled, contract.StatusAccepted)
 	}
 	in.tell(ctx, SignalSessionMoved, SessionMovedSignal{SessionID: r.SessionID, StartsAt: r.StartsAt}, scheduled...)
 	return in.record(ctx, "session.rescheduled", map[string]any{"item": r.SessionID, "starts_at": r.StartsAt})
@@ -724,13 +725,13 @@ func (in *intake) takeDeferral(ctx workflow.Context, d DeferralHandOver, byUpdat
 		}
 		return nil
 	}
-	in.Applicants[d.NewJourneyID] = &Applicant{PersonID: d.PersonID, Status: StatusAccepted}
+	in.Applicants[d.NewJourneyID] = &Applicant{PersonID: d.PersonID, Status: contract.StatusAccepted}
 	in.Order = append(in.Order, d.NewJourneyID)
 	in.taking[d.NewJourneyID] = true
 	progress := d.Progress
 	err := in.startJourney(ctx, Journey{
 		JourneyID: d.NewJourneyID, PersonID: d.PersonID, CoachID: d.CoachID,
-		Status: StatusAccepted, Carried: &progress,
+		Status: contract.StatusAccepted, Carried: &progress,
 	})
 	delete(in.taking, d.NewJourneyID)
 	var started *temporal.ChildWorkflowExecutionAlreadyStartedError
@@ -787,8 +788,8 @@ func (in *intake) tellToStart(ctx workflow.Context, journeyID uuid.UUID) error {
 // (startsAssumed), as its start signal told it. A report that overtook the
 // signal (a withdrawal, a deferral) stands: only an accepted journey moves.
 func (in *intake) assumeStarting(journeyID uuid.UUID) {
-	if a := in.Applicants[journeyID]; in.startsAssumed && a != nil && a.Status == StatusAccepted {
-		a.Status = StatusAwaitingStart
+	if a := in.Applicants[journeyID]; in.startsAssumed && a != nil && a.Status == contract.StatusAccepted {
+		a.Status = contract.StatusAwaitingStart
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/infuse-cymru/journeys/programme"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/workflows"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // These tests put two people's actions, or a person's and the programme's,
@@ -42,8 +43,8 @@ func (h *harness) intakeOfTwoAccepted(when time.Time) (in workflows.Intake, a, b
 	in.Status, in.Published = store.IntakeOpen, store.IntakeOpen
 	in.Order = []uuid.UUID{a, b}
 	in.Applicants = map[uuid.UUID]*workflows.Applicant{
-		a: {PersonID: uuid.New(), Status: workflows.StatusAccepted},
-		b: {PersonID: uuid.New(), Status: workflows.StatusAccepted},
+		a: {PersonID: uuid.New(), Status: contract.StatusAccepted},
+		b: {PersonID: uuid.New(), Status: contract.StatusAccepted},
 	}
 	h.env.SetStartTime(when)
 	return in, a, b
@@ -62,7 +63,7 @@ func (h *harness) startAlone(in workflows.Intake, when time.Time, withdrawn ...u
 	counts := h.intakeCountsAt(when.Add(2 * time.Hour))
 	h.at(when.Add(3*time.Hour), func() {
 		for _, j := range withdrawn {
-			h.env.SignalWorkflow(workflows.SignalJourneyStatus, workflows.JourneyStatusSignal{JourneyID: j, Status: workflows.StatusWithdrawn, Seq: 9})
+			h.env.SignalWorkflow(workflows.SignalJourneyStatus, workflows.JourneyStatusSignal{JourneyID: j, Status: contract.StatusWithdrawn, Seq: 9})
 		}
 	})
 	if stuck := h.executeIntake(in); stuck != nil {
@@ -117,7 +118,7 @@ func TestWithdrawalDuringTheAssessmentStands(t *testing.T) {
 	})
 	h.run()
 
-	if got := h.journey(j).State; got != string(workflows.StatusWithdrawn) {
+	if got := h.journey(j).State; got != contract.StatusWithdrawn {
 		t.Errorf("journey ended %s, want withdrawn", got)
 	}
 	if later := h.after(j, "journey.withdrawn"); len(later) != 0 {
@@ -171,7 +172,7 @@ func TestWithdrawalWhileTheStartIsPlannedStands(t *testing.T) {
 	})
 	h.run()
 
-	if got := h.journey(j).State; got != string(workflows.StatusWithdrawn) {
+	if got := h.journey(j).State; got != contract.StatusWithdrawn {
 		t.Errorf("journey ended %s, want withdrawn", got)
 	}
 	if later := h.after(j, "journey.withdrawn"); len(later) != 0 {
@@ -208,7 +209,7 @@ func TestWithdrawalWhileAnOfferIsPlannedStands(t *testing.T) {
 	h := newHarness(t, 20)
 	j, _ := h.offerWithdrawnWhilePlanned()
 
-	if got := h.journey(j).State; got != string(workflows.StatusWithdrawn) {
+	if got := h.journey(j).State; got != contract.StatusWithdrawn {
 		t.Errorf("journey ended %s, want withdrawn", got)
 	}
 	if n := count(h.events(j), "offer.made"); n != 0 {
@@ -293,7 +294,7 @@ func TestAcceptanceRacingTheStartIsStarted(t *testing.T) {
 	}
 	// b's start went out when its acceptance reached the intake, which
 	// counts it awaiting the start from then on (lifecycle-guard 8).
-	if want := map[workflows.Status]int{workflows.StatusAwaitingStart: 2}; !maps.Equal(*counts, want) {
+	if want := map[workflows.Status]int{contract.StatusAwaitingStart: 2}; !maps.Equal(*counts, want) {
 		t.Errorf("the started intake counted %v, want %v", *counts, want)
 	}
 }
@@ -318,15 +319,15 @@ func TestAStartedIntakeCountsItsJourneysAwaitingTheStart(t *testing.T) {
 	h.at(day(2021, 10, 20, 10), func() { h.mustAccept(h.withdraw(a), "a withdraws") })
 	h.run()
 
-	want := map[workflows.Status]int{workflows.StatusAwaitingStart: 1, workflows.StatusWithdrawn: 1, workflows.StatusNotSelected: 1}
+	want := map[workflows.Status]int{contract.StatusAwaitingStart: 1, contract.StatusWithdrawn: 1, contract.StatusNotSelected: 1}
 	if !maps.Equal(*counts, want) {
 		t.Errorf("the started intake counted %v, want %v", *counts, want)
 	}
 	if got := h.after(b, "programme.scheduled"); !slices.Equal(got, []string{"journey.withdrawn"}) {
 		t.Errorf("b's events after its start %v, want its withdrawal", got)
 	}
-	if got := h.journey(c).State; got != string(workflows.StatusNotSelected) {
-		t.Errorf("c, never offered, ended %s, want %s", got, workflows.StatusNotSelected)
+	if got := h.journey(c).State; got != contract.StatusNotSelected {
+		t.Errorf("c, never offered, ended %s, want %s", got, contract.StatusNotSelected)
 	}
 }
 
@@ -350,7 +351,7 @@ func TestAStartIgnoredByAWithdrawnJourneyIsCountedWithdrawn(t *testing.T) {
 	h.at(day(2021, 10, 20, 10), func() { h.mustAccept(h.withdraw(a), "a withdraws") })
 	h.run()
 
-	if want := map[workflows.Status]int{workflows.StatusAwaitingStart: 1, workflows.StatusWithdrawn: 1}; !maps.Equal(*counts, want) {
+	if want := map[workflows.Status]int{contract.StatusAwaitingStart: 1, contract.StatusWithdrawn: 1}; !maps.Equal(*counts, want) {
 		t.Errorf("the started intake counted %v, want %v", *counts, want)
 	}
 	if n := count(h.events(b), "programme.scheduled"); n != 0 {
@@ -372,13 +373,13 @@ func TestAWithdrawalOvertakingTheStartStands(t *testing.T) {
 	}
 	h.script.SendSignals = func(_ context.Context, in activities.SignalsInput) (activities.SignalsResult, error) {
 		if in.SignalName == workflows.SignalStart && slices.Contains(in.WorkflowIDs, workflows.JourneyWorkflowID(b)) {
-			report(b, workflows.StatusWithdrawn) // b withdrew; its report comes first
+			report(b, contract.StatusWithdrawn) // b withdrew; its report comes first
 		}
 		return activities.SignalsResult{}, nil
 	}
 	counts := h.startAlone(in, day(2021, 9, 20, 9), a)
 
-	if want := map[workflows.Status]int{workflows.StatusAwaitingStart: 1, workflows.StatusWithdrawn: 1}; !maps.Equal(counts, want) {
+	if want := map[workflows.Status]int{contract.StatusAwaitingStart: 1, contract.StatusWithdrawn: 1}; !maps.Equal(counts, want) {
 		t.Errorf("the started intake counted %v, want %v", counts, want)
 	}
 }
@@ -407,7 +408,7 @@ func TestAnIntakeBeforeStartsAssumedWaitsForTheReports(t *testing.T) {
 	if len(told) != 2 || told[0].Assumed || told[1].Assumed {
 		t.Errorf("the version-7 intake's start signals %+v, want two that do not say the start is assumed", told)
 	}
-	if want := map[workflows.Status]int{workflows.StatusAccepted: 2}; !maps.Equal(counts, want) {
+	if want := map[workflows.Status]int{contract.StatusAccepted: 2}; !maps.Equal(counts, want) {
 		t.Errorf("the version-7 intake counted %v after its start, want %v until the journeys report", counts, want)
 	}
 }
@@ -438,7 +439,7 @@ func TestAJourneyTheStartDidNotReachIsNotCountedAwaitingIt(t *testing.T) {
 	if err := json.Unmarshal(told[0].Arg, &s); err != nil || !s.Assumed || !s.StartsOn.Equal(in.StartsOn) {
 		t.Errorf("the start said %s (%v), want it assumed, starting on %s", told[0].Arg, err, in.StartsOn)
 	}
-	if want := map[workflows.Status]int{workflows.StatusAwaitingStart: 1, workflows.StatusAccepted: 1}; !maps.Equal(counts, want) {
+	if want := map[workflows.Status]int{contract.StatusAwaitingStart: 1, contract.StatusAccepted: 1}; !maps.Equal(counts, want) {
 		t.Errorf("the started intake counted %v, want %v: b, which the start did not reach, as it was", counts, want)
 	}
 }
@@ -462,7 +463,7 @@ func TestADeferralIntoAStartedIntakeIsCountedAwaitingTheStart(t *testing.T) {
 	}
 	h.run()
 
-	if want := map[workflows.Status]int{workflows.StatusAwaitingStart: 2}; !maps.Equal(*counts, want) {
+	if want := map[workflows.Status]int{contract.StatusAwaitingStart: 2}; !maps.Equal(*counts, want) {
 		t.Errorf("the started intake counted %v, want %v", *counts, want)
 	}
 	if n := count(h.events(d), "programme.scheduled"); n != 1 {
@@ -582,7 +583,7 @@ func TestDeferralInFlightAtTheEndIsNotAssessed(t *testing.T) {
 	h.run()
 
 	h.mustAccept(deferral, "defer at the end")
-	if got := h.journey(j).State; got != string(workflows.StatusDeferred) {
+	if got := h.journey(j).State; got != contract.StatusDeferred {
 		t.Errorf("journey ended %s, want deferred: %v", got, h.events(j))
 	}
 	if n := count(h.events(j), "journey.not_completed") + count(h.events(j), "journey.completed"); n != 0 {

@@ -11,6 +11,7 @@ import (
 	"github.com/infuse-cymru/journeys/messages"
 	"github.com/infuse-cymru/journeys/programme"
 	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // Journey is the whole state of one participant's journey through one
@@ -188,7 +189,7 @@ func (j *journey) run(ctx workflow.Context) (Status, error) {
 // begin records the application, or the arrival of a deferred participant.
 func (j *journey) begin(ctx workflow.Context) error {
 	event := "deferral.joined" // a deferral arrives already accepted, carrying progress
-	if j.Status == "" && j.move("", StatusSubmitted) {
+	if j.Status == "" && j.move("", contract.StatusSubmitted) {
 		event = "application.submitted"
 	}
 	if j.startsKnown {
@@ -241,9 +242,9 @@ func (j *journey) continueAsNew(ctx workflow.Context) error {
 func (j *journey) advance(ctx workflow.Context) (bool, error) {
 	now := workflow.Now(ctx)
 	switch j.Status {
-	case StatusOffered:
+	case contract.StatusOffered:
 		return false, j.advanceOffer(ctx, now)
-	case StatusAwaitingStart, StatusInLabs, StatusExperimenting:
+	case contract.StatusAwaitingStart, contract.StatusInLabs, contract.StatusExperimenting:
 		return j.advanceProgramme(ctx, now)
 	}
 	return false, nil
@@ -254,7 +255,7 @@ func (j *journey) advanceOffer(ctx workflow.Context, now time.Time) error {
 		return nil
 	}
 	if !now.Before(j.Offer.LapsesAt) {
-		if !j.move(StatusOffered, StatusOfferLapsed) {
+		if !j.move(contract.StatusOffered, contract.StatusOfferLapsed) {
 			return nil
 		}
 		return j.record(ctx, "offer.lapsed", "", nil)
@@ -393,9 +394,9 @@ func (j *journey) markOverdue(ctx workflow.Context, now time.Time) error {
 // that was in status from when it was due.
 func (j *journey) assess(ctx workflow.Context, from Status) error {
 	o := assessCompletion(j.Schedule, j.Attendance, j.Tasks)
-	status, template := StatusCompleted, messages.Completion
+	status, template := contract.StatusCompleted, messages.Completion
 	if !o.Completed {
-		status, template = StatusNotCompleted, messages.NonCompletion
+		status, template = contract.StatusNotCompleted, messages.NonCompletion
 	}
 	if !j.move(from, status) {
 		return nil
@@ -464,12 +465,12 @@ func (j *journey) nextWake(now time.Time) time.Time {
 		}
 	}
 	switch j.Status {
-	case StatusOffered:
+	case contract.StatusOffered:
 		if j.Offer != nil {
 			consider(j.Offer.LapsesAt)
 			considerReminders(j.Offer.Reminders)
 		}
-	case StatusAwaitingStart, StatusInLabs, StatusExperimenting:
+	case contract.StatusAwaitingStart, contract.StatusInLabs, contract.StatusExperimenting:
 		for _, it := range j.Schedule.Items {
 			if j.itemDone(it) {
 				continue // nothing about a finished item needs waking for
@@ -504,14 +505,14 @@ func phaseAt(s *programme.Schedule, t time.Time) string {
 // statusForPhase says whether a phase is taught (it has sessions) or practised.
 func (j *journey) statusForPhase(phase string) Status {
 	if phase == "" {
-		return StatusAwaitingStart
+		return contract.StatusAwaitingStart
 	}
 	for _, it := range j.Schedule.Items {
 		if it.Phase == phase && it.Kind == programme.KindSession {
-			return StatusInLabs
+			return contract.StatusInLabs
 		}
 	}
-	return StatusExperimenting
+	return contract.StatusExperimenting
 }
 
 func (j *journey) itemDone(it programme.Item) bool {

@@ -15,6 +15,7 @@ import (
 	"github.com/infuse-cymru/journeys/messages"
 	"github.com/infuse-cymru/journeys/programme"
 	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // setup registers the journey's queries, updates and signal listeners.
@@ -238,11 +239,11 @@ var errDecisionIgnored = errors.New("ignored")
 // than from the journey's report.
 func (j *journey) takeDecision(ctx workflow.Context, s DecisionSignal, answered bool) error {
 	switch {
-	case s.Decision == DecisionOffer && j.in(StatusSubmitted, StatusUnderReview, StatusWaitlisted):
+	case s.Decision == DecisionOffer && j.in(contract.StatusSubmitted, contract.StatusUnderReview, contract.StatusWaitlisted):
 		return j.makeOffer(ctx, answered)
-	case s.Decision == DecisionWaitlist && j.in(StatusSubmitted, StatusUnderReview) && j.moveAnswered(j.Status, StatusWaitlisted, answered):
+	case s.Decision == DecisionWaitlist && j.in(contract.StatusSubmitted, contract.StatusUnderReview) && j.moveAnswered(j.Status, contract.StatusWaitlisted, answered):
 		return j.record(ctx, "application.waitlisted", "", nil)
-	case s.Decision == DecisionReject && j.in(StatusSubmitted, StatusUnderReview, StatusWaitlisted) && j.moveAnswered(j.Status, StatusRejected, answered):
+	case s.Decision == DecisionReject && j.in(contract.StatusSubmitted, contract.StatusUnderReview, contract.StatusWaitlisted) && j.moveAnswered(j.Status, contract.StatusRejected, answered):
 		return j.record(ctx, "application.rejected", "", nil, j.noticeMessage(messages.ApplicationUnsuccessful, workflow.Now(ctx)))
 	}
 	return fmt.Errorf("decision %q %w: %s", s.Decision, errDecisionIgnored, describe(j.Status))
@@ -274,10 +275,10 @@ func (j *journey) makeOffer(ctx workflow.Context, answered bool) error {
 	if err != nil {
 		return err
 	}
-	if j.guarded && j.in(StatusSubmitted, StatusUnderReview, StatusWaitlisted) {
+	if j.guarded && j.in(contract.StatusSubmitted, contract.StatusUnderReview, contract.StatusWaitlisted) {
 		from = j.Status
 	}
-	if !j.moveAnswered(from, StatusOffered, answered) {
+	if !j.moveAnswered(from, contract.StatusOffered, answered) {
 		return fmt.Errorf("offer %w: %s", errDecisionIgnored, describe(j.Status))
 	}
 	j.Offer = &plan
@@ -289,14 +290,14 @@ func (j *journey) makeOffer(ctx workflow.Context, answered bool) error {
 }
 
 func (j *journey) onReview(ctx workflow.Context) error {
-	if j.Status != StatusSubmitted || !j.move(StatusSubmitted, StatusUnderReview) {
+	if j.Status != contract.StatusSubmitted || !j.move(contract.StatusSubmitted, contract.StatusUnderReview) {
 		return nil
 	}
 	return j.record(ctx, "application.under_review", "", nil)
 }
 
 func (j *journey) onNotSelected(ctx workflow.Context) error {
-	if !j.in(StatusSubmitted, StatusUnderReview, StatusWaitlisted, StatusOffered) || !j.move(j.Status, StatusNotSelected) {
+	if !j.in(contract.StatusSubmitted, contract.StatusUnderReview, contract.StatusWaitlisted, contract.StatusOffered) || !j.move(j.Status, contract.StatusNotSelected) {
 		return nil
 	}
 	j.upsertStage(ctx)
@@ -304,7 +305,7 @@ func (j *journey) onNotSelected(ctx workflow.Context) error {
 }
 
 func (j *journey) onStart(ctx workflow.Context, s StartSignal) error {
-	if j.Status != StatusAccepted {
+	if j.Status != contract.StatusAccepted {
 		return fmt.Errorf("start ignored: %s", describe(j.Status))
 	}
 	j.StartsOn = s.StartsOn
@@ -329,7 +330,7 @@ func (j *journey) onStart(ctx workflow.Context, s StartSignal) error {
 			break
 		}
 	}
-	if !j.move(StatusAccepted, StatusAwaitingStart) {
+	if !j.move(contract.StatusAccepted, contract.StatusAwaitingStart) {
 		return fmt.Errorf("start ignored: %s", describe(j.Status))
 	}
 	if s.Assumed && j.startsAssumed {
@@ -347,7 +348,7 @@ func (j *journey) onStart(ctx workflow.Context, s StartSignal) error {
 }
 
 func (j *journey) onSessionMoved(ctx workflow.Context, s SessionMovedSignal) error {
-	if j.movesReachTheStart && j.Schedule == nil && j.Status == StatusAccepted {
+	if j.movesReachTheStart && j.Schedule == nil && j.Status == contract.StatusAccepted {
 		// The start is on its way: its plan takes the move.
 		j.SessionMoves[s.SessionID] = s.StartsAt
 		j.planChanges++
@@ -370,21 +371,21 @@ func (j *journey) onSessionMoved(ctx workflow.Context, s SessionMovedSignal) err
 // --- updates ---
 
 func (j *journey) validateRespondToOffer(ctx workflow.Context, r RespondToOfferRequest) error {
-	if j.Status != StatusOffered {
+	if j.Status != contract.StatusOffered {
 		return fmt.Errorf("there is no open offer to answer: %s", describe(j.Status))
 	}
 	return nil
 }
 
 func (j *journey) respondToOffer(ctx workflow.Context, r RespondToOfferRequest) (Status, error) {
-	if j.Status != StatusOffered {
+	if j.Status != contract.StatusOffered {
 		return j.Status, nil // a retried answer after the first one landed
 	}
-	event, to := "offer.declined", StatusDeclined
+	event, to := "offer.declined", contract.StatusDeclined
 	if r.Accept {
-		event, to = "offer.accepted", StatusAccepted
+		event, to = "offer.accepted", contract.StatusAccepted
 	}
-	if !j.move(StatusOffered, to) {
+	if !j.move(contract.StatusOffered, to) {
 		return j.Status, nil
 	}
 	j.upsertStage(ctx)
@@ -417,7 +418,7 @@ func (j *journey) validateAttendance(ctx workflow.Context, r AttendanceRequest) 
 	if err := j.deferralInFlight(); err != nil {
 		return err // what the deferral carries is already on its way
 	}
-	if !j.in(StatusAwaitingStart, StatusInLabs, StatusExperimenting, StatusPaused) {
+	if !j.in(contract.StatusAwaitingStart, contract.StatusInLabs, contract.StatusExperimenting, contract.StatusPaused) {
 		return fmt.Errorf("attendance can only be recorded once the programme has started: %s", describe(j.Status))
 	}
 	it, ok := j.item(r.SessionID)
@@ -521,7 +522,7 @@ func (j *journey) validateTaskWindow(ctx workflow.Context, it programme.Item) er
 	if j.Status.Terminal() {
 		return fmt.Errorf("%s is closed: %s", it.ID, describe(j.Status))
 	}
-	if j.Status == StatusPaused {
+	if j.Status == contract.StatusPaused {
 		return fmt.Errorf("%s cannot be completed while the journey is paused", it.ID)
 	}
 	if now := workflow.Now(ctx); now.Before(it.OpensAt) {
@@ -544,7 +545,7 @@ func (j *journey) validateWithdraw(ctx workflow.Context, r WithdrawRequest) erro
 }
 
 func (j *journey) withdraw(ctx workflow.Context, r WithdrawRequest) error {
-	if j.Status.Terminal() || !j.move(j.Status, StatusWithdrawn) {
+	if j.Status.Terminal() || !j.move(j.Status, contract.StatusWithdrawn) {
 		return nil
 	}
 	j.upsertStage(ctx)
@@ -565,7 +566,7 @@ func (j *journey) validateDefer(ctx workflow.Context, r DeferRequest) error {
 	if r.TargetIntakeID == uuid.Nil || r.TargetIntakeID == j.IntakeID {
 		return errors.New("deferral needs a later intake, different from this one")
 	}
-	if !j.in(StatusAccepted, StatusAwaitingStart, StatusInLabs, StatusExperimenting, StatusPaused) {
+	if !j.in(contract.StatusAccepted, contract.StatusAwaitingStart, contract.StatusInLabs, contract.StatusExperimenting, contract.StatusPaused) {
 		return fmt.Errorf("only a participant who accepted a place can defer: %s", describe(j.Status))
 	}
 	return nil
@@ -585,7 +586,7 @@ func (j *journey) deferTo(ctx workflow.Context, r DeferRequest) (uuid.UUID, erro
 		return uuid.Nil, err
 	}
 	if j.guarded {
-		if j.Status == StatusDeferred {
+		if j.Status == contract.StatusDeferred {
 			return newID, nil // the same deferral, handed over already
 		}
 		if j.deferringTo != uuid.Nil && j.deferringTo != r.TargetIntakeID {
@@ -611,10 +612,10 @@ func (j *journey) deferTo(ctx workflow.Context, r DeferRequest) (uuid.UUID, erro
 		}
 		return uuid.Nil, err
 	}
-	if j.guarded && j.Status == StatusDeferred {
+	if j.guarded && j.Status == contract.StatusDeferred {
 		return newID, nil // the same deferral sent twice: the other handler ended the journey
 	}
-	if !j.move(j.Status, StatusDeferred) {
+	if !j.move(j.Status, contract.StatusDeferred) {
 		return uuid.Nil, fmt.Errorf("journey %s was handed to intake %s but could not end here: %s", newID, r.TargetIntakeID, describe(j.Status))
 	}
 	j.upsertStage(ctx)
@@ -684,13 +685,13 @@ func (j *journey) deferralInFlight() error {
 }
 
 func (j *journey) validatePause(ctx workflow.Context) error {
-	if j.Status == StatusPaused {
+	if j.Status == contract.StatusPaused {
 		return errors.New("the journey is already paused")
 	}
 	if err := j.deferralInFlight(); err != nil {
 		return err
 	}
-	if !j.in(StatusAwaitingStart, StatusInLabs, StatusExperimenting) {
+	if !j.in(contract.StatusAwaitingStart, contract.StatusInLabs, contract.StatusExperimenting) {
 		return fmt.Errorf("only a journey whose programme is scheduled can be paused: %s", describe(j.Status))
 	}
 	return nil
@@ -698,7 +699,7 @@ func (j *journey) validatePause(ctx workflow.Context) error {
 
 func (j *journey) pause(ctx workflow.Context) error {
 	from := j.Status
-	if from == StatusPaused || !j.move(from, StatusPaused) {
+	if from == contract.StatusPaused || !j.move(from, contract.StatusPaused) {
 		return nil
 	}
 	j.PausedFrom, j.PausedAt = from, workflow.Now(ctx)
@@ -710,7 +711,7 @@ func (j *journey) validateResume(ctx workflow.Context) error {
 	if err := j.deferralInFlight(); err != nil {
 		return err
 	}
-	if j.Status != StatusPaused {
+	if j.Status != contract.StatusPaused {
 		return fmt.Errorf("only a paused journey can be resumed: %s", describe(j.Status))
 	}
 	return nil
@@ -718,7 +719,7 @@ func (j *journey) validateResume(ctx workflow.Context) error {
 
 // resume shifts everything still ahead by the length of the pause.
 func (j *journey) resume(ctx workflow.Context) error {
-	if j.Status != StatusPaused || !j.move(StatusPaused, j.PausedFrom) {
+	if j.Status != contract.StatusPaused || !j.move(contract.StatusPaused, j.PausedFrom) {
 		return nil
 	}
 	paused := workflow.Now(ctx).Sub(j.PausedAt)

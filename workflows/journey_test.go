@@ -12,6 +12,7 @@ import (
 	"github.com/infuse-cymru/journeys/programme"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/workflows"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 func day(y int, m time.Month, d, hour int) time.Time {
@@ -60,7 +61,7 @@ func TestHappyPathCompletesWithEveryReminderQueuedOnce(t *testing.T) {
 	}
 
 	snap := h.journey(j)
-	if snap.State != string(workflows.StatusCompleted) || snap.Outcome != string(workflows.StatusCompleted) {
+	if snap.State != contract.StatusCompleted || snap.Outcome != contract.StatusCompleted {
 		t.Errorf("journey state %q outcome %q, want completed", snap.State, snap.Outcome)
 	}
 	types := h.events(j)
@@ -179,8 +180,8 @@ func TestDeclinedAndLapsedOffersPromoteTheWaitlist(t *testing.T) {
 	if again == nil || again.Rejected == nil || !strings.Contains(again.Rejected.Error(), "already started") {
 		t.Errorf("starting twice was not rejected: %+v", again)
 	}
-	for j, want := range map[uuid.UUID]workflows.Status{a: workflows.StatusDeclined, b: workflows.StatusOfferLapsed, c: workflows.StatusWithdrawn} {
-		if got := h.journey(j).State; got != string(want) {
+	for j, want := range map[uuid.UUID]workflows.Status{a: contract.StatusDeclined, b: contract.StatusOfferLapsed, c: contract.StatusWithdrawn} {
+		if got := h.journey(j).State; got != want {
 			t.Errorf("journey ended %s, want %s", got, want)
 		}
 	}
@@ -244,7 +245,7 @@ func TestOverdueCheckpointEscalatesToCoachThenCoordinator(t *testing.T) {
 		t.Errorf("task.overdue recorded %d times, want 1", n)
 	}
 	// Five of six checkpoints is still enough to complete.
-	if got := h.journey(j).State; got != string(workflows.StatusCompleted) {
+	if got := h.journey(j).State; got != contract.StatusCompleted {
 		t.Errorf("journey ended %s, want completed with 5 of 6 checkpoints", got)
 	}
 }
@@ -388,7 +389,7 @@ func TestPauseShiftsDueDatesAndLowAttendanceDoesNotComplete(t *testing.T) {
 		t.Errorf("next item moved by %s across a two-week pause, want about two weeks (working days may add a little)", shift)
 	}
 	snap := h.journey(j)
-	if snap.State != string(workflows.StatusNotCompleted) {
+	if snap.State != contract.StatusNotCompleted {
 		t.Fatalf("journey ended %s, want not_completed (nothing attended)", snap.State)
 	}
 	evs := h.events(j)
@@ -417,7 +418,7 @@ func TestDeferCarriesProgressToTheLaterIntake(t *testing.T) {
 	h.run()
 
 	h.mustAccept(deferred, "defer")
-	if got := h.journey(j).State; got != string(workflows.StatusDeferred) {
+	if got := h.journey(j).State; got != contract.StatusDeferred {
 		t.Fatalf("journey ended %s, want deferred", got)
 	}
 	if carried.FromJourneyID != j || carried.NewJourneyID == uuid.Nil || carried.CoachID != h.coach {
@@ -649,7 +650,7 @@ func TestSetCapacityPromotesTheWaitlistAndIsRefusedWhenItCannot(t *testing.T) {
 	if n := count(h.events(c), "offer.made"); n != 0 {
 		t.Errorf("c offered %d times, want never (only one place was added)", n)
 	}
-	if got := h.journey(c).State; got != string(workflows.StatusNotSelected) {
+	if got := h.journey(c).State; got != contract.StatusNotSelected {
 		t.Errorf("c ended %s, want not_selected", got)
 	}
 	evs, err := h.store.IntakeEvents(context.Background(), h.intake.IntakeID)

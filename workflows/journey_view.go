@@ -7,6 +7,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/infuse-cymru/journeys/programme"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // JourneyView is the detail view of one journey, answered by the state query.
@@ -87,7 +88,7 @@ func (j *journey) view(now time.Time) JourneyView {
 		ProgrammeID: j.ProgrammeID, ProgrammeVersion: j.ProgrammeVersion,
 		Status: j.Status, Phase: j.Phase, StartsOn: j.StartsOn, PausedFor: j.Shift, Outcome: j.Outcome,
 	}
-	if j.Offer != nil && j.Status == StatusOffered {
+	if j.Offer != nil && j.Status == contract.StatusOffered {
 		v.OfferLapsesAt = j.Offer.LapsesAt
 	}
 	if j.Schedule == nil {
@@ -126,7 +127,7 @@ func (j *journey) upcoming(now time.Time, limit int) []Upcoming {
 			out = append(out, u)
 		}
 	}
-	if j.Status == StatusOffered && j.Offer != nil {
+	if j.Status == contract.StatusOffered && j.Offer != nil {
 		add(Upcoming{At: j.Offer.LapsesAt, What: "offer-lapses"})
 		for _, r := range j.Offer.Reminders {
 			add(Upcoming{At: r.At, What: "reminder", Detail: r.Template})

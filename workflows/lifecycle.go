@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // JourneyMoves is a journey's lifecycle: for each status, the statuses a
@@ -11,16 +12,16 @@ import (
 // Terminal statuses have no moves. A programme status may "move" to itself:
 // that is a new phase of the same kind (one lab month to the next).
 var JourneyMoves = map[Status][]Status{
-	"":                  {StatusSubmitted}, // the application (a deferral arrives accepted)
-	StatusSubmitted:     {StatusUnderReview, StatusOffered, StatusWaitlisted, StatusRejected, StatusNotSelected, StatusWithdrawn},
-	StatusUnderReview:   {StatusOffered, StatusWaitlisted, StatusRejected, StatusNotSelected, StatusWithdrawn},
-	StatusWaitlisted:    {StatusOffered, StatusRejected, StatusNotSelected, StatusWithdrawn},
-	StatusOffered:       {StatusAccepted, StatusDeclined, StatusOfferLapsed, StatusNotSelected, StatusWithdrawn},
-	StatusAccepted:      {StatusAwaitingStart, StatusWithdrawn, StatusDeferred},
-	StatusAwaitingStart: {StatusInLabs, StatusExperimenting, StatusPaused, StatusWithdrawn, StatusDeferred, StatusCompleted, StatusNotCompleted},
-	StatusInLabs:        {StatusInLabs, StatusExperimenting, StatusPaused, StatusWithdrawn, StatusDeferred, StatusCompleted, StatusNotCompleted},
-	StatusExperimenting: {StatusExperimenting, StatusPaused, StatusWithdrawn, StatusDeferred, StatusCompleted, StatusNotCompleted},
-	StatusPaused:        {StatusAwaitingStart, StatusInLabs, StatusExperimenting, StatusWithdrawn, StatusDeferred},
+	"":                           {contract.StatusSubmitted}, // the application (a deferral arrives accepted)
+	contract.StatusSubmitted:     {contract.StatusUnderReview, contract.StatusOffered, contract.StatusWaitlisted, contract.StatusRejected, contract.StatusNotSelected, contract.StatusWithdrawn},
+	contract.StatusUnderReview:   {contract.StatusOffered, contract.StatusWaitlisted, contract.StatusRejected, contract.StatusNotSelected, contract.StatusWithdrawn},
+	contract.StatusWaitlisted:    {contract.StatusOffered, contract.StatusRejected, contract.StatusNotSelected, contract.StatusWithdrawn},
+	contract.StatusOffered:       {contract.StatusAccepted, contract.StatusDeclined, contract.StatusOfferLapsed, contract.StatusNotSelected, contract.StatusWithdrawn},
+	contract.StatusAccepted:      {contract.StatusAwaitingStart, contract.StatusWithdrawn, contract.StatusDeferred},
+	contract.StatusAwaitingStart: {contract.StatusInLabs, contract.StatusExperimenting, contract.StatusPaused, contract.StatusWithdrawn, contract.StatusDeferred, contract.StatusCompleted, contract.StatusNotCompleted},
+	contract.StatusInLabs:        {contract.StatusInLabs, contract.StatusExperimenting, contract.StatusPaused, contract.StatusWithdrawn, contract.StatusDeferred, contract.StatusCompleted, contract.StatusNotCompleted},
+	contract.StatusExperimenting: {contract.StatusExperimenting, contract.StatusPaused, contract.StatusWithdrawn, contract.StatusDeferred, contract.StatusCompleted, contract.StatusNotCompleted},
+	contract.StatusPaused:        {contract.StatusAwaitingStart, contract.StatusInLabs, contract.StatusExperimenting, contract.StatusWithdrawn, contract.StatusDeferred},
 }
 
 // CanMove reports whether the lifecycle lets a journey move from one

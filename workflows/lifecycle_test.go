@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/infuse-cymru/journeys/workflows"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // README's journey lifecycle table is the code's, move for move: a reader
@@ -73,9 +74,42 @@ func TestLifecycleEndsInTerminalStatuses(t *testing.T) {
 			}
 		}
 	}
-	if !workflows.Reachable(workflows.StatusSubmitted, workflows.StatusCompleted) ||
-		workflows.Reachable(workflows.StatusOffered, workflows.StatusUnderReview) ||
-		workflows.Reachable(workflows.StatusWithdrawn, workflows.StatusInLabs) {
+	if !workflows.Reachable(contract.StatusSubmitted, contract.StatusCompleted) ||
+		workflows.Reachable(contract.StatusOffered, contract.StatusUnderReview) ||
+		workflows.Reachable(contract.StatusWithdrawn, contract.StatusInLabs) {
 		t.Error("Reachable does not follow the lifecycle: submitted→completed must be reachable, offered→under_review and withdrawn→in_labs not")
+	}
+}
+
+// contract.Statuses, which the API's document lists, is every status the
+// lifecycle moves through and no other, each once; its terminal ones are
+// exactly those with no way on.
+func TestStatusesAreTheLifecycles(t *testing.T) {
+	moved := map[workflows.Status]bool{}
+	for from, to := range workflows.JourneyMoves {
+		if from != "" {
+			moved[from] = true
+		}
+		for _, s := range to {
+			moved[s] = true
+		}
+	}
+	listed := map[workflows.Status]bool{}
+	for _, s := range contract.Statuses() {
+		if listed[s] {
+			t.Errorf("contract.Statuses lists %s twice", s)
+		}
+		listed[s] = true
+		if !moved[s] {
+			t.Errorf("contract.Statuses lists %s, which the lifecycle never reaches", s)
+		}
+		if s.Terminal() != (len(workflows.JourneyMoves[s]) == 0) {
+			t.Errorf("%s: Terminal() = %v, but it has moves %v", s, s.Terminal(), workflows.JourneyMoves[s])
+		}
+	}
+	for s := range moved {
+		if !listed[s] {
+			t.Errorf("the lifecycle reaches %s, which contract.Statuses does not list", s)
+		}
 	}
 }

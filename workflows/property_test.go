@@ -304,7 +304,7 @@ func (c *randomCase) checkOneLiveJourneyPerPerson(when time.Time) {
 	}
 	live := map[uuid.UUID]int{}
 	for _, j := range journeys {
-		if !workflows.Status(j.State).Terminal() {
+		if !j.State.Terminal() {
 			live[j.PersonID]++
 		}
 	}
@@ -412,7 +412,7 @@ func (h *harness) checkRecord(j uuid.UUID, name string) workflows.Status {
 		if status.Terminal() {
 			h.t.Errorf("%s: %s recorded after the journey ended %s", name, ev.Type, status)
 		}
-		next := workflows.Status(ev.Snapshot.State)
+		next := ev.Snapshot.State
 		if next != status && status != "" && !workflows.CanMove(status, next) {
 			h.t.Errorf("%s: moved from %s to %s (%s), which the lifecycle does not allow", name, status, next, ev.Type)
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/infuse-cymru/journeys/messages"
 	"github.com/infuse-cymru/journeys/programme"
 	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // withActivityOptions gives activities a short timeout and unbounded
@@ -265,12 +266,12 @@ func (j *journey) snapshot(now time.Time) store.JourneySnapshot {
 		IntakeID:         j.IntakeID,
 		PersonID:         j.PersonID,
 		CoachID:          j.CoachID,
-		State:            string(j.Status),
+		State:            j.Status,
 		Phase:            j.Phase,
 		CheckpointsKnown: true,
 	}
 	if j.Status.Terminal() {
-		s.Outcome = string(j.Status)
+		s.Outcome = j.Status
 		return s
 	}
 	if j.Schedule == nil {
@@ -421,7 +422,7 @@ func (j *journey) notifyIntake(ctx workflow.Context) {
 // stage is what operators filter journeys by: the phase once the
 // programme runs, the status before and after.
 func (j *journey) stage() string {
-	if j.Phase != "" && !j.Status.Terminal() && j.Status != StatusPaused {
+	if j.Phase != "" && !j.Status.Terminal() && j.Status != contract.StatusPaused {
 		return j.Phase
 	}
 	return string(j.Status)

@@ -12,7 +12,7 @@ import (
 
 	"github.com/infuse-cymru/journeys/activities"
 	"github.com/infuse-cymru/journeys/programme"
-	"github.com/infuse-cymru/journeys/workflows"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // A store that keeps failing does not fill a journey's history with
@@ -53,7 +53,7 @@ func TestAFailingRecordWaitsAsAnActivity(t *testing.T) {
 	if count(events, "offer.made") != 1 || count(events, "journey.withdrawn") != 1 {
 		t.Errorf("the journey recorded %v, want the offer once and the journey carrying on to its withdrawal", events)
 	}
-	if got := h.journey(j).State; got != string(workflows.StatusWithdrawn) {
+	if got := h.journey(j).State; got != contract.StatusWithdrawn {
 		t.Errorf("journey ended %s, want withdrawn", got)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // The certificate commands need only the store: a real SQLite file holding
@@ -34,9 +35,9 @@ func TestCertificateCommands(t *testing.T) {
 	done, going := uuid.New(), uuid.New()
 	for _, j := range []struct {
 		id    uuid.UUID
-		state string
+		state contract.Status
 	}{{done, "completed"}, {going, "experimentation"}} {
-		_, err := st.Record(ctx, store.Event{Key: j.id.String(), IntakeID: in.ID, JourneyID: j.id, Type: "journey." + j.state,
+		_, err := st.Record(ctx, store.Event{Key: j.id.String(), IntakeID: in.ID, JourneyID: j.id, Type: "journey." + string(j.state),
 			OccurredAt: time.Date(2022, 3, 31, 16, 0, 0, 0, time.UTC),
 			Snapshot:   &store.JourneySnapshot{JourneyID: j.id, IntakeID: in.ID, PersonID: p.ID, State: j.state}})
 		must(err)

@@ -214,7 +214,7 @@ func printDashboard(w io.Writer, d starter.IntakeDashboard) {
 		if r.NextDueItem != "" {
 			next = r.NextDueItem + " " + when(r.NextDueAt)
 		}
-		rows[i] = []string{r.Name, orDash(r.LocalAuthority), orDash(r.Theme), orDash(r.CoachName), r.State,
+		rows[i] = []string{r.Name, orDash(r.LocalAuthority), orDash(r.Theme), orDash(r.CoachName), string(r.State),
 			next, strconv.Itoa(r.OverdueCount), r.JourneyID.String()}
 	}
 	table(w, []string{"PARTICIPANT", "LOCAL AUTHORITY", "THEME", "COACH", "STATE", "NEXT DUE", "OVERDUE", "JOURNEY"}, rows)

@@ -12,6 +12,7 @@ import (
 	"github.com/infuse-cymru/journeys/internal/app/wire"
 	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/workflows"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // journeyAction is a command that acts on one journey named by its first
@@ -222,7 +223,7 @@ func printJourney(w io.Writer, d starter.JourneyDetail) {
 	fmt.Fprintln(w, "\nTimeline:")
 	rows := make([][]string, len(d.Timeline))
 	for i, e := range d.Timeline {
-		rows[i] = []string{"  " + when(e.At), e.Event, orDash(e.Item), orDash(e.State)}
+		rows[i] = []string{"  " + when(e.At), e.Event, orDash(e.Item), orDash(string(e.State))}
 	}
 	table(w, []string{"  WHEN", "EVENT", "ITEM", "STATE"}, rows)
 }
@@ -270,7 +271,7 @@ func (c *cli) journeyWithdrawCommand() *cobra.Command {
 				return nil, "", err
 			}
 			err = svc.Withdraw(ctx, id, author, reason, note)
-			return map[string]any{"journey": id, "status": workflows.StatusWithdrawn, "reason": reason},
+			return map[string]any{"journey": id, "status": contract.StatusWithdrawn, "reason": reason},
 				fmt.Sprintf("Journey %s withdrawn (%s).", id, reason), err
 		}),
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
 	"github.com/infuse-cymru/journeys/workflows"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // atOnce runs the command lines at the same moment, each on a goroutine of
@@ -112,7 +113,7 @@ func TestTheSameCommandTwiceAtOnce(t *testing.T) {
 	// Both commands have answered and the journey has ended deferred: any
 	// journey either handed to the later intake is there by now.
 	w.eventually([]string{"journey.deferred"}, "journey", "show", journey)
-	if counts := w.intakeCounts(later); !maps.Equal(counts, map[workflows.Status]int{workflows.StatusAccepted: 1}) {
+	if counts := w.intakeCounts(later); !maps.Equal(counts, map[workflows.Status]int{contract.StatusAccepted: 1}) {
 		t.Errorf("the later intake counts %v, want the one deferred journey accepted", counts)
 	}
 	w.eventually([]string{moved}, "intake", "dashboard", later)

@@ -31,6 +31,7 @@ import (
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/pgstore"
 	"github.com/infuse-cymru/journeys/workflows"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // The outages of TestPostgresStoppedMidIntake and
@@ -320,8 +321,8 @@ func runOutage(t *testing.T, o outageOf) {
 			accept := true
 			p.accept = c.call(ctx, p.token, http.MethodPost, "/api/journeys/"+p.journey.String()+"/offer",
 				api.OfferResponse{Accept: &accept}, http.StatusOK, &took)
-			if p.accept.err == nil && took.Status != workflows.StatusAccepted {
-				p.accept.err = fmt.Errorf("accepting the offer answered %q, want %q", took.Status, workflows.StatusAccepted)
+			if p.accept.err == nil && took.Status != contract.StatusAccepted {
+				p.accept.err = fmt.Errorf("accepting the offer answered %q, want %q", took.Status, contract.StatusAccepted)
 			}
 			if p.accept.err == nil {
 				accepted <- i
@@ -459,7 +460,7 @@ func runOutage(t *testing.T, o outageOf) {
 	// The intake starts the journeys it has counted accepted: every one.
 	retryUntil(t, "the intake to count every acceptance", func() (bool, string) {
 		counts := w.intakeCounts(intake.ID.String())
-		return counts[workflows.StatusAccepted] == outageApplicants, fmt.Sprint(counts)
+		return counts[contract.StatusAccepted] == outageApplicants, fmt.Sprint(counts)
 	})
 	var started wire.Started
 	if err := c.call(ctx, coordinator, http.MethodPost, "/api/intakes/"+intake.ID.String()+"/start", struct{}{}, http.StatusOK, &started).err; err != nil {
@@ -468,7 +469,7 @@ func runOutage(t *testing.T, o outageOf) {
 	var dash starter.IntakeDashboard
 	outageUntil(t, ctx, c, coordinator, "/api/intakes/"+intake.ID.String()+"/dashboard", "every journey to await the start", func(d starter.IntakeDashboard) bool {
 		dash = d
-		return d.Counts[string(workflows.StatusAwaitingStart)] == outageApplicants
+		return d.Counts[string(contract.StatusAwaitingStart)] == outageApplicants
 	})
 	outageUntil(t, ctx, c, participants[0].token, "/api/intakes/open", "Cohort 2 to open", func(open []store.Intake) bool {
 		return slices.ContainsFunc(open, func(in store.Intake) bool { return in.ID == next.ID })
@@ -718,7 +719,7 @@ func checkOneJourneyEach(t *testing.T, d starter.IntakeDashboard, ps []outagePar
 				rows = append(rows, r)
 			}
 		}
-		if len(rows) != 1 || rows[0].JourneyID != p.journey || rows[0].State != string(workflows.StatusAwaitingStart) {
+		if len(rows) != 1 || rows[0].JourneyID != p.journey || rows[0].State != contract.StatusAwaitingStart {
 			t.Errorf("participant %d (journey %s) is on the dashboard as %+v; want once, awaiting the start", i, p.journey, rows)
 		}
 		journeys[i] = p.journey

@@ -18,6 +18,7 @@ import (
 	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/workflows"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 const (
@@ -206,7 +207,7 @@ func (s *system) intakeStart(ctx context.Context, coord person, clock activities
 		}
 		s.eventually(ctx, "every journey to start", func() (bool, error) {
 			counts, err := s.store.IntakeCounts(ctx, r.id)
-			return counts[string(workflows.StatusAwaitingStart)] == n, err
+			return counts[string(contract.StatusAwaitingStart)] == n, err
 		})
 		return nil
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/infuse-cymru/journeys/internal/devmail"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/workflows"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // check compares what the cluster recorded and sent with what the API
@@ -36,7 +37,7 @@ func (s *system) check(ctx context.Context, r *intakeRun) {
 		if err != nil {
 			s.t.Fatal(err)
 		}
-		got := workflows.Status(snap.State)
+		got := snap.State
 		outcomes[got]++
 		if want := j.expected(); got != want {
 			s.t.Errorf("journey %s (%v): %s, want %s; the API refused: %v", j.id, j.role, got, want, j.refused)
@@ -47,7 +48,7 @@ func (s *system) check(ctx context.Context, r *intakeRun) {
 		s.checkEvents(ctx, j)
 	}
 	s.t.Logf("outcomes: %v", outcomes)
-	if outcomes[workflows.StatusCompleted] == 0 || outcomes[workflows.StatusNotCompleted] == 0 || outcomes[workflows.StatusWithdrawn] == 0 {
+	if outcomes[contract.StatusCompleted] == 0 || outcomes[contract.StatusNotCompleted] == 0 || outcomes[contract.StatusWithdrawn] == 0 {
 		s.t.Errorf("the scenario should end with journeys completed, not completed and withdrawn: %v", outcomes)
 	}
 	s.checkMail(ctx, r)
@@ -67,12 +68,12 @@ func (s *system) check(ctx context.Context, r *intakeRun) {
 // the reflection to complete.
 func (j *journeyRun) expected() workflows.Status {
 	if j.accepted["withdrawn"] > 0 {
-		return workflows.StatusWithdrawn
+		return contract.StatusWithdrawn
 	}
 	if j.accepted["attendance.present"]*100 >= 75*12 && j.accepted["checkpoint.completed"] >= 5 && j.accepted["reflection.submitted"] == 1 {
-		return workflows.StatusCompleted
+		return contract.StatusCompleted
 	}
-	return workflows.StatusNotCompleted
+	return contract.StatusNotCompleted
 }
 
 // checkEvents: the journey's events are numbered 1..n with none missing
@@ -257,7 +258,7 @@ func (s *system) checkMetrics(ctx context.Context, outcomes map[workflows.Status
 		"\ntemporal_workflow_task_execution_latency",
 		fmt.Sprintf("\ninfuse_outbox_messages{status=\"sent\"} %d\n", len(sent)),
 		"\ninfuse_outbox_messages{status=\"queued\"} 0\n",
-		fmt.Sprintf("state=\"completed\"} %d\n", outcomes[workflows.StatusCompleted]),
+		fmt.Sprintf("state=\"completed\"} %d\n", outcomes[contract.StatusCompleted]),
 	} {
 		if !strings.Contains(string(body), want) {
 			s.t.Errorf("worker-1's /metrics has no %q", want)

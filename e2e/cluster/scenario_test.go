@@ -23,6 +23,7 @@ import (
 	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/workflows"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 const (
@@ -265,7 +266,7 @@ func (s *system) applyAll(ctx context.Context, r *intakeRun, coaches, participan
 	deadline := time.Now().Add(countAcceptancesWithin)
 	for {
 		counts, err := counted()
-		if err == nil && counts[workflows.StatusAccepted] == len(participants) {
+		if err == nil && counts[contract.StatusAccepted] == len(participants) {
 			return journeys
 		}
 		if time.Now().After(deadline) {
@@ -573,7 +574,7 @@ func (s *system) waitFinished(ctx context.Context, r *intakeRun) {
 			return false, err
 		}
 		for _, j := range js {
-			if !workflows.Status(j.State).Terminal() {
+			if !j.State.Terminal() {
 				return false, nil
 			}
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/pgstore"
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // figuresStore is a real store with the operators' figures.
@@ -75,7 +76,7 @@ func fillStore(t *testing.T, st store.Store, now time.Time) {
 		data, _ := json.Marshal(map[string]string{"item": item})
 		_, err := st.Record(ctx, store.Event{
 			Key: key, IntakeID: in.ID, JourneyID: journey, Type: typ, OccurredAt: now, Data: data,
-			Snapshot: &store.JourneySnapshot{JourneyID: journey, IntakeID: in.ID, PersonID: uuid.New(), State: state, Phase: phase},
+			Snapshot: &store.JourneySnapshot{JourneyID: journey, IntakeID: in.ID, PersonID: uuid.New(), State: contract.Status(state), Phase: phase},
 		}, msgs...)
 		if err != nil {
 			t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 func testRecord(t *testing.T, s store.Store) {
@@ -227,7 +228,7 @@ func testRecordConcurrentWriters(t *testing.T, s store.Store) {
 			person := uuid.New()
 			for k := range eventsEach {
 				key := fmt.Sprintf("journey/%s/%d", journey, k)
-				snap := snapshot(in, journey, person, fmt.Sprintf("step-%d", k))
+				snap := snapshot(in, journey, person, contract.Status(contract.Status(fmt.Sprintf("step-%d", k))))
 				ev := journeyEvent(in, journey, key, "step", snap)
 				if ok, err := s.Record(ctx, ev, message(in, journey, key+"/msg", base)); err != nil || !ok {
 					errs <- fmt.Errorf("Record %s = %v, %v", key, ok, err)
@@ -252,7 +253,7 @@ func testRecordConcurrentWriters(t *testing.T, s store.Store) {
 		}
 		j, err := s.GetJourney(ctx, journey)
 		must(t, err)
-		if want := fmt.Sprintf("step-%d", eventsEach-1); j.State != want {
+		if want := contract.Status(fmt.Sprintf("step-%d", eventsEach-1)); j.State != want {
 			t.Errorf("journey %s state = %q, want %q (its latest event)", journey, j.State, want)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // Events recorded from inside a workflow task (Event.Attempt; see
@@ -45,7 +46,7 @@ func fenced(in store.Intake, snap *store.JourneySnapshot, n int64, fence int64, 
 }
 
 // withState is a copy of snap in state.
-func withState(snap *store.JourneySnapshot, state string) *store.JourneySnapshot {
+func withState(snap *store.JourneySnapshot, state contract.Status) *store.JourneySnapshot {
 	c := *snap
 	c.State = state
 	return &c
@@ -391,7 +392,7 @@ func testFenceUnfencedAlongside(t *testing.T, s store.Store) {
 	in := newIntake(t, s)
 	snap := snapshot(in, uuid.New(), uuid.New(), "in_labs")
 	j := snap.JourneyID
-	unfenced := func(key, state string) store.Event {
+	unfenced := func(key string, state contract.Status) store.Event {
 		return journeyEvent(in, j, j.String()+"/"+key, "note.added", withState(snap, state))
 	}
 	record(t, s, unfenced("u1", "u1"))
@@ -447,7 +448,7 @@ func testFenceConcurrent(t *testing.T, s store.Store) {
 				defer wg.Done()
 				snap := journeys[i]
 				for k := int64(1); k <= n; k++ {
-					ev := fenced(in, withState(snap, fmt.Sprintf("w%d-%d", w, k)), k, fence, fmt.Sprintf("step.w%d", w), fmt.Sprintf(`{"w":%d}`, w))
+					ev := fenced(in, withState(snap, contract.Status(fmt.Sprintf("w%d-%d", w, k))), k, fence, fmt.Sprintf("step.w%d", w), fmt.Sprintf(`{"w":%d}`, w))
 					_, err := s.Record(ctx, ev, message(in, snap.JourneyID, fmt.Sprintf("%s/w%d-%d", snap.JourneyID, w, k), at))
 					if errors.Is(err, store.ErrStaleAttempt) && fence == fenceA {
 						return // replaced: its worker gives up
@@ -473,7 +474,7 @@ func testFenceConcurrent(t *testing.T, s store.Store) {
 		}
 		streamShows(t, s, snap.JourneyID, want...)
 		outboxShows(t, s, snap.JourneyID, "at the end", wantMsgs...)
-		if got, err := s.GetJourney(ctx, snap.JourneyID); err != nil || got.State != fmt.Sprintf("w1-%d", n) {
+		if got, err := s.GetJourney(ctx, snap.JourneyID); err != nil || string(got.State) != fmt.Sprintf("w1-%d", n) {
 			t.Errorf("journey %s = %+v, %v; want the higher fence's last snapshot", snap.JourneyID, got, err)
 		}
 	}

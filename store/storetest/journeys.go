@@ -18,6 +18,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // An intake's roster is each of its journeys once, with its participant
@@ -331,7 +332,7 @@ func testTallyJourneys(t *testing.T, s store.Store) {
 		must(t, s.CreatePeople(ctx, []store.Person{p}))
 		return p
 	}
-	join := func(in store.Intake, person uuid.UUID, state, outcome string) {
+	join := func(in store.Intake, person uuid.UUID, state, outcome contract.Status) {
 		journey := uuid.New()
 		snap := snapshot(in, journey, person, state)
 		snap.Outcome = outcome
@@ -382,7 +383,7 @@ func testProjections(t *testing.T, s store.Store) {
 	ctx := ctxFor(t)
 	in := newIntake(t, s)
 	other := newIntake(t, s)
-	states := []string{"lab", "lab", "offered", "withdrawn", "lab"}
+	states := []contract.Status{"lab", "lab", "offered", "withdrawn", "lab"}
 	var want []store.JourneySnapshot
 	for i, state := range states {
 		journey := uuid.New()
@@ -474,7 +475,7 @@ func testRebuildProjections(t *testing.T, s store.Store) {
 	must(t, err)
 	for i := range 4 {
 		journey, person, coach := uuid.New(), uuid.New(), uuid.New()
-		for k, state := range []string{"submitted", "offered", "lab", "experimentation"}[:i+1] {
+		for k, state := range []contract.Status{"submitted", "offered", "lab", "experimentation"}[:i+1] {
 			snap := snapshot(in, journey, person, state)
 			if k > 0 {
 				snap.CoachID = coach

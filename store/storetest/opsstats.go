@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // opsStats is what the metrics read from a backend (store/opsstats.go).
@@ -76,8 +77,9 @@ func recordJourneysForStats(t *testing.T, s store.Store, in store.Intake) {
 	overdue := func(item string) step { return step{store.EventTaskOverdue, item} }
 	completed := func(item string) step { return step{store.EventCheckpointCompleted, item} }
 	for i, j := range []struct {
-		phase, state string
-		steps        []step
+		phase string
+		state contract.Status
+		steps []step
 	}{
 		{"lab-1", "in_labs", []step{overdue("checkpoint/1"), overdue("plan"), overdue("checkpoint/1")}},
 		{"experimentation", "experimenting", []step{overdue("checkpoint/2"), completed("checkpoint/2"), overdue("checkpoint/3")}},

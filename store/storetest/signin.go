@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // SignInHashReader is implemented, in a backend's _test.go files, by stores
@@ -539,7 +540,7 @@ func testJourneysOfPeople(t *testing.T, s store.Store) {
 	slices.SortFunc(js, func(a, b uuid.UUID) int { return -bytes.Compare(a[:], b[:]) })
 	j1, j2, j3, oj := js[0], js[1], js[2], js[3]
 	seq := 0
-	record := func(j, p, c uuid.UUID, state string) store.JourneySnapshot {
+	record := func(j, p, c uuid.UUID, state contract.Status) store.JourneySnapshot {
 		t.Helper()
 		seq++
 		snap := snapshot(in, j, p, state)

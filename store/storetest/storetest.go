@@ -25,6 +25,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // ProjectionWiper is implemented, in a backend's _test.go files, by stores
@@ -256,7 +257,7 @@ func newIntake(t *testing.T, s store.Store) store.Intake {
 	return in
 }
 
-func snapshot(in store.Intake, journey, person uuid.UUID, state string) *store.JourneySnapshot {
+func snapshot(in store.Intake, journey, person uuid.UUID, state contract.Status) *store.JourneySnapshot {
 	return &store.JourneySnapshot{
 		JourneyID: journey,
 		IntakeID:  in.ID,

@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // Recorder is the store as a cohort writes it.
@@ -80,7 +81,7 @@ func (c *Cohort) Participant(t testing.TB, given, family, la, theme string) stor
 
 // Record appends an event of journey for person with the cohort's coach;
 // item, if any, is the schedule item it is about.
-func (c *Cohort) Record(t testing.TB, journey uuid.UUID, person store.Person, typ, item, state, outcome string, msgs ...store.Message) {
+func (c *Cohort) Record(t testing.TB, journey uuid.UUID, person store.Person, typ, item string, state, outcome contract.Status, msgs ...store.Message) {
 	t.Helper()
 	c.seq++
 	data := json.RawMessage(`{}`)

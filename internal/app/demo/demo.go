@@ -21,6 +21,7 @@ import (
 	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/workflows"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // seeder makes the demo through the service people use.
@@ -200,7 +201,7 @@ func (s seeder) demoApply(ctx context.Context, d *Demo, intakeID uuid.UUID) erro
 	if len(todo) > 0 {
 		d.Done = append(d.Done, fmt.Sprintf("%d applications to %s", len(todo), demoAlpha))
 	}
-	return s.waitForJourneys(ctx, d, intakeID, "every application to be recorded", func(int, string) bool { return true })
+	return s.waitForJourneys(ctx, d, intakeID, "every application to be recorded", func(int, contract.Status) bool { return true })
 }
 
 func (s seeder) demoDecide(ctx context.Context, d *Demo, intakeID uuid.UUID) error {
@@ -211,7 +212,7 @@ func (s seeder) demoDecide(ctx context.Context, d *Demo, intakeID uuid.UUID) err
 	var todo []int
 	offers := 0
 	for i, p := range d.ParticipantIDs {
-		if st := journeys[p].State; st == string(workflows.StatusSubmitted) || st == string(workflows.StatusUnderReview) {
+		if st := journeys[p].State; st == contract.StatusSubmitted || st == contract.StatusUnderReview {
 			todo = append(todo, i)
 			if i < demoOffered {
 				offers++
@@ -232,8 +233,8 @@ func (s seeder) demoDecide(ctx context.Context, d *Demo, intakeID uuid.UUID) err
 	if len(todo) > 0 {
 		d.Done = append(d.Done, fmt.Sprintf("%d offers made, %d waitlisted", offers, len(todo)-offers))
 	}
-	return s.waitForJourneys(ctx, d, intakeID, "the offers to reach the journeys", func(_ int, state string) bool {
-		return state != string(workflows.StatusSubmitted) && state != string(workflows.StatusUnderReview)
+	return s.waitForJourneys(ctx, d, intakeID, "the offers to reach the journeys", func(_ int, state contract.Status) bool {
+		return state != contract.StatusSubmitted && state != contract.StatusUnderReview
 	})
 }
 
@@ -244,7 +245,7 @@ func (s seeder) demoAccept(ctx context.Context, d *Demo, intakeID uuid.UUID) err
 	}
 	var todo []int
 	for i, p := range d.ParticipantIDs[:demoAccepted] {
-		if journeys[p].State == string(workflows.StatusOffered) {
+		if journeys[p].State == contract.StatusOffered {
 			todo = append(todo, i)
 		}
 	}
@@ -261,7 +262,7 @@ func (s seeder) demoAccept(ctx context.Context, d *Demo, intakeID uuid.UUID) err
 	// The intake learns of acceptances by signal; it starts only with them counted.
 	return starter.WaitFor(ctx, "the intake to count the acceptances", func() (bool, error) {
 		counts, err := s.AskIntakeCounts(ctx, intakeID)
-		return counts[workflows.StatusAccepted] >= demoAccepted, err
+		return counts[contract.StatusAccepted] >= demoAccepted, err
 	})
 }
 
@@ -310,7 +311,7 @@ func (s seeder) journeysByPerson(ctx context.Context, intakeID uuid.UUID) (map[u
 
 // waitForJourneys waits until every demo participant has a journey whose
 // state satisfies ok (given the participant's position in the file).
-func (s seeder) waitForJourneys(ctx context.Context, d *Demo, intakeID uuid.UUID, what string, ok func(i int, state string) bool) error {
+func (s seeder) waitForJourneys(ctx context.Context, d *Demo, intakeID uuid.UUID, what string, ok func(i int, state contract.Status) bool) error {
 	return starter.WaitFor(ctx, what, func() (bool, error) {
 		journeys, err := s.journeysByPerson(ctx, intakeID)
 		if err != nil {

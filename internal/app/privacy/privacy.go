@@ -17,6 +17,7 @@ import (
 	"github.com/infuse-cymru/journeys/internal/app/apperr"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/workflows"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // Store is the store as this package reads and erases it.
@@ -75,13 +76,13 @@ type PersonRecord struct {
 
 // JourneyRecord is one journey with its record.
 type JourneyRecord struct {
-	JourneyID  uuid.UUID `json:"journeyId"`
-	IntakeID   uuid.UUID `json:"intakeId"`
-	IntakeName string    `json:"intakeName"`
-	CoachID    uuid.UUID `json:"coachId,omitzero"`
-	State      string    `json:"state"`
-	Phase      string    `json:"phase,omitempty"`
-	Outcome    string    `json:"outcome,omitempty"`
+	JourneyID  uuid.UUID       `json:"journeyId"`
+	IntakeID   uuid.UUID       `json:"intakeId"`
+	IntakeName string          `json:"intakeName"`
+	CoachID    uuid.UUID       `json:"coachId,omitzero"`
+	State      contract.Status `json:"state"`
+	Phase      string          `json:"phase,omitempty"`
+	Outcome    contract.Status `json:"outcome,omitempty"`
 	// Events is the journey's event log (IDs and codes only).
 	Events []EventRecord `json:"events"`
 	// Notes are the notes on the journey: the person's plan and reflection,

@@ -25,6 +25,7 @@ import (
 	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 func TestByAuthorityListsAllTen(t *testing.T) {
@@ -261,7 +262,7 @@ func TestDashboardOrderAndCounts(t *testing.T) {
 		state  string
 	}{{zed, "in_labs"}, {ann, "in_labs"}, {ann2, "withdrawn"}, {erased, "in_labs"}, {gone, "submitted"}}
 	for i, r := range recorded {
-		c.Record(t, ids[i], r.person, "phase.started", "", r.state, "")
+		c.Record(t, ids[i], r.person, "phase.started", "", contract.Status(r.state), "")
 	}
 	if _, err := st.ErasePerson(ctx, erased.ID, time.Now()); err != nil {
 		t.Fatal(err)

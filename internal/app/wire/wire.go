@@ -25,6 +25,7 @@ import (
 	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/workflows"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // Intake is an intake (cohort) of the programme: a store.Intake.
@@ -118,12 +119,12 @@ type Journey struct {
 	IntakeID         uuid.UUID          `json:"intakeId"`
 	PersonID         uuid.UUID          `json:"personId"`
 	CoachID          uuid.UUID          `json:"coachId" doc:"The nil UUID until a coach is assigned"`
-	State            string             `json:"state"`
+	State            contract.Status    `json:"state"`
 	Phase            string             `json:"phase"`
 	NextDueItem      string             `json:"nextDueItem"`
 	NextDueAt        time.Time          `json:"nextDueAt" doc:"0001-01-01T00:00:00Z when nothing is due"`
 	OverdueCount     int                `json:"overdueCount" openapi:"minimum=0"`
-	Outcome          string             `json:"outcome"`
+	Outcome          contract.Status    `json:"outcome"`
 	Checkpoints      []store.Checkpoint `json:"-"`
 	CheckpointsKnown bool               `json:"-"`
 }
