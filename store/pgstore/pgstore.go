@@ -67,15 +67,11 @@ func Open(ctx context.Context, databaseURL string) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("pgstore: migrating schema %q: %w", *schema, err)
 	}
-	q, err := sqlstore.LoadQueries(true)
-	if err != nil {
+	s := &Store{pool: pool}
+	if s.Store, err = sqlstore.New(sqlstore.Backend{Postgres: true, Read: conn{pool}, Write: conn{pool}, InTx: s.tx}); err != nil {
 		pool.Close()
 		return nil, err
 	}
-	s := &Store{pool: pool}
-	s.Store = sqlstore.New(sqlstore.Backend{
-		Postgres: true, Read: conn{pool}, Write: conn{pool}, InTx: s.tx, Queries: q,
-	})
 	return s, nil
 }
 

@@ -325,8 +325,8 @@ func BenchmarkRecord(b *testing.B) { storetest.BenchmarkRecord(b, OpenTest(b)) }
 
 // TestEveryQueryPrepares: PostgreSQL parses and plans every query of
 // queries/*.sql against the migrated schema, those no conformance test
-// happens to reach included. (SQLite's store prepares them all as it
-// opens.)
+// happens to reach included (sqlitestore's test of the name does the same
+// on SQLite).
 func TestEveryQueryPrepares(t *testing.T) {
 	s := OpenTest(t)
 	q, err := sqlstore.LoadQueries(true)
@@ -341,6 +341,28 @@ func TestEveryQueryPrepares(t *testing.T) {
 	for _, query := range q.All() {
 		if _, err := conn.Conn().Prepare(t.Context(), "", query); err != nil {
 			t.Errorf("preparing %q: %v", query, err)
+		}
+	}
+}
+
+// TestQueriesKeepTheirLocks: the row and table locks that keep concurrent
+// writers apart on PostgreSQL are in its texts of the queries (SQLite's
+// single writer needs none, so the templates leave them out there, and
+// only PostgreSQL's concurrency tests would miss a lock a template lost).
+func TestQueriesKeepTheirLocks(t *testing.T) {
+	q, err := sqlstore.LoadQueries(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ name, query, lock string }{
+		{"PersonAddress (an erasure waits for another of the same person)", q.PersonAddress, "FOR UPDATE"},
+		{"LockLivePerson (sign-in links for one person are counted one at a time)", q.LockLivePerson, "FOR UPDATE"},
+		{"LockForRebuild (Record waits while the projections are rebuilt)", q.LockForRebuild, "LOCK TABLE events, journeys, intakes IN SHARE ROW EXCLUSIVE MODE"},
+		{"LockClaims (two deliverers never claim one message)", q.LockClaims, "FOR UPDATE SKIP LOCKED"},
+		{"LockStream (two attempts of one workflow task record one at a time)", q.LockStream, "ON CONFLICT (stream) DO UPDATE"},
+	} {
+		if !strings.Contains(c.query, c.lock) {
+			t.Errorf("%s: %q has lost %q", c.name, c.query, c.lock)
 		}
 	}
 }

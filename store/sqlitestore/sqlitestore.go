@@ -19,9 +19,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"reflect"
 	"runtime"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -47,6 +49,9 @@ type Store struct {
 	// (Not every query: with all of them prepared on it, an in-memory
 	// database recorded half again slower.)
 	prepared map[string]*sql.Stmt
+	// unprepared counts the statements run in write transactions that
+	// were not prepared: a test holds Record to none.
+	unprepared atomic.Int64
 }
 
 var _ store.Store = (*Store)(nil)
@@ -107,9 +112,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		read.SetMaxIdleConns(conns)
 		s.read = newReadDB(read)
 	}
-	s.Store = sqlstore.New(sqlstore.Backend{
-		Postgres: false, Read: readConn{s.read}, Write: writeConn{s.write}, InTx: s.tx, Queries: q,
-	})
+	if s.Store, err = sqlstore.New(sqlstore.Backend{Postgres: false, Read: conn{s.read}, Write: conn{s.write}, InTx: s.tx}); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -173,7 +179,7 @@ func (s *Store) tx(ctx context.Context, fn func(sqlstore.DB) error) (err error) 
 			_ = tx.Rollback()
 		}
 	}()
-	if err = fn(txConn{tx, s.prepared}); err != nil {
+	if err = fn(txConn{tx, s.prepared, &s.unprepared}); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -209,6 +215,14 @@ func encode(args []any) []any {
 				panic(err) // numbers and strings always marshal
 			}
 			out[i] = string(b)
+		case nil, []byte: // NULL; a BLOB
+		default:
+			if k := reflect.ValueOf(a).Kind(); k > reflect.Float64 && k != reflect.String {
+				// The driver would store it as it likes (a *time.Time as
+				// "… +0000 UTC", which neither sorts nor compares), and
+				// PostgreSQL would take it: only SQLite's tests would tell.
+				panic(fmt.Sprintf("sqlitestore: no encoding for a %T argument; pass a value encode knows", a))
+			}
 		}
 	}
 	return out
@@ -235,49 +249,43 @@ func affected(res sql.Result, err error) (int64, error) {
 	return res.RowsAffected()
 }
 
-// readConn is sqlstore.DB over the read connections, whose statements
-// readDB keeps prepared.
-type readConn struct{ r *readDB }
-
-func (c readConn) Exec(ctx context.Context, query string, args ...any) (int64, error) {
-	return affected(c.r.ExecContext(ctx, query, encode(args)...))
+// querier is what both the read connections (readDB, which keeps their
+// statements prepared) and the write connection run statements with.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-func (c readConn) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
-	return asRows(c.r.QueryContext(ctx, query, encode(args)...))
+// conn is sqlstore.DB over the read connections or, outside a
+// transaction, the write connection.
+type conn struct{ q querier }
+
+func (c conn) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	return affected(c.q.ExecContext(ctx, query, encode(args)...))
 }
 
-func (c readConn) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Scanner {
-	return c.r.QueryRowContext(ctx, query, encode(args)...)
+func (c conn) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
+	return asRows(c.q.QueryContext(ctx, query, encode(args)...))
 }
 
-// writeConn is sqlstore.DB over the write connection, outside a
-// transaction.
-type writeConn struct{ db *sql.DB }
-
-func (c writeConn) Exec(ctx context.Context, query string, args ...any) (int64, error) {
-	return affected(c.db.ExecContext(ctx, query, encode(args)...))
-}
-
-func (c writeConn) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
-	return asRows(c.db.QueryContext(ctx, query, encode(args)...))
-}
-
-func (c writeConn) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Scanner {
-	return c.db.QueryRowContext(ctx, query, encode(args)...)
+func (c conn) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Scanner {
+	return c.q.QueryRowContext(ctx, query, encode(args)...)
 }
 
 // txConn is sqlstore.DB in a write transaction, running Record's
 // statements prepared.
 type txConn struct {
-	tx       *sql.Tx
-	prepared map[string]*sql.Stmt
+	tx         *sql.Tx
+	prepared   map[string]*sql.Stmt
+	unprepared *atomic.Int64
 }
 
 func (c txConn) Exec(ctx context.Context, query string, args ...any) (int64, error) {
 	if st := c.prepared[query]; st != nil {
 		return affected(c.tx.StmtContext(ctx, st).ExecContext(ctx, encode(args)...))
 	}
+	c.unprepared.Add(1)
 	return affected(c.tx.ExecContext(ctx, query, encode(args)...))
 }
 
@@ -285,6 +293,7 @@ func (c txConn) Query(ctx context.Context, query string, args ...any) (sqlstore.
 	if st := c.prepared[query]; st != nil {
 		return asRows(c.tx.StmtContext(ctx, st).QueryContext(ctx, encode(args)...))
 	}
+	c.unprepared.Add(1)
 	return asRows(c.tx.QueryContext(ctx, query, encode(args)...))
 }
 
@@ -292,5 +301,6 @@ func (c txConn) QueryRow(ctx context.Context, query string, args ...any) sqlstor
 	if st := c.prepared[query]; st != nil {
 		return c.tx.StmtContext(ctx, st).QueryRowContext(ctx, encode(args)...)
 	}
+	c.unprepared.Add(1)
 	return c.tx.QueryRowContext(ctx, query, encode(args)...)
 }

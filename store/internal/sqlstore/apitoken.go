@@ -25,10 +25,10 @@ func ScanAPIToken(row Scanner) (store.APIToken, error) {
 	return tok, err
 }
 
-// AuthenticateAPIToken is Store.AuthenticateAPIToken without the SQL: find
+// authenticateAPIToken is the logic of Store.AuthenticateAPIToken; find
 // reads the live (unrevoked, of a live person in its role) token with the
 // hash, sql.ErrNoRows if there is none; touch records its use at now.
-func AuthenticateAPIToken(plaintext string, now time.Time, find func(hash string) Scanner, touch func(id uuid.UUID, at time.Time) error) (store.APIToken, error) {
+func authenticateAPIToken(plaintext string, now time.Time, find func(hash string) Scanner, touch func(id uuid.UUID, at time.Time) error) (store.APIToken, error) {
 	tok, err := ScanAPIToken(find(store.HashAPIToken(plaintext)))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
@@ -49,13 +49,13 @@ func AuthenticateAPIToken(plaintext string, now time.Time, find func(hash string
 	return tok, nil
 }
 
-// CreateAPIToken is the logic of Store.CreateAPIToken:
+// createAPIToken is the logic of Store.CreateAPIToken:
 // check the request, make sure the person exists, has not been erased
 // (erasure revokes a person's tokens; none may be made after it) and has
 // the token's role, draw the secret, and hand the row (with only the
 // secret's hash) to insert. It returns the plaintext, which is shown once
 // and never stored.
-func CreateAPIToken(t store.APIToken, now time.Time,
+func createAPIToken(t store.APIToken, now time.Time,
 	person func() (store.Person, error), insert func(tok store.APIToken, hash string) error) (string, store.APIToken, error) {
 	tok, err := store.PrepareAPIToken(t, now)
 	if err != nil {

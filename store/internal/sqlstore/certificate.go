@@ -25,12 +25,12 @@ func ScanCertificate(row Scanner) (store.Certificate, error) {
 // of the programme; several in a row mean something else is wrong.
 const codeAttempts = 5
 
-// IssueCertificate is the body of Store.IssueCertificate's transaction, for
+// issueCertificate is the body of Store.IssueCertificate's transaction, for
 // a certificate prepared by store.PrepareCertificate. insert adds c (with
 // its code in stored form) unless its journey already has a certificate or
 // its code is taken, reporting whether it did; get reads the journey's
 // certificate (sql.ErrNoRows if there is none).
-func IssueCertificate(c store.Certificate, insert func(store.Certificate) (bool, error),
+func issueCertificate(c store.Certificate, insert func(store.Certificate) (bool, error),
 	get func() (store.Certificate, error)) (store.Certificate, error) {
 	for range codeAttempts {
 		code, err := store.NewCertificateCode()

@@ -136,9 +136,9 @@ func inOrder(ids []int64, claimed []Claimed, cands []Candidate) []store.Message 
 	return out
 }
 
-// ReleaseClaims is Store.ReleaseClaims: release runs the UPDATE that ends
+// releaseClaims is Store.ReleaseClaims: release runs the UPDATE that ends
 // owner's claims on the messages with keys.
-func ReleaseClaims(owner string, keys []string, release func() error) error {
+func releaseClaims(owner string, keys []string, release func() error) error {
 	if owner == "" || len(keys) == 0 {
 		return nil // nothing is claimed by nobody
 	}

@@ -73,8 +73,6 @@ type Backend struct {
 	Read, Write DB
 	// InTx runs fn in a write transaction, committing if it returns nil.
 	InTx func(ctx context.Context, fn func(tx DB) error) error
-	// Queries are LoadQueries' for the database.
-	Queries *Queries
 }
 
 // Store is store.Store over a Backend: every method's SQL and logic,
@@ -85,8 +83,14 @@ type Store struct {
 	q *Queries
 }
 
-// New is the store over b.
-func New(b Backend) *Store { return &Store{b: b, q: b.Queries} }
+// New is the store over b, with the queries of its database.
+func New(b Backend) (*Store, error) {
+	q, err := LoadQueries(b.Postgres)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{b: b, q: q}, nil
+}
 
 // now is the time a row is written at, as the store keeps times.
 func now() time.Time { return store.StoredTime(time.Now()) }

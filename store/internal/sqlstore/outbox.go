@@ -60,11 +60,11 @@ type Update struct {
 	Done []store.MessageStatus
 }
 
-// Transition is the body of a Mark* or Defer transaction: it applies u, and
+// applyTransition is the body of a Mark* or Defer transaction: it applies u, and
 // when no row changed tells why: no such message (store.ErrNotFound), a
 // status listed in u.Done (nil), another owner's claim or any other status
 // (store.ErrConflict).
-func Transition(u Update) error {
+func applyTransition(u Update) error {
 	if strings.TrimSpace(u.Key) == "" {
 		return fmt.Errorf("%s: %w: message key is missing", u.What, store.ErrInvalid)
 	}

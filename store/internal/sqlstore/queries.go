@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/qustavo/dotsql"
 )
@@ -99,9 +100,23 @@ func (d dialectText) InList(column string, n int) string {
 	return fmt.Sprintf("%s IN (SELECT value FROM json_each($%d))", column, n)
 }
 
-// LoadQueries reads every query in queries/ for PostgreSQL (postgres) or
-// SQLite.
+// LoadQueries is every query in queries/ for PostgreSQL (postgres) or
+// SQLite, read once per process: every store opened shares them, and must
+// not change them.
 func LoadQueries(postgres bool) (*Queries, error) {
+	if postgres {
+		return postgresQueries()
+	}
+	return sqliteQueries()
+}
+
+var (
+	postgresQueries = sync.OnceValues(func() (*Queries, error) { return loadEmbedded(true) })
+	sqliteQueries   = sync.OnceValues(func() (*Queries, error) { return loadEmbedded(false) })
+)
+
+// loadEmbedded reads the queries of queries/.
+func loadEmbedded(postgres bool) (*Queries, error) {
 	fsys, err := fs.Sub(queryFiles, "queries")
 	if err != nil {
 		return nil, err
@@ -181,10 +196,19 @@ func queryTexts(fsys fs.FS, d dialectText) (map[string]string, error) {
 		if err != nil {
 			return nil, fmt.Errorf("sqlstore: %s: %w", name, err)
 		}
-		// dotsql runs two entries of one name together: refuse them.
+		// dotsql runs two entries of one name together, and drops one
+		// with no lines: refuse both.
 		entries := entryName.FindAllSubmatch(b, -1)
-		if len(entries) != len(dot.QueryMap()) {
-			return nil, fmt.Errorf("sqlstore: %s names a query twice", name)
+		seen := map[string]bool{}
+		for _, e := range entries {
+			entry := string(e[1])
+			switch _, loaded := dot.QueryMap()[entry]; {
+			case seen[entry]:
+				return nil, fmt.Errorf("sqlstore: %s names query %s twice", name, entry)
+			case !loaded:
+				return nil, fmt.Errorf("sqlstore: %s: query %s is empty", name, entry)
+			}
+			seen[entry] = true
 		}
 		filled := dot.WithData(d)
 		for _, e := range entries {

@@ -51,7 +51,7 @@ func TestQueriesRefuseMistakes(t *testing.T) {
 	}{
 		{"named twice in a file", func(files fstest.MapFS) {
 			files["people.sql"].Data = append(people, "\n-- name: GetPerson\nSELECT 1\n"...)
-		}, "names a query twice"},
+		}, "names query GetPerson twice"},
 		{"named in two files", func(files fstest.MapFS) {
 			files["more.sql"] = &fstest.MapFile{Data: []byte("-- name: GetPerson\nSELECT 1\n")}
 		}, "query GetPerson is named in another file too"},

@@ -58,11 +58,11 @@ func MaxLiveReached(personID uuid.UUID, maxLive int) error {
 	return fmt.Errorf("creating a sign-in link: %w: person %s has %d unused sign-in links already", store.ErrConflict, personID, maxLive)
 }
 
-// CreateSignInLink is Store.CreateSignInLink and CreateSignInLinkUpTo
-// without the SQL: person reads the person, insert adds the link's row
+// createSignInLink is the logic of Store.CreateSignInLink and CreateSignInLinkUpTo:
+// person reads the person, insert adds the link's row
 // (its hash and stored times), in the transaction that counts the
 // person's live links if there is a maximum.
-func CreateSignInLink(personID uuid.UUID, now, expiresAt time.Time, person func() (store.Person, error),
+func createSignInLink(personID uuid.UUID, now, expiresAt time.Time, person func() (store.Person, error),
 	insert func(hash string, now, expiresAt time.Time) error) (string, error) {
 	const what = "creating a sign-in link"
 	if err := checkWindow(what, personID, now, expiresAt); err != nil {
@@ -83,11 +83,11 @@ func CreateSignInLink(personID uuid.UUID, now, expiresAt time.Time, person func(
 	return plaintext, nil
 }
 
-// RedeemSignInLink is Store.RedeemSignInLink without the SQL: take runs
+// redeemSignInLink is the logic of Store.RedeemSignInLink; take runs
 // the one statement that deletes the link with the hash, if it is still
 // valid, returning its person_id. One statement, so of two concurrent
 // redemptions only one can see the row.
-func RedeemSignInLink(plaintext string, take func(hash string) Scanner) (uuid.UUID, error) {
+func redeemSignInLink(plaintext string, take func(hash string) Scanner) (uuid.UUID, error) {
 	var id uuid.UUID
 	err := take(store.HashAPIToken(plaintext)).Scan(uuidCol{&id})
 	if errors.Is(err, sql.ErrNoRows) {
@@ -112,9 +112,9 @@ func ScanWebSession(row Scanner) (store.WebSession, error) {
 	return ws, err
 }
 
-// CreateWebSession is Store.CreateWebSession without the SQL: person reads
+// createWebSession is the logic of Store.CreateWebSession; person reads
 // the person, insert adds the session's row with the secret's hash.
-func CreateWebSession(personID uuid.UUID, now, expiresAt time.Time, person func() (store.Person, error),
+func createWebSession(personID uuid.UUID, now, expiresAt time.Time, person func() (store.Person, error),
 	insert func(ws store.WebSession, hash string) error) (string, store.WebSession, error) {
 	const what = "starting a web session"
 	if err := checkWindow(what, personID, now, expiresAt); err != nil {
@@ -136,9 +136,9 @@ func CreateWebSession(personID uuid.UUID, now, expiresAt time.Time, person func(
 	return plaintext, ws, nil
 }
 
-// AuthenticateWebSession is Store.AuthenticateWebSession without the SQL:
+// authenticateWebSession is the logic of Store.AuthenticateWebSession:
 // find reads WebSessionColumns of the live session with the hash.
-func AuthenticateWebSession(plaintext string, find func(hash string) Scanner) (store.WebSession, error) {
+func authenticateWebSession(plaintext string, find func(hash string) Scanner) (store.WebSession, error) {
 	ws, err := ScanWebSession(find(store.HashAPIToken(plaintext)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.WebSession{}, fmt.Errorf("web session: %w (unknown, ended or expired)", store.ErrNotFound)
@@ -191,12 +191,12 @@ func checkIdempotencyRecord(what string, rec store.IdempotencyRecord) error {
 // the claim and the read is claimed again, but not for ever.
 const claimAttempts = 3
 
-// ClaimIdempotencyKey is Store.ClaimIdempotencyKey without the SQL. claim
+// claimIdempotencyKey is the logic of Store.ClaimIdempotencyKey. claim
 // inserts rec (in progress), or takes over a record still in progress
 // created before c.StaleBefore or one created before c.ForgetBefore, in one
 // statement, and reports whether it wrote; get reads the stored record
 // (sql.ErrNoRows if there is none).
-func ClaimIdempotencyKey(c store.IdempotencyClaim,
+func claimIdempotencyKey(c store.IdempotencyClaim,
 	claim func(rec store.IdempotencyRecord) (bool, error), get func() (store.IdempotencyRecord, error)) (store.IdempotencyRecord, bool, error) {
 	const what = "claiming an idempotency key"
 	rec := store.IdempotencyRecord{PrincipalID: c.PrincipalID, Key: c.Key, Fingerprint: c.Fingerprint, Token: c.Token, CreatedAt: store.StoredTime(c.Now)}
@@ -229,12 +229,12 @@ func ClaimIdempotencyKey(c store.IdempotencyClaim,
 	return store.IdempotencyRecord{}, false, fmt.Errorf("%s: it was released %d times in a row while claiming", what, claimAttempts)
 }
 
-// CompleteIdempotencyKey is Store.CompleteIdempotencyKey without the SQL:
+// completeIdempotencyKey is the logic of Store.CompleteIdempotencyKey:
 // update stores rec's answer if the record is still in progress under
 // rec.Token, reporting whether it did; get reads the record. Storing the
 // same answer again is a retry and fine; another answer is
 // store.ErrConflict, since the client may already have seen the first.
-func CompleteIdempotencyKey(rec store.IdempotencyRecord, update func() (bool, error), get func() (store.IdempotencyRecord, error)) error {
+func completeIdempotencyKey(rec store.IdempotencyRecord, update func() (bool, error), get func() (store.IdempotencyRecord, error)) error {
 	const what = "completing an idempotency key"
 	if err := checkIdempotencyRecord(what, rec); err != nil {
 		return err
@@ -263,12 +263,12 @@ func CompleteIdempotencyKey(rec store.IdempotencyRecord, update func() (bool, er
 	return fmt.Errorf("%s %q: %w: it was answered already, with status %d", what, rec.Key, store.ErrConflict, old.Status)
 }
 
-// ReleaseIdempotencyKey is Store.ReleaseIdempotencyKey without the SQL:
+// releaseIdempotencyKey is the logic of Store.ReleaseIdempotencyKey:
 // del deletes the record if it is still in progress under rec.Token,
 // reporting whether it did; get reads the record. A key that is not there
 // is released already; an answered one must stay, or a retry would act
 // twice, and one a retry took over is the retry's.
-func ReleaseIdempotencyKey(rec store.IdempotencyRecord, del func() (bool, error), get func() (store.IdempotencyRecord, error)) error {
+func releaseIdempotencyKey(rec store.IdempotencyRecord, del func() (bool, error), get func() (store.IdempotencyRecord, error)) error {
 	const what = "releasing an idempotency key"
 	if err := checkIdempotencyRecord(what, rec); err != nil {
 		return err

@@ -14,7 +14,7 @@ import (
 // records (queries/access.sql).
 
 func (s *Store) CreateAPIToken(ctx context.Context, t store.APIToken) (string, store.APIToken, error) {
-	return CreateAPIToken(t, now(),
+	return createAPIToken(t, now(),
 		func() (store.Person, error) { return s.GetPerson(ctx, t.PersonID) },
 		func(tok store.APIToken, hash string) error {
 			_, err := s.b.Write.Exec(ctx, s.q.InsertAPIToken, tok.ID, tok.PersonID, string(tok.Role), tok.Name, hash,
@@ -24,7 +24,7 @@ func (s *Store) CreateAPIToken(ctx context.Context, t store.APIToken) (string, s
 }
 
 func (s *Store) AuthenticateAPIToken(ctx context.Context, plaintext string, at time.Time) (store.APIToken, error) {
-	return AuthenticateAPIToken(plaintext, at,
+	return authenticateAPIToken(plaintext, at,
 		func(hash string) Scanner { return s.b.Read.QueryRow(ctx, s.q.FindAPIToken, hash) },
 		func(id uuid.UUID, at time.Time) error {
 			_, err := s.b.Write.Exec(ctx, s.q.TouchAPIToken, id, at)
@@ -53,7 +53,7 @@ func (s *Store) CreateSignInLink(ctx context.Context, personID uuid.UUID, now, e
 }
 
 func (s *Store) CreateSignInLinkUpTo(ctx context.Context, personID uuid.UUID, now, expiresAt time.Time, maxLive int) (string, error) {
-	return CreateSignInLink(personID, now, expiresAt,
+	return createSignInLink(personID, now, expiresAt,
 		func() (store.Person, error) { return s.GetPerson(ctx, personID) },
 		func(hash string, now, expiresAt time.Time) error {
 			return s.b.InTx(ctx, func(tx DB) error {
@@ -89,13 +89,13 @@ func (s *Store) CreateSignInLinkUpTo(ctx context.Context, personID uuid.UUID, no
 }
 
 func (s *Store) RedeemSignInLink(ctx context.Context, plaintext string, now time.Time) (uuid.UUID, error) {
-	return RedeemSignInLink(plaintext, func(hash string) Scanner {
+	return redeemSignInLink(plaintext, func(hash string) Scanner {
 		return s.b.Write.QueryRow(ctx, s.q.RedeemSignInLink, hash, now)
 	})
 }
 
 func (s *Store) CreateWebSession(ctx context.Context, personID uuid.UUID, now, expiresAt time.Time) (string, store.WebSession, error) {
-	return CreateWebSession(personID, now, expiresAt,
+	return createWebSession(personID, now, expiresAt,
 		func() (store.Person, error) { return s.GetPerson(ctx, personID) },
 		func(ws store.WebSession, hash string) error {
 			_, err := s.b.Write.Exec(ctx, s.q.InsertWebSession, ws.ID, hash, ws.PersonID, ws.CreatedAt, ws.ExpiresAt)
@@ -104,7 +104,7 @@ func (s *Store) CreateWebSession(ctx context.Context, personID uuid.UUID, now, e
 }
 
 func (s *Store) AuthenticateWebSession(ctx context.Context, plaintext string, now time.Time) (store.WebSession, error) {
-	return AuthenticateWebSession(plaintext, func(hash string) Scanner {
+	return authenticateWebSession(plaintext, func(hash string) Scanner {
 		return s.b.Read.QueryRow(ctx, s.q.FindWebSession, hash, now)
 	})
 }
@@ -147,7 +147,7 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, c store.IdempotencyClai
 	var claimed bool
 	err := s.b.InTx(ctx, func(tx DB) error {
 		var err error
-		rec, claimed, err = ClaimIdempotencyKey(c,
+		rec, claimed, err = claimIdempotencyKey(c,
 			func(r store.IdempotencyRecord) (bool, error) {
 				return changed(ctx, tx, s.q.ClaimIdempotencyKey, r.PrincipalID, r.Key, r.Fingerprint, r.Token, r.CreatedAt,
 					c.StaleBefore, c.ForgetBefore)
@@ -159,7 +159,7 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, c store.IdempotencyClai
 
 func (s *Store) CompleteIdempotencyKey(ctx context.Context, rec store.IdempotencyRecord) error {
 	return s.b.InTx(ctx, func(tx DB) error {
-		return CompleteIdempotencyKey(rec, func() (bool, error) {
+		return completeIdempotencyKey(rec, func() (bool, error) {
 			return changed(ctx, tx, s.q.CompleteIdempotencyKey, rec.Status, rec.ContentType, rec.Body,
 				rec.PrincipalID, rec.Key, rec.Token)
 		}, func() (store.IdempotencyRecord, error) { return s.idempotencyRecord(ctx, tx, rec.PrincipalID, rec.Key) })
@@ -168,7 +168,7 @@ func (s *Store) CompleteIdempotencyKey(ctx context.Context, rec store.Idempotenc
 
 func (s *Store) ReleaseIdempotencyKey(ctx context.Context, rec store.IdempotencyRecord) error {
 	return s.b.InTx(ctx, func(tx DB) error {
-		return ReleaseIdempotencyKey(rec, func() (bool, error) {
+		return releaseIdempotencyKey(rec, func() (bool, error) {
 			return changed(ctx, tx, s.q.ReleaseIdempotencyKey, rec.PrincipalID, rec.Key, rec.Token)
 		}, func() (store.IdempotencyRecord, error) { return s.idempotencyRecord(ctx, tx, rec.PrincipalID, rec.Key) })
 	})

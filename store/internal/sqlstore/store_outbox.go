@@ -80,7 +80,7 @@ func (c claimTx) Stamp(ids []int64, owner string, until time.Time) ([]Claimed, e
 }
 
 func (s *Store) ReleaseClaims(ctx context.Context, owner string, keys ...string) error {
-	return ReleaseClaims(owner, keys, func() error {
+	return releaseClaims(owner, keys, func() error {
 		_, err := s.b.Write.Exec(ctx, s.q.ReleaseClaims, owner, List[string](keys))
 		return err
 	})
@@ -95,7 +95,7 @@ func (s *Store) transition(ctx context.Context, u Update, update string, args ..
 			err := tx.QueryRow(ctx, s.q.MessageState, u.Key).Scan(&status, &holder)
 			return store.MessageStatus(status), holder, err
 		}
-		return Transition(u)
+		return applyTransition(u)
 	})
 }
 

@@ -20,7 +20,7 @@ func (s *Store) CreatePeople(ctx context.Context, people []store.Person) error {
 		return nil
 	}
 	return s.b.InTx(ctx, func(tx DB) error {
-		return CreatePeople(rows, func(p store.Person) (bool, error) {
+		return createPeople(rows, func(p store.Person) (bool, error) {
 			return changed(ctx, tx, s.q.InsertPerson, p.ID, string(p.Role), p.GivenName, p.FamilyName, p.EmailAddress,
 				p.LocalAuthority, p.Theme, string(p.Language), p.CreatedAt, store.EmailKey(p.EmailAddress))
 		}, func(id uuid.UUID) (store.Person, error) {
@@ -70,7 +70,7 @@ func (s *Store) CreateIntake(ctx context.Context, in store.Intake) error {
 		return err
 	}
 	return s.b.InTx(ctx, func(tx DB) error {
-		return CreateIntake(in, func() (bool, error) {
+		return createIntake(in, func() (bool, error) {
 			return changed(ctx, tx, s.q.InsertIntake, in.ID, in.Name, in.ProgrammeID, in.ProgrammeVersion,
 				NullTime(in.OpensAt), NullTime(in.ClosesAt), NullTime(in.StartsOn), in.Capacity,
 				NullUUID(in.CoordinatorID), string(in.Status), in.CreatedAt)
@@ -89,7 +89,7 @@ func (s *Store) GetIntake(ctx context.Context, id uuid.UUID) (store.Intake, erro
 }
 
 func (s *Store) UpdateIntake(ctx context.Context, id uuid.UUID, name string, capacity int) error {
-	return UpdateIntake(id, name, capacity, func(name string) (bool, error) {
+	return updateIntake(id, name, capacity, func(name string) (bool, error) {
 		return changed(ctx, s.b.Write, s.q.UpdateIntake, name, capacity, id)
 	})
 }
@@ -105,7 +105,7 @@ func (s *Store) SaveNote(ctx context.Context, n store.Note) error {
 		return err
 	}
 	return s.b.InTx(ctx, func(tx DB) error {
-		return SaveNote(n, func() (bool, error) {
+		return saveNote(n, func() (bool, error) {
 			return changed(ctx, tx, s.q.InsertNote, n.ID, n.AuthorID, NullUUID(n.JourneyID), n.Body, n.CreatedAt)
 		}, func() (store.Note, error) {
 			return ScanNote(tx.QueryRow(ctx, s.q.GetNote, n.ID))

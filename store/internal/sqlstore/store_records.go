@@ -25,7 +25,7 @@ func (s *Store) IssueCertificate(ctx context.Context, journeyID, personID, intak
 	// its certificate.
 	err = s.b.InTx(ctx, func(tx DB) error {
 		var err error
-		out, err = IssueCertificate(c, func(c store.Certificate) (bool, error) {
+		out, err = issueCertificate(c, func(c store.Certificate) (bool, error) {
 			return changed(ctx, tx, s.q.InsertCertificate, c.Code, c.JourneyID, c.PersonID, c.IntakeID, c.IssuedAt)
 		}, func() (store.Certificate, error) {
 			return ScanCertificate(tx.QueryRow(ctx, s.q.CertificateOf, c.JourneyID))

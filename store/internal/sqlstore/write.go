@@ -19,11 +19,11 @@ func NotFound(err error, what string, id any) error {
 	return fmt.Errorf("reading %s %v: %w", what, id, err)
 }
 
-// CreatePeople is the body of Store.CreatePeople's transaction, for a batch
+// createPeople is the body of Store.CreatePeople's transaction, for a batch
 // prepared by store.PreparePeople. insert adds a person unless the ID or the
 // e-mail address is taken, reporting whether it did; get reads the stored
 // person with an ID.
-func CreatePeople(people []store.Person, insert func(store.Person) (bool, error), get func(uuid.UUID) (store.Person, error)) error {
+func createPeople(people []store.Person, insert func(store.Person) (bool, error), get func(uuid.UUID) (store.Person, error)) error {
 	for i, p := range people {
 		added, err := insert(p)
 		if err != nil {
@@ -51,20 +51,20 @@ func CreatePeople(people []store.Person, insert func(store.Person) (bool, error)
 	return nil
 }
 
-// CreateIntake is the body of Store.CreateIntake's transaction, for an
+// createIntake is the body of Store.CreateIntake's transaction, for an
 // intake prepared by store.PrepareIntake: insert adds it unless its ID is
 // taken, reporting whether it did; get reads the stored intake.
-func CreateIntake(in store.Intake, insert func() (bool, error), get func() (store.Intake, error)) error {
+func createIntake(in store.Intake, insert func() (bool, error), get func() (store.Intake, error)) error {
 	return insertOnce(in, insert, get, store.SameIntake,
 		fmt.Sprintf("intake %s", in.ID),
 		fmt.Sprintf("intake %s", in.ID), "an intake with this ID exists with different details")
 }
 
-// UpdateIntake is the logic of Store.UpdateIntake: it validates the
+// updateIntake is the logic of Store.UpdateIntake: it validates the
 // edit with store.PrepareIntakeEdit and hands the stored name to update,
 // which sets both fields of the row with the ID and reports whether there
 // was one.
-func UpdateIntake(id uuid.UUID, name string, capacity int, update func(name string) (bool, error)) error {
+func updateIntake(id uuid.UUID, name string, capacity int, update func(name string) (bool, error)) error {
 	name, err := store.PrepareIntakeEdit(id, name, capacity)
 	if err != nil {
 		return err
@@ -79,10 +79,10 @@ func UpdateIntake(id uuid.UUID, name string, capacity int, update func(name stri
 	return nil
 }
 
-// SaveNote is the body of Store.SaveNote's transaction, for a note prepared
+// saveNote is the body of Store.SaveNote's transaction, for a note prepared
 // by store.PrepareNote: insert adds it unless its ID is taken, reporting
 // whether it did; get reads the stored note.
-func SaveNote(n store.Note, insert func() (bool, error), get func() (store.Note, error)) error {
+func saveNote(n store.Note, insert func() (bool, error), get func() (store.Note, error)) error {
 	return insertOnce(n, insert, get, store.SameNote,
 		fmt.Sprintf("saving note %s", n.ID),
 		fmt.Sprintf("note %s", n.ID), "a note with this ID exists with different contents")
@@ -242,11 +242,10 @@ func rebuildProjections(tx writeTx) error {
 // from the log: the latest attendance of each session, every checkpoint
 // completed, and the time of each journey's first event (in the log's
 // order) with an outcome, each with the seq of the event it came from. The
-// migration that made the tables (00010) ran the same, and its triggers
-// keep them as events are appended. With one, they make again the facts of
-// the one journey whose ID is each statement's $1; else every journey's.
-// They are made in Go rather than kept in queries/, as the migrations'
-// comments point here.
+// migration that made the tables (00010) ran statements like these, and
+// its triggers keep the tables as events are appended. With one, they make
+// again the facts of the one journey whose ID is each statement's $1; else
+// every journey's.
 func JourneyFactsFromEvents(one bool) []string {
 	const item, outcome = `COALESCE(data->>'item', '')`, `snapshot->>'outcome'`
 	only, and := "", ""

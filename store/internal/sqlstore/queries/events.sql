@@ -1,8 +1,8 @@
 -- The log (events), the projections Record keeps from it (journeys,
 -- intakes' statuses) and the heads of fenced streams (see fence.go). The
--- statements that make journey_items and journey_ends again are in Go
--- (JourneyFactsFromEvents), as the migration that made the tables runs
--- them too.
+-- statements that make journey_items and journey_ends again, and those
+-- that take one journey or every journey, are made in Go (write.go), as
+-- their shape changes with what they are asked.
 
 -- name: AppendEvent
 -- A concurrent transaction inserting the same key makes this one wait for
