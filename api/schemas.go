@@ -139,6 +139,9 @@ var notes = map[string]note{
 		"snake_case in most (starts_at, lapses_at, from_journey), Go field names in an ended journey's outcome (AttendancePercent, Unmet)"},
 	"Journey.outcome":      outcome,
 	"DashboardRow.outcome": outcome,
+	// Left out while the journey is under way.
+	"JourneySummary.outcome": {enum: names(contract.Outcomes())},
+	"JourneyRecord.outcome":  {enum: names(contract.Outcomes())},
 }
 
 // outcome is a journey's outcome: empty until it ends, then its terminal status.

@@ -140,9 +140,10 @@ type JourneySnapshot struct {
 	// the journey has ended. Of the projection's reads only JourneysOfCoach
 	// returns them.
 	//
-	// Both go in JSON (the record activity's input is a Temporal payload),
-	// but only when set: the API shows GetJourney's snapshot, which never
-	// has them, and its schema allows no other properties.
+	// Both go in JSON (the record activity's input, a Temporal payload,
+	// carries the snapshot) only when set, so a snapshot without them
+	// stays as it was before they were added. The API shows wire.Journey,
+	// which has neither.
 	Checkpoints []Checkpoint `json:",omitempty"`
 	// CheckpointsKnown tells "none left" (true, Checkpoints empty) from
 	// "not recorded" (false): snapshots recorded before checkpoints were

@@ -18,6 +18,7 @@ import (
 	"github.com/infuse-cymru/journeys/internal/app/apperr"
 	"github.com/infuse-cymru/journeys/internal/app/reports"
 	"github.com/infuse-cymru/journeys/internal/telemetry"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // pages are the parsed templates, one set per page: the layout, the shared
@@ -58,7 +59,7 @@ func ongoing(g reports.GroupCounts) int {
 // endedOtherwise is how many of a group's journeys ended other than by
 // completing (withdrawn, deferred, declined, …).
 func endedOtherwise(g reports.GroupCounts) int {
-	return g.Journeys - ongoing(g) - g.ByOutcome["completed"]
+	return g.Journeys - ongoing(g) - g.ByOutcome[string(contract.StatusCompleted)]
 }
 
 // checkpointPath is the page of a checkpoint's form: "checkpoint/2" of a

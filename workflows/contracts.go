@@ -90,7 +90,8 @@ const (
 )
 
 // Status is where a journey is: contract.Status, whose constants name
-// every status.
+// every status. This package's contracts use the short name; code
+// elsewhere names contract.Status.
 type Status = contract.Status
 
 // Decision is a coordinator's decision on an application.

@@ -161,6 +161,8 @@ func encode(args []any) []any {
 			}
 		case sqlstore.ListArg:
 			out[i] = v.Elements()
+		default:
+			sqlstore.MustEncode(a)
 		}
 	}
 	return out

@@ -1,6 +1,7 @@
 package sqlitestore
 
 import (
+	"context"
 	"encoding/json"
 	"reflect"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/internal/sqlstore"
+	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // TestEncode: each argument is stored as SQLite keeps it, so that what
@@ -61,7 +63,7 @@ func TestEncodeRefusesWhatItCannotStore(t *testing.T) {
 	for _, arg := range []any{&at, store.Person{}, json.RawMessage(`{}`), map[string]int{}} {
 		func() {
 			defer func() {
-				if r := recover(); r == nil || !strings.Contains(r.(string), "no encoding") {
+				if r := recover(); r == nil || !strings.Contains(r.(string), "has no encoding") {
 					t.Errorf("encode(%T) = no panic (%v), want one naming the type", arg, r)
 				}
 			}()
@@ -82,13 +84,16 @@ func TestRecordRunsPreparedStatements(t *testing.T) {
 	if err := s.CreateIntake(ctx, in); err != nil {
 		t.Fatal(err)
 	}
+	if s.unprepared.Load() == 0 {
+		t.Fatal("creating an intake ran no statement unprepared, so the count proves nothing")
+	}
 	s.unprepared.Store(0)
 	journey := uuid.New()
 	for i, attempt := range []*store.TaskAttempt{nil, {Stream: "journey/" + journey.String(), Seq: 1, Fence: 1}} {
 		key := journey.String() + "/" + string(rune('a'+i))
 		_, err := s.Record(ctx, store.Event{Key: key, IntakeID: in.ID, JourneyID: journey, Type: "journey.changed",
 			OccurredAt: time.Now(), Data: json.RawMessage(`{"n":1}`), IntakeStatus: store.IntakeClosed, Attempt: attempt,
-			Snapshot: &store.JourneySnapshot{JourneyID: journey, IntakeID: in.ID, PersonID: uuid.New(), State: "offered"}},
+			Snapshot: &store.JourneySnapshot{JourneyID: journey, IntakeID: in.ID, PersonID: uuid.New(), State: contract.StatusOffered}},
 			store.Message{Key: key, IntakeID: in.ID, JourneyID: journey, RecipientID: uuid.New(), Role: store.RoleParticipant,
 				Template: "offer", Channel: "email", SendAt: time.Now()})
 		if err != nil {
@@ -97,5 +102,26 @@ func TestRecordRunsPreparedStatements(t *testing.T) {
 	}
 	if n := s.unprepared.Load(); n != 0 {
 		t.Errorf("Record ran %d statements unprepared; add them to sqlstore.Queries.Recording", n)
+	}
+}
+
+// TestPanicInTransactionGivesTheConnectionBack: a panic inside a write
+// transaction (encode refusing an argument, say) rolls it back, so the one
+// write connection is free for the next write, whoever recovers the panic.
+func TestPanicInTransactionGivesTheConnectionBack(t *testing.T) {
+	ctx := t.Context()
+	s := OpenTest(t)
+	func() {
+		defer func() { _ = recover() }()
+		_ = s.tx(ctx, func(tx sqlstore.DB) error {
+			_, err := tx.Exec(ctx, `DELETE FROM notes WHERE id = $1`, new(time.Time)) // refused
+			return err
+		})
+		t.Error("the refused argument did not panic")
+	}()
+	wait, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := s.SaveNote(wait, store.Note{ID: uuid.New(), AuthorID: uuid.New(), Body: "after the panic"}); err != nil {
+		t.Errorf("a write after a panicking transaction: %v (the write connection was not given back)", err)
 	}
 }

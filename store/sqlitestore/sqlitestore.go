@@ -19,7 +19,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"reflect"
 	"runtime"
 	"slices"
 	"strings"
@@ -175,6 +174,12 @@ func (s *Store) tx(ctx context.Context, fn func(sqlstore.DB) error) (err error) 
 		return err
 	}
 	defer func() {
+		// A panic too (encode's refusal, say) must give the single write
+		// connection back, whoever recovers it.
+		if p := recover(); p != nil {
+			_ = tx.Rollback()
+			panic(p)
+		}
 		if err != nil {
 			_ = tx.Rollback()
 		}
@@ -215,14 +220,8 @@ func encode(args []any) []any {
 				panic(err) // numbers and strings always marshal
 			}
 			out[i] = string(b)
-		case nil, []byte: // NULL; a BLOB
 		default:
-			if k := reflect.ValueOf(a).Kind(); k > reflect.Float64 && k != reflect.String {
-				// The driver would store it as it likes (a *time.Time as
-				// "… +0000 UTC", which neither sorts nor compares), and
-				// PostgreSQL would take it: only SQLite's tests would tell.
-				panic(fmt.Sprintf("sqlitestore: no encoding for a %T argument; pass a value encode knows", a))
-			}
+			sqlstore.MustEncode(a)
 		}
 	}
 	return out

@@ -228,7 +228,7 @@ func testRecordConcurrentWriters(t *testing.T, s store.Store) {
 			person := uuid.New()
 			for k := range eventsEach {
 				key := fmt.Sprintf("journey/%s/%d", journey, k)
-				snap := snapshot(in, journey, person, contract.Status(contract.Status(fmt.Sprintf("step-%d", k))))
+				snap := snapshot(in, journey, person, contract.Status(fmt.Sprintf("step-%d", k)))
 				ev := journeyEvent(in, journey, key, "step", snap)
 				if ok, err := s.Record(ctx, ev, message(in, journey, key+"/msg", base)); err != nil || !ok {
 					errs <- fmt.Errorf("Record %s = %v, %v", key, ok, err)

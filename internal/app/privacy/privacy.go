@@ -16,7 +16,6 @@ import (
 
 	"github.com/infuse-cymru/journeys/internal/app/apperr"
 	"github.com/infuse-cymru/journeys/store"
-	"github.com/infuse-cymru/journeys/workflows"
 	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
@@ -273,7 +272,7 @@ func (s *Service) checkNothingRunning(ctx context.Context, personID uuid.UUID) e
 		return err
 	}
 	for _, j := range append(own, coached...) {
-		if !workflows.Status(j.State).Terminal() {
+		if !j.State.Terminal() {
 			what := "withdraw or defer the participant"
 			if j.PersonID != personID {
 				what = "assign another coach"

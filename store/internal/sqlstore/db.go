@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/google/uuid"
@@ -36,6 +37,24 @@ func (l List[T]) Elements() any { return []T(l) }
 
 // ListArg is what a backend sees of a List.
 type ListArg interface{ Elements() any }
+
+// MustEncode panics, naming the type, for an argument that is none of
+// those DB takes: uuid.UUID, time.Time, JSON and List (which each backend
+// encodes), nil, []byte (a BLOB or bytea), and bools, numbers and strings,
+// named types of them too (contract.Status, say). A driver would store
+// anything else in a form of its own (SQLite's a *time.Time as text that
+// neither sorts nor compares) that the other database might take: a
+// programming error, said at its first run.
+func MustEncode(a any) {
+	switch a.(type) {
+	case nil, []byte, uuid.UUID, time.Time, JSON, ListArg:
+		return
+	}
+	if k := reflect.ValueOf(a).Kind(); k > reflect.Float64 && k != reflect.String {
+		panic(fmt.Sprintf("sqlstore: a %T argument has no encoding; pass uuid.UUID, time.Time, sqlstore.JSON, "+
+			"sqlstore.List, []byte, nil, or a bool, number or string", a))
+	}
+}
 
 // NullUUID is id, or NULL for uuid.Nil.
 func NullUUID(id uuid.UUID) any {

@@ -101,13 +101,18 @@ func (d dialectText) InList(column string, n int) string {
 }
 
 // LoadQueries is every query in queries/ for PostgreSQL (postgres) or
-// SQLite, read once per process: every store opened shares them, and must
-// not change them.
+// SQLite, read once per process.
 func LoadQueries(postgres bool) (*Queries, error) {
+	load := sqliteQueries
 	if postgres {
-		return postgresQueries()
+		load = postgresQueries
 	}
-	return sqliteQueries()
+	q, err := load()
+	if err != nil {
+		return nil, err
+	}
+	own := *q // a store's own copy: none can change another's
+	return &own, nil
 }
 
 var (
