@@ -143,7 +143,7 @@ func (h *handler) internalError(w http.ResponseWriter, r *http.Request, what str
 }
 
 // workflowUnavailable logs why a journey's workflow could not be asked,
-// which the answer does not say (starter.WorkflowUnavailable).
+// which the answer does not say (views.WorkflowUnavailable).
 func (h *handler) workflowUnavailable(r *http.Request, journeyID uuid.UUID, cause error) {
 	h.log.Warn("a journey's workflow could not be asked", telemetry.Correlation(r.Context()),
 		zap.String("journey", journeyID.String()), zap.Error(cause))

@@ -1,7 +1,7 @@
 // Package api is the HTTP face of Infuse Journeys: the JSON API that other
 // council systems and our own pages' scripts call, described by the OpenAPI
-// 3 document it serves at /openapi.json. It calls the same starter.Service
-// as the command line, so a request and a command do exactly the same thing.
+// 3 document it serves at /openapi.json. It calls the same application
+// (internal/app: commands, views, people, reports, privacy) as the command line, so a request and a command do exactly the same thing.
 //
 // Who may do what: coordinators run intakes and see everything; a coach
 // sees and acts on only the journeys they coach; a participant only their
@@ -16,18 +16,19 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"go.uber.org/zap"
 
 	"github.com/infuse-cymru/journeys/auth"
 	"github.com/infuse-cymru/journeys/idempotency"
+	"github.com/infuse-cymru/journeys/internal/app"
+	"github.com/infuse-cymru/journeys/internal/app/people"
 	"github.com/infuse-cymru/journeys/internal/app/privacy"
 	"github.com/infuse-cymru/journeys/internal/app/reports"
+	"github.com/infuse-cymru/journeys/internal/app/views"
 	"github.com/infuse-cymru/journeys/internal/app/wire"
 	"github.com/infuse-cymru/journeys/internal/telemetry"
-	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/workflows"
 )
 
@@ -40,20 +41,19 @@ type Options struct {
 	Logger *zap.Logger
 }
 
-// New returns the HTTP handler of the API, serving svc's store and Temporal client.
-func New(svc *starter.Service, o Options) http.Handler {
+// New returns the HTTP handler of the API, answering through the application svc.
+func New(svc *app.App, o Options) http.Handler {
 	if o.Logger == nil {
 		o.Logger = zap.NewNop()
 	}
 	if o.Auth == nil {
-		o.Auth = &auth.Authenticator{Store: svc.Store}
+		o.Auth = &auth.Authenticator{Store: svc.Credentials}
 	}
-	h := &handler{svc: svc, auth: o.Auth, log: o.Logger.Named("api"),
-		reports: reports.New(svc.Store), privacy: &privacy.Service{Store: svc.Store, Now: func() time.Time { return svc.Now() }}}
-	h.once = newIdempotency(svc.Store, h.log)
+	h := &handler{svc: svc, auth: o.Auth, log: o.Logger.Named("api")}
+	h.once = newIdempotency(svc.Claims, h.log)
 	mux := http.NewServeMux()
 	h.live = telemetry.Live().ServeHTTP
-	h.ready = telemetry.Ready(h.log, telemetry.StoreCheck(svc.Store), telemetry.TemporalCheck(svc.Temporal)).ServeHTTP
+	h.ready = telemetry.Ready(h.log, telemetry.StoreCheck(svc.Health), telemetry.TemporalCheck(svc.Workflows.Temporal)).ServeHTTP
 	for _, rt := range h.system() {
 		mux.Handle(rt.pattern, rt.handler.serve)
 	}
@@ -160,8 +160,8 @@ func (h *handler) routes() []route {
 		// People.
 		{"POST /api/people/import", changes(coordinator), plain(h.importPeople), op{id: "importPeople", tag: "people",
 			summary: "Import people from CSV: all of them, or none if any line is wrong", notes: "422 names every bad line; nothing is imported then.",
-			csv:  "A header row naming the columns " + strings.Join(starter.ImportColumns, ",") + " (any order), then one person per line",
-			says: "Imported; importing the same file again lists everyone as unchanged", answer: starter.ImportResult{}}},
+			csv:  "A header row naming the columns " + strings.Join(people.ImportColumns, ",") + " (any order), then one person per line",
+			says: "Imported; importing the same file again lists everyone as unchanged", answer: people.ImportResult{}}},
 		{"GET /api/people/{id}/export", reads(coordinator), plain(h.exportPerson), op{id: "exportPerson", tag: "people",
 			summary: "Everything the store holds about a person (UK GDPR right of access)",
 			says:    "The person's data", answer: privacy.PersonExport{}, headers: []string{"Content-Disposition"}}},
@@ -175,7 +175,7 @@ func (h *handler) routes() []route {
 			summary: "The language you want your messages in", errs: []int{http.StatusNotFound}, says: "Recorded", answer: Done{}}},
 		{"GET /api/me/journeys", reads(coach, participant), plain(h.myJourneys), op{id: "myJourneys", tag: "me",
 			summary: "Your journeys: a participant's own, or those a coach coaches", errs: []int{http.StatusNotFound, http.StatusUnprocessableEntity},
-			says: "The journeys, oldest first", answer: []starter.JourneySummary{}}},
+			says: "The journeys, oldest first", answer: []views.JourneySummary{}}},
 		// Journeys.
 		{"GET /api/journeys/{id}", reads(anyone...), plain(h.journey), op{id: "journey", tag: "journeys",
 			summary: "One journey: its state, what is ahead, its timeline", who: seesJourney,
@@ -215,7 +215,7 @@ func (h *handler) routes() []route {
 		// Coaches.
 		{"GET /api/coach/inbox", reads(coach), plain(h.coachInbox), op{id: "coachInbox", tag: "coach",
 			summary: "Your open checkpoints, overdue first, and your participants' journeys",
-			errs:    []int{http.StatusNotFound, http.StatusUnprocessableEntity}, says: "The inbox", answer: starter.CoachInbox{}}},
+			errs:    []int{http.StatusNotFound, http.StatusUnprocessableEntity}, says: "The inbox", answer: views.CoachInbox{}}},
 	}
 }
 
@@ -227,18 +227,16 @@ var dashboardParams = []param{
 		doc: "List the journeys after this one, in the dashboard's order: a page's Next. Without after or before, the first page."},
 	{name: "before", in: "query", schema: uuidSchema(), doc: "List the journeys before this one: a page's Previous. Not with after."},
 	{name: "limit", in: "query", doc: "The most journeys a page lists",
-		schema: openapi3.NewIntegerSchema().WithMin(1).WithMax(starter.MaxDashboardRows).WithDefault(starter.DashboardRows)},
+		schema: openapi3.NewIntegerSchema().WithMin(1).WithMax(views.MaxDashboardRows).WithDefault(views.DashboardRows)},
 }
 
 var reportParams = []param{{name: "intake", in: "query", schema: uuidSchema(), doc: "Count one intake only; every intake when absent"}}
 
 type handler struct {
-	svc     *starter.Service
-	reports *reports.Service
-	privacy *privacy.Service
-	auth    *auth.Authenticator
-	once    *idempotency.Middleware
-	log     *zap.Logger
+	svc  *app.App
+	auth *auth.Authenticator
+	once *idempotency.Middleware
+	log  *zap.Logger
 	// live and ready answer /healthz and /readyz.
 	live, ready http.HandlerFunc
 }

@@ -14,9 +14,9 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/infuse-cymru/journeys/auth"
+	"github.com/infuse-cymru/journeys/internal/app"
 	"github.com/infuse-cymru/journeys/internal/logging"
 	"github.com/infuse-cymru/journeys/internal/testenv"
-	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
 )
 
@@ -37,12 +37,12 @@ func TestReadyz(t *testing.T) {
 	}
 	t.Cleanup(down.Close)
 
-	healthy := New(starter.New(ts.GetDefaultClient(), st), Options{Logger: quiet})
+	healthy := New(app.New(ts.GetDefaultClient(), st), Options{Logger: quiet})
 	if code, h := get(t, healthy, "/readyz"); code != http.StatusOK || h.Status != "ok" || len(h.Failing) != 0 {
 		t.Errorf("healthy: %d %+v", code, h)
 	}
 
-	noTemporal := New(starter.New(down, st), Options{Logger: quiet})
+	noTemporal := New(app.New(down, st), Options{Logger: quiet})
 	if code, h := get(t, noTemporal, "/readyz"); code != http.StatusServiceUnavailable || h.Failing["temporal"] == "" || h.Failing["store"] != "" {
 		t.Errorf("Temporal down: %d %+v", code, h)
 	}
@@ -83,7 +83,7 @@ func get(t *testing.T, h http.Handler, path string) (int, Health) {
 }
 
 func TestHealthzOnlyAnswersGet(t *testing.T) {
-	h := New(starter.New(nil, sqlitestore.OpenTest(t)), Options{})
+	h := New(app.New(nil, sqlitestore.OpenTest(t)), Options{})
 	for _, path := range []string{"/healthz", "/readyz"} {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, path, nil))
@@ -99,10 +99,10 @@ func TestHealthzOnlyAnswersGet(t *testing.T) {
 // which would lock out a site not yet on TLS.
 func TestTransportHeaders(t *testing.T) {
 	pages := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("<p>a page</p>")) })
-	svc := starter.New(nil, sqlitestore.OpenTest(t))
+	svc := app.New(nil, sqlitestore.OpenTest(t))
 	sites := map[bool]http.Handler{
 		false: New(svc, Options{Pages: pages}),
-		true:  New(svc, Options{Pages: pages, Auth: &auth.Authenticator{Store: svc.Store, HTTPS: true}}),
+		true:  New(svc, Options{Pages: pages, Auth: &auth.Authenticator{Store: svc.Credentials, HTTPS: true}}),
 	}
 	for _, path := range []string{"/healthz", "/openapi.json", "/api/no-such-thing", "/signin"} {
 		for _, tls := range []bool{false, true} {

@@ -13,8 +13,8 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/infuse-cymru/journeys/auth"
+	"github.com/infuse-cymru/journeys/internal/app"
 	"github.com/infuse-cymru/journeys/internal/app/wire"
-	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
 )
@@ -65,7 +65,7 @@ func newFixture(t *testing.T) *fixture {
 	p, err := (&auth.Authenticator{Store: st}).Identify(req)
 	must(t, err)
 	f.coordinatorCSRF = p.CSRFToken()
-	f.apiClient = newClient(t, New(starter.New(nil, st), Options{Logger: zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))}))
+	f.apiClient = newClient(t, New(app.New(nil, st), Options{Logger: zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))}))
 	return f
 }
 

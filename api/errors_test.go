@@ -12,8 +12,9 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/infuse-cymru/journeys/internal/app"
+	"github.com/infuse-cymru/journeys/internal/app/views"
 	"github.com/infuse-cymru/journeys/internal/telemetry"
-	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
 	"github.com/infuse-cymru/journeys/workflows/contract"
@@ -28,7 +29,7 @@ func TestWorkflowErrorsStayInTheLog(t *testing.T) {
 	core, logs := observer.New(zap.WarnLevel)
 	// No Temporal client: every question to a workflow fails, with a
 	// cause the caller must not see.
-	a := newClient(t, New(starter.New(nil, st), Options{Logger: zap.New(core)}))
+	a := newClient(t, New(app.New(nil, st), Options{Logger: zap.New(core)}))
 	ctx := context.Background()
 	coord, coach, part := uuid.New(), uuid.New(), uuid.New()
 	must(t, st.CreatePeople(ctx, []store.Person{
@@ -55,16 +56,16 @@ func TestWorkflowErrorsStayInTheLog(t *testing.T) {
 	rec := a.do(t, call{method: "GET", path: "/api/journeys/" + journey.String(), token: tokenOf(coord, store.RoleCoordinator)})
 	var d struct{ LiveError string }
 	decode(t, rec, http.StatusOK, &d)
-	if d.LiveError != starter.WorkflowUnavailable {
-		t.Errorf("LiveError = %q, want %q", d.LiveError, starter.WorkflowUnavailable)
+	if d.LiveError != views.WorkflowUnavailable {
+		t.Errorf("LiveError = %q, want %q", d.LiveError, views.WorkflowUnavailable)
 	}
 	logged(t, logs, rec, journey)
 
 	rec = a.do(t, call{method: "GET", path: "/api/coach/inbox", token: tokenOf(coach, store.RoleCoach)})
-	var inbox starter.CoachInbox
+	var inbox views.CoachInbox
 	decode(t, rec, http.StatusOK, &inbox)
-	if len(inbox.Unavailable) != 1 || inbox.Unavailable[0].Reason != starter.WorkflowUnavailable {
-		t.Errorf("inbox unavailable = %+v, want the journey with %q", inbox.Unavailable, starter.WorkflowUnavailable)
+	if len(inbox.Unavailable) != 1 || inbox.Unavailable[0].Reason != views.WorkflowUnavailable {
+		t.Errorf("inbox unavailable = %+v, want the journey with %q", inbox.Unavailable, views.WorkflowUnavailable)
 	}
 	logged(t, logs, rec, journey)
 

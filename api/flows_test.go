@@ -16,10 +16,11 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/infuse-cymru/journeys/idempotency"
+	"github.com/infuse-cymru/journeys/internal/app/people"
 	"github.com/infuse-cymru/journeys/internal/app/privacy"
 	"github.com/infuse-cymru/journeys/internal/app/reports"
+	"github.com/infuse-cymru/journeys/internal/app/views"
 	"github.com/infuse-cymru/journeys/internal/app/wire"
-	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/storetest"
 	"github.com/infuse-cymru/journeys/workflows"
@@ -136,7 +137,7 @@ func (w *world) testBadInput(t *testing.T) {
 		file := "role,given_name,family_name,email,local_authority,theme,language\nparticipant,Dewi,Ifans,dewi@example.org,Newport,communities,cy\n"
 		imp := call{method: "POST", path: "/api/people/import", token: w.coordinator.token, body: file, contentType: "text/csv", key: "import-dewi"}
 		first := w.do(t, imp)
-		var res starter.ImportResult
+		var res people.ImportResult
 		decode(t, first, 200, &res)
 		if len(res.Created) != 1 || first.Header().Get(idempotency.ReplayedHeader) != "" {
 			t.Fatalf("first import: %+v %v", res, first.Header())
@@ -377,7 +378,7 @@ func (w *world) testParticipant(t *testing.T) {
 	}
 
 	mine := func(p who) []uuid.UUID {
-		var js []starter.JourneySummary
+		var js []views.JourneySummary
 		decode(t, w.do(t, call{method: "GET", path: "/api/me/journeys", token: p.token}), 200, &js)
 		var ids []uuid.UUID
 		for _, j := range js {
@@ -401,7 +402,7 @@ func (w *world) testParticipant(t *testing.T) {
 	if got := mine(w.coach); !slices.Equal(got, want) {
 		t.Errorf("the coach's journeys: %v, want %v", got, want)
 	}
-	var in starter.CoachInbox
+	var in views.CoachInbox
 	decode(t, w.do(t, call{method: "GET", path: "/api/coach/inbox", token: w.coach.token}), 200, &in)
 	var ids []uuid.UUID
 	for _, j := range in.Journeys {
@@ -443,9 +444,9 @@ func (w *world) testCheckpoint(t *testing.T) {
 	good := `{"notes":"Aled has a clear plan.","status":"green"}`
 	deadline := w.checkpointOpens.Add(30 * time.Second)
 	for {
-		var in starter.CoachInbox
+		var in views.CoachInbox
 		decode(t, w.do(t, call{method: "GET", path: "/api/coach/inbox", token: w.coach.token}), 200, &in)
-		if slices.ContainsFunc(in.Open, func(i starter.InboxItem) bool { return i.JourneyID == w.journey && i.CheckpointID == "checkpoint/1" }) {
+		if slices.ContainsFunc(in.Open, func(i views.InboxItem) bool { return i.JourneyID == w.journey && i.CheckpointID == "checkpoint/1" }) {
 			break
 		}
 		if time.Now().After(deadline) {

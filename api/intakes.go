@@ -9,19 +9,20 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/infuse-cymru/journeys/internal/app/commands"
+	"github.com/infuse-cymru/journeys/internal/app/views"
 	"github.com/infuse-cymru/journeys/internal/app/wire"
-	"github.com/infuse-cymru/journeys/starter"
 )
 
 // listIntakes is GET /api/intakes: starter.ListIntakes.
 func (h *handler) listIntakes(w http.ResponseWriter, r *http.Request) {
-	intakes, err := h.svc.ListIntakes(r.Context())
+	intakes, err := h.svc.Views.ListIntakes(r.Context())
 	h.answer(w, r, "listing the intakes", err, wire.IntakeSummaries(intakes))
 }
 
 // openIntakes is GET /api/intakes/open: the intakes taking applications.
 func (h *handler) openIntakes(w http.ResponseWriter, r *http.Request) {
-	intakes, err := h.svc.OpenIntakes(r.Context())
+	intakes, err := h.svc.Views.OpenIntakes(r.Context())
 	h.answer(w, r, "listing the open intakes", err, wire.Intakes(intakes))
 }
 
@@ -39,7 +40,7 @@ type CreateIntakeRequest struct {
 }
 
 func (h *handler) createIntake(w http.ResponseWriter, r *http.Request, body CreateIntakeRequest) {
-	spec := starter.IntakeSpec{Name: body.Name, Capacity: body.Capacity, CoordinatorID: body.CoordinatorID,
+	spec := commands.IntakeSpec{Name: body.Name, Capacity: body.Capacity, CoordinatorID: body.CoordinatorID,
 		ProgrammeVersion: body.ProgrammeVersion}
 	if spec.CoordinatorID == uuid.Nil {
 		spec.CoordinatorID = principal(r).PersonID
@@ -49,17 +50,17 @@ func (h *handler) createIntake(w http.ResponseWriter, r *http.Request, body Crea
 		name, value string
 		into        *time.Time
 	}{{"opensAt", body.OpensAt, &spec.OpensAt}, {"closesAt", body.ClosesAt, &spec.ClosesAt}, {"startsOn", body.StartsOn, &spec.StartsOn}} {
-		t, ok := starter.ParseTime(f.value)
+		t, ok := commands.ParseTime(f.value)
 		if !ok {
 			bad = append(bad, fmt.Sprintf("%s %q is not a date or time", f.name, f.value))
 		}
 		*f.into = t
 	}
 	if len(bad) > 0 {
-		writeProblem(w, http.StatusUnprocessableEntity, strings.Join(bad, "; ")+": use "+starter.TimeFormats+".")
+		writeProblem(w, http.StatusUnprocessableEntity, strings.Join(bad, "; ")+": use "+commands.TimeFormats+".")
 		return
 	}
-	in, err := h.svc.CreateIntake(r.Context(), spec)
+	in, err := h.svc.Commands.CreateIntake(r.Context(), spec)
 	if err != nil {
 		h.fail(w, r, "creating the intake", err)
 		return
@@ -86,12 +87,12 @@ func (h *handler) editIntake(w http.ResponseWriter, r *http.Request, id uuid.UUI
 		writeProblem(w, http.StatusUnprocessableEntity, editableIntake)
 		return
 	}
-	in, err := h.svc.EditIntake(r.Context(), id, starter.IntakeEdit{Name: body.Name, Capacity: body.Capacity})
+	in, err := h.svc.Commands.EditIntake(r.Context(), id, commands.IntakeEdit{Name: body.Name, Capacity: body.Capacity})
 	h.answer(w, r, "editing the intake", err, wire.Intake(in))
 }
 
 // intakeDashboard is GET /api/intakes/{id}/dashboard[?after=J|before=J][&limit=N]:
-// starter.IntakeDashboard.
+// views.IntakeDashboard.
 func (h *handler) intakeDashboard(w http.ResponseWriter, r *http.Request) {
 	id, ok := pathID(w, r, "id", "an intake")
 	if !ok {
@@ -101,15 +102,15 @@ func (h *handler) intakeDashboard(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	d, err := h.svc.IntakeDashboard(r.Context(), id, page)
+	d, err := h.svc.Views.IntakeDashboard(r.Context(), id, page)
 	h.answer(w, r, "building the intake's dashboard", err, wire.DashboardOf(d))
 }
 
 // dashboardPage is the page of a dashboard its query asks for: ?after= or
 // ?before= a journey's ID (the Next or Previous of the page beside it),
 // and ?limit= its number of rows.
-func dashboardPage(w http.ResponseWriter, r *http.Request) (starter.DashboardPage, bool) {
-	var page starter.DashboardPage
+func dashboardPage(w http.ResponseWriter, r *http.Request) (views.DashboardPage, bool) {
+	var page views.DashboardPage
 	q := r.URL.Query()
 	for _, p := range []struct {
 		name string
@@ -125,8 +126,8 @@ func dashboardPage(w http.ResponseWriter, r *http.Request) (starter.DashboardPag
 	}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > starter.MaxDashboardRows {
-			writeProblem(w, http.StatusBadRequest, fmt.Sprintf("?limit=%q: give a number of rows from 1 to %d.", v, starter.MaxDashboardRows))
+		if err != nil || n < 1 || n > views.MaxDashboardRows {
+			writeProblem(w, http.StatusBadRequest, fmt.Sprintf("?limit=%q: give a number of rows from 1 to %d.", v, views.MaxDashboardRows))
 			return page, false
 		}
 		page.Limit = n
@@ -135,7 +136,7 @@ func dashboardPage(w http.ResponseWriter, r *http.Request) (starter.DashboardPag
 }
 
 func (h *handler) startIntake(w http.ResponseWriter, r *http.Request, id uuid.UUID, _ struct{}) {
-	counts, err := h.svc.StartIntake(r.Context(), id)
+	counts, err := h.svc.Commands.StartIntake(r.Context(), id)
 	h.answer(w, r, "starting the intake", err, wire.Started{Counts: counts})
 }
 
@@ -146,12 +147,12 @@ type RescheduleRequest struct {
 }
 
 func (h *handler) rescheduleSession(w http.ResponseWriter, r *http.Request, id uuid.UUID, body RescheduleRequest) {
-	at, ok := starter.ParseTime(body.StartsAt)
+	at, ok := commands.ParseTime(body.StartsAt)
 	if strings.TrimSpace(body.Session) == "" || !ok {
-		writeProblem(w, http.StatusUnprocessableEntity, `Name the session and its new start: {"session": "adaption-lab/2", "startsAt": "2027-01-13T10:00"}; times are `+starter.TimeFormats+".")
+		writeProblem(w, http.StatusUnprocessableEntity, `Name the session and its new start: {"session": "adaption-lab/2", "startsAt": "2027-01-13T10:00"}; times are `+commands.TimeFormats+".")
 		return
 	}
-	h.answer(w, r, "rescheduling the session", h.svc.RescheduleSession(r.Context(), id, body.Session, at), Done{})
+	h.answer(w, r, "rescheduling the session", h.svc.Commands.RescheduleSession(r.Context(), id, body.Session, at), Done{})
 }
 
 // ApplyRequest is the body of POST /api/intakes/{id}/applications. A
@@ -180,7 +181,7 @@ func (h *handler) apply(w http.ResponseWriter, r *http.Request, id uuid.UUID, bo
 		writeProblem(w, http.StatusUnprocessableEntity, `Name the applicant: {"personId": "..."}.`)
 		return
 	}
-	journeyID, err := h.svc.Apply(r.Context(), id, body.PersonID, body.CoachID)
+	journeyID, err := h.svc.Commands.Apply(r.Context(), id, body.PersonID, body.CoachID)
 	if err != nil {
 		h.fail(w, r, "submitting the application", err)
 		return
@@ -197,7 +198,7 @@ func (h *handler) outcomesCSV(w http.ResponseWriter, r *http.Request) {
 	}
 	// Written to a buffer first, so a failure halfway is a clean error.
 	var buf strings.Builder
-	if err := h.reports.WriteOutcomesCSV(r.Context(), id, &buf); err != nil {
+	if err := h.svc.Reports.WriteOutcomesCSV(r.Context(), id, &buf); err != nil {
 		h.fail(w, r, "exporting the outcomes", err)
 		return
 	}

@@ -10,8 +10,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/infuse-cymru/journeys/idempotency"
+	"github.com/infuse-cymru/journeys/internal/app/commands"
 	"github.com/infuse-cymru/journeys/internal/app/wire"
-	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/workflows"
 )
@@ -22,7 +22,7 @@ func (h *handler) journey(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	d, err := h.svc.JourneyDetail(r.Context(), j.JourneyID)
+	d, err := h.svc.Views.JourneyDetail(r.Context(), j.JourneyID)
 	if err != nil {
 		h.fail(w, r, "reading the journey", err)
 		return
@@ -40,7 +40,7 @@ func (h *handler) calendar(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ics, err := h.svc.JourneyCalendar(r.Context(), j.JourneyID)
+	ics, err := h.svc.Views.JourneyCalendar(r.Context(), j.JourneyID)
 	if err != nil {
 		h.fail(w, r, "making the journey's calendar", err)
 		return
@@ -68,7 +68,7 @@ func (h *handler) decide(w http.ResponseWriter, r *http.Request, j store.Journey
 		writeProblem(w, http.StatusUnprocessableEntity, fmt.Sprintf("The decision %q is not one of offer, waitlist or reject.", body.Decision))
 		return
 	}
-	st, err := h.svc.Decide(r.Context(), j.IntakeID, j.JourneyID, body.Decision)
+	st, err := h.svc.Commands.Decide(r.Context(), j.IntakeID, j.JourneyID, body.Decision)
 	h.answer(w, r, "recording the decision", err, StatusAnswer{st})
 }
 
@@ -82,7 +82,7 @@ func (h *handler) respondToOffer(w http.ResponseWriter, r *http.Request, j store
 		writeProblem(w, http.StatusUnprocessableEntity, `Say whether you accept the offer: {"accept": true} or {"accept": false}.`)
 		return
 	}
-	st, err := h.svc.RespondToOffer(r.Context(), j.JourneyID, *body.Accept)
+	st, err := h.svc.Commands.RespondToOffer(r.Context(), j.JourneyID, *body.Accept)
 	h.answer(w, r, "answering the offer", err, StatusAnswer{st})
 }
 
@@ -92,7 +92,7 @@ type AssignCoachRequest struct {
 }
 
 func (h *handler) assignCoach(w http.ResponseWriter, r *http.Request, j store.JourneySnapshot, body AssignCoachRequest) {
-	h.answer(w, r, "assigning the coach", h.svc.AssignCoach(r.Context(), j.JourneyID, body.CoachID), Done{})
+	h.answer(w, r, "assigning the coach", h.svc.Commands.AssignCoach(r.Context(), j.JourneyID, body.CoachID), Done{})
 }
 
 // AttendanceRequest is the body of POST /api/journeys/{id}/attendance.
@@ -106,7 +106,7 @@ func (h *handler) attendance(w http.ResponseWriter, r *http.Request, j store.Jou
 		writeProblem(w, http.StatusUnprocessableEntity, `Name the session and whether the participant attended: {"session": "adaption-lab/1", "attended": true}.`)
 		return
 	}
-	h.answer(w, r, "recording attendance", h.svc.RecordAttendance(r.Context(), j.JourneyID, body.Session, *body.Attended), Done{})
+	h.answer(w, r, "recording attendance", h.svc.Commands.RecordAttendance(r.Context(), j.JourneyID, body.Session, *body.Attended), Done{})
 }
 
 // WithdrawRequest is the body of POST /api/journeys/{id}/withdraw.
@@ -123,7 +123,7 @@ func (h *handler) withdraw(w http.ResponseWriter, r *http.Request, j store.Journ
 			body.Reason, strings.Join(workflows.WithdrawReasons, ", ")))
 		return
 	}
-	err := h.svc.Withdraw(r.Context(), j.JourneyID, principal(r).PersonID, body.Reason, body.Note)
+	err := h.svc.Commands.Withdraw(r.Context(), j.JourneyID, principal(r).PersonID, body.Reason, body.Note)
 	h.answer(w, r, "withdrawing the participant", err, Done{})
 }
 
@@ -138,16 +138,16 @@ type Deferred struct {
 }
 
 func (h *handler) deferJourney(w http.ResponseWriter, r *http.Request, j store.JourneySnapshot, body DeferRequest) {
-	id, err := h.svc.Defer(r.Context(), j.JourneyID, body.IntakeID)
+	id, err := h.svc.Commands.Defer(r.Context(), j.JourneyID, body.IntakeID)
 	h.answer(w, r, "deferring the participant", err, Deferred{id})
 }
 
 func (h *handler) pause(w http.ResponseWriter, r *http.Request, j store.JourneySnapshot, _ struct{}) {
-	h.answer(w, r, "pausing the journey", h.svc.Pause(r.Context(), j.JourneyID), Done{})
+	h.answer(w, r, "pausing the journey", h.svc.Commands.Pause(r.Context(), j.JourneyID), Done{})
 }
 
 func (h *handler) resume(w http.ResponseWriter, r *http.Request, j store.JourneySnapshot, _ struct{}) {
-	h.answer(w, r, "resuming the journey", h.svc.Resume(r.Context(), j.JourneyID), Done{})
+	h.answer(w, r, "resuming the journey", h.svc.Commands.Resume(r.Context(), j.JourneyID), Done{})
 }
 
 // SubmitTaskRequest is the body of POST /api/journeys/{id}/tasks/{task}/submit.
@@ -161,7 +161,7 @@ func (h *handler) submitTask(w http.ResponseWriter, r *http.Request, j store.Jou
 		return
 	}
 	task := r.PathValue("task")
-	t, err := h.svc.SubmitTask(r.Context(), j.JourneyID, principal(r).PersonID, task, body.Text, requestID(r))
+	t, err := h.svc.Commands.SubmitTask(r.Context(), j.JourneyID, principal(r).PersonID, task, body.Text, requestID(r))
 	h.answer(w, r, "submitting the task", err, wire.TaskDone(task, t))
 }
 
@@ -194,7 +194,7 @@ func (h *handler) completeCheckpoint(w http.ResponseWriter, r *http.Request, j s
 		return
 	}
 	checkpoint := fmt.Sprintf("checkpoint/%d", n)
-	t, err := h.svc.CompleteCheckpoint(r.Context(), starter.Checkpoint{
+	t, err := h.svc.Commands.CompleteCheckpoint(r.Context(), commands.Checkpoint{
 		JourneyID: j.JourneyID, CheckpointID: checkpoint, CoachID: principal(r).PersonID,
 		Notes: body.Notes, Status: body.Status, RequestID: requestID(r),
 	})

@@ -16,9 +16,11 @@ import (
 
 	"github.com/infuse-cymru/journeys/activities"
 	"github.com/infuse-cymru/journeys/auth"
+	"github.com/infuse-cymru/journeys/internal/app"
+	"github.com/infuse-cymru/journeys/internal/app/people"
+	"github.com/infuse-cymru/journeys/internal/app/views"
 	"github.com/infuse-cymru/journeys/internal/app/wire"
 	"github.com/infuse-cymru/journeys/internal/testenv"
-	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
 	"github.com/infuse-cymru/journeys/workflows"
@@ -35,7 +37,7 @@ import (
 // production's; only the planner's clock differs.
 
 // cohortStart is the programme (virtual) date intake A's start maps to.
-var cohortStart = time.Date(2026, 10, 1, 0, 0, 0, 0, starter.London)
+var cohortStart = time.Date(2026, 10, 1, 0, 0, 0, 0, views.London)
 
 // speed is how much faster than real time intake A's lab months pass.
 const speed = 400_000
@@ -53,7 +55,7 @@ type who struct {
 type world struct {
 	*apiClient
 	st  store.Store
-	svc *starter.Service
+	svc *app.App
 
 	coordinator, coach, otherCoach, participant, otherParticipant who
 	// intakeB's participants, and someone to erase.
@@ -78,7 +80,7 @@ func newWorld(t *testing.T) *world {
 	st := w.st
 
 	// The rest of the people arrive through the API's import.
-	people := "role,given_name,family_name,email,local_authority,theme,language\n" +
+	peopleFile := "role,given_name,family_name,email,local_authority,theme,language\n" +
 		"coach,Nia,Parry,nia@example.org,Newport,,en\n" +
 		"coach,Rhys,Owen,rhys@example.org,Cardiff,,cy\n" +
 		"participant,Aled,Powell,aled@example.org,Newport,communities,cy\n" +
@@ -86,8 +88,8 @@ func newWorld(t *testing.T) *world {
 		"participant,Gwen,Davies,gwen@example.org,Bridgend,communities,en\n" +
 		"participant,Owain,Lewis,owain@example.org,Torfaen,decarbonisation,en\n" +
 		"participant,Ffion,Rees,ffion@example.org,Caerphilly,communities,cy\n"
-	var imported starter.ImportResult
-	decode(t, w.do(t, call{method: "POST", path: "/api/people/import", body: people, contentType: "text/csv",
+	var imported people.ImportResult
+	decode(t, w.do(t, call{method: "POST", path: "/api/people/import", body: peopleFile, contentType: "text/csv",
 		token: w.coordinator.token, key: "import-1"}), http.StatusOK, &imported)
 	if len(imported.Created) != 7 || len(imported.Unchanged) != 0 {
 		t.Fatalf("import = %+v", imported)
@@ -162,7 +164,7 @@ func newSystem(t *testing.T, planner activities.Planner) *world {
 	st := sqlitestore.OpenTest(t)
 	ts := testenv.NewServer(t)
 	testenv.StartWorker(t, ts, &activities.Activities{Store: st, Planner: planner})
-	svc := starter.New(ts.GetDefaultClient(), st)
+	svc := app.New(ts.GetDefaultClient(), st)
 	w := &world{st: st, svc: svc}
 	w.apiClient = newClient(t, New(svc, Options{Logger: zaptest.NewLogger(t, zaptest.Level(zap.ErrorLevel))}))
 	w.coordinator = who{name: "coordinator", id: uuid.New()}
@@ -212,7 +214,7 @@ func eventually(t testing.TB, what string, done func() (bool, any)) {
 func (w *world) counts(t testing.TB, intake uuid.UUID) (map[workflows.Status]int, error) {
 	t.Helper()
 	var counts map[workflows.Status]int
-	v, err := w.svc.Temporal.QueryWorkflow(t.Context(), workflows.IntakeWorkflowID(intake), "", workflows.QueryIntakeCounts)
+	v, err := w.svc.Workflows.Temporal.QueryWorkflow(t.Context(), workflows.IntakeWorkflowID(intake), "", workflows.QueryIntakeCounts)
 	if err == nil {
 		err = v.Get(&counts)
 	}

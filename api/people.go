@@ -11,7 +11,8 @@ import (
 
 	"github.com/infuse-cymru/journeys/internal/app/wire"
 
-	"github.com/infuse-cymru/journeys/starter"
+	"github.com/infuse-cymru/journeys/internal/app/people"
+	"github.com/infuse-cymru/journeys/internal/app/views"
 	"github.com/infuse-cymru/journeys/store"
 )
 
@@ -23,10 +24,10 @@ const maxImportBytes = 1 << 20
 func (h *handler) importPeople(w http.ResponseWriter, r *http.Request) {
 	if ct := strings.ToLower(r.Header.Get("Content-Type")); !strings.HasPrefix(ct, "text/csv") {
 		writeProblem(w, http.StatusUnsupportedMediaType, fmt.Sprintf("Send the people as CSV with Content-Type: text/csv (columns %s).",
-			strings.Join(starter.ImportColumns, ",")))
+			strings.Join(people.ImportColumns, ",")))
 		return
 	}
-	res, err := h.svc.ImportPeople(r.Context(), io.LimitReader(r.Body, maxImportBytes))
+	res, err := h.svc.People.ImportPeople(r.Context(), io.LimitReader(r.Body, maxImportBytes))
 	h.answer(w, r, "importing people", err, res)
 }
 
@@ -35,7 +36,7 @@ func (h *handler) exportPerson(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	x, err := h.privacy.Export(r.Context(), id)
+	x, err := h.svc.Privacy.Export(r.Context(), id)
 	if err == nil {
 		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="person-%s.json"`, id))
 	}
@@ -47,7 +48,7 @@ func (h *handler) erasePerson(w http.ResponseWriter, r *http.Request, id uuid.UU
 		writeProblem(w, http.StatusConflict, "You cannot erase yourself while signed in; ask another coordinator.")
 		return
 	}
-	e, err := h.privacy.Erase(r.Context(), id)
+	e, err := h.svc.Privacy.Erase(r.Context(), id)
 	h.answer(w, r, "erasing the person", err, wire.Erasure(e))
 }
 
@@ -62,7 +63,7 @@ type Me struct {
 
 func (h *handler) me(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
-	person, err := h.svc.Store.GetPerson(r.Context(), p.PersonID)
+	person, err := h.svc.People.Get(r.Context(), p.PersonID)
 	if errors.Is(err, store.ErrNotFound) {
 		writeProblem(w, http.StatusNotFound, "Your record is no longer in the store; ask a coordinator.")
 		return
@@ -82,7 +83,7 @@ type LanguageRequest struct {
 }
 
 func (h *handler) setLanguage(w http.ResponseWriter, r *http.Request, body LanguageRequest) {
-	h.answer(w, r, "recording your language", h.svc.SetLanguage(r.Context(), principal(r).PersonID, body.Language), Done{})
+	h.answer(w, r, "recording your language", h.svc.People.SetLanguage(r.Context(), principal(r).PersonID, body.Language), Done{})
 }
 
 // myJourneys is GET /api/me/journeys: a participant's own journeys, or
@@ -94,11 +95,11 @@ func (h *handler) myJourneys(w http.ResponseWriter, r *http.Request) {
 		err error
 	)
 	if p.Role == store.RoleCoach {
-		var in starter.CoachInbox
-		in, err = h.svc.CoachInbox(r.Context(), p.PersonID)
+		var in views.CoachInbox
+		in, err = h.svc.Views.CoachInbox(r.Context(), p.PersonID)
 		js = in.Journeys
 	} else {
-		js, err = h.svc.JourneysOf(r.Context(), p.PersonID)
+		js, err = h.svc.Views.JourneysOf(r.Context(), p.PersonID)
 	}
 	h.answer(w, r, "listing your journeys", err, js)
 }
@@ -106,7 +107,7 @@ func (h *handler) myJourneys(w http.ResponseWriter, r *http.Request) {
 // coachInbox is GET /api/coach/inbox: the coach's open checkpoints,
 // overdue first, then by due date.
 func (h *handler) coachInbox(w http.ResponseWriter, r *http.Request) {
-	in, err := h.svc.CoachInbox(r.Context(), principal(r).PersonID)
+	in, err := h.svc.Views.CoachInbox(r.Context(), principal(r).PersonID)
 	for _, u := range in.Unavailable {
 		h.workflowUnavailable(r, u.JourneyID, u.Cause)
 	}
@@ -117,7 +118,7 @@ func (h *handler) coachInbox(w http.ResponseWriter, r *http.Request) {
 // state and outcome for each of the ten authorities.
 func (h *handler) byAuthority(w http.ResponseWriter, r *http.Request) {
 	if intake, ok := intakeFilter(w, r); ok {
-		d, err := h.reports.ByAuthority(r.Context(), intake)
+		d, err := h.svc.Reports.ByAuthority(r.Context(), intake)
 		h.answer(w, r, "counting by local authority", err, d)
 	}
 }
@@ -125,7 +126,7 @@ func (h *handler) byAuthority(w http.ResponseWriter, r *http.Request) {
 // byTheme is GET /api/reports/themes[?intake=ID]: the same by theme.
 func (h *handler) byTheme(w http.ResponseWriter, r *http.Request) {
 	if intake, ok := intakeFilter(w, r); ok {
-		d, err := h.reports.ByTheme(r.Context(), intake)
+		d, err := h.svc.Reports.ByTheme(r.Context(), intake)
 		h.answer(w, r, "counting by theme", err, d)
 	}
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/infuse-cymru/journeys/internal/app/apperr"
-	"github.com/infuse-cymru/journeys/starter"
+	"github.com/infuse-cymru/journeys/internal/app/people"
 	"github.com/infuse-cymru/journeys/store"
 )
 
@@ -27,7 +27,7 @@ func pathID(w http.ResponseWriter, r *http.Request, name, what string) (uuid.UUI
 // fail answers err from the starter service: what it means for the
 // caller, in the service's own words; anything unexpected is a 500.
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, what string, err error) {
-	var imp *starter.ImportError
+	var imp *people.ImportError
 	if errors.As(err, &imp) {
 		writeProblem(w, http.StatusUnprocessableEntity, imp.Error())
 		return
@@ -61,7 +61,7 @@ func (h *handler) visibleJourney(w http.ResponseWriter, r *http.Request) (store.
 		return store.JourneySnapshot{}, false
 	}
 	p := principal(r)
-	j, err := h.svc.VisibleJourney(r.Context(), id, p.PersonID, p.Role)
+	j, err := h.svc.Views.VisibleJourney(r.Context(), id, p.PersonID, p.Role)
 	switch {
 	case errors.Is(err, apperr.ErrNotFound):
 		writeProblem(w, http.StatusNotFound, fmt.Sprintf("There is no journey %s that you can see; check the ID (GET /api/me/journeys lists yours).", id))

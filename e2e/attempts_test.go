@@ -13,9 +13,10 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/infuse-cymru/journeys/activities"
+	"github.com/infuse-cymru/journeys/internal/app"
+	"github.com/infuse-cymru/journeys/internal/app/commands"
 	"github.com/infuse-cymru/journeys/internal/temporalx"
 	"github.com/infuse-cymru/journeys/internal/testenv"
-	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/pgstore"
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
@@ -49,10 +50,10 @@ func TestARetriedTaskReplacesTheFailedAttemptsRecord(t *testing.T) {
 			tt := testenv.NewServer(t)
 			c := tt.GetDefaultClient()
 			startWorkerFailing(t, tt, st, "journey.withdrawn", 3)
-			svc := starter.New(c, st)
+			svc := app.New(c, st)
 
 			journey, coord := appliedJourney(ctx, t, svc, st)
-			if err := svc.Withdraw(ctx, journey, coord, "job-change", ""); err != nil {
+			if err := svc.Commands.Withdraw(ctx, journey, coord, "job-change", ""); err != nil {
 				t.Fatalf("withdrawing across the failed tasks: %v", err)
 			}
 
@@ -120,7 +121,7 @@ func startWorkerFailing(t *testing.T, tt *testenv.Temporal, st store.Store, even
 
 // appliedJourney opens an intake and applies a participant to it, coached,
 // returning the journey and the intake's coordinator.
-func appliedJourney(ctx context.Context, t *testing.T, svc *starter.Service, st store.Store) (uuid.UUID, uuid.UUID) {
+func appliedJourney(ctx context.Context, t *testing.T, svc *app.App, st store.Store) (uuid.UUID, uuid.UUID) {
 	t.Helper()
 	coord, coach, person := uuid.New(), uuid.New(), uuid.New()
 	err := st.CreatePeople(ctx, []store.Person{
@@ -132,13 +133,13 @@ func appliedJourney(ctx context.Context, t *testing.T, svc *starter.Service, st 
 		t.Fatal(err)
 	}
 	now := time.Now()
-	in, err := svc.CreateIntake(ctx, starter.IntakeSpec{Name: "Cohort 9", CoordinatorID: coord, Capacity: 20,
+	in, err := svc.Commands.CreateIntake(ctx, commands.IntakeSpec{Name: "Cohort 9", CoordinatorID: coord, Capacity: 20,
 		OpensAt: now.Add(-time.Hour), ClosesAt: now.Add(24 * time.Hour), StartsOn: now.Add(72 * time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for {
-		journey, err := svc.Apply(ctx, in.ID, person, coach)
+		journey, err := svc.Commands.Apply(ctx, in.ID, person, coach)
 		if err == nil {
 			return journey, coord
 		}

@@ -16,9 +16,9 @@ import (
 	"go.temporal.io/sdk/log"
 
 	"github.com/infuse-cymru/journeys/internal/app/apperr"
+	"github.com/infuse-cymru/journeys/internal/app/commands"
 	"github.com/infuse-cymru/journeys/internal/testenv"
 	"github.com/infuse-cymru/journeys/programme"
-	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
 	"github.com/infuse-cymru/journeys/workflows"
@@ -141,7 +141,7 @@ func (b *branchRun) setUp() {
 	began := time.Now()
 	startsOn := began.Add(time.Hour) // a label: the clock starts when the intake does
 	var err error
-	b.intake, err = b.svc.CreateIntake(b.ctx, starter.IntakeSpec{
+	b.intake, err = b.svc.Commands.CreateIntake(b.ctx, commands.IntakeSpec{
 		Name: "Cohort 3 (e2e branches)", CoordinatorID: b.coordinator.ID,
 		OpensAt: began, ClosesAt: startsOn, StartsOn: startsOn, Capacity: 4,
 	})
@@ -150,7 +150,7 @@ func (b *branchRun) setUp() {
 	}
 	b.must(b.intakeReaches(b.intake.ID, store.IntakeOpen, time.Minute))
 	for _, m := range b.cast {
-		j, err := b.svc.Apply(b.ctx, b.intake.ID, m.person.ID, b.coach.ID)
+		j, err := b.svc.Commands.Apply(b.ctx, b.intake.ID, m.person.ID, b.coach.ID)
 		if err != nil {
 			t.Fatalf("%s applying: %v", m.branch, err)
 		}
@@ -165,13 +165,13 @@ func (b *branchRun) setUp() {
 		b.respond(j[br], true, contract.StatusAccepted)
 	}
 	b.decide(j["escalated"], workflows.DecisionWaitlist, contract.StatusWaitlisted)
-	if _, err := b.svc.Decide(b.ctx, b.intake.ID, j["withdrawn-offered"], workflows.DecisionOffer); !errors.Is(err, apperr.ErrRejected) ||
+	if _, err := b.svc.Commands.Decide(b.ctx, b.intake.ID, j["withdrawn-offered"], workflows.DecisionOffer); !errors.Is(err, apperr.ErrRejected) ||
 		!strings.Contains(err.Error(), "full") {
 		t.Errorf("a fifth offer with four places: got %v, want rejected as full", err)
 	}
 	// Two more places: the first goes to the waitlist at once.
 	places := 6
-	if _, err := b.svc.EditIntake(b.ctx, b.intake.ID, starter.IntakeEdit{Capacity: &places}); err != nil {
+	if _, err := b.svc.Commands.EditIntake(b.ctx, b.intake.ID, commands.IntakeEdit{Capacity: &places}); err != nil {
 		t.Fatal(err)
 	}
 	b.respond(j["escalated"], true, contract.StatusAccepted)
@@ -195,7 +195,7 @@ func (b *branchRun) setUp() {
 	b.must(b.intakeCounts(b.intake.ID, "the intake counts the acceptances", func(counts map[workflows.Status]int) bool {
 		return counts[contract.StatusAccepted] == 4
 	}))
-	counts, err := b.svc.StartIntake(b.ctx, b.intake.ID)
+	counts, err := b.svc.Commands.StartIntake(b.ctx, b.intake.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +221,7 @@ func (b *branchRun) runProgramme() {
 	}))
 	// The last lab session, months ahead, moves a programme day later.
 	last := sessions(b.schedule)[len(sessions(b.schedule))-1]
-	if err := b.svc.RescheduleSession(b.ctx, b.intake.ID, last.ID, last.OpensAt.Add(b.planner.RealDuration(24*time.Hour))); err != nil {
+	if err := b.svc.Commands.RescheduleSession(b.ctx, b.intake.ID, last.ID, last.OpensAt.Add(b.planner.RealDuration(24*time.Hour))); err != nil {
 		t.Fatalf("rescheduling %s: %v", last.ID, err)
 	}
 	for _, br := range inProgramme {
@@ -265,7 +265,7 @@ func (b *branchRun) runProgramme() {
 		first := sessions(b.schedule)[0]
 		err := b.sleepUntil(first.DueAt)
 		if err == nil {
-			err = b.svc.RecordAttendance(b.ctx, j["escalated"], first.ID, false)
+			err = b.svc.Commands.RecordAttendance(b.ctx, j["escalated"], first.ID, false)
 		}
 		errs <- err
 	}()
@@ -304,7 +304,7 @@ func (b *branchRun) pauseAndResume(journey uuid.UUID, at time.Time) error {
 	if b.beforePause, err = b.scheduled(journey); err != nil {
 		return err
 	}
-	if err := b.svc.Pause(b.ctx, journey); err != nil {
+	if err := b.svc.Commands.Pause(b.ctx, journey); err != nil {
 		return fmt.Errorf("pausing: %w", err)
 	}
 	if err := b.journeyReaches(journey, contract.StatusPaused, time.Minute); err != nil {
@@ -313,7 +313,7 @@ func (b *branchRun) pauseAndResume(journey uuid.UUID, at time.Time) error {
 	if err := b.sleepUntil(time.Now().Add(b.planner.RealDuration(14 * 24 * time.Hour))); err != nil {
 		return err
 	}
-	if err := b.svc.Resume(b.ctx, journey); err != nil {
+	if err := b.svc.Commands.Resume(b.ctx, journey); err != nil {
 		return fmt.Errorf("resuming: %w", err)
 	}
 	b.afterResume, err = b.scheduled(journey)
@@ -323,7 +323,7 @@ func (b *branchRun) pauseAndResume(journey uuid.UUID, at time.Time) error {
 // decide makes a decision that must be taken.
 func (b *branchRun) decide(journey uuid.UUID, d workflows.Decision, want workflows.Status) {
 	b.t.Helper()
-	if got, err := b.svc.Decide(b.ctx, b.intake.ID, journey, d); err != nil || got != want {
+	if got, err := b.svc.Commands.Decide(b.ctx, b.intake.ID, journey, d); err != nil || got != want {
 		b.t.Fatalf("decision %s on %s: %s, %v; want %s", d, journey, got, err, want)
 	}
 }
@@ -335,7 +335,7 @@ func (b *branchRun) withdraw(journey uuid.UUID, reason string) error {
 	p := b.people[journey]
 	note := fmt.Sprintf("%s %s (%s) withdrew: %s.", p.GivenName, p.FamilyName, p.EmailAddress, reason)
 	b.secret(note)
-	if err := b.svc.Withdraw(b.ctx, journey, b.coordinator.ID, reason, note); err != nil {
+	if err := b.svc.Commands.Withdraw(b.ctx, journey, b.coordinator.ID, reason, note); err != nil {
 		return fmt.Errorf("withdrawing journey %s: %w", journey, err)
 	}
 	return b.journeyReaches(journey, contract.StatusWithdrawn, time.Minute)
@@ -532,7 +532,7 @@ func TestEndToEndContinueAsNew(t *testing.T) {
 
 	opens := time.Now()
 	var err error
-	b.intake, err = w.svc.CreateIntake(ctx, starter.IntakeSpec{
+	b.intake, err = w.svc.Commands.CreateIntake(ctx, commands.IntakeSpec{
 		Name: "Cohort 4 (e2e continue-as-new)", CoordinatorID: w.coordinator.ID,
 		OpensAt: opens, ClosesAt: opens.Add(reviewWindow), StartsOn: opens.Add(reviewWindow + time.Hour), Capacity: 2,
 	})
@@ -541,7 +541,7 @@ func TestEndToEndContinueAsNew(t *testing.T) {
 	}
 	w.must(w.intakeReaches(b.intake.ID, store.IntakeOpen, time.Minute))
 	for _, p := range []store.Person{reviewed, started} {
-		j, err := w.svc.Apply(ctx, b.intake.ID, p.ID, w.coach.ID)
+		j, err := w.svc.Commands.Apply(ctx, b.intake.ID, p.ID, w.coach.ID)
 		if err != nil {
 			t.Fatalf("applying %s after the window opened: %v", time.Since(opens).Round(time.Millisecond), err)
 		}
@@ -568,7 +568,7 @@ func TestEndToEndContinueAsNew(t *testing.T) {
 	w.must(w.intakeCounts(b.intake.ID, "the intake counts the acceptance", func(counts map[workflows.Status]int) bool {
 		return counts[contract.StatusAccepted] == 1
 	}))
-	if _, err := w.svc.StartIntake(ctx, b.intake.ID); err != nil {
+	if _, err := w.svc.Commands.StartIntake(ctx, b.intake.ID); err != nil {
 		t.Fatal(err)
 	}
 	if view, err := w.scheduled(j); err != nil || view.Status != contract.StatusAwaitingStart {

@@ -1,6 +1,6 @@
 // Package e2e holds the end-to-end tests of Infuse Journeys: a real
 // in-process Temporal server, the real worker and activities, both store
-// backends, and every action driven through starter.Service, the same code
+// backends, and every action driven through the application (internal/app), the same code
 // the binary runs. It has no code of its own; see e2e_test.go.
 //
 // Run it with

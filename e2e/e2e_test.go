@@ -18,10 +18,11 @@ import (
 	"go.temporal.io/sdk/log"
 
 	"github.com/infuse-cymru/journeys/activities"
+	"github.com/infuse-cymru/journeys/internal/app"
 	"github.com/infuse-cymru/journeys/internal/app/apperr"
+	"github.com/infuse-cymru/journeys/internal/app/commands"
 	"github.com/infuse-cymru/journeys/internal/testenv"
 	"github.com/infuse-cymru/journeys/programme"
-	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/pgstore"
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
@@ -124,7 +125,7 @@ type world struct {
 	c       client.Client
 	ns      string
 	st      store.Store
-	svc     *starter.Service
+	svc     *app.App
 	planner testenv.Planner
 	// done is when each task was done, by journey and item, for checks
 	// that depend on whether a reminder fell due before it.
@@ -164,7 +165,7 @@ func newWorld(ctx context.Context, t *testing.T, namespace func(*testing.T, log.
 	c := ts.GetDefaultClient()
 	st := open(t)
 	testenv.StartWorker(t, ts, &activities.Activities{Store: st, Planner: planner})
-	return &world{t: t, ctx: ctx, c: c, ns: ts.GetDefaultNamespace(), st: st, svc: starter.New(c, st), planner: planner,
+	return &world{t: t, ctx: ctx, c: c, ns: ts.GetDefaultNamespace(), st: st, svc: app.New(c, st), planner: planner,
 		done: map[uuid.UUID]map[string]time.Time{}}
 }
 
@@ -234,7 +235,7 @@ func (w *world) runIntakes() scenario {
 	// laterIntake after intake A, whenever the test starts them.
 	startsOn := now.Add(time.Hour)
 	var err error
-	sc.intakeA, err = w.svc.CreateIntake(w.ctx, starter.IntakeSpec{
+	sc.intakeA, err = w.svc.Commands.CreateIntake(w.ctx, commands.IntakeSpec{
 		Name: "Cohort 1 (e2e)", CoordinatorID: w.coordinator.ID,
 		OpensAt: now, ClosesAt: startsOn, StartsOn: startsOn, Capacity: 2,
 	})
@@ -246,23 +247,23 @@ func (w *world) runIntakes() scenario {
 	// Applications, while the window is open.
 	journeys := make([]uuid.UUID, len(w.participants))
 	for i, p := range w.participants {
-		if journeys[i], err = w.svc.Apply(w.ctx, sc.intakeA.ID, p.ID, w.coach.ID); err != nil {
+		if journeys[i], err = w.svc.Commands.Apply(w.ctx, sc.intakeA.ID, p.ID, w.coach.ID); err != nil {
 			t.Fatalf("%s applying: %v", p.GivenName, err)
 		}
 	}
-	if _, err := w.svc.Apply(w.ctx, sc.intakeA.ID, w.participants[0].ID, w.coach.ID); !errors.Is(err, apperr.ErrRejected) {
+	if _, err := w.svc.Commands.Apply(w.ctx, sc.intakeA.ID, w.participants[0].ID, w.coach.ID); !errors.Is(err, apperr.ErrRejected) {
 		t.Errorf("a second application from the same person: got %v, want %v", err, apperr.ErrRejected)
 	}
 	sc.declined, sc.completed, sc.deferred, sc.notSelected = journeys[0], journeys[1], journeys[2], journeys[3]
 
 	// Decisions.
-	if _, err := w.svc.Apply(w.ctx, sc.intakeA.ID, w.otherCoach.ID, uuid.Nil); !errors.Is(err, apperr.ErrInvalid) {
+	if _, err := w.svc.Commands.Apply(w.ctx, sc.intakeA.ID, w.otherCoach.ID, uuid.Nil); !errors.Is(err, apperr.ErrInvalid) {
 		t.Errorf("a coach applying as a participant: got %v, want %v", err, apperr.ErrInvalid)
 	}
 	// Offers are planned in real time (testenv.Planner): no reminder falls
 	// due while the test answers them.
 	decide := func(j uuid.UUID, d workflows.Decision, want workflows.Status) {
-		if got, err := w.svc.Decide(w.ctx, sc.intakeA.ID, j, d); err != nil || got != want {
+		if got, err := w.svc.Commands.Decide(w.ctx, sc.intakeA.ID, j, d); err != nil || got != want {
 			t.Fatalf("decision %s: %s, %v; want %s", d, got, err, want)
 		}
 	}
@@ -270,7 +271,7 @@ func (w *world) runIntakes() scenario {
 	w.respond(sc.completed, true, contract.StatusAccepted)
 	decide(sc.deferred, workflows.DecisionWaitlist, contract.StatusWaitlisted)
 	decide(sc.declined, workflows.DecisionOffer, contract.StatusOffered)
-	if _, err := w.svc.Decide(w.ctx, sc.intakeA.ID, sc.notSelected, workflows.DecisionOffer); !errors.Is(err, apperr.ErrRejected) ||
+	if _, err := w.svc.Commands.Decide(w.ctx, sc.intakeA.ID, sc.notSelected, workflows.DecisionOffer); !errors.Is(err, apperr.ErrRejected) ||
 		!strings.Contains(err.Error(), "full") {
 		t.Errorf("a third offer with two places: got %v, want rejected as full", err)
 	}
@@ -287,19 +288,19 @@ func (w *world) runIntakes() scenario {
 	speed := pace(time.Since(now))
 	w.planner.SetFactor(speed)
 	t.Logf("set-up took %s: the clock runs %d times as fast as real time", time.Since(now).Round(time.Millisecond), speed)
-	sc.intakeB, err = w.svc.CreateIntake(w.ctx, starter.IntakeSpec{
+	sc.intakeB, err = w.svc.Commands.CreateIntake(w.ctx, commands.IntakeSpec{
 		Name: "Cohort 2 (e2e)", CoordinatorID: w.coordinator.ID,
 		OpensAt: time.Now(), ClosesAt: time.Now().Add(window), StartsOn: startsOn.Add(laterIntake / speed), Capacity: 2,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	counts, err := w.svc.StartIntake(w.ctx, sc.intakeA.ID)
+	counts, err := w.svc.Commands.StartIntake(w.ctx, sc.intakeA.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("intake A started %s after set-up: %v", time.Since(now).Round(time.Millisecond), counts)
-	if _, err := w.svc.StartIntake(w.ctx, sc.intakeA.ID); !errors.Is(err, apperr.ErrRejected) {
+	if _, err := w.svc.Commands.StartIntake(w.ctx, sc.intakeA.ID); !errors.Is(err, apperr.ErrRejected) {
 		t.Errorf("starting intake A twice: got %v, want %v", err, apperr.ErrRejected)
 	}
 	// Attendance is taken once a journey has its schedule: on a loaded
@@ -392,7 +393,7 @@ func (w *world) intakeCounts(intake uuid.UUID, what string, ok func(map[workflow
 func (w *world) respond(journey uuid.UUID, accept bool, want workflows.Status) {
 	w.t.Helper()
 	w.must(w.journeyReaches(journey, contract.StatusOffered, time.Minute))
-	got, err := w.svc.RespondToOffer(w.ctx, journey, accept)
+	got, err := w.svc.Commands.RespondToOffer(w.ctx, journey, accept)
 	if err != nil || got != want {
 		w.t.Fatalf("answering offer (accept %v): %s, %v; want %s", accept, got, err, want)
 	}
@@ -408,7 +409,7 @@ func (w *world) deferAfterTwoSessions(sc scenario, s programme.Schedule) (uuid.U
 			return uuid.Nil, err
 		}
 	}
-	newJourney, err := w.svc.Defer(w.ctx, sc.deferred, sc.intakeB.ID)
+	newJourney, err := w.svc.Commands.Defer(w.ctx, sc.deferred, sc.intakeB.ID)
 	if err != nil {
 		return uuid.Nil, fmt.Errorf("deferring to intake B: %w", err)
 	}
@@ -418,7 +419,7 @@ func (w *world) deferAfterTwoSessions(sc scenario, s programme.Schedule) (uuid.U
 	if err := w.journeyReaches(newJourney, contract.StatusAccepted, time.Minute); err != nil {
 		return uuid.Nil, err
 	}
-	if _, err := w.svc.StartIntake(w.ctx, sc.intakeB.ID); err != nil {
+	if _, err := w.svc.Commands.StartIntake(w.ctx, sc.intakeB.ID); err != nil {
 		return uuid.Nil, fmt.Errorf("starting intake B: %w", err)
 	}
 	view, err := w.scheduled(newJourney)
@@ -511,7 +512,7 @@ func (w *world) attend(journey uuid.UUID, it programme.Item) error {
 	if err := w.sleepUntil(it.DueAt); err != nil {
 		return err
 	}
-	return w.svc.RecordAttendance(w.ctx, journey, it.ID, true)
+	return w.svc.Commands.RecordAttendance(w.ctx, journey, it.ID, true)
 }
 
 // handIn hands a task in as soon as it opens.
@@ -520,7 +521,7 @@ func (w *world) handIn(journey uuid.UUID, p store.Person, it programme.Item, tex
 		return err
 	}
 	w.secret(text)
-	task, err := w.svc.SubmitTask(w.ctx, journey, p.ID, it.ID, text, "")
+	task, err := w.svc.Commands.SubmitTask(w.ctx, journey, p.ID, it.ID, text, "")
 	if err != nil {
 		return err
 	}
@@ -550,19 +551,19 @@ func (w *world) coachCheckpoint(journey uuid.UUID, p store.Person, it programme.
 	}
 	notes := fmt.Sprintf("Met %s %s (%s) about %s: the trial is on track.", p.GivenName, p.FamilyName, p.EmailAddress, it.ID)
 	w.secret(notes)
-	cp := starter.Checkpoint{
+	cp := commands.Checkpoint{
 		JourneyID: journey, CheckpointID: it.ID, CoachID: w.coach.ID, Notes: notes,
 		Status: workflows.RAGGreen, RequestID: "e2e/" + journey.String() + "/" + it.ID,
 	}
 	if first {
 		wrong := cp
 		wrong.CoachID, wrong.RequestID = w.otherCoach.ID, ""
-		_, err := w.svc.CompleteCheckpoint(w.ctx, wrong)
+		_, err := w.svc.Commands.CompleteCheckpoint(w.ctx, wrong)
 		if !errors.Is(err, apperr.ErrRejected) || !strings.Contains(err.Error(), "assigned coach") {
 			return fmt.Errorf("checkpoint completed by another coach: got %v, want %v (only the assigned coach)", err, apperr.ErrRejected)
 		}
 	}
-	task, err := w.svc.CompleteCheckpoint(w.ctx, cp)
+	task, err := w.svc.Commands.CompleteCheckpoint(w.ctx, cp)
 	if err != nil {
 		return err
 	}
@@ -571,7 +572,7 @@ func (w *world) coachCheckpoint(journey uuid.UUID, p store.Person, it programme.
 	}
 	w.taskDone(journey, it.ID, task.CompletedAt)
 	if first {
-		again, err := w.svc.CompleteCheckpoint(w.ctx, cp)
+		again, err := w.svc.Commands.CompleteCheckpoint(w.ctx, cp)
 		if err != nil || !again.CompletedAt.Equal(task.CompletedAt) {
 			return fmt.Errorf("repeating the same checkpoint request: %+v, %v; want the first completion (%s) back", again, err, task.CompletedAt)
 		}

@@ -199,7 +199,7 @@ func (h *herd) startDelivery(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	st := h.svc.Store
+	st := h.st
 	d := delivery.New(st, &notify.Composer{Store: st, From: delivery.Address{Name: "Infuse", Address: "infuse@example.org"}}, sender,
 		delivery.Options{Poll: herdPoll})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -216,7 +216,7 @@ func (h *herd) startDelivery(b *testing.B) {
 // waits until they have planned and settled, and returns the real instant
 // their first reminder falls due, read from the schedule they planned.
 func (h *herd) plan(ctx context.Context, b *testing.B) time.Time {
-	st := h.svc.Store
+	st := h.st
 	h.intake = openJourneysIntake(ctx, b, st, b.N)
 	people := participants(ctx, b, st, b.N, "herd.example.org")
 	began := time.Now()
@@ -225,7 +225,7 @@ func (h *herd) plan(ctx context.Context, b *testing.B) time.Time {
 	h.budget = herdBase + herdPace*h.started
 	h.planner.SetFactor(h.after / (h.budget - h.planner.Lead))
 	if _, err := benchref.ClosedLoop(ctx, b.N, intakeClients, func(ctx context.Context) error {
-		return h.svc.Temporal.SignalWorkflow(ctx, <-ids, "", workflows.SignalStart, intakeStarts(h.intake))
+		return h.svc.Workflows.Temporal.SignalWorkflow(ctx, <-ids, "", workflows.SignalStart, intakeStarts(h.intake))
 	}); err != nil {
 		b.Fatal(err)
 	}
@@ -248,12 +248,12 @@ func (h *herd) startAccepted(ctx context.Context, b *testing.B, people []uuid.UU
 	if _, err := benchref.ClosedLoop(ctx, len(people), intakeClients, func(ctx context.Context) error {
 		j, opts := deferredIn(h.intake, people[next.Add(1)-1])
 		ids <- opts.ID
-		_, err := h.svc.Temporal.ExecuteWorkflow(ctx, opts, workflows.JourneyWorkflow, j)
+		_, err := h.svc.Workflows.Temporal.ExecuteWorkflow(ctx, opts, workflows.JourneyWorkflow, j)
 		return err
 	}); err != nil {
 		b.Fatal(err)
 	}
-	waitForCount(ctx, b, h.svc, h.intake.ID, contract.StatusAccepted, len(people))
+	waitForCount(ctx, b, h.st, h.intake.ID, contract.StatusAccepted, len(people))
 	return ids
 }
 
@@ -278,7 +278,7 @@ func (h *herd) due(b *testing.B) time.Time {
 // when.
 func (h *herd) countPlanned(ctx context.Context, b *testing.B) time.Time {
 	waitEvery(ctx, b, fmt.Sprintf("%d journeys to plan", b.N), herdLook, func() (bool, error) {
-		counts, err := h.svc.Store.IntakeCounts(ctx, h.intake.ID)
+		counts, err := h.st.IntakeCounts(ctx, h.intake.ID)
 		return counts[string(contract.StatusAwaitingStart)]+counts[string(contract.StatusInLabs)] == b.N, err
 	})
 	return time.Now()
@@ -292,11 +292,11 @@ func (h *herd) settle(ctx context.Context, b *testing.B, t0 time.Time) {
 		if time.Until(t0) < herdMargin {
 			return false, fmt.Errorf("the journeys' start had not settled %s before the herd: raise herdPace (%d)", herdMargin, herdPace)
 		}
-		counts, err := h.svc.Store.IntakeCounts(ctx, h.intake.ID)
+		counts, err := h.st.IntakeCounts(ctx, h.intake.ID)
 		if err != nil || counts[string(contract.StatusInLabs)] != b.N {
 			return false, err
 		}
-		queued, err := h.svc.Store.ListMessages(ctx, store.OutboxFilter{IntakeID: h.intake.ID, Status: store.MessageQueued, Limit: 1})
+		queued, err := h.st.ListMessages(ctx, store.OutboxFilter{IntakeID: h.intake.ID, Status: store.MessageQueued, Limit: 1})
 		return len(queued) == 0, err
 	})
 	b.Logf("settled %s before the herd", time.Until(t0).Round(time.Millisecond))
@@ -321,7 +321,7 @@ func (h *herd) awaitDrained(ctx context.Context, b *testing.B, deadline time.Tim
 		if h.inMailbox(b) < before+b.N {
 			return false, nil
 		}
-		msgs, err := h.svc.Store.ListMessages(ctx, store.OutboxFilter{IntakeID: h.intake.ID, Status: store.MessageSent})
+		msgs, err := h.st.ListMessages(ctx, store.OutboxFilter{IntakeID: h.intake.ID, Status: store.MessageSent})
 		sent = h.herdOf(msgs)
 		return len(sent) >= b.N, err
 	})

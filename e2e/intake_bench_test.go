@@ -10,8 +10,9 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/infuse-cymru/journeys/activities"
+	"github.com/infuse-cymru/journeys/internal/app"
+	"github.com/infuse-cymru/journeys/internal/app/commands"
 	"github.com/infuse-cymru/journeys/internal/benchref"
-	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/workflows"
 	"github.com/infuse-cymru/journeys/workflows/contract"
@@ -51,7 +52,7 @@ func BenchmarkIntake(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	in, people := intakeOf(ctx, b, e.svc, b.N)
+	in, people := intakeOf(ctx, b, e, b.N)
 	journeys := make([]uuid.UUID, b.N)
 	stage := func(name string, op func(ctx context.Context, i int) error) benchref.Result {
 		var next atomic.Int64
@@ -65,19 +66,19 @@ func BenchmarkIntake(b *testing.B) {
 	}
 	b.ResetTimer()
 	apply := stage("apply", func(ctx context.Context, i int) (err error) {
-		journeys[i], err = e.svc.Apply(ctx, in, people[i], uuid.Nil)
+		journeys[i], err = e.svc.Commands.Apply(ctx, in, people[i], uuid.Nil)
 		return err
 	})
 	offer := stage("offer", func(ctx context.Context, i int) error {
-		_, err := e.svc.Decide(ctx, in, journeys[i], workflows.DecisionOffer)
+		_, err := e.svc.Commands.Decide(ctx, in, journeys[i], workflows.DecisionOffer)
 		return err
 	})
 	b.StopTimer()
 	// An offer reaches its journey a moment after the decision.
-	waitForCount(ctx, b, e.svc, in, contract.StatusOffered, b.N)
+	waitForCount(ctx, b, e.st, in, contract.StatusOffered, b.N)
 	b.StartTimer()
 	accept := stage("accept", func(ctx context.Context, i int) error {
-		_, err := e.svc.RespondToOffer(ctx, journeys[i], true)
+		_, err := e.svc.Commands.RespondToOffer(ctx, journeys[i], true)
 		return err
 	})
 	b.StopTimer()
@@ -86,10 +87,10 @@ func BenchmarkIntake(b *testing.B) {
 	b.StartTimer()
 	stopProfile := profileStage(b, startProfileEnv)
 	began := time.Now()
-	if _, err := e.svc.StartIntake(ctx, in); err != nil {
+	if _, err := e.svc.Commands.StartIntake(ctx, in); err != nil {
 		b.Fatal(err)
 	}
-	waitForCount(ctx, b, e.svc, in, contract.StatusAwaitingStart, b.N)
+	waitForCount(ctx, b, e.st, in, contract.StatusAwaitingStart, b.N)
 	start := time.Since(began)
 	stopProfile()
 	b.StopTimer()
@@ -139,14 +140,14 @@ const startProfileEnv = "INFUSE_BENCH_START_CPUPROFILE"
 
 // intakeOf makes an intake open for applications, starting in a month,
 // and n participants to apply.
-func intakeOf(ctx context.Context, b *testing.B, svc *starter.Service, n int) (uuid.UUID, []uuid.UUID) {
+func intakeOf(ctx context.Context, b *testing.B, e *embedded, n int) (uuid.UUID, []uuid.UUID) {
 	coord := store.Person{ID: uuid.New(), Role: store.RoleCoordinator, GivenName: "Bench", FamilyName: "Coordinator", EmailAddress: "coord@intake.example.org"}
-	if err := svc.Store.CreatePeople(ctx, []store.Person{coord}); err != nil {
+	if err := e.st.CreatePeople(ctx, []store.Person{coord}); err != nil {
 		b.Fatal(err)
 	}
-	ids := participants(ctx, b, svc.Store, n, "intake.example.org")
+	ids := participants(ctx, b, e.st, n, "intake.example.org")
 	now := time.Now()
-	in, err := svc.CreateIntake(ctx, starter.IntakeSpec{Name: "Bench", CoordinatorID: coord.ID, Capacity: n,
+	in, err := e.svc.Commands.CreateIntake(ctx, commands.IntakeSpec{Name: "Bench", CoordinatorID: coord.ID, Capacity: n,
 		OpensAt: now.Add(-time.Minute), ClosesAt: now.Add(time.Hour), StartsOn: now.Add(30 * 24 * time.Hour)})
 	if err != nil {
 		b.Fatal(err)
@@ -154,7 +155,7 @@ func intakeOf(ctx context.Context, b *testing.B, svc *starter.Service, n int) (u
 	// The intake's workflow opens its window a moment after it is made.
 	waitFor(ctx, b, "the intake to open", func() (bool, error) {
 		var v workflows.IntakeView
-		q, err := svc.Temporal.QueryWorkflow(ctx, workflows.IntakeWorkflowID(in.ID), "", workflows.QueryIntakeState)
+		q, err := e.svc.Workflows.Temporal.QueryWorkflow(ctx, workflows.IntakeWorkflowID(in.ID), "", workflows.QueryIntakeState)
 		if err == nil {
 			err = q.Get(&v)
 		}
@@ -179,21 +180,17 @@ func participants(ctx context.Context, b *testing.B, st store.Store, n int, doma
 }
 
 // waitForCount waits until n of the intake's journeys are in the status, as the store has them.
-func waitForCount(ctx context.Context, b *testing.B, svc *starter.Service, intake uuid.UUID, s workflows.Status, n int) {
+func waitForCount(ctx context.Context, b *testing.B, st store.Store, intake uuid.UUID, s workflows.Status, n int) {
 	waitFor(ctx, b, fmt.Sprintf("%d journeys %s", n, s), func() (bool, error) {
-		counts, err := svc.Store.IntakeCounts(ctx, intake)
+		counts, err := st.IntakeCounts(ctx, intake)
 		return counts[string(s)] == n, err
 	})
 }
 
 // waitForIntakeCount waits until the intake's workflow counts n journeys in the status.
-func waitForIntakeCount(ctx context.Context, b *testing.B, svc *starter.Service, intake uuid.UUID, s workflows.Status, n int) {
+func waitForIntakeCount(ctx context.Context, b *testing.B, svc *app.App, intake uuid.UUID, s workflows.Status, n int) {
 	waitFor(ctx, b, fmt.Sprintf("the intake to count %d %s", n, s), func() (bool, error) {
-		var counts map[workflows.Status]int
-		q, err := svc.Temporal.QueryWorkflow(ctx, workflows.IntakeWorkflowID(intake), "", workflows.QueryIntakeCounts)
-		if err == nil {
-			err = q.Get(&counts)
-		}
+		counts, err := svc.Workflows.AskIntakeCounts(ctx, intake)
 		return err == nil && counts[s] == n, nil
 	})
 }

@@ -20,12 +20,13 @@ import (
 
 	"github.com/infuse-cymru/journeys/activities"
 	"github.com/infuse-cymru/journeys/api"
+	"github.com/infuse-cymru/journeys/internal/app"
+	"github.com/infuse-cymru/journeys/internal/app/commands"
 	"github.com/infuse-cymru/journeys/internal/benchref"
 	"github.com/infuse-cymru/journeys/internal/devserver"
 	"github.com/infuse-cymru/journeys/internal/logging"
 	"github.com/infuse-cymru/journeys/internal/temporalx"
 	"github.com/infuse-cymru/journeys/internal/testenv"
-	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
 	"github.com/infuse-cymru/journeys/worker"
@@ -66,7 +67,8 @@ type loadStack struct {
 // SQLite, the SQLite store, the worker) with the bare reference worker
 // beside it, for benchmarks.
 type embedded struct {
-	svc  *starter.Service
+	svc  *app.App
+	st   store.Store
 	bare *benchref.Worker
 }
 
@@ -102,7 +104,7 @@ func startEmbedded(ctx context.Context, b *testing.B, planner activities.Planner
 		return nil, err
 	}
 	b.Cleanup(bare.Stop)
-	return &embedded{svc: starter.New(tc, st), bare: bare}, nil
+	return &embedded{svc: app.New(tc, st), st: st, bare: bare}, nil
 }
 
 func startLoadStack(b *testing.B) (*loadStack, error) {
@@ -121,7 +123,7 @@ func startLoadStack(b *testing.B) (*loadStack, error) {
 	}
 	s := &loadStack{bare: e.bare}
 	began := time.Now()
-	if err := s.seed(ctx, b, e.svc); err != nil {
+	if err := s.seed(ctx, b, e); err != nil {
 		return nil, err
 	}
 	b.Logf("%d journeys applied, offered, accepted and started in %s",
@@ -134,7 +136,7 @@ func startLoadStack(b *testing.B) (*loadStack, error) {
 
 // seed makes the coaches, their participants and tokens, and an intake
 // that starts with everyone accepted.
-func (s *loadStack) seed(ctx context.Context, b *testing.B, svc *starter.Service) error {
+func (s *loadStack) seed(ctx context.Context, b *testing.B, e *embedded) error {
 	coord := store.Person{ID: uuid.New(), Role: store.RoleCoordinator, GivenName: "Load", FamilyName: "Coordinator", EmailAddress: "coord@load.example.org"}
 	people := []store.Person{coord}
 	var coaches []uuid.UUID
@@ -146,19 +148,19 @@ func (s *loadStack) seed(ctx context.Context, b *testing.B, svc *starter.Service
 				EmailAddress: fmt.Sprintf("p%d.%d@load.example.org", i, k), LocalAuthority: "Newport", Theme: "communities"})
 		}
 	}
-	if err := svc.Store.CreatePeople(ctx, people); err != nil {
+	if err := e.st.CreatePeople(ctx, people); err != nil {
 		return err
 	}
 	// The window stays open until the start: applying has no deadline.
 	now := time.Now()
-	in, err := svc.CreateIntake(ctx, starter.IntakeSpec{Name: "Load", CoordinatorID: coord.ID, Capacity: loadCoaches * loadPerCoach,
+	in, err := e.svc.Commands.CreateIntake(ctx, commands.IntakeSpec{Name: "Load", CoordinatorID: coord.ID, Capacity: loadCoaches * loadPerCoach,
 		OpensAt: now.Add(-time.Minute), ClosesAt: now.Add(time.Hour), StartsOn: now.Add(time.Hour)})
 	if err != nil {
 		return err
 	}
 	s.pending = make([][]string, loadCoaches)
 	for _, coachID := range coaches {
-		tok, _, err := svc.Store.CreateAPIToken(ctx, store.APIToken{PersonID: coachID, Role: store.RoleCoach, Name: "load test"})
+		tok, _, err := e.st.CreateAPIToken(ctx, store.APIToken{PersonID: coachID, Role: store.RoleCoach, Name: "load test"})
 		if err != nil {
 			return err
 		}
@@ -170,7 +172,7 @@ func (s *loadStack) seed(ctx context.Context, b *testing.B, svc *starter.Service
 		go func() {
 			var journeys []uuid.UUID
 			for k := range loadPerCoach {
-				j, err := acceptedJourney(ctx, svc, in.ID, people[1+i*(loadPerCoach+1)+1+k].ID, coachID)
+				j, err := acceptedJourney(ctx, e.svc, in.ID, people[1+i*(loadPerCoach+1)+1+k].ID, coachID)
 				if err != nil {
 					errs <- err
 					return
@@ -194,27 +196,27 @@ func (s *loadStack) seed(ctx context.Context, b *testing.B, svc *starter.Service
 		}
 	}
 	// The intake learns of acceptances by signal; it starts only those it has counted.
-	waitForIntakeCount(ctx, b, svc, in.ID, contract.StatusAccepted, loadCoaches*loadPerCoach)
-	_, err = svc.StartIntake(ctx, in.ID)
+	waitForIntakeCount(ctx, b, e.svc, in.ID, contract.StatusAccepted, loadCoaches*loadPerCoach)
+	_, err = e.svc.Commands.StartIntake(ctx, in.ID)
 	return err
 }
 
 // acceptedJourney applies, offers and accepts, retrying for a few seconds
 // while the intake's window is opening.
-func acceptedJourney(ctx context.Context, svc *starter.Service, intake, person, coach uuid.UUID) (uuid.UUID, error) {
-	j, err := svc.Apply(ctx, intake, person, coach)
+func acceptedJourney(ctx context.Context, svc *app.App, intake, person, coach uuid.UUID) (uuid.UUID, error) {
+	j, err := svc.Commands.Apply(ctx, intake, person, coach)
 	for tries := 0; err != nil && tries < 50; tries++ {
 		time.Sleep(100 * time.Millisecond)
-		j, err = svc.Apply(ctx, intake, person, coach)
+		j, err = svc.Commands.Apply(ctx, intake, person, coach)
 	}
 	if err != nil {
 		return j, err
 	}
-	if _, err := svc.Decide(ctx, intake, j, workflows.DecisionOffer); err != nil {
+	if _, err := svc.Commands.Decide(ctx, intake, j, workflows.DecisionOffer); err != nil {
 		return j, err
 	}
 	for tries := 0; tries < 100; tries++ {
-		if _, err = svc.RespondToOffer(ctx, j, true); err == nil {
+		if _, err = svc.Commands.RespondToOffer(ctx, j, true); err == nil {
 			return j, nil
 		}
 		time.Sleep(50 * time.Millisecond) // the offer is made a moment after the decision

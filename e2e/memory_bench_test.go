@@ -17,12 +17,12 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.uber.org/zap"
 
+	"github.com/infuse-cymru/journeys/internal/app/views"
 	"github.com/infuse-cymru/journeys/internal/benchref"
 	"github.com/infuse-cymru/journeys/internal/cluster"
 	"github.com/infuse-cymru/journeys/internal/devserver"
 	"github.com/infuse-cymru/journeys/internal/logging"
 	"github.com/infuse-cymru/journeys/internal/temporalx"
-	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
 	"github.com/infuse-cymru/journeys/workflows"
@@ -112,7 +112,7 @@ func BenchmarkWorkerMemory(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	waitForCount(ctx, b, starter.New(tc, st), in.ID, contract.StatusAwaitingStart, b.N)
+	waitForCount(ctx, b, st, in.ID, contract.StatusAwaitingStart, b.N)
 	b.StopTimer()
 	after, err := workerMemory(ctx, metrics)
 	if err != nil {
@@ -134,7 +134,7 @@ func openJourneysIntake(ctx context.Context, b *testing.B, st store.Store, n int
 	if err := st.CreatePeople(ctx, []store.Person{coord}); err != nil {
 		b.Fatal(err)
 	}
-	startsOn := time.Now().In(starter.London).AddDate(0, 1, 0)
+	startsOn := time.Now().In(views.London).AddDate(0, 1, 0)
 	startsOn = time.Date(startsOn.Year(), startsOn.Month(), startsOn.Day(), 0, 0, 0, 0, startsOn.Location())
 	in := store.Intake{ID: uuid.New(), Name: "Memory", ProgrammeID: "infuse", ProgrammeVersion: 1, Capacity: n, CoordinatorID: coord.ID,
 		OpensAt: startsOn.AddDate(0, -2, 0), ClosesAt: startsOn.AddDate(0, -1, 0), StartsOn: startsOn, Status: store.IntakeStarted}

@@ -26,8 +26,8 @@ func WithRequestID(ctx context.Context, id string) context.Context {
 	return context.WithValue(ctx, requestKey{}, id)
 }
 
-// requestID is the ID WithRequestID gave ctx, or "".
-func requestID(ctx context.Context) string {
+// RequestID is the ID WithRequestID gave ctx, or "".
+func RequestID(ctx context.Context) string {
 	id, _ := ctx.Value(requestKey{}).(string)
 	return id
 }
@@ -42,7 +42,7 @@ func updateID(ctx context.Context, explicit, name string, arg any) string {
 	if explicit != "" {
 		return explicit
 	}
-	id := requestID(ctx)
+	id := RequestID(ctx)
 	if id == "" {
 		return ""
 	}
@@ -54,25 +54,25 @@ func updateID(ctx context.Context, explicit, name string, arg any) string {
 	return fmt.Sprintf("%s/%s/%x", name, id, sum[:8])
 }
 
-// intakeIDs names the intakes CreateIntake derives from request IDs.
+// intakeIDs names the intakes NewIntakeID derives from request IDs.
 var intakeIDs = uuid.MustParse("0b6c1f4e-2a57-4d0e-8c43-7e9a5d2b1f60")
 
-// newIntakeID is the ID of the intake a request creates: derived from the
+// NewIntakeID is the ID of the intake a request creates: derived from the
 // request's ID, so a retried creation names the same intake; random when
 // the request has none.
-func newIntakeID(ctx context.Context) uuid.UUID {
-	if id := requestID(ctx); id != "" {
+func NewIntakeID(ctx context.Context) uuid.UUID {
+	if id := RequestID(ctx); id != "" {
 		return uuid.NewSHA1(intakeIDs, []byte(id))
 	}
 	return uuid.New()
 }
 
-// applicationJourneyID is the journey an application starts: derived from
+// ApplicationJourneyID is the journey an application starts: derived from
 // the request's ID, so a retry of the request names the same journey and
 // gets the first answer (a second application, another request, is
 // refused as one); random when the request has none.
-func applicationJourneyID(ctx context.Context, intakeID uuid.UUID) uuid.UUID {
-	if id := requestID(ctx); id != "" {
+func ApplicationJourneyID(ctx context.Context, intakeID uuid.UUID) uuid.UUID {
+	if id := RequestID(ctx); id != "" {
 		return uuid.NewSHA1(intakeID, []byte(id))
 	}
 	return uuid.New()

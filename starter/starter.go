@@ -1,18 +1,15 @@
-// Package starter is what coordinators, coaches and participants do to the
-// system, as plain Go calls: create an intake, import people, apply, decide,
-// start, reschedule, record attendance, complete checkpoints, and read a
-// journey or an intake back. The `infuse` command line, the dev-mode demo and
-// the end-to-end tests all go through it, so every path drives the workflows
-// the same way. Personal data (names, addresses, notes) is written to the
-// store here and only IDs are handed to Temporal.
+// Package starter starts the programme's workflows and talks to them: it
+// starts an intake's workflow, sends journeys and intakes their updates
+// and asks them queries, and turns what Temporal answers into the
+// application's error vocabulary (apperr). It is the one place that holds
+// a Temporal client for the application: the commands (what people do)
+// and the read models (what they see) reach workflows only through it.
 package starter
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
-	"time"
 
 	"github.com/google/uuid"
 	enumspb "go.temporal.io/api/enums/v1"
@@ -22,423 +19,63 @@ import (
 
 	"github.com/infuse-cymru/journeys/internal/app/apperr"
 	"github.com/infuse-cymru/journeys/internal/temporalx"
-	"github.com/infuse-cymru/journeys/programme"
-	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/workflows"
 )
 
-// Service carries out coordinator, coach and participant actions.
-type Service struct {
+// Workflows reaches the intake and journey workflows through Temporal.
+// A nil *Workflows, or one without a client, reaches none: its queries
+// fail and the read models fall back to the store.
+type Workflows struct {
 	Temporal client.Client
-	Store    store.Store
-	// Now is the clock for validating dates given by people; tests may set it.
-	Now func() time.Time
 }
 
-// New returns a Service using the wall clock.
-func New(c client.Client, s store.Store) *Service {
-	return &Service{Temporal: c, Store: s, Now: time.Now}
-}
+// New returns a Workflows using c, which may be nil (no Temporal).
+func New(c client.Client) *Workflows { return &Workflows{Temporal: c} }
 
-func invalidf(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", apperr.ErrInvalid, fmt.Sprintf(format, args...))
-}
+// Connected says whether w has a Temporal client to ask.
+func (w *Workflows) Connected() bool { return w != nil && w.Temporal != nil }
 
-// IntakeSpec is what a coordinator gives to open an intake.
-type IntakeSpec struct {
-	Name          string
-	CoordinatorID uuid.UUID
-	OpensAt       time.Time
-	ClosesAt      time.Time
-	StartsOn      time.Time
-	Capacity      int
-	// ProgrammeVersion 0 means the newest version of the Infuse programme.
-	ProgrammeVersion int
-}
-
-// CreateIntake records the intake and starts its workflow, which opens and
-// closes the application window on time. Retried with the same request ID
-// (WithRequestID) after a failure, it creates nothing twice: the same
-// intake is recorded and its workflow started if it was not.
-func (s *Service) CreateIntake(ctx context.Context, spec IntakeSpec) (store.Intake, error) {
-	p, err := s.programme(spec.ProgrammeVersion)
-	if err != nil {
-		return store.Intake{}, err
-	}
-	if err := s.checkIntakeSpec(ctx, spec); err != nil {
-		return store.Intake{}, err
-	}
-	// Its times as the store keeps them (StoredTime), so that the workflow
-	// and every later read of the intake have the same instants: on a
-	// compressed test clock the microsecond truncated is most of a second.
-	in := store.Intake{
-		ID: newIntakeID(ctx), Name: strings.TrimSpace(spec.Name), ProgrammeID: p.ID, ProgrammeVersion: p.Version,
-		OpensAt: store.StoredTime(spec.OpensAt), ClosesAt: store.StoredTime(spec.ClosesAt),
-		StartsOn: store.StoredTime(spec.StartsOn), Capacity: spec.Capacity,
-		CoordinatorID: spec.CoordinatorID, Status: store.IntakeDraft,
-	}
-	if err := s.Store.CreateIntake(ctx, in); err != nil {
-		return store.Intake{}, apperr.StoreError(err)
-	}
-	// A workflow already started for this intake (by the attempt being
-	// retried) is the one wanted; one that has ended is not started again.
-	_, err = s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                    workflows.IntakeWorkflowID(in.ID),
+// StartIntake starts the workflow that carries intake in through its
+// application window and start. A workflow already started for this intake
+// (by an attempt being retried) is the one wanted, so that is no error;
+// one that has ended is not started again.
+func (w *Workflows) StartIntake(ctx context.Context, in workflows.Intake) error {
+	_, err := w.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                    workflows.IntakeWorkflowID(in.IntakeID),
 		TaskQueue:             temporalx.TaskQueue,
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		TypedSearchAttributes: temporal.NewSearchAttributes(temporalx.IntakeIDKey.ValueSet(in.ID.String())),
-	}, workflows.IntakeWorkflow, workflows.Intake{
-		IntakeID: in.ID, CoordinatorID: in.CoordinatorID, ProgrammeID: in.ProgrammeID,
-		ProgrammeVersion: in.ProgrammeVersion, OpensAt: in.OpensAt, ClosesAt: in.ClosesAt,
-		StartsOn: in.StartsOn, Capacity: in.Capacity,
-	})
+		TypedSearchAttributes: temporal.NewSearchAttributes(temporalx.IntakeIDKey.ValueSet(in.IntakeID.String())),
+	}, workflows.IntakeWorkflow, in)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if err != nil && !errors.As(err, &started) {
-		return store.Intake{}, fmt.Errorf("intake %s is recorded but its workflow did not start (run the command again once Temporal is reachable): %w", in.ID, err)
-	}
-	// As recorded, with the time it was (and its times in UTC, as every
-	// read of it gives them): what the caller is shown.
-	recorded, err := s.Store.GetIntake(ctx, in.ID)
-	if err != nil {
-		return store.Intake{}, fmt.Errorf("intake %s is recorded and its workflow started, but reading it back failed (see `infuse intake list`): %w", in.ID, apperr.StoreError(err))
-	}
-	return recorded, nil
-}
-
-func (s *Service) programme(version int) (*programme.Programme, error) {
-	if version == 0 {
-		return programme.Latest(programme.DefaultID)
-	}
-	p, err := programme.Lookup(programme.DefaultID, version)
-	if err != nil {
-		return nil, invalidf("%v", err)
-	}
-	return p, nil
-}
-
-func (s *Service) checkIntakeSpec(ctx context.Context, spec IntakeSpec) error {
-	var problems []string
-	if strings.TrimSpace(spec.Name) == "" {
-		problems = append(problems, "a name is required (e.g. \"Cohort 2\")")
-	}
-	if p := capacityProblem(spec.Capacity); p != "" {
-		problems = append(problems, p)
-	}
-	if spec.OpensAt.IsZero() || spec.ClosesAt.IsZero() || spec.StartsOn.IsZero() {
-		problems = append(problems, "opening, closing and start dates are all required")
-	} else {
-		if !spec.ClosesAt.After(spec.OpensAt) {
-			problems = append(problems, "the window must close after it opens")
-		}
-		if spec.StartsOn.Before(spec.ClosesAt.Truncate(24 * time.Hour)) {
-			problems = append(problems, "the programme must start on or after the day applications close")
-		}
-	}
-	if len(problems) > 0 {
-		return invalidf("%s", strings.Join(problems, "; "))
-	}
-	return s.checkPerson(ctx, spec.CoordinatorID, store.RoleCoordinator)
-}
-
-// capacityProblem says what is wrong with a number of places, or "". The
-// intake workflow enforces the same range; checking here first answers a
-// typo as invalid input rather than as the intake's refusal.
-func capacityProblem(n int) string {
-	if n < workflows.MinCapacity || n > workflows.MaxCapacity {
-		return fmt.Sprintf("capacity must be from %d to %d places (got %d)", workflows.MinCapacity, workflows.MaxCapacity, n)
-	}
-	return ""
-}
-
-// IntakeEdit is what a coordinator may change about an intake after
-// creating it; a nil field stays as it is. The dates are fixed: the
-// window's timers and every journey's schedule follow from them.
-type IntakeEdit struct {
-	Name     *string
-	Capacity *int
-}
-
-// EditIntake renames an intake and changes its number of places. A new
-// capacity goes to the intake's workflow first, which refuses it once the
-// intake has started or below the places already offered or taken
-// (apperr.ErrRejected, with its reason), and offers places it frees to the
-// waitlist; only then is the store's row changed, so the row never claims
-// places the workflow refused. A rename touches only the store. The same
-// edit twice is fine: the workflow takes an unchanged capacity as done, so
-// a retry after a store failure completes the edit.
-func (s *Service) EditIntake(ctx context.Context, intakeID uuid.UUID, e IntakeEdit) (store.Intake, error) {
-	if e.Name == nil && e.Capacity == nil {
-		return store.Intake{}, invalidf("nothing to change: give the intake a new name, a new capacity or both")
-	}
-	if e.Capacity != nil {
-		if p := capacityProblem(*e.Capacity); p != "" {
-			return store.Intake{}, invalidf("%s", p)
-		}
-	}
-	in, err := s.Store.GetIntake(ctx, intakeID)
-	if err != nil {
-		return store.Intake{}, apperr.StoreError(err)
-	}
-	name, capacity := in.Name, in.Capacity
-	if e.Name != nil {
-		name = *e.Name
-	}
-	if e.Capacity != nil {
-		capacity = *e.Capacity
-	}
-	// The name is checked before the workflow acts, so a bad name cannot
-	// leave the capacity changed and the name not.
-	if name, err = store.PrepareIntakeEdit(in.ID, name, capacity); err != nil {
-		return store.Intake{}, apperr.StoreError(err)
-	}
-	if e.Capacity != nil {
-		if err := s.setCapacity(ctx, in, capacity); err != nil {
-			return store.Intake{}, err
-		}
-	}
-	if err := s.Store.UpdateIntake(ctx, in.ID, name, capacity); err != nil {
-		return store.Intake{}, apperr.StoreError(err)
-	}
-	in.Name, in.Capacity = name, capacity
-	return in, nil
-}
-
-// setCapacity asks the intake's workflow to change its places. A finished
-// intake's workflow has ended, so it is answered here.
-func (s *Service) setCapacity(ctx context.Context, in store.Intake, capacity int) error {
-	if in.Status == store.IntakeFinished {
-		if capacity == in.Capacity {
-			return nil
-		}
-		return fmt.Errorf("%w: intake %s has finished: its number of places can no longer change", apperr.ErrRejected, in.ID)
-	}
-	return s.updateIntake(ctx, in.ID, workflows.UpdateSetCapacity, workflows.SetCapacityRequest{Capacity: capacity}, nil)
-}
-
-// checkPerson makes sure id names a person with the given role.
-func (s *Service) checkPerson(ctx context.Context, id uuid.UUID, role store.Role) error {
-	_, err := s.personAs(ctx, id, role)
-	return err
-}
-
-// personAs is the person with id, who must be a role.
-func (s *Service) personAs(ctx context.Context, id uuid.UUID, role store.Role) (store.Person, error) {
-	if id == uuid.Nil {
-		return store.Person{}, invalidf("a %s is required", role)
-	}
-	p, err := s.Store.GetPerson(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return p, fmt.Errorf("%w: no person %s (import people first)", apperr.ErrNotFound, id)
-	}
-	if err != nil {
-		return p, err
-	}
-	if p.Role != role {
-		return p, invalidf("person %s is a %s, not a %s", id, p.Role, role)
-	}
-	return p, nil
-}
-
-// Apply submits a participant's application to an open intake. The
-// returned journey ID names the participant's journey from then on. A
-// person applies to an intake once: a second application is refused, and
-// a retry of the same request (WithRequestID) gets the first one's answer.
-func (s *Service) Apply(ctx context.Context, intakeID, personID, coachID uuid.UUID) (uuid.UUID, error) {
-	if err := s.checkPerson(ctx, personID, store.RoleParticipant); err != nil {
-		return uuid.Nil, err
-	}
-	if coachID != uuid.Nil {
-		if err := s.checkPerson(ctx, coachID, store.RoleCoach); err != nil {
-			return uuid.Nil, err
-		}
-	}
-	var journeyID uuid.UUID
-	err := s.updateIntake(ctx, intakeID, workflows.UpdateSubmitApplication,
-		workflows.SubmitApplicationRequest{JourneyID: applicationJourneyID(ctx, intakeID), PersonID: personID, CoachID: coachID}, &journeyID)
-	return journeyID, err
-}
-
-// Decide records a coordinator's decision on an application.
-func (s *Service) Decide(ctx context.Context, intakeID, journeyID uuid.UUID, d workflows.Decision) (workflows.Status, error) {
-	var st workflows.Status
-	err := s.updateIntake(ctx, intakeID, workflows.UpdateDecide, workflows.DecideRequest{JourneyID: journeyID, Decision: d}, &st)
-	return st, err
-}
-
-// StartIntake starts the programme for everyone who accepted.
-func (s *Service) StartIntake(ctx context.Context, intakeID uuid.UUID) (map[workflows.Status]int, error) {
-	var counts map[workflows.Status]int
-	err := s.updateIntake(ctx, intakeID, workflows.UpdateStartIntake, workflows.StartIntakeRequest{}, &counts)
-	return counts, err
-}
-
-// RescheduleSession moves one lab session for the whole intake; every
-// affected journey moves its reminders.
-func (s *Service) RescheduleSession(ctx context.Context, intakeID uuid.UUID, sessionID string, startsAt time.Time) error {
-	if !startsAt.After(s.Now()) {
-		return invalidf("the new time %s is not in the future", startsAt.Format(time.RFC3339))
-	}
-	return s.updateIntake(ctx, intakeID, workflows.UpdateRescheduleSession,
-		workflows.RescheduleSessionRequest{SessionID: sessionID, StartsAt: startsAt}, nil)
-}
-
-// RespondToOffer is the participant accepting or declining their offer.
-func (s *Service) RespondToOffer(ctx context.Context, journeyID uuid.UUID, accept bool) (workflows.Status, error) {
-	var st workflows.Status
-	err := s.updateJourney(ctx, journeyID, "", workflows.UpdateRespondToOffer, workflows.RespondToOfferRequest{Accept: accept}, &st)
-	return st, err
-}
-
-// AssignCoach gives a journey its coach.
-func (s *Service) AssignCoach(ctx context.Context, journeyID, coachID uuid.UUID) error {
-	if err := s.checkPerson(ctx, coachID, store.RoleCoach); err != nil {
 		return err
 	}
-	return s.updateJourney(ctx, journeyID, "", workflows.UpdateAssignCoach, workflows.AssignCoachRequest{CoachID: coachID}, nil)
+	return nil
 }
 
-// RecordAttendance records whether the participant attended a lab session.
-func (s *Service) RecordAttendance(ctx context.Context, journeyID uuid.UUID, sessionID string, attended bool) error {
-	return s.updateJourney(ctx, journeyID, "", workflows.UpdateRecordAttendance,
-		workflows.AttendanceRequest{SessionID: sessionID, Attended: attended}, nil)
+// UpdateIntake sends the intake's workflow the update name with arg (nil
+// for none) and waits for its result, which it decodes into result (nil
+// to ignore it). See update for its ID and errors.
+func (w *Workflows) UpdateIntake(ctx context.Context, intakeID uuid.UUID, name string, arg, result any) error {
+	return w.update(ctx, workflows.IntakeWorkflowID(intakeID), "", name, arg, result)
 }
 
-// Withdraw ends a journey. The free-text note, if any, stays in the store.
-func (s *Service) Withdraw(ctx context.Context, journeyID, authorID uuid.UUID, reason, note string) error {
-	request := requestID(ctx)
-	if request == "" {
-		request = uuid.NewString()
-	}
-	n := noteRequest{journey: journeyID, author: authorID, body: note, request: request}
-	return s.withNote(ctx, n, func(noteID uuid.UUID) error {
-		return s.updateJourney(ctx, journeyID, "", workflows.UpdateWithdraw, workflows.WithdrawRequest{Reason: reason, NoteID: noteID}, nil)
-	})
-}
-
-// Defer moves a participant, with their progress, to a later intake.
-func (s *Service) Defer(ctx context.Context, journeyID, targetIntakeID uuid.UUID) (uuid.UUID, error) {
-	target, err := s.Store.GetIntake(ctx, targetIntakeID)
-	if errors.Is(err, store.ErrNotFound) {
-		return uuid.Nil, fmt.Errorf("%w: no intake %s to defer to", apperr.ErrNotFound, targetIntakeID)
-	}
-	if err != nil {
-		return uuid.Nil, err
-	}
-	if target.Status == store.IntakeFinished {
-		return uuid.Nil, fmt.Errorf("%w: intake %s has finished; defer to a later one", apperr.ErrRejected, target.ID)
-	}
-	var newJourney uuid.UUID
-	err = s.updateJourney(ctx, journeyID, "", workflows.UpdateDefer, workflows.DeferRequest{TargetIntakeID: targetIntakeID}, &newJourney)
-	return newJourney, err
-}
-
-// Pause stops a journey's clock; Resume restarts it, shifting what is ahead.
-func (s *Service) Pause(ctx context.Context, journeyID uuid.UUID) error {
-	return s.updateJourney(ctx, journeyID, "", workflows.UpdatePause, nil, nil)
-}
-
-// Resume restarts a paused journey; due dates move by the length of the pause.
-func (s *Service) Resume(ctx context.Context, journeyID uuid.UUID) error {
-	return s.updateJourney(ctx, journeyID, "", workflows.UpdateResume, nil, nil)
-}
-
-// Checkpoint is a coach's completion of a coaching checkpoint.
-type Checkpoint struct {
-	JourneyID    uuid.UUID
-	CheckpointID string
-	CoachID      uuid.UUID
-	Notes        string
-	Status       workflows.RAG
-	// RequestID makes a retry safe: the same ID completes the checkpoint once.
-	RequestID string
-}
-
-// CompleteCheckpoint stores the coach's notes and completes the checkpoint.
-// The journey checks that this is the assigned coach and the checkpoint is open.
-func (s *Service) CompleteCheckpoint(ctx context.Context, c Checkpoint) (workflows.Task, error) {
-	if c.RequestID == "" {
-		c.RequestID = uuid.NewString()
-	}
-	var t workflows.Task
-	n := noteRequest{journey: c.JourneyID, author: c.CoachID, body: c.Notes, request: c.RequestID, required: true}
-	err := s.withNote(ctx, n, func(noteID uuid.UUID) error {
-		return s.updateJourney(ctx, c.JourneyID, c.RequestID, workflows.UpdateCompleteCheckpoint, workflows.CompleteCheckpointRequest{
-			CheckpointID: c.CheckpointID, CoachID: c.CoachID, NoteID: noteID, Status: c.Status, RequestID: c.RequestID,
-		}, &t)
-	})
-	return t, err
-}
-
-// SubmitTask is the participant handing in their plan or reflection.
-func (s *Service) SubmitTask(ctx context.Context, journeyID, personID uuid.UUID, taskID, text, requestID string) (workflows.Task, error) {
-	if requestID == "" {
-		requestID = uuid.NewString()
-	}
-	var t workflows.Task
-	n := noteRequest{journey: journeyID, author: personID, body: text, request: requestID, required: true}
-	err := s.withNote(ctx, n, func(noteID uuid.UUID) error {
-		return s.updateJourney(ctx, journeyID, requestID, workflows.UpdateSubmitTask,
-			workflows.SubmitTaskRequest{TaskID: taskID, NoteID: noteID, RequestID: requestID}, &t)
-	})
-	return t, err
-}
-
-// noteRequest is free text that goes with a request: it is kept in the store and
-// only its ID is handed to the workflow.
-type noteRequest struct {
-	journey, author uuid.UUID
-	body            string
-	// request names the request the note belongs to; the note's ID is
-	// derived from it, so a retried request finds its note already saved.
-	request  string
-	required bool
-}
-
-// withNote saves the note, sends the request with the note's ID, and
-// deletes the note again if the journey refuses the request: a refused
-// coach's notes must not linger as personal data nobody can see. On any
-// other failure the request may yet have landed, so the note stays.
-func (s *Service) withNote(ctx context.Context, n noteRequest, send func(noteID uuid.UUID) error) error {
-	body := strings.TrimSpace(n.body)
-	if body == "" {
-		if n.required {
-			return invalidf("notes are required")
-		}
-		return send(uuid.Nil)
-	}
-	id := uuid.NewSHA1(n.journey, []byte(n.request))
-	if err := s.Store.SaveNote(ctx, store.Note{ID: id, AuthorID: n.author, JourneyID: n.journey, Body: body}); err != nil {
-		return apperr.StoreError(err)
-	}
-	err := send(id)
-	if errors.Is(err, apperr.ErrRejected) || errors.Is(err, apperr.ErrNotFound) {
-		if derr := s.Store.DeleteNote(ctx, id); derr != nil {
-			// The refusal is what the caller needs; the store's error
-			// text is not for them (it names tables and servers).
-			return fmt.Errorf("%w (and its note %s could not be removed; the store failed)", err, id)
-		}
-	}
-	return err
-}
-
-func (s *Service) updateIntake(ctx context.Context, intakeID uuid.UUID, name string, arg, result any) error {
-	return s.update(ctx, workflows.IntakeWorkflowID(intakeID), "", name, arg, result)
-}
-
-func (s *Service) updateJourney(ctx context.Context, journeyID uuid.UUID, updateID, name string, arg, result any) error {
-	return s.update(ctx, workflows.JourneyWorkflowID(journeyID), updateID, name, arg, result)
+// UpdateJourney is UpdateIntake for a journey's workflow; updateID, if
+// not empty, is the update's ID (a checkpoint's or a task's own request ID).
+func (w *Workflows) UpdateJourney(ctx context.Context, journeyID uuid.UUID, updateID, name string, arg, result any) error {
+	return w.update(ctx, workflows.JourneyWorkflowID(journeyID), updateID, name, arg, result)
 }
 
 // update sends an update and waits for its result. A validator's rejection
 // or a handler's error comes back as apperr.ErrRejected with the workflow's reason.
 // explicitID, if not empty, is its update ID; else it is derived from the
 // request's ID (WithRequestID).
-func (s *Service) update(ctx context.Context, workflowID, explicitID, name string, arg, result any) error {
+func (w *Workflows) update(ctx context.Context, workflowID, explicitID, name string, arg, result any) error {
 	var args []any
 	if arg != nil {
 		args = []any{arg}
 	}
-	h, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+	h, err := w.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID: workflowID, UpdateID: updateID(ctx, explicitID, name, arg), UpdateName: name, Args: args,
 		WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
@@ -448,6 +85,34 @@ func (s *Service) update(ctx context.Context, workflowID, explicitID, name strin
 	return workflowError(workflowID, err)
 }
 
+// QueryIntake asks the intake's workflow the query name; see Query.
+func (w *Workflows) QueryIntake(ctx context.Context, intakeID uuid.UUID, name string, result any) error {
+	return w.Query(ctx, workflows.IntakeWorkflowID(intakeID), name, result)
+}
+
+// QueryJourney asks the journey's workflow the query name; see Query.
+func (w *Workflows) QueryJourney(ctx context.Context, journeyID uuid.UUID, name string, result any) error {
+	return w.Query(ctx, workflows.JourneyWorkflowID(journeyID), name, result)
+}
+
+// Query runs a workflow query and decodes its answer into result; a
+// workflow that no longer exists is apperr.ErrNotFound.
+func (w *Workflows) Query(ctx context.Context, workflowID, name string, result any) error {
+	if !w.Connected() {
+		return errors.New("this service has no Temporal client; live state is unavailable")
+	}
+	resp, err := w.Temporal.QueryWorkflow(ctx, workflowID, "", name)
+	if err != nil {
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			return fmt.Errorf("%w: workflow %s (it has ended and been removed after retention, or never existed)", apperr.ErrNotFound, workflowID)
+		}
+		return fmt.Errorf("asking %s for %s: %w", workflowID, name, err)
+	}
+	return resp.Get(result)
+}
+
+// workflowError is an update's error in the application's vocabulary.
 func workflowError(workflowID string, err error) error {
 	if err == nil {
 		return nil

@@ -35,8 +35,8 @@ func WaitFor(ctx context.Context, what string, done func() (bool, error)) error 
 // AskIntakeCounts is the intake's count of its journeys by status as its
 // workflow has it now. Journeys report their acceptances to it by signal,
 // a moment after the answer, and it starts only those it has counted.
-func (s *Service) AskIntakeCounts(ctx context.Context, intakeID uuid.UUID) (map[workflows.Status]int, error) {
+func (w *Workflows) AskIntakeCounts(ctx context.Context, intakeID uuid.UUID) (map[workflows.Status]int, error) {
 	var counts map[workflows.Status]int
-	err := s.query(ctx, workflows.IntakeWorkflowID(intakeID), workflows.QueryIntakeCounts, &counts)
+	err := w.QueryIntake(ctx, intakeID, workflows.QueryIntakeCounts, &counts)
 	return counts, err
 }

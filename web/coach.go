@@ -6,14 +6,15 @@ import (
 	"strings"
 	"time"
 
-	"github.com/infuse-cymru/journeys/starter"
+	"github.com/infuse-cymru/journeys/internal/app/commands"
+	"github.com/infuse-cymru/journeys/internal/app/views"
 	"github.com/infuse-cymru/journeys/workflows"
 )
 
 // inbox is a coach's start page: their open checkpoints, overdue first,
 // and their participants.
 func (s *server) inbox(w http.ResponseWriter, r *http.Request) {
-	in, err := s.svc.CoachInbox(r.Context(), principal(r).PersonID)
+	in, err := s.svc.Views.CoachInbox(r.Context(), principal(r).PersonID)
 	if err != nil {
 		s.serverError(w, r, "building your inbox", err)
 		return
@@ -28,7 +29,7 @@ func (s *server) inbox(w http.ResponseWriter, r *http.Request) {
 
 // checkpointData is the body of the checkpoint form.
 type checkpointData struct {
-	Journey    starter.JourneyDetail
+	Journey    views.JourneyDetail
 	Checkpoint workflows.ItemView
 	// Open says whether the form can be sent: the checkpoint has opened
 	// and is not completed.
@@ -49,7 +50,7 @@ func (s *server) checkpoint(w http.ResponseWriter, r *http.Request) (checkpointD
 		s.notFound(w, r)
 		return checkpointData{}, false
 	}
-	d, err := s.svc.JourneyDetail(r.Context(), j.JourneyID)
+	d, err := s.svc.Views.JourneyDetail(r.Context(), j.JourneyID)
 	if err != nil {
 		s.serverError(w, r, "reading the journey", err)
 		return checkpointData{}, false
@@ -105,7 +106,7 @@ func (s *server) completeCheckpoint(w http.ResponseWriter, r *http.Request) {
 		again(http.StatusUnprocessableEntity, c.errs)
 		return
 	}
-	_, err := s.svc.CompleteCheckpoint(r.Context(), starter.Checkpoint{
+	_, err := s.svc.Commands.CompleteCheckpoint(r.Context(), commands.Checkpoint{
 		JourneyID: data.Journey.Journey.JourneyID, CheckpointID: data.Checkpoint.ID, CoachID: principal(r).PersonID,
 		Notes: data.Notes, Status: data.Status,
 		// A retry the middleware did not catch (a crash between acting and

@@ -16,8 +16,9 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/infuse-cymru/journeys/internal/app/apperr"
+	"github.com/infuse-cymru/journeys/internal/app/commands"
 	"github.com/infuse-cymru/journeys/internal/app/reports"
-	"github.com/infuse-cymru/journeys/starter"
+	"github.com/infuse-cymru/journeys/internal/app/views"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/workflows"
 	"github.com/infuse-cymru/journeys/workflows/contract"
@@ -37,7 +38,7 @@ func (s *server) home(w http.ResponseWriter, r *http.Request) {
 
 // dashboardData is the body of the coordinator's start page.
 type dashboardData struct {
-	Intakes []starter.IntakeSummary
+	Intakes []views.IntakeSummary
 	// Reports count every intake's journeys by local authority and by theme.
 	Reports []reports.GroupReport
 	// Form is what was typed into the new-intake form, kept after a mistake.
@@ -53,11 +54,11 @@ func (s *server) dashboard(w http.ResponseWriter, r *http.Request) {
 func (s *server) renderDashboard(w http.ResponseWriter, r *http.Request, status int, errs []fieldError) {
 	data := dashboardData{Form: postedForm(r)}
 	var err error
-	if data.Intakes, err = s.svc.ListIntakes(r.Context()); err != nil {
+	if data.Intakes, err = s.svc.Views.ListIntakes(r.Context()); err != nil {
 		s.serverError(w, r, "listing the intakes", err)
 		return
 	}
-	for _, report := range []func(context.Context, uuid.UUID) (reports.GroupReport, error){s.reports.ByAuthority, s.reports.ByTheme} {
+	for _, report := range []func(context.Context, uuid.UUID) (reports.GroupReport, error){s.svc.Reports.ByAuthority, s.svc.Reports.ByTheme} {
 		g, err := report(r.Context(), uuid.Nil)
 		if err != nil {
 			s.serverError(w, r, "counting the journeys", err)
@@ -72,11 +73,11 @@ func (s *server) renderDashboard(w http.ResponseWriter, r *http.Request, status 
 }
 
 // createIntake is the dashboard's new-intake form, run by the signed-in
-// coordinator. Times are read as the API reads them (starter.ParseTime).
+// coordinator. Times are read as the API reads them (commands.ParseTime).
 func (s *server) createIntake(w http.ResponseWriter, r *http.Request) {
 	form := postedForm(r)
 	c := checks{lang: pageLang(r)}
-	spec := starter.IntakeSpec{Name: strings.TrimSpace(form.Get("name")), CoordinatorID: principal(r).PersonID}
+	spec := commands.IntakeSpec{Name: strings.TrimSpace(form.Get("name")), CoordinatorID: principal(r).PersonID}
 	c.require(spec.Name != "", "name", "newintake.name.missing")
 	spec.OpensAt = c.timeField(form, "opens", "newintake.opens.invalid")
 	spec.ClosesAt = c.timeField(form, "closes", "newintake.closes.invalid")
@@ -87,7 +88,7 @@ func (s *server) createIntake(w http.ResponseWriter, r *http.Request) {
 		again(http.StatusUnprocessableEntity, c.errs)
 		return
 	}
-	in, err := s.svc.CreateIntake(r.Context(), spec)
+	in, err := s.svc.Commands.CreateIntake(r.Context(), spec)
 	to := "/"
 	if err == nil {
 		to = "/intakes/" + in.ID.String()
@@ -105,7 +106,7 @@ func (s *server) outcomesCSV(w http.ResponseWriter, r *http.Request) {
 	id := in.ID
 	// Written to a buffer first, so a failure halfway is a clean error page.
 	var buf bytes.Buffer
-	if err := s.reports.WriteOutcomesCSV(r.Context(), id, &buf); err != nil {
+	if err := s.svc.Reports.WriteOutcomesCSV(r.Context(), id, &buf); err != nil {
 		s.serverError(w, r, "exporting the outcomes", err)
 		return
 	}
@@ -123,7 +124,7 @@ func (s *server) pathIntake(w http.ResponseWriter, r *http.Request) (store.Intak
 		s.notFound(w, r)
 		return store.Intake{}, false
 	}
-	in, err := s.svc.Store.GetIntake(r.Context(), id)
+	in, err := s.svc.Views.Intake(r.Context(), id)
 	if err != nil {
 		s.intakeMissing(w, r, err)
 		return store.Intake{}, false
@@ -141,7 +142,7 @@ func (s *server) intakeMissing(w http.ResponseWriter, r *http.Request, err error
 
 // intakeData is the body of an intake's page.
 type intakeData struct {
-	starter.IntakeDashboard
+	views.IntakeDashboard
 	// States lists the states in Counts in a fixed order.
 	States []contract.Status
 	// CanStart says whether to offer the start button.
@@ -156,7 +157,7 @@ type intakeData struct {
 	Form url.Values
 	// Page is the page of participants shown, which a decision on one of
 	// them comes back to.
-	Page starter.DashboardPage
+	Page views.DashboardPage
 }
 
 // EditName is the edit form's name: what was typed if that form failed,
@@ -183,14 +184,14 @@ func (d intakeData) EditCapacity() string {
 // (r.URL.Query().Get for the page's links, r.PostFormValue for a form
 // sent from a page: intakeData.Page); an ID that is not one is none, so
 // a mangled link shows the first page.
-func pageAsked(field func(string) string) starter.DashboardPage {
+func pageAsked(field func(string) string) views.DashboardPage {
 	after, _ := uuid.Parse(field("after"))
 	before, _ := uuid.Parse(field("before"))
-	return starter.DashboardPage{After: after, Before: before}
+	return views.DashboardPage{After: after, Before: before}
 }
 
 // intakePageURL is the address of a page of an intake's participants.
-func intakePageURL(intake uuid.UUID, page starter.DashboardPage) string {
+func intakePageURL(intake uuid.UUID, page views.DashboardPage) string {
 	to := "/intakes/" + intake.String()
 	if name, journey := pageField(page); name != "" {
 		to += "?" + name + "=" + journey
@@ -200,7 +201,7 @@ func intakePageURL(intake uuid.UUID, page starter.DashboardPage) string {
 
 // pageField is the field that names page (pageAsked): "after" or "before"
 // and its journey; none for the first page.
-func pageField(page starter.DashboardPage) (name, journey string) {
+func pageField(page views.DashboardPage) (name, journey string) {
 	switch {
 	case page.After != uuid.Nil:
 		return "after", page.After.String()
@@ -213,10 +214,10 @@ func pageField(page starter.DashboardPage) (name, journey string) {
 // PreviousPage and NextPage are the addresses of the pages of the
 // intake's participants beside this one, "" where there is none.
 func (d intakeData) PreviousPage() string {
-	return pageLink(d.Intake.ID, starter.DashboardPage{Before: d.Previous})
+	return pageLink(d.Intake.ID, views.DashboardPage{Before: d.Previous})
 }
 func (d intakeData) NextPage() string {
-	return pageLink(d.Intake.ID, starter.DashboardPage{After: d.Next})
+	return pageLink(d.Intake.ID, views.DashboardPage{After: d.Next})
 }
 
 // PageField is the hidden field a decision's form sends to come back to
@@ -226,8 +227,8 @@ func (d intakeData) PageField() (field struct{ Name, Value string }) {
 	return field
 }
 
-func pageLink(intake uuid.UUID, page starter.DashboardPage) string {
-	if page == (starter.DashboardPage{}) {
+func pageLink(intake uuid.UUID, page views.DashboardPage) string {
+	if page == (views.DashboardPage{}) {
 		return ""
 	}
 	return intakePageURL(intake, page) + "#journeys"
@@ -256,12 +257,12 @@ func (s *server) renderIntake(w http.ResponseWriter, r *http.Request, status int
 		return
 	}
 	page := pageAsked(r.URL.Query().Get)
-	d, err := s.svc.IntakeDashboard(r.Context(), id, page)
+	d, err := s.svc.Views.IntakeDashboard(r.Context(), id, page)
 	if errors.Is(err, apperr.ErrInvalid) {
 		// A link to a page of another intake's, or a mangled one: the
 		// first page is where its reader can go on from.
-		page = starter.DashboardPage{}
-		d, err = s.svc.IntakeDashboard(r.Context(), id, page)
+		page = views.DashboardPage{}
+		d, err = s.svc.Views.IntakeDashboard(r.Context(), id, page)
 	}
 	if err != nil {
 		s.intakeMissing(w, r, err)
@@ -286,7 +287,7 @@ func (s *server) renderIntake(w http.ResponseWriter, r *http.Request, status int
 // is built from the store so that it answers while Temporal does not;
 // then the sessions are named without dates rather than the page failing.
 func (s *server) intakeStarts(r *http.Request, in store.Intake) map[string]time.Time {
-	sessions, err := s.svc.IntakeSessions(r.Context(), in)
+	sessions, err := s.svc.Views.IntakeSessions(r.Context(), in)
 	if err != nil {
 		s.log.Warn("intake page without session dates", zap.Stringer("intake", in.ID), zap.Error(err))
 		return nil
@@ -320,7 +321,7 @@ func (s *server) editIntake(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	back := "/intakes/" + id.String()
-	var edit starter.IntakeEdit
+	var edit commands.IntakeEdit
 	if name != in.Name {
 		edit.Name = &name
 	}
@@ -333,7 +334,7 @@ func (s *server) editIntake(w http.ResponseWriter, r *http.Request) {
 		seeOther(w, r, back, "unchanged")
 		return
 	}
-	_, err := s.svc.EditIntake(r.Context(), id, edit)
+	_, err := s.svc.Commands.EditIntake(r.Context(), id, edit)
 	s.finishForm(w, r, err, again, back, "edited")
 }
 
@@ -355,7 +356,7 @@ func (s *server) rescheduleSession(w http.ResponseWriter, r *http.Request) {
 		again(http.StatusUnprocessableEntity, c.errs)
 		return
 	}
-	err := s.svc.RescheduleSession(r.Context(), id, session, at)
+	err := s.svc.Commands.RescheduleSession(r.Context(), id, session, at)
 	s.finishForm(w, r, err, again, "/intakes/"+id.String(), "rescheduled")
 }
 
@@ -367,7 +368,7 @@ func (s *server) startIntake(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	back := "/intakes/" + id.String()
-	if _, err := s.svc.StartIntake(r.Context(), id); err != nil {
+	if _, err := s.svc.Commands.StartIntake(r.Context(), id); err != nil {
 		s.failAction(w, r, back, err)
 		return
 	}
@@ -386,7 +387,7 @@ func (s *server) decide(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusUnprocessableEntity, "error.form.title", "intake.decision.missing")
 		return
 	}
-	if _, err := s.svc.Decide(r.Context(), j.IntakeID, j.JourneyID, d); err != nil {
+	if _, err := s.svc.Commands.Decide(r.Context(), j.IntakeID, j.JourneyID, d); err != nil {
 		s.failAction(w, r, back, err)
 		return
 	}

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/infuse-cymru/journeys/internal/app/apperr"
+	"github.com/infuse-cymru/journeys/internal/app/commands"
 	"github.com/infuse-cymru/journeys/programme"
-	"github.com/infuse-cymru/journeys/starter"
 )
 
 // rerender shows the page a form is on again, with status and an error
@@ -52,9 +52,9 @@ func (c *checks) require(ok bool, field, key string) {
 }
 
 // timeField reads a date or time field as the API and command line do
-// (starter.ParseTime); a field error unless it parses.
+// (commands.ParseTime); a field error unless it parses.
 func (c *checks) timeField(form url.Values, field, key string) time.Time {
-	t, ok := starter.ParseTime(form.Get(field))
+	t, ok := commands.ParseTime(form.Get(field))
 	c.require(ok, field, key)
 	return t
 }

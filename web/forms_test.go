@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/infuse-cymru/journeys/idempotency"
+	"github.com/infuse-cymru/journeys/internal/app/commands"
 	"github.com/infuse-cymru/journeys/programme"
-	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/storetest"
 	"github.com/infuse-cymru/journeys/workflows"
@@ -35,17 +35,17 @@ func TestFormsOfEachRole(t *testing.T) {
 		t.Skip("runs a Temporal server")
 	}
 	w := newWorld(t, formsPace)
-	if _, err := w.svc.Decide(w.ctx, w.intake.ID, w.journey, workflows.DecisionOffer); err != nil {
+	if _, err := w.svc.Commands.Decide(w.ctx, w.intake.ID, w.journey, workflows.DecisionOffer); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.svc.RespondToOffer(w.ctx, w.journey, true); err != nil {
+	if _, err := w.svc.Commands.RespondToOffer(w.ctx, w.journey, true); err != nil {
 		t.Fatal(err)
 	}
 	w.waitAccepted(w.intake.ID)
 	coord := w.s.browser()
 	coord.signIn(w.coordinator)
 	w.checkEditIntake(coord) // before the start, so the places can still change
-	if _, err := w.svc.StartIntake(w.ctx, w.intake.ID); err != nil {
+	if _, err := w.svc.Commands.StartIntake(w.ctx, w.intake.ID); err != nil {
 		t.Fatal(err)
 	}
 	w.checkIntakeSessionDates(coord)
@@ -54,7 +54,7 @@ func TestFormsOfEachRole(t *testing.T) {
 	w.checkReschedule(coord, w.laterIntake()) // after checkDashboard, which counts two Torfaen journeys in all
 
 	w.eventually("the plan opens", 30*time.Second, func() (bool, error) {
-		d, err := w.svc.JourneyDetail(w.ctx, w.journey)
+		d, err := w.svc.Views.JourneyDetail(w.ctx, w.journey)
 		return err == nil && d.Live != nil && d.Live.Status == contract.StatusExperimenting, err
 	})
 	journeyPath := "/journeys/" + w.journey.String()
@@ -111,7 +111,7 @@ func (w *world) laterIntake() store.Intake {
 	t := w.t
 	t.Helper()
 	now := time.Now()
-	in, err := w.svc.CreateIntake(w.ctx, starter.IntakeSpec{
+	in, err := w.svc.Commands.CreateIntake(w.ctx, commands.IntakeSpec{
 		Name: "Cohort Later", CoordinatorID: w.coordinator.ID,
 		OpensAt: now, ClosesAt: now.Add(time.Hour), StartsOn: w.intake.StartsOn.Add(24 * time.Hour), Capacity: 1,
 	})
@@ -119,18 +119,18 @@ func (w *world) laterIntake() store.Intake {
 		t.Fatal(err)
 	}
 	p := w.s.person(store.RoleParticipant, "Gwenllian", "gwenllian@blaenavon.example.org", store.LanguageEnglish)
-	journey, err := w.svc.Apply(w.ctx, in.ID, p.ID, w.coach.ID)
+	journey, err := w.svc.Commands.Apply(w.ctx, in.ID, p.ID, w.coach.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.svc.Decide(w.ctx, in.ID, journey, workflows.DecisionOffer); err != nil {
+	if _, err := w.svc.Commands.Decide(w.ctx, in.ID, journey, workflows.DecisionOffer); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.svc.RespondToOffer(w.ctx, journey, true); err != nil {
+	if _, err := w.svc.Commands.RespondToOffer(w.ctx, journey, true); err != nil {
 		t.Fatal(err)
 	}
 	w.waitAccepted(in.ID)
-	if _, err := w.svc.StartIntake(w.ctx, in.ID); err != nil {
+	if _, err := w.svc.Commands.StartIntake(w.ctx, in.ID); err != nil {
 		t.Fatal(err)
 	}
 	return in
@@ -231,7 +231,7 @@ func (w *world) checkDashboard(coord *browser) {
 
 func (w *world) intakes() int {
 	w.t.Helper()
-	list, err := w.svc.ListIntakes(w.ctx)
+	list, err := w.svc.Views.ListIntakes(w.ctx)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -337,7 +337,7 @@ func (w *world) checkWithdraw(coord *browser, journeyPath string) {
 	expect(t, "withdrawing without a reason", send(coord, journeyPath, action, url.Values{"note": {"Moving to Swansea"}}),
 		http.StatusUnprocessableEntity, `<a href="#reason">Choose a reason for withdrawing</a>`, ">Moving to Swansea</textarea>")
 	// The refused form's page showed the note; nothing keeps it.
-	if found, err := w.svc.Store.(storetest.TextFinder).FindText(w.ctx, "Moving to Swansea"); err != nil || len(found) > 0 {
+	if found, err := w.st.(storetest.TextFinder).FindText(w.ctx, "Moving to Swansea"); err != nil || len(found) > 0 {
 		t.Errorf("the note of a refused form is kept in %v (%v)", found, err)
 	}
 	after := follow(coord, send(coord, journeyPath, action, url.Values{"reason": {"job-change"}, "note": {"Moving to Swansea"}}))
@@ -353,7 +353,7 @@ func (w *world) checkWithdraw(coord *browser, journeyPath string) {
 // state is the journey's live state.
 func (w *world) state() workflows.Status {
 	w.t.Helper()
-	d, err := w.svc.JourneyDetail(context.Background(), w.journey)
+	d, err := w.svc.Views.JourneyDetail(context.Background(), w.journey)
 	if err != nil || d.Live == nil {
 		w.t.Fatalf("reading the journey: %v (live %v)", err, d.Live != nil)
 	}

@@ -37,7 +37,7 @@ type onceMiddleware = *idempotency.Middleware
 // led is kept, never a page (which may repeat what was typed).
 func (s *server) newOnce() onceMiddleware {
 	return &idempotency.Middleware{
-		Store:       s.svc.Store,
+		Store:       s.svc.Claims,
 		Key:         func(_ *http.Request, body []byte) string { return formValue(body, keyField) },
 		OutcomeOnly: true,
 		MaxBody:     maxFormBytes,
@@ -144,7 +144,7 @@ func (s *server) visibleJourney(w http.ResponseWriter, r *http.Request) (store.J
 		return store.JourneySnapshot{}, false
 	}
 	p := principal(r)
-	j, err := s.svc.VisibleJourney(r.Context(), id, p.PersonID, p.Role)
+	j, err := s.svc.Views.VisibleJourney(r.Context(), id, p.PersonID, p.Role)
 	switch {
 	case errors.Is(err, apperr.ErrNotFound):
 		s.notFound(w, r)

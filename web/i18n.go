@@ -6,9 +6,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/infuse-cymru/journeys/internal/app/views"
 	"github.com/infuse-cymru/journeys/messages"
 	"github.com/infuse-cymru/journeys/programme"
-	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/workflows/contract"
 )
@@ -122,7 +122,7 @@ func (l Lang) Day(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	t = t.In(starter.London)
+	t = t.In(views.London)
 	return strconv.Itoa(t.Day()) + " " + messages.MonthName(t.Month(), store.Language(l)) + " " + strconv.Itoa(t.Year())
 }
 
@@ -132,7 +132,7 @@ func (l Lang) When(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return l.Day(t) + ", " + t.In(starter.London).Format("15:04")
+	return l.Day(t) + ", " + t.In(views.London).Format("15:04")
 }
 
 // Item names a schedule item ("checkpoint/2") as the programme does:

@@ -20,7 +20,7 @@ import (
 // intake's page and the dashboard.
 func (w *world) checkEditIntake(coord *browser) {
 	t := w.t
-	if _, err := w.svc.Decide(w.ctx, w.intake.ID, w.otherJourney, workflows.DecisionOffer); err != nil {
+	if _, err := w.svc.Commands.Decide(w.ctx, w.intake.ID, w.otherJourney, workflows.DecisionOffer); err != nil {
 		t.Fatal(err)
 	}
 	page := "/intakes/" + w.intake.ID.String()
@@ -82,7 +82,7 @@ func (w *world) checkEditAfterStart(coord *browser) {
 
 func (w *world) intakeIs(name string, capacity int) {
 	w.t.Helper()
-	in, err := w.svc.Store.GetIntake(w.ctx, w.intake.ID)
+	in, err := w.st.GetIntake(w.ctx, w.intake.ID)
 	if err != nil || in.Name != name || in.Capacity != capacity {
 		w.t.Errorf("the intake is %q with %d places (%v), want %q with %d", in.Name, in.Capacity, err, name, capacity)
 	}
@@ -98,7 +98,7 @@ func sessionOption(id string, at time.Time) string {
 // its start for the intake, the programme's plan for its start date.
 func (w *world) checkIntakeSessionDates(coord *browser) {
 	t := w.t
-	in, err := w.svc.Store.GetIntake(w.ctx, w.intake.ID)
+	in, err := w.st.GetIntake(w.ctx, w.intake.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +129,7 @@ func (w *world) checkIntakeSessionDates(coord *browser) {
 // its start in the journey's live schedule.
 func (w *world) checkJourneySessionDates(coord *browser, journeyPath string) {
 	t := w.t
-	items, err := w.svc.JourneySchedule(w.ctx, w.journey)
+	items, err := w.svc.Views.JourneySchedule(w.ctx, w.journey)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/infuse-cymru/journeys/starter"
+	"github.com/infuse-cymru/journeys/internal/app/views"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/web"
 	"github.com/infuse-cymru/journeys/workflows/contract"
@@ -22,7 +22,7 @@ import (
 // links to the next and previous pages that name a journey, never a
 // person; a link from another intake leads to the first page.
 func TestIntakePagesItsParticipants(t *testing.T) {
-	const n = starter.DashboardRows + 3
+	const n = views.DashboardRows + 3
 	s := newSite(t, siteOptions{}) // no Temporal: the page is read from the store
 	coord := s.person(store.RoleCoordinator, "Megan", "megan@example.org", store.LanguageWelsh)
 	in := store.Intake{ID: uuid.New(), Name: "Cohort Big", ProgrammeID: "infuse", ProgrammeVersion: 1, Capacity: n,
@@ -64,10 +64,10 @@ func TestIntakePagesItsParticipants(t *testing.T) {
 		return regexp.MustCompile(`>Person (\d{3})</a>`).FindAllString(page.body, -1)
 	}
 	first := b.get("/intakes/" + in.ID.String())
-	expect(t, "the first page", first, http.StatusOK, fmt.Sprintf("%s %d %s %d", web.Welsh.T("intake.page"), starter.DashboardRows,
-		web.Welsh.T("intake.page.of"), n), ">Person 000</a>", fmt.Sprintf(">Person %03d</a>", starter.DashboardRows-1))
-	if got := named(first); len(got) != starter.DashboardRows {
-		t.Errorf("the first page names %d participants, want %d", len(got), starter.DashboardRows)
+	expect(t, "the first page", first, http.StatusOK, fmt.Sprintf("%s %d %s %d", web.Welsh.T("intake.page"), views.DashboardRows,
+		web.Welsh.T("intake.page.of"), n), ">Person 000</a>", fmt.Sprintf(">Person %03d</a>", views.DashboardRows-1))
+	if got := named(first); len(got) != views.DashboardRows {
+		t.Errorf("the first page names %d participants, want %d", len(got), views.DashboardRows)
 	}
 	next := links(first)
 	if next["prev"] != "" || next["next"] == "" {

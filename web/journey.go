@@ -10,8 +10,8 @@ import (
 	"github.com/google/uuid"
 	"go.uber.org/zap"
 
+	"github.com/infuse-cymru/journeys/internal/app/views"
 	"github.com/infuse-cymru/journeys/programme"
-	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/workflows"
 	"github.com/infuse-cymru/journeys/workflows/contract"
@@ -20,7 +20,7 @@ import (
 // participantHome sends a participant to their newest journey; with none
 // yet it says so.
 func (s *server) participantHome(w http.ResponseWriter, r *http.Request) {
-	js, err := s.svc.JourneysOf(r.Context(), principal(r).PersonID)
+	js, err := s.svc.Views.JourneysOf(r.Context(), principal(r).PersonID)
 	if err != nil {
 		s.serverError(w, r, "listing your journeys", err)
 		return
@@ -40,7 +40,7 @@ func (s *server) participantHome(w http.ResponseWriter, r *http.Request) {
 
 // journeyData is the body of a journey's page.
 type journeyData struct {
-	starter.JourneyDetail
+	views.JourneyDetail
 	// Mine says the participant is looking at their own journey: they get
 	// the offer, task and language forms.
 	Mine bool
@@ -79,7 +79,7 @@ func (s *server) journeyPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) renderJourney(w http.ResponseWriter, r *http.Request, status int, j store.JourneySnapshot, errs []fieldError) {
-	d, err := s.svc.JourneyDetail(r.Context(), j.JourneyID)
+	d, err := s.svc.Views.JourneyDetail(r.Context(), j.JourneyID)
 	if err != nil {
 		s.serverError(w, r, "reading the journey", err)
 		return
@@ -89,7 +89,7 @@ func (s *server) renderJourney(w http.ResponseWriter, r *http.Request, status in
 	data := journeyData{JourneyDetail: d, Mine: pr.Role == store.RoleParticipant, CoachOwn: pr.Role == store.RoleCoach, Form: postedForm(r)}
 	data.CanRespond = data.Mine && d.Journey.State == contract.StatusOffered
 	if data.Mine {
-		person, err := s.svc.Store.GetPerson(r.Context(), pr.PersonID)
+		person, err := s.svc.People.Get(r.Context(), pr.PersonID)
 		if err != nil {
 			s.serverError(w, r, "reading your language preference", err)
 			return
@@ -141,7 +141,7 @@ func (d *journeyData) live(role store.Role, now time.Time) {
 // dates are the ones its participant was sent. If the workflow cannot say,
 // the attendance form names the sessions without dates rather than fail.
 func (s *server) journeyStarts(r *http.Request, journeyID uuid.UUID) map[string]time.Time {
-	items, err := s.svc.JourneySchedule(r.Context(), journeyID)
+	items, err := s.svc.Views.JourneySchedule(r.Context(), journeyID)
 	if err != nil {
 		s.log.Warn("journey page without session dates", zap.Stringer("journey", journeyID), zap.Error(err))
 		return nil
@@ -172,7 +172,7 @@ func (s *server) calendar(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ics, err := s.svc.JourneyCalendar(r.Context(), j.JourneyID)
+	ics, err := s.svc.Views.JourneyCalendar(r.Context(), j.JourneyID)
 	if err != nil {
 		s.serverError(w, r, "making the journey's calendar", err)
 		return
@@ -198,7 +198,7 @@ func (s *server) respondToOffer(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusUnprocessableEntity, "error.form.title", "journey.offer.missing")
 		return
 	}
-	if _, err := s.svc.RespondToOffer(r.Context(), j.JourneyID, accept); err != nil {
+	if _, err := s.svc.Commands.RespondToOffer(r.Context(), j.JourneyID, accept); err != nil {
 		s.failAction(w, r, back, err)
 		return
 	}
@@ -213,7 +213,7 @@ func (s *server) respondToOffer(w http.ResponseWriter, r *http.Request) {
 // e-mails in, and goes back to the page the form was on.
 func (s *server) setLanguage(w http.ResponseWriter, r *http.Request) {
 	back := localPath(r.PostFormValue("next"))
-	if err := s.svc.SetLanguage(r.Context(), principal(r).PersonID, r.PostFormValue("language")); err != nil {
+	if err := s.svc.People.SetLanguage(r.Context(), principal(r).PersonID, r.PostFormValue("language")); err != nil {
 		s.failAction(w, r, back, err)
 		return
 	}
@@ -253,19 +253,19 @@ func (s *server) recordAttendance() http.HandlerFunc {
 		c.require(strings.TrimSpace(form.Get("session")) != "", "attendance-session", "attendance.session.missing")
 		c.oneOf(form, "attended", "attendance.answer.missing", []string{"present", "absent"})
 	}, func(r *http.Request, j store.JourneySnapshot, form url.Values) error {
-		return s.svc.RecordAttendance(r.Context(), j.JourneyID, form.Get("session"), form.Get("attended") == "present")
+		return s.svc.Commands.RecordAttendance(r.Context(), j.JourneyID, form.Get("session"), form.Get("attended") == "present")
 	})
 }
 
 func (s *server) pause() http.HandlerFunc {
 	return s.journeyForm("paused", nil, func(r *http.Request, j store.JourneySnapshot, _ url.Values) error {
-		return s.svc.Pause(r.Context(), j.JourneyID)
+		return s.svc.Commands.Pause(r.Context(), j.JourneyID)
 	})
 }
 
 func (s *server) resume() http.HandlerFunc {
 	return s.journeyForm("resumed", nil, func(r *http.Request, j store.JourneySnapshot, _ url.Values) error {
-		return s.svc.Resume(r.Context(), j.JourneyID)
+		return s.svc.Commands.Resume(r.Context(), j.JourneyID)
 	})
 }
 
@@ -275,7 +275,7 @@ func (s *server) withdraw() http.HandlerFunc {
 	return s.journeyForm("withdrawn", func(c *checks, form url.Values) {
 		c.oneOf(form, "reason", "withdraw.reason.missing", workflows.WithdrawReasons)
 	}, func(r *http.Request, j store.JourneySnapshot, form url.Values) error {
-		return s.svc.Withdraw(r.Context(), j.JourneyID, principal(r).PersonID, form.Get("reason"), strings.TrimSpace(form.Get("note")))
+		return s.svc.Commands.Withdraw(r.Context(), j.JourneyID, principal(r).PersonID, form.Get("reason"), strings.TrimSpace(form.Get("note")))
 	})
 }
 
@@ -286,7 +286,7 @@ func (s *server) submitTask() http.HandlerFunc {
 		c.oneOf(form, "task", "error.form.body", []string{"plan", "reflection"})
 		c.require(strings.TrimSpace(form.Get("text")) != "", "text-"+form.Get("task"), "task.text.missing")
 	}, func(r *http.Request, j store.JourneySnapshot, form url.Values) error {
-		_, err := s.svc.SubmitTask(r.Context(), j.JourneyID, principal(r).PersonID, form.Get("task"), form.Get("text"), requestID(r))
+		_, err := s.svc.Commands.SubmitTask(r.Context(), j.JourneyID, principal(r).PersonID, form.Get("task"), form.Get("text"), requestID(r))
 		return err
 	})
 }

@@ -15,8 +15,10 @@ import (
 
 	"github.com/infuse-cymru/journeys/activities"
 	"github.com/infuse-cymru/journeys/idempotency"
+	"github.com/infuse-cymru/journeys/internal/app"
+	"github.com/infuse-cymru/journeys/internal/app/commands"
+	"github.com/infuse-cymru/journeys/internal/app/views"
 	"github.com/infuse-cymru/journeys/internal/testenv"
-	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
 	"github.com/infuse-cymru/journeys/workflows"
@@ -39,7 +41,7 @@ var browserPace = pace{factor: 400_000, knee: "checkpoint/1"}
 
 // origin is the programme day the intake's start maps to: a Monday in
 // January, as the README's example intake.
-var origin = time.Date(2027, 1, 4, 0, 0, 0, 0, starter.London)
+var origin = time.Date(2027, 1, 4, 0, 0, 0, 0, views.London)
 
 // world is a running system: Temporal, the worker on the compressed
 // clock, the store, and the pages over HTTP.
@@ -47,7 +49,8 @@ type world struct {
 	t   *testing.T
 	ctx context.Context
 	s   *site
-	svc *starter.Service
+	svc *app.App
+	st  store.Store
 
 	coordinator, coach, participant, other store.Person
 	intake                                 store.Intake
@@ -66,8 +69,8 @@ func newWorld(t *testing.T, p pace) *world {
 		t.Fatal(err)
 	}
 	testenv.StartWorker(t, ts, &activities.Activities{Store: st, Planner: planner})
-	svc := starter.New(ts.GetDefaultClient(), st)
-	w := &world{t: t, ctx: ctx, svc: svc, s: newSite(t, siteOptions{svc: svc}), planner: planner}
+	svc := app.New(ts.GetDefaultClient(), st)
+	w := &world{t: t, ctx: ctx, svc: svc, st: st, s: newSite(t, siteOptions{svc: svc, st: st}), planner: planner}
 	w.coordinator = w.s.person(store.RoleCoordinator, "Megan", "megan@monmouthshire.example.org", store.LanguageUnknown)
 	w.coach = w.s.person(store.RoleCoach, "Nerys", "nerys@bridgend.example.org", store.LanguageEnglish)
 	w.participant = w.s.person(store.RoleParticipant, "Angharad", "angharad@cardiff.example.org", store.LanguageWelsh)
@@ -77,7 +80,7 @@ func newWorld(t *testing.T, p pace) *world {
 	// and deciding have no deadline; the start date is only a label for the
 	// test clock.
 	now := time.Now()
-	w.intake, err = svc.CreateIntake(ctx, starter.IntakeSpec{
+	w.intake, err = svc.Commands.CreateIntake(ctx, commands.IntakeSpec{
 		Name: "Cohort Browser", CoordinatorID: w.coordinator.ID,
 		OpensAt: now, ClosesAt: now.Add(time.Hour), StartsOn: now.Add(time.Hour), Capacity: 2,
 	})
@@ -85,10 +88,10 @@ func newWorld(t *testing.T, p pace) *world {
 		t.Fatal(err)
 	}
 	w.waitIntake(store.IntakeOpen)
-	if w.journey, err = svc.Apply(ctx, w.intake.ID, w.participant.ID, w.coach.ID); err != nil {
+	if w.journey, err = svc.Commands.Apply(ctx, w.intake.ID, w.participant.ID, w.coach.ID); err != nil {
 		t.Fatal(err)
 	}
-	if w.otherJourney, err = svc.Apply(ctx, w.intake.ID, w.other.ID, w.coach.ID); err != nil {
+	if w.otherJourney, err = svc.Commands.Apply(ctx, w.intake.ID, w.other.ID, w.coach.ID); err != nil {
 		t.Fatal(err)
 	}
 	return w
@@ -112,7 +115,7 @@ func (w *world) eventually(what string, limit time.Duration, done func() (bool, 
 func (w *world) waitIntake(status store.IntakeStatus) {
 	w.t.Helper()
 	w.eventually("intake "+string(status), 15*time.Second, func() (bool, error) {
-		in, err := w.svc.Store.GetIntake(w.ctx, w.intake.ID)
+		in, err := w.st.GetIntake(w.ctx, w.intake.ID)
 		return in.Status == status, err
 	})
 }
@@ -123,7 +126,7 @@ func (w *world) waitAccepted(intake uuid.UUID) {
 	w.t.Helper()
 	w.eventually("the intake counts the acceptance", 15*time.Second, func() (bool, error) {
 		var counts map[workflows.Status]int
-		v, err := w.svc.Temporal.QueryWorkflow(w.ctx, workflows.IntakeWorkflowID(intake), "", workflows.QueryIntakeCounts)
+		v, err := w.svc.Workflows.Temporal.QueryWorkflow(w.ctx, workflows.IntakeWorkflowID(intake), "", workflows.QueryIntakeCounts)
 		if err == nil {
 			err = v.Get(&counts)
 		}
@@ -133,7 +136,7 @@ func (w *world) waitAccepted(intake uuid.UUID) {
 
 func (w *world) events(journey uuid.UUID, typ string) int {
 	w.t.Helper()
-	evs, err := w.svc.Store.JourneyEvents(w.ctx, journey)
+	evs, err := w.st.JourneyEvents(w.ctx, journey)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -171,7 +174,7 @@ func TestJourneyInTheBrowser(t *testing.T) {
 	if flash := tb.text(".flash"); !strings.Contains(flash, "decision is recorded") {
 		t.Errorf("after deciding, the page says %q", flash)
 	}
-	if _, err := w.svc.RespondToOffer(w.ctx, w.journey, true); err != nil {
+	if _, err := w.svc.Commands.RespondToOffer(w.ctx, w.journey, true); err != nil {
 		t.Fatal(err)
 	}
 	w.checkFormsOverHTTP()
@@ -185,8 +188,8 @@ func TestJourneyInTheBrowser(t *testing.T) {
 
 	// Coach: the checkpoint opens about 20 s after the programme starts.
 	w.eventually("checkpoint/1 opens in the coach's inbox", 60*time.Second, func() (bool, error) {
-		in, err := w.svc.CoachInbox(w.ctx, w.coach.ID)
-		return err == nil && slices.ContainsFunc(in.Open, func(it starter.InboxItem) bool {
+		in, err := w.svc.Views.CoachInbox(w.ctx, w.coach.ID)
+		return err == nil && slices.ContainsFunc(in.Open, func(it views.InboxItem) bool {
 			return it.JourneyID == w.journey && it.CheckpointID == "checkpoint/1"
 		}), err
 	})
@@ -261,7 +264,7 @@ func (w *world) checkFormsOverHTTP() {
 	if a := b.post(intakePath+"/start", start); a.StatusCode != http.StatusForbidden {
 		t.Errorf("starting without the CSRF token: %d, want 403", a.StatusCode)
 	}
-	if in, err := w.svc.Store.GetIntake(w.ctx, w.intake.ID); err != nil || in.Status != store.IntakeOpen {
+	if in, err := w.st.GetIntake(w.ctx, w.intake.ID); err != nil || in.Status != store.IntakeOpen {
 		t.Errorf("after a refused start the intake is %q (%v), want still open", in.Status, err)
 	}
 

@@ -17,8 +17,8 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/infuse-cymru/journeys/internal/app"
 	"github.com/infuse-cymru/journeys/internal/telemetry"
-	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
 )
@@ -30,7 +30,7 @@ import (
 func TestSignInSecretNotLogged(t *testing.T) {
 	st := sqlitestore.OpenTest(t)
 	core, logs := observer.New(zapcore.DebugLevel)
-	h := telemetry.WithCorrelationIDs(New(starter.New(nil, st), Options{Logger: zap.New(core)}))
+	h := telemetry.WithCorrelationIDs(New(app.New(nil, st), Options{Logger: zap.New(core)}))
 	st.Close()
 	const secret = "Zq3vX9pL2mN8rT5wK7yB4cD6fG1hJ0sA"
 	r := httptest.NewRequest(http.MethodPost, "/signin/"+secret, strings.NewReader(url.Values{csrfField: {"t"}}.Encode()))
@@ -72,7 +72,7 @@ func (unreachableLinks) RedeemSignInLink(context.Context, string, time.Time) (uu
 // something is wrong with what they did or with the code.
 func TestUnreachableStoreIsAPageToComeBackTo(t *testing.T) {
 	st := unreachableLinks{sqlitestore.OpenTest(t)}
-	h := telemetry.WithCorrelationIDs(New(starter.New(nil, st), Options{Logger: zap.NewNop()}))
+	h := telemetry.WithCorrelationIDs(New(app.New(nil, st), Options{Logger: zap.NewNop()}))
 	r := httptest.NewRequest(http.MethodPost, "/signin/Zq3vX9pL2mN8rT5wK7yB4cD6fG1hJ0sA", strings.NewReader(url.Values{csrfField: {"t"}}.Encode()))
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	r.AddCookie(&http.Cookie{Name: preSessionCookie, Value: "t"})

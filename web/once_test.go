@@ -198,7 +198,7 @@ func TestAFormSentTwiceActsOnce(t *testing.T) {
 	// holds until the second press has reached them.
 	journeyPath := "/journeys/" + w.otherJourney.String()
 	hold := newHoldFirst(journeyPath + "/withdraw")
-	s := newSite(t, siteOptions{svc: w.svc, wrap: hold.wrap})
+	s := newSite(t, siteOptions{svc: w.svc, st: w.st, wrap: hold.wrap})
 	tb := newTab(t, s.srv.URL)
 	tb.signIn(s, w.coordinator, "/")
 	tb.open(journeyPath)
@@ -233,7 +233,7 @@ func TestAFormSentTwiceActsOnce(t *testing.T) {
 	if n := w.events(w.otherJourney, withdrawn); n != 1 {
 		t.Errorf("%d journey.withdrawn events after pressing twice, want 1", n)
 	}
-	if notes, err := w.svc.Store.NotesOfJourney(w.ctx, w.otherJourney); err != nil || len(notes) != 1 {
+	if notes, err := w.st.NotesOfJourney(w.ctx, w.otherJourney); err != nil || len(notes) != 1 {
 		t.Errorf("%d withdrawal notes (%v), want 1", len(notes), err)
 	}
 }

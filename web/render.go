@@ -132,7 +132,7 @@ func (s *server) newPage(r *http.Request, titleKey string) *page {
 // nameOf is the signed-in person's name for the header; their role if the
 // store cannot say.
 func (s *server) nameOf(r *http.Request, pr auth.Principal) string {
-	person, err := s.svc.Store.GetPerson(r.Context(), pr.PersonID)
+	person, err := s.svc.People.Get(r.Context(), pr.PersonID)
 	if err != nil {
 		return pageLang(r).Role(pr.Role)
 	}

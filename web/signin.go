@@ -107,7 +107,7 @@ func (s *server) now() time.Time {
 func (s *server) mailLink(req linkRequest) {
 	ctx, cancel := context.WithTimeout(context.Background(), sendTimeout)
 	defer cancel()
-	person, err := s.svc.Store.FindPersonByEmail(ctx, req.email)
+	person, err := s.svc.People.ByEmail(ctx, req.email)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && !person.ErasedAt.IsZero()) {
 		return
 	}

@@ -26,7 +26,7 @@ import (
 	"github.com/infuse-cymru/journeys/auth"
 	"github.com/infuse-cymru/journeys/delivery"
 	"github.com/infuse-cymru/journeys/idempotency"
-	"github.com/infuse-cymru/journeys/starter"
+	"github.com/infuse-cymru/journeys/internal/app"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
 	"github.com/infuse-cymru/journeys/web"
@@ -239,7 +239,7 @@ func TestUnknownAddressLooksTheSame(t *testing.T) {
 		if err := st.CreatePeople(t.Context(), []store.Person{p}); err != nil {
 			t.Fatal(err)
 		}
-		pages := web.New(starter.New(nil, st), web.Options{Mail: box, From: delivery.Address{Address: "infuse@example.org"},
+		pages := web.New(app.New(nil, st), web.Options{Mail: box, From: delivery.Address{Address: "infuse@example.org"},
 			BaseURL: "http://journeys.example.org", Logger: zaptest.NewLogger(t)})
 		ask := func(email string) *httptest.ResponseRecorder {
 			req := httptest.NewRequest(http.MethodPost, "/signin", strings.NewReader(url.Values{"email": {email}}.Encode()))

@@ -17,7 +17,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/infuse-cymru/journeys/delivery"
-	"github.com/infuse-cymru/journeys/starter"
+	"github.com/infuse-cymru/journeys/internal/app"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
 	"github.com/infuse-cymru/journeys/web"
@@ -43,7 +43,7 @@ func newSignInBench(t *testing.T, mail delivery.Sender, people int, trusted ...n
 	if err := st.CreatePeople(t.Context(), b.people); err != nil {
 		t.Fatal(err)
 	}
-	b.pages = web.New(starter.New(nil, st), web.Options{Mail: mail, From: delivery.Address{Address: "infuse@example.org"},
+	b.pages = web.New(app.New(nil, st), web.Options{Mail: mail, From: delivery.Address{Address: "infuse@example.org"},
 		BaseURL: "http://journeys.example.org", TrustedProxies: trusted, Logger: zap.NewNop()})
 	return b
 }

@@ -20,8 +20,8 @@ import (
 
 	"github.com/infuse-cymru/journeys/auth"
 	"github.com/infuse-cymru/journeys/delivery"
+	"github.com/infuse-cymru/journeys/internal/app"
 	"github.com/infuse-cymru/journeys/internal/devmail"
-	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
 	"github.com/infuse-cymru/journeys/web"
@@ -50,7 +50,7 @@ func (c *clock) advance(d time.Duration) {
 type site struct {
 	t     *testing.T
 	st    store.Store
-	svc   *starter.Service
+	svc   *app.App
 	auth  *auth.Authenticator
 	clock *clock
 	box   *devmail.Server
@@ -60,9 +60,11 @@ type site struct {
 // siteOptions say how to start a site.
 type siteOptions struct {
 	tls bool
-	// svc, when set, is the service to serve (with Temporal); else one on
-	// a new SQLite store without Temporal, enough for sign-in.
-	svc *starter.Service
+	// svc, when set, is the application to serve (with Temporal) and st
+	// its store; else one on a new SQLite store without Temporal, enough
+	// for sign-in.
+	svc *app.App
+	st  store.Store
 	// wrap, when set, stands in front of the pages: a test's way to see,
 	// or hold, what passes between a browser and the pages.
 	wrap func(http.Handler) http.Handler
@@ -72,11 +74,11 @@ type siteOptions struct {
 
 func newSite(t *testing.T, o siteOptions) *site {
 	t.Helper()
-	s := &site{t: t, clock: &clock{}, svc: o.svc}
+	s := &site{t: t, clock: &clock{}, svc: o.svc, st: o.st}
 	if s.svc == nil {
-		s.svc = starter.New(nil, sqlitestore.OpenTest(t))
+		s.st = sqlitestore.OpenTest(t)
+		s.svc = app.New(nil, s.st)
 	}
-	s.st = s.svc.Store
 	s.auth = &auth.Authenticator{Store: s.st, Now: s.clock.Now}
 	box, err := devmail.Start(devmail.Options{Dir: t.TempDir(), Port: 0})
 	if err != nil {

@@ -4,7 +4,7 @@
 // beside the JSON API (package api, which mounts these pages at "/") so
 // that nobody needs a client program or an API token: a person signs in
 // with a single-use link e-mailed to them, and the pages call the same
-// starter.Service as the API and the command line, so every page shows
+// application (internal/app) as the API and the command line, so every page shows
 // the same facts and every form does exactly what the API would.
 //
 // Security, in brief: sessions are cookies (HttpOnly, SameSite=Lax, Secure
@@ -27,8 +27,7 @@ import (
 
 	"github.com/infuse-cymru/journeys/auth"
 	"github.com/infuse-cymru/journeys/delivery"
-	"github.com/infuse-cymru/journeys/internal/app/reports"
-	"github.com/infuse-cymru/journeys/starter"
+	"github.com/infuse-cymru/journeys/internal/app"
 	"github.com/infuse-cymru/journeys/store"
 )
 
@@ -61,15 +60,14 @@ func SignInPath(secret string) string { return "/signin/" + secret }
 
 // server holds what every handler needs.
 type server struct {
-	svc     *starter.Service
-	reports *reports.Service
-	auth    *auth.Authenticator
-	mail    delivery.Sender
-	from    delivery.Address
-	base    string
-	log     *zap.Logger
-	pages   pages
-	once    onceMiddleware
+	svc   *app.App
+	auth  *auth.Authenticator
+	mail  delivery.Sender
+	from  delivery.Address
+	base  string
+	log   *zap.Logger
+	pages pages
+	once  onceMiddleware
 	// Sign-in by e-mail: the proxies whose X-Forwarded-For is believed,
 	// the per-client and whole-process limits, and the queue of e-mails
 	// to send (see signinlimits.go).
@@ -81,15 +79,15 @@ type server struct {
 }
 
 // New returns the handler of every page.
-func New(svc *starter.Service, o Options) *Pages {
+func New(svc *app.App, o Options) *Pages {
 	if o.Logger == nil {
 		o.Logger = zap.NewNop()
 	}
 	if o.Auth == nil {
-		o.Auth = &auth.Authenticator{Store: svc.Store, HTTPS: auth.HTTPSBaseURL(o.BaseURL)}
+		o.Auth = &auth.Authenticator{Store: svc.Credentials, HTTPS: auth.HTTPSBaseURL(o.BaseURL)}
 	}
 	s := &server{
-		svc: svc, reports: reports.New(svc.Store), auth: o.Auth, mail: o.Mail, from: o.From,
+		svc: svc, auth: o.Auth, mail: o.Mail, from: o.From,
 		base: strings.TrimRight(o.BaseURL, "/"), log: o.Logger.Named("web"), pages: mustParsePages(),
 	}
 	s.once = s.newOnce()

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/infuse-cymru/journeys/activities"
+	"github.com/infuse-cymru/journeys/internal/app/views"
 	"github.com/infuse-cymru/journeys/internal/testenv"
-	"github.com/infuse-cymru/journeys/starter"
 )
 
 // jsonKeys runs a --json command that has to succeed and returns the keys
@@ -31,12 +31,12 @@ func (w *world) jsonKeys(args ...string) []string {
 // IDs.
 func TestJourneyActionsAsJSON(t *testing.T) {
 	w, st := workerlessWorld(t)
-	planner, err := testenv.UntilOpen(time.Date(2026, 10, 1, 0, 0, 0, 0, starter.London), 400_000, "checkpoint/1")
+	planner, err := testenv.UntilOpen(time.Date(2026, 10, 1, 0, 0, 0, 0, views.London), 400_000, "checkpoint/1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	testenv.StartWorker(t, w.temporal, &activities.Activities{Store: st, Planner: planner})
-	w.must("people", "import", w.writeFile("people.csv", people+"coach,Rhodri,Morgan,rhodri@example.org,,,en\n"))
+	w.must("people", "import", w.writeFile("people.csv", peopleFile+"coach,Rhodri,Morgan,rhodri@example.org,,,en\n"))
 	now := time.Now()
 	intake := w.jsonField("id", "intake", "create", "--name", "Cohort Fast", "--opens", now.Add(-time.Hour).Format(time.RFC3339),
 		"--closes", now.Add(time.Hour).Format(time.RFC3339), "--starts", now.Add(2*time.Hour).Format(time.RFC3339),

@@ -178,7 +178,7 @@ func (w *world) jsonField(field string, args ...string) string {
 	return s
 }
 
-const people = `role,given_name,family_name,email,local_authority,theme,language
+const peopleFile = `role,given_name,family_name,email,local_authority,theme,language
 coordinator,Megan,Howells,megan@example.org,Monmouthshire,,en
 coach,Elin,Rowlands,elin@example.org,,,cy
 participant,Carys,Pritchard,carys@example.org,Blaenau Gwent,decarbonisation,cy
@@ -202,7 +202,7 @@ func TestCommands(t *testing.T) {
 		t.Errorf("a line of the bad file was imported:\n%s", out)
 	}
 
-	good := w.writeFile("people.csv", people)
+	good := w.writeFile("people.csv", peopleFile)
 	if out := w.must("people", "import", good); !strings.Contains(out, "4 created, 0 unchanged") {
 		t.Errorf("import: %s", out)
 	}

@@ -18,10 +18,10 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/infuse-cymru/journeys/delivery"
+	"github.com/infuse-cymru/journeys/internal/app"
 	"github.com/infuse-cymru/journeys/internal/logging"
 	"github.com/infuse-cymru/journeys/internal/temporalx"
 	"github.com/infuse-cymru/journeys/notify"
-	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/pgstore"
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
@@ -107,26 +107,26 @@ func (c *cli) store(ctx context.Context, create bool) (store.Store, error) {
 // service connects what a coordinator command needs. Commands that only
 // read or write the store (people, lists, dashboards) pass withTemporal
 // false, so they work while Temporal is down.
-func (c *cli) service(ctx context.Context, withTemporal bool) (*starter.Service, error) {
+func (c *cli) service(ctx context.Context, withTemporal bool) (*app.App, error) {
 	s, err := c.store(ctx, false)
 	if err != nil {
 		return nil, err
 	}
-	svc := starter.New(nil, s)
+	var tc client.Client
 	if withTemporal {
-		if svc.Temporal, _, err = c.temporalFromEnv(ctx); err != nil {
+		if tc, _, err = c.temporalFromEnv(ctx); err != nil {
 			return nil, err
 		}
 	}
-	return svc, nil
+	return app.New(tc, s), nil
 }
 
 // person resolves a person given by ID or e-mail address.
-func person(ctx context.Context, svc *starter.Service, flag, ref string) (uuid.UUID, error) {
+func person(ctx context.Context, svc *app.App, flag, ref string) (uuid.UUID, error) {
 	if strings.TrimSpace(ref) == "" {
 		return uuid.Nil, usage("%s is required: a person's ID or e-mail address", flag)
 	}
-	p, err := svc.FindPerson(ctx, ref)
+	p, err := svc.People.FindPerson(ctx, ref)
 	if err != nil {
 		return uuid.Nil, fmt.Errorf("%s: %w", flag, err)
 	}
@@ -134,7 +134,7 @@ func person(ctx context.Context, svc *starter.Service, flag, ref string) (uuid.U
 }
 
 // optionalPerson is person, but an empty ref is no one.
-func optionalPerson(ctx context.Context, svc *starter.Service, flag, ref string) (uuid.UUID, error) {
+func optionalPerson(ctx context.Context, svc *app.App, flag, ref string) (uuid.UUID, error) {
 	if strings.TrimSpace(ref) == "" {
 		return uuid.Nil, nil
 	}

@@ -183,7 +183,7 @@ func TestDevDataDirDiskFull(t *testing.T) {
 	w := &world{t: t, database: filepath.Join(dir, storeFileName)}
 	t.Setenv("TEMPORAL_ADDRESS", p.temporal)
 	t.Setenv("TEMPORAL_NAMESPACE", "default")
-	w.must("people", "import", w.writeFile("people.csv", people))
+	w.must("people", "import", w.writeFile("people.csv", peopleFile))
 	token := w.jsonField("token", "token", "create", "--person", "megan@example.org", "--role", "coordinator", "--name", "disk test")
 	rfc := func(d time.Duration) string { return time.Now().Add(d).Format(time.RFC3339) }
 	intake := w.jsonField("id", "intake", "create", "--name", "Cohort 1", "--capacity", "2",

@@ -11,7 +11,10 @@ import (
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
+	"github.com/infuse-cymru/journeys/internal/app"
 	"github.com/infuse-cymru/journeys/internal/app/apperr"
+	"github.com/infuse-cymru/journeys/internal/app/commands"
+	"github.com/infuse-cymru/journeys/internal/app/views"
 	"github.com/infuse-cymru/journeys/internal/app/wire"
 	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/workflows"
@@ -42,7 +45,7 @@ first run created instead of creating another.`,
 				// every run with this --request-id is the same request.
 				ctx = starter.WithRequestID(ctx, "cli/"+requestID)
 			}
-			spec := starter.IntakeSpec{Name: name, Capacity: capacity}
+			spec := commands.IntakeSpec{Name: name, Capacity: capacity}
 			var err error
 			if spec.OpensAt, err = parseTime("--opens", opens); err != nil {
 				return err
@@ -60,7 +63,7 @@ first run created instead of creating another.`,
 			if spec.CoordinatorID, err = person(ctx, svc, "--coordinator", coordinator); err != nil {
 				return err
 			}
-			in, err := svc.CreateIntake(ctx, spec)
+			in, err := svc.Commands.CreateIntake(ctx, spec)
 			if requestID != "" && errors.Is(err, apperr.ErrRejected) {
 				// The store refuses the derived ID only when it already
 				// names an intake with other details.
@@ -97,7 +100,7 @@ func (c *cli) intakeEditCommand() *cobra.Command {
 			"first. The dates cannot change.",
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			var edit starter.IntakeEdit
+			var edit commands.IntakeEdit
 			if cmd.Flags().Changed("name") {
 				edit.Name = &name
 			}
@@ -108,8 +111,8 @@ func (c *cli) intakeEditCommand() *cobra.Command {
 				return usage("say what to change: --name NAME, --capacity N or both (usage: %s)", cmd.UseLine())
 			}
 			// A rename is the store's alone, so it works without Temporal.
-			return c.onID("intake", edit.Capacity != nil, func(ctx context.Context, svc *starter.Service, id uuid.UUID, _ []string) (any, func(io.Writer), error) {
-				in, err := svc.EditIntake(ctx, id, edit)
+			return c.onID("intake", edit.Capacity != nil, func(ctx context.Context, svc *app.App, id uuid.UUID, _ []string) (any, func(io.Writer), error) {
+				in, err := svc.Commands.EditIntake(ctx, id, edit)
 				return wire.Intake(in), func(w io.Writer) {
 					fmt.Fprintf(w, "Intake %s is now %s, with places for %d.\n", in.ID, in.Name, in.Capacity)
 				}, err
@@ -132,7 +135,7 @@ func (c *cli) intakeListCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			intakes, err := svc.ListIntakes(ctx)
+			intakes, err := svc.Views.ListIntakes(ctx)
 			if err != nil {
 				return err
 			}
@@ -153,8 +156,8 @@ func (c *cli) intakeStartCommand() *cobra.Command {
 		Use:   "start INTAKE",
 		Short: "Start the programme for everyone who accepted; close everyone else's application",
 		Args:  args(cobra.ExactArgs(1)),
-		RunE: c.onID("intake", true, func(ctx context.Context, svc *starter.Service, id uuid.UUID, _ []string) (any, func(io.Writer), error) {
-			got, err := svc.StartIntake(ctx, id)
+		RunE: c.onID("intake", true, func(ctx context.Context, svc *app.App, id uuid.UUID, _ []string) (any, func(io.Writer), error) {
+			got, err := svc.Commands.StartIntake(ctx, id)
 			return wire.Started{Counts: got}, func(w io.Writer) {
 				fmt.Fprintf(w, "Started intake %s: %s.\n", id, statusCounts(got))
 			}, err
@@ -172,14 +175,14 @@ func statusCounts(m map[workflows.Status]int) string {
 
 func (c *cli) intakeDashboardCommand() *cobra.Command {
 	var after, before string
-	var page starter.DashboardPage
+	var page views.DashboardPage
 	cmd := &cobra.Command{
 		Use:   "dashboard INTAKE [--after JOURNEY | --before JOURNEY] [--limit N]",
 		Short: "Show an intake's totals and a page of its participants, where each one is",
 		Args:  args(cobra.ExactArgs(1)),
-		RunE: c.onID("intake", false, func(ctx context.Context, svc *starter.Service, id uuid.UUID, _ []string) (any, func(io.Writer), error) {
-			if page.Limit < 1 || page.Limit > starter.MaxDashboardRows {
-				return nil, nil, usage("--limit %d: list 1 to %d participants a page", page.Limit, starter.MaxDashboardRows)
+		RunE: c.onID("intake", false, func(ctx context.Context, svc *app.App, id uuid.UUID, _ []string) (any, func(io.Writer), error) {
+			if page.Limit < 1 || page.Limit > views.MaxDashboardRows {
+				return nil, nil, usage("--limit %d: list 1 to %d participants a page", page.Limit, views.MaxDashboardRows)
 			}
 			for _, f := range []struct {
 				flag, text string
@@ -193,17 +196,17 @@ func (c *cli) intakeDashboardCommand() *cobra.Command {
 					return nil, nil, err
 				}
 			}
-			d, err := svc.IntakeDashboard(ctx, id, page)
+			d, err := svc.Views.IntakeDashboard(ctx, id, page)
 			return wire.DashboardOf(d), func(w io.Writer) { printDashboard(w, d) }, err
 		}),
 	}
 	cmd.Flags().StringVar(&after, "after", "", "list the participants after this journey (the last page's next)")
 	cmd.Flags().StringVar(&before, "before", "", "list the participants before this journey (the last page's previous)")
-	cmd.Flags().IntVar(&page.Limit, "limit", starter.DashboardRows, fmt.Sprintf("list at most this many participants (1 to %d)", starter.MaxDashboardRows))
+	cmd.Flags().IntVar(&page.Limit, "limit", views.DashboardRows, fmt.Sprintf("list at most this many participants (1 to %d)", views.MaxDashboardRows))
 	return cmd
 }
 
-func printDashboard(w io.Writer, d starter.IntakeDashboard) {
+func printDashboard(w io.Writer, d views.IntakeDashboard) {
 	in := d.Intake
 	fmt.Fprintf(w, "%s (%s): %s\n", in.Name, in.ID, in.Status)
 	fmt.Fprintf(w, "Applications %s to %s; starts %s; %d places; coordinator %s\n\n",
@@ -249,7 +252,7 @@ func (c *cli) intakeRescheduleCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := svc.RescheduleSession(ctx, id, a[1], at); err != nil {
+			if err := svc.Commands.RescheduleSession(ctx, id, a[1], at); err != nil {
 				return err
 			}
 			return c.emit(map[string]any{"intake": id, "session": a[1], "startsAt": at}, func(w io.Writer) {

@@ -9,20 +9,22 @@ import (
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
+	"github.com/infuse-cymru/journeys/internal/app"
+	"github.com/infuse-cymru/journeys/internal/app/commands"
+	"github.com/infuse-cymru/journeys/internal/app/views"
 	"github.com/infuse-cymru/journeys/internal/app/wire"
-	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/workflows"
 	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
 // journeyAction is a command that acts on one journey named by its first
 // argument, through a connected Service.
-type journeyAction func(ctx context.Context, svc *starter.Service, journeyID uuid.UUID, args []string) (result any, text string, err error)
+type journeyAction func(ctx context.Context, svc *app.App, journeyID uuid.UUID, args []string) (result any, text string, err error)
 
 // onJourney wraps a journeyAction: it parses the journey ID, connects and
 // prints the result.
 func (c *cli) onJourney(fn journeyAction) func(*cobra.Command, []string) error {
-	return c.onID("journey", true, func(ctx context.Context, svc *starter.Service, id uuid.UUID, rest []string) (any, func(io.Writer), error) {
+	return c.onID("journey", true, func(ctx context.Context, svc *app.App, id uuid.UUID, rest []string) (any, func(io.Writer), error) {
 		res, text, err := fn(ctx, svc, id, rest)
 		return res, func(w io.Writer) { fmt.Fprintln(w, text) }, err
 	})
@@ -30,7 +32,7 @@ func (c *cli) onJourney(fn journeyAction) func(*cobra.Command, []string) error {
 
 // idAction is a command on the intake or journey named by its first
 // argument: it returns the result, for --json, and how to print it.
-type idAction func(ctx context.Context, svc *starter.Service, id uuid.UUID, args []string) (result any, show func(io.Writer), err error)
+type idAction func(ctx context.Context, svc *app.App, id uuid.UUID, args []string) (result any, show func(io.Writer), err error)
 
 // onID wraps an idAction: it parses the ID (of what), connects (to
 // Temporal too if withTemporal) and prints the result.
@@ -75,7 +77,7 @@ func (c *cli) applyCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			journeyID, err := svc.Apply(ctx, intakeID, personID, coachID)
+			journeyID, err := svc.Commands.Apply(ctx, intakeID, personID, coachID)
 			if err != nil {
 				return err
 			}
@@ -117,7 +119,7 @@ applicant is offered the place. --intake defaults to the journey's intake.`,
 			if err != nil {
 				return err
 			}
-			st, err := svc.Decide(ctx, intakeID, journeyID, d)
+			st, err := svc.Commands.Decide(ctx, intakeID, journeyID, d)
 			if err != nil {
 				return err
 			}
@@ -132,11 +134,11 @@ applicant is offered the place. --intake defaults to the journey's intake.`,
 }
 
 // journeyIntake is the intake given by flag, or else the journey's own.
-func journeyIntake(ctx context.Context, svc *starter.Service, flag string, journeyID uuid.UUID) (uuid.UUID, error) {
+func journeyIntake(ctx context.Context, svc *app.App, flag string, journeyID uuid.UUID) (uuid.UUID, error) {
 	if flag != "" {
 		return parseID("--intake", flag)
 	}
-	j, err := svc.Journey(ctx, journeyID)
+	j, err := svc.Views.Journey(ctx, journeyID)
 	if err != nil {
 		return uuid.Nil, fmt.Errorf("finding journey %s's intake (or give --intake): %w", journeyID, err)
 	}
@@ -152,8 +154,8 @@ func (c *cli) offerCommand() *cobra.Command {
 			if err := oneOf("answer", a[0], "accept", "decline"); err != nil {
 				return err
 			}
-			return c.onJourney(func(ctx context.Context, svc *starter.Service, id uuid.UUID, _ []string) (any, string, error) {
-				st, err := svc.RespondToOffer(ctx, id, a[0] == "accept")
+			return c.onJourney(func(ctx context.Context, svc *app.App, id uuid.UUID, _ []string) (any, string, error) {
+				st, err := svc.Commands.RespondToOffer(ctx, id, a[0] == "accept")
 				return map[string]any{"journey": id, "status": st}, fmt.Sprintf("Journey %s: %s.", id, st), err
 			})(cmd, a[1:])
 		},
@@ -169,8 +171,8 @@ func (c *cli) attendanceCommand() *cobra.Command {
 			if err := oneOf("attendance", a[2], "present", "absent"); err != nil {
 				return err
 			}
-			return c.onJourney(func(ctx context.Context, svc *starter.Service, id uuid.UUID, rest []string) (any, string, error) {
-				err := svc.RecordAttendance(ctx, id, rest[0], rest[1] == "present")
+			return c.onJourney(func(ctx context.Context, svc *app.App, id uuid.UUID, rest []string) (any, string, error) {
+				err := svc.Commands.RecordAttendance(ctx, id, rest[0], rest[1] == "present")
 				return map[string]any{"journey": id, "session": rest[0], "attended": rest[1] == "present"},
 					fmt.Sprintf("Journey %s: %s at %s.", id, rest[1], rest[0]), err
 			})(cmd, a)
@@ -189,14 +191,14 @@ func (c *cli) journeyShowCommand() *cobra.Command {
 		Use:   "show JOURNEY",
 		Short: "Show where a journey is, what is coming up and what has happened",
 		Args:  args(cobra.ExactArgs(1)),
-		RunE: c.onID("journey", true, func(ctx context.Context, svc *starter.Service, id uuid.UUID, _ []string) (any, func(io.Writer), error) {
-			d, err := svc.JourneyDetail(ctx, id)
+		RunE: c.onID("journey", true, func(ctx context.Context, svc *app.App, id uuid.UUID, _ []string) (any, func(io.Writer), error) {
+			d, err := svc.Views.JourneyDetail(ctx, id)
 			return wire.JourneyDetailOf(d), func(w io.Writer) { printJourney(w, d) }, err
 		}),
 	}
 }
 
-func printJourney(w io.Writer, d starter.JourneyDetail) {
+func printJourney(w io.Writer, d views.JourneyDetail) {
 	j := d.Journey
 	p := d.Participant
 	fmt.Fprintf(w, "Journey %s: %s (%s, %s)\n", j.JourneyID, p.Name, orDash(p.LocalAuthority), orDash(p.Theme))
@@ -262,7 +264,7 @@ func (c *cli) journeyWithdrawCommand() *cobra.Command {
 		Use:   "withdraw JOURNEY --reason CODE [--note TEXT] --by PERSON",
 		Short: "End a journey early, with a reason",
 		Args:  args(cobra.ExactArgs(1)),
-		RunE: c.onJourney(func(ctx context.Context, svc *starter.Service, id uuid.UUID, _ []string) (any, string, error) {
+		RunE: c.onJourney(func(ctx context.Context, svc *app.App, id uuid.UUID, _ []string) (any, string, error) {
 			if err := oneOf("--reason", reason, workflows.WithdrawReasons...); err != nil {
 				return nil, "", err
 			}
@@ -270,7 +272,7 @@ func (c *cli) journeyWithdrawCommand() *cobra.Command {
 			if err != nil {
 				return nil, "", err
 			}
-			err = svc.Withdraw(ctx, id, author, reason, note)
+			err = svc.Commands.Withdraw(ctx, id, author, reason, note)
 			return map[string]any{"journey": id, "status": contract.StatusWithdrawn, "reason": reason},
 				fmt.Sprintf("Journey %s withdrawn (%s).", id, reason), err
 		}),
@@ -288,12 +290,12 @@ func (c *cli) journeyDeferCommand() *cobra.Command {
 		Use:   "defer JOURNEY --to INTAKE",
 		Short: "Move a participant, with their progress, to a later intake",
 		Args:  args(cobra.ExactArgs(1)),
-		RunE: c.onJourney(func(ctx context.Context, svc *starter.Service, id uuid.UUID, _ []string) (any, string, error) {
+		RunE: c.onJourney(func(ctx context.Context, svc *app.App, id uuid.UUID, _ []string) (any, string, error) {
 			target, err := parseID("--to", to)
 			if err != nil {
 				return nil, "", err
 			}
-			next, err := svc.Defer(ctx, id, target)
+			next, err := svc.Commands.Defer(ctx, id, target)
 			return map[string]any{"journey": id, "newJourney": next, "intake": target},
 				fmt.Sprintf("Journey %s deferred to intake %s as journey %s.", id, target, next), err
 		}),
@@ -311,10 +313,10 @@ func (c *cli) journeyPauseResumeCommand(verb string) *cobra.Command {
 		Use:   verb + " JOURNEY",
 		Short: short,
 		Args:  args(cobra.ExactArgs(1)),
-		RunE: c.onJourney(func(ctx context.Context, svc *starter.Service, id uuid.UUID, _ []string) (any, string, error) {
-			do := svc.Pause
+		RunE: c.onJourney(func(ctx context.Context, svc *app.App, id uuid.UUID, _ []string) (any, string, error) {
+			do := svc.Commands.Pause
 			if verb == "resume" {
-				do = svc.Resume
+				do = svc.Commands.Resume
 			}
 			return map[string]any{"journey": id, "done": verb}, fmt.Sprintf("Journey %s: %sd.", id, verb), do(ctx, id)
 		}),
@@ -326,13 +328,13 @@ func (c *cli) journeyAssignCoachCommand() *cobra.Command {
 		Use:   "assign-coach JOURNEY COACH",
 		Short: "Give a journey its coach (ID or e-mail address)",
 		Args:  args(cobra.ExactArgs(2)),
-		RunE: c.onJourney(func(ctx context.Context, svc *starter.Service, id uuid.UUID, rest []string) (any, string, error) {
+		RunE: c.onJourney(func(ctx context.Context, svc *app.App, id uuid.UUID, rest []string) (any, string, error) {
 			coach, err := person(ctx, svc, "COACH", rest[0])
 			if err != nil {
 				return nil, "", err
 			}
 			return map[string]any{"journey": id, "coach": coach},
-				fmt.Sprintf("Journey %s: coach assigned.", id), svc.AssignCoach(ctx, id, coach)
+				fmt.Sprintf("Journey %s: coach assigned.", id), svc.Commands.AssignCoach(ctx, id, coach)
 		}),
 	}
 }
@@ -343,7 +345,7 @@ func (c *cli) checkpointCommand() *cobra.Command {
 		Use:   "complete JOURNEY CHECKPOINT --coach PERSON --status red|amber|green --notes TEXT",
 		Short: `Complete a coaching checkpoint (e.g. "checkpoint/1") with notes`,
 		Args:  args(cobra.ExactArgs(2)),
-		RunE: c.onJourney(func(ctx context.Context, svc *starter.Service, id uuid.UUID, rest []string) (any, string, error) {
+		RunE: c.onJourney(func(ctx context.Context, svc *app.App, id uuid.UUID, rest []string) (any, string, error) {
 			if err := oneOf("--status", status, string(workflows.RAGRed), string(workflows.RAGAmber), string(workflows.RAGGreen)); err != nil {
 				return nil, "", err
 			}
@@ -351,7 +353,7 @@ func (c *cli) checkpointCommand() *cobra.Command {
 			if err != nil {
 				return nil, "", err
 			}
-			t, err := svc.CompleteCheckpoint(ctx, starter.Checkpoint{
+			t, err := svc.Commands.CompleteCheckpoint(ctx, commands.Checkpoint{
 				JourneyID: id, CheckpointID: rest[0], CoachID: coachID, Notes: notes,
 				Status: workflows.RAG(status), RequestID: requestID,
 			})
@@ -372,7 +374,7 @@ func (c *cli) taskCommand() *cobra.Command {
 		Use:   "submit JOURNEY plan|reflection --by PERSON --text TEXT",
 		Short: "Hand in the experiment plan or the final reflection",
 		Args:  args(cobra.ExactArgs(2)),
-		RunE: c.onJourney(func(ctx context.Context, svc *starter.Service, id uuid.UUID, rest []string) (any, string, error) {
+		RunE: c.onJourney(func(ctx context.Context, svc *app.App, id uuid.UUID, rest []string) (any, string, error) {
 			if err := oneOf("task", rest[0], "plan", "reflection"); err != nil {
 				return nil, "", err
 			}
@@ -380,7 +382,7 @@ func (c *cli) taskCommand() *cobra.Command {
 			if err != nil {
 				return nil, "", err
 			}
-			t, err := svc.SubmitTask(ctx, id, author, rest[0], text, requestID)
+			t, err := svc.Commands.SubmitTask(ctx, id, author, rest[0], text, requestID)
 			return wire.TaskDone(rest[0], t), fmt.Sprintf("Journey %s: %s handed in.", id, rest[0]), err
 		}),
 	}

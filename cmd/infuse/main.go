@@ -2,7 +2,9 @@
 // whole system on one machine (embedded Temporal server, store, worker and
 // API); `infuse worker` and `infuse api` are the production processes; the
 // other subcommands are what coordinators, coaches and participants do,
-// through the same starter.Service that the web API uses.
+// through the same application (internal/app) that the API and the pages use.
+// This command is the one place that opens the whole store and hands each
+// part of the application the interface it declares.
 //
 // Commands are built with cobra: the command tree is three levels deep
 // (`infuse journey withdraw …`) with flags shared down it (--json,

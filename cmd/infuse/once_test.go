@@ -65,7 +65,7 @@ func (w *world) intakeCounts(intake string) map[workflows.Status]int {
 func TestTheSameCommandTwiceAtOnce(t *testing.T) {
 	w := newWorld(t)
 	rfc := func(d time.Duration) string { return time.Now().Add(d).Format(time.RFC3339) }
-	w.must("people", "import", w.writeFile("people.csv", people))
+	w.must("people", "import", w.writeFile("people.csv", peopleFile))
 	create := func(name, closes, starts string, more ...string) []string {
 		return append([]string{"--json", "intake", "create", "--name", name, "--opens", rfc(-time.Hour), "--closes", closes,
 			"--starts", starts, "--coordinator", "megan@example.org"}, more...)

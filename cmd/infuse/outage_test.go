@@ -24,10 +24,10 @@ import (
 
 	"github.com/infuse-cymru/journeys/api"
 	"github.com/infuse-cymru/journeys/idempotency"
+	"github.com/infuse-cymru/journeys/internal/app/views"
 	"github.com/infuse-cymru/journeys/internal/app/wire"
 	"github.com/infuse-cymru/journeys/internal/cluster"
 	"github.com/infuse-cymru/journeys/internal/testenv"
-	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/pgstore"
 	"github.com/infuse-cymru/journeys/workflows"
@@ -466,8 +466,8 @@ func runOutage(t *testing.T, o outageOf) {
 	if err := c.call(ctx, coordinator, http.MethodPost, "/api/intakes/"+intake.ID.String()+"/start", struct{}{}, http.StatusOK, &started).err; err != nil {
 		t.Fatal(err)
 	}
-	var dash starter.IntakeDashboard
-	outageUntil(t, ctx, c, coordinator, "/api/intakes/"+intake.ID.String()+"/dashboard", "every journey to await the start", func(d starter.IntakeDashboard) bool {
+	var dash views.IntakeDashboard
+	outageUntil(t, ctx, c, coordinator, "/api/intakes/"+intake.ID.String()+"/dashboard", "every journey to await the start", func(d views.IntakeDashboard) bool {
 		dash = d
 		return d.Counts[string(contract.StatusAwaitingStart)] == outageApplicants
 	})
@@ -706,14 +706,14 @@ func retryAfter(r outageResponse) (time.Duration, bool, error) {
 // checkOneJourneyEach: the coordinator's dashboard lists every applicant
 // once, with the journey their application was answered with, and every
 // journey awaiting the start. It returns the journeys, by participant.
-func checkOneJourneyEach(t *testing.T, d starter.IntakeDashboard, ps []outageParticipant) []uuid.UUID {
+func checkOneJourneyEach(t *testing.T, d views.IntakeDashboard, ps []outageParticipant) []uuid.UUID {
 	t.Helper()
 	if len(d.Rows) != len(ps) {
 		t.Errorf("the dashboard lists %d journeys, want one for each of the %d applicants", len(d.Rows), len(ps))
 	}
 	journeys := make([]uuid.UUID, len(ps))
 	for i, p := range ps {
-		var rows []starter.DashboardRow
+		var rows []views.DashboardRow
 		for _, r := range d.Rows {
 			if r.PersonID == p.person {
 				rows = append(rows, r)

@@ -12,7 +12,8 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/infuse-cymru/journeys/starter"
+	"github.com/infuse-cymru/journeys/internal/app/commands"
+	"github.com/infuse-cymru/journeys/internal/app/views"
 )
 
 // emit prints v as JSON with --json, and as text through text otherwise.
@@ -41,7 +42,7 @@ func when(t time.Time) string {
 	if t.IsZero() {
 		return "-"
 	}
-	return t.In(starter.London).Format("2006-01-02 15:04")
+	return t.In(views.London).Format("2006-01-02 15:04")
 }
 
 // day shows a date in Europe/London.
@@ -49,7 +50,7 @@ func day(t time.Time) string {
 	if t.IsZero() {
 		return "-"
 	}
-	return t.In(starter.London).Format("2006-01-02")
+	return t.In(views.London).Format("2006-01-02")
 }
 
 func orDash(s string) string {
@@ -90,8 +91,8 @@ func parseTime(flag, s string) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, usage("%s is required (a date such as 2026-09-13, or 2026-09-13T17:00)", flag)
 	}
-	if t, ok := starter.ParseTime(s); ok {
+	if t, ok := commands.ParseTime(s); ok {
 		return t, nil
 	}
-	return time.Time{}, usage("%s %q is not a date or time: use %s", flag, s, starter.TimeFormats)
+	return time.Time{}, usage("%s %q is not a date or time: use %s", flag, s, commands.TimeFormats)
 }

@@ -42,7 +42,7 @@ file again is harmless. Use - to read standard input.`,
 			if err != nil {
 				return err
 			}
-			res, err := svc.ImportPeople(ctx, r)
+			res, err := svc.People.ImportPeople(ctx, r)
 			if err != nil {
 				return err
 			}
@@ -76,7 +76,7 @@ func (c *cli) peopleListCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			people, err := svc.ListPeople(ctx, store.Role(role))
+			people, err := svc.People.ListPeople(ctx, store.Role(role))
 			if err != nil {
 				return err
 			}

@@ -23,11 +23,11 @@ import (
 	"github.com/infuse-cymru/journeys/activities"
 	"github.com/infuse-cymru/journeys/delivery"
 	"github.com/infuse-cymru/journeys/idempotency"
+	"github.com/infuse-cymru/journeys/internal/app"
 	"github.com/infuse-cymru/journeys/internal/app/demo"
 	"github.com/infuse-cymru/journeys/internal/devmail"
 	"github.com/infuse-cymru/journeys/internal/devserver"
 	"github.com/infuse-cymru/journeys/internal/temporalx"
-	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/worker"
 )
@@ -165,7 +165,7 @@ func (c *cli) runDev(ctx context.Context, o devOptions) (err error) {
 		return err
 	}
 	defer stopDelivery()
-	svc := starter.New(tc, st)
+	svc := app.New(tc, st)
 	devMail := devMailSettings(mailbox, o.mailPolicy)
 	handler, drainSite, err := site(svc, devMail, true, siteOptions{baseURL: baseURL("", o.httpAddr)}, log)
 	if err != nil {
@@ -302,7 +302,7 @@ func waitForStop(ctx context.Context, httpErr <-chan error, log *zap.Logger) err
 	}
 }
 
-func (c *cli) seedDemo(ctx context.Context, svc *starter.Service) (demo.Demo, error) {
+func (c *cli) seedDemo(ctx context.Context, svc *app.App) (demo.Demo, error) {
 	ctx, cancel := context.WithTimeout(ctx, demoTimeout)
 	defer cancel()
 	d, err := demo.Seed(ctx, svc)
@@ -394,7 +394,7 @@ func displayAddr(addr string) string {
 // housekeep starts what the API's store needs done now and then: it
 // forgets idempotency answers older than a day. The function it returns
 // stops it and waits, so the store can be closed after.
-func housekeep(ctx context.Context, st store.Store, log *zap.Logger) func() {
+func housekeep(ctx context.Context, st idempotency.Claims, log *zap.Logger) func() {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
@@ -608,8 +608,8 @@ func (c *cli) apiCommand() *cobra.Command {
 				return err
 			}
 			defer stopHTTP()
-			defer housekeep(ctx, svc.Store, c.logger())()
-			stopOps, err := c.serveOps(metricsAddr, m, svc.Store, svc.Temporal)
+			defer housekeep(ctx, svc.Claims, c.logger())()
+			stopOps, err := c.serveOps(metricsAddr, m, svc.Health, svc.Workflows.Temporal)
 			if err != nil {
 				return err
 			}

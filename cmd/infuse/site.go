@@ -19,8 +19,8 @@ import (
 	"github.com/infuse-cymru/journeys/api"
 	"github.com/infuse-cymru/journeys/auth"
 	"github.com/infuse-cymru/journeys/delivery"
+	"github.com/infuse-cymru/journeys/internal/app"
 	"github.com/infuse-cymru/journeys/internal/app/demo"
-	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/web"
 )
 
@@ -41,9 +41,9 @@ const drainTimeout = 30 * time.Second
 // is not configured, and `infuse signin link` is the way in). drain, run
 // after the HTTP server has stopped and before the store closes, sends
 // the sign-in e-mails still queued.
-func site(svc *starter.Service, ms mailSettings, haveMail bool, o siteOptions, log *zap.Logger) (h http.Handler, drain func(), err error) {
+func site(svc *app.App, ms mailSettings, haveMail bool, o siteOptions, log *zap.Logger) (h http.Handler, drain func(), err error) {
 	// A site reached over https is over TLS even where TLS ends at a proxy.
-	a := &auth.Authenticator{Store: svc.Store, HTTPS: auth.HTTPSBaseURL(o.baseURL)}
+	a := &auth.Authenticator{Store: svc.Credentials, HTTPS: auth.HTTPSBaseURL(o.baseURL)}
 	var sender delivery.Sender = noMail{}
 	if haveMail {
 		s, err := delivery.NewSMTP(ms.smtp)
@@ -154,7 +154,7 @@ Give it to the person only: whoever opens it is signed in as them.`,
 			if err != nil {
 				return err
 			}
-			p, err := svc.FindPerson(ctx, a[0])
+			p, err := svc.People.FindPerson(ctx, a[0])
 			if err != nil {
 				return err
 			}
@@ -171,8 +171,8 @@ Give it to the person only: whoever opens it is signed in as them.`,
 }
 
 // signInLink makes a sign-in link for personID on the pages at base.
-func signInLink(ctx context.Context, svc *starter.Service, personID uuid.UUID, base string) (string, time.Time, error) {
-	a := &auth.Authenticator{Store: svc.Store}
+func signInLink(ctx context.Context, svc *app.App, personID uuid.UUID, base string) (string, time.Time, error) {
+	a := &auth.Authenticator{Store: svc.Credentials}
 	secret, expires, err := a.NewSignInLink(ctx, personID)
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("making a sign-in link: %w", err)
@@ -182,13 +182,13 @@ func signInLink(ctx context.Context, svc *starter.Service, personID uuid.UUID, b
 
 // printDemoLinks prints sign-in links for the demo's coordinator, a coach
 // and one of that coach's participants, so a newcomer can try each role.
-func (c *cli) printDemoLinks(ctx context.Context, svc *starter.Service, d demo.Demo, base string) error {
+func (c *cli) printDemoLinks(ctx context.Context, svc *app.App, d demo.Demo, base string) error {
 	if len(d.ParticipantIDs) == 0 || len(d.CoachIDs) == 0 {
 		return nil
 	}
 	participant, coach := d.ParticipantIDs[0], d.CoachIDs[0]
-	if js, err := svc.Store.JourneysOfPerson(ctx, participant); err == nil && len(js) > 0 && js[0].CoachID != uuid.Nil {
-		coach = js[0].CoachID
+	if js, err := svc.Views.JourneysOf(ctx, participant); err == nil && len(js) > 0 && js[0].Coach != nil {
+		coach = js[0].Coach.ID
 	}
 	fmt.Fprintln(c.stdout, "\nSign in to the pages (each link works once, for 15 minutes; `infuse signin link EMAIL` makes more):")
 	for _, who := range []struct {

@@ -12,7 +12,7 @@ import (
 	"github.com/google/uuid"
 	"go.uber.org/zap"
 
-	"github.com/infuse-cymru/journeys/starter"
+	"github.com/infuse-cymru/journeys/internal/app"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
 )
@@ -86,7 +86,7 @@ func TestAPINeedsABaseURL(t *testing.T) {
 // case, answers as over TLS behind a proxy (HSTS here; Secure __Host-
 // cookies in the auth tests); one on plain http does not.
 func TestSiteHTTPSFromBaseURL(t *testing.T) {
-	svc := starter.New(nil, sqlitestore.OpenTest(t))
+	svc := app.New(nil, sqlitestore.OpenTest(t))
 	for base, want := range map[string]bool{
 		"https://infuse.example.gov.uk": true, "HTTPS://infuse.example.gov.uk": true, "http://localhost:8080": false,
 	} {

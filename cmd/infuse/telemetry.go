@@ -10,7 +10,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/infuse-cymru/journeys/internal/telemetry"
-	"github.com/infuse-cymru/journeys/store"
 )
 
 // envMetricsAddr is where `infuse worker` and `infuse api` serve the
@@ -54,7 +53,7 @@ func instrument(m *telemetry.Metrics, h http.Handler) http.Handler {
 
 // serveOps serves m on addr, with the store's figures and a /readyz that
 // checks st and tc (nothing when m is nil). The returned stop ends it.
-func (c *cli) serveOps(addr string, m *telemetry.Metrics, st store.Store, tc client.Client) (stop func(), err error) {
+func (c *cli) serveOps(addr string, m *telemetry.Metrics, st telemetry.Pinger, tc client.Client) (stop func(), err error) {
 	if m == nil {
 		return func() {}, nil
 	}

@@ -30,7 +30,7 @@ func TestWorkerMetrics(t *testing.T) {
 	stopped := w.serve("worker", "--metrics", strings.TrimPrefix(ops, "http://"))
 	w.until(stopped, ops+"/readyz", func(code int, body string) bool { return code == http.StatusOK })
 
-	w.must("people", "import", w.writeFile("people.csv", people))
+	w.must("people", "import", w.writeFile("people.csv", peopleFile))
 	rfc := func(d time.Duration) string { return time.Now().Add(d).Format(time.RFC3339) }
 	intake := w.jsonField("id", "intake", "create", "--name", "Cohort 1", "--capacity", "2",
 		"--opens", rfc(-time.Hour), "--closes", rfc(48*time.Hour), "--starts", time.Now().AddDate(0, 0, 4).Format("2006-01-02"),

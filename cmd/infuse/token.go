@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/infuse-cymru/journeys/internal/app/apperr"
+	"github.com/infuse-cymru/journeys/internal/app/people"
 	"github.com/infuse-cymru/journeys/store"
 )
 
@@ -48,11 +49,11 @@ it stops working by itself N days from now; without, it works until revoked.
 				return usage("--days %d: give a number of days from now up to %d, or leave it out for a token that works until revoked",
 					days, 365*store.MaxAPITokenYears)
 			}
-			svc, err := c.service(ctx, false)
+			st, err := c.store(ctx, false)
 			if err != nil {
 				return err
 			}
-			p, err := svc.FindPerson(ctx, person)
+			p, err := people.New(st).FindPerson(ctx, person)
 			if err != nil {
 				return err
 			}
@@ -63,7 +64,7 @@ it stops working by itself N days from now; without, it works until revoked.
 			if days > 0 {
 				t.ExpiresAt = time.Now().AddDate(0, 0, days)
 			}
-			plain, tok, err := svc.Store.CreateAPIToken(ctx, t)
+			plain, tok, err := st.CreateAPIToken(ctx, t)
 			if err != nil {
 				return err
 			}
@@ -99,19 +100,19 @@ func (c *cli) tokenListCommand() *cobra.Command {
 		Short: "List API tokens (never the tokens themselves): whose, what for, when made, last used, ends and revoked",
 		Args:  args(cobra.NoArgs),
 		RunE: c.action(func(ctx context.Context, _ []string) error {
-			svc, err := c.service(ctx, false)
+			st, err := c.store(ctx, false)
 			if err != nil {
 				return err
 			}
 			who := uuid.Nil
 			if person != "" {
-				p, err := svc.FindPerson(ctx, person)
+				p, err := people.New(st).FindPerson(ctx, person)
 				if err != nil {
 					return err
 				}
 				who = p.ID
 			}
-			toks, err := svc.Store.APITokensOf(ctx, who)
+			toks, err := st.APITokensOf(ctx, who)
 			if err != nil {
 				return err
 			}

@@ -13,9 +13,10 @@ import (
 
 	"github.com/infuse-cymru/journeys/activities"
 	"github.com/infuse-cymru/journeys/api"
+	"github.com/infuse-cymru/journeys/internal/app/commands"
+	"github.com/infuse-cymru/journeys/internal/app/views"
 	"github.com/infuse-cymru/journeys/internal/benchref"
 	"github.com/infuse-cymru/journeys/programme"
-	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/workflows"
 	"github.com/infuse-cymru/journeys/workflows/contract"
@@ -132,10 +133,10 @@ func (s *system) openCheckpoints(ctx context.Context) *checkpointPool {
 	r := &intakeRun{coordinator: s.bootstrapCoordinator(ctx)}
 	n := benchCheckpoints(s.t)
 	coaches, participants := s.importPeople(ctx, r.coordinator, "pool", min(benchCoaches, n), n)
-	startsOn := time.Now().In(starter.London).Add(lead + 24*time.Hour).Format("2006-01-02")
+	startsOn := time.Now().In(views.London).Add(lead + 24*time.Hour).Format("2006-01-02")
 	r.id = s.createIntake(ctx, r.coordinator, startsOn, n)
 	r.journeys = s.applyAll(ctx, r, coaches, participants)
-	day, _ := starter.ParseTime(startsOn)
+	day, _ := commands.ParseTime(startsOn)
 	from := time.Now().Add(2 * time.Second).UTC().Truncate(time.Second)
 	fast := activities.RehearsalClock{From: from, Speed: 400_000}
 	s1, err := (activities.RehearsalPlanner{Clock: fast}).Schedule(programme.DefaultID, 1, programme.ScheduleInput{StartsOn: day})
@@ -198,7 +199,7 @@ func (s *system) benchCoordinator(ctx context.Context) person {
 func (s *system) intakeStart(ctx context.Context, coord person, clock activities.RehearsalClock, n int) func() error {
 	r := &intakeRun{coordinator: coord}
 	coaches, participants := s.importPeople(ctx, coord, "fan-"+uuid.NewString()[:8], 1, n)
-	startsOn := clock.ToVirtual(time.Now()).In(starter.London).Add(30 * 24 * time.Hour).Format("2006-01-02")
+	startsOn := clock.ToVirtual(time.Now()).In(views.London).Add(30 * 24 * time.Hour).Format("2006-01-02")
 	r.id = s.createIntake(ctx, coord, startsOn, n)
 	s.applyAll(ctx, r, coaches, participants)
 	return func() error {

@@ -18,9 +18,10 @@ import (
 
 	"github.com/infuse-cymru/journeys/activities"
 	"github.com/infuse-cymru/journeys/api"
+	"github.com/infuse-cymru/journeys/internal/app/commands"
+	"github.com/infuse-cymru/journeys/internal/app/views"
 	"github.com/infuse-cymru/journeys/internal/cluster"
 	"github.com/infuse-cymru/journeys/programme"
-	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/workflows"
 	"github.com/infuse-cymru/journeys/workflows/contract"
@@ -110,7 +111,7 @@ func (s *system) runIntake(ctx context.Context) *intakeRun {
 	began := time.Now()
 	r.coordinator = s.bootstrapCoordinator(ctx)
 	coaches, participants := s.importPeople(ctx, r.coordinator, "scenario", coachCount, participantCount)
-	startsOn := time.Now().In(starter.London).Add(lead + 24*time.Hour).Format("2006-01-02")
+	startsOn := time.Now().In(views.London).Add(lead + 24*time.Hour).Format("2006-01-02")
 	r.id = s.createIntake(ctx, r.coordinator, startsOn, participantCount)
 	r.journeys = s.applyAll(ctx, r, coaches, participants)
 	s.t.Logf("%d applications made, offered and accepted through the API in %s", len(r.journeys), time.Since(began).Round(time.Second))
@@ -121,7 +122,7 @@ func (s *system) runIntake(ctx context.Context) *intakeRun {
 	if err != nil || !a.ok() {
 		s.t.Fatalf("starting the intake: %v %d %s", err, a.status, a.body)
 	}
-	day, _ := starter.ParseTime(startsOn)
+	day, _ := commands.ParseTime(startsOn)
 	if r.schedule, err = (activities.RehearsalPlanner{Clock: r.clock}).Schedule(programme.DefaultID, 1, programme.ScheduleInput{StartsOn: day}); err != nil {
 		s.t.Fatal(err)
 	}

@@ -11,8 +11,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/infuse-cymru/journeys/api"
+	"github.com/infuse-cymru/journeys/internal/app"
 	"github.com/infuse-cymru/journeys/internal/telemetry"
-	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
 	"github.com/infuse-cymru/journeys/web"
 )
@@ -21,7 +21,7 @@ import (
 // is counted under the pattern that matched, the pages' own included, and
 // its status class; no series names a journey.
 func TestRequestDurationByRoute(t *testing.T) {
-	svc := starter.New(nil, sqlitestore.OpenTest(t))
+	svc := app.New(nil, sqlitestore.OpenTest(t))
 	m := telemetry.New(zap.NewNop())
 	t.Cleanup(m.Close)
 	h := m.InstrumentHTTP(api.New(svc, api.Options{Pages: web.New(svc, web.Options{})}))

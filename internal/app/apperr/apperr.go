@@ -154,3 +154,29 @@ func IntakeOf(ctx context.Context, st interface {
 	}
 	return in, err
 }
+
+// Invalidf is ErrInvalid with what is wrong with the request.
+func Invalidf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+}
+
+// PersonAs is the person id names in st, who must have the given role:
+// what every request naming a participant, coach or coordinator reads first.
+func PersonAs(ctx context.Context, st interface {
+	GetPerson(ctx context.Context, id uuid.UUID) (store.Person, error)
+}, id uuid.UUID, role store.Role) (store.Person, error) {
+	if id == uuid.Nil {
+		return store.Person{}, Invalidf("a %s is required", role)
+	}
+	p, err := st.GetPerson(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return p, fmt.Errorf("%w: no person %s (import people first)", ErrNotFound, id)
+	}
+	if err != nil {
+		return p, err
+	}
+	if p.Role != role {
+		return p, Invalidf("person %s is a %s, not a %s", id, p.Role, role)
+	}
+	return p, nil
+}

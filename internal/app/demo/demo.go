@@ -1,7 +1,7 @@
 // Package demo gives `infuse dev --demo` something to look at: people, an
 // intake part-way through (Cohort Alpha, started, with offers, a waitlist
 // and acceptances behind it) and one open for applications (Cohort 2). It
-// goes through the same starter.Service calls as the command line, so it
+// goes through the same application calls (internal/app) as the command line, so it
 // doubles as a smoke test of the whole path. Its addresses are at
 // example.org, which cannot receive mail.
 package demo
@@ -18,14 +18,17 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/infuse-cymru/journeys/internal/app"
+	"github.com/infuse-cymru/journeys/internal/app/commands"
+	"github.com/infuse-cymru/journeys/internal/app/views"
 	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/workflows"
 	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
-// seeder makes the demo through the service people use.
-type seeder struct{ *starter.Service }
+// seeder makes the demo through the application people use.
+type seeder struct{ *app.App }
 
 // demoPeople is the demo's people file. Names are fictional; languages mix
 // Welsh, English and unknown (bilingual, Welsh first).
@@ -83,14 +86,14 @@ type Demo struct {
 // Seed creates the demo data through svc, or finishes creating it. It is
 // idempotent: each step first looks for what it would create, so a second
 // run finds everything and does nothing.
-func Seed(ctx context.Context, svc *starter.Service) (Demo, error) {
+func Seed(ctx context.Context, svc *app.App) (Demo, error) {
 	s := seeder{svc}
 	var d Demo
 	if err := s.seedDemoPeople(ctx, &d); err != nil {
 		return d, fmt.Errorf("demo people: %w", err)
 	}
-	now := s.Now()
-	alpha, err := s.ensureDemoIntake(ctx, &d, starter.IntakeSpec{
+	now := time.Now()
+	alpha, err := s.ensureDemoIntake(ctx, &d, commands.IntakeSpec{
 		Name: demoAlpha, CoordinatorID: d.CoordinatorID, Capacity: demoCapacity,
 		OpensAt: now.Add(-time.Hour), ClosesAt: now.Add(48 * time.Hour), StartsOn: londonDay(now.AddDate(0, 0, 3)),
 	})
@@ -101,7 +104,7 @@ func Seed(ctx context.Context, svc *starter.Service) (Demo, error) {
 	if err := s.runDemoAlpha(ctx, &d, alpha); err != nil {
 		return d, fmt.Errorf("demo %s: %w", demoAlpha, err)
 	}
-	c2, err := s.ensureDemoIntake(ctx, &d, starter.IntakeSpec{
+	c2, err := s.ensureDemoIntake(ctx, &d, commands.IntakeSpec{
 		Name: demoCohort2, CoordinatorID: d.CoordinatorID, Capacity: demoCapacity,
 		OpensAt: now, ClosesAt: now.AddDate(0, 0, 28), StartsOn: londonDay(now.AddDate(0, 0, 56)),
 	})
@@ -110,7 +113,7 @@ func Seed(ctx context.Context, svc *starter.Service) (Demo, error) {
 }
 
 func (s seeder) seedDemoPeople(ctx context.Context, d *Demo) error {
-	res, err := s.ImportPeople(ctx, strings.NewReader(demoPeople))
+	res, err := s.People.ImportPeople(ctx, strings.NewReader(demoPeople))
 	if err != nil {
 		return err
 	}
@@ -124,7 +127,7 @@ func (s seeder) seedDemoPeople(ctx context.Context, d *Demo) error {
 	}
 	email := slices.Index(rows[0], "email")
 	for _, row := range rows[1:] { // after the header
-		p, err := s.Store.FindPersonByEmail(ctx, row[email])
+		p, err := s.People.ByEmail(ctx, row[email])
 		if err != nil {
 			return err
 		}
@@ -141,17 +144,17 @@ func (s seeder) seedDemoPeople(ctx context.Context, d *Demo) error {
 }
 
 // ensureDemoIntake finds the demo coordinator's intake by name, or creates it.
-func (s seeder) ensureDemoIntake(ctx context.Context, d *Demo, spec starter.IntakeSpec) (store.Intake, error) {
-	intakes, err := s.Store.ListIntakes(ctx)
+func (s seeder) ensureDemoIntake(ctx context.Context, d *Demo, spec commands.IntakeSpec) (store.Intake, error) {
+	intakes, err := s.Views.ListIntakes(ctx)
 	if err != nil {
 		return store.Intake{}, err
 	}
 	for _, in := range intakes {
 		if in.Name == spec.Name && in.CoordinatorID == spec.CoordinatorID {
-			return in, nil
+			return in.Intake, nil
 		}
 	}
-	in, err := s.CreateIntake(ctx, spec)
+	in, err := s.Commands.CreateIntake(ctx, spec)
 	if err != nil {
 		return in, fmt.Errorf("demo %s: %w", spec.Name, err)
 	}
@@ -166,7 +169,7 @@ func (s seeder) runDemoAlpha(ctx context.Context, d *Demo, alpha store.Intake) e
 		return nil
 	}
 	if err := starter.WaitFor(ctx, "the application window to open", func() (bool, error) {
-		in, err := s.Store.GetIntake(ctx, alpha.ID)
+		in, err := s.Views.Intake(ctx, alpha.ID)
 		return in.Status == store.IntakeOpen, err
 	}); err != nil {
 		return err
@@ -192,7 +195,7 @@ func (s seeder) demoApply(ctx context.Context, d *Demo, intakeID uuid.UUID) erro
 		}
 	}
 	err = inParallel(todo, func(i int) error {
-		_, err := s.Apply(ctx, intakeID, d.ParticipantIDs[i], d.CoachIDs[i%len(d.CoachIDs)])
+		_, err := s.Commands.Apply(ctx, intakeID, d.ParticipantIDs[i], d.CoachIDs[i%len(d.CoachIDs)])
 		return err
 	})
 	if err != nil {
@@ -224,7 +227,7 @@ func (s seeder) demoDecide(ctx context.Context, d *Demo, intakeID uuid.UUID) err
 		if i < demoOffered {
 			decision = workflows.DecisionOffer
 		}
-		_, err := s.Decide(ctx, intakeID, journeys[d.ParticipantIDs[i]].JourneyID, decision)
+		_, err := s.Commands.Decide(ctx, intakeID, journeys[d.ParticipantIDs[i]].JourneyID, decision)
 		return err
 	})
 	if err != nil {
@@ -250,7 +253,7 @@ func (s seeder) demoAccept(ctx context.Context, d *Demo, intakeID uuid.UUID) err
 		}
 	}
 	err = inParallel(todo, func(i int) error {
-		_, err := s.RespondToOffer(ctx, journeys[d.ParticipantIDs[i]].JourneyID, true)
+		_, err := s.Commands.RespondToOffer(ctx, journeys[d.ParticipantIDs[i]].JourneyID, true)
 		return err
 	})
 	if err != nil {
@@ -261,7 +264,7 @@ func (s seeder) demoAccept(ctx context.Context, d *Demo, intakeID uuid.UUID) err
 	}
 	// The intake learns of acceptances by signal; it starts only with them counted.
 	return starter.WaitFor(ctx, "the intake to count the acceptances", func() (bool, error) {
-		counts, err := s.AskIntakeCounts(ctx, intakeID)
+		counts, err := s.Workflows.AskIntakeCounts(ctx, intakeID)
 		return counts[contract.StatusAccepted] >= demoAccepted, err
 	})
 }
@@ -290,20 +293,22 @@ func inParallel(todo []int, fn func(int) error) error {
 }
 
 func (s seeder) demoStart(ctx context.Context, d *Demo, intakeID uuid.UUID) error {
-	if _, err := s.StartIntake(ctx, intakeID); err != nil {
+	if _, err := s.Commands.StartIntake(ctx, intakeID); err != nil {
 		return err
 	}
 	d.Done = append(d.Done, fmt.Sprintf("started %s", demoAlpha))
 	return nil
 }
 
-func (s seeder) journeysByPerson(ctx context.Context, intakeID uuid.UUID) (map[uuid.UUID]store.JourneySnapshot, error) {
-	journeys, err := s.Store.ListJourneys(ctx, intakeID)
+// journeysByPerson is the intake's journeys, from its dashboard (one page
+// holds the demo's dozen).
+func (s seeder) journeysByPerson(ctx context.Context, intakeID uuid.UUID) (map[uuid.UUID]views.DashboardRow, error) {
+	d, err := s.Views.IntakeDashboard(ctx, intakeID, views.DashboardPage{Limit: views.MaxDashboardRows})
 	if err != nil {
 		return nil, err
 	}
-	m := make(map[uuid.UUID]store.JourneySnapshot, len(journeys))
-	for _, j := range journeys {
+	m := make(map[uuid.UUID]views.DashboardRow, len(d.Rows))
+	for _, j := range d.Rows {
 		m[j.PersonID] = j
 	}
 	return m, nil
@@ -330,6 +335,6 @@ func (s seeder) waitForJourneys(ctx context.Context, d *Demo, intakeID uuid.UUID
 // londonDay is midnight, Europe/London, at the start of t's day there: the
 // form an intake's start date takes.
 func londonDay(t time.Time) time.Time {
-	t = t.In(starter.London)
-	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, starter.London)
+	t = t.In(views.London)
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, views.London)
 }

@@ -7,7 +7,9 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/infuse-cymru/journeys/internal/app"
 	"github.com/infuse-cymru/journeys/internal/app/demo"
+	"github.com/infuse-cymru/journeys/internal/app/views"
 	"github.com/infuse-cymru/journeys/internal/testenv"
 	"github.com/infuse-cymru/journeys/programme"
 	"github.com/infuse-cymru/journeys/starter"
@@ -21,7 +23,7 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 func TestSeedDemo(t *testing.T) {
 	t.Parallel() // a Temporal namespace of its own (testenv)
 	st := sqlitestore.OpenTest(t)
-	s := starter.New(testenv.Start(t, st).GetDefaultClient(), st)
+	s := app.New(testenv.Start(t, st).GetDefaultClient(), st)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	began := time.Now()
@@ -44,9 +46,9 @@ func TestSeedDemo(t *testing.T) {
 
 	// Once the start has reached every journey: 18 in the programme, the
 	// two unanswered offers and the four waitlisted not selected.
-	var dash starter.IntakeDashboard
+	var dash views.IntakeDashboard
 	err = starter.WaitFor(ctx, "the start to reach every journey", func() (bool, error) {
-		dash, err = s.IntakeDashboard(ctx, d.AlphaID, starter.DashboardPage{})
+		dash, err = s.Views.IntakeDashboard(ctx, d.AlphaID, views.DashboardPage{})
 		return dash.Counts["awaiting_start"] == 18 && dash.Counts["not_selected"] == 6, err
 	})
 	if err != nil {
@@ -59,16 +61,16 @@ func TestSeedDemo(t *testing.T) {
 		t.Errorf("spread: %v / %v", dash.ByLocalAuthority, dash.ByTheme)
 	}
 	for _, r := range dash.Rows {
-		if r.Name == "" || r.Name == starter.ErasedName || r.CoachName == "" {
+		if r.Name == "" || r.Name == views.ErasedName || r.CoachName == "" {
 			t.Errorf("row without names: %+v", r)
 		}
 	}
-	c2, err := s.IntakeDashboard(ctx, d.Cohort2ID, starter.DashboardPage{})
+	c2, err := s.Views.IntakeDashboard(ctx, d.Cohort2ID, views.DashboardPage{})
 	if err != nil || len(c2.Rows) != 0 {
 		t.Errorf("Cohort 2: %d rows, %v", len(c2.Rows), err)
 	}
 
-	detail, err := s.JourneyDetail(ctx, dash.Rows[0].JourneyID)
+	detail, err := s.Views.JourneyDetail(ctx, dash.Rows[0].JourneyID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,10 +10,11 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/infuse-cymru/journeys/internal/app"
 	"github.com/infuse-cymru/journeys/internal/app/apperr"
 	"github.com/infuse-cymru/journeys/internal/app/apptest"
 	"github.com/infuse-cymru/journeys/internal/app/privacy"
-	"github.com/infuse-cymru/journeys/starter"
+	"github.com/infuse-cymru/journeys/internal/app/views"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
 )
@@ -22,7 +23,7 @@ func TestExportThenEraseAPerson(t *testing.T) {
 	ctx := context.Background()
 	st := sqlitestore.OpenTest(t)
 	s := privacy.New(st)
-	views := starter.New(nil, st)
+	a := app.New(nil, st)
 	c := apptest.NewCohort(t, st, "Cohort 1")
 	carys := c.Participant(t, "Carys", "Pritchard", "Cardiff", "decarbonisation")
 	journey := uuid.New()
@@ -101,15 +102,15 @@ func TestExportThenEraseAPerson(t *testing.T) {
 		t.Errorf("after erasure: %+v (the journey and authority stay, for counts)", x.Person)
 	}
 
-	dash, err := views.IntakeDashboard(ctx, c.Intake.ID, starter.DashboardPage{})
+	dash, err := a.Views.IntakeDashboard(ctx, c.Intake.ID, views.DashboardPage{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(dash.Rows) != 1 || dash.Rows[0].Name != starter.ErasedName || dash.Rows[0].LocalAuthority != "Cardiff" {
+	if len(dash.Rows) != 1 || dash.Rows[0].Name != views.ErasedName || dash.Rows[0].LocalAuthority != "Cardiff" {
 		t.Errorf("dashboard row of an erased person = %+v", dash.Rows)
 	}
-	journeys, err := views.JourneysOf(ctx, carys.ID)
-	if err != nil || len(journeys) != 1 || journeys[0].Participant.Name != starter.ErasedName || journeys[0].Participant.Email != "" {
+	journeys, err := a.Views.JourneysOf(ctx, carys.ID)
+	if err != nil || len(journeys) != 1 || journeys[0].Participant.Name != views.ErasedName || journeys[0].Participant.Email != "" {
 		t.Errorf("JourneysOf an erased person = %+v, %v", journeys, err)
 	}
 

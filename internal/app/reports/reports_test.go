@@ -20,9 +20,9 @@ import (
 	"github.com/infuse-cymru/journeys/internal/app/apperr"
 	"github.com/infuse-cymru/journeys/internal/app/apptest"
 	"github.com/infuse-cymru/journeys/internal/app/reports"
+	"github.com/infuse-cymru/journeys/internal/app/views"
 	"github.com/infuse-cymru/journeys/internal/testdeps"
 	"github.com/infuse-cymru/journeys/programme"
-	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
 	"github.com/infuse-cymru/journeys/workflows/contract"
@@ -268,7 +268,7 @@ func TestDashboardOrderAndCounts(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	d, err := starter.New(nil, st).IntakeDashboard(ctx, c.Intake.ID, starter.DashboardPage{})
+	d, err := views.New(nil, st).IntakeDashboard(ctx, c.Intake.ID, views.DashboardPage{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,7 +277,7 @@ func TestDashboardOrderAndCounts(t *testing.T) {
 	want := []struct {
 		name string
 		id   uuid.UUID
-	}{{"Ann Jones", ids[2]}, {"Ann Jones", ids[1]}, {"Zed Morgan", ids[0]}, {starter.ErasedName, ids[4]}, {starter.ErasedName, ids[3]}}
+	}{{"Ann Jones", ids[2]}, {"Ann Jones", ids[1]}, {"Zed Morgan", ids[0]}, {views.ErasedName, ids[4]}, {views.ErasedName, ids[3]}}
 	if len(d.Rows) != len(want) {
 		t.Fatalf("the dashboard has %d rows, want %d: %+v", len(d.Rows), len(want), d.Rows)
 	}

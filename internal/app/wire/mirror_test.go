@@ -8,7 +8,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/infuse-cymru/journeys/starter"
+	"github.com/infuse-cymru/journeys/internal/app/views"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/workflows"
 )
@@ -22,9 +22,9 @@ type mirror struct {
 
 var mirrors = []mirror{
 	{wire: reflect.TypeFor[Intake](), source: reflect.TypeFor[store.Intake]()},
-	{wire: reflect.TypeFor[IntakeSummary](), source: reflect.TypeFor[starter.IntakeSummary]()},
-	{wire: reflect.TypeFor[IntakeDashboard](), source: reflect.TypeFor[starter.IntakeDashboard]()},
-	{wire: reflect.TypeFor[JourneyDetail](), source: reflect.TypeFor[starter.JourneyDetail](),
+	{wire: reflect.TypeFor[IntakeSummary](), source: reflect.TypeFor[views.IntakeSummary]()},
+	{wire: reflect.TypeFor[IntakeDashboard](), source: reflect.TypeFor[views.IntakeDashboard]()},
+	{wire: reflect.TypeFor[JourneyDetail](), source: reflect.TypeFor[views.JourneyDetail](),
 		onlySource: map[string]string{"LiveCause": "the error behind LiveError, for the log only: it may name servers, ports and internals"}},
 	{wire: reflect.TypeFor[Journey](), source: reflect.TypeFor[store.JourneySnapshot]()},
 	{wire: reflect.TypeFor[LiveJourney](), source: reflect.TypeFor[workflows.JourneyView]()},

@@ -12,7 +12,7 @@
 // exceptions), so converting is a Go conversion (struct tags do not count),
 // or a few lines where it holds such types.
 //
-// The application's own views (starter.PersonSummary, DashboardRow,
+// The application's own views (views.PersonSummary, DashboardRow,
 // TimelineEntry, ImportResult, CoachInbox...) are made for the faces and
 // carry lowerCamelCase tags themselves.
 package wire
@@ -22,7 +22,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/infuse-cymru/journeys/starter"
+	"github.com/infuse-cymru/journeys/internal/app/views"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/workflows"
 	"github.com/infuse-cymru/journeys/workflows/contract"
@@ -48,7 +48,7 @@ func Intakes(in []store.Intake) []Intake {
 	return each(in, func(i store.Intake) Intake { return Intake(i) })
 }
 
-// IntakeSummary is an intake with its numbers: a starter.IntakeSummary.
+// IntakeSummary is an intake with its numbers: a views.IntakeSummary.
 type IntakeSummary struct {
 	Intake
 	Applications int            `json:"applications" openapi:"minimum=0" doc:"The number of journeys of the intake"`
@@ -56,8 +56,8 @@ type IntakeSummary struct {
 }
 
 // IntakeSummaries are intakes with their numbers as the faces show them.
-func IntakeSummaries(in []starter.IntakeSummary) []IntakeSummary {
-	return each(in, func(s starter.IntakeSummary) IntakeSummary {
+func IntakeSummaries(in []views.IntakeSummary) []IntakeSummary {
+	return each(in, func(s views.IntakeSummary) IntakeSummary {
 		return IntakeSummary{Intake: Intake(s.Intake), Applications: s.Applications, Counts: s.Counts}
 	})
 }
@@ -69,39 +69,39 @@ type Started struct {
 }
 
 // IntakeDashboard is an intake's numbers and a page of its journeys: a
-// starter.IntakeDashboard.
+// views.IntakeDashboard.
 type IntakeDashboard struct {
-	Intake           Intake                 `json:"intake"`
-	Coordinator      starter.PersonSummary  `json:"coordinator"`
-	Counts           map[string]int         `json:"counts" doc:"The intake's journeys by state"`
-	ByLocalAuthority map[string]int         `json:"byLocalAuthority" doc:"Every application by local authority, whatever its state"`
-	ByTheme          map[string]int         `json:"byTheme" doc:"Every application by theme, whatever its state"`
-	Total            int                    `json:"total" openapi:"minimum=0" doc:"The number of the intake's journeys, on every page"`
-	Rows             []starter.DashboardRow `json:"rows" doc:"A page of the intake's journeys: participants by given, then family name (compared as bytes, capitals first), namesakes by journey ID, then the erased and those gone from the store. A page starts from where its journey is now: if that participant is renamed or erased between pages, the next page goes on from their new place and may skip or repeat others"`
-	Previous         uuid.UUID              `json:"previous" doc:"Ask for ?before= this journey for the page before this one; the nil UUID on the first page, and on an empty page (after the last journey, or before the first)"`
-	Next             uuid.UUID              `json:"next" doc:"Ask for ?after= this journey for the page after this one; the nil UUID on the last page, and on an empty page (after the last journey, or before the first)"`
+	Intake           Intake               `json:"intake"`
+	Coordinator      views.PersonSummary  `json:"coordinator"`
+	Counts           map[string]int       `json:"counts" doc:"The intake's journeys by state"`
+	ByLocalAuthority map[string]int       `json:"byLocalAuthority" doc:"Every application by local authority, whatever its state"`
+	ByTheme          map[string]int       `json:"byTheme" doc:"Every application by theme, whatever its state"`
+	Total            int                  `json:"total" openapi:"minimum=0" doc:"The number of the intake's journeys, on every page"`
+	Rows             []views.DashboardRow `json:"rows" doc:"A page of the intake's journeys: participants by given, then family name (compared as bytes, capitals first), namesakes by journey ID, then the erased and those gone from the store. A page starts from where its journey is now: if that participant is renamed or erased between pages, the next page goes on from their new place and may skip or repeat others"`
+	Previous         uuid.UUID            `json:"previous" doc:"Ask for ?before= this journey for the page before this one; the nil UUID on the first page, and on an empty page (after the last journey, or before the first)"`
+	Next             uuid.UUID            `json:"next" doc:"Ask for ?after= this journey for the page after this one; the nil UUID on the last page, and on an empty page (after the last journey, or before the first)"`
 }
 
 // DashboardOf is d as the faces show it.
-func DashboardOf(d starter.IntakeDashboard) IntakeDashboard {
+func DashboardOf(d views.IntakeDashboard) IntakeDashboard {
 	return IntakeDashboard{Intake: Intake(d.Intake), Coordinator: d.Coordinator, Counts: d.Counts, ByLocalAuthority: d.ByLocalAuthority,
 		ByTheme: d.ByTheme, Total: d.Total, Rows: d.Rows, Previous: d.Previous, Next: d.Next}
 }
 
-// JourneyDetail is everything about one journey: a starter.JourneyDetail.
+// JourneyDetail is everything about one journey: a views.JourneyDetail.
 type JourneyDetail struct {
-	Journey     Journey                 `json:"journey"`
-	IntakeName  string                  `json:"intakeName"`
-	Participant starter.PersonSummary   `json:"participant"`
-	Coach       starter.PersonSummary   `json:"coach"`
-	Live        *LiveJourney            `json:"live,omitempty"`
-	LiveError   string                  `json:"liveError,omitempty" doc:"Set, always to the same words, when the workflow could not be asked (Temporal down or slow); the cause is logged under the answer's X-Request-Id, which is what to quote to the administrators"`
-	Upcoming    []Upcoming              `json:"upcoming,omitempty"`
-	Timeline    []starter.TimelineEntry `json:"timeline" doc:"The journey's recorded events, oldest first"`
+	Journey     Journey               `json:"journey"`
+	IntakeName  string                `json:"intakeName"`
+	Participant views.PersonSummary   `json:"participant"`
+	Coach       views.PersonSummary   `json:"coach"`
+	Live        *LiveJourney          `json:"live,omitempty"`
+	LiveError   string                `json:"liveError,omitempty" doc:"Set, always to the same words, when the workflow could not be asked (Temporal down or slow); the cause is logged under the answer's X-Request-Id, which is what to quote to the administrators"`
+	Upcoming    []Upcoming            `json:"upcoming,omitempty"`
+	Timeline    []views.TimelineEntry `json:"timeline" doc:"The journey's recorded events, oldest first"`
 }
 
 // JourneyDetailOf is d as the faces show it.
-func JourneyDetailOf(d starter.JourneyDetail) JourneyDetail {
+func JourneyDetailOf(d views.JourneyDetail) JourneyDetail {
 	out := JourneyDetail{Journey: Journey(d.Journey), IntakeName: d.IntakeName, Participant: d.Participant, Coach: d.Coach,
 		LiveError: d.LiveError, Timeline: d.Timeline,
 		Upcoming: each(d.Upcoming, func(u workflows.Upcoming) Upcoming { return Upcoming(u) })}

@@ -1,4 +1,4 @@
-package starter
+package people
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 // FuzzImportPeople: whatever file a coordinator imports, the import does
 // not panic; it either stores every line or none, and then says why, with
 // line numbers, as an ImportError; and importing the same file again
-// changes nothing. `go test -run '^$' -fuzz FuzzImportPeople ./starter`
+// changes nothing. `go test -run '^$' -fuzz FuzzImportPeople ./internal/app/people`
 // explores further; the seeds run with the suite.
 func FuzzImportPeople(f *testing.F) {
 	f.Add(goodPeople)
@@ -32,7 +32,7 @@ func FuzzImportPeople(f *testing.F) {
 			t.Fatal(err)
 		}
 		defer st.Close()
-		s := New(nil, st)
+		s := New(st)
 		res, err := s.ImportPeople(ctx, strings.NewReader(file))
 		if err != nil {
 			var imp *ImportError

@@ -1,4 +1,4 @@
-package starter
+package people
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 // storeOnly is a Service for what needs no workflows: people and lists.
 func storeOnly(t *testing.T) *Service {
 	t.Helper()
-	return New(nil, sqlitestore.OpenTest(t))
+	return New(sqlitestore.OpenTest(t))
 }
 
 const goodPeople = `Email,Role,Given_Name,Family_Name,Local_Authority,Theme,Language

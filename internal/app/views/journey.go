@@ -1,4 +1,4 @@
-package starter
+package views
 
 import (
 	"context"
@@ -23,11 +23,11 @@ func (s *Service) Journey(ctx context.Context, journeyID uuid.UUID) (store.Journ
 		return snap, err
 	}
 	notFound := fmt.Errorf("%w: no journey %s", apperr.ErrNotFound, journeyID)
-	if s.Temporal == nil {
+	if !s.Workflows.Connected() {
 		return snap, notFound
 	}
 	var v workflows.JourneyView
-	switch err := s.query(ctx, workflows.JourneyWorkflowID(journeyID), workflows.QueryState, &v); {
+	switch err := s.Workflows.QueryJourney(ctx, journeyID, workflows.QueryState, &v); {
 	case errors.Is(err, apperr.ErrNotFound):
 		return snap, notFound
 	case err != nil:

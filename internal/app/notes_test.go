@@ -1,4 +1,4 @@
-package starter
+package app_test
 
 import (
 	"context"
@@ -10,7 +10,10 @@ import (
 
 	"github.com/infuse-cymru/journeys/activities"
 	"github.com/infuse-cymru/journeys/internal/app/apperr"
+	"github.com/infuse-cymru/journeys/internal/app/commands"
 	"github.com/infuse-cymru/journeys/internal/testenv"
+	"github.com/infuse-cymru/journeys/programme"
+	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
 	"github.com/infuse-cymru/journeys/workflows"
@@ -27,18 +30,18 @@ func TestNotesOfRefusedAndRetriedRequests(t *testing.T) {
 	t.Parallel() // a Temporal namespace of its own (testenv)
 	st := sqlitestore.OpenTest(t)
 	ts := testenv.NewServer(t)
-	planner, err := testenv.UntilOpen(time.Date(2026, 10, 1, 0, 0, 0, 0, London), 2_000_000, "checkpoint/1")
+	planner, err := testenv.UntilOpen(time.Date(2026, 10, 1, 0, 0, 0, 0, programme.London), 2_000_000, "checkpoint/1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	testenv.StartWorker(t, ts, &activities.Activities{Store: st, Planner: planner})
-	s := New(ts.GetDefaultClient(), st)
+	s := newFixture(ts.GetDefaultClient(), st)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
 	coordinator, coach, participant := coordinatorCoachAndParticipant(ctx, t, s)
 	now := time.Now()
-	in, err := s.CreateIntake(ctx, IntakeSpec{
+	in, err := s.Commands.CreateIntake(ctx, commands.IntakeSpec{
 		Name: "Cohort 9", CoordinatorID: coordinator, Capacity: 20,
 		OpensAt: now.Add(-time.Hour), ClosesAt: now.Add(24 * time.Hour), StartsOn: now.Add(72 * time.Hour),
 	})
@@ -49,15 +52,15 @@ func TestNotesOfRefusedAndRetriedRequests(t *testing.T) {
 	deadline := time.Now().Add(20 * time.Second)
 	for journey == uuid.Nil {
 		// The intake opens a moment after its workflow starts.
-		journey, err = s.Apply(ctx, in.ID, participant, coach)
+		journey, err = s.Commands.Apply(ctx, in.ID, participant, coach)
 		if err != nil && (!errors.Is(err, apperr.ErrRejected) || time.Now().After(deadline)) {
 			t.Fatal(err)
 		}
 	}
 
 	// The programme has not started, so there is no checkpoint to complete.
-	refused := Checkpoint{JourneyID: journey, CheckpointID: "checkpoint/1", CoachID: coach, Notes: "Going well.", Status: workflows.RAGGreen, RequestID: "req-1"}
-	if _, err := s.CompleteCheckpoint(ctx, refused); !errors.Is(err, apperr.ErrRejected) {
+	refused := commands.Checkpoint{JourneyID: journey, CheckpointID: "checkpoint/1", CoachID: coach, Notes: "Going well.", Status: workflows.RAGGreen, RequestID: "req-1"}
+	if _, err := s.Commands.CompleteCheckpoint(ctx, refused); !errors.Is(err, apperr.ErrRejected) {
 		t.Fatalf("completing a checkpoint before the programme: %v, want apperr.ErrRejected", err)
 	}
 	if _, err := s.Store.GetNote(ctx, uuid.NewSHA1(journey, []byte(refused.RequestID))); !errors.Is(err, store.ErrNotFound) {
@@ -68,12 +71,12 @@ func TestNotesOfRefusedAndRetriedRequests(t *testing.T) {
 
 	// The same request twice, as a coach's retry after a lost answer sends
 	// it: one completion and one note, the one the completion names.
-	c := Checkpoint{JourneyID: journey, CheckpointID: "checkpoint/1", CoachID: coach, Notes: "Going well; plan agreed.", Status: workflows.RAGGreen, RequestID: "req-2"}
-	first, err := s.CompleteCheckpoint(ctx, c)
+	c := commands.Checkpoint{JourneyID: journey, CheckpointID: "checkpoint/1", CoachID: coach, Notes: "Going well; plan agreed.", Status: workflows.RAGGreen, RequestID: "req-2"}
+	first, err := s.Commands.CompleteCheckpoint(ctx, c)
 	if err != nil {
 		t.Fatalf("completing the open checkpoint: %v", err)
 	}
-	retry, err := s.CompleteCheckpoint(ctx, c)
+	retry, err := s.Commands.CompleteCheckpoint(ctx, c)
 	if err != nil || retry.NoteID != first.NoteID || !retry.CompletedAt.Equal(first.CompletedAt) {
 		t.Errorf("the retry answered %+v, %v; want the first completion %+v", retry, err, first)
 	}
@@ -91,7 +94,7 @@ func TestNotesOfRefusedAndRetriedRequests(t *testing.T) {
 // after the answer) and returns when the item opens on the journey's
 // schedule.
 // coordinatorCoachAndParticipant are Megan, Nia and Aled, in the store.
-func coordinatorCoachAndParticipant(ctx context.Context, t *testing.T, s *Service) (coordinator, coach, participant uuid.UUID) {
+func coordinatorCoachAndParticipant(ctx context.Context, t *testing.T, s fixture) (coordinator, coach, participant uuid.UUID) {
 	t.Helper()
 	coordinator, coach, participant = uuid.New(), uuid.New(), uuid.New()
 	err := s.Store.CreatePeople(ctx, []store.Person{
@@ -106,28 +109,28 @@ func coordinatorCoachAndParticipant(ctx context.Context, t *testing.T, s *Servic
 	return coordinator, coach, participant
 }
 
-func startAndWaitUntilOpen(t *testing.T, ctx context.Context, s *Service, intake, journey uuid.UUID, item string) {
+func startAndWaitUntilOpen(t *testing.T, ctx context.Context, s fixture, intake, journey uuid.UUID, item string) {
 	t.Helper()
-	if _, err := s.Decide(ctx, intake, journey, workflows.DecisionOffer); err != nil {
+	if _, err := s.Commands.Decide(ctx, intake, journey, workflows.DecisionOffer); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.RespondToOffer(ctx, journey, true); err != nil {
+	if _, err := s.Commands.RespondToOffer(ctx, journey, true); err != nil {
 		t.Fatal(err)
 	}
-	err := WaitFor(ctx, "the intake to count the acceptance", func() (bool, error) {
+	err := starter.WaitFor(ctx, "the intake to count the acceptance", func() (bool, error) {
 		var counts map[workflows.Status]int
-		err := s.query(ctx, workflows.IntakeWorkflowID(intake), workflows.QueryIntakeCounts, &counts)
+		err := s.Workflows.QueryIntake(ctx, intake, workflows.QueryIntakeCounts, &counts)
 		return counts[contract.StatusAccepted] == 1, err
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.StartIntake(ctx, intake); err != nil {
+	if _, err := s.Commands.StartIntake(ctx, intake); err != nil {
 		t.Fatal(err)
 	}
 	var opens time.Time
-	err = WaitFor(ctx, "the journey to plan its schedule", func() (bool, error) {
-		items, err := s.JourneySchedule(ctx, journey)
+	err = starter.WaitFor(ctx, "the journey to plan its schedule", func() (bool, error) {
+		items, err := s.Views.JourneySchedule(ctx, journey)
 		for _, it := range items {
 			if it.ID == item {
 				opens = it.OpensAt

@@ -1,4 +1,4 @@
-package starter
+package app_test
 
 import (
 	"context"
@@ -22,7 +22,7 @@ func TestSetLanguage(t *testing.T) {
 		give string
 		want store.Language
 	}{{"CY", store.LanguageWelsh}, {"en", store.LanguageEnglish}, {"both", store.LanguageUnknown}, {" cy ", store.LanguageWelsh}, {"", store.LanguageUnknown}} {
-		if err := s.SetLanguage(ctx, p.ID, tc.give); err != nil {
+		if err := s.People.SetLanguage(ctx, p.ID, tc.give); err != nil {
 			t.Fatalf("SetLanguage(%q): %v", tc.give, err)
 		}
 		got, err := s.Store.GetPerson(ctx, p.ID)
@@ -30,11 +30,11 @@ func TestSetLanguage(t *testing.T) {
 			t.Errorf("after SetLanguage(%q): %q (%v), want %q", tc.give, got.Language, err, tc.want)
 		}
 	}
-	err := s.SetLanguage(ctx, p.ID, "fr")
+	err := s.People.SetLanguage(ctx, p.ID, "fr")
 	if !errors.Is(err, apperr.ErrInvalid) || !strings.Contains(err.Error(), "cy") || !strings.Contains(err.Error(), "both") {
 		t.Errorf(`SetLanguage("fr") = %v, want apperr.ErrInvalid naming the accepted values`, err)
 	}
-	if err := s.SetLanguage(ctx, uuid.New(), "cy"); !errors.Is(err, apperr.ErrNotFound) {
+	if err := s.People.SetLanguage(ctx, uuid.New(), "cy"); !errors.Is(err, apperr.ErrNotFound) {
 		t.Errorf("SetLanguage of nobody = %v, want apperr.ErrNotFound", err)
 	}
 }
@@ -49,7 +49,7 @@ func TestOpenIntakesAndJourneysOf(t *testing.T) {
 	if err := s.Store.CreateIntake(ctx, closed); err != nil {
 		t.Fatal(err)
 	}
-	open, err := s.OpenIntakes(ctx)
+	open, err := s.Views.OpenIntakes(ctx)
 	if err != nil || len(open) != 1 || open[0].ID != c.Intake.ID {
 		t.Errorf("OpenIntakes = %+v, %v; want Cohort 1 only", open, err)
 	}
@@ -57,7 +57,7 @@ func TestOpenIntakesAndJourneysOf(t *testing.T) {
 	p := c.Participant(t, "Rhodri", "Thomas", "Blaenau Gwent", "communities")
 	journey := uuid.New()
 	c.Record(t, journey, p, "application.submitted", "", "submitted", "")
-	js, err := s.JourneysOf(ctx, p.ID)
+	js, err := s.Views.JourneysOf(ctx, p.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func TestOpenIntakesAndJourneysOf(t *testing.T) {
 		js[0].Coach == nil || js[0].Coach.Name != "Elin Rowlands" || js[0].Participant.Name != "Rhodri Thomas" {
 		t.Errorf("JourneysOf = %+v", js)
 	}
-	if _, err := s.JourneysOf(ctx, c.Coach.ID); !errors.Is(err, apperr.ErrInvalid) {
+	if _, err := s.Views.JourneysOf(ctx, c.Coach.ID); !errors.Is(err, apperr.ErrInvalid) {
 		t.Errorf("JourneysOf a coach = %v, want apperr.ErrInvalid", err)
 	}
 }

@@ -1,6 +1,7 @@
-package starter
+package commands
 
 import (
+	"github.com/infuse-cymru/journeys/programme"
 	"strings"
 	"time"
 )
@@ -24,7 +25,7 @@ func ParseTime(s string) (time.Time, bool) {
 		if err == nil {
 			break
 		}
-		t, err = time.ParseInLocation(layout, s, London)
+		t, err = time.ParseInLocation(layout, s, programme.London)
 	}
 	if err != nil || t.Year() < firstYear || t.Year() > lastYear {
 		return time.Time{}, false

@@ -1,4 +1,4 @@
-package starter
+package commands
 
 import (
 	"strings"
@@ -10,7 +10,7 @@ import (
 // reschedule --to`, the API's startsAt, the pages' fields), reading it
 // does not panic, ignores surrounding spaces, and a time it reads is the
 // same instant when written back as RFC 3339 and read again. `go test -run
-// '^$' -fuzz FuzzParseTime ./starter` explores further; the seeds run with
+// '^$' -fuzz FuzzParseTime ./internal/app/commands` explores further; the seeds run with
 // the suite.
 func FuzzParseTime(f *testing.F) {
 	for _, s := range []string{

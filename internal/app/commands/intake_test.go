@@ -1,4 +1,4 @@
-package starter
+package commands
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/infuse-cymru/journeys/internal/app/apperr"
 	"github.com/infuse-cymru/journeys/internal/app/apptest"
 	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/store/sqlitestore"
 )
 
 // A rename touches only the store (this service has no Temporal client:
@@ -19,8 +20,8 @@ import (
 // workflow, are tested with Temporal in package api and cmd/infuse.
 func TestEditIntakeRenamesAndRefusesBadEdits(t *testing.T) {
 	ctx := context.Background()
-	s := storeOnly(t)
-	c := apptest.NewCohort(t, s.Store, "Cohort 1")
+	s, st := storeOnly(t)
+	c := apptest.NewCohort(t, st, "Cohort 1")
 	name := "  Carfan 1  "
 	for range 2 {
 		in, err := s.EditIntake(ctx, c.Intake.ID, IntakeEdit{Name: &name})
@@ -57,4 +58,11 @@ func TestEditIntakeRenamesAndRefusesBadEdits(t *testing.T) {
 	if got, _ := s.Store.GetIntake(ctx, c.Intake.ID); got.Name != "Carfan 1" || got.Capacity != 20 {
 		t.Errorf("a refused edit changed the intake: %+v", got)
 	}
+}
+
+// storeOnly is a Service for what needs no workflows, and its store.
+func storeOnly(t *testing.T) (*Service, store.Store) {
+	t.Helper()
+	st := sqlitestore.OpenTest(t)
+	return New(nil, st), st
 }

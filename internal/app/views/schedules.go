@@ -1,4 +1,4 @@
-package starter
+package views
 
 import (
 	"context"
@@ -21,7 +21,7 @@ import (
 // JourneyCalendar makes the same query; it can call this instead.
 func (s *Service) JourneySchedule(ctx context.Context, journeyID uuid.UUID) ([]workflows.ScheduledItem, error) {
 	var items []workflows.ScheduledItem
-	err := s.query(ctx, workflows.JourneyWorkflowID(journeyID), workflows.QuerySchedule, &items)
+	err := s.Workflows.QueryJourney(ctx, journeyID, workflows.QuerySchedule, &items)
 	return items, err
 }
 
@@ -41,7 +41,7 @@ func (s *Service) IntakeSessions(ctx context.Context, in store.Intake) ([]progra
 	input := programme.ScheduleInput{StartsOn: in.StartsOn}
 	if in.Status == store.IntakeStarted || in.Status == store.IntakeFinished {
 		var v workflows.IntakeView
-		if err := s.query(ctx, workflows.IntakeWorkflowID(in.ID), workflows.QueryIntakeState, &v); err != nil {
+		if err := s.Workflows.QueryIntake(ctx, in.ID, workflows.QueryIntakeState, &v); err != nil {
 			return nil, err
 		}
 		input.SessionMoves = v.SessionMoves

@@ -1,4 +1,4 @@
-package starter
+package app_test
 
 import (
 	"context"
@@ -9,7 +9,9 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/infuse-cymru/journeys/internal/app/apperr"
+	"github.com/infuse-cymru/journeys/internal/app/commands"
 	"github.com/infuse-cymru/journeys/internal/testenv"
+	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
 )
@@ -23,7 +25,7 @@ func TestJourneyBeforeItIsProjected(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	st, workers := sqlitestore.OpenTest(t), sqlitestore.OpenTest(t)
-	s := New(testenv.Start(t, workers).GetDefaultClient(), st)
+	s := newFixture(testenv.Start(t, workers).GetDefaultClient(), st)
 	coord, coach, person := uuid.New(), uuid.New(), uuid.New()
 	people := []store.Person{
 		{ID: coord, Role: store.RoleCoordinator, GivenName: "Megan", EmailAddress: "megan@example.org"},
@@ -36,7 +38,7 @@ func TestJourneyBeforeItIsProjected(t *testing.T) {
 		}
 	}
 	now := time.Now()
-	in, err := s.CreateIntake(ctx, IntakeSpec{Name: "Cohort 9", CoordinatorID: coord, Capacity: 20,
+	in, err := s.Commands.CreateIntake(ctx, commands.IntakeSpec{Name: "Cohort 9", CoordinatorID: coord, Capacity: 20,
 		OpensAt: now.Add(-time.Hour), ClosesAt: now.Add(24 * time.Hour), StartsOn: now.Add(72 * time.Hour)})
 	if err != nil {
 		t.Fatal(err)
@@ -45,8 +47,8 @@ func TestJourneyBeforeItIsProjected(t *testing.T) {
 		t.Fatal(err)
 	}
 	var journey uuid.UUID
-	err = WaitFor(ctx, "the intake to open", func() (bool, error) {
-		journey, err = s.Apply(ctx, in.ID, person, coach)
+	err = starter.WaitFor(ctx, "the intake to open", func() (bool, error) {
+		journey, err = s.Commands.Apply(ctx, in.ID, person, coach)
 		return err == nil, nil
 	})
 	if err != nil {
@@ -56,8 +58,8 @@ func TestJourneyBeforeItIsProjected(t *testing.T) {
 		t.Fatalf("the service's store knows the journey (%v): the test cannot hold it back", err)
 	}
 	var j store.JourneySnapshot
-	err = WaitFor(ctx, "the journey workflow", func() (bool, error) {
-		j, err = s.Journey(ctx, journey)
+	err = starter.WaitFor(ctx, "the journey workflow", func() (bool, error) {
+		j, err = s.Views.Journey(ctx, journey)
 		return err == nil, nil
 	})
 	if err != nil {
@@ -72,12 +74,12 @@ func TestJourneyBeforeItIsProjected(t *testing.T) {
 		visible bool
 	}{{coord, store.RoleCoordinator, true}, {coach, store.RoleCoach, true}, {person, store.RoleParticipant, true},
 		{uuid.New(), store.RoleCoach, false}, {uuid.New(), store.RoleParticipant, false}, {person, store.RoleCoach, false}} {
-		_, err := s.VisibleJourney(ctx, journey, who.id, who.role)
+		_, err := s.Views.VisibleJourney(ctx, journey, who.id, who.role)
 		if who.visible != (err == nil) || (err != nil && !errors.Is(err, apperr.ErrNotFound)) {
 			t.Errorf("VisibleJourney for %s %s: %v, want visible %v (else apperr.ErrNotFound)", who.role, who.id, err, who.visible)
 		}
 	}
-	if _, err := s.Journey(ctx, uuid.New()); !errors.Is(err, apperr.ErrNotFound) {
+	if _, err := s.Views.Journey(ctx, uuid.New()); !errors.Is(err, apperr.ErrNotFound) {
 		t.Errorf("an unknown journey: %v, want apperr.ErrNotFound", err)
 	}
 }

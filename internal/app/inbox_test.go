@@ -1,4 +1,4 @@
-package starter
+package app_test
 
 import (
 	"bytes"
@@ -15,84 +15,14 @@ import (
 
 	"github.com/infuse-cymru/journeys/calendar"
 	"github.com/infuse-cymru/journeys/internal/app/apperr"
+	"github.com/infuse-cymru/journeys/internal/app/commands"
+	"github.com/infuse-cymru/journeys/internal/app/views"
+	"github.com/infuse-cymru/journeys/programme"
+	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/workflows"
 	"github.com/infuse-cymru/journeys/workflows/contract"
 )
-
-// The inbox shows what a coach can complete now, overdue first, judged
-// against the real clock rather than the workflow's last task; checkpoints
-// of journeys the coach no longer has, or that are paused, are not theirs
-// to complete. The store's projection of the same journeys gives the same
-// list as their workflows' views.
-func TestInboxOrdersOverdueFirst(t *testing.T) {
-	now := time.Date(2022, 2, 14, 12, 0, 0, 0, time.UTC)
-	day := 24 * time.Hour
-	coach := uuid.New()
-	a, b := uuid.New(), uuid.New()
-	cp := func(id string, opens, due time.Duration) workflows.ItemView {
-		return workflows.ItemView{ID: id, OpensAt: now.Add(opens), DueAt: now.Add(due)}
-	}
-	done := cp("checkpoint/0", -40*day, -30*day)
-	done.CompletedAt = now.Add(-31 * day)
-	views := []workflows.JourneyView{
-		{JourneyID: a, CoachID: coach, Status: contract.StatusExperimenting, Checkpoints: []workflows.ItemView{
-			done, cp("checkpoint/1", -20*day, -6*day), cp("checkpoint/2", -6*day, 8*day), cp("checkpoint/3", 8*day, 22*day)}},
-		// Its workflow last ran before checkpoint/1 fell due, so the view
-		// does not flag it; the inbox must.
-		{JourneyID: b, CoachID: coach, Status: contract.StatusInLabs, Checkpoints: []workflows.ItemView{
-			cp("checkpoint/1", -20*day, -day), cp("checkpoint/2", -12*day, 2*day)}},
-		{JourneyID: uuid.New(), CoachID: uuid.New(), Status: contract.StatusExperimenting, Checkpoints: []workflows.ItemView{
-			cp("checkpoint/1", -20*day, -10*day)}},
-		{JourneyID: uuid.New(), CoachID: coach, Status: contract.StatusPaused, Checkpoints: []workflows.ItemView{
-			cp("checkpoint/1", -20*day, -10*day)}},
-		{JourneyID: uuid.New(), CoachID: coach, Status: contract.StatusWithdrawn, Checkpoints: []workflows.ItemView{
-			cp("checkpoint/1", -20*day, -10*day)}},
-	}
-	// The same journeys as the store projects them: checkpoints not yet
-	// completed, the completed one gone.
-	var snaps []store.JourneySnapshot
-	for _, v := range views {
-		snap := store.JourneySnapshot{JourneyID: v.JourneyID, CoachID: v.CoachID, State: v.Status, CheckpointsKnown: true}
-		for _, c := range v.Checkpoints {
-			if c.CompletedAt.IsZero() {
-				snap.Checkpoints = append(snap.Checkpoints, store.Checkpoint{ID: c.ID, OpensAt: c.OpensAt, DueAt: c.DueAt})
-			}
-		}
-		snaps = append(snaps, snap)
-	}
-	list := func(items []InboxItem) string {
-		sortInbox(items)
-		var got []string
-		for _, it := range items {
-			j := "a"
-			if it.JourneyID == b {
-				j = "b"
-			}
-			got = append(got, fmt.Sprintf("%s %s overdue=%v", j, it.CheckpointID, it.Overdue))
-		}
-		return strings.Join(got, "\n")
-	}
-	want := strings.Join([]string{
-		"a checkpoint/1 overdue=true",
-		"b checkpoint/1 overdue=true",
-		"b checkpoint/2 overdue=false",
-		"a checkpoint/2 overdue=false",
-	}, "\n")
-	var fromViews, fromSnaps []InboxItem
-	for _, v := range views {
-		fromViews = append(fromViews, openCheckpoints(viewCheckpoints(v), coach, PersonSummary{ID: v.PersonID}, now)...)
-	}
-	for _, j := range snaps {
-		fromSnaps = append(fromSnaps, openCheckpoints(snapshotCheckpoints(j), coach, PersonSummary{}, now)...)
-	}
-	if got := list(fromViews); got != want {
-		t.Errorf("inbox from the workflows' views:\n%s\nwant:\n%s", got, want)
-	}
-	if got := list(fromSnaps); got != want {
-		t.Errorf("inbox from the store's projection:\n%s\nwant:\n%s", got, want)
-	}
-}
 
 // The inbox is answered from the store's projection: with no Temporal at
 // all, a journey whose projection carries its checkpoints lists those open
@@ -103,7 +33,7 @@ func TestCoachInboxReadsTheProjection(t *testing.T) {
 	ctx := t.Context()
 	s := storeOnly(t) // no Temporal client: any query fails
 	now := time.Date(2022, 2, 14, 12, 0, 0, 0, time.UTC)
-	s.Now = func() time.Time { return now }
+	s.Views.Now = func() time.Time { return now }
 	day := 24 * time.Hour
 	coach, coordinator := uuid.New(), uuid.New()
 	people := []store.Person{
@@ -145,7 +75,7 @@ func TestCoachInboxReadsTheProjection(t *testing.T) {
 	old := record(pc, contract.StatusInLabs, false)
 	record(pd, contract.StatusExperimenting, true) // none left
 
-	inbox, err := s.CoachInbox(ctx, coach)
+	inbox, err := s.Views.CoachInbox(ctx, coach)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +93,7 @@ func TestCoachInboxReadsTheProjection(t *testing.T) {
 	if len(inbox.Journeys) != 4 {
 		t.Errorf("inbox lists %d journeys, want the coach's 4", len(inbox.Journeys))
 	}
-	if len(inbox.Unavailable) != 1 || inbox.Unavailable[0].JourneyID != old || inbox.Unavailable[0].Reason != WorkflowUnavailable {
+	if len(inbox.Unavailable) != 1 || inbox.Unavailable[0].JourneyID != old || inbox.Unavailable[0].Reason != views.WorkflowUnavailable {
 		t.Errorf("unavailable = %+v; want only journey %s, whose projection does not know its checkpoints (so its workflow was asked)",
 			inbox.Unavailable, old)
 	}
@@ -172,7 +102,7 @@ func TestCoachInboxReadsTheProjection(t *testing.T) {
 // On a real server: two participants with different coaches, through to
 // the start of the programme. Each coach sees their own participant only;
 // nothing is open yet; the participant's calendar has every session at
-// its Europe/London time and follows a reschedule.
+// its Europe/programme.London time and follows a reschedule.
 func TestCoachInboxAndCalendarOfAStartedIntake(t *testing.T) {
 	t.Parallel() // a Temporal namespace of its own (testenv)
 	s := withTemporal(t)
@@ -192,7 +122,7 @@ func TestCoachInboxAndCalendarOfAStartedIntake(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Now()
-	in, err := s.CreateIntake(ctx, IntakeSpec{
+	in, err := s.Commands.CreateIntake(ctx, commands.IntakeSpec{
 		Name: "Cohort 9", CoordinatorID: coordinator, Capacity: 20,
 		OpensAt: now.Add(-time.Hour), ClosesAt: now.Add(24 * time.Hour), StartsOn: now.Add(72 * time.Hour),
 	})
@@ -201,28 +131,28 @@ func TestCoachInboxAndCalendarOfAStartedIntake(t *testing.T) {
 	}
 	j1 := startJourney(ctx, t, s, in.ID, p1, coachA)
 	j2 := startJourney(ctx, t, s, in.ID, p2, coachB)
-	err = WaitFor(ctx, "the intake to count both acceptances", func() (bool, error) {
+	err = starter.WaitFor(ctx, "the intake to count both acceptances", func() (bool, error) {
 		var counts map[workflows.Status]int
-		err := s.query(ctx, workflows.IntakeWorkflowID(in.ID), workflows.QueryIntakeCounts, &counts)
+		err := s.Workflows.QueryIntake(ctx, in.ID, workflows.QueryIntakeCounts, &counts)
 		return counts[contract.StatusAccepted] == 2, err
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.StartIntake(ctx, in.ID); err != nil {
+	if _, err := s.Commands.StartIntake(ctx, in.ID); err != nil {
 		t.Fatal(err)
 	}
 	// Scheduled, as the intake knows it: it tells only journeys it knows to
 	// be scheduled of a moved session, and learns of each by signal a moment
 	// after the store does. (A move in that moment is lost for the journey:
 	// a race between people acting at once, for issue 8.)
-	err = WaitFor(ctx, "both journeys to be scheduled", func() (bool, error) {
+	err = starter.WaitFor(ctx, "both journeys to be scheduled", func() (bool, error) {
 		js, err := s.Store.ListJourneys(ctx, in.ID)
 		if err != nil || len(js) != 2 || js[0].State != contract.StatusAwaitingStart || js[1].State != js[0].State {
 			return false, err
 		}
 		var counts map[workflows.Status]int
-		err = s.query(ctx, workflows.IntakeWorkflowID(in.ID), workflows.QueryIntakeCounts, &counts)
+		err = s.Workflows.QueryIntake(ctx, in.ID, workflows.QueryIntakeCounts, &counts)
 		return counts[contract.StatusAwaitingStart] == 2, err
 	})
 	if err != nil {
@@ -230,7 +160,7 @@ func TestCoachInboxAndCalendarOfAStartedIntake(t *testing.T) {
 	}
 
 	for coach, journey := range map[uuid.UUID]uuid.UUID{coachA: j1, coachB: j2} {
-		inbox, err := s.CoachInbox(ctx, coach)
+		inbox, err := s.Views.CoachInbox(ctx, coach)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -239,20 +169,9 @@ func TestCoachInboxAndCalendarOfAStartedIntake(t *testing.T) {
 			t.Errorf("inbox of %s = %+v, want journey %s only and nothing open", inbox.Coach.Name, inbox, journey)
 		}
 	}
-	if _, err := s.CoachInbox(ctx, p1); !errors.Is(err, apperr.ErrInvalid) {
+	if _, err := s.Views.CoachInbox(ctx, p1); !errors.Is(err, apperr.ErrInvalid) {
 		t.Errorf("inbox of a participant: %v, want apperr.ErrInvalid", err)
 	}
-	// Four months on, the live view's checkpoints come up in the inbox.
-	var v workflows.JourneyView
-	if err := s.query(ctx, workflows.JourneyWorkflowID(j1), workflows.QueryState, &v); err != nil {
-		t.Fatal(err)
-	}
-	later := v.Checkpoints[1].OpensAt.Add(time.Hour)
-	open := openCheckpoints(viewCheckpoints(v), coachA, PersonSummary{}, later)
-	if len(open) != 2 || open[0].CheckpointID != "checkpoint/1" || !open[0].Overdue || open[1].Overdue {
-		t.Errorf("open at %s: %+v", later, open)
-	}
-
 	sessions := calendarSessions(ctx, t, s, j1)
 	if len(sessions) != 12 {
 		t.Fatalf("%d sessions in the calendar, want 12", len(sessions))
@@ -260,17 +179,17 @@ func TestCoachInboxAndCalendarOfAStartedIntake(t *testing.T) {
 	first := sessions["adaption-lab/1"]
 	if first.tzid != calendar.TZID || !strings.HasSuffix(first.start, "T100000") || !strings.HasSuffix(first.end, "T130000") ||
 		first.summary != "Labordy Addasu: sesiwn 1" || first.sequence != "0" {
-		t.Errorf("first session = %+v, want 10:00–13:00 Europe/London, in Welsh", first)
+		t.Errorf("first session = %+v, want 10:00–13:00 Europe/programme.London, in Welsh", first)
 	}
 
 	// Move adaption-lab/2 to 14:00 the next day: the calendar follows, with
 	// a higher SEQUENCE so calendars take the new time.
-	old, _ := time.ParseInLocation("20060102T150405", sessions["adaption-lab/2"].start, London)
-	moved := time.Date(old.Year(), old.Month(), old.Day()+1, 14, 0, 0, 0, London)
-	if err := s.RescheduleSession(ctx, in.ID, "adaption-lab/2", moved); err != nil {
+	old, _ := time.ParseInLocation("20060102T150405", sessions["adaption-lab/2"].start, programme.London)
+	moved := time.Date(old.Year(), old.Month(), old.Day()+1, 14, 0, 0, 0, programme.London)
+	if err := s.Commands.RescheduleSession(ctx, in.ID, "adaption-lab/2", moved); err != nil {
 		t.Fatal(err)
 	}
-	err = WaitFor(ctx, "the calendar to show the moved session", func() (bool, error) {
+	err = starter.WaitFor(ctx, "the calendar to show the moved session", func() (bool, error) {
 		sessions = calendarSessions(ctx, t, s, j1)
 		return sessions["adaption-lab/2"].sequence == "1", nil
 	})
@@ -283,12 +202,12 @@ func TestCoachInboxAndCalendarOfAStartedIntake(t *testing.T) {
 }
 
 // startJourney applies for person with coach, offers a place and accepts it.
-func startJourney(ctx context.Context, t *testing.T, s *Service, intakeID, person, coach uuid.UUID) uuid.UUID {
+func startJourney(ctx context.Context, t *testing.T, s fixture, intakeID, person, coach uuid.UUID) uuid.UUID {
 	t.Helper()
 	var journey uuid.UUID
-	err := WaitFor(ctx, "the intake to open", func() (bool, error) {
+	err := starter.WaitFor(ctx, "the intake to open", func() (bool, error) {
 		var err error
-		journey, err = s.Apply(ctx, intakeID, person, coach)
+		journey, err = s.Commands.Apply(ctx, intakeID, person, coach)
 		if errors.Is(err, apperr.ErrRejected) {
 			return false, nil
 		}
@@ -297,11 +216,11 @@ func startJourney(ctx context.Context, t *testing.T, s *Service, intakeID, perso
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Decide(ctx, intakeID, journey, workflows.DecisionOffer); err != nil {
+	if _, err := s.Commands.Decide(ctx, intakeID, journey, workflows.DecisionOffer); err != nil {
 		t.Fatal(err)
 	}
-	err = WaitFor(ctx, "the offer", func() (bool, error) {
-		_, err := s.RespondToOffer(ctx, journey, true)
+	err = starter.WaitFor(ctx, "the offer", func() (bool, error) {
+		_, err := s.Commands.RespondToOffer(ctx, journey, true)
 		if errors.Is(err, apperr.ErrRejected) {
 			return false, nil
 		}
@@ -317,9 +236,9 @@ type calendarEntry struct{ tzid, start, end, summary, sequence string }
 
 // calendarSessions parses the journey's calendar and returns its sessions
 // by item ID, checking every UID is the e-mailed invites'.
-func calendarSessions(ctx context.Context, t *testing.T, s *Service, journey uuid.UUID) map[string]calendarEntry {
+func calendarSessions(ctx context.Context, t *testing.T, s fixture, journey uuid.UUID) map[string]calendarEntry {
 	t.Helper()
-	b, err := s.JourneyCalendar(ctx, journey)
+	b, err := s.Views.JourneyCalendar(ctx, journey)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package starter_test
+package views_test
 
 import (
 	"context"
@@ -14,8 +14,8 @@ import (
 
 	"github.com/infuse-cymru/journeys/internal/app/apperr"
 	"github.com/infuse-cymru/journeys/internal/app/reports"
+	"github.com/infuse-cymru/journeys/internal/app/views"
 	"github.com/infuse-cymru/journeys/programme"
-	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/sqlitestore"
 	"github.com/infuse-cymru/journeys/workflows/contract"
@@ -56,13 +56,13 @@ func TestIntakeListsLookPeopleUpTogether(t *testing.T) {
 	ctx := context.Background()
 	st := &personCounting{Store: sqlitestore.OpenTest(t)}
 	intake := seedIntake(ctx, t, st, 120)
-	svc, counts := starter.New(nil, st), reports.New(st)
+	svc, counts := views.New(nil, st), reports.New(st)
 	views := map[string]func() error{
 		"dashboard": func() error {
-			d, err := svc.IntakeDashboard(ctx, intake, starter.DashboardPage{})
-			if err == nil && (len(d.Rows) != starter.DashboardRows || d.Total != 120 || d.Rows[0].Name == "" || d.Rows[0].CoachName == "") {
+			d, err := svc.IntakeDashboard(ctx, intake, views.DashboardPage{})
+			if err == nil && (len(d.Rows) != views.DashboardRows || d.Total != 120 || d.Rows[0].Name == "" || d.Rows[0].CoachName == "") {
 				t.Errorf("the dashboard has %d rows of %d: want a page of %d of 120, named, with their coaches: %+v",
-					len(d.Rows), d.Total, starter.DashboardRows, d.Rows)
+					len(d.Rows), d.Total, views.DashboardRows, d.Rows)
 			}
 			return err
 		},
@@ -116,7 +116,7 @@ func TestInboxReadsTheCaseloadTogether(t *testing.T) {
 	}
 	st.gets.Store(0)
 	st.intakeGets.Store(0)
-	in, err := starter.New(nil, st).CoachInbox(ctx, coach)
+	in, err := views.New(nil, st).CoachInbox(ctx, coach)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +130,7 @@ func TestInboxReadsTheCaseloadTogether(t *testing.T) {
 		t.Fatalf("the inbox has %d journeys, want the coach's %d", len(in.Journeys), len(entries)+1)
 	}
 	for _, j := range in.Journeys {
-		want := starter.PersonSummary{ID: j.Participant.ID, Name: "(erased)"}
+		want := views.PersonSummary{ID: j.Participant.ID, Name: "(erased)"}
 		switch p, err := st.Store.GetPerson(ctx, j.Participant.ID); {
 		case j.Participant.ID == gone:
 		case err != nil:
@@ -138,7 +138,7 @@ func TestInboxReadsTheCaseloadTogether(t *testing.T) {
 		case j.Participant.ID == erased:
 			want.LocalAuthority, want.Theme = p.LocalAuthority, p.Theme
 		default:
-			want = starter.PersonSummary{ID: p.ID, Name: p.GivenName + " " + p.FamilyName, Email: p.EmailAddress,
+			want = views.PersonSummary{ID: p.ID, Name: p.GivenName + " " + p.FamilyName, Email: p.EmailAddress,
 				LocalAuthority: p.LocalAuthority, Theme: p.Theme}
 		}
 		if j.Participant != want || j.IntakeName != "Views" || j.Coach == nil || j.Coach.ID != coach {
@@ -157,8 +157,8 @@ func TestTheDashboardPagesThroughAnIntake(t *testing.T) {
 	st := sqlitestore.OpenTest(t)
 	const n = 25 // more than the authorities, so that some have two
 	intake, other := seedIntake(ctx, t, st, n), seedIntake(ctx, t, st, 1)
-	svc := starter.New(nil, st)
-	dashboard := func(page starter.DashboardPage) starter.IntakeDashboard {
+	svc := views.New(nil, st)
+	dashboard := func(page views.DashboardPage) views.IntakeDashboard {
 		t.Helper()
 		d, err := svc.IntakeDashboard(ctx, intake, page)
 		if err != nil {
@@ -177,18 +177,18 @@ func TestTheDashboardPagesThroughAnIntake(t *testing.T) {
 		}
 		return d
 	}
-	whole := dashboard(starter.DashboardPage{})
+	whole := dashboard(views.DashboardPage{})
 	if len(whole.Rows) != n || whole.Previous != uuid.Nil || whole.Next != uuid.Nil {
 		t.Fatalf("the first page of 100 has %d rows (previous %s, next %s); want all %d and no other page", len(whole.Rows), whole.Previous, whole.Next, n)
 	}
-	if !slices.IsSortedFunc(whole.Rows, func(a, b starter.DashboardRow) int { return strings.Compare(a.Name, b.Name) }) {
+	if !slices.IsSortedFunc(whole.Rows, func(a, b views.DashboardRow) int { return strings.Compare(a.Name, b.Name) }) {
 		t.Errorf("the dashboard's rows are not by name: %+v", whole.Rows)
 	}
 	// Pages of 5 end on a full page, pages of 3 on a part of one.
 	for _, size := range []int{3, 5} {
-		var forwards, backwards []starter.DashboardRow
+		var forwards, backwards []views.DashboardRow
 		var pages int
-		for page := (starter.DashboardPage{Limit: size}); pages < n; pages++ {
+		for page := (views.DashboardPage{Limit: size}); pages < n; pages++ {
 			d := dashboard(page)
 			forwards = append(forwards, d.Rows...)
 			if (d.Previous != uuid.Nil) != (pages > 0) || pages > 0 && d.Previous != d.Rows[0].JourneyID {
@@ -205,14 +205,14 @@ func TestTheDashboardPagesThroughAnIntake(t *testing.T) {
 			t.Errorf("pages of %d forwards (%d more after the first) list %+v\nwant %+v", size, pages, forwards, whole.Rows)
 		}
 		last := whole.Rows[n-1].JourneyID
-		for page := (starter.DashboardPage{Limit: size, Before: last}); ; {
+		for page := (views.DashboardPage{Limit: size, Before: last}); ; {
 			d := dashboard(page)
 			backwards = append(d.Rows, backwards...)
 			if len(d.Rows) == 0 || d.Next != d.Rows[len(d.Rows)-1].JourneyID {
 				t.Fatalf("a page before %s of %d rows names the page after it as %s", page.Before, len(d.Rows), d.Next)
 			}
 			// The page after a page before: the journeys from page.Before on.
-			if after := dashboard(starter.DashboardPage{Limit: size, After: d.Next}); len(after.Rows) == 0 || after.Rows[0].JourneyID != page.Before {
+			if after := dashboard(views.DashboardPage{Limit: size, After: d.Next}); len(after.Rows) == 0 || after.Rows[0].JourneyID != page.Before {
 				t.Errorf("the page after the page before %s is %+v, not from that journey on", page.Before, after.Rows)
 			}
 			if page.Before = d.Previous; d.Previous == uuid.Nil || len(backwards) > n {
@@ -223,13 +223,13 @@ func TestTheDashboardPagesThroughAnIntake(t *testing.T) {
 			t.Errorf("pages of %d backwards from the last list %+v\nwant %+v", size, backwards, whole.Rows[:n-1])
 		}
 	}
-	elsewhere, err := svc.IntakeDashboard(ctx, other, starter.DashboardPage{})
+	elsewhere, err := svc.IntakeDashboard(ctx, other, views.DashboardPage{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, page := range []starter.DashboardPage{
+	for _, page := range []views.DashboardPage{
 		{After: elsewhere.Rows[0].JourneyID}, {Before: uuid.New()}, {After: whole.Rows[0].JourneyID, Before: whole.Rows[1].JourneyID},
-		{Limit: -1}, {Limit: starter.MaxDashboardRows + 1},
+		{Limit: -1}, {Limit: views.MaxDashboardRows + 1},
 	} {
 		if _, err := svc.IntakeDashboard(ctx, intake, page); !errors.Is(err, apperr.ErrInvalid) {
 			t.Errorf("the dashboard's page %+v: %v; want ErrInvalid", page, err)

@@ -1,10 +1,9 @@
-package starter
+package views
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -39,7 +38,7 @@ func (s *Service) OpenIntakes(ctx context.Context) ([]store.Intake, error) {
 // JourneysOf lists a participant's journeys, oldest first: usually one, more
 // after a deferral or a second application.
 func (s *Service) JourneysOf(ctx context.Context, personID uuid.UUID) ([]JourneySummary, error) {
-	if err := s.checkPerson(ctx, personID, store.RoleParticipant); err != nil {
+	if _, err := apperr.PersonAs(ctx, s.Store, personID, store.RoleParticipant); err != nil {
 		return nil, err
 	}
 	snaps, err := s.Store.JourneysOfPerson(ctx, personID)
@@ -47,28 +46,6 @@ func (s *Service) JourneysOf(ctx context.Context, personID uuid.UUID) ([]Journey
 		return nil, err
 	}
 	return s.summariseJourneys(ctx, s.people(), snaps)
-}
-
-// SetLanguage records the language a person wants their messages in: "cy"
-// (Welsh), "en" (English), or "both" / "" for bilingual, Welsh first (the
-// Welsh Language Standards' default when no preference is recorded).
-func (s *Service) SetLanguage(ctx context.Context, personID uuid.UUID, lang string) error {
-	var l store.Language
-	switch strings.ToLower(strings.TrimSpace(lang)) {
-	case "cy":
-		l = store.LanguageWelsh
-	case "en":
-		l = store.LanguageEnglish
-	case "", "both":
-		l = store.LanguageUnknown
-	default:
-		return invalidf("language %q is not one of cy (Cymraeg), en (English) or both (bilingual, Welsh first)", lang)
-	}
-	err := s.Store.SetLanguage(ctx, personID, l)
-	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("%w: no person %s (check the ID with `infuse people list`)", apperr.ErrNotFound, personID)
-	}
-	return apperr.StoreError(err)
 }
 
 // checkpointMarker is how long a coaching checkpoint is shown in a calendar.
@@ -91,7 +68,7 @@ func (s *Service) JourneyCalendar(ctx context.Context, journeyID uuid.UUID) ([]b
 	if err != nil {
 		return nil, err
 	}
-	in, err := s.getIntake(ctx, j.IntakeID)
+	in, err := s.Intake(ctx, j.IntakeID)
 	if err != nil {
 		return nil, err
 	}

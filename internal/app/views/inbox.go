@@ -1,4 +1,4 @@
-package starter
+package views
 
 import (
 	"bytes"
@@ -93,7 +93,7 @@ type JourneySummary struct {
 // workflow; one that does not answer is listed in Unavailable rather than
 // failing the inbox.
 func (s *Service) CoachInbox(ctx context.Context, coachID uuid.UUID) (CoachInbox, error) {
-	coach, err := s.personAs(ctx, coachID, store.RoleCoach)
+	coach, err := apperr.PersonAs(ctx, s.Store, coachID, store.RoleCoach)
 	if err != nil {
 		return CoachInbox{}, err
 	}
@@ -124,7 +124,7 @@ func (s *Service) CoachInbox(ctx context.Context, coachID uuid.UUID) (CoachInbox
 	forEachBounded(len(ask), inboxParallelism, func(i int) {
 		qctx, cancel := context.WithTimeout(ctx, inboxQueryTimeout)
 		defer cancel()
-		errs[i] = s.query(qctx, workflows.JourneyWorkflowID(ask[i].JourneyID), workflows.QueryState, &views[i])
+		errs[i] = s.Workflows.QueryJourney(qctx, ask[i].JourneyID, workflows.QueryState, &views[i])
 	})
 	for i, j := range ask {
 		switch {

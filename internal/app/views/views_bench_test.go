@@ -1,4 +1,4 @@
-package starter_test
+package views_test
 
 import (
 	"context"
@@ -13,9 +13,9 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/infuse-cymru/journeys/internal/app/reports"
+	"github.com/infuse-cymru/journeys/internal/app/views"
 	"github.com/infuse-cymru/journeys/internal/benchref"
 	"github.com/infuse-cymru/journeys/programme"
-	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/store/pgstore"
 	"github.com/infuse-cymru/journeys/workflows/contract"
@@ -32,7 +32,7 @@ const participantsEnv = "INFUSE_VIEW_PARTICIPANTS"
 // counts by local authority and the funders' outcomes CSV. It
 // reports ops/s and p50/p99 in ms; the goal is a p99 under 50 ms.
 //
-//	go test ./starter/ -run '^$' -bench Views -benchtime 20x
+//	go test ./internal/app/views/ -run '^$' -bench Views -benchtime 20x
 func BenchmarkViews(b *testing.B) {
 	n := 10_000
 	if v := os.Getenv(participantsEnv); v != "" {
@@ -47,17 +47,17 @@ func BenchmarkViews(b *testing.B) {
 	if err := st.Analyze(ctx); err != nil {
 		b.Fatal(err)
 	}
-	svc, counts := starter.New(nil, st), reports.New(st)
+	svc, counts := views.New(nil, st), reports.New(st)
 	middle := middleJourney(ctx, b, st, intake, n)
-	dashboard := func(page starter.DashboardPage) func(context.Context) error {
+	dashboard := func(page views.DashboardPage) func(context.Context) error {
 		return func(ctx context.Context) error { _, err := svc.IntakeDashboard(ctx, intake, page); return err }
 	}
 	views := []struct {
 		name string
 		op   func(context.Context) error
 	}{
-		{"dashboard", dashboard(starter.DashboardPage{})},
-		{"dashboard-middle-page", dashboard(starter.DashboardPage{After: middle})},
+		{"dashboard", dashboard(views.DashboardPage{})},
+		{"dashboard-middle-page", dashboard(views.DashboardPage{After: middle})},
 		{"by-authority", func(ctx context.Context) error { _, err := counts.ByAuthority(ctx, intake); return err }},
 		{"outcomes-csv", func(ctx context.Context) error { return counts.WriteOutcomesCSV(ctx, intake, io.Discard) }},
 	}
@@ -114,7 +114,7 @@ func seedIntake(ctx context.Context, b testing.TB, st store.Store, n int) uuid.U
 	if err := st.CreatePeople(ctx, people); err != nil {
 		b.Fatal(err)
 	}
-	startsOn := time.Date(2027, 1, 4, 0, 0, 0, 0, starter.London)
+	startsOn := time.Date(2027, 1, 4, 0, 0, 0, 0, views.London)
 	in := store.Intake{ID: uuid.New(), Name: "Views", ProgrammeID: "infuse", ProgrammeVersion: 1, Capacity: n, CoordinatorID: coord.ID,
 		OpensAt: startsOn.AddDate(0, -2, 0), ClosesAt: startsOn.AddDate(0, -1, 0), StartsOn: startsOn, Status: store.IntakeStarted}
 	if err := st.CreateIntake(ctx, in); err != nil {

@@ -1,28 +1,18 @@
-package starter
+package app_test
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/infuse-cymru/journeys/internal/app/apperr"
-	"github.com/infuse-cymru/journeys/internal/testenv"
-	"github.com/infuse-cymru/journeys/store"
-	"github.com/infuse-cymru/journeys/store/sqlitestore"
-)
 
-// withTemporal is a Service on a real in-process Temporal server with the
-// real worker, and a SQLite store.
-func withTemporal(t *testing.T) *Service {
-	t.Helper()
-	st := sqlitestore.OpenTest(t)
-	return New(testenv.Start(t, st).GetDefaultClient(), st)
-}
+	"github.com/infuse-cymru/journeys/store"
+)
 
 // A journey whose workflow is gone (past retention) is shown from the store.
 func TestJourneyDetailFallsBackToTheStore(t *testing.T) {
@@ -30,15 +20,12 @@ func TestJourneyDetailFallsBackToTheStore(t *testing.T) {
 	s := withTemporal(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if _, err := s.ImportPeople(ctx, strings.NewReader(goodPeople)); err != nil {
-		t.Fatal(err)
-	}
-	p, err := s.FindPerson(ctx, "tom@example.org")
-	if err != nil {
+	p := store.Person{ID: uuid.New(), Role: store.RoleParticipant, GivenName: "Tom", FamilyName: "Ashworth", EmailAddress: "tom@example.org"}
+	if err := s.Store.CreatePeople(ctx, []store.Person{p}); err != nil {
 		t.Fatal(err)
 	}
 	journey, intake := uuid.New(), uuid.New()
-	err = s.Store.CreateIntake(ctx, store.Intake{ID: intake, Name: "Cohort 0", CoordinatorID: p.ID, Capacity: 1})
+	err := s.Store.CreateIntake(ctx, store.Intake{ID: intake, Name: "Cohort 0", CoordinatorID: p.ID, Capacity: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +37,7 @@ func TestJourneyDetailFallsBackToTheStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := s.JourneyDetail(ctx, journey)
+	d, err := s.Views.JourneyDetail(ctx, journey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +47,7 @@ func TestJourneyDetailFallsBackToTheStore(t *testing.T) {
 	if len(d.Timeline) != 1 || d.Timeline[0].Item != "reflection" {
 		t.Errorf("timeline = %+v", d.Timeline)
 	}
-	if _, err := s.JourneyDetail(ctx, uuid.New()); !errors.Is(err, apperr.ErrNotFound) {
+	if _, err := s.Views.JourneyDetail(ctx, uuid.New()); !errors.Is(err, apperr.ErrNotFound) {
 		t.Errorf("unknown journey: %v", err)
 	}
 }

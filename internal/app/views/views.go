@@ -1,4 +1,11 @@
-package starter
+// Package views is what coordinators, coaches and participants see: a
+// journey in detail, an intake's dashboard and list, a coach's inbox, a
+// participant's journeys and calendar, the schedules forms name. Temporal
+// holds only IDs, so names come from the store; lists come from the
+// store's projections (Temporal's visibility is eventually consistent and
+// forgets closed workflows after retention); a journey's live state comes
+// from its workflow, through starter, when it can be asked.
+package views
 
 import (
 	"cmp"
@@ -10,19 +17,44 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"go.temporal.io/api/serviceerror"
 
 	"github.com/infuse-cymru/journeys/internal/app/apperr"
 	"github.com/infuse-cymru/journeys/programme"
+	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/workflows"
 	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
-// The read models here answer "where is this journey?" and "how is this
-// intake doing?". Temporal holds only IDs, so names come from the store;
-// lists come from the store's projections (Temporal's visibility is
-// eventually consistent and forgets closed workflows after retention).
+// Store is what the views read: people, intakes, and the projections and
+// event log of journeys.
+type Store interface {
+	GetPerson(ctx context.Context, id uuid.UUID) (store.Person, error)
+	GetIntake(ctx context.Context, id uuid.UUID) (store.Intake, error)
+	ListIntakes(ctx context.Context) ([]store.Intake, error)
+	IntakeCounts(ctx context.Context, intakeID uuid.UUID) (map[string]int, error)
+	TallyJourneys(ctx context.Context, intakeID uuid.UUID) ([]store.Tally, error)
+	Roster(ctx context.Context, intakeID uuid.UUID, page store.RosterPage, each func(store.RosterEntry) error) error
+	GetJourney(ctx context.Context, journeyID uuid.UUID) (store.JourneySnapshot, error)
+	JourneyEvents(ctx context.Context, journeyID uuid.UUID) ([]store.Event, error)
+	JourneysOfPerson(ctx context.Context, personID uuid.UUID) ([]store.JourneySnapshot, error)
+	Caseload(ctx context.Context, coachID uuid.UUID) ([]store.CaseloadEntry, error)
+}
+
+// Service answers what people see.
+type Service struct {
+	// Workflows is asked for live state; nil, the views answer from the
+	// store alone (what a store-only tool or test needs).
+	Workflows *starter.Workflows
+	Store     Store
+	// Now is the time what is due and overdue is worked out at; tests may set it.
+	Now func() time.Time
+}
+
+// New returns a Service using the wall clock.
+func New(w *starter.Workflows, st Store) *Service {
+	return &Service{Workflows: w, Store: st, Now: time.Now}
+}
 
 // London is where programme times are meant and shown.
 var London = programme.London
@@ -73,7 +105,7 @@ func listedSummary(id uuid.UUID, p store.Listed, email string) PersonSummary {
 
 // people looks people up once per view.
 type people struct {
-	s    store.Store
+	s    Store
 	seen map[uuid.UUID]PersonSummary
 }
 
@@ -160,30 +192,14 @@ func (s *Service) JourneyDetail(ctx context.Context, journeyID uuid.UUID) (Journ
 // liveJourney asks the workflow for its state and what is ahead.
 func (s *Service) liveJourney(ctx context.Context, journeyID uuid.UUID) (*workflows.JourneyView, []workflows.Upcoming, error) {
 	var v workflows.JourneyView
-	if err := s.query(ctx, workflows.JourneyWorkflowID(journeyID), workflows.QueryState, &v); err != nil {
+	if err := s.Workflows.QueryJourney(ctx, journeyID, workflows.QueryState, &v); err != nil {
 		return nil, nil, err
 	}
 	var up []workflows.Upcoming
-	if err := s.query(ctx, workflows.JourneyWorkflowID(journeyID), workflows.QueryUpcoming, &up); err != nil {
+	if err := s.Workflows.QueryJourney(ctx, journeyID, workflows.QueryUpcoming, &up); err != nil {
 		return &v, nil, err
 	}
 	return &v, up, nil
-}
-
-// query runs a workflow query; a workflow that no longer exists is apperr.ErrNotFound.
-func (s *Service) query(ctx context.Context, workflowID, name string, result any) error {
-	if s.Temporal == nil {
-		return errors.New("this service has no Temporal client; live state is unavailable")
-	}
-	resp, err := s.Temporal.QueryWorkflow(ctx, workflowID, "", name)
-	if err != nil {
-		var nf *serviceerror.NotFound
-		if errors.As(err, &nf) {
-			return fmt.Errorf("%w: workflow %s (it has ended and been removed after retention, or never existed)", apperr.ErrNotFound, workflowID)
-		}
-		return fmt.Errorf("asking %s for %s: %w", workflowID, name, err)
-	}
-	return resp.Get(result)
 }
 
 func (s *Service) nameJourney(ctx context.Context, d *JourneyDetail) error {
@@ -293,9 +309,9 @@ type DashboardPage struct {
 func (p DashboardPage) check() (DashboardPage, error) {
 	switch {
 	case p.After != uuid.Nil && p.Before != uuid.Nil:
-		return p, invalidf("ask for the journeys after one journey or before one, not both")
+		return p, apperr.Invalidf("ask for the journeys after one journey or before one, not both")
 	case p.Limit < 0 || p.Limit > MaxDashboardRows:
-		return p, invalidf("a page lists 1 to %d journeys, not %d", MaxDashboardRows, p.Limit)
+		return p, apperr.Invalidf("a page lists 1 to %d journeys, not %d", MaxDashboardRows, p.Limit)
 	case p.Limit == 0:
 		p.Limit = DashboardRows
 	}
@@ -310,7 +326,7 @@ func (s *Service) IntakeDashboard(ctx context.Context, intakeID uuid.UUID, page 
 	if err != nil {
 		return IntakeDashboard{}, err
 	}
-	in, err := s.getIntake(ctx, intakeID)
+	in, err := s.Intake(ctx, intakeID)
 	if err != nil {
 		return IntakeDashboard{}, err
 	}
@@ -385,7 +401,7 @@ func (s *Service) checkPageJourney(ctx context.Context, intakeID, journeyID uuid
 	}
 	j, err := s.Store.GetJourney(ctx, journeyID)
 	if errors.Is(err, store.ErrNotFound) || err == nil && j.IntakeID != intakeID {
-		return invalidf("journey %s is not on intake %s's dashboard: start from its first page", journeyID, intakeID)
+		return apperr.Invalidf("journey %s is not on intake %s's dashboard: start from its first page", journeyID, intakeID)
 	}
 	return err
 }
@@ -399,7 +415,8 @@ func dashboardRow(r store.RosterEntry) DashboardRow {
 	}
 }
 
-func (s *Service) getIntake(ctx context.Context, intakeID uuid.UUID) (store.Intake, error) {
+// Intake is the intake intakeID names, or apperr.ErrNotFound saying where to look.
+func (s *Service) Intake(ctx context.Context, intakeID uuid.UUID) (store.Intake, error) {
 	return apperr.IntakeOf(ctx, s.Store, intakeID)
 }
 

@@ -1,4 +1,9 @@
-package starter
+// Package people is who takes part: the people a coordinator imports from
+// a file (all of a file or none of it, and the same file twice is
+// harmless), found by ID or e-mail address, listed by role, and the
+// language each wants their messages in. Their names and addresses live in
+// the store only, never in a workflow, so they can be erased.
+package people
 
 import (
 	"context"
@@ -15,6 +20,23 @@ import (
 	"github.com/infuse-cymru/journeys/programme"
 	"github.com/infuse-cymru/journeys/store"
 )
+
+// Store is the store's directory of people.
+type Store interface {
+	GetPerson(ctx context.Context, id uuid.UUID) (store.Person, error)
+	FindPersonByEmail(ctx context.Context, email string) (store.Person, error)
+	ListPeople(ctx context.Context, role store.Role) ([]store.Person, error)
+	CreatePeople(ctx context.Context, people []store.Person) error
+	SetLanguage(ctx context.Context, personID uuid.UUID, lang store.Language) error
+}
+
+// Service finds, lists and imports people.
+type Service struct {
+	Store Store
+}
+
+// New returns a Service over st.
+func New(st Store) *Service { return &Service{Store: st} }
 
 // ImportColumns are the columns of a people file, in the usual order. The
 // header may name them in any order and case.
@@ -297,6 +319,18 @@ func NormaliseLocalAuthority(name string) (la string, ok bool) {
 	return "", false
 }
 
+// Get is the person with id as the store has them, or store.ErrNotFound:
+// the signed-in person's own record, read on every page.
+func (s *Service) Get(ctx context.Context, id uuid.UUID) (store.Person, error) {
+	return s.Store.GetPerson(ctx, id)
+}
+
+// ByEmail is the person with the e-mail address (compared as the store
+// keys addresses), or store.ErrNotFound.
+func (s *Service) ByEmail(ctx context.Context, email string) (store.Person, error) {
+	return s.Store.FindPersonByEmail(ctx, email)
+}
+
 // FindPerson resolves how a person was named on a command line or in a
 // request: by ID (a UUID) or by e-mail address.
 func (s *Service) FindPerson(ctx context.Context, ref string) (store.Person, error) {
@@ -310,7 +344,7 @@ func (s *Service) FindPerson(ctx context.Context, ref string) (store.Person, err
 	} else if strings.Contains(ref, "@") {
 		p, err = s.Store.FindPersonByEmail(ctx, ref)
 	} else {
-		return store.Person{}, invalidf("%q names nobody: give a person's ID or e-mail address", ref)
+		return store.Person{}, apperr.Invalidf("%q names nobody: give a person's ID or e-mail address", ref)
 	}
 	if errors.Is(err, store.ErrNotFound) {
 		return store.Person{}, fmt.Errorf("%w: no person %s (import people first, or check with `infuse people list`)", apperr.ErrNotFound, ref)
@@ -323,11 +357,33 @@ func (s *Service) ListPeople(ctx context.Context, role store.Role) ([]store.Pers
 	switch role {
 	case "", store.RoleParticipant, store.RoleCoach, store.RoleCoordinator:
 	default:
-		return nil, invalidf("role %q is not %s, %s or %s", role, store.RoleParticipant, store.RoleCoach, store.RoleCoordinator)
+		return nil, apperr.Invalidf("role %q is not %s, %s or %s", role, store.RoleParticipant, store.RoleCoach, store.RoleCoordinator)
 	}
 	people, err := s.Store.ListPeople(ctx, role)
 	if people == nil && err == nil {
 		people = []store.Person{} // an empty list, not null, for JSON readers
 	}
 	return people, err
+}
+
+// SetLanguage records the language a person wants their messages in: "cy"
+// (Welsh), "en" (English), or "both" / "" for bilingual, Welsh first (the
+// Welsh Language Standards' default when no preference is recorded).
+func (s *Service) SetLanguage(ctx context.Context, personID uuid.UUID, lang string) error {
+	var l store.Language
+	switch strings.ToLower(strings.TrimSpace(lang)) {
+	case "cy":
+		l = store.LanguageWelsh
+	case "en":
+		l = store.LanguageEnglish
+	case "", "both":
+		l = store.LanguageUnknown
+	default:
+		return apperr.Invalidf("language %q is not one of cy (Cymraeg), en (English) or both (bilingual, Welsh first)", lang)
+	}
+	err := s.Store.SetLanguage(ctx, personID, l)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("%w: no person %s (check the ID with `infuse people list`)", apperr.ErrNotFound, personID)
+	}
+	return apperr.StoreError(err)
 }

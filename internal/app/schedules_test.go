@@ -1,4 +1,4 @@
-package starter
+package app_test
 
 import (
 	"context"
@@ -17,7 +17,7 @@ func TestIntakeSessionsBeforeAndAfterTheStart(t *testing.T) {
 	ctx := context.Background()
 	s := storeOnly(t)
 	in := apptest.NewCohort(t, s.Store, "Cohort 1").Intake
-	got, err := s.IntakeSessions(ctx, in)
+	got, err := s.Views.IntakeSessions(ctx, in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +45,7 @@ func TestIntakeSessionsBeforeAndAfterTheStart(t *testing.T) {
 	}
 
 	in.Status = store.IntakeStarted
-	if _, err := s.IntakeSessions(ctx, in); err == nil {
+	if _, err := s.Views.IntakeSessions(ctx, in); err == nil {
 		t.Error("a started intake's sessions without its workflow to ask: no error")
 	}
 }

@@ -1,4 +1,4 @@
-package starter
+package app_test
 
 import (
 	"context"
@@ -11,6 +11,9 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/infuse-cymru/journeys/internal/app/apperr"
+	"github.com/infuse-cymru/journeys/internal/app/commands"
+	"github.com/infuse-cymru/journeys/internal/app/views"
+	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/workflows"
 	"github.com/infuse-cymru/journeys/workflows/contract"
@@ -41,24 +44,24 @@ func TestTheSameRequestTwiceIsDoneOnce(t *testing.T) {
 	defer cancel()
 	coordinator, coach, participant := coordinatorCoachAndParticipant(ctx, t, s)
 	now := time.Now()
-	spec := IntakeSpec{Name: "Cohort 9", CoordinatorID: coordinator, Capacity: 20,
+	spec := commands.IntakeSpec{Name: "Cohort 9", CoordinatorID: coordinator, Capacity: 20,
 		OpensAt: now.Add(-time.Hour), ClosesAt: now.Add(24 * time.Hour), StartsOn: now.Add(72 * time.Hour)}
 
 	// Creating: the retry of one request names the same intake.
-	create := WithRequestID(ctx, "test/create-cohort-9")
-	intakes, errs := twice(func() (store.Intake, error) { return s.CreateIntake(create, spec) })
+	create := starter.WithRequestID(ctx, "test/create-cohort-9")
+	intakes, errs := twice(func() (store.Intake, error) { return s.Commands.CreateIntake(create, spec) })
 	if errs[0] != nil || errs[1] != nil || intakes[0].ID != intakes[1].ID {
 		t.Fatalf("creating twice under one request: %v, %v; intakes %s and %s", errs[0], errs[1], intakes[0].ID, intakes[1].ID)
 	}
 	in := intakes[0]
-	later, err := s.CreateIntake(ctx, IntakeSpec{Name: "Cohort 10", CoordinatorID: coordinator, Capacity: 20,
+	later, err := s.Commands.CreateIntake(ctx, commands.IntakeSpec{Name: "Cohort 10", CoordinatorID: coordinator, Capacity: 20,
 		OpensAt: now.Add(-time.Hour), ClosesAt: now.Add(30 * 24 * time.Hour), StartsOn: now.Add(40 * 24 * time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	// Applying twice at once: one journey, both told its ID.
-	err = WaitFor(ctx, "the intake to open", func() (bool, error) {
+	err = starter.WaitFor(ctx, "the intake to open", func() (bool, error) {
 		got, err := s.Store.GetIntake(ctx, in.ID)
 		return got.Status == store.IntakeOpen, err
 	})
@@ -67,7 +70,7 @@ func TestTheSameRequestTwiceIsDoneOnce(t *testing.T) {
 	}
 	// Two applications at once: one is taken, the other refused as a
 	// second application (never a second journey).
-	journeys, errs := twice(func() (uuid.UUID, error) { return s.Apply(ctx, in.ID, participant, coach) })
+	journeys, errs := twice(func() (uuid.UUID, error) { return s.Commands.Apply(ctx, in.ID, participant, coach) })
 	var journey uuid.UUID
 	for i, err := range errs {
 		switch {
@@ -84,42 +87,42 @@ func TestTheSameRequestTwiceIsDoneOnce(t *testing.T) {
 	}
 	// The intake's own count (its query: the store's projection may lag).
 	var counts map[workflows.Status]int
-	err = s.query(ctx, workflows.IntakeWorkflowID(in.ID), workflows.QueryIntakeCounts, &counts)
+	err = s.Workflows.QueryIntake(ctx, in.ID, workflows.QueryIntakeCounts, &counts)
 	if err != nil || counts[contract.StatusSubmitted] != 1 || len(counts) != 1 {
 		t.Errorf("the intake counts %v (%v), want one application", counts, err)
 	}
-	if _, err := s.Decide(ctx, in.ID, journey, workflows.DecisionOffer); err != nil {
+	if _, err := s.Commands.Decide(ctx, in.ID, journey, workflows.DecisionOffer); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.RespondToOffer(ctx, journey, true); err != nil {
+	if _, err := s.Commands.RespondToOffer(ctx, journey, true); err != nil {
 		t.Fatal(err)
 	}
 
 	// Deferring twice at once: one journey in the later intake.
-	deferred, errs := twice(func() (uuid.UUID, error) { return s.Defer(ctx, journey, later.ID) })
+	deferred, errs := twice(func() (uuid.UUID, error) { return s.Commands.Defer(ctx, journey, later.ID) })
 	if errs[0] != nil || errs[1] != nil || deferred[0] != deferred[1] {
 		t.Fatalf("deferring twice at once: %v, %v; journeys %s and %s", errs[0], errs[1], deferred[0], deferred[1])
 	}
-	err = WaitFor(ctx, "the later intake to take the deferral", func() (bool, error) {
-		d, err := s.IntakeDashboard(ctx, later.ID, DashboardPage{})
+	err = starter.WaitFor(ctx, "the later intake to take the deferral", func() (bool, error) {
+		d, err := s.Views.IntakeDashboard(ctx, later.ID, views.DashboardPage{})
 		return len(d.Rows) > 0, err
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d, err := s.IntakeDashboard(ctx, later.ID, DashboardPage{}); err != nil || len(d.Rows) != 1 || d.Rows[0].JourneyID != deferred[0] {
+	if d, err := s.Views.IntakeDashboard(ctx, later.ID, views.DashboardPage{}); err != nil || len(d.Rows) != 1 || d.Rows[0].JourneyID != deferred[0] {
 		t.Errorf("the later intake holds %d journeys (%v), want the one deferral %s", len(d.Rows), err, deferred[0])
 	}
 
 	// Withdrawing, retried under the same request: the retry gets the
 	// first answer rather than "already withdrawn".
-	withdraw := WithRequestID(ctx, "test/withdraw-aled")
+	withdraw := starter.WithRequestID(ctx, "test/withdraw-aled")
 	for i := range 2 {
-		if err := s.Withdraw(withdraw, deferred[0], coordinator, "other", "Moved away"); err != nil {
+		if err := s.Commands.Withdraw(withdraw, deferred[0], coordinator, "other", "Moved away"); err != nil {
 			t.Fatalf("withdrawal, attempt %d: %v", i+1, err)
 		}
 	}
-	if err := s.Withdraw(ctx, deferred[0], coordinator, "other", ""); !errors.Is(err, apperr.ErrRejected) && !errors.Is(err, apperr.ErrNotFound) {
+	if err := s.Commands.Withdraw(ctx, deferred[0], coordinator, "other", ""); !errors.Is(err, apperr.ErrRejected) && !errors.Is(err, apperr.ErrNotFound) {
 		t.Errorf("a new withdrawal of a withdrawn journey: %v, want it refused (the journey has ended)", err)
 	}
 }
