@@ -25,8 +25,8 @@ import (
 
 	"github.com/infuse-cymru/journeys/internal/temporalx"
 
-	"github.com/infuse-cymru/journeys/programme"
-	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/internal/programme"
+	"github.com/infuse-cymru/journeys/internal/store"
 )
 
 // Planner turns a pinned programme version into concrete times.

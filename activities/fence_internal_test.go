@@ -4,8 +4,8 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/infuse-cymru/journeys/internal/store"
 	"github.com/infuse-cymru/journeys/internal/temporalx"
-	"github.com/infuse-cymru/journeys/store"
 )
 
 // A local record's fence: its first try is refused once the task that

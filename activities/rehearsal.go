@@ -6,7 +6,7 @@ import (
 	"math"
 	"time"
 
-	"github.com/infuse-cymru/journeys/programme"
+	"github.com/infuse-cymru/journeys/internal/programme"
 )
 
 // RehearsalClock is the clock of a rehearsal: real time until From, then

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/infuse-cymru/journeys/activities"
-	"github.com/infuse-cymru/journeys/programme"
+	"github.com/infuse-cymru/journeys/internal/programme"
 )
 
 // A rehearsal plans the programme exactly as production does, then brings

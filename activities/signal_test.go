@@ -21,7 +21,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/infuse-cymru/journeys/activities"
-	"github.com/infuse-cymru/journeys/internal/testenv"
+	"github.com/infuse-cymru/journeys/dev/testenv"
 )
 
 // counting keeps every "poke" signal it is sent, and answers the query

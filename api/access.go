@@ -9,12 +9,12 @@ import (
 	"github.com/google/uuid"
 	"go.uber.org/zap"
 
-	"github.com/infuse-cymru/journeys/auth"
-	"github.com/infuse-cymru/journeys/idempotency"
 	"github.com/infuse-cymru/journeys/internal/app/apperr"
+	"github.com/infuse-cymru/journeys/internal/auth"
+	"github.com/infuse-cymru/journeys/internal/idempotency"
+	"github.com/infuse-cymru/journeys/internal/store"
 	"github.com/infuse-cymru/journeys/internal/telemetry"
 	"github.com/infuse-cymru/journeys/starter"
-	"github.com/infuse-cymru/journeys/store"
 )
 
 // CSRFHeader carries the CSRF token of a browser session making a change

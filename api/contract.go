@@ -13,8 +13,8 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
-	"github.com/infuse-cymru/journeys/idempotency"
-	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/internal/idempotency"
+	"github.com/infuse-cymru/journeys/internal/store"
 )
 
 // /openapi.json is made from the route table (routes and system): each

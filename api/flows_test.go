@@ -15,14 +15,14 @@ import (
 	ics "github.com/arran4/golang-ical"
 	"github.com/google/uuid"
 
-	"github.com/infuse-cymru/journeys/idempotency"
 	"github.com/infuse-cymru/journeys/internal/app/people"
 	"github.com/infuse-cymru/journeys/internal/app/privacy"
 	"github.com/infuse-cymru/journeys/internal/app/reports"
 	"github.com/infuse-cymru/journeys/internal/app/views"
 	"github.com/infuse-cymru/journeys/internal/app/wire"
-	"github.com/infuse-cymru/journeys/store"
-	"github.com/infuse-cymru/journeys/store/storetest"
+	"github.com/infuse-cymru/journeys/internal/idempotency"
+	"github.com/infuse-cymru/journeys/internal/store"
+	"github.com/infuse-cymru/journeys/internal/store/storetest"
 	"github.com/infuse-cymru/journeys/workflows"
 	"github.com/infuse-cymru/journeys/workflows/contract"
 )

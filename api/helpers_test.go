@@ -20,9 +20,9 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
-	"github.com/infuse-cymru/journeys/auth"
-	"github.com/infuse-cymru/journeys/idempotency"
-	"github.com/infuse-cymru/journeys/internal/testenv"
+	"github.com/infuse-cymru/journeys/dev/testenv"
+	"github.com/infuse-cymru/journeys/internal/auth"
+	"github.com/infuse-cymru/journeys/internal/idempotency"
 )
 
 // Every request of this package's tests goes through apiClient.do, which

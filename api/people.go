@@ -13,7 +13,7 @@ import (
 
 	"github.com/infuse-cymru/journeys/internal/app/people"
 	"github.com/infuse-cymru/journeys/internal/app/views"
-	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/internal/store"
 )
 
 // maxImportBytes bounds a CSV import: thousands of people fit easily.

@@ -12,8 +12,8 @@ import (
 	"github.com/getkin/kin-openapi/openapi3gen"
 	"github.com/google/uuid"
 
+	"github.com/infuse-cymru/journeys/internal/store"
 	"github.com/infuse-cymru/journeys/internal/telemetry"
-	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/workflows"
 	"github.com/infuse-cymru/journeys/workflows/contract"
 )

@@ -13,13 +13,13 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/infuse-cymru/journeys/delivery"
-	"github.com/infuse-cymru/journeys/internal/benchref"
-	"github.com/infuse-cymru/journeys/internal/devmail"
-	"github.com/infuse-cymru/journeys/internal/testenv"
-	"github.com/infuse-cymru/journeys/notify"
-	"github.com/infuse-cymru/journeys/programme"
-	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/dev/benchref"
+	"github.com/infuse-cymru/journeys/dev/devmail"
+	"github.com/infuse-cymru/journeys/dev/testenv"
+	"github.com/infuse-cymru/journeys/internal/delivery"
+	"github.com/infuse-cymru/journeys/internal/notify"
+	"github.com/infuse-cymru/journeys/internal/programme"
+	"github.com/infuse-cymru/journeys/internal/store"
 	"github.com/infuse-cymru/journeys/workflows"
 	"github.com/infuse-cymru/journeys/workflows/contract"
 )

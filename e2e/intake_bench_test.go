@@ -10,10 +10,10 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/infuse-cymru/journeys/activities"
+	"github.com/infuse-cymru/journeys/dev/benchref"
 	"github.com/infuse-cymru/journeys/internal/app"
 	"github.com/infuse-cymru/journeys/internal/app/commands"
-	"github.com/infuse-cymru/journeys/internal/benchref"
-	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/internal/store"
 	"github.com/infuse-cymru/journeys/workflows"
 	"github.com/infuse-cymru/journeys/workflows/contract"
 )
@@ -24,7 +24,7 @@ const intakeClients = 8
 
 // BenchmarkIntake measures, on the embedded dev stack, an intake of b.N
 // people from application to start, each stage beside a bare reference on
-// the same server in the same run (internal/benchref):
+// the same server in the same run (dev/benchref):
 //
 //   - apply, offer, accept: b.N applications, decisions and acceptances
 //     from intakeClients at once (each an Update: the first two on the

@@ -20,15 +20,15 @@ import (
 
 	"github.com/infuse-cymru/journeys/activities"
 	"github.com/infuse-cymru/journeys/api"
+	"github.com/infuse-cymru/journeys/dev/benchref"
+	"github.com/infuse-cymru/journeys/dev/devserver"
+	"github.com/infuse-cymru/journeys/dev/testenv"
 	"github.com/infuse-cymru/journeys/internal/app"
 	"github.com/infuse-cymru/journeys/internal/app/commands"
-	"github.com/infuse-cymru/journeys/internal/benchref"
-	"github.com/infuse-cymru/journeys/internal/devserver"
 	"github.com/infuse-cymru/journeys/internal/logging"
+	"github.com/infuse-cymru/journeys/internal/store"
+	"github.com/infuse-cymru/journeys/internal/store/sqlitestore"
 	"github.com/infuse-cymru/journeys/internal/temporalx"
-	"github.com/infuse-cymru/journeys/internal/testenv"
-	"github.com/infuse-cymru/journeys/store"
-	"github.com/infuse-cymru/journeys/store/sqlitestore"
 	"github.com/infuse-cymru/journeys/worker"
 	"github.com/infuse-cymru/journeys/workflows"
 	"github.com/infuse-cymru/journeys/workflows/contract"
@@ -292,7 +292,7 @@ func (s *loadStack) remaining() int {
 // BenchmarkCoachLoad measures, on the embedded dev stack over loopback
 // HTTP, what coaches wait for, by 1 and by 50 clients at once (loadClients;
 // fewer under the race detector), each beside bare Temporal workflows on
-// the same server in the same run (internal/benchref):
+// the same server in the same run (dev/benchref):
 //
 //   - complete: completing a checkpoint (the idempotency claim, the note
 //     stored, the journey's Update validated, the event recorded), against

@@ -3,7 +3,7 @@ package e2e_test
 import (
 	"testing"
 
-	"github.com/infuse-cymru/journeys/internal/testenv"
+	"github.com/infuse-cymru/journeys/dev/testenv"
 )
 
 // The tests share one Temporal server, a namespace each (testenv).

@@ -15,8 +15,8 @@ import (
 
 	"github.com/infuse-cymru/journeys/activities"
 
+	"github.com/infuse-cymru/journeys/internal/programme"
 	"github.com/infuse-cymru/journeys/internal/scripted"
-	"github.com/infuse-cymru/journeys/programme"
 	"github.com/infuse-cymru/journeys/workflows"
 )
 

@@ -21,11 +21,11 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/infuse-cymru/journeys/activities"
+	"github.com/infuse-cymru/journeys/internal/messages"
+	"github.com/infuse-cymru/journeys/internal/programme"
 	"github.com/infuse-cymru/journeys/internal/scripted"
-	"github.com/infuse-cymru/journeys/messages"
-	"github.com/infuse-cymru/journeys/programme"
-	"github.com/infuse-cymru/journeys/store"
-	"github.com/infuse-cymru/journeys/store/sqlitestore"
+	"github.com/infuse-cymru/journeys/internal/store"
+	"github.com/infuse-cymru/journeys/internal/store/sqlitestore"
 	"github.com/infuse-cymru/journeys/worker"
 	"github.com/infuse-cymru/journeys/workflows"
 )

@@ -12,8 +12,8 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"github.com/infuse-cymru/journeys/activities"
+	"github.com/infuse-cymru/journeys/internal/programme"
 	"github.com/infuse-cymru/journeys/internal/scripted"
-	"github.com/infuse-cymru/journeys/programme"
 )
 
 // An interjection is what a person does while a workflow waits on one of

@@ -3,7 +3,7 @@ package workflows
 import (
 	"slices"
 
-	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/internal/store"
 	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/infuse-cymru/journeys/activities"
+	"github.com/infuse-cymru/journeys/dev/testenv"
 	"github.com/infuse-cymru/journeys/internal/app/views"
-	"github.com/infuse-cymru/journeys/internal/testenv"
 )
 
 // jsonKeys runs a --json command that has to succeed and returns the keys

@@ -11,9 +11,9 @@ import (
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
-	"github.com/infuse-cymru/journeys/certificate"
 	"github.com/infuse-cymru/journeys/internal/app/apperr"
-	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/internal/certificate"
+	"github.com/infuse-cymru/journeys/internal/store"
 )
 
 func (c *cli) certificateCommand() *cobra.Command {

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/infuse-cymru/journeys/activities"
-	"github.com/infuse-cymru/journeys/internal/testenv"
-	"github.com/infuse-cymru/journeys/store/sqlitestore"
+	"github.com/infuse-cymru/journeys/dev/testenv"
+	"github.com/infuse-cymru/journeys/internal/store/sqlitestore"
 )
 
 // world is a real in-process Temporal server with the real worker, and a

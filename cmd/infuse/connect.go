@@ -17,14 +17,14 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 
-	"github.com/infuse-cymru/journeys/delivery"
 	"github.com/infuse-cymru/journeys/internal/app"
+	"github.com/infuse-cymru/journeys/internal/delivery"
 	"github.com/infuse-cymru/journeys/internal/logging"
+	"github.com/infuse-cymru/journeys/internal/notify"
+	"github.com/infuse-cymru/journeys/internal/store"
+	"github.com/infuse-cymru/journeys/internal/store/pgstore"
+	"github.com/infuse-cymru/journeys/internal/store/sqlitestore"
 	"github.com/infuse-cymru/journeys/internal/temporalx"
-	"github.com/infuse-cymru/journeys/notify"
-	"github.com/infuse-cymru/journeys/store"
-	"github.com/infuse-cymru/journeys/store/pgstore"
-	"github.com/infuse-cymru/journeys/store/sqlitestore"
 )
 
 // openStore opens the store named by databaseURL: a postgres:// URL, or

@@ -26,9 +26,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/infuse-cymru/journeys/internal/devserver"
-	"github.com/infuse-cymru/journeys/internal/testdeps"
-	"github.com/infuse-cymru/journeys/internal/testenv"
+	"github.com/infuse-cymru/journeys/dev/devserver"
+	"github.com/infuse-cymru/journeys/dev/testdeps"
+	"github.com/infuse-cymru/journeys/dev/testenv"
 )
 
 // What `infuse dev` does when its data directory cannot be written: it is

@@ -23,13 +23,13 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 
 	"github.com/infuse-cymru/journeys/api"
-	"github.com/infuse-cymru/journeys/idempotency"
+	"github.com/infuse-cymru/journeys/dev/cluster"
+	"github.com/infuse-cymru/journeys/dev/testenv"
 	"github.com/infuse-cymru/journeys/internal/app/views"
 	"github.com/infuse-cymru/journeys/internal/app/wire"
-	"github.com/infuse-cymru/journeys/internal/cluster"
-	"github.com/infuse-cymru/journeys/internal/testenv"
-	"github.com/infuse-cymru/journeys/store"
-	"github.com/infuse-cymru/journeys/store/pgstore"
+	"github.com/infuse-cymru/journeys/internal/idempotency"
+	"github.com/infuse-cymru/journeys/internal/store"
+	"github.com/infuse-cymru/journeys/internal/store/pgstore"
 	"github.com/infuse-cymru/journeys/workflows"
 	"github.com/infuse-cymru/journeys/workflows/contract"
 )

@@ -12,8 +12,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/infuse-cymru/journeys/internal/app/apperr"
-	"github.com/infuse-cymru/journeys/preview"
-	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/internal/preview"
+	"github.com/infuse-cymru/journeys/internal/store"
 )
 
 func (c *cli) intakePreviewCommand() *cobra.Command {

@@ -12,8 +12,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/infuse-cymru/journeys/internal/app/views"
-	"github.com/infuse-cymru/journeys/preview"
-	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/internal/preview"
+	"github.com/infuse-cymru/journeys/internal/store"
 )
 
 // `infuse intake preview` needs only the store: no Temporal is running here.

@@ -12,7 +12,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/infuse-cymru/journeys/activities"
-	"github.com/infuse-cymru/journeys/internal/testenv"
+	"github.com/infuse-cymru/journeys/dev/testenv"
 )
 
 func TestProbeHTTP(t *testing.T) {

@@ -9,7 +9,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/infuse-cymru/journeys/activities"
-	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/internal/store"
 )
 
 // The rehearsal clock's settings (see activities.RehearsalClock): FROM

@@ -21,14 +21,14 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/infuse-cymru/journeys/activities"
-	"github.com/infuse-cymru/journeys/delivery"
-	"github.com/infuse-cymru/journeys/idempotency"
+	"github.com/infuse-cymru/journeys/dev/devmail"
+	"github.com/infuse-cymru/journeys/dev/devserver"
 	"github.com/infuse-cymru/journeys/internal/app"
 	"github.com/infuse-cymru/journeys/internal/app/demo"
-	"github.com/infuse-cymru/journeys/internal/devmail"
-	"github.com/infuse-cymru/journeys/internal/devserver"
+	"github.com/infuse-cymru/journeys/internal/delivery"
+	"github.com/infuse-cymru/journeys/internal/idempotency"
+	"github.com/infuse-cymru/journeys/internal/store"
 	"github.com/infuse-cymru/journeys/internal/temporalx"
-	"github.com/infuse-cymru/journeys/store"
 	"github.com/infuse-cymru/journeys/worker"
 )
 

@@ -17,11 +17,11 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/infuse-cymru/journeys/api"
-	"github.com/infuse-cymru/journeys/auth"
-	"github.com/infuse-cymru/journeys/delivery"
 	"github.com/infuse-cymru/journeys/internal/app"
 	"github.com/infuse-cymru/journeys/internal/app/demo"
-	"github.com/infuse-cymru/journeys/web"
+	"github.com/infuse-cymru/journeys/internal/auth"
+	"github.com/infuse-cymru/journeys/internal/delivery"
+	"github.com/infuse-cymru/journeys/internal/web"
 )
 
 // siteOptions say where the site is reached and what stands in front of it.

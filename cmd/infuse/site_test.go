@@ -13,8 +13,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/infuse-cymru/journeys/internal/app"
-	"github.com/infuse-cymru/journeys/store"
-	"github.com/infuse-cymru/journeys/store/sqlitestore"
+	"github.com/infuse-cymru/journeys/internal/store"
+	"github.com/infuse-cymru/journeys/internal/store/sqlitestore"
 )
 
 // `infuse signin link` prints a link on the pages' address whose secret

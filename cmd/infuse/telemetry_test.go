@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/infuse-cymru/journeys/internal/testdeps"
-	"github.com/infuse-cymru/journeys/internal/testenv"
+	"github.com/infuse-cymru/journeys/dev/testdeps"
+	"github.com/infuse-cymru/journeys/dev/testenv"
 )
 
 // TestWorkerMetrics: `infuse worker --metrics` serves the Temporal SDK's

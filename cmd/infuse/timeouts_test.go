@@ -10,7 +10,7 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/infuse-cymru/journeys/internal/testenv"
+	"github.com/infuse-cymru/journeys/dev/testenv"
 )
 
 // A client that sends its body slowly is cut off by the API's listener

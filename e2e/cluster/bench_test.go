@@ -13,11 +13,11 @@ import (
 
 	"github.com/infuse-cymru/journeys/activities"
 	"github.com/infuse-cymru/journeys/api"
+	"github.com/infuse-cymru/journeys/dev/benchref"
 	"github.com/infuse-cymru/journeys/internal/app/commands"
 	"github.com/infuse-cymru/journeys/internal/app/views"
-	"github.com/infuse-cymru/journeys/internal/benchref"
-	"github.com/infuse-cymru/journeys/programme"
-	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/internal/programme"
+	"github.com/infuse-cymru/journeys/internal/store"
 	"github.com/infuse-cymru/journeys/workflows"
 	"github.com/infuse-cymru/journeys/workflows/contract"
 )
@@ -46,7 +46,7 @@ func benchCheckpoints(t testing.TB) int {
 
 // BenchmarkCluster measures on the cluster over PostgreSQL what a coach
 // and a coordinator wait for, each beside bare Temporal workflows of the
-// same shape on the same server in the same run (internal/benchref):
+// same shape on the same server in the same run (dev/benchref):
 //
 //   - checkpoint: a coach completing a checkpoint through the HTTP API
 //     (idempotency claim, note stored, the journey's Update, the event

@@ -10,10 +10,10 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/infuse-cymru/journeys/delivery"
-	"github.com/infuse-cymru/journeys/internal/cluster"
-	"github.com/infuse-cymru/journeys/internal/devmail"
-	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/dev/cluster"
+	"github.com/infuse-cymru/journeys/dev/devmail"
+	"github.com/infuse-cymru/journeys/internal/delivery"
+	"github.com/infuse-cymru/journeys/internal/store"
 	"github.com/infuse-cymru/journeys/workflows"
 	"github.com/infuse-cymru/journeys/workflows/contract"
 )

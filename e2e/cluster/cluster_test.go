@@ -25,10 +25,10 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/infuse-cymru/journeys/activities"
-	"github.com/infuse-cymru/journeys/internal/cluster"
-	"github.com/infuse-cymru/journeys/internal/devmail"
+	"github.com/infuse-cymru/journeys/dev/cluster"
+	"github.com/infuse-cymru/journeys/dev/devmail"
 	"github.com/infuse-cymru/journeys/internal/logging"
-	"github.com/infuse-cymru/journeys/store/pgstore"
+	"github.com/infuse-cymru/journeys/internal/store/pgstore"
 )
 
 const (

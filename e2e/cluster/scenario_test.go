@@ -18,11 +18,11 @@ import (
 
 	"github.com/infuse-cymru/journeys/activities"
 	"github.com/infuse-cymru/journeys/api"
+	"github.com/infuse-cymru/journeys/dev/cluster"
 	"github.com/infuse-cymru/journeys/internal/app/commands"
 	"github.com/infuse-cymru/journeys/internal/app/views"
-	"github.com/infuse-cymru/journeys/internal/cluster"
-	"github.com/infuse-cymru/journeys/programme"
-	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/internal/programme"
+	"github.com/infuse-cymru/journeys/internal/store"
 	"github.com/infuse-cymru/journeys/workflows"
 	"github.com/infuse-cymru/journeys/workflows/contract"
 )

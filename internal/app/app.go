@@ -14,13 +14,13 @@ package app
 import (
 	"go.temporal.io/sdk/client"
 
-	"github.com/infuse-cymru/journeys/auth"
-	"github.com/infuse-cymru/journeys/idempotency"
 	"github.com/infuse-cymru/journeys/internal/app/commands"
 	"github.com/infuse-cymru/journeys/internal/app/people"
 	"github.com/infuse-cymru/journeys/internal/app/privacy"
 	"github.com/infuse-cymru/journeys/internal/app/reports"
 	"github.com/infuse-cymru/journeys/internal/app/views"
+	"github.com/infuse-cymru/journeys/internal/auth"
+	"github.com/infuse-cymru/journeys/internal/idempotency"
 	"github.com/infuse-cymru/journeys/internal/telemetry"
 	"github.com/infuse-cymru/journeys/starter"
 )

@@ -11,7 +11,7 @@ import (
 
 	"github.com/infuse-cymru/journeys/internal/app/apperr"
 
-	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/internal/store"
 )
 
 // A journey whose workflow is gone (past retention) is shown from the store.

@@ -10,7 +10,7 @@ import (
 
 	"github.com/infuse-cymru/journeys/internal/app/apperr"
 	"github.com/infuse-cymru/journeys/internal/app/apptest"
-	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/internal/store"
 )
 
 func TestSetLanguage(t *testing.T) {

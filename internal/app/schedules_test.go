@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"github.com/infuse-cymru/journeys/internal/app/apptest"
-	"github.com/infuse-cymru/journeys/programme"
-	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/internal/programme"
+	"github.com/infuse-cymru/journeys/internal/store"
 )
 
 // Before the start an intake's sessions are the programme's plan for its

@@ -12,9 +12,9 @@ import (
 
 	"github.com/infuse-cymru/journeys/api"
 	"github.com/infuse-cymru/journeys/internal/app"
+	"github.com/infuse-cymru/journeys/internal/store/sqlitestore"
 	"github.com/infuse-cymru/journeys/internal/telemetry"
-	"github.com/infuse-cymru/journeys/store/sqlitestore"
-	"github.com/infuse-cymru/journeys/web"
+	"github.com/infuse-cymru/journeys/internal/web"
 )
 
 // TestRequestDurationByRoute: the real API and pages, timed: each request

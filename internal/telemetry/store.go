@@ -6,11 +6,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/internal/store"
 )
 
 // Figures is what the metrics read from the store (both backends have it,
-// see store/opsstats.go): one query per metric family, so a scrape costs
+// see internal/store/opsstats.go): one query per metric family, so a scrape costs
 // four queries however many journeys and messages there are.
 type Figures interface {
 	OutboxByStatus(ctx context.Context) ([]store.OutboxCount, error)

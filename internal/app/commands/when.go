@@ -1,7 +1,7 @@
 package commands
 
 import (
-	"github.com/infuse-cymru/journeys/programme"
+	"github.com/infuse-cymru/journeys/internal/programme"
 	"strings"
 	"time"
 )

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/infuse-cymru/journeys/internal/app/apperr"
-	"github.com/infuse-cymru/journeys/store/sqlitestore"
+	"github.com/infuse-cymru/journeys/internal/store/sqlitestore"
 )
 
 // FuzzImportPeople: whatever file a coordinator imports, the import does

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/infuse-cymru/journeys/internal/app/views"
-	"github.com/infuse-cymru/journeys/store"
+	"github.com/infuse-cymru/journeys/internal/store"
 	"github.com/infuse-cymru/journeys/workflows"
 )
 
