@@ -133,16 +133,16 @@ func TestDatesInLondonInBothLanguages(t *testing.T) {
 	if got := English.When(at); got != "5 October 2027, 10:00" {
 		t.Errorf("English: %q", got)
 	}
-	if got := Welsh.Item("checkpoint/2"); got != "Pwynt gwirio hyfforddi 2" {
+	if got := Welsh.Item(nil, "checkpoint/2"); got != "Pwynt gwirio hyfforddi 2" {
 		t.Errorf("Welsh item: %q", got)
 	}
-	if got := English.Session("adaption-lab/2", at); got != "Adaption Lab 2 — 5 October 2027, 10:00" {
+	if got := English.Session(nil, "adaption-lab/2", at); got != "Adaption Lab 2 — 5 October 2027, 10:00" {
 		t.Errorf("English session: %q", got)
 	}
-	if got := Welsh.Session("adaption-lab/2", at); got != Welsh.Item("adaption-lab/2")+" — 5 Hydref 2027, 10:00" {
+	if got := Welsh.Session(nil, "adaption-lab/2", at); got != Welsh.Item(nil, "adaption-lab/2")+" — 5 Hydref 2027, 10:00" {
 		t.Errorf("Welsh session: %q", got)
 	}
-	if got := English.Session("adaption-lab/2", time.Time{}); got != "Adaption Lab 2" {
+	if got := English.Session(nil, "adaption-lab/2", time.Time{}); got != "Adaption Lab 2" {
 		t.Errorf("a session without a known start: %q", got)
 	}
 }

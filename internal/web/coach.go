@@ -6,8 +6,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/infuse-cymru/journeys/internal/app/commands"
 	"github.com/infuse-cymru/journeys/internal/app/views"
+	"github.com/infuse-cymru/journeys/internal/programme"
 	"github.com/infuse-cymru/journeys/workflows"
 )
 
@@ -23,6 +25,16 @@ func (s *server) inbox(w http.ResponseWriter, r *http.Request) {
 		s.workflowUnavailable(r, u.JourneyID, u.Cause)
 	}
 	p := s.newPage(r, "inbox.title")
+	p.journeyProgrammes = map[uuid.UUID]*programme.Programme{}
+	byIntake := map[uuid.UUID]*programme.Programme{}
+	for _, j := range in.Journeys {
+		prog, ok := byIntake[j.IntakeID]
+		if !ok {
+			prog = s.intakeProgramme(r, j.IntakeID)
+			byIntake[j.IntakeID] = prog
+		}
+		p.journeyProgrammes[j.JourneyID] = prog
+	}
 	p.Data = in
 	s.render(w, r, http.StatusOK, "inbox", p)
 }
@@ -83,7 +95,8 @@ func (s *server) checkpointForm(w http.ResponseWriter, r *http.Request) {
 
 func (s *server) renderCheckpoint(w http.ResponseWriter, r *http.Request, status int, data checkpointData, errs []fieldError) {
 	p := s.newPage(r, "checkpoint.title")
-	p.Title = p.Lang.Item(data.Checkpoint.ID) + ": " + data.Journey.Participant.Name
+	p.programme = pinned(data.Journey.Live.ProgrammeID, data.Journey.Live.ProgrammeVersion) // checkpoint insists on a live journey
+	p.Title = p.Item(data.Checkpoint.ID) + ": " + data.Journey.Participant.Name
 	p.Errors = errs
 	p.Data = data
 	s.render(w, r, status, "checkpoint", p)

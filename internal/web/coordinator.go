@@ -269,6 +269,7 @@ func (s *server) renderIntake(w http.ResponseWriter, r *http.Request, status int
 		return
 	}
 	p := s.newPage(r, "intake.title")
+	p.programme = pinned(d.Intake.ProgrammeID, d.Intake.ProgrammeVersion)
 	p.Title = d.Intake.Name
 	p.Errors = errs
 	data := intakeData{IntakeDashboard: d, Page: page, Decisions: []workflows.Decision{workflows.DecisionOffer, workflows.DecisionWaitlist, workflows.DecisionReject},

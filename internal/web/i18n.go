@@ -135,16 +135,20 @@ func (l Lang) When(t time.Time) string {
 	return l.Day(t) + ", " + t.In(views.London).Format("15:04")
 }
 
-// Item names a schedule item ("checkpoint/2") as the programme does:
-// "Coaching checkpoint 2", "Pwynt gwirio hyfforddi 2". Unknown items show
-// their ID.
-func (l Lang) Item(id string) string {
+// Item names a schedule item ("checkpoint/2") as programme p does:
+// "Coaching checkpoint 2", "Pwynt gwirio hyfforddi 2". p is the version
+// the journey or intake pinned (page.Item), so a later version's new
+// names do not rename what a journey already has; nil means the newest
+// version. Unknown items show their ID.
+func (l Lang) Item(p *programme.Programme, id string) string {
 	if id == "" {
 		return ""
 	}
-	p, err := programme.Latest(programme.DefaultID)
-	if err != nil {
-		return id
+	if p == nil {
+		var err error
+		if p, err = programme.Latest(programme.DefaultID); err != nil {
+			return id
+		}
 	}
 	name, ok := p.ItemName(id)
 	if !ok {
@@ -162,11 +166,11 @@ func (l Lang) Item(id string) string {
 
 // Session names a lab session with its start, "Adaption Lab 2 — 9
 // December 2026, 10:00"; its name alone when the start is not known.
-func (l Lang) Session(id string, startsAt time.Time) string {
+func (l Lang) Session(p *programme.Programme, id string, startsAt time.Time) string {
 	if startsAt.IsZero() {
-		return l.Item(id)
+		return l.Item(p, id)
 	}
-	return l.Item(id) + " — " + l.When(startsAt)
+	return l.Item(p, id) + " — " + l.When(startsAt)
 }
 
 // State names a journey state ("in_labs") in l.

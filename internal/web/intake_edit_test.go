@@ -91,7 +91,7 @@ func (w *world) intakeIs(name string, capacity int) {
 // sessionOption is a session's option in a session list, named with its
 // start in English.
 func sessionOption(id string, at time.Time) string {
-	return fmt.Sprintf(`<option value="%s">%s</option>`, id, web.English.Session(id, at))
+	return fmt.Sprintf(`<option value="%s">%s</option>`, id, web.English.Session(nil, id, at))
 }
 
 // checkIntakeSessionDates: the reschedule form names each session with

@@ -107,6 +107,11 @@ func (s *server) renderJourney(w http.ResponseWriter, r *http.Request, status in
 	}
 	data.keepUnsaved()
 	p := s.newPage(r, "journey.title")
+	if d.Live != nil {
+		p.programme = pinned(d.Live.ProgrammeID, d.Live.ProgrammeVersion)
+	} else {
+		p.programme = s.intakeProgramme(r, d.Journey.IntakeID)
+	}
 	p.Title = p.T("journey.title") + ": " + d.Participant.Name
 	p.Errors = errs
 	p.Data = data

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"go.uber.org/zap"
@@ -17,6 +18,7 @@ import (
 	"github.com/infuse-cymru/journeys/internal/app/reports"
 	"github.com/infuse-cymru/journeys/internal/auth"
 	"github.com/infuse-cymru/journeys/internal/idempotency"
+	"github.com/infuse-cymru/journeys/internal/programme"
 	"github.com/infuse-cymru/journeys/internal/telemetry"
 	"github.com/infuse-cymru/journeys/workflows/contract"
 )
@@ -84,6 +86,24 @@ type page struct {
 	// field it is about ("" if none), so the summary can link to it.
 	Errors []fieldError
 	Data   any
+	// programme is the version the page's journey or intake pinned, which
+	// names its items (nil: the newest); journeyProgrammes, on a page of
+	// several journeys (the inbox), each journey's.
+	programme         *programme.Programme
+	journeyProgrammes map[uuid.UUID]*programme.Programme
+}
+
+// Item names a schedule item as the page's programme version does.
+func (p *page) Item(id string) string { return p.Lang.Item(p.programme, id) }
+
+// Session names a lab session and its start as the page's programme version does.
+func (p *page) Session(id string, startsAt time.Time) string {
+	return p.Lang.Session(p.programme, id, startsAt)
+}
+
+// JourneyItem names an item of one of the page's journeys as its programme version does.
+func (p *page) JourneyItem(journeyID uuid.UUID, id string) string {
+	return p.Lang.Item(p.journeyProgrammes[journeyID], id)
 }
 
 type fieldError struct {
@@ -127,6 +147,27 @@ func (s *server) newPage(r *http.Request, titleKey string) *page {
 		p.Flash = p.Lang.TOr("flash."+done, "")
 	}
 	return p
+}
+
+// pinned is the programme version an intake pinned; nil, so that the
+// newest names its items, if this build does not have it.
+func pinned(id string, version int) *programme.Programme {
+	p, err := programme.Lookup(id, version)
+	if err != nil {
+		return nil
+	}
+	return p
+}
+
+// intakeProgramme is the programme version the intake pinned, or nil (the
+// newest) if the intake cannot be read: names are no reason to fail a page.
+func (s *server) intakeProgramme(r *http.Request, intakeID uuid.UUID) *programme.Programme {
+	in, err := s.svc.Views.Intake(r.Context(), intakeID)
+	if err != nil {
+		s.log.Warn("naming items by the newest programme", zap.Stringer("intake", intakeID), zap.Error(err))
+		return nil
+	}
+	return pinned(in.ProgrammeID, in.ProgrammeVersion)
 }
 
 // nameOf is the signed-in person's name for the header; their role if the
