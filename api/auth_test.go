@@ -113,7 +113,7 @@ func TestEveryChangeTakesAnIdempotencyKey(t *testing.T) {
 	}
 }
 
-// TestCoordinatorViews: the bodies are the starter's views.
+// TestCoordinatorViews: the bodies are the application's views.
 func TestCoordinatorViews(t *testing.T) {
 	f := newFixture(t)
 	var list []wire.IntakeSummary

@@ -14,7 +14,7 @@ import (
 	"github.com/infuse-cymru/journeys/internal/app/wire"
 )
 
-// listIntakes is GET /api/intakes: starter.ListIntakes.
+// listIntakes is GET /api/intakes: views.ListIntakes.
 func (h *handler) listIntakes(w http.ResponseWriter, r *http.Request) {
 	intakes, err := h.svc.Views.ListIntakes(r.Context())
 	h.answer(w, r, "listing the intakes", err, wire.IntakeSummaries(intakes))
@@ -80,7 +80,7 @@ func (EditIntakeRequest) optionalFields() {}
 // editableIntake is the 422 for an edit that changes nothing.
 const editableIntake = `Say what to change: {"name": "Cohort 2"}, {"capacity": 24} or both; an intake's dates cannot change.`
 
-// editIntake is PATCH /api/intakes/{id}: starter.EditIntake. It answers
+// editIntake is PATCH /api/intakes/{id}: commands.EditIntake. It answers
 // the intake as POST /api/intakes does.
 func (h *handler) editIntake(w http.ResponseWriter, r *http.Request, id uuid.UUID, body EditIntakeRequest) {
 	if body.Name == nil && body.Capacity == nil {

@@ -18,9 +18,9 @@ import (
 	"github.com/infuse-cymru/journeys/dev/testenv"
 	"github.com/infuse-cymru/journeys/internal/app"
 	"github.com/infuse-cymru/journeys/internal/app/people"
-	"github.com/infuse-cymru/journeys/internal/app/views"
 	"github.com/infuse-cymru/journeys/internal/app/wire"
 	"github.com/infuse-cymru/journeys/internal/auth"
+	"github.com/infuse-cymru/journeys/internal/programme"
 	"github.com/infuse-cymru/journeys/internal/store"
 	"github.com/infuse-cymru/journeys/internal/store/sqlitestore"
 	"github.com/infuse-cymru/journeys/workflows"
@@ -37,7 +37,7 @@ import (
 // production's; only the planner's clock differs.
 
 // cohortStart is the programme (virtual) date intake A's start maps to.
-var cohortStart = time.Date(2026, 10, 1, 0, 0, 0, 0, views.London)
+var cohortStart = time.Date(2026, 10, 1, 0, 0, 0, 0, programme.London)
 
 // speed is how much faster than real time intake A's lab months pass.
 const speed = 400_000

@@ -24,7 +24,7 @@ func pathID(w http.ResponseWriter, r *http.Request, name, what string) (uuid.UUI
 	return id, true
 }
 
-// fail answers err from the starter service: what it means for the
+// fail answers err from the application: what it means for the
 // caller, in the service's own words; anything unexpected is a 500.
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, what string, err error) {
 	var imp *people.ImportError
@@ -53,7 +53,7 @@ func sentence(reason string) string {
 }
 
 // visibleJourney is the journey in the path if the caller may see it (see
-// starter.VisibleJourney for who may); anyone else gets 404, exactly as for
+// views.VisibleJourney for who may); anyone else gets 404, exactly as for
 // a journey that does not exist, so a guessed ID reveals nothing.
 func (h *handler) visibleJourney(w http.ResponseWriter, r *http.Request) (store.JourneySnapshot, bool) {
 	id, ok := pathID(w, r, "id", "a journey")

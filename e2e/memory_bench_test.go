@@ -20,8 +20,8 @@ import (
 	"github.com/infuse-cymru/journeys/dev/benchref"
 	"github.com/infuse-cymru/journeys/dev/cluster"
 	"github.com/infuse-cymru/journeys/dev/devserver"
-	"github.com/infuse-cymru/journeys/internal/app/views"
 	"github.com/infuse-cymru/journeys/internal/logging"
+	"github.com/infuse-cymru/journeys/internal/programme"
 	"github.com/infuse-cymru/journeys/internal/store"
 	"github.com/infuse-cymru/journeys/internal/store/sqlitestore"
 	"github.com/infuse-cymru/journeys/internal/temporalx"
@@ -134,7 +134,7 @@ func openJourneysIntake(ctx context.Context, b *testing.B, st store.Store, n int
 	if err := st.CreatePeople(ctx, []store.Person{coord}); err != nil {
 		b.Fatal(err)
 	}
-	startsOn := time.Now().In(views.London).AddDate(0, 1, 0)
+	startsOn := time.Now().In(programme.London).AddDate(0, 1, 0)
 	startsOn = time.Date(startsOn.Year(), startsOn.Month(), startsOn.Day(), 0, 0, 0, 0, startsOn.Location())
 	in := store.Intake{ID: uuid.New(), Name: "Memory", ProgrammeID: "infuse", ProgrammeVersion: 1, Capacity: n, CoordinatorID: coord.ID,
 		OpensAt: startsOn.AddDate(0, -2, 0), ClosesAt: startsOn.AddDate(0, -1, 0), StartsOn: startsOn, Status: store.IntakeStarted}

@@ -18,7 +18,10 @@ type requestKey struct{}
 // Temporal under an update ID derived from it, and what it creates gets an
 // ID derived from it, so a retry finds what the first attempt did instead
 // of doing it again: Temporal answers an update it has seen with its first
-// answer.
+// answer. It remembers update IDs for the run that saw them; a retry that
+// reaches the next run of a workflow that continued as new meets the
+// workflow's own checks instead (an application's journey ID, a
+// checkpoint's or task's request ID, a decision already taken).
 func WithRequestID(ctx context.Context, id string) context.Context {
 	if id == "" {
 		return ctx

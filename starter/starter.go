@@ -35,11 +35,18 @@ func New(c client.Client) *Workflows { return &Workflows{Temporal: c} }
 // Connected says whether w has a Temporal client to ask.
 func (w *Workflows) Connected() bool { return w != nil && w.Temporal != nil }
 
+// errNotConnected is what a Workflows without a client answers: a caller
+// made for the store alone (a read-only command, a test) asked a workflow.
+var errNotConnected = errors.New("this service has no Temporal client: it cannot reach workflows (connect it to Temporal)")
+
 // StartIntake starts the workflow that carries intake in through its
 // application window and start. A workflow already started for this intake
 // (by an attempt being retried) is the one wanted, so that is no error;
 // one that has ended is not started again.
 func (w *Workflows) StartIntake(ctx context.Context, in workflows.Intake) error {
+	if !w.Connected() {
+		return errNotConnected
+	}
 	_, err := w.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                    workflows.IntakeWorkflowID(in.IntakeID),
 		TaskQueue:             temporalx.TaskQueue,
@@ -53,24 +60,28 @@ func (w *Workflows) StartIntake(ctx context.Context, in workflows.Intake) error 
 	return nil
 }
 
-// UpdateIntake sends the intake's workflow the update name with arg (nil
-// for none) and waits for its result, which it decodes into result (nil
-// to ignore it). See update for its ID and errors.
-func (w *Workflows) UpdateIntake(ctx context.Context, intakeID uuid.UUID, name string, arg, result any) error {
-	return w.update(ctx, workflows.IntakeWorkflowID(intakeID), "", name, arg, result)
+// UpdateIntake sends the intake's workflow the update req names, with
+// req, and waits for its result, which it decodes into result (nil to
+// ignore it). See update for its ID and errors.
+func (w *Workflows) UpdateIntake(ctx context.Context, intakeID uuid.UUID, req workflows.Request, result any) error {
+	return w.update(ctx, workflows.IntakeWorkflowID(intakeID), "", req, result)
 }
 
 // UpdateJourney is UpdateIntake for a journey's workflow; updateID, if
 // not empty, is the update's ID (a checkpoint's or a task's own request ID).
-func (w *Workflows) UpdateJourney(ctx context.Context, journeyID uuid.UUID, updateID, name string, arg, result any) error {
-	return w.update(ctx, workflows.JourneyWorkflowID(journeyID), updateID, name, arg, result)
+func (w *Workflows) UpdateJourney(ctx context.Context, journeyID uuid.UUID, updateID string, req workflows.Request, result any) error {
+	return w.update(ctx, workflows.JourneyWorkflowID(journeyID), updateID, req, result)
 }
 
 // update sends an update and waits for its result. A validator's rejection
 // or a handler's error comes back as apperr.ErrRejected with the workflow's reason.
 // explicitID, if not empty, is its update ID; else it is derived from the
 // request's ID (WithRequestID).
-func (w *Workflows) update(ctx context.Context, workflowID, explicitID, name string, arg, result any) error {
+func (w *Workflows) update(ctx context.Context, workflowID, explicitID string, req workflows.Request, result any) error {
+	if !w.Connected() {
+		return errNotConnected
+	}
+	name, arg := req.Update()
 	var args []any
 	if arg != nil {
 		args = []any{arg}
@@ -85,21 +96,30 @@ func (w *Workflows) update(ctx context.Context, workflowID, explicitID, name str
 	return workflowError(workflowID, err)
 }
 
-// QueryIntake asks the intake's workflow the query name; see Query.
+// QueryIntake asks the intake's workflow the query name; see query.
 func (w *Workflows) QueryIntake(ctx context.Context, intakeID uuid.UUID, name string, result any) error {
-	return w.Query(ctx, workflows.IntakeWorkflowID(intakeID), name, result)
+	return w.query(ctx, workflows.IntakeWorkflowID(intakeID), name, result)
 }
 
-// QueryJourney asks the journey's workflow the query name; see Query.
+// QueryJourney asks the journey's workflow the query name; see query.
 func (w *Workflows) QueryJourney(ctx context.Context, journeyID uuid.UUID, name string, result any) error {
-	return w.Query(ctx, workflows.JourneyWorkflowID(journeyID), name, result)
+	return w.query(ctx, workflows.JourneyWorkflowID(journeyID), name, result)
 }
 
-// Query runs a workflow query and decodes its answer into result; a
+// AskIntakeCounts is the intake's count of its journeys by status as its
+// workflow has it now. Journeys report their acceptances to it by signal,
+// a moment after the answer, and it starts only those it has counted.
+func (w *Workflows) AskIntakeCounts(ctx context.Context, intakeID uuid.UUID) (map[workflows.Status]int, error) {
+	var counts map[workflows.Status]int
+	err := w.QueryIntake(ctx, intakeID, workflows.QueryIntakeCounts, &counts)
+	return counts, err
+}
+
+// query runs a workflow query and decodes its answer into result; a
 // workflow that no longer exists is apperr.ErrNotFound.
-func (w *Workflows) Query(ctx context.Context, workflowID, name string, result any) error {
+func (w *Workflows) query(ctx context.Context, workflowID, name string, result any) error {
 	if !w.Connected() {
-		return errors.New("this service has no Temporal client; live state is unavailable")
+		return errNotConnected
 	}
 	resp, err := w.Temporal.QueryWorkflow(ctx, workflowID, "", name)
 	if err != nil {

@@ -5,10 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/google/uuid"
-
-	"github.com/infuse-cymru/journeys/workflows"
 )
 
 // WaitFor polls done until it is true, for at most a minute. Workflows answer updates at once but
@@ -30,13 +26,4 @@ func WaitFor(ctx context.Context, what string, done func() (bool, error)) error 
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-}
-
-// AskIntakeCounts is the intake's count of its journeys by status as its
-// workflow has it now. Journeys report their acceptances to it by signal,
-// a moment after the answer, and it starts only those it has counted.
-func (w *Workflows) AskIntakeCounts(ctx context.Context, intakeID uuid.UUID) (map[workflows.Status]int, error) {
-	var counts map[workflows.Status]int
-	err := w.QueryIntake(ctx, intakeID, workflows.QueryIntakeCounts, &counts)
-	return counts, err
 }

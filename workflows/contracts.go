@@ -112,6 +112,38 @@ const (
 	RAGGreen RAG = "green"
 )
 
+// Request is what a person asks of a workflow: each request type names
+// the update that takes it, so an update's name and the shape of its
+// argument are paired once, here, for the commands (through starter) and
+// the preview's script alike. arg is nil for an update that takes none.
+// TestEveryRequestNamesTheUpdateThatTakesIt checks each pairing against
+// the handlers the workflows register.
+type Request interface {
+	Update() (name string, arg any)
+}
+
+func (r RespondToOfferRequest) Update() (string, any)     { return UpdateRespondToOffer, r }
+func (r AssignCoachRequest) Update() (string, any)        { return UpdateAssignCoach, r }
+func (r AttendanceRequest) Update() (string, any)         { return UpdateRecordAttendance, r }
+func (r CompleteCheckpointRequest) Update() (string, any) { return UpdateCompleteCheckpoint, r }
+func (r SubmitTaskRequest) Update() (string, any)         { return UpdateSubmitTask, r }
+func (r WithdrawRequest) Update() (string, any)           { return UpdateWithdraw, r }
+func (r DeferRequest) Update() (string, any)              { return UpdateDefer, r }
+func (PauseRequest) Update() (string, any)                { return UpdatePause, nil }
+func (ResumeRequest) Update() (string, any)               { return UpdateResume, nil }
+func (r SubmitApplicationRequest) Update() (string, any)  { return UpdateSubmitApplication, r }
+func (r DecideRequest) Update() (string, any)             { return UpdateDecide, r }
+func (r StartIntakeRequest) Update() (string, any)        { return UpdateStartIntake, r }
+func (r RescheduleSessionRequest) Update() (string, any)  { return UpdateRescheduleSession, r }
+func (r SetCapacityRequest) Update() (string, any)        { return UpdateSetCapacity, r }
+
+// PauseRequest stops a journey's clock; ResumeRequest restarts it. Their
+// updates take no argument.
+type (
+	PauseRequest  struct{}
+	ResumeRequest struct{}
+)
+
 // RespondToOfferRequest is the participant's answer to an offer.
 type RespondToOfferRequest struct {
 	Accept bool

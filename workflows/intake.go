@@ -110,20 +110,25 @@ func (in *intake) setup(ctx workflow.Context) error {
 	err := register(ctx, []query{
 		{QueryIntakeCounts, func() (map[Status]int, error) { return in.counts(), nil }},
 		{QueryIntakeState, func() (IntakeView, error) { return in.view(), nil }},
-	}, []update{
-		{UpdateSubmitApplication, in.submit, in.validateSubmit},
-		{UpdateDecide, in.decide, in.validateDecide},
-		{UpdateStartIntake, in.start, in.validateStart},
-		{UpdateRescheduleSession, in.reschedule, in.validateReschedule},
-		{UpdateSetCapacity, in.setCapacity, in.validateSetCapacity},
-		{UpdateAcceptDeferral, in.acceptDeferral, in.validateAcceptDeferral},
-	})
+	}, in.updates())
 	if err != nil {
 		return err
 	}
 	listen(ctx, in, SignalJourneyStatus, in.onJourneyStatus)
 	listen(ctx, in, SignalDeferralIn, in.onDeferralIn)
 	return nil
+}
+
+// updates are the intake's update handlers, each with its validator.
+func (in *intake) updates() []update {
+	return []update{
+		{UpdateSubmitApplication, in.submit, in.validateSubmit},
+		{UpdateDecide, in.decide, in.validateDecide},
+		{UpdateStartIntake, in.start, in.validateStart},
+		{UpdateRescheduleSession, in.reschedule, in.validateReschedule},
+		{UpdateSetCapacity, in.setCapacity, in.validateSetCapacity},
+		{UpdateAcceptDeferral, in.acceptDeferral, in.validateAcceptDeferral},
+	}
 }
 
 func (in *intake) run(ctx workflow.Context) (store.IntakeStatus, error) {

@@ -27,7 +27,21 @@ func (j *journey) setup(ctx workflow.Context) error {
 		{QueryUpcoming, func() ([]Upcoming, error) { return j.upcoming(workflow.Now(ctx), 10), nil }},
 		{QueryTimeline, func() ([]TimelineEntry, error) { return j.Timeline, nil }},
 		{QuerySchedule, func() ([]ScheduledItem, error) { return j.scheduled(), nil }},
-	}, []update{
+	}, j.updates())
+	if err != nil {
+		return err
+	}
+	listen(ctx, j, SignalDecision, j.onDecision)
+	listen(ctx, j, SignalReview, func(ctx workflow.Context, _ struct{}) error { return j.onReview(ctx) })
+	listen(ctx, j, SignalStart, j.onStart)
+	listen(ctx, j, SignalNotSelected, func(ctx workflow.Context, _ struct{}) error { return j.onNotSelected(ctx) })
+	listen(ctx, j, SignalSessionMoved, j.onSessionMoved)
+	return nil
+}
+
+// updates are the journey's update handlers, each with its validator.
+func (j *journey) updates() []update {
+	return []update{
 		{UpdateRespondToOffer, j.respondToOffer, j.validateRespondToOffer},
 		{UpdateAssignCoach, j.assignCoach, j.validateAssignCoach},
 		{UpdateRecordAttendance, j.recordAttendance, j.validateAttendance},
@@ -38,16 +52,7 @@ func (j *journey) setup(ctx workflow.Context) error {
 		{UpdatePause, j.pause, j.validatePause},
 		{UpdateResume, j.resume, j.validateResume},
 		{UpdateDecision, j.answerDecision, nil},
-	})
-	if err != nil {
-		return err
 	}
-	listen(ctx, j, SignalDecision, j.onDecision)
-	listen(ctx, j, SignalReview, func(ctx workflow.Context, _ struct{}) error { return j.onReview(ctx) })
-	listen(ctx, j, SignalStart, j.onStart)
-	listen(ctx, j, SignalNotSelected, func(ctx workflow.Context, _ struct{}) error { return j.onNotSelected(ctx) })
-	listen(ctx, j, SignalSessionMoved, j.onSessionMoved)
-	return nil
 }
 
 // update is one update handler with its validator.

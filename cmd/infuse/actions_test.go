@@ -10,7 +10,7 @@ import (
 
 	"github.com/infuse-cymru/journeys/activities"
 	"github.com/infuse-cymru/journeys/dev/testenv"
-	"github.com/infuse-cymru/journeys/internal/app/views"
+	"github.com/infuse-cymru/journeys/internal/programme"
 )
 
 // jsonKeys runs a --json command that has to succeed and returns the keys
@@ -31,7 +31,7 @@ func (w *world) jsonKeys(args ...string) []string {
 // IDs.
 func TestJourneyActionsAsJSON(t *testing.T) {
 	w, st := workerlessWorld(t)
-	planner, err := testenv.UntilOpen(time.Date(2026, 10, 1, 0, 0, 0, 0, views.London), 400_000, "checkpoint/1")
+	planner, err := testenv.UntilOpen(time.Date(2026, 10, 1, 0, 0, 0, 0, programme.London), 400_000, "checkpoint/1")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ import (
 
 	"github.com/infuse-cymru/journeys/dev/devmail"
 	"github.com/infuse-cymru/journeys/internal/app/apperr"
-	"github.com/infuse-cymru/journeys/internal/app/views"
+	"github.com/infuse-cymru/journeys/internal/programme"
 	"github.com/infuse-cymru/journeys/internal/store"
 )
 
@@ -54,7 +54,7 @@ carries a calendar invite, and its file name for "infuse mail show".`,
 				rows := make([][]string, len(list))
 				for i, m := range list {
 					rows[i] = []string{
-						m.Received.In(views.London).Format("2006-01-02 15:04:05"), m.To, clip(oneLine(m.Subject), 80),
+						m.Received.In(programme.London).Format("2006-01-02 15:04:05"), m.To, clip(oneLine(m.Subject), 80),
 						yesNo(m.HasInvite), m.File,
 					}
 				}
@@ -171,7 +171,7 @@ func mailJSON(m devmail.Message) any {
 
 func printMail(w io.Writer, m devmail.Message, html bool) {
 	fmt.Fprintf(w, "File:       %s\n", m.File)
-	fmt.Fprintf(w, "Received:   %s\n", m.Received.In(views.London).Format("2006-01-02 15:04:05 MST"))
+	fmt.Fprintf(w, "Received:   %s\n", m.Received.In(programme.London).Format("2006-01-02 15:04:05 MST"))
 	fmt.Fprintf(w, "Date:       %s\n", orDash(m.Header.Get("Date")))
 	fmt.Fprintf(w, "From:       %s\n", m.From)
 	fmt.Fprintf(w, "To:         %s\n", m.To)

@@ -13,7 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/infuse-cymru/journeys/internal/app/commands"
-	"github.com/infuse-cymru/journeys/internal/app/views"
+	"github.com/infuse-cymru/journeys/internal/programme"
 )
 
 // emit prints v as JSON with --json, and as text through text otherwise.
@@ -42,7 +42,7 @@ func when(t time.Time) string {
 	if t.IsZero() {
 		return "-"
 	}
-	return t.In(views.London).Format("2006-01-02 15:04")
+	return t.In(programme.London).Format("2006-01-02 15:04")
 }
 
 // day shows a date in Europe/London.
@@ -50,7 +50,7 @@ func day(t time.Time) string {
 	if t.IsZero() {
 		return "-"
 	}
-	return t.In(views.London).Format("2006-01-02")
+	return t.In(programme.London).Format("2006-01-02")
 }
 
 func orDash(s string) string {

@@ -11,8 +11,8 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/infuse-cymru/journeys/internal/app/views"
 	"github.com/infuse-cymru/journeys/internal/preview"
+	"github.com/infuse-cymru/journeys/internal/programme"
 	"github.com/infuse-cymru/journeys/internal/store"
 )
 
@@ -30,7 +30,7 @@ func TestIntakePreviewCommand(t *testing.T) {
 	if err := st.CreatePeople(ctx, []store.Person{coord, coach, p}); err != nil {
 		t.Fatal(err)
 	}
-	day := func(y int, m time.Month, d, h int) time.Time { return time.Date(y, m, d, h, 0, 0, 0, views.London) }
+	day := func(y int, m time.Month, d, h int) time.Time { return time.Date(y, m, d, h, 0, 0, 0, programme.London) }
 	in := store.Intake{ID: uuid.New(), Name: "Cohort 9", ProgrammeID: "infuse", ProgrammeVersion: 1,
 		OpensAt: day(2031, 8, 4, 9), ClosesAt: day(2031, 9, 1, 17), StartsOn: day(2031, 10, 1, 0),
 		Capacity: 20, CoordinatorID: coord.ID}

@@ -15,7 +15,6 @@ import (
 	"github.com/infuse-cymru/journeys/api"
 	"github.com/infuse-cymru/journeys/dev/benchref"
 	"github.com/infuse-cymru/journeys/internal/app/commands"
-	"github.com/infuse-cymru/journeys/internal/app/views"
 	"github.com/infuse-cymru/journeys/internal/programme"
 	"github.com/infuse-cymru/journeys/internal/store"
 	"github.com/infuse-cymru/journeys/workflows"
@@ -133,7 +132,7 @@ func (s *system) openCheckpoints(ctx context.Context) *checkpointPool {
 	r := &intakeRun{coordinator: s.bootstrapCoordinator(ctx)}
 	n := benchCheckpoints(s.t)
 	coaches, participants := s.importPeople(ctx, r.coordinator, "pool", min(benchCoaches, n), n)
-	startsOn := time.Now().In(views.London).Add(lead + 24*time.Hour).Format("2006-01-02")
+	startsOn := time.Now().In(programme.London).Add(lead + 24*time.Hour).Format("2006-01-02")
 	r.id = s.createIntake(ctx, r.coordinator, startsOn, n)
 	r.journeys = s.applyAll(ctx, r, coaches, participants)
 	day, _ := commands.ParseTime(startsOn)
@@ -199,7 +198,7 @@ func (s *system) benchCoordinator(ctx context.Context) person {
 func (s *system) intakeStart(ctx context.Context, coord person, clock activities.RehearsalClock, n int) func() error {
 	r := &intakeRun{coordinator: coord}
 	coaches, participants := s.importPeople(ctx, coord, "fan-"+uuid.NewString()[:8], 1, n)
-	startsOn := clock.ToVirtual(time.Now()).In(views.London).Add(30 * 24 * time.Hour).Format("2006-01-02")
+	startsOn := clock.ToVirtual(time.Now()).In(programme.London).Add(30 * 24 * time.Hour).Format("2006-01-02")
 	r.id = s.createIntake(ctx, coord, startsOn, n)
 	s.applyAll(ctx, r, coaches, participants)
 	return func() error {

@@ -20,7 +20,6 @@ import (
 	"github.com/infuse-cymru/journeys/api"
 	"github.com/infuse-cymru/journeys/dev/cluster"
 	"github.com/infuse-cymru/journeys/internal/app/commands"
-	"github.com/infuse-cymru/journeys/internal/app/views"
 	"github.com/infuse-cymru/journeys/internal/programme"
 	"github.com/infuse-cymru/journeys/internal/store"
 	"github.com/infuse-cymru/journeys/workflows"
@@ -111,7 +110,7 @@ func (s *system) runIntake(ctx context.Context) *intakeRun {
 	began := time.Now()
 	r.coordinator = s.bootstrapCoordinator(ctx)
 	coaches, participants := s.importPeople(ctx, r.coordinator, "scenario", coachCount, participantCount)
-	startsOn := time.Now().In(views.London).Add(lead + 24*time.Hour).Format("2006-01-02")
+	startsOn := time.Now().In(programme.London).Add(lead + 24*time.Hour).Format("2006-01-02")
 	r.id = s.createIntake(ctx, r.coordinator, startsOn, participantCount)
 	r.journeys = s.applyAll(ctx, r, coaches, participants)
 	s.t.Logf("%d applications made, offered and accepted through the API in %s", len(r.journeys), time.Since(began).Round(time.Second))

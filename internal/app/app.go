@@ -12,6 +12,8 @@
 package app
 
 import (
+	"time"
+
 	"go.temporal.io/sdk/client"
 
 	"github.com/infuse-cymru/journeys/internal/app/commands"
@@ -70,4 +72,11 @@ func New(c client.Client, st Store) *App {
 		Claims:      st,
 		Health:      st,
 	}
+}
+
+// SetClock makes now the one clock of every part that reads the time
+// (the dates people give, what is due and overdue, export and erasure
+// times); New starts them on the wall clock.
+func (a *App) SetClock(now func() time.Time) {
+	a.Commands.Now, a.Views.Now, a.Privacy.Now = now, now, now
 }

@@ -647,8 +647,7 @@ func (r *runner) script() {
 	// main loop empties only once the step returns.
 	for _, a := range r.applicants {
 		r.at(p.AppliedAt, func() {
-			r.update(uuid.Nil, "apply "+a.JourneyID.String(), workflows.UpdateSubmitApplication,
-				workflows.SubmitApplicationRequest{JourneyID: a.JourneyID, PersonID: a.PersonID, CoachID: a.CoachID})
+			r.update(uuid.Nil, "apply "+a.JourneyID.String(), workflows.SubmitApplicationRequest{JourneyID: a.JourneyID, PersonID: a.PersonID, CoachID: a.CoachID})
 		})
 	}
 	for _, a := range r.applicants {
@@ -657,20 +656,18 @@ func (r *runner) script() {
 			d = workflows.DecisionOffer
 		}
 		r.at(p.OfferedAt, func() {
-			r.update(uuid.Nil, string(d)+" "+a.JourneyID.String(), workflows.UpdateDecide,
-				workflows.DecideRequest{JourneyID: a.JourneyID, Decision: d})
+			r.update(uuid.Nil, string(d)+" "+a.JourneyID.String(), workflows.DecideRequest{JourneyID: a.JourneyID, Decision: d})
 		})
 	}
 	for _, a := range r.applicants {
 		if a.Offered {
 			r.at(p.AcceptedAt, func() {
-				r.update(a.JourneyID, "accept "+a.JourneyID.String(), workflows.UpdateRespondToOffer,
-					workflows.RespondToOfferRequest{Accept: true})
+				r.update(a.JourneyID, "accept "+a.JourneyID.String(), workflows.RespondToOfferRequest{Accept: true})
 			})
 		}
 	}
 	r.at(p.StartedAt, func() {
-		r.update(uuid.Nil, "start the intake", workflows.UpdateStartIntake, workflows.StartIntakeRequest{})
+		r.update(uuid.Nil, "start the intake", workflows.StartIntakeRequest{})
 	})
 	for _, a := range r.applicants {
 		if !a.Offered {
@@ -690,20 +687,18 @@ func (r *runner) participate(a applicant) {
 		switch it.Kind {
 		case programme.KindSession:
 			r.at(it.DueAt.Add(AttendanceAfterSession), func() {
-				r.update(j, "attend "+what, workflows.UpdateRecordAttendance,
-					workflows.AttendanceRequest{SessionID: it.ID, Attended: true})
+				r.update(j, "attend "+what, workflows.AttendanceRequest{SessionID: it.ID, Attended: true})
 			})
 		case programme.KindPlan, programme.KindReflection:
 			r.at(taskTime(it), func() {
-				r.update(j, "hand in "+what, workflows.UpdateSubmitTask,
-					workflows.SubmitTaskRequest{TaskID: it.ID, NoteID: uuid.New(), RequestID: it.ID})
+				r.update(j, "hand in "+what, workflows.SubmitTaskRequest{TaskID: it.ID, NoteID: uuid.New(), RequestID: it.ID})
 			})
 		case programme.KindCheckpoint:
 			if a.CoachID == uuid.Nil {
 				continue
 			}
 			r.at(taskTime(it), func() {
-				r.update(j, "complete "+what, workflows.UpdateCompleteCheckpoint, workflows.CompleteCheckpointRequest{
+				r.update(j, "complete "+what, workflows.CompleteCheckpointRequest{
 					CheckpointID: it.ID, CoachID: a.CoachID, NoteID: uuid.New(), Status: workflows.RAGGreen, RequestID: it.ID,
 				})
 			})
@@ -732,7 +727,10 @@ func (r *runner) at(when time.Time, fn func()) {
 }
 
 // update sends an update to the intake (journey == uuid.Nil) or a journey.
-func (r *runner) update(journey uuid.UUID, what, name string, arg any) {
+// update sends the update req names to the journey's workflow (uuid.Nil:
+// the intake's), as the commands would.
+func (r *runner) update(journey uuid.UUID, what string, req workflows.Request) {
+	name, arg := req.Update()
 	r.people.Send(journey, what, name, arg)
 }
 

@@ -389,7 +389,7 @@ type Store interface {
 	// UpdateIntake sets an intake's name (trimmed) and number of places;
 	// everything else about an intake is fixed once created. It does not
 	// ask the intake's workflow: callers change the places there first
-	// (starter.EditIntake), so the row follows what the workflow allowed.
+	// (commands.EditIntake), so the row follows what the workflow allowed.
 	// Setting the same values again changes nothing. An unknown intake is
 	// ErrNotFound; an empty name, one longer than MaxIntakeNameLength or a
 	// negative capacity is ErrInvalid.

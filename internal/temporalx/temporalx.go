@@ -4,7 +4,7 @@
 // journeys (intake, phase, coach — never personal data), their registration
 // on a namespace, and client options read from Temporal's standard
 // environment configuration. Keeping them in one place stops the worker and
-// the starters from drifting apart on names.
+// the starter from drifting apart on names.
 package temporalx
 
 import (

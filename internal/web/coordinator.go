@@ -284,7 +284,7 @@ func (s *server) renderIntake(w http.ResponseWriter, r *http.Request, status int
 }
 
 // intakeStarts are the starts of the intake's sessions for the whole
-// intake (see starter.IntakeSessions for where they come from). The page
+// intake (see views.IntakeSessions for where they come from). The page
 // is built from the store so that it answers while Temporal does not;
 // then the sessions are named without dates rather than the page failing.
 func (s *server) intakeStarts(r *http.Request, in store.Intake) map[string]time.Time {

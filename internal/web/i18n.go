@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/infuse-cymru/journeys/internal/app/views"
 	"github.com/infuse-cymru/journeys/internal/messages"
 	"github.com/infuse-cymru/journeys/internal/programme"
 	"github.com/infuse-cymru/journeys/internal/store"
@@ -122,7 +121,7 @@ func (l Lang) Day(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	t = t.In(views.London)
+	t = t.In(programme.London)
 	return strconv.Itoa(t.Day()) + " " + messages.MonthName(t.Month(), store.Language(l)) + " " + strconv.Itoa(t.Year())
 }
 
@@ -132,7 +131,7 @@ func (l Lang) When(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return l.Day(t) + ", " + t.In(views.London).Format("15:04")
+	return l.Day(t) + ", " + t.In(programme.London).Format("15:04")
 }
 
 // Item names a schedule item ("checkpoint/2") as programme p does:

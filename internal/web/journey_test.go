@@ -19,6 +19,7 @@ import (
 	"github.com/infuse-cymru/journeys/internal/app/commands"
 	"github.com/infuse-cymru/journeys/internal/app/views"
 	"github.com/infuse-cymru/journeys/internal/idempotency"
+	"github.com/infuse-cymru/journeys/internal/programme"
 	"github.com/infuse-cymru/journeys/internal/store"
 	"github.com/infuse-cymru/journeys/internal/store/sqlitestore"
 	"github.com/infuse-cymru/journeys/workflows"
@@ -41,7 +42,7 @@ var browserPace = pace{factor: 400_000, knee: "checkpoint/1"}
 
 // origin is the programme day the intake's start maps to: a Monday in
 // January, as the README's example intake.
-var origin = time.Date(2027, 1, 4, 0, 0, 0, 0, views.London)
+var origin = time.Date(2027, 1, 4, 0, 0, 0, 0, programme.London)
 
 // world is a running system: Temporal, the worker on the compressed
 // clock, the store, and the pages over HTTP.

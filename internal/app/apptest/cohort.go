@@ -1,7 +1,7 @@
 // Package apptest builds what the application layer's tests read: an
 // intake with people and journeys recorded in a store the way the
 // workflows record them, without Temporal. It depends on the store only,
-// so the tests of every application package (starter's own among them)
+// so the tests of every application package (views' and commands' among them)
 // can share it.
 package apptest
 

@@ -3,8 +3,9 @@
 // reschedule, record attendance, withdraw, defer, pause, complete
 // checkpoints and hand in tasks. The command line, the API and the pages
 // all call these, so every face checks a request the same way and drives
-// the workflows the same way. Personal data (names, notes) is written to
-// the store here and only IDs are handed to the workflows (through starter).
+// the workflows the same way. What people write (intake names, notes) is
+// kept in the store here and only IDs are handed to the workflows (through
+// starter).
 package commands
 
 import (
@@ -61,7 +62,7 @@ type IntakeSpec struct {
 
 // CreateIntake records the intake and starts its workflow, which opens and
 // closes the application window on time. Retried with the same request ID
-// (WithRequestID) after a failure, it creates nothing twice: the same
+// (starter.WithRequestID) after a failure, it creates nothing twice: the same
 // intake is recorded and its workflow started if it was not.
 func (s *Service) CreateIntake(ctx context.Context, spec IntakeSpec) (store.Intake, error) {
 	p, err := s.programme(spec.ProgrammeVersion)
@@ -70,6 +71,11 @@ func (s *Service) CreateIntake(ctx context.Context, spec IntakeSpec) (store.Inta
 	}
 	if err := s.checkIntakeSpec(ctx, spec); err != nil {
 		return store.Intake{}, err
+	}
+	if !s.Workflows.Connected() {
+		// Checked before the intake is recorded: a row with no workflow
+		// would never open.
+		return store.Intake{}, errors.New("opening an intake needs Temporal, to start its workflow: run this where Temporal is reachable")
 	}
 	// Its times as the store keeps them (StoredTime), so that the workflow
 	// and every later read of the intake have the same instants: on a
@@ -207,7 +213,7 @@ func (s *Service) setCapacity(ctx context.Context, in store.Intake, capacity int
 		}
 		return fmt.Errorf("%w: intake %s has finished: its number of places can no longer change", apperr.ErrRejected, in.ID)
 	}
-	return s.Workflows.UpdateIntake(ctx, in.ID, workflows.UpdateSetCapacity, workflows.SetCapacityRequest{Capacity: capacity}, nil)
+	return s.Workflows.UpdateIntake(ctx, in.ID, workflows.SetCapacityRequest{Capacity: capacity}, nil)
 }
 
 // checkPerson makes sure id names a person with the given role.
@@ -219,7 +225,7 @@ func (s *Service) checkPerson(ctx context.Context, id uuid.UUID, role store.Role
 // Apply submits a participant's application to an open intake. The
 // returned journey ID names the participant's journey from then on. A
 // person applies to an intake once: a second application is refused, and
-// a retry of the same request (WithRequestID) gets the first one's answer.
+// a retry of the same request (starter.WithRequestID) gets the first one's answer.
 func (s *Service) Apply(ctx context.Context, intakeID, personID, coachID uuid.UUID) (uuid.UUID, error) {
 	if err := s.checkPerson(ctx, personID, store.RoleParticipant); err != nil {
 		return uuid.Nil, err
@@ -230,22 +236,21 @@ func (s *Service) Apply(ctx context.Context, intakeID, personID, coachID uuid.UU
 		}
 	}
 	var journeyID uuid.UUID
-	err := s.Workflows.UpdateIntake(ctx, intakeID, workflows.UpdateSubmitApplication,
-		workflows.SubmitApplicationRequest{JourneyID: starter.ApplicationJourneyID(ctx, intakeID), PersonID: personID, CoachID: coachID}, &journeyID)
+	err := s.Workflows.UpdateIntake(ctx, intakeID, workflows.SubmitApplicationRequest{JourneyID: starter.ApplicationJourneyID(ctx, intakeID), PersonID: personID, CoachID: coachID}, &journeyID)
 	return journeyID, err
 }
 
 // Decide records a coordinator's decision on an application.
 func (s *Service) Decide(ctx context.Context, intakeID, journeyID uuid.UUID, d workflows.Decision) (workflows.Status, error) {
 	var st workflows.Status
-	err := s.Workflows.UpdateIntake(ctx, intakeID, workflows.UpdateDecide, workflows.DecideRequest{JourneyID: journeyID, Decision: d}, &st)
+	err := s.Workflows.UpdateIntake(ctx, intakeID, workflows.DecideRequest{JourneyID: journeyID, Decision: d}, &st)
 	return st, err
 }
 
 // StartIntake starts the programme for everyone who accepted.
 func (s *Service) StartIntake(ctx context.Context, intakeID uuid.UUID) (map[workflows.Status]int, error) {
 	var counts map[workflows.Status]int
-	err := s.Workflows.UpdateIntake(ctx, intakeID, workflows.UpdateStartIntake, workflows.StartIntakeRequest{}, &counts)
+	err := s.Workflows.UpdateIntake(ctx, intakeID, workflows.StartIntakeRequest{}, &counts)
 	return counts, err
 }
 
@@ -255,14 +260,13 @@ func (s *Service) RescheduleSession(ctx context.Context, intakeID uuid.UUID, ses
 	if !startsAt.After(s.Now()) {
 		return apperr.Invalidf("the new time %s is not in the future", startsAt.Format(time.RFC3339))
 	}
-	return s.Workflows.UpdateIntake(ctx, intakeID, workflows.UpdateRescheduleSession,
-		workflows.RescheduleSessionRequest{SessionID: sessionID, StartsAt: startsAt}, nil)
+	return s.Workflows.UpdateIntake(ctx, intakeID, workflows.RescheduleSessionRequest{SessionID: sessionID, StartsAt: startsAt}, nil)
 }
 
 // RespondToOffer is the participant accepting or declining their offer.
 func (s *Service) RespondToOffer(ctx context.Context, journeyID uuid.UUID, accept bool) (workflows.Status, error) {
 	var st workflows.Status
-	err := s.Workflows.UpdateJourney(ctx, journeyID, "", workflows.UpdateRespondToOffer, workflows.RespondToOfferRequest{Accept: accept}, &st)
+	err := s.Workflows.UpdateJourney(ctx, journeyID, "", workflows.RespondToOfferRequest{Accept: accept}, &st)
 	return st, err
 }
 
@@ -271,13 +275,12 @@ func (s *Service) AssignCoach(ctx context.Context, journeyID, coachID uuid.UUID)
 	if err := s.checkPerson(ctx, coachID, store.RoleCoach); err != nil {
 		return err
 	}
-	return s.Workflows.UpdateJourney(ctx, journeyID, "", workflows.UpdateAssignCoach, workflows.AssignCoachRequest{CoachID: coachID}, nil)
+	return s.Workflows.UpdateJourney(ctx, journeyID, "", workflows.AssignCoachRequest{CoachID: coachID}, nil)
 }
 
 // RecordAttendance records whether the participant attended a lab session.
 func (s *Service) RecordAttendance(ctx context.Context, journeyID uuid.UUID, sessionID string, attended bool) error {
-	return s.Workflows.UpdateJourney(ctx, journeyID, "", workflows.UpdateRecordAttendance,
-		workflows.AttendanceRequest{SessionID: sessionID, Attended: attended}, nil)
+	return s.Workflows.UpdateJourney(ctx, journeyID, "", workflows.AttendanceRequest{SessionID: sessionID, Attended: attended}, nil)
 }
 
 // Withdraw ends a journey. The free-text note, if any, stays in the store.
@@ -288,7 +291,7 @@ func (s *Service) Withdraw(ctx context.Context, journeyID, authorID uuid.UUID, r
 	}
 	n := noteRequest{journey: journeyID, author: authorID, body: note, request: request}
 	return s.withNote(ctx, n, func(noteID uuid.UUID) error {
-		return s.Workflows.UpdateJourney(ctx, journeyID, "", workflows.UpdateWithdraw, workflows.WithdrawRequest{Reason: reason, NoteID: noteID}, nil)
+		return s.Workflows.UpdateJourney(ctx, journeyID, "", workflows.WithdrawRequest{Reason: reason, NoteID: noteID}, nil)
 	})
 }
 
@@ -305,18 +308,18 @@ func (s *Service) Defer(ctx context.Context, journeyID, targetIntakeID uuid.UUID
 		return uuid.Nil, fmt.Errorf("%w: intake %s has finished; defer to a later one", apperr.ErrRejected, target.ID)
 	}
 	var newJourney uuid.UUID
-	err = s.Workflows.UpdateJourney(ctx, journeyID, "", workflows.UpdateDefer, workflows.DeferRequest{TargetIntakeID: targetIntakeID}, &newJourney)
+	err = s.Workflows.UpdateJourney(ctx, journeyID, "", workflows.DeferRequest{TargetIntakeID: targetIntakeID}, &newJourney)
 	return newJourney, err
 }
 
 // Pause stops a journey's clock; Resume restarts it, shifting what is ahead.
 func (s *Service) Pause(ctx context.Context, journeyID uuid.UUID) error {
-	return s.Workflows.UpdateJourney(ctx, journeyID, "", workflows.UpdatePause, nil, nil)
+	return s.Workflows.UpdateJourney(ctx, journeyID, "", workflows.PauseRequest{}, nil)
 }
 
 // Resume restarts a paused journey; due dates move by the length of the pause.
 func (s *Service) Resume(ctx context.Context, journeyID uuid.UUID) error {
-	return s.Workflows.UpdateJourney(ctx, journeyID, "", workflows.UpdateResume, nil, nil)
+	return s.Workflows.UpdateJourney(ctx, journeyID, "", workflows.ResumeRequest{}, nil)
 }
 
 // Checkpoint is a coach's completion of a coaching checkpoint.
@@ -339,7 +342,7 @@ func (s *Service) CompleteCheckpoint(ctx context.Context, c Checkpoint) (workflo
 	var t workflows.Task
 	n := noteRequest{journey: c.JourneyID, author: c.CoachID, body: c.Notes, request: c.RequestID, required: true}
 	err := s.withNote(ctx, n, func(noteID uuid.UUID) error {
-		return s.Workflows.UpdateJourney(ctx, c.JourneyID, c.RequestID, workflows.UpdateCompleteCheckpoint, workflows.CompleteCheckpointRequest{
+		return s.Workflows.UpdateJourney(ctx, c.JourneyID, c.RequestID, workflows.CompleteCheckpointRequest{
 			CheckpointID: c.CheckpointID, CoachID: c.CoachID, NoteID: noteID, Status: c.Status, RequestID: c.RequestID,
 		}, &t)
 	})
@@ -354,8 +357,7 @@ func (s *Service) SubmitTask(ctx context.Context, journeyID, personID uuid.UUID,
 	var t workflows.Task
 	n := noteRequest{journey: journeyID, author: personID, body: text, request: requestID, required: true}
 	err := s.withNote(ctx, n, func(noteID uuid.UUID) error {
-		return s.Workflows.UpdateJourney(ctx, journeyID, requestID, workflows.UpdateSubmitTask,
-			workflows.SubmitTaskRequest{TaskID: taskID, NoteID: noteID, RequestID: requestID}, &t)
+		return s.Workflows.UpdateJourney(ctx, journeyID, requestID, workflows.SubmitTaskRequest{TaskID: taskID, NoteID: noteID, RequestID: requestID}, &t)
 	})
 	return t, err
 }

@@ -14,8 +14,8 @@ import (
 	"github.com/infuse-cymru/journeys/internal/store/sqlitestore"
 )
 
-// A rename touches only the store (this service has no Temporal client:
-// reaching for it would panic), twice is fine, and bad edits are refused
+// A rename touches only the store (this service has no Temporal client, so
+// reaching for a workflow would fail), twice is fine, and bad edits are refused
 // before anything changes. Capacity edits, which go through the intake's
 // workflow, are tested with Temporal in package api and cmd/infuse.
 func TestEditIntakeRenamesAndRefusesBadEdits(t *testing.T) {

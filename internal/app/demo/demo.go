@@ -20,7 +20,7 @@ import (
 
 	"github.com/infuse-cymru/journeys/internal/app"
 	"github.com/infuse-cymru/journeys/internal/app/commands"
-	"github.com/infuse-cymru/journeys/internal/app/views"
+	"github.com/infuse-cymru/journeys/internal/programme"
 	"github.com/infuse-cymru/journeys/internal/store"
 	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/workflows"
@@ -92,7 +92,7 @@ func Seed(ctx context.Context, svc *app.App) (Demo, error) {
 	if err := s.seedDemoPeople(ctx, &d); err != nil {
 		return d, fmt.Errorf("demo people: %w", err)
 	}
-	now := time.Now()
+	now := s.Commands.Now()
 	alpha, err := s.ensureDemoIntake(ctx, &d, commands.IntakeSpec{
 		Name: demoAlpha, CoordinatorID: d.CoordinatorID, Capacity: demoCapacity,
 		OpensAt: now.Add(-time.Hour), ClosesAt: now.Add(48 * time.Hour), StartsOn: londonDay(now.AddDate(0, 0, 3)),
@@ -300,15 +300,13 @@ func (s seeder) demoStart(ctx context.Context, d *Demo, intakeID uuid.UUID) erro
 	return nil
 }
 
-// journeysByPerson is the intake's journeys, from its dashboard (one page
-// holds the demo's dozen).
-func (s seeder) journeysByPerson(ctx context.Context, intakeID uuid.UUID) (map[uuid.UUID]views.DashboardRow, error) {
-	d, err := s.Views.IntakeDashboard(ctx, intakeID, views.DashboardPage{Limit: views.MaxDashboardRows})
+func (s seeder) journeysByPerson(ctx context.Context, intakeID uuid.UUID) (map[uuid.UUID]store.JourneySnapshot, error) {
+	journeys, err := s.Views.JourneysOfIntake(ctx, intakeID)
 	if err != nil {
 		return nil, err
 	}
-	m := make(map[uuid.UUID]views.DashboardRow, len(d.Rows))
-	for _, j := range d.Rows {
+	m := make(map[uuid.UUID]store.JourneySnapshot, len(journeys))
+	for _, j := range journeys {
 		m[j.PersonID] = j
 	}
 	return m, nil
@@ -335,6 +333,6 @@ func (s seeder) waitForJourneys(ctx context.Context, d *Demo, intakeID uuid.UUID
 // londonDay is midnight, Europe/London, at the start of t's day there: the
 // form an intake's start date takes.
 func londonDay(t time.Time) time.Time {
-	t = t.In(views.London)
-	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, views.London)
+	t = t.In(programme.London)
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, programme.London)
 }

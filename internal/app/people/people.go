@@ -319,14 +319,15 @@ func NormaliseLocalAuthority(name string) (la string, ok bool) {
 	return "", false
 }
 
-// Get is the person with id as the store has them, or store.ErrNotFound:
-// the signed-in person's own record, read on every page.
+// Get is the person with id as the store has them, or the store's own
+// error (store.ErrNotFound), unlike FindPerson: the signed-in person's
+// own record, read on every page, whose callers tell "gone" apart.
 func (s *Service) Get(ctx context.Context, id uuid.UUID) (store.Person, error) {
 	return s.Store.GetPerson(ctx, id)
 }
 
 // ByEmail is the person with the e-mail address (compared as the store
-// keys addresses), or store.ErrNotFound.
+// keys addresses), or the store's own error (store.ErrNotFound), as Get.
 func (s *Service) ByEmail(ctx context.Context, email string) (store.Person, error) {
 	return s.Store.FindPersonByEmail(ctx, email)
 }

@@ -19,7 +19,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/infuse-cymru/journeys/internal/app/apperr"
-	"github.com/infuse-cymru/journeys/internal/programme"
 	"github.com/infuse-cymru/journeys/internal/store"
 	"github.com/infuse-cymru/journeys/starter"
 	"github.com/infuse-cymru/journeys/workflows"
@@ -36,6 +35,7 @@ type Store interface {
 	TallyJourneys(ctx context.Context, intakeID uuid.UUID) ([]store.Tally, error)
 	Roster(ctx context.Context, intakeID uuid.UUID, page store.RosterPage, each func(store.RosterEntry) error) error
 	GetJourney(ctx context.Context, journeyID uuid.UUID) (store.JourneySnapshot, error)
+	ListJourneys(ctx context.Context, intakeID uuid.UUID) ([]store.JourneySnapshot, error)
 	JourneyEvents(ctx context.Context, journeyID uuid.UUID) ([]store.Event, error)
 	JourneysOfPerson(ctx context.Context, personID uuid.UUID) ([]store.JourneySnapshot, error)
 	Caseload(ctx context.Context, coachID uuid.UUID) ([]store.CaseloadEntry, error)
@@ -55,9 +55,6 @@ type Service struct {
 func New(w *starter.Workflows, st Store) *Service {
 	return &Service{Workflows: w, Store: st, Now: time.Now}
 }
-
-// London is where programme times are meant and shown.
-var London = programme.London
 
 // PersonSummary is how a person appears in a view.
 type PersonSummary struct {
@@ -418,6 +415,13 @@ func dashboardRow(r store.RosterEntry) DashboardRow {
 // Intake is the intake intakeID names, or apperr.ErrNotFound saying where to look.
 func (s *Service) Intake(ctx context.Context, intakeID uuid.UUID) (store.Intake, error) {
 	return apperr.IntakeOf(ctx, s.Store, intakeID)
+}
+
+// JourneysOfIntake lists every journey of the intake as the store has
+// projected it, whatever its state: what a tool going through a whole
+// intake reads (the dashboard pages through it instead).
+func (s *Service) JourneysOfIntake(ctx context.Context, intakeID uuid.UUID) ([]store.JourneySnapshot, error) {
+	return s.Store.ListJourneys(ctx, intakeID)
 }
 
 // IntakeSummary is one line of the list of intakes.

@@ -114,7 +114,7 @@ func seedIntake(ctx context.Context, b testing.TB, st store.Store, n int) uuid.U
 	if err := st.CreatePeople(ctx, people); err != nil {
 		b.Fatal(err)
 	}
-	startsOn := time.Date(2027, 1, 4, 0, 0, 0, 0, views.London)
+	startsOn := time.Date(2027, 1, 4, 0, 0, 0, 0, programme.London)
 	in := store.Intake{ID: uuid.New(), Name: "Views", ProgrammeID: "infuse", ProgrammeVersion: 1, Capacity: n, CoordinatorID: coord.ID,
 		OpensAt: startsOn.AddDate(0, -2, 0), ClosesAt: startsOn.AddDate(0, -1, 0), StartsOn: startsOn, Status: store.IntakeStarted}
 	if err := st.CreateIntake(ctx, in); err != nil {
