@@ -53,6 +53,9 @@ func (w *Workflows) StartIntake(ctx context.Context, in workflows.Intake) error 
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		TypedSearchAttributes: temporal.NewSearchAttributes(temporalx.IntakeIDKey.ValueSet(in.IntakeID.String())),
 	}, workflows.IntakeWorkflow, in)
+	// The SDK answers a start of an ID already used with that run, not an
+	// error (WorkflowExecutionErrorWhenAlreadyStarted is off); the error is
+	// taken as done too, should that option ever be set.
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if err != nil && !errors.As(err, &started) {
 		return err
