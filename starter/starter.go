@@ -35,9 +35,10 @@ func New(c client.Client) *Workflows { return &Workflows{Temporal: c} }
 // Connected says whether w has a Temporal client to ask.
 func (w *Workflows) Connected() bool { return w != nil && w.Temporal != nil }
 
-// errNotConnected is what a Workflows without a client answers: a caller
-// made for the store alone (a read-only command, a test) asked a workflow.
-var errNotConnected = errors.New("this service has no Temporal client: it cannot reach workflows (connect it to Temporal)")
+// ErrNotConnected is what a Workflows without a client answers: a caller
+// put together for the store alone (a read-only command, a test) asked a
+// workflow, which is a mistake in how it was put together.
+var ErrNotConnected = errors.New("no Temporal client: this process was put together for the store alone")
 
 // StartIntake starts the workflow that carries intake in through its
 // application window and start. A workflow already started for this intake
@@ -45,7 +46,7 @@ var errNotConnected = errors.New("this service has no Temporal client: it cannot
 // one that has ended is not started again.
 func (w *Workflows) StartIntake(ctx context.Context, in workflows.Intake) error {
 	if !w.Connected() {
-		return errNotConnected
+		return fmt.Errorf("starting %s: %w", workflows.IntakeWorkflowID(in.IntakeID), ErrNotConnected)
 	}
 	_, err := w.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                    workflows.IntakeWorkflowID(in.IntakeID),
@@ -66,13 +67,13 @@ func (w *Workflows) StartIntake(ctx context.Context, in workflows.Intake) error 
 // UpdateIntake sends the intake's workflow the update req names, with
 // req, and waits for its result, which it decodes into result (nil to
 // ignore it). See update for its ID and errors.
-func (w *Workflows) UpdateIntake(ctx context.Context, intakeID uuid.UUID, req workflows.Request, result any) error {
+func (w *Workflows) UpdateIntake(ctx context.Context, intakeID uuid.UUID, req workflows.IntakeRequest, result any) error {
 	return w.update(ctx, workflows.IntakeWorkflowID(intakeID), "", req, result)
 }
 
 // UpdateJourney is UpdateIntake for a journey's workflow; updateID, if
 // not empty, is the update's ID (a checkpoint's or a task's own request ID).
-func (w *Workflows) UpdateJourney(ctx context.Context, journeyID uuid.UUID, updateID string, req workflows.Request, result any) error {
+func (w *Workflows) UpdateJourney(ctx context.Context, journeyID uuid.UUID, updateID string, req workflows.JourneyRequest, result any) error {
 	return w.update(ctx, workflows.JourneyWorkflowID(journeyID), updateID, req, result)
 }
 
@@ -81,10 +82,10 @@ func (w *Workflows) UpdateJourney(ctx context.Context, journeyID uuid.UUID, upda
 // explicitID, if not empty, is its update ID; else it is derived from the
 // request's ID (WithRequestID).
 func (w *Workflows) update(ctx context.Context, workflowID, explicitID string, req workflows.Request, result any) error {
-	if !w.Connected() {
-		return errNotConnected
-	}
 	name, arg := req.Update()
+	if !w.Connected() {
+		return fmt.Errorf("sending %s update %s: %w", workflowID, name, ErrNotConnected)
+	}
 	var args []any
 	if arg != nil {
 		args = []any{arg}
@@ -122,7 +123,7 @@ func (w *Workflows) AskIntakeCounts(ctx context.Context, intakeID uuid.UUID) (ma
 // workflow that no longer exists is apperr.ErrNotFound.
 func (w *Workflows) query(ctx context.Context, workflowID, name string, result any) error {
 	if !w.Connected() {
-		return errNotConnected
+		return fmt.Errorf("asking %s for %s: %w", workflowID, name, ErrNotConnected)
 	}
 	resp, err := w.Temporal.QueryWorkflow(ctx, workflowID, "", name)
 	if err != nil {

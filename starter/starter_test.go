@@ -31,6 +31,21 @@ func TestUpdateIDsFollowTheRequest(t *testing.T) {
 	if updateID(WithRequestID(context.Background(), "req-2"), "", workflows.UpdateSubmitApplication, apply) == first {
 		t.Error("two requests share an update ID")
 	}
+	// The IDs of updates sent before a release must stay what they were, or
+	// a request retried across the release would be done twice.
+	for _, c := range []struct {
+		name string
+		arg  any
+		want string
+	}{
+		{workflows.UpdatePause, nil, "pause/req-1/74234e98afe7498f"},
+		{workflows.UpdateRespondToOffer, workflows.RespondToOfferRequest{Accept: true}, "respond-to-offer/req-1/a2ab0a1c1b423afa"},
+	} {
+		got := updateID(ctx, "", c.name, c.arg)
+		if got != c.want {
+			t.Errorf("update %s's ID is %q, was %q", c.name, got, c.want)
+		}
+	}
 	if got := updateID(ctx, "checkpoint-req", workflows.UpdateCompleteCheckpoint, nil); got != "checkpoint-req" {
 		t.Errorf("an explicit ID became %q", got)
 	}
@@ -61,6 +76,10 @@ func TestWorkflowErrorsInTheApplicationsWords(t *testing.T) {
 			t.Errorf("%v became %v, want %v saying %q", c.err, got, c.want, c.says)
 		}
 	}
+	// Failing workflow tasks are worth retrying later: the faces answer 503.
+	if got := workflowError("journey/x", serviceerror.NewWorkflowNotReady("tasks failing")); !apperr.Unavailable(got) {
+		t.Errorf("%v is not unavailable", got)
+	}
 	if workflowError("journey/x", nil) != nil {
 		t.Error("no error became one")
 	}
@@ -79,7 +98,7 @@ func TestWithoutTemporalNothingIsSent(t *testing.T) {
 			"update": w.UpdateJourney(ctx, uuid.New(), "", workflows.PauseRequest{}, nil),
 			"query":  w.QueryJourney(ctx, uuid.New(), workflows.QueryState, &v),
 		} {
-			if !errors.Is(err, errNotConnected) {
+			if !errors.Is(err, ErrNotConnected) {
 				t.Errorf("%s without Temporal: %v", what, err)
 			}
 		}

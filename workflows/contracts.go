@@ -122,6 +122,19 @@ type Request interface {
 	Update() (name string, arg any)
 }
 
+// JourneyRequest is a Request of a journey's workflow; IntakeRequest, of
+// an intake's. Sending one to the other workflow does not compile.
+type (
+	JourneyRequest interface {
+		Request
+		toJourney()
+	}
+	IntakeRequest interface {
+		Request
+		toIntake()
+	}
+)
+
 func (r RespondToOfferRequest) Update() (string, any)     { return UpdateRespondToOffer, r }
 func (r AssignCoachRequest) Update() (string, any)        { return UpdateAssignCoach, r }
 func (r AttendanceRequest) Update() (string, any)         { return UpdateRecordAttendance, r }
@@ -136,6 +149,21 @@ func (r DecideRequest) Update() (string, any)             { return UpdateDecide,
 func (r StartIntakeRequest) Update() (string, any)        { return UpdateStartIntake, r }
 func (r RescheduleSessionRequest) Update() (string, any)  { return UpdateRescheduleSession, r }
 func (r SetCapacityRequest) Update() (string, any)        { return UpdateSetCapacity, r }
+
+func (RespondToOfferRequest) toJourney()     {}
+func (AssignCoachRequest) toJourney()        {}
+func (AttendanceRequest) toJourney()         {}
+func (CompleteCheckpointRequest) toJourney() {}
+func (SubmitTaskRequest) toJourney()         {}
+func (WithdrawRequest) toJourney()           {}
+func (DeferRequest) toJourney()              {}
+func (PauseRequest) toJourney()              {}
+func (ResumeRequest) toJourney()             {}
+func (SubmitApplicationRequest) toIntake()   {}
+func (DecideRequest) toIntake()              {}
+func (StartIntakeRequest) toIntake()         {}
+func (RescheduleSessionRequest) toIntake()   {}
+func (SetCapacityRequest) toIntake()         {}
 
 // PauseRequest stops a journey's clock; ResumeRequest restarts it. Their
 // updates take no argument.

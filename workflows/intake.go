@@ -120,8 +120,8 @@ func (in *intake) setup(ctx workflow.Context) error {
 }
 
 // updates are the intake's update handlers, each with its validator.
-func (in *intake) updates() []update {
-	return []update{
+func (in *intake) updates() []updateHandler {
+	return []updateHandler{
 		{UpdateSubmitApplication, in.submit, in.validateSubmit},
 		{UpdateDecide, in.decide, in.validateDecide},
 		{UpdateStartIntake, in.start, in.validateStart},

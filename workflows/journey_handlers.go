@@ -40,8 +40,8 @@ func (j *journey) setup(ctx workflow.Context) error {
 }
 
 // updates are the journey's update handlers, each with its validator.
-func (j *journey) updates() []update {
-	return []update{
+func (j *journey) updates() []updateHandler {
+	return []updateHandler{
 		{UpdateRespondToOffer, j.respondToOffer, j.validateRespondToOffer},
 		{UpdateAssignCoach, j.assignCoach, j.validateAssignCoach},
 		{UpdateRecordAttendance, j.recordAttendance, j.validateAttendance},
@@ -55,8 +55,8 @@ func (j *journey) updates() []update {
 	}
 }
 
-// update is one update handler with its validator.
-type update struct {
+// updateHandler is one update handler with its validator.
+type updateHandler struct {
 	name      string
 	handler   any
 	validator any
@@ -69,7 +69,7 @@ type query struct {
 }
 
 // register sets a workflow's query and update handlers, in order.
-func register(ctx workflow.Context, queries []query, updates []update) error {
+func register(ctx workflow.Context, queries []query, updates []updateHandler) error {
 	for _, q := range queries {
 		if err := workflow.SetQueryHandler(ctx, q.name, q.handler); err != nil {
 			return err

@@ -50,9 +50,6 @@ import (
 	"github.com/infuse-cymru/journeys/workflows/contract"
 )
 
-// London is where programme times are meant and shown.
-var London = programme.London
-
 // Languages a message goes out in: the recipient's recorded preference, or
 // both (Welsh first) when it is not known.
 const (
@@ -208,8 +205,8 @@ func RunReporting(ctx context.Context, st Source, intakeID uuid.UUID, report fun
 	p.AppliedAt = in.OpensAt.Add(ApplyAfterOpen)
 	p.OfferedAt = in.ClosesAt.Add(OfferAfterClose)
 	p.AcceptedAt = in.ClosesAt.Add(AcceptAfterClose)
-	s := in.StartsOn.In(London)
-	p.StartedAt = time.Date(s.Year(), s.Month(), s.Day(), StartHour, 0, 0, 0, London)
+	s := in.StartsOn.In(programme.London)
+	p.StartedAt = time.Date(s.Year(), s.Month(), s.Day(), StartHour, 0, 0, 0, programme.London)
 	if in.OpensAt.IsZero() || in.ClosesAt.IsZero() || in.StartsOn.IsZero() {
 		return p, fmt.Errorf("intake %s has no application window or start date", intakeID)
 	}
@@ -726,12 +723,16 @@ func (r *runner) at(when time.Time, fn func()) {
 	}
 }
 
-// update sends an update to the intake (journey == uuid.Nil) or a journey.
 // update sends the update req names to the journey's workflow (uuid.Nil:
-// the intake's), as the commands would.
+// the intake's), with req as its argument unless it takes none, as the
+// commands (through starter) send it.
 func (r *runner) update(journey uuid.UUID, what string, req workflows.Request) {
 	name, arg := req.Update()
-	r.people.Send(journey, what, name, arg)
+	var args []any
+	if arg != nil {
+		args = []any{arg}
+	}
+	r.people.Send(journey, what, name, args...)
 }
 
 func name(p store.Person) string {

@@ -75,7 +75,7 @@ func (s *Service) CreateIntake(ctx context.Context, spec IntakeSpec) (store.Inta
 	if !s.Workflows.Connected() {
 		// Checked before the intake is recorded: a row with no workflow
 		// would never open.
-		return store.Intake{}, errors.New("opening an intake needs Temporal, to start its workflow: run this where Temporal is reachable")
+		return store.Intake{}, fmt.Errorf("opening an intake starts its workflow: %w", starter.ErrNotConnected)
 	}
 	// Its times as the store keeps them (StoredTime), so that the workflow
 	// and every later read of the intake have the same instants: on a

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/infuse-cymru/journeys/internal/app/apptest"
 	"github.com/infuse-cymru/journeys/internal/store"
 	"github.com/infuse-cymru/journeys/internal/store/sqlitestore"
+	"github.com/infuse-cymru/journeys/starter"
 )
 
 // A rename touches only the store (this service has no Temporal client, so
@@ -65,4 +67,21 @@ func storeOnly(t *testing.T) (*Service, store.Store) {
 	t.Helper()
 	st := sqlitestore.OpenTest(t)
 	return New(nil, st), st
+}
+
+// Without Temporal an intake cannot be opened, and nothing is recorded:
+// an intake whose workflow never started would never open.
+func TestCreateIntakeWithoutTemporalRecordsNothing(t *testing.T) {
+	ctx := context.Background()
+	s, st := storeOnly(t)
+	c := apptest.NewCohort(t, st, "Cohort 1")
+	now := time.Now()
+	_, err := s.CreateIntake(ctx, IntakeSpec{Name: "Cohort 2", CoordinatorID: c.Coordinator.ID, Capacity: 20,
+		OpensAt: now, ClosesAt: now.Add(48 * time.Hour), StartsOn: now.Add(96 * time.Hour)})
+	if !errors.Is(err, starter.ErrNotConnected) {
+		t.Errorf("creating an intake without Temporal: %v", err)
+	}
+	if intakes, err := st.ListIntakes(ctx); err != nil || len(intakes) != 1 {
+		t.Errorf("intakes after the refusal: %d (%v), want only the first", len(intakes), err)
+	}
 }

@@ -300,6 +300,7 @@ func (s seeder) demoStart(ctx context.Context, d *Demo, intakeID uuid.UUID) erro
 	return nil
 }
 
+// journeysByPerson is the intake's journeys by participant.
 func (s seeder) journeysByPerson(ctx context.Context, intakeID uuid.UUID) (map[uuid.UUID]store.JourneySnapshot, error) {
 	journeys, err := s.Views.JourneysOfIntake(ctx, intakeID)
 	if err != nil {

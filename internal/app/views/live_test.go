@@ -122,6 +122,9 @@ func TestCoachInboxAndCalendarOfAStartedIntake(t *testing.T) {
 	if err := s.Workflows.QueryJourney(ctx, j1, workflows.QueryState, &v); err != nil {
 		t.Fatal(err)
 	}
+	if len(v.Checkpoints) < 2 {
+		t.Fatalf("the journey has %d checkpoints, want the programme's six", len(v.Checkpoints))
+	}
 	later := v.Checkpoints[1].OpensAt.Add(time.Hour)
 	open := openCheckpoints(viewCheckpoints(v), coachA, PersonSummary{}, later)
 	if len(open) != 2 || open[0].CheckpointID != "checkpoint/1" || !open[0].Overdue || open[1].Overdue {
