@@ -215,13 +215,15 @@ func (s *server) respondToOffer(w http.ResponseWriter, r *http.Request) {
 }
 
 // setLanguage records the language the signed-in person wants their
-// e-mails in, and goes back to the page the form was on.
+// e-mails in, which their pages then follow too, and goes back to the page
+// the form was on.
 func (s *server) setLanguage(w http.ResponseWriter, r *http.Request) {
 	back := localPath(r.PostFormValue("next"))
 	if err := s.svc.People.SetLanguage(r.Context(), principal(r).PersonID, r.PostFormValue("language")); err != nil {
 		s.failAction(w, r, back, err)
 		return
 	}
+	s.followPreference(w, r, principal(r).PersonID)
 	seeOther(w, r, back, "language")
 }
 

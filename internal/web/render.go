@@ -19,6 +19,7 @@ import (
 	"github.com/infuse-cymru/journeys/internal/auth"
 	"github.com/infuse-cymru/journeys/internal/idempotency"
 	"github.com/infuse-cymru/journeys/internal/programme"
+	"github.com/infuse-cymru/journeys/internal/store"
 	"github.com/infuse-cymru/journeys/internal/telemetry"
 	"github.com/infuse-cymru/journeys/workflows/contract"
 )
@@ -309,9 +310,37 @@ func (s *server) setPageLang(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r)
 		return
 	}
+	s.rememberLang(w, r, l)
+	http.Redirect(w, r, localPath(r.URL.Query().Get("next")), http.StatusSeeOther)
+}
+
+// rememberLang makes l the language of the visitor's pages from the next
+// one on, for a year or until the toggle says otherwise.
+func (s *server) rememberLang(w http.ResponseWriter, r *http.Request, l Lang) {
 	http.SetCookie(w, &http.Cookie{
 		Name: langCookie, Value: string(l), Path: "/", MaxAge: langCookieAge,
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.auth.OverTLS(r),
 	})
-	http.Redirect(w, r, localPath(r.URL.Query().Get("next")), http.StatusSeeOther)
+}
+
+// followPreference makes the pages speak the language personID has
+// recorded, as their messages do: Welsh for cy, English for en. Where none
+// is recorded the messages are bilingual, Welsh first; the pages keep the
+// language the visitor chose with the toggle, else Welsh.
+func (s *server) followPreference(w http.ResponseWriter, r *http.Request, personID uuid.UUID) {
+	person, err := s.svc.People.Get(r.Context(), personID)
+	if err != nil {
+		s.log.Warn("pages in the browser's language: the person's preference could not be read", zap.Stringer("person", personID), zap.Error(err))
+		return
+	}
+	switch person.Language {
+	case store.LanguageWelsh:
+		s.rememberLang(w, r, Welsh)
+	case store.LanguageEnglish:
+		s.rememberLang(w, r, English)
+	default:
+		if _, err := r.Cookie(langCookie); err != nil {
+			s.rememberLang(w, r, Welsh)
+		}
+	}
 }

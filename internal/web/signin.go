@@ -247,6 +247,7 @@ func (s *server) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("signed in", zap.String("person", pr.PersonID.String()), zap.String("role", string(pr.Role)))
+	s.followPreference(w, r, pr.PersonID)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 

@@ -463,3 +463,62 @@ func TestSignOutEverywhere(t *testing.T) {
 		t.Errorf("someone else's session after Nia signed out everywhere: %d, want it still open", home.StatusCode)
 	}
 }
+
+// After signing in, the pages speak the language the person recorded,
+// whatever their browser prefers: Welsh for cy, English for en, and where
+// none is recorded the language the visitor chose with the toggle, else
+// Welsh. The toggle still works after, and is remembered.
+func TestPagesFollowTheRecordedLanguage(t *testing.T) {
+	s := newSite(t, siteOptions{})
+	for i, c := range []struct {
+		what     string
+		recorded store.Language
+		browser  string
+		toggled  string // chosen before signing in
+		want     string
+	}{
+		{"Welsh recorded, an English browser", store.LanguageWelsh, "en-GB,en;q=0.9", "", "cy"},
+		{"English recorded, a Welsh browser, Welsh toggled", store.LanguageEnglish, "cy", "cy", "en"},
+		{"nothing recorded, an English browser", store.LanguageUnknown, "en-GB,en;q=0.9", "", "cy"},
+		{"nothing recorded, English toggled", store.LanguageUnknown, "cy", "en", "en"},
+	} {
+		p := s.person(store.RoleCoordinator, "Megan", fmt.Sprintf("megan%d@example.org", i), c.recorded)
+		b := s.browser()
+		b.lang = c.browser
+		if c.toggled != "" {
+			b.get("/lang/" + c.toggled + "?next=/signin")
+		}
+		b.signIn(p)
+		if got := b.get("/").Header.Get("Content-Language"); got != c.want {
+			t.Errorf("%s: the first page after signing in is in %q, want %q", c.what, got, c.want)
+		}
+		other := map[string]string{"cy": "en", "en": "cy"}[c.want]
+		b.get("/lang/" + other + "?next=/")
+		for range 2 {
+			if got := b.get("/").Header.Get("Content-Language"); got != other {
+				t.Errorf("%s: after the toggle to %s the page is in %q", c.what, other, got)
+			}
+		}
+	}
+}
+
+// Recording another language on the pages switches the pages to it too.
+func TestRecordingALanguageSwitchesThePages(t *testing.T) {
+	s := newSite(t, siteOptions{})
+	p := s.person(store.RoleParticipant, "Aled", "aled@example.org", store.LanguageWelsh)
+	b := s.browser()
+	b.signIn(p)
+	form := formFields(t, b.get("/").body, "/signout") // the session's CSRF token
+	form.Set("idempotency_key", uuid.NewString())
+	form.Set("language", "en")
+	form.Set("next", "/")
+	if a := b.post("/language", form); a.StatusCode != http.StatusSeeOther {
+		t.Fatalf("recording English: %d\n%s", a.StatusCode, a.body)
+	}
+	if got := b.get("/").Header.Get("Content-Language"); got != "en" {
+		t.Errorf("after recording English the pages are in %q", got)
+	}
+	if stored, err := s.st.GetPerson(t.Context(), p.ID); err != nil || stored.Language != store.LanguageEnglish {
+		t.Errorf("recorded: %q, %v", stored.Language, err)
+	}
+}
