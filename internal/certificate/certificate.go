@@ -51,6 +51,23 @@ type Certificate struct {
 	VerifyAt string
 }
 
+// phrase is one of the certificate's phrases in Welsh and English.
+type phrase struct{ CY, EN string }
+
+// words are the certificate's phrases, in one place so that the tests can
+// check the Welsh's spelling (dev/welsh).
+var words = struct {
+	Title, AwardedTo, Completing, Including, Code, AskTeam, EnterAt phrase
+}{
+	Title:      phrase{"Tystysgrif Cwblhau", "Certificate of Completion"},
+	AwardedTo:  phrase{"Dyfernir y dystysgrif hon i", "This certificate is awarded to"},
+	Completing: phrase{"am gwblhau %s, %s, ar %s", "for completing %s, %s, on %s"},
+	Including:  phrase{",\ngan gynnwys y labordai: ", ",\nincluding the labs: "},
+	Code:       phrase{"Cod dilysu", "Verification code"},
+	AskTeam:    phrase{"I wirio'r dystysgrif hon, gofynnwch i dîm rhaglen Infuse gadarnhau'r cod.", "To verify this certificate, ask the Infuse programme team to confirm the code."},
+	EnterAt:    phrase{"I wirio'r dystysgrif hon, rhowch y cod yn %s.", "To verify this certificate, enter the code at %s."},
+}
+
 // Welsh month names. (Package messages keeps its own, unexported, with the
 // weekday names its longer dates need; a certificate's date has no weekday.)
 var welshMonths = [...]string{
@@ -117,7 +134,7 @@ func Render(c Certificate) ([]byte, error) {
 	pdf := fpdf.New("L", "mm", "A4", "")
 	pdf.AddUTF8FontFromBytes("DejaVu", "", regular)
 	pdf.AddUTF8FontFromBytes("DejaVu", "B", bold)
-	pdf.SetTitle("Tystysgrif Cwblhau / Certificate of Completion – "+c.ParticipantName, true)
+	pdf.SetTitle(words.Title.CY+" / "+words.Title.EN+" – "+c.ParticipantName, true)
 	pdf.SetSubject(ProgrammeName+" – "+c.IntakeName, true)
 	pdf.SetCreator(ProgrammeName, true)
 	pdf.SetLang("cy")
@@ -147,34 +164,32 @@ func Render(c Certificate) ([]byte, error) {
 	}
 
 	pdf.SetY(24)
-	text("B", 30, false, "Tystysgrif Cwblhau")
+	text("B", 30, false, words.Title.CY)
 	pdf.Ln(1)
-	text("", 20, true, "Certificate of Completion")
+	text("", 20, true, words.Title.EN)
 	pdf.Ln(6)
-	text("", 12, false, "Dyfernir y dystysgrif hon i")
-	text("", 10, true, "This certificate is awarded to")
+	text("", 12, false, words.AwardedTo.CY)
+	text("", 10, true, words.AwardedTo.EN)
 	pdf.Ln(3)
 	text("B", 26, false, c.ParticipantName)
 	pdf.Ln(5)
 
-	cy := fmt.Sprintf("am gwblhau %s, %s, ar %s", ProgrammeName, c.IntakeName, dateCY)
-	en := fmt.Sprintf("for completing %s, %s, on %s", ProgrammeName, c.IntakeName, dateEN)
+	cy := fmt.Sprintf(words.Completing.CY, ProgrammeName, c.IntakeName, dateCY)
+	en := fmt.Sprintf(words.Completing.EN, ProgrammeName, c.IntakeName, dateEN)
 	if len(labsCY) > 0 {
-		cy += ",\ngan gynnwys y labordai: " + strings.Join(labsCY, ", ")
-		en += ",\nincluding the labs: " + strings.Join(labsEN, ", ")
+		cy += words.Including.CY + strings.Join(labsCY, ", ")
+		en += words.Including.EN + strings.Join(labsEN, ", ")
 	}
 	text("", 13, false, cy+".")
 	pdf.Ln(3)
 	text("", 11, true, en+".")
 
 	pdf.SetY(h - 52)
-	text("B", 12, false, "Cod dilysu / Verification code: "+c.Code)
+	text("B", 12, false, words.Code.CY+" / "+words.Code.EN+": "+c.Code)
 	pdf.Ln(2)
-	howCY := "I wirio'r dystysgrif hon, gofynnwch i dîm rhaglen Infuse gadarnhau'r cod."
-	howEN := "To verify this certificate, ask the Infuse programme team to confirm the code."
+	howCY, howEN := words.AskTeam.CY, words.AskTeam.EN
 	if c.VerifyAt != "" {
-		howCY = "I wirio'r dystysgrif hon, rhowch y cod yn " + c.VerifyAt + "."
-		howEN = "To verify this certificate, enter the code at " + c.VerifyAt + "."
+		howCY, howEN = fmt.Sprintf(words.EnterAt.CY, c.VerifyAt), fmt.Sprintf(words.EnterAt.EN, c.VerifyAt)
 	}
 	text("", 10, false, howCY)
 	text("", 9, true, howEN)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/infuse-cymru/journeys/dev/welsh"
 	"github.com/infuse-cymru/journeys/internal/programme"
 	"github.com/infuse-cymru/journeys/workflows"
 )
@@ -145,4 +146,13 @@ func TestDatesInLondonInBothLanguages(t *testing.T) {
 	if got := English.Session(nil, "adaption-lab/2", time.Time{}); got != "Adaption Lab 2" {
 		t.Errorf("a session without a known start: %q", got)
 	}
+}
+
+// Every Welsh string of the pages is spelt right.
+func TestWelshIsSpeltRight(t *testing.T) {
+	texts := make([]welsh.Text, 0, len(catalogue))
+	for key, tx := range catalogue {
+		texts = append(texts, welsh.Text{Where: "the pages' " + key, Welsh: tx.cy})
+	}
+	welsh.CheckSpelling(t, texts)
 }
