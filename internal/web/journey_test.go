@@ -72,9 +72,9 @@ func newWorld(t *testing.T, p pace) *world {
 	testenv.StartWorker(t, ts, &activities.Activities{Store: st, Planner: planner})
 	svc := app.New(ts.GetDefaultClient(), st)
 	w := &world{t: t, ctx: ctx, svc: svc, st: st, s: newSite(t, siteOptions{svc: svc, st: st}), planner: planner}
-	w.coordinator = w.s.person(store.RoleCoordinator, "Megan", "megan@monmouthshire.example.org", store.LanguageUnknown)
+	w.coordinator = w.s.person(store.RoleCoordinator, "Megan", "megan@monmouthshire.example.org", store.LanguageEnglish)
 	w.coach = w.s.person(store.RoleCoach, "Nerys", "nerys@bridgend.example.org", store.LanguageEnglish)
-	w.participant = w.s.person(store.RoleParticipant, "Angharad", "angharad@cardiff.example.org", store.LanguageWelsh)
+	w.participant = w.s.person(store.RoleParticipant, "Angharad", "angharad@cardiff.example.org", store.LanguageEnglish)
 	w.other = w.s.person(store.RoleParticipant, "Rhodri", "rhodri@newport.example.org", store.LanguageEnglish)
 
 	// The window stays open until the test starts the intake, so applying
