@@ -56,9 +56,13 @@ type journeyData struct {
 	// one of the two that the journey's state allows.
 	Manage, CanPause, CanResume bool
 	// Sessions are the attendance form's choices, with their starts in
-	// this journey's schedule; Reasons the withdraw form's.
+	// this journey's schedule; Reasons the withdraw form's; Coaches the
+	// coach form's; Intakes the deferral form's, every other intake not
+	// finished (the journey and the intake refuse the rest, saying why).
 	Sessions []sessionChoice
 	Reasons  []string
+	Coaches  []store.Person
+	Intakes  []store.Intake
 	// OpenTasks are the participant's tasks they can hand in now: open,
 	// not done, and the journey neither paused nor ended.
 	OpenTasks []workflows.ItemView
@@ -104,6 +108,9 @@ func (s *server) renderJourney(w http.ResponseWriter, r *http.Request, status in
 				data.Sessions[i].StartsAt = starts[data.Sessions[i].ID]
 			}
 		}
+	}
+	if data.Manage {
+		data.Coaches, data.Intakes = s.manageChoices(r, d.Journey.IntakeID)
 	}
 	data.keepUnsaved()
 	p := s.newPage(r, "journey.title")
@@ -227,11 +234,45 @@ func (s *server) setLanguage(w http.ResponseWriter, r *http.Request) {
 	seeOther(w, r, back, "language")
 }
 
+// manageChoices are the coaches a coordinator can give a journey of
+// intakeID, and the intakes they can defer it to. Either may be empty if
+// the store cannot say: the page then leaves its form out rather than fail.
+func (s *server) manageChoices(r *http.Request, intakeID uuid.UUID) (coaches []store.Person, intakes []store.Intake) {
+	people, err := s.svc.People.ListPeople(r.Context(), store.RoleCoach)
+	if err != nil {
+		s.log.Warn("journey page without the coach form", zap.Error(err))
+	}
+	for _, p := range people {
+		if p.ErasedAt.IsZero() {
+			coaches = append(coaches, p)
+		}
+	}
+	all, err := s.svc.Views.ListIntakes(r.Context())
+	if err != nil {
+		s.log.Warn("journey page without the deferral form", zap.Error(err))
+	}
+	for _, in := range all {
+		if in.ID != intakeID && in.Status != store.IntakeFinished {
+			intakes = append(intakes, in.Intake)
+		}
+	}
+	return coaches, intakes
+}
+
 // journeyForm serves a form on a journey's page, for a journey the person
 // may see: check reads the form's fields (nil for a button alone), whose
 // mistakes come back on the page as 422 with what was typed; act asks the
 // journey, whose refusal comes back on the page with its reason (409).
+// Done, the form leads back to the journey's page.
 func (s *server) journeyForm(done string, check func(c *checks, form url.Values), act func(r *http.Request, j store.JourneySnapshot, form url.Values) error) http.HandlerFunc {
+	return s.journeyFormTo(done, check, func(r *http.Request, j store.JourneySnapshot, form url.Values) (string, error) {
+		return "", act(r, j, form)
+	})
+}
+
+// journeyFormTo is journeyForm for a form that leads elsewhere once done:
+// act says where ("" for the journey's page).
+func (s *server) journeyFormTo(done string, check func(c *checks, form url.Values), act func(r *http.Request, j store.JourneySnapshot, form url.Values) (string, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		j, ok := s.visibleJourney(w, r)
 		if !ok {
@@ -247,7 +288,11 @@ func (s *server) journeyForm(done string, check func(c *checks, form url.Values)
 				return
 			}
 		}
-		s.finishForm(w, r, act(r, j, form), again, "/journeys/"+j.JourneyID.String(), done)
+		to, err := act(r, j, form)
+		if to == "" || err != nil {
+			to = "/journeys/" + j.JourneyID.String()
+		}
+		s.finishForm(w, r, err, again, to, done)
 	}
 }
 
@@ -273,6 +318,31 @@ func (s *server) pause() http.HandlerFunc {
 func (s *server) resume() http.HandlerFunc {
 	return s.journeyForm("resumed", nil, func(r *http.Request, j store.JourneySnapshot, _ url.Values) error {
 		return s.svc.Commands.Resume(r.Context(), j.JourneyID)
+	})
+}
+
+// assignCoach gives the journey a coach, or another one.
+func (s *server) assignCoach() http.HandlerFunc {
+	return s.journeyForm("coached", func(c *checks, form url.Values) {
+		_, err := uuid.Parse(form.Get("coach"))
+		c.require(err == nil, "coach", "coach.missing")
+	}, func(r *http.Request, j store.JourneySnapshot, form url.Values) error {
+		return s.svc.Commands.AssignCoach(r.Context(), j.JourneyID, uuid.MustParse(form.Get("coach")))
+	})
+}
+
+// deferJourney moves the participant, with their progress, to a later
+// intake, and leads to their journey there.
+func (s *server) deferJourney() http.HandlerFunc {
+	return s.journeyFormTo("deferred", func(c *checks, form url.Values) {
+		_, err := uuid.Parse(form.Get("intake"))
+		c.require(err == nil, "defer-intake", "defer.missing")
+	}, func(r *http.Request, j store.JourneySnapshot, form url.Values) (string, error) {
+		moved, err := s.svc.Commands.Defer(r.Context(), j.JourneyID, uuid.MustParse(form.Get("intake")))
+		if err != nil {
+			return "", err
+		}
+		return "/journeys/" + moved.String(), nil
 	})
 }
 

@@ -145,6 +145,8 @@ func (s *server) routes() http.Handler {
 	mux.Handle("POST /journeys/{id}/pause", s.changes(coordinator, s.pause()))
 	mux.Handle("POST /journeys/{id}/resume", s.changes(coordinator, s.resume()))
 	mux.Handle("POST /journeys/{id}/withdraw", s.changes(coordinator, s.withdraw()))
+	mux.Handle("POST /journeys/{id}/coach", s.changes(coordinator, s.assignCoach()))
+	mux.Handle("POST /journeys/{id}/defer", s.changes(coordinator, s.deferJourney()))
 	mux.Handle("POST /journeys/{id}/tasks", s.changes(participant, s.submitTask()))
 	mux.Handle("GET /journeys/{id}/checkpoints/{n}", s.reads(coach, s.checkpointForm))
 	mux.Handle("POST /journeys/{id}/checkpoints/{n}", s.changes(coach, s.completeCheckpoint))
