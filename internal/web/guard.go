@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"mime"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"slices"
@@ -29,6 +31,10 @@ const (
 // maxFormBytes bounds a form body: the longest is a coach's notes.
 const maxFormBytes = 64 << 10
 
+// maxUploadBytes bounds a form that sends a file (multipart/form-data): a
+// people file of a few thousand lines.
+const maxUploadBytes = 1 << 20
+
 // onceMiddleware makes a form act once per idempotency key.
 type onceMiddleware = *idempotency.Middleware
 
@@ -38,9 +44,9 @@ type onceMiddleware = *idempotency.Middleware
 func (s *server) newOnce() onceMiddleware {
 	return &idempotency.Middleware{
 		Store:       s.svc.Claims,
-		Key:         func(_ *http.Request, body []byte) string { return formValue(body, keyField) },
+		Key:         func(r *http.Request, body []byte) string { return formValue(r, body, keyField) },
 		OutcomeOnly: true,
-		MaxBody:     maxFormBytes,
+		MaxBody:     maxUploadBytes, // checkCSRF, first, bounds each kind of form
 		Problem:     s.onceProblem,
 		Log:         s.log,
 		WithRequest: starter.WithRequestID,
@@ -67,12 +73,36 @@ func (s *server) onceProblem(w http.ResponseWriter, r *http.Request, status int,
 	s.errorPage(w, r, status, "error.form.title", key)
 }
 
-func formValue(body []byte, name string) string {
+// formValue is the field name of r's form, whose body is body: URL-encoded,
+// or multipart/form-data for a form that sends a file; "" if it has none.
+func formValue(r *http.Request, body []byte, name string) string {
+	if boundary, ok := multipartBoundary(r); ok {
+		mr := multipart.NewReader(bytes.NewReader(body), boundary)
+		for {
+			part, err := mr.NextPart()
+			if err != nil {
+				return ""
+			}
+			if part.FormName() == name && part.FileName() == "" {
+				v, _ := io.ReadAll(io.LimitReader(part, 1<<10))
+				return strings.TrimSpace(string(v))
+			}
+		}
+	}
 	v, err := url.ParseQuery(string(body))
 	if err != nil {
 		return ""
 	}
 	return strings.TrimSpace(v.Get(name))
+}
+
+// multipartBoundary is the boundary of r's body if it is multipart/form-data.
+func multipartBoundary(r *http.Request) (string, bool) {
+	media, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || media != "multipart/form-data" || params["boundary"] == "" {
+		return "", false
+	}
+	return params["boundary"], true
 }
 
 // reads serves next to a signed-in person of one of roles: anyone else is
@@ -113,14 +143,18 @@ func (s *server) changes(roles []store.Role, next http.HandlerFunc) http.Handler
 // checkCSRF reads the form body, checks its CSRF token and puts the body
 // back for what follows; false after answering.
 func (s *server) checkCSRF(w http.ResponseWriter, r *http.Request) bool {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxFormBytes))
+	limit := int64(maxFormBytes)
+	if _, ok := multipartBoundary(r); ok {
+		limit = maxUploadBytes
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		s.onceProblem(w, r, http.StatusRequestEntityTooLarge, err.Error())
 		return false
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	p, _ := auth.FromContext(r.Context())
-	if !p.CheckCSRF(formValue(body, csrfField)) {
+	if !p.CheckCSRF(formValue(r, body, csrfField)) {
 		s.errorPage(w, r, http.StatusForbidden, "error.csrf.title", "error.csrf.body")
 		return false
 	}

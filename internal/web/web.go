@@ -151,6 +151,8 @@ func (s *server) routes() http.Handler {
 	mux.Handle("GET /journeys/{id}/checkpoints/{n}", s.reads(coach, s.checkpointForm))
 	mux.Handle("POST /journeys/{id}/checkpoints/{n}", s.changes(coach, s.completeCheckpoint))
 	mux.Handle("POST /language", s.changes(everyone, s.setLanguage))
+	mux.Handle("GET /people", s.reads(coordinator, s.peoplePage))
+	mux.Handle("POST /people/import", s.changes(coordinator, s.importPeople))
 
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { s.notFound(w, r) })
 	return securityHeaders(mux)
