@@ -1,11 +1,14 @@
 package web
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 
+	"github.com/google/uuid"
 	"go.uber.org/zap"
 
 	"github.com/infuse-cymru/journeys/internal/app/people"
@@ -78,4 +81,92 @@ func importErrors(lang Lang, e *people.ImportError) []fieldError {
 		errs = append(errs, fieldError{Field: "file", Message: fmt.Sprintf(lang.T("people.file.line"), row.Line, strings.Join(row.Problems, "; "))})
 	}
 	return errs
+}
+
+// personData is the body of a person's page.
+type personData struct {
+	Person store.Person
+	// Form is what was sent with the erasure form that failed.
+	Form url.Values
+}
+
+// pathPerson is the person the path names, or the not-found page.
+func (s *server) pathPerson(w http.ResponseWriter, r *http.Request) (store.Person, bool) {
+	id, err := uuid.Parse(r.PathValue("id"))
+	if err != nil {
+		s.notFound(w, r)
+		return store.Person{}, false
+	}
+	p, err := s.svc.People.Get(r.Context(), id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		s.notFound(w, r)
+		return p, false
+	case err != nil:
+		s.serverError(w, r, "reading the person", err)
+		return p, false
+	}
+	return p, true
+}
+
+// personPage shows one person, with the export of their data and the
+// form that erases it.
+func (s *server) personPage(w http.ResponseWriter, r *http.Request) {
+	if person, ok := s.pathPerson(w, r); ok {
+		s.renderPerson(w, r, http.StatusOK, person, nil)
+	}
+}
+
+func (s *server) renderPerson(w http.ResponseWriter, r *http.Request, status int, person store.Person, errs []fieldError) {
+	p := s.newPage(r, "person.title")
+	if person.ErasedAt.IsZero() {
+		p.Title = strings.TrimSpace(person.GivenName + " " + person.FamilyName)
+	}
+	p.Errors = errs
+	p.Data = personData{Person: person, Form: postedForm(r)}
+	s.render(w, r, status, "person", p)
+}
+
+// exportPerson is everything the store holds about a person, as the file
+// to hand them (their UK GDPR right of access): the API's export.
+func (s *server) exportPerson(w http.ResponseWriter, r *http.Request) {
+	person, ok := s.pathPerson(w, r)
+	if !ok {
+		return
+	}
+	x, err := s.svc.Privacy.Export(r.Context(), person.ID)
+	if err != nil {
+		s.failAction(w, r, "/people/"+person.ID.String(), err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="person-%s.json"`, person.ID))
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(x); err != nil {
+		s.log.Warn("sending a person's export", zap.Stringer("person", person.ID), zap.Error(err))
+	}
+}
+
+// erasePerson erases a person's data once the coordinator has confirmed
+// it. It is refused, with what to do first, while the person takes part
+// in a journey or intake still running, and for the coordinator
+// themselves.
+func (s *server) erasePerson(w http.ResponseWriter, r *http.Request) {
+	person, ok := s.pathPerson(w, r)
+	if !ok {
+		return
+	}
+	again := func(status int, errs []fieldError) { s.renderPerson(w, r, status, person, errs) }
+	lang := pageLang(r)
+	if r.PostFormValue("confirm") != "yes" {
+		again(http.StatusUnprocessableEntity, []fieldError{{Field: "confirm", Message: lang.T("person.erase.confirm.missing")}})
+		return
+	}
+	if person.ID == principal(r).PersonID {
+		again(http.StatusConflict, []fieldError{{Message: lang.T("person.erase.self")}})
+		return
+	}
+	_, err := s.svc.Privacy.Erase(r.Context(), person.ID)
+	s.finishForm(w, r, err, again, "/people/"+person.ID.String(), "erased")
 }

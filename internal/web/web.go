@@ -153,6 +153,9 @@ func (s *server) routes() http.Handler {
 	mux.Handle("POST /language", s.changes(everyone, s.setLanguage))
 	mux.Handle("GET /people", s.reads(coordinator, s.peoplePage))
 	mux.Handle("POST /people/import", s.changes(coordinator, s.importPeople))
+	mux.Handle("GET /people/{id}", s.reads(coordinator, s.personPage))
+	mux.Handle("GET /people/{id}/export", s.reads(coordinator, s.exportPerson))
+	mux.Handle("POST /people/{id}/erase", s.changes(coordinator, s.erasePerson))
 
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { s.notFound(w, r) })
 	return securityHeaders(mux)
