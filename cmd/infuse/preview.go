@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/infuse-cymru/journeys/internal/app/apperr"
 	"github.com/infuse-cymru/journeys/internal/preview"
@@ -99,7 +102,7 @@ func (c *cli) preview(ctx context.Context, id uuid.UUID, budget time.Duration) (
 	}
 	simulating, cancel := context.WithTimeout(context.WithoutCancel(ctx), budget)
 	defer cancel()
-	plan, err := preview.RunReporting(simulating, st, id, c.previewProgress)
+	plan, err := preview.RunReporting(simulating, st, id, c.previewProgress(onTerminal(c.stderr)))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return plan, apperr.NoIntake(id)
@@ -113,16 +116,49 @@ func (c *cli) preview(ctx context.Context, id uuid.UUID, budget time.Duration) (
 }
 
 // previewProgress tells whoever waits, on stderr (stdout is the plan's),
-// where a preview has got to.
-func (c *cli) previewProgress(p preview.Progress) {
-	switch {
-	case p.Part == 0:
-		fmt.Fprintf(c.stderr, "Delivering %s under the delivery policy...\n", counted(p.Messages, "message", "messages"))
-	case p.Parts == 1:
-		fmt.Fprintf(c.stderr, "Simulating the journeys of %s...\n", counted(p.People, "person", "people"))
-	default:
-		fmt.Fprintf(c.stderr, "Simulating part %d of %d: the journeys of %s...\n", p.Part, p.Parts, counted(p.People, "person", "people"))
+// where a preview has got to: on a terminal a bar for each part of the
+// simulation, as the simulated months pass; elsewhere (a log, a pipe) a
+// line as each part starts; nothing with --json, whose reader is a program.
+func (c *cli) previewProgress(terminal bool) func(preview.Progress) {
+	if c.jsonOut {
+		return nil
 	}
+	var bar *progressbar.ProgressBar
+	return func(p preview.Progress) {
+		if bar != nil && (p.Part == 0 || p.Day == 0) {
+			_ = bar.Finish() // the part's last week ends between two reports
+			bar = nil
+		}
+		switch {
+		case p.Part == 0:
+			fmt.Fprintf(c.stderr, "Delivering %s under the delivery policy...\n", counted(p.Messages, "message", "messages"))
+		case p.Day > 0:
+			if bar != nil {
+				_ = bar.Set(p.Day)
+			}
+		case !terminal:
+			fmt.Fprintln(c.stderr, simulating(p)+"...")
+		default:
+			bar = progressbar.NewOptions(p.Days, progressbar.OptionSetWriter(c.stderr),
+				progressbar.OptionSetDescription(simulating(p)), progressbar.OptionSetItsString("days"),
+				progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true), progressbar.OptionFullWidth(),
+				progressbar.OptionOnCompletion(func() { fmt.Fprintln(c.stderr) }))
+		}
+	}
+}
+
+// simulating says which part of a preview is being simulated.
+func simulating(p preview.Progress) string {
+	if p.Parts == 1 {
+		return fmt.Sprintf("Simulating the journeys of %s", counted(p.People, "person", "people"))
+	}
+	return fmt.Sprintf("Simulating part %d of %d: the journeys of %s", p.Part, p.Parts, counted(p.People, "person", "people"))
+}
+
+// onTerminal says whether w is a terminal someone is watching.
+func onTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // counted is n with the noun it counts: "1 person", "20 people".

@@ -168,9 +168,13 @@ func Run(ctx context.Context, st Source, intakeID uuid.UUID) (Plan, error) {
 // one (a minute for 1,000 people on two cores): each part of the
 // simulation as it starts, then the delivery.
 type Progress struct {
-	// Part (from 1) of Parts is starting, simulating People journeys;
-	// zero once the simulation is over.
+	// Part (from 1) of Parts is simulating People journeys; zero once
+	// the simulation is over.
 	Part, Parts, People int
+	// Day of Days is how far the part's simulated programme has got, from
+	// its application window opening (day 0, as the part starts) to its
+	// last item: told once a simulated week.
+	Day, Days int
 	// Messages is how many queued messages the delivery drains, once it
 	// starts (Part is then zero).
 	Messages int
@@ -347,7 +351,9 @@ func runParts(ctx context.Context, mem *sqlitestore.Store, p *Plan, in store.Int
 		part := *p // the plan's times; its problems are the part's own
 		part.Problems = nil
 		r := &runner{plan: &part, intake: copyIn, applicants: some, schedule: sched}
-		report(Progress{Part: i + 1, Parts: len(all), People: len(some)})
+		r.report = func(day, days int) {
+			report(Progress{Part: i + 1, Parts: len(all), People: len(some), Day: day, Days: days})
+		}
 		err := r.run(mem)
 		p.Participants, p.Waitlisted = part.Participants, part.Waitlisted
 		for _, problem := range part.Problems {
@@ -593,6 +599,7 @@ type runner struct {
 	env    *testsuite.TestWorkflowEnvironment
 	began  time.Time
 	people *scripted.Script // what everyone does, and what came of it
+	report func(day, days int)
 }
 
 func (r *runner) run(mem *sqlitestore.Store) (err error) {
@@ -637,6 +644,7 @@ func (r *runner) run(mem *sqlitestore.Store) (err error) {
 
 // script registers what everyone does, at workflow times.
 func (r *runner) script() {
+	r.weekly()
 	p := r.plan
 	// Each applicant's step is a step of its own, in the applicants'
 	// order: one step sending an update for each of a thousand people
@@ -673,6 +681,23 @@ func (r *runner) script() {
 		}
 		p.Participants++
 		r.participate(a)
+	}
+}
+
+// weekly tells report how far the simulation has got, as it starts and
+// once every simulated week until the schedule's last item.
+func (r *runner) weekly() {
+	const day = 24 * time.Hour
+	end := r.began
+	for _, it := range r.schedule.Items {
+		if it.DueAt.After(end) {
+			end = it.DueAt
+		}
+	}
+	days := int(end.Sub(r.began)/day) + 1
+	r.report(0, days)
+	for d := 7; d < days; d += 7 {
+		r.at(r.began.Add(time.Duration(d)*day), func() { r.report(d, days) })
 	}
 }
 

@@ -458,11 +458,22 @@ func TestPreviewInPartsIsThePreviewWhole(t *testing.T) {
 	if err != nil || len(inParts.Problems) > 0 {
 		t.Fatal(err, inParts.Problems)
 	}
-	// Told of each part as it starts, its share of the 20 applicants, then
-	// of the delivery and how many messages it drains.
-	want := []preview.Progress{{Part: 1, Parts: 4, People: 5}, {Part: 2, Parts: 4, People: 5}, {Part: 3, Parts: 4, People: 5},
-		{Part: 4, Parts: 4, People: 5}, {Messages: len(inParts.Lines)}}
-	if fmt.Sprint(told) != fmt.Sprint(want) {
+	// Told of each part as it starts (day 0), its share of the 20
+	// applicants, then once a simulated week to its last day, then of the
+	// delivery and how many messages it drains.
+	var want []preview.Progress
+	days := 0
+	if len(told) > 0 {
+		days = told[0].Days
+	}
+	for part := 1; part <= 4; part++ {
+		for day := 0; day < days; day += 7 {
+			want = append(want, preview.Progress{Part: part, Parts: 4, People: 5, Day: day, Days: days})
+		}
+	}
+	want = append(want, preview.Progress{Messages: len(inParts.Lines)})
+	// Six months of programme after the window opens.
+	if days < 180 || days > 260 || fmt.Sprint(told) != fmt.Sprint(want) {
 		t.Errorf("progress %v, want %v", told, want)
 	}
 	if inParts.Participants != 16 || inParts.Waitlisted != 4 || inParts.Emails != whole.Emails {
