@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -159,12 +160,56 @@ func (tb *tab) signIn(s *site, p store.Person, home string) {
 	tb.submit("main form button[type=submit]", home)
 }
 
+// axeEnv names axe-core's axe.min.js, the accessibility engine every
+// page is checked with: scripts/test installs it (npm) and sets it.
+const axeEnv = "INFUSE_AXE"
+
+// axe is the source of axe-core, read once; "" when it is not installed,
+// which fails the test under scripts/test (INFUSE_REQUIRE_DEPS=1) and
+// elsewhere leaves the pages to the checks below.
+var axe = sync.OnceValues(func() (string, error) {
+	path := os.Getenv(axeEnv)
+	if path == "" {
+		return "", nil
+	}
+	src, err := os.ReadFile(path)
+	return string(src), err
+})
+
+// wcag are the axe-core rules of the standard UK public bodies are held
+// to: WCAG 2.2 A and AA (the Public Sector Bodies Accessibility
+// Regulations 2018).
+const wcag = `['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22a', 'wcag22aa']`
+
+// checkAxe runs axe-core on the page and fails the test on each violation
+// of WCAG 2.2 AA it finds, naming the elements.
+func (tb *tab) checkAxe(page string) {
+	tb.t.Helper()
+	src, err := axe()
+	switch {
+	case err != nil:
+		tb.t.Fatalf("reading axe-core (%s): %v", axeEnv, err)
+	case src == "" && os.Getenv(testdeps.RequireEnv) == "1":
+		tb.t.Fatalf("axe-core is missing and %s=1 requires it: set %s to its axe.min.js (scripts/test installs it with npm)", testdeps.RequireEnv, axeEnv)
+	case src == "":
+		return
+	}
+	run(tb, chromedp.Evaluate[bool](src+";\ntrue"))
+	found := run(tb, chromedp.Evaluate[[]string](`axe.run(document, {runOnly: {type: 'tag', values: `+wcag+`}}).then(r =>
+		r.violations.map(v => v.id + ' (' + v.impact + '): ' + v.help + ': ' + v.nodes.map(n => n.target.join(' ')).join(', ')))`,
+		chromedp.EvalAwaitPromise))
+	for _, v := range found {
+		tb.t.Errorf("%s: axe-core: %s", page, v)
+	}
+}
+
 // checkAccessible checks what a page must have for keyboard and
 // screen-reader users: one h1, a lang attribute, a label for every
 // control, a skip link that leads to the main content and is the first
 // thing the Tab key reaches, and a scope on every table header.
 func (tb *tab) checkAccessible(page string) {
 	tb.t.Helper()
+	tb.checkAxe(page)
 	problems := run(tb, chromedp.Evaluate[[]string](`(() => {
 		const out = [];
 		const h1 = document.querySelectorAll('h1').length;

@@ -171,6 +171,13 @@ func (s *server) intakeProgramme(r *http.Request, intakeID uuid.UUID) *programme
 	return pinned(in.ProgrammeID, in.ProgrammeVersion)
 }
 
+// accessibility is the accessibility statement the Public Sector Bodies
+// Accessibility Regulations 2018 ask of every public body's site, open to
+// everyone, signed in or not.
+func (s *server) accessibility(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusOK, "accessibility", s.newPage(r, "accessibility.title"))
+}
+
 // nameOf is the signed-in person's name for the header; their role if the
 // store cannot say.
 func (s *server) nameOf(r *http.Request, pr auth.Principal) string {

@@ -522,3 +522,24 @@ func TestRecordingALanguageSwitchesThePages(t *testing.T) {
 		t.Errorf("recorded: %q, %v", stored.Language, err)
 	}
 }
+
+// The accessibility statement is open to everyone, in both languages, and
+// every page links to it.
+func TestTheAccessibilityStatement(t *testing.T) {
+	s := newSite(t, siteOptions{})
+	for lang, says := range map[string][]string{
+		"en-GB": {"<h1>Accessibility statement</h1>", "WCAG", "2.2", "Equality and Human Rights Commission"},
+		"cy":    {"<h1>Datganiad hygyrchedd</h1>", "WCAG", "2.2", "Comisiwn Cydraddoldeb a Hawliau Dynol"},
+	} {
+		b := s.browser()
+		b.lang = lang
+		expect(t, "the statement in "+lang, b.get("/accessibility"), http.StatusOK, says...)
+	}
+	b := s.browser()
+	b.signIn(s.person(store.RoleCoordinator, "Megan", "megan@example.org", store.LanguageEnglish))
+	for _, path := range []string{"/", "/signin", "/no-such-page"} {
+		if a := b.get(path); !strings.Contains(a.body, `<a href="/accessibility">Accessibility</a>`) {
+			t.Errorf("%s does not link to the accessibility statement", path)
+		}
+	}
+}

@@ -122,6 +122,7 @@ func (s *server) routes() http.Handler {
 	mux.Handle("GET /static/", http.FileServerFS(files))
 	mux.HandleFunc("GET /lang/{lang}", s.setPageLang)
 
+	mux.HandleFunc("GET /accessibility", s.accessibility)
 	mux.HandleFunc("GET /signin", s.signInForm)
 	mux.HandleFunc("POST /signin", s.sendSignInLink)
 	mux.HandleFunc("GET /signin/{secret}", s.confirmSignIn)
