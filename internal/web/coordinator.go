@@ -43,6 +43,8 @@ type dashboardData struct {
 	Reports []reports.GroupReport
 	// Form is what was typed into the new-intake form, kept after a mistake.
 	Form url.Values
+	// Attention is what needs the coordinator now, across the intakes.
+	Attention views.Attention
 }
 
 // dashboard lists every intake with its numbers, the journeys of every
@@ -65,6 +67,10 @@ func (s *server) renderDashboard(w http.ResponseWriter, r *http.Request, status 
 			return
 		}
 		data.Reports = append(data.Reports, g)
+	}
+	if data.Attention, err = s.svc.Views.Attention(r.Context()); err != nil {
+		s.serverError(w, r, "listing what needs your attention", err)
+		return
 	}
 	p := s.newPage(r, "dashboard.title")
 	p.Errors = errs

@@ -39,6 +39,8 @@ type Store interface {
 	JourneyEvents(ctx context.Context, journeyID uuid.UUID) ([]store.Event, error)
 	JourneysOfPerson(ctx context.Context, personID uuid.UUID) ([]store.JourneySnapshot, error)
 	Caseload(ctx context.Context, coachID uuid.UUID) ([]store.CaseloadEntry, error)
+	JourneysOfCoach(ctx context.Context, coachID uuid.UUID) ([]store.JourneySnapshot, error)
+	ListMessages(ctx context.Context, f store.OutboxFilter) ([]store.Message, error)
 }
 
 // Service answers what people see.
