@@ -92,6 +92,10 @@ type Middleware struct {
 	Key func(r *http.Request, body []byte) string
 	// MaxBody is the largest body read, in bytes; larger is 413.
 	MaxBody int64
+	// Content, if set, is what of a request's body tells one request from
+	// another, for a body whose bytes differ between two sends of the
+	// same thing (a multipart form's boundary); the body itself when nil.
+	Content func(r *http.Request, body []byte) []byte
 	// Problem writes an error answer in the caller's style.
 	Problem func(w http.ResponseWriter, r *http.Request, status int, detail string)
 	Log     *zap.Logger
@@ -143,7 +147,11 @@ func (m *Middleware) Wrap(next http.Handler) http.Handler {
 				Header, MaxKeyLength))
 			return
 		}
-		m.serveOnce(w, r, p, key, fingerprint(r, body), next)
+		content := body
+		if m.Content != nil {
+			content = m.Content(r, body)
+		}
+		m.serveOnce(w, r, p, key, fingerprint(r, content), next)
 	})
 }
 

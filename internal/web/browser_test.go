@@ -176,6 +176,9 @@ var axe = sync.OnceValues(func() (string, error) {
 	return string(src), err
 })
 
+// axeMissing says once that axe-core is not there.
+var axeMissing sync.Once
+
 // wcag are the axe-core rules of the standard UK public bodies are held
 // to: WCAG 2.2 A and AA (the Public Sector Bodies Accessibility
 // Regulations 2018).
@@ -192,6 +195,7 @@ func (tb *tab) checkAxe(page string) {
 	case src == "" && os.Getenv(testdeps.RequireEnv) == "1":
 		tb.t.Fatalf("axe-core is missing and %s=1 requires it: set %s to its axe.min.js (scripts/test installs it with npm)", testdeps.RequireEnv, axeEnv)
 	case src == "":
+		axeMissing.Do(func() { tb.t.Logf("axe-core is not installed (%s): the pages are not checked with it", axeEnv) })
 		return
 	}
 	run(tb, chromedp.Evaluate[bool](src+";\ntrue"))

@@ -35,7 +35,7 @@ func (s *server) finishForm(w http.ResponseWriter, r *http.Request, err error, a
 		s.failAction(w, r, to, err)
 		return
 	}
-	again(status, []fieldError{{Message: pageLang(r).T("error.refused.body") + " " + reason}})
+	again(status, []fieldError{{Message: pageLang(r).T("error.refused.body"), Detail: reason}})
 }
 
 // checks collects a form's field errors in the page's language.

@@ -2,7 +2,10 @@ package web
 
 import (
 	"bytes"
+	"context"
+	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -45,6 +48,7 @@ func (s *server) newOnce() onceMiddleware {
 	return &idempotency.Middleware{
 		Store:       s.svc.Claims,
 		Key:         func(r *http.Request, body []byte) string { return formValue(r, body, keyField) },
+		Content:     formContent,
 		OutcomeOnly: true,
 		MaxBody:     maxUploadBytes, // checkCSRF, first, bounds each kind of form
 		Problem:     s.onceProblem,
@@ -96,6 +100,28 @@ func formValue(r *http.Request, body []byte, name string) string {
 	return strings.TrimSpace(v.Get(name))
 }
 
+// formContent is what a form sent, for telling a resubmission of it from
+// another form under the same key: a multipart body as its fields and
+// files (the boundary a browser draws is new each time), any other as it
+// is.
+func formContent(r *http.Request, body []byte) []byte {
+	boundary, ok := multipartBoundary(r)
+	if !ok {
+		return body
+	}
+	h := sha256.New()
+	mr := multipart.NewReader(bytes.NewReader(body), boundary)
+	for {
+		part, err := mr.NextPart()
+		if err != nil {
+			return h.Sum(nil)
+		}
+		fmt.Fprintf(h, "%q %q ", part.FormName(), part.FileName())
+		_, _ = io.Copy(h, part)
+		h.Write([]byte{0})
+	}
+}
+
 // multipartBoundary is the boundary of r's body if it is multipart/form-data.
 func multipartBoundary(r *http.Request) (string, bool) {
 	media, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
@@ -126,6 +152,22 @@ func (s *server) reads(roles []store.Role, next http.HandlerFunc) http.Handler {
 	})
 }
 
+// uploadKey marks a request to a route that takes a file.
+type uploadKey struct{}
+
+// uploading says whether the request's route takes a file
+// (multipart/form-data, up to maxUploadBytes); every other form is
+// URL-encoded, up to maxFormBytes.
+func uploading(ctx context.Context) bool { return ctx.Value(uploadKey{}) != nil }
+
+// uploads is changes for a form that sends a file.
+func (s *server) uploads(roles []store.Role, next http.HandlerFunc) http.Handler {
+	h := s.changes(roles, next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), uploadKey{}, true)))
+	})
+}
+
 // changes is reads for forms that change something: the form must carry
 // the session's CSRF token (else 403, nothing done) and it acts once per
 // idempotency key. The CSRF check comes first, so a forged request never
@@ -144,7 +186,11 @@ func (s *server) changes(roles []store.Role, next http.HandlerFunc) http.Handler
 // back for what follows; false after answering.
 func (s *server) checkCSRF(w http.ResponseWriter, r *http.Request) bool {
 	limit := int64(maxFormBytes)
-	if _, ok := multipartBoundary(r); ok {
+	if _, multipart := multipartBoundary(r); multipart {
+		if !uploading(r.Context()) {
+			s.errorPage(w, r, http.StatusUnsupportedMediaType, "error.form.title", "error.form.body")
+			return false
+		}
 		limit = maxUploadBytes
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))

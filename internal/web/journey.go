@@ -230,7 +230,13 @@ func (s *server) setLanguage(w http.ResponseWriter, r *http.Request) {
 		s.failAction(w, r, back, err)
 		return
 	}
-	s.followPreference(w, r, principal(r).PersonID)
+	// The pages follow a language recorded as cy or en: by way of the
+	// toggle's address, so that a replay of this form, which keeps only
+	// where it led, switches them too.
+	if l, ok := parseLang(r.PostFormValue("language")); ok {
+		seeOther(w, r, "/lang/"+string(l)+"?next="+url.QueryEscape(withDone(back, "language")), "")
+		return
+	}
 	seeOther(w, r, back, "language")
 }
 
@@ -251,8 +257,14 @@ func (s *server) manageChoices(r *http.Request, intakeID uuid.UUID) (coaches []s
 	if err != nil {
 		s.log.Warn("journey page without the deferral form", zap.Error(err))
 	}
+	var starts time.Time
 	for _, in := range all {
-		if in.ID != intakeID && in.Status != store.IntakeFinished {
+		if in.ID == intakeID {
+			starts = in.StartsOn
+		}
+	}
+	for _, in := range all { // soonest start first
+		if in.ID != intakeID && in.Status != store.IntakeFinished && in.StartsOn.After(starts) {
 			intakes = append(intakes, in.Intake)
 		}
 	}
@@ -339,8 +351,8 @@ func (s *server) deferJourney() http.HandlerFunc {
 		c.require(err == nil, "defer-intake", "defer.missing")
 	}, func(r *http.Request, j store.JourneySnapshot, form url.Values) (string, error) {
 		moved, err := s.svc.Commands.Defer(r.Context(), j.JourneyID, uuid.MustParse(form.Get("intake")))
-		if err != nil {
-			return "", err
+		if err != nil || moved == uuid.Nil {
+			return "", err // a journey begun before deferrals named the new one says so on its own page
 		}
 		return "/journeys/" + moved.String(), nil
 	})

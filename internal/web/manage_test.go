@@ -43,7 +43,7 @@ func TestACoordinatorReassignsAndDefersFromThePages(t *testing.T) {
 	journeyPath := "/journeys/" + w.journey.String()
 
 	page := coord.get(journeyPath).body
-	for _, want := range []string{`<option value="` + gareth.ID.String() + `">Gareth Prosser</option>`,
+	for _, want := range []string{`<option value="` + gareth.ID.String() + `">Gareth Prosser (gareth@caerphilly.example.org)</option>`,
 		`<option value="` + w.coach.ID.String() + `" selected>`, `<option value="` + later.ID.String() + `">Cohort Later (`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the journey's page has no %s", want)

@@ -50,6 +50,7 @@ func (s *server) importPeople(w http.ResponseWriter, r *http.Request) {
 		s.renderPeople(w, r, http.StatusUnprocessableEntity, missing)
 		return
 	}
+	defer func() { _ = r.MultipartForm.RemoveAll() }() // this handler's copy of the request parsed it
 	file, _, err := r.FormFile("file")
 	if err != nil {
 		s.renderPeople(w, r, http.StatusUnprocessableEntity, missing)
@@ -70,15 +71,24 @@ func (s *server) importPeople(w http.ResponseWriter, r *http.Request) {
 	seeOther(w, r, "/people", "imported")
 }
 
-// importErrors are a refused file's problems, a line each, linked to the
-// file field. The problems themselves are the import's words, in English.
+// maxLinesShown bounds the wrong lines a refused file's page lists: a
+// file gone wrong throughout says so in its first few.
+const maxLinesShown = 50
+
+// importErrors are a refused file's problems, a line each (the first
+// maxLinesShown), linked to the file field. The problems themselves are
+// the import's words, in English.
 func importErrors(lang Lang, e *people.ImportError) []fieldError {
 	errs := []fieldError{{Field: "file", Message: lang.T("people.file.refused")}}
 	if e.File != "" {
-		errs = append(errs, fieldError{Field: "file", Message: e.File})
+		errs = append(errs, fieldError{Field: "file", Detail: e.File})
 	}
-	for _, row := range e.Rows {
-		errs = append(errs, fieldError{Field: "file", Message: fmt.Sprintf(lang.T("people.file.line"), row.Line, strings.Join(row.Problems, "; "))})
+	for i, row := range e.Rows {
+		if i == maxLinesShown {
+			errs = append(errs, fieldError{Field: "file", Message: fmt.Sprintf(lang.T("people.file.more"), len(e.Rows)-i)})
+			break
+		}
+		errs = append(errs, fieldError{Field: "file", Message: fmt.Sprintf(lang.T("people.file.line"), row.Line), Detail: strings.Join(row.Problems, "; ")})
 	}
 	return errs
 }
@@ -139,6 +149,7 @@ func (s *server) exportPerson(w http.ResponseWriter, r *http.Request) {
 		s.failAction(w, r, "/people/"+person.ID.String(), err)
 		return
 	}
+	s.log.Info("person's data exported", zap.Stringer("person", person.ID), zap.Stringer("by", principal(r).PersonID))
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="person-%s.json"`, person.ID))
 	enc := json.NewEncoder(w)
@@ -167,6 +178,10 @@ func (s *server) erasePerson(w http.ResponseWriter, r *http.Request) {
 		again(http.StatusConflict, []fieldError{{Message: lang.T("person.erase.self")}})
 		return
 	}
-	_, err := s.svc.Privacy.Erase(r.Context(), person.ID)
+	e, err := s.svc.Privacy.Erase(r.Context(), person.ID)
+	if err == nil {
+		s.log.Info("person erased", zap.Stringer("person", person.ID), zap.Stringer("by", principal(r).PersonID),
+			zap.Int("notes", e.NotesDeleted), zap.Int("messages given up", e.MessagesFailed))
+	}
 	s.finishForm(w, r, err, again, "/people/"+person.ID.String(), "erased")
 }

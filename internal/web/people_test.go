@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/infuse-cymru/journeys/internal/idempotency"
 	"github.com/infuse-cymru/journeys/internal/store"
 )
 
@@ -86,6 +87,18 @@ func TestACoordinatorImportsPeopleFromThePage(t *testing.T) {
 		if list, err := s.st.ListPeople(t.Context(), ""); err != nil || len(list) != 3 {
 			t.Errorf("after importing the file %d times: %d people (%v), want 3", i+1, len(list), err)
 		}
+	}
+
+	// The same form sent again under its key (a double click: the browser
+	// draws a new multipart boundary each time) is answered from the first.
+	replay := coord.upload("/people/import", form, "people.csv", good)
+	if replay.StatusCode != http.StatusSeeOther || replay.Header.Get(idempotency.ReplayedHeader) != "true" {
+		t.Errorf("the import sent twice under one key: %d, replayed %q\n%s", replay.StatusCode, replay.Header.Get(idempotency.ReplayedHeader), replay.body)
+	}
+	// Another form cannot be sent as multipart: only the import takes a file.
+	lang := url.Values{"csrf": form["csrf"], "idempotency_key": {"lang-1"}, "language": {"en"}}
+	if a := coord.upload("/language", lang, "", ""); a.StatusCode != http.StatusUnsupportedMediaType {
+		t.Errorf("a multipart form to /language: %d, want 415", a.StatusCode)
 	}
 
 	noCSRF := url.Values{"idempotency_key": {"import-x"}}

@@ -37,6 +37,18 @@ func TestACoordinatorExportsAndErasesFromThePages(t *testing.T) {
 		t.Errorf("the export: %d %q, %v\n%s", export.StatusCode, export.Header.Get("Content-Disposition"), err, export.body)
 	}
 
+	// Only coordinators see and act on people.
+	participant := s.browser()
+	participant.signIn(s.person(store.RoleParticipant, "Owain", "owain@example.org", store.LanguageEnglish))
+	for _, p := range []string{path, path + "/export"} {
+		if a := participant.get(p); a.StatusCode != http.StatusForbidden {
+			t.Errorf("a participant opening %s: %d, want 403", p, a.StatusCode)
+		}
+	}
+	if a := participant.post(path+"/erase", url.Values{"csrf": {csrfOf(t, participant)}, "idempotency_key": {"p-1"}, "confirm": {"yes"}}); a.StatusCode != http.StatusForbidden {
+		t.Errorf("a participant erasing: %d, want 403", a.StatusCode)
+	}
+
 	erase := path + "/erase"
 	expect(t, "erasing without ticking the box", send(coord, path, erase, nil), http.StatusUnprocessableEntity,
 		`<a href="#confirm">Tick the box to confirm</a>`)

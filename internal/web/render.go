@@ -110,6 +110,10 @@ func (p *page) JourneyItem(journeyID uuid.UUID, id string) string {
 type fieldError struct {
 	Field   string
 	Message string
+	// Detail, after Message, is the system's own words (a journey's
+	// refusal, an import's problems with a line), which are English: the
+	// page marks them so, for screen readers on a Welsh page.
+	Detail string
 }
 
 // T is a catalogue string in the page's language.
@@ -285,14 +289,19 @@ func (s *server) serverError(w http.ResponseWriter, r *http.Request, what string
 // seeOther redirects after a successful form (post/redirect/get), with a
 // flash message key for the page it lands on.
 func seeOther(w http.ResponseWriter, r *http.Request, to, done string) {
-	if done != "" {
-		sep := "?"
-		if strings.Contains(to, "?") {
-			sep = "&"
-		}
-		to += sep + "done=" + url.QueryEscape(done)
+	http.Redirect(w, r, withDone(to, done), http.StatusSeeOther)
+}
+
+// withDone is the address to, whose page says what done did ("" for nothing).
+func withDone(to, done string) string {
+	if done == "" {
+		return to
 	}
-	http.Redirect(w, r, to, http.StatusSeeOther)
+	sep := "?"
+	if strings.Contains(to, "?") {
+		sep = "&"
+	}
+	return to + sep + "done=" + url.QueryEscape(done)
 }
 
 // localPath is next if it is a path on this site, else "/": redirects

@@ -512,11 +512,22 @@ func TestRecordingALanguageSwitchesThePages(t *testing.T) {
 	form.Set("idempotency_key", uuid.NewString())
 	form.Set("language", "en")
 	form.Set("next", "/")
-	if a := b.post("/language", form); a.StatusCode != http.StatusSeeOther {
+	a := b.post("/language", form)
+	if a.StatusCode != http.StatusSeeOther {
 		t.Fatalf("recording English: %d\n%s", a.StatusCode, a.body)
 	}
-	if got := b.get("/").Header.Get("Content-Language"); got != "en" {
-		t.Errorf("after recording English the pages are in %q", got)
+	if after := follow(b, follow(b, a)); after.Header.Get("Content-Language") != "en" {
+		t.Errorf("after recording English the pages are in %q", after.Header.Get("Content-Language"))
+	}
+	// The same form again (a double click, a retry) is answered from the
+	// first, and leads the same way: the pages switch all the same.
+	b.get("/lang/cy?next=/")
+	replay := b.post("/language", form)
+	if replay.Header.Get(idempotency.ReplayedHeader) != "true" {
+		t.Errorf("the form sent twice was not replayed: %d", replay.StatusCode)
+	}
+	if after := follow(b, follow(b, replay)); after.Header.Get("Content-Language") != "en" {
+		t.Errorf("after the replay the pages are in %q", after.Header.Get("Content-Language"))
 	}
 	if stored, err := s.st.GetPerson(t.Context(), p.ID); err != nil || stored.Language != store.LanguageEnglish {
 		t.Errorf("recorded: %q, %v", stored.Language, err)

@@ -153,7 +153,7 @@ func (s *server) routes() http.Handler {
 	mux.Handle("POST /journeys/{id}/checkpoints/{n}", s.changes(coach, s.completeCheckpoint))
 	mux.Handle("POST /language", s.changes(everyone, s.setLanguage))
 	mux.Handle("GET /people", s.reads(coordinator, s.peoplePage))
-	mux.Handle("POST /people/import", s.changes(coordinator, s.importPeople))
+	mux.Handle("POST /people/import", s.uploads(coordinator, s.importPeople))
 	mux.Handle("GET /people/{id}", s.reads(coordinator, s.personPage))
 	mux.Handle("GET /people/{id}/export", s.reads(coordinator, s.exportPerson))
 	mux.Handle("POST /people/{id}/erase", s.changes(coordinator, s.erasePerson))
