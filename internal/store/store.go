@@ -181,6 +181,20 @@ type RosterPage struct {
 	After, Before uuid.UUID
 	// Limit is the most journeys listed; 0 lists them all.
 	Limit int
+	// Only, when not zero, lists only the journeys that match it, and
+	// the pages are pages of those.
+	Only RosterFilter
+}
+
+// RosterFilter narrows a roster: each field that is set must match.
+type RosterFilter struct {
+	State contract.Status
+	// LocalAuthority and Theme are the participant's (kept after an erasure).
+	LocalAuthority, Theme string
+	CoachID               uuid.UUID
+	// Overdue lists the journeys with an item past due, as of their last
+	// recorded event (JourneySnapshot.OverdueCount).
+	Overdue bool
 }
 
 // CaseloadEntry is a journey a coach is assigned to, as their inbox lists

@@ -122,6 +122,12 @@ var catalogue = map[string]text{
 
 	// Coordinator.
 	"dashboard.title":              {"Carfanau", "Intakes"},
+	"filter.title":                 {"Dangos y teithiau sy'n cyfateb yn unig:", "Show only the journeys that match:"},
+	"filter.any":                   {"Unrhyw un", "Any"},
+	"filter.overdue":               {"Rhywbeth yn hwyr", "Something overdue"},
+	"filter.submit":                {"Dangos", "Show"},
+	"filter.clear":                 {"Dangos pob taith", "Show every journey"},
+	"filter.none":                  {"Nid oes taith yn cyfateb.", "No journey matches."},
 	"attention.title":              {"Angen eich sylw", "Needs your attention"},
 	"attention.none":               {"Does dim byd angen eich sylw ar hyn o bryd.", "Nothing needs your attention just now."},
 	"attention.overdue":            {"Pwyntiau gwirio sy'n hwyr: gofynnwch i'r hyfforddwr", "Checkpoints past due: ask the coach"},

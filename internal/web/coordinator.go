@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -164,6 +165,9 @@ type intakeData struct {
 	// Page is the page of participants shown, which a decision on one of
 	// them comes back to.
 	Page views.DashboardPage
+	// Coaches, Authorities and Themes are the filter form's choices.
+	Coaches             []store.Person
+	Authorities, Themes []string
 }
 
 // EditName is the edit form's name: what was typed if that form failed,
@@ -193,14 +197,53 @@ func (d intakeData) EditCapacity() string {
 func pageAsked(field func(string) string) views.DashboardPage {
 	after, _ := uuid.Parse(field("after"))
 	before, _ := uuid.Parse(field("before"))
-	return views.DashboardPage{After: after, Before: before}
+	return views.DashboardPage{After: after, Before: before, Only: filterAsked(field)}
+}
+
+// filterAsked is the filter of an intake's participants that field names
+// (state, authority, theme, coach, overdue); a value that names none is
+// left out, so a mangled address lists more, never an error.
+func filterAsked(field func(string) string) store.RosterFilter {
+	var f store.RosterFilter
+	if s := contract.Status(field("state")); slices.Contains(contract.Statuses(), s) {
+		f.State = s
+	}
+	clip := func(s string) string { return strings.TrimSpace(s[:min(len(s), 100)]) }
+	f.LocalAuthority, f.Theme = clip(field("authority")), clip(field("theme"))
+	f.CoachID, _ = uuid.Parse(field("coach"))
+	f.Overdue = field("overdue") == "1"
+	return f
+}
+
+// filterFields are f as the fields of an address (filterAsked reads them).
+func filterFields(f store.RosterFilter) url.Values {
+	v := url.Values{}
+	set := func(name, value string) {
+		if value != "" {
+			v.Set(name, value)
+		}
+	}
+	set("state", string(f.State))
+	set("authority", f.LocalAuthority)
+	set("theme", f.Theme)
+	if f.CoachID != uuid.Nil {
+		v.Set("coach", f.CoachID.String())
+	}
+	if f.Overdue {
+		v.Set("overdue", "1")
+	}
+	return v
 }
 
 // intakePageURL is the address of a page of an intake's participants.
 func intakePageURL(intake uuid.UUID, page views.DashboardPage) string {
 	to := "/intakes/" + intake.String()
+	v := filterFields(page.Only)
 	if name, journey := pageField(page); name != "" {
-		to += "?" + name + "=" + journey
+		v.Set(name, journey)
+	}
+	if len(v) > 0 {
+		to += "?" + v.Encode()
 	}
 	return to
 }
@@ -220,21 +263,45 @@ func pageField(page views.DashboardPage) (name, journey string) {
 // PreviousPage and NextPage are the addresses of the pages of the
 // intake's participants beside this one, "" where there is none.
 func (d intakeData) PreviousPage() string {
-	return pageLink(d.Intake.ID, views.DashboardPage{Before: d.Previous})
+	return pageLink(d.Intake.ID, d.Previous, views.DashboardPage{Before: d.Previous, Only: d.Page.Only})
 }
 func (d intakeData) NextPage() string {
-	return pageLink(d.Intake.ID, views.DashboardPage{After: d.Next})
+	return pageLink(d.Intake.ID, d.Next, views.DashboardPage{After: d.Next, Only: d.Page.Only})
 }
 
-// PageField is the hidden field a decision's form sends to come back to
-// this page (pageAsked): none on the first page.
-func (d intakeData) PageField() (field struct{ Name, Value string }) {
-	field.Name, field.Value = pageField(d.Page)
-	return field
+// PageFields are the hidden fields a decision's form sends to come back
+// to this page (pageAsked): its place and its filter; none on the first
+// page of everyone.
+func (d intakeData) PageFields() []struct{ Name, Value string } {
+	var out []struct{ Name, Value string }
+	v := filterFields(d.Page.Only)
+	if name, journey := pageField(d.Page); name != "" {
+		v.Set(name, journey)
+	}
+	for _, name := range slices.Sorted(maps.Keys(v)) {
+		out = append(out, struct{ Name, Value string }{name, v.Get(name)})
+	}
+	return out
 }
 
-func pageLink(intake uuid.UUID, page views.DashboardPage) string {
-	if page == (views.DashboardPage{}) {
+// groups are the named groups of counts, in order: a filter's choices.
+func groups(counts map[string]int) []string {
+	var out []string
+	for name := range counts {
+		if name != "" {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Filtered says whether the page lists only some of the intake's journeys.
+func (d intakeData) Filtered() bool { return d.Page.Only != (store.RosterFilter{}) }
+
+// pageLink is the address of the page named by journey, "" if none.
+func pageLink(intake, journey uuid.UUID, page views.DashboardPage) string {
+	if journey == uuid.Nil {
 		return ""
 	}
 	return intakePageURL(intake, page) + "#journeys"
@@ -267,7 +334,7 @@ func (s *server) renderIntake(w http.ResponseWriter, r *http.Request, status int
 	if errors.Is(err, apperr.ErrInvalid) {
 		// A link to a page of another intake's, or a mangled one: the
 		// first page is where its reader can go on from.
-		page = views.DashboardPage{}
+		page = views.DashboardPage{Only: page.Only}
 		d, err = s.svc.Views.IntakeDashboard(r.Context(), id, page)
 	}
 	if err != nil {
@@ -284,6 +351,8 @@ func (s *server) renderIntake(w http.ResponseWriter, r *http.Request, status int
 		data.States = append(data.States, contract.Status(state))
 	}
 	slices.Sort(data.States)
+	data.Authorities, data.Themes = groups(d.ByLocalAuthority), groups(d.ByTheme)
+	data.Coaches = s.coaches(r)
 	data.CanStart = d.Intake.Status != store.IntakeStarted && d.Intake.Status != store.IntakeFinished
 	p.Data = data
 	s.render(w, r, status, "intake", p)

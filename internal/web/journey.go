@@ -244,15 +244,7 @@ func (s *server) setLanguage(w http.ResponseWriter, r *http.Request) {
 // intakeID, and the intakes they can defer it to. Either may be empty if
 // the store cannot say: the page then leaves its form out rather than fail.
 func (s *server) manageChoices(r *http.Request, intakeID uuid.UUID) (coaches []store.Person, intakes []store.Intake) {
-	people, err := s.svc.People.ListPeople(r.Context(), store.RoleCoach)
-	if err != nil {
-		s.log.Warn("journey page without the coach form", zap.Error(err))
-	}
-	for _, p := range people {
-		if p.ErasedAt.IsZero() {
-			coaches = append(coaches, p)
-		}
-	}
+	coaches = s.coaches(r)
 	all, err := s.svc.Views.ListIntakes(r.Context())
 	if err != nil {
 		s.log.Warn("journey page without the deferral form", zap.Error(err))
@@ -269,6 +261,22 @@ func (s *server) manageChoices(r *http.Request, intakeID uuid.UUID) (coaches []s
 		}
 	}
 	return coaches, intakes
+}
+
+// coaches are the coaches a form can name (not erased); none if the store
+// cannot say, and the form is left out.
+func (s *server) coaches(r *http.Request) []store.Person {
+	people, err := s.svc.People.ListPeople(r.Context(), store.RoleCoach)
+	if err != nil {
+		s.log.Warn("a page without its choice of coaches", zap.Error(err))
+	}
+	var coaches []store.Person
+	for _, p := range people {
+		if p.ErasedAt.IsZero() {
+			coaches = append(coaches, p)
+		}
+	}
+	return coaches
 }
 
 // journeyForm serves a form on a journey's page, for a journey the person

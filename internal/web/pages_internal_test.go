@@ -32,6 +32,11 @@ func TestTheWayBackToAPageIsOnlyEverThatPage(t *testing.T) {
 		{url.Values{"before": {journey.String() + "\r\nSet-Cookie: x=y"}}, first},
 		{url.Values{"after": {"https://evil.example/" + journey.String()}}, first},
 		{url.Values{}, first},
+		// A filter goes back with it, in a fixed order; a state that is none is dropped.
+		{url.Values{"after": {journey.String()}, "state": {"in_labs"}, "authority": {"Cardiff"}, "overdue": {"1"}, "next": {"//evil.example"}},
+			first + "?after=" + journey.String() + "&authority=Cardiff&overdue=1&state=in_labs"},
+		{url.Values{"state": {"'; DROP TABLE journeys"}, "coach": {"nobody"}}, first},
+		{url.Values{"theme": {"a b&c"}}, first + "?theme=a+b%26c"},
 	} {
 		if got := intakePageURL(intake, pageAsked(c.form.Get)); got != c.want {
 			t.Errorf("form %v leads back to %q, want %q", c.form, got, c.want)

@@ -303,6 +303,9 @@ const (
 type DashboardPage struct {
 	After, Before uuid.UUID
 	Limit         int
+	// Only lists only the journeys that match it (the counts stay the
+	// whole intake's).
+	Only store.RosterFilter
 }
 
 func (p DashboardPage) check() (DashboardPage, error) {
@@ -361,7 +364,7 @@ func (s *Service) countDashboard(ctx context.Context, d *IntakeDashboard) error 
 // is another page beyond it.
 func (s *Service) dashboardRows(ctx context.Context, d *IntakeDashboard, page DashboardPage) error {
 	d.Rows = make([]DashboardRow, 0, page.Limit+1)
-	err := s.Store.Roster(ctx, d.Intake.ID, store.RosterPage{After: page.After, Before: page.Before, Limit: page.Limit + 1},
+	err := s.Store.Roster(ctx, d.Intake.ID, store.RosterPage{After: page.After, Before: page.Before, Limit: page.Limit + 1, Only: page.Only},
 		func(r store.RosterEntry) error {
 			d.Rows = append(d.Rows, dashboardRow(r))
 			return nil

@@ -680,3 +680,97 @@ func testCaseload(t *testing.T, s store.Store) {
 		t.Errorf("Caseload of nobody = %v, %v; want none", none, err)
 	}
 }
+
+// A roster narrowed by state, the participant's authority or theme (an
+// erased participant's kept), coach or an item overdue lists only the
+// intake's journeys that match every field set, in the roster's order,
+// page by page as a whole roster is.
+func testRosterFiltered(t *testing.T, s store.Store) {
+	ctx := ctxFor(t)
+	in, other := newIntake(t, s), newIntake(t, s)
+	nia, huw := newPerson(store.RoleCoach), newPerson(store.RoleCoach)
+	people := make([]store.Person, 5)
+	for i, place := range [][2]string{{"Cardiff", "communities"}, {"Cardiff", "decarbonisation"}, {"Newport", "communities"},
+		{"Cardiff", "communities"}, {"Cardiff", "communities"}} {
+		people[i] = newPerson(store.RoleParticipant)
+		people[i].GivenName, people[i].LocalAuthority, people[i].Theme = fmt.Sprintf("P%d", i), place[0], place[1]
+	}
+	must(t, s.CreatePeople(ctx, append(people, nia, huw)))
+	journeys := make([]uuid.UUID, len(people))
+	for i, j := range []struct {
+		in      store.Intake
+		state   contract.Status
+		coach   uuid.UUID
+		overdue int
+	}{
+		{in, "in_labs", nia.ID, 1}, {in, "in_labs", nia.ID, 0}, {in, "in_labs", huw.ID, 2}, {in, "withdrawn", nia.ID, 0}, {other, "in_labs", nia.ID, 3},
+	} {
+		journeys[i] = uuid.New()
+		snap := snapshot(j.in, journeys[i], people[i].ID, j.state)
+		snap.CoachID, snap.OverdueCount = j.coach, j.overdue
+		_, err := s.Record(ctx, journeyEvent(j.in, journeys[i], journeys[i].String()+"/1", "journey.changed", snap))
+		must(t, err)
+	}
+	_, err := s.ErasePerson(ctx, people[2].ID, base)
+	must(t, err)
+	listed := func(page store.RosterPage) []uuid.UUID {
+		var out []uuid.UUID
+		for _, e := range rosterPage(t, s, in.ID, page) {
+			out = append(out, e.JourneyID)
+		}
+		return out
+	}
+	for _, c := range []struct {
+		what string
+		only store.RosterFilter
+		want []uuid.UUID
+	}{
+		{"in the labs", store.RosterFilter{State: "in_labs"}, journeys[:3]},
+		{"of Cardiff", store.RosterFilter{LocalAuthority: "Cardiff"}, []uuid.UUID{journeys[0], journeys[1], journeys[3]}},
+		{"of the erased participant's authority", store.RosterFilter{LocalAuthority: "Newport"}, journeys[2:3]},
+		{"on communities", store.RosterFilter{Theme: "communities"}, []uuid.UUID{journeys[0], journeys[2], journeys[3]}},
+		{"coached by Huw", store.RosterFilter{CoachID: huw.ID}, journeys[2:3]},
+		{"overdue", store.RosterFilter{Overdue: true}, []uuid.UUID{journeys[0], journeys[2]}},
+		{"coached by Nia, in the labs, in Cardiff", store.RosterFilter{CoachID: nia.ID, State: "in_labs", LocalAuthority: "Cardiff"}, journeys[:2]},
+		{"of no one", store.RosterFilter{Theme: "nothing"}, nil},
+	} {
+		got := listed(store.RosterPage{Only: c.only})
+		if !sameIDs(got, c.want) {
+			t.Errorf("roster %s: %v, want %v", c.what, got, c.want)
+		}
+		// A page at a time, the same journeys.
+		var paged []uuid.UUID
+		page := store.RosterPage{Only: c.only, Limit: 1}
+		for range 10 {
+			next := listed(page)
+			if len(next) == 0 {
+				break
+			}
+			paged = append(paged, next...)
+			page.After = next[0]
+		}
+		if !sameIDs(paged, got) {
+			t.Errorf("roster %s a page at a time: %v, want %v", c.what, paged, got)
+		}
+	}
+}
+
+// sameIDs says whether a and b hold the same IDs, in any order.
+func sameIDs(a, b []uuid.UUID) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	seen := map[uuid.UUID]int{}
+	for _, id := range a {
+		seen[id]++
+	}
+	for _, id := range b {
+		seen[id]--
+	}
+	for _, n := range seen {
+		if n != 0 {
+			return false
+		}
+	}
+	return true
+}

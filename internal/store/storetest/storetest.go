@@ -80,6 +80,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Projections", testProjections},
 		{"Roster", testRoster},
 		{"RosterPages", RosterPages},
+		{"RosterFiltered", testRosterFiltered},
 		{"TallyJourneys", testTallyJourneys},
 		{"JourneyOutcomes", testJourneyOutcomes},
 		{"StaleSnapshotIgnored", testStaleSnapshotIgnored},

@@ -176,6 +176,27 @@ func Roster(postgres bool, intakeID uuid.UUID, page store.RosterPage) (string, [
 		COALESCE(p.given_name, '') ` + collate + ` AS given, COALESCE(p.family_name, '') ` + collate + ` AS family
 		FROM journeys j LEFT JOIN people p ON p.id = j.person_id
 		WHERE j.intake_id = ` + param(len(args))
+	match := func(column string, value any) {
+		args = append(args, value)
+		keys += ` AND ` + column + ` = ` + param(len(args))
+	}
+	if f := page.Only; f != (store.RosterFilter{}) {
+		if f.State != "" {
+			match(`j.state`, string(f.State))
+		}
+		if f.LocalAuthority != "" {
+			match(`p.local_authority`, f.LocalAuthority)
+		}
+		if f.Theme != "" {
+			match(`p.theme`, f.Theme)
+		}
+		if f.CoachID != uuid.Nil {
+			match(`j.coach_id`, f.CoachID)
+		}
+		if f.Overdue {
+			keys += ` AND j.overdue_count > 0`
+		}
+	}
 	where, sort := ``, order
 	if from := cmp.Or(page.After, page.Before); from != uuid.Nil {
 		op := `>`
