@@ -5,12 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
-
-	"github.com/infuse-cymru/journeys/internal/app/commands"
-	"github.com/infuse-cymru/journeys/workflows"
 )
 
 // A coordinator does the tasks the command line and the API had before
@@ -23,20 +19,7 @@ func TestCoordinatorTasksInTheBrowser(t *testing.T) {
 		t.Skip("runs a Temporal server and a browser")
 	}
 	w := newWorld(t, formsPace)
-	if _, err := w.svc.Commands.Decide(w.ctx, w.intake.ID, w.journey, workflows.DecisionOffer); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.svc.Commands.RespondToOffer(w.ctx, w.journey, true); err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	later, err := w.svc.Commands.CreateIntake(w.ctx, commands.IntakeSpec{
-		Name: "Cohort Later", CoordinatorID: w.coordinator.ID, Capacity: 2,
-		OpensAt: now, ClosesAt: now.Add(time.Hour), StartsOn: w.intake.StartsOn.AddDate(0, 1, 0),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	later := w.acceptedWithALaterIntake()
 	tb := newTab(t, w.s.srv.URL)
 	tb.signIn(w.s, w.coordinator, "/")
 	flash := func(what, want string) {

@@ -23,20 +23,7 @@ func TestACoordinatorReassignsAndDefersFromThePages(t *testing.T) {
 		t.Skip("runs a Temporal server")
 	}
 	w := newWorld(t, formsPace)
-	if _, err := w.svc.Commands.Decide(w.ctx, w.intake.ID, w.journey, workflows.DecisionOffer); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.svc.Commands.RespondToOffer(w.ctx, w.journey, true); err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	later, err := w.svc.Commands.CreateIntake(w.ctx, commands.IntakeSpec{
-		Name: "Cohort Later", CoordinatorID: w.coordinator.ID, Capacity: 2,
-		OpensAt: now, ClosesAt: now.Add(time.Hour), StartsOn: w.intake.StartsOn.AddDate(0, 1, 0),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	later := w.acceptedWithALaterIntake()
 	gareth := w.s.person(store.RoleCoach, "Gareth", "gareth@caerphilly.example.org", store.LanguageEnglish)
 	coord := w.s.browser()
 	coord.signIn(w.coordinator)
@@ -77,4 +64,26 @@ func TestACoordinatorReassignsAndDefersFromThePages(t *testing.T) {
 		j, err := w.st.GetJourney(w.ctx, w.journey)
 		return j.State == contract.StatusDeferred, err
 	})
+}
+
+// acceptedWithALaterIntake has the world's participant accept a place and
+// opens a later intake, with places, to defer them to.
+func (w *world) acceptedWithALaterIntake() store.Intake {
+	t := w.t
+	t.Helper()
+	if _, err := w.svc.Commands.Decide(w.ctx, w.intake.ID, w.journey, workflows.DecisionOffer); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.svc.Commands.RespondToOffer(w.ctx, w.journey, true); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	later, err := w.svc.Commands.CreateIntake(w.ctx, commands.IntakeSpec{
+		Name: "Cohort Later", CoordinatorID: w.coordinator.ID, Capacity: 2,
+		OpensAt: now, ClosesAt: now.Add(time.Hour), StartsOn: w.intake.StartsOn.AddDate(0, 1, 0),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return later
 }
